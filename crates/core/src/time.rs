@@ -1,0 +1,96 @@
+//! Timestamps as they arrive: ISO-8601 text, plain dates, epoch milliseconds (Natero) or seconds.
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use serde_json::Value;
+
+pub type Timestamp = DateTime<Utc>;
+
+/// Epoch numbers at or above this are milliseconds (1973-03-03 in ms; year 5138 in seconds).
+const MILLIS_THRESHOLD: f64 = 1e11;
+
+/// A timestamp from a JSON value: ISO-8601/RFC 3339 text (`2024-05-01T10:00:00Z`,
+/// `2024-05-01 10:00:00`, `2024-05-01`), or an epoch number (milliseconds when ≥ 1e11, else
+/// seconds), also when the number comes as text (CSV cells are text).
+pub fn parse_timestamp(value: &Value) -> Option<Timestamp> {
+    match value {
+        Value::Number(n) => from_epoch(n.as_f64()?),
+        Value::String(s) => parse_text(s.trim()),
+        _ => None,
+    }
+}
+
+fn parse_text(s: &str) -> Option<Timestamp> {
+    if s.is_empty() {
+        return None;
+    }
+    if s.bytes().all(|b| b.is_ascii_digit() || b == b'.' || b == b'-') && s.len() >= 9 && !s.contains("--") {
+        if let Ok(n) = s.parse::<f64>() {
+            return from_epoch(n);
+        }
+    }
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some(t.with_timezone(&Utc));
+    }
+    for fmt in ["%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%.f%z", "%Y-%m-%dT%H:%M:%S%.f%#z"] {
+        if let Ok(t) = DateTime::parse_from_str(s, fmt) {
+            return Some(t.with_timezone(&Utc));
+        }
+    }
+    for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(s, fmt) {
+            return Some(Utc.from_utc_datetime(&t));
+        }
+    }
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| Utc.from_utc_datetime(&t))
+}
+
+fn from_epoch(n: f64) -> Option<Timestamp> {
+    if !n.is_finite() {
+        return None;
+    }
+    let millis = if n.abs() >= MILLIS_THRESHOLD { n } else { n * 1000.0 };
+    Utc.timestamp_millis_opt(millis.round() as i64).single()
+}
+
+/// Epoch milliseconds, Natero's wire form for dates.
+pub fn to_epoch_millis(t: &Timestamp) -> i64 {
+    t.timestamp_millis()
+}
+
+/// RFC 3339 with millisecond precision and a `Z`, the form accord stores and prints.
+pub fn to_rfc3339(t: &Timestamp) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn ms(v: Value) -> Option<i64> {
+        parse_timestamp(&v).map(|t| t.timestamp_millis())
+    }
+
+    #[test]
+    fn accepts_the_forms_sources_send() {
+        assert_eq!(ms(json!(1598907978483_i64)), Some(1598907978483));
+        assert_eq!(ms(json!(1598907978)), Some(1598907978000));
+        assert_eq!(ms(json!("1598907978483")), Some(1598907978483));
+        assert_eq!(ms(json!("2020-08-31T21:06:18.483Z")), Some(1598907978483));
+        assert_eq!(ms(json!("2020-08-31T23:06:18.483+02:00")), Some(1598907978483));
+        assert_eq!(ms(json!("2020-08-31 21:06:18")), Some(1598907978000));
+        assert_eq!(ms(json!("2020-08-31")), Some(1598832000000));
+        assert_eq!(ms(json!("2020-08-31T21:06:18+0000")), Some(1598907978000));
+    }
+
+    #[test]
+    fn refuses_what_is_not_a_date() {
+        assert_eq!(ms(json!("next tuesday")), None);
+        assert_eq!(ms(json!("")), None);
+        assert_eq!(ms(json!(true)), None);
+        assert_eq!(ms(json!("2020-13-45")), None);
+    }
+}
