@@ -1,0 +1,230 @@
+//! Every link rule, every rejection reason and every hint.
+
+use std::sync::Arc;
+
+use accord_core::{AccountId, Hint, IdMapRef, KeySpace, LinkRule, Normalizer, RejectReason, RuleKind};
+use serde_json::{Value, json};
+
+use crate::index::{AccountEntry, AccountState, LinkIndex, RecordLink};
+use crate::linker::LinkSpec;
+
+fn id(s: &str) -> AccountId {
+    AccountId::new(s).unwrap()
+}
+
+fn rules(json: Value) -> Vec<LinkRule> {
+    serde_json::from_value(json).unwrap()
+}
+
+fn spec(json: Value) -> LinkSpec {
+    LinkSpec { source: "support".into(), rules: rules(json), normalizers: vec![] }
+}
+
+/// A small hub: accounts 1042, 1043, Acme, acme (a case collision), 9 (deleted), and 77 filtered.
+fn hub() -> LinkIndex {
+    let mut ix = LinkIndex::new();
+    let mut a = AccountEntry::active("1042");
+    a.crm_account_id = Some("001A".into());
+    a.support_account_id = Some("SUP-1".into());
+    a.website = Some("https://www.acme.io".into());
+    ix.upsert_account(a);
+    ix.upsert_account(AccountEntry::active("1043"));
+    ix.upsert_account(AccountEntry::active("Acme"));
+    ix.upsert_account(AccountEntry::active("acme"));
+    ix.upsert_account(AccountEntry::active("9"));
+    ix.set_account_state("9", AccountState::Deleted);
+    ix.set_filtered("77");
+    let email = |e: &str| Some(Arc::<str>::from(e));
+    ix.upsert_link("support/orgs", "org-1", RecordLink { account_id: id("1042"), email: None, is_user: false });
+    ix.upsert_link("product/users", "u-1", RecordLink { account_id: id("1043"), email: email("ann@acme.io"), is_user: true });
+    ix.upsert_link("crm/contacts", "c-1", RecordLink { account_id: id("1042"), email: email("shared@corp.com"), is_user: false });
+    ix.upsert_link("crm/contacts", "c-2", RecordLink { account_id: id("1043"), email: email("shared@corp.com"), is_user: false });
+    ix.upsert_link("crm/contacts", "c-9", RecordLink { account_id: id("9"), email: email("gone@old.com"), is_user: false });
+    ix.add_domain("beta.dev", &id("1043"));
+    ix
+}
+
+fn linked(spec: &LinkSpec, record: Value) -> (String, RuleKind, String) {
+    let l = spec.link(&hub(), &record).unwrap_or_else(|r| panic!("expected a link, got {r:?}"));
+    (l.account_id.to_string(), l.provenance.rule, l.provenance.key)
+}
+
+fn rejected(spec: &LinkSpec, record: Value) -> accord_core::Rejection {
+    match spec.link(&hub(), &record) {
+        Ok(l) => panic!("expected a rejection, got {l:?}"),
+        Err(r) => r,
+    }
+}
+
+#[test]
+fn field_rule_links_exact_ids_only() {
+    let s = spec(json!([{"rule": "field", "field": "external_id"}]));
+    assert_eq!(linked(&s, json!({"external_id": "1042"})), ("1042".into(), RuleKind::Field, "1042".into()));
+    assert_eq!(linked(&s, json!({"external_id": 1042})).0, "1042");
+    assert_eq!(linked(&s, json!({"external_id": 1042.0})).0, "1042");
+    assert_eq!(linked(&s, json!({"external_id": "Acme"})).0, "Acme");
+    assert_eq!(linked(&s, json!({"external_id": "acme"})).0, "acme");
+}
+
+#[test]
+fn native_id_rule_uses_maps_and_account_fields() {
+    let s = spec(json!([{"rule": "native_id", "field": "org", "map": "support/orgs"}]));
+    assert_eq!(linked(&s, json!({"org": "org-1"})), ("1042".into(), RuleKind::NativeId, "org-1".into()));
+    let r = rejected(&s, json!({"org": "org-2"}));
+    assert_eq!(r.reason, RejectReason::UnknownAccount);
+    assert_eq!(r.tried[0].space, KeySpace::Map("support/orgs".into()));
+    let s = spec(json!([{"rule": "native_id", "field": "AccountId", "map": "crm_account_id"}]));
+    assert_eq!(linked(&s, json!({"AccountId": "001A"})).0, "1042");
+}
+
+#[test]
+fn parent_rule_follows_the_same_source() {
+    let s = spec(json!([{"rule": "parent", "field": "organization_id", "object": "orgs"}]));
+    assert_eq!(linked(&s, json!({"organization_id": "org-1"})), ("1042".into(), RuleKind::Parent, "org-1".into()));
+}
+
+#[test]
+fn email_rule_is_case_insensitive_and_refuses_ambiguity() {
+    let s = spec(json!([{"rule": "email", "field": "email"}]));
+    assert_eq!(linked(&s, json!({"email": "Ann@ACME.io"})).0, "1043");
+    let r = rejected(&s, json!({"email": "shared@corp.com"}));
+    assert_eq!(r.reason, RejectReason::Ambiguous);
+    assert_eq!(r.hints, vec![Hint::Candidates { account_ids: vec![id("1042"), id("1043")] }]);
+    assert!(r.message.contains("matches 2 accounts"), "{}", r.message);
+    assert_eq!(rejected(&s, json!({"email": "nobody@corp.com"})).reason, RejectReason::UnknownAccount);
+    assert_eq!(rejected(&s, json!({"email": "not an email"})).reason, RejectReason::InvalidField);
+}
+
+#[test]
+fn domain_rule_uses_websites_and_explicit_entries() {
+    let s = spec(json!([{"rule": "domain", "field": "email"}]));
+    assert_eq!(linked(&s, json!({"email": "zed@acme.io"})), ("1042".into(), RuleKind::Domain, "zed@acme.io".into()));
+    assert_eq!(linked(&s, json!({"email": "x@Beta.dev"})).0, "1043");
+    assert_eq!(rejected(&s, json!({"email": "x@gmail.com"})).reason, RejectReason::InvalidField);
+    assert_eq!(rejected(&s, json!({"email": "x@unknown.org"})).reason, RejectReason::UnknownAccount);
+}
+
+#[test]
+fn support_id_and_user_map_rules() {
+    let s = spec(json!([{"rule": "support_id", "field": "id"}]));
+    assert_eq!(linked(&s, json!({"id": "SUP-1"})), ("1042".into(), RuleKind::SupportId, "SUP-1".into()));
+    let s = spec(json!([{"rule": "user_map", "field": "user_id"}]));
+    assert_eq!(linked(&s, json!({"user_id": "u-1"})), ("1043".into(), RuleKind::UserMap, "u-1".into()));
+    let r = rejected(&s, json!({"user_id": "u-404"}));
+    assert_eq!(r.reason, RejectReason::UnknownAccount);
+    assert_eq!(r.tried[0].space, KeySpace::User);
+}
+
+#[test]
+fn first_resolving_rule_wins_and_is_recorded() {
+    let s = spec(json!([
+        {"rule": "field", "field": "external_id"},
+        {"rule": "email", "field": "email"}
+    ]));
+    let l = s.link(&hub(), &json!({"external_id": "404", "email": "ann@acme.io"})).unwrap();
+    assert_eq!((l.account_id.as_str(), l.provenance.rule, l.provenance.rule_index), ("1043", RuleKind::Email, 1));
+    let l = s.link(&hub(), &json!({"external_id": "1042", "email": "ann@acme.io"})).unwrap();
+    assert_eq!((l.account_id.as_str(), l.provenance.rule_index), ("1042", 0));
+}
+
+#[test]
+fn missing_key_names_the_fields_tried() {
+    let s = spec(json!([{"rule": "field", "field": "external_id"}, {"rule": "email", "field": "email"}]));
+    let r = rejected(&s, json!({"name": "x", "external_id": ""}));
+    assert_eq!(r.reason, RejectReason::MissingKey);
+    assert_eq!(r.message, "no link key in the record: tried external_id, email");
+    assert!(r.tried.is_empty());
+}
+
+#[test]
+fn invalid_account_ids_are_refused() {
+    let s = spec(json!([{"rule": "field", "field": "external_id"}]));
+    let r = rejected(&s, json!({"external_id": 1042.5}));
+    assert_eq!(r.reason, RejectReason::InvalidAccountId);
+    assert_eq!(rejected(&s, json!({"external_id": [1]})).reason, RejectReason::InvalidAccountId);
+}
+
+#[test]
+fn unknown_accounts_carry_near_miss_hints() {
+    let s = spec(json!([{"rule": "field", "field": "external_id"}]));
+    let r = rejected(&s, json!({"external_id": "1042.0"}));
+    assert_eq!(r.reason, RejectReason::UnknownAccount);
+    assert_eq!(r.hints, vec![Hint::FloatSuffix { account_id: id("1042") }]);
+    let r = rejected(&s, json!({"external_id": " 1043 "}));
+    assert_eq!(r.hints, vec![Hint::Whitespace { account_id: id("1043") }]);
+    let r = rejected(&s, json!({"external_id": "ACME"}));
+    assert_eq!(r.hints, vec![Hint::CaseOnly { account_ids: vec![id("Acme"), id("acme")] }]);
+    let r = rejected(&s, json!({"external_id": "5000"}));
+    assert!(r.hints.is_empty());
+    assert_eq!(r.key.as_deref(), Some("5000"));
+    assert_eq!(r.message, "no account \"5000\" (field external_id \"5000\"): the key matches no known account");
+}
+
+#[test]
+fn hints_never_link_but_normalizers_do() {
+    let mut s = spec(json!([{"rule": "field", "field": "external_id"}]));
+    assert!(s.link(&hub(), &json!({"external_id": " 1042.0 "})).is_err());
+    s.normalizers = vec![Normalizer::Trim, Normalizer::IntegerText];
+    assert_eq!(s.link(&hub(), &json!({"external_id": " 1042.0 "})).unwrap().account_id, id("1042"));
+    s.normalizers = vec![Normalizer::Lowercase];
+    assert_eq!(s.link(&hub(), &json!({"external_id": "1043"})).unwrap().account_id, id("1043"));
+    let r = s.link(&hub(), &json!({"external_id": "ACME"})).unwrap_err();
+    assert_eq!(r.reason, RejectReason::Ambiguous);
+}
+
+#[test]
+fn deleted_and_filtered_accounts_stop_the_search() {
+    let s = spec(json!([{"rule": "field", "field": "external_id"}, {"rule": "email", "field": "email"}]));
+    let r = rejected(&s, json!({"external_id": "9", "email": "ann@acme.io"}));
+    assert_eq!(r.reason, RejectReason::DeletedAccount);
+    let r = rejected(&s, json!({"external_id": "77", "email": "ann@acme.io"}));
+    assert_eq!(r.reason, RejectReason::FilteredAccount);
+    let s = spec(json!([{"rule": "email", "field": "email"}]));
+    assert_eq!(rejected(&s, json!({"email": "gone@old.com"})).reason, RejectReason::DeletedAccount);
+}
+
+#[test]
+fn the_first_rule_with_a_key_decides_the_reason() {
+    let s = spec(json!([{"rule": "field", "field": "external_id"}, {"rule": "email", "field": "email"}]));
+    let r = rejected(&s, json!({"external_id": "5000", "email": "shared@corp.com"}));
+    assert_eq!(r.reason, RejectReason::UnknownAccount);
+    assert_eq!(r.tried.len(), 2);
+    assert!(r.hints.contains(&Hint::Candidates { account_ids: vec![id("1042"), id("1043")] }));
+}
+
+#[test]
+fn rejection_snapshot() {
+    let s = spec(json!([
+        {"rule": "field", "field": "custom_fields[id=360001].value"},
+        {"rule": "email", "field": "requester.email"}
+    ]));
+    let r = rejected(&s, json!({"custom_fields": [{"id": 360001, "value": "1042.0"}], "requester": {"email": "Shared@corp.com"}}));
+    insta::assert_json_snapshot!(r);
+}
+
+#[test]
+fn id_map_refs_parse() {
+    assert_eq!(IdMapRef::parse("salesforce/Account"), Some(IdMapRef::Object { source: "salesforce".into(), object: "Account".into() }));
+    assert!(IdMapRef::parse("crm_account_id").is_some());
+    assert!(IdMapRef::parse("nonsense").is_none());
+}
+
+proptest::proptest! {
+    /// Any record and key shape gives a link or a rejection, never a panic, and a link always
+    /// names an active account.
+    #[test]
+    fn the_linker_is_total(key in proptest::option::of("\\PC{0,12}"), num in proptest::option::of(proptest::num::f64::ANY)) {
+        let s = spec(json!([
+            {"rule": "field", "field": "a"},
+            {"rule": "email", "field": "b"},
+            {"rule": "domain", "field": "b"},
+            {"rule": "user_map", "field": "c"},
+            {"rule": "native_id", "field": "d", "map": "support/orgs"}
+        ]));
+        let record = json!({"a": key, "b": key, "c": num, "d": key});
+        let ix = hub();
+        if let Ok(l) = s.link(&ix, &record) {
+            proptest::prop_assert_eq!(ix.account(l.account_id.as_str()).unwrap().state, AccountState::Active);
+        }
+    }
+}
