@@ -234,14 +234,15 @@ impl Config {
             message: format!("cannot read the config file: {e} (create one with `accord init`)"),
         })?;
         let base = path.parent().map(Path::to_owned).unwrap_or_default();
-        Self::from_toml(&text, &base).map_err(|mut e| {
-            e.file = Some(path.to_owned());
-            e
-        })
-        .map(|mut c| {
-            c.file = Some(path.to_owned());
-            c
-        })
+        Self::from_toml(&text, &base)
+            .map_err(|mut e| {
+                e.file = Some(path.to_owned());
+                e
+            })
+            .map(|mut c| {
+                c.file = Some(path.to_owned());
+                c
+            })
     }
 
     /// Parses and validates config text; relative paths resolve against `base_dir`.
@@ -291,14 +292,18 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
 }
 
 fn valid_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 64
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    !name.is_empty() && name.len() <= 64 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 fn validate(raw: &RawConfig) -> Result<Option<Filter>, ConfigError> {
-    if !(raw.store.starts_with("sqlite://") || raw.store.starts_with("postgres://") || raw.store.starts_with("postgresql://")) {
-        return Err(ConfigError::new("store", format!("{:?} is not a store URL: use sqlite://<path> or postgres://<user>@<host>/<db>", raw.store)));
+    if !(raw.store.starts_with("sqlite://")
+        || raw.store.starts_with("postgres://")
+        || raw.store.starts_with("postgresql://"))
+    {
+        return Err(ConfigError::new(
+            "store",
+            format!("{:?} is not a store URL: use sqlite://<path> or postgres://<user>@<host>/<db>", raw.store),
+        ));
     }
     let sor = &raw.system_of_record;
     let Some(sor_source) = raw.sources.get(&sor.source) else {
@@ -329,10 +334,16 @@ fn validate(raw: &RawConfig) -> Result<Option<Filter>, ConfigError> {
     let mut seen_domains = BTreeSet::new();
     for (i, d) in raw.domains.iter().enumerate() {
         if d.domain.trim().is_empty() || d.domain.contains('@') || d.domain.contains(' ') {
-            return Err(ConfigError::new(format!("domains[{i}].domain"), format!("{:?} is not a domain like example.com", d.domain)));
+            return Err(ConfigError::new(
+                format!("domains[{i}].domain"),
+                format!("{:?} is not a domain like example.com", d.domain),
+            ));
         }
         if !seen_domains.insert((d.domain.to_lowercase(), d.account_id.clone())) {
-            return Err(ConfigError::new(format!("domains[{i}]"), format!("{} → {} is listed twice", d.domain, d.account_id)));
+            return Err(ConfigError::new(
+                format!("domains[{i}]"),
+                format!("{} → {} is listed twice", d.domain, d.account_id),
+            ));
         }
     }
     for (name, source) in &raw.sources {
@@ -344,20 +355,32 @@ fn validate(raw: &RawConfig) -> Result<Option<Filter>, ConfigError> {
         for (i, obj) in source.objects.iter().enumerate() {
             let okey = format!("{key}.objects[{i}]");
             if !valid_name(&obj.name) {
-                return Err(ConfigError::new(format!("{okey}.name"), format!("{:?}: object names use letters, digits, '_' and '-'", obj.name)));
+                return Err(ConfigError::new(
+                    format!("{okey}.name"),
+                    format!("{:?}: object names use letters, digits, '_' and '-'", obj.name),
+                ));
             }
             if !object_names.insert(obj.name.as_str()) {
-                return Err(ConfigError::new(format!("{okey}.name"), format!("object {:?} is defined twice in source {name:?}", obj.name)));
+                return Err(ConfigError::new(
+                    format!("{okey}.name"),
+                    format!("object {:?} is defined twice in source {name:?}", obj.name),
+                ));
             }
             let is_sor = *name == sor.source && obj.name == sor.object;
             if obj.kind == Some(ObjectKind::Account) && !is_sor {
                 return Err(ConfigError::new(
                     format!("{okey}.kind"),
-                    format!("only the system of record ({}/{}) creates accounts; give this object another kind", sor.source, sor.object),
+                    format!(
+                        "only the system of record ({}/{}) creates accounts; give this object another kind",
+                        sor.source, sor.object
+                    ),
                 ));
             }
             if is_sor && obj.kind.is_some_and(|k| k != ObjectKind::Account) {
-                return Err(ConfigError::new(format!("{okey}.kind"), "the system of record object must have kind \"account\""));
+                return Err(ConfigError::new(
+                    format!("{okey}.kind"),
+                    "the system of record object must have kind \"account\"",
+                ));
             }
             if let Some(kind) = obj.kind {
                 let unknown = obj.fields.unknown_fields(kind);
@@ -370,7 +393,10 @@ fn validate(raw: &RawConfig) -> Result<Option<Filter>, ConfigError> {
                 }
             }
             if is_sor && obj.link.as_ref().is_some_and(|l| !l.is_empty()) {
-                return Err(ConfigError::new(format!("{okey}.link"), "the system of record object creates accounts and has no link rules"));
+                return Err(ConfigError::new(
+                    format!("{okey}.link"),
+                    "the system of record object creates accounts and has no link rules",
+                ));
             }
             for (j, rule) in obj.link.iter().flatten().enumerate() {
                 let rkey = format!("{okey}.link[{j}]");
@@ -379,11 +405,17 @@ fn validate(raw: &RawConfig) -> Result<Option<Filter>, ConfigError> {
                         if !source.objects.iter().any(|o| &o.name == object) && source.kind == "file" {
                             return Err(ConfigError::new(
                                 format!("{rkey}.object"),
-                                format!("source {name:?} has no object {object:?}; its objects: {}", names(source.objects.iter().map(|o| &o.name))),
+                                format!(
+                                    "source {name:?} has no object {object:?}; its objects: {}",
+                                    names(source.objects.iter().map(|o| &o.name))
+                                ),
                             ));
                         }
                         if object == &obj.name {
-                            return Err(ConfigError::new(format!("{rkey}.object"), "a record cannot be its own parent object"));
+                            return Err(ConfigError::new(
+                                format!("{rkey}.object"),
+                                "a record cannot be its own parent object",
+                            ));
                         }
                     }
                     LinkRule::NativeId { map: IdMapRef::Object { source: s, object: o }, .. } => {
@@ -405,7 +437,10 @@ fn validate(raw: &RawConfig) -> Result<Option<Filter>, ConfigError> {
 fn validate_file_object(okey: &str, obj: &ObjectConfig, is_sor: bool) -> Result<(), ConfigError> {
     let Some(kind) = obj.kind else {
         let kinds: Vec<_> = ObjectKind::ALL.iter().map(|k| k.name()).collect();
-        return Err(ConfigError::new(format!("{okey}.kind"), format!("file objects need a kind; one of {}", kinds.join(", "))));
+        return Err(ConfigError::new(
+            format!("{okey}.kind"),
+            format!("file objects need a kind; one of {}", kinds.join(", ")),
+        ));
     };
     let Some(path) = &obj.path else {
         return Err(ConfigError::new(format!("{okey}.path"), "file objects need a path"));
@@ -417,7 +452,10 @@ fn validate_file_object(okey: &str, obj: &ObjectConfig, is_sor: bool) -> Result<
         ));
     }
     if obj.native_id.is_none() && kind != ObjectKind::Event && !is_sor {
-        return Err(ConfigError::new(format!("{okey}.native_id"), "name the field that holds each record's id in this file"));
+        return Err(ConfigError::new(
+            format!("{okey}.native_id"),
+            "name the field that holds each record's id in this file",
+        ));
     }
     if !is_sor && obj.link.as_ref().is_none_or(|l| l.is_empty()) {
         return Err(ConfigError::new(
@@ -430,12 +468,18 @@ fn validate_file_object(okey: &str, obj: &ObjectConfig, is_sor: bool) -> Result<
 
 fn check_object_ref(raw: &RawConfig, key: &str, source: &str, object: &str) -> Result<(), ConfigError> {
     let Some(s) = raw.sources.get(source) else {
-        return Err(ConfigError::new(key, format!("no source named {source:?}; defined sources: {}", names(raw.sources.keys()))));
+        return Err(ConfigError::new(
+            key,
+            format!("no source named {source:?}; defined sources: {}", names(raw.sources.keys())),
+        ));
     };
     if s.kind == "file" && !s.objects.iter().any(|o| o.name == object) {
         return Err(ConfigError::new(
             key,
-            format!("source {source:?} has no object {object:?}; its objects: {}", names(s.objects.iter().map(|o| &o.name))),
+            format!(
+                "source {source:?} has no object {object:?}; its objects: {}",
+                names(s.objects.iter().map(|o| &o.name))
+            ),
         ));
     }
     Ok(())
@@ -522,7 +566,8 @@ mod tests {
 
     #[test]
     fn file_objects_need_their_keys() {
-        let e = err(&GOOD.replace("native_id = \"id\"\n        link = [{ rule = \"field\"", "link = [{ rule = \"field\""));
+        let e =
+            err(&GOOD.replace("native_id = \"id\"\n        link = [{ rule = \"field\"", "link = [{ rule = \"field\""));
         assert_eq!(e.key, "sources.support.objects[0].native_id");
         let e = err(&GOOD.replace("path = \"orgs.ndjson\"", "path = \"orgs.dat\""));
         assert_eq!(e.key, "sources.support.objects[0].format");

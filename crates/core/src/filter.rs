@@ -104,7 +104,9 @@ impl Expr {
             Expr::Or(a, b) => a.eval(record) || b.eval(record),
             Expr::Not(e) => !e.eval(record),
             Expr::Compare { field, op, value } => {
-                let Some(v) = present(field, record) else { return false };
+                let Some(v) = present(field, record) else {
+                    return false;
+                };
                 match compare(v, value) {
                     Some(ord) => match op {
                         CmpOp::Eq => ord == Ordering::Equal,
@@ -118,7 +120,9 @@ impl Expr {
                 }
             }
             Expr::In { field, values, negated } => {
-                let Some(v) = present(field, record) else { return false };
+                let Some(v) = present(field, record) else {
+                    return false;
+                };
                 let found = values.iter().any(|lit| compare(v, lit) == Some(Ordering::Equal));
                 found != *negated
             }
@@ -135,7 +139,9 @@ impl Expr {
                 v
             }
             Expr::Not(e) => e.fields(),
-            Expr::Compare { field, .. } | Expr::In { field, .. } | Expr::IsNull { field, .. } => vec![field],
+            Expr::Compare { field, .. } | Expr::In { field, .. } | Expr::IsNull { field, .. } => {
+                vec![field]
+            }
         }
     }
 }
@@ -262,7 +268,10 @@ fn lex(text: &str) -> Result<Vec<(usize, Tok)>, FilterError> {
                 out.push((start + 1, Tok::Text(s)));
             }
             '`' => {
-                let end = chars[i + 1..].iter().position(|&ch| ch == '`').ok_or_else(|| err(start, "`field` is not closed"))?;
+                let end = chars[i + 1..]
+                    .iter()
+                    .position(|&ch| ch == '`')
+                    .ok_or_else(|| err(start, "`field` is not closed"))?;
                 let name: String = chars[i + 1..i + 1 + end].iter().collect();
                 let path = FieldPath::parse(&name).map_err(|e| err(start, &e.to_string()))?;
                 out.push((start + 1, Tok::Ident(format!("`{}`", path.as_str()))));
@@ -385,7 +394,8 @@ impl Parser {
                 self.pos += 1;
                 Ok(Expr::Compare { field, op, value: self.literal()? })
             }
-            Some(t) => self.fail(format!("expected a comparison (=, !=, <, <=, >, >=, in, is null) after the field, found {t}")),
+            Some(t) => self
+                .fail(format!("expected a comparison (=, !=, <, <=, >, >=, in, is null) after the field, found {t}")),
             None => self.fail("expected a comparison after the field, found the end of the filter"),
         }
     }
@@ -420,7 +430,9 @@ impl Parser {
             Some(Tok::Ident(s)) if s.eq_ignore_ascii_case("null") => {
                 return self.fail("compare with null using 'is null' or 'is not null'");
             }
-            Some(t) => return self.fail(format!("expected a value ('text', a number, true or false), found {t}")),
+            Some(t) => {
+                return self.fail(format!("expected a value ('text', a number, true or false), found {t}"));
+            }
             None => return self.fail("expected a value, found the end of the filter"),
         };
         self.pos += 1;

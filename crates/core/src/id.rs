@@ -179,10 +179,7 @@ mod tests {
 
     #[test]
     fn non_integral_numbers_and_other_types_are_invalid() {
-        assert_eq!(
-            AccountId::from_json(&json!(12.5)),
-            Err(InvalidAccountId::NonIntegral("12.5".into()))
-        );
+        assert_eq!(AccountId::from_json(&json!(12.5)), Err(InvalidAccountId::NonIntegral("12.5".into())));
         assert!(matches!(AccountId::from_json(&json!(true)), Err(InvalidAccountId::WrongType(_))));
         assert_eq!(AccountId::from_json(&json!("")), Err(InvalidAccountId::Empty));
         assert_eq!(AccountId::from_json(&Value::Null), Err(InvalidAccountId::Empty));

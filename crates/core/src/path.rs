@@ -20,7 +20,10 @@ enum Segment {
     Key(String),
     Index(usize),
     /// The first element of an array whose `key` equals `value` (compared as text).
-    Match { key: String, value: String },
+    Match {
+        key: String,
+        value: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -98,16 +98,20 @@ impl Hint {
     pub fn describe(&self) -> String {
         match self {
             Hint::FloatSuffix { account_id } => {
-                format!("account {:?} exists: the id looks float-formatted (normalizer integer_text)", account_id.as_str())
+                format!(
+                    "account {:?} exists: the id looks float-formatted (normalizer integer_text)",
+                    account_id.as_str()
+                )
             }
             Hint::Whitespace { account_id } => {
                 format!("account {:?} exists: the id has surrounding whitespace (normalizer trim)", account_id.as_str())
             }
-            Hint::CaseOnly { account_ids } => format!(
-                "account {} differs only in letter case (normalizer lowercase)",
-                quoted_list(account_ids)
-            ),
-            Hint::Candidates { account_ids } => format!("matches accounts {}", quoted_list(account_ids)),
+            Hint::CaseOnly { account_ids } => {
+                format!("account {} differs only in letter case (normalizer lowercase)", quoted_list(account_ids))
+            }
+            Hint::Candidates { account_ids } => {
+                format!("matches accounts {}", quoted_list(account_ids))
+            }
         }
     }
 }
@@ -128,7 +132,7 @@ pub struct Provenance {
 
 /// What kind of lookup a key went through; with the key's value it indexes the quarantine so that
 /// a change re-links exactly the records that tried it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum KeySpace {
     /// An account id (`field` rule); also the SOR's own account ids.
     Account,
@@ -166,6 +170,19 @@ impl KeySpace {
             "user" => KeySpace::User,
             other => KeySpace::Map(other.strip_prefix("map:")?.to_owned()),
         })
+    }
+}
+
+impl Serialize for KeySpace {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.code())
+    }
+}
+
+impl<'de> Deserialize<'de> for KeySpace {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let code = String::deserialize(d)?;
+        KeySpace::from_code(&code).ok_or_else(|| serde::de::Error::custom(format!("unknown key space {code:?}")))
     }
 }
 

@@ -313,11 +313,7 @@ impl FieldMapping {
 
     /// Names that are not typed fields of `kind`.
     pub fn unknown_fields(&self, kind: ObjectKind) -> Vec<&str> {
-        self.0
-            .keys()
-            .filter(|k| !kind.fields().iter().any(|f| f.name == k.as_str()))
-            .map(String::as_str)
-            .collect()
+        self.0.keys().filter(|k| !kind.fields().iter().any(|f| f.name == k.as_str())).map(String::as_str).collect()
     }
 }
 
@@ -338,7 +334,12 @@ pub fn extract_fields(kind: ObjectKind, mapping: &FieldMapping, record: &Value) 
         .iter()
         .map(|spec| {
             let path = mapping.path_for(spec.name);
-            let err = |problem: String, missing: bool| FieldError { field: spec.name, path: path.to_string(), problem, missing };
+            let err = |problem: String, missing: bool| FieldError {
+                field: spec.name,
+                path: path.to_string(),
+                problem,
+                missing,
+            };
             match path.get(record) {
                 None if spec.required => Err(err(format!("missing required field {}", spec.name), true)),
                 None => Ok(FieldValue::Null),
@@ -373,7 +374,9 @@ fn convert(ty: FieldType, v: &Value) -> Result<FieldValue, String> {
                 .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64))
                 .map(FieldValue::Int)
                 .ok_or_else(|| format!("{n} is not a whole number")),
-            Value::String(s) => s.trim().parse().map(FieldValue::Int).map_err(|_| format!("{s:?} is not a whole number")),
+            Value::String(s) => {
+                s.trim().parse().map(FieldValue::Int).map_err(|_| format!("{s:?} is not a whole number"))
+            }
             other => Err(format!("{other} is not a whole number")),
         },
         FieldType::Float => match v {
@@ -413,7 +416,10 @@ pub fn parse_money(s: &str) -> Result<i64, String> {
         None => (false, s),
     };
     let (whole, frac) = digits.split_once('.').unwrap_or((digits, ""));
-    if whole.is_empty() && frac.is_empty() || !whole.bytes().all(|b| b.is_ascii_digit()) || !frac.bytes().all(|b| b.is_ascii_digit()) {
+    if whole.is_empty() && frac.is_empty()
+        || !whole.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+    {
         return Err(bad());
     }
     let frac = frac.trim_end_matches('0');
@@ -461,10 +467,12 @@ mod tests {
 
     #[test]
     fn bad_and_missing_fields_are_named() {
-        let e = extract_fields(ObjectKind::NpsResponse, &FieldMapping::default(), &json!({"score": "eleven"})).unwrap_err();
+        let e =
+            extract_fields(ObjectKind::NpsResponse, &FieldMapping::default(), &json!({"score": "eleven"})).unwrap_err();
         assert_eq!(e.field, "score");
         assert!(!e.missing);
-        let e = extract_fields(ObjectKind::NpsResponse, &FieldMapping::default(), &json!({"comment": "hi"})).unwrap_err();
+        let e =
+            extract_fields(ObjectKind::NpsResponse, &FieldMapping::default(), &json!({"comment": "hi"})).unwrap_err();
         assert!(e.missing);
         assert_eq!(e.to_string(), "missing required field score (field score, read from \"score\")");
     }

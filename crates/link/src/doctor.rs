@@ -64,7 +64,11 @@ impl KeyHygiene {
 
     pub fn finish(self) -> HygieneReport {
         let mut case_collisions = Finding::default();
-        let mut groups: Vec<_> = self.by_lower.into_values().filter(|g| g.iter().map(|k| k.trim()).collect::<BTreeSet<_>>().len() > 1).collect();
+        let mut groups: Vec<_> = self
+            .by_lower
+            .into_values()
+            .filter(|g| g.iter().map(|k| k.trim()).collect::<BTreeSet<_>>().len() > 1)
+            .collect();
         groups.sort();
         for g in groups {
             case_collisions.add(|| g.iter().map(|k| format!("{k:?}")).collect::<Vec<_>>().join(" ~ "));
@@ -119,7 +123,8 @@ mod tests {
     #[test]
     fn hygiene_finds_each_problem() {
         let mut h = KeyHygiene::default();
-        for (rec, key) in [("r1", "1042.0"), ("r2", " 1043"), ("r3", "acme"), ("r4", "ACME"), ("r5", "7"), ("r6", "7")] {
+        for (rec, key) in [("r1", "1042.0"), ("r2", " 1043"), ("r3", "acme"), ("r4", "ACME"), ("r5", "7"), ("r6", "7")]
+        {
             h.observe(rec, key);
         }
         let r = h.finish();
@@ -134,7 +139,13 @@ mod tests {
 
     #[test]
     fn coverage_percentages() {
-        let c = Coverage { records: 3, linked: 2, rejected_by_reason: BTreeMap::new(), accounts_covered: 1, accounts_total: 8 };
+        let c = Coverage {
+            records: 3,
+            linked: 2,
+            rejected_by_reason: BTreeMap::new(),
+            accounts_covered: 1,
+            accounts_total: 8,
+        };
         assert_eq!(c.linked_pct(), 66.7);
         assert_eq!(c.accounts_pct(), 12.5);
     }

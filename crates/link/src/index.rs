@@ -18,6 +18,8 @@ type Map<K, V> = HashMap<K, V, RandomState>;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AccountState {
     Active,
+    /// Was active, and the System of Record filter now excludes it.
+    Filtered,
     /// On the delete list: records pointing at it are rejected as `deleted_account`.
     Deleted,
 }
@@ -201,7 +203,8 @@ impl LinkIndex {
     /// Adds or replaces an account; returns the keys whose meaning changed.
     pub fn upsert_account(&mut self, entry: AccountEntry) -> Vec<TriedKey> {
         let id = entry.account_id.clone();
-        let mut changed = vec![key(KeySpace::Account, id.as_str()), key(KeySpace::AccountLower, id.as_str().to_lowercase())];
+        let mut changed =
+            vec![key(KeySpace::Account, id.as_str()), key(KeySpace::AccountLower, id.as_str().to_lowercase())];
         self.filtered.remove(id.as_str());
         if let Some(old) = self.accounts.remove(id.as_str()) {
             self.unindex_account(&old, &mut changed);
@@ -317,9 +320,25 @@ impl LinkIndex {
 
 /// Domains of free mail providers: they say nothing about the company, so they never map.
 const FREEMAIL: &[&str] = &[
-    "gmail.com", "googlemail.com", "yahoo.com", "hotmail.com", "outlook.com", "live.com", "aol.com",
-    "icloud.com", "me.com", "proton.me", "protonmail.com", "gmx.com", "gmx.de", "mail.com", "yandex.ru",
-    "qq.com", "163.com", "web.de", "msn.com",
+    "gmail.com",
+    "googlemail.com",
+    "yahoo.com",
+    "hotmail.com",
+    "outlook.com",
+    "live.com",
+    "aol.com",
+    "icloud.com",
+    "me.com",
+    "proton.me",
+    "protonmail.com",
+    "gmx.com",
+    "gmx.de",
+    "mail.com",
+    "yandex.ru",
+    "qq.com",
+    "163.com",
+    "web.de",
+    "msn.com",
 ];
 
 /// The lower-cased domain of an email (`x@Acme.com`) or web address (`https://www.acme.com/a`).
@@ -363,7 +382,11 @@ mod tests {
         let mut ix = LinkIndex::new();
         let email: Arc<str> = "a@x.io".into();
         ix.upsert_link("s/users", "u1", RecordLink { account_id: id("A"), email: Some(email.clone()), is_user: true });
-        ix.upsert_link("s/contacts", "c1", RecordLink { account_id: id("A"), email: Some(email.clone()), is_user: false });
+        ix.upsert_link(
+            "s/contacts",
+            "c1",
+            RecordLink { account_id: id("A"), email: Some(email.clone()), is_user: false },
+        );
         assert_eq!(ix.accounts_by_email("a@x.io"), vec![&id("A")]);
         ix.upsert_link("s/users", "u1", RecordLink { account_id: id("B"), email: Some(email.clone()), is_user: true });
         let mut both = ix.accounts_by_email("a@x.io");

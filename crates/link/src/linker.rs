@@ -9,7 +9,9 @@ use std::borrow::Cow;
 
 use accord_core::id::{key_text, normalize, strip_zero_fraction};
 use accord_core::rule::{AccountIdField, IdMapRef};
-use accord_core::{AccountId, Hint, KeySpace, LinkRule, Normalizer, Provenance, RejectReason, Rejection, RuleKind, TriedKey};
+use accord_core::{
+    AccountId, Hint, KeySpace, LinkRule, Normalizer, Provenance, RejectReason, Rejection, RuleKind, TriedKey,
+};
 use serde_json::Value;
 
 use crate::index::{AccountState, LinkIndex, domain_of};
@@ -46,6 +48,8 @@ struct Failure {
     hints: Vec<Hint>,
     /// Deleted or filtered account: stop trying further rules.
     terminal: bool,
+    /// The excluded account a non-account key resolved to, so restoring it re-links the record.
+    excluded: Option<String>,
 }
 
 impl LinkSpec {
@@ -61,6 +65,9 @@ impl LinkSpec {
                 }
                 Step::NoKey => {}
                 Step::Failed(f) => {
+                    if let Some(a) = &f.excluded {
+                        tried.push(TriedKey { space: KeySpace::Account, key: a.clone() });
+                    }
                     for h in &f.hints {
                         if !hints.contains(h) {
                             hints.push(h.clone());
@@ -103,7 +110,9 @@ impl LinkSpec {
     }
 
     fn apply(&self, index: &LinkIndex, rule: &LinkRule, record: &Value, tried: &mut Vec<TriedKey>) -> Step {
-        let Some(raw) = rule.field().get(record) else { return Step::NoKey };
+        let Some(raw) = rule.field().get(record) else {
+            return Step::NoKey;
+        };
         let text = match key_text(raw) {
             Ok(Some(t)) => t,
             Ok(None) => return Step::NoKey,
@@ -113,14 +122,19 @@ impl LinkSpec {
                 } else {
                     RejectReason::InvalidField
                 };
-                return Step::Failed(Failure { reason, key: raw.to_string(), detail: e.to_string(), hints: vec![], terminal: false });
+                return Step::Failed(Failure {
+                    reason,
+                    key: raw.to_string(),
+                    detail: e.to_string(),
+                    hints: vec![],
+                    terminal: false,
+                    excluded: None,
+                });
             }
         };
         match rule {
             LinkRule::Field { .. } => self.by_account_id(index, &text, tried),
-            LinkRule::SupportId { .. } => {
-                self.by_account_field(index, AccountIdField::SupportAccountId, &text, tried)
-            }
+            LinkRule::SupportId { .. } => self.by_account_field(index, AccountIdField::SupportAccountId, &text, tried),
             LinkRule::NativeId { map: IdMapRef::AccountField(f), .. } => self.by_account_field(index, *f, &text, tried),
             LinkRule::NativeId { map: IdMapRef::Object { source, object }, .. } => {
                 self.by_map(index, &format!("{source}/{object}"), &text, tried)
@@ -135,6 +149,7 @@ impl LinkSpec {
                         detail: "not an email address".into(),
                         hints: vec![],
                         terminal: false,
+                        excluded: None,
                     });
                 }
                 tried.push(TriedKey { space: KeySpace::Email, key: email.clone() });
@@ -148,6 +163,7 @@ impl LinkSpec {
                         detail: "no usable domain (free-mail domains never map)".into(),
                         hints: vec![],
                         terminal: false,
+                        excluded: None,
                     });
                 };
                 tried.push(TriedKey { space: KeySpace::Domain, key: domain.clone() });
@@ -174,12 +190,21 @@ impl LinkSpec {
         tried.push(TriedKey { space: KeySpace::Account, key: key.to_string() });
         match index.account(&key) {
             Some(e) if e.state == AccountState::Active => Step::Linked(e.account_id.clone(), key.into_owned()),
+            Some(e) if e.state == AccountState::Filtered => Step::Failed(Failure {
+                reason: RejectReason::FilteredAccount,
+                key: text.to_owned(),
+                detail: format!("account {key:?} is excluded by the System of Record filter"),
+                hints: vec![],
+                terminal: true,
+                excluded: None,
+            }),
             Some(_) => Step::Failed(Failure {
                 reason: RejectReason::DeletedAccount,
                 key: text.to_owned(),
                 detail: format!("account {key:?} is on the delete list"),
                 hints: vec![],
                 terminal: true,
+                excluded: None,
             }),
             None if index.is_filtered(&key) => Step::Failed(Failure {
                 reason: RejectReason::FilteredAccount,
@@ -187,6 +212,7 @@ impl LinkSpec {
                 detail: format!("account {key:?} is excluded by the System of Record filter"),
                 hints: vec![],
                 terminal: true,
+                excluded: None,
             }),
             None => Step::Failed(Failure {
                 reason: RejectReason::UnknownAccount,
@@ -194,6 +220,7 @@ impl LinkSpec {
                 detail: format!("no account {key:?}"),
                 hints: near_misses(index, &key),
                 terminal: false,
+                excluded: None,
             }),
         }
     }
@@ -215,6 +242,7 @@ impl LinkSpec {
                 detail: format!("no linked {map} record with id {key:?}"),
                 hints: vec![],
                 terminal: false,
+                excluded: None,
             }),
         }
     }
@@ -222,24 +250,34 @@ impl LinkSpec {
     /// Decides among the accounts a key matched: one active account links; deleted ones are
     /// set aside; several active ones are ambiguous.
     fn choose(&self, index: &LinkIndex, candidates: Vec<&AccountId>, key: String, what: &str) -> Step {
-        let (active, deleted): (Vec<&AccountId>, Vec<&AccountId>) = candidates
+        let (active, excluded): (Vec<&AccountId>, Vec<&AccountId>) = candidates
             .into_iter()
             .partition(|a| index.account(a.as_str()).is_some_and(|e| e.state == AccountState::Active));
         match active.as_slice() {
             [one] => Step::Linked((*one).clone(), key),
-            [] if !deleted.is_empty() => Step::Failed(Failure {
-                reason: RejectReason::DeletedAccount,
-                detail: format!("the {what} points at account {:?}, which is on the delete list", deleted[0].as_str()),
-                key,
-                hints: vec![],
-                terminal: true,
-            }),
+            [] if !excluded.is_empty() => {
+                let filtered = index.account(excluded[0].as_str()).is_some_and(|e| e.state == AccountState::Filtered);
+                let (reason, why) = if filtered {
+                    (RejectReason::FilteredAccount, "is excluded by the System of Record filter")
+                } else {
+                    (RejectReason::DeletedAccount, "is on the delete list")
+                };
+                Step::Failed(Failure {
+                    reason,
+                    detail: format!("the {what} points at account {:?}, which {why}", excluded[0].as_str()),
+                    key,
+                    hints: vec![],
+                    terminal: true,
+                    excluded: Some(excluded[0].to_string()),
+                })
+            }
             [] => Step::Failed(Failure {
                 reason: RejectReason::UnknownAccount,
                 detail: format!("no account for this {what}"),
                 key,
                 hints: vec![],
                 terminal: false,
+                excluded: None,
             }),
             many => {
                 let mut ids: Vec<AccountId> = many.iter().map(|a| (*a).clone()).collect();
@@ -250,6 +288,7 @@ impl LinkSpec {
                     key,
                     hints: vec![Hint::Candidates { account_ids: ids }],
                     terminal: false,
+                    excluded: None,
                 })
             }
         }

@@ -36,10 +36,26 @@ fn hub() -> LinkIndex {
     ix.set_filtered("77");
     let email = |e: &str| Some(Arc::<str>::from(e));
     ix.upsert_link("support/orgs", "org-1", RecordLink { account_id: id("1042"), email: None, is_user: false });
-    ix.upsert_link("product/users", "u-1", RecordLink { account_id: id("1043"), email: email("ann@acme.io"), is_user: true });
-    ix.upsert_link("crm/contacts", "c-1", RecordLink { account_id: id("1042"), email: email("shared@corp.com"), is_user: false });
-    ix.upsert_link("crm/contacts", "c-2", RecordLink { account_id: id("1043"), email: email("shared@corp.com"), is_user: false });
-    ix.upsert_link("crm/contacts", "c-9", RecordLink { account_id: id("9"), email: email("gone@old.com"), is_user: false });
+    ix.upsert_link(
+        "product/users",
+        "u-1",
+        RecordLink { account_id: id("1043"), email: email("ann@acme.io"), is_user: true },
+    );
+    ix.upsert_link(
+        "crm/contacts",
+        "c-1",
+        RecordLink { account_id: id("1042"), email: email("shared@corp.com"), is_user: false },
+    );
+    ix.upsert_link(
+        "crm/contacts",
+        "c-2",
+        RecordLink { account_id: id("1043"), email: email("shared@corp.com"), is_user: false },
+    );
+    ix.upsert_link(
+        "crm/contacts",
+        "c-9",
+        RecordLink { account_id: id("9"), email: email("gone@old.com"), is_user: false },
+    );
     ix.add_domain("beta.dev", &id("1043"));
     ix
 }
@@ -198,13 +214,19 @@ fn rejection_snapshot() {
         {"rule": "field", "field": "custom_fields[id=360001].value"},
         {"rule": "email", "field": "requester.email"}
     ]));
-    let r = rejected(&s, json!({"custom_fields": [{"id": 360001, "value": "1042.0"}], "requester": {"email": "Shared@corp.com"}}));
+    let r = rejected(
+        &s,
+        json!({"custom_fields": [{"id": 360001, "value": "1042.0"}], "requester": {"email": "Shared@corp.com"}}),
+    );
     insta::assert_json_snapshot!(r);
 }
 
 #[test]
 fn id_map_refs_parse() {
-    assert_eq!(IdMapRef::parse("salesforce/Account"), Some(IdMapRef::Object { source: "salesforce".into(), object: "Account".into() }));
+    assert_eq!(
+        IdMapRef::parse("salesforce/Account"),
+        Some(IdMapRef::Object { source: "salesforce".into(), object: "Account".into() })
+    );
     assert!(IdMapRef::parse("crm_account_id").is_some());
     assert!(IdMapRef::parse("nonsense").is_none());
 }
