@@ -1,0 +1,315 @@
+//! The store contract: the same cases run against every backend (see `tests/it`).
+//! Each function takes a freshly migrated, empty store and panics on a broken promise.
+
+use std::collections::BTreeMap;
+
+use accord_core::{
+    AccountId, FieldValue, Hint, KeySpace, ObjectKind, Provenance, RejectReason, Rejection, RuleKind, Timestamp,
+    TriedKey,
+};
+use chrono::TimeZone;
+use serde_json::json;
+
+use crate::Store;
+use crate::model::*;
+
+fn t(ms: i64) -> Timestamp {
+    chrono::Utc.timestamp_millis_opt(ms).unwrap()
+}
+
+fn id(s: &str) -> AccountId {
+    AccountId::new(s).unwrap()
+}
+
+pub fn account(account_id: &str, name: &str) -> AccountRow {
+    let mut fields = vec![FieldValue::Null; ObjectKind::Account.fields().len()];
+    fields[0] = FieldValue::Text(name.into());
+    fields[1] = FieldValue::Time(t(1_600_000_000_000));
+    AccountRow {
+        account_id: id(account_id),
+        status: AccountStatus::Active,
+        fields,
+        origin: RecordKey::new("crm", "accounts", account_id),
+        attributes: json!({"id": account_id, "name": name}),
+        first_seen: t(1_700_000_000_000),
+        last_seen: t(1_700_000_000_000),
+    }
+}
+
+pub fn ticket(native_id: &str, account_id: &str, subject: &str) -> RecordRow {
+    let mut fields = vec![FieldValue::Null; ObjectKind::Ticket.fields().len()];
+    fields[0] = FieldValue::Text(subject.into());
+    fields[4] = FieldValue::Time(t(1_700_000_000_000));
+    RecordRow {
+        key: RecordKey::new("support", "tickets", native_id),
+        kind: ObjectKind::Ticket,
+        account_id: id(account_id),
+        provenance: Provenance { rule: RuleKind::Parent, rule_index: 0, key: "org-1".into() },
+        fields,
+        payload: json!({"id": native_id, "subject": subject}),
+        is_deleted: false,
+        first_seen: t(1_700_000_000_000),
+        last_seen: t(1_700_000_000_000),
+    }
+}
+
+pub fn user(native_id: &str, account_id: &str, email: &str) -> RecordRow {
+    let mut fields = vec![FieldValue::Null; ObjectKind::User.fields().len()];
+    fields[0] = FieldValue::Text(email.into());
+    fields[4] = FieldValue::Bool(true);
+    RecordRow {
+        key: RecordKey::new("product", "users", native_id),
+        kind: ObjectKind::User,
+        account_id: id(account_id),
+        provenance: Provenance { rule: RuleKind::Field, rule_index: 0, key: account_id.into() },
+        fields,
+        payload: json!({"user_id": native_id}),
+        is_deleted: false,
+        first_seen: t(1_700_000_000_000),
+        last_seen: t(1_700_000_000_000),
+    }
+}
+
+pub fn rejected_ticket(native_id: &str, key: &str) -> QuarantineRow {
+    QuarantineRow {
+        key: RecordKey::new("support", "tickets", native_id),
+        kind: ObjectKind::Ticket,
+        rejection: Rejection {
+            reason: RejectReason::UnknownAccount,
+            message: format!("no account {key:?}"),
+            rule: Some(RuleKind::Field),
+            key: Some(key.into()),
+            hints: vec![Hint::FloatSuffix { account_id: id("1042") }],
+            tried: vec![TriedKey { space: KeySpace::Account, key: key.into() }],
+        },
+        payload: json!({"id": native_id, "account": key}),
+        location: Some("tickets.csv:3".into()),
+        seen_at: t(1_700_000_000_000),
+    }
+}
+
+fn batch() -> WriteBatch {
+    WriteBatch::default()
+}
+
+pub fn migrations_are_idempotent(store: &dyn Store) {
+    assert!(store.migrate().unwrap().is_empty(), "a second migrate applies nothing");
+    assert!(store.migrations().unwrap().iter().all(|m| m.applied));
+}
+
+pub fn upserts_are_idempotent(store: &dyn Store) {
+    let mut b = batch();
+    b.accounts = vec![account("1042", "Acme"), account("1043", "Beta")];
+    b.records = vec![ticket("T1", "1042", "Login broken"), ticket("T2", "1042", "Invoice")];
+    store.apply(&b).unwrap();
+    store.apply(&b).unwrap();
+    let page = store.accounts(&AccountQuery { page_size: 100, ..Default::default() }).unwrap();
+    assert_eq!(page.total, 2);
+    let tickets = store.records_of_account(ObjectKind::Ticket, "1042", 0, 100).unwrap();
+    assert_eq!(tickets.total, 2);
+    let mut later = ticket("T1", "1042", "Login fixed");
+    later.first_seen = t(1_800_000_000_000);
+    later.last_seen = t(1_800_000_000_000);
+    store.apply(&WriteBatch { records: vec![later], ..batch() }).unwrap();
+    let t1 = store.record(ObjectKind::Ticket, &RecordKey::new("support", "tickets", "T1")).unwrap().unwrap();
+    assert_eq!(t1.field("subject"), &FieldValue::Text("Login fixed".into()));
+    assert_eq!(t1.first_seen, t(1_700_000_000_000), "first_seen keeps the first sighting");
+    assert_eq!(t1.last_seen, t(1_800_000_000_000));
+    assert_eq!(t1.provenance.rule, RuleKind::Parent);
+    let a = store.account("1042").unwrap().unwrap();
+    assert_eq!(a.text("name"), Some("Acme"));
+    assert_eq!(a.field("join_date"), &FieldValue::Time(t(1_600_000_000_000)));
+    assert_eq!(a.attributes, json!({"id": "1042", "name": "Acme"}));
+}
+
+pub fn account_ids_are_case_sensitive(store: &dyn Store) {
+    store.apply(&WriteBatch { accounts: vec![account("acme", "lower"), account("ACME", "upper")], ..batch() }).unwrap();
+    assert_eq!(store.account("acme").unwrap().unwrap().text("name"), Some("lower"));
+    assert_eq!(store.account("ACME").unwrap().unwrap().text("name"), Some("upper"));
+    assert!(store.account("Acme").unwrap().is_none());
+}
+
+pub fn quarantine_and_release(store: &dyn Store) {
+    store.apply(&WriteBatch { accounts: vec![account("1042", "Acme")], ..batch() }).unwrap();
+    let q = rejected_ticket("T9", "1042.0");
+    store.apply(&WriteBatch { quarantine: vec![q.clone()], ..batch() }).unwrap();
+    store.apply(&WriteBatch { quarantine: vec![q], ..batch() }).unwrap();
+    let page = store.quarantine(&QuarantineQuery::default(), 0, 10).unwrap();
+    assert_eq!(page.total, 1);
+    let e = &page.items[0];
+    assert_eq!(e.attempts, 2, "a re-seen rejection counts an attempt");
+    assert_eq!(e.rejection.reason, RejectReason::UnknownAccount);
+    assert_eq!(e.rejection.hints, vec![Hint::FloatSuffix { account_id: id("1042") }]);
+    assert_eq!(e.location.as_deref(), Some("tickets.csv:3"));
+    assert_eq!(store.quarantine_entry(e.id).unwrap().unwrap().key.native_id, "T9");
+    let by_key = store.quarantine_by_keys(&[TriedKey { space: KeySpace::Account, key: "1042.0".into() }]).unwrap();
+    assert_eq!(by_key.len(), 1);
+    assert!(store.quarantine_by_keys(&[TriedKey { space: KeySpace::Account, key: "1042".into() }]).unwrap().is_empty());
+    let near = store.quarantine_near("1042").unwrap();
+    assert_eq!(near.len(), 1, "a hint naming the account puts the rejection near it");
+    let filtered = QuarantineQuery { reason: Some(RejectReason::Ambiguous), ..Default::default() };
+    assert_eq!(store.quarantine(&filtered, 0, 10).unwrap().total, 0);
+    assert_eq!(
+        store.quarantine_summary().unwrap(),
+        vec![("support".into(), "tickets".into(), "unknown_account".into(), 1)]
+    );
+
+    // The record links later: it leaves the quarantine and its keys.
+    store.apply(&WriteBatch { records: vec![ticket("T9", "1042", "late")], ..batch() }).unwrap();
+    assert_eq!(store.quarantine(&QuarantineQuery::default(), 0, 10).unwrap().total, 0);
+    assert_eq!(store.quarantine_key_count().unwrap(), 0);
+
+    // And a linked record that stops linking moves back to the quarantine, out of its table.
+    store.apply(&WriteBatch { quarantine: vec![rejected_ticket("T9", "999")], ..batch() }).unwrap();
+    assert!(store.record(ObjectKind::Ticket, &RecordKey::new("support", "tickets", "T9")).unwrap().is_none());
+    assert_eq!(store.quarantine(&QuarantineQuery::default(), 0, 10).unwrap().total, 1);
+}
+
+pub fn tombstones_keep_history(store: &dyn Store) {
+    store
+        .apply(&WriteBatch {
+            accounts: vec![account("1042", "Acme")],
+            records: vec![ticket("T1", "1042", "x")],
+            ..batch()
+        })
+        .unwrap();
+    let key = RecordKey::new("support", "tickets", "T1");
+    store.apply(&WriteBatch { tombstones: vec![(ObjectKind::Ticket, key.clone())], ..batch() }).unwrap();
+    assert!(store.record(ObjectKind::Ticket, &key).unwrap().unwrap().is_deleted);
+    assert!(store.record_counts("1042").unwrap().is_empty(), "deleted records are not counted");
+    let mut seen = Vec::new();
+    store.load_index(&[ObjectKind::Ticket], &mut |r| seen.push(r)).unwrap();
+    assert!(!seen.iter().any(|r| matches!(r, IndexRow::Link { .. })), "deleted records are not in the id map");
+    store.apply(&WriteBatch { records: vec![ticket("T1", "1042", "x")], ..batch() }).unwrap();
+    assert!(!store.record(ObjectKind::Ticket, &key).unwrap().unwrap().is_deleted, "a re-seen record is live again");
+}
+
+pub fn delete_list_and_status(store: &dyn Store) {
+    store.apply(&WriteBatch { accounts: vec![account("9", "Gone"), account("10", "Here")], ..batch() }).unwrap();
+    store
+        .apply(&WriteBatch {
+            account_status: vec![(id("9"), AccountStatus::Deleted)],
+            delete_list: vec![DeleteListChange::Add { account_id: id("9"), reason: "churned".into() }],
+            ..batch()
+        })
+        .unwrap();
+    let list = store.delete_list().unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!((list[0].0.as_str(), list[0].2.as_str()), ("9", "churned"));
+    assert_eq!(store.account("9").unwrap().unwrap().status, AccountStatus::Deleted);
+    let active = store.accounts(&AccountQuery { page_size: 10, ..Default::default() }).unwrap();
+    assert_eq!(active.items.iter().map(|a| a.account_id.as_str()).collect::<Vec<_>>(), vec!["10"]);
+    let all = AccountQuery {
+        statuses: vec![AccountStatus::Active, AccountStatus::Deleted],
+        page_size: 10,
+        ..Default::default()
+    };
+    assert_eq!(store.accounts(&all).unwrap().total, 2);
+    store
+        .apply(&WriteBatch { delete_list: vec![DeleteListChange::Remove { account_id: id("9") }], ..batch() })
+        .unwrap();
+    assert!(store.delete_list().unwrap().is_empty());
+}
+
+pub fn checkpoints_and_runs(store: &dyn Store) {
+    let run = store.start_run("support").unwrap();
+    let mut counts = RunCounts { fetched: 3, linked: 2, ..Default::default() };
+    counts.reject(RejectReason::UnknownAccount);
+    let cp = Checkpoint { source: "support".into(), stream: "tickets".into(), cursor: json!({"offset": 3}) };
+    store.apply(&WriteBatch { checkpoint: Some(cp.clone()), run: Some((run, counts.clone())), ..batch() }).unwrap();
+    store
+        .apply(&WriteBatch {
+            checkpoint: Some(Checkpoint { cursor: json!({"offset": 6}), ..cp }),
+            run: Some((run, counts)),
+            ..batch()
+        })
+        .unwrap();
+    assert_eq!(store.checkpoint("support", "tickets").unwrap(), Some(json!({"offset": 6})));
+    assert_eq!(store.checkpoint("support", "orgs").unwrap(), None);
+    store.finish_run(run, "ok", None).unwrap();
+    let runs = store.runs(Some("support"), 10).unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].status, "ok");
+    assert_eq!((runs[0].counts.fetched, runs[0].counts.linked, runs[0].counts.rejected), (6, 4, 2));
+    assert_eq!(runs[0].counts.rejected_by_reason, BTreeMap::from([("unknown_account".into(), 2)]));
+    assert!(runs[0].finished_at.is_some());
+    store.clear_checkpoints("support").unwrap();
+    assert_eq!(store.checkpoint("support", "tickets").unwrap(), None);
+}
+
+pub fn a_failed_batch_writes_nothing(store: &dyn Store) {
+    let cp = Checkpoint { source: "s".into(), stream: "x".into(), cursor: json!(1) };
+    let bad = WriteBatch {
+        records: vec![ticket("T1", "1042", "x")],
+        checkpoint: Some(cp),
+        run: Some((999_999, RunCounts::default())),
+        ..batch()
+    };
+    assert!(store.apply(&bad).is_err(), "a batch naming an unknown run fails");
+    assert!(store.record(ObjectKind::Ticket, &RecordKey::new("support", "tickets", "T1")).unwrap().is_none());
+    assert_eq!(store.checkpoint("s", "x").unwrap(), None, "the checkpoint rolled back with the records");
+}
+
+pub fn index_loads_links_emails_and_filtered(store: &dyn Store) {
+    let mut filtered = rejected_ticket("77", "77");
+    filtered.key = RecordKey::new("crm", "accounts", "77");
+    filtered.kind = ObjectKind::Account;
+    filtered.rejection.reason = RejectReason::FilteredAccount;
+    store
+        .apply(&WriteBatch {
+            accounts: vec![account("1042", "Acme")],
+            records: vec![user("u1", "1042", "ann@acme.io"), ticket("T1", "1042", "x")],
+            quarantine: vec![filtered],
+            domains: vec![DomainRow { domain: "acme.io".into(), account_id: id("1042"), origin: "config".into() }],
+            ..batch()
+        })
+        .unwrap();
+    let mut rows = Vec::new();
+    store.load_index(&[ObjectKind::User], &mut |r| rows.push(r)).unwrap();
+    assert!(rows.iter().any(|r| matches!(r, IndexRow::Account(a) if a.account_id.as_str() == "1042")));
+    assert!(rows.iter().any(|r| matches!(r, IndexRow::Filtered { account_id } if account_id == "77")));
+    assert!(rows.iter().any(|r| matches!(r, IndexRow::Domain(d) if d.domain == "acme.io")));
+    assert!(rows.iter().any(
+        |r| matches!(r, IndexRow::Link { key, email: Some(e), .. } if key.native_id == "u1" && e == "ann@acme.io")
+    ));
+    assert!(!rows.iter().any(|r| matches!(r, IndexRow::Link { kind: ObjectKind::Ticket, .. })), "only asked kinds");
+}
+
+pub fn paging_and_order(store: &dyn Store) {
+    let accounts: Vec<_> = (0..25).map(|i| account(&format!("A{i:02}"), &format!("Name {}", 24 - i))).collect();
+    store.apply(&WriteBatch { accounts, ..batch() }).unwrap();
+    let q = |page, order, descending| AccountQuery { page, page_size: 10, order, descending, ..Default::default() };
+    let p0 = store.accounts(&q(0, AccountOrder::AccountId, false)).unwrap();
+    assert_eq!((p0.total, p0.items.len()), (25, 10));
+    assert_eq!(p0.items[0].account_id.as_str(), "A00");
+    let p2 = store.accounts(&q(2, AccountOrder::AccountId, false)).unwrap();
+    assert_eq!(p2.items.len(), 5);
+    assert_eq!(p2.items[4].account_id.as_str(), "A24");
+    let by_name = store.accounts(&q(0, AccountOrder::Name, false)).unwrap();
+    assert_eq!(by_name.items[0].text("name"), Some("Name 0"));
+    let desc = store.accounts(&q(0, AccountOrder::AccountId, true)).unwrap();
+    assert_eq!(desc.items[0].account_id.as_str(), "A24");
+    let records: Vec<_> = (0..15).map(|i| ticket(&format!("T{i:02}"), "A00", "s")).collect();
+    store.apply(&WriteBatch { records, ..batch() }).unwrap();
+    let p1 = store.records_of_account(ObjectKind::Ticket, "A00", 1, 10).unwrap();
+    assert_eq!((p1.total, p1.items.len()), (15, 5));
+    let mut n = 0;
+    store.for_each_record(ObjectKind::Ticket, "support", "tickets", &mut |_| n += 1).unwrap();
+    assert_eq!(n, 15);
+    let stats = store.object_stats(ObjectKind::Ticket, "support", "tickets").unwrap();
+    assert_eq!((stats.linked, stats.accounts_covered), (15, 1));
+}
+
+/// Every contract case, by name, for the test harness.
+pub const CASES: &[(&str, fn(&dyn Store))] = &[
+    ("migrations_are_idempotent", migrations_are_idempotent),
+    ("upserts_are_idempotent", upserts_are_idempotent),
+    ("account_ids_are_case_sensitive", account_ids_are_case_sensitive),
+    ("quarantine_and_release", quarantine_and_release),
+    ("tombstones_keep_history", tombstones_keep_history),
+    ("delete_list_and_status", delete_list_and_status),
+    ("checkpoints_and_runs", checkpoints_and_runs),
+    ("a_failed_batch_writes_nothing", a_failed_batch_writes_nothing),
+    ("index_loads_links_emails_and_filtered", index_loads_links_emails_and_filtered),
+    ("paging_and_order", paging_and_order),
+];

@@ -1,0 +1,154 @@
+//! Storage. One `Store` trait; an embedded SQLite backend (the default: one file, WAL, no server)
+//! and a PostgreSQL backend for teams that run several `accord serve` processes on one database.
+//!
+//! Invariants every backend keeps:
+//! - every write is an idempotent upsert keyed by (source, object, native id), or by account id;
+//! - a record is either linked (in its kind's table) or quarantined, never both: linking a record
+//!   releases it from the quarantine, rejecting it removes its link;
+//! - a `WriteBatch` is one transaction, so a page of records, its checkpoint and its run counts
+//!   commit together;
+//! - SQL lives here and nowhere else, and every value is a bound parameter.
+
+pub mod model;
+mod sql;
+pub mod sqlite;
+
+#[doc(hidden)]
+pub mod contract;
+
+use std::sync::Arc;
+
+use accord_core::{ObjectKind, TriedKey};
+use serde_json::Value;
+
+pub use model::*;
+
+/// Errors from the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("stored JSON is unreadable: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("the database is at schema version {found}, newer than this accord knows ({known}): upgrade accord")]
+    TooNew { found: i64, known: i64 },
+    #[error("unsupported store URL {0:?}: use sqlite://<path> or postgres://<user>@<host>/<db>")]
+    Url(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A migration that was applied or is pending.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct MigrationInfo {
+    pub version: i64,
+    pub name: String,
+    pub applied: bool,
+}
+
+/// The storage contract. Implementations are blocking; async callers use `spawn_blocking`.
+pub trait Store: Send + Sync + std::fmt::Debug {
+    /// `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
+
+    /// Applies pending migrations; returns the ones applied now.
+    fn migrate(&self) -> Result<Vec<MigrationInfo>>;
+
+    /// Every known migration and whether it is applied.
+    fn migrations(&self) -> Result<Vec<MigrationInfo>>;
+
+    /// Writes a batch in one transaction.
+    fn apply(&self, batch: &WriteBatch) -> Result<()>;
+
+    /// Streams the lookup tables: accounts, filtered SOR ids, domains, and the links of records
+    /// of the given kinds (the objects other records can point at).
+    fn load_index(&self, kinds: &[ObjectKind], visit: &mut dyn FnMut(IndexRow)) -> Result<()>;
+
+    /// The saved cursor of a stream.
+    fn checkpoint(&self, source: &str, stream: &str) -> Result<Option<Value>>;
+
+    /// Forgets the cursors of a source (for `accord sync --full`).
+    fn clear_checkpoints(&self, source: &str) -> Result<()>;
+
+    /// Starts a sync run and returns its id.
+    fn start_run(&self, source: &str) -> Result<i64>;
+
+    /// Ends a sync run (`ok` or `failed`).
+    fn finish_run(&self, run_id: i64, status: &str, error: Option<&str>) -> Result<()>;
+
+    /// Recent sync runs, newest first.
+    fn runs(&self, source: Option<&str>, limit: u32) -> Result<Vec<SyncRun>>;
+
+    fn account(&self, account_id: &str) -> Result<Option<AccountRow>>;
+
+    fn accounts(&self, query: &AccountQuery) -> Result<Page<AccountRow>>;
+
+    /// Every account of the given statuses (all when empty), in account id order.
+    fn for_each_account(&self, statuses: &[AccountStatus], visit: &mut dyn FnMut(AccountRow)) -> Result<()>;
+
+    /// The delete list: account id, when, why.
+    fn delete_list(&self) -> Result<Vec<(String, accord_core::Timestamp, String)>>;
+
+    /// Records of one kind linked to an account, newest first.
+    fn records_of_account(
+        &self,
+        kind: ObjectKind,
+        account_id: &str,
+        page: u32,
+        page_size: u32,
+    ) -> Result<Page<RecordRow>>;
+
+    /// How many live records of each source object link to an account.
+    fn record_counts(&self, account_id: &str) -> Result<Vec<RecordCount>>;
+
+    fn record(&self, kind: ObjectKind, key: &RecordKey) -> Result<Option<RecordRow>>;
+
+    /// Every record of a source object, in native id order.
+    fn for_each_record(
+        &self,
+        kind: ObjectKind,
+        source: &str,
+        object: &str,
+        visit: &mut dyn FnMut(RecordRow),
+    ) -> Result<()>;
+
+    /// Linked, deleted and rejected counts of a source object.
+    fn object_stats(&self, kind: ObjectKind, source: &str, object: &str) -> Result<ObjectStats>;
+
+    /// A page of the quarantine, oldest first.
+    fn quarantine(&self, query: &QuarantineQuery, page: u32, page_size: u32) -> Result<Page<QuarantineEntry>>;
+
+    fn quarantine_entry(&self, id: i64) -> Result<Option<QuarantineEntry>>;
+
+    /// Every quarantined record matching the query.
+    fn for_each_quarantined(&self, query: &QuarantineQuery, visit: &mut dyn FnMut(QuarantineEntry)) -> Result<()>;
+
+    /// Quarantined records that tried any of these keys.
+    fn quarantine_by_keys(&self, keys: &[TriedKey]) -> Result<Vec<QuarantineEntry>>;
+
+    /// How many (key, record) pairs index the quarantine.
+    fn quarantine_key_count(&self) -> Result<u64>;
+
+    /// Open rejections that point at an account or hint at it.
+    fn quarantine_near(&self, account_id: &str) -> Result<Vec<QuarantineEntry>>;
+
+    /// Open rejections per source, object and reason.
+    fn quarantine_summary(&self) -> Result<Vec<(String, String, String, u64)>>;
+}
+
+/// Opens a store by URL (`sqlite://path`, `sqlite://:memory:`, `postgres://...`). Does not migrate.
+pub fn open(url: &str) -> Result<Arc<dyn Store>> {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        return Ok(Arc::new(sqlite::SqliteStore::open(path)?));
+    }
+    Err(StoreError::Url(url.to_owned()))
+}
+
+/// Opens a store and applies pending migrations.
+pub fn open_and_migrate(url: &str) -> Result<Arc<dyn Store>> {
+    let store = open(url)?;
+    store.migrate()?;
+    Ok(store)
+}

@@ -1,0 +1,338 @@
+//! The rows the store reads and writes. Backend-neutral: every backend maps these to its own SQL.
+
+use std::collections::BTreeMap;
+
+use accord_core::{AccountId, FieldValue, ObjectKind, Provenance, Rejection, Timestamp};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The identity of every record accord keeps: (source, object, native id).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct RecordKey {
+    pub source: String,
+    pub object: String,
+    pub native_id: String,
+}
+
+impl RecordKey {
+    pub fn new(source: impl Into<String>, object: impl Into<String>, native_id: impl Into<String>) -> Self {
+        Self { source: source.into(), object: object.into(), native_id: native_id.into() }
+    }
+
+    /// `source/object`: the name of the id map this record belongs to.
+    pub fn map_name(&self) -> String {
+        format!("{}/{}", self.source, self.object)
+    }
+}
+
+impl std::fmt::Display for RecordKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}/{}", self.source, self.object, self.native_id)
+    }
+}
+
+/// Whether an account receives links.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountStatus {
+    Active,
+    /// Was active; the SOR filter now excludes it.
+    Filtered,
+    /// On the delete list.
+    Deleted,
+}
+
+impl AccountStatus {
+    pub fn code(self) -> &'static str {
+        match self {
+            AccountStatus::Active => "active",
+            AccountStatus::Filtered => "filtered",
+            AccountStatus::Deleted => "deleted",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        match code {
+            "active" => Some(Self::Active),
+            "filtered" => Some(Self::Filtered),
+            "deleted" => Some(Self::Deleted),
+            _ => None,
+        }
+    }
+}
+
+/// An account, as the System of Record (or the Account API) gave it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AccountRow {
+    pub account_id: AccountId,
+    pub status: AccountStatus,
+    /// Typed fields in `ObjectKind::Account.fields()` order.
+    pub fields: Vec<FieldValue>,
+    /// Where the account came from.
+    pub origin: RecordKey,
+    /// The full source record, kept as given.
+    pub attributes: Value,
+    pub first_seen: Timestamp,
+    pub last_seen: Timestamp,
+}
+
+impl AccountRow {
+    pub fn field(&self, name: &str) -> &FieldValue {
+        ObjectKind::Account
+            .fields()
+            .iter()
+            .position(|f| f.name == name)
+            .and_then(|i| self.fields.get(i))
+            .unwrap_or(&FieldValue::Null)
+    }
+
+    pub fn text(&self, name: &str) -> Option<&str> {
+        self.field(name).as_text()
+    }
+}
+
+/// A record linked to an account.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RecordRow {
+    pub key: RecordKey,
+    pub kind: ObjectKind,
+    pub account_id: AccountId,
+    pub provenance: Provenance,
+    /// Typed fields in `kind.fields()` order.
+    pub fields: Vec<FieldValue>,
+    pub payload: Value,
+    /// Deleted at the source (tombstone); kept for history.
+    pub is_deleted: bool,
+    pub first_seen: Timestamp,
+    pub last_seen: Timestamp,
+}
+
+impl RecordRow {
+    pub fn field(&self, name: &str) -> &FieldValue {
+        self.kind
+            .fields()
+            .iter()
+            .position(|f| f.name == name)
+            .and_then(|i| self.fields.get(i))
+            .unwrap_or(&FieldValue::Null)
+    }
+}
+
+/// A record that did not link, to be kept and explained.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct QuarantineRow {
+    pub key: RecordKey,
+    pub kind: ObjectKind,
+    pub rejection: Rejection,
+    pub payload: Value,
+    /// Where the record was read, when it came from a file: `accounts.csv:14`.
+    pub location: Option<String>,
+    pub seen_at: Timestamp,
+}
+
+/// A quarantined record as stored, with its history.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct QuarantineEntry {
+    /// A short number for the CLI and API (`accord rejects explain 17`).
+    pub id: i64,
+    pub key: RecordKey,
+    pub kind: ObjectKind,
+    pub rejection: Rejection,
+    pub payload: Value,
+    pub location: Option<String>,
+    pub first_seen: Timestamp,
+    pub last_seen: Timestamp,
+    /// How many times the record was seen or retried without linking.
+    pub attempts: i64,
+}
+
+/// Filters for listing the quarantine.
+#[derive(Debug, Clone, Default)]
+pub struct QuarantineQuery {
+    pub source: Option<String>,
+    pub object: Option<String>,
+    pub reason: Option<accord_core::RejectReason>,
+}
+
+/// A domain map entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DomainRow {
+    pub domain: String,
+    pub account_id: AccountId,
+    /// `config`, `api`, ...
+    pub origin: String,
+}
+
+/// A change to the delete list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeleteListChange {
+    Add { account_id: AccountId, reason: String },
+    Remove { account_id: AccountId },
+}
+
+/// A sync cursor, saved in the same transaction as the page it follows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    pub source: String,
+    /// The stream within the source (usually the object name).
+    pub stream: String,
+    pub cursor: Value,
+}
+
+/// Counts added to a sync run by one batch.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunCounts {
+    pub fetched: u64,
+    pub linked: u64,
+    pub rejected: u64,
+    pub rejected_by_reason: BTreeMap<String, u64>,
+}
+
+impl RunCounts {
+    pub fn add(&mut self, other: &RunCounts) {
+        self.fetched += other.fetched;
+        self.linked += other.linked;
+        self.rejected += other.rejected;
+        for (r, n) in &other.rejected_by_reason {
+            *self.rejected_by_reason.entry(r.clone()).or_default() += n;
+        }
+    }
+
+    pub fn reject(&mut self, reason: accord_core::RejectReason) {
+        self.rejected += 1;
+        *self.rejected_by_reason.entry(reason.code().to_owned()).or_default() += 1;
+    }
+}
+
+/// A sync run of one source.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SyncRun {
+    pub id: i64,
+    pub source: String,
+    pub started_at: Timestamp,
+    pub finished_at: Option<Timestamp>,
+    /// `running`, `ok`, `failed`.
+    pub status: String,
+    pub counts: RunCounts,
+    pub error: Option<String>,
+}
+
+/// Everything one transaction writes. Applying a batch is all-or-nothing and idempotent: every
+/// row is an upsert keyed by (source, object, native id) or by account id.
+#[derive(Debug, Default)]
+pub struct WriteBatch {
+    pub accounts: Vec<AccountRow>,
+    /// Status changes of existing accounts (delete list, filter).
+    pub account_status: Vec<(AccountId, AccountStatus)>,
+    /// Linked records. Each leaves the quarantine if it was there.
+    pub records: Vec<RecordRow>,
+    /// Rejected records. Each leaves its kind table if it was linked before.
+    pub quarantine: Vec<QuarantineRow>,
+    /// Records deleted at their source: kept, marked deleted, and out of the quarantine.
+    pub tombstones: Vec<(ObjectKind, RecordKey)>,
+    pub domains: Vec<DomainRow>,
+    pub delete_list: Vec<DeleteListChange>,
+    pub checkpoint: Option<Checkpoint>,
+    /// Counts to add to a running sync run.
+    pub run: Option<(i64, RunCounts)>,
+}
+
+impl WriteBatch {
+    pub fn is_empty(&self) -> bool {
+        self.accounts.is_empty()
+            && self.account_status.is_empty()
+            && self.records.is_empty()
+            && self.quarantine.is_empty()
+            && self.tombstones.is_empty()
+            && self.domains.is_empty()
+            && self.delete_list.is_empty()
+            && self.checkpoint.is_none()
+            && self.run.is_none()
+    }
+}
+
+/// One row of the lookup tables, as loaded into the linker's index.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IndexRow {
+    Account(AccountRow),
+    /// A linked record: `native_id` of `source/object` belongs to `account_id`.
+    Link {
+        key: RecordKey,
+        kind: ObjectKind,
+        account_id: AccountId,
+        email: Option<String>,
+    },
+    /// An SOR record excluded by the filter (never an active account).
+    Filtered {
+        account_id: String,
+    },
+    Domain(DomainRow),
+}
+
+/// A page of results.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: u64,
+    /// 0-based.
+    pub page: u32,
+    pub page_size: u32,
+}
+
+/// How to order an account listing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AccountOrder {
+    #[default]
+    AccountId,
+    Name,
+    JoinDate,
+}
+
+/// Which accounts to list.
+#[derive(Debug, Clone, Default)]
+pub struct AccountQuery {
+    /// Statuses to include; empty means active only.
+    pub statuses: Vec<AccountStatus>,
+    pub order: AccountOrder,
+    pub descending: bool,
+    pub page: u32,
+    pub page_size: u32,
+}
+
+/// How many records of a source object link to an account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RecordCount {
+    pub source: String,
+    pub object: String,
+    pub kind: ObjectKind,
+    pub count: u64,
+}
+
+/// Linked and rejected counts of one source object, for coverage.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ObjectStats {
+    pub linked: u64,
+    pub deleted: u64,
+    pub accounts_covered: u64,
+    pub rejected_by_reason: BTreeMap<String, u64>,
+}
+
+/// The (space, key) pairs that index a quarantined record: every key it tried, and the accounts its
+/// hints name (space `hint`), so "rejections near this account" is a lookup.
+pub fn quarantine_index_keys(rejection: &Rejection) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = rejection.tried.iter().map(|t| (t.space.code(), t.key.clone())).collect();
+    for h in &rejection.hints {
+        let ids: Vec<&AccountId> = match h {
+            accord_core::Hint::FloatSuffix { account_id } | accord_core::Hint::Whitespace { account_id } => {
+                vec![account_id]
+            }
+            accord_core::Hint::CaseOnly { account_ids } | accord_core::Hint::Candidates { account_ids } => {
+                account_ids.iter().collect()
+            }
+        };
+        out.extend(ids.into_iter().map(|a| ("hint".to_owned(), a.to_string())));
+    }
+    out.sort();
+    out.dedup();
+    out
+}

@@ -1,0 +1,756 @@
+//! The embedded SQLite backend: one file, WAL, one writer connection and a small reader pool.
+
+mod rows;
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use accord_core::{ObjectKind, TriedKey};
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params, params_from_iter};
+use serde_json::Value;
+
+use crate::model::*;
+use crate::sql;
+use crate::{MigrationInfo, Result, Store, StoreError};
+
+use rows::*;
+
+const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("../../migrations/sqlite/0001_init.sql"))];
+
+fn ph(i: usize) -> String {
+    format!("?{i}")
+}
+
+/// The SQLite store.
+#[derive(Debug)]
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+    /// Set for `sqlite://:memory:`: a private temporary file removed on drop.
+    temporary: bool,
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        if self.temporary {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", self.path.display()));
+            }
+        }
+    }
+}
+
+fn open_connection(path: &Path) -> Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(std::time::Duration::from_secs(30))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    conn.pragma_update(None, "cache_size", -32_000)?;
+    conn.set_prepared_statement_cache_capacity(128);
+    Ok(conn)
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file. `:memory:` gives a private temporary database.
+    pub fn open(path: &str) -> Result<Self> {
+        let temporary = path == ":memory:";
+        let path = if temporary {
+            static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+            let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            std::env::temp_dir().join(format!("accord-mem-{}-{n}.db", std::process::id()))
+        } else {
+            PathBuf::from(path)
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| StoreError::Invalid(format!("cannot create folder {}: {e}", dir.display())))?;
+        }
+        let writer = open_connection(&path)?;
+        Ok(Self { path, writer: Mutex::new(writer), readers: Mutex::new(Vec::new()), temporary })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn write<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+        let mut conn = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        f(&mut conn)
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let pooled = self.readers.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let conn = match pooled {
+            Some(c) => c,
+            None => open_connection(&self.path)?,
+        };
+        let out = f(&conn);
+        let mut pool = self.readers.lock().unwrap_or_else(|e| e.into_inner());
+        if pool.len() < 8 {
+            pool.push(conn);
+        }
+        out
+    }
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+impl Store for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    fn migrate(&self) -> Result<Vec<MigrationInfo>> {
+        self.write(|conn| {
+            conn.execute_batch(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
+            )?;
+            let current: i64 = conn.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", [], |r| r.get(0))?;
+            let known = MIGRATIONS.last().map_or(0, |m| m.0);
+            if current > known {
+                return Err(StoreError::TooNew { found: current, known });
+            }
+            let mut applied = Vec::new();
+            for (version, name, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                tx.execute_batch(sql)?;
+                tx.execute(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
+                    params![version, name, now_ms()],
+                )?;
+                tx.commit()?;
+                tracing::info!(version, name, "applied migration");
+                applied.push(MigrationInfo { version: *version, name: (*name).into(), applied: true });
+            }
+            Ok(applied)
+        })
+    }
+
+    fn migrations(&self) -> Result<Vec<MigrationInfo>> {
+        self.read(|conn| {
+            let exists: bool = conn.query_row(
+                "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations')",
+                [],
+                |r| r.get(0),
+            )?;
+            let done: HashSet<i64> = if exists {
+                let mut st = conn.prepare("SELECT version FROM schema_migrations")?;
+                st.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?
+            } else {
+                HashSet::new()
+            };
+            Ok(MIGRATIONS
+                .iter()
+                .map(|(v, n, _)| MigrationInfo { version: *v, name: (*n).into(), applied: done.contains(v) })
+                .collect())
+        })
+    }
+
+    fn apply(&self, batch: &WriteBatch) -> Result<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        self.write(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            apply_batch(&tx, batch)?;
+            tx.commit()?;
+            Ok(())
+        })
+    }
+
+    fn load_index(&self, kinds: &[ObjectKind], visit: &mut dyn FnMut(IndexRow)) -> Result<()> {
+        self.read(|conn| {
+            let mut st = conn.prepare(&format!("SELECT {} FROM accounts", sql::account_columns().join(", ")))?;
+            let mut rows = st.query([])?;
+            while let Some(r) = rows.next()? {
+                visit(IndexRow::Account(account_from_row(r)?));
+            }
+            let mut st = conn.prepare(
+                "SELECT link_key FROM quarantine WHERE kind = 'account' AND reason = 'filtered_account' AND link_key IS NOT NULL",
+            )?;
+            let mut rows = st.query([])?;
+            while let Some(r) = rows.next()? {
+                visit(IndexRow::Filtered { account_id: r.get(0)? });
+            }
+            let mut st = conn.prepare("SELECT domain, account_id, origin FROM domain_map")?;
+            let mut rows = st.query([])?;
+            while let Some(r) = rows.next()? {
+                visit(IndexRow::Domain(DomainRow { domain: r.get(0)?, account_id: account_id(r, 1)?, origin: r.get(2)? }));
+            }
+            let mut seen = HashSet::new();
+            for kind in kinds.iter().copied().filter(|k| *k != ObjectKind::Account && seen.insert(*k)) {
+                let email = sql::email_field(kind).unwrap_or("NULL");
+                let mut st = conn.prepare(&format!(
+                    "SELECT source, object, native_id, account_id, {email} FROM {} WHERE is_deleted = 0",
+                    kind.table()
+                ))?;
+                let mut rows = st.query([])?;
+                while let Some(r) = rows.next()? {
+                    visit(IndexRow::Link {
+                        key: RecordKey { source: r.get(0)?, object: r.get(1)?, native_id: r.get(2)? },
+                        kind,
+                        account_id: account_id(r, 3)?,
+                        email: r.get(4)?,
+                    });
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn checkpoint(&self, source: &str, stream: &str) -> Result<Option<Value>> {
+        self.read(|conn| {
+            let text: Option<String> = conn
+                .query_row(
+                    "SELECT cursor FROM checkpoints WHERE source = ?1 AND stream = ?2",
+                    params![source, stream],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            Ok(text.map(|t| serde_json::from_str(&t)).transpose()?)
+        })
+    }
+
+    fn clear_checkpoints(&self, source: &str) -> Result<()> {
+        self.write(|conn| {
+            conn.execute("DELETE FROM checkpoints WHERE source = ?1", params![source])?;
+            Ok(())
+        })
+    }
+
+    fn start_run(&self, source: &str) -> Result<i64> {
+        self.write(|conn| {
+            conn.execute(
+                "INSERT INTO sync_runs (source, started_at, status) VALUES (?1, ?2, 'running')",
+                params![source, now_ms()],
+            )?;
+            Ok(conn.last_insert_rowid())
+        })
+    }
+
+    fn finish_run(&self, run_id: i64, status: &str, error: Option<&str>) -> Result<()> {
+        self.write(|conn| {
+            conn.execute(
+                "UPDATE sync_runs SET finished_at = ?2, status = ?3, error = ?4 WHERE id = ?1",
+                params![run_id, now_ms(), status, error],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn runs(&self, source: Option<&str>, limit: u32) -> Result<Vec<SyncRun>> {
+        self.read(|conn| {
+            let mut st = conn.prepare(
+                "SELECT id, source, started_at, finished_at, status, fetched, linked, rejected, rejected_by_reason, error
+                 FROM sync_runs WHERE (?1 IS NULL OR source = ?1) ORDER BY id DESC LIMIT ?2",
+            )?;
+            let mut rows = st.query(params![source, limit])?;
+            let mut out = Vec::new();
+            while let Some(r) = rows.next()? {
+                out.push(run_from_row(r)?);
+            }
+            Ok(out)
+        })
+    }
+
+    fn account(&self, id: &str) -> Result<Option<AccountRow>> {
+        self.read(|conn| {
+            let mut st = conn.prepare_cached(&format!(
+                "SELECT {} FROM accounts WHERE account_id = ?1",
+                sql::account_columns().join(", ")
+            ))?;
+            let mut rows = st.query(params![id])?;
+            rows.next()?.map(account_from_row).transpose()
+        })
+    }
+
+    fn accounts(&self, q: &AccountQuery) -> Result<Page<AccountRow>> {
+        let statuses = status_codes(&q.statuses);
+        let order = match q.order {
+            AccountOrder::AccountId => "account_id",
+            AccountOrder::Name => "name",
+            AccountOrder::JoinDate => "join_date",
+        };
+        let dir = if q.descending { "DESC" } else { "ASC" };
+        let size = q.page_size.clamp(1, 10_000);
+        self.read(|conn| {
+            let marks = (1..=statuses.len()).map(ph).collect::<Vec<_>>().join(", ");
+            let total: i64 = conn.query_row(
+                &format!("SELECT COUNT(*) FROM accounts WHERE status IN ({marks})"),
+                params_from_iter(statuses.iter()),
+                |r| r.get(0),
+            )?;
+            let mut st = conn.prepare(&format!(
+                "SELECT {} FROM accounts WHERE status IN ({marks}) ORDER BY {order} {dir}, account_id {dir} LIMIT {size} OFFSET {}",
+                sql::account_columns().join(", "),
+                u64::from(q.page) * u64::from(size)
+            ))?;
+            let mut rows = st.query(params_from_iter(statuses.iter()))?;
+            let mut items = Vec::new();
+            while let Some(r) = rows.next()? {
+                items.push(account_from_row(r)?);
+            }
+            Ok(Page { items, total: total as u64, page: q.page, page_size: size })
+        })
+    }
+
+    fn for_each_account(&self, statuses: &[AccountStatus], visit: &mut dyn FnMut(AccountRow)) -> Result<()> {
+        let statuses = if statuses.is_empty() {
+            vec!["active", "filtered", "deleted"]
+        } else {
+            statuses.iter().map(|s| s.code()).collect()
+        };
+        self.read(|conn| {
+            let marks = (1..=statuses.len()).map(ph).collect::<Vec<_>>().join(", ");
+            let mut st = conn.prepare(&format!(
+                "SELECT {} FROM accounts WHERE status IN ({marks}) ORDER BY account_id",
+                sql::account_columns().join(", ")
+            ))?;
+            let mut rows = st.query(params_from_iter(statuses.iter()))?;
+            while let Some(r) = rows.next()? {
+                visit(account_from_row(r)?);
+            }
+            Ok(())
+        })
+    }
+
+    fn delete_list(&self) -> Result<Vec<(String, accord_core::Timestamp, String)>> {
+        self.read(|conn| {
+            let mut st =
+                conn.prepare("SELECT account_id, deleted_at, reason FROM deleted_accounts ORDER BY account_id")?;
+            let mut rows = st.query([])?;
+            let mut out = Vec::new();
+            while let Some(r) = rows.next()? {
+                out.push((r.get(0)?, time(r.get(1)?), r.get(2)?));
+            }
+            Ok(out)
+        })
+    }
+
+    fn records_of_account(&self, kind: ObjectKind, account_id: &str, page: u32, size: u32) -> Result<Page<RecordRow>> {
+        let size = size.clamp(1, 10_000);
+        self.read(|conn| {
+            let total: i64 = conn.query_row(
+                &format!("SELECT COUNT(*) FROM {} WHERE account_id = ?1", kind.table()),
+                params![account_id],
+                |r| r.get(0),
+            )?;
+            let mut st = conn.prepare_cached(&format!(
+                "{} WHERE account_id = ?1 ORDER BY last_seen DESC, source, object, native_id LIMIT ?2 OFFSET ?3",
+                sql::select_record(kind)
+            ))?;
+            let mut rows = st.query(params![account_id, size, i64::from(page) * i64::from(size)])?;
+            let mut items = Vec::new();
+            while let Some(r) = rows.next()? {
+                items.push(record_from_row(kind, r)?);
+            }
+            Ok(Page { items, total: total as u64, page, page_size: size })
+        })
+    }
+
+    fn record_counts(&self, account_id: &str) -> Result<Vec<RecordCount>> {
+        self.read(|conn| {
+            let mut out = Vec::new();
+            for kind in sql::record_kinds() {
+                let mut st = conn.prepare_cached(&format!(
+                    "SELECT source, object, COUNT(*) FROM {} WHERE account_id = ?1 AND is_deleted = 0 GROUP BY source, object ORDER BY source, object",
+                    kind.table()
+                ))?;
+                let mut rows = st.query(params![account_id])?;
+                while let Some(r) = rows.next()? {
+                    out.push(RecordCount { source: r.get(0)?, object: r.get(1)?, kind, count: r.get::<_, i64>(2)? as u64 });
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    fn record(&self, kind: ObjectKind, key: &RecordKey) -> Result<Option<RecordRow>> {
+        self.read(|conn| {
+            let mut st = conn.prepare_cached(&format!(
+                "{} WHERE source = ?1 AND object = ?2 AND native_id = ?3",
+                sql::select_record(kind)
+            ))?;
+            let mut rows = st.query(params![key.source, key.object, key.native_id])?;
+            rows.next()?.map(|r| record_from_row(kind, r)).transpose()
+        })
+    }
+
+    fn for_each_record(
+        &self,
+        kind: ObjectKind,
+        source: &str,
+        object: &str,
+        visit: &mut dyn FnMut(RecordRow),
+    ) -> Result<()> {
+        self.read(|conn| {
+            let mut st = conn.prepare(&format!(
+                "{} WHERE source = ?1 AND object = ?2 ORDER BY native_id",
+                sql::select_record(kind)
+            ))?;
+            let mut rows = st.query(params![source, object])?;
+            while let Some(r) = rows.next()? {
+                visit(record_from_row(kind, r)?);
+            }
+            Ok(())
+        })
+    }
+
+    fn object_stats(&self, kind: ObjectKind, source: &str, object: &str) -> Result<ObjectStats> {
+        self.read(|conn| {
+            let mut stats = ObjectStats::default();
+            if kind != ObjectKind::Account {
+                let (linked, deleted, covered): (i64, i64, i64) = conn.query_row(
+                    &format!(
+                        "SELECT COUNT(*) FILTER (WHERE is_deleted = 0), COUNT(*) FILTER (WHERE is_deleted = 1),
+                                COUNT(DISTINCT account_id) FILTER (WHERE is_deleted = 0)
+                         FROM {} WHERE source = ?1 AND object = ?2",
+                        kind.table()
+                    ),
+                    params![source, object],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )?;
+                stats.linked = linked as u64;
+                stats.deleted = deleted as u64;
+                stats.accounts_covered = covered as u64;
+            } else {
+                let (linked, covered): (i64, i64) = conn.query_row(
+                    "SELECT COUNT(*), COUNT(*) FILTER (WHERE status = 'active') FROM accounts WHERE source = ?1 AND object = ?2",
+                    params![source, object],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )?;
+                stats.linked = linked as u64;
+                stats.accounts_covered = covered as u64;
+            }
+            let mut st = conn.prepare_cached(
+                "SELECT reason, COUNT(*) FROM quarantine WHERE source = ?1 AND object = ?2 GROUP BY reason",
+            )?;
+            let mut rows = st.query(params![source, object])?;
+            while let Some(r) = rows.next()? {
+                stats.rejected_by_reason.insert(r.get(0)?, r.get::<_, i64>(1)? as u64);
+            }
+            Ok(stats)
+        })
+    }
+
+    fn quarantine(&self, q: &QuarantineQuery, page: u32, size: u32) -> Result<Page<QuarantineEntry>> {
+        let size = size.clamp(1, 10_000);
+        let (clause, args) = quarantine_where(q);
+        self.read(|conn| {
+            let total: i64 = conn.query_row(
+                &format!("SELECT COUNT(*) FROM quarantine {clause}"),
+                params_from_iter(args.iter()),
+                |r| r.get(0),
+            )?;
+            let mut st = conn.prepare(&format!(
+                "SELECT {QUARANTINE_COLUMNS} FROM quarantine {clause} ORDER BY id LIMIT {size} OFFSET {}",
+                u64::from(page) * u64::from(size)
+            ))?;
+            let mut rows = st.query(params_from_iter(args.iter()))?;
+            let mut items = Vec::new();
+            while let Some(r) = rows.next()? {
+                items.push(quarantine_from_row(r)?);
+            }
+            Ok(Page { items, total: total as u64, page, page_size: size })
+        })
+    }
+
+    fn quarantine_entry(&self, id: i64) -> Result<Option<QuarantineEntry>> {
+        self.read(|conn| {
+            let mut st = conn.prepare_cached(&format!("SELECT {QUARANTINE_COLUMNS} FROM quarantine WHERE id = ?1"))?;
+            let mut rows = st.query(params![id])?;
+            rows.next()?.map(quarantine_from_row).transpose()
+        })
+    }
+
+    fn for_each_quarantined(&self, q: &QuarantineQuery, visit: &mut dyn FnMut(QuarantineEntry)) -> Result<()> {
+        let (clause, args) = quarantine_where(q);
+        self.read(|conn| {
+            let mut st = conn.prepare(&format!("SELECT {QUARANTINE_COLUMNS} FROM quarantine {clause} ORDER BY id"))?;
+            let mut rows = st.query(params_from_iter(args.iter()))?;
+            while let Some(r) = rows.next()? {
+                visit(quarantine_from_row(r)?);
+            }
+            Ok(())
+        })
+    }
+
+    fn quarantine_by_keys(&self, keys: &[TriedKey]) -> Result<Vec<QuarantineEntry>> {
+        self.read(|conn| {
+            let mut st = conn.prepare_cached(&format!(
+                "SELECT {} FROM quarantine_keys k JOIN quarantine q
+                   ON q.source = k.source AND q.object = k.object AND q.native_id = k.native_id
+                 WHERE k.space = ?1 AND k.key = ?2",
+                QUARANTINE_COLUMNS.split(", ").map(|c| format!("q.{c}")).collect::<Vec<_>>().join(", ")
+            ))?;
+            let mut seen = HashSet::new();
+            let mut out = Vec::new();
+            for k in keys {
+                let mut rows = st.query(params![k.space.code(), k.key])?;
+                while let Some(r) = rows.next()? {
+                    let e = quarantine_from_row(r)?;
+                    if seen.insert(e.id) {
+                        out.push(e);
+                    }
+                }
+            }
+            out.sort_by_key(|e| e.id);
+            Ok(out)
+        })
+    }
+
+    fn quarantine_key_count(&self) -> Result<u64> {
+        self.read(|conn| Ok(conn.query_row("SELECT COUNT(*) FROM quarantine_keys", [], |r| r.get::<_, i64>(0))? as u64))
+    }
+
+    fn quarantine_near(&self, account_id: &str) -> Result<Vec<QuarantineEntry>> {
+        self.read(|conn| {
+            let mut st = conn.prepare_cached(&format!(
+                "SELECT DISTINCT {} FROM quarantine_keys k JOIN quarantine q
+                   ON q.source = k.source AND q.object = k.object AND q.native_id = k.native_id
+                 WHERE k.space IN ('account', 'hint') AND k.key = ?1 ORDER BY q.id",
+                QUARANTINE_COLUMNS.split(", ").map(|c| format!("q.{c}")).collect::<Vec<_>>().join(", ")
+            ))?;
+            let mut rows = st.query(params![account_id])?;
+            let mut out = Vec::new();
+            while let Some(r) = rows.next()? {
+                out.push(quarantine_from_row(r)?);
+            }
+            Ok(out)
+        })
+    }
+
+    fn quarantine_summary(&self) -> Result<Vec<(String, String, String, u64)>> {
+        self.read(|conn| {
+            let mut st = conn.prepare(
+                "SELECT source, object, reason, COUNT(*) FROM quarantine GROUP BY source, object, reason ORDER BY source, object, reason",
+            )?;
+            let mut rows = st.query([])?;
+            let mut out = Vec::new();
+            while let Some(r) = rows.next()? {
+                out.push((r.get(0)?, r.get(1)?, r.get(2)?, r.get::<_, i64>(3)? as u64));
+            }
+            Ok(out)
+        })
+    }
+}
+
+fn status_codes(statuses: &[AccountStatus]) -> Vec<&'static str> {
+    if statuses.is_empty() { vec!["active"] } else { statuses.iter().map(|s| s.code()).collect() }
+}
+
+fn quarantine_where(q: &QuarantineQuery) -> (String, Vec<String>) {
+    let mut clauses = Vec::new();
+    let mut args = Vec::new();
+    for (col, v) in [("source", &q.source), ("object", &q.object)] {
+        if let Some(v) = v {
+            args.push(v.clone());
+            clauses.push(format!("{col} = ?{}", args.len()));
+        }
+    }
+    if let Some(r) = q.reason {
+        args.push(r.code().to_owned());
+        clauses.push(format!("reason = ?{}", args.len()));
+    }
+    let clause = if clauses.is_empty() { String::new() } else { format!("WHERE {}", clauses.join(" AND ")) };
+    (clause, args)
+}
+
+fn apply_batch(tx: &rusqlite::Transaction<'_>, batch: &WriteBatch) -> Result<()> {
+    if !batch.accounts.is_empty() {
+        let mut st = tx.prepare_cached(&sql::upsert_account(ph))?;
+        for a in &batch.accounts {
+            st.execute(params_from_iter(account_params(a)))?;
+        }
+    }
+    for (id, status) in &batch.account_status {
+        tx.prepare_cached("UPDATE accounts SET status = ?2 WHERE account_id = ?1")?
+            .execute(params![id.as_str(), status.code()])?;
+    }
+    // Only (source, object) pairs with something in the quarantine need a release per linked record.
+    let mut pairs_with_quarantine = HashSet::new();
+    let pairs: HashSet<(&str, &str)> =
+        batch.records.iter().map(|r| (r.key.source.as_str(), r.key.object.as_str())).collect();
+    for (source, object) in pairs {
+        let any: bool = tx
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM quarantine WHERE source = ?1 AND object = ?2)")?
+            .query_row(params![source, object], |r| r.get(0))?;
+        if any {
+            pairs_with_quarantine.insert((source, object));
+        }
+    }
+    let mut by_kind: BTreeMap<ObjectKind, Vec<&RecordRow>> = BTreeMap::new();
+    for rec in &batch.records {
+        by_kind.entry(rec.kind).or_default().push(rec);
+    }
+    for (kind, recs) in by_kind {
+        let mut st = tx.prepare_cached(&sql::upsert_record(kind, ph))?;
+        for rec in recs {
+            st.execute(params_from_iter(record_params(rec)))?;
+            if pairs_with_quarantine.contains(&(rec.key.source.as_str(), rec.key.object.as_str())) {
+                release(tx, &rec.key)?;
+            }
+        }
+    }
+    for q in &batch.quarantine {
+        upsert_quarantine(tx, q)?;
+    }
+    for (kind, key) in &batch.tombstones {
+        if *kind != ObjectKind::Account {
+            tx.prepare_cached(&format!(
+                "UPDATE {} SET is_deleted = 1, last_seen = ?4 WHERE source = ?1 AND object = ?2 AND native_id = ?3",
+                kind.table()
+            ))?
+            .execute(params![key.source, key.object, key.native_id, now_ms()])?;
+        }
+        release(tx, key)?;
+    }
+    for d in &batch.domains {
+        tx.prepare_cached(
+            "INSERT INTO domain_map (account_id, domain, origin) VALUES (?1, ?2, ?3)
+             ON CONFLICT (account_id, domain) DO UPDATE SET origin = excluded.origin",
+        )?
+        .execute(params![d.account_id.as_str(), d.domain, d.origin])?;
+    }
+    for change in &batch.delete_list {
+        match change {
+            DeleteListChange::Add { account_id, reason } => {
+                tx.prepare_cached(
+                    "INSERT INTO deleted_accounts (account_id, deleted_at, reason) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (account_id) DO UPDATE SET reason = excluded.reason",
+                )?
+                .execute(params![account_id.as_str(), now_ms(), reason])?;
+            }
+            DeleteListChange::Remove { account_id } => {
+                tx.prepare_cached("DELETE FROM deleted_accounts WHERE account_id = ?1")?
+                    .execute(params![account_id.as_str()])?;
+            }
+        }
+    }
+    if let Some(cp) = &batch.checkpoint {
+        tx.prepare_cached(
+            "INSERT INTO checkpoints (source, stream, cursor, updated_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (source, stream) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at",
+        )?
+        .execute(params![cp.source, cp.stream, cp.cursor.to_string(), now_ms()])?;
+    }
+    if let Some((run_id, counts)) = &batch.run {
+        let by_reason: String = tx
+            .prepare_cached("SELECT rejected_by_reason FROM sync_runs WHERE id = ?1")?
+            .query_row(params![run_id], |r| r.get(0))
+            .optional()?
+            .ok_or_else(|| StoreError::Invalid(format!("no sync run {run_id}")))?;
+        let mut merged: BTreeMap<String, u64> = serde_json::from_str(&by_reason)?;
+        for (r, n) in &counts.rejected_by_reason {
+            *merged.entry(r.clone()).or_default() += n;
+        }
+        tx.prepare_cached(
+            "UPDATE sync_runs SET fetched = fetched + ?2, linked = linked + ?3, rejected = rejected + ?4,
+                    rejected_by_reason = ?5 WHERE id = ?1",
+        )?
+        .execute(params![
+            run_id,
+            counts.fetched as i64,
+            counts.linked as i64,
+            counts.rejected as i64,
+            serde_json::to_string(&merged)?
+        ])?;
+    }
+    Ok(())
+}
+
+fn release(tx: &rusqlite::Transaction<'_>, key: &RecordKey) -> Result<()> {
+    let p = params![key.source, key.object, key.native_id];
+    tx.prepare_cached("DELETE FROM quarantine WHERE source = ?1 AND object = ?2 AND native_id = ?3")?.execute(p)?;
+    tx.prepare_cached("DELETE FROM quarantine_keys WHERE source = ?1 AND object = ?2 AND native_id = ?3")?
+        .execute(p)?;
+    Ok(())
+}
+
+fn upsert_quarantine(tx: &rusqlite::Transaction<'_>, q: &QuarantineRow) -> Result<()> {
+    let k = &q.key;
+    let r = &q.rejection;
+    let seen = q.seen_at.timestamp_millis();
+    tx.prepare_cached(
+        "INSERT INTO quarantine (source, object, native_id, kind, reason, message, rule, link_key, hints, tried,
+                                 payload, location, first_seen, last_seen, attempts)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, 1)
+         ON CONFLICT (source, object, native_id) DO UPDATE SET
+            kind = excluded.kind, reason = excluded.reason, message = excluded.message, rule = excluded.rule,
+            link_key = excluded.link_key, hints = excluded.hints, tried = excluded.tried, payload = excluded.payload,
+            location = excluded.location, last_seen = excluded.last_seen, attempts = quarantine.attempts + 1",
+    )?
+    .execute(params![
+        k.source,
+        k.object,
+        k.native_id,
+        q.kind.name(),
+        r.reason.code(),
+        r.message,
+        r.rule.map(|r| r.name()),
+        r.key,
+        serde_json::to_string(&r.hints)?,
+        serde_json::to_string(&r.tried)?,
+        q.payload.to_string(),
+        q.location,
+        seen,
+    ])?;
+    let p = params![k.source, k.object, k.native_id];
+    tx.prepare_cached("DELETE FROM quarantine_keys WHERE source = ?1 AND object = ?2 AND native_id = ?3")?
+        .execute(p)?;
+    let mut ins = tx.prepare_cached(
+        "INSERT OR IGNORE INTO quarantine_keys (space, key, source, object, native_id) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for (space, key) in crate::model::quarantine_index_keys(&q.rejection) {
+        ins.execute(params![space, key, k.source, k.object, k.native_id])?;
+    }
+    if q.kind != ObjectKind::Account {
+        tx.prepare_cached(&format!(
+            "DELETE FROM {} WHERE source = ?1 AND object = ?2 AND native_id = ?3",
+            q.kind.table()
+        ))?
+        .execute(p)?;
+    }
+    Ok(())
+}
+
+fn account_params(a: &AccountRow) -> Vec<SqlValue> {
+    let mut v = vec![SqlValue::Text(a.account_id.to_string()), SqlValue::Text(a.status.code().into())];
+    v.extend(a.fields.iter().map(field_param));
+    v.extend([
+        SqlValue::Text(a.origin.source.clone()),
+        SqlValue::Text(a.origin.object.clone()),
+        SqlValue::Text(a.origin.native_id.clone()),
+        SqlValue::Text(a.attributes.to_string()),
+        SqlValue::Integer(a.first_seen.timestamp_millis()),
+        SqlValue::Integer(a.last_seen.timestamp_millis()),
+    ]);
+    v
+}
+
+fn record_params(r: &RecordRow) -> Vec<SqlValue> {
+    let mut v = Vec::with_capacity(12 + r.fields.len());
+    v.extend([
+        SqlValue::Text(r.key.source.clone()),
+        SqlValue::Text(r.key.object.clone()),
+        SqlValue::Text(r.key.native_id.clone()),
+        SqlValue::Text(r.account_id.to_string()),
+        SqlValue::Text(r.provenance.rule.name().into()),
+        SqlValue::Integer(r.provenance.rule_index as i64),
+        SqlValue::Text(r.provenance.key.clone()),
+    ]);
+    v.extend(r.fields.iter().map(field_param));
+    v.extend([
+        SqlValue::Text(r.payload.to_string()),
+        SqlValue::Integer(i64::from(r.is_deleted)),
+        SqlValue::Integer(r.first_seen.timestamp_millis()),
+        SqlValue::Integer(r.last_seen.timestamp_millis()),
+    ]);
+    v
+}
