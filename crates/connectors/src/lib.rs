@@ -1,0 +1,97 @@
+//! Sources. A connector turns a configured source into streams of raw records, one stream per
+//! object, each page with the cursor to save after it. Connectors never see the store: the sync
+//! driver in `accord-engine` persists their pages and checkpoints in one transaction.
+
+pub mod file;
+pub mod registry;
+
+use std::fmt;
+
+use accord_core::{ConfigError, FieldMapping, FieldPath, LinkRule, Normalizer, ObjectKind};
+use futures::future::BoxFuture;
+use serde_json::Value;
+
+pub use registry::open_source;
+
+/// A record as read from its source.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawRecord {
+    pub data: Value,
+    /// Where it was read, for files: `accounts.csv:14`.
+    pub location: Option<String>,
+}
+
+/// One item of a page.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Item {
+    Record(RawRecord),
+    /// A row that could not be read as a record. Kept, with its raw content, never dropped.
+    Malformed {
+        location: String,
+        problem: String,
+        raw: Value,
+    },
+    /// The source says this record was deleted.
+    Deleted {
+        native_id: String,
+    },
+}
+
+/// Counters a stream reports with each page, for progress display.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PageStats {
+    pub requests: u64,
+    pub retries: u64,
+    pub rate_limit_waits: u64,
+    /// Work done and total work, in the stream's own unit (bytes for files), when known.
+    pub position: Option<(u64, u64)>,
+}
+
+/// A page of items and the cursor that resumes right after it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page {
+    pub items: Vec<Item>,
+    pub cursor: Value,
+    pub stats: PageStats,
+}
+
+/// A source object, resolved: the connector's defaults with the user's overrides applied.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObjectSpec {
+    pub name: String,
+    pub kind: ObjectKind,
+    /// Where the record's id is. `None` only for events, which get a content id.
+    pub native_id: Option<FieldPath>,
+    pub link: Vec<LinkRule>,
+    pub normalize: Vec<Normalizer>,
+    pub fields: FieldMapping,
+}
+
+/// Errors that stop a stream.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectorError {
+    #[error("{path}: {problem}")]
+    File { path: String, problem: String },
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("{0}")]
+    Fatal(String),
+}
+
+/// A stream of pages for one object.
+pub trait Stream: Send {
+    /// The next page, or `None` at the end.
+    fn next_page(&mut self) -> BoxFuture<'_, Result<Option<Page>, ConnectorError>>;
+}
+
+/// A configured source.
+pub trait Connector: Send + Sync + fmt::Debug {
+    /// The source kind (`file`, `salesforce`, ...).
+    fn kind(&self) -> &'static str;
+
+    /// The objects this source reads, in the order they must be read.
+    fn objects(&self) -> &[ObjectSpec];
+
+    /// Opens the stream of one object, resuming after `cursor` unless `full`.
+    fn open_stream(&self, object: &str, cursor: Option<Value>, full: bool) -> Result<Box<dyn Stream>, ConnectorError>;
+}
