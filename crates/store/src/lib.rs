@@ -83,6 +83,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     fn account(&self, account_id: &str) -> Result<Option<AccountRow>>;
 
+    /// The account a source record created.
+    fn account_by_origin(&self, origin: &RecordKey) -> Result<Option<AccountRow>>;
+
     fn accounts(&self, query: &AccountQuery) -> Result<Page<AccountRow>>;
 
     /// Every account of the given statuses (all when empty), in account id order.

@@ -270,6 +270,17 @@ impl Store for SqliteStore {
         })
     }
 
+    fn account_by_origin(&self, origin: &RecordKey) -> Result<Option<AccountRow>> {
+        self.read(|conn| {
+            let mut st = conn.prepare_cached(&format!(
+                "SELECT {} FROM accounts WHERE source = ?1 AND object = ?2 AND native_id = ?3",
+                sql::account_columns().join(", ")
+            ))?;
+            let mut rows = st.query(params![origin.source, origin.object, origin.native_id])?;
+            rows.next()?.map(account_from_row).transpose()
+        })
+    }
+
     fn accounts(&self, q: &AccountQuery) -> Result<Page<AccountRow>> {
         let statuses = status_codes(&q.statuses);
         let order = match q.order {

@@ -1,0 +1,131 @@
+//! `accord doctor`: id hygiene per source and coverage of each source against the System of Record.
+
+use std::collections::BTreeMap;
+
+use accord_core::{LinkRule, ObjectKind, RejectReason};
+use accord_link::doctor::{Coverage, HygieneReport, KeyHygiene};
+use accord_store::{AccountStatus, QuarantineQuery};
+use serde::Serialize;
+
+use crate::hub::text_at;
+use crate::{Hub, Result};
+
+const SAMPLES: usize = 5;
+
+/// The doctor's findings.
+#[derive(Debug, Clone, Serialize)]
+pub struct DoctorReport {
+    pub accounts: AccountCounts,
+    /// Hygiene of the System of Record's own account ids.
+    pub sor: HygieneReport,
+    pub objects: Vec<ObjectReport>,
+    /// Emails that belong to users or contacts of more than one account.
+    pub shared_emails: Vec<SharedEmail>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AccountCounts {
+    pub active: u64,
+    pub filtered: u64,
+    pub deleted: u64,
+    /// SOR records that did not become accounts, by reason.
+    pub sor_rejected: BTreeMap<String, u64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SharedEmail {
+    pub email: String,
+    pub accounts: Vec<String>,
+}
+
+/// One source object.
+#[derive(Debug, Clone, Serialize)]
+pub struct ObjectReport {
+    pub source: String,
+    pub object: String,
+    pub kind: ObjectKind,
+    /// The field whose account keys were checked (the first `field` or `support_id` rule).
+    pub key_field: Option<String>,
+    pub hygiene: Option<HygieneReport>,
+    pub coverage: Coverage,
+    /// Keys of records that matched no account.
+    pub unmatched_keys: Vec<String>,
+}
+
+/// Examines the hub.
+pub fn doctor(hub: &Hub) -> Result<DoctorReport> {
+    let mut accounts = AccountCounts::default();
+    let mut sor = KeyHygiene::default();
+    hub.store.for_each_account(&[], &mut |a| {
+        match a.status {
+            AccountStatus::Active => accounts.active += 1,
+            AccountStatus::Filtered => accounts.filtered += 1,
+            AccountStatus::Deleted => accounts.deleted += 1,
+        }
+        if a.origin.source == hub.plan.sor.source && a.origin.object == hub.plan.sor.object {
+            sor.observe(&a.origin.native_id, a.account_id.as_str());
+        }
+    })?;
+    let sor_query =
+        QuarantineQuery { source: Some(hub.plan.sor.source.clone()), object: Some(hub.plan.sor.object.clone()), reason: None };
+    hub.store.for_each_quarantined(&sor_query, &mut |e| {
+        *accounts.sor_rejected.entry(e.rejection.reason.code().to_owned()).or_default() += 1;
+        if e.rejection.reason == RejectReason::FilteredAccount {
+            accounts.filtered += 1;
+        }
+        if let Some(k) = &e.rejection.key {
+            sor.observe(&e.key.native_id, k);
+        }
+    })?;
+    let mut objects = Vec::new();
+    for plan in hub.plan.streams().filter(|p| !p.is_sor) {
+        let key_rule = plan.spec.link.iter().find(|r| matches!(r, LinkRule::Field { .. } | LinkRule::SupportId { .. }));
+        let mut hygiene = key_rule.map(|_| KeyHygiene::default());
+        let mut observe = |native_id: &str, payload: &serde_json::Value| {
+            if let (Some(h), Some(rule)) = (hygiene.as_mut(), key_rule) {
+                if let Some(k) = text_at(payload, rule.field()) {
+                    h.observe(native_id, &k);
+                }
+            }
+        };
+        hub.store.for_each_record(plan.kind(), &plan.source, plan.object(), &mut |r| {
+            if !r.is_deleted {
+                observe(&r.key.native_id, &r.payload);
+            }
+        })?;
+        let mut unmatched_keys = Vec::new();
+        let q = QuarantineQuery { source: Some(plan.source.clone()), object: Some(plan.object().to_owned()), reason: None };
+        hub.store.for_each_quarantined(&q, &mut |e| {
+            observe(&e.key.native_id, &e.payload);
+            if e.rejection.reason == RejectReason::UnknownAccount && unmatched_keys.len() < SAMPLES {
+                if let Some(k) = &e.rejection.key {
+                    unmatched_keys.push(format!("{k:?} (record {})", e.key.native_id));
+                }
+            }
+        })?;
+        let stats = hub.store.object_stats(plan.kind(), &plan.source, plan.object())?;
+        let rejected: u64 = stats.rejected_by_reason.values().sum();
+        objects.push(ObjectReport {
+            source: plan.source.clone(),
+            object: plan.object().to_owned(),
+            kind: plan.kind(),
+            key_field: key_rule.map(|r| r.field().to_string()),
+            hygiene: hygiene.map(KeyHygiene::finish),
+            coverage: Coverage {
+                records: stats.linked + rejected,
+                linked: stats.linked,
+                rejected_by_reason: stats.rejected_by_reason,
+                accounts_covered: stats.accounts_covered,
+                accounts_total: accounts.active,
+            },
+            unmatched_keys,
+        });
+    }
+    let shared_emails = hub.with_index(|ix| {
+        ix.shared_emails()
+            .into_iter()
+            .map(|(e, ids)| SharedEmail { email: e.to_owned(), accounts: ids.iter().map(|i| i.to_string()).collect() })
+            .collect()
+    });
+    Ok(DoctorReport { accounts, sor: sor.finish(), objects, shared_emails })
+}

@@ -1,0 +1,306 @@
+//! The hub: the store, the plan and the lookup index, and the operations that change them
+//! together: ingesting a page, re-linking the quarantine, deactivating and restoring accounts.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use accord_connectors::{Item, RawRecord};
+use accord_core::{AccountId, Config, ObjectKind, RejectReason, TriedKey};
+use accord_link::{AccountState, LinkIndex, RecordLink};
+use accord_store::{
+    Checkpoint, DeleteListChange, DomainRow, IndexRow, QuarantineEntry, QuarantineQuery, RunCounts, Store, WriteBatch,
+};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::pipeline::{Context, IndexOp, MALFORMED, Prepared, entry_of};
+use crate::plan::{Plan, StreamPlan};
+use crate::{EngineError, Result};
+
+/// Above this many changed keys, re-linking scans the quarantine instead of looking keys up.
+const KEY_LOOKUP_LIMIT: usize = 5_000;
+/// Records re-processed per batch when re-linking.
+const RELINK_CHUNK: usize = 2_000;
+
+/// The hub.
+#[derive(Debug)]
+pub struct Hub {
+    pub config: Config,
+    pub plan: Plan,
+    pub store: Arc<dyn Store>,
+    index: Mutex<LinkIndex>,
+}
+
+/// Extra inputs for ingesting a page from a sync.
+#[derive(Debug, Default)]
+pub struct PageContext<'a> {
+    pub checkpoint: Option<Checkpoint>,
+    pub run: Option<i64>,
+    /// Values of the SOR's `also_exists_in` object.
+    pub also: Option<&'a HashSet<String>>,
+    /// SOR account ids claimed so far in this sync.
+    pub sor_claims: Option<&'a mut HashMap<String, String>>,
+}
+
+/// What ingesting a page did.
+#[derive(Debug, Default, Clone)]
+pub struct IngestOutcome {
+    pub counts: RunCounts,
+    /// Keys whose meaning changed: the quarantined records that tried them may link now.
+    pub changed: Vec<TriedKey>,
+}
+
+/// What re-linking did.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+pub struct RelinkReport {
+    /// Quarantined records looked at again.
+    pub retried: u64,
+    /// Of those, how many linked and left the quarantine.
+    pub linked: u64,
+    /// Still rejected, by reason.
+    pub still_rejected: BTreeMap<String, u64>,
+    /// Quarantined records that cannot be retried (malformed rows, or their source is no longer configured).
+    pub not_retryable: u64,
+}
+
+impl RelinkReport {
+    fn add(&mut self, counts: &RunCounts) {
+        self.retried += counts.fetched;
+        self.linked += counts.linked;
+        for (r, n) in &counts.rejected_by_reason {
+            *self.still_rejected.entry(r.clone()).or_default() += n;
+        }
+    }
+}
+
+impl Hub {
+    /// Opens the hub described by a config: builds the plan, opens and migrates the store, loads
+    /// the lookup index.
+    pub fn open(config: Config) -> Result<Self> {
+        let plan = Plan::build(&config)?;
+        let store = accord_store::open_and_migrate(&config.store_url())?;
+        Self::with_parts(config, plan, store)
+    }
+
+    /// A hub over a given plan and store (already migrated).
+    pub fn with_parts(config: Config, plan: Plan, store: Arc<dyn Store>) -> Result<Self> {
+        let mut index = LinkIndex::new();
+        store.load_index(&plan.index_kinds(), &mut |row| match row {
+            IndexRow::Account(a) => {
+                index.upsert_account(entry_of(&a));
+            }
+            IndexRow::Filtered { account_id } => {
+                if index.account(&account_id).is_none() {
+                    index.set_filtered(&account_id);
+                }
+            }
+            IndexRow::Domain(d) => {
+                index.add_domain(&d.domain, &d.account_id);
+            }
+            IndexRow::Link { key, kind, account_id, email } => {
+                let email = email.map(|e| e.trim().to_lowercase()).filter(|e| e.contains('@')).map(Arc::from);
+                let link = RecordLink { account_id, email, is_user: kind == ObjectKind::User };
+                index.upsert_link(&key.map_name(), &key.native_id, link);
+            }
+        })?;
+        let hub = Self { config, plan, store, index: Mutex::new(index) };
+        hub.load_config_domains()?;
+        Ok(hub)
+    }
+
+    /// Copies `[[domains]]` from the config into the domain map.
+    fn load_config_domains(&self) -> Result<()> {
+        let mut batch = WriteBatch::default();
+        for d in &self.config.raw.domains {
+            let account_id = AccountId::new(d.account_id.clone()).map_err(|e| EngineError::Invalid(e.to_string()))?;
+            batch.domains.push(DomainRow { domain: d.domain.trim().to_lowercase(), account_id, origin: "config".into() });
+        }
+        if batch.domains.is_empty() {
+            return Ok(());
+        }
+        let mut index = self.lock();
+        self.store.apply(&batch)?;
+        for d in &batch.domains {
+            index.add_domain(&d.domain, &d.account_id);
+        }
+        Ok(())
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, LinkIndex> {
+        self.index.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs a read-only function over the lookup index.
+    pub fn with_index<T>(&self, f: impl FnOnce(&LinkIndex) -> T) -> T {
+        f(&self.lock())
+    }
+
+    /// Ingests one page of one stream: link, write (with the checkpoint and run counts, in one
+    /// transaction), then update the index.
+    pub fn ingest(&self, plan: &StreamPlan, items: Vec<Item>, mut page: PageContext<'_>) -> Result<IngestOutcome> {
+        let now = chrono::Utc::now();
+        let mut index = self.lock();
+        let mut prepared = Prepared::default();
+        Context {
+            index: &index,
+            plan,
+            sor: &self.plan.sor,
+            now,
+            also: page.also,
+            sor_claims: page.sor_claims.as_deref_mut(),
+        }
+        .prepare(items, &mut prepared);
+        let Prepared { mut batch, counts, ops, sor_deletions } = prepared;
+        let mut extra_ops = Vec::new();
+        for key in sor_deletions {
+            if let Some(account) = self.store.account_by_origin(&key)? {
+                let reason = format!("deleted in {}/{}", key.source, key.object);
+                batch.account_status.push((account.account_id.clone(), accord_store::AccountStatus::Deleted));
+                batch.delete_list.push(DeleteListChange::Add { account_id: account.account_id.clone(), reason });
+                extra_ops.push(IndexOp::State(account.account_id.to_string(), AccountState::Deleted));
+            }
+        }
+        batch.checkpoint = page.checkpoint.take();
+        if let Some(run) = page.run {
+            batch.run = Some((run, counts.clone()));
+        }
+        self.store.apply(&batch)?;
+        let mut changed = Vec::new();
+        for op in ops.into_iter().chain(extra_ops) {
+            changed.extend(op.apply(&mut index));
+        }
+        Ok(IngestOutcome { counts, changed })
+    }
+
+    /// Re-links the quarantined records that tried any of `keys`, and then those that the newly
+    /// linked records unlock, until nothing more links.
+    pub fn relink(&self, keys: Vec<TriedKey>) -> Result<RelinkReport> {
+        let mut report = RelinkReport::default();
+        let mut pending: HashSet<TriedKey> = keys.into_iter().collect();
+        while !pending.is_empty() {
+            let entries = self.quarantined_for(&pending)?;
+            if entries.is_empty() {
+                break;
+            }
+            let before = report.linked;
+            pending = self.reprocess(entries, &mut report)?;
+            if report.linked == before {
+                break;
+            }
+        }
+        Ok(report)
+    }
+
+    fn quarantined_for(&self, keys: &HashSet<TriedKey>) -> Result<Vec<QuarantineEntry>> {
+        if keys.len() <= KEY_LOOKUP_LIMIT {
+            let keys: Vec<TriedKey> = keys.iter().cloned().collect();
+            return Ok(self.store.quarantine_by_keys(&keys)?);
+        }
+        let mut out = Vec::new();
+        self.store.for_each_quarantined(&QuarantineQuery::default(), &mut |e| {
+            if e.rejection.tried.iter().any(|t| keys.contains(t)) {
+                out.push(e);
+            }
+        })?;
+        Ok(out)
+    }
+
+    /// Retries every quarantined record matching `query` (after a config change, say).
+    pub fn retry(&self, query: &QuarantineQuery) -> Result<RelinkReport> {
+        let mut entries = Vec::new();
+        self.store.for_each_quarantined(query, &mut |e| entries.push(e))?;
+        let mut report = RelinkReport::default();
+        let changed = self.reprocess(entries, &mut report)?;
+        let more = self.relink(changed.into_iter().collect())?;
+        report.retried += more.retried;
+        report.linked += more.linked;
+        report.not_retryable += more.not_retryable;
+        for (r, n) in more.still_rejected {
+            *report.still_rejected.entry(r).or_default() += n;
+        }
+        Ok(report)
+    }
+
+    /// Runs quarantined records through the pipeline again; returns the keys that changed.
+    fn reprocess(&self, entries: Vec<QuarantineEntry>, report: &mut RelinkReport) -> Result<HashSet<TriedKey>> {
+        let mut groups: BTreeMap<(String, String), Vec<Item>> = BTreeMap::new();
+        for e in entries {
+            if e.payload.get(MALFORMED).is_some() {
+                report.not_retryable += 1;
+                continue;
+            }
+            groups
+                .entry((e.key.source, e.key.object))
+                .or_default()
+                .push(Item::Record(RawRecord { data: e.payload, location: e.location }));
+        }
+        let mut changed = HashSet::new();
+        for ((source, object), items) in groups {
+            let Some(plan) = self.plan.stream(&source, &object).cloned() else {
+                report.not_retryable += items.len() as u64;
+                continue;
+            };
+            let mut items = items;
+            while !items.is_empty() {
+                let rest = items.split_off(items.len().min(RELINK_CHUNK));
+                let outcome = self.ingest(&plan, items, PageContext::default())?;
+                report.add(&outcome.counts);
+                changed.extend(outcome.changed);
+                items = rest;
+            }
+        }
+        Ok(changed)
+    }
+
+    /// Deactivates an account: it goes on the delete list, and records pointing at it are rejected.
+    pub fn deactivate(&self, account_id: &str, reason: &str) -> Result<()> {
+        let mut index = self.lock();
+        let entry = index.account(account_id).ok_or_else(|| EngineError::NotFound(format!("account {account_id:?}")))?;
+        let id = entry.account_id.clone();
+        let batch = WriteBatch {
+            account_status: vec![(id.clone(), accord_store::AccountStatus::Deleted)],
+            delete_list: vec![DeleteListChange::Add { account_id: id, reason: reason.to_owned() }],
+            ..Default::default()
+        };
+        self.store.apply(&batch)?;
+        index.set_account_state(account_id, AccountState::Deleted);
+        Ok(())
+    }
+
+    /// Takes an account off the delete list and re-links what was rejected because of it.
+    pub fn restore(&self, account_id: &str) -> Result<RelinkReport> {
+        let changed = {
+            let mut index = self.lock();
+            let entry =
+                index.account(account_id).ok_or_else(|| EngineError::NotFound(format!("account {account_id:?}")))?;
+            if entry.state != AccountState::Deleted {
+                return Err(EngineError::Invalid(format!("account {account_id:?} is not on the delete list")));
+            }
+            let id = entry.account_id.clone();
+            let batch = WriteBatch {
+                account_status: vec![(id.clone(), accord_store::AccountStatus::Active)],
+                delete_list: vec![DeleteListChange::Remove { account_id: id }],
+                ..Default::default()
+            };
+            self.store.apply(&batch)?;
+            index.set_account_state(account_id, AccountState::Active)
+        };
+        self.relink(changed)
+    }
+
+    /// Counts of the quarantine by reason.
+    pub fn quarantine_by_reason(&self) -> Result<BTreeMap<RejectReason, u64>> {
+        let mut out = BTreeMap::new();
+        for (_, _, reason, n) in self.store.quarantine_summary()? {
+            if let Some(r) = RejectReason::from_code(&reason) {
+                *out.entry(r).or_default() += n;
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// A payload's value at a path as text, for reports.
+pub fn text_at(payload: &Value, path: &accord_core::FieldPath) -> Option<String> {
+    path.get(payload).and_then(|v| accord_core::id::key_text(v).ok().flatten())
+}

@@ -1,0 +1,68 @@
+//! Content identities: stable ids for records that carry none of their own.
+//!
+//! A usage event's identity is the BLAKE3 hash of its canonical JSON (keys sorted at every level,
+//! no whitespace). The same event delivered twice, even with its keys in another order, has the same
+//! identity, so the upsert keyed by it stores and counts it once. Two events that differ in any
+//! field (a later `created_at`, another `total`) are two events.
+
+use serde_json::Value;
+
+/// A short stable id of a JSON value's content: 32 hex characters.
+pub fn content_id(value: &Value) -> String {
+    let mut hasher = blake3::Hasher::new();
+    write_canonical(value, &mut hasher);
+    let hash = hasher.finalize();
+    hash.to_hex()[..32].to_owned()
+}
+
+/// The identity of a usage event.
+pub fn event_id(event: &Value) -> String {
+    format!("ev:{}", content_id(event))
+}
+
+fn write_canonical(value: &Value, h: &mut blake3::Hasher) {
+    match value {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            h.update(b"{");
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    h.update(b",");
+                }
+                h.update(Value::String(k.clone()).to_string().as_bytes());
+                h.update(b":");
+                write_canonical(&map[k], h);
+            }
+            h.update(b"}");
+        }
+        Value::Array(items) => {
+            h.update(b"[");
+            for (i, v) in items.iter().enumerate() {
+                if i > 0 {
+                    h.update(b",");
+                }
+                write_canonical(v, h);
+            }
+            h.update(b"]");
+        }
+        other => {
+            h.update(other.to_string().as_bytes());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn key_order_does_not_change_the_identity() {
+        let a: Value = serde_json::from_str(r#"{"user_id":"u1","created_at":1,"details":{"b":1,"a":2}}"#).unwrap();
+        let b: Value = serde_json::from_str(r#"{"details":{"a":2,"b":1},"created_at":1,"user_id":"u1"}"#).unwrap();
+        assert_eq!(event_id(&a), event_id(&b));
+        assert_ne!(event_id(&a), event_id(&json!({"user_id": "u1", "created_at": 2})));
+        assert_eq!(content_id(&a).len(), 32);
+    }
+}

@@ -1,0 +1,32 @@
+//! The engine: the page pipeline (normalize, link, persist, quarantine), re-linking, the sync
+//! driver, the doctor and the account view. It owns no SQL (that is `accord-store`) and no linking
+//! logic (that is `accord-link`); it decides what happens, in which order, in which transaction.
+
+pub mod doctor;
+pub mod hub;
+pub mod identity;
+mod pipeline;
+pub mod plan;
+pub mod sync;
+pub mod view;
+
+pub use hub::{Hub, IngestOutcome, PageContext, RelinkReport};
+pub use plan::{Plan, StreamPlan};
+pub use sync::{SyncObserver, SyncOptions, SyncReport, sync};
+
+/// Errors from the engine.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Config(#[from] accord_core::ConfigError),
+    #[error(transparent)]
+    Store(#[from] accord_store::StoreError),
+    #[error(transparent)]
+    Connector(#[from] accord_connectors::ConnectorError),
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+pub type Result<T, E = EngineError> = std::result::Result<T, E>;

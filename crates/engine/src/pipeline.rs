@@ -1,0 +1,340 @@
+//! The pipeline for one page: each item becomes a linked record, an account, a quarantined
+//! rejection or a tombstone, all in one `WriteBatch`, plus the index changes to make once the batch
+//! is committed. Pure apart from reading the index; the hub applies the result.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use accord_connectors::Item;
+use accord_core::record::extract_fields;
+use accord_core::{
+    AccountId, FieldValue, KeySpace, ObjectKind, RejectReason, Rejection, Timestamp, TriedKey,
+};
+use accord_link::{AccountEntry, AccountState, LinkIndex, RecordLink};
+use accord_store::{AccountRow, AccountStatus, QuarantineRow, RecordKey, RecordRow, RunCounts, WriteBatch};
+use serde_json::{Value, json};
+
+use crate::identity::{content_id, event_id};
+use crate::plan::{SorPlan, StreamPlan};
+
+/// A change to the lookup index, made only after its batch commits.
+#[derive(Debug, Clone)]
+pub(crate) enum IndexOp {
+    Account(AccountEntry),
+    State(String, AccountState),
+    Filtered(String),
+    Unfiltered(String),
+    Link { map: String, native_id: String, link: RecordLink },
+    Unlink { map: String, native_id: String },
+}
+
+impl IndexOp {
+    pub(crate) fn apply(self, index: &mut LinkIndex) -> Vec<TriedKey> {
+        match self {
+            IndexOp::Account(e) => index.upsert_account(e),
+            IndexOp::State(id, s) => index.set_account_state(&id, s),
+            IndexOp::Filtered(id) => index.set_filtered(&id),
+            IndexOp::Unfiltered(id) => index.clear_filtered(&id),
+            IndexOp::Link { map, native_id, link } => index.upsert_link(&map, &native_id, link),
+            IndexOp::Unlink { map, native_id } => index.remove_link(&map, &native_id),
+        }
+    }
+}
+
+/// The output of preparing a page.
+#[derive(Debug, Default)]
+pub(crate) struct Prepared {
+    pub batch: WriteBatch,
+    pub counts: RunCounts,
+    pub ops: Vec<IndexOp>,
+    /// SOR records deleted at the source.
+    pub sor_deletions: Vec<RecordKey>,
+}
+
+/// What the pipeline needs besides the items.
+pub(crate) struct Context<'a> {
+    pub index: &'a LinkIndex,
+    pub plan: &'a StreamPlan,
+    pub sor: &'a SorPlan,
+    pub now: Timestamp,
+    /// For an SOR with `also_exists_in`: the values that exist in the other object.
+    pub also: Option<&'a HashSet<String>>,
+    /// SOR account ids seen in this sync, with the native id that claimed each first.
+    pub sor_claims: Option<&'a mut HashMap<String, String>>,
+}
+
+impl Context<'_> {
+    pub(crate) fn prepare(&mut self, items: Vec<Item>, out: &mut Prepared) {
+        for item in items {
+            out.counts.fetched += 1;
+            match item {
+                Item::Record(raw) => {
+                    if self.plan.is_sor {
+                        self.account(raw.data, raw.location, out);
+                    } else {
+                        self.record(raw.data, raw.location, out);
+                    }
+                }
+                Item::Malformed { location, problem, raw } => {
+                    let key = self.key(format!("row:{}", content_id(&raw)));
+                    let rejection = Rejection::field(RejectReason::InvalidField, format!("{location}: {problem}"));
+                    self.reject(key, json!({ MALFORMED: raw }), Some(location), rejection, out);
+                }
+                Item::Deleted { native_id } => self.deleted(native_id, out),
+            }
+        }
+    }
+
+    fn key(&self, native_id: String) -> RecordKey {
+        RecordKey { source: self.plan.source.clone(), object: self.plan.spec.name.clone(), native_id }
+    }
+
+    fn reject(&self, key: RecordKey, payload: Value, location: Option<String>, rejection: Rejection, out: &mut Prepared) {
+        out.counts.reject(rejection.reason);
+        if self.plan.indexed {
+            out.ops.push(IndexOp::Unlink { map: self.plan.map_name(), native_id: key.native_id.clone() });
+        }
+        out.batch.quarantine.push(QuarantineRow {
+            key,
+            kind: self.plan.kind(),
+            rejection,
+            payload,
+            location,
+            seen_at: self.now,
+        });
+    }
+
+    /// The record's native id: from its configured field, or a content id for events.
+    fn native_id(&self, data: &Value) -> Result<String, Rejection> {
+        match &self.plan.spec.native_id {
+            Some(path) => match path.get(data).map(accord_core::id::key_text) {
+                Some(Ok(Some(id))) => Ok(id),
+                Some(Err(e)) => Err(Rejection::field(
+                    RejectReason::InvalidField,
+                    format!("the record id in field {path} is unusable: {e}"),
+                )),
+                _ => Err(Rejection::field(
+                    RejectReason::MissingRequiredField,
+                    format!("missing record id (field {path})"),
+                )),
+            },
+            None => Ok(event_id(data)),
+        }
+    }
+
+    fn record(&mut self, data: Value, location: Option<String>, out: &mut Prepared) {
+        let native_id = match self.native_id(&data) {
+            Ok(id) => id,
+            Err(rejection) => {
+                let key = self.key(format!("row:{}", content_id(&data)));
+                return self.reject(key, data, location, rejection, out);
+            }
+        };
+        let key = self.key(native_id);
+        let kind = self.plan.kind();
+        let fields = match extract_fields(kind, &self.plan.spec.fields, &data) {
+            Ok(f) => f,
+            Err(e) => {
+                let reason = if e.missing { RejectReason::MissingRequiredField } else { RejectReason::InvalidField };
+                return self.reject(key, data, location, Rejection::field(reason, e.to_string()), out);
+            }
+        };
+        match self.plan.link.link(self.index, &data) {
+            Ok(linked) => {
+                out.counts.linked += 1;
+                if self.plan.indexed {
+                    let email = email_of(kind, &fields).map(Arc::from);
+                    out.ops.push(IndexOp::Link {
+                        map: self.plan.map_name(),
+                        native_id: key.native_id.clone(),
+                        link: RecordLink { account_id: linked.account_id.clone(), email, is_user: kind == ObjectKind::User },
+                    });
+                }
+                out.batch.records.push(RecordRow {
+                    key,
+                    kind,
+                    account_id: linked.account_id,
+                    provenance: linked.provenance,
+                    fields,
+                    payload: data,
+                    is_deleted: false,
+                    first_seen: self.now,
+                    last_seen: self.now,
+                });
+            }
+            Err(rejection) => self.reject(key, data, location, rejection, out),
+        }
+    }
+
+    fn account(&mut self, data: Value, location: Option<String>, out: &mut Prepared) {
+        let sor = self.sor;
+        let id_field = &sor.account_id;
+        let native_id = match &self.plan.spec.native_id {
+            Some(p) => p.get(&data).and_then(|v| accord_core::id::key_text(v).ok().flatten()),
+            None => id_field.get(&data).and_then(|v| accord_core::id::key_text(v).ok().flatten()),
+        }
+        .unwrap_or_else(|| format!("row:{}", content_id(&data)));
+        let key = self.key(native_id);
+        let account_id = match id_field.get(&data).map(AccountId::from_json) {
+            None | Some(Err(accord_core::InvalidAccountId::Empty)) => {
+                let r = Rejection::field(
+                    RejectReason::MissingRequiredField,
+                    format!("missing required field account_id (read from {:?})", id_field.as_str()),
+                );
+                return self.reject(key, data, location, r, out);
+            }
+            Some(Err(e)) => {
+                let r = Rejection {
+                    key: id_field.get(&data).map(|v| v.to_string()),
+                    ..Rejection::field(RejectReason::InvalidAccountId, format!("{e} (field {:?})", id_field.as_str()))
+                };
+                return self.reject(key, data, location, r, out);
+            }
+            Some(Ok(id)) => id,
+        };
+        let fields = match extract_fields(ObjectKind::Account, &sor.mapping, &data) {
+            Ok(f) => f,
+            Err(e) => {
+                let reason = if e.missing { RejectReason::MissingRequiredField } else { RejectReason::InvalidField };
+                let r = Rejection { key: Some(account_id.to_string()), ..Rejection::field(reason, e.to_string()) };
+                return self.reject(key, data, location, r, out);
+            }
+        };
+        let account_key = TriedKey { space: KeySpace::Account, key: account_id.to_string() };
+        if let Some(claims) = self.sor_claims.as_deref_mut() {
+            let first = claims.entry(account_id.to_string()).or_insert_with(|| key.native_id.clone());
+            if *first != key.native_id {
+                let r = Rejection {
+                    reason: RejectReason::Ambiguous,
+                    message: format!(
+                        "account id {:?} is also carried by SOR record {first:?}: each account needs its own id",
+                        account_id.as_str()
+                    ),
+                    rule: None,
+                    key: Some(account_id.to_string()),
+                    hints: vec![],
+                    tried: vec![],
+                };
+                return self.reject(key, data, location, r, out);
+            }
+        }
+        let existing = self.index.account(account_id.as_str()).map(|e| e.state);
+        if existing == Some(AccountState::Deleted) {
+            let r = Rejection {
+                reason: RejectReason::DeletedAccount,
+                message: format!(
+                    "account {:?} is on the delete list; `accord account restore {}` brings it back",
+                    account_id.as_str(),
+                    account_id
+                ),
+                rule: None,
+                key: Some(account_id.to_string()),
+                hints: vec![],
+                tried: vec![account_key],
+            };
+            return self.reject(key, data, location, r, out);
+        }
+        if let Some(why) = self.excluded_by_filter(&data, &account_id) {
+            match existing {
+                Some(_) => {
+                    out.batch.account_status.push((account_id.clone(), AccountStatus::Filtered));
+                    out.ops.push(IndexOp::State(account_id.to_string(), AccountState::Filtered));
+                }
+                None => out.ops.push(IndexOp::Filtered(account_id.to_string())),
+            }
+            let r = Rejection {
+                reason: RejectReason::FilteredAccount,
+                message: format!("account {:?} {why}", account_id.as_str()),
+                rule: None,
+                key: Some(account_id.to_string()),
+                hints: vec![],
+                tried: vec![account_key],
+            };
+            out.counts.reject(r.reason);
+            out.batch.quarantine.push(QuarantineRow {
+                key,
+                kind: ObjectKind::Account,
+                rejection: r,
+                payload: data,
+                location,
+                seen_at: self.now,
+            });
+            return;
+        }
+        out.counts.linked += 1;
+        let row = AccountRow {
+            account_id: account_id.clone(),
+            status: AccountStatus::Active,
+            fields,
+            origin: key,
+            attributes: data,
+            first_seen: self.now,
+            last_seen: self.now,
+        };
+        out.ops.push(IndexOp::Unfiltered(account_id.to_string()));
+        out.ops.push(IndexOp::Account(entry_of(&row)));
+        out.batch.accounts.push(row);
+    }
+
+    fn excluded_by_filter(&self, data: &Value, account_id: &AccountId) -> Option<String> {
+        if let Some(f) = &self.sor.filter {
+            if !f.matches(data) {
+                return Some(format!("is excluded by the System of Record filter `{}`", f.text));
+            }
+        }
+        if let (Some(also), Some(set)) = (&self.sor.also_exists_in, self.also) {
+            let value = match &also.sor_field {
+                Some(p) => p.get(data).and_then(|v| accord_core::id::key_text(v).ok().flatten()),
+                None => Some(account_id.to_string()),
+            };
+            if !value.as_ref().is_some_and(|v| set.contains(v)) {
+                return Some(format!(
+                    "is excluded by the System of Record filter: {} not found in {}/{}",
+                    value.map_or("no value".into(), |v| format!("{v:?}")),
+                    also.source,
+                    also.object
+                ));
+            }
+        }
+        None
+    }
+
+    fn deleted(&mut self, native_id: String, out: &mut Prepared) {
+        let key = self.key(native_id);
+        if self.plan.is_sor {
+            // The hub finds the account this SOR record created and puts it on the delete list.
+            out.sor_deletions.push(key);
+            return;
+        }
+        if self.plan.indexed {
+            out.ops.push(IndexOp::Unlink { map: self.plan.map_name(), native_id: key.native_id.clone() });
+        }
+        out.batch.tombstones.push((self.plan.kind(), key));
+    }
+}
+
+/// The key under which a malformed row's raw content is kept.
+pub(crate) const MALFORMED: &str = "malformed_row";
+
+fn email_of(kind: ObjectKind, fields: &[FieldValue]) -> Option<String> {
+    let pos = kind.fields().iter().position(|f| f.name == "email")?;
+    let e = fields.get(pos)?.as_text()?.trim().to_lowercase();
+    e.contains('@').then_some(e)
+}
+
+/// The index entry of an account row.
+pub(crate) fn entry_of(row: &AccountRow) -> AccountEntry {
+    let text = |n: &str| row.text(n).map(str::to_owned);
+    AccountEntry {
+        account_id: row.account_id.clone(),
+        state: match row.status {
+            AccountStatus::Active => AccountState::Active,
+            AccountStatus::Filtered => AccountState::Filtered,
+            AccountStatus::Deleted => AccountState::Deleted,
+        },
+        crm_account_id: text("crm_account_id"),
+        billing_account_id: text("billing_account_id"),
+        support_account_id: text("support_account_id"),
+        website: text("website"),
+    }
+}

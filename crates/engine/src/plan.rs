@@ -1,0 +1,210 @@
+//! The plan: the validated config joined with each connector's objects, resolved into what the
+//! pipeline needs per stream (link spec, field mapping, whether it is the System of Record).
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+use accord_connectors::{Connector, ObjectSpec};
+use accord_core::config::AlsoExistsIn;
+use accord_core::filter::Filter;
+use accord_core::{Config, ConfigError, FieldMapping, FieldPath, IdMapRef, LinkRule, ObjectKind};
+use accord_link::LinkSpec;
+
+/// One object of one source, ready for the pipeline.
+#[derive(Debug)]
+pub struct StreamPlan {
+    pub source: String,
+    pub spec: ObjectSpec,
+    pub link: LinkSpec,
+    pub is_sor: bool,
+    /// Linked records of this stream go into the lookup index (other records can point at them).
+    pub indexed: bool,
+}
+
+impl StreamPlan {
+    pub fn object(&self) -> &str {
+        &self.spec.name
+    }
+
+    pub fn kind(&self) -> ObjectKind {
+        self.spec.kind
+    }
+
+    /// `source/object`: the id map this stream's records feed.
+    pub fn map_name(&self) -> String {
+        format!("{}/{}", self.source, self.spec.name)
+    }
+}
+
+/// The System of Record, resolved.
+#[derive(Debug)]
+pub struct SorPlan {
+    pub source: String,
+    pub object: String,
+    pub account_id: FieldPath,
+    /// The SOR object's mapping with the `name` and `join_date` overrides applied.
+    pub mapping: FieldMapping,
+    pub filter: Option<Filter>,
+    pub also_exists_in: Option<AlsoExistsIn>,
+}
+
+/// A source with its connector and streams, in reading order.
+#[derive(Debug)]
+pub struct SourcePlan {
+    pub name: String,
+    pub connector: Box<dyn Connector>,
+    pub streams: Vec<Arc<StreamPlan>>,
+}
+
+/// Everything the hub reads, in sync order.
+#[derive(Debug)]
+pub struct Plan {
+    pub sources: Vec<SourcePlan>,
+    pub sor: SorPlan,
+    streams: BTreeMap<(String, String), Arc<StreamPlan>>,
+}
+
+impl Plan {
+    /// Resolves the config with the connector registry.
+    pub fn build(config: &Config) -> Result<Self, ConfigError> {
+        let mut built = Vec::new();
+        for (name, source) in &config.raw.sources {
+            let connector = accord_connectors::open_source(name, source, &config.base_dir)?;
+            built.push((name.clone(), connector));
+        }
+        Self::from_connectors(config, built)
+    }
+
+    /// Resolves the config with connectors built elsewhere (tests, the sandbox, the server).
+    pub fn from_connectors(config: &Config, connectors: Vec<(String, Box<dyn Connector>)>) -> Result<Self, ConfigError> {
+        let sor_cfg = config.sor();
+        let referenced = referenced_maps(&connectors);
+        let mut streams = BTreeMap::new();
+        let mut sources = Vec::new();
+        let mut sor_spec: Option<ObjectSpec> = None;
+        for (name, connector) in connectors {
+            let mut plans = Vec::new();
+            for spec in connector.objects() {
+                let is_sor = config.is_sor(&name, &spec.name);
+                if is_sor {
+                    if spec.kind != ObjectKind::Account {
+                        return Err(ConfigError::new(
+                            "system_of_record.object",
+                            format!("{}/{} holds {} records, not accounts", name, spec.name, spec.kind.name()),
+                        ));
+                    }
+                    sor_spec = Some(spec.clone());
+                } else if spec.link.is_empty() {
+                    return Err(ConfigError::new(
+                        format!("sources.{name}"),
+                        format!("object {:?} has no link rules", spec.name),
+                    ));
+                }
+                let indexed = matches!(spec.kind, ObjectKind::User | ObjectKind::Contact)
+                    || referenced.contains(&(name.clone(), spec.name.clone()));
+                let plan = Arc::new(StreamPlan {
+                    source: name.clone(),
+                    link: LinkSpec { source: name.clone(), rules: spec.link.clone(), normalizers: spec.normalize.clone() },
+                    spec: spec.clone(),
+                    is_sor,
+                    indexed,
+                });
+                streams.insert((name.clone(), spec.name.clone()), plan.clone());
+                plans.push(plan);
+            }
+            // The SOR object is read first within its source.
+            plans.sort_by_key(|p| !p.is_sor);
+            sources.push(SourcePlan { name, connector, streams: plans });
+        }
+        let sor_spec = sor_spec.ok_or_else(|| {
+            ConfigError::new(
+                "system_of_record.object",
+                format!("source {:?} has no object {:?}", sor_cfg.source, sor_cfg.object),
+            )
+        })?;
+        let mut mapping = sor_spec.fields.clone();
+        if let Some(p) = &sor_cfg.name {
+            mapping.0.insert("name".into(), p.clone());
+        }
+        if let Some(p) = &sor_cfg.join_date {
+            mapping.0.insert("join_date".into(), p.clone());
+        }
+        if let Some(also) = &sor_cfg.also_exists_in {
+            if !streams.contains_key(&(also.source.clone(), also.object.clone())) {
+                return Err(ConfigError::new(
+                    "system_of_record.also_exists_in",
+                    format!("source {:?} has no object {:?}", also.source, also.object),
+                ));
+            }
+        }
+        // Sync order: the source the SOR filter depends on, then the SOR, then the rest by name.
+        let first = sor_cfg.also_exists_in.as_ref().map(|a| a.source.clone());
+        sources.sort_by_key(|s| {
+            let rank = if Some(&s.name) == first.as_ref() && s.name != sor_cfg.source {
+                0
+            } else if s.name == sor_cfg.source {
+                1
+            } else {
+                2
+            };
+            (rank, s.name.clone())
+        });
+        Ok(Self {
+            sources,
+            sor: SorPlan {
+                source: sor_cfg.source.clone(),
+                object: sor_cfg.object.clone(),
+                account_id: sor_cfg.account_id.clone(),
+                mapping,
+                filter: config.sor_filter.clone(),
+                also_exists_in: sor_cfg.also_exists_in.clone(),
+            },
+            streams,
+        })
+    }
+
+    pub fn stream(&self, source: &str, object: &str) -> Option<&Arc<StreamPlan>> {
+        self.streams.get(&(source.to_owned(), object.to_owned()))
+    }
+
+    pub fn streams(&self) -> impl Iterator<Item = &Arc<StreamPlan>> {
+        self.streams.values()
+    }
+
+    /// Registers a stream that has no connector (the Account and Event APIs).
+    pub fn add_stream(&mut self, plan: StreamPlan) -> Arc<StreamPlan> {
+        let plan = Arc::new(plan);
+        self.streams.insert((plan.source.clone(), plan.spec.name.clone()), plan.clone());
+        plan
+    }
+
+    /// The record kinds whose links the index must hold.
+    pub fn index_kinds(&self) -> Vec<ObjectKind> {
+        let mut kinds: Vec<ObjectKind> = self.streams().filter(|s| s.indexed).map(|s| s.kind()).collect();
+        kinds.extend([ObjectKind::User, ObjectKind::Contact]);
+        kinds.sort();
+        kinds.dedup();
+        kinds
+    }
+}
+
+/// The (source, object) pairs some rule points at: their linked records feed id maps.
+fn referenced_maps(connectors: &[(String, Box<dyn Connector>)]) -> HashSet<(String, String)> {
+    let mut out = HashSet::new();
+    for (name, c) in connectors {
+        for spec in c.objects() {
+            for rule in &spec.link {
+                match rule {
+                    LinkRule::Parent { object, .. } => {
+                        out.insert((name.clone(), object.clone()));
+                    }
+                    LinkRule::NativeId { map: IdMapRef::Object { source, object }, .. } => {
+                        out.insert((source.clone(), object.clone()));
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    out
+}

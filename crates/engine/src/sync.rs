@@ -1,0 +1,210 @@
+//! The sync driver: pulls pages from connectors and ingests them, System of Record first, with a
+//! checkpoint after every page and a re-link of the quarantine after every stream.
+
+use std::collections::{HashMap, HashSet};
+
+use accord_connectors::PageStats;
+use accord_core::{ObjectKind, TriedKey};
+use accord_store::{Checkpoint, QuarantineQuery, RunCounts};
+use serde::Serialize;
+
+use crate::hub::{Hub, PageContext, RelinkReport, text_at};
+use crate::plan::StreamPlan;
+use crate::{EngineError, Result};
+
+/// What to sync.
+#[derive(Debug, Clone, Default)]
+pub struct SyncOptions {
+    /// Sources to sync (all when empty). The System of Record still goes first.
+    pub sources: Vec<String>,
+    /// Ignore saved cursors and read everything again.
+    pub full: bool,
+}
+
+/// Receives progress while a sync runs (the CLI draws progress bars with it).
+pub trait SyncObserver: Send + Sync {
+    fn stream_started(&self, _source: &str, _object: &str, _resumed: bool) {}
+    fn page(&self, _source: &str, _object: &str, _stats: &PageStats, _counts: &RunCounts) {}
+    fn stream_finished(&self, _source: &str, _report: &StreamReport) {}
+    fn relinked(&self, _source: &str, _report: &RelinkReport) {}
+}
+
+/// An observer that ignores everything.
+#[derive(Debug, Default)]
+pub struct Quiet;
+impl SyncObserver for Quiet {}
+
+/// The outcome of one stream.
+#[derive(Debug, Clone, Serialize)]
+pub struct StreamReport {
+    pub object: String,
+    pub kind: ObjectKind,
+    pub counts: RunCounts,
+    pub pages: u64,
+    pub requests: u64,
+    pub retries: u64,
+    pub rate_limit_waits: u64,
+    /// The stream continued from a saved cursor.
+    pub resumed: bool,
+    pub error: Option<String>,
+}
+
+/// The outcome of one source.
+#[derive(Debug, Clone, Serialize)]
+pub struct SourceReport {
+    pub source: String,
+    pub run_id: i64,
+    pub counts: RunCounts,
+    pub streams: Vec<StreamReport>,
+    /// Quarantined records (of any source) that linked after this source's records arrived.
+    pub relinked: RelinkReport,
+    pub error: Option<String>,
+}
+
+/// The outcome of a sync.
+#[derive(Debug, Clone, Serialize)]
+pub struct SyncReport {
+    pub sources: Vec<SourceReport>,
+}
+
+impl SyncReport {
+    pub fn failed(&self) -> bool {
+        self.sources.iter().any(|s| s.error.is_some())
+    }
+}
+
+/// Syncs the configured sources. Must run outside async code: connector futures are driven with
+/// `handle.block_on`.
+pub fn sync(hub: &Hub, options: &SyncOptions, observer: &dyn SyncObserver, handle: &tokio::runtime::Handle) -> Result<SyncReport> {
+    for name in &options.sources {
+        if !hub.plan.sources.iter().any(|s| &s.name == name) {
+            let known: Vec<_> = hub.plan.sources.iter().map(|s| s.name.as_str()).collect();
+            return Err(EngineError::Invalid(format!("no source named {name:?}; configured sources: {}", known.join(", "))));
+        }
+    }
+    let mut sor_claims: HashMap<String, String> = HashMap::new();
+    let mut reports = Vec::new();
+    for source in hub.plan.sources.iter().filter(|s| options.sources.is_empty() || options.sources.contains(&s.name)) {
+        let run_id = hub.store.start_run(&source.name)?;
+        let mut report = SourceReport {
+            source: source.name.clone(),
+            run_id,
+            counts: RunCounts::default(),
+            streams: Vec::new(),
+            relinked: RelinkReport::default(),
+            error: None,
+        };
+        for plan in &source.streams {
+            let also = if plan.is_sor { also_exists_values(hub)? } else { None };
+            let claims = plan.is_sor.then_some(&mut sor_claims);
+            let (stream_report, changed) = sync_stream(hub, source, plan, options.full, run_id, also.as_ref(), claims, observer, handle)?;
+            report.counts.add(&stream_report.counts);
+            if let Some(e) = &stream_report.error {
+                report.error.get_or_insert_with(|| format!("{}: {e}", plan.object()));
+            }
+            observer.stream_finished(&source.name, &stream_report);
+            report.streams.push(stream_report);
+            let relinked = hub.relink(changed)?;
+            if relinked.retried > 0 {
+                observer.relinked(&source.name, &relinked);
+            }
+            report.relinked.retried += relinked.retried;
+            report.relinked.linked += relinked.linked;
+            for (r, n) in relinked.still_rejected {
+                *report.relinked.still_rejected.entry(r).or_default() += n;
+            }
+        }
+        let status = if report.error.is_some() { "failed" } else { "ok" };
+        hub.store.finish_run(run_id, status, report.error.as_deref())?;
+        reports.push(report);
+    }
+    Ok(SyncReport { sources: reports })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn sync_stream(
+    hub: &Hub,
+    source: &crate::plan::SourcePlan,
+    plan: &StreamPlan,
+    full: bool,
+    run_id: i64,
+    also: Option<&HashSet<String>>,
+    mut claims: Option<&mut HashMap<String, String>>,
+    observer: &dyn SyncObserver,
+    handle: &tokio::runtime::Handle,
+) -> Result<(StreamReport, Vec<TriedKey>)> {
+    let cursor = if full { None } else { hub.store.checkpoint(&source.name, plan.object())? };
+    let mut report = StreamReport {
+        object: plan.object().to_owned(),
+        kind: plan.kind(),
+        counts: RunCounts::default(),
+        pages: 0,
+        requests: 0,
+        retries: 0,
+        rate_limit_waits: 0,
+        resumed: false,
+        error: None,
+    };
+    let mut changed = Vec::new();
+    let had_cursor = cursor.is_some();
+    let mut stream = match source.connector.open_stream(plan.object(), cursor, full) {
+        Ok(s) => s,
+        Err(e) => {
+            report.error = Some(e.to_string());
+            return Ok((report, changed));
+        }
+    };
+    let mut first = true;
+    loop {
+        let page = match handle.block_on(stream.next_page()) {
+            Ok(Some(page)) => page,
+            Ok(None) => break,
+            Err(e) => {
+                report.error = Some(e.to_string());
+                break;
+            }
+        };
+        if first {
+            // A cursor that is not "complete" means this stream picks up where it stopped.
+            report.resumed = had_cursor && page.cursor.get("complete").is_none_or(|c| c != true) && !full;
+            observer.stream_started(&source.name, plan.object(), report.resumed);
+            first = false;
+        }
+        report.pages += 1;
+        report.requests += page.stats.requests;
+        report.retries += page.stats.retries;
+        report.rate_limit_waits += page.stats.rate_limit_waits;
+        let checkpoint = Checkpoint { source: source.name.clone(), stream: plan.object().to_owned(), cursor: page.cursor };
+        let ctx = PageContext { checkpoint: Some(checkpoint), run: Some(run_id), also, sor_claims: claims.as_deref_mut() };
+        let outcome = hub.ingest(plan, page.items, ctx)?;
+        report.counts.add(&outcome.counts);
+        changed.extend(outcome.changed);
+        observer.page(&source.name, plan.object(), &page.stats, &report.counts);
+    }
+    if first {
+        observer.stream_started(&source.name, plan.object(), false);
+    }
+    Ok((report, changed))
+}
+
+/// For an SOR with `also_exists_in`: the values present in the other object, linked or not.
+fn also_exists_values(hub: &Hub) -> Result<Option<HashSet<String>>> {
+    let Some(also) = &hub.plan.sor.also_exists_in else { return Ok(None) };
+    let plan = hub
+        .plan
+        .stream(&also.source, &also.object)
+        .ok_or_else(|| EngineError::Invalid(format!("no object {}/{}", also.source, also.object)))?;
+    let mut values = HashSet::new();
+    let pick = |native_id: &str, payload: &serde_json::Value| match &also.field {
+        Some(path) => text_at(payload, path),
+        None => Some(native_id.to_owned()),
+    };
+    hub.store.for_each_record(plan.kind(), &also.source, &also.object, &mut |r| {
+        if !r.is_deleted {
+            values.extend(pick(&r.key.native_id, &r.payload));
+        }
+    })?;
+    let q = QuarantineQuery { source: Some(also.source.clone()), object: Some(also.object.clone()), reason: None };
+    hub.store.for_each_quarantined(&q, &mut |e| values.extend(pick(&e.key.native_id, &e.payload)))?;
+    Ok(Some(values))
+}
