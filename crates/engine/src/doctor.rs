@@ -66,8 +66,11 @@ pub fn doctor(hub: &Hub) -> Result<DoctorReport> {
             sor.observe(&a.origin.native_id, a.account_id.as_str());
         }
     })?;
-    let sor_query =
-        QuarantineQuery { source: Some(hub.plan.sor.source.clone()), object: Some(hub.plan.sor.object.clone()), reason: None };
+    let sor_query = QuarantineQuery {
+        source: Some(hub.plan.sor.source.clone()),
+        object: Some(hub.plan.sor.object.clone()),
+        reason: None,
+    };
     hub.store.for_each_quarantined(&sor_query, &mut |e| {
         *accounts.sor_rejected.entry(e.rejection.reason.code().to_owned()).or_default() += 1;
         if e.rejection.reason == RejectReason::FilteredAccount {
@@ -94,12 +97,14 @@ pub fn doctor(hub: &Hub) -> Result<DoctorReport> {
             }
         })?;
         let mut unmatched_keys = Vec::new();
-        let q = QuarantineQuery { source: Some(plan.source.clone()), object: Some(plan.object().to_owned()), reason: None };
+        let q =
+            QuarantineQuery { source: Some(plan.source.clone()), object: Some(plan.object().to_owned()), reason: None };
         hub.store.for_each_quarantined(&q, &mut |e| {
             observe(&e.key.native_id, &e.payload);
             if e.rejection.reason == RejectReason::UnknownAccount && unmatched_keys.len() < SAMPLES {
                 if let Some(k) = &e.rejection.key {
-                    unmatched_keys.push(format!("{k:?} (record {})", e.key.native_id));
+                    let hint = e.rejection.hints.first().map(|h| format!(": {}", h.describe())).unwrap_or_default();
+                    unmatched_keys.push(format!("{k:?} (record {}{hint})", e.key.native_id));
                 }
             }
         })?;
@@ -110,7 +115,15 @@ pub fn doctor(hub: &Hub) -> Result<DoctorReport> {
             object: plan.object().to_owned(),
             kind: plan.kind(),
             key_field: key_rule.map(|r| r.field().to_string()),
-            hygiene: hygiene.map(KeyHygiene::finish),
+            hygiene: hygiene.map(|h| {
+                let mut report = h.finish();
+                // Many users, tickets or events per account is normal; one organization per
+                // account is the rule, so only there do repeated keys mean duplicates.
+                if plan.kind() != ObjectKind::Organization {
+                    report.duplicate_keys = Default::default();
+                }
+                report
+            }),
             coverage: Coverage {
                 records: stats.linked + rejected,
                 linked: stats.linked,

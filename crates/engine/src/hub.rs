@@ -113,7 +113,11 @@ impl Hub {
         let mut batch = WriteBatch::default();
         for d in &self.config.raw.domains {
             let account_id = AccountId::new(d.account_id.clone()).map_err(|e| EngineError::Invalid(e.to_string()))?;
-            batch.domains.push(DomainRow { domain: d.domain.trim().to_lowercase(), account_id, origin: "config".into() });
+            batch.domains.push(DomainRow {
+                domain: d.domain.trim().to_lowercase(),
+                account_id,
+                origin: "config".into(),
+            });
         }
         if batch.domains.is_empty() {
             return Ok(());
@@ -255,7 +259,8 @@ impl Hub {
     /// Deactivates an account: it goes on the delete list, and records pointing at it are rejected.
     pub fn deactivate(&self, account_id: &str, reason: &str) -> Result<()> {
         let mut index = self.lock();
-        let entry = index.account(account_id).ok_or_else(|| EngineError::NotFound(format!("account {account_id:?}")))?;
+        let entry =
+            index.account(account_id).ok_or_else(|| EngineError::NotFound(format!("account {account_id:?}")))?;
         let id = entry.account_id.clone();
         let batch = WriteBatch {
             account_status: vec![(id.clone(), accord_store::AccountStatus::Deleted)],

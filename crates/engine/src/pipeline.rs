@@ -7,9 +7,7 @@ use std::sync::Arc;
 
 use accord_connectors::Item;
 use accord_core::record::extract_fields;
-use accord_core::{
-    AccountId, FieldValue, KeySpace, ObjectKind, RejectReason, Rejection, Timestamp, TriedKey,
-};
+use accord_core::{AccountId, FieldValue, KeySpace, ObjectKind, RejectReason, Rejection, Timestamp, TriedKey};
 use accord_link::{AccountEntry, AccountState, LinkIndex, RecordLink};
 use accord_store::{AccountRow, AccountStatus, QuarantineRow, RecordKey, RecordRow, RunCounts, WriteBatch};
 use serde_json::{Value, json};
@@ -89,7 +87,14 @@ impl Context<'_> {
         RecordKey { source: self.plan.source.clone(), object: self.plan.spec.name.clone(), native_id }
     }
 
-    fn reject(&self, key: RecordKey, payload: Value, location: Option<String>, rejection: Rejection, out: &mut Prepared) {
+    fn reject(
+        &self,
+        key: RecordKey,
+        payload: Value,
+        location: Option<String>,
+        rejection: Rejection,
+        out: &mut Prepared,
+    ) {
         out.counts.reject(rejection.reason);
         if self.plan.indexed {
             out.ops.push(IndexOp::Unlink { map: self.plan.map_name(), native_id: key.native_id.clone() });
@@ -147,7 +152,11 @@ impl Context<'_> {
                     out.ops.push(IndexOp::Link {
                         map: self.plan.map_name(),
                         native_id: key.native_id.clone(),
-                        link: RecordLink { account_id: linked.account_id.clone(), email, is_user: kind == ObjectKind::User },
+                        link: RecordLink {
+                            account_id: linked.account_id.clone(),
+                            email,
+                            is_user: kind == ObjectKind::User,
+                        },
                     });
                 }
                 out.batch.records.push(RecordRow {

@@ -76,7 +76,10 @@ impl Plan {
     }
 
     /// Resolves the config with connectors built elsewhere (tests, the sandbox, the server).
-    pub fn from_connectors(config: &Config, connectors: Vec<(String, Box<dyn Connector>)>) -> Result<Self, ConfigError> {
+    pub fn from_connectors(
+        config: &Config,
+        connectors: Vec<(String, Box<dyn Connector>)>,
+    ) -> Result<Self, ConfigError> {
         let sor_cfg = config.sor();
         let referenced = referenced_maps(&connectors);
         let mut streams = BTreeMap::new();
@@ -104,7 +107,11 @@ impl Plan {
                     || referenced.contains(&(name.clone(), spec.name.clone()));
                 let plan = Arc::new(StreamPlan {
                     source: name.clone(),
-                    link: LinkSpec { source: name.clone(), rules: spec.link.clone(), normalizers: spec.normalize.clone() },
+                    link: LinkSpec {
+                        source: name.clone(),
+                        rules: spec.link.clone(),
+                        normalizers: spec.normalize.clone(),
+                    },
                     spec: spec.clone(),
                     is_sor,
                     indexed,

@@ -75,11 +75,19 @@ impl SyncReport {
 
 /// Syncs the configured sources. Must run outside async code: connector futures are driven with
 /// `handle.block_on`.
-pub fn sync(hub: &Hub, options: &SyncOptions, observer: &dyn SyncObserver, handle: &tokio::runtime::Handle) -> Result<SyncReport> {
+pub fn sync(
+    hub: &Hub,
+    options: &SyncOptions,
+    observer: &dyn SyncObserver,
+    handle: &tokio::runtime::Handle,
+) -> Result<SyncReport> {
     for name in &options.sources {
         if !hub.plan.sources.iter().any(|s| &s.name == name) {
             let known: Vec<_> = hub.plan.sources.iter().map(|s| s.name.as_str()).collect();
-            return Err(EngineError::Invalid(format!("no source named {name:?}; configured sources: {}", known.join(", "))));
+            return Err(EngineError::Invalid(format!(
+                "no source named {name:?}; configured sources: {}",
+                known.join(", ")
+            )));
         }
     }
     let mut sor_claims: HashMap<String, String> = HashMap::new();
@@ -97,7 +105,8 @@ pub fn sync(hub: &Hub, options: &SyncOptions, observer: &dyn SyncObserver, handl
         for plan in &source.streams {
             let also = if plan.is_sor { also_exists_values(hub)? } else { None };
             let claims = plan.is_sor.then_some(&mut sor_claims);
-            let (stream_report, changed) = sync_stream(hub, source, plan, options.full, run_id, also.as_ref(), claims, observer, handle)?;
+            let (stream_report, changed) =
+                sync_stream(hub, source, plan, options.full, run_id, also.as_ref(), claims, observer, handle)?;
             report.counts.add(&stream_report.counts);
             if let Some(e) = &stream_report.error {
                 report.error.get_or_insert_with(|| format!("{}: {e}", plan.object()));
@@ -174,8 +183,10 @@ fn sync_stream(
         report.requests += page.stats.requests;
         report.retries += page.stats.retries;
         report.rate_limit_waits += page.stats.rate_limit_waits;
-        let checkpoint = Checkpoint { source: source.name.clone(), stream: plan.object().to_owned(), cursor: page.cursor };
-        let ctx = PageContext { checkpoint: Some(checkpoint), run: Some(run_id), also, sor_claims: claims.as_deref_mut() };
+        let checkpoint =
+            Checkpoint { source: source.name.clone(), stream: plan.object().to_owned(), cursor: page.cursor };
+        let ctx =
+            PageContext { checkpoint: Some(checkpoint), run: Some(run_id), also, sor_claims: claims.as_deref_mut() };
         let outcome = hub.ingest(plan, page.items, ctx)?;
         report.counts.add(&outcome.counts);
         changed.extend(outcome.changed);

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use accord_core::record::FieldType;
 use accord_core::{FieldValue, ObjectKind, Provenance, Timestamp};
 use accord_store::{AccountRow, AccountStatus, QuarantineEntry};
 use serde::Serialize;
@@ -21,8 +22,20 @@ pub fn typed_map(kind: ObjectKind, values: &[FieldValue]) -> Map<String, Value> 
         .iter()
         .zip(values)
         .filter(|(_, v)| !v.is_null())
-        .map(|(f, v)| (f.name.to_owned(), serde_json::to_value(v).unwrap_or(Value::Null)))
+        .map(|(f, v)| {
+            let value = match (f.ty, v) {
+                (FieldType::Money, FieldValue::Int(minor)) => Value::String(money_text(*minor)),
+                _ => serde_json::to_value(v).unwrap_or(Value::Null),
+            };
+            (f.name.to_owned(), value)
+        })
         .collect()
+}
+
+/// Minor units as a decimal amount: 499000 → `"4990.00"`.
+pub fn money_text(minor: i64) -> String {
+    let sign = if minor < 0 { "-" } else { "" };
+    format!("{sign}{}.{:02}", minor.unsigned_abs() / 100, minor.unsigned_abs() % 100)
 }
 
 /// One linked record, briefly.

@@ -44,7 +44,8 @@ pub struct HygieneReport {
     pub whitespace: Finding,
     /// Groups of distinct keys that differ only in letter case.
     pub case_collisions: Finding,
-    /// Keys carried by more than one record of the object.
+    /// Keys carried by more than one record of the object (reported where one record per
+    /// account is expected: the SOR and organizations).
     pub duplicate_keys: Finding,
 }
 

@@ -99,7 +99,7 @@ impl LinkSpec {
                 let rule = &self.rules[i];
                 Rejection {
                     reason: f.reason,
-                    message: format!("{} ({} {:?}): {}", f.detail, rule.describe(), f.key, f.reason.message()),
+                    message: format!("{}: {}", rule.describe(), f.detail),
                     rule: Some(rule.kind()),
                     key: Some(f.key),
                     hints,

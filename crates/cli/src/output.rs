@@ -1,0 +1,90 @@
+//! Human output: tables and progress bars.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use accord_connectors::PageStats;
+use accord_engine::RelinkReport;
+use accord_engine::sync::{StreamReport, SyncObserver};
+use accord_store::RunCounts;
+use comfy_table::presets::UTF8_BORDERS_ONLY;
+use comfy_table::{ContentArrangement, Table};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// A table with accord's look.
+pub fn table(header: &[&str]) -> Table {
+    let mut t = Table::new();
+    t.load_style(UTF8_BORDERS_ONLY).set_content_arrangement(ContentArrangement::Dynamic).set_header(header.to_vec());
+    t
+}
+
+/// `unknown_account 3, ambiguous 1`.
+pub fn reasons(by_reason: &std::collections::BTreeMap<String, u64>) -> String {
+    by_reason.iter().map(|(r, n)| format!("{r} {n}")).collect::<Vec<_>>().join(", ")
+}
+
+/// Progress bars for a sync, one per stream.
+pub struct Progress {
+    multi: MultiProgress,
+    bars: Mutex<HashMap<(String, String), ProgressBar>>,
+}
+
+impl Progress {
+    pub fn new(enabled: bool) -> Self {
+        let target = if enabled { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() };
+        Self { multi: MultiProgress::with_draw_target(target), bars: Mutex::new(HashMap::new()) }
+    }
+
+    fn bar(&self, source: &str, object: &str) -> ProgressBar {
+        let mut bars = self.bars.lock().unwrap_or_else(|e| e.into_inner());
+        bars.entry((source.to_owned(), object.to_owned()))
+            .or_insert_with(|| {
+                let bar = self.multi.add(ProgressBar::new_spinner());
+                bar.set_style(
+                    ProgressStyle::with_template("{spinner} {prefix:<28} {wide_msg} {elapsed:>4}")
+                        .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                );
+                bar.set_prefix(format!("{source}/{object}"));
+                bar.enable_steady_tick(Duration::from_millis(120));
+                bar
+            })
+            .clone()
+    }
+}
+
+impl SyncObserver for Progress {
+    fn stream_started(&self, source: &str, object: &str, resumed: bool) {
+        let bar = self.bar(source, object);
+        if resumed {
+            bar.set_message("resuming from the last checkpoint");
+        }
+    }
+
+    fn page(&self, source: &str, object: &str, stats: &PageStats, counts: &RunCounts) {
+        let bar = self.bar(source, object);
+        let mut msg = format!("{} records, {} linked, {} rejected", counts.fetched, counts.linked, counts.rejected);
+        if let Some((done, total)) = stats.position.filter(|(_, t)| *t > 0) {
+            msg.push_str(&format!(", {:>3}%", done * 100 / total));
+        }
+        if stats.rate_limit_waits > 0 {
+            msg.push_str(&format!(", {} rate-limit waits", stats.rate_limit_waits));
+        }
+        bar.set_message(msg);
+    }
+
+    fn stream_finished(&self, source: &str, report: &StreamReport) {
+        let bar = self.bar(source, &report.object);
+        let state = if report.error.is_some() { "failed" } else { "done" };
+        bar.finish_with_message(format!(
+            "{state}: {} records, {} linked, {} rejected",
+            report.counts.fetched, report.counts.linked, report.counts.rejected
+        ));
+    }
+
+    fn relinked(&self, _source: &str, report: &RelinkReport) {
+        if report.linked > 0 {
+            let _ = self.multi.println(format!("  re-linked {} quarantined records", report.linked));
+        }
+    }
+}
