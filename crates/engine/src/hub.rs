@@ -19,6 +19,8 @@ use crate::{EngineError, Result};
 
 /// Above this many changed keys, re-linking scans the quarantine instead of looking keys up.
 const KEY_LOOKUP_LIMIT: usize = 5_000;
+/// A chain of re-links (an account unlocks organizations, which unlock tickets...) is never this deep.
+const MAX_RELINK_ROUNDS: usize = 32;
 /// Records re-processed per batch when re-linking.
 const RELINK_CHUNK: usize = 2_000;
 
@@ -181,7 +183,13 @@ impl Hub {
     pub fn relink(&self, keys: Vec<TriedKey>) -> Result<RelinkReport> {
         let mut report = RelinkReport::default();
         let mut pending: HashSet<TriedKey> = keys.into_iter().collect();
+        let mut rounds = 0;
         while !pending.is_empty() {
+            rounds += 1;
+            if rounds > MAX_RELINK_ROUNDS {
+                tracing::warn!(rounds, "re-linking stopped: still finding records to re-link after many rounds");
+                break;
+            }
             let entries = self.quarantined_for(&pending)?;
             if entries.is_empty() {
                 break;
@@ -244,10 +252,11 @@ impl Hub {
                 report.not_retryable += items.len() as u64;
                 continue;
             };
+            let also = if plan.is_sor { self.also_exists_values()? } else { None };
             let mut items = items;
             while !items.is_empty() {
                 let rest = items.split_off(items.len().min(RELINK_CHUNK));
-                let outcome = self.ingest(&plan, items, PageContext::default())?;
+                let outcome = self.ingest(&plan, items, PageContext { also: also.as_ref(), ..Default::default() })?;
                 report.add(&outcome.counts);
                 changed.extend(outcome.changed);
                 items = rest;
@@ -291,6 +300,28 @@ impl Hub {
             index.set_account_state(account_id, AccountState::Active)
         };
         self.relink(changed)
+    }
+
+    /// For an SOR with `also_exists_in`: the values present in the other object, linked or not.
+    pub fn also_exists_values(&self) -> Result<Option<HashSet<String>>> {
+        let Some(also) = &self.plan.sor.also_exists_in else { return Ok(None) };
+        let plan = self
+            .plan
+            .stream(&also.source, &also.object)
+            .ok_or_else(|| EngineError::Invalid(format!("no object {}/{}", also.source, also.object)))?;
+        let mut values = HashSet::new();
+        let pick = |native_id: &str, payload: &Value| match &also.field {
+            Some(path) => text_at(payload, path),
+            None => Some(native_id.to_owned()),
+        };
+        self.store.for_each_record(plan.kind(), &also.source, &also.object, &mut |r| {
+            if !r.is_deleted {
+                values.extend(pick(&r.key.native_id, &r.payload));
+            }
+        })?;
+        let q = QuarantineQuery { source: Some(also.source.clone()), object: Some(also.object.clone()), reason: None };
+        self.store.for_each_quarantined(&q, &mut |e| values.extend(pick(&e.key.native_id, &e.payload)))?;
+        Ok(Some(values))
     }
 
     /// Counts of the quarantine by reason.

@@ -5,10 +5,10 @@ use std::collections::{HashMap, HashSet};
 
 use accord_connectors::PageStats;
 use accord_core::{ObjectKind, TriedKey};
-use accord_store::{Checkpoint, QuarantineQuery, RunCounts};
+use accord_store::{Checkpoint, RunCounts};
 use serde::Serialize;
 
-use crate::hub::{Hub, PageContext, RelinkReport, text_at};
+use crate::hub::{Hub, PageContext, RelinkReport};
 use crate::plan::StreamPlan;
 use crate::{EngineError, Result};
 
@@ -103,7 +103,7 @@ pub fn sync(
             error: None,
         };
         for plan in &source.streams {
-            let also = if plan.is_sor { also_exists_values(hub)? } else { None };
+            let also = if plan.is_sor { hub.also_exists_values()? } else { None };
             let claims = plan.is_sor.then_some(&mut sor_claims);
             let (stream_report, changed) =
                 sync_stream(hub, source, plan, options.full, run_id, also.as_ref(), claims, observer, handle)?;
@@ -196,26 +196,4 @@ fn sync_stream(
         observer.stream_started(&source.name, plan.object(), false);
     }
     Ok((report, changed))
-}
-
-/// For an SOR with `also_exists_in`: the values present in the other object, linked or not.
-fn also_exists_values(hub: &Hub) -> Result<Option<HashSet<String>>> {
-    let Some(also) = &hub.plan.sor.also_exists_in else { return Ok(None) };
-    let plan = hub
-        .plan
-        .stream(&also.source, &also.object)
-        .ok_or_else(|| EngineError::Invalid(format!("no object {}/{}", also.source, also.object)))?;
-    let mut values = HashSet::new();
-    let pick = |native_id: &str, payload: &serde_json::Value| match &also.field {
-        Some(path) => text_at(payload, path),
-        None => Some(native_id.to_owned()),
-    };
-    hub.store.for_each_record(plan.kind(), &also.source, &also.object, &mut |r| {
-        if !r.is_deleted {
-            values.extend(pick(&r.key.native_id, &r.payload));
-        }
-    })?;
-    let q = QuarantineQuery { source: Some(also.source.clone()), object: Some(also.object.clone()), reason: None };
-    hub.store.for_each_quarantined(&q, &mut |e| values.extend(pick(&e.key.native_id, &e.payload)))?;
-    Ok(Some(values))
 }

@@ -165,6 +165,18 @@ pub fn quarantine_and_release(store: &dyn Store) {
     assert_eq!(store.quarantine(&QuarantineQuery::default(), 0, 10).unwrap().total, 1);
 }
 
+pub fn an_account_releases_its_sor_rejection(store: &dyn Store) {
+    let mut q = rejected_ticket("1042", "1042");
+    q.key = RecordKey::new("crm", "accounts", "1042");
+    q.kind = ObjectKind::Account;
+    q.rejection.reason = RejectReason::DeletedAccount;
+    store.apply(&WriteBatch { quarantine: vec![q], ..batch() }).unwrap();
+    assert_eq!(store.quarantine(&QuarantineQuery::default(), 0, 10).unwrap().total, 1);
+    store.apply(&WriteBatch { accounts: vec![account("1042", "Acme")], ..batch() }).unwrap();
+    assert_eq!(store.quarantine(&QuarantineQuery::default(), 0, 10).unwrap().total, 0);
+    assert_eq!(store.quarantine_key_count().unwrap(), 0);
+}
+
 pub fn tombstones_keep_history(store: &dyn Store) {
     store
         .apply(&WriteBatch {
@@ -306,6 +318,7 @@ pub const CASES: &[(&str, fn(&dyn Store))] = &[
     ("upserts_are_idempotent", upserts_are_idempotent),
     ("account_ids_are_case_sensitive", account_ids_are_case_sensitive),
     ("quarantine_and_release", quarantine_and_release),
+    ("an_account_releases_its_sor_rejection", an_account_releases_its_sor_rejection),
     ("tombstones_keep_history", tombstones_keep_history),
     ("delete_list_and_status", delete_list_and_status),
     ("checkpoints_and_runs", checkpoints_and_runs),

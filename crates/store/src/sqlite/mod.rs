@@ -578,6 +578,8 @@ fn apply_batch(tx: &rusqlite::Transaction<'_>, batch: &WriteBatch) -> Result<()>
         let mut st = tx.prepare_cached(&sql::upsert_account(ph))?;
         for a in &batch.accounts {
             st.execute(params_from_iter(account_params(a)))?;
+            // The SOR record that created the account is no longer a rejection.
+            release(tx, &a.origin)?;
         }
     }
     for (id, status) in &batch.account_status {
