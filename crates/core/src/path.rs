@@ -111,7 +111,8 @@ impl FieldPath {
                 Segment::Match { key, value } => at.as_array()?.iter().find(|item| {
                     item.get(key).is_some_and(|v| match v {
                         Value::String(s) => s == value,
-                        other => other.to_string() == *value,
+                        Value::Number(n) => crate::id::integral_text(n).is_some_and(|t| t == *value),
+                        _ => false,
                     })
                 })?,
             };

@@ -286,11 +286,10 @@ impl Context<'_> {
     }
 
     fn excluded_by_filter(&self, data: &Value, account_id: &AccountId) -> Option<String> {
-        if let Some(f) = &self.sor.filter {
-            if !f.matches(data) {
+        if let Some(f) = &self.sor.filter
+            && !f.matches(data) {
                 return Some(format!("is excluded by the System of Record filter `{}`", f.text));
             }
-        }
         if let (Some(also), Some(set)) = (&self.sor.also_exists_in, self.also) {
             let value = match &also.sor_field {
                 Some(p) => p.get(data).and_then(|v| accord_core::id::key_text(v).ok().flatten()),

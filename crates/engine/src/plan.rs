@@ -136,14 +136,13 @@ impl Plan {
         if let Some(p) = &sor_cfg.join_date {
             mapping.0.insert("join_date".into(), p.clone());
         }
-        if let Some(also) = &sor_cfg.also_exists_in {
-            if !streams.contains_key(&(also.source.clone(), also.object.clone())) {
+        if let Some(also) = &sor_cfg.also_exists_in
+            && !streams.contains_key(&(also.source.clone(), also.object.clone())) {
                 return Err(ConfigError::new(
                     "system_of_record.also_exists_in",
                     format!("source {:?} has no object {:?}", also.source, also.object),
                 ));
             }
-        }
         // Sync order: the source the SOR filter depends on, then the SOR, then the rest by name.
         let first = sor_cfg.also_exists_in.as_ref().map(|a| a.source.clone());
         sources.sort_by_key(|s| {

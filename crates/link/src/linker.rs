@@ -300,11 +300,10 @@ pub fn near_misses(index: &LinkIndex, key: &str) -> Vec<Hint> {
     let mut hints = Vec::new();
     let exists = |k: &str| index.account(k).map(|e| e.account_id.clone());
     let trimmed = key.trim();
-    if trimmed != key {
-        if let Some(id) = exists(trimmed) {
+    if trimmed != key
+        && let Some(id) = exists(trimmed) {
             hints.push(Hint::Whitespace { account_id: id });
         }
-    }
     if let Some(id) = strip_zero_fraction(trimmed).and_then(exists) {
         hints.push(Hint::FloatSuffix { account_id: id });
     }

@@ -312,8 +312,11 @@ pub fn paging_and_order(store: &dyn Store) {
     assert_eq!((stats.linked, stats.accounts_covered), (15, 1));
 }
 
+/// One contract case: takes a freshly migrated store, panics on a broken promise.
+pub type Case = fn(&dyn Store);
+
 /// Every contract case, by name, for the test harness.
-pub const CASES: &[(&str, fn(&dyn Store))] = &[
+pub const CASES: &[(&str, Case)] = &[
     ("migrations_are_idempotent", migrations_are_idempotent),
     ("upserts_are_idempotent", upserts_are_idempotent),
     ("account_ids_are_case_sensitive", account_ids_are_case_sensitive),

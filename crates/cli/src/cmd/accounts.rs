@@ -161,7 +161,7 @@ pub fn run(ctx: &Ctx, command: AccountCommand) -> anyhow::Result<ExitCode> {
             }
         }
         AccountCommand::Deactivate { account_id, reason } => {
-            hub.deactivate(&account_id, &reason).map_err(|e| not_found_is_usage(e))?;
+            hub.deactivate(&account_id, &reason).map_err(not_found_is_usage)?;
             if ctx.json {
                 super::print_json(&json!({"account_id": account_id, "status": "deleted"}))?;
             } else {

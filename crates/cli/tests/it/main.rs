@@ -1,0 +1,139 @@
+//! The `accord` binary end to end: exit codes, human output and JSON on the example company.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn example_copy() -> tempfile::TempDir {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/acme");
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(&src).unwrap() {
+        let entry = entry.unwrap();
+        if !entry.file_name().to_string_lossy().contains(".db") {
+            std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
+        }
+    }
+    dir
+}
+
+fn accord(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_accord"))
+        .arg("--config")
+        .arg(dir.join("accord.toml"))
+        .args(args)
+        .env_remove("ACCORD_CONFIG")
+        .output()
+        .unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn json(o: &Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", stdout(o)))
+}
+
+#[test]
+fn sync_then_rejects_on_the_example() {
+    let dir = example_copy();
+    let out = accord(dir.path(), &["sync"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    insta::assert_snapshot!("sync", stdout(&out));
+
+    let list = accord(dir.path(), &["rejects", "list", "--json"]);
+    assert!(list.status.success());
+    let page = json(&list);
+    assert_eq!(page["total"], 21);
+    let reasons: Vec<&str> = page["items"].as_array().unwrap().iter().map(|e| e["rejection"]["reason"].as_str().unwrap()).collect();
+    assert!(reasons.contains(&"ambiguous") && reasons.contains(&"filtered_account") && reasons.contains(&"invalid_account_id"));
+
+    let filtered = accord(dir.path(), &["rejects", "list", "--reason", "unknown_account", "--source", "support", "--json"]);
+    assert_eq!(json(&filtered)["total"], 6);
+
+    let id = page["items"].as_array().unwrap().iter().find(|e| e["key"]["native_id"] == "504").unwrap()["id"].to_string();
+    let explain = accord(dir.path(), &["rejects", "explain", &id]);
+    let text = stdout(&explain);
+    assert!(text.contains("account \"1042\" exists: the id looks float-formatted"), "{text}");
+    assert!(text.contains("normalize = [\"integer_text\"]"), "{text}");
+    assert!(text.contains("support_organizations.ndjson:4"), "{text}");
+}
+
+#[test]
+fn json_output_of_sync_accounts_and_doctor() {
+    let dir = example_copy();
+    let sync = json(&accord(dir.path(), &["sync", "--json"]));
+    for s in sync["sources"].as_array().unwrap() {
+        for st in s["streams"].as_array().unwrap() {
+            let c = &st["counts"];
+            assert_eq!(c["fetched"].as_u64(), Some(c["linked"].as_u64().unwrap() + c["rejected"].as_u64().unwrap()));
+        }
+    }
+    let accounts = json(&accord(dir.path(), &["accounts", "--json", "--filter", "Plan = 'Enterprise'"]));
+    let ids: Vec<&str> = accounts["accounts"].as_array().unwrap().iter().map(|a| a["account_id"].as_str().unwrap()).collect();
+    assert_eq!(ids, vec!["1001", "1004", "1042"]);
+    let show = json(&accord(dir.path(), &["account", "show", "1001", "--json"]));
+    assert_eq!(show["fields"]["name"], "Acme Corp");
+    let groups = show["linked"].as_array().unwrap();
+    assert!(groups.iter().any(|g| g["source"] == "support" && g["object"] == "tickets" && g["recent"][0]["provenance"]["rule"] == "parent"));
+    let doctor = json(&accord(dir.path(), &["doctor", "--json"]));
+    assert_eq!(doctor["shared_emails"][0]["email"], "pat@agency.io");
+    let orgs = doctor["objects"].as_array().unwrap().iter().find(|o| o["object"] == "organizations").unwrap();
+    assert_eq!(orgs["hygiene"]["float_formatted"]["count"], 1);
+    assert_eq!(orgs["hygiene"]["whitespace"]["count"], 1);
+}
+
+#[test]
+fn deactivate_and_restore_round_trip() {
+    let dir = example_copy();
+    accord(dir.path(), &["sync"]);
+    let out = accord(dir.path(), &["account", "deactivate", "1002", "--reason", "churned"]);
+    assert!(out.status.success());
+    let deleted = json(&accord(dir.path(), &["accounts", "--status", "deleted", "--json"]));
+    assert_eq!(deleted["total"], 1);
+    let restored = json(&accord(dir.path(), &["account", "restore", "1002", "--json"]));
+    assert_eq!(restored["status"], "active");
+}
+
+#[test]
+fn exit_codes_separate_usage_from_runtime_errors() {
+    let dir = example_copy();
+    let missing = accord(&dir.path().join("nowhere"), &["sync"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("accord init"));
+
+    std::fs::write(dir.path().join("bad.toml"), "[system_of_record]\nsource = 1\n").unwrap();
+    let bad = Command::new(env!("CARGO_BIN_EXE_accord")).args(["--config"]).arg(dir.path().join("bad.toml")).arg("sync").output().unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(err.contains("bad.toml") && err.contains("line 2"), "{err}");
+
+    assert!(accord(dir.path(), &["sync"]).status.success());
+    let unknown = accord(dir.path(), &["account", "show", "1042.0"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("float-formatted"));
+    assert_eq!(accord(dir.path(), &["rejects", "list", "--reason", "nope"]).status.code(), Some(2));
+    assert_eq!(accord(dir.path(), &["frobnicate"]).status.code(), Some(2));
+
+    // A file that disappears is a runtime error of that stream; the rest still syncs.
+    std::fs::remove_file(dir.path().join("support_tickets.csv")).unwrap();
+    let partial = accord(dir.path(), &["sync", "--json"]);
+    assert_eq!(partial.status.code(), Some(1));
+    let report = json(&partial);
+    let support = report["sources"].as_array().unwrap().iter().find(|s| s["source"] == "support").unwrap();
+    assert!(support["error"].as_str().unwrap().contains("support_tickets.csv"));
+    assert_eq!(support["streams"][0]["counts"]["fetched"], 10, "organizations still synced");
+}
+
+#[test]
+fn init_writes_a_config_that_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let path: PathBuf = dir.path().join("accord.toml");
+    let out = accord(dir.path(), &["init"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(path.exists());
+    assert_eq!(accord(dir.path(), &["init"]).status.code(), Some(2), "no silent overwrite");
+    // The store opens; the data folder it points at does not exist yet, which sync reports.
+    let sync = accord(dir.path(), &["sync"]);
+    assert_eq!(sync.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&sync.stderr).contains("crm_accounts.csv"));
+}
