@@ -2,6 +2,7 @@
 
 use std::borrow::Borrow;
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -11,9 +12,22 @@ use serde_json::Value;
 /// A JSON string is kept exactly as given (surrounding whitespace included, because a mangled id must
 /// fail visibly rather than link silently). An integral JSON number (`12345` or `12345.0`) becomes the
 /// text `"12345"`; a non-integral number is not an id at all.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct AccountId(String);
+/// Cheap to clone: the text is shared.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct AccountId(Arc<str>);
+
+impl Serialize for AccountId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for AccountId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        AccountId::new(text).map_err(serde::de::Error::custom)
+    }
+}
 
 /// Why a value cannot be an account id.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -29,18 +43,20 @@ pub enum InvalidAccountId {
 impl AccountId {
     /// An id from text, kept exactly as given. Only the empty string is refused.
     pub fn new(text: impl Into<String>) -> Result<Self, InvalidAccountId> {
-        let text = text.into();
+        let text: String = text.into();
         if text.is_empty() {
             return Err(InvalidAccountId::Empty);
         }
-        Ok(Self(text))
+        Ok(Self(text.into()))
     }
 
     /// An id from a JSON value, by the rules in DESIGN.md.
     pub fn from_json(value: &Value) -> Result<Self, InvalidAccountId> {
         match value {
             Value::String(s) => Self::new(s.as_str()),
-            Value::Number(n) => integral_text(n).map(Self).ok_or_else(|| InvalidAccountId::NonIntegral(n.to_string())),
+            Value::Number(n) => {
+                integral_text(n).map(|t| Self(t.into())).ok_or_else(|| InvalidAccountId::NonIntegral(n.to_string()))
+            }
             Value::Null => Err(InvalidAccountId::Empty),
             Value::Bool(_) => Err(InvalidAccountId::WrongType("boolean")),
             Value::Array(_) => Err(InvalidAccountId::WrongType("list")),
@@ -53,7 +69,7 @@ impl AccountId {
     }
 
     pub fn into_string(self) -> String {
-        self.0
+        self.0.to_string()
     }
 }
 
@@ -73,10 +89,16 @@ pub fn integral_text(n: &serde_json::Number) -> Option<String> {
 ///
 /// Used for every kind of link key (native ids, emails, user ids), not only account ids.
 pub fn key_text(value: &Value) -> Result<Option<String>, InvalidAccountId> {
+    key_str(value).map(|k| k.map(std::borrow::Cow::into_owned))
+}
+
+/// Like `key_text`, borrowing the text when the value is a string.
+pub fn key_str(value: &Value) -> Result<Option<std::borrow::Cow<'_, str>>, InvalidAccountId> {
     match value {
         Value::Null => Ok(None),
         Value::String(s) if s.is_empty() => Ok(None),
-        other => AccountId::from_json(other).map(|id| Some(id.0)),
+        Value::String(s) => Ok(Some(std::borrow::Cow::Borrowed(s))),
+        other => AccountId::from_json(other).map(|id| Some(std::borrow::Cow::Owned(id.0.to_string()))),
     }
 }
 

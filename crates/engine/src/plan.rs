@@ -107,11 +107,7 @@ impl Plan {
                     || referenced.contains(&(name.clone(), spec.name.clone()));
                 let plan = Arc::new(StreamPlan {
                     source: name.clone(),
-                    link: LinkSpec {
-                        source: name.clone(),
-                        rules: spec.link.clone(),
-                        normalizers: spec.normalize.clone(),
-                    },
+                    link: LinkSpec::new(name.clone(), spec.link.clone(), spec.normalize.clone()),
                     spec: spec.clone(),
                     is_sor,
                     indexed,

@@ -7,7 +7,7 @@
 
 use std::borrow::Cow;
 
-use accord_core::id::{key_text, normalize, strip_zero_fraction};
+use accord_core::id::{key_str, normalize, strip_zero_fraction};
 use accord_core::rule::{AccountIdField, IdMapRef};
 use accord_core::{
     AccountId, Hint, KeySpace, LinkRule, Normalizer, Provenance, RejectReason, Rejection, RuleKind, TriedKey,
@@ -16,13 +16,14 @@ use serde_json::Value;
 
 use crate::index::{AccountState, LinkIndex, domain_of};
 
-/// The link rules of one source object.
+/// The link rules of one source object, prepared for linking.
 #[derive(Debug, Clone)]
 pub struct LinkSpec {
-    /// The source the records come from (for `parent` rules).
-    pub source: String,
-    pub rules: Vec<LinkRule>,
-    pub normalizers: Vec<Normalizer>,
+    source: String,
+    rules: Vec<LinkRule>,
+    normalizers: Vec<Normalizer>,
+    /// The id map each `native_id`/`parent` rule reads (`source/object`), resolved once.
+    maps: Vec<Option<String>>,
 }
 
 /// A successful link.
@@ -48,42 +49,87 @@ struct Failure {
     hints: Vec<Hint>,
     /// Deleted or filtered account: stop trying further rules.
     terminal: bool,
-    /// The excluded account a non-account key resolved to, so restoring it re-links the record.
-    excluded: Option<String>,
+    /// The keys this rule tried, so a change to any of them re-links the record.
+    tried: Vec<TriedKey>,
+}
+
+impl Failure {
+    fn new(reason: RejectReason, key: impl Into<String>, detail: String) -> Self {
+        Self { reason, key: key.into(), detail, hints: Vec::new(), terminal: false, tried: Vec::new() }
+    }
+
+    fn tried(mut self, space: KeySpace, key: impl Into<String>) -> Self {
+        self.tried.push(TriedKey { space, key: key.into() });
+        self
+    }
+
+    fn terminal(mut self) -> Self {
+        self.terminal = true;
+        self
+    }
 }
 
 impl LinkSpec {
+    /// Prepares the rules of an object of `source`.
+    pub fn new(source: impl Into<String>, rules: Vec<LinkRule>, normalizers: Vec<Normalizer>) -> Self {
+        let source = source.into();
+        let maps = rules
+            .iter()
+            .map(|r| match r {
+                LinkRule::NativeId { map: IdMapRef::Object { source, object }, .. } => Some(format!("{source}/{object}")),
+                LinkRule::Parent { object, .. } => Some(format!("{source}/{object}")),
+                _ => None,
+            })
+            .collect();
+        Self { source, rules, normalizers, maps }
+    }
+
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    pub fn rules(&self) -> &[LinkRule] {
+        &self.rules
+    }
+
+    pub fn normalizers(&self) -> &[Normalizer] {
+        &self.normalizers
+    }
+
     /// Links one record. Never does I/O; never panics on any input.
     pub fn link(&self, index: &LinkIndex, record: &Value) -> LinkOutcome {
-        let mut tried = Vec::new();
-        let mut first_failure: Option<(usize, Failure)> = None;
-        let mut hints: Vec<Hint> = Vec::new();
+        let mut failures: Vec<(usize, Failure)> = Vec::new();
         for (i, rule) in self.rules.iter().enumerate() {
-            match self.apply(index, rule, record, &mut tried) {
+            match self.apply(index, i, rule, record) {
                 Step::Linked(account_id, key) => {
                     return Ok(Linked { account_id, provenance: Provenance { rule: rule.kind(), rule_index: i, key } });
                 }
                 Step::NoKey => {}
                 Step::Failed(f) => {
-                    if let Some(a) = &f.excluded {
-                        tried.push(TriedKey { space: KeySpace::Account, key: a.clone() });
-                    }
-                    for h in &f.hints {
-                        if !hints.contains(h) {
-                            hints.push(h.clone());
-                        }
-                    }
                     let terminal = f.terminal;
-                    if first_failure.is_none() || terminal {
-                        first_failure = Some((i, f));
-                    }
+                    failures.push((i, f));
                     if terminal {
                         break;
                     }
                 }
             }
         }
-        Err(match first_failure {
+        Err(self.rejection(failures))
+    }
+
+    fn rejection(&self, failures: Vec<(usize, Failure)>) -> Rejection {
+        let mut hints: Vec<Hint> = Vec::new();
+        let mut tried = Vec::new();
+        for (_, f) in &failures {
+            for h in &f.hints {
+                if !hints.contains(h) {
+                    hints.push(h.clone());
+                }
+            }
+            tried.extend(f.tried.iter().cloned());
+        }
+        let decisive = failures.iter().position(|(_, f)| f.terminal).unwrap_or(0);
+        match failures.into_iter().nth(decisive) {
             None => Rejection {
                 reason: RejectReason::MissingKey,
                 message: format!(
@@ -106,14 +152,12 @@ impl LinkSpec {
                     tried,
                 }
             }
-        })
+        }
     }
 
-    fn apply(&self, index: &LinkIndex, rule: &LinkRule, record: &Value, tried: &mut Vec<TriedKey>) -> Step {
-        let Some(raw) = rule.field().get(record) else {
-            return Step::NoKey;
-        };
-        let text = match key_text(raw) {
+    fn apply(&self, index: &LinkIndex, i: usize, rule: &LinkRule, record: &Value) -> Step {
+        let Some(raw) = rule.field().get(record) else { return Step::NoKey };
+        let text = match key_str(raw) {
             Ok(Some(t)) => t,
             Ok(None) => return Step::NoKey,
             Err(e) => {
@@ -122,57 +166,40 @@ impl LinkSpec {
                 } else {
                     RejectReason::InvalidField
                 };
-                return Step::Failed(Failure {
-                    reason,
-                    key: raw.to_string(),
-                    detail: e.to_string(),
-                    hints: vec![],
-                    terminal: false,
-                    excluded: None,
-                });
+                return Step::Failed(Failure::new(reason, raw.to_string(), e.to_string()));
             }
         };
         match rule {
-            LinkRule::Field { .. } => self.by_account_id(index, &text, tried),
-            LinkRule::SupportId { .. } => self.by_account_field(index, AccountIdField::SupportAccountId, &text, tried),
-            LinkRule::NativeId { map: IdMapRef::AccountField(f), .. } => self.by_account_field(index, *f, &text, tried),
-            LinkRule::NativeId { map: IdMapRef::Object { source, object }, .. } => {
-                self.by_map(index, &format!("{source}/{object}"), &text, tried)
+            LinkRule::Field { .. } => self.by_account_id(index, &text),
+            LinkRule::SupportId { .. } => self.by_account_field(index, AccountIdField::SupportAccountId, &text),
+            LinkRule::NativeId { map: IdMapRef::AccountField(f), .. } => self.by_account_field(index, *f, &text),
+            LinkRule::NativeId { .. } | LinkRule::Parent { .. } => {
+                let map = self.maps[i].as_deref().unwrap_or_default();
+                self.by_map(index, map, &text)
             }
-            LinkRule::Parent { object, .. } => self.by_map(index, &format!("{}/{object}", self.source), &text, tried),
             LinkRule::Email { .. } => {
-                let email = text.trim().to_lowercase();
+                let email = lower_trimmed(&text);
                 if !email.contains('@') {
-                    return Step::Failed(Failure {
-                        reason: RejectReason::InvalidField,
-                        key: text,
-                        detail: "not an email address".into(),
-                        hints: vec![],
-                        terminal: false,
-                        excluded: None,
-                    });
+                    return Step::Failed(Failure::new(RejectReason::InvalidField, text, "not an email address".into()));
                 }
-                tried.push(TriedKey { space: KeySpace::Email, key: email.clone() });
-                self.choose(index, index.accounts_by_email(&email), text, "email")
+                let step = self.choose(index, index.accounts_by_email(&email), &text, "email");
+                with_tried(step, KeySpace::Email, &email)
             }
             LinkRule::Domain { .. } => {
                 let Some(domain) = domain_of(&text) else {
-                    return Step::Failed(Failure {
-                        reason: RejectReason::InvalidField,
-                        key: text,
-                        detail: "no usable domain (free-mail domains never map)".into(),
-                        hints: vec![],
-                        terminal: false,
-                        excluded: None,
-                    });
+                    return Step::Failed(Failure::new(
+                        RejectReason::InvalidField,
+                        text,
+                        "no usable domain (free-mail domains never map)".into(),
+                    ));
                 };
-                tried.push(TriedKey { space: KeySpace::Domain, key: domain.clone() });
-                self.choose(index, index.accounts_by_domain(&domain), text, "domain")
+                let step = self.choose(index, index.accounts_by_domain(&domain), &text, "domain");
+                with_tried(step, KeySpace::Domain, &domain)
             }
             LinkRule::UserMap { .. } => {
-                let user = normalize(&text, &self.normalizers).into_owned();
-                tried.push(TriedKey { space: KeySpace::User, key: user.clone() });
-                self.choose(index, index.accounts_by_user(&user), text, "user")
+                let user = normalize(&text, &self.normalizers);
+                let step = self.choose(index, index.accounts_by_user(&user), &text, "user");
+                with_tried(step, KeySpace::User, &user)
             }
         }
     }
@@ -181,118 +208,105 @@ impl LinkSpec {
         self.normalizers.contains(&Normalizer::Lowercase)
     }
 
-    fn by_account_id(&self, index: &LinkIndex, text: &str, tried: &mut Vec<TriedKey>) -> Step {
+    fn by_account_id(&self, index: &LinkIndex, text: &str) -> Step {
         let key: Cow<str> = normalize(text, &self.normalizers);
         if self.lowercase() {
-            tried.push(TriedKey { space: KeySpace::AccountLower, key: key.to_string() });
-            return self.choose(index, index.accounts_lower(&key), text.to_owned(), "account id");
+            let step = self.choose(index, index.accounts_lower(&key), text, "account id");
+            return with_tried(step, KeySpace::AccountLower, &key);
         }
-        tried.push(TriedKey { space: KeySpace::Account, key: key.to_string() });
         match index.account(&key) {
             Some(e) if e.state == AccountState::Active => Step::Linked(e.account_id.clone(), key.into_owned()),
-            Some(e) if e.state == AccountState::Filtered => Step::Failed(Failure {
-                reason: RejectReason::FilteredAccount,
-                key: text.to_owned(),
-                detail: format!("account {key:?} is excluded by the System of Record filter"),
-                hints: vec![],
-                terminal: true,
-                excluded: None,
-            }),
-            Some(_) => Step::Failed(Failure {
-                reason: RejectReason::DeletedAccount,
-                key: text.to_owned(),
-                detail: format!("account {key:?} is on the delete list"),
-                hints: vec![],
-                terminal: true,
-                excluded: None,
-            }),
-            None if index.is_filtered(&key) => Step::Failed(Failure {
-                reason: RejectReason::FilteredAccount,
-                key: text.to_owned(),
-                detail: format!("account {key:?} is excluded by the System of Record filter"),
-                hints: vec![],
-                terminal: true,
-                excluded: None,
-            }),
-            None => Step::Failed(Failure {
-                reason: RejectReason::UnknownAccount,
-                key: text.to_owned(),
-                detail: format!("no account {key:?}"),
-                hints: near_misses(index, &key),
-                terminal: false,
-                excluded: None,
-            }),
+            Some(e) => {
+                let (reason, why) = excluded(e.state);
+                let detail = format!("account {key:?} {why}");
+                Step::Failed(Failure::new(reason, text, detail).terminal().tried(KeySpace::Account, key))
+            }
+            None if index.is_filtered(&key) => {
+                let detail = format!("account {key:?} is excluded by the System of Record filter");
+                Step::Failed(
+                    Failure::new(RejectReason::FilteredAccount, text, detail).terminal().tried(KeySpace::Account, key),
+                )
+            }
+            None => {
+                let mut f = Failure::new(RejectReason::UnknownAccount, text, format!("no account {key:?}"));
+                f.hints = near_misses(index, &key);
+                Step::Failed(f.tried(KeySpace::Account, key))
+            }
         }
     }
 
-    fn by_account_field(&self, index: &LinkIndex, f: AccountIdField, text: &str, tried: &mut Vec<TriedKey>) -> Step {
-        let key = normalize(text, &self.normalizers).into_owned();
-        tried.push(TriedKey { space: KeySpace::Map(f.name().into()), key: key.clone() });
-        self.choose(index, index.accounts_by_field(f, &key), text.to_owned(), f.name())
+    fn by_account_field(&self, index: &LinkIndex, f: AccountIdField, text: &str) -> Step {
+        let key = normalize(text, &self.normalizers);
+        let step = self.choose(index, index.accounts_by_field(f, &key), text, f.name());
+        with_tried(step, KeySpace::Map(f.name().into()), &key)
     }
 
-    fn by_map(&self, index: &LinkIndex, map: &str, text: &str, tried: &mut Vec<TriedKey>) -> Step {
-        let key = normalize(text, &self.normalizers).into_owned();
-        tried.push(TriedKey { space: KeySpace::Map(map.into()), key: key.clone() });
-        match index.map_lookup(map, &key) {
-            Some(account) => self.choose(index, vec![account], text.to_owned(), map),
-            None => Step::Failed(Failure {
-                reason: RejectReason::UnknownAccount,
-                key: text.to_owned(),
-                detail: format!("no linked {map} record with id {key:?}"),
-                hints: vec![],
-                terminal: false,
-                excluded: None,
-            }),
+    fn by_map(&self, index: &LinkIndex, map: &str, text: &str) -> Step {
+        let key = normalize(text, &self.normalizers);
+        let step = match index.map_lookup(map, &key) {
+            Some(account) => self.choose(index, vec![account], text, map),
+            None => Step::Failed(Failure::new(
+                RejectReason::UnknownAccount,
+                text,
+                format!("no linked {map} record with id {key:?}"),
+            )),
+        };
+        with_tried(step, KeySpace::Map(map.into()), &key)
+    }
+
+    /// Decides among the accounts a key matched: one active account links; excluded (deleted or
+    /// filtered) ones are set aside; several active ones are ambiguous.
+    fn choose(&self, index: &LinkIndex, candidates: Vec<&AccountId>, key: &str, what: &str) -> Step {
+        if let [one] = candidates.as_slice() {
+            if index.account(one.as_str()).is_some_and(|e| e.state == AccountState::Active) {
+                return Step::Linked((*one).clone(), key.to_owned());
+            }
         }
-    }
-
-    /// Decides among the accounts a key matched: one active account links; deleted ones are
-    /// set aside; several active ones are ambiguous.
-    fn choose(&self, index: &LinkIndex, candidates: Vec<&AccountId>, key: String, what: &str) -> Step {
-        let (active, excluded): (Vec<&AccountId>, Vec<&AccountId>) = candidates
+        let (active, excluded_ids): (Vec<&AccountId>, Vec<&AccountId>) = candidates
             .into_iter()
             .partition(|a| index.account(a.as_str()).is_some_and(|e| e.state == AccountState::Active));
         match active.as_slice() {
-            [one] => Step::Linked((*one).clone(), key),
-            [] if !excluded.is_empty() => {
-                let filtered = index.account(excluded[0].as_str()).is_some_and(|e| e.state == AccountState::Filtered);
-                let (reason, why) = if filtered {
-                    (RejectReason::FilteredAccount, "is excluded by the System of Record filter")
-                } else {
-                    (RejectReason::DeletedAccount, "is on the delete list")
-                };
-                Step::Failed(Failure {
-                    reason,
-                    detail: format!("the {what} points at account {:?}, which {why}", excluded[0].as_str()),
-                    key,
-                    hints: vec![],
-                    terminal: true,
-                    excluded: Some(excluded[0].to_string()),
-                })
+            [one] => Step::Linked((*one).clone(), key.to_owned()),
+            [] if !excluded_ids.is_empty() => {
+                let first = excluded_ids[0];
+                let state = index.account(first.as_str()).map_or(AccountState::Deleted, |e| e.state);
+                let (reason, why) = excluded(state);
+                let detail = format!("the {what} points at account {:?}, which {why}", first.as_str());
+                // Restoring the account (or a filter change) re-links the record.
+                Step::Failed(Failure::new(reason, key, detail).terminal().tried(KeySpace::Account, first.as_str()))
             }
-            [] => Step::Failed(Failure {
-                reason: RejectReason::UnknownAccount,
-                detail: format!("no account for this {what}"),
-                key,
-                hints: vec![],
-                terminal: false,
-                excluded: None,
-            }),
+            [] => Step::Failed(Failure::new(RejectReason::UnknownAccount, key, format!("no account for this {what}"))),
             many => {
                 let mut ids: Vec<AccountId> = many.iter().map(|a| (*a).clone()).collect();
                 ids.sort();
-                Step::Failed(Failure {
-                    reason: RejectReason::Ambiguous,
-                    detail: format!("the {what} matches {} accounts", ids.len()),
-                    key,
-                    hints: vec![Hint::Candidates { account_ids: ids }],
-                    terminal: false,
-                    excluded: None,
-                })
+                let mut f =
+                    Failure::new(RejectReason::Ambiguous, key, format!("the {what} matches {} accounts", ids.len()));
+                f.hints = vec![Hint::Candidates { account_ids: ids }];
+                Step::Failed(f)
             }
         }
     }
+}
+
+/// Adds the key a rule tried to its failure (successes need no record of it).
+fn with_tried(step: Step, space: KeySpace, key: &str) -> Step {
+    match step {
+        Step::Failed(f) => Step::Failed(f.tried(space, key)),
+        other => other,
+    }
+}
+
+fn excluded(state: AccountState) -> (RejectReason, &'static str) {
+    match state {
+        AccountState::Filtered => (RejectReason::FilteredAccount, "is excluded by the System of Record filter"),
+        _ => (RejectReason::DeletedAccount, "is on the delete list"),
+    }
+}
+
+/// Lower-cased and trimmed, borrowing when the text already is.
+fn lower_trimmed(text: &str) -> Cow<'_, str> {
+    let t = text.trim();
+    if t.bytes().any(|b| b.is_ascii_uppercase()) || !t.is_ascii() { Cow::Owned(t.to_lowercase()) } else { Cow::Borrowed(t) }
 }
 
 /// Near misses for an unknown account id: float formatting, whitespace, letter case.
@@ -300,10 +314,11 @@ pub fn near_misses(index: &LinkIndex, key: &str) -> Vec<Hint> {
     let mut hints = Vec::new();
     let exists = |k: &str| index.account(k).map(|e| e.account_id.clone());
     let trimmed = key.trim();
-    if trimmed != key
-        && let Some(id) = exists(trimmed) {
+    if trimmed != key {
+        if let Some(id) = exists(trimmed) {
             hints.push(Hint::Whitespace { account_id: id });
         }
+    }
     if let Some(id) = strip_zero_fraction(trimmed).and_then(exists) {
         hints.push(Hint::FloatSuffix { account_id: id });
     }

@@ -17,7 +17,7 @@ fn rules(json: Value) -> Vec<LinkRule> {
 }
 
 fn spec(json: Value) -> LinkSpec {
-    LinkSpec { source: "support".into(), rules: rules(json), normalizers: vec![] }
+    LinkSpec::new("support", rules(json), vec![])
 }
 
 /// A small hub: accounts 1042, 1043, Acme, acme (a case collision), 9 (deleted), and 77 filtered.
@@ -178,11 +178,12 @@ fn unknown_accounts_carry_near_miss_hints() {
 
 #[test]
 fn hints_never_link_but_normalizers_do() {
-    let mut s = spec(json!([{"rule": "field", "field": "external_id"}]));
+    let rule = || rules(json!([{"rule": "field", "field": "external_id"}]));
+    let s = LinkSpec::new("support", rule(), vec![]);
     assert!(s.link(&hub(), &json!({"external_id": " 1042.0 "})).is_err());
-    s.normalizers = vec![Normalizer::Trim, Normalizer::IntegerText];
+    let s = LinkSpec::new("support", rule(), vec![Normalizer::Trim, Normalizer::IntegerText]);
     assert_eq!(s.link(&hub(), &json!({"external_id": " 1042.0 "})).unwrap().account_id, id("1042"));
-    s.normalizers = vec![Normalizer::Lowercase];
+    let s = LinkSpec::new("support", rule(), vec![Normalizer::Lowercase]);
     assert_eq!(s.link(&hub(), &json!({"external_id": "1043"})).unwrap().account_id, id("1043"));
     let r = s.link(&hub(), &json!({"external_id": "ACME"})).unwrap_err();
     assert_eq!(r.reason, RejectReason::Ambiguous);

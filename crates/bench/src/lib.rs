@@ -1,0 +1,68 @@
+//! Shared helpers of the benchmarks: a deterministic generator and process measurements.
+
+use std::io::Write;
+use std::path::Path;
+
+/// A small deterministic generator (xorshift64*), so every run measures the same data.
+#[derive(Debug, Clone)]
+pub struct Gen(u64);
+
+impl Gen {
+    pub fn new(seed: u64) -> Self {
+        Self(seed.max(1))
+    }
+
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// A number in `0..n`.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// Peak resident memory of this process so far, in MiB (Linux `VmHWM`).
+pub fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+/// Writes `n` SOR accounts (`id,name,joined,website`) as CSV.
+pub fn write_accounts_csv(path: &Path, n: u64) -> std::io::Result<()> {
+    let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
+    writeln!(w, "id,name,joined,website")?;
+    for i in 0..n {
+        writeln!(w, "{},Account {i},2023-01-{:02},acct{i}.example.com", 100_000 + i, 1 + i % 28)?;
+    }
+    w.flush()
+}
+
+/// Writes `n` support tickets linked by account id, with 2% carrying a float-formatted id.
+pub fn write_tickets_csv(path: &Path, n: u64, accounts: u64) -> std::io::Result<()> {
+    let mut g = Gen::new(42);
+    let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
+    writeln!(w, "ticket_id,account_id,subject,status,priority,requester,created")?;
+    let statuses = ["open", "pending", "solved", "closed"];
+    for i in 0..n {
+        let account = 100_000 + g.below(accounts);
+        let id = if g.below(50) == 0 { format!("{account}.0") } else { account.to_string() };
+        writeln!(
+            w,
+            "T{i},{id},Subject number {i} about the dashboard,{},p{},user{}@acct{}.example.com,2024-0{}-{:02}T10:{:02}:00Z",
+            statuses[(i % 4) as usize],
+            i % 3,
+            g.below(1000),
+            account - 100_000,
+            1 + i % 9,
+            1 + i % 28,
+            i % 60
+        )?;
+    }
+    w.flush()
+}
