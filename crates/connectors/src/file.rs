@@ -25,7 +25,7 @@ use tokio::sync::mpsc;
 use crate::{Connector, ConnectorError, Item, ObjectSpec, Page, PageStats, RawRecord, Stream};
 
 /// Records per page.
-const PAGE_SIZE: usize = 4096;
+const PAGE_SIZE: usize = 10_000;
 
 /// Settings of a `file` source.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -144,7 +144,7 @@ impl Connector for FileConnector {
             Some(c) if !full && !c.complete && c.identity == identity => Some(c),
             _ => None,
         };
-        let (tx, rx) = mpsc::channel(4);
+        let (tx, rx) = mpsc::channel(1);
         let name = format!("accord-file-{}", obj.spec.name);
         let page_size = self.page_size;
         std::thread::Builder::new()

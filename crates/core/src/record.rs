@@ -330,10 +330,26 @@ pub struct FieldError {
 
 /// Reads the typed fields of `kind` from `record`, following `mapping`.
 pub fn extract_fields(kind: ObjectKind, mapping: &FieldMapping, record: &Value) -> Result<Vec<FieldValue>, FieldError> {
+    extract_with_paths(kind, &mapping.paths(kind), record)
+}
+
+impl FieldMapping {
+    /// The path of every typed field of `kind`, in field order: resolve once, extract many times.
+    pub fn paths(&self, kind: ObjectKind) -> Vec<FieldPath> {
+        kind.fields().iter().map(|f| self.path_for(f.name)).collect()
+    }
+}
+
+/// Reads the typed fields of `kind` from `record`; `paths` comes from `FieldMapping::paths`.
+pub fn extract_with_paths(
+    kind: ObjectKind,
+    paths: &[FieldPath],
+    record: &Value,
+) -> Result<Vec<FieldValue>, FieldError> {
     kind.fields()
         .iter()
-        .map(|spec| {
-            let path = mapping.path_for(spec.name);
+        .zip(paths)
+        .map(|(spec, path)| {
             let err = |problem: String, missing: bool| FieldError {
                 field: spec.name,
                 path: path.to_string(),

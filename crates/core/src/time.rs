@@ -23,10 +23,13 @@ fn parse_text(s: &str) -> Option<Timestamp> {
     if s.is_empty() {
         return None;
     }
-    if s.bytes().all(|b| b.is_ascii_digit() || b == b'.' || b == b'-') && s.len() >= 9 && !s.contains("--")
-        && let Ok(n) = s.parse::<f64>() {
-            return from_epoch(n);
-        }
+    if s.bytes().all(|b| b.is_ascii_digit() || b == b'.' || b == b'-')
+        && s.len() >= 9
+        && !s.contains("--")
+        && let Ok(n) = s.parse::<f64>()
+    {
+        return from_epoch(n);
+    }
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Some(t.with_timezone(&Utc));
     }

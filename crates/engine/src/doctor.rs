@@ -86,9 +86,10 @@ pub fn doctor(hub: &Hub) -> Result<DoctorReport> {
         let mut hygiene = key_rule.map(|_| KeyHygiene::default());
         let mut observe = |native_id: &str, payload: &serde_json::Value| {
             if let (Some(h), Some(rule)) = (hygiene.as_mut(), key_rule)
-                && let Some(k) = text_at(payload, rule.field()) {
-                    h.observe(native_id, &k);
-                }
+                && let Some(k) = text_at(payload, rule.field())
+            {
+                h.observe(native_id, &k);
+            }
         };
         hub.store.for_each_record(plan.kind(), &plan.source, plan.object(), &mut |r| {
             if !r.is_deleted {
@@ -100,11 +101,13 @@ pub fn doctor(hub: &Hub) -> Result<DoctorReport> {
             QuarantineQuery { source: Some(plan.source.clone()), object: Some(plan.object().to_owned()), reason: None };
         hub.store.for_each_quarantined(&q, &mut |e| {
             observe(&e.key.native_id, &e.payload);
-            if e.rejection.reason == RejectReason::UnknownAccount && unmatched_keys.len() < SAMPLES
-                && let Some(k) = &e.rejection.key {
-                    let hint = e.rejection.hints.first().map(|h| format!(": {}", h.describe())).unwrap_or_default();
-                    unmatched_keys.push(format!("{k:?} (record {}{hint})", e.key.native_id));
-                }
+            if e.rejection.reason == RejectReason::UnknownAccount
+                && unmatched_keys.len() < SAMPLES
+                && let Some(k) = &e.rejection.key
+            {
+                let hint = e.rejection.hints.first().map(|h| format!(": {}", h.describe())).unwrap_or_default();
+                unmatched_keys.push(format!("{k:?} (record {}{hint})", e.key.native_id));
+            }
         })?;
         let stats = hub.store.object_stats(plan.kind(), &plan.source, plan.object())?;
         let rejected: u64 = stats.rejected_by_reason.values().sum();

@@ -44,12 +44,55 @@ pub struct PageContext<'a> {
     pub sor_claims: Option<&'a mut HashMap<String, String>>,
 }
 
+/// Collects the keys a stream changes, keeping only those some quarantined record tried: the
+/// quarantine's keys when the stream started, plus those of the stream's own rejections. Memory
+/// stays bounded by the quarantine, not by the size of the stream.
+#[derive(Debug, Default)]
+pub struct ChangedKeys {
+    watched: HashSet<TriedKey>,
+    changed: HashSet<TriedKey>,
+}
+
+impl ChangedKeys {
+    /// Starts with the keys currently in the quarantine.
+    pub fn new(hub: &Hub) -> Result<Self> {
+        let mut watched = HashSet::new();
+        hub.store.for_each_quarantine_key(&mut |k| {
+            watched.insert(k);
+        })?;
+        Ok(Self { watched, changed: HashSet::new() })
+    }
+
+    /// Records what a committed page did.
+    pub fn add(&mut self, outcome: IngestOutcome) {
+        self.watched.extend(outcome.rejected_keys);
+        self.changed.extend(outcome.changed.into_iter().filter(|k| self.watched.contains(k)));
+    }
+
+    pub fn into_keys(self) -> Vec<TriedKey> {
+        self.changed.into_iter().collect()
+    }
+}
+
+/// A page linked and ready to commit.
+#[derive(Debug)]
+pub struct PreparedPage(Prepared);
+
+impl PreparedPage {
+    /// The page's counts (fetched, linked, rejected by reason).
+    pub fn counts(&self) -> &RunCounts {
+        &self.0.counts
+    }
+}
+
 /// What ingesting a page did.
 #[derive(Debug, Default, Clone)]
 pub struct IngestOutcome {
     pub counts: RunCounts,
     /// Keys whose meaning changed: the quarantined records that tried them may link now.
     pub changed: Vec<TriedKey>,
+    /// Keys tried by the records this page quarantined.
+    pub rejected_keys: Vec<TriedKey>,
 }
 
 /// What re-linking did.
@@ -143,20 +186,40 @@ impl Hub {
 
     /// Ingests one page of one stream: link, write (with the checkpoint and run counts, in one
     /// transaction), then update the index.
-    pub fn ingest(&self, plan: &StreamPlan, items: Vec<Item>, mut page: PageContext<'_>) -> Result<IngestOutcome> {
-        let now = chrono::Utc::now();
-        let mut index = self.lock();
+    pub fn ingest(&self, plan: &StreamPlan, items: Vec<Item>, page: PageContext<'_>) -> Result<IngestOutcome> {
+        let prepared = self.prepare(plan, items, page);
+        self.commit(prepared)
+    }
+
+    /// Links a page against the current index and builds its batch, writing nothing. Pages of one
+    /// stream never depend on each other (rules point at other objects), so the sync driver
+    /// prepares the next page while the previous one commits.
+    pub fn prepare(&self, plan: &StreamPlan, items: Vec<Item>, mut page: PageContext<'_>) -> PreparedPage {
         let mut prepared = Prepared::default();
-        Context {
-            index: &index,
-            plan,
-            sor: &self.plan.sor,
-            now,
-            also: page.also,
-            sor_claims: page.sor_claims.as_deref_mut(),
+        prepared.batch.records.reserve(items.len());
+        {
+            let index = self.lock();
+            Context {
+                index: &index,
+                plan,
+                sor: &self.plan.sor,
+                now: chrono::Utc::now(),
+                also: page.also,
+                sor_claims: page.sor_claims.as_deref_mut(),
+            }
+            .prepare(items, &mut prepared);
         }
-        .prepare(items, &mut prepared);
-        let Prepared { mut batch, counts, ops, sor_deletions } = prepared;
+        prepared.batch.checkpoint = page.checkpoint.take();
+        if let Some(run) = page.run {
+            prepared.batch.run = Some((run, prepared.counts.clone()));
+        }
+        PreparedPage(prepared)
+    }
+
+    /// Writes a prepared page in one transaction, then updates the index.
+    pub fn commit(&self, page: PreparedPage) -> Result<IngestOutcome> {
+        let Prepared { mut batch, counts, ops, sor_deletions } = page.0;
+        let mut index = self.lock();
         let mut extra_ops = Vec::new();
         for key in sor_deletions {
             if let Some(account) = self.store.account_by_origin(&key)? {
@@ -166,16 +229,14 @@ impl Hub {
                 extra_ops.push(IndexOp::State(account.account_id.to_string(), AccountState::Deleted));
             }
         }
-        batch.checkpoint = page.checkpoint.take();
-        if let Some(run) = page.run {
-            batch.run = Some((run, counts.clone()));
-        }
         self.store.apply(&batch)?;
         let mut changed = Vec::new();
         for op in ops.into_iter().chain(extra_ops) {
             changed.extend(op.apply(&mut index));
         }
-        Ok(IngestOutcome { counts, changed })
+        drop(index);
+        let rejected_keys = batch.quarantine.into_iter().flat_map(|q| q.rejection.tried).collect();
+        Ok(IngestOutcome { counts, changed, rejected_keys })
     }
 
     /// Re-links the quarantined records that tried any of `keys`, and then those that the newly

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use accord_connectors::Item;
-use accord_core::record::extract_fields;
+use accord_core::record::extract_with_paths;
 use accord_core::{AccountId, FieldValue, KeySpace, ObjectKind, RejectReason, Rejection, Timestamp, TriedKey};
 use accord_link::{AccountEntry, AccountState, LinkIndex, RecordLink};
 use accord_store::{AccountRow, AccountStatus, QuarantineRow, RecordKey, RecordRow, RunCounts, WriteBatch};
@@ -137,7 +137,7 @@ impl Context<'_> {
         };
         let key = self.key(native_id);
         let kind = self.plan.kind();
-        let fields = match extract_fields(kind, &self.plan.spec.fields, &data) {
+        let fields = match extract_with_paths(kind, &self.plan.field_paths, &data) {
             Ok(f) => f,
             Err(e) => {
                 let reason = if e.missing { RejectReason::MissingRequiredField } else { RejectReason::InvalidField };
@@ -201,7 +201,7 @@ impl Context<'_> {
             }
             Some(Ok(id)) => id,
         };
-        let fields = match extract_fields(ObjectKind::Account, &sor.mapping, &data) {
+        let fields = match extract_with_paths(ObjectKind::Account, &self.plan.field_paths, &data) {
             Ok(f) => f,
             Err(e) => {
                 let reason = if e.missing { RejectReason::MissingRequiredField } else { RejectReason::InvalidField };
@@ -287,9 +287,10 @@ impl Context<'_> {
 
     fn excluded_by_filter(&self, data: &Value, account_id: &AccountId) -> Option<String> {
         if let Some(f) = &self.sor.filter
-            && !f.matches(data) {
-                return Some(format!("is excluded by the System of Record filter `{}`", f.text));
-            }
+            && !f.matches(data)
+        {
+            return Some(format!("is excluded by the System of Record filter `{}`", f.text));
+        }
         if let (Some(also), Some(set)) = (&self.sor.also_exists_in, self.also) {
             let value = match &also.sor_field {
                 Some(p) => p.get(data).and_then(|v| accord_core::id::key_text(v).ok().flatten()),

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use accord_connectors::{Connector, ObjectSpec};
 use accord_core::config::AlsoExistsIn;
 use accord_core::filter::Filter;
-use accord_core::{Config, ConfigError, FieldMapping, FieldPath, IdMapRef, LinkRule, ObjectKind};
+use accord_core::{Config, ConfigError, FieldPath, IdMapRef, LinkRule, ObjectKind};
 use accord_link::LinkSpec;
 
 /// One object of one source, ready for the pipeline.
@@ -19,6 +19,8 @@ pub struct StreamPlan {
     pub is_sor: bool,
     /// Linked records of this stream go into the lookup index (other records can point at them).
     pub indexed: bool,
+    /// Where each typed field is read, in field order (for the SOR: the SOR's mapping).
+    pub field_paths: Vec<FieldPath>,
 }
 
 impl StreamPlan {
@@ -42,8 +44,6 @@ pub struct SorPlan {
     pub source: String,
     pub object: String,
     pub account_id: FieldPath,
-    /// The SOR object's mapping with the `name` and `join_date` overrides applied.
-    pub mapping: FieldMapping,
     pub filter: Option<Filter>,
     pub also_exists_in: Option<AlsoExistsIn>,
 }
@@ -105,7 +105,17 @@ impl Plan {
                 }
                 let indexed = matches!(spec.kind, ObjectKind::User | ObjectKind::Contact)
                     || referenced.contains(&(name.clone(), spec.name.clone()));
+                let mut mapping = spec.fields.clone();
+                if is_sor {
+                    if let Some(p) = &sor_cfg.name {
+                        mapping.0.insert("name".into(), p.clone());
+                    }
+                    if let Some(p) = &sor_cfg.join_date {
+                        mapping.0.insert("join_date".into(), p.clone());
+                    }
+                }
                 let plan = Arc::new(StreamPlan {
+                    field_paths: mapping.paths(spec.kind),
                     source: name.clone(),
                     link: LinkSpec::new(name.clone(), spec.link.clone(), spec.normalize.clone()),
                     spec: spec.clone(),
@@ -119,26 +129,20 @@ impl Plan {
             plans.sort_by_key(|p| !p.is_sor);
             sources.push(SourcePlan { name, connector, streams: plans });
         }
-        let sor_spec = sor_spec.ok_or_else(|| {
+        sor_spec.ok_or_else(|| {
             ConfigError::new(
                 "system_of_record.object",
                 format!("source {:?} has no object {:?}", sor_cfg.source, sor_cfg.object),
             )
         })?;
-        let mut mapping = sor_spec.fields.clone();
-        if let Some(p) = &sor_cfg.name {
-            mapping.0.insert("name".into(), p.clone());
-        }
-        if let Some(p) = &sor_cfg.join_date {
-            mapping.0.insert("join_date".into(), p.clone());
-        }
         if let Some(also) = &sor_cfg.also_exists_in
-            && !streams.contains_key(&(also.source.clone(), also.object.clone())) {
-                return Err(ConfigError::new(
-                    "system_of_record.also_exists_in",
-                    format!("source {:?} has no object {:?}", also.source, also.object),
-                ));
-            }
+            && !streams.contains_key(&(also.source.clone(), also.object.clone()))
+        {
+            return Err(ConfigError::new(
+                "system_of_record.also_exists_in",
+                format!("source {:?} has no object {:?}", also.source, also.object),
+            ));
+        }
         // Sync order: the source the SOR filter depends on, then the SOR, then the rest by name.
         let first = sor_cfg.also_exists_in.as_ref().map(|a| a.source.clone());
         sources.sort_by_key(|s| {
@@ -157,7 +161,6 @@ impl Plan {
                 source: sor_cfg.source.clone(),
                 object: sor_cfg.object.clone(),
                 account_id: sor_cfg.account_id.clone(),
-                mapping,
                 filter: config.sor_filter.clone(),
                 also_exists_in: sor_cfg.also_exists_in.clone(),
             },

@@ -8,7 +8,7 @@ use accord_core::{ObjectKind, TriedKey};
 use accord_store::{Checkpoint, RunCounts};
 use serde::Serialize;
 
-use crate::hub::{Hub, PageContext, RelinkReport};
+use crate::hub::{ChangedKeys, Hub, PageContext, RelinkReport};
 use crate::plan::StreamPlan;
 use crate::{EngineError, Result};
 
@@ -163,35 +163,61 @@ fn sync_stream(
             return Ok((report, changed));
         }
     };
+    // Pages are linked here and committed by a writer thread, so linking the next page overlaps
+    // with writing the previous one; the hand-over is a rendezvous, so no page queues up in memory.
     let mut first = true;
-    loop {
-        let page = match handle.block_on(stream.next_page()) {
-            Ok(Some(page)) => page,
-            Ok(None) => break,
-            Err(e) => {
-                report.error = Some(e.to_string());
-                break;
+    let (tx, rx) = std::sync::mpsc::sync_channel::<crate::hub::PreparedPage>(0);
+    let written = std::thread::scope(|scope| -> Result<(RunCounts, Vec<TriedKey>)> {
+        let writer = scope.spawn(move || -> Result<(RunCounts, Vec<TriedKey>)> {
+            let mut counts = RunCounts::default();
+            let mut changed = ChangedKeys::new(hub)?;
+            for page in rx {
+                let outcome = hub.commit(page)?;
+                counts.add(&outcome.counts);
+                changed.add(outcome);
             }
-        };
-        if first {
-            // A cursor that is not "complete" means this stream picks up where it stopped.
-            report.resumed = had_cursor && page.cursor.get("complete").is_none_or(|c| c != true) && !full;
-            observer.stream_started(&source.name, plan.object(), report.resumed);
-            first = false;
+            Ok((counts, changed.into_keys()))
+        });
+        loop {
+            let page = match handle.block_on(stream.next_page()) {
+                Ok(Some(page)) => page,
+                Ok(None) => break,
+                Err(e) => {
+                    report.error = Some(e.to_string());
+                    break;
+                }
+            };
+            if first {
+                // A cursor that is not "complete" means this stream picks up where it stopped.
+                report.resumed = had_cursor && page.cursor.get("complete").is_none_or(|c| c != true) && !full;
+                observer.stream_started(&source.name, plan.object(), report.resumed);
+                first = false;
+            }
+            report.pages += 1;
+            report.requests += page.stats.requests;
+            report.retries += page.stats.retries;
+            report.rate_limit_waits += page.stats.rate_limit_waits;
+            let checkpoint =
+                Checkpoint { source: source.name.clone(), stream: plan.object().to_owned(), cursor: page.cursor };
+            let ctx = PageContext {
+                checkpoint: Some(checkpoint),
+                run: Some(run_id),
+                also,
+                sor_claims: claims.as_deref_mut(),
+            };
+            let prepared = hub.prepare(plan, page.items, ctx);
+            report.counts.add(prepared.counts());
+            observer.page(&source.name, plan.object(), &page.stats, &report.counts);
+            if tx.send(prepared).is_err() {
+                break; // the writer stopped on an error, returned below
+            }
         }
-        report.pages += 1;
-        report.requests += page.stats.requests;
-        report.retries += page.stats.retries;
-        report.rate_limit_waits += page.stats.rate_limit_waits;
-        let checkpoint =
-            Checkpoint { source: source.name.clone(), stream: plan.object().to_owned(), cursor: page.cursor };
-        let ctx =
-            PageContext { checkpoint: Some(checkpoint), run: Some(run_id), also, sor_claims: claims.as_deref_mut() };
-        let outcome = hub.ingest(plan, page.items, ctx)?;
-        report.counts.add(&outcome.counts);
-        changed.extend(outcome.changed);
-        observer.page(&source.name, plan.object(), &page.stats, &report.counts);
-    }
+        drop(tx);
+        writer.join().unwrap_or_else(|_| Err(EngineError::Invalid("the writer thread panicked".into())))
+    });
+    let (committed, keys) = written?;
+    debug_assert_eq!(committed, report.counts);
+    changed.extend(keys);
     if first {
         observer.stream_started(&source.name, plan.object(), false);
     }

@@ -76,7 +76,9 @@ impl LinkSpec {
         let maps = rules
             .iter()
             .map(|r| match r {
-                LinkRule::NativeId { map: IdMapRef::Object { source, object }, .. } => Some(format!("{source}/{object}")),
+                LinkRule::NativeId { map: IdMapRef::Object { source, object }, .. } => {
+                    Some(format!("{source}/{object}"))
+                }
                 LinkRule::Parent { object, .. } => Some(format!("{source}/{object}")),
                 _ => None,
             })
@@ -257,10 +259,10 @@ impl LinkSpec {
     /// Decides among the accounts a key matched: one active account links; excluded (deleted or
     /// filtered) ones are set aside; several active ones are ambiguous.
     fn choose(&self, index: &LinkIndex, candidates: Vec<&AccountId>, key: &str, what: &str) -> Step {
-        if let [one] = candidates.as_slice() {
-            if index.account(one.as_str()).is_some_and(|e| e.state == AccountState::Active) {
-                return Step::Linked((*one).clone(), key.to_owned());
-            }
+        if let [one] = candidates.as_slice()
+            && index.account(one.as_str()).is_some_and(|e| e.state == AccountState::Active)
+        {
+            return Step::Linked((*one).clone(), key.to_owned());
         }
         let (active, excluded_ids): (Vec<&AccountId>, Vec<&AccountId>) = candidates
             .into_iter()
@@ -306,7 +308,11 @@ fn excluded(state: AccountState) -> (RejectReason, &'static str) {
 /// Lower-cased and trimmed, borrowing when the text already is.
 fn lower_trimmed(text: &str) -> Cow<'_, str> {
     let t = text.trim();
-    if t.bytes().any(|b| b.is_ascii_uppercase()) || !t.is_ascii() { Cow::Owned(t.to_lowercase()) } else { Cow::Borrowed(t) }
+    if t.bytes().any(|b| b.is_ascii_uppercase()) || !t.is_ascii() {
+        Cow::Owned(t.to_lowercase())
+    } else {
+        Cow::Borrowed(t)
+    }
 }
 
 /// Near misses for an unknown account id: float formatting, whitespace, letter case.
@@ -314,10 +320,10 @@ pub fn near_misses(index: &LinkIndex, key: &str) -> Vec<Hint> {
     let mut hints = Vec::new();
     let exists = |k: &str| index.account(k).map(|e| e.account_id.clone());
     let trimmed = key.trim();
-    if trimmed != key {
-        if let Some(id) = exists(trimmed) {
-            hints.push(Hint::Whitespace { account_id: id });
-        }
+    if trimmed != key
+        && let Some(id) = exists(trimmed)
+    {
+        hints.push(Hint::Whitespace { account_id: id });
     }
     if let Some(id) = strip_zero_fraction(trimmed).and_then(exists) {
         hints.push(Hint::FloatSuffix { account_id: id });

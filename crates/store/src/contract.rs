@@ -145,6 +145,9 @@ pub fn quarantine_and_release(store: &dyn Store) {
     let by_key = store.quarantine_by_keys(&[TriedKey { space: KeySpace::Account, key: "1042.0".into() }]).unwrap();
     assert_eq!(by_key.len(), 1);
     assert!(store.quarantine_by_keys(&[TriedKey { space: KeySpace::Account, key: "1042".into() }]).unwrap().is_empty());
+    let mut keys = Vec::new();
+    store.for_each_quarantine_key(&mut |k| keys.push(k)).unwrap();
+    assert_eq!(keys, vec![TriedKey { space: KeySpace::Account, key: "1042.0".into() }], "hint keys are not tried keys");
     let near = store.quarantine_near("1042").unwrap();
     assert_eq!(near.len(), 1, "a hint naming the account puts the rejection near it");
     let filtered = QuarantineQuery { reason: Some(RejectReason::Ambiguous), ..Default::default() };

@@ -134,6 +134,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// How many (key, record) pairs index the quarantine.
     fn quarantine_key_count(&self) -> Result<u64>;
 
+    /// Every distinct key the quarantined records tried.
+    fn for_each_quarantine_key(&self, visit: &mut dyn FnMut(TriedKey)) -> Result<()>;
+
     /// Open rejections that point at an account or hint at it.
     fn quarantine_near(&self, account_id: &str) -> Result<Vec<QuarantineEntry>>;
 

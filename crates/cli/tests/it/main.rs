@@ -44,13 +44,20 @@ fn sync_then_rejects_on_the_example() {
     assert!(list.status.success());
     let page = json(&list);
     assert_eq!(page["total"], 21);
-    let reasons: Vec<&str> = page["items"].as_array().unwrap().iter().map(|e| e["rejection"]["reason"].as_str().unwrap()).collect();
-    assert!(reasons.contains(&"ambiguous") && reasons.contains(&"filtered_account") && reasons.contains(&"invalid_account_id"));
+    let reasons: Vec<&str> =
+        page["items"].as_array().unwrap().iter().map(|e| e["rejection"]["reason"].as_str().unwrap()).collect();
+    assert!(
+        reasons.contains(&"ambiguous")
+            && reasons.contains(&"filtered_account")
+            && reasons.contains(&"invalid_account_id")
+    );
 
-    let filtered = accord(dir.path(), &["rejects", "list", "--reason", "unknown_account", "--source", "support", "--json"]);
+    let filtered =
+        accord(dir.path(), &["rejects", "list", "--reason", "unknown_account", "--source", "support", "--json"]);
     assert_eq!(json(&filtered)["total"], 6);
 
-    let id = page["items"].as_array().unwrap().iter().find(|e| e["key"]["native_id"] == "504").unwrap()["id"].to_string();
+    let id =
+        page["items"].as_array().unwrap().iter().find(|e| e["key"]["native_id"] == "504").unwrap()["id"].to_string();
     let explain = accord(dir.path(), &["rejects", "explain", &id]);
     let text = stdout(&explain);
     assert!(text.contains("account \"1042\" exists: the id looks float-formatted"), "{text}");
@@ -69,12 +76,15 @@ fn json_output_of_sync_accounts_and_doctor() {
         }
     }
     let accounts = json(&accord(dir.path(), &["accounts", "--json", "--filter", "Plan = 'Enterprise'"]));
-    let ids: Vec<&str> = accounts["accounts"].as_array().unwrap().iter().map(|a| a["account_id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> =
+        accounts["accounts"].as_array().unwrap().iter().map(|a| a["account_id"].as_str().unwrap()).collect();
     assert_eq!(ids, vec!["1001", "1004", "1042"]);
     let show = json(&accord(dir.path(), &["account", "show", "1001", "--json"]));
     assert_eq!(show["fields"]["name"], "Acme Corp");
     let groups = show["linked"].as_array().unwrap();
-    assert!(groups.iter().any(|g| g["source"] == "support" && g["object"] == "tickets" && g["recent"][0]["provenance"]["rule"] == "parent"));
+    assert!(groups.iter().any(|g| g["source"] == "support"
+        && g["object"] == "tickets"
+        && g["recent"][0]["provenance"]["rule"] == "parent"));
     let doctor = json(&accord(dir.path(), &["doctor", "--json"]));
     assert_eq!(doctor["shared_emails"][0]["email"], "pat@agency.io");
     let orgs = doctor["objects"].as_array().unwrap().iter().find(|o| o["object"] == "organizations").unwrap();
@@ -102,7 +112,12 @@ fn exit_codes_separate_usage_from_runtime_errors() {
     assert!(String::from_utf8_lossy(&missing.stderr).contains("accord init"));
 
     std::fs::write(dir.path().join("bad.toml"), "[system_of_record]\nsource = 1\n").unwrap();
-    let bad = Command::new(env!("CARGO_BIN_EXE_accord")).args(["--config"]).arg(dir.path().join("bad.toml")).arg("sync").output().unwrap();
+    let bad = Command::new(env!("CARGO_BIN_EXE_accord"))
+        .args(["--config"])
+        .arg(dir.path().join("bad.toml"))
+        .arg("sync")
+        .output()
+        .unwrap();
     assert_eq!(bad.status.code(), Some(2));
     let err = String::from_utf8_lossy(&bad.stderr);
     assert!(err.contains("bad.toml") && err.contains("line 2"), "{err}");

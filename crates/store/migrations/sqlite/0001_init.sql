@@ -1,5 +1,7 @@
 -- accord schema v1 (SQLite). Append-only: never edit a released migration; add a new one.
 -- Times are epoch milliseconds. Every table is keyed by account_id or by (source, object, native_id).
+-- Record tables keep a rowid and a unique (source, object, native_id) index: rows carry their JSON
+-- payload, and appending them by rowid is much cheaper than inserting them into a wide key b-tree.
 
 CREATE TABLE accounts (
     account_id TEXT NOT NULL PRIMARY KEY,
@@ -36,6 +38,7 @@ CREATE TABLE domain_map (
 CREATE INDEX domain_map_domain ON domain_map (domain);
 
 CREATE TABLE organizations (
+    id INTEGER PRIMARY KEY,
     source TEXT NOT NULL,
     object TEXT NOT NULL,
     native_id TEXT NOT NULL,
@@ -51,11 +54,12 @@ CREATE TABLE organizations (
     is_deleted INTEGER NOT NULL DEFAULT 0,
     first_seen INTEGER NOT NULL,
     last_seen INTEGER NOT NULL,
-    PRIMARY KEY (source, object, native_id)
-) WITHOUT ROWID;
+    UNIQUE (source, object, native_id)
+);
 CREATE INDEX organizations_account ON organizations (account_id);
 
 CREATE TABLE product_users (
+    id INTEGER PRIMARY KEY,
     source TEXT NOT NULL,
     object TEXT NOT NULL,
     native_id TEXT NOT NULL,
@@ -73,11 +77,12 @@ CREATE TABLE product_users (
     is_deleted INTEGER NOT NULL DEFAULT 0,
     first_seen INTEGER NOT NULL,
     last_seen INTEGER NOT NULL,
-    PRIMARY KEY (source, object, native_id)
-) WITHOUT ROWID;
+    UNIQUE (source, object, native_id)
+);
 CREATE INDEX product_users_account ON product_users (account_id);
 
 CREATE TABLE contacts (
+    id INTEGER PRIMARY KEY,
     source TEXT NOT NULL,
     object TEXT NOT NULL,
     native_id TEXT NOT NULL,
@@ -94,11 +99,12 @@ CREATE TABLE contacts (
     is_deleted INTEGER NOT NULL DEFAULT 0,
     first_seen INTEGER NOT NULL,
     last_seen INTEGER NOT NULL,
-    PRIMARY KEY (source, object, native_id)
-) WITHOUT ROWID;
+    UNIQUE (source, object, native_id)
+);
 CREATE INDEX contacts_account ON contacts (account_id);
 
 CREATE TABLE events (
+    id INTEGER PRIMARY KEY,
     source TEXT NOT NULL,
     object TEXT NOT NULL,
     native_id TEXT NOT NULL,
@@ -120,11 +126,12 @@ CREATE TABLE events (
     is_deleted INTEGER NOT NULL DEFAULT 0,
     first_seen INTEGER NOT NULL,
     last_seen INTEGER NOT NULL,
-    PRIMARY KEY (source, object, native_id)
-) WITHOUT ROWID;
+    UNIQUE (source, object, native_id)
+);
 CREATE INDEX events_account ON events (account_id);
 
 CREATE TABLE support_tickets (
+    id INTEGER PRIMARY KEY,
     source TEXT NOT NULL,
     object TEXT NOT NULL,
     native_id TEXT NOT NULL,
@@ -142,11 +149,12 @@ CREATE TABLE support_tickets (
     is_deleted INTEGER NOT NULL DEFAULT 0,
     first_seen INTEGER NOT NULL,
     last_seen INTEGER NOT NULL,
-    PRIMARY KEY (source, object, native_id)
-) WITHOUT ROWID;
+    UNIQUE (source, object, native_id)
+);
 CREATE INDEX support_tickets_account ON support_tickets (account_id);
 
 CREATE TABLE subscriptions (
+    id INTEGER PRIMARY KEY,
     source TEXT NOT NULL,
     object TEXT NOT NULL,
     native_id TEXT NOT NULL,
@@ -164,11 +172,12 @@ CREATE TABLE subscriptions (
     is_deleted INTEGER NOT NULL DEFAULT 0,
     first_seen INTEGER NOT NULL,
     last_seen INTEGER NOT NULL,
-    PRIMARY KEY (source, object, native_id)
-) WITHOUT ROWID;
+    UNIQUE (source, object, native_id)
+);
 CREATE INDEX subscriptions_account ON subscriptions (account_id);
 
 CREATE TABLE statements (
+    id INTEGER PRIMARY KEY,
     source TEXT NOT NULL,
     object TEXT NOT NULL,
     native_id TEXT NOT NULL,
@@ -187,11 +196,12 @@ CREATE TABLE statements (
     is_deleted INTEGER NOT NULL DEFAULT 0,
     first_seen INTEGER NOT NULL,
     last_seen INTEGER NOT NULL,
-    PRIMARY KEY (source, object, native_id)
-) WITHOUT ROWID;
+    UNIQUE (source, object, native_id)
+);
 CREATE INDEX statements_account ON statements (account_id);
 
 CREATE TABLE interactions (
+    id INTEGER PRIMARY KEY,
     source TEXT NOT NULL,
     object TEXT NOT NULL,
     native_id TEXT NOT NULL,
@@ -207,11 +217,12 @@ CREATE TABLE interactions (
     is_deleted INTEGER NOT NULL DEFAULT 0,
     first_seen INTEGER NOT NULL,
     last_seen INTEGER NOT NULL,
-    PRIMARY KEY (source, object, native_id)
-) WITHOUT ROWID;
+    UNIQUE (source, object, native_id)
+);
 CREATE INDEX interactions_account ON interactions (account_id);
 
 CREATE TABLE nps_responses (
+    id INTEGER PRIMARY KEY,
     source TEXT NOT NULL,
     object TEXT NOT NULL,
     native_id TEXT NOT NULL,
@@ -227,8 +238,8 @@ CREATE TABLE nps_responses (
     is_deleted INTEGER NOT NULL DEFAULT 0,
     first_seen INTEGER NOT NULL,
     last_seen INTEGER NOT NULL,
-    PRIMARY KEY (source, object, native_id)
-) WITHOUT ROWID;
+    UNIQUE (source, object, native_id)
+);
 CREATE INDEX nps_responses_account ON nps_responses (account_id);
 
 -- The id maps and the user -> account mapping table are the linked records themselves.

@@ -4,7 +4,7 @@ use accord_core::record::FieldType;
 use accord_core::{AccountId, FieldValue, ObjectKind, Provenance, RejectReason, Rejection, RuleKind, Timestamp};
 use chrono::TimeZone;
 use rusqlite::Row;
-use rusqlite::types::{Value as SqlValue, ValueRef};
+use rusqlite::types::{ToSqlOutput, Value as SqlValue, ValueRef};
 
 use crate::model::*;
 use crate::{Result, StoreError};
@@ -18,6 +18,24 @@ pub(super) fn time(ms: i64) -> Timestamp {
 pub(super) fn account_id(r: &Row<'_>, i: usize) -> Result<AccountId> {
     let s: String = r.get(i)?;
     AccountId::new(s).map_err(|e| StoreError::Invalid(format!("stored account id: {e}")))
+}
+
+/// A borrowed statement parameter: binding it copies nothing on the Rust side.
+pub(super) enum Param<'a> {
+    Str(&'a str),
+    Int(i64),
+    Field(&'a FieldValue),
+}
+
+impl rusqlite::ToSql for Param<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self {
+            Param::Str(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+            Param::Int(i) => ToSqlOutput::Owned(SqlValue::Integer(*i)),
+            Param::Field(FieldValue::Text(s)) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+            Param::Field(f) => ToSqlOutput::Owned(field_param(f)),
+        })
+    }
 }
 
 pub(super) fn field_param(v: &FieldValue) -> SqlValue {
