@@ -93,6 +93,8 @@ pub struct IngestOutcome {
     pub changed: Vec<TriedKey>,
     /// Keys tried by the records this page quarantined.
     pub rejected_keys: Vec<TriedKey>,
+    /// New and duplicate events among the linked records.
+    pub applied: accord_store::ApplyOutcome,
 }
 
 /// What re-linking did.
@@ -229,14 +231,14 @@ impl Hub {
                 extra_ops.push(IndexOp::State(account.account_id.to_string(), AccountState::Deleted));
             }
         }
-        self.store.apply(&batch)?;
+        let applied = self.store.apply(&batch)?;
         let mut changed = Vec::new();
         for op in ops.into_iter().chain(extra_ops) {
             changed.extend(op.apply(&mut index));
         }
         drop(index);
         let rejected_keys = batch.quarantine.into_iter().flat_map(|q| q.rejection.tried).collect();
-        Ok(IngestOutcome { counts, changed, rejected_keys })
+        Ok(IngestOutcome { counts, changed, rejected_keys, applied })
     }
 
     /// Re-links the quarantined records that tried any of `keys`, and then those that the newly

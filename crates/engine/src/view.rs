@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use accord_core::record::FieldType;
 use accord_core::{FieldValue, ObjectKind, Provenance, Timestamp};
-use accord_store::{AccountRow, AccountStatus, QuarantineEntry};
+use accord_store::{AccountRow, AccountStatus, QuarantineEntry, RecordQuery};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -90,8 +90,9 @@ pub fn account_view(hub: &Hub, account_id: &str, recent: u32) -> Result<Option<A
     kinds.dedup();
     let mut recent_by_object: BTreeMap<(String, String), Vec<LinkedRecord>> = BTreeMap::new();
     for kind in kinds {
-        let page = hub.store.records_of_account(kind, account_id, 0, recent.saturating_mul(8).max(1))?;
-        for r in page.items.into_iter().filter(|r| !r.is_deleted) {
+        let query = RecordQuery { account_id: Some(account_id.to_owned()), ..Default::default() };
+        let page = hub.store.records(kind, &query, 0, recent.saturating_mul(8).max(1))?;
+        for r in page.items {
             let list = recent_by_object.entry((r.key.source.clone(), r.key.object.clone())).or_default();
             if list.len() < recent as usize {
                 list.push(LinkedRecord {

@@ -70,6 +70,48 @@ pub fn user(native_id: &str, account_id: &str, email: &str) -> RecordRow {
     }
 }
 
+/// A usage event with an optional feature use (module, feature, total) or module time.
+pub fn event(
+    native_id: &str,
+    account_id: &str,
+    user: &str,
+    session: &str,
+    at_ms: i64,
+    feature: Option<(&str, &str, f64)>,
+    time_spent: Option<f64>,
+) -> RecordRow {
+    let spec = ObjectKind::Event.fields();
+    let mut fields = vec![FieldValue::Null; spec.len()];
+    let mut set = |name: &str, v: FieldValue| {
+        let i = spec.iter().position(|f| f.name == name).unwrap();
+        fields[i] = v;
+    };
+    set("user_id", FieldValue::Text(user.into()));
+    set("session_id", FieldValue::Text(session.into()));
+    set("created_at", FieldValue::Time(t(at_ms)));
+    if let Some((module, feature, total)) = feature {
+        set("action", FieldValue::Text("feature".into()));
+        set("module", FieldValue::Text(module.into()));
+        set("feature", FieldValue::Text(feature.into()));
+        set("total", FieldValue::Float(total));
+    }
+    if let Some(s) = time_spent {
+        set("action", FieldValue::Text("moduleEnd".into()));
+        set("time_spent", FieldValue::Float(s));
+    }
+    RecordRow {
+        key: RecordKey::new("events", "events", native_id),
+        kind: ObjectKind::Event,
+        account_id: id(account_id),
+        provenance: Provenance { rule: RuleKind::UserMap, rule_index: 1, key: user.into() },
+        fields,
+        payload: json!({"user_id": user, "created_at": at_ms}),
+        is_deleted: false,
+        first_seen: t(at_ms),
+        last_seen: t(at_ms),
+    }
+}
+
 pub fn rejected_ticket(native_id: &str, key: &str) -> QuarantineRow {
     QuarantineRow {
         key: RecordKey::new("support", "tickets", native_id),
@@ -105,7 +147,9 @@ pub fn upserts_are_idempotent(store: &dyn Store) {
     store.apply(&b).unwrap();
     let page = store.accounts(&AccountQuery { page_size: 100, ..Default::default() }).unwrap();
     assert_eq!(page.total, 2);
-    let tickets = store.records_of_account(ObjectKind::Ticket, "1042", 0, 100).unwrap();
+    let tickets = store
+        .records(ObjectKind::Ticket, &RecordQuery { account_id: Some("1042".into()), ..Default::default() }, 0, 100)
+        .unwrap();
     assert_eq!(tickets.total, 2);
     let mut later = ticket("T1", "1042", "Login fixed");
     later.first_seen = t(1_800_000_000_000);
@@ -306,13 +350,81 @@ pub fn paging_and_order(store: &dyn Store) {
     assert_eq!(desc.items[0].account_id.as_str(), "A24");
     let records: Vec<_> = (0..15).map(|i| ticket(&format!("T{i:02}"), "A00", "s")).collect();
     store.apply(&WriteBatch { records, ..batch() }).unwrap();
-    let p1 = store.records_of_account(ObjectKind::Ticket, "A00", 1, 10).unwrap();
+    let p1 = store
+        .records(ObjectKind::Ticket, &RecordQuery { account_id: Some("A00".into()), ..Default::default() }, 1, 10)
+        .unwrap();
     assert_eq!((p1.total, p1.items.len()), (15, 5));
     let mut n = 0;
     store.for_each_record(ObjectKind::Ticket, "support", "tickets", &mut |_| n += 1).unwrap();
     assert_eq!(n, 15);
     let stats = store.object_stats(ObjectKind::Ticket, "support", "tickets").unwrap();
     assert_eq!((stats.linked, stats.accounts_covered), (15, 1));
+}
+
+pub fn events_count_once_and_roll_up(store: &dyn Store) {
+    let day = 1_714_521_600_000; // 2024-05-01T00:00Z
+    let hour = 3_600_000;
+    let batch = |events: Vec<RecordRow>| WriteBatch { records: events, ..WriteBatch::default() };
+    let first = vec![
+        event("e1", "A", "u1", "s1", day + 10, Some(("reports", "export", 2.0)), None),
+        event("e2", "A", "u2", "s2", day + hour + 10, Some(("reports", "export", 1.0)), None),
+        event("e3", "A", "u1", "s1", day + 20, None, Some(120.0)),
+    ];
+    let outcome = store.apply(&batch(first.clone())).unwrap();
+    assert_eq!((outcome.new_events, outcome.duplicate_events), (3, 0));
+    // The same events again, plus one new: only the new one counts.
+    let mut again = first;
+    again.push(event("e4", "A", "u3", "s3", day + 2 * 86_400_000, Some(("billing", "pay", 1.0)), None));
+    let outcome = store.apply(&batch(again)).unwrap();
+    assert_eq!((outcome.new_events, outcome.duplicate_events), (1, 3));
+    let u = store.usage("A", day, day + 86_400_000).unwrap();
+    assert_eq!(u.events, 3);
+    assert_eq!(u.feature_total, 3.0);
+    assert_eq!(u.time_spent, 120.0);
+    assert_eq!((u.active_users, u.sessions), (2, 2));
+    assert_eq!(u.features[0].feature, "export");
+    assert_eq!(u.features[0].events, 2);
+    assert_eq!(u.days.len(), 1);
+    assert_eq!(u.days[0].active_users, 2);
+    assert_eq!(store.active_users("A", day, day + 3 * 86_400_000).unwrap(), 3);
+    assert_eq!(store.active_users("B", day, day + 3 * 86_400_000).unwrap(), 0);
+    // Retention removes raw events but keeps the rollups.
+    assert_eq!(store.prune_events(day + 86_400_000).unwrap(), 3);
+    let left = store.records(ObjectKind::Event, &RecordQuery::default(), 0, 10).unwrap();
+    assert_eq!(left.total, 1);
+    assert_eq!(store.usage("A", day, day + 86_400_000).unwrap().events, 3);
+}
+
+pub fn metrics_upsert_per_day(store: &dyn Store) {
+    let m = |name: &str, day: i64, value: f64| MetricRow { account_id: id("A"), name: name.into(), day: t(day), value };
+    store
+        .apply(&WriteBatch {
+            metrics: vec![m("seats", 0, 10.0), m("seats", 86_400_000, 12.0)],
+            ..WriteBatch::default()
+        })
+        .unwrap();
+    store.apply(&WriteBatch { metrics: vec![m("seats", 86_400_000, 14.0)], ..WriteBatch::default() }).unwrap();
+    let page = store.metrics(&MetricQuery { account_id: Some("A".into()), name: Some("seats".into()) }, 0, 10).unwrap();
+    assert_eq!(page.total, 2);
+    assert_eq!(page.items[0].value, 14.0, "newest day first, last write wins");
+    assert_eq!(store.metrics(&MetricQuery { name: Some("nps".into()), ..Default::default() }, 0, 10).unwrap().total, 0);
+}
+
+pub fn record_queries_filter(store: &dyn Store) {
+    store
+        .apply(&WriteBatch {
+            records: vec![user("u1", "A", "a@x.io"), user("u2", "B", "b@x.io")],
+            ..WriteBatch::default()
+        })
+        .unwrap();
+    let q = |native: &str| RecordQuery { native_id: Some(native.into()), ..Default::default() };
+    let page = store.records(ObjectKind::User, &q("u2"), 0, 10).unwrap();
+    assert_eq!(page.items.len(), 1);
+    assert_eq!(page.items[0].account_id.as_str(), "B");
+    let all = store
+        .records(ObjectKind::User, &RecordQuery { source: Some("product".into()), ..Default::default() }, 0, 10)
+        .unwrap();
+    assert_eq!(all.total, 2);
 }
 
 /// One contract case: takes a freshly migrated store, panics on a broken promise.
@@ -331,4 +443,7 @@ pub const CASES: &[(&str, Case)] = &[
     ("a_failed_batch_writes_nothing", a_failed_batch_writes_nothing),
     ("index_loads_links_emails_and_filtered", index_loads_links_emails_and_filtered),
     ("paging_and_order", paging_and_order),
+    ("events_count_once_and_roll_up", events_count_once_and_roll_up),
+    ("metrics_upsert_per_day", metrics_upsert_per_day),
+    ("record_queries_filter", record_queries_filter),
 ];

@@ -12,6 +12,7 @@
 pub mod model;
 mod sql;
 pub mod sqlite;
+pub mod usage;
 
 #[doc(hidden)]
 pub mod contract;
@@ -59,8 +60,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Every known migration and whether it is applied.
     fn migrations(&self) -> Result<Vec<MigrationInfo>>;
 
-    /// Writes a batch in one transaction.
-    fn apply(&self, batch: &WriteBatch) -> Result<()>;
+    /// Writes a batch in one transaction. Events are stored once per identity; only newly stored
+    /// events are added to the usage rollups.
+    fn apply(&self, batch: &WriteBatch) -> Result<ApplyOutcome>;
 
     /// Streams the lookup tables: accounts, filtered SOR ids, domains, and the links of records
     /// of the given kinds (the objects other records can point at).
@@ -94,14 +96,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// The delete list: account id, when, why.
     fn delete_list(&self) -> Result<Vec<(String, accord_core::Timestamp, String)>>;
 
-    /// Records of one kind linked to an account, newest first.
-    fn records_of_account(
-        &self,
-        kind: ObjectKind,
-        account_id: &str,
-        page: u32,
-        page_size: u32,
-    ) -> Result<Page<RecordRow>>;
+    /// Records of one kind matching the query, most recently seen first.
+    fn records(&self, kind: ObjectKind, query: &RecordQuery, page: u32, page_size: u32) -> Result<Page<RecordRow>>;
 
     /// How many live records of each source object link to an account.
     fn record_counts(&self, account_id: &str) -> Result<Vec<RecordCount>>;
@@ -142,6 +138,18 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Open rejections per source, object and reason.
     fn quarantine_summary(&self) -> Result<Vec<(String, String, String, u64)>>;
+
+    /// An account's usage between two instants (epoch ms, end exclusive), from the rollups.
+    fn usage(&self, account_id: &str, from_ms: i64, to_ms: i64) -> Result<usage::UsageSummary>;
+
+    /// Distinct active users of an account between two instants, from the daily rollups.
+    fn active_users(&self, account_id: &str, from_ms: i64, to_ms: i64) -> Result<u64>;
+
+    /// Deletes raw events created before `before_ms`; the rollups keep their counts.
+    fn prune_events(&self, before_ms: i64) -> Result<u64>;
+
+    /// Custom metric values, newest day first.
+    fn metrics(&self, query: &MetricQuery, page: u32, page_size: u32) -> Result<Page<MetricRow>>;
 }
 
 /// Opens a store by URL (`sqlite://path`, `sqlite://:memory:`, `postgres://...`). Does not migrate.

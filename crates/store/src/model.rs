@@ -235,6 +235,8 @@ pub struct WriteBatch {
     pub checkpoint: Option<Checkpoint>,
     /// Counts to add to a running sync run.
     pub run: Option<(i64, RunCounts)>,
+    /// Custom account metric values (upserted per account, name and day).
+    pub metrics: Vec<MetricRow>,
 }
 
 impl WriteBatch {
@@ -248,7 +250,45 @@ impl WriteBatch {
             && self.delete_list.is_empty()
             && self.checkpoint.is_none()
             && self.run.is_none()
+            && self.metrics.is_empty()
     }
+}
+
+/// What applying a batch did beyond what the batch says.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ApplyOutcome {
+    /// Events stored for the first time (and added to the rollups).
+    pub new_events: u64,
+    /// Events already stored: a duplicate delivery, counted once.
+    pub duplicate_events: u64,
+}
+
+/// A custom account metric value (Natero's `/metrics`): one value per account, name and day.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MetricRow {
+    pub account_id: AccountId,
+    pub name: String,
+    /// The day the value is for (its start, UTC).
+    pub day: Timestamp,
+    pub value: f64,
+}
+
+/// Which metric values to list.
+#[derive(Debug, Clone, Default)]
+pub struct MetricQuery {
+    pub account_id: Option<String>,
+    pub name: Option<String>,
+}
+
+/// Which records of a kind to list.
+#[derive(Debug, Clone, Default)]
+pub struct RecordQuery {
+    pub account_id: Option<String>,
+    pub source: Option<String>,
+    pub object: Option<String>,
+    pub native_id: Option<String>,
+    /// Include records deleted at their source.
+    pub include_deleted: bool,
 }
 
 /// One row of the lookup tables, as loaded into the linker's index.

@@ -92,7 +92,15 @@ fn reimporting_the_same_files_gives_the_same_counts_and_no_duplicates() {
             assert_eq!(x.counts, y.counts, "{}/{}", a.source, x.object);
         }
     }
-    let tickets = hub.store.records_of_account(ObjectKind::Ticket, "A1", 0, 100).unwrap();
+    let tickets = hub
+        .store
+        .records(
+            ObjectKind::Ticket,
+            &accord_store::RecordQuery { account_id: Some("A1".into()), ..Default::default() },
+            0,
+            100,
+        )
+        .unwrap();
     assert_eq!(tickets.total, 2);
     let page = hub.store.accounts(&AccountQuery { page_size: 100, ..Default::default() }).unwrap();
     assert_eq!(page.total, 2);

@@ -128,7 +128,10 @@ CREATE TABLE events (
     last_seen INTEGER NOT NULL,
     UNIQUE (source, object, native_id)
 );
-CREATE INDEX events_account ON events (account_id);
+-- Raw events are read through the rollups; they are indexed for retention, and by account and
+-- time for the rare per-account listing.
+CREATE INDEX events_account ON events (account_id, created_at);
+CREATE INDEX events_created ON events (created_at);
 
 CREATE TABLE support_tickets (
     id INTEGER PRIMARY KEY,
@@ -309,3 +312,40 @@ CREATE TABLE sync_runs (
     error TEXT
 );
 CREATE INDEX sync_runs_source ON sync_runs (source, id);
+
+-- Usage rollups: one row per (account, grain, bucket, user, product, module, feature). Grain is
+-- 'hour' or 'day'; bucket is the bucket's start in epoch ms; '' stands for "not given". Active users
+-- are the distinct non-empty user_ids of a bucket. Only newly stored events are added, so a
+-- duplicate delivery never counts twice.
+CREATE TABLE usage_rollups (
+    account_id TEXT NOT NULL,
+    grain TEXT NOT NULL,
+    bucket INTEGER NOT NULL,
+    user_id TEXT NOT NULL,
+    product TEXT NOT NULL,
+    module TEXT NOT NULL,
+    feature TEXT NOT NULL,
+    events INTEGER NOT NULL,
+    total REAL NOT NULL,
+    time_spent REAL NOT NULL,
+    active_duration REAL NOT NULL,
+    PRIMARY KEY (account_id, grain, bucket, user_id, product, module, feature)
+) WITHOUT ROWID;
+
+CREATE TABLE usage_sessions (
+    account_id TEXT NOT NULL,
+    grain TEXT NOT NULL,
+    bucket INTEGER NOT NULL,
+    session_id TEXT NOT NULL,
+    PRIMARY KEY (account_id, grain, bucket, session_id)
+) WITHOUT ROWID;
+
+-- Custom account metrics (Natero's /metrics): one value per account, metric name and day.
+CREATE TABLE account_metrics (
+    account_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    day INTEGER NOT NULL,
+    value REAL NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (account_id, name, day)
+) WITHOUT ROWID;

@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use crate::model::*;
 use crate::sql;
+use crate::usage::{DayUsage, FeatureUsage, UsageDelta, UsageSummary};
 use crate::{MigrationInfo, Result, Store, StoreError};
 
 use rows::*;
@@ -157,15 +158,15 @@ impl Store for SqliteStore {
         })
     }
 
-    fn apply(&self, batch: &WriteBatch) -> Result<()> {
+    fn apply(&self, batch: &WriteBatch) -> Result<ApplyOutcome> {
         if batch.is_empty() {
-            return Ok(());
+            return Ok(ApplyOutcome::default());
         }
         self.write(|conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            apply_batch(&tx, batch)?;
+            let outcome = apply_batch(&tx, batch)?;
             tx.commit()?;
-            Ok(())
+            Ok(outcome)
         })
     }
 
@@ -349,19 +350,34 @@ impl Store for SqliteStore {
         })
     }
 
-    fn records_of_account(&self, kind: ObjectKind, account_id: &str, page: u32, size: u32) -> Result<Page<RecordRow>> {
+    fn records(&self, kind: ObjectKind, q: &RecordQuery, page: u32, size: u32) -> Result<Page<RecordRow>> {
         let size = size.clamp(1, 10_000);
+        let mut clauses = Vec::new();
+        let mut args: Vec<&str> = Vec::new();
+        for (col, v) in
+            [("account_id", &q.account_id), ("source", &q.source), ("object", &q.object), ("native_id", &q.native_id)]
+        {
+            if let Some(v) = v {
+                args.push(v);
+                clauses.push(format!("{col} = ?{}", args.len()));
+            }
+        }
+        if !q.include_deleted {
+            clauses.push("is_deleted = 0".into());
+        }
+        let clause = if clauses.is_empty() { String::new() } else { format!("WHERE {}", clauses.join(" AND ")) };
         self.read(|conn| {
             let total: i64 = conn.query_row(
-                &format!("SELECT COUNT(*) FROM {} WHERE account_id = ?1", kind.table()),
-                params![account_id],
+                &format!("SELECT COUNT(*) FROM {} {clause}", kind.table()),
+                params_from_iter(args.iter()),
                 |r| r.get(0),
             )?;
             let mut st = conn.prepare_cached(&format!(
-                "{} WHERE account_id = ?1 ORDER BY last_seen DESC, source, object, native_id LIMIT ?2 OFFSET ?3",
-                sql::select_record(kind)
+                "{} {clause} ORDER BY last_seen DESC, source, object, native_id LIMIT {size} OFFSET {}",
+                sql::select_record(kind),
+                u64::from(page) * u64::from(size)
             ))?;
-            let mut rows = st.query(params![account_id, size, i64::from(page) * i64::from(size)])?;
+            let mut rows = st.query(params_from_iter(args.iter()))?;
             let mut items = Vec::new();
             while let Some(r) = rows.next()? {
                 items.push(record_from_row(kind, r)?);
@@ -556,6 +572,61 @@ impl Store for SqliteStore {
         })
     }
 
+    fn usage(&self, account_id: &str, from_ms: i64, to_ms: i64) -> Result<UsageSummary> {
+        self.usage_impl(account_id, from_ms, to_ms)
+    }
+
+    fn active_users(&self, account_id: &str, from_ms: i64, to_ms: i64) -> Result<u64> {
+        self.read(|conn| {
+            Ok(conn.query_row(
+                "SELECT COUNT(DISTINCT user_id) FROM usage_rollups
+                 WHERE account_id = ?1 AND grain = 'day' AND bucket >= ?2 AND bucket < ?3 AND user_id <> ''",
+                params![account_id, from_ms, to_ms],
+                |r| r.get::<_, i64>(0),
+            )? as u64)
+        })
+    }
+
+    fn prune_events(&self, before_ms: i64) -> Result<u64> {
+        self.write(|conn| Ok(conn.execute("DELETE FROM events WHERE created_at < ?1", params![before_ms])? as u64))
+    }
+
+    fn metrics(&self, q: &MetricQuery, page: u32, size: u32) -> Result<Page<MetricRow>> {
+        let size = size.clamp(1, 10_000);
+        let mut clauses = Vec::new();
+        let mut args: Vec<&str> = Vec::new();
+        for (col, v) in [("account_id", &q.account_id), ("name", &q.name)] {
+            if let Some(v) = v {
+                args.push(v);
+                clauses.push(format!("{col} = ?{}", args.len()));
+            }
+        }
+        let clause = if clauses.is_empty() { String::new() } else { format!("WHERE {}", clauses.join(" AND ")) };
+        self.read(|conn| {
+            let total: i64 = conn.query_row(
+                &format!("SELECT COUNT(*) FROM account_metrics {clause}"),
+                params_from_iter(args.iter()),
+                |r| r.get(0),
+            )?;
+            let mut st = conn.prepare(&format!(
+                "SELECT account_id, name, day, value FROM account_metrics {clause}
+                 ORDER BY day DESC, account_id, name LIMIT {size} OFFSET {}",
+                u64::from(page) * u64::from(size)
+            ))?;
+            let mut rows = st.query(params_from_iter(args.iter()))?;
+            let mut items = Vec::new();
+            while let Some(r) = rows.next()? {
+                items.push(MetricRow {
+                    account_id: account_id(r, 0)?,
+                    name: r.get(1)?,
+                    day: time(r.get(2)?),
+                    value: r.get(3)?,
+                });
+            }
+            Ok(Page { items, total: total as u64, page, page_size: size })
+        })
+    }
+
     fn quarantine_summary(&self) -> Result<Vec<(String, String, String, u64)>> {
         self.read(|conn| {
             let mut st = conn.prepare(
@@ -565,6 +636,59 @@ impl Store for SqliteStore {
             let mut out = Vec::new();
             while let Some(r) = rows.next()? {
                 out.push((r.get(0)?, r.get(1)?, r.get(2)?, r.get::<_, i64>(3)? as u64));
+            }
+            Ok(out)
+        })
+    }
+}
+
+impl SqliteStore {
+    fn usage_impl(&self, account_id: &str, from: i64, to: i64) -> Result<UsageSummary> {
+        self.read(|conn| {
+            let mut out = UsageSummary::default();
+            let (events, total, spent, active): (i64, f64, f64, f64) = conn.query_row(
+                "SELECT COALESCE(SUM(events), 0), COALESCE(SUM(total), 0), COALESCE(SUM(time_spent), 0),
+                        COALESCE(SUM(active_duration), 0)
+                 FROM usage_rollups WHERE account_id = ?1 AND grain = 'hour' AND bucket >= ?2 AND bucket < ?3",
+                params![account_id, from, to],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )?;
+            (out.events, out.feature_total, out.time_spent, out.active_duration) = (events, total, spent, active);
+            out.active_users = conn.query_row(
+                "SELECT COUNT(DISTINCT user_id) FROM usage_rollups
+                 WHERE account_id = ?1 AND grain = 'hour' AND bucket >= ?2 AND bucket < ?3 AND user_id <> ''",
+                params![account_id, from, to],
+                |r| r.get::<_, i64>(0),
+            )? as u64;
+            out.sessions = conn.query_row(
+                "SELECT COUNT(DISTINCT session_id) FROM usage_sessions
+                 WHERE account_id = ?1 AND grain = 'hour' AND bucket >= ?2 AND bucket < ?3",
+                params![account_id, from, to],
+                |r| r.get::<_, i64>(0),
+            )? as u64;
+            let mut st = conn.prepare_cached(
+                "SELECT product, module, feature, SUM(events), SUM(total), SUM(time_spent) FROM usage_rollups
+                 WHERE account_id = ?1 AND grain = 'hour' AND bucket >= ?2 AND bucket < ?3
+                 GROUP BY product, module, feature ORDER BY SUM(events) DESC, product, module, feature",
+            )?;
+            let mut rows = st.query(params![account_id, from, to])?;
+            while let Some(r) = rows.next()? {
+                out.features.push(FeatureUsage {
+                    product: r.get(0)?,
+                    module: r.get(1)?,
+                    feature: r.get(2)?,
+                    events: r.get(3)?,
+                    total: r.get(4)?,
+                    time_spent: r.get(5)?,
+                });
+            }
+            let mut st = conn.prepare_cached(
+                "SELECT bucket, SUM(events), COUNT(DISTINCT NULLIF(user_id, '')) FROM usage_rollups
+                 WHERE account_id = ?1 AND grain = 'day' AND bucket >= ?2 AND bucket < ?3 GROUP BY bucket ORDER BY bucket",
+            )?;
+            let mut rows = st.query(params![account_id, crate::usage::Grain::Day.bucket(from), to])?;
+            while let Some(r) = rows.next()? {
+                out.days.push(DayUsage { day: r.get(0)?, events: r.get(1)?, active_users: r.get::<_, i64>(2)? as u64 });
             }
             Ok(out)
         })
@@ -592,7 +716,8 @@ fn quarantine_where(q: &QuarantineQuery) -> (String, Vec<String>) {
     (clause, args)
 }
 
-fn apply_batch(tx: &rusqlite::Transaction<'_>, batch: &WriteBatch) -> Result<()> {
+fn apply_batch(tx: &rusqlite::Transaction<'_>, batch: &WriteBatch) -> Result<ApplyOutcome> {
+    let mut outcome = ApplyOutcome::default();
     if !batch.accounts.is_empty() {
         let mut st = tx.prepare_cached(&sql::upsert_account(ph))?;
         for a in &batch.accounts {
@@ -609,7 +734,22 @@ fn apply_batch(tx: &rusqlite::Transaction<'_>, batch: &WriteBatch) -> Result<()>
     for rec in &batch.records {
         by_kind.entry(rec.kind).or_default().push(rec);
     }
+    let mut usage = UsageDelta::default();
     for (kind, recs) in by_kind {
+        if kind == ObjectKind::Event {
+            // Events are immutable by identity: a second delivery changes nothing and counts nothing.
+            let mut st = tx.prepare_cached(&sql::insert_event(ph))?;
+            for rec in recs {
+                let payload = serde_json::to_string(&rec.payload)?;
+                if st.execute(params_from_iter(record_params(rec, &payload)))? == 1 {
+                    outcome.new_events += 1;
+                    usage.add(rec);
+                } else {
+                    outcome.duplicate_events += 1;
+                }
+            }
+            continue;
+        }
         let mut st = tx.prepare_cached(&sql::upsert_record(kind, ph))?;
         for rec in recs {
             let payload = serde_json::to_string(&rec.payload)?;
@@ -617,6 +757,14 @@ fn apply_batch(tx: &rusqlite::Transaction<'_>, batch: &WriteBatch) -> Result<()>
         }
     }
     release_linked(tx, &batch.records)?;
+    apply_usage(tx, &usage)?;
+    for m in &batch.metrics {
+        tx.prepare_cached(
+            "INSERT INTO account_metrics (account_id, name, day, value, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (account_id, name, day) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        )?
+        .execute(params![m.account_id.as_str(), m.name, m.day.timestamp_millis(), m.value, now_ms()])?;
+    }
     for q in &batch.quarantine {
         upsert_quarantine(tx, q)?;
     }
@@ -681,6 +829,41 @@ fn apply_batch(tx: &rusqlite::Transaction<'_>, batch: &WriteBatch) -> Result<()>
             serde_json::to_string(&merged)?
         ])?;
     }
+    Ok(outcome)
+}
+
+fn apply_usage(tx: &rusqlite::Transaction<'_>, usage: &UsageDelta) -> Result<()> {
+    if usage.is_empty() {
+        return Ok(());
+    }
+    let mut st = tx.prepare_cached(
+        "INSERT INTO usage_rollups (account_id, grain, bucket, user_id, product, module, feature, events, total, time_spent, active_duration)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+         ON CONFLICT (account_id, grain, bucket, user_id, product, module, feature) DO UPDATE SET
+            events = events + excluded.events, total = total + excluded.total,
+            time_spent = time_spent + excluded.time_spent, active_duration = active_duration + excluded.active_duration",
+    )?;
+    for (k, v) in &usage.rollups {
+        st.execute(params![
+            k.account_id,
+            k.grain.code(),
+            k.bucket,
+            k.user_id,
+            k.product,
+            k.module,
+            k.feature,
+            v.events,
+            v.total,
+            v.time_spent,
+            v.active_duration
+        ])?;
+    }
+    let mut st = tx.prepare_cached(
+        "INSERT OR IGNORE INTO usage_sessions (account_id, grain, bucket, session_id) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for k in &usage.sessions {
+        st.execute(params![k.account_id, k.grain.code(), k.bucket, k.session_id])?;
+    }
     Ok(())
 }
 
@@ -725,6 +908,17 @@ fn release(tx: &rusqlite::Transaction<'_>, key: &RecordKey) -> Result<()> {
 
 fn upsert_quarantine(tx: &rusqlite::Transaction<'_>, q: &QuarantineRow) -> Result<()> {
     let k = &q.key;
+    if q.kind == ObjectKind::Event {
+        // A stored event is immutable: a later delivery of it that fails to link is a duplicate.
+        let stored: bool = tx
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM events WHERE source = ?1 AND object = ?2 AND native_id = ?3)",
+            )?
+            .query_row(params![k.source, k.object, k.native_id], |r| r.get(0))?;
+        if stored {
+            return Ok(());
+        }
+    }
     let r = &q.rejection;
     let seen = q.seen_at.timestamp_millis();
     tx.prepare_cached(

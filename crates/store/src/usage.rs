@@ -1,0 +1,192 @@
+//! Usage rollups: what a batch of newly stored events adds to the hourly and daily aggregates.
+//! Pure: the backends call it with the events that were new in the transaction, so a duplicate
+//! delivery (same event identity) is never counted twice.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use accord_core::{FieldValue, ObjectKind};
+use serde::Serialize;
+
+use crate::model::RecordRow;
+
+const HOUR_MS: i64 = 3_600_000;
+const DAY_MS: i64 = 86_400_000;
+
+/// The time grains rollups are kept at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Grain {
+    Hour,
+    Day,
+}
+
+impl Grain {
+    pub const ALL: [Grain; 2] = [Grain::Hour, Grain::Day];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Grain::Hour => "hour",
+            Grain::Day => "day",
+        }
+    }
+
+    /// The start of the bucket holding `ms` (UTC).
+    pub fn bucket(self, ms: i64) -> i64 {
+        let size = match self {
+            Grain::Hour => HOUR_MS,
+            Grain::Day => DAY_MS,
+        };
+        ms.div_euclid(size) * size
+    }
+}
+
+/// One rollup row's key. Empty strings stand for "not given".
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RollupKey {
+    pub account_id: String,
+    pub grain: Grain,
+    pub bucket: i64,
+    pub user_id: String,
+    pub product: String,
+    pub module: String,
+    pub feature: String,
+}
+
+/// What a rollup row accumulates.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct RollupValues {
+    pub events: i64,
+    /// Sum of `total` (feature use counts).
+    pub total: f64,
+    /// Sum of `time_spent` (seconds in modules).
+    pub time_spent: f64,
+    /// Sum of `active_duration` (seconds in sessions).
+    pub active_duration: f64,
+}
+
+/// One session seen in a bucket.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SessionKey {
+    pub account_id: String,
+    pub grain: Grain,
+    pub bucket: i64,
+    pub session_id: String,
+}
+
+/// Everything a set of new events adds.
+#[derive(Debug, Default, PartialEq)]
+pub struct UsageDelta {
+    pub rollups: BTreeMap<RollupKey, RollupValues>,
+    pub sessions: BTreeSet<SessionKey>,
+}
+
+impl UsageDelta {
+    /// Adds one newly stored event (a record of kind `event`).
+    pub fn add(&mut self, event: &RecordRow) {
+        debug_assert_eq!(event.kind, ObjectKind::Event);
+        let text = |name: &str| event.field(name).as_text().unwrap_or_default().to_owned();
+        let number = |name: &str| match event.field(name) {
+            FieldValue::Float(f) if f.is_finite() => *f,
+            FieldValue::Int(i) => *i as f64,
+            _ => 0.0,
+        };
+        let Some(at) = event.field("created_at").as_time() else { return };
+        let ms = at.timestamp_millis();
+        let (user, session) = (text("user_id"), text("session_id"));
+        let (product, module, feature) = (text("product"), text("module"), text("feature"));
+        let values = RollupValues {
+            events: 1,
+            total: number("total"),
+            time_spent: number("time_spent"),
+            active_duration: number("active_duration"),
+        };
+        for grain in Grain::ALL {
+            let bucket = grain.bucket(ms);
+            let key = RollupKey {
+                account_id: event.account_id.to_string(),
+                grain,
+                bucket,
+                user_id: user.clone(),
+                product: product.clone(),
+                module: module.clone(),
+                feature: feature.clone(),
+            };
+            let acc = self.rollups.entry(key).or_default();
+            acc.events += values.events;
+            acc.total += values.total;
+            acc.time_spent += values.time_spent;
+            acc.active_duration += values.active_duration;
+            if !session.is_empty() {
+                self.sessions.insert(SessionKey {
+                    account_id: event.account_id.to_string(),
+                    grain,
+                    bucket,
+                    session_id: session.clone(),
+                });
+            }
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rollups.is_empty() && self.sessions.is_empty()
+    }
+}
+
+/// Usage of one account over a time range, from the rollups.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct UsageSummary {
+    pub events: i64,
+    pub feature_total: f64,
+    pub time_spent: f64,
+    pub active_duration: f64,
+    pub active_users: u64,
+    pub sessions: u64,
+    /// Per product, module and feature.
+    pub features: Vec<FeatureUsage>,
+    /// Per day: events and active users.
+    pub days: Vec<DayUsage>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FeatureUsage {
+    pub product: String,
+    pub module: String,
+    pub feature: String,
+    pub events: i64,
+    pub total: f64,
+    pub time_spent: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DayUsage {
+    /// The day's start, epoch ms.
+    pub day: i64,
+    pub events: i64,
+    pub active_users: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::contract::event;
+
+    #[test]
+    fn buckets_are_utc_hours_and_days() {
+        assert_eq!(Grain::Hour.bucket(1_714_553_999_999), 1_714_550_400_000);
+        assert_eq!(Grain::Day.bucket(1_714_553_999_999), 1_714_521_600_000);
+        assert_eq!(Grain::Day.bucket(-1), -DAY_MS);
+    }
+
+    #[test]
+    fn events_add_up_per_grain_and_feature() {
+        let mut d = UsageDelta::default();
+        d.add(&event("e1", "A", "u1", "s1", 1_714_550_400_000, Some(("reports", "export", 2.0)), None));
+        d.add(&event("e2", "A", "u1", "s1", 1_714_550_500_000, Some(("reports", "export", 1.0)), None));
+        d.add(&event("e3", "A", "u2", "s2", 1_714_550_600_000, None, Some(30.0)));
+        let hour: Vec<_> = d.rollups.iter().filter(|(k, _)| k.grain == Grain::Hour).collect();
+        assert_eq!(hour.len(), 2, "u1/export and u2/(module end)");
+        let export = hour.iter().find(|(k, _)| k.feature == "export").unwrap().1;
+        assert_eq!((export.events, export.total), (2, 3.0));
+        assert_eq!(d.sessions.len(), 4, "two sessions at two grains");
+    }
+}
