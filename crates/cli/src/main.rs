@@ -47,6 +47,8 @@ enum Command {
     Rejects(cmd::rejects::RejectsCommand),
     /// Check id hygiene per source and coverage against the System of Record.
     Doctor,
+    /// Serve the Natero-compatible Account and Event APIs and accord's own API.
+    Serve(cmd::serve::Args),
 }
 
 /// An error that is the user's to fix in their command line or config: exit code 2.
@@ -72,6 +74,7 @@ fn main() -> ExitCode {
         Command::Account(c) => cmd::accounts::run(&ctx, c),
         Command::Rejects(c) => cmd::rejects::run(&ctx, c),
         Command::Doctor => cmd::doctor::run(&ctx),
+        Command::Serve(args) => cmd::serve::run(&ctx, args),
     };
     match result {
         Ok(code) => code,

@@ -346,8 +346,27 @@ fn validate(raw: &RawConfig) -> Result<Option<Filter>, ConfigError> {
             ));
         }
     }
+    let mut event_names = BTreeSet::new();
+    for (i, es) in raw.server.event_sources.iter().enumerate() {
+        let key = format!("server.event_sources[{i}].source");
+        if !valid_name(&es.source) || es.source == "api" || raw.sources.contains_key(&es.source) {
+            return Err(ConfigError::new(
+                key,
+                format!(
+                    "{:?}: event sources need their own name (letters, digits, '_' or '-'), not \"api\" nor a name in [sources]",
+                    es.source
+                ),
+            ));
+        }
+        if !event_names.insert(es.source.as_str()) {
+            return Err(ConfigError::new(key, format!("event source {:?} is defined twice", es.source)));
+        }
+    }
     for (name, source) in &raw.sources {
         let key = format!("sources.{name}");
+        if name == "api" {
+            return Err(ConfigError::new(key, "\"api\" is reserved for records posted to the Account API"));
+        }
         if !valid_name(name) {
             return Err(ConfigError::new(key, "source names use letters, digits, '_' and '-' (at most 64)"));
         }

@@ -81,7 +81,7 @@ pub fn doctor(hub: &Hub) -> Result<DoctorReport> {
         }
     })?;
     let mut objects = Vec::new();
-    for plan in hub.plan.streams().filter(|p| !p.is_sor) {
+    for plan in hub.plan.streams().filter(|p| !p.creates_accounts()) {
         let key_rule = plan.spec.link.iter().find(|r| matches!(r, LinkRule::Field { .. } | LinkRule::SupportId { .. }));
         let mut hygiene = key_rule.map(|_| KeyHygiene::default());
         let mut observe = |native_id: &str, payload: &serde_json::Value| {
@@ -111,6 +111,10 @@ pub fn doctor(hub: &Hub) -> Result<DoctorReport> {
         })?;
         let stats = hub.store.object_stats(plan.kind(), &plan.source, plan.object())?;
         let rejected: u64 = stats.rejected_by_reason.values().sum();
+        let configured = hub.config.raw.sources.contains_key(&plan.source);
+        if !configured && stats.linked + rejected == 0 {
+            continue; // an API stream nothing was posted to
+        }
         objects.push(ObjectReport {
             source: plan.source.clone(),
             object: plan.object().to_owned(),

@@ -13,6 +13,7 @@ use accord_store::{
 use serde::Serialize;
 use serde_json::Value;
 
+pub use crate::pipeline::ItemResult;
 use crate::pipeline::{Context, IndexOp, MALFORMED, Prepared, entry_of};
 use crate::plan::{Plan, StreamPlan};
 use crate::{EngineError, Result};
@@ -42,6 +43,8 @@ pub struct PageContext<'a> {
     pub also: Option<&'a HashSet<String>>,
     /// SOR account ids claimed so far in this sync.
     pub sor_claims: Option<&'a mut HashMap<String, String>>,
+    /// Report what happened to each item (`IngestOutcome::items`).
+    pub report_items: bool,
 }
 
 /// Collects the keys a stream changes, keeping only those some quarantined record tried: the
@@ -95,6 +98,8 @@ pub struct IngestOutcome {
     pub rejected_keys: Vec<TriedKey>,
     /// New and duplicate events among the linked records.
     pub applied: accord_store::ApplyOutcome,
+    /// What happened to each item, in order (empty unless `PageContext::report_items`).
+    pub items: Vec<ItemResult>,
 }
 
 /// What re-linking did.
@@ -199,12 +204,14 @@ impl Hub {
     pub fn prepare(&self, plan: &StreamPlan, items: Vec<Item>, mut page: PageContext<'_>) -> PreparedPage {
         let mut prepared = Prepared::default();
         prepared.batch.records.reserve(items.len());
+        if page.report_items {
+            prepared.items = Some(Vec::with_capacity(items.len()));
+        }
         {
             let index = self.lock();
             Context {
                 index: &index,
                 plan,
-                sor: &self.plan.sor,
                 now: chrono::Utc::now(),
                 also: page.also,
                 sor_claims: page.sor_claims.as_deref_mut(),
@@ -220,7 +227,7 @@ impl Hub {
 
     /// Writes a prepared page in one transaction, then updates the index.
     pub fn commit(&self, page: PreparedPage) -> Result<IngestOutcome> {
-        let Prepared { mut batch, counts, ops, sor_deletions } = page.0;
+        let Prepared { mut batch, counts, ops, sor_deletions, items } = page.0;
         let mut index = self.lock();
         let mut extra_ops = Vec::new();
         for key in sor_deletions {
@@ -238,7 +245,7 @@ impl Hub {
         }
         drop(index);
         let rejected_keys = batch.quarantine.into_iter().flat_map(|q| q.rejection.tried).collect();
-        Ok(IngestOutcome { counts, changed, rejected_keys, applied })
+        Ok(IngestOutcome { counts, changed, rejected_keys, applied, items: items.unwrap_or_default() })
     }
 
     /// Re-links the quarantined records that tried any of `keys`, and then those that the newly
@@ -315,7 +322,7 @@ impl Hub {
                 report.not_retryable += items.len() as u64;
                 continue;
             };
-            let also = if plan.is_sor { self.also_exists_values()? } else { None };
+            let also = if plan.creates_accounts() { self.also_exists_values()? } else { None };
             let mut items = items;
             while !items.is_empty() {
                 let rest = items.split_off(items.len().min(RELINK_CHUNK));
@@ -367,7 +374,7 @@ impl Hub {
 
     /// For an SOR with `also_exists_in`: the values present in the other object, linked or not.
     pub fn also_exists_values(&self) -> Result<Option<HashSet<String>>> {
-        let Some(also) = &self.plan.sor.also_exists_in else { return Ok(None) };
+        let Some(also) = &self.plan.sor.rules.also_exists_in else { return Ok(None) };
         let plan = self
             .plan
             .stream(&also.source, &also.object)
@@ -385,6 +392,22 @@ impl Hub {
         let q = QuarantineQuery { source: Some(also.source.clone()), object: Some(also.object.clone()), reason: None };
         self.store.for_each_quarantined(&q, &mut |e| values.extend(pick(&e.key.native_id, &e.payload)))?;
         Ok(Some(values))
+    }
+
+    /// Stores custom metric values of active accounts; returns the (index, account) pairs whose
+    /// account is unknown or inactive, and how many values were stored.
+    pub fn record_metrics(
+        &self,
+        rows: Vec<(usize, accord_store::MetricRow)>,
+    ) -> Result<(Vec<(usize, AccountId)>, usize)> {
+        let index = self.lock();
+        let (known, unknown): (Vec<_>, Vec<_>) = rows
+            .into_iter()
+            .partition(|(_, m)| index.account(m.account_id.as_str()).is_some_and(|e| e.state == AccountState::Active));
+        let stored = known.len();
+        let batch = WriteBatch { metrics: known.into_iter().map(|(_, m)| m).collect(), ..Default::default() };
+        self.store.apply(&batch)?;
+        Ok((unknown.into_iter().map(|(i, m)| (i, m.account_id)).collect(), stored))
     }
 
     /// Counts of the quarantine by reason.

@@ -13,7 +13,7 @@ use accord_store::{AccountRow, AccountStatus, QuarantineRow, RecordKey, RecordRo
 use serde_json::{Value, json};
 
 use crate::identity::{content_id, event_id};
-use crate::plan::{SorPlan, StreamPlan};
+use crate::plan::{AccountRules, StreamPlan};
 
 /// A change to the lookup index, made only after its batch commits.
 #[derive(Debug, Clone)]
@@ -47,13 +47,31 @@ pub(crate) struct Prepared {
     pub ops: Vec<IndexOp>,
     /// SOR records deleted at the source.
     pub sor_deletions: Vec<RecordKey>,
+    /// What happened to each item, in order, when the caller asked (the APIs answer per record).
+    pub items: Option<Vec<ItemResult>>,
+}
+
+/// What happened to one item of a page.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum ItemResult {
+    Linked { account_id: AccountId },
+    Rejected { reason: RejectReason, message: String, key: Option<String> },
+    Deleted,
+}
+
+impl Prepared {
+    fn result(&mut self, r: impl FnOnce() -> ItemResult) {
+        if let Some(items) = &mut self.items {
+            items.push(r());
+        }
+    }
 }
 
 /// What the pipeline needs besides the items.
 pub(crate) struct Context<'a> {
     pub index: &'a LinkIndex,
     pub plan: &'a StreamPlan,
-    pub sor: &'a SorPlan,
     pub now: Timestamp,
     /// For an SOR with `also_exists_in`: the values that exist in the other object.
     pub also: Option<&'a HashSet<String>>,
@@ -66,13 +84,10 @@ impl Context<'_> {
         for item in items {
             out.counts.fetched += 1;
             match item {
-                Item::Record(raw) => {
-                    if self.plan.is_sor {
-                        self.account(raw.data, raw.location, out);
-                    } else {
-                        self.record(raw.data, raw.location, out);
-                    }
-                }
+                Item::Record(raw) => match self.plan.accounts.clone() {
+                    Some(rules) => self.account(&rules, raw.data, raw.location, out),
+                    None => self.record(raw.data, raw.location, out),
+                },
                 Item::Malformed { location, problem, raw } => {
                     let key = self.key(format!("row:{}", content_id(&raw)));
                     let rejection = Rejection::field(RejectReason::InvalidField, format!("{location}: {problem}"));
@@ -96,6 +111,11 @@ impl Context<'_> {
         out: &mut Prepared,
     ) {
         out.counts.reject(rejection.reason);
+        out.result(|| ItemResult::Rejected {
+            reason: rejection.reason,
+            message: rejection.message.clone(),
+            key: rejection.key.clone(),
+        });
         if self.plan.indexed {
             out.ops.push(IndexOp::Unlink { map: self.plan.map_name(), native_id: key.native_id.clone() });
         }
@@ -147,6 +167,7 @@ impl Context<'_> {
         match self.plan.link.link(self.index, &data) {
             Ok(linked) => {
                 out.counts.linked += 1;
+                out.result(|| ItemResult::Linked { account_id: linked.account_id.clone() });
                 if self.plan.indexed {
                     let email = email_of(kind, &fields).map(Arc::from);
                     out.ops.push(IndexOp::Link {
@@ -175,9 +196,8 @@ impl Context<'_> {
         }
     }
 
-    fn account(&mut self, data: Value, location: Option<String>, out: &mut Prepared) {
-        let sor = self.sor;
-        let id_field = &sor.account_id;
+    fn account(&mut self, rules: &AccountRules, data: Value, location: Option<String>, out: &mut Prepared) {
+        let id_field = &rules.account_id;
         let native_id = match &self.plan.spec.native_id {
             Some(p) => p.get(&data).and_then(|v| accord_core::id::key_text(v).ok().flatten()),
             None => id_field.get(&data).and_then(|v| accord_core::id::key_text(v).ok().flatten()),
@@ -243,7 +263,7 @@ impl Context<'_> {
             };
             return self.reject(key, data, location, r, out);
         }
-        if let Some(why) = self.excluded_by_filter(&data, &account_id) {
+        if let Some(why) = self.excluded_by_filter(rules, &data, &account_id) {
             match existing {
                 Some(_) => {
                     out.batch.account_status.push((account_id.clone(), AccountStatus::Filtered));
@@ -260,6 +280,7 @@ impl Context<'_> {
                 tried: vec![account_key],
             };
             out.counts.reject(r.reason);
+            out.result(|| ItemResult::Rejected { reason: r.reason, message: r.message.clone(), key: r.key.clone() });
             out.batch.quarantine.push(QuarantineRow {
                 key,
                 kind: ObjectKind::Account,
@@ -271,6 +292,7 @@ impl Context<'_> {
             return;
         }
         out.counts.linked += 1;
+        out.result(|| ItemResult::Linked { account_id: account_id.clone() });
         let row = AccountRow {
             account_id: account_id.clone(),
             status: AccountStatus::Active,
@@ -285,13 +307,13 @@ impl Context<'_> {
         out.batch.accounts.push(row);
     }
 
-    fn excluded_by_filter(&self, data: &Value, account_id: &AccountId) -> Option<String> {
-        if let Some(f) = &self.sor.filter
+    fn excluded_by_filter(&self, rules: &AccountRules, data: &Value, account_id: &AccountId) -> Option<String> {
+        if let Some(f) = &rules.filter
             && !f.matches(data)
         {
             return Some(format!("is excluded by the System of Record filter `{}`", f.text));
         }
-        if let (Some(also), Some(set)) = (&self.sor.also_exists_in, self.also) {
+        if let (Some(also), Some(set)) = (&rules.also_exists_in, self.also) {
             let value = match &also.sor_field {
                 Some(p) => p.get(data).and_then(|v| accord_core::id::key_text(v).ok().flatten()),
                 None => Some(account_id.to_string()),
@@ -309,8 +331,9 @@ impl Context<'_> {
     }
 
     fn deleted(&mut self, native_id: String, out: &mut Prepared) {
+        out.result(|| ItemResult::Deleted);
         let key = self.key(native_id);
-        if self.plan.is_sor {
+        if self.plan.creates_accounts() {
             // The hub finds the account this SOR record created and puts it on the delete list.
             out.sor_deletions.push(key);
             return;

@@ -7,8 +7,11 @@ use std::sync::Arc;
 use accord_connectors::{Connector, ObjectSpec};
 use accord_core::config::AlsoExistsIn;
 use accord_core::filter::Filter;
-use accord_core::{Config, ConfigError, FieldPath, IdMapRef, LinkRule, ObjectKind};
+use accord_core::{Config, ConfigError, FieldMapping, FieldPath, IdMapRef, LinkRule, ObjectKind};
 use accord_link::LinkSpec;
+
+/// The source name of records posted to the Account API.
+pub const API_SOURCE: &str = "api";
 
 /// One object of one source, ready for the pipeline.
 #[derive(Debug)]
@@ -16,7 +19,8 @@ pub struct StreamPlan {
     pub source: String,
     pub spec: ObjectSpec,
     pub link: LinkSpec,
-    pub is_sor: bool,
+    /// Set for streams whose records are accounts: the System of Record, and the Account API.
+    pub accounts: Option<Arc<AccountRules>>,
     /// Linked records of this stream go into the lookup index (other records can point at them).
     pub indexed: bool,
     /// Where each typed field is read, in field order (for the SOR: the SOR's mapping).
@@ -24,6 +28,11 @@ pub struct StreamPlan {
 }
 
 impl StreamPlan {
+    /// True for streams whose records are accounts.
+    pub fn creates_accounts(&self) -> bool {
+        self.accounts.is_some()
+    }
+
     pub fn object(&self) -> &str {
         &self.spec.name
     }
@@ -38,14 +47,23 @@ impl StreamPlan {
     }
 }
 
+/// How a stream's records become accounts.
+#[derive(Debug)]
+pub struct AccountRules {
+    /// The field holding our account_id.
+    pub account_id: FieldPath,
+    /// Only records matching this become active accounts.
+    pub filter: Option<Filter>,
+    /// Only records found in another object become active accounts.
+    pub also_exists_in: Option<AlsoExistsIn>,
+}
+
 /// The System of Record, resolved.
 #[derive(Debug)]
 pub struct SorPlan {
     pub source: String,
     pub object: String,
-    pub account_id: FieldPath,
-    pub filter: Option<Filter>,
-    pub also_exists_in: Option<AlsoExistsIn>,
+    pub rules: Arc<AccountRules>,
 }
 
 /// A source with its connector and streams, in reading order.
@@ -81,6 +99,11 @@ impl Plan {
         connectors: Vec<(String, Box<dyn Connector>)>,
     ) -> Result<Self, ConfigError> {
         let sor_cfg = config.sor();
+        let sor_rules = Arc::new(AccountRules {
+            account_id: sor_cfg.account_id.clone(),
+            filter: config.sor_filter.clone(),
+            also_exists_in: sor_cfg.also_exists_in.clone(),
+        });
         let referenced = referenced_maps(&connectors);
         let mut streams = BTreeMap::new();
         let mut sources = Vec::new();
@@ -119,14 +142,14 @@ impl Plan {
                     source: name.clone(),
                     link: LinkSpec::new(name.clone(), spec.link.clone(), spec.normalize.clone()),
                     spec: spec.clone(),
-                    is_sor,
+                    accounts: is_sor.then(|| sor_rules.clone()),
                     indexed,
                 });
                 streams.insert((name.clone(), spec.name.clone()), plan.clone());
                 plans.push(plan);
             }
             // The SOR object is read first within its source.
-            plans.sort_by_key(|p| !p.is_sor);
+            plans.sort_by_key(|p| !p.creates_accounts());
             sources.push(SourcePlan { name, connector, streams: plans });
         }
         sor_spec.ok_or_else(|| {
@@ -157,15 +180,55 @@ impl Plan {
         });
         Ok(Self {
             sources,
-            sor: SorPlan {
-                source: sor_cfg.source.clone(),
-                object: sor_cfg.object.clone(),
-                account_id: sor_cfg.account_id.clone(),
-                filter: config.sor_filter.clone(),
-                also_exists_in: sor_cfg.also_exists_in.clone(),
-            },
+            sor: SorPlan { source: sor_cfg.source.clone(), object: sor_cfg.object.clone(), rules: sor_rules },
             streams,
-        })
+        }
+        .with_api_streams(config))
+    }
+
+    /// Adds the streams of the Account API (`api/accounts`, `api/users`, `api/contacts`) and of
+    /// each Event API source (`<source>/events`, `<source>/users` for identifyUser). They have no
+    /// connector: the server feeds them. They are part of every plan so that their quarantined
+    /// records re-link like any other.
+    fn with_api_streams(mut self, config: &Config) -> Self {
+        let path = |p: &str| FieldPath::parse(p).expect("built-in path");
+        let field = |f: &str| LinkRule::Field { field: path(f) };
+        let stream = |source: &str, name: &str, kind: ObjectKind, native: Option<&str>, link: Vec<LinkRule>| {
+            let spec = ObjectSpec {
+                name: name.into(),
+                kind,
+                native_id: native.map(path),
+                link: link.clone(),
+                normalize: vec![],
+                fields: FieldMapping::default(),
+            };
+            StreamPlan {
+                source: source.into(),
+                field_paths: spec.fields.paths(kind),
+                link: LinkSpec::new(source, link, vec![]),
+                accounts: None,
+                indexed: matches!(kind, ObjectKind::User | ObjectKind::Contact),
+                spec,
+            }
+        };
+        let mut accounts = stream(API_SOURCE, "accounts", ObjectKind::Account, Some("account_id"), vec![]);
+        accounts.accounts =
+            Some(Arc::new(AccountRules { account_id: path("account_id"), filter: None, also_exists_in: None }));
+        self.add_stream(accounts);
+        self.add_stream(stream(API_SOURCE, "users", ObjectKind::User, Some("user_id"), vec![field("account_id")]));
+        self.add_stream(stream(
+            API_SOURCE,
+            "contacts",
+            ObjectKind::Contact,
+            Some("contact_id"),
+            vec![field("account_id")],
+        ));
+        for es in &config.raw.server.event_sources {
+            let user_map = LinkRule::UserMap { field: path("user_id") };
+            self.add_stream(stream(&es.source, "events", ObjectKind::Event, None, vec![field("account_id"), user_map]));
+            self.add_stream(stream(&es.source, "users", ObjectKind::User, Some("user_id"), vec![field("account_id")]));
+        }
+        self
     }
 
     pub fn stream(&self, source: &str, object: &str) -> Option<&Arc<StreamPlan>> {

@@ -103,8 +103,8 @@ pub fn sync(
             error: None,
         };
         for plan in &source.streams {
-            let also = if plan.is_sor { hub.also_exists_values()? } else { None };
-            let claims = plan.is_sor.then_some(&mut sor_claims);
+            let also = if plan.creates_accounts() { hub.also_exists_values()? } else { None };
+            let claims = plan.creates_accounts().then_some(&mut sor_claims);
             let (stream_report, changed) =
                 sync_stream(hub, source, plan, options.full, run_id, also.as_ref(), claims, observer, handle)?;
             report.counts.add(&stream_report.counts);
@@ -204,6 +204,7 @@ fn sync_stream(
                 run: Some(run_id),
                 also,
                 sor_claims: claims.as_deref_mut(),
+                report_items: false,
             };
             let prepared = hub.prepare(plan, page.items, ctx);
             report.counts.add(prepared.counts());

@@ -131,3 +131,76 @@ pub fn account_view(hub: &Hub, account_id: &str, recent: u32) -> Result<Option<A
         rejections_near: hub.store.quarantine_near(account_id)?,
     }))
 }
+
+/// Everything accord knows about one account, for the 360 API.
+#[derive(Debug, Clone, Serialize)]
+pub struct Account360 {
+    pub account: AccountView,
+    /// Usage over the last 30 days, from the rollups.
+    pub usage_30d: accord_store::usage::UsageSummary,
+    /// Distinct active users over the last 1, 7 and 30 days.
+    pub dau: u64,
+    pub wau: u64,
+    pub mau: u64,
+    /// Monthly recurring revenue of the active subscriptions, in minor units, and as text.
+    pub mrr_minor: i64,
+    pub mrr: String,
+    /// Linked records by kind (most recent first, at most `per_kind` each), with provenance.
+    pub records: BTreeMap<String, Vec<Value>>,
+}
+
+/// Builds the 360 view of an account at `now`.
+pub fn account_360(hub: &Hub, account_id: &str, per_kind: u32, now: Timestamp) -> Result<Option<Account360>> {
+    let Some(account) = account_view(hub, account_id, 5)? else { return Ok(None) };
+    let day = 86_400_000;
+    let end = now.timestamp_millis();
+    let store = &hub.store;
+    let usage_30d = store.usage(account_id, end - 30 * day, end)?;
+    let (dau, wau, mau) = (
+        store.active_users(account_id, end - day, end)?,
+        store.active_users(account_id, end - 7 * day, end)?,
+        store.active_users(account_id, end - 30 * day, end)?,
+    );
+    let mut records = BTreeMap::new();
+    let mut mrr_minor = 0i64;
+    for kind in ObjectKind::ALL.iter().copied().filter(|k| !matches!(k, ObjectKind::Account | ObjectKind::Event)) {
+        let query = RecordQuery { account_id: Some(account_id.to_owned()), ..Default::default() };
+        if kind == ObjectKind::Subscription {
+            // MRR counts every live subscription that has not ended, not only the ones shown.
+            let all = store.records(kind, &query, 0, 10_000)?;
+            mrr_minor = all
+                .items
+                .iter()
+                .filter(|r| r.field("end_date").as_time().is_none_or(|end| end > now))
+                .filter(|r| {
+                    r.field("status").as_text().is_none_or(|s| !matches!(s, "canceled" | "cancelled" | "expired"))
+                })
+                .filter_map(|r| match r.field("mrr") {
+                    FieldValue::Int(m) => Some(*m),
+                    _ => None,
+                })
+                .sum();
+        }
+        let page = store.records(kind, &query, 0, per_kind.max(1))?;
+        if page.items.is_empty() {
+            continue;
+        }
+        let list = page
+            .items
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "source": r.key.source,
+                    "object": r.key.object,
+                    "native_id": r.key.native_id,
+                    "fields": typed_map(kind, &r.fields),
+                    "link": r.provenance,
+                    "first_seen": r.first_seen,
+                    "last_seen": r.last_seen,
+                })
+            })
+            .collect();
+        records.insert(kind.name().to_owned(), list);
+    }
+    Ok(Some(Account360 { account, usage_30d, dau, wau, mau, mrr_minor, mrr: money_text(mrr_minor), records }))
+}

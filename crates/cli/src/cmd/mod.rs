@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod doctor;
 pub mod init;
 pub mod rejects;
+pub mod serve;
 pub mod sync;
 
 use std::path::PathBuf;

@@ -1,0 +1,186 @@
+//! `accord serve`: Natero's Account API v2 and Event API (existing clients work by changing only
+//! the host), accord's own API (360 view, quarantine, sources), health and Prometheus metrics.
+//!
+//! Every route is registered through `utoipa_axum`'s `OpenApiRouter`, so the OpenAPI document at
+//! `/api/openapi.json` is generated from the same code that routes requests and cannot drift.
+
+pub mod auth;
+pub mod body;
+pub mod error;
+pub mod events;
+pub mod metrics;
+pub mod natero;
+pub mod own;
+pub mod state;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use accord_core::Config;
+use accord_core::secret::SecretString;
+use accord_engine::Hub;
+use axum::Router;
+use axum::routing::get;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub use state::{AppState, EventKeys};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "accord", description = "Natero-compatible Account API v2 and Event API, and accord's own API"),
+    tags((name = "Account API v2", description = "Natero's Account API, field by field"),
+         (name = "Event API", description = "Natero's Event API"),
+         (name = "accord", description = "accord's own API")),
+    components(schemas(error::ErrorBody))
+)]
+struct ApiDoc;
+
+/// The application: every route, with its OpenAPI document.
+pub fn app(state: AppState) -> Router {
+    let (router, api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(natero::accounts::list, natero::accounts::post))
+        .routes(routes!(natero::accounts::get, natero::accounts::put, natero::accounts::delete))
+        .routes(routes!(natero::accounts::users))
+        .routes(routes!(natero::accounts::contacts))
+        .routes(routes!(natero::accounts::support_tickets))
+        .routes(routes!(natero::accounts::subscriptions))
+        .routes(routes!(natero::accounts::statements))
+        .routes(routes!(natero::accounts::metrics))
+        .routes(routes!(natero::people::list_users, natero::people::post_users))
+        .routes(routes!(natero::people::get_user, natero::people::put_user, natero::people::delete_user))
+        .routes(routes!(natero::people::get_user_in, natero::people::put_user_in, natero::people::delete_user_in))
+        .routes(routes!(natero::people::list_contacts, natero::people::post_contacts))
+        .routes(routes!(natero::metrics::list, natero::metrics::post))
+        .routes(routes!(events::post))
+        .routes(routes!(own::view_360))
+        .routes(routes!(own::rejections))
+        .routes(routes!(own::retry))
+        .routes(routes!(own::sources))
+        .split_for_parts();
+    let openapi = Arc::new(api);
+    let cors = state.inner().cors.clone();
+    let router = router
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics::serve_metrics))
+        .route(
+            "/api/openapi.json",
+            get(move || {
+                let openapi = openapi.clone();
+                async move { axum::Json(openapi.as_ref().clone()) }
+            }),
+        )
+        .fallback(|| async { error::ApiError::NotFound("no such route".into()) })
+        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
+        .with_state(state);
+    match cors {
+        Some(origins) => router.layer(
+            CorsLayer::new()
+                .allow_origin(AllowOrigin::list(origins))
+                .allow_methods(tower_http::cors::Any)
+                .allow_headers(tower_http::cors::Any),
+        ),
+        None => router,
+    }
+}
+
+async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) -> impl axum::response::IntoResponse {
+    let ok = state.blocking(|hub| hub.store.migrations().is_ok()).await.unwrap_or(false);
+    let status = if ok { axum::http::StatusCode::OK } else { axum::http::StatusCode::SERVICE_UNAVAILABLE };
+    (status, axum::Json(serde_json::json!({"status": if ok { "ok" } else { "store unavailable" }})))
+}
+
+/// Errors that stop the server from starting.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("server.api_key is required: every API needs its key (e.g. api_key = {{ env = \"ACCORD_API_KEY\" }})")]
+    NoApiKey,
+    #[error("{0}")]
+    Secret(#[from] accord_core::secret::SecretError),
+    #[error("server.cors_origins: {0:?} is not a valid origin")]
+    Origin(String),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen { addr: String, source: std::io::Error },
+    #[error("server failed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Builds the state from the config: resolves the keys (from env vars or files).
+pub fn state_from_config(hub: Arc<Hub>, config: &Config) -> Result<AppState, ServeError> {
+    let server = &config.raw.server;
+    let api_key: SecretString = server.api_key.as_ref().ok_or(ServeError::NoApiKey)?.resolve(&config.base_dir)?;
+    let mut event_keys = Vec::new();
+    for es in &server.event_sources {
+        event_keys.push(EventKeys {
+            source: es.source.clone(),
+            auth_key: es.auth_key.resolve(&config.base_dir)?,
+            api_key: es.api_key.resolve(&config.base_dir)?,
+        });
+    }
+    let cors = if server.cors_origins.is_empty() {
+        None
+    } else {
+        Some(
+            server
+                .cors_origins
+                .iter()
+                .map(|o| o.parse().map_err(|_| ServeError::Origin(o.clone())))
+                .collect::<Result<Vec<_>, _>>()?,
+        )
+    };
+    Ok(AppState::new(hub, api_key, event_keys, server.body_limit_bytes, cors))
+}
+
+/// Serves until SIGINT or SIGTERM, then stops accepting connections and lets requests in flight
+/// finish (their data is committed before they are answered). Raw events older than the retention
+/// are pruned every hour.
+pub async fn serve(state: AppState, listen: &str, retention_days: u32) -> Result<(), ServeError> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|source| ServeError::Listen { addr: listen.to_owned(), source })?;
+    let addr: SocketAddr = listener.local_addr()?;
+    tracing::info!(%addr, "accord serve is listening");
+    let pruner = tokio::spawn(prune_events(state.clone(), retention_days));
+    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown_signal()).await?;
+    pruner.abort();
+    tracing::info!("accord serve stopped");
+    Ok(())
+}
+
+async fn prune_events(state: AppState, retention_days: u32) {
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        let before = chrono::Utc::now().timestamp_millis() - i64::from(retention_days) * 86_400_000;
+        match state.blocking(move |hub| hub.store.prune_events(before)).await {
+            Ok(Ok(n)) if n > 0 => tracing::info!(pruned = n, retention_days, "pruned raw events"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "pruning raw events failed"),
+            _ => {}
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

@@ -1,0 +1,166 @@
+//! accord's own API: the 360 view of an account, the quarantine, and the sources.
+
+use accord_core::RejectReason;
+use accord_engine::view::{Account360, account_360};
+use accord_store::{Page, QuarantineEntry, QuarantineQuery, SyncRun};
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::ApiKey;
+use crate::body::{RawBody, parse_json};
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+/// The 360 view of an account.
+#[utoipa::path(get, path = "/api/v2/accounts/{account_id}/360", tag = "accord",
+    params(("account_id" = String, Path), ("per_kind" = Option<u32>, Query, description = "records shown per kind (default 100)")),
+    responses((status = 200, description = "the account, its users, contacts, 30-day usage with DAU/WAU/MAU, tickets, subscriptions with MRR, statements, interactions, NPS, each record's source and link provenance, and open rejections that hint at the account", body = Object),
+              (status = 404, body = crate::error::ErrorBody)))]
+pub async fn view_360(
+    _: ApiKey,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<PerKind>,
+) -> ApiResult<Json<Account360>> {
+    let per_kind = q.per_kind.unwrap_or(100).clamp(1, 1000);
+    let view = state.blocking(move |hub| account_360(hub, &id, per_kind, chrono::Utc::now())).await??;
+    view.map(Json).ok_or_else(|| ApiError::NotFound("Account not found".into()))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct PerKind {
+    pub per_kind: Option<u32>,
+    pub api_key: Option<String>,
+}
+
+/// Filters of the quarantine routes.
+#[derive(Debug, Default, Deserialize, Serialize, IntoParams, ToSchema)]
+#[into_params(parameter_in = Query)]
+pub struct RejectionFilter {
+    pub source: Option<String>,
+    pub object: Option<String>,
+    /// A reason code: missing_key, invalid_account_id, unknown_account, ambiguous,
+    /// filtered_account, deleted_account, missing_required_field, invalid_field.
+    pub reason: Option<String>,
+}
+
+impl RejectionFilter {
+    fn query(&self) -> ApiResult<QuarantineQuery> {
+        let reason = self
+            .reason
+            .as_deref()
+            .map(|r| RejectReason::from_code(r).ok_or_else(|| ApiError::BadRequest(format!("unknown reason {r:?}"))))
+            .transpose()?;
+        Ok(QuarantineQuery { source: self.source.clone(), object: self.object.clone(), reason })
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    pub page: Option<u32>,
+    /// At most 1,000.
+    pub page_size: Option<u32>,
+    pub api_key: Option<String>,
+}
+
+/// A page of the quarantine.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RejectionPage {
+    pub status_is_ok: bool,
+    #[schema(value_type = Vec<Object>)]
+    pub results: Vec<QuarantineEntry>,
+    pub current_page: u32,
+    pub page_size: u32,
+    pub total: u64,
+}
+
+/// Rejected records, oldest first.
+#[utoipa::path(get, path = "/api/v2/rejections", tag = "accord", params(RejectionFilter, PageParams),
+    responses((status = 200, body = RejectionPage), (status = 400, body = crate::error::ErrorBody)))]
+pub async fn rejections(
+    _: ApiKey,
+    State(state): State<AppState>,
+    Query(filter): Query<RejectionFilter>,
+    Query(p): Query<PageParams>,
+) -> ApiResult<Json<RejectionPage>> {
+    let query = filter.query()?;
+    let (page, size) = (p.page.unwrap_or(0), p.page_size.unwrap_or(100).clamp(1, 1000));
+    let Page { items, total, .. } = state.blocking(move |hub| hub.store.quarantine(&query, page, size)).await??;
+    Ok(Json(RejectionPage { status_is_ok: true, results: items, current_page: page, page_size: size, total }))
+}
+
+/// Retry rejected records (all, or those matching `{"source", "object", "reason"}`).
+#[utoipa::path(post, path = "/api/v2/rejections/retry", tag = "accord",
+    request_body(content = RejectionFilter, description = "optional filter; an empty body retries everything"),
+    responses((status = 200, description = "what the retry did", body = Object), (status = 400, body = crate::error::ErrorBody)))]
+pub async fn retry(_: ApiKey, State(state): State<AppState>, RawBody(body): RawBody) -> ApiResult<Json<Value>> {
+    let filter: RejectionFilter = if body.iter().all(u8::is_ascii_whitespace) {
+        RejectionFilter::default()
+    } else {
+        serde_json::from_value(parse_json(&body)?).map_err(|e| ApiError::BadRequest(format!("invalid filter: {e}")))?
+    };
+    let query = filter.query()?;
+    let report = state.blocking(move |hub| hub.retry(&query)).await??;
+    Ok(Json(serde_json::json!({"status_is_ok": true, "report": report})))
+}
+
+/// A source, its last sync run and what it holds.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SourceInfo {
+    pub source: String,
+    /// `file`, `salesforce`, ... or `api` / `events` for the APIs.
+    pub kind: String,
+    #[schema(value_type = Option<Object>)]
+    pub last_run: Option<SyncRun>,
+    pub objects: Vec<ObjectInfo>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ObjectInfo {
+    pub object: String,
+    pub kind: String,
+    pub linked: u64,
+    pub rejected: u64,
+    #[schema(value_type = Object)]
+    pub rejected_by_reason: std::collections::BTreeMap<String, u64>,
+}
+
+/// The sources: last sync per source and counts per object.
+#[utoipa::path(get, path = "/api/v2/sources", tag = "accord", responses((status = 200, body = Vec<SourceInfo>)))]
+pub async fn sources(_: ApiKey, State(state): State<AppState>) -> ApiResult<Json<Vec<SourceInfo>>> {
+    let out = state
+        .blocking(|hub| {
+            let mut by_source: std::collections::BTreeMap<String, SourceInfo> = std::collections::BTreeMap::new();
+            for plan in hub.plan.streams() {
+                let kind = match hub.config.raw.sources.get(&plan.source) {
+                    Some(s) => s.kind.clone(),
+                    None if plan.source == accord_engine::plan::API_SOURCE => "api".into(),
+                    None => "events".into(),
+                };
+                let info = by_source.entry(plan.source.clone()).or_insert_with(|| SourceInfo {
+                    source: plan.source.clone(),
+                    kind,
+                    last_run: None,
+                    objects: vec![],
+                });
+                let stats = hub.store.object_stats(plan.kind(), &plan.source, plan.object())?;
+                info.objects.push(ObjectInfo {
+                    object: plan.object().into(),
+                    kind: plan.kind().name().into(),
+                    linked: stats.linked,
+                    rejected: stats.rejected_by_reason.values().sum(),
+                    rejected_by_reason: stats.rejected_by_reason,
+                });
+            }
+            for info in by_source.values_mut() {
+                info.last_run = hub.store.runs(Some(&info.source), 1)?.into_iter().next();
+            }
+            Ok::<_, accord_store::StoreError>(by_source.into_values().collect::<Vec<_>>())
+        })
+        .await??;
+    Ok(Json(out))
+}

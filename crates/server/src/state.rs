@@ -1,0 +1,61 @@
+//! What every handler shares: the hub, the keys, the limits and the metrics.
+
+use std::sync::Arc;
+
+use accord_core::secret::SecretString;
+use accord_engine::Hub;
+
+use crate::metrics::Metrics;
+
+/// A key pair of the Event API and the source its events are recorded under.
+#[derive(Debug, Clone)]
+pub struct EventKeys {
+    pub source: String,
+    pub auth_key: SecretString,
+    pub api_key: SecretString,
+}
+
+/// The server's shared state.
+#[derive(Debug, Clone)]
+pub struct AppState(Arc<Inner>);
+
+#[derive(Debug)]
+pub struct Inner {
+    pub hub: Arc<Hub>,
+    pub api_key: SecretString,
+    pub event_keys: Vec<EventKeys>,
+    /// Largest accepted request body (after decompression too), in bytes.
+    pub body_limit: u64,
+    pub metrics: Metrics,
+    /// Origins allowed by CORS; `None` turns CORS off.
+    pub cors: Option<Vec<axum::http::HeaderValue>>,
+}
+
+impl AppState {
+    pub fn new(
+        hub: Arc<Hub>,
+        api_key: SecretString,
+        event_keys: Vec<EventKeys>,
+        body_limit: u64,
+        cors: Option<Vec<axum::http::HeaderValue>>,
+    ) -> Self {
+        Self(Arc::new(Inner { hub, api_key, event_keys, body_limit, metrics: Metrics::new(), cors }))
+    }
+
+    pub fn hub(&self) -> &Arc<Hub> {
+        &self.0.hub
+    }
+
+    pub fn inner(&self) -> &Inner {
+        &self.0
+    }
+
+    /// Runs blocking hub work off the async runtime.
+    pub async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Hub) -> T + Send + 'static,
+    ) -> Result<T, crate::error::ApiError> {
+        let hub = self.0.hub.clone();
+        tokio::task::spawn_blocking(move || f(&hub)).await.map_err(crate::error::ApiError::internal)
+    }
+}
