@@ -136,6 +136,14 @@ impl Hub {
 
     /// A hub over a given plan and store (already migrated).
     pub fn with_parts(config: Config, plan: Plan, store: Arc<dyn Store>) -> Result<Self> {
+        let index = Self::build_index(store.as_ref(), &plan)?;
+        let hub = Self { config, plan, store, index: Mutex::new(index) };
+        hub.load_config_domains()?;
+        Ok(hub)
+    }
+
+    /// Loads the lookup index from the store.
+    fn build_index(store: &dyn Store, plan: &Plan) -> Result<LinkIndex> {
         let mut index = LinkIndex::new();
         store.load_index(&plan.index_kinds(), &mut |row| match row {
             IndexRow::Account(a) => {
@@ -155,9 +163,7 @@ impl Hub {
                 index.upsert_link(&key.map_name(), &key.native_id, link);
             }
         })?;
-        let hub = Self { config, plan, store, index: Mutex::new(index) };
-        hub.load_config_domains()?;
-        Ok(hub)
+        Ok(index)
     }
 
     /// Copies `[[domains]]` from the config into the domain map.
@@ -246,6 +252,51 @@ impl Hub {
         drop(index);
         let rejected_keys = batch.quarantine.into_iter().flat_map(|q| q.rejection.tried).collect();
         Ok(IngestOutcome { counts, changed, rejected_keys, applied, items: items.unwrap_or_default() })
+    }
+
+    /// Ingests several pages (of any streams) in one transaction: group commit for concurrent API
+    /// requests. Pages are linked in order, each seeing the index changes of the ones before it;
+    /// if the transaction fails, the index is rebuilt from the store so it never holds what was
+    /// not committed.
+    pub fn ingest_group(&self, pages: Vec<(Arc<StreamPlan>, Vec<Item>, bool)>) -> Result<Vec<IngestOutcome>> {
+        let mut index = self.lock();
+        let mut prepared = Vec::with_capacity(pages.len());
+        let mut changed: Vec<Vec<TriedKey>> = Vec::with_capacity(pages.len());
+        for (plan, items, report_items) in pages {
+            let mut p = Prepared::default();
+            if report_items {
+                p.items = Some(Vec::with_capacity(items.len()));
+            }
+            Context { index: &index, plan: &plan, now: chrono::Utc::now(), also: None, sor_claims: None }
+                .prepare(items, &mut p);
+            let mut keys = Vec::new();
+            for op in std::mem::take(&mut p.ops) {
+                keys.extend(op.apply(&mut index));
+            }
+            changed.push(keys);
+            prepared.push(p);
+        }
+        let batches: Vec<&WriteBatch> = prepared.iter().map(|p| &p.batch).collect();
+        let applied = match self.store.apply_all(&batches) {
+            Ok(a) => a,
+            Err(e) => {
+                *index = Self::build_index(self.store.as_ref(), &self.plan)?;
+                return Err(e.into());
+            }
+        };
+        drop(index);
+        Ok(prepared
+            .into_iter()
+            .zip(applied)
+            .zip(changed)
+            .map(|((p, applied), changed)| IngestOutcome {
+                rejected_keys: p.batch.quarantine.into_iter().flat_map(|q| q.rejection.tried).collect(),
+                counts: p.counts,
+                changed,
+                applied,
+                items: p.items.unwrap_or_default(),
+            })
+            .collect())
     }
 
     /// Re-links the quarantined records that tried any of `keys`, and then those that the newly

@@ -15,22 +15,28 @@ pub fn content_id(value: &Value) -> String {
     hash.to_hex()[..32].to_owned()
 }
 
-/// The identity of a usage event.
+/// The identity of a usage event: its content id, prefixed with its time (zero-padded epoch ms)
+/// when it has a readable `created_at`, so that ids sort by time and the store's unique index
+/// grows at its end.
 pub fn event_id(event: &Value) -> String {
-    format!("ev:{}", content_id(event))
+    let at = event.get("created_at").and_then(accord_core::time::parse_timestamp).map(|t| t.timestamp_millis());
+    match at {
+        Some(ms) if ms >= 0 => format!("ev:{ms:013}:{}", content_id(event)),
+        _ => format!("ev:{}", content_id(event)),
+    }
 }
 
 fn write_canonical(value: &Value, h: &mut blake3::Hasher) {
     match value {
         Value::Object(map) => {
             let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
+            keys.sort_unstable();
             h.update(b"{");
             for (i, k) in keys.into_iter().enumerate() {
                 if i > 0 {
                     h.update(b",");
                 }
-                h.update(Value::String(k.clone()).to_string().as_bytes());
+                write_json(k, h);
                 h.update(b":");
                 write_canonical(&map[k], h);
             }
@@ -46,10 +52,14 @@ fn write_canonical(value: &Value, h: &mut blake3::Hasher) {
             }
             h.update(b"]");
         }
-        other => {
-            h.update(other.to_string().as_bytes());
-        }
+        other => write_json(other, h),
     }
+}
+
+/// Writes a value as compact JSON straight into the hasher, with no intermediate string.
+fn write_json<T: serde::Serialize + ?Sized>(value: &T, h: &mut blake3::Hasher) {
+    // Writing into a hasher cannot fail.
+    let _ = serde_json::to_writer(h, value);
 }
 
 #[cfg(test)]
@@ -64,5 +74,6 @@ mod tests {
         assert_eq!(event_id(&a), event_id(&b));
         assert_ne!(event_id(&a), event_id(&json!({"user_id": "u1", "created_at": 2})));
         assert_eq!(content_id(&a).len(), 32);
+        assert!(event_id(&a).starts_with("ev:0000000001000:"), "created_at 1 is epoch seconds: {}", event_id(&a));
     }
 }

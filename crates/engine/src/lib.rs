@@ -7,6 +7,7 @@ pub mod hub;
 pub mod identity;
 mod pipeline;
 pub mod plan;
+pub mod queue;
 pub mod sync;
 pub mod view;
 
@@ -27,6 +28,9 @@ pub enum EngineError {
     NotFound(String),
     #[error("{0}")]
     Invalid(String),
+    /// A write failed for reasons outside the request (the store); reported as an internal error.
+    #[error("{0}")]
+    Failed(String),
 }
 
 pub type Result<T, E = EngineError> = std::result::Result<T, E>;

@@ -67,6 +67,7 @@ impl From<accord_engine::EngineError> for ApiError {
         match e {
             accord_engine::EngineError::NotFound(what) => ApiError::NotFound(format!("{what} not found")),
             accord_engine::EngineError::Invalid(m) => ApiError::BadRequest(m),
+            accord_engine::EngineError::Failed(m) => ApiError::Internal(m),
             other => ApiError::internal(other),
         }
     }

@@ -8,7 +8,7 @@
 use accord_connectors::file::json_line_item;
 use accord_connectors::{Item, RawRecord};
 use accord_core::RejectReason;
-use accord_engine::hub::{ItemResult, PageContext};
+use accord_engine::hub::ItemResult;
 use axum::Json;
 use axum::extract::{Path, State};
 use serde::Serialize;
@@ -131,20 +131,16 @@ pub async fn post(
         })
         .collect();
     let items: Vec<Item> = parsed.into_iter().map(|(_, i)| i).collect();
-    let src = source.clone();
-    let out = state
-        .blocking(move |hub| {
-            if !users.is_empty() {
-                let plan = hub.plan.stream(&src, "users").cloned().expect("event source users stream");
-                let out = hub.ingest(&plan, users, PageContext::default())?;
-                hub.relink(out.changed)?;
-            }
-            let plan = hub.plan.stream(&src, "events").cloned().expect("event source stream");
-            let out = hub.ingest(&plan, items, PageContext { report_items: true, ..Default::default() })?;
-            hub.relink(out.changed.clone())?;
-            Ok::<_, accord_engine::EngineError>(out)
-        })
-        .await??;
+    let hub = state.hub();
+    let events_plan = hub.plan.stream(&source, "events").cloned().expect("event source stream");
+    let mut pages = Vec::with_capacity(2);
+    if !users.is_empty() {
+        // identifyUser first, so the events of the same batch resolve through the users it names.
+        let users_plan = hub.plan.stream(&source, "users").cloned().expect("event source users stream");
+        pages.push((users_plan, users, false));
+    }
+    pages.push((events_plan, items, true));
+    let out = state.ingest(pages).await?.pop().expect("one outcome per page");
     let mut failed_lines = Vec::new();
     let mut quarantined = 0;
     for (line, result) in lines.iter().zip(&out.items) {

@@ -29,6 +29,8 @@ pub struct Inner {
     pub metrics: Metrics,
     /// Origins allowed by CORS; `None` turns CORS off.
     pub cors: Option<Vec<axum::http::HeaderValue>>,
+    /// Group commit of the API's writes.
+    pub queue: accord_engine::queue::IngestQueue,
 }
 
 impl AppState {
@@ -39,7 +41,8 @@ impl AppState {
         body_limit: u64,
         cors: Option<Vec<axum::http::HeaderValue>>,
     ) -> Self {
-        Self(Arc::new(Inner { hub, api_key, event_keys, body_limit, metrics: Metrics::new(), cors }))
+        let queue = accord_engine::queue::IngestQueue::start(hub.clone()).expect("cannot start the ingest thread");
+        Self(Arc::new(Inner { hub, api_key, event_keys, body_limit, metrics: Metrics::new(), cors, queue }))
     }
 
     pub fn hub(&self) -> &Arc<Hub> {
@@ -48,6 +51,14 @@ impl AppState {
 
     pub fn inner(&self) -> &Inner {
         &self.0
+    }
+
+    /// Ingests pages through the group-commit queue.
+    pub async fn ingest(
+        &self,
+        pages: accord_engine::queue::Pages,
+    ) -> Result<Vec<accord_engine::IngestOutcome>, crate::error::ApiError> {
+        Ok(self.0.queue.ingest(pages).await?)
     }
 
     /// Runs blocking hub work off the async runtime.

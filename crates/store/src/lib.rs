@@ -10,6 +10,7 @@
 //! - SQL lives here and nowhere else, and every value is a bound parameter.
 
 pub mod model;
+pub mod postgres;
 mod sql;
 pub mod sqlite;
 pub mod usage;
@@ -29,6 +30,12 @@ pub use model::*;
 pub enum StoreError {
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("postgres: {0}")]
+    Postgres(#[from] ::postgres::Error),
+    /// The PostgreSQL server could not be reached (or refused the login); names the server, never
+    /// the password.
+    #[error("cannot connect to PostgreSQL at {target}: {reason}")]
+    Unreachable { target: String, reason: String },
     #[error("stored JSON is unreadable: {0}")]
     Json(#[from] serde_json::Error),
     #[error("{0}")]
@@ -63,6 +70,13 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Writes a batch in one transaction. Events are stored once per identity; only newly stored
     /// events are added to the usage rollups.
     fn apply(&self, batch: &WriteBatch) -> Result<ApplyOutcome>;
+
+    /// Writes several batches, in order. Backends that can group them into one transaction (group
+    /// commit, far fewer journal writes under concurrent ingestion) do; the default applies them
+    /// one by one. Either way each batch is all-or-nothing.
+    fn apply_all(&self, batches: &[&WriteBatch]) -> Result<Vec<ApplyOutcome>> {
+        batches.iter().map(|b| self.apply(b)).collect()
+    }
 
     /// Streams the lookup tables: accounts, filtered SOR ids, domains, and the links of records
     /// of the given kinds (the objects other records can point at).
@@ -156,6 +170,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 pub fn open(url: &str) -> Result<Arc<dyn Store>> {
     if let Some(path) = url.strip_prefix("sqlite://") {
         return Ok(Arc::new(sqlite::SqliteStore::open(path)?));
+    }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(Arc::new(postgres::PgStore::connect(url)?));
     }
     Err(StoreError::Url(url.to_owned()))
 }

@@ -2,7 +2,7 @@
 
 use accord_connectors::{Item, RawRecord};
 use accord_core::{ObjectKind, RejectReason};
-use accord_engine::hub::{ItemResult, PageContext};
+use accord_engine::hub::ItemResult;
 use accord_engine::plan::API_SOURCE;
 use accord_store::{AccountOrder, AccountQuery, AccountStatus, MetricQuery, RecordQuery};
 use axum::Json;
@@ -59,32 +59,27 @@ fn account_failure(record: &Value, index: usize, reason: RejectReason, message: 
     }
 }
 
+/// The submitted records as pipeline items; a record that is not a JSON object is kept as malformed.
+pub(crate) fn api_items(records: &[Value]) -> Vec<Item> {
+    records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| match r {
+            Value::Object(_) => Item::Record(RawRecord { data: r.clone(), location: Some(format!("api record {i}")) }),
+            other => Item::Malformed {
+                location: format!("api record {i}"),
+                problem: "the record is not a JSON object".into(),
+                raw: other.clone(),
+            },
+        })
+        .collect()
+}
+
 /// Ingests account records through the `api/accounts` stream; returns Natero's batch answer.
 pub(crate) async fn upsert_accounts(state: &AppState, records: Vec<Value>) -> ApiResult<BatchResponse> {
-    let outcome = state
-        .blocking(move |hub| {
-            let plan = hub.plan.stream(API_SOURCE, "accounts").cloned().expect("built-in stream");
-            let items = records
-                .iter()
-                .enumerate()
-                .map(|(i, r)| match r {
-                    Value::Object(_) => {
-                        Item::Record(RawRecord { data: r.clone(), location: Some(format!("api record {i}")) })
-                    }
-                    other => Item::Malformed {
-                        location: format!("api record {i}"),
-                        problem: "the record is not a JSON object".into(),
-                        raw: other.clone(),
-                    },
-                })
-                .collect();
-            let out = hub.ingest(&plan, items, PageContext { report_items: true, ..Default::default() })?;
-            let changed = out.changed.clone();
-            hub.relink(changed)?;
-            Ok::<_, accord_engine::EngineError>((out, records))
-        })
-        .await??;
-    let (out, records) = outcome;
+    let plan = state.hub().plan.stream(API_SOURCE, "accounts").cloned().expect("built-in stream");
+    let items = api_items(&records);
+    let out = state.ingest(vec![(plan, items, true)]).await?.remove(0);
     let mut failed = Vec::new();
     for (i, (result, record)) in out.items.iter().zip(&records).enumerate() {
         if let ItemResult::Rejected { reason, message, .. } = result {

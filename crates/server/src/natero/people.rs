@@ -2,9 +2,9 @@
 //! contact whose account is unknown is answered `Account not found` and kept in the quarantine, so
 //! it links by itself when the account arrives.
 
-use accord_connectors::{Item, RawRecord};
+use accord_connectors::Item;
 use accord_core::{ObjectKind, RejectReason};
-use accord_engine::hub::{ItemResult, PageContext};
+use accord_engine::hub::ItemResult;
 use accord_engine::plan::API_SOURCE;
 use accord_store::RecordQuery;
 use axum::Json;
@@ -72,29 +72,10 @@ impl People {
 
     async fn upsert(self, state: &AppState, records: Vec<Value>, deletes: Vec<String>) -> ApiResult<BatchResponse> {
         let records: Vec<Value> = records.into_iter().map(|r| self.prepare(r)).collect();
-        let (out, records) = state
-            .blocking(move |hub| {
-                let plan = hub.plan.stream(API_SOURCE, self.object).cloned().expect("built-in stream");
-                let mut items: Vec<Item> = records
-                    .iter()
-                    .enumerate()
-                    .map(|(i, r)| match r {
-                        Value::Object(_) => {
-                            Item::Record(RawRecord { data: r.clone(), location: Some(format!("api record {i}")) })
-                        }
-                        other => Item::Malformed {
-                            location: format!("api record {i}"),
-                            problem: "the record is not a JSON object".into(),
-                            raw: other.clone(),
-                        },
-                    })
-                    .collect();
-                items.extend(deletes.into_iter().map(|native_id| Item::Deleted { native_id }));
-                let out = hub.ingest(&plan, items, PageContext { report_items: true, ..Default::default() })?;
-                hub.relink(out.changed.clone())?;
-                Ok::<_, accord_engine::EngineError>((out, records))
-            })
-            .await??;
+        let plan = state.hub().plan.stream(API_SOURCE, self.object).cloned().expect("built-in stream");
+        let mut items = super::accounts::api_items(&records);
+        items.extend(deletes.into_iter().map(|native_id| Item::Deleted { native_id }));
+        let out = state.ingest(vec![(plan, items, true)]).await?.remove(0);
         let mut failed = Vec::new();
         for (i, (result, record)) in out.items.iter().zip(&records).enumerate() {
             if let ItemResult::Rejected { reason, message, .. } = result {

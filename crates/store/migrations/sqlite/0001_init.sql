@@ -128,9 +128,8 @@ CREATE TABLE events (
     last_seen INTEGER NOT NULL,
     UNIQUE (source, object, native_id)
 );
--- Raw events are read through the rollups; they are indexed for retention, and by account and
--- time for the rare per-account listing.
-CREATE INDEX events_account ON events (account_id, created_at);
+-- Raw events are read through the rollups, so they carry only the index retention needs. Their
+-- ids start with the event time, so the unique index grows at its end like the table.
 CREATE INDEX events_created ON events (created_at);
 
 CREATE TABLE support_tickets (
@@ -313,14 +312,17 @@ CREATE TABLE sync_runs (
 );
 CREATE INDEX sync_runs_source ON sync_runs (source, id);
 
--- Usage rollups: one row per (account, grain, bucket, user, product, module, feature). Grain is
--- 'hour' or 'day'; bucket is the bucket's start in epoch ms; '' stands for "not given". Active users
+-- Usage rollups: one row per (grain, bucket, account, user, product, module, feature). Rows are
+-- hourly (grain 'hour'); daily figures are read as sums over the day's hours (view usage_daily),
+-- which halves the writes per event. Bucket is the bucket's start in epoch ms; '' stands for "not given". Active users
 -- are the distinct non-empty user_ids of a bucket. Only newly stored events are added, so a
--- duplicate delivery never counts twice.
+-- duplicate delivery never counts twice. The key starts with the time bucket so that ingesting
+-- recent events touches a few hot pages instead of one page per account; an account's usage over
+-- a range is one seek per bucket. The key holds account_id, so it distributes by account.
 CREATE TABLE usage_rollups (
-    account_id TEXT NOT NULL,
     grain TEXT NOT NULL,
     bucket INTEGER NOT NULL,
+    account_id TEXT NOT NULL,
     user_id TEXT NOT NULL,
     product TEXT NOT NULL,
     module TEXT NOT NULL,
@@ -329,15 +331,15 @@ CREATE TABLE usage_rollups (
     total REAL NOT NULL,
     time_spent REAL NOT NULL,
     active_duration REAL NOT NULL,
-    PRIMARY KEY (account_id, grain, bucket, user_id, product, module, feature)
+    PRIMARY KEY (grain, bucket, account_id, user_id, product, module, feature)
 ) WITHOUT ROWID;
 
 CREATE TABLE usage_sessions (
-    account_id TEXT NOT NULL,
     grain TEXT NOT NULL,
     bucket INTEGER NOT NULL,
+    account_id TEXT NOT NULL,
     session_id TEXT NOT NULL,
-    PRIMARY KEY (account_id, grain, bucket, session_id)
+    PRIMARY KEY (grain, bucket, account_id, session_id)
 ) WITHOUT ROWID;
 
 -- Custom account metrics (Natero's /metrics): one value per account, metric name and day.
@@ -349,3 +351,11 @@ CREATE TABLE account_metrics (
     updated_at INTEGER NOT NULL,
     PRIMARY KEY (account_id, name, day)
 ) WITHOUT ROWID;
+
+-- Daily usage, summed from the hourly rollups.
+CREATE VIEW usage_daily AS
+    SELECT 'day' AS grain, (bucket / 86400000) * 86400000 AS bucket, account_id, user_id, product, module, feature,
+           SUM(events) AS events, SUM(total) AS total, SUM(time_spent) AS time_spent,
+           SUM(active_duration) AS active_duration
+    FROM usage_rollups WHERE grain = 'hour'
+    GROUP BY (bucket / 86400000) * 86400000, account_id, user_id, product, module, feature;

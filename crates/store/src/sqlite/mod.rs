@@ -170,6 +170,15 @@ impl Store for SqliteStore {
         })
     }
 
+    fn apply_all(&self, batches: &[&WriteBatch]) -> Result<Vec<ApplyOutcome>> {
+        self.write(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let outcomes = batches.iter().map(|b| apply_batch(&tx, b)).collect::<Result<Vec<_>>>()?;
+            tx.commit()?;
+            Ok(outcomes)
+        })
+    }
+
     fn load_index(&self, kinds: &[ObjectKind], visit: &mut dyn FnMut(IndexRow)) -> Result<()> {
         self.read(|conn| {
             let mut st = conn.prepare(&format!("SELECT {} FROM accounts", sql::account_columns().join(", ")))?;
@@ -578,12 +587,15 @@ impl Store for SqliteStore {
 
     fn active_users(&self, account_id: &str, from_ms: i64, to_ms: i64) -> Result<u64> {
         self.read(|conn| {
-            Ok(conn.query_row(
-                "SELECT COUNT(DISTINCT user_id) FROM usage_rollups
-                 WHERE account_id = ?1 AND grain = 'day' AND bucket >= ?2 AND bucket < ?3 AND user_id <> ''",
-                params![account_id, from_ms, to_ms],
-                |r| r.get::<_, i64>(0),
-            )? as u64)
+            let (first, step) = bucket_range(crate::usage::Grain::Hour, from_ms);
+            Ok(conn
+                .prepare_cached(&format!(
+                    "{BUCKETS} SELECT COUNT(DISTINCT r.user_id)
+                     FROM b CROSS JOIN usage_rollups r ON r.grain = ?5 AND r.bucket = b.x AND r.account_id = ?1
+                     WHERE r.user_id <> ''"
+                ))?
+                .query_row(params![account_id, first, to_ms, step, "hour"], |r| r.get::<_, i64>(0))?
+                as u64)
         })
     }
 
@@ -642,36 +654,53 @@ impl Store for SqliteStore {
     }
 }
 
+/// The buckets of a grain that start in `[from, to)`, as a recursive CTE named `b(x)`. Rollups are
+/// keyed by time first, so reading one account walks these buckets with one seek each.
+const BUCKETS: &str =
+    "WITH RECURSIVE b(x) AS (SELECT ?2 WHERE ?2 < ?3 UNION ALL SELECT x + ?4 FROM b WHERE x + ?4 < ?3)";
+
+/// First bucket start at or after `from`, and the bucket size, for a grain.
+fn bucket_range(grain: crate::usage::Grain, from: i64) -> (i64, i64) {
+    let size = grain_size(grain);
+    let first = grain.bucket(from);
+    (if first < from { first + size } else { first }, size)
+}
+
+fn grain_size(grain: crate::usage::Grain) -> i64 {
+    match grain {
+        crate::usage::Grain::Hour => 3_600_000,
+        crate::usage::Grain::Day => 86_400_000,
+    }
+}
+
 impl SqliteStore {
     fn usage_impl(&self, account_id: &str, from: i64, to: i64) -> Result<UsageSummary> {
+        use crate::usage::Grain;
+        let (first, step) = bucket_range(Grain::Hour, from);
+        let args = params![account_id, first, to, step, "hour"];
         self.read(|conn| {
             let mut out = UsageSummary::default();
-            let (events, total, spent, active): (i64, f64, f64, f64) = conn.query_row(
-                "SELECT COALESCE(SUM(events), 0), COALESCE(SUM(total), 0), COALESCE(SUM(time_spent), 0),
-                        COALESCE(SUM(active_duration), 0)
-                 FROM usage_rollups WHERE account_id = ?1 AND grain = 'hour' AND bucket >= ?2 AND bucket < ?3",
-                params![account_id, from, to],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-            )?;
+            let (events, total, spent, active, users): (i64, f64, f64, f64, i64) = conn
+                .prepare_cached(&format!(
+                    "{BUCKETS} SELECT COALESCE(SUM(r.events), 0), COALESCE(SUM(r.total), 0), COALESCE(SUM(r.time_spent), 0),
+                            COALESCE(SUM(r.active_duration), 0), COUNT(DISTINCT NULLIF(r.user_id, ''))
+                     FROM b CROSS JOIN usage_rollups r ON r.grain = ?5 AND r.bucket = b.x AND r.account_id = ?1"
+                ))?
+                .query_row(args, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?;
             (out.events, out.feature_total, out.time_spent, out.active_duration) = (events, total, spent, active);
-            out.active_users = conn.query_row(
-                "SELECT COUNT(DISTINCT user_id) FROM usage_rollups
-                 WHERE account_id = ?1 AND grain = 'hour' AND bucket >= ?2 AND bucket < ?3 AND user_id <> ''",
-                params![account_id, from, to],
-                |r| r.get::<_, i64>(0),
-            )? as u64;
-            out.sessions = conn.query_row(
-                "SELECT COUNT(DISTINCT session_id) FROM usage_sessions
-                 WHERE account_id = ?1 AND grain = 'hour' AND bucket >= ?2 AND bucket < ?3",
-                params![account_id, from, to],
-                |r| r.get::<_, i64>(0),
-            )? as u64;
-            let mut st = conn.prepare_cached(
-                "SELECT product, module, feature, SUM(events), SUM(total), SUM(time_spent) FROM usage_rollups
-                 WHERE account_id = ?1 AND grain = 'hour' AND bucket >= ?2 AND bucket < ?3
-                 GROUP BY product, module, feature ORDER BY SUM(events) DESC, product, module, feature",
-            )?;
-            let mut rows = st.query(params![account_id, from, to])?;
+            out.active_users = users as u64;
+            out.sessions = conn
+                .prepare_cached(&format!(
+                    "{BUCKETS} SELECT COUNT(DISTINCT s.session_id)
+                     FROM b CROSS JOIN usage_sessions s ON s.grain = ?5 AND s.bucket = b.x AND s.account_id = ?1"
+                ))?
+                .query_row(args, |r| r.get::<_, i64>(0))? as u64;
+            let mut st = conn.prepare_cached(&format!(
+                "{BUCKETS} SELECT r.product, r.module, r.feature, SUM(r.events), SUM(r.total), SUM(r.time_spent)
+                 FROM b CROSS JOIN usage_rollups r ON r.grain = ?5 AND r.bucket = b.x AND r.account_id = ?1
+                 GROUP BY r.product, r.module, r.feature ORDER BY SUM(r.events) DESC, r.product, r.module, r.feature"
+            ))?;
+            let mut rows = st.query(args)?;
             while let Some(r) = rows.next()? {
                 out.features.push(FeatureUsage {
                     product: r.get(0)?,
@@ -682,11 +711,12 @@ impl SqliteStore {
                     time_spent: r.get(5)?,
                 });
             }
-            let mut st = conn.prepare_cached(
-                "SELECT bucket, SUM(events), COUNT(DISTINCT NULLIF(user_id, '')) FROM usage_rollups
-                 WHERE account_id = ?1 AND grain = 'day' AND bucket >= ?2 AND bucket < ?3 GROUP BY bucket ORDER BY bucket",
-            )?;
-            let mut rows = st.query(params![account_id, crate::usage::Grain::Day.bucket(from), to])?;
+            let mut st = conn.prepare_cached(&format!(
+                "{BUCKETS} SELECT (b.x / 86400000) * 86400000 AS day, SUM(r.events), COUNT(DISTINCT NULLIF(r.user_id, ''))
+                 FROM b CROSS JOIN usage_rollups r ON r.grain = ?5 AND r.bucket = b.x AND r.account_id = ?1
+                 GROUP BY day ORDER BY day"
+            ))?;
+            let mut rows = st.query(args)?;
             while let Some(r) = rows.next()? {
                 out.days.push(DayUsage { day: r.get(0)?, events: r.get(1)?, active_users: r.get::<_, i64>(2)? as u64 });
             }
@@ -839,7 +869,7 @@ fn apply_usage(tx: &rusqlite::Transaction<'_>, usage: &UsageDelta) -> Result<()>
     let mut st = tx.prepare_cached(
         "INSERT INTO usage_rollups (account_id, grain, bucket, user_id, product, module, feature, events, total, time_spent, active_duration)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
-         ON CONFLICT (account_id, grain, bucket, user_id, product, module, feature) DO UPDATE SET
+         ON CONFLICT (grain, bucket, account_id, user_id, product, module, feature) DO UPDATE SET
             events = events + excluded.events, total = total + excluded.total,
             time_spent = time_spent + excluded.time_spent, active_duration = active_duration + excluded.active_duration",
     )?;
@@ -859,10 +889,10 @@ fn apply_usage(tx: &rusqlite::Transaction<'_>, usage: &UsageDelta) -> Result<()>
         ])?;
     }
     let mut st = tx.prepare_cached(
-        "INSERT OR IGNORE INTO usage_sessions (account_id, grain, bucket, session_id) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT OR IGNORE INTO usage_sessions (grain, bucket, account_id, session_id) VALUES (?1, ?2, ?3, ?4)",
     )?;
     for k in &usage.sessions {
-        st.execute(params![k.account_id, k.grain.code(), k.bucket, k.session_id])?;
+        st.execute(params![k.grain.code(), k.bucket, k.account_id, k.session_id])?;
     }
     Ok(())
 }

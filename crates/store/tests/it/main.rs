@@ -1,5 +1,7 @@
 //! The store contract, run against SQLite always and PostgreSQL when `ACCORD_TEST_POSTGRES_URL` is set.
 
+mod pg;
+
 use accord_store::Store;
 use accord_store::contract::CASES;
 use accord_store::sqlite::SqliteStore;
@@ -29,4 +31,155 @@ fn sqlite_schema_matches_the_record_kinds() {
             assert!(cols.contains(&f.name.to_string()), "table {} lacks column {}", kind.table(), f.name);
         }
     }
+}
+
+#[test]
+fn postgres_contract() {
+    let Some(server) = pg::server() else { return };
+    for (name, case) in CASES {
+        let schema = pg::Schema::create(&server);
+        let store = schema.store();
+        eprintln!("postgres: {name}");
+        case(&store);
+    }
+}
+
+#[test]
+fn postgres_schema_matches_the_record_kinds() {
+    let Some(server) = pg::server() else { return };
+    let schema = pg::Schema::create(&server);
+    drop(schema.store());
+    let pg_tables = schema.columns();
+    for kind in accord_core::ObjectKind::ALL {
+        let cols = pg_tables.get(kind.table()).unwrap_or_else(|| panic!("no table {}", kind.table()));
+        for f in kind.fields() {
+            assert!(cols.contains(&f.name.to_string()), "table {} lacks column {}", kind.table(), f.name);
+        }
+    }
+    // Table for table and column for column, the same schema as SQLite's (views included).
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hub.db");
+    SqliteStore::open(path.to_str().unwrap()).unwrap().migrate().unwrap();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let mut st = conn
+        .prepare(
+            "SELECT m.name, p.name FROM sqlite_master m JOIN pragma_table_info(m.name) p
+             WHERE m.type IN ('table', 'view') ORDER BY m.name, p.cid",
+        )
+        .unwrap();
+    let mut sqlite_tables: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for row in st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))).unwrap() {
+        let (table, col) = row.unwrap();
+        sqlite_tables.entry(table).or_default().push(col);
+    }
+    assert_eq!(pg_tables, sqlite_tables);
+}
+
+#[test]
+fn postgres_migrations_refuse_a_newer_database_and_serialize() {
+    let Some(server) = pg::server() else { return };
+    let schema = pg::Schema::create(&server);
+    // Two processes migrating one empty database at once: the advisory lock lets one apply it.
+    let applied: Vec<usize> = std::thread::scope(|s| {
+        let runs: Vec<_> = (0..2)
+            .map(|_| {
+                s.spawn(|| {
+                    let store = accord_store::postgres::PgStore::connect(&schema.url).unwrap();
+                    store.migrate().unwrap().len()
+                })
+            })
+            .collect();
+        runs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(applied.iter().sum::<usize>(), 1, "each migration is applied once: {applied:?}");
+    let store = schema.store();
+    assert!(store.migrations().unwrap().iter().all(|m| m.applied));
+    schema
+        .admin()
+        .batch_execute(&format!("INSERT INTO {}.schema_migrations VALUES (99, 'future', 0)", schema.name))
+        .unwrap();
+    match store.migrate() {
+        Err(accord_store::StoreError::TooNew { found: 99, known: 1 }) => {}
+        other => panic!("expected TooNew, got {other:?}"),
+    }
+}
+
+#[test]
+fn postgres_unreachable_server_is_named_without_the_password() {
+    // Nothing listens on port 1; this needs no server.
+    let err = accord_store::open("postgres://ann:hunter2@127.0.0.1:1/hub").unwrap_err().to_string();
+    assert!(err.contains("ann@127.0.0.1:1/hub"), "{err}");
+    assert!(!err.contains("hunter2"), "{err}");
+    let err = accord_store::open("postgresql://ann:hunter2@127.0.0.1:1/hub?bogus=1").unwrap_err().to_string();
+    assert!(!err.contains("hunter2"), "{err}");
+}
+
+#[test]
+fn postgres_overlapping_concurrent_batches_count_each_event_once() {
+    let Some(server) = pg::server() else { return };
+    let schema = pg::Schema::create(&server);
+    let store = schema.store();
+    pg::overlapping_batches(&store);
+}
+
+#[test]
+fn sqlite_overlapping_concurrent_batches_count_each_event_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path().join("hub.db").to_str().unwrap()).unwrap();
+    store.migrate().unwrap();
+    pg::overlapping_batches(&store);
+}
+
+#[test]
+fn postgres_works_from_a_tokio_runtime() {
+    let Some(server) = pg::server() else { return };
+    let schema = pg::Schema::create(&server);
+    pg::from_tokio(&schema.url);
+}
+
+/// `ACCORD_TEST_POSTGRES_URL=... cargo test -p accord-store --release --test it -- --ignored --nocapture throughput`
+#[test]
+#[ignore = "a measurement: prints the time to apply 100 batches of 1,000 new events"]
+fn throughput_of_event_batches() {
+    let report = |name: &str, (secs, n): (f64, u64)| {
+        assert_eq!(n, 100_000);
+        println!("{name:<24} {n} events in {secs:5.2} s = {:6.0} events/s", n as f64 / secs);
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = SqliteStore::open(dir.path().join("hub.db").to_str().unwrap()).unwrap();
+    sqlite.migrate().unwrap();
+    report("sqlite, 1 writer:", pg::event_throughput(&sqlite, 1));
+    let Some(server) = pg::server() else { return };
+    for writers in [1, 2] {
+        let schema = pg::Schema::create(&server);
+        let store = schema.store();
+        report(&format!("postgresql, {writers} writer(s):"), pg::event_throughput(&store, writers));
+    }
+}
+
+#[test]
+fn postgres_and_sqlite_agree_on_keys_repeated_in_a_batch() {
+    let Some(server) = pg::server() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = SqliteStore::open(dir.path().join("hub.db").to_str().unwrap()).unwrap();
+    sqlite.migrate().unwrap();
+    let schema = pg::Schema::create(&server);
+    let postgres = schema.store();
+    let expected = pg::same_keys_in_one_batch(&sqlite);
+    let got = pg::same_keys_in_one_batch(&postgres);
+    for (e, g) in expected.lines().zip(got.lines()) {
+        assert_eq!(g, e);
+    }
+    assert_eq!(got.lines().count(), expected.lines().count());
+}
+
+#[test]
+fn apply_all_is_all_or_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = SqliteStore::open(dir.path().join("hub.db").to_str().unwrap()).unwrap();
+    sqlite.migrate().unwrap();
+    pg::apply_all_is_all_or_nothing(&sqlite);
+    let Some(server) = pg::server() else { return };
+    let schema = pg::Schema::create(&server);
+    pg::apply_all_is_all_or_nothing(&schema.store());
 }

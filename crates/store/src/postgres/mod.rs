@@ -1,0 +1,1423 @@
+//! The PostgreSQL backend: a pool of synchronous `postgres` clients, embedded migrations, and
+//! `WriteBatch`es applied as bulk `UNNEST` statements in one transaction each, safe to run from
+//! several processes against one database.
+//!
+//! Writes are correct under concurrent transactions: every row is an `ON CONFLICT` upsert, rollups
+//! and run counters are added to in SQL (never read, changed and written back), rows of a batch are
+//! written in key order so two batches lock shared rows in the same order, and a transaction that
+//! still hits a deadlock or serialization failure is retried whole.
+
+mod rows;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
+use std::time::Duration;
+
+use ::postgres::fallible_iterator::FallibleIterator;
+use ::postgres::types::{ToSql, Type};
+use ::postgres::{Client, Config, NoTls, Transaction, error::SqlState};
+use accord_core::{ObjectKind, TriedKey};
+use r2d2_postgres::PostgresConnectionManager;
+use serde_json::Value;
+
+use crate::model::*;
+use crate::sql;
+use crate::usage::{DayUsage, FeatureUsage, Grain, UsageDelta, UsageSummary};
+use crate::{MigrationInfo, Result, Store, StoreError};
+
+use rows::*;
+
+const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("../../migrations/postgres/0001_init.sql"))];
+
+/// Connections per process: enough for a server's blocking threads and a sync at once, small
+/// enough that several `accord serve` processes fit in PostgreSQL's default 100 connections.
+const POOL_SIZE: u32 = 8;
+/// How long to wait for the server to accept a connection (unless the URL sets `connect_timeout`).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a caller waits for a free pooled connection before the store reports an error.
+const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(30);
+/// The advisory lock that serializes migrations across processes ("accord" in ASCII).
+const MIGRATION_LOCK: i64 = 0x6163_636f_7264;
+/// Attempts of a write transaction that fails with a deadlock or serialization failure.
+const WRITE_ATTEMPTS: u32 = 5;
+
+type Manager = PostgresConnectionManager<NoTls>;
+type Pool = r2d2::Pool<Manager>;
+/// A statement parameter with its type, so a statement costs one round trip (no separate prepare).
+type Param<'a> = (&'a (dyn ToSql + Sync), Type);
+
+/// The PostgreSQL store.
+pub struct PgStore {
+    /// `None` only while dropping (see `Drop`).
+    pool: Option<Pool>,
+    /// `user@host:port/db`, for messages: never the password.
+    target: String,
+}
+
+impl fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PgStore").field("target", &self.target).finish_non_exhaustive()
+    }
+}
+
+impl Drop for PgStore {
+    fn drop(&mut self) {
+        if let Some(pool) = self.pool.take() {
+            // Closing a `postgres::Client` blocks on the client's private runtime, which panics when
+            // the store is dropped inside an async context (a server's state at shutdown). A plain
+            // thread is never inside one.
+            let _ = std::thread::spawn(move || drop(pool)).join();
+        }
+    }
+}
+
+/// Runs `f` on a plain thread. The sync `postgres` client drives a private tokio runtime with
+/// `block_on`, which panics on a thread that is inside an async context; the blocking operations
+/// that callers may reasonably run from `async fn main` (connecting, migrating) go through this.
+fn off_runtime<T: Send>(f: impl FnOnce() -> Result<T> + Send) -> Result<T> {
+    std::thread::scope(|s| match s.spawn(f).join() {
+        Ok(out) => out,
+        Err(panic) => std::panic::resume_unwind(panic),
+    })
+}
+
+/// The URL without its password.
+fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    match rest.split_once('@') {
+        Some((userinfo, host)) if userinfo.contains(':') => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{host}")
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// `user@host:port/db` from a parsed config.
+fn describe(config: &Config) -> String {
+    let ports = config.get_ports();
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let host = match h {
+                ::postgres::config::Host::Tcp(name) => name.clone(),
+                ::postgres::config::Host::Unix(path) => path.display().to_string(),
+            };
+            let port = ports.get(i).or(ports.first()).copied().unwrap_or(5432);
+            format!("{host}:{port}")
+        })
+        .collect();
+    let user = config.get_user().map(|u| format!("{u}@")).unwrap_or_default();
+    let db = config.get_dbname().map(|d| format!("/{d}")).unwrap_or_default();
+    format!("{user}{}{db}", if hosts.is_empty() { "localhost:5432".into() } else { hosts.join(",") })
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+fn is_transient(e: &StoreError) -> bool {
+    let StoreError::Postgres(e) = e else { return false };
+    e.code().is_some_and(|c| *c == SqlState::T_R_SERIALIZATION_FAILURE || *c == SqlState::T_R_DEADLOCK_DETECTED)
+}
+
+/// Exponential backoff with jitter, so two transactions that deadlocked do not collide again.
+fn backoff(attempt: u32) -> Duration {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().subsec_nanos();
+    let base = 5u64 << attempt.min(6);
+    Duration::from_millis(base + u64::from(nanos) % base)
+}
+
+impl PgStore {
+    /// Connects to `postgres://user[:password]@host[:port]/db[?options]` and opens a pool. Fails
+    /// fast, naming the server, when it cannot be reached. Does not migrate.
+    pub fn connect(url: &str) -> Result<Self> {
+        let mut config: Config =
+            url.parse().map_err(|e| StoreError::Invalid(format!("invalid PostgreSQL URL {}: {e}", redact(url))))?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
+        if config.get_application_name().is_none() {
+            config.application_name("accord");
+        }
+        let target = describe(&config);
+        // One connection first, on this call: an unreachable server or a refused login is reported
+        // now, with its cause, instead of after the pool's checkout timeout.
+        off_runtime(|| {
+            let probe = config
+                .connect(NoTls)
+                .map_err(|e| StoreError::Unreachable { target: target.clone(), reason: e.to_string() })?;
+            drop(probe);
+            Ok(())
+        })?;
+        let pool = r2d2::Pool::builder()
+            .max_size(POOL_SIZE)
+            .min_idle(Some(1))
+            .connection_timeout(CHECKOUT_TIMEOUT)
+            .build_unchecked(PostgresConnectionManager::new(config, NoTls));
+        Ok(Self { pool: Some(pool), target })
+    }
+
+    /// `user@host:port/db`.
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+
+    fn conn(&self) -> Result<r2d2::PooledConnection<Manager>> {
+        let pool = self.pool.as_ref().ok_or_else(|| StoreError::Invalid("the store is closed".into()))?;
+        pool.get().map_err(|e| StoreError::Unreachable { target: self.target.clone(), reason: e.to_string() })
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&mut Client) -> Result<T>) -> Result<T> {
+        let mut conn = self.conn()?;
+        f(&mut conn)
+    }
+
+    /// Runs `f` in a transaction, retrying the whole transaction on a deadlock or serialization
+    /// failure: the server rolled it back, so running it again applies it once. Other errors roll
+    /// back and return. A commit lost with its connection is not retried either: it may have
+    /// committed, and a batch adds to counters, so applying it twice would count twice.
+    fn write<T>(&self, mut f: impl FnMut(&mut Transaction<'_>) -> Result<T>) -> Result<T> {
+        let mut conn = self.conn()?;
+        let mut attempt = 1;
+        loop {
+            let result = (|| {
+                let mut tx = conn.transaction()?;
+                let out = f(&mut tx)?;
+                tx.commit()?;
+                Ok(out)
+            })();
+            match result {
+                Err(e) if attempt < WRITE_ATTEMPTS && is_transient(&e) => {
+                    tracing::debug!(attempt, error = %e, "retrying a PostgreSQL transaction");
+                    std::thread::sleep(backoff(attempt));
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+impl Store for PgStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    fn migrate(&self) -> Result<Vec<MigrationInfo>> {
+        off_runtime(|| {
+            let mut conn = self.conn()?;
+            let known = MIGRATIONS.last().map_or(0, |m| m.0);
+            let mut applied = Vec::new();
+            // One transaction per migration. Each takes the advisory lock before reading the
+            // current version, so two processes migrating at once apply each migration once.
+            loop {
+                let mut tx = conn.transaction()?;
+                tx.execute_typed("SELECT pg_advisory_xact_lock($1)", &[(&MIGRATION_LOCK, Type::INT8)])?;
+                tx.batch_execute(
+                    "CREATE TABLE IF NOT EXISTS schema_migrations
+                     (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+                )?;
+                let current: i64 =
+                    tx.query_typed_one("SELECT COALESCE(MAX(version), 0)::int8 FROM schema_migrations", &[])?.get(0);
+                if current > known {
+                    return Err(StoreError::TooNew { found: current, known });
+                }
+                let Some((version, name, sql)) = MIGRATIONS.iter().find(|m| m.0 > current) else {
+                    tx.commit()?;
+                    return Ok(applied);
+                };
+                tx.batch_execute(sql)?;
+                tx.execute_typed(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+                    &[(version, Type::INT8), (name, Type::TEXT), (&now_ms(), Type::INT8)],
+                )?;
+                tx.commit()?;
+                tracing::info!(version, name, "applied migration");
+                applied.push(MigrationInfo { version: *version, name: (*name).into(), applied: true });
+            }
+        })
+    }
+
+    fn migrations(&self) -> Result<Vec<MigrationInfo>> {
+        off_runtime(|| {
+            self.read(|conn| {
+                let exists: bool =
+                    conn.query_typed_one("SELECT to_regclass('schema_migrations') IS NOT NULL", &[])?.get(0);
+                let done: HashSet<i64> = if exists {
+                    conn.query_typed("SELECT version FROM schema_migrations", &[])?.iter().map(|r| r.get(0)).collect()
+                } else {
+                    HashSet::new()
+                };
+                Ok(MIGRATIONS
+                    .iter()
+                    .map(|(v, n, _)| MigrationInfo { version: *v, name: (*n).into(), applied: done.contains(v) })
+                    .collect())
+            })
+        })
+    }
+
+    fn apply(&self, batch: &WriteBatch) -> Result<ApplyOutcome> {
+        if batch.is_empty() {
+            return Ok(ApplyOutcome::default());
+        }
+        self.write(|tx| apply_batch(tx, batch))
+    }
+
+    fn apply_all(&self, batches: &[&WriteBatch]) -> Result<Vec<ApplyOutcome>> {
+        // One transaction for the group, as SQLite does: one commit (one WAL flush) instead of one
+        // per batch. A failing batch fails the group, so each batch is still all-or-nothing.
+        if batches.iter().all(|b| b.is_empty()) {
+            return Ok(vec![ApplyOutcome::default(); batches.len()]);
+        }
+        self.write(|tx| batches.iter().map(|b| apply_batch(tx, b)).collect())
+    }
+
+    fn load_index(&self, kinds: &[ObjectKind], visit: &mut dyn FnMut(IndexRow)) -> Result<()> {
+        self.read(|conn| {
+            let sql = format!("SELECT {} FROM accounts", sql::account_columns().join(", "));
+            stream(conn, &sql, [], |r| {
+                visit(IndexRow::Account(account_from_row(&r)?));
+                Ok(())
+            })?;
+            let filtered = "SELECT link_key FROM quarantine
+                            WHERE kind = 'account' AND reason = 'filtered_account' AND link_key IS NOT NULL";
+            stream(conn, filtered, [], |r| {
+                visit(IndexRow::Filtered { account_id: r.try_get(0)? });
+                Ok(())
+            })?;
+            stream(conn, "SELECT domain, account_id, origin FROM domain_map", [], |r| {
+                visit(IndexRow::Domain(DomainRow {
+                    domain: r.try_get(0)?,
+                    account_id: account_id(&r, 1)?,
+                    origin: r.try_get(2)?,
+                }));
+                Ok(())
+            })?;
+            let mut seen = HashSet::new();
+            for kind in kinds.iter().copied().filter(|k| *k != ObjectKind::Account && seen.insert(*k)) {
+                let email = sql::email_field(kind).unwrap_or("NULL::text");
+                let sql = format!(
+                    "SELECT source, object, native_id, account_id, {email} FROM {} WHERE NOT is_deleted",
+                    kind.table()
+                );
+                stream(conn, &sql, [], |r| {
+                    visit(IndexRow::Link {
+                        key: RecordKey { source: r.try_get(0)?, object: r.try_get(1)?, native_id: r.try_get(2)? },
+                        kind,
+                        account_id: account_id(&r, 3)?,
+                        email: r.try_get(4)?,
+                    });
+                    Ok(())
+                })?;
+            }
+            Ok(())
+        })
+    }
+
+    fn checkpoint(&self, source: &str, stream: &str) -> Result<Option<Value>> {
+        self.read(|conn| {
+            let row = conn.query_typed_opt(
+                "SELECT cursor FROM checkpoints WHERE source = $1 AND stream = $2",
+                &[(&source, Type::TEXT), (&stream, Type::TEXT)],
+            )?;
+            let Some(row) = row else { return Ok(None) };
+            Ok(Some(serde_json::from_str(row.try_get::<_, &str>(0)?)?))
+        })
+    }
+
+    fn clear_checkpoints(&self, source: &str) -> Result<()> {
+        self.read(|conn| {
+            conn.execute_typed("DELETE FROM checkpoints WHERE source = $1", &[(&source, Type::TEXT)])?;
+            Ok(())
+        })
+    }
+
+    fn start_run(&self, source: &str) -> Result<i64> {
+        self.read(|conn| {
+            let row = conn.query_typed_one(
+                "INSERT INTO sync_runs (source, started_at, status) VALUES ($1, $2, 'running') RETURNING id",
+                &[(&source, Type::TEXT), (&now_ms(), Type::INT8)],
+            )?;
+            Ok(row.try_get(0)?)
+        })
+    }
+
+    fn finish_run(&self, run_id: i64, status: &str, error: Option<&str>) -> Result<()> {
+        self.read(|conn| {
+            conn.execute_typed(
+                "UPDATE sync_runs SET finished_at = $2, status = $3, error = $4 WHERE id = $1",
+                &[(&run_id, Type::INT8), (&now_ms(), Type::INT8), (&status, Type::TEXT), (&error, Type::TEXT)],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn runs(&self, source: Option<&str>, limit: u32) -> Result<Vec<SyncRun>> {
+        self.read(|conn| {
+            let rows = conn.query_typed(
+                "SELECT id, source, started_at, finished_at, status, fetched, linked, rejected, rejected_by_reason, error
+                 FROM sync_runs WHERE ($1::text IS NULL OR source = $1) ORDER BY id DESC LIMIT $2",
+                &[(&source, Type::TEXT), (&i64::from(limit), Type::INT8)],
+            )?;
+            rows.iter().map(run_from_row).collect()
+        })
+    }
+
+    fn account(&self, id: &str) -> Result<Option<AccountRow>> {
+        self.read(|conn| {
+            let sql = format!("SELECT {} FROM accounts WHERE account_id = $1", sql::account_columns().join(", "));
+            conn.query_typed_opt(&sql, &[(&id, Type::TEXT)])?.as_ref().map(account_from_row).transpose()
+        })
+    }
+
+    fn account_by_origin(&self, origin: &RecordKey) -> Result<Option<AccountRow>> {
+        self.read(|conn| {
+            // Several accounts could name one origin only through the Account API; take the first
+            // by id so the answer is stable.
+            let sql = format!(
+                "SELECT {} FROM accounts WHERE source = $1 AND object = $2 AND native_id = $3
+                 ORDER BY account_id LIMIT 1",
+                sql::account_columns().join(", ")
+            );
+            let params = key_params(origin);
+            conn.query_typed_opt(&sql, &params)?.as_ref().map(account_from_row).transpose()
+        })
+    }
+
+    fn accounts(&self, q: &AccountQuery) -> Result<Page<AccountRow>> {
+        let statuses = status_codes(&q.statuses);
+        let order = match q.order {
+            AccountOrder::AccountId => "account_id",
+            AccountOrder::Name => "name",
+            AccountOrder::JoinDate => "join_date",
+        };
+        // SQLite sorts NULL lowest: first ascending, last descending.
+        let dir = if q.descending { "DESC NULLS LAST" } else { "ASC NULLS FIRST" };
+        let size = q.page_size.clamp(1, 10_000);
+        let (limit, offset) = (i64::from(size), i64::from(q.page) * i64::from(size));
+        self.read(|conn| {
+            let total: i64 = conn
+                .query_typed_one(
+                    "SELECT COUNT(*) FROM accounts WHERE status = ANY($1)",
+                    &[(&statuses, Type::TEXT_ARRAY)],
+                )?
+                .try_get(0)?;
+            let sql = format!(
+                "SELECT {} FROM accounts WHERE status = ANY($1) ORDER BY {order} {dir}, account_id {dir}
+                 LIMIT $2 OFFSET $3",
+                sql::account_columns().join(", ")
+            );
+            let rows =
+                conn.query_typed(&sql, &[(&statuses, Type::TEXT_ARRAY), (&limit, Type::INT8), (&offset, Type::INT8)])?;
+            let items = rows.iter().map(account_from_row).collect::<Result<_>>()?;
+            Ok(Page { items, total: total as u64, page: q.page, page_size: size })
+        })
+    }
+
+    fn for_each_account(&self, statuses: &[AccountStatus], visit: &mut dyn FnMut(AccountRow)) -> Result<()> {
+        let statuses: Vec<&str> = if statuses.is_empty() {
+            vec!["active", "filtered", "deleted"]
+        } else {
+            statuses.iter().map(|s| s.code()).collect()
+        };
+        self.read(|conn| {
+            let sql = format!(
+                "SELECT {} FROM accounts WHERE status = ANY($1) ORDER BY account_id",
+                sql::account_columns().join(", ")
+            );
+            let params: [Param<'_>; 1] = [(&statuses, Type::TEXT_ARRAY)];
+            stream(conn, &sql, params, |r| {
+                visit(account_from_row(&r)?);
+                Ok(())
+            })
+        })
+    }
+
+    fn delete_list(&self) -> Result<Vec<(String, accord_core::Timestamp, String)>> {
+        self.read(|conn| {
+            let rows = conn
+                .query_typed("SELECT account_id, deleted_at, reason FROM deleted_accounts ORDER BY account_id", &[])?;
+            rows.iter().map(|r| Ok((r.try_get(0)?, time(r.try_get(1)?), r.try_get(2)?))).collect()
+        })
+    }
+
+    fn records(&self, kind: ObjectKind, q: &RecordQuery, page: u32, size: u32) -> Result<Page<RecordRow>> {
+        let size = size.clamp(1, 10_000);
+        let (limit, offset) = (i64::from(size), i64::from(page) * i64::from(size));
+        let mut clauses = Vec::new();
+        let mut args: Vec<Param<'_>> = Vec::new();
+        for (col, v) in
+            [("account_id", &q.account_id), ("source", &q.source), ("object", &q.object), ("native_id", &q.native_id)]
+        {
+            if let Some(v) = v {
+                args.push((v, Type::TEXT));
+                clauses.push(format!("{col} = ${}", args.len()));
+            }
+        }
+        if !q.include_deleted {
+            clauses.push("NOT is_deleted".into());
+        }
+        let clause = if clauses.is_empty() { String::new() } else { format!("WHERE {}", clauses.join(" AND ")) };
+        self.read(|conn| {
+            let total: i64 =
+                conn.query_typed_one(&format!("SELECT COUNT(*) FROM {} {clause}", kind.table()), &args)?.try_get(0)?;
+            let sql = format!(
+                "{} {clause} ORDER BY last_seen DESC, source, object, native_id LIMIT ${} OFFSET ${}",
+                sql::select_record(kind),
+                args.len() + 1,
+                args.len() + 2
+            );
+            let mut all = args.clone();
+            all.extend([(&limit as &(dyn ToSql + Sync), Type::INT8), (&offset, Type::INT8)]);
+            let rows = conn.query_typed(&sql, &all)?;
+            let items = rows.iter().map(|r| record_from_row(kind, r)).collect::<Result<_>>()?;
+            Ok(Page { items, total: total as u64, page, page_size: size })
+        })
+    }
+
+    fn record_counts(&self, account_id: &str) -> Result<Vec<RecordCount>> {
+        self.read(|conn| {
+            let mut out = Vec::new();
+            for kind in sql::record_kinds() {
+                let sql = format!(
+                    "SELECT source, object, COUNT(*) FROM {} WHERE account_id = $1 AND NOT is_deleted
+                     GROUP BY source, object ORDER BY source, object",
+                    kind.table()
+                );
+                for r in conn.query_typed(&sql, &[(&account_id, Type::TEXT)])? {
+                    out.push(RecordCount { source: r.try_get(0)?, object: r.try_get(1)?, kind, count: count(&r, 2)? });
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    fn record(&self, kind: ObjectKind, key: &RecordKey) -> Result<Option<RecordRow>> {
+        self.read(|conn| {
+            let sql = format!("{} WHERE source = $1 AND object = $2 AND native_id = $3", sql::select_record(kind));
+            conn.query_typed_opt(&sql, &key_params(key))?.map(|r| record_from_row(kind, &r)).transpose()
+        })
+    }
+
+    fn for_each_record(
+        &self,
+        kind: ObjectKind,
+        source: &str,
+        object: &str,
+        visit: &mut dyn FnMut(RecordRow),
+    ) -> Result<()> {
+        self.read(|conn| {
+            let sql = format!("{} WHERE source = $1 AND object = $2 ORDER BY native_id", sql::select_record(kind));
+            let params: [Param<'_>; 2] = [(&source, Type::TEXT), (&object, Type::TEXT)];
+            stream(conn, &sql, params, |r| {
+                visit(record_from_row(kind, &r)?);
+                Ok(())
+            })
+        })
+    }
+
+    fn object_stats(&self, kind: ObjectKind, source: &str, object: &str) -> Result<ObjectStats> {
+        self.read(|conn| {
+            let mut stats = ObjectStats::default();
+            let params: [Param<'_>; 2] = [(&source, Type::TEXT), (&object, Type::TEXT)];
+            if kind != ObjectKind::Account {
+                let sql = format!(
+                    "SELECT COUNT(*) FILTER (WHERE NOT is_deleted), COUNT(*) FILTER (WHERE is_deleted),
+                            COUNT(DISTINCT account_id) FILTER (WHERE NOT is_deleted)
+                     FROM {} WHERE source = $1 AND object = $2",
+                    kind.table()
+                );
+                let r = conn.query_typed_one(&sql, &params)?;
+                (stats.linked, stats.deleted, stats.accounts_covered) = (count(&r, 0)?, count(&r, 1)?, count(&r, 2)?);
+            } else {
+                let r = conn.query_typed_one(
+                    "SELECT COUNT(*), COUNT(*) FILTER (WHERE status = 'active') FROM accounts
+                     WHERE source = $1 AND object = $2",
+                    &params,
+                )?;
+                (stats.linked, stats.accounts_covered) = (count(&r, 0)?, count(&r, 1)?);
+            }
+            let rows = conn.query_typed(
+                "SELECT reason, COUNT(*) FROM quarantine WHERE source = $1 AND object = $2 GROUP BY reason",
+                &params,
+            )?;
+            for r in rows {
+                stats.rejected_by_reason.insert(r.try_get(0)?, count(&r, 1)?);
+            }
+            Ok(stats)
+        })
+    }
+
+    fn quarantine(&self, q: &QuarantineQuery, page: u32, size: u32) -> Result<Page<QuarantineEntry>> {
+        let size = size.clamp(1, 10_000);
+        let (limit, offset) = (i64::from(size), i64::from(page) * i64::from(size));
+        let (clause, args) = quarantine_where(q);
+        self.read(|conn| {
+            let params: Vec<Param<'_>> = args.iter().map(|a| (a as &(dyn ToSql + Sync), Type::TEXT)).collect();
+            let total: i64 =
+                conn.query_typed_one(&format!("SELECT COUNT(*) FROM quarantine {clause}"), &params)?.try_get(0)?;
+            let sql = format!(
+                "SELECT {QUARANTINE_COLUMNS} FROM quarantine {clause} ORDER BY id LIMIT ${} OFFSET ${}",
+                args.len() + 1,
+                args.len() + 2
+            );
+            let mut all = params.clone();
+            all.extend([(&limit as &(dyn ToSql + Sync), Type::INT8), (&offset, Type::INT8)]);
+            let items = conn.query_typed(&sql, &all)?.iter().map(quarantine_from_row).collect::<Result<_>>()?;
+            Ok(Page { items, total: total as u64, page, page_size: size })
+        })
+    }
+
+    fn quarantine_entry(&self, id: i64) -> Result<Option<QuarantineEntry>> {
+        self.read(|conn| {
+            let sql = format!("SELECT {QUARANTINE_COLUMNS} FROM quarantine WHERE id = $1");
+            conn.query_typed_opt(&sql, &[(&id, Type::INT8)])?.as_ref().map(quarantine_from_row).transpose()
+        })
+    }
+
+    fn for_each_quarantined(&self, q: &QuarantineQuery, visit: &mut dyn FnMut(QuarantineEntry)) -> Result<()> {
+        let (clause, args) = quarantine_where(q);
+        self.read(|conn| {
+            let sql = format!("SELECT {QUARANTINE_COLUMNS} FROM quarantine {clause} ORDER BY id");
+            let params: Vec<Param<'_>> = args.iter().map(|a| (a as &(dyn ToSql + Sync), Type::TEXT)).collect();
+            stream(conn, &sql, params, |r| {
+                visit(quarantine_from_row(&r)?);
+                Ok(())
+            })
+        })
+    }
+
+    fn quarantine_by_keys(&self, keys: &[TriedKey]) -> Result<Vec<QuarantineEntry>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let spaces: Vec<String> = keys.iter().map(|k| k.space.code()).collect();
+        let names: Vec<&str> = keys.iter().map(|k| k.key.as_str()).collect();
+        self.read(|conn| {
+            // One statement for all the keys; the semi-join returns each record once, oldest first.
+            let sql = format!(
+                "SELECT {} FROM quarantine q WHERE (q.source, q.object, q.native_id) IN (
+                    SELECT k.source, k.object, k.native_id FROM quarantine_keys k
+                    JOIN UNNEST($1::text[], $2::text[]) AS t(space, key) ON k.space = t.space AND k.key = t.key
+                 ) ORDER BY q.id",
+                quarantine_columns_q()
+            );
+            let rows = conn.query_typed(&sql, &[(&spaces, Type::TEXT_ARRAY), (&names, Type::TEXT_ARRAY)])?;
+            rows.iter().map(quarantine_from_row).collect()
+        })
+    }
+
+    fn quarantine_key_count(&self) -> Result<u64> {
+        self.read(|conn| count(&conn.query_typed_one("SELECT COUNT(*) FROM quarantine_keys", &[])?, 0))
+    }
+
+    fn for_each_quarantine_key(&self, visit: &mut dyn FnMut(TriedKey)) -> Result<()> {
+        self.read(|conn| {
+            let sql = "SELECT DISTINCT space, key FROM quarantine_keys WHERE space <> 'hint' ORDER BY space, key";
+            stream(conn, sql, [], |r| {
+                let space: &str = r.try_get(0)?;
+                if let Some(space) = accord_core::KeySpace::from_code(space) {
+                    visit(TriedKey { space, key: r.try_get(1)? });
+                }
+                Ok(())
+            })
+        })
+    }
+
+    fn quarantine_near(&self, account_id: &str) -> Result<Vec<QuarantineEntry>> {
+        self.read(|conn| {
+            let sql = format!(
+                "SELECT {} FROM quarantine q WHERE (q.source, q.object, q.native_id) IN (
+                    SELECT k.source, k.object, k.native_id FROM quarantine_keys k
+                    WHERE k.space IN ('account', 'hint') AND k.key = $1
+                 ) ORDER BY q.id",
+                quarantine_columns_q()
+            );
+            conn.query_typed(&sql, &[(&account_id, Type::TEXT)])?.iter().map(quarantine_from_row).collect()
+        })
+    }
+
+    fn quarantine_summary(&self) -> Result<Vec<(String, String, String, u64)>> {
+        self.read(|conn| {
+            let rows = conn.query_typed(
+                "SELECT source, object, reason, COUNT(*) FROM quarantine
+                 GROUP BY source, object, reason ORDER BY source, object, reason",
+                &[],
+            )?;
+            rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, count(r, 3)?))).collect()
+        })
+    }
+
+    fn usage(&self, account_id: &str, from: i64, to: i64) -> Result<UsageSummary> {
+        let (first, step) = bucket_range(Grain::Hour, from);
+        self.read(|conn| {
+            let hour = "hour";
+            let params: [Param<'_>; 5] = [
+                (&account_id, Type::TEXT),
+                (&first, Type::INT8),
+                (&to, Type::INT8),
+                (&step, Type::INT8),
+                (&hour, Type::TEXT),
+            ];
+            let mut out = UsageSummary::default();
+            let r = conn.query_typed_one(
+                &format!(
+                    "SELECT COALESCE(SUM(r.events), 0)::int8, COALESCE(SUM(r.total), 0), COALESCE(SUM(r.time_spent), 0),
+                            COALESCE(SUM(r.active_duration), 0), COUNT(DISTINCT NULLIF(r.user_id, ''))
+                     FROM {BUCKETS} JOIN usage_rollups r ON r.grain = $5 AND r.bucket = b.x AND r.account_id = $1"
+                ),
+                &params,
+            )?;
+            (out.events, out.feature_total, out.time_spent, out.active_duration) =
+                (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?);
+            out.active_users = count(&r, 4)?;
+            out.sessions = count(
+                &conn.query_typed_one(
+                    &format!(
+                        "SELECT COUNT(DISTINCT s.session_id)
+                         FROM {BUCKETS} JOIN usage_sessions s ON s.grain = $5 AND s.bucket = b.x AND s.account_id = $1"
+                    ),
+                    &params,
+                )?,
+                0,
+            )?;
+            let rows = conn.query_typed(
+                &format!(
+                    "SELECT r.product, r.module, r.feature, SUM(r.events)::int8, SUM(r.total), SUM(r.time_spent)
+                     FROM {BUCKETS} JOIN usage_rollups r ON r.grain = $5 AND r.bucket = b.x AND r.account_id = $1
+                     GROUP BY r.product, r.module, r.feature
+                     ORDER BY SUM(r.events) DESC, r.product, r.module, r.feature"
+                ),
+                &params,
+            )?;
+            for r in rows {
+                out.features.push(FeatureUsage {
+                    product: r.try_get(0)?,
+                    module: r.try_get(1)?,
+                    feature: r.try_get(2)?,
+                    events: r.try_get(3)?,
+                    total: r.try_get(4)?,
+                    time_spent: r.try_get(5)?,
+                });
+            }
+            // Days are summed from the same hourly buckets, as the usage_daily view does.
+            let rows = conn.query_typed(
+                &format!(
+                    "SELECT (b.x / 86400000) * 86400000 AS day, SUM(r.events)::int8, COUNT(DISTINCT NULLIF(r.user_id, ''))
+                     FROM {BUCKETS} JOIN usage_rollups r ON r.grain = $5 AND r.bucket = b.x AND r.account_id = $1
+                     GROUP BY day ORDER BY day"
+                ),
+                &params,
+            )?;
+            for r in rows {
+                out.days.push(DayUsage { day: r.try_get(0)?, events: r.try_get(1)?, active_users: count(&r, 2)? });
+            }
+            Ok(out)
+        })
+    }
+
+    fn active_users(&self, account_id: &str, from_ms: i64, to_ms: i64) -> Result<u64> {
+        let (first, step) = bucket_range(Grain::Hour, from_ms);
+        self.read(|conn| {
+            let r = conn.query_typed_one(
+                &format!(
+                    "SELECT COUNT(DISTINCT r.user_id)
+                     FROM {BUCKETS} JOIN usage_rollups r ON r.grain = $5 AND r.bucket = b.x AND r.account_id = $1
+                     WHERE r.user_id <> ''"
+                ),
+                &[
+                    (&account_id, Type::TEXT),
+                    (&first, Type::INT8),
+                    (&to_ms, Type::INT8),
+                    (&step, Type::INT8),
+                    (&"hour", Type::TEXT),
+                ],
+            )?;
+            count(&r, 0)
+        })
+    }
+
+    fn prune_events(&self, before_ms: i64) -> Result<u64> {
+        self.read(|conn| {
+            Ok(conn.execute_typed("DELETE FROM events WHERE created_at < $1", &[(&before_ms, Type::INT8)])?)
+        })
+    }
+
+    fn metrics(&self, q: &MetricQuery, page: u32, size: u32) -> Result<Page<MetricRow>> {
+        let size = size.clamp(1, 10_000);
+        let (limit, offset) = (i64::from(size), i64::from(page) * i64::from(size));
+        let mut clauses = Vec::new();
+        let mut args: Vec<Param<'_>> = Vec::new();
+        for (col, v) in [("account_id", &q.account_id), ("name", &q.name)] {
+            if let Some(v) = v {
+                args.push((v, Type::TEXT));
+                clauses.push(format!("{col} = ${}", args.len()));
+            }
+        }
+        let clause = if clauses.is_empty() { String::new() } else { format!("WHERE {}", clauses.join(" AND ")) };
+        self.read(|conn| {
+            let total: i64 =
+                conn.query_typed_one(&format!("SELECT COUNT(*) FROM account_metrics {clause}"), &args)?.try_get(0)?;
+            let sql = format!(
+                "SELECT account_id, name, day, value FROM account_metrics {clause}
+                 ORDER BY day DESC, account_id, name LIMIT ${} OFFSET ${}",
+                args.len() + 1,
+                args.len() + 2
+            );
+            let mut all = args.clone();
+            all.extend([(&limit as &(dyn ToSql + Sync), Type::INT8), (&offset, Type::INT8)]);
+            let items = conn
+                .query_typed(&sql, &all)?
+                .iter()
+                .map(|r| {
+                    Ok(MetricRow {
+                        account_id: account_id(r, 0)?,
+                        name: r.try_get(1)?,
+                        day: time(r.try_get(2)?),
+                        value: r.try_get(3)?,
+                    })
+                })
+                .collect::<Result<_>>()?;
+            Ok(Page { items, total: total as u64, page, page_size: size })
+        })
+    }
+}
+
+/// Runs a query and hands each row to `each` as it arrives: the client reads the server's
+/// result as the rows are consumed, so a large table streams in constant memory.
+fn stream<'p>(
+    conn: &mut Client,
+    sql: &str,
+    params: impl IntoIterator<Item = Param<'p>>,
+    mut each: impl FnMut(::postgres::Row) -> Result<()>,
+) -> Result<()> {
+    let mut rows = conn.query_typed_raw(sql, params)?;
+    while let Some(r) = rows.next()? {
+        each(r)?;
+    }
+    Ok(())
+}
+
+fn key_params(key: &RecordKey) -> [Param<'_>; 3] {
+    [(&key.source, Type::TEXT), (&key.object, Type::TEXT), (&key.native_id, Type::TEXT)]
+}
+
+/// The buckets of a grain that start in `[$2, $3)`, `$4` apart, as the rows `b(x)`. Rollups are
+/// keyed by time first, so reading one account's range is one index seek per bucket.
+const BUCKETS: &str = "generate_series($2::int8, $3::int8 - 1, $4::int8) AS b(x)";
+
+/// First bucket start at or after `from`, and the bucket size, for a grain.
+fn bucket_range(grain: Grain, from: i64) -> (i64, i64) {
+    let size = grain_size(grain);
+    let first = grain.bucket(from);
+    (if first < from { first + size } else { first }, size)
+}
+
+fn grain_size(grain: Grain) -> i64 {
+    match grain {
+        Grain::Hour => 3_600_000,
+        Grain::Day => 86_400_000,
+    }
+}
+
+fn status_codes(statuses: &[AccountStatus]) -> Vec<&'static str> {
+    if statuses.is_empty() { vec!["active"] } else { statuses.iter().map(|s| s.code()).collect() }
+}
+
+fn quarantine_where(q: &QuarantineQuery) -> (String, Vec<String>) {
+    let mut clauses = Vec::new();
+    let mut args = Vec::new();
+    for (col, v) in [("source", &q.source), ("object", &q.object)] {
+        if let Some(v) = v {
+            args.push(v.clone());
+            clauses.push(format!("{col} = ${}", args.len()));
+        }
+    }
+    if let Some(r) = q.reason {
+        args.push(r.code().to_owned());
+        clauses.push(format!("reason = ${}", args.len()));
+    }
+    let clause = if clauses.is_empty() { String::new() } else { format!("WHERE {}", clauses.join(" AND ")) };
+    (clause, args)
+}
+
+/// `c = excluded.c` for every column but the key and `first_seen` (which keeps its first value).
+fn update_set(cols: &[&str], keep: &[&str]) -> String {
+    cols.iter()
+        .filter(|c| !keep.contains(c) && **c != "first_seen")
+        .map(|c| format!("{c} = excluded.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Applies a batch with the SQLite backend's semantics, step for step (see `sqlite::apply_batch`).
+/// Each step is one bulk statement. Rows with the same key in one batch are merged first, as the
+/// sequence of row-by-row upserts SQLite runs would leave them, because one `INSERT ... ON
+/// CONFLICT DO UPDATE` cannot touch a row twice.
+fn apply_batch(tx: &mut Transaction<'_>, batch: &WriteBatch) -> Result<ApplyOutcome> {
+    let now = now_ms();
+    let mut outcome = ApplyOutcome::default();
+    if !batch.accounts.is_empty() {
+        upsert_accounts(tx, &batch.accounts)?;
+        // The SOR record that created the account is no longer a rejection.
+        release(tx, batch.accounts.iter().map(|a| &a.origin), Release::Always)?;
+    }
+    if !batch.account_status.is_empty() {
+        let mut last: BTreeMap<&str, &str> = BTreeMap::new();
+        for (id, status) in &batch.account_status {
+            last.insert(id.as_str(), status.code());
+        }
+        let mut c = Columns::of(&[ColumnType::Text; 2], last.len());
+        for (id, status) in last {
+            c.cols[0].text(id);
+            c.cols[1].text(status);
+        }
+        tx.execute_typed(
+            &format!(
+                "UPDATE accounts SET status = u.status FROM {} AS u(account_id, status)
+                 WHERE accounts.account_id = u.account_id",
+                c.unnest(1)
+            ),
+            &c.params(),
+        )?;
+    }
+    let mut by_kind: BTreeMap<ObjectKind, Vec<&RecordRow>> = BTreeMap::new();
+    for rec in &batch.records {
+        by_kind.entry(rec.kind).or_default().push(rec);
+    }
+    let mut usage = UsageDelta::default();
+    for (kind, recs) in by_kind {
+        if kind == ObjectKind::Event {
+            insert_events(tx, &recs, &mut outcome, &mut usage)?;
+        } else {
+            upsert_records(tx, kind, &recs)?;
+        }
+    }
+    if !batch.records.is_empty() {
+        let mut seen = HashSet::new();
+        let keys = batch.records.iter().map(|r| &r.key).filter(|k| seen.insert(*k));
+        release(tx, keys, Release::IfQuarantined)?;
+    }
+    apply_usage(tx, &usage)?;
+    if !batch.metrics.is_empty() {
+        let mut last: BTreeMap<(&str, &str, i64), f64> = BTreeMap::new();
+        for m in &batch.metrics {
+            last.insert((m.account_id.as_str(), &m.name, m.day.timestamp_millis()), m.value);
+        }
+        use ColumnType::*;
+        let mut c = Columns::of(&[Text, Text, BigInt, Double], last.len());
+        for ((account, name, day), value) in last {
+            c.cols[0].text(account);
+            c.cols[1].text(name);
+            c.cols[2].int(day);
+            c.cols[3].double(value);
+        }
+        let n = c.cols.len();
+        let mut params = c.params();
+        params.push((&now, Type::INT8));
+        tx.execute_typed(
+            &format!(
+                "INSERT INTO account_metrics (account_id, name, day, value, updated_at)
+                 SELECT u.*, ${} FROM {} AS u
+                 ON CONFLICT (account_id, name, day) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                n + 1,
+                c.unnest(1)
+            ),
+            &params,
+        )?;
+    }
+    upsert_quarantine(tx, &batch.quarantine)?;
+    if !batch.tombstones.is_empty() {
+        let mut by_kind: BTreeMap<ObjectKind, Vec<&RecordKey>> = BTreeMap::new();
+        for (kind, key) in batch.tombstones.iter().filter(|(k, _)| *k != ObjectKind::Account) {
+            by_kind.entry(*kind).or_default().push(key);
+        }
+        for (kind, mut keys) in by_kind {
+            keys.sort();
+            let c = key_arrays(keys);
+            let mut params = c.params();
+            params.push((&now, Type::INT8));
+            tx.execute_typed(
+                &format!(
+                    "UPDATE {t} SET is_deleted = TRUE, last_seen = $4 FROM {} AS k(source, object, native_id)
+                     WHERE {t}.source = k.source AND {t}.object = k.object AND {t}.native_id = k.native_id",
+                    c.unnest(1),
+                    t = kind.table()
+                ),
+                &params,
+            )?;
+        }
+        release(tx, batch.tombstones.iter().map(|(_, k)| k), Release::Always)?;
+    }
+    if !batch.domains.is_empty() {
+        let mut last: BTreeMap<(&str, &str), &str> = BTreeMap::new();
+        for d in &batch.domains {
+            last.insert((d.account_id.as_str(), &d.domain), &d.origin);
+        }
+        let mut c = Columns::of(&[ColumnType::Text; 3], last.len());
+        for ((account, domain), origin) in last {
+            c.cols[0].text(account);
+            c.cols[1].text(domain);
+            c.cols[2].text(origin);
+        }
+        tx.execute_typed(
+            &format!(
+                "INSERT INTO domain_map (account_id, domain, origin) SELECT * FROM {}
+                 ON CONFLICT (account_id, domain) DO UPDATE SET origin = excluded.origin",
+                c.unnest(1)
+            ),
+            &c.params(),
+        )?;
+    }
+    // In order: an add and a remove of one account in one batch end as the last one says.
+    for change in &batch.delete_list {
+        match change {
+            DeleteListChange::Add { account_id, reason } => {
+                tx.execute_typed(
+                    "INSERT INTO deleted_accounts (account_id, deleted_at, reason) VALUES ($1, $2, $3)
+                     ON CONFLICT (account_id) DO UPDATE SET reason = excluded.reason",
+                    &[(&account_id.as_str(), Type::TEXT), (&now, Type::INT8), (reason, Type::TEXT)],
+                )?;
+            }
+            DeleteListChange::Remove { account_id } => {
+                tx.execute_typed(
+                    "DELETE FROM deleted_accounts WHERE account_id = $1",
+                    &[(&account_id.as_str(), Type::TEXT)],
+                )?;
+            }
+        }
+    }
+    if let Some(cp) = &batch.checkpoint {
+        tx.execute_typed(
+            "INSERT INTO checkpoints (source, stream, cursor, updated_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (source, stream) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at",
+            &[
+                (&cp.source, Type::TEXT),
+                (&cp.stream, Type::TEXT),
+                (&cp.cursor.to_string(), Type::TEXT),
+                (&now, Type::INT8),
+            ],
+        )?;
+    }
+    if let Some((run_id, counts)) = &batch.run {
+        add_run_counts(tx, *run_id, counts)?;
+    }
+    Ok(outcome)
+}
+
+fn upsert_accounts(tx: &mut Transaction<'_>, accounts: &[AccountRow]) -> Result<()> {
+    // Last values win, first_seen is the first sighting's: what row-by-row upserts would leave.
+    let mut at: HashMap<&str, usize> = HashMap::new();
+    let mut writes: Vec<AccountWrite<'_>> = Vec::with_capacity(accounts.len());
+    for a in accounts {
+        match at.get(a.account_id.as_str()) {
+            Some(&i) => {
+                writes[i].account = a;
+                writes[i].attributes = a.attributes.to_string();
+            }
+            None => {
+                at.insert(a.account_id.as_str(), writes.len());
+                writes.push(AccountWrite {
+                    account: a,
+                    attributes: a.attributes.to_string(),
+                    first_seen: a.first_seen.timestamp_millis(),
+                });
+            }
+        }
+    }
+    writes.sort_by(|a, b| a.account.account_id.as_str().cmp(b.account.account_id.as_str()));
+    let c = account_arrays(&writes)?;
+    let cols = sql::account_columns();
+    tx.execute_typed(
+        &format!(
+            "INSERT INTO accounts ({}) SELECT * FROM {} ON CONFLICT (account_id) DO UPDATE SET {}",
+            cols.join(", "),
+            c.unnest(1),
+            update_set(&cols, &["account_id"])
+        ),
+        &c.params(),
+    )?;
+    Ok(())
+}
+
+fn upsert_records(tx: &mut Transaction<'_>, kind: ObjectKind, recs: &[&RecordRow]) -> Result<()> {
+    let mut at: HashMap<&RecordKey, usize> = HashMap::new();
+    let mut writes: Vec<RecordWrite<'_>> = Vec::with_capacity(recs.len());
+    for r in recs.iter().copied() {
+        match at.get(&r.key) {
+            Some(&i) => {
+                writes[i].rec = r;
+                writes[i].payload = serde_json::to_string(&r.payload)?;
+            }
+            None => {
+                at.insert(&r.key, writes.len());
+                writes.push(RecordWrite {
+                    rec: r,
+                    payload: serde_json::to_string(&r.payload)?,
+                    first_seen: r.first_seen.timestamp_millis(),
+                });
+            }
+        }
+    }
+    writes.sort_by(|a, b| a.rec.key.cmp(&b.rec.key));
+    let c = record_arrays(kind, &writes)?;
+    let cols = sql::record_columns(kind);
+    tx.execute_typed(
+        &format!(
+            "INSERT INTO {} ({}) SELECT * FROM {} ON CONFLICT (source, object, native_id) DO UPDATE SET {}",
+            kind.table(),
+            cols.join(", "),
+            c.unnest(1),
+            update_set(&cols, &["source", "object", "native_id"])
+        ),
+        &c.params(),
+    )?;
+    Ok(())
+}
+
+/// Events are immutable by identity: a second delivery changes nothing and counts nothing. Only the
+/// rows the insert reports back are new; they alone go to the rollups. A concurrent transaction
+/// inserting the same event makes this insert wait for it, then skip the row if it committed.
+fn insert_events(
+    tx: &mut Transaction<'_>,
+    recs: &[&RecordRow],
+    outcome: &mut ApplyOutcome,
+    usage: &mut UsageDelta,
+) -> Result<()> {
+    let mut seen = HashSet::new();
+    let mut writes: Vec<RecordWrite<'_>> = Vec::with_capacity(recs.len());
+    for r in recs.iter().copied() {
+        // The first delivery in the batch is the one stored; later ones are duplicates.
+        if seen.insert(&r.key) {
+            writes.push(RecordWrite {
+                rec: r,
+                payload: serde_json::to_string(&r.payload)?,
+                first_seen: r.first_seen.timestamp_millis(),
+            });
+        } else {
+            outcome.duplicate_events += 1;
+        }
+    }
+    writes.sort_by(|a, b| a.rec.key.cmp(&b.rec.key));
+    let c = record_arrays(ObjectKind::Event, &writes)?;
+    let rows = tx.query_typed(
+        &format!(
+            "INSERT INTO events ({}) SELECT * FROM {} ON CONFLICT (source, object, native_id) DO NOTHING
+             RETURNING source, object, native_id",
+            sql::record_columns(ObjectKind::Event).join(", "),
+            c.unnest(1)
+        ),
+        &c.params(),
+    )?;
+    let mut new: HashSet<(&str, &str, &str)> = HashSet::with_capacity(rows.len());
+    for r in &rows {
+        new.insert((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?));
+    }
+    for w in &writes {
+        let k = &w.rec.key;
+        if new.contains(&(k.source.as_str(), k.object.as_str(), k.native_id.as_str())) {
+            outcome.new_events += 1;
+            usage.add(w.rec);
+        } else {
+            outcome.duplicate_events += 1;
+        }
+    }
+    Ok(())
+}
+
+fn apply_usage(tx: &mut Transaction<'_>, usage: &UsageDelta) -> Result<()> {
+    use ColumnType::*;
+    if !usage.rollups.is_empty() {
+        // BTreeMap order: two batches touching the same rollup rows lock them in the same order.
+        let mut c = Columns::of(&[Text, BigInt, Text, Text, Text, Text, Text, BigInt, Double, Double, Double], 0);
+        for (k, v) in &usage.rollups {
+            let cols = &mut c.cols;
+            cols[0].text(k.grain.code());
+            cols[1].int(k.bucket);
+            cols[2].text(&k.account_id);
+            cols[3].text(&k.user_id);
+            cols[4].text(&k.product);
+            cols[5].text(&k.module);
+            cols[6].text(&k.feature);
+            cols[7].int(v.events);
+            cols[8].double(v.total);
+            cols[9].double(v.time_spent);
+            cols[10].double(v.active_duration);
+        }
+        tx.execute_typed(
+            &format!(
+                "INSERT INTO usage_rollups (grain, bucket, account_id, user_id, product, module, feature,
+                                            events, total, time_spent, active_duration)
+                 SELECT * FROM {}
+                 ON CONFLICT (grain, bucket, account_id, user_id, product, module, feature) DO UPDATE SET
+                    events = usage_rollups.events + excluded.events, total = usage_rollups.total + excluded.total,
+                    time_spent = usage_rollups.time_spent + excluded.time_spent,
+                    active_duration = usage_rollups.active_duration + excluded.active_duration",
+                c.unnest(1)
+            ),
+            &c.params(),
+        )?;
+    }
+    if !usage.sessions.is_empty() {
+        let mut c = Columns::of(&[Text, BigInt, Text, Text], usage.sessions.len());
+        for k in &usage.sessions {
+            c.cols[0].text(k.grain.code());
+            c.cols[1].int(k.bucket);
+            c.cols[2].text(&k.account_id);
+            c.cols[3].text(&k.session_id);
+        }
+        tx.execute_typed(
+            &format!(
+                "INSERT INTO usage_sessions (grain, bucket, account_id, session_id) SELECT * FROM {}
+                 ON CONFLICT DO NOTHING",
+                c.unnest(1)
+            ),
+            &c.params(),
+        )?;
+    }
+    Ok(())
+}
+
+/// Which quarantine_keys rows a release deletes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Release {
+    /// Those of every key given (SQLite's `release`).
+    Always,
+    /// Only those of keys that were in the quarantine (SQLite's `release_linked`).
+    IfQuarantined,
+}
+
+/// Takes records out of the quarantine and its key index, in one statement.
+fn release<'a>(tx: &mut Transaction<'_>, keys: impl IntoIterator<Item = &'a RecordKey>, how: Release) -> Result<()> {
+    let mut keys: Vec<&RecordKey> = keys.into_iter().collect();
+    if keys.is_empty() {
+        return Ok(());
+    }
+    keys.sort();
+    keys.dedup();
+    let c = key_arrays(keys);
+    let sql = match how {
+        Release::Always => format!(
+            "WITH k AS (SELECT * FROM {} AS k(source, object, native_id)),
+                  gone AS (DELETE FROM quarantine q USING k
+                           WHERE q.source = k.source AND q.object = k.object AND q.native_id = k.native_id)
+             DELETE FROM quarantine_keys qk USING k
+             WHERE qk.source = k.source AND qk.object = k.object AND qk.native_id = k.native_id",
+            c.unnest(1)
+        ),
+        Release::IfQuarantined => format!(
+            "WITH gone AS (DELETE FROM quarantine q USING {} AS k(source, object, native_id)
+                           WHERE q.source = k.source AND q.object = k.object AND q.native_id = k.native_id
+                           RETURNING q.source, q.object, q.native_id)
+             DELETE FROM quarantine_keys qk USING gone
+             WHERE qk.source = gone.source AND qk.object = gone.object AND qk.native_id = gone.native_id",
+            c.unnest(1)
+        ),
+    };
+    tx.execute_typed(&sql, &c.params())?;
+    Ok(())
+}
+
+/// One quarantined record as written: the last of its rows in the batch, with the first one's
+/// sighting and how many times the batch saw it.
+#[derive(Debug)]
+struct QuarantineWrite<'a> {
+    row: &'a QuarantineRow,
+    first_seen: i64,
+    attempts: i64,
+    hints: String,
+    tried: String,
+    payload: String,
+}
+
+fn upsert_quarantine(tx: &mut Transaction<'_>, rows: &[QuarantineRow]) -> Result<()> {
+    use ColumnType::*;
+    if rows.is_empty() {
+        return Ok(());
+    }
+    // A stored event is immutable: a later delivery of it that fails to link is a duplicate.
+    let event_keys: Vec<&RecordKey> = rows.iter().filter(|q| q.kind == ObjectKind::Event).map(|q| &q.key).collect();
+    let mut stored: HashSet<RecordKey> = HashSet::new();
+    if !event_keys.is_empty() {
+        let c = key_arrays(event_keys);
+        let found = tx.query_typed(
+            &format!(
+                "SELECT k.source, k.object, k.native_id FROM {} AS k(source, object, native_id)
+                 WHERE EXISTS (SELECT 1 FROM events e
+                               WHERE e.source = k.source AND e.object = k.object AND e.native_id = k.native_id)",
+                c.unnest(1)
+            ),
+            &c.params(),
+        )?;
+        for r in found {
+            stored.insert(RecordKey { source: r.try_get(0)?, object: r.try_get(1)?, native_id: r.try_get(2)? });
+        }
+    }
+    let kept: Vec<&QuarantineRow> =
+        rows.iter().filter(|q| !(q.kind == ObjectKind::Event && stored.contains(&q.key))).collect();
+    if kept.is_empty() {
+        return Ok(());
+    }
+    let mut at: HashMap<&RecordKey, usize> = HashMap::new();
+    let mut writes: Vec<QuarantineWrite<'_>> = Vec::with_capacity(kept.len());
+    for q in kept.iter().copied() {
+        let (hints, tried, payload) = (
+            serde_json::to_string(&q.rejection.hints)?,
+            serde_json::to_string(&q.rejection.tried)?,
+            q.payload.to_string(),
+        );
+        match at.get(&q.key) {
+            Some(&i) => {
+                let w = &mut writes[i];
+                (w.row, w.hints, w.tried, w.payload) = (q, hints, tried, payload);
+                w.attempts += 1;
+            }
+            None => {
+                at.insert(&q.key, writes.len());
+                let first_seen = q.seen_at.timestamp_millis();
+                writes.push(QuarantineWrite { row: q, first_seen, attempts: 1, hints, tried, payload });
+            }
+        }
+    }
+    writes.sort_by(|a, b| a.row.key.cmp(&b.row.key));
+    let types = [Text, Text, Text, Text, Text, Text, Text, Text, Text, Text, Text, Text, BigInt, BigInt, BigInt];
+    let mut c = Columns::of(&types, writes.len());
+    for w in &writes {
+        let (q, r, cols) = (w.row, &w.row.rejection, &mut c.cols);
+        cols[0].text(&q.key.source);
+        cols[1].text(&q.key.object);
+        cols[2].text(&q.key.native_id);
+        cols[3].text(q.kind.name());
+        cols[4].text(r.reason.code());
+        cols[5].text(&r.message);
+        cols[6].opt_text(r.rule.map(|r| r.name()));
+        cols[7].opt_text(r.key.as_deref());
+        cols[8].text(&w.hints);
+        cols[9].text(&w.tried);
+        cols[10].text(&w.payload);
+        cols[11].opt_text(q.location.as_deref());
+        cols[12].int(w.first_seen);
+        cols[13].int(q.seen_at.timestamp_millis());
+        cols[14].int(w.attempts);
+    }
+    tx.execute_typed(
+        &format!(
+            "INSERT INTO quarantine (source, object, native_id, kind, reason, message, rule, link_key, hints, tried,
+                                     payload, location, first_seen, last_seen, attempts)
+             SELECT * FROM {}
+             ON CONFLICT (source, object, native_id) DO UPDATE SET
+                kind = excluded.kind, reason = excluded.reason, message = excluded.message, rule = excluded.rule,
+                link_key = excluded.link_key, hints = excluded.hints, tried = excluded.tried,
+                payload = excluded.payload, location = excluded.location, last_seen = excluded.last_seen,
+                attempts = quarantine.attempts + excluded.attempts",
+            c.unnest(1)
+        ),
+        &c.params(),
+    )?;
+    // The key index is replaced by the keys of the record's latest rejection.
+    let keys = key_arrays(writes.iter().map(|w| &w.row.key));
+    tx.execute_typed(
+        &format!(
+            "DELETE FROM quarantine_keys qk USING {} AS k(source, object, native_id)
+             WHERE qk.source = k.source AND qk.object = k.object AND qk.native_id = k.native_id",
+            keys.unnest(1)
+        ),
+        &keys.params(),
+    )?;
+    let index: Vec<(String, String, &RecordKey)> = writes
+        .iter()
+        .flat_map(|w| {
+            crate::model::quarantine_index_keys(&w.row.rejection).into_iter().map(|(s, k)| (s, k, &w.row.key))
+        })
+        .collect();
+    if !index.is_empty() {
+        let mut c = Columns::of(&[Text; 5], index.len());
+        for (space, key, rec) in &index {
+            c.cols[0].text(space);
+            c.cols[1].text(key);
+            c.cols[2].text(&rec.source);
+            c.cols[3].text(&rec.object);
+            c.cols[4].text(&rec.native_id);
+        }
+        tx.execute_typed(
+            &format!(
+                "INSERT INTO quarantine_keys (space, key, source, object, native_id) SELECT * FROM {}
+                 ON CONFLICT DO NOTHING",
+                c.unnest(1)
+            ),
+            &c.params(),
+        )?;
+    }
+    // A rejected record leaves its kind table, as each of its rows in the batch says.
+    let mut by_kind: BTreeMap<ObjectKind, Vec<&RecordKey>> = BTreeMap::new();
+    for q in kept.iter().filter(|q| q.kind != ObjectKind::Account) {
+        by_kind.entry(q.kind).or_default().push(&q.key);
+    }
+    for (kind, mut keys) in by_kind {
+        keys.sort();
+        keys.dedup();
+        let c = key_arrays(keys);
+        tx.execute_typed(
+            &format!(
+                "DELETE FROM {t} USING {} AS k(source, object, native_id)
+                 WHERE {t}.source = k.source AND {t}.object = k.object AND {t}.native_id = k.native_id",
+                c.unnest(1),
+                t = kind.table()
+            ),
+            &c.params(),
+        )?;
+    }
+    Ok(())
+}
+
+/// Adds a batch's counts to its run in one statement: the row lock the UPDATE takes makes
+/// concurrent batches of one run add up, and `rejected_by_reason` is merged key by key in SQL.
+fn add_run_counts(tx: &mut Transaction<'_>, run_id: i64, counts: &RunCounts) -> Result<()> {
+    let by_reason = serde_json::to_string(&counts.rejected_by_reason)?;
+    let (fetched, linked, rejected) = (counts.fetched as i64, counts.linked as i64, counts.rejected as i64);
+    let updated = tx.execute_typed(
+        "UPDATE sync_runs SET fetched = fetched + $2, linked = linked + $3, rejected = rejected + $4,
+            rejected_by_reason = CASE WHEN $5 = '{}' THEN rejected_by_reason ELSE (
+                SELECT COALESCE(jsonb_object_agg(key, n), '{}'::jsonb)::text FROM (
+                    SELECT key, SUM(value::bigint) AS n FROM (
+                        SELECT * FROM jsonb_each_text(sync_runs.rejected_by_reason::jsonb)
+                        UNION ALL SELECT * FROM jsonb_each_text($5::jsonb)
+                    ) AS parts GROUP BY key
+                ) AS sums
+            ) END
+         WHERE id = $1",
+        &[
+            (&run_id, Type::INT8),
+            (&fetched, Type::INT8),
+            (&linked, Type::INT8),
+            (&rejected, Type::INT8),
+            (&by_reason, Type::TEXT),
+        ],
+    )?;
+    if updated == 0 {
+        return Err(StoreError::Invalid(format!("no sync run {run_id}")));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_redacted_and_targets_name_the_server() {
+        assert_eq!(redact("postgres://u:secret@h:5433/db"), "postgres://u:***@h:5433/db");
+        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+        let config: Config = "postgres://ann:secret@db.example:5433/hub".parse().unwrap();
+        assert_eq!(describe(&config), "ann@db.example:5433/hub");
+    }
+
+    #[test]
+    fn deadlocks_and_serialization_failures_are_retried() {
+        assert!(!is_transient(&StoreError::Invalid("x".into())));
+        assert!(backoff(1) >= Duration::from_millis(10) && backoff(1) < Duration::from_millis(20));
+    }
+}
