@@ -3,7 +3,9 @@
 //! driver in `accord-engine` persists their pages and checkpoints in one transaction.
 
 pub mod file;
+pub mod http;
 pub mod registry;
+pub mod vendors;
 
 use std::fmt;
 

@@ -102,30 +102,17 @@ impl UsageDelta {
         };
         // Only hourly rows are stored: daily figures are sums (and distinct users) over 24 of them,
         // which halves the writes of every event.
-        for grain in [Grain::Hour] {
-            let bucket = grain.bucket(ms);
-            let key = RollupKey {
-                account_id: event.account_id.to_string(),
-                grain,
-                bucket,
-                user_id: user.clone(),
-                product: product.clone(),
-                module: module.clone(),
-                feature: feature.clone(),
-            };
-            let acc = self.rollups.entry(key).or_default();
-            acc.events += values.events;
-            acc.total += values.total;
-            acc.time_spent += values.time_spent;
-            acc.active_duration += values.active_duration;
-            if !session.is_empty() {
-                self.sessions.insert(SessionKey {
-                    account_id: event.account_id.to_string(),
-                    grain,
-                    bucket,
-                    session_id: session.clone(),
-                });
-            }
+        let grain = Grain::Hour;
+        let bucket = grain.bucket(ms);
+        let account_id = event.account_id.to_string();
+        let key = RollupKey { account_id: account_id.clone(), grain, bucket, user_id: user, product, module, feature };
+        let acc = self.rollups.entry(key).or_default();
+        acc.events += values.events;
+        acc.total += values.total;
+        acc.time_spent += values.time_spent;
+        acc.active_duration += values.active_duration;
+        if !session.is_empty() {
+            self.sessions.insert(SessionKey { account_id, grain, bucket, session_id: session });
         }
     }
 

@@ -1,0 +1,249 @@
+//! The Intercom emulator (API version 2.14): companies (list and scroll), contacts and
+//! conversations (cursor lists and search), Bearer auth, and limits enforced in 10-second slices.
+
+pub mod model;
+mod routes;
+#[cfg(test)]
+mod tests;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::clock::{Clock, whole_seconds};
+use crate::faults::FaultHandle;
+use crate::ratelimit::RateLimiter;
+use crate::server::Server;
+use crate::{Error, Result};
+use model::{Company, Contact, Conversation, IntercomData, object_id};
+
+/// How the Intercom emulator behaves.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Requests per minute for the app (Intercom's default: 10,000), enforced per `slice` as
+    /// `ceil(per_minute × slice / 60 s)`.
+    pub per_minute: u32,
+    pub slice: Duration,
+    /// Enforce the limit (counting happens either way).
+    pub rate_limited: bool,
+    /// Companies per `/companies/scroll` page.
+    pub scroll_page_size: usize,
+    /// An unused scroll expires after this long (Intercom: one minute).
+    pub scroll_expiry: chrono::Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            per_minute: 10_000,
+            slice: Duration::from_secs(10),
+            rate_limited: true,
+            scroll_page_size: 50,
+            scroll_expiry: chrono::Duration::minutes(1),
+        }
+    }
+}
+
+impl Options {
+    /// The limit of one slice, as `X-RateLimit-Limit` reports it.
+    pub fn slice_limit(&self) -> u32 {
+        let per_slice = u64::from(self.per_minute) * self.slice.as_millis() as u64;
+        per_slice.div_ceil(60_000).max(1) as u32
+    }
+}
+
+/// The app's access token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub access_token: String,
+}
+
+/// The one open company scroll of the workspace.
+#[derive(Debug, Clone)]
+pub(crate) struct Scroll {
+    pub param: String,
+    /// The last company served: `(created_at, id)`.
+    pub after: Option<(DateTime<Utc>, String)>,
+    pub last_used: DateTime<Utc>,
+}
+
+#[derive(Debug)]
+pub(crate) struct State {
+    pub(crate) data: RwLock<IntercomData>,
+    pub(crate) scroll: Mutex<Option<Scroll>>,
+    pub(crate) options: Options,
+    pub(crate) credentials: Credentials,
+    pub(crate) clock: Clock,
+    pub(crate) faults: FaultHandle,
+    pub(crate) limiter: RateLimiter,
+    pub(crate) seq: AtomicU64,
+}
+
+impl State {
+    pub(crate) fn read(&self) -> RwLockReadGuard<'_, IntercomData> {
+        self.data.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, IntercomData> {
+        self.data.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn scroll(&self) -> MutexGuard<'_, Option<Scroll>> {
+        self.scroll.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A request id in UUID form, as Intercom puts in error bodies.
+    pub(crate) fn request_id(&self) -> String {
+        let n = self.seq.fetch_add(1, Ordering::Relaxed).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        format!(
+            "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+            n >> 32,
+            (n >> 16) & 0xffff,
+            n & 0xfff,
+            (n >> 4) & 0xfff,
+            n & 0xffff_ffff_ffff
+        )
+    }
+}
+
+/// The records of one object, for the generic mutation methods. Lists are ordered by
+/// `(created_at, id)`, the order the list endpoints serve.
+pub trait Resource: Clone {
+    const NAME: &'static str;
+    fn id(&self) -> &str;
+    fn created_at(&self) -> DateTime<Utc>;
+    fn stamp(&mut self, id: Option<String>, created: Option<DateTime<Utc>>, updated: DateTime<Utc>);
+    fn list_mut(data: &mut IntercomData) -> &mut Vec<Self>;
+}
+
+macro_rules! resource {
+    ($t:ty, $name:literal, $field:ident) => {
+        impl Resource for $t {
+            const NAME: &'static str = $name;
+            fn id(&self) -> &str {
+                &self.id
+            }
+            fn created_at(&self) -> DateTime<Utc> {
+                self.created_at
+            }
+            fn stamp(&mut self, id: Option<String>, created: Option<DateTime<Utc>>, updated: DateTime<Utc>) {
+                if let Some(id) = id {
+                    self.id = id;
+                }
+                if let Some(c) = created {
+                    self.created_at = c;
+                }
+                self.updated_at = updated;
+            }
+            fn list_mut(data: &mut IntercomData) -> &mut Vec<Self> {
+                &mut data.$field
+            }
+        }
+    };
+}
+resource!(Company, "company", companies);
+resource!(Contact, "contact", contacts);
+resource!(Conversation, "conversation", conversations);
+
+/// A running Intercom emulator.
+#[derive(Debug)]
+pub struct Emulator {
+    server: Server,
+    state: Arc<State>,
+    base_url: String,
+}
+
+impl Emulator {
+    pub(crate) async fn start(data: IntercomData, options: Options, clock: Clock) -> Result<Self> {
+        let limiter = RateLimiter::new(options.rate_limited, options.slice);
+        let state = Arc::new(State {
+            data: RwLock::new(data),
+            scroll: Mutex::new(None),
+            options,
+            credentials: Credentials { access_token: "dG9rOnNhbmRib3hfYWNjb3JkOjE6MA==".into() },
+            clock,
+            faults: FaultHandle::default(),
+            limiter,
+            seq: AtomicU64::new(1),
+        });
+        let server = Server::start("intercom", routes::router(state.clone())).await?;
+        let base_url = server.base_url();
+        Ok(Self { server, state, base_url })
+    }
+
+    /// `http://127.0.0.1:PORT`, standing in for `https://api.intercom.io`.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    pub fn credentials(&self) -> Credentials {
+        self.state.credentials.clone()
+    }
+
+    pub fn faults(&self) -> &FaultHandle {
+        &self.state.faults
+    }
+
+    pub fn rate_limiter(&self) -> &RateLimiter {
+        &self.state.limiter
+    }
+
+    /// Adds a record created and updated now; an empty `id` gets a new Intercom-style one
+    /// (conversations get the next number). Returns the id.
+    pub fn insert<R: Resource>(&self, mut record: R) -> String {
+        let now = whole_seconds(self.state.clock.now());
+        let mut data = self.state.write();
+        let list = R::list_mut(&mut data);
+        let id = if !record.id().is_empty() {
+            None
+        } else if R::NAME == "conversation" {
+            let max = list.iter().filter_map(|c| c.id().parse::<u64>().ok()).max().unwrap_or(1000);
+            Some((max + 1).to_string())
+        } else {
+            Some(object_id(now, 1 << 40 | self.state.seq.fetch_add(1, Ordering::Relaxed)))
+        };
+        record.stamp(id, Some(now), now);
+        let key = (record.created_at(), record.id().to_owned());
+        let at = list.partition_point(|r| (r.created_at(), r.id().to_owned()) < key);
+        list.insert(at, record);
+        key.1
+    }
+
+    /// Changes a record and stamps its `updated_at` now.
+    pub fn update<R: Resource>(&self, id: &str, change: impl FnOnce(&mut R)) -> Result<()> {
+        let now = whole_seconds(self.state.clock.now());
+        let mut data = self.state.write();
+        let r = R::list_mut(&mut data).iter_mut().find(|r| r.id() == id).ok_or_else(|| Error::NotFound {
+            vendor: "intercom",
+            object: R::NAME,
+            id: id.to_owned(),
+        })?;
+        change(r);
+        r.stamp(None, None, now);
+        Ok(())
+    }
+
+    /// Deletes a record. Intercom has no feed of deletions: the record simply stops appearing.
+    pub fn delete<R: Resource>(&self, id: &str) -> Result<()> {
+        let mut data = self.state.write();
+        let list = R::list_mut(&mut data);
+        let at = list.iter().position(|r| r.id() == id).ok_or_else(|| Error::NotFound {
+            vendor: "intercom",
+            object: R::NAME,
+            id: id.to_owned(),
+        })?;
+        list.remove(at);
+        Ok(())
+    }
+
+    /// A copy of the data as served now.
+    pub fn snapshot(&self) -> IntercomData {
+        self.state.read().clone()
+    }
+
+    pub(crate) async fn shutdown(&mut self) {
+        self.server.shutdown().await;
+    }
+}

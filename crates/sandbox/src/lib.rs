@@ -1,0 +1,120 @@
+//! In-process emulators of the Salesforce REST, Zendesk Support and Intercom APIs, a deterministic
+//! messy company spread across them, and the ground truth of which record belongs to which account.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), accord_sandbox::Error> {
+//! use accord_sandbox::{Company, Sandbox, SandboxOptions};
+//!
+//! let company = Company::generate(7, 200);
+//! let truth = company.truth();
+//! let sandbox = Sandbox::start(company, SandboxOptions::default()).await?;
+//! let sf = sandbox.salesforce.base_url(); // POST {sf}/services/oauth2/token with the credentials
+//! let creds = sandbox.salesforce.credentials();
+//! # let _ = (sf, creds, truth);
+//! sandbox.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! Each vendor folder has the same files: `model.rs` (records and their JSON), `routes.rs` (the
+//! HTTP API), `mod.rs` (options, credentials, the running emulator and its mutation methods) and
+//! `tests.rs`. Salesforce also has `soql.rs`, its query language.
+
+// Handlers answer refusals with the vendor's `Response` as the error of a `Result`: it is built
+// once per request and returned straight to axum, so its size never travels far.
+#![allow(clippy::result_large_err)]
+
+pub mod clock;
+pub mod faults;
+pub mod generate;
+pub mod intercom;
+pub mod ratelimit;
+pub mod salesforce;
+mod server;
+pub mod truth;
+pub mod zendesk;
+
+#[cfg(test)]
+mod tests;
+
+pub use clock::Clock;
+pub use faults::{Fault, FaultCounts, FaultHandle, Schedule};
+pub use generate::{AS_OF, Company, Intent, Planted, Problem};
+pub use ratelimit::{Limit, RateLimiter, RateStats};
+pub use truth::{AccountTruth, Expected, RecordKey, SYNC_ORDER, Truth};
+
+/// Errors of the sandbox's Rust API (the emulated HTTP APIs answer in their vendors' shapes).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot bind a loopback port for the {vendor} emulator: {source}")]
+    Bind {
+        vendor: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the {vendor} emulator has no {object} with id {id:?}")]
+    NotFound { vendor: &'static str, object: &'static str, id: String },
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Options of every emulator.
+#[derive(Debug, Clone, Default)]
+pub struct SandboxOptions {
+    pub salesforce: salesforce::Options,
+    pub zendesk: zendesk::Options,
+    pub intercom: intercom::Options,
+}
+
+impl SandboxOptions {
+    /// No rate limits anywhere: for benchmarks, where the emulators must not be the bottleneck.
+    pub fn unlimited() -> Self {
+        let mut o = Self::default();
+        o.salesforce.rate_limited = false;
+        o.zendesk.rate_limited = false;
+        o.intercom.rate_limited = false;
+        o
+    }
+}
+
+/// The three emulators, running on 127.0.0.1 ephemeral ports and sharing one clock.
+///
+/// Dropping the sandbox stops the servers; `shutdown` also waits for them to finish.
+#[derive(Debug)]
+pub struct Sandbox {
+    pub salesforce: salesforce::Emulator,
+    pub zendesk: zendesk::Emulator,
+    pub intercom: intercom::Emulator,
+    clock: Clock,
+}
+
+impl Sandbox {
+    /// Starts the emulators serving `company`. Must be called inside a Tokio runtime.
+    pub async fn start(company: Company, options: SandboxOptions) -> Result<Sandbox> {
+        let clock = Clock::new();
+        let Company { salesforce, zendesk, intercom, .. } = company;
+        Ok(Sandbox {
+            salesforce: salesforce::Emulator::start(salesforce, options.salesforce, clock.clone()).await?,
+            zendesk: zendesk::Emulator::start(zendesk, options.zendesk, clock.clone()).await?,
+            intercom: intercom::Emulator::start(intercom, options.intercom, clock.clone()).await?,
+            clock,
+        })
+    }
+
+    /// The clock every emulator reads; `advance` it to skip waits (Zendesk's last-minute rule,
+    /// Salesforce token expiry).
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// The truth of the data as the emulators hold it now, runtime changes included.
+    pub fn truth(&self) -> Truth {
+        Truth::compute_from(&self.salesforce.snapshot(), &self.zendesk.snapshot(), &self.intercom.snapshot())
+    }
+
+    /// Stops every emulator and waits until their servers have closed.
+    pub async fn shutdown(mut self) {
+        self.salesforce.shutdown().await;
+        self.zendesk.shutdown().await;
+        self.intercom.shutdown().await;
+    }
+}

@@ -1,0 +1,274 @@
+//! The Salesforce REST emulator: the OAuth refresh-token flow, SOQL `query`/`queryAll` with query
+//! locators, `getDeleted`, `limits`, and the daily API request allocation.
+
+pub mod model;
+mod routes;
+pub mod soql;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::clock::{Clock, whole_seconds};
+use crate::faults::FaultHandle;
+use crate::generate::AS_OF;
+use crate::ratelimit::RateLimiter;
+use crate::server::Server;
+use crate::{Error, Result};
+use model::{Account, Case, Contact, Record, SObject, SalesforceData, sf_id};
+
+/// How the Salesforce emulator behaves.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Records per query batch unless the request's `Sforce-Query-Options: batchSize=` asks for
+    /// fewer (Salesforce: up to 2,000).
+    pub batch_size: usize,
+    /// How long an access token from the token endpoint stays valid.
+    pub token_lifetime: chrono::Duration,
+    /// The org's API request allocation per `limit_window` (24 hours at Salesforce).
+    pub daily_limit: u32,
+    pub limit_window: Duration,
+    /// Enforce `daily_limit` (counting happens either way).
+    pub rate_limited: bool,
+    /// Query cursors a user may hold; opening one more releases the oldest (Salesforce: 10).
+    pub max_open_locators: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            batch_size: 2000,
+            token_lifetime: chrono::Duration::hours(2),
+            daily_limit: 100_000,
+            limit_window: Duration::from_secs(24 * 3600),
+            rate_limited: true,
+            max_open_locators: 10,
+        }
+    }
+}
+
+/// What a connected app needs to get tokens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub client_id: String,
+    pub client_secret: String,
+    pub refresh_token: String,
+    /// Where to `POST /services/oauth2/token`: the emulator's base URL, which is also the
+    /// `instance_url` the token response names.
+    pub login_url: String,
+}
+
+/// A stored query result: record positions in the object's list, in result order.
+#[derive(Debug)]
+pub(crate) struct Locator {
+    pub object: SObject,
+    pub fields: Vec<&'static str>,
+    pub rows: Vec<u32>,
+    pub batch: usize,
+}
+
+#[derive(Debug)]
+pub(crate) struct State {
+    pub(crate) data: RwLock<SalesforceData>,
+    pub(crate) tokens: Mutex<HashMap<String, DateTime<Utc>>>,
+    pub(crate) locators: Mutex<VecDeque<(String, Arc<Locator>)>>,
+    pub(crate) options: Options,
+    pub(crate) credentials: Credentials,
+    pub(crate) clock: Clock,
+    pub(crate) faults: FaultHandle,
+    pub(crate) limiter: RateLimiter,
+    pub(crate) seq: AtomicU64,
+}
+
+impl State {
+    pub(crate) fn read(&self) -> RwLockReadGuard<'_, SalesforceData> {
+        self.data.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, SalesforceData> {
+        self.data.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn tokens(&self) -> MutexGuard<'_, HashMap<String, DateTime<Utc>>> {
+        self.tokens.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn locators(&self) -> MutexGuard<'_, VecDeque<(String, Arc<Locator>)>> {
+        self.locators.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A new opaque id with the given three-character prefix (tokens, query locators).
+    pub(crate) fn mint(&self, prefix: &str) -> String {
+        let n = self.seq.fetch_add(1, Ordering::Relaxed);
+        let id = sf_id(SObject::Account, 150_000_000_000_000 + n);
+        format!("{prefix}{}", &id[3..])
+    }
+}
+
+/// The records of one sObject, for the generic mutation methods.
+pub trait Object: Record + Clone {
+    fn list(data: &SalesforceData) -> &Vec<Self>;
+    fn list_mut(data: &mut SalesforceData) -> &mut Vec<Self>;
+    fn prepare_insert(&mut self, id: String, now: DateTime<Utc>);
+}
+
+macro_rules! object {
+    ($t:ty, $field:ident, $created:ident) => {
+        impl Object for $t {
+            fn list(data: &SalesforceData) -> &Vec<Self> {
+                &data.$field
+            }
+            fn list_mut(data: &mut SalesforceData) -> &mut Vec<Self> {
+                &mut data.$field
+            }
+            fn prepare_insert(&mut self, id: String, now: DateTime<Utc>) {
+                if self.id.is_empty() {
+                    self.id = id;
+                }
+                self.$created = now;
+                self.system_modstamp = now;
+            }
+        }
+    };
+}
+object!(Account, accounts, created_date);
+object!(Contact, contacts, created_date);
+object!(Case, cases, created_date);
+
+/// A running Salesforce emulator.
+#[derive(Debug)]
+pub struct Emulator {
+    server: Server,
+    state: Arc<State>,
+    base_url: String,
+}
+
+impl Emulator {
+    pub(crate) async fn start(mut data: SalesforceData, options: Options, clock: Clock) -> Result<Self> {
+        // Generated deletions happened shortly before the data's `AS_OF`; move them to shortly
+        // before now so they fall inside getDeleted's window (the delete log keeps 15 days).
+        let shift = whole_seconds(clock.now()) - DateTime::from_timestamp(AS_OF, 0).unwrap_or_default();
+        rebase(&mut data.accounts, shift);
+        rebase(&mut data.contacts, shift);
+        rebase(&mut data.cases, shift);
+        let limiter = RateLimiter::new(options.rate_limited, options.limit_window);
+        let state = Arc::new(State {
+            data: RwLock::new(data),
+            tokens: Mutex::new(HashMap::new()),
+            locators: Mutex::new(VecDeque::new()),
+            options,
+            credentials: Credentials {
+                client_id: "3MVG9sandbox.accord.connected.app".into(),
+                client_secret: "sandbox-client-secret".into(),
+                refresh_token: "5Aep861sandbox.refresh.token".into(),
+                login_url: String::new(),
+            },
+            clock,
+            faults: FaultHandle::default(),
+            limiter,
+            seq: AtomicU64::new(0),
+        });
+        let server = Server::start("salesforce", routes::router(state.clone())).await?;
+        let base_url = server.base_url();
+        Ok(Self { server, state, base_url })
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    pub fn credentials(&self) -> Credentials {
+        Credentials { login_url: self.base_url.clone(), ..self.state.credentials.clone() }
+    }
+
+    pub fn faults(&self) -> &FaultHandle {
+        &self.state.faults
+    }
+
+    pub fn rate_limiter(&self) -> &RateLimiter {
+        &self.state.limiter
+    }
+
+    /// Expires every access token issued so far (the refresh token stays valid).
+    pub fn expire_tokens(&self) {
+        let now = self.state.clock.now();
+        for expiry in self.state.tokens().values_mut() {
+            *expiry = now;
+        }
+    }
+
+    /// Adds a record, stamped now; an empty `id` gets a new one. Returns the id.
+    pub fn insert<R: Object>(&self, mut record: R) -> String {
+        let now = whole_seconds(self.state.clock.now());
+        let n = self.state.seq.fetch_add(1, Ordering::Relaxed);
+        record.prepare_insert(sf_id(R::OBJECT, 200_000_000_000_000 + n), now);
+        let id = record.id().to_owned();
+        let mut data = self.state.write();
+        let list = R::list_mut(&mut data);
+        let at = list.partition_point(|r| r.id() < id.as_str());
+        list.insert(at, record);
+        // Positions held by open query locators would shift: release them, as a schema change
+        // would. (New ids sort last, so this only happens for a caller-chosen id.)
+        if at + 1 != list.len() {
+            self.state.locators().clear();
+        }
+        id
+    }
+
+    /// Changes a record and stamps its `SystemModstamp` now.
+    pub fn update<R: Object>(&self, id: &str, change: impl FnOnce(&mut R)) -> Result<()> {
+        let now = whole_seconds(self.state.clock.now());
+        let mut data = self.state.write();
+        let r = find_mut(R::list_mut(&mut data), id)?;
+        change(r);
+        r.touch(now);
+        Ok(())
+    }
+
+    /// Deletes a record now: it leaves query results and shows in `getDeleted` and `queryAll`.
+    /// Deleting an account deletes its contacts and cases too, as Salesforce does.
+    pub fn delete<R: Object>(&self, id: &str) -> Result<()> {
+        let now = whole_seconds(self.state.clock.now());
+        let mut data = self.state.write();
+        find_mut(R::list_mut(&mut data), id)?.set_deleted(now);
+        if R::OBJECT == SObject::Account {
+            for c in data.contacts.iter_mut().filter(|c| c.account_id.as_deref() == Some(id) && c.deleted_at.is_none())
+            {
+                c.set_deleted(now);
+            }
+            for c in data.cases.iter_mut().filter(|c| c.account_id.as_deref() == Some(id) && c.deleted_at.is_none()) {
+                c.set_deleted(now);
+            }
+        }
+        Ok(())
+    }
+
+    /// A copy of the data as served now.
+    pub fn snapshot(&self) -> SalesforceData {
+        self.state.read().clone()
+    }
+
+    pub(crate) async fn shutdown(&mut self) {
+        self.server.shutdown().await;
+    }
+}
+
+fn find_mut<'a, R: Object>(list: &'a mut [R], id: &str) -> Result<&'a mut R> {
+    match list.binary_search_by(|r| r.id().cmp(id)) {
+        Ok(i) => Ok(&mut list[i]),
+        Err(_) => Err(Error::NotFound { vendor: "salesforce", object: R::OBJECT.name(), id: id.to_owned() }),
+    }
+}
+
+fn rebase<R: Record>(list: &mut [R], shift: chrono::Duration) {
+    for r in list {
+        if let Some(at) = r.deleted_at() {
+            r.set_deleted(at + shift);
+        }
+    }
+}

@@ -1,0 +1,210 @@
+//! The Zendesk Support emulator: incremental exports (cursor-based tickets and users, time-based
+//! organizations), Basic-token and Bearer auth, and the per-minute rate limits.
+
+pub mod model;
+mod routes;
+#[cfg(test)]
+mod tests;
+
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::clock::{Clock, whole_seconds};
+use crate::faults::FaultHandle;
+use crate::ratelimit::RateLimiter;
+use crate::server::Server;
+use crate::{Error, Result};
+use model::{Organization, Ticket, User, ZendeskData};
+
+/// How the Zendesk emulator behaves.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Items per export page unless the request's `per_page` asks for fewer (Zendesk: 1,000).
+    pub per_page: usize,
+    /// The plan's requests per `window` (Enterprise: 700 a minute).
+    pub per_minute: u32,
+    /// The incremental export endpoints' own limit per `window`: 10, or 30 with `high_volume`.
+    pub incremental_per_minute: u32,
+    /// The High Volume API add-on: raises the incremental limit to 30 a minute.
+    pub high_volume: bool,
+    pub window: Duration,
+    /// Enforce the limits (counting happens either way).
+    pub rate_limited: bool,
+    /// Exports leave out items changed this recently (Zendesk: one minute).
+    pub exclude_recent: chrono::Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            per_page: 1000,
+            per_minute: 700,
+            incremental_per_minute: 10,
+            high_volume: false,
+            window: Duration::from_secs(60),
+            rate_limited: true,
+            exclude_recent: chrono::Duration::minutes(1),
+        }
+    }
+}
+
+impl Options {
+    pub(crate) fn incremental_limit(&self) -> u32 {
+        if self.high_volume { self.incremental_per_minute.max(30) } else { self.incremental_per_minute }
+    }
+}
+
+/// An agent's API credentials: `{email}/token:{api_token}` for Basic auth, or an OAuth token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub email: String,
+    pub api_token: String,
+    pub oauth_token: String,
+}
+
+#[derive(Debug)]
+pub(crate) struct State {
+    pub(crate) data: RwLock<ZendeskData>,
+    pub(crate) options: Options,
+    pub(crate) credentials: Credentials,
+    pub(crate) clock: Clock,
+    pub(crate) faults: FaultHandle,
+    pub(crate) limiter: RateLimiter,
+}
+
+impl State {
+    pub(crate) fn read(&self) -> RwLockReadGuard<'_, ZendeskData> {
+        self.data.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, ZendeskData> {
+        self.data.write().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The records of one exported resource, for the generic mutation methods.
+pub trait Resource: Clone {
+    const NAME: &'static str;
+    fn id(&self) -> u64;
+    fn set_id(&mut self, id: u64);
+    fn stamp(&mut self, created: Option<DateTime<Utc>>, updated: DateTime<Utc>);
+    fn list_mut(data: &mut ZendeskData) -> &mut Vec<Self>;
+}
+
+macro_rules! resource {
+    ($t:ty, $name:literal, $field:ident) => {
+        impl Resource for $t {
+            const NAME: &'static str = $name;
+            fn id(&self) -> u64 {
+                self.id
+            }
+            fn set_id(&mut self, id: u64) {
+                self.id = id;
+            }
+            fn stamp(&mut self, created: Option<DateTime<Utc>>, updated: DateTime<Utc>) {
+                if let Some(c) = created {
+                    self.created_at = c;
+                }
+                self.updated_at = updated;
+            }
+            fn list_mut(data: &mut ZendeskData) -> &mut Vec<Self> {
+                &mut data.$field
+            }
+        }
+    };
+}
+resource!(Organization, "organizations", organizations);
+resource!(User, "users", users);
+resource!(Ticket, "tickets", tickets);
+
+/// A running Zendesk emulator.
+#[derive(Debug)]
+pub struct Emulator {
+    server: Server,
+    state: Arc<State>,
+    base_url: String,
+}
+
+impl Emulator {
+    pub(crate) async fn start(data: ZendeskData, options: Options, clock: Clock) -> Result<Self> {
+        let limiter = RateLimiter::new(options.rate_limited, options.window);
+        let state = Arc::new(State {
+            data: RwLock::new(data),
+            options,
+            credentials: Credentials {
+                email: "sync@accord-sandbox.example".into(),
+                api_token: "sandboxZendeskApiToken0123456789abcdef".into(),
+                oauth_token: "sandbox-zendesk-oauth-token".into(),
+            },
+            clock,
+            faults: FaultHandle::default(),
+            limiter,
+        });
+        let server = Server::start("zendesk", routes::router(state.clone())).await?;
+        let base_url = server.base_url();
+        Ok(Self { server, state, base_url })
+    }
+
+    /// `http://127.0.0.1:PORT`, standing in for `https://{subdomain}.zendesk.com`.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    pub fn credentials(&self) -> Credentials {
+        self.state.credentials.clone()
+    }
+
+    pub fn faults(&self) -> &FaultHandle {
+        &self.state.faults
+    }
+
+    pub fn rate_limiter(&self) -> &RateLimiter {
+        &self.state.limiter
+    }
+
+    /// Adds a record created and updated now; an id of 0 gets the next free one. Returns the id.
+    pub fn insert<R: Resource>(&self, mut record: R) -> u64 {
+        let now = whole_seconds(self.state.clock.now());
+        let mut data = self.state.write();
+        let list = R::list_mut(&mut data);
+        if record.id() == 0 {
+            record.set_id(list.iter().map(Resource::id).max().unwrap_or(0) + 1);
+        }
+        record.stamp(Some(now), now);
+        let id = record.id();
+        let at = list.partition_point(|r| r.id() < id);
+        list.insert(at, record);
+        id
+    }
+
+    /// Changes a record and stamps its `updated_at` now.
+    pub fn update<R: Resource>(&self, id: u64, change: impl FnOnce(&mut R)) -> Result<()> {
+        let now = whole_seconds(self.state.clock.now());
+        let mut data = self.state.write();
+        let list = R::list_mut(&mut data);
+        let i = list.binary_search_by_key(&id, Resource::id).map_err(|_| Error::NotFound {
+            vendor: "zendesk",
+            object: R::NAME,
+            id: id.to_string(),
+        })?;
+        change(&mut list[i]);
+        list[i].stamp(None, now);
+        Ok(())
+    }
+
+    /// Deletes a ticket: it stays in the incremental export with `status: "deleted"`.
+    pub fn delete_ticket(&self, id: u64) -> Result<()> {
+        self.update::<Ticket>(id, |t| t.status = "deleted".into())
+    }
+
+    /// A copy of the data as served now.
+    pub fn snapshot(&self) -> ZendeskData {
+        self.state.read().clone()
+    }
+
+    pub(crate) async fn shutdown(&mut self) {
+        self.server.shutdown().await;
+    }
+}

@@ -1,0 +1,210 @@
+//! The Zendesk emulator over real HTTP: export pagination, auth, rate limits, incremental
+//! re-sync, the last-minute rule and faults.
+
+use std::collections::BTreeSet;
+
+use base64::Engine;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use super::model::{Ticket, User};
+use crate::tests::support::{client, sandbox};
+use crate::{Fault, Sandbox, SandboxOptions, Schedule};
+
+fn basic(s: &Sandbox) -> String {
+    let c = s.zendesk.credentials();
+    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{}/token:{}", c.email, c.api_token)))
+}
+
+async fn get(s: &Sandbox, url: &str) -> reqwest::Response {
+    let url = if url.starts_with("http") { url.to_owned() } else { format!("{}{url}", s.zendesk.base_url()) };
+    client().get(url).header("authorization", basic(s)).send().await.unwrap()
+}
+
+/// Follows a cursor export to its end; returns the items and the last cursor.
+async fn cursor_export(s: &Sandbox, resource: &str, first: &str) -> (Vec<Value>, String) {
+    let mut url = first.to_owned();
+    let mut items = Vec::new();
+    loop {
+        let res = get(s, &url).await;
+        assert_eq!(res.status(), StatusCode::OK, "{url}");
+        let body: Value = res.json().await.unwrap();
+        items.extend(body[resource].as_array().unwrap().iter().cloned());
+        let cursor = body["after_cursor"].as_str().unwrap().to_owned();
+        if body["end_of_stream"] == json!(true) {
+            return (items, cursor);
+        }
+        url = body["after_url"].as_str().unwrap().to_owned();
+    }
+}
+
+fn unlimited() -> SandboxOptions {
+    let mut o = SandboxOptions::default();
+    o.zendesk.rate_limited = false;
+    o
+}
+
+fn id_set(items: &[Value]) -> BTreeSet<u64> {
+    items.iter().map(|i| i["id"].as_u64().unwrap()).collect()
+}
+
+#[tokio::test]
+async fn exports_page_through_every_record_for_several_page_sizes() {
+    let (s, company) = sandbox(unlimited()).await;
+    let z = &company.zendesk;
+    for per_page in [7, 100, 1000] {
+        let (tickets, _) = cursor_export(
+            &s,
+            "tickets",
+            &format!("/api/v2/incremental/tickets/cursor.json?start_time=0&per_page={per_page}"),
+        )
+        .await;
+        assert_eq!(tickets.len(), z.tickets.len(), "no duplicates in cursor exports");
+        assert_eq!(id_set(&tickets), z.tickets.iter().map(|t| t.id).collect());
+        let deleted = tickets.iter().filter(|t| t["status"] == "deleted").count();
+        assert_eq!(deleted, z.tickets.iter().filter(|t| t.is_deleted()).count());
+        assert!(deleted > 0);
+        let stamps: Vec<i64> = tickets.iter().map(|t| t["generated_timestamp"].as_i64().unwrap()).collect();
+        assert!(stamps.windows(2).all(|w| w[0] <= w[1]), "exported in change order");
+        let (users, _) = cursor_export(
+            &s,
+            "users",
+            &format!("/api/v2/incremental/users/cursor.json?start_time=0&per_page={per_page}"),
+        )
+        .await;
+        assert_eq!(users.len(), z.users.len());
+        assert_eq!(id_set(&users), z.users.iter().map(|u| u.id).collect());
+        // Time-based: follow next_page until end_of_stream; pages may repeat an item.
+        let mut url = format!("/api/v2/incremental/organizations.json?start_time=0&per_page={per_page}");
+        let mut orgs = Vec::new();
+        let mut pages = 0;
+        loop {
+            pages += 1;
+            let body: Value = get(&s, &url).await.json().await.unwrap();
+            assert_eq!(body["count"].as_u64().unwrap() as usize, body["organizations"].as_array().unwrap().len());
+            orgs.extend(body["organizations"].as_array().unwrap().iter().cloned());
+            if body["end_of_stream"] == json!(true) {
+                break;
+            }
+            url = body["next_page"].as_str().unwrap().to_owned();
+            assert!(url.contains(&format!("start_time={}", body["end_time"])));
+        }
+        assert_eq!(id_set(&orgs), z.organizations.iter().map(|o| o.id).collect());
+        assert!(pages >= z.organizations.len().div_ceil(per_page));
+    }
+    let (without_deleted, _) =
+        cursor_export(&s, "tickets", "/api/v2/incremental/tickets/cursor.json?start_time=0&exclude_deleted=true").await;
+    assert!(without_deleted.iter().all(|t| t["status"] != "deleted"));
+}
+
+#[tokio::test]
+async fn auth_failures_answer_like_zendesk() {
+    let (s, _) = sandbox(unlimited()).await;
+    let url = format!("{}/api/v2/incremental/users/cursor.json?start_time=0", s.zendesk.base_url());
+    let res = client().get(&url).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(res.json::<Value>().await.unwrap(), json!({ "error": "Couldn't authenticate you" }));
+    let wrong = base64::engine::general_purpose::STANDARD.encode("sync@accord-sandbox.example/token:wrong");
+    let res = client().get(&url).header("authorization", format!("Basic {wrong}")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let res = client().get(&url).bearer_auth("wrong").send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(res.json::<Value>().await.unwrap()["error"], "invalid_token");
+    let res = client().get(&url).bearer_auth(s.zendesk.credentials().oauth_token).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = get(&s, "/api/v2/tickets.json").await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert_eq!(res.json::<Value>().await.unwrap(), json!({ "error": "InvalidEndpoint", "description": "Not found" }));
+    let res = get(&s, "/api/v2/incremental/tickets/cursor.json").await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST, "start_time or cursor is required");
+}
+
+#[tokio::test]
+async fn the_incremental_export_limit_answers_429_with_retry_after() {
+    let mut o = SandboxOptions::default();
+    o.zendesk.incremental_per_minute = 3;
+    let (s, _) = sandbox(o).await;
+    let url = "/api/v2/incremental/users/cursor.json?start_time=0&per_page=1";
+    for n in 1..=3u32 {
+        let res = get(&s, url).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(res.headers()["x-rate-limit"], "700");
+        assert_eq!(res.headers()["x-rate-limit-remaining"], (700 - n).to_string().as_str());
+    }
+    let res = get(&s, url).await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 = res.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    assert_eq!(res.headers()["x-rate-limit"], "700");
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"], "APIRateLimitExceeded");
+    assert!(body["description"].as_str().unwrap().contains("per minute"));
+    let stats = s.zendesk.rate_limiter().stats();
+    assert_eq!((stats.requests, stats.throttled, stats.max_in_window), (4, 1, 4));
+    // With the High Volume add-on the same client stays under the limit.
+    let mut o = SandboxOptions::default();
+    o.zendesk.incremental_per_minute = 3;
+    o.zendesk.high_volume = true;
+    let (s, _) = sandbox(o).await;
+    for _ in 0..4 {
+        assert_eq!(get(&s, url).await.status(), StatusCode::OK);
+    }
+}
+
+#[tokio::test]
+async fn a_resumed_export_returns_only_changes_once_the_last_minute_has_passed() {
+    let (s, company) = sandbox(unlimited()).await;
+    let (_, tickets_cursor) =
+        cursor_export(&s, "tickets", "/api/v2/incremental/tickets/cursor.json?start_time=0").await;
+    let (_, users_cursor) = cursor_export(&s, "users", "/api/v2/incremental/users/cursor.json?start_time=0").await;
+    let user = company.zendesk.users[3].id;
+    s.zendesk.update::<User>(user, |u| u.email = Some("changed@example.com".into())).unwrap();
+    let ticket = company.zendesk.tickets.iter().find(|t| !t.is_deleted()).unwrap().id;
+    s.zendesk.delete_ticket(ticket).unwrap();
+    let added = s.zendesk.insert(Ticket {
+        id: 0,
+        subject: "New".into(),
+        status: "new".into(),
+        priority: None,
+        requester_id: user,
+        organization_id: None,
+        created_at: s.clock().now(),
+        updated_at: s.clock().now(),
+    });
+    let resume = |resource: &str, cursor: &str| format!("/api/v2/incremental/{resource}/cursor.json?cursor={cursor}");
+    let (recent, _) = cursor_export(&s, "users", &resume("users", &users_cursor)).await;
+    assert!(recent.is_empty(), "items changed in the last minute are left out");
+    s.clock().advance(chrono::Duration::seconds(61));
+    let (users, _) = cursor_export(&s, "users", &resume("users", &users_cursor)).await;
+    assert_eq!(id_set(&users), BTreeSet::from([user]));
+    assert_eq!(users[0]["email"], "changed@example.com");
+    let (tickets, _) = cursor_export(&s, "tickets", &resume("tickets", &tickets_cursor)).await;
+    assert_eq!(id_set(&tickets), BTreeSet::from([ticket, added]));
+    let deleted = tickets.iter().find(|t| t["id"] == ticket).unwrap();
+    assert_eq!(deleted["status"], "deleted");
+    assert!(s.truth().tombstones.iter().any(|k| k.object == "tickets" && k.native_id == ticket.to_string()));
+}
+
+#[tokio::test]
+async fn faults_are_observable_over_http() {
+    let (s, _) = sandbox(unlimited()).await;
+    let url = "/api/v2/incremental/organizations.json?start_time=0&per_page=5";
+    s.zendesk.faults().inject_on("/api/v2/incremental/organizations", Fault::RateLimited, Schedule::Next(2));
+    for _ in 0..2 {
+        let res = get(&s, url).await;
+        assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(res.headers()["retry-after"], "1");
+    }
+    assert_eq!(get(&s, url).await.status(), StatusCode::OK);
+    s.zendesk.faults().inject(Fault::Status(502), Schedule::Next(1)).inject(Fault::Truncate, Schedule::Next(1));
+    assert_eq!(get(&s, url).await.status(), StatusCode::BAD_GATEWAY);
+    let res = get(&s, url).await;
+    assert_eq!(res.status(), StatusCode::OK, "the second rule waited its turn");
+    assert!(serde_json::from_slice::<Value>(&res.bytes().await.unwrap()).is_err());
+    s.zendesk.faults().inject(Fault::Drop, Schedule::Next(1));
+    let url = format!("{}{url}", s.zendesk.base_url());
+    assert!(client().get(&url).header("authorization", basic(&s)).send().await.is_err());
+    let c = s.zendesk.faults().counts();
+    assert_eq!((c.rate_limited, c.status, c.truncated, c.dropped), (2, 1, 1, 1));
+    assert_eq!(s.zendesk.rate_limiter().stats().throttled, 0, "injected 429s are not the limiter's");
+}
