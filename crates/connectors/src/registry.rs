@@ -1,23 +1,28 @@
 //! The one list of source kinds. Adding a system means adding a line here.
 
-use std::path::Path;
-
-use accord_core::ConfigError;
 use accord_core::config::SourceConfig;
+use accord_core::{Config, ConfigError};
 
 use crate::Connector;
 use crate::file::FileConnector;
+use crate::vendors::{intercom, salesforce, zendesk};
 
 /// Every source kind accord knows.
-pub const KINDS: &[&str] = &["file"];
+pub const KINDS: &[&str] = &["file", "salesforce", "zendesk", "intercom"];
 
 /// Builds the connector of a configured source.
-pub fn open_source(name: &str, config: &SourceConfig, base_dir: &Path) -> Result<Box<dyn Connector>, ConfigError> {
-    match config.kind.as_str() {
-        "file" => Ok(Box::new(FileConnector::new(name, config, base_dir)?)),
-        other => Err(ConfigError::new(
-            format!("sources.{name}.kind"),
-            format!("unknown source kind {other:?}; known kinds: {}", KINDS.join(", ")),
-        )),
-    }
+pub fn open_source(name: &str, source: &SourceConfig, config: &Config) -> Result<Box<dyn Connector>, ConfigError> {
+    let base = &config.base_dir;
+    Ok(match source.kind.as_str() {
+        "file" => Box::new(FileConnector::new(name, source, base)?),
+        "salesforce" => Box::new(salesforce::connector(name, source, config, base)?),
+        "zendesk" => Box::new(zendesk::connector(name, source, config, base)?),
+        "intercom" => Box::new(intercom::connector(name, source, config, base)?),
+        other => {
+            return Err(ConfigError::new(
+                format!("sources.{name}.kind"),
+                format!("unknown source kind {other:?}; known kinds: {}", KINDS.join(", ")),
+            ));
+        }
+    })
 }

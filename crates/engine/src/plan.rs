@@ -87,7 +87,7 @@ impl Plan {
     pub fn build(config: &Config) -> Result<Self, ConfigError> {
         let mut built = Vec::new();
         for (name, source) in &config.raw.sources {
-            let connector = accord_connectors::open_source(name, source, &config.base_dir)?;
+            let connector = accord_connectors::open_source(name, source, config)?;
             built.push((name.clone(), connector));
         }
         Self::from_connectors(config, built)

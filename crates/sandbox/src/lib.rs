@@ -118,3 +118,60 @@ impl Sandbox {
         self.intercom.shutdown().await;
     }
 }
+
+impl Sandbox {
+    /// An `accord.toml` for this sandbox: Salesforce as the System of Record (account id in
+    /// `Account_ID__c`, only `Type = 'Customer'` accounts), Zendesk and Intercom as sources, the
+    /// credentials written as secret files in `dir`, and a store file there. Source names equal the
+    /// vendors' names, so the truth's keys match the hub's.
+    pub fn accord_toml(&self, dir: &std::path::Path, throttled: bool) -> std::io::Result<String> {
+        let sf = self.salesforce.credentials();
+        let zd = self.zendesk.credentials();
+        let ic = self.intercom.credentials();
+        for (name, value) in [
+            ("sf_client_id", sf.client_id.as_str()),
+            ("sf_client_secret", sf.client_secret.as_str()),
+            ("sf_refresh_token", sf.refresh_token.as_str()),
+            ("zendesk_token", zd.api_token.as_str()),
+            ("intercom_token", ic.access_token.as_str()),
+        ] {
+            std::fs::write(dir.join(name), value)?;
+        }
+        let limits = if throttled { "" } else { "unthrottled = true\n" };
+        Ok(format!(
+            r#"# accord demo: a generated company spread across emulated Salesforce, Zendesk and Intercom.
+store = "sqlite://accord-demo.db"
+
+[system_of_record]
+source = "salesforce"
+object = "Account"
+account_id = "Account_ID__c"
+name = "Name"
+join_date = "CreatedDate"
+filter = "Type = 'Customer'"
+
+[sources.salesforce]
+kind = "salesforce"
+login_url = "{sf_url}"
+client_id = {{ file = "sf_client_id" }}
+client_secret = {{ file = "sf_client_secret" }}
+refresh_token = {{ file = "sf_refresh_token" }}
+{limits}
+[sources.zendesk]
+kind = "zendesk"
+base_url = "{zd_url}"
+email = "{zd_email}"
+api_token = {{ file = "zendesk_token" }}
+{limits}
+[sources.intercom]
+kind = "intercom"
+base_url = "{ic_url}"
+access_token = {{ file = "intercom_token" }}
+{limits}"#,
+            sf_url = self.salesforce.base_url(),
+            zd_url = self.zendesk.base_url(),
+            zd_email = zd.email,
+            ic_url = self.intercom.base_url(),
+        ))
+    }
+}

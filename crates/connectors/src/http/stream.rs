@@ -28,6 +28,9 @@ pub enum Paginator {
     /// The response holds a token sent back in the JSON body at `body_path` (Intercom search's
     /// `pagination.starting_after`).
     BodyToken { field: FieldPath, body_path: FieldPath },
+    /// Intercom's cursor: the token goes back as `starting_after`, in the JSON body's
+    /// `pagination` of a search (POST) or as a query parameter of a list (GET).
+    StartingAfter { field: FieldPath },
     /// `page`/`per_page` numbers; stops on a short page.
     PageNumber { param: String, first: u64, size: u64 },
     /// `offset`/`limit`; stops on a short page.
@@ -229,6 +232,20 @@ fn next_request(p: &Paginator, current: &RequestSpec, body: &Value, count: usize
             let mut b = next.body.take().unwrap_or_else(|| json!({}));
             body_path.set(&mut b, token);
             next.body = Some(b);
+            Some(next)
+        }
+        Paginator::StartingAfter { field } => {
+            let token = field.get(body).and_then(|v| accord_core::id::key_text(v).ok().flatten())?;
+            if count == 0 {
+                return None;
+            }
+            let mut next = current.clone();
+            match next.body.as_mut() {
+                Some(b) => {
+                    FieldPath::parse("pagination.starting_after").expect("static path").set(b, Value::String(token));
+                }
+                None => next = next.param("starting_after", token),
+            }
             Some(next)
         }
         Paginator::PageNumber { param, first, size } => {

@@ -1,1 +1,8 @@
-//! One module per vendor; each folder has the same files: `mod.rs` (settings and the connector), `streams.rs` (the streams as data), `tests.rs` (conformance against the sandbox).
+//! One module per vendor. Each folder has the same files: `mod.rs` (settings, vendor rules and the
+//! connector), `streams.rs` (the streams, as data); Salesforce adds `soql.rs`. Conformance tests
+//! against the sandbox live in `crates/connectors/tests/conformance`.
+
+pub mod common;
+pub mod intercom;
+pub mod salesforce;
+pub mod zendesk;

@@ -2,6 +2,7 @@
 
 mod example;
 mod flows;
+mod sandbox;
 
 use std::path::Path;
 

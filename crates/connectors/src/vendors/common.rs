@@ -1,0 +1,85 @@
+//! What every vendor connector shares: settings for rate limits and the user's per-object
+//! overrides of the connector's default link rules and field mappings.
+
+use accord_core::config::ObjectConfig;
+use accord_core::ConfigError;
+use serde::Deserialize;
+
+use crate::http::{Limit, StreamDef};
+
+/// An override of the vendor's documented rate limit.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitSetting {
+    /// Requests allowed per window.
+    pub requests: u32,
+    /// The window, in seconds.
+    pub per_seconds: f64,
+}
+
+impl RateLimitSetting {
+    pub fn limit(self) -> Limit {
+        Limit { requests: self.requests.max(1), window: std::time::Duration::from_secs_f64(self.per_seconds.max(0.001)) }
+    }
+}
+
+/// The limit to enforce: the user's, or the vendor's default; none when `unthrottled`.
+pub fn effective_limit(setting: Option<RateLimitSetting>, unthrottled: bool, default: Limit) -> Option<Limit> {
+    if unthrottled { None } else { Some(setting.map_or(default, RateLimitSetting::limit)) }
+}
+
+/// Applies `[[sources.X.objects]]` entries to the connector's streams: `link`, `normalize` and
+/// `fields` replace or extend the defaults. A name the connector does not have is an error that
+/// lists the names it has.
+pub fn apply_overrides(source: &str, streams: &mut [StreamDef], objects: &[ObjectConfig]) -> Result<(), ConfigError> {
+    for (i, o) in objects.iter().enumerate() {
+        let key = format!("sources.{source}.objects[{i}]");
+        let Some(def) = streams.iter_mut().find(|s| s.object.name == o.name) else {
+            let names: Vec<_> = streams.iter().map(|s| format!("{:?}", s.object.name)).collect();
+            return Err(ConfigError::new(
+                format!("{key}.name"),
+                format!("{:?} is not an object of this source; its objects: {}", o.name, names.join(", ")),
+            ));
+        };
+        if o.kind.is_some_and(|k| k != def.object.kind) {
+            return Err(ConfigError::new(
+                format!("{key}.kind"),
+                format!("{} records are {}; leave kind out", o.name, def.object.kind.name()),
+            ));
+        }
+        if let Some(native) = &o.native_id {
+            def.object.native_id = Some(native.clone());
+        }
+        if let Some(link) = &o.link {
+            def.object.link = link.clone();
+        }
+        if !o.normalize.is_empty() {
+            def.object.normalize = o.normalize.clone();
+        }
+        for (field, path) in &o.fields.0 {
+            def.object.fields.0.insert(field.clone(), path.clone());
+        }
+    }
+    Ok(())
+}
+
+/// Deserializes a source's settings table, naming the source on error.
+pub fn settings<T: for<'de> Deserialize<'de>>(source: &str, table: &toml::Table) -> Result<T, ConfigError> {
+    table.clone().try_into().map_err(|e: toml::de::Error| ConfigError::new(format!("sources.{source}"), e.message().to_owned()))
+}
+
+/// Builds a field mapping from `(field, path)` pairs.
+pub fn mapping(pairs: &[(&str, &str)]) -> accord_core::FieldMapping {
+    accord_core::FieldMapping(
+        pairs.iter().map(|(f, p)| ((*f).to_owned(), accord_core::FieldPath::parse(p).expect("static path"))).collect(),
+    )
+}
+
+/// Parses a static link-rule list written as JSON.
+pub fn rules(json: serde_json::Value) -> Vec<accord_core::LinkRule> {
+    serde_json::from_value(json).expect("static link rules")
+}
+
+pub fn path(p: &str) -> accord_core::FieldPath {
+    accord_core::FieldPath::parse(p).expect("static path")
+}

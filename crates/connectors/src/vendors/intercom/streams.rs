@@ -1,0 +1,90 @@
+//! Intercom streams as data: companies (scrolled), contacts and conversations (listed, or searched
+//! by `updated_at` once there is a high-water mark). Search matches whole days, so the next pass
+//! starts a day before the mark and upserts absorb the repeats.
+
+use std::sync::Arc;
+
+use accord_core::ObjectKind;
+use serde_json::{Value, json};
+
+use crate::ObjectSpec;
+use crate::http::{Paginator, RequestSpec, StreamDef};
+use crate::vendors::common::{mapping, path, rules};
+
+const PER_PAGE: u32 = 150;
+
+fn listed(
+    name: &'static str,
+    kind: ObjectKind,
+    list: &'static str,
+    search: &'static str,
+    records: &'static str,
+    link: Vec<accord_core::LinkRule>,
+    fields: accord_core::FieldMapping,
+) -> StreamDef {
+    let first = move |since: Option<&Value>| match since.and_then(Value::as_i64) {
+        None => RequestSpec::get(list).param("per_page", PER_PAGE.to_string()),
+        Some(t) => RequestSpec::post(
+            search,
+            json!({
+                "query": {"field": "updated_at", "operator": ">", "value": t},
+                "pagination": {"per_page": PER_PAGE}
+            }),
+        ),
+    };
+    StreamDef {
+        object: ObjectSpec { name: name.into(), kind, native_id: Some(path("id")), link, normalize: vec![], fields },
+        first_request: Arc::new(first),
+        records: path(records),
+        paginator: Paginator::StartingAfter { field: path("pages.next.starting_after") },
+        cursor_field: Some(path("updated_at")),
+        overlap_seconds: 86_400,
+        deleted_when: None,
+        deleted: None,
+    }
+}
+
+/// The streams, in reading order.
+pub fn streams() -> Vec<StreamDef> {
+    vec![
+        StreamDef {
+            object: ObjectSpec {
+                name: "companies".into(),
+                kind: ObjectKind::Organization,
+                native_id: Some(path("id")),
+                link: rules(json!([{"rule": "field", "field": "company_id"}])),
+                normalize: vec![],
+                fields: mapping(&[("name", "name"), ("website", "website")]),
+            },
+            first_request: Arc::new(|_| RequestSpec::get("/companies/scroll")),
+            records: path("data"),
+            paginator: Paginator::Token { field: path("scroll_param"), param: "scroll_param".into(), done: None },
+            cursor_field: None,
+            overlap_seconds: 0,
+            deleted_when: None,
+            deleted: None,
+        },
+        listed(
+            "contacts",
+            ObjectKind::Contact,
+            "/contacts",
+            "/contacts/search",
+            "data",
+            rules(json!([
+                {"rule": "field", "field": "custom_attributes.account_id"},
+                {"rule": "parent", "field": "companies.data[0].id", "object": "companies"},
+                {"rule": "email", "field": "email"}
+            ])),
+            mapping(&[("email", "email"), ("first_name", "name"), ("title", "role")]),
+        ),
+        listed(
+            "conversations",
+            ObjectKind::Interaction,
+            "/conversations",
+            "/conversations/search",
+            "conversations",
+            rules(json!([{"rule": "parent", "field": "contacts.contacts[0].id", "object": "contacts"}])),
+            mapping(&[("subject", "title"), ("occurred_at", "created_at"), ("channel", "source.type")]),
+        ),
+    ]
+}

@@ -1,0 +1,115 @@
+//! Salesforce streams as data: Account (the System of Record), Contact and Case, read with SOQL
+//! ordered by `SystemModstamp`, paged through `nextRecordsUrl`, deletions from `getDeleted`.
+
+use std::sync::Arc;
+
+use accord_core::ObjectKind;
+use serde_json::{Value, json};
+
+use super::Settings;
+use crate::ObjectSpec;
+use crate::http::{Paginator, RequestSpec, StreamDef};
+use crate::vendors::common::{mapping, path, rules};
+
+fn soql_stream(
+    settings: &Settings,
+    object: &'static str,
+    kind: ObjectKind,
+    fields: Vec<String>,
+    extra_where: Option<String>,
+    link: Vec<accord_core::LinkRule>,
+    field_mapping: accord_core::FieldMapping,
+) -> StreamDef {
+    let version = settings.api_version.clone();
+    let select = fields.join(", ");
+    let first = move |since: Option<&Value>| {
+        let mut conditions = Vec::new();
+        if let Some(since) = since.and_then(Value::as_str) {
+            conditions.push(format!("SystemModstamp >= {since}"));
+        }
+        if let Some(w) = &extra_where {
+            conditions.push(format!("({w})"));
+        }
+        let where_clause =
+            if conditions.is_empty() { String::new() } else { format!(" WHERE {}", conditions.join(" AND ")) };
+        let q = format!("SELECT {select} FROM {object}{where_clause} ORDER BY SystemModstamp ASC");
+        RequestSpec::get(format!("/services/data/v{version}/query")).param("q", q)
+    };
+    let version = settings.api_version.clone();
+    let deleted = move |since: &Value| {
+        let end = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        RequestSpec::get(format!("/services/data/v{version}/sobjects/{object}/deleted/"))
+            .param("start", since.as_str().unwrap_or_default())
+            .param("end", end)
+    };
+    StreamDef {
+        object: ObjectSpec {
+            name: object.to_owned(),
+            kind,
+            native_id: Some(path("Id")),
+            link,
+            normalize: vec![],
+            fields: field_mapping,
+        },
+        first_request: Arc::new(first),
+        records: path("records"),
+        paginator: Paginator::NextUrl { field: path("nextRecordsUrl"), done: Some(path("done")) },
+        cursor_field: Some(path("SystemModstamp")),
+        overlap_seconds: 0,
+        deleted_when: None,
+        deleted: Some((Arc::new(deleted), path("deletedRecords"), path("id"))),
+    }
+}
+
+/// The streams, in reading order.
+pub fn streams(settings: &Settings, sor_where: Option<String>) -> Vec<StreamDef> {
+    let account_fields: Vec<String> = ["Id", "Name", "Type", "Website", "CreatedDate", "SystemModstamp"]
+        .into_iter()
+        .map(str::to_owned)
+        .chain([settings.account_id_field.clone()])
+        .chain(settings.extra_account_fields.iter().cloned())
+        .collect();
+    vec![
+        soql_stream(
+            settings,
+            "Account",
+            ObjectKind::Account,
+            account_fields,
+            sor_where,
+            vec![],
+            mapping(&[("name", "Name"), ("join_date", "CreatedDate"), ("website", "Website"), ("crm_account_id", "Id")]),
+        ),
+        soql_stream(
+            settings,
+            "Contact",
+            ObjectKind::Contact,
+            ["Id", "AccountId", "Email", "FirstName", "LastName", "CreatedDate", "SystemModstamp"].map(str::to_owned).to_vec(),
+            None,
+            rules(json!([
+                {"rule": "native_id", "field": "AccountId", "map": "crm_account_id"},
+                {"rule": "email", "field": "Email"}
+            ])),
+            mapping(&[("email", "Email"), ("first_name", "FirstName"), ("last_name", "LastName")]),
+        ),
+        soql_stream(
+            settings,
+            "Case",
+            ObjectKind::Ticket,
+            ["Id", "AccountId", "ContactId", "Subject", "Status", "Priority", "CreatedDate", "SystemModstamp"]
+                .map(str::to_owned)
+                .to_vec(),
+            None,
+            rules(json!([
+                {"rule": "native_id", "field": "AccountId", "map": "crm_account_id"},
+                {"rule": "parent", "field": "ContactId", "object": "Contact"}
+            ])),
+            mapping(&[
+                ("subject", "Subject"),
+                ("status", "Status"),
+                ("priority", "Priority"),
+                ("created_at", "CreatedDate"),
+                ("updated_at", "SystemModstamp"),
+            ]),
+        ),
+    ]
+}
