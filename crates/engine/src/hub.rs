@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use accord_connectors::{Item, RawRecord};
-use accord_core::{AccountId, Config, ObjectKind, RejectReason, TriedKey};
+use accord_core::{AccountId, Config, KeySpace, ObjectKind, RejectReason, RuleKind, TriedKey};
 use accord_link::{AccountState, LinkIndex, RecordLink};
 use accord_store::{
     Checkpoint, DeleteListChange, DomainRow, IndexRow, QuarantineEntry, QuarantineQuery, RunCounts, Store, WriteBatch,
@@ -47,9 +47,10 @@ pub struct PageContext<'a> {
     pub report_items: bool,
 }
 
-/// Collects the keys a stream changes, keeping only those some quarantined record tried: the
-/// quarantine's keys when the stream started, plus those of the stream's own rejections. Memory
-/// stays bounded by the quarantine, not by the size of the stream.
+/// Collects the keys a stream changes, keeping only those that matter: keys some quarantined
+/// record tried (the quarantine's keys when the stream started, plus those of the stream's own
+/// rejections) and keys some record linked through. Memory stays bounded by those, not by the size
+/// of the stream.
 #[derive(Debug, Default)]
 pub struct ChangedKeys {
     watched: HashSet<TriedKey>,
@@ -66,10 +67,18 @@ impl ChangedKeys {
         Ok(Self { watched, changed: HashSet::new() })
     }
 
-    /// Records what a committed page did.
-    pub fn add(&mut self, outcome: IngestOutcome) {
+    /// Records what a committed page did. Keys that records linked through (emails, domains) are
+    /// kept too: a change to them may make those links ambiguous.
+    pub fn add(&mut self, hub: &Hub, outcome: IngestOutcome) {
         self.watched.extend(outcome.rejected_keys);
-        self.changed.extend(outcome.changed.into_iter().filter(|k| self.watched.contains(k)));
+        let index = hub.lock();
+        let keep: Vec<TriedKey> = outcome
+            .changed
+            .into_iter()
+            .filter(|k| self.watched.contains(k) || !index.linked_via(k).is_empty())
+            .collect();
+        drop(index);
+        self.changed.extend(keep);
     }
 
     pub fn into_keys(self) -> Vec<TriedKey> {
@@ -157,8 +166,15 @@ impl Hub {
             IndexRow::Domain(d) => {
                 index.add_domain(&d.domain, &d.account_id);
             }
-            IndexRow::Link { key, kind, account_id, email } => {
-                let email = email.map(|e| e.trim().to_lowercase()).filter(|e| e.contains('@')).map(Arc::from);
+            IndexRow::Link { key, kind, account_id, email, provenance } => {
+                let email = email
+                    .filter(|_| provenance.rule != RuleKind::Email)
+                    .map(|e| e.trim().to_lowercase())
+                    .filter(|e| e.contains('@'))
+                    .map(Arc::from);
+                if let Some(via) = crate::pipeline::via_key(&provenance) {
+                    index.add_via(via, &key.map_name(), &key.native_id);
+                }
                 let link = RecordLink { account_id, email, is_user: kind == ObjectKind::User };
                 index.upsert_link(&key.map_name(), &key.native_id, link);
             }
@@ -311,7 +327,8 @@ impl Hub {
                 tracing::warn!(rounds, "re-linking stopped: still finding records to re-link after many rounds");
                 break;
             }
-            let entries = self.quarantined_for(&pending)?;
+            let mut entries = self.quarantined_for(&pending)?;
+            entries.extend(self.linked_through_changed(&pending)?);
             if entries.is_empty() {
                 break;
             }
@@ -322,6 +339,41 @@ impl Hub {
             }
         }
         Ok(report)
+    }
+
+    /// Linked records whose email or domain, among `keys`, no longer matches exactly one account:
+    /// they are looked at again, as if quarantined (an email that was unique may stop being so).
+    fn linked_through_changed(&self, keys: &HashSet<TriedKey>) -> Result<Vec<QuarantineEntry>> {
+        let targets: Vec<(String, String)> = {
+            let index = self.lock();
+            keys.iter()
+                .filter(|k| matches!(k.space, KeySpace::Email | KeySpace::Domain) && index.matches(k) != 1)
+                .flat_map(|k| index.linked_via(k).iter().map(|(m, n)| (m.to_string(), n.to_string())))
+                .collect()
+        };
+        let mut out = Vec::new();
+        for (map, native_id) in targets {
+            let Some((source, object)) = map.split_once('/') else { continue };
+            let Some(plan) = self.plan.stream(source, object) else { continue };
+            let key = accord_store::RecordKey::new(source, object, native_id);
+            if let Some(r) = self.store.record(plan.kind(), &key)? {
+                if r.is_deleted || via_still_fine(&r.provenance) {
+                    continue;
+                }
+                out.push(QuarantineEntry {
+                    id: 0,
+                    key: r.key,
+                    kind: r.kind,
+                    rejection: accord_core::Rejection::field(RejectReason::Ambiguous, "re-checked"),
+                    payload: r.payload,
+                    location: None,
+                    first_seen: r.first_seen,
+                    last_seen: r.last_seen,
+                    attempts: 0,
+                });
+            }
+        }
+        Ok(out)
     }
 
     fn quarantined_for(&self, keys: &HashSet<TriedKey>) -> Result<Vec<QuarantineEntry>> {
@@ -471,6 +523,11 @@ impl Hub {
         }
         Ok(out)
     }
+}
+
+/// Whether a record's link does not go through an email or domain (so it needs no re-check).
+fn via_still_fine(p: &accord_core::Provenance) -> bool {
+    !matches!(p.rule, RuleKind::Email | RuleKind::Domain)
 }
 
 /// A payload's value at a path as text, for reports.

@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use accord_connectors::Item;
 use accord_core::record::extract_with_paths;
-use accord_core::{AccountId, FieldValue, KeySpace, ObjectKind, RejectReason, Rejection, Timestamp, TriedKey};
+use accord_core::{
+    AccountId, FieldValue, KeySpace, ObjectKind, RejectReason, Rejection, RuleKind, Timestamp, TriedKey,
+};
 use accord_link::{AccountEntry, AccountState, LinkIndex, RecordLink};
 use accord_store::{AccountRow, AccountStatus, QuarantineRow, RecordKey, RecordRow, RunCounts, WriteBatch};
 use serde_json::{Value, json};
@@ -23,6 +25,7 @@ pub(crate) enum IndexOp {
     Filtered(String),
     Unfiltered(String),
     Link { map: String, native_id: String, link: RecordLink },
+    Via { key: TriedKey, map: String, native_id: String },
     Unlink { map: String, native_id: String },
 }
 
@@ -34,6 +37,10 @@ impl IndexOp {
             IndexOp::Filtered(id) => index.set_filtered(&id),
             IndexOp::Unfiltered(id) => index.clear_filtered(&id),
             IndexOp::Link { map, native_id, link } => index.upsert_link(&map, &native_id, link),
+            IndexOp::Via { key, map, native_id } => {
+                index.add_via(key, &map, &native_id);
+                Vec::new()
+            }
             IndexOp::Unlink { map, native_id } => index.remove_link(&map, &native_id),
         }
     }
@@ -168,8 +175,20 @@ impl Context<'_> {
             Ok(linked) => {
                 out.counts.linked += 1;
                 out.result(|| ItemResult::Linked { account_id: linked.account_id.clone() });
+                if let Some(via) = via_key(&linked.provenance) {
+                    out.ops.push(IndexOp::Via {
+                        key: via,
+                        map: self.plan.map_name(),
+                        native_id: key.native_id.clone(),
+                    });
+                }
                 if self.plan.indexed {
-                    let email = email_of(kind, &fields).map(Arc::from);
+                    // A record linked by its email is no evidence for that email: only records
+                    // whose account is known another way say which account an email belongs to.
+                    let email = (linked.provenance.rule != RuleKind::Email)
+                        .then(|| email_of(kind, &fields))
+                        .flatten()
+                        .map(Arc::from);
                     out.ops.push(IndexOp::Link {
                         map: self.plan.map_name(),
                         native_id: key.native_id.clone(),
@@ -342,6 +361,17 @@ impl Context<'_> {
             out.ops.push(IndexOp::Unlink { map: self.plan.map_name(), native_id: key.native_id.clone() });
         }
         out.batch.tombstones.push((self.plan.kind(), key));
+    }
+}
+
+/// The email or domain a record linked through, as the index keys it.
+pub(crate) fn via_key(p: &accord_core::Provenance) -> Option<TriedKey> {
+    match p.rule {
+        RuleKind::Email => {
+            Some(TriedKey { space: KeySpace::Email, key: accord_link::lower_trimmed(&p.key).into_owned() })
+        }
+        RuleKind::Domain => accord_link::domain_of(&p.key).map(|d| TriedKey { space: KeySpace::Domain, key: d }),
+        _ => None,
     }
 }
 

@@ -174,7 +174,7 @@ fn sync_stream(
             for page in rx {
                 let outcome = hub.commit(page)?;
                 counts.add(&outcome.counts);
-                changed.add(outcome);
+                changed.add(hub, outcome);
             }
             Ok((counts, changed.into_keys()))
         });

@@ -120,6 +120,9 @@ pub struct LinkIndex {
     domains: Map<Box<str>, Refs>,
     /// Explicit domain entries, so a website change does not remove them.
     explicit_domains: Vec<(String, AccountId)>,
+    /// Records linked through an email or a domain, by that key: when the key comes to match
+    /// several accounts, they are looked at again (an email that was unique may stop being so).
+    via: Map<TriedKey, Vec<(Box<str>, Box<str>)>>,
 }
 
 fn field_slot(f: AccountIdField) -> usize {
@@ -304,6 +307,29 @@ impl LinkIndex {
             remove_ref(&mut self.users, native_id, &old.account_id);
             changed.push(key(KeySpace::User, native_id));
         }
+    }
+
+    /// Notes that `native_id` of `map` linked through `key` (an email or domain).
+    pub fn add_via(&mut self, key: TriedKey, map: &str, native_id: &str) {
+        let list = self.via.entry(key).or_default();
+        if !list.iter().any(|(m, n)| m.as_ref() == map && n.as_ref() == native_id) {
+            list.push((map.into(), native_id.into()));
+        }
+    }
+
+    /// The records that linked through `key`, as (map, native id).
+    pub fn linked_via(&self, key: &TriedKey) -> &[(Box<str>, Box<str>)] {
+        self.via.get(key).map_or(&[], Vec::as_slice)
+    }
+
+    /// How many accounts an email or domain key matches now.
+    pub fn matches(&self, key: &TriedKey) -> usize {
+        let refs = match key.space {
+            KeySpace::Email => self.emails.get(key.key.as_str()),
+            KeySpace::Domain => self.domains.get(key.key.as_str()),
+            _ => return 0,
+        };
+        refs.map_or(0, |r| r.0.len())
     }
 
     /// Adds an explicit domain → account entry.

@@ -6,6 +6,7 @@ pub mod index;
 pub mod linker;
 
 pub use index::{AccountEntry, AccountState, LinkIndex, RecordLink, domain_of};
+pub use linker::lower_trimmed;
 pub use linker::{LinkOutcome, LinkSpec, Linked, near_misses};
 
 #[cfg(test)]

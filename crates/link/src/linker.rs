@@ -306,7 +306,7 @@ fn excluded(state: AccountState) -> (RejectReason, &'static str) {
 }
 
 /// Lower-cased and trimmed, borrowing when the text already is.
-fn lower_trimmed(text: &str) -> Cow<'_, str> {
+pub fn lower_trimmed(text: &str) -> Cow<'_, str> {
     let t = text.trim();
     if t.bytes().any(|b| b.is_ascii_uppercase()) || !t.is_ascii() {
         Cow::Owned(t.to_lowercase())

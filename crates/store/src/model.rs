@@ -301,6 +301,8 @@ pub enum IndexRow {
         kind: ObjectKind,
         account_id: AccountId,
         email: Option<String>,
+        /// How the record linked: email evidence comes only from records linked another way.
+        provenance: Provenance,
     },
     /// An SOR record excluded by the filter (never an active account).
     Filtered {

@@ -1,8 +1,8 @@
 //! What every vendor connector shares: settings for rate limits and the user's per-object
 //! overrides of the connector's default link rules and field mappings.
 
-use accord_core::config::ObjectConfig;
 use accord_core::ConfigError;
+use accord_core::config::ObjectConfig;
 use serde::Deserialize;
 
 use crate::http::{Limit, StreamDef};
@@ -19,7 +19,10 @@ pub struct RateLimitSetting {
 
 impl RateLimitSetting {
     pub fn limit(self) -> Limit {
-        Limit { requests: self.requests.max(1), window: std::time::Duration::from_secs_f64(self.per_seconds.max(0.001)) }
+        Limit {
+            requests: self.requests.max(1),
+            window: std::time::Duration::from_secs_f64(self.per_seconds.max(0.001)),
+        }
     }
 }
 
@@ -65,7 +68,10 @@ pub fn apply_overrides(source: &str, streams: &mut [StreamDef], objects: &[Objec
 
 /// Deserializes a source's settings table, naming the source on error.
 pub fn settings<T: for<'de> Deserialize<'de>>(source: &str, table: &toml::Table) -> Result<T, ConfigError> {
-    table.clone().try_into().map_err(|e: toml::de::Error| ConfigError::new(format!("sources.{source}"), e.message().to_owned()))
+    table
+        .clone()
+        .try_into()
+        .map_err(|e: toml::de::Error| ConfigError::new(format!("sources.{source}"), e.message().to_owned()))
 }
 
 /// Builds a field mapping from `(field, path)` pairs.

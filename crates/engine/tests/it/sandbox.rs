@@ -7,8 +7,6 @@ use accord_engine::SyncOptions;
 use accord_sandbox::{Company, Expected, Sandbox, SandboxOptions};
 use accord_store::{QuarantineQuery, RecordKey};
 
-use crate::*;
-
 pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
 }
@@ -18,15 +16,23 @@ pub fn differences(hub: &accord_engine::Hub, truth: &accord_sandbox::Truth) -> V
     let mut quarantined = std::collections::HashMap::new();
     hub.store
         .for_each_quarantined(&QuarantineQuery::default(), &mut |e| {
-            quarantined.insert((e.key.source.clone(), e.key.object.clone(), e.key.native_id.clone()), e.rejection.reason);
+            quarantined
+                .insert((e.key.source.clone(), e.key.object.clone(), e.key.native_id.clone()), e.rejection.reason);
         })
         .unwrap();
     let mut diffs = Vec::new();
     for (key, expected) in &truth.records {
-        let plan = hub.plan.stream(key.source, key.object).unwrap_or_else(|| panic!("no stream {}/{}", key.source, key.object));
+        let plan = hub
+            .plan
+            .stream(key.source, key.object)
+            .unwrap_or_else(|| panic!("no stream {}/{}", key.source, key.object));
         let rk = RecordKey::new(key.source, key.object, key.native_id.clone());
         let stored = if plan.kind() == ObjectKind::Account {
-            hub.store.account_by_origin(&rk).unwrap().filter(|a| a.status == accord_store::AccountStatus::Active).map(|a| a.account_id.to_string())
+            hub.store
+                .account_by_origin(&rk)
+                .unwrap()
+                .filter(|a| a.status == accord_store::AccountStatus::Active)
+                .map(|a| a.account_id.to_string())
         } else {
             hub.store.record(plan.kind(), &rk).unwrap().filter(|r| !r.is_deleted).map(|r| r.account_id.to_string())
         };
@@ -34,12 +40,47 @@ pub fn differences(hub: &accord_engine::Hub, truth: &accord_sandbox::Truth) -> V
         match expected {
             Expected::Linked { account_id } => {
                 if stored.as_deref() != Some(account_id.as_str()) {
-                    diffs.push(format!("{rk}: expected linked to {account_id}, got {stored:?} / rejected {rejected:?}"));
+                    diffs
+                        .push(format!("{rk}: expected linked to {account_id}, got {stored:?} / rejected {rejected:?}"));
                 }
             }
             Expected::Rejected { reason } => {
                 if rejected.map(|r| r.code()) != Some(*reason) || stored.is_some() {
-                    diffs.push(format!("{rk}: expected rejected {reason}, got rejected {rejected:?} / linked {stored:?}"));
+                    if let Some(r) = hub.store.record(plan.kind(), &rk).unwrap() {
+                        eprintln!("DEBUG {rk}: provenance {:?}", r.provenance);
+                        for kind in [ObjectKind::Contact, ObjectKind::User, ObjectKind::Organization] {
+                            for p in hub.plan.streams().filter(|p| p.kind() == kind) {
+                                hub.store
+                                    .for_each_record(kind, &p.source, p.object(), &mut |x| {
+                                        if x.payload.to_string().to_lowercase().contains("billing@agency0.example") {
+                                            eprintln!(
+                                                "DEBUG   linked {} -> {} via {:?}",
+                                                x.key, x.account_id, x.provenance
+                                            );
+                                        }
+                                    })
+                                    .unwrap();
+                                hub.store
+                                    .for_each_quarantined(
+                                        &QuarantineQuery {
+                                            source: Some(p.source.clone()),
+                                            object: Some(p.object().into()),
+                                            reason: None,
+                                        },
+                                        &mut |x| {
+                                            if x.payload.to_string().to_lowercase().contains("billing@agency0.example")
+                                            {
+                                                eprintln!("DEBUG   rejected {} {:?}", x.key, x.rejection.reason);
+                                            }
+                                        },
+                                    )
+                                    .unwrap();
+                            }
+                        }
+                    }
+                    diffs.push(format!(
+                        "{rk}: expected rejected {reason}, got rejected {rejected:?} / linked {stored:?}"
+                    ));
                 }
             }
         }
@@ -72,13 +113,25 @@ fn a_sync_of_the_sandbox_matches_the_ground_truth() {
     let report = accord_engine::sync(&hub, &SyncOptions::default(), &accord_engine::sync::Quiet, rt.handle()).unwrap();
     assert!(!report.failed(), "{:#?}", report.sources.iter().map(|s| &s.error).collect::<Vec<_>>());
     let diffs = differences(&hub, &truth);
-    assert!(diffs.is_empty(), "{} differences from the truth, first ones:\n{}", diffs.len(), diffs.iter().take(25).cloned().collect::<Vec<_>>().join("\n"));
+    assert!(
+        diffs.is_empty(),
+        "{} differences from the truth, first ones:\n{}",
+        diffs.len(),
+        diffs.iter().take(25).cloned().collect::<Vec<_>>().join("\n")
+    );
     // Every kind of planted problem showed up as its reason.
     let mut reasons = std::collections::BTreeSet::new();
-    hub.store.for_each_quarantined(&QuarantineQuery::default(), &mut |e| {
-        reasons.insert(e.rejection.reason);
-    }).unwrap();
-    for r in [RejectReason::UnknownAccount, RejectReason::Ambiguous, RejectReason::FilteredAccount, RejectReason::MissingRequiredField] {
+    hub.store
+        .for_each_quarantined(&QuarantineQuery::default(), &mut |e| {
+            reasons.insert(e.rejection.reason);
+        })
+        .unwrap();
+    for r in [
+        RejectReason::UnknownAccount,
+        RejectReason::Ambiguous,
+        RejectReason::FilteredAccount,
+        RejectReason::MissingRequiredField,
+    ] {
         assert!(reasons.contains(&r), "no {r} in {reasons:?}");
     }
     rt.block_on(sandbox.shutdown());

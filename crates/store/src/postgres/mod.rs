@@ -300,7 +300,7 @@ impl Store for PgStore {
             for kind in kinds.iter().copied().filter(|k| *k != ObjectKind::Account && seen.insert(*k)) {
                 let email = sql::email_field(kind).unwrap_or("NULL::text");
                 let sql = format!(
-                    "SELECT source, object, native_id, account_id, {email} FROM {} WHERE NOT is_deleted",
+                    "SELECT source, object, native_id, account_id, {email}, link_rule, link_rule_index, link_key FROM {} WHERE NOT is_deleted",
                     kind.table()
                 );
                 stream(conn, &sql, [], |r| {
@@ -309,6 +309,12 @@ impl Store for PgStore {
                         kind,
                         account_id: account_id(&r, 3)?,
                         email: r.try_get(4)?,
+                        provenance: accord_core::Provenance {
+                            rule: accord_core::RuleKind::from_name(r.try_get::<_, &str>(5)?)
+                                .ok_or_else(|| StoreError::Invalid("unknown link rule in the store".into()))?,
+                            rule_index: r.try_get::<_, i64>(6)? as usize,
+                            key: r.try_get(7)?,
+                        },
                     });
                     Ok(())
                 })?;

@@ -202,7 +202,7 @@ impl Store for SqliteStore {
             for kind in kinds.iter().copied().filter(|k| *k != ObjectKind::Account && seen.insert(*k)) {
                 let email = sql::email_field(kind).unwrap_or("NULL");
                 let mut st = conn.prepare(&format!(
-                    "SELECT source, object, native_id, account_id, {email} FROM {} WHERE is_deleted = 0",
+                    "SELECT source, object, native_id, account_id, {email}, link_rule, link_rule_index, link_key FROM {} WHERE is_deleted = 0",
                     kind.table()
                 ))?;
                 let mut rows = st.query([])?;
@@ -212,6 +212,7 @@ impl Store for SqliteStore {
                         kind,
                         account_id: account_id(r, 3)?,
                         email: r.get(4)?,
+                        provenance: provenance(r.get(5)?, r.get(6)?, r.get(7)?)?,
                     });
                 }
             }

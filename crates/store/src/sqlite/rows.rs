@@ -92,6 +92,14 @@ pub(super) fn account_from_row(r: &Row<'_>) -> Result<AccountRow> {
     })
 }
 
+pub(super) fn provenance(rule: String, index: i64, key: String) -> Result<Provenance> {
+    Ok(Provenance {
+        rule: RuleKind::from_name(&rule).ok_or_else(|| StoreError::Invalid(format!("unknown rule {rule:?}")))?,
+        rule_index: index as usize,
+        key,
+    })
+}
+
 pub(super) fn record_from_row(kind: ObjectKind, r: &Row<'_>) -> Result<RecordRow> {
     let n = kind.fields().len();
     let rule: String = r.get(4)?;

@@ -68,7 +68,12 @@ impl Vendor for IntercomRules {
 }
 
 /// Builds an Intercom source.
-pub fn connector(name: &str, source: &SourceConfig, _config: &Config, base_dir: &Path) -> Result<HttpConnector, ConfigError> {
+pub fn connector(
+    name: &str,
+    source: &SourceConfig,
+    _config: &Config,
+    base_dir: &Path,
+) -> Result<HttpConnector, ConfigError> {
     let s: Settings = settings(name, &source.settings)?;
     let token = s
         .access_token

@@ -95,7 +95,12 @@ impl Vendor for SalesforceRules {
 }
 
 /// Builds a Salesforce source.
-pub fn connector(name: &str, source: &SourceConfig, config: &Config, base_dir: &Path) -> Result<HttpConnector, ConfigError> {
+pub fn connector(
+    name: &str,
+    source: &SourceConfig,
+    config: &Config,
+    base_dir: &Path,
+) -> Result<HttpConnector, ConfigError> {
     let s: Settings = settings(name, &source.settings)?;
     let secret = |r: &SecretRef, key: &str| {
         r.resolve(base_dir).map_err(|e| ConfigError::new(format!("sources.{name}.{key}"), e.to_string()))
@@ -106,7 +111,8 @@ pub fn connector(name: &str, source: &SourceConfig, config: &Config, base_dir: &
         client_secret: secret(&s.client_secret, "client_secret")?,
         refresh_token: secret(&s.refresh_token, "refresh_token")?,
     };
-    let limit = effective_limit(s.rate_limit, s.unthrottled, Limit { requests: 100_000, window: Duration::from_secs(86_400) });
+    let limit =
+        effective_limit(s.rate_limit, s.unthrottled, Limit { requests: 100_000, window: Duration::from_secs(86_400) });
     let client = HttpClient::new(
         s.login_url.clone(),
         auth,

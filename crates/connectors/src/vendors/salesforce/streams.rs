@@ -77,13 +77,20 @@ pub fn streams(settings: &Settings, sor_where: Option<String>) -> Vec<StreamDef>
             account_fields,
             sor_where,
             vec![],
-            mapping(&[("name", "Name"), ("join_date", "CreatedDate"), ("website", "Website"), ("crm_account_id", "Id")]),
+            mapping(&[
+                ("name", "Name"),
+                ("join_date", "CreatedDate"),
+                ("website", "Website"),
+                ("crm_account_id", "Id"),
+            ]),
         ),
         soql_stream(
             settings,
             "Contact",
             ObjectKind::Contact,
-            ["Id", "AccountId", "Email", "FirstName", "LastName", "CreatedDate", "SystemModstamp"].map(str::to_owned).to_vec(),
+            ["Id", "AccountId", "Email", "FirstName", "LastName", "CreatedDate", "SystemModstamp"]
+                .map(str::to_owned)
+                .to_vec(),
             None,
             rules(json!([
                 {"rule": "native_id", "field": "AccountId", "map": "crm_account_id"},

@@ -47,14 +47,21 @@ struct ZendeskRules;
 impl Vendor for ZendeskRules {}
 
 /// Builds a Zendesk source.
-pub fn connector(name: &str, source: &SourceConfig, _config: &Config, base_dir: &Path) -> Result<HttpConnector, ConfigError> {
+pub fn connector(
+    name: &str,
+    source: &SourceConfig,
+    _config: &Config,
+    base_dir: &Path,
+) -> Result<HttpConnector, ConfigError> {
     let s: Settings = settings(name, &source.settings)?;
     let secret = |r: &SecretRef, key: &str| {
         r.resolve(base_dir).map_err(|e| ConfigError::new(format!("sources.{name}.{key}"), e.to_string()))
     };
     let auth = match (&s.email, &s.api_token, &s.oauth_token) {
         (_, _, Some(token)) => Auth::Bearer(secret(token, "oauth_token")?),
-        (Some(email), Some(token), None) => Auth::Basic { user: format!("{email}/token"), password: secret(token, "api_token")? },
+        (Some(email), Some(token), None) => {
+            Auth::Basic { user: format!("{email}/token"), password: secret(token, "api_token")? }
+        }
         _ => {
             return Err(ConfigError::new(
                 format!("sources.{name}"),

@@ -12,11 +12,7 @@ use crate::vendors::common::{mapping, path, rules};
 
 /// `start_time` for an export: the incremental start as Unix seconds, or 0 for everything.
 fn start_time(since: Option<&Value>) -> String {
-    since
-        .and_then(accord_core::time::parse_timestamp)
-        .map(|t| t.timestamp().max(0))
-        .unwrap_or(0)
-        .to_string()
+    since.and_then(accord_core::time::parse_timestamp).map(|t| t.timestamp().max(0)).unwrap_or(0).to_string()
 }
 
 fn export(
