@@ -46,38 +46,6 @@ pub fn differences(hub: &accord_engine::Hub, truth: &accord_sandbox::Truth) -> V
             }
             Expected::Rejected { reason } => {
                 if rejected.map(|r| r.code()) != Some(*reason) || stored.is_some() {
-                    if let Some(r) = hub.store.record(plan.kind(), &rk).unwrap() {
-                        eprintln!("DEBUG {rk}: provenance {:?}", r.provenance);
-                        for kind in [ObjectKind::Contact, ObjectKind::User, ObjectKind::Organization] {
-                            for p in hub.plan.streams().filter(|p| p.kind() == kind) {
-                                hub.store
-                                    .for_each_record(kind, &p.source, p.object(), &mut |x| {
-                                        if x.payload.to_string().to_lowercase().contains("billing@agency0.example") {
-                                            eprintln!(
-                                                "DEBUG   linked {} -> {} via {:?}",
-                                                x.key, x.account_id, x.provenance
-                                            );
-                                        }
-                                    })
-                                    .unwrap();
-                                hub.store
-                                    .for_each_quarantined(
-                                        &QuarantineQuery {
-                                            source: Some(p.source.clone()),
-                                            object: Some(p.object().into()),
-                                            reason: None,
-                                        },
-                                        &mut |x| {
-                                            if x.payload.to_string().to_lowercase().contains("billing@agency0.example")
-                                            {
-                                                eprintln!("DEBUG   rejected {} {:?}", x.key, x.rejection.reason);
-                                            }
-                                        },
-                                    )
-                                    .unwrap();
-                            }
-                        }
-                    }
                     diffs.push(format!(
                         "{rk}: expected rejected {reason}, got rejected {rejected:?} / linked {stored:?}"
                     ));
