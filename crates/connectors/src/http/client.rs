@@ -336,6 +336,8 @@ impl HttpClient {
             ("client_secret", client_secret.expose()),
             ("refresh_token", refresh_token.expose()),
         ];
+        // The token endpoint counts against the same quota as data calls.
+        self.limiter.acquire().await;
         let resp = self.http.post(token_url).form(&form).send().await.map_err(describe)?;
         let status = resp.status();
         let body: Value = resp.json().await.map_err(|e| format!("unreadable token response: {}", describe(e)))?;

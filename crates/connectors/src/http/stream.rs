@@ -82,6 +82,10 @@ pub struct HttpCursor {
     pub next: Option<RequestSpec>,
     /// The pass reached its end.
     pub complete: bool,
+    /// (id, cursor value) of the last page's records at its high-water mark: time-based exports
+    /// restart at that instant, so these come again and are skipped once.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub boundary: Vec<(String, Value)>,
 }
 
 /// A stream being read.
@@ -105,7 +109,8 @@ impl HttpStream {
             Some(c) if !c.complete && c.next.is_some() => (c, true),
             Some(c) => {
                 let since = c.high_water.clone().or(c.since.clone()).map(|v| back_off(&v, def.overlap_seconds));
-                (HttpCursor { since, high_water: None, next: None, complete: false }, false)
+                // The records at the mark were read already: skip them once if they come again.
+                (HttpCursor { since, high_water: None, next: None, complete: false, boundary: c.boundary }, false)
             }
             None => (HttpCursor::default(), false),
         };
@@ -145,7 +150,26 @@ impl HttpStream {
             }
         };
         let mut items = Vec::with_capacity(records.len());
+        let previous_boundary = std::mem::take(&mut self.cursor.boundary);
+        let mut page_max: Option<Value> = None;
+        let id_of = |record: &Value| {
+            self.def
+                .object
+                .native_id
+                .as_ref()
+                .and_then(|p| p.get(record))
+                .and_then(|v| accord_core::id::key_text(v).ok().flatten())
+        };
+        let cursor_of = |record: &Value| self.def.cursor_field.as_ref().and_then(|c| c.get(record)).cloned();
         for record in records.iter() {
+            if let (Some(id), Some(at)) = (id_of(record), cursor_of(record)) {
+                if previous_boundary.iter().any(|(i, c)| *i == id && *c == at) {
+                    continue;
+                }
+                if page_max.as_ref().is_none_or(|m| compare(&at, m) == Ordering::Greater) {
+                    page_max = Some(at);
+                }
+            }
             if let Some(c) = &self.def.cursor_field {
                 if let Some(v) = c.get(record) {
                     if self.cursor.high_water.as_ref().is_none_or(|hw| compare(v, hw) == Ordering::Greater) {
@@ -162,6 +186,13 @@ impl HttpStream {
                 }
                 _ => items.push(Item::Record(RawRecord { data: record.clone(), location: None })),
             }
+        }
+        if let Some(max) = &page_max {
+            self.cursor.boundary = records
+                .iter()
+                .filter(|r| cursor_of(r).as_ref() == Some(max))
+                .filter_map(|r| id_of(r).map(|id| (id, max.clone())))
+                .collect();
         }
         self.cursor.next = next_request(&self.def.paginator, &request, &body, records.len());
         if self.cursor.next.is_none() {

@@ -29,6 +29,9 @@ pub struct Settings {
     /// The `Intercom-Version` sent with every request.
     #[serde(default = "default_version")]
     pub version: String,
+    /// Contacts and conversations per page (Intercom's maximum, 150, by default).
+    #[serde(default = "default_per_page")]
+    pub per_page: u32,
     /// The app's limit per minute (Intercom's default: 10,000, enforced in 10-second slices).
     #[serde(default = "default_per_minute")]
     pub per_minute: u32,
@@ -43,6 +46,10 @@ fn default_base() -> String {
 
 fn default_version() -> String {
     "2.14".into()
+}
+
+fn default_per_page() -> u32 {
+    150
 }
 
 fn default_per_minute() -> u32 {
@@ -90,7 +97,7 @@ pub fn connector(
         vec![("Intercom-Version".into(), s.version.clone()), ("Accept".into(), "application/json".into())],
     )
     .map_err(|e| ConfigError::new(format!("sources.{name}"), e.to_string()))?;
-    let mut streams = streams::streams();
+    let mut streams = streams::streams(s.per_page.clamp(1, 150));
     apply_overrides(name, &mut streams, &source.objects)?;
     Ok(HttpConnector::new("intercom", client, streams))
 }

@@ -1,4 +1,4 @@
-//! Intercom streams as data: companies (scrolled), contacts and conversations (listed, or searched
+//! Intercom streams as data: companies (listed by page), contacts and conversations (listed, or searched
 //! by `updated_at` once there is a high-water mark). Search matches whole days, so the next pass
 //! starts a day before the mark and upserts absorb the repeats.
 
@@ -11,9 +11,8 @@ use crate::ObjectSpec;
 use crate::http::{Paginator, RequestSpec, StreamDef};
 use crate::vendors::common::{mapping, path, rules};
 
-const PER_PAGE: u32 = 150;
-
 fn listed(
+    per_page: u32,
     name: &'static str,
     kind: ObjectKind,
     list: &'static str,
@@ -23,12 +22,12 @@ fn listed(
     fields: accord_core::FieldMapping,
 ) -> StreamDef {
     let first = move |since: Option<&Value>| match since.and_then(Value::as_i64) {
-        None => RequestSpec::get(list).param("per_page", PER_PAGE.to_string()),
+        None => RequestSpec::get(list).param("per_page", per_page.to_string()),
         Some(t) => RequestSpec::post(
             search,
             json!({
                 "query": {"field": "updated_at", "operator": ">", "value": t},
-                "pagination": {"per_page": PER_PAGE}
+                "pagination": {"per_page": per_page}
             }),
         ),
     };
@@ -45,8 +44,12 @@ fn listed(
 }
 
 /// The streams, in reading order.
-pub fn streams() -> Vec<StreamDef> {
+pub fn streams(per_page: u32) -> Vec<StreamDef> {
+    // Intercom lists at most 60 companies a page.
+    let companies_per_page = per_page.min(60);
     vec![
+        // Companies are listed by page number: a retried page is the same page. (A scroll is
+        // stateful: a page lost to a failed response would be skipped.)
         StreamDef {
             object: ObjectSpec {
                 name: "companies".into(),
@@ -56,15 +59,18 @@ pub fn streams() -> Vec<StreamDef> {
                 normalize: vec![],
                 fields: mapping(&[("name", "name"), ("website", "website")]),
             },
-            first_request: Arc::new(|_| RequestSpec::get("/companies/scroll")),
+            first_request: Arc::new(move |_| {
+                RequestSpec::get("/companies").param("per_page", companies_per_page.to_string()).param("page", "1")
+            }),
             records: path("data"),
-            paginator: Paginator::Token { field: path("scroll_param"), param: "scroll_param".into(), done: None },
+            paginator: Paginator::PageNumber { param: "page".into(), first: 1, size: u64::from(companies_per_page) },
             cursor_field: None,
             overlap_seconds: 0,
             deleted_when: None,
             deleted: None,
         },
         listed(
+            per_page,
             "contacts",
             ObjectKind::Contact,
             "/contacts",
@@ -78,6 +84,7 @@ pub fn streams() -> Vec<StreamDef> {
             mapping(&[("email", "email"), ("first_name", "name"), ("title", "role")]),
         ),
         listed(
+            per_page,
             "conversations",
             ObjectKind::Interaction,
             "/conversations",

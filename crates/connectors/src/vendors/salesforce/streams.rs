@@ -24,8 +24,9 @@ fn soql_stream(
     let select = fields.join(", ");
     let first = move |since: Option<&Value>| {
         let mut conditions = Vec::new();
-        if let Some(since) = since.and_then(Value::as_str) {
-            conditions.push(format!("SystemModstamp >= {since}"));
+        if let Some(since) = since.and_then(accord_core::time::parse_timestamp) {
+            // A SOQL datetime literal, unquoted; whole seconds (the boundary second is re-read).
+            conditions.push(format!("SystemModstamp >= {}", since.format("%Y-%m-%dT%H:%M:%SZ")));
         }
         if let Some(w) = &extra_where {
             conditions.push(format!("({w})"));
@@ -38,8 +39,14 @@ fn soql_stream(
     let version = settings.api_version.clone();
     let deleted = move |since: &Value| {
         let end = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        // getDeleted looks back at most 30 days, and Salesforce keeps deletions for about 15:
+        // older deletions need a full re-read to be noticed.
+        let floor = chrono::Utc::now() - chrono::Duration::days(15);
+        let start = accord_core::time::parse_timestamp(since)
+            .map(|t| t.max(floor).to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+            .unwrap_or_default();
         RequestSpec::get(format!("/services/data/v{version}/sobjects/{object}/deleted/"))
-            .param("start", since.as_str().unwrap_or_default())
+            .param("start", start)
             .param("end", end)
     };
     StreamDef {

@@ -1,0 +1,343 @@
+//! The conformance harness: every vendor connector, against its sandbox emulator, must page to the
+//! end, resume after a kill with no gap and no duplicate, re-sync incrementally fetching only
+//! changes, survive injected faults with the exact record set, and stay under the vendor's rate
+//! limit. One harness, three vendors: adding a system means adding a `Vendor` entry.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::time::Duration;
+
+use accord_connectors::{Connector, Item};
+use accord_core::Config;
+use accord_sandbox::{Company, Fault, Sandbox, SandboxOptions, Schedule};
+use serde_json::Value;
+
+/// What differs between vendors in the harness.
+struct Vendor {
+    /// The source name (equal to the truth's source name).
+    name: &'static str,
+    objects: [&'static str; 3],
+    /// Extra settings (page sizes) for the source table.
+    settings: &'static str,
+    /// Accounts in the generated company: enough for several pages at the vendor's smallest
+    /// page size (Salesforce's query batches are at least 200 records).
+    size: usize,
+}
+
+const SALESFORCE: Vendor =
+    Vendor { name: "salesforce", objects: ["Account", "Contact", "Case"], settings: "", size: 400 };
+const ZENDESK: Vendor =
+    Vendor { name: "zendesk", objects: ["organizations", "users", "tickets"], settings: "per_page = 25\n", size: 60 };
+const INTERCOM: Vendor = Vendor {
+    name: "intercom",
+    objects: ["companies", "contacts", "conversations"],
+    settings: "per_page = 20\n",
+    size: 60,
+};
+
+fn options() -> SandboxOptions {
+    let mut o = SandboxOptions::unlimited();
+    o.salesforce.batch_size = 200;
+    o.intercom.scroll_page_size = 15;
+    o.zendesk.exclude_recent = chrono::Duration::zero();
+    o
+}
+
+async fn sandbox(v: &Vendor, options: SandboxOptions) -> Sandbox {
+    Sandbox::start(Company::generate(5, v.size), options).await.unwrap()
+}
+
+/// The vendor's connector, built from the sandbox's own accord.toml plus `extra` settings.
+fn connector(sandbox: &Sandbox, v: &Vendor, dir: &Path, extra: &str) -> Box<dyn Connector> {
+    // Unthrottled unless the test sets its own limit: the emulators here enforce none.
+    let toml = sandbox.accord_toml(dir, !extra.is_empty()).unwrap();
+    let header = format!("[sources.{}]\n", v.name);
+    let toml = toml.replace(&header, &format!("{header}{}{extra}", v.settings));
+    let config = Config::from_toml(&toml, dir).unwrap();
+    accord_connectors::open_source(v.name, &config.raw.sources[v.name], &config).unwrap()
+}
+
+/// Reads a stream to its end; returns its records' ids, deleted ids, page count and last cursor.
+async fn read(c: &dyn Connector, object: &str, cursor: Option<Value>, pages: Option<usize>) -> Read {
+    let spec = c.objects().iter().find(|o| o.name == object).unwrap().clone();
+    let mut stream = c.open_stream(object, cursor, false).unwrap();
+    let mut out = Read::default();
+    while let Some(page) = stream.next_page().await.unwrap_or_else(|e| panic!("{object}: {e}")) {
+        for item in page.items {
+            match item {
+                Item::Record(r) => {
+                    let id = accord_core::id::key_text(spec.native_id.as_ref().unwrap().get(&r.data).unwrap())
+                        .unwrap()
+                        .unwrap();
+                    out.ids.push(id);
+                }
+                Item::Deleted { native_id } => out.deleted.push(native_id),
+                Item::Malformed { problem, .. } => panic!("{object}: malformed item: {problem}"),
+            }
+        }
+        out.pages += 1;
+        out.retries += page.stats.retries;
+        out.cursor = Some(page.cursor);
+        if pages.is_some_and(|p| out.pages >= p) {
+            break;
+        }
+    }
+    out
+}
+
+/// Reads a stream to its end the way the sync driver does across runs: when a page fails, the
+/// next "sync" resumes from the last page's cursor. Returns the ids read and how many restarts.
+async fn read_resuming(c: &dyn Connector, object: &str) -> (Vec<String>, usize) {
+    let spec = c.objects().iter().find(|o| o.name == object).unwrap().clone();
+    let mut ids = Vec::new();
+    let mut cursor: Option<Value> = None;
+    let mut restarts = 0;
+    'runs: loop {
+        let mut stream = c.open_stream(object, cursor.clone(), false).unwrap();
+        loop {
+            match stream.next_page().await {
+                Ok(Some(page)) => {
+                    for item in page.items {
+                        if let Item::Record(r) = item {
+                            ids.push(
+                                accord_core::id::key_text(spec.native_id.as_ref().unwrap().get(&r.data).unwrap())
+                                    .unwrap()
+                                    .unwrap(),
+                            );
+                        }
+                    }
+                    let done = page.cursor.get("complete") == Some(&Value::Bool(true));
+                    cursor = Some(page.cursor);
+                    if done {
+                        break 'runs;
+                    }
+                }
+                Ok(None) => break 'runs,
+                Err(_) => {
+                    restarts += 1;
+                    assert!(restarts < 200, "{object}: no progress across restarts");
+                    continue 'runs;
+                }
+            }
+        }
+    }
+    (ids, restarts)
+}
+
+#[derive(Debug, Default)]
+struct Read {
+    ids: Vec<String>,
+    deleted: Vec<String>,
+    pages: usize,
+    retries: u64,
+    cursor: Option<Value>,
+}
+
+/// The ids the truth expects a full read of an object to return, and those it reports deleted.
+fn expected(sandbox: &Sandbox, v: &Vendor, object: &str) -> (BTreeSet<String>, BTreeSet<String>) {
+    let truth = sandbox.truth();
+    let live = truth
+        .records
+        .keys()
+        .filter(|k| k.source == v.name && k.object == object)
+        .map(|k| k.native_id.clone())
+        .collect();
+    let gone = truth
+        .tombstones
+        .iter()
+        .filter(|k| k.source == v.name && k.object == object)
+        .map(|k| k.native_id.clone())
+        .collect();
+    (live, gone)
+}
+
+fn set(ids: &[String]) -> BTreeSet<String> {
+    ids.iter().cloned().collect()
+}
+
+async fn pages_to_the_end(v: &Vendor) {
+    let sb = sandbox(v, options()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let c = connector(&sb, v, dir.path(), "");
+    let mut multi_page = false;
+    for object in v.objects {
+        let r = read(c.as_ref(), object, None, None).await;
+        let (live, gone) = expected(&sb, v, object);
+        assert_eq!(set(&r.ids), live, "{}/{object}: the records of a full read", v.name);
+        assert_eq!(r.ids.len(), live.len(), "{}/{object}: no record twice", v.name);
+        if v.name == "zendesk" && object == "tickets" {
+            assert_eq!(set(&r.deleted), gone, "deleted tickets arrive as tombstones");
+        }
+        multi_page |= r.pages > 2;
+    }
+    assert!(multi_page, "{}: the test data must span several pages", v.name);
+}
+
+async fn resumes_after_a_kill(v: &Vendor) {
+    let sb = sandbox(v, options()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let c = connector(&sb, v, dir.path(), "");
+    for object in v.objects {
+        let first = read(c.as_ref(), object, None, Some(1)).await;
+        // The process dies here: only the first page and its cursor were committed.
+        let rest = read(c.as_ref(), object, first.cursor.clone(), None).await;
+        let (live, _) = expected(&sb, v, object);
+        let mut all = first.ids.clone();
+        all.extend(rest.ids.iter().cloned());
+        assert_eq!(set(&all), live, "{}/{object}: no gap after resuming", v.name);
+        let overlap: Vec<_> = first.ids.iter().filter(|id| rest.ids.contains(id)).collect();
+        assert!(overlap.is_empty(), "{}/{object}: resumed pages repeat {overlap:?}", v.name);
+    }
+}
+
+/// Changes one record of each object in the emulator; returns its id.
+fn change_one(sb: &Sandbox, v: &Vendor, object: &str) -> String {
+    use accord_sandbox::{intercom, salesforce, zendesk};
+    match (v.name, object) {
+        ("salesforce", "Account") => {
+            let id = sb.salesforce.snapshot().accounts[0].id.clone();
+            sb.salesforce.update::<salesforce::model::Account>(&id, |a| a.name = Some("Renamed".into())).unwrap();
+            id
+        }
+        ("salesforce", "Contact") => {
+            let id = sb.salesforce.snapshot().contacts[0].id.clone();
+            sb.salesforce.update::<salesforce::model::Contact>(&id, |c| c.first_name = Some("Renamed".into())).unwrap();
+            id
+        }
+        ("salesforce", "Case") => {
+            let id = sb.salesforce.snapshot().cases[0].id.clone();
+            sb.salesforce.update::<salesforce::model::Case>(&id, |c| c.subject = Some("Renamed".into())).unwrap();
+            id
+        }
+        ("zendesk", "organizations") => {
+            let id = sb.zendesk.snapshot().organizations[0].id;
+            sb.zendesk.update::<zendesk::model::Organization>(id, |o| o.name = "Renamed".into()).unwrap();
+            id.to_string()
+        }
+        ("zendesk", "users") => {
+            let id = sb.zendesk.snapshot().users[0].id;
+            sb.zendesk.update::<zendesk::model::User>(id, |u| u.name = "Renamed".into()).unwrap();
+            id.to_string()
+        }
+        ("zendesk", "tickets") => {
+            let id = sb.zendesk.snapshot().tickets[0].id;
+            sb.zendesk.update::<zendesk::model::Ticket>(id, |t| t.subject = "Renamed".into()).unwrap();
+            id.to_string()
+        }
+        ("intercom", "companies") => {
+            let id = sb.intercom.snapshot().companies[0].id.clone();
+            sb.intercom.update::<intercom::model::Company>(&id, |c| c.name = "Renamed".into()).unwrap();
+            id
+        }
+        ("intercom", "contacts") => {
+            let id = sb.intercom.snapshot().contacts[0].id.clone();
+            sb.intercom.update::<intercom::model::Contact>(&id, |c| c.name = Some("Renamed".into())).unwrap();
+            id
+        }
+        ("intercom", "conversations") => {
+            let id = sb.intercom.snapshot().conversations[0].id.clone();
+            sb.intercom.update::<intercom::model::Conversation>(&id, |c| c.title = Some("Renamed".into())).unwrap();
+            id
+        }
+        other => panic!("no change for {other:?}"),
+    }
+}
+
+async fn re_syncs_only_changes(v: &Vendor) {
+    let sb = sandbox(v, options()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let c = connector(&sb, v, dir.path(), "");
+    for object in v.objects {
+        let full = read(c.as_ref(), object, None, None).await;
+        sb.clock().advance(chrono::Duration::days(2));
+        let changed = change_one(&sb, v, object);
+        sb.clock().advance(chrono::Duration::seconds(120));
+        let again = read(c.as_ref(), object, full.cursor.clone(), None).await;
+        assert!(again.ids.contains(&changed), "{}/{object}: the changed record is re-read", v.name);
+        let incremental = !(v.name == "intercom" && object == "companies");
+        if incremental {
+            assert!(
+                again.ids.len() < full.ids.len() / 2,
+                "{}/{object}: an incremental pass re-read {} of {} records",
+                v.name,
+                again.ids.len(),
+                full.ids.len()
+            );
+        }
+    }
+}
+
+async fn survives_faults(v: &Vendor) {
+    for fault in [Fault::RateLimited, Fault::Status(503), Fault::Drop, Fault::Truncate] {
+        let sb = sandbox(v, options()).await;
+        let dir = tempfile::tempdir().unwrap();
+        let c = connector(&sb, v, dir.path(), "");
+        let faults = match v.name {
+            "salesforce" => sb.salesforce.faults(),
+            "zendesk" => sb.zendesk.faults(),
+            _ => sb.intercom.faults(),
+        };
+        faults.inject(fault, Schedule::EveryNth(3));
+        for object in v.objects {
+            // Retries absorb passing faults inside one run; Salesforce's quota refusal
+            // (REQUEST_LIMIT_EXCEEDED) ends the run, and the next one resumes from the checkpoint.
+            let (ids, _restarts) = read_resuming(c.as_ref(), object).await;
+            let (live, _) = expected(&sb, v, object);
+            assert_eq!(set(&ids), live, "{}/{object} under {fault:?}: the exact record set", v.name);
+            assert_eq!(ids.len(), live.len(), "{}/{object} under {fault:?}: no duplicate", v.name);
+        }
+        assert!(faults.counts().total() > 0, "{} under {fault:?}: the fault fired", v.name);
+    }
+}
+
+async fn stays_under_the_rate_limit(v: &Vendor) {
+    // The emulator enforces a small limit, and the connector is told the same limit.
+    let mut o = options();
+    let limit = accord_sandbox::Limit { max: 6, window: Duration::from_secs(2) };
+    o.salesforce.rate_limited = true;
+    o.salesforce.daily_limit = limit.max;
+    o.salesforce.limit_window = limit.window;
+    o.zendesk.rate_limited = true;
+    o.zendesk.per_minute = limit.max;
+    o.zendesk.incremental_per_minute = limit.max;
+    o.zendesk.window = limit.window;
+    o.intercom.rate_limited = true;
+    o.intercom.per_minute = limit.max * 6;
+    o.intercom.slice = limit.window;
+    let sb = sandbox(v, o).await;
+    let dir = tempfile::tempdir().unwrap();
+    let c = connector(&sb, v, dir.path(), "rate_limit = { requests = 6, per_seconds = 2.0 }\n");
+    let limiter = match v.name {
+        "salesforce" => sb.salesforce.rate_limiter(),
+        "zendesk" => sb.zendesk.rate_limiter(),
+        _ => sb.intercom.rate_limiter(),
+    };
+    let mut read_all = BTreeMap::new();
+    for object in v.objects {
+        read_all.insert(object, read(c.as_ref(), object, None, None).await.ids.len());
+    }
+    let stats = limiter.stats();
+    assert!(stats.requests > u64::from(limit.max), "{}: the limit must be reached to be tested ({stats:?})", v.name);
+    assert_eq!(stats.throttled, 0, "{}: no 429 when the client keeps to the limit ({stats:?})", v.name);
+    assert!(stats.max_in_window <= u64::from(limit.max), "{}: {stats:?}", v.name);
+}
+
+macro_rules! conformance {
+    ($($vendor:ident => $module:ident),*) => {$(
+        mod $module {
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn pages_to_the_end() { super::pages_to_the_end(&$vendor).await }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn resumes_after_a_kill() { super::resumes_after_a_kill(&$vendor).await }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn re_syncs_only_changes() { super::re_syncs_only_changes(&$vendor).await }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn survives_faults() { super::survives_faults(&$vendor).await }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn stays_under_the_rate_limit() { super::stays_under_the_rate_limit(&$vendor).await }
+        }
+    )*};
+}
+
+conformance!(SALESFORCE => salesforce, ZENDESK => zendesk, INTERCOM => intercom);
