@@ -33,6 +33,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Generate a company in emulated Salesforce, Zendesk and Intercom, sync it, and serve the API.
+    Demo(cmd::demo::Args),
     /// Write a commented example accord.toml.
     Init(cmd::init::Args),
     /// Pull every source (System of Record first), link, and quarantine what does not link.
@@ -68,6 +70,7 @@ fn main() -> ExitCode {
     init_logging(cli.verbose);
     let ctx = cmd::Ctx { config_path: cli.config.clone(), json: cli.json };
     let result = match cli.command {
+        Command::Demo(args) => cmd::demo::run(&ctx, args),
         Command::Init(args) => cmd::init::run(&ctx, args),
         Command::Sync(args) => cmd::sync::run(&ctx, args),
         Command::Accounts(args) => cmd::accounts::list(&ctx, args),

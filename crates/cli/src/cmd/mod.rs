@@ -1,6 +1,7 @@
 //! One module per command.
 
 pub mod accounts;
+pub mod demo;
 pub mod doctor;
 pub mod init;
 pub mod rejects;
