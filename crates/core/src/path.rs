@@ -120,6 +120,19 @@ impl FieldPath {
         (!at.is_null()).then_some(at)
     }
 
+    /// Moves the value at this path out of `record` (leaving null), when every step exists.
+    pub fn take(&self, record: &mut Value) -> Option<Value> {
+        let mut at = record;
+        for seg in &self.segments {
+            at = match seg {
+                Segment::Key(k) => at.as_object_mut()?.get_mut(k)?,
+                Segment::Index(i) => at.as_array_mut()?.get_mut(*i)?,
+                Segment::Match { .. } => return None,
+            };
+        }
+        (!at.is_null()).then(|| at.take())
+    }
+
     /// Sets the value at this path, creating objects on the way. Only key segments can be set.
     pub fn set(&self, record: &mut Value, value: Value) -> bool {
         let mut at = record;

@@ -138,63 +138,70 @@ impl HttpStream {
             Err(e) => return Err(e),
         };
         self.resumed = false;
-        let records = match self.def.records.get(&body) {
-            Some(Value::Array(a)) => a.clone(),
+        let mut body = body;
+        let records = match self.def.records.take(&mut body) {
+            Some(Value::Array(a)) => a,
             None => Vec::new(),
             Some(other) => {
                 return Err(ConnectorError::Fatal(format!(
                     "expected an array at {} in the response, found {}",
                     self.def.records,
-                    type_name(other)
+                    type_name(&other)
                 )));
             }
         };
-        let mut items = Vec::with_capacity(records.len());
+        let count = records.len();
         let previous_boundary = std::mem::take(&mut self.cursor.boundary);
-        let mut page_max: Option<Value> = None;
+        let def = &self.def;
         let id_of = |record: &Value| {
-            self.def
-                .object
+            def.object
                 .native_id
                 .as_ref()
                 .and_then(|p| p.get(record))
                 .and_then(|v| accord_core::id::key_text(v).ok().flatten())
         };
-        let cursor_of = |record: &Value| self.def.cursor_field.as_ref().and_then(|c| c.get(record)).cloned();
-        for record in records.iter() {
-            if let (Some(id), Some(at)) = (id_of(record), cursor_of(record)) {
-                if previous_boundary.iter().any(|(i, c)| *i == id && *c == at) {
-                    continue;
-                }
+        let cursor_of = |record: &Value| def.cursor_field.as_ref().and_then(|c| c.get(record)).cloned();
+        // First pass, by reference: the page's high-water mark and the records sitting on it.
+        let mut page_max: Option<Value> = None;
+        for record in &records {
+            if let Some(at) = cursor_of(record) {
                 if page_max.as_ref().is_none_or(|m| compare(&at, m) == Ordering::Greater) {
                     page_max = Some(at);
                 }
             }
-            if let Some(c) = &self.def.cursor_field {
-                if let Some(v) = c.get(record) {
-                    if self.cursor.high_water.as_ref().is_none_or(|hw| compare(v, hw) == Ordering::Greater) {
-                        self.cursor.high_water = Some(v.clone());
-                    }
-                }
-            }
-            let deleted = self.def.deleted_when.as_ref().is_some_and(|(f, v)| f.get(record) == Some(v));
-            match (&self.def.object.native_id, deleted) {
-                (Some(id_path), true) => {
-                    if let Some(Ok(Some(id))) = id_path.get(record).map(accord_core::id::key_text) {
-                        items.push(Item::Deleted { native_id: id });
-                    }
-                }
-                _ => items.push(Item::Record(RawRecord { data: record.clone(), location: None })),
-            }
         }
         if let Some(max) = &page_max {
-            self.cursor.boundary = records
+            if self.cursor.high_water.as_ref().is_none_or(|hw| compare(max, hw) == Ordering::Greater) {
+                self.cursor.high_water = Some(max.clone());
+            }
+        }
+        let boundary: Vec<(String, Value)> = match &page_max {
+            Some(max) => records
                 .iter()
                 .filter(|r| cursor_of(r).as_ref() == Some(max))
                 .filter_map(|r| id_of(r).map(|id| (id, max.clone())))
-                .collect();
+                .collect(),
+            None => Vec::new(),
+        };
+        // Second pass, by value: the items, skipping what the previous page's mark already gave.
+        let mut items = Vec::with_capacity(count);
+        for record in records {
+            if !previous_boundary.is_empty() {
+                if let (Some(id), Some(at)) = (id_of(&record), cursor_of(&record)) {
+                    if previous_boundary.iter().any(|(i, c)| *i == id && *c == at) {
+                        continue;
+                    }
+                }
+            }
+            let deleted = def.deleted_when.as_ref().is_some_and(|(f, v)| f.get(&record) == Some(v));
+            match (deleted, id_of(&record)) {
+                (true, Some(native_id)) => items.push(Item::Deleted { native_id }),
+                _ => items.push(Item::Record(RawRecord { data: record, location: None })),
+            }
         }
-        self.cursor.next = next_request(&self.def.paginator, &request, &body, records.len());
+        // A page without cursor values (the empty last page) keeps the mark of the one before.
+        self.cursor.boundary = if boundary.is_empty() { previous_boundary } else { boundary };
+        self.cursor.next = next_request(&self.def.paginator, &request, &body, count);
         if self.cursor.next.is_none() {
             if let (Some((build, list, id)), Some(since)) = (&self.def.deleted, &self.cursor.since) {
                 let answer = self.client.fetch(&build(since), &mut stats).await?;

@@ -1,0 +1,90 @@
+//! Syncing from the vendor emulators.
+//!
+//! `cargo bench -p accord-bench --bench sync` prints:
+//! 1. a generated company of at least 500,000 records synced from Salesforce, Zendesk and Intercom
+//!    emulators with their rate limits off, end to end into SQLite: records/s and peak memory;
+//! 2. Intercom contacts read with Intercom's real limit on (10,000 requests a minute, counted in
+//!    10-second slices) and one contact per page: achieved requests/s as a fraction of the limit,
+//!    and the 429s the emulator sent.
+//!
+//! `ACCORD_BENCH_SIZE` sets the company size (accounts; default 55,000 ≈ 500,000 records).
+
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+use std::time::Instant;
+
+use accord_bench::peak_rss_mib;
+use accord_core::Config;
+use accord_engine::sync::Quiet;
+use accord_engine::{Hub, SyncOptions};
+use accord_sandbox::{Company, Sandbox, SandboxOptions};
+
+fn main() {
+    let size: usize = std::env::var("ACCORD_BENCH_SIZE").ok().and_then(|v| v.parse().ok()).unwrap_or(55_000);
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+
+    // 1. Unthrottled, end to end.
+    let start = Instant::now();
+    let company = Company::generate(3, size);
+    let records = company.record_count();
+    println!("sync: generated {records} records ({size} accounts) in {:.1} s", start.elapsed().as_secs_f64());
+    let sandbox = rt.block_on(Sandbox::start(company, SandboxOptions::unlimited())).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let toml = sandbox.accord_toml(dir.path(), false).unwrap();
+    let config = Config::from_toml(&toml, dir.path()).unwrap();
+    let hub = Hub::open(config).unwrap();
+    let rss_before = peak_rss_mib().unwrap_or(0.0);
+    let start = Instant::now();
+    let report = accord_engine::sync(&hub, &SyncOptions::default(), &Quiet, rt.handle()).unwrap();
+    let elapsed = start.elapsed();
+    assert!(!report.failed());
+    let fetched: u64 = report.sources.iter().map(|s| s.counts.fetched).sum();
+    let requests: u64 = report.sources.iter().flat_map(|s| &s.streams).map(|s| s.requests).sum();
+    println!(
+        "sync (unthrottled): {fetched} records in {requests} requests, {:.1} s: {:.0} records/s end to end into {}",
+        elapsed.as_secs_f64(),
+        fetched as f64 / elapsed.as_secs_f64(),
+        hub.store.backend()
+    );
+    println!(
+        "sync (unthrottled): peak RSS {:.0} MiB (the emulators and the generated company in the same process hold {:.0} MiB of it)",
+        peak_rss_mib().unwrap_or(0.0),
+        rss_before
+    );
+    drop(hub);
+    rt.block_on(sandbox.shutdown());
+
+    // 2. Intercom's real limit, measured over three whole 10-second slices.
+    let mut options = SandboxOptions::unlimited();
+    options.intercom.rate_limited = true;
+    let company = Company::generate(4, 5_000);
+    let sandbox = rt.block_on(Sandbox::start(company, options)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let toml =
+        sandbox.accord_toml(dir.path(), true).unwrap().replace("[sources.intercom]\n", "[sources.intercom]\nper_page = 1\n");
+    let config = Config::from_toml(&toml, dir.path()).unwrap();
+    let connector = accord_connectors::open_source("intercom", &config.raw.sources["intercom"], &config).unwrap();
+    let limit_per_s = 10_000.0 / 60.0;
+    let window = std::time::Duration::from_secs(30);
+    let (requests, read) = rt.block_on(async {
+        let start = Instant::now();
+        let mut stream = connector.open_stream("contacts", None, false).unwrap();
+        let (mut requests, mut read) = (0u64, 0usize);
+        let deadline = tokio::time::Instant::from_std(start + window);
+        while let Ok(Ok(Some(page))) = tokio::time::timeout_at(deadline, stream.next_page()).await {
+            requests += page.stats.requests;
+            read += page.items.len();
+        }
+        (requests, read)
+    });
+    let stats = sandbox.intercom.rate_limiter().stats();
+    let achieved = requests as f64 / window.as_secs_f64();
+    println!(
+        "sync (Intercom limit 10,000/min): {read} contacts in {requests} requests over {:.0} s: {achieved:.1} requests/s = {:.1}% of the limit; 429s sent by the emulator: {}",
+        window.as_secs_f64(),
+        100.0 * achieved / limit_per_s,
+        stats.throttled
+    );
+    rt.block_on(sandbox.shutdown());
+}
