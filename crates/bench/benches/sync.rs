@@ -61,8 +61,10 @@ fn main() {
     let company = Company::generate(4, 5_000);
     let sandbox = rt.block_on(Sandbox::start(company, options)).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let toml =
-        sandbox.accord_toml(dir.path(), true).unwrap().replace("[sources.intercom]\n", "[sources.intercom]\nper_page = 1\n");
+    let toml = sandbox
+        .accord_toml(dir.path(), true)
+        .unwrap()
+        .replace("[sources.intercom]\n", "[sources.intercom]\nper_page = 1\n");
     let config = Config::from_toml(&toml, dir.path()).unwrap();
     let connector = accord_connectors::open_source("intercom", &config.raw.sources["intercom"], &config).unwrap();
     let limit_per_s = 10_000.0 / 60.0;

@@ -51,6 +51,10 @@ enum Command {
     Doctor,
     /// Serve the Natero-compatible Account and Event APIs and accord's own API.
     Serve(cmd::serve::Args),
+    /// Apply the store's pending migrations (or list them with --status).
+    Migrate(cmd::store::MigrateArgs),
+    /// Copy a whole hub between stores (SQLite ↔ PostgreSQL), verifying row counts per table.
+    Copy(cmd::store::CopyArgs),
 }
 
 /// An error that is the user's to fix in their command line or config: exit code 2.
@@ -66,6 +70,7 @@ impl std::fmt::Display for UsageError {
 impl std::error::Error for UsageError {}
 
 fn main() -> ExitCode {
+    quiet_broken_pipe();
     let cli = Cli::parse();
     init_logging(cli.verbose);
     let ctx = cmd::Ctx { config_path: cli.config.clone(), json: cli.json };
@@ -78,6 +83,8 @@ fn main() -> ExitCode {
         Command::Rejects(c) => cmd::rejects::run(&ctx, c),
         Command::Doctor => cmd::doctor::run(&ctx),
         Command::Serve(args) => cmd::serve::run(&ctx, args),
+        Command::Migrate(args) => cmd::store::migrate(&ctx, args),
+        Command::Copy(args) => cmd::store::copy(&ctx, args),
     };
     match result {
         Ok(code) => code,
@@ -86,6 +93,24 @@ fn main() -> ExitCode {
             if is_usage(&e) { ExitCode::from(2) } else { ExitCode::from(1) }
         }
     }
+}
+
+/// `accord ... | head` closes stdout early: stop quietly, as other command-line tools do, instead
+/// of reporting a panic from `println!`.
+fn quiet_broken_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if message.contains("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default(info);
+    }));
 }
 
 fn is_usage(e: &anyhow::Error) -> bool {

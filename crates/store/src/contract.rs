@@ -427,6 +427,26 @@ pub fn record_queries_filter(store: &dyn Store) {
     assert_eq!(all.total, 2);
 }
 
+pub fn export_import_round_trips(store: &dyn Store) {
+    store
+        .apply(&WriteBatch {
+            accounts: vec![account("1042", "Acme")],
+            records: vec![ticket("T1", "1042", "x"), user("u1", "1042", "a@x.io")],
+            quarantine: vec![rejected_ticket("T9", "1042.0")],
+            ..WriteBatch::default()
+        })
+        .unwrap();
+    let counts = store.table_counts().unwrap();
+    assert_eq!((counts["accounts"], counts["support_tickets"], counts["quarantine"]), (1, 1, 1));
+    let mut rows = Vec::new();
+    store.export_table("support_tickets", &mut |r| rows.push(r)).unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["native_id"], json!("T1"));
+    // Re-importing into the same table collides with the row already there.
+    assert!(store.import_rows("support_tickets", &rows).is_err());
+    assert!(store.export_table("no_such_table", &mut |_| {}).is_err());
+}
+
 /// One contract case: takes a freshly migrated store, panics on a broken promise.
 pub type Case = fn(&dyn Store);
 
@@ -446,4 +466,5 @@ pub const CASES: &[(&str, Case)] = &[
     ("events_count_once_and_roll_up", events_count_once_and_roll_up),
     ("metrics_upsert_per_day", metrics_upsert_per_day),
     ("record_queries_filter", record_queries_filter),
+    ("export_import_round_trips", export_import_round_trips),
 ];

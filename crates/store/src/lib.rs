@@ -164,7 +164,47 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Custom metric values, newest day first.
     fn metrics(&self, query: &MetricQuery, page: u32, page_size: u32) -> Result<Page<MetricRow>>;
+
+    /// Rows per table (every table of `TABLES`).
+    fn table_counts(&self) -> Result<std::collections::BTreeMap<String, u64>>;
+
+    /// Every row of a table, as JSON objects.
+    fn export_table(&self, table: &str, visit: &mut dyn FnMut(ExportRow)) -> Result<()>;
+
+    /// Inserts exported rows into a table, in one transaction.
+    fn import_rows(&self, table: &str, rows: &[ExportRow]) -> Result<()>;
 }
+
+/// Every table a hub keeps, in an order that copies cleanly (no table depends on another).
+pub const TABLES: &[&str] = &[
+    "accounts",
+    "deleted_accounts",
+    "domain_map",
+    "organizations",
+    "product_users",
+    "contacts",
+    "events",
+    "support_tickets",
+    "subscriptions",
+    "statements",
+    "interactions",
+    "nps_responses",
+    "quarantine",
+    "quarantine_keys",
+    "checkpoints",
+    "sync_runs",
+    "usage_rollups",
+    "usage_sessions",
+    "account_metrics",
+];
+
+/// Checks a table name against `TABLES` (names are spliced into SQL, so only known ones pass).
+pub(crate) fn known_table(table: &str) -> Result<&'static str> {
+    TABLES.iter().copied().find(|t| *t == table).ok_or_else(|| StoreError::Invalid(format!("no table {table:?}")))
+}
+
+/// A table row as a JSON object, column by column: the form `accord copy` moves between backends.
+pub type ExportRow = serde_json::Map<String, Value>;
 
 /// Opens a store by URL (`sqlite://path`, `sqlite://:memory:`, `postgres://...`). Does not migrate.
 pub fn open(url: &str) -> Result<Arc<dyn Store>> {
@@ -182,4 +222,50 @@ pub fn open_and_migrate(url: &str) -> Result<Arc<dyn Store>> {
     let store = open(url)?;
     store.migrate()?;
     Ok(store)
+}
+
+/// What `copy` moved, table by table: (rows in the source, rows in the target afterwards).
+pub type CopyReport = std::collections::BTreeMap<String, (u64, u64)>;
+
+/// Copies a whole hub from one store to another (SQLite to PostgreSQL or back), table by table in
+/// chunks, then counts both sides. The target must be migrated and empty. Returns the counts; the
+/// caller checks that they agree (`copy_verified`).
+pub fn copy(from: &dyn Store, to: &dyn Store, mut progress: impl FnMut(&str, u64)) -> Result<CopyReport> {
+    const CHUNK: usize = 5_000;
+    let target = to.table_counts()?;
+    if let Some((t, n)) = target.iter().find(|(_, n)| **n > 0) {
+        return Err(StoreError::Invalid(format!("the target is not empty: table {t} holds {n} rows")));
+    }
+    for table in TABLES {
+        let mut chunk = Vec::with_capacity(CHUNK);
+        let mut failed = None;
+        let mut copied = 0u64;
+        from.export_table(table, &mut |row| {
+            if failed.is_some() {
+                return;
+            }
+            chunk.push(row);
+            if chunk.len() == CHUNK {
+                if let Err(e) = to.import_rows(table, &chunk) {
+                    failed = Some(e);
+                }
+                copied += chunk.len() as u64;
+                chunk.clear();
+                progress(table, copied);
+            }
+        })?;
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        to.import_rows(table, &chunk)?;
+        copied += chunk.len() as u64;
+        progress(table, copied);
+    }
+    let (a, b) = (from.table_counts()?, to.table_counts()?);
+    Ok(a.into_iter().map(|(t, n)| (t.clone(), (n, b.get(&t).copied().unwrap_or(0)))).collect())
+}
+
+/// True when every table of a copy holds as many rows on both sides.
+pub fn copy_verified(report: &CopyReport) -> bool {
+    report.values().all(|(a, b)| a == b)
 }

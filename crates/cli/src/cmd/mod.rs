@@ -6,6 +6,7 @@ pub mod doctor;
 pub mod init;
 pub mod rejects;
 pub mod serve;
+pub mod store;
 pub mod sync;
 
 use std::path::PathBuf;

@@ -1,9 +1,11 @@
 //! The `accord` binary end to end: exit codes, human output and JSON on the example company.
 
+mod postgres;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn example_copy() -> tempfile::TempDir {
+pub fn example_copy() -> tempfile::TempDir {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/acme");
     let dir = tempfile::tempdir().unwrap();
     for entry in std::fs::read_dir(&src).unwrap() {
@@ -15,7 +17,7 @@ fn example_copy() -> tempfile::TempDir {
     dir
 }
 
-fn accord(dir: &Path, args: &[&str]) -> Output {
+pub fn accord(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_accord"))
         .arg("--config")
         .arg(dir.join("accord.toml"))
@@ -29,7 +31,7 @@ fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
-fn json(o: &Output) -> serde_json::Value {
+pub fn json(o: &Output) -> serde_json::Value {
     serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", stdout(o)))
 }
 

@@ -646,6 +646,63 @@ impl Store for PgStore {
         })
     }
 
+    fn table_counts(&self) -> Result<std::collections::BTreeMap<String, u64>> {
+        self.read(|conn| {
+            let mut out = std::collections::BTreeMap::new();
+            for t in crate::TABLES {
+                let n: i64 = conn.query_one(&format!("SELECT COUNT(*) FROM {t}"), &[])?.get(0);
+                out.insert((*t).to_owned(), n as u64);
+            }
+            Ok(out)
+        })
+    }
+
+    fn export_table(&self, table: &str, visit: &mut dyn FnMut(crate::ExportRow)) -> Result<()> {
+        let table = crate::known_table(table)?;
+        self.read(|conn| {
+            stream(conn, &format!("SELECT row_to_json(t)::text FROM {table} t"), [], |r| {
+                let text: &str = r.try_get(0)?;
+                if let Value::Object(row) = serde_json::from_str(text)? {
+                    visit(row);
+                }
+                Ok(())
+            })
+        })
+    }
+
+    fn import_rows(&self, table: &str, rows: &[crate::ExportRow]) -> Result<()> {
+        let table = crate::known_table(table)?;
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let json = Value::Array(rows.iter().cloned().map(Value::Object).collect()).to_string();
+        self.write(|tx| {
+            // Columns are matched by name, and values converted to the column types by PostgreSQL
+            // (0/1 from SQLite become booleans).
+            tx.execute(
+                &format!("INSERT INTO {table} SELECT * FROM json_populate_recordset(NULL::{table}, $1::text::json)"),
+                &[&json],
+            )?;
+            // Keep sequences ahead of the copied ids.
+            let has_id = !tx
+                .query(
+                    "SELECT 1 FROM information_schema.columns
+                     WHERE table_schema = current_schema() AND table_name = $1 AND column_name = 'id'",
+                    &[&table],
+                )?
+                .is_empty();
+            if has_id {
+                tx.query(
+                    &format!(
+                        "SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT COALESCE(MAX(id), 1) FROM {table}))"
+                    ),
+                    &[],
+                )?;
+            }
+            Ok(())
+        })
+    }
+
     fn quarantine_summary(&self) -> Result<Vec<(String, String, String, u64)>> {
         self.read(|conn| {
             let rows = conn.query_typed(

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use accord_core::{ObjectKind, TriedKey};
-use rusqlite::types::Value as SqlValue;
+use rusqlite::types::{Value as SqlValue, ValueRef};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params, params_from_iter};
 use serde_json::Value;
 
@@ -640,6 +640,65 @@ impl Store for SqliteStore {
         })
     }
 
+    fn table_counts(&self) -> Result<BTreeMap<String, u64>> {
+        self.read(|conn| {
+            let mut out = BTreeMap::new();
+            for t in crate::TABLES {
+                let n: i64 = conn.query_row(&format!("SELECT COUNT(*) FROM {t}"), [], |r| r.get(0))?;
+                out.insert((*t).to_owned(), n as u64);
+            }
+            Ok(out)
+        })
+    }
+
+    fn export_table(&self, table: &str, visit: &mut dyn FnMut(crate::ExportRow)) -> Result<()> {
+        let table = crate::known_table(table)?;
+        self.read(|conn| {
+            let mut st = conn.prepare(&format!("SELECT * FROM {table}"))?;
+            let names: Vec<String> = st.column_names().into_iter().map(str::to_owned).collect();
+            let mut rows = st.query([])?;
+            while let Some(r) = rows.next()? {
+                let mut row = crate::ExportRow::new();
+                for (i, name) in names.iter().enumerate() {
+                    let v = match r.get_ref(i)? {
+                        ValueRef::Null => Value::Null,
+                        ValueRef::Integer(n) => Value::from(n),
+                        ValueRef::Real(f) => serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number),
+                        ValueRef::Text(t) => Value::String(String::from_utf8_lossy(t).into_owned()),
+                        ValueRef::Blob(b) => Value::String(String::from_utf8_lossy(b).into_owned()),
+                    };
+                    row.insert(name.clone(), v);
+                }
+                visit(row);
+            }
+            Ok(())
+        })
+    }
+
+    fn import_rows(&self, table: &str, rows: &[crate::ExportRow]) -> Result<()> {
+        let table = crate::known_table(table)?;
+        let Some(first) = rows.first() else { return Ok(()) };
+        let cols: Vec<&String> = first.keys().collect();
+        let sql = format!(
+            "INSERT INTO {table} ({}) VALUES ({})",
+            cols.iter().map(|c| quote_ident(c)).collect::<Result<Vec<_>>>()?.join(", "),
+            (1..=cols.len()).map(ph).collect::<Vec<_>>().join(", ")
+        );
+        self.write(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            {
+                let mut st = tx.prepare(&sql)?;
+                for row in rows {
+                    let values: Vec<SqlValue> =
+                        cols.iter().map(|c| json_param(row.get(*c).unwrap_or(&Value::Null))).collect();
+                    st.execute(params_from_iter(values))?;
+                }
+            }
+            tx.commit()?;
+            Ok(())
+        })
+    }
+
     fn quarantine_summary(&self) -> Result<Vec<(String, String, String, u64)>> {
         self.read(|conn| {
             let mut st = conn.prepare(
@@ -723,6 +782,27 @@ impl SqliteStore {
             }
             Ok(out)
         })
+    }
+}
+
+/// A column name from an exported row: plain identifiers only (they are spliced into SQL).
+fn quote_ident(name: &str) -> Result<String> {
+    if !name.is_empty() && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+        Ok(format!("\"{name}\""))
+    } else {
+        Err(StoreError::Invalid(format!("invalid column name {name:?}")))
+    }
+}
+
+fn json_param(v: &Value) -> SqlValue {
+    match v {
+        Value::Null => SqlValue::Null,
+        Value::Bool(b) => SqlValue::Integer(i64::from(*b)),
+        Value::Number(n) => {
+            n.as_i64().map(SqlValue::Integer).unwrap_or_else(|| SqlValue::Real(n.as_f64().unwrap_or(0.0)))
+        }
+        Value::String(s) => SqlValue::Text(s.clone()),
+        other => SqlValue::Text(other.to_string()),
     }
 }
 
