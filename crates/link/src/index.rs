@@ -14,6 +14,9 @@ use foldhash::fast::RandomState;
 
 type Map<K, V> = HashMap<K, V, RandomState>;
 
+/// A record in an id map: (map name, native id).
+pub type MapEntry = (Box<str>, Box<str>);
+
 /// Whether an account can receive links.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AccountState {
@@ -122,7 +125,7 @@ pub struct LinkIndex {
     explicit_domains: Vec<(String, AccountId)>,
     /// Records linked through an email or a domain, by that key: when the key comes to match
     /// several accounts, they are looked at again (an email that was unique may stop being so).
-    via: Map<TriedKey, Vec<(Box<str>, Box<str>)>>,
+    via: Map<TriedKey, Vec<MapEntry>>,
 }
 
 fn field_slot(f: AccountIdField) -> usize {
@@ -318,7 +321,7 @@ impl LinkIndex {
     }
 
     /// The records that linked through `key`, as (map, native id).
-    pub fn linked_via(&self, key: &TriedKey) -> &[(Box<str>, Box<str>)] {
+    pub fn linked_via(&self, key: &TriedKey) -> &[MapEntry] {
         self.via.get(key).map_or(&[], Vec::as_slice)
     }
 

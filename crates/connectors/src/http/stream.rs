@@ -164,16 +164,16 @@ impl HttpStream {
         // First pass, by reference: the page's high-water mark and the records sitting on it.
         let mut page_max: Option<Value> = None;
         for record in &records {
-            if let Some(at) = cursor_of(record) {
-                if page_max.as_ref().is_none_or(|m| compare(&at, m) == Ordering::Greater) {
-                    page_max = Some(at);
-                }
+            if let Some(at) = cursor_of(record)
+                && page_max.as_ref().is_none_or(|m| compare(&at, m) == Ordering::Greater)
+            {
+                page_max = Some(at);
             }
         }
-        if let Some(max) = &page_max {
-            if self.cursor.high_water.as_ref().is_none_or(|hw| compare(max, hw) == Ordering::Greater) {
-                self.cursor.high_water = Some(max.clone());
-            }
+        if let Some(max) = &page_max
+            && self.cursor.high_water.as_ref().is_none_or(|hw| compare(max, hw) == Ordering::Greater)
+        {
+            self.cursor.high_water = Some(max.clone());
         }
         let boundary: Vec<(String, Value)> = match &page_max {
             Some(max) => records
@@ -186,12 +186,11 @@ impl HttpStream {
         // Second pass, by value: the items, skipping what the previous page's mark already gave.
         let mut items = Vec::with_capacity(count);
         for record in records {
-            if !previous_boundary.is_empty() {
-                if let (Some(id), Some(at)) = (id_of(&record), cursor_of(&record)) {
-                    if previous_boundary.iter().any(|(i, c)| *i == id && *c == at) {
-                        continue;
-                    }
-                }
+            if !previous_boundary.is_empty()
+                && let (Some(id), Some(at)) = (id_of(&record), cursor_of(&record))
+                && previous_boundary.iter().any(|(i, c)| *i == id && *c == at)
+            {
+                continue;
             }
             let deleted = def.deleted_when.as_ref().is_some_and(|(f, v)| f.get(&record) == Some(v));
             match (deleted, id_of(&record)) {

@@ -89,3 +89,13 @@ pub fn rules(json: serde_json::Value) -> Vec<accord_core::LinkRule> {
 pub fn path(p: &str) -> accord_core::FieldPath {
     accord_core::FieldPath::parse(p).expect("static path")
 }
+
+/// An object whose records carry their id in `id`.
+pub fn object(
+    name: &str,
+    kind: accord_core::ObjectKind,
+    link: Vec<accord_core::LinkRule>,
+    fields: accord_core::FieldMapping,
+) -> crate::ObjectSpec {
+    crate::ObjectSpec { name: name.into(), kind, native_id: Some(path("id")), link, normalize: vec![], fields }
+}

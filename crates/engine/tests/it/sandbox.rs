@@ -56,12 +56,11 @@ pub fn differences(hub: &accord_engine::Hub, truth: &accord_sandbox::Truth) -> V
     for key in &truth.tombstones {
         let rk = RecordKey::new(key.source, key.object, key.native_id.clone());
         let plan = hub.plan.stream(key.source, key.object).unwrap();
-        if plan.kind() != ObjectKind::Account {
-            if let Some(r) = hub.store.record(plan.kind(), &rk).unwrap() {
-                if !r.is_deleted {
-                    diffs.push(format!("{rk}: deleted at the source but live here"));
-                }
-            }
+        if plan.kind() != ObjectKind::Account
+            && let Some(r) = hub.store.record(plan.kind(), &rk).unwrap()
+            && !r.is_deleted
+        {
+            diffs.push(format!("{rk}: deleted at the source but live here"));
         }
     }
     diffs.sort();

@@ -36,14 +36,12 @@ pub(crate) const CONTACTS: People =
 impl People {
     /// Contacts are identified by `contact_id`, or by their email when they have none.
     fn prepare(self, mut record: Value) -> Value {
-        if self.kind == ObjectKind::Contact {
-            if let Some(map) = record.as_object_mut() {
-                if map.get("contact_id").is_none_or(Value::is_null) {
-                    if let Some(email) = map.get("email").and_then(Value::as_str).map(|e| e.trim().to_lowercase()) {
-                        map.insert("contact_id".into(), json!(email));
-                    }
-                }
-            }
+        if self.kind == ObjectKind::Contact
+            && let Some(map) = record.as_object_mut()
+            && map.get("contact_id").is_none_or(Value::is_null)
+            && let Some(email) = map.get("email").and_then(Value::as_str).map(|e| e.trim().to_lowercase())
+        {
+            map.insert("contact_id".into(), json!(email));
         }
         record
     }

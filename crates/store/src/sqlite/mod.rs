@@ -655,7 +655,7 @@ impl Store for SqliteStore {
         let table = crate::known_table(table)?;
         self.read(|conn| {
             let mut st = conn.prepare(&format!("SELECT * FROM {table}"))?;
-            let names: Vec<String> = st.column_names().into_iter().map(str::to_owned).collect();
+            let names: Vec<String> = st.column_names().map(str::to_owned).collect();
             let mut rows = st.query([])?;
             while let Some(r) = rows.next()? {
                 let mut row = crate::ExportRow::new();

@@ -9,17 +9,14 @@ use serde_json::{Value, json};
 
 use crate::ObjectSpec;
 use crate::http::{Paginator, RequestSpec, StreamDef};
-use crate::vendors::common::{mapping, path, rules};
+use crate::vendors::common::{mapping, object, path, rules};
 
 fn listed(
     per_page: u32,
-    name: &'static str,
-    kind: ObjectKind,
+    object: ObjectSpec,
     list: &'static str,
     search: &'static str,
     records: &'static str,
-    link: Vec<accord_core::LinkRule>,
-    fields: accord_core::FieldMapping,
 ) -> StreamDef {
     let first = move |since: Option<&Value>| match since.and_then(Value::as_i64) {
         None => RequestSpec::get(list).param("per_page", per_page.to_string()),
@@ -32,7 +29,7 @@ fn listed(
         ),
     };
     StreamDef {
-        object: ObjectSpec { name: name.into(), kind, native_id: Some(path("id")), link, normalize: vec![], fields },
+        object,
         first_request: Arc::new(first),
         records: path(records),
         paginator: Paginator::StartingAfter { field: path("pages.next.starting_after") },
@@ -51,14 +48,12 @@ pub fn streams(per_page: u32) -> Vec<StreamDef> {
         // Companies are listed by page number: a retried page is the same page. (A scroll is
         // stateful: a page lost to a failed response would be skipped.)
         StreamDef {
-            object: ObjectSpec {
-                name: "companies".into(),
-                kind: ObjectKind::Organization,
-                native_id: Some(path("id")),
-                link: rules(json!([{"rule": "field", "field": "company_id"}])),
-                normalize: vec![],
-                fields: mapping(&[("name", "name"), ("website", "website")]),
-            },
+            object: object(
+                "companies",
+                ObjectKind::Organization,
+                rules(json!([{"rule": "field", "field": "company_id"}])),
+                mapping(&[("name", "name"), ("website", "website")]),
+            ),
             first_request: Arc::new(move |_| {
                 RequestSpec::get("/companies").param("per_page", companies_per_page.to_string()).param("page", "1")
             }),
@@ -71,27 +66,31 @@ pub fn streams(per_page: u32) -> Vec<StreamDef> {
         },
         listed(
             per_page,
-            "contacts",
-            ObjectKind::Contact,
+            object(
+                "contacts",
+                ObjectKind::Contact,
+                rules(json!([
+                    {"rule": "field", "field": "custom_attributes.account_id"},
+                    {"rule": "parent", "field": "companies.data[0].id", "object": "companies"},
+                    {"rule": "email", "field": "email"}
+                ])),
+                mapping(&[("email", "email"), ("first_name", "name"), ("title", "role")]),
+            ),
             "/contacts",
             "/contacts/search",
             "data",
-            rules(json!([
-                {"rule": "field", "field": "custom_attributes.account_id"},
-                {"rule": "parent", "field": "companies.data[0].id", "object": "companies"},
-                {"rule": "email", "field": "email"}
-            ])),
-            mapping(&[("email", "email"), ("first_name", "name"), ("title", "role")]),
         ),
         listed(
             per_page,
-            "conversations",
-            ObjectKind::Interaction,
+            object(
+                "conversations",
+                ObjectKind::Interaction,
+                rules(json!([{"rule": "parent", "field": "contacts.contacts[0].id", "object": "contacts"}])),
+                mapping(&[("subject", "title"), ("occurred_at", "created_at"), ("channel", "source.type")]),
+            ),
             "/conversations",
             "/conversations/search",
             "conversations",
-            rules(json!([{"rule": "parent", "field": "contacts.contacts[0].id", "object": "contacts"}])),
-            mapping(&[("subject", "title"), ("occurred_at", "created_at"), ("channel", "source.type")]),
         ),
     ]
 }

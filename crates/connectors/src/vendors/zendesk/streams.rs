@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::ObjectSpec;
 use crate::http::{Paginator, RequestSpec, StreamDef};
-use crate::vendors::common::{mapping, path, rules};
+use crate::vendors::common::{mapping, object, path, rules};
 
 /// `start_time` for an export: the incremental start as Unix seconds, or 0 for everything.
 fn start_time(since: Option<&Value>) -> String {
@@ -16,20 +16,18 @@ fn start_time(since: Option<&Value>) -> String {
 }
 
 fn export(
-    name: &'static str,
-    kind: ObjectKind,
+    object: ObjectSpec,
     endpoint: &'static str,
     records: &'static str,
     paginator: Paginator,
     per_page: u32,
-    link: Vec<accord_core::LinkRule>,
-    fields: accord_core::FieldMapping,
 ) -> StreamDef {
+    let kind = object.kind;
     let first = move |since: Option<&Value>| {
         RequestSpec::get(endpoint).param("start_time", start_time(since)).param("per_page", per_page.to_string())
     };
     StreamDef {
-        object: ObjectSpec { name: name.into(), kind, native_id: Some(path("id")), link, normalize: vec![], fields },
+        object,
         first_request: Arc::new(first),
         records: path(records),
         paginator,
@@ -46,43 +44,49 @@ fn export(
 pub fn streams(per_page: u32) -> Vec<StreamDef> {
     vec![
         export(
-            "organizations",
-            ObjectKind::Organization,
+            object(
+                "organizations",
+                ObjectKind::Organization,
+                rules(json!([
+                    {"rule": "field", "field": "external_id"},
+                    {"rule": "domain", "field": "domain_names[0]"}
+                ])),
+                mapping(&[("name", "name"), ("domain", "domain_names[0]")]),
+            ),
             "/api/v2/incremental/organizations.json",
             "organizations",
             Paginator::NextUrl { field: path("next_page"), done: Some(path("end_of_stream")) },
             per_page,
-            rules(json!([
-                {"rule": "field", "field": "external_id"},
-                {"rule": "domain", "field": "domain_names[0]"}
-            ])),
-            mapping(&[("name", "name"), ("domain", "domain_names[0]")]),
         ),
         export(
-            "users",
-            ObjectKind::Contact,
+            object(
+                "users",
+                ObjectKind::Contact,
+                rules(json!([
+                    {"rule": "parent", "field": "organization_id", "object": "organizations"},
+                    {"rule": "email", "field": "email"}
+                ])),
+                mapping(&[("email", "email"), ("first_name", "name"), ("title", "role")]),
+            ),
             "/api/v2/incremental/users/cursor.json",
             "users",
             Paginator::NextUrl { field: path("after_url"), done: Some(path("end_of_stream")) },
             per_page,
-            rules(json!([
-                {"rule": "parent", "field": "organization_id", "object": "organizations"},
-                {"rule": "email", "field": "email"}
-            ])),
-            mapping(&[("email", "email"), ("first_name", "name"), ("title", "role")]),
         ),
         export(
-            "tickets",
-            ObjectKind::Ticket,
+            object(
+                "tickets",
+                ObjectKind::Ticket,
+                rules(json!([
+                    {"rule": "parent", "field": "organization_id", "object": "organizations"},
+                    {"rule": "parent", "field": "requester_id", "object": "users"}
+                ])),
+                mapping(&[("subject", "subject"), ("status", "status"), ("priority", "priority")]),
+            ),
             "/api/v2/incremental/tickets/cursor.json",
             "tickets",
             Paginator::NextUrl { field: path("after_url"), done: Some(path("end_of_stream")) },
             per_page,
-            rules(json!([
-                {"rule": "parent", "field": "organization_id", "object": "organizations"},
-                {"rule": "parent", "field": "requester_id", "object": "users"}
-            ])),
-            mapping(&[("subject", "subject"), ("status", "status"), ("priority", "priority")]),
         ),
     ]
 }
