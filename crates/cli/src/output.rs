@@ -28,12 +28,17 @@ pub fn reasons(by_reason: &std::collections::BTreeMap<String, u64>) -> String {
 pub struct Progress {
     multi: MultiProgress,
     bars: Mutex<HashMap<(String, String), ProgressBar>>,
+    pages: Mutex<HashMap<(String, String), (u64, u64)>>,
 }
 
 impl Progress {
     pub fn new(enabled: bool) -> Self {
         let target = if enabled { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() };
-        Self { multi: MultiProgress::with_draw_target(target), bars: Mutex::new(HashMap::new()) }
+        Self {
+            multi: MultiProgress::with_draw_target(target),
+            bars: Mutex::new(HashMap::new()),
+            pages: Mutex::new(HashMap::new()),
+        }
     }
 
     fn bar(&self, source: &str, object: &str) -> ProgressBar {
@@ -63,12 +68,22 @@ impl SyncObserver for Progress {
 
     fn page(&self, source: &str, object: &str, stats: &PageStats, counts: &RunCounts) {
         let bar = self.bar(source, object);
-        let mut msg = format!("{} records, {} linked, {} rejected", counts.fetched, counts.linked, counts.rejected);
+        let (pages, waits) = {
+            let mut all = self.pages.lock().unwrap_or_else(|e| e.into_inner());
+            let entry = all.entry((source.to_owned(), object.to_owned())).or_default();
+            entry.0 += 1;
+            entry.1 += stats.rate_limit_waits;
+            *entry
+        };
+        let mut msg = format!(
+            "{} records in {pages} pages, {} linked, {} rejected",
+            counts.fetched, counts.linked, counts.rejected
+        );
         if let Some((done, total)) = stats.position.filter(|(_, t)| *t > 0) {
             msg.push_str(&format!(", {:>3}%", done * 100 / total));
         }
-        if stats.rate_limit_waits > 0 {
-            msg.push_str(&format!(", {} rate-limit waits", stats.rate_limit_waits));
+        if waits > 0 {
+            msg.push_str(&format!(", {waits} rate-limit waits"));
         }
         bar.set_message(msg);
     }
