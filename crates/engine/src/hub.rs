@@ -512,17 +512,6 @@ impl Hub {
         self.store.apply(&batch)?;
         Ok((unknown.into_iter().map(|(i, m)| (i, m.account_id)).collect(), stored))
     }
-
-    /// Counts of the quarantine by reason.
-    pub fn quarantine_by_reason(&self) -> Result<BTreeMap<RejectReason, u64>> {
-        let mut out = BTreeMap::new();
-        for (_, _, reason, n) in self.store.quarantine_summary()? {
-            if let Some(r) = RejectReason::from_code(&reason) {
-                *out.entry(r).or_default() += n;
-            }
-        }
-        Ok(out)
-    }
 }
 
 /// Whether a record's link does not go through an email or domain (so it needs no re-check).

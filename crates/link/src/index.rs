@@ -149,10 +149,6 @@ impl LinkIndex {
         self.accounts.get(id)
     }
 
-    pub fn account_count(&self) -> usize {
-        self.accounts.len()
-    }
-
     pub fn accounts(&self) -> impl Iterator<Item = &AccountEntry> {
         self.accounts.values()
     }
@@ -172,10 +168,6 @@ impl LinkIndex {
 
     pub fn map_lookup(&self, map: &str, native_id: &str) -> Option<&AccountId> {
         self.maps.get(map)?.get(native_id).map(|l| &l.account_id)
-    }
-
-    pub fn map_len(&self, map: &str) -> usize {
-        self.maps.get(map).map_or(0, Map::len)
     }
 
     pub fn accounts_by_email(&self, lower_email: &str) -> Vec<&AccountId> {

@@ -21,8 +21,6 @@ pub enum Grain {
 }
 
 impl Grain {
-    pub const ALL: [Grain; 2] = [Grain::Hour, Grain::Day];
-
     pub fn code(self) -> &'static str {
         match self {
             Grain::Hour => "hour",

@@ -44,10 +44,6 @@ impl Limiter {
         Self { limit, state: Mutex::new(State { sent: VecDeque::new(), paused_until: None }) }
     }
 
-    pub fn limit(&self) -> Option<Limit> {
-        self.limit
-    }
-
     /// Waits until a request may be sent; returns whether it had to wait.
     pub async fn acquire(&self) -> bool {
         let mut waited = false;
