@@ -20,10 +20,12 @@ use crate::{EngineError, Result};
 
 /// Above this many changed keys, re-linking scans the quarantine instead of looking keys up.
 const KEY_LOOKUP_LIMIT: usize = 5_000;
-/// A chain of re-links (an account unlocks organizations, which unlock tickets...) is never this deep.
-const MAX_RELINK_ROUNDS: usize = 32;
 /// Records re-processed per batch when re-linking.
 const RELINK_CHUNK: usize = 2_000;
+/// Change-feed keys consumed per settle round.
+const SETTLE_CHUNK: u32 = 5_000;
+/// A settle pass stops (leaving the rest of the feed for the next one) after this many rounds.
+const MAX_SETTLE_ROUNDS: usize = 10_000;
 
 /// The hub.
 #[derive(Debug)]
@@ -45,45 +47,6 @@ pub struct PageContext<'a> {
     pub sor_claims: Option<&'a mut HashMap<String, String>>,
     /// Report what happened to each item (`IngestOutcome::items`).
     pub report_items: bool,
-}
-
-/// Collects the keys a stream changes, keeping only those that matter: keys some quarantined
-/// record tried (the quarantine's keys when the stream started, plus those of the stream's own
-/// rejections) and keys some record linked through. Memory stays bounded by those, not by the size
-/// of the stream.
-#[derive(Debug, Default)]
-pub struct ChangedKeys {
-    watched: HashSet<TriedKey>,
-    changed: HashSet<TriedKey>,
-}
-
-impl ChangedKeys {
-    /// Starts with the keys currently in the quarantine.
-    pub fn new(hub: &Hub) -> Result<Self> {
-        let mut watched = HashSet::new();
-        hub.store.for_each_quarantine_key(&mut |k| {
-            watched.insert(k);
-        })?;
-        Ok(Self { watched, changed: HashSet::new() })
-    }
-
-    /// Records what a committed page did. Keys that records linked through (emails, domains) are
-    /// kept too: a change to them may make those links ambiguous.
-    pub fn add(&mut self, hub: &Hub, outcome: IngestOutcome) {
-        self.watched.extend(outcome.rejected_keys);
-        let index = hub.lock();
-        let keep: Vec<TriedKey> = outcome
-            .changed
-            .into_iter()
-            .filter(|k| self.watched.contains(k) || !index.linked_via(k).is_empty())
-            .collect();
-        drop(index);
-        self.changed.extend(keep);
-    }
-
-    pub fn into_keys(self) -> Vec<TriedKey> {
-        self.changed.into_iter().collect()
-    }
 }
 
 /// A page linked and ready to commit.
@@ -175,6 +138,10 @@ impl Hub {
                 if let Some(via) = crate::pipeline::via_key(&provenance) {
                     index.add_via(via, &key.map_name(), &key.native_id);
                 }
+                // Kinds loaded only for their email and domain links feed no id map.
+                if !plan.stream(&key.source, &key.object).is_some_and(|s| s.indexed) {
+                    return;
+                }
                 let link = RecordLink { account_id, email, is_user: kind == ObjectKind::User };
                 index.upsert_link(&key.map_name(), &key.native_id, link);
             }
@@ -260,11 +227,20 @@ impl Hub {
                 extra_ops.push(IndexOp::State(account.account_id.to_string(), AccountState::Deleted));
             }
         }
-        let applied = self.store.apply(&batch)?;
+        // The index changes first, so the keys they change go into the change feed in the same
+        // transaction as the batch; if the transaction fails, the index is rebuilt from the store.
         let mut changed = Vec::new();
         for op in ops.into_iter().chain(extra_ops) {
             changed.extend(op.apply(&mut index));
         }
+        batch.pending_keys.extend(changed.iter().cloned());
+        let applied = match self.store.apply(&batch) {
+            Ok(a) => a,
+            Err(e) => {
+                *index = Self::build_index(self.store.as_ref(), &self.plan)?;
+                return Err(e.into());
+            }
+        };
         drop(index);
         let rejected_keys = batch.quarantine.into_iter().flat_map(|q| q.rejection.tried).collect();
         Ok(IngestOutcome { counts, changed, rejected_keys, applied, items: items.unwrap_or_default() })
@@ -289,6 +265,7 @@ impl Hub {
             for op in std::mem::take(&mut p.ops) {
                 keys.extend(op.apply(&mut index));
             }
+            p.batch.pending_keys.extend(keys.iter().cloned());
             changed.push(keys);
             prepared.push(p);
         }
@@ -315,30 +292,30 @@ impl Hub {
             .collect())
     }
 
-    /// Re-links the quarantined records that tried any of `keys`, and then those that the newly
-    /// linked records unlock, until nothing more links.
-    pub fn relink(&self, keys: Vec<TriedKey>) -> Result<RelinkReport> {
+    /// Brings the link state to its fixpoint: consumes the store's change feed (the keys whose
+    /// meaning changed), re-links the records that depend on them, and clears each key once its
+    /// records are re-linked. Re-linking records more changes (a cascade: an account unlocks an
+    /// organization, which unlocks its tickets), which lands in the feed and is consumed in turn.
+    /// A crash anywhere leaves the unconsumed keys in the store, so the next settle resumes.
+    pub fn settle(&self) -> Result<RelinkReport> {
         let mut report = RelinkReport::default();
-        let mut pending: HashSet<TriedKey> = keys.into_iter().collect();
         let mut rounds = 0;
-        while !pending.is_empty() {
+        loop {
+            let pending = self.store.pending_keys(SETTLE_CHUNK)?;
+            if pending.is_empty() {
+                return Ok(report);
+            }
             rounds += 1;
-            if rounds > MAX_RELINK_ROUNDS {
-                tracing::warn!(rounds, "re-linking stopped: still finding records to re-link after many rounds");
-                break;
+            if rounds > MAX_SETTLE_ROUNDS {
+                tracing::warn!(rounds, "settling stopped: the change feed keeps refilling; the next settle goes on");
+                return Ok(report);
             }
-            let mut entries = self.quarantined_for(&pending)?;
-            entries.extend(self.linked_through_changed(&pending)?);
-            if entries.is_empty() {
-                break;
-            }
-            let before = report.linked;
-            pending = self.reprocess(entries, &mut report)?;
-            if report.linked == before {
-                break;
-            }
+            let keys: HashSet<TriedKey> = pending.iter().map(|p| p.key.clone()).collect();
+            let mut entries = self.quarantined_for(&keys)?;
+            entries.extend(self.linked_through_changed(&keys)?);
+            self.reprocess(entries, &mut report)?;
+            self.store.apply(&WriteBatch { settled_keys: pending, ..Default::default() })?;
         }
-        Ok(report)
     }
 
     /// Linked records whose email or domain, among `keys`, no longer matches exactly one account:
@@ -395,8 +372,8 @@ impl Hub {
         let mut entries = Vec::new();
         self.store.for_each_quarantined(query, &mut |e| entries.push(e))?;
         let mut report = RelinkReport::default();
-        let changed = self.reprocess(entries, &mut report)?;
-        let more = self.relink(changed.into_iter().collect())?;
+        self.reprocess(entries, &mut report)?;
+        let more = self.settle()?;
         report.retried += more.retried;
         report.linked += more.linked;
         report.not_retryable += more.not_retryable;
@@ -406,8 +383,8 @@ impl Hub {
         Ok(report)
     }
 
-    /// Runs quarantined records through the pipeline again; returns the keys that changed.
-    fn reprocess(&self, entries: Vec<QuarantineEntry>, report: &mut RelinkReport) -> Result<HashSet<TriedKey>> {
+    /// Runs quarantined records through the pipeline again (the keys that changes go to the feed).
+    fn reprocess(&self, entries: Vec<QuarantineEntry>, report: &mut RelinkReport) -> Result<()> {
         let mut groups: BTreeMap<(String, String), Vec<Item>> = BTreeMap::new();
         for e in entries {
             if e.payload.get(MALFORMED).is_some() {
@@ -419,23 +396,40 @@ impl Hub {
                 .or_default()
                 .push(Item::Record(RawRecord { data: e.payload, location: e.location }));
         }
-        let mut changed = HashSet::new();
         for ((source, object), items) in groups {
             let Some(plan) = self.plan.stream(&source, &object).cloned() else {
                 report.not_retryable += items.len() as u64;
                 continue;
             };
             let also = if plan.creates_accounts() { self.also_exists_values()? } else { None };
+            // An SOR record retried must not take an account id that another SOR record holds.
+            let mut claims = if plan.creates_accounts() { Some(self.account_claims(&plan)?) } else { None };
             let mut items = items;
             while !items.is_empty() {
                 let rest = items.split_off(items.len().min(RELINK_CHUNK));
-                let outcome = self.ingest(&plan, items, PageContext { also: also.as_ref(), ..Default::default() })?;
+                let page = PageContext { also: also.as_ref(), sor_claims: claims.as_mut(), ..Default::default() };
+                let outcome = self.ingest(&plan, items, page)?;
                 report.add(&outcome.counts);
-                changed.extend(outcome.changed);
                 items = rest;
             }
         }
-        Ok(changed)
+        Ok(())
+    }
+
+    /// The account ids the SOR object's records hold, with the native id of the record holding each.
+    fn account_claims(&self, plan: &StreamPlan) -> Result<HashMap<String, String>> {
+        let mut claims = HashMap::new();
+        let all = [
+            accord_store::AccountStatus::Active,
+            accord_store::AccountStatus::Filtered,
+            accord_store::AccountStatus::Deleted,
+        ];
+        self.store.for_each_account(&all, &mut |a| {
+            if a.origin.source == plan.source && a.origin.object == plan.object() {
+                claims.insert(a.account_id.to_string(), a.origin.native_id);
+            }
+        })?;
+        Ok(claims)
     }
 
     /// Deactivates an account: it goes on the delete list, and records pointing at it are rejected.
@@ -444,19 +438,25 @@ impl Hub {
         let entry =
             index.account(account_id).ok_or_else(|| EngineError::NotFound(format!("account {account_id:?}")))?;
         let id = entry.account_id.clone();
+        let pending_keys = index.set_account_state(account_id, AccountState::Deleted);
         let batch = WriteBatch {
             account_status: vec![(id.clone(), accord_store::AccountStatus::Deleted)],
             delete_list: vec![DeleteListChange::Add { account_id: id, reason: reason.to_owned() }],
+            pending_keys,
             ..Default::default()
         };
-        self.store.apply(&batch)?;
-        index.set_account_state(account_id, AccountState::Deleted);
+        if let Err(e) = self.store.apply(&batch) {
+            *index = Self::build_index(self.store.as_ref(), &self.plan)?;
+            return Err(e.into());
+        }
+        drop(index);
+        self.settle()?;
         Ok(())
     }
 
     /// Takes an account off the delete list and re-links what was rejected because of it.
     pub fn restore(&self, account_id: &str) -> Result<RelinkReport> {
-        let changed = {
+        {
             let mut index = self.lock();
             let entry =
                 index.account(account_id).ok_or_else(|| EngineError::NotFound(format!("account {account_id:?}")))?;
@@ -464,15 +464,19 @@ impl Hub {
                 return Err(EngineError::Invalid(format!("account {account_id:?} is not on the delete list")));
             }
             let id = entry.account_id.clone();
+            let pending_keys = index.set_account_state(account_id, AccountState::Active);
             let batch = WriteBatch {
                 account_status: vec![(id.clone(), accord_store::AccountStatus::Active)],
                 delete_list: vec![DeleteListChange::Remove { account_id: id }],
+                pending_keys,
                 ..Default::default()
             };
-            self.store.apply(&batch)?;
-            index.set_account_state(account_id, AccountState::Active)
-        };
-        self.relink(changed)
+            if let Err(e) = self.store.apply(&batch) {
+                *index = Self::build_index(self.store.as_ref(), &self.plan)?;
+                return Err(e.into());
+            }
+        }
+        self.settle()
     }
 
     /// For an SOR with `also_exists_in`: the values present in the other object, linked or not.

@@ -70,9 +70,12 @@ fn commit_loop(hub: &Hub, rx: &Receiver<Job>) {
         let result = hub.ingest_group(pages.into_iter().flatten().collect());
         match result {
             Ok(outcomes) => {
-                let changed: Vec<_> = outcomes.iter().flat_map(|o| o.changed.iter().cloned()).collect();
-                if let Err(e) = hub.relink(changed) {
-                    tracing::warn!(error = %e, "re-linking after an API batch failed; `accord rejects retry` catches up");
+                // The changed keys are in the store's change feed; settling consumes them (a
+                // failure leaves them there for the next settle).
+                if outcomes.iter().any(|o| !o.changed.is_empty())
+                    && let Err(e) = hub.settle()
+                {
+                    tracing::warn!(error = %e, "re-linking after an API batch failed; the next batch settles it");
                 }
                 let mut outcomes = outcomes.into_iter();
                 for (reply, n) in replies.into_iter().zip(sizes) {

@@ -1,14 +1,14 @@
 //! The sync driver: pulls pages from connectors and ingests them, System of Record first, with a
-//! checkpoint after every page and a re-link of the quarantine after every stream.
+//! checkpoint after every page and a settle of the change feed after every stream.
 
 use std::collections::{HashMap, HashSet};
 
 use accord_connectors::PageStats;
-use accord_core::{ObjectKind, TriedKey};
+use accord_core::ObjectKind;
 use accord_store::{Checkpoint, RunCounts};
 use serde::Serialize;
 
-use crate::hub::{ChangedKeys, Hub, PageContext, RelinkReport};
+use crate::hub::{Hub, PageContext, RelinkReport};
 use crate::plan::StreamPlan;
 use crate::{EngineError, Result};
 
@@ -58,6 +58,9 @@ pub struct SourceReport {
     pub streams: Vec<StreamReport>,
     /// Quarantined records (of any source) that linked after this source's records arrived.
     pub relinked: RelinkReport,
+    /// Earlier runs of this source that a stopped process left unfinished (now marked
+    /// `interrupted`; this run resumed from their checkpoints).
+    pub interrupted_runs: u64,
     pub error: Option<String>,
 }
 
@@ -93,6 +96,7 @@ pub fn sync(
     let mut sor_claims: HashMap<String, String> = HashMap::new();
     let mut reports = Vec::new();
     for source in hub.plan.sources.iter().filter(|s| options.sources.is_empty() || options.sources.contains(&s.name)) {
+        let interrupted = hub.store.interrupt_runs(&source.name)?;
         let run_id = hub.store.start_run(&source.name)?;
         let mut report = SourceReport {
             source: source.name.clone(),
@@ -100,12 +104,13 @@ pub fn sync(
             counts: RunCounts::default(),
             streams: Vec::new(),
             relinked: RelinkReport::default(),
+            interrupted_runs: interrupted,
             error: None,
         };
         for plan in &source.streams {
             let also = if plan.creates_accounts() { hub.also_exists_values()? } else { None };
             let claims = plan.creates_accounts().then_some(&mut sor_claims);
-            let (stream_report, changed) =
+            let stream_report =
                 sync_stream(hub, source, plan, options.full, run_id, also.as_ref(), claims, observer, handle)?;
             report.counts.add(&stream_report.counts);
             if let Some(e) = &stream_report.error {
@@ -113,7 +118,7 @@ pub fn sync(
             }
             observer.stream_finished(&source.name, &stream_report);
             report.streams.push(stream_report);
-            let relinked = hub.relink(changed)?;
+            let relinked = hub.settle()?;
             if relinked.retried > 0 {
                 observer.relinked(&source.name, &relinked);
             }
@@ -141,7 +146,7 @@ fn sync_stream(
     mut claims: Option<&mut HashMap<String, String>>,
     observer: &dyn SyncObserver,
     handle: &tokio::runtime::Handle,
-) -> Result<(StreamReport, Vec<TriedKey>)> {
+) -> Result<StreamReport> {
     let cursor = if full { None } else { hub.store.checkpoint(&source.name, plan.object())? };
     let mut report = StreamReport {
         object: plan.object().to_owned(),
@@ -154,29 +159,25 @@ fn sync_stream(
         resumed: false,
         error: None,
     };
-    let mut changed = Vec::new();
     let had_cursor = cursor.is_some();
     let mut stream = match source.connector.open_stream(plan.object(), cursor, full) {
         Ok(s) => s,
         Err(e) => {
             report.error = Some(e.to_string());
-            return Ok((report, changed));
+            return Ok(report);
         }
     };
     // Pages are linked here and committed by a writer thread, so linking the next page overlaps
     // with writing the previous one; the hand-over is a rendezvous, so no page queues up in memory.
     let mut first = true;
     let (tx, rx) = std::sync::mpsc::sync_channel::<crate::hub::PreparedPage>(0);
-    let written = std::thread::scope(|scope| -> Result<(RunCounts, Vec<TriedKey>)> {
-        let writer = scope.spawn(move || -> Result<(RunCounts, Vec<TriedKey>)> {
+    let written = std::thread::scope(|scope| -> Result<RunCounts> {
+        let writer = scope.spawn(move || -> Result<RunCounts> {
             let mut counts = RunCounts::default();
-            let mut changed = ChangedKeys::new(hub)?;
             for page in rx {
-                let outcome = hub.commit(page)?;
-                counts.add(&outcome.counts);
-                changed.add(hub, outcome);
+                counts.add(&hub.commit(page)?.counts);
             }
-            Ok((counts, changed.into_keys()))
+            Ok(counts)
         });
         loop {
             let page = match handle.block_on(stream.next_page()) {
@@ -216,11 +217,10 @@ fn sync_stream(
         drop(tx);
         writer.join().unwrap_or_else(|_| Err(EngineError::Invalid("the writer thread panicked".into())))
     });
-    let (committed, keys) = written?;
+    let committed = written?;
     debug_assert_eq!(committed, report.counts);
-    changed.extend(keys);
     if first {
         observer.stream_started(&source.name, plan.object(), false);
     }
-    Ok((report, changed))
+    Ok(report)
 }

@@ -200,6 +200,11 @@ impl LinkIndex {
 
     /// Adds or replaces an account; returns the keys whose meaning changed.
     pub fn upsert_account(&mut self, entry: AccountEntry) -> Vec<TriedKey> {
+        if self.accounts.get(entry.account_id.as_str()) == Some(&entry)
+            && !self.filtered.contains_key(entry.account_id.as_str())
+        {
+            return Vec::new();
+        }
         let id = entry.account_id.clone();
         let mut changed =
             vec![key(KeySpace::Account, id.as_str()), key(KeySpace::AccountLower, id.as_str().to_lowercase())];
@@ -238,8 +243,10 @@ impl LinkIndex {
 
     /// Marks an SOR account id as excluded by the filter (it is not an account).
     pub fn set_filtered(&mut self, id: &str) -> Vec<TriedKey> {
-        self.filtered.insert(id.into(), ());
-        vec![key(KeySpace::Account, id)]
+        match self.filtered.insert(id.into(), ()) {
+            None => vec![key(KeySpace::Account, id)],
+            Some(()) => Vec::new(),
+        }
     }
 
     /// Clears a filtered mark (the SOR record now passes or is gone).
@@ -263,6 +270,9 @@ impl LinkIndex {
 
     /// Records that `native_id` of `map` (`source/object`) is linked; returns changed keys.
     pub fn upsert_link(&mut self, map: &str, native_id: &str, link: RecordLink) -> Vec<TriedKey> {
+        if self.maps.get(map).and_then(|m| m.get(native_id)) == Some(&link) {
+            return Vec::new();
+        }
         let mut changed = vec![key(KeySpace::Map(map.into()), native_id)];
         self.add_derived(native_id, &link, &mut changed);
         let old = self.maps.entry(map.into()).or_default().insert(native_id.into(), link);

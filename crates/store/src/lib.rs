@@ -94,6 +94,14 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Ends a sync run (`ok` or `failed`).
     fn finish_run(&self, run_id: i64, status: &str, error: Option<&str>) -> Result<()>;
 
+    /// Marks the runs of a source still `running` as `interrupted` (their process stopped before
+    /// finishing them); returns how many.
+    fn interrupt_runs(&self, source: &str) -> Result<u64>;
+
+    /// Up to `limit` keys of the change feed: keys whose meaning changed and whose dependent records
+    /// are not re-linked yet. A batch's `settled_keys` removes them.
+    fn pending_keys(&self, limit: u32) -> Result<Vec<PendingKey>>;
+
     /// Recent sync runs, newest first.
     fn runs(&self, source: Option<&str>, limit: u32) -> Result<Vec<SyncRun>>;
 
@@ -196,7 +204,23 @@ pub const TABLES: &[&str] = &[
     "usage_rollups",
     "usage_sessions",
     "account_metrics",
+    "pending_keys",
 ];
+
+/// A version for the keys a batch records in the change feed: unique per batch, so a settle pass
+/// that read a key at one version never clears the same key recorded again later.
+pub(crate) fn next_key_version() -> i64 {
+    use std::sync::atomic::{AtomicI64, Ordering};
+    static NEXT: AtomicI64 = AtomicI64::new(0);
+    let _ = NEXT.compare_exchange(0, seed_version(), Ordering::Relaxed, Ordering::Relaxed);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Start versions at the clock (in microseconds), so processes sharing a database never reuse a version.
+fn seed_version() -> i64 {
+    let micros = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_micros());
+    i64::try_from(micros).unwrap_or(i64::MAX / 2).max(1) << 8 | i64::from(std::process::id() as u8)
+}
 
 /// Checks a table name against `TABLES` (names are spliced into SQL, so only known ones pass).
 pub(crate) fn known_table(table: &str) -> Result<&'static str> {

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use accord_core::{AccountId, FieldValue, ObjectKind, Provenance, Rejection, Timestamp};
+use accord_core::{AccountId, FieldValue, ObjectKind, Provenance, Rejection, Timestamp, TriedKey};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -237,6 +237,17 @@ pub struct WriteBatch {
     pub run: Option<(i64, RunCounts)>,
     /// Custom account metric values (upserted per account, name and day).
     pub metrics: Vec<MetricRow>,
+    /// Keys whose meaning this batch changes: recorded in the change feed with the change.
+    pub pending_keys: Vec<TriedKey>,
+    /// Feed entries whose dependent records were re-linked: removed (at the version read).
+    pub settled_keys: Vec<PendingKey>,
+}
+
+/// An entry of the change feed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingKey {
+    pub key: TriedKey,
+    pub version: i64,
 }
 
 impl WriteBatch {
@@ -251,6 +262,8 @@ impl WriteBatch {
             && self.checkpoint.is_none()
             && self.run.is_none()
             && self.metrics.is_empty()
+            && self.pending_keys.is_empty()
+            && self.settled_keys.is_empty()
     }
 }
 

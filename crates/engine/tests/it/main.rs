@@ -1,5 +1,6 @@
 //! Engine integration tests: files in a temp folder, a real SQLite store, the whole pipeline.
 
+mod crash;
 mod example;
 mod flows;
 mod sandbox;

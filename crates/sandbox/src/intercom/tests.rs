@@ -255,13 +255,24 @@ fn nullable_to_json_schema(v: &mut Value) {
 struct Spec(Value);
 
 impl Spec {
-    fn load() -> Spec {
-        let text = std::fs::read_to_string(SPEC).unwrap_or_else(|e| {
-            panic!("the official Intercom 2.14 spec must be at {SPEC} (shared/ beside the clone): {e}")
-        });
+    /// The spec, or `None` when `shared/` is not beside the clone (a newcomer's fresh clone): the
+    /// test then says it skipped. CI sets `ACCORD_REQUIRE_SHARED=1`, which makes a missing spec fail.
+    fn load() -> Option<Spec> {
+        let text = match std::fs::read_to_string(SPEC) {
+            Ok(text) => text,
+            Err(e) if std::env::var_os("ACCORD_REQUIRE_SHARED").is_some() => {
+                panic!("ACCORD_REQUIRE_SHARED is set, so the official Intercom 2.14 spec must be at {SPEC}: {e}")
+            }
+            Err(e) => {
+                eprintln!(
+                    "skipping the Intercom spec check: {SPEC} not readable ({e}); shared/ is not beside the clone"
+                );
+                return None;
+            }
+        };
         let mut spec: Value = serde_yaml::from_str(&text).expect("the spec is YAML");
         nullable_to_json_schema(&mut spec);
-        Spec(spec)
+        Some(Spec(spec))
     }
 
     fn check(&self, schema: &str, instance: &Value) {
@@ -282,7 +293,7 @@ impl Spec {
 
 #[tokio::test]
 async fn answers_validate_against_the_official_spec() {
-    let spec = Spec::load();
+    let Some(spec) = Spec::load() else { return };
     // The check can fail: a company with a non-string custom attribute is refused.
     let bad = json!({ "type": "company", "id": "x", "custom_attributes": { "n": 5 } });
     let mut root = json!({ "$ref": "#/components/schemas/company" });

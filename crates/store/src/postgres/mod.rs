@@ -27,7 +27,10 @@ use crate::{MigrationInfo, Result, Store, StoreError};
 
 use rows::*;
 
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("../../migrations/postgres/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("../../migrations/postgres/0001_init.sql")),
+    (2, "pending_keys", include_str!("../../migrations/postgres/0002_pending_keys.sql")),
+];
 
 /// Connections per process: enough for a server's blocking threads and a sync at once, small
 /// enough that several `accord serve` processes fit in PostgreSQL's default 100 connections.
@@ -348,6 +351,34 @@ impl Store for PgStore {
                 &[(&source, Type::TEXT), (&now_ms(), Type::INT8)],
             )?;
             Ok(row.try_get(0)?)
+        })
+    }
+
+    fn interrupt_runs(&self, source: &str) -> Result<u64> {
+        self.read(|conn| {
+            Ok(conn.execute_typed(
+                "UPDATE sync_runs SET status = 'interrupted', finished_at = $2,
+                        error = 'the process stopped before the run finished; the next sync resumed it'
+                 WHERE source = $1 AND status = 'running'",
+                &[(&source, Type::TEXT), (&now_ms(), Type::INT8)],
+            )?)
+        })
+    }
+
+    fn pending_keys(&self, limit: u32) -> Result<Vec<PendingKey>> {
+        self.read(|conn| {
+            let rows = conn.query_typed(
+                "SELECT space, key, version FROM pending_keys ORDER BY space, key LIMIT $1",
+                &[(&i64::from(limit), Type::INT8)],
+            )?;
+            rows.iter()
+                .map(|r| {
+                    let space: String = r.try_get(0)?;
+                    let space = accord_core::KeySpace::from_code(&space)
+                        .ok_or_else(|| StoreError::Invalid(format!("unknown key space {space:?} in pending_keys")))?;
+                    Ok(PendingKey { key: TriedKey { space, key: r.try_get(1)? }, version: r.try_get(2)? })
+                })
+                .collect()
         })
     }
 
@@ -1052,6 +1083,44 @@ fn apply_batch(tx: &mut Transaction<'_>, batch: &WriteBatch) -> Result<ApplyOutc
                 )?;
             }
         }
+    }
+    if !batch.pending_keys.is_empty() {
+        let codes: std::collections::BTreeSet<(String, &str)> =
+            batch.pending_keys.iter().map(|k| (k.space.code(), k.key.as_str())).collect();
+        let mut c = Columns::of(&[ColumnType::Text; 2], codes.len());
+        for (space, key) in &codes {
+            c.cols[0].text(space);
+            c.cols[1].text(key);
+        }
+        let version = crate::next_key_version();
+        let mut params = c.params();
+        params.push((&version, Type::INT8));
+        tx.execute_typed(
+            &format!(
+                "INSERT INTO pending_keys (space, key, version) SELECT u.space, u.key, $3 FROM {} AS u(space, key)
+                 ON CONFLICT (space, key) DO UPDATE SET version = excluded.version",
+                c.unnest(1)
+            ),
+            &params,
+        )?;
+    }
+    if !batch.settled_keys.is_empty() {
+        let codes: Vec<(String, &str, i64)> =
+            batch.settled_keys.iter().map(|p| (p.key.space.code(), p.key.key.as_str(), p.version)).collect();
+        let mut c = Columns::of(&[ColumnType::Text, ColumnType::Text, ColumnType::BigInt], codes.len());
+        for (space, key, version) in &codes {
+            c.cols[0].text(space);
+            c.cols[1].text(key);
+            c.cols[2].int(*version);
+        }
+        tx.execute_typed(
+            &format!(
+                "DELETE FROM pending_keys p USING {} AS u(space, key, version)
+                 WHERE p.space = u.space AND p.key = u.key AND p.version = u.version",
+                c.unnest(1)
+            ),
+            &c.params(),
+        )?;
     }
     if let Some(cp) = &batch.checkpoint {
         tx.execute_typed(

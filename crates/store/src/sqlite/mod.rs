@@ -18,7 +18,10 @@ use crate::{MigrationInfo, Result, Store, StoreError};
 
 use rows::*;
 
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("../../migrations/sqlite/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("../../migrations/sqlite/0001_init.sql")),
+    (2, "pending_keys", include_str!("../../migrations/sqlite/0002_pending_keys.sql")),
+];
 
 fn ph(i: usize) -> String {
     format!("?{i}")
@@ -247,6 +250,34 @@ impl Store for SqliteStore {
                 params![source, now_ms()],
             )?;
             Ok(conn.last_insert_rowid())
+        })
+    }
+
+    fn interrupt_runs(&self, source: &str) -> Result<u64> {
+        self.write(|conn| {
+            let n = conn.execute(
+                "UPDATE sync_runs SET status = 'interrupted', finished_at = ?2,
+                        error = 'the process stopped before the run finished; the next sync resumed it'
+                 WHERE source = ?1 AND status = 'running'",
+                params![source, now_ms()],
+            )?;
+            Ok(n as u64)
+        })
+    }
+
+    fn pending_keys(&self, limit: u32) -> Result<Vec<PendingKey>> {
+        self.read(|conn| {
+            let mut st =
+                conn.prepare_cached("SELECT space, key, version FROM pending_keys ORDER BY space, key LIMIT ?1")?;
+            let mut rows = st.query(params![i64::from(limit)])?;
+            let mut out = Vec::new();
+            while let Some(r) = rows.next()? {
+                let space: String = r.get(0)?;
+                let space = accord_core::KeySpace::from_code(&space)
+                    .ok_or_else(|| StoreError::Invalid(format!("unknown key space {space:?} in pending_keys")))?;
+                out.push(PendingKey { key: TriedKey { space, key: r.get(1)? }, version: r.get(2)? });
+            }
+            Ok(out)
         })
     }
 
@@ -909,6 +940,22 @@ fn apply_batch(tx: &rusqlite::Transaction<'_>, batch: &WriteBatch) -> Result<App
                 tx.prepare_cached("DELETE FROM deleted_accounts WHERE account_id = ?1")?
                     .execute(params![account_id.as_str()])?;
             }
+        }
+    }
+    if !batch.pending_keys.is_empty() {
+        let version = crate::next_key_version();
+        let mut st = tx.prepare_cached(
+            "INSERT INTO pending_keys (space, key, version) VALUES (?1, ?2, ?3)
+             ON CONFLICT (space, key) DO UPDATE SET version = excluded.version",
+        )?;
+        for k in &batch.pending_keys {
+            st.execute(params![k.space.code(), k.key, version])?;
+        }
+    }
+    if !batch.settled_keys.is_empty() {
+        let mut st = tx.prepare_cached("DELETE FROM pending_keys WHERE space = ?1 AND key = ?2 AND version = ?3")?;
+        for p in &batch.settled_keys {
+            st.execute(params![p.key.space.code(), p.key.key, p.version])?;
         }
     }
     if let Some(cp) = &batch.checkpoint {
