@@ -91,15 +91,17 @@ fn postgres_migrations_refuse_a_newer_database_and_serialize() {
             .collect();
         runs.into_iter().map(|h| h.join().unwrap()).collect()
     });
-    assert_eq!(applied.iter().sum::<usize>(), 1, "each migration is applied once: {applied:?}");
     let store = schema.store();
+    let known = store.migrations().unwrap().len();
+    assert!(known >= 2);
+    assert_eq!(applied.iter().sum::<usize>(), known, "each migration is applied once: {applied:?}");
     assert!(store.migrations().unwrap().iter().all(|m| m.applied));
     schema
         .admin()
         .batch_execute(&format!("INSERT INTO {}.schema_migrations VALUES (99, 'future', 0)", schema.name))
         .unwrap();
     match store.migrate() {
-        Err(accord_store::StoreError::TooNew { found: 99, known: 1 }) => {}
+        Err(accord_store::StoreError::TooNew { found: 99, known: k }) if k as usize == known => {}
         other => panic!("expected TooNew, got {other:?}"),
     }
 }
