@@ -417,7 +417,7 @@ impl Hub {
     }
 
     /// The account ids the SOR object's records hold, with the native id of the record holding each.
-    fn account_claims(&self, plan: &StreamPlan) -> Result<HashMap<String, String>> {
+    pub(crate) fn account_claims(&self, plan: &StreamPlan) -> Result<HashMap<String, String>> {
         let mut claims = HashMap::new();
         let all = [
             accord_store::AccountStatus::Active,

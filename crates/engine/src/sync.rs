@@ -109,6 +109,13 @@ pub fn sync(
         };
         for plan in &source.streams {
             let also = if plan.creates_accounts() { hub.also_exists_values()? } else { None };
+            if plan.creates_accounts() {
+                // The ids the SOR's stored records already hold: a resumed sync, whose first pages
+                // were committed by a stopped process, must not let a later record take them.
+                for (id, native_id) in hub.account_claims(plan)? {
+                    sor_claims.entry(id).or_insert(native_id);
+                }
+            }
             let claims = plan.creates_accounts().then_some(&mut sor_claims);
             let stream_report =
                 sync_stream(hub, source, plan, options.full, run_id, also.as_ref(), claims, observer, handle)?;

@@ -102,6 +102,17 @@ fn open(dir: &std::path::Path) -> Hub {
 
 #[test]
 fn a_sync_stopped_after_any_page_resumes_to_the_uninterrupted_state() {
+    stopped_syncs_converge(8);
+}
+
+/// The long version: 40 stop points (`cargo test -p accord-engine --test it -- --ignored crash`).
+#[test]
+#[ignore = "long: 40 stopped and resumed syncs"]
+fn forty_stopped_syncs_all_resume_to_the_uninterrupted_state() {
+    stopped_syncs_converge(40);
+}
+
+fn stopped_syncs_converge(trials: u64) {
     let rt = runtime();
     let company = Company::generate(7, 60);
     let mut options = SandboxOptions::unlimited();
@@ -128,7 +139,8 @@ fn a_sync_stopped_after_any_page_resumes_to_the_uninterrupted_state() {
     assert_eq!(retry.linked, 0, "retry right after a sync linked records: the sync had not settled");
 
     // A deterministic spread of stop points over the whole sync (every stream gets some).
-    let stops: Vec<u64> = (1..=8).map(|i| 1 + i * (total - 1) / 9).collect();
+    let stops: Vec<u64> = (1..=trials).map(|i| 1 + i * (total - 1) / (trials + 1)).collect();
+    eprintln!("{} stop points over {total} pages: {stops:?}", stops.len());
     for stop_at in stops {
         let dir = tempfile::tempdir().unwrap();
         write_config(&sandbox, dir.path());
