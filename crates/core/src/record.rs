@@ -387,7 +387,7 @@ fn convert(ty: FieldType, v: &Value) -> Result<FieldValue, String> {
         FieldType::Int => match v {
             Value::Number(n) => n
                 .as_i64()
-                .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64))
+                .or_else(|| crate::id::decimal_integer_text(&n.to_string())?.parse().ok())
                 .map(FieldValue::Int)
                 .ok_or_else(|| format!("{n} is not a whole number")),
             Value::String(s) => {
