@@ -73,7 +73,11 @@ impl AccountId {
     }
 }
 
-/// The text of an integral JSON number (`12345.0` → `"12345"`), or `None` when it has a fraction.
+/// The text of an integral JSON number (`12345.0` → `"12345"`), or `None` when it is not an exact integer.
+///
+/// Read from the number's text, never through `f64`: the workspace enables serde_json's
+/// `arbitrary_precision`, so a `Number` keeps the digits it was written with and
+/// `9.007199254740993e15` is `"9007199254740993"`, not the nearest float.
 pub fn integral_text(n: &serde_json::Number) -> Option<String> {
     if let Some(i) = n.as_i64() {
         return Some(i.to_string());
@@ -81,8 +85,81 @@ pub fn integral_text(n: &serde_json::Number) -> Option<String> {
     if let Some(u) = n.as_u64() {
         return Some(u.to_string());
     }
-    let f = n.as_f64()?;
-    (f.is_finite() && f.fract() == 0.0).then(|| format!("{f:.0}"))
+    decimal_integer_text(&n.to_string())
+}
+
+/// The longest integer text `decimal_integer_text` produces; longer (e.g. `1e100000`) is refused
+/// before anything that size is allocated.
+pub const MAX_INTEGER_DIGITS: usize = 1000;
+
+/// The exact integer text of a JSON decimal number's text: `"12345"`, `"12345.0"`, `"1.2345e4"` and
+/// `"0012345"` all give `"12345"`; `"100e-2"` gives `"1"`.
+///
+/// `None` when the text is not a number (JSON grammar, leading zeros allowed), when its value is not
+/// an exact integer (`"1.5"`, `"1e-3"`), or when the integer would have more than
+/// [`MAX_INTEGER_DIGITS`] digits. Zero has no sign: `"-0"` and `"-0.0e5"` give `"0"`, because they are
+/// the same integer as `0` and must name the same account.
+pub fn decimal_integer_text(text: &str) -> Option<String> {
+    let (negative, rest) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (mantissa, exponent) = match rest.find(['e', 'E']) {
+        Some(at) => (&rest[..at], Some(&rest[at + 1..])),
+        None => (rest, None),
+    };
+    let (int, frac) = match mantissa.split_once('.') {
+        Some((int, frac)) => (int, Some(frac)),
+        None => (mantissa, None),
+    };
+    let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !all_digits(int) || frac.is_some_and(|f| !all_digits(f)) {
+        return None;
+    }
+    let frac = frac.unwrap_or("");
+    let exp_digits = match exponent {
+        Some(e) => {
+            let digits = e.strip_prefix(['+', '-']).unwrap_or(e);
+            if !all_digits(digits) {
+                return None;
+            }
+            Some((e.starts_with('-'), digits))
+        }
+        None => None,
+    };
+    // The value is `significant × 10^scale`, with `significant` free of leading and trailing zeros.
+    let joined = || int.bytes().chain(frac.bytes());
+    let total = int.len() + frac.len();
+    let leading = joined().take_while(|&b| b == b'0').count();
+    if leading == total {
+        return Some("0".to_owned());
+    }
+    let trailing = frac.bytes().rev().chain(int.bytes().rev()).take_while(|&b| b == b'0').count();
+    let significant = total - leading - trailing;
+    let exp: i64 = match exp_digits {
+        None => 0,
+        Some((neg, digits)) => {
+            // An exponent too large for an i64 is far beyond the digit cap either way: a huge positive
+            // one makes too many digits, a huge negative one leaves a fraction.
+            let magnitude: i64 = digits.parse().ok()?;
+            if neg { -magnitude } else { magnitude }
+        }
+    };
+    let scale = exp.checked_sub(i64::try_from(frac.len()).ok()?)?.checked_add(i64::try_from(trailing).ok()?)?;
+    if scale < 0 {
+        return None;
+    }
+    let zeros = usize::try_from(scale).ok()?;
+    if significant.checked_add(zeros)? > MAX_INTEGER_DIGITS {
+        return None;
+    }
+    let mut out = String::with_capacity(usize::from(negative) + significant + zeros);
+    if negative {
+        out.push('-');
+    }
+    out.extend(joined().skip(leading).take(significant).map(char::from));
+    out.extend(std::iter::repeat_n('0', zeros));
+    Some(out)
 }
 
 /// The text of a key found in a record: strings as given, integral numbers as integer text.
@@ -218,7 +295,63 @@ mod tests {
         assert_eq!(normalize(" 42.0 ", &[]), " 42.0 ");
     }
 
+    fn number(text: &str) -> Value {
+        serde_json::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn numbers_are_read_from_their_text_not_through_a_float() {
+        let id = |text: &str| AccountId::from_json(&number(text)).map(|a| a.into_string());
+        assert_eq!(id("9.007199254740993e15").unwrap(), "9007199254740993");
+        assert_eq!(id("12345678901234567890.0").unwrap(), "12345678901234567890");
+        assert_eq!(id("123456789012345678901234567890").unwrap(), "123456789012345678901234567890");
+        assert_eq!(id("12345.0").unwrap(), "12345");
+        assert_eq!(id("1.2345e4").unwrap(), "12345");
+        assert_eq!(id("100e-2").unwrap(), "1");
+        assert_eq!(id("-0").unwrap(), "0");
+        assert_eq!(id("1.5"), Err(InvalidAccountId::NonIntegral("1.5".into())));
+        assert_eq!(id("1e-3"), Err(InvalidAccountId::NonIntegral("1e-3".into())));
+        assert!(id("1e100000").is_err());
+    }
+
+    #[test]
+    fn decimal_text_converts_exactly() {
+        let d = decimal_integer_text;
+        assert_eq!(d("12345").as_deref(), Some("12345"));
+        assert_eq!(d("0012345.000").as_deref(), Some("12345"));
+        assert_eq!(d("-12.5e1").as_deref(), Some("-125"));
+        assert_eq!(d("1.2345E+4").as_deref(), Some("12345"));
+        assert_eq!(d("1200e-2").as_deref(), Some("12"));
+        assert_eq!(d("0.0001e4").as_deref(), Some("1"));
+        assert_eq!(d("1e3").as_deref(), Some("1000"));
+        assert_eq!(d("0").as_deref(), Some("0"));
+        assert_eq!(d("-0.0e5").as_deref(), Some("0"));
+        assert_eq!(d("0e99999999999999999999999").as_deref(), Some("0"));
+        assert_eq!(d("1e999").map(|t| t.len()), Some(1000));
+        assert_eq!(d("1e1000"), None, "over the digit cap");
+        assert_eq!(d("1e99999999999999999999999"), None, "exponent beyond i64");
+        assert_eq!(d("1e-99999999999999999999999"), None);
+        assert_eq!(d("1.5"), None);
+        assert_eq!(d("1e-3"), None);
+        assert_eq!(d("1001e-3"), None);
+        for bad in ["", "-", ".5", "5.", "1e", "1e+", "abc", "1.2.3", "+1", "1_000", " 1"] {
+            assert_eq!(d(bad), None, "{bad:?}");
+        }
+    }
+
     proptest::proptest! {
+        #[test]
+        fn integers_survive_any_decimal_spelling(i in proptest::num::i64::ANY, shift in 0usize..30) {
+            // i written as i·10^shift / 10^shift, i.e. with `shift` fraction digits and exponent `shift`.
+            let text = i.unsigned_abs().to_string();
+            let sign = if i < 0 { "-" } else { "" };
+            let padded = format!("{}{text}", "0".repeat(shift));
+            let (int, frac) = padded.split_at(padded.len() - shift);
+            let spelled = if shift == 0 { format!("{sign}{int}") } else { format!("{sign}{int}.{frac}e{shift}") };
+            proptest::prop_assert_eq!(decimal_integer_text(&spelled), Some(i.to_string()));
+        }
+
+
         #[test]
         fn any_string_id_round_trips(s in "\\PC{1,20}") {
             let id = AccountId::from_json(&Value::String(s.clone())).unwrap();

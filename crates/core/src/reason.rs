@@ -84,9 +84,11 @@ impl fmt::Display for RejectReason {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "hint", rename_all = "snake_case")]
 pub enum Hint {
-    /// `"12345.0"` was tried and account `"12345"` exists: the id went through a float.
+    /// `"12345.0"` was tried and account `"12345"` exists: the id went through a float. Or the other
+    /// way: `"12345"` was tried and the System of Record's account `"12345.0"` exists.
     FloatSuffix { account_id: AccountId },
-    /// The key has surrounding whitespace and the trimmed id exists.
+    /// The key has surrounding whitespace and the trimmed id exists. Or the other way: the key is
+    /// clean and the System of Record's account id (named here) has the whitespace.
     Whitespace { account_id: AccountId },
     /// Accounts whose id differs only in letter case.
     CaseOnly { account_ids: Vec<AccountId> },
@@ -97,9 +99,23 @@ pub enum Hint {
 impl Hint {
     pub fn describe(&self) -> String {
         match self {
+            // The hint names the account that exists; when that is the mangled one, the System of
+            // Record must be fixed (a normalizer on this source would not help).
+            Hint::FloatSuffix { account_id } if crate::id::strip_zero_fraction(account_id.as_str()).is_some() => {
+                format!(
+                    "account {:?} exists: the System of Record's id looks float-formatted (fix it there)",
+                    account_id.as_str()
+                )
+            }
             Hint::FloatSuffix { account_id } => {
                 format!(
                     "account {:?} exists: the id looks float-formatted (normalizer integer_text)",
+                    account_id.as_str()
+                )
+            }
+            Hint::Whitespace { account_id } if account_id.as_str().trim() != account_id.as_str() => {
+                format!(
+                    "account {:?} exists: the System of Record's id has surrounding whitespace (fix it there)",
                     account_id.as_str()
                 )
             }

@@ -359,13 +359,12 @@ pub fn extract_with_paths(
             match path.get(record) {
                 None if spec.required => Err(err(format!("missing required field {}", spec.name), true)),
                 None => Ok(FieldValue::Null),
-                Some(Value::String(s)) if s.trim().is_empty() && spec.ty != FieldType::Text => {
-                    if spec.required {
-                        Err(err(format!("missing required field {}", spec.name), true))
-                    } else {
-                        Ok(FieldValue::Null)
-                    }
+                // Blank text is no value: a required field of any type is missing, an optional
+                // typed field is null, and optional free text keeps what the source wrote.
+                Some(Value::String(s)) if s.trim().is_empty() && spec.required => {
+                    Err(err(format!("missing required field {}", spec.name), true))
                 }
+                Some(Value::String(s)) if s.trim().is_empty() && spec.ty != FieldType::Text => Ok(FieldValue::Null),
                 Some(v) => convert(spec.ty, v).map_err(|p| err(p, false)),
             }
         })
@@ -387,7 +386,7 @@ fn convert(ty: FieldType, v: &Value) -> Result<FieldValue, String> {
         FieldType::Int => match v {
             Value::Number(n) => n
                 .as_i64()
-                .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64))
+                .or_else(|| crate::id::decimal_integer_text(&n.to_string())?.parse().ok())
                 .map(FieldValue::Int)
                 .ok_or_else(|| format!("{n} is not a whole number")),
             Value::String(s) => {
@@ -491,6 +490,39 @@ mod tests {
             extract_fields(ObjectKind::NpsResponse, &FieldMapping::default(), &json!({"comment": "hi"})).unwrap_err();
         assert!(e.missing);
         assert_eq!(e.to_string(), "missing required field score (field score, read from \"score\")");
+    }
+
+    #[test]
+    fn blank_required_fields_are_missing() {
+        let account = |v: Value| extract_fields(ObjectKind::Account, &FieldMapping::default(), &v);
+        let ok = account(json!({"name": "Acme", "join_date": "2024-01-02", "website": "  "})).unwrap();
+        assert_eq!(ok[0], FieldValue::Text("Acme".into()));
+        let website = ObjectKind::Account.fields().iter().position(|f| f.name == "website").unwrap();
+        assert_eq!(ok[website], FieldValue::Text("  ".into()), "optional free text is kept as written");
+        for (row, field) in [
+            (json!({"name": "   ", "join_date": "2024-01-02"}), "name"),
+            (json!({"name": "", "join_date": "2024-01-02"}), "name"),
+            (json!({"name": "\t\n", "join_date": "2024-01-02"}), "name"),
+            (json!({"name": "Acme", "join_date": "  "}), "join_date"),
+            (json!({"name": "Acme", "join_date": ""}), "join_date"),
+            (json!({"name": null, "join_date": "2024-01-02"}), "name"),
+        ] {
+            let e = account(row.clone()).unwrap_err();
+            assert_eq!((e.field, e.missing), (field, true), "{row}");
+            assert_eq!(e.problem, format!("missing required field {field}"));
+        }
+        let e = extract_fields(ObjectKind::NpsResponse, &FieldMapping::default(), &json!({"score": " "})).unwrap_err();
+        assert!(e.missing);
+    }
+
+    #[test]
+    fn whole_numbers_are_exact() {
+        let score = |v: Value| extract_fields(ObjectKind::NpsResponse, &FieldMapping::default(), &json!({"score": v}));
+        let parsed = |text: &str| score(serde_json::from_str(text).unwrap());
+        assert_eq!(parsed("9.0").unwrap()[0], FieldValue::Int(9));
+        assert_eq!(parsed("9007199254740993.0").unwrap()[0], FieldValue::Int(9_007_199_254_740_993));
+        assert!(parsed("1e30").is_err(), "beyond i64 is an error, not a saturated value");
+        assert!(parsed("9.5").is_err());
     }
 
     #[test]

@@ -316,17 +316,46 @@ pub fn lower_trimmed(text: &str) -> Cow<'_, str> {
 }
 
 /// Near misses for an unknown account id: float formatting, whitespace, letter case.
+///
+/// Both directions: the record's key may be mangled (`"1042.0"`, `" 1050 "` while account `"1042"`,
+/// `"1050"` exists), or the System of Record's own id may be (`"1042"` while account `"1042.0"` or
+/// `"1050 "` exists). The hint names the account that exists.
 pub fn near_misses(index: &LinkIndex, key: &str) -> Vec<Hint> {
     let mut hints = Vec::new();
+    let mut push = |hint: Hint| {
+        if !hints.contains(&hint) {
+            hints.push(hint);
+        }
+    };
     let exists = |k: &str| index.account(k).map(|e| e.account_id.clone());
     let trimmed = key.trim();
     if trimmed != key
         && let Some(id) = exists(trimmed)
     {
-        hints.push(Hint::Whitespace { account_id: id });
+        push(Hint::Whitespace { account_id: id });
     }
     if let Some(id) = strip_zero_fraction(trimmed).and_then(exists) {
-        hints.push(Hint::FloatSuffix { account_id: id });
+        push(Hint::FloatSuffix { account_id: id });
+    }
+    if !key.is_empty() && trimmed == key {
+        // The System of Record's id went through a float: probe the zero fractions spreadsheets and
+        // float formatting write. Longer ones (`.000`) would need an index by integer text.
+        if is_integer_text(key) {
+            for suffix in [".0", ".00"] {
+                if let Some(id) = exists(&format!("{key}{suffix}")) {
+                    push(Hint::FloatSuffix { account_id: id });
+                }
+            }
+        }
+        // The System of Record's id carries whitespace: probe the common paddings. The index keys
+        // accounts by their exact (and lower-cased) untrimmed id, so any other padding would need an
+        // index by trimmed id.
+        for padded in [format!("{key} "), format!(" {key}"), format!(" {key} "), format!("{key}\t"), format!("{key}\n")]
+        {
+            if let Some(id) = exists(&padded) {
+                push(Hint::Whitespace { account_id: id });
+            }
+        }
     }
     let mut case: Vec<AccountId> = index
         .accounts_lower(&trimmed.to_lowercase())
@@ -336,7 +365,13 @@ pub fn near_misses(index: &LinkIndex, key: &str) -> Vec<Hint> {
         .collect();
     if !case.is_empty() {
         case.sort();
-        hints.push(Hint::CaseOnly { account_ids: case });
+        push(Hint::CaseOnly { account_ids: case });
     }
     hints
+}
+
+/// Digits with an optional leading minus: the form an integer id takes.
+fn is_integer_text(key: &str) -> bool {
+    let digits = key.strip_prefix('-').unwrap_or(key);
+    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
 }

@@ -177,6 +177,33 @@ fn unknown_accounts_carry_near_miss_hints() {
 }
 
 #[test]
+fn near_miss_hints_work_when_the_system_of_record_id_is_mangled() {
+    // The System of Record wrote its own ids through a float or with padding; records carry clean ids.
+    let mut ix = LinkIndex::new();
+    for sor in ["1042.0", "2000.00", "1050 ", " 1060", "1070\t", "-5.0"] {
+        ix.upsert_account(AccountEntry::active(sor));
+    }
+    let s = spec(json!([{"rule": "field", "field": "external_id"}]));
+    let hints = |key: Value| s.link(&ix, &json!({"external_id": key})).unwrap_err().hints;
+    assert_eq!(hints(json!("1042")), vec![Hint::FloatSuffix { account_id: id("1042.0") }]);
+    assert_eq!(hints(json!(1042)), vec![Hint::FloatSuffix { account_id: id("1042.0") }], "numeric keys too");
+    assert_eq!(hints(json!("2000")), vec![Hint::FloatSuffix { account_id: id("2000.00") }]);
+    assert_eq!(hints(json!("-5")), vec![Hint::FloatSuffix { account_id: id("-5.0") }]);
+    assert_eq!(hints(json!("1050")), vec![Hint::Whitespace { account_id: id("1050 ") }]);
+    assert_eq!(hints(json!("1060")), vec![Hint::Whitespace { account_id: id(" 1060") }]);
+    assert_eq!(hints(json!("1070")), vec![Hint::Whitespace { account_id: id("1070\t") }]);
+    assert!(hints(json!("1043")).is_empty());
+    assert!(hints(json!("104")).is_empty(), "a prefix is not a near miss");
+    let r = s.link(&ix, &json!({"external_id": "1042"})).unwrap_err();
+    assert_eq!(r.reason, RejectReason::UnknownAccount);
+    assert!(r.hints[0].describe().contains("System of Record"), "{}", r.hints[0].describe());
+    assert!(hints(json!("1050")).iter().all(|h| h.describe().contains("System of Record")));
+    // The record-side hints still tell the user to add a normalizer.
+    let r = rejected(&s, json!({"external_id": "1042.0"}));
+    assert!(r.hints[0].describe().contains("normalizer integer_text"), "{}", r.hints[0].describe());
+}
+
+#[test]
 fn hints_never_link_but_normalizers_do() {
     let rule = || rules(json!([{"rule": "field", "field": "external_id"}]));
     let s = LinkSpec::new("support", rule(), vec![]);
