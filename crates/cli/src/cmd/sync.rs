@@ -60,6 +60,9 @@ fn print_report(report: &SyncReport) {
     }
     println!("{t}");
     for s in &report.sources {
+        if s.interrupted_runs > 0 {
+            println!("{}: resumed after an interrupted sync (the stopped run is marked `interrupted`)", s.source);
+        }
         if s.relinked.linked > 0 {
             println!("{}: {} quarantined records linked after its records arrived", s.source, s.relinked.linked);
         }
