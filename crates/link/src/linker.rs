@@ -159,6 +159,9 @@ impl LinkSpec {
 
     fn apply(&self, index: &LinkIndex, i: usize, rule: &LinkRule, record: &Value) -> Step {
         let Some(raw) = rule.field().get(record) else { return Step::NoKey };
+        if let (LinkRule::Domain { .. }, Value::Array(list)) = (rule, raw) {
+            return self.by_domains(index, list);
+        }
         let text = match key_str(raw) {
             Ok(Some(t)) => t,
             Ok(None) => return Step::NoKey,
@@ -204,6 +207,45 @@ impl LinkSpec {
                 with_tried(step, KeySpace::User, &user)
             }
         }
+    }
+
+    /// A domain rule over a list field (Zendesk's `domain_names`): every entry is tried, and the
+    /// accounts they map to together decide (several accounts are ambiguous).
+    fn by_domains(&self, index: &LinkIndex, list: &[Value]) -> Step {
+        let domains: Vec<String> = list.iter().filter_map(Value::as_str).filter_map(domain_of).collect();
+        if domains.is_empty() {
+            return if list.is_empty() {
+                Step::NoKey
+            } else {
+                Step::Failed(Failure::new(
+                    RejectReason::InvalidField,
+                    Value::Array(list.to_vec()).to_string(),
+                    "no usable domain in the list (free-mail domains never map)".into(),
+                ))
+            };
+        }
+        let mut candidates: Vec<&AccountId> = Vec::new();
+        for d in &domains {
+            for a in index.accounts_by_domain(d) {
+                if !candidates.contains(&a) {
+                    candidates.push(a);
+                }
+            }
+        }
+        let text = domains.join(", ");
+        let mut step = match self.choose(index, candidates, &text, "domain list") {
+            // The provenance names the entry that maps to the account, so a change to it re-checks the link.
+            Step::Linked(account, _) => {
+                let key =
+                    domains.iter().find(|d| index.accounts_by_domain(d).contains(&&account)).cloned().unwrap_or(text);
+                return Step::Linked(account, key);
+            }
+            other => other,
+        };
+        for d in &domains {
+            step = with_tried(step, KeySpace::Domain, d);
+        }
+        step
     }
 
     fn lowercase(&self) -> bool {

@@ -121,6 +121,25 @@ fn domain_rule_uses_websites_and_explicit_entries() {
 }
 
 #[test]
+fn domain_rule_over_a_list_tries_every_entry() {
+    let s = spec(json!([{"rule": "domain", "field": "domain_names"}]));
+    // The second entry maps; the free-mail one is skipped.
+    let (account, rule, key) = linked(&s, json!({"domain_names": ["gmail.com", "acme.io"]}));
+    assert_eq!((account.as_str(), rule, key.as_str()), ("1042", RuleKind::Domain, "acme.io"));
+    // Two entries mapping to two accounts: ambiguous, with both candidates, never a pick.
+    let r = rejected(&s, json!({"domain_names": ["acme.io", "beta.dev"]}));
+    assert_eq!(r.reason, RejectReason::Ambiguous);
+    assert!(r.hints.contains(&Hint::Candidates { account_ids: vec![id("1042"), id("1043")] }), "{:?}", r.hints);
+    // Every entry is a tried key, so a new mapping for any of them re-links the record.
+    let r = rejected(&s, json!({"domain_names": ["one.org", "two.org"]}));
+    assert_eq!(r.reason, RejectReason::UnknownAccount);
+    let tried: Vec<&str> = r.tried.iter().filter(|t| t.space == KeySpace::Domain).map(|t| t.key.as_str()).collect();
+    assert_eq!(tried, ["one.org", "two.org"]);
+    assert_eq!(rejected(&s, json!({"domain_names": ["gmail.com"]})).reason, RejectReason::InvalidField);
+    assert_eq!(rejected(&s, json!({"domain_names": []})).reason, RejectReason::MissingKey);
+}
+
+#[test]
 fn support_id_and_user_map_rules() {
     let s = spec(json!([{"rule": "support_id", "field": "id"}]));
     assert_eq!(linked(&s, json!({"id": "SUP-1"})), ("1042".into(), RuleKind::SupportId, "SUP-1".into()));
