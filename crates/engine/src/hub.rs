@@ -66,8 +66,6 @@ pub struct IngestOutcome {
     pub counts: RunCounts,
     /// Keys whose meaning changed: the quarantined records that tried them may link now.
     pub changed: Vec<TriedKey>,
-    /// Keys tried by the records this page quarantined.
-    pub rejected_keys: Vec<TriedKey>,
     /// New and duplicate events among the linked records.
     pub applied: accord_store::ApplyOutcome,
     /// What happened to each item, in order (empty unless `PageContext::report_items`).
@@ -242,8 +240,7 @@ impl Hub {
             }
         };
         drop(index);
-        let rejected_keys = batch.quarantine.into_iter().flat_map(|q| q.rejection.tried).collect();
-        Ok(IngestOutcome { counts, changed, rejected_keys, applied, items: items.unwrap_or_default() })
+        Ok(IngestOutcome { counts, changed, applied, items: items.unwrap_or_default() })
     }
 
     /// Ingests several pages (of any streams) in one transaction: group commit for concurrent API
@@ -283,7 +280,6 @@ impl Hub {
             .zip(applied)
             .zip(changed)
             .map(|((p, applied), changed)| IngestOutcome {
-                rejected_keys: p.batch.quarantine.into_iter().flat_map(|q| q.rejection.tried).collect(),
                 counts: p.counts,
                 changed,
                 applied,
