@@ -255,6 +255,7 @@ impl Reader {
             items,
             cursor: self.cursor(offset, line, index, complete),
             stats: PageStats { position: Some((done, self.identity.size)), ..Default::default() },
+            full_pass: None,
         };
         self.tx.blocking_send(Ok(page)).map_err(|_| Stopped)
     }

@@ -55,6 +55,21 @@ pub struct Page {
     pub items: Vec<Item>,
     pub cursor: Value,
     pub stats: PageStats,
+    /// Set when the page belongs to a read of every record the source still has for the object
+    /// (an authoritative full list). The engine marks the records it stores with the pass, and
+    /// when the pass completes, tombstones the records of the object that the pass never returned.
+    pub full_pass: Option<FullPass>,
+}
+
+/// A read of the whole list of an object, across the pages that carry it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FullPass {
+    /// Identifies the pass. Kept in the stream's cursor, so a pass resumed after a crash (or
+    /// restarted after an expired page locator) keeps its id and its earlier pages still count.
+    pub id: String,
+    /// This is the pass's last page: every record the source has was in it or in an earlier page
+    /// of the same pass.
+    pub complete: bool,
 }
 
 /// A source object, resolved: the connector's defaults with the user's overrides applied.

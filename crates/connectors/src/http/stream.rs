@@ -221,7 +221,12 @@ impl HttpStream {
             rate_limit_waits: stats.rate_limit_waits,
             position: None,
         };
-        Ok(Some(Page { items, cursor: serde_json::to_value(&self.cursor).unwrap_or(Value::Null), stats: page_stats }))
+        Ok(Some(Page {
+            items,
+            cursor: serde_json::to_value(&self.cursor).unwrap_or(Value::Null),
+            stats: page_stats,
+            full_pass: None,
+        }))
     }
 }
 
