@@ -1,7 +1,7 @@
 //! The hub: the store, the plan and the lookup index, and the operations that change them
 //! together: ingesting a page, re-linking the quarantine, deactivating and restoring accounts.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use accord_connectors::{Item, RawRecord};
@@ -14,7 +14,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 pub use crate::pipeline::ItemResult;
-use crate::pipeline::{Context, IndexOp, MALFORMED, Prepared, entry_of};
+use crate::pipeline::{Context, IndexOp, MALFORMED, Prepared, entry_from, entry_of};
 use crate::plan::{Plan, StreamPlan};
 use crate::{EngineError, Result};
 
@@ -47,6 +47,8 @@ pub struct PageContext<'a> {
     pub sor_claims: Option<&'a mut HashMap<String, String>>,
     /// Report what happened to each item (`IngestOutcome::items`).
     pub report_items: bool,
+    /// The page belongs to a full read of the object's list (`Page::full_pass`).
+    pub full_pass: Option<accord_connectors::FullPass>,
 }
 
 /// A page linked and ready to commit.
@@ -70,6 +72,8 @@ pub struct IngestOutcome {
     pub applied: accord_store::ApplyOutcome,
     /// What happened to each item, in order (empty unless `PageContext::report_items`).
     pub items: Vec<ItemResult>,
+    /// Records tombstoned because the full pass this page completed never returned them.
+    pub reconciled: u64,
 }
 
 /// What re-linking did.
@@ -119,10 +123,17 @@ impl Hub {
             IndexRow::Account(a) => {
                 index.upsert_account(entry_of(&a));
             }
-            IndexRow::Filtered { account_id } => {
-                if index.account(&account_id).is_none() {
-                    index.set_filtered(&account_id);
+            IndexRow::Filtered { account_id, key, payload } => {
+                let Ok(id) = AccountId::new(account_id) else { return };
+                if index.account(id.as_str()).is_some() {
+                    return;
                 }
+                // The account-field ids the SOR record carries, read as the SOR stream reads them.
+                let fields = plan
+                    .stream(&key.source, &key.object)
+                    .and_then(|s| accord_core::record::extract_with_paths(ObjectKind::Account, &s.field_paths, &payload).ok())
+                    .unwrap_or_default();
+                index.set_filtered(entry_from(&id, accord_store::AccountStatus::Filtered, &fields), &key.native_id);
             }
             IndexRow::Domain(d) => {
                 index.add_domain(&d.domain, &d.account_id);
@@ -133,10 +144,6 @@ impl Hub {
                     .map(|e| e.trim().to_lowercase())
                     .filter(|e| e.contains('@'))
                     .map(Arc::from);
-                if let Some(via) = crate::pipeline::via_key(&provenance) {
-                    index.add_via(via, &key.map_name(), &key.native_id);
-                }
-                // Kinds loaded only for their email and domain links feed no id map.
                 if !plan.stream(&key.source, &key.object).is_some_and(|s| s.indexed) {
                     return;
                 }
@@ -205,6 +212,25 @@ impl Hub {
             }
             .prepare(items, &mut prepared);
         }
+        if let Some(pass) = page.full_pass.take() {
+            let b = &prepared.batch;
+            let native_ids = b
+                .records
+                .iter()
+                .map(|r| &r.key)
+                .chain(b.quarantine.iter().map(|q| &q.key))
+                .chain(b.accounts.iter().map(|a| &a.origin))
+                .filter(|k| k.source == plan.source && k.object == plan.object())
+                .map(|k| k.native_id.clone())
+                .collect();
+            prepared.batch.seen_in_pass = Some(accord_store::SeenInPass {
+                source: plan.source.clone(),
+                object: plan.object().to_owned(),
+                pass: pass.id,
+                native_ids,
+                complete: pass.complete,
+            });
+        }
         prepared.batch.checkpoint = page.checkpoint.take();
         if let Some(run) = page.run {
             prepared.batch.run = Some((run, prepared.counts.clone()));
@@ -212,17 +238,55 @@ impl Hub {
         PreparedPage(prepared)
     }
 
-    /// Writes a prepared page in one transaction, then updates the index.
+    /// Writes a prepared page in one transaction, with the index changes it makes: SOR deletions
+    /// and displaced SOR records resolved against the store, and, on the last page of a full pass,
+    /// the object's records the pass never returned tombstoned (deleted at the source).
     pub fn commit(&self, page: PreparedPage) -> Result<IngestOutcome> {
-        let Prepared { mut batch, counts, ops, sor_deletions, items } = page.0;
+        let Prepared { mut batch, counts, mut ops, mut sor_deletions, displaced, items } = page.0;
         let mut index = self.lock();
+        let mut reconciled = 0;
+        if let Some(seen) = batch.seen_in_pass.as_ref().filter(|s| s.complete)
+            && let Some(plan) = self.plan.stream(&seen.source, &seen.object)
+        {
+            let in_page: HashSet<&str> = seen.native_ids.iter().map(String::as_str).collect();
+            let gone: Vec<Item> = self
+                .store
+                .unseen_in_pass(plan.kind(), &seen.source, &seen.object, &seen.pass)?
+                .into_iter()
+                .filter(|id| !in_page.contains(id.as_str()))
+                .map(|native_id| Item::Deleted { native_id })
+                .collect();
+            reconciled = gone.len() as u64;
+            let mut deletions = Prepared::default();
+            Context { index: &index, plan, now: chrono::Utc::now(), also: None, sor_claims: None }
+                .prepare(gone, &mut deletions);
+            batch.tombstones.extend(deletions.batch.tombstones);
+            ops.extend(deletions.ops);
+            sor_deletions.extend(deletions.sor_deletions);
+        }
         let mut extra_ops = Vec::new();
         for key in sor_deletions {
+            match self.store.account_by_origin(&key)? {
+                Some(account) => {
+                    let reason = format!("deleted in {}/{}", key.source, key.object);
+                    batch.account_status.push((account.account_id.clone(), accord_store::AccountStatus::Deleted));
+                    batch
+                        .delete_list
+                        .push(DeleteListChange::Add { account_id: account.account_id.clone(), reason });
+                    extra_ops.push(IndexOp::State(account.account_id.to_string(), AccountState::Deleted));
+                }
+                None => {
+                    // Not an account (rejected, or filtered out): its rejection goes with it.
+                    if let Some(id) = index.filtered_by_origin(&key.native_id) {
+                        extra_ops.push(IndexOp::Unfiltered(id.to_owned()));
+                    }
+                }
+            }
+            batch.tombstones.push((ObjectKind::Account, key));
+        }
+        for key in displaced {
             if let Some(account) = self.store.account_by_origin(&key)? {
-                let reason = format!("deleted in {}/{}", key.source, key.object);
-                batch.account_status.push((account.account_id.clone(), accord_store::AccountStatus::Deleted));
-                batch.delete_list.push(DeleteListChange::Add { account_id: account.account_id.clone(), reason });
-                extra_ops.push(IndexOp::State(account.account_id.to_string(), AccountState::Deleted));
+                batch.quarantine.push(displaced_rejection(&account, &batch));
             }
         }
         // The index changes first, so the keys they change go into the change feed in the same
@@ -240,7 +304,7 @@ impl Hub {
             }
         };
         drop(index);
-        Ok(IngestOutcome { counts, changed, applied, items: items.unwrap_or_default() })
+        Ok(IngestOutcome { counts, changed, applied, items: items.unwrap_or_default(), reconciled })
     }
 
     /// Ingests several pages (of any streams) in one transaction: group commit for concurrent API
@@ -284,6 +348,7 @@ impl Hub {
                 changed,
                 applied,
                 items: p.items.unwrap_or_default(),
+                reconciled: 0,
             })
             .collect())
     }
@@ -308,43 +373,54 @@ impl Hub {
             }
             let keys: HashSet<TriedKey> = pending.iter().map(|p| p.key.clone()).collect();
             let mut entries = self.quarantined_for(&keys)?;
-            entries.extend(self.linked_through_changed(&keys)?);
+            entries.extend(self.linked_depending_on(&keys)?);
             self.reprocess(entries, &mut report)?;
             self.store.apply(&WriteBatch { settled_keys: pending, ..Default::default() })?;
         }
     }
 
-    /// Linked records whose email or domain, among `keys`, no longer matches exactly one account:
-    /// they are looked at again, as if quarantined (an email that was unique may stop being so).
-    fn linked_through_changed(&self, keys: &HashSet<TriedKey>) -> Result<Vec<QuarantineEntry>> {
-        let targets: Vec<(String, String)> = {
-            let index = self.lock();
-            keys.iter()
-                .filter(|k| matches!(k.space, KeySpace::Email | KeySpace::Domain) && index.matches(k) != 1)
-                .flat_map(|k| index.linked_via(k).iter().map(|(m, n)| (m.to_string(), n.to_string())))
-                .collect()
-        };
-        let mut out = Vec::new();
-        for (map, native_id) in targets {
-            let Some((source, object)) = map.split_once('/') else { continue };
-            let Some(plan) = self.plan.stream(source, object) else { continue };
-            let key = accord_store::RecordKey::new(source, object, native_id);
-            if let Some(r) = self.store.record(plan.kind(), &key)? {
-                if r.is_deleted || via_still_fine(&r.provenance) {
-                    continue;
-                }
-                out.push(QuarantineEntry {
-                    id: 0,
-                    key: r.key,
-                    kind: r.kind,
-                    rejection: accord_core::Rejection::field(RejectReason::Ambiguous, "re-checked"),
-                    payload: r.payload,
-                    location: None,
-                    first_seen: r.first_seen,
-                    last_seen: r.last_seen,
-                    attempts: 0,
-                });
+    /// Linked records whose answer depends on one of `keys` (their own account, or a key in their
+    /// `depends_on`) and whose answer, linked again now, differs: they are re-processed as if
+    /// quarantined (an email that was unique may stop being so; an earlier rule may resolve now; an
+    /// account may be filtered or deleted; a parent may move or go).
+    fn linked_depending_on(&self, keys: &HashSet<TriedKey>) -> Result<Vec<QuarantineEntry>> {
+        let list: Vec<TriedKey> = keys.iter().cloned().collect();
+        let mut targets: BTreeSet<(ObjectKind, accord_store::RecordKey)> = BTreeSet::new();
+        for key in self.store.linked_by_keys(&list)? {
+            if let Some(plan) = self.plan.stream(&key.source, &key.object) {
+                targets.insert((plan.kind(), key));
             }
+        }
+        let accounts: Vec<String> =
+            keys.iter().filter(|k| k.space == KeySpace::Account).map(|k| k.key.clone()).collect();
+        if !accounts.is_empty() {
+            targets.extend(self.store.linked_to_accounts(&self.plan.relinkable_kinds(), &accounts)?);
+        }
+        let mut out = Vec::new();
+        for (kind, key) in targets {
+            let Some(plan) = self.plan.stream(&key.source, &key.object) else { continue };
+            let Some(r) = self.store.record(kind, &key)? else { continue };
+            if r.is_deleted {
+                continue;
+            }
+            let unchanged = match plan.link.link(&self.lock(), &r.payload) {
+                Ok(l) => l.account_id == r.account_id && l.provenance == r.provenance,
+                Err(_) => false,
+            };
+            if unchanged {
+                continue;
+            }
+            out.push(QuarantineEntry {
+                id: 0,
+                key: r.key,
+                kind: r.kind,
+                rejection: accord_core::Rejection::field(RejectReason::Ambiguous, "re-checked"),
+                payload: r.payload,
+                location: None,
+                first_seen: r.first_seen,
+                last_seen: r.last_seen,
+                attempts: 0,
+            });
         }
         Ok(out)
     }
@@ -514,12 +590,37 @@ impl Hub {
     }
 }
 
-/// Whether a record's link does not go through an email or domain (so it needs no re-check).
-fn via_still_fine(p: &accord_core::Provenance) -> bool {
-    !matches!(p.rule, RuleKind::Email | RuleKind::Domain)
-}
-
 /// A payload's value at a path as text, for reports.
 pub fn text_at(payload: &Value, path: &accord_core::FieldPath) -> Option<String> {
     path.get(payload).and_then(|v| accord_core::id::key_text(v).ok().flatten())
+}
+
+/// The rejection of an SOR record that held an account id until a record with a lower native id
+/// came to carry it.
+fn displaced_rejection(account: &accord_store::AccountRow, batch: &WriteBatch) -> accord_store::QuarantineRow {
+    let holder = batch
+        .accounts
+        .iter()
+        .rev()
+        .find(|a| a.account_id == account.account_id)
+        .map_or_else(|| "another SOR record".to_owned(), |a| format!("SOR record {:?}", a.origin.native_id));
+    accord_store::QuarantineRow {
+        key: account.origin.clone(),
+        kind: ObjectKind::Account,
+        rejection: accord_core::Rejection {
+            reason: RejectReason::Ambiguous,
+            message: format!(
+                "account id {:?} is also carried by {holder}, which holds it (the lowest native id does): each \
+                 account needs its own id",
+                account.account_id.as_str()
+            ),
+            rule: None,
+            key: Some(account.account_id.to_string()),
+            hints: vec![],
+            tried: vec![TriedKey { space: KeySpace::Account, key: account.account_id.to_string() }],
+        },
+        payload: account.attributes.clone(),
+        location: None,
+        seen_at: chrono::Utc::now(),
+    }
 }

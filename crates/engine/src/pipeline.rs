@@ -22,10 +22,11 @@ use crate::plan::{AccountRules, StreamPlan};
 pub(crate) enum IndexOp {
     Account(AccountEntry),
     State(String, AccountState),
-    Filtered(String),
+    /// An SOR record the filter excludes that is not an account (with its account-field ids), and
+    /// its native id.
+    Filtered(AccountEntry, String),
     Unfiltered(String),
     Link { map: String, native_id: String, link: RecordLink },
-    Via { key: TriedKey, map: String, native_id: String },
     Unlink { map: String, native_id: String },
 }
 
@@ -34,13 +35,9 @@ impl IndexOp {
         match self {
             IndexOp::Account(e) => index.upsert_account(e),
             IndexOp::State(id, s) => index.set_account_state(&id, s),
-            IndexOp::Filtered(id) => index.set_filtered(&id),
+            IndexOp::Filtered(entry, origin) => index.set_filtered(entry, &origin),
             IndexOp::Unfiltered(id) => index.clear_filtered(&id),
             IndexOp::Link { map, native_id, link } => index.upsert_link(&map, &native_id, link),
-            IndexOp::Via { key, map, native_id } => {
-                index.add_via(key, &map, &native_id);
-                Vec::new()
-            }
             IndexOp::Unlink { map, native_id } => index.remove_link(&map, &native_id),
         }
     }
@@ -54,6 +51,9 @@ pub(crate) struct Prepared {
     pub ops: Vec<IndexOp>,
     /// SOR records deleted at the source.
     pub sor_deletions: Vec<RecordKey>,
+    /// SOR records that held an account id a record with a lower native id now carries: they
+    /// leave their account to it and are rejected as `ambiguous`.
+    pub displaced: Vec<RecordKey>,
     /// What happened to each item, in order, when the caller asked (the APIs answer per record).
     pub items: Option<Vec<ItemResult>>,
 }
@@ -175,13 +175,6 @@ impl Context<'_> {
             Ok(linked) => {
                 out.counts.linked += 1;
                 out.result(|| ItemResult::Linked { account_id: linked.account_id.clone() });
-                if let Some(via) = via_key(&linked.provenance) {
-                    out.ops.push(IndexOp::Via {
-                        key: via,
-                        map: self.plan.map_name(),
-                        native_id: key.native_id.clone(),
-                    });
-                }
                 if self.plan.indexed {
                     // A record linked by its email is no evidence for that email: only records
                     // whose account is known another way say which account an email belongs to.
@@ -209,6 +202,7 @@ impl Context<'_> {
                     is_deleted: false,
                     first_seen: self.now,
                     last_seen: self.now,
+                    depends_on: linked.depends_on,
                 });
             }
             Err(rejection) => self.reject(key, data, location, rejection, out),
@@ -250,20 +244,57 @@ impl Context<'_> {
         };
         let account_key = TriedKey { space: KeySpace::Account, key: account_id.to_string() };
         if let Some(claims) = self.sor_claims.as_deref_mut() {
-            let first = claims.entry(account_id.to_string()).or_insert_with(|| key.native_id.clone());
-            if *first != key.native_id {
-                let r = Rejection {
-                    reason: RejectReason::Ambiguous,
-                    message: format!(
-                        "account id {:?} is also carried by SOR record {first:?}: each account needs its own id",
-                        account_id.as_str()
-                    ),
-                    rule: None,
-                    key: Some(account_id.to_string()),
-                    hints: vec![],
-                    tried: vec![],
-                };
-                return self.reject(key, data, location, r, out);
+            // Two SOR records carrying one account id: the one with the lowest native id holds it,
+            // whatever order they arrive in; the other is rejected, and re-checked if the holder goes.
+            let holder = claims.entry(account_id.to_string()).or_insert_with(|| key.native_id.clone());
+            if *holder != key.native_id {
+                if key.native_id < *holder {
+                    let displaced = RecordKey { native_id: std::mem::replace(holder, key.native_id.clone()), ..key.clone() };
+                    match out.batch.accounts.iter().position(|a| a.origin == displaced) {
+                        // Taken earlier in this page: it becomes the rejection it would have been.
+                        Some(pos) => {
+                            let row = out.batch.accounts.remove(pos);
+                            out.counts.linked -= 1;
+                            let r = Rejection {
+                                reason: RejectReason::Ambiguous,
+                                message: format!(
+                                    "account id {:?} is also carried by SOR record {:?}, which holds it (the lowest \
+                                     native id does): each account needs its own id",
+                                    account_id.as_str(),
+                                    key.native_id
+                                ),
+                                rule: None,
+                                key: Some(account_id.to_string()),
+                                hints: vec![],
+                                tried: vec![account_key.clone()],
+                            };
+                            out.counts.reject(r.reason);
+                            out.batch.quarantine.push(QuarantineRow {
+                                key: row.origin,
+                                kind: ObjectKind::Account,
+                                rejection: r,
+                                payload: row.attributes,
+                                location: None,
+                                seen_at: self.now,
+                            });
+                        }
+                        // Stored by an earlier page or sync: the hub rejects it with the store's copy.
+                        None => out.displaced.push(displaced),
+                    }
+                } else {
+                    let r = Rejection {
+                        reason: RejectReason::Ambiguous,
+                        message: format!(
+                            "account id {:?} is also carried by SOR record {holder:?}: each account needs its own id",
+                            account_id.as_str()
+                        ),
+                        rule: None,
+                        key: Some(account_id.to_string()),
+                        hints: vec![],
+                        tried: vec![account_key.clone()],
+                    };
+                    return self.reject(key, data, location, r, out);
+                }
             }
         }
         let existing = self.index.account(account_id.as_str()).map(|e| e.state);
@@ -288,7 +319,10 @@ impl Context<'_> {
                     out.batch.account_status.push((account_id.clone(), AccountStatus::Filtered));
                     out.ops.push(IndexOp::State(account_id.to_string(), AccountState::Filtered));
                 }
-                None => out.ops.push(IndexOp::Filtered(account_id.to_string())),
+                None => out.ops.push(IndexOp::Filtered(
+                    entry_from(&account_id, AccountStatus::Filtered, &fields),
+                    key.native_id.clone(),
+                )),
             }
             let r = Rejection {
                 reason: RejectReason::FilteredAccount,
@@ -364,17 +398,6 @@ impl Context<'_> {
     }
 }
 
-/// The email or domain a record linked through, as the index keys it.
-pub(crate) fn via_key(p: &accord_core::Provenance) -> Option<TriedKey> {
-    match p.rule {
-        RuleKind::Email => {
-            Some(TriedKey { space: KeySpace::Email, key: accord_link::lower_trimmed(&p.key).into_owned() })
-        }
-        RuleKind::Domain => accord_link::domain_of(&p.key).map(|d| TriedKey { space: KeySpace::Domain, key: d }),
-        _ => None,
-    }
-}
-
 /// The key under which a malformed row's raw content is kept.
 pub(crate) const MALFORMED: &str = "malformed_row";
 
@@ -386,10 +409,18 @@ fn email_of(kind: ObjectKind, fields: &[FieldValue]) -> Option<String> {
 
 /// The index entry of an account row.
 pub(crate) fn entry_of(row: &AccountRow) -> AccountEntry {
-    let text = |n: &str| row.text(n).map(str::to_owned);
+    entry_from(&row.account_id, row.status, &row.fields)
+}
+
+/// The index entry of an account, from its typed fields (in `ObjectKind::Account` order).
+pub(crate) fn entry_from(account_id: &AccountId, status: AccountStatus, fields: &[FieldValue]) -> AccountEntry {
+    let text = |n: &str| {
+        let pos = ObjectKind::Account.fields().iter().position(|f| f.name == n)?;
+        fields.get(pos)?.as_text().map(str::to_owned)
+    };
     AccountEntry {
-        account_id: row.account_id.clone(),
-        state: match row.status {
+        account_id: account_id.clone(),
+        state: match status {
             AccountStatus::Active => AccountState::Active,
             AccountStatus::Filtered => AccountState::Filtered,
             AccountStatus::Deleted => AccountState::Deleted,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use accord_connectors::{Connector, ObjectSpec};
 use accord_core::config::AlsoExistsIn;
 use accord_core::filter::Filter;
-use accord_core::{Config, ConfigError, FieldMapping, FieldPath, IdMapRef, LinkRule, ObjectKind, RuleKind};
+use accord_core::{Config, ConfigError, FieldMapping, FieldPath, IdMapRef, LinkRule, ObjectKind};
 use accord_link::LinkSpec;
 
 /// The source name of records posted to the Account API.
@@ -28,11 +28,6 @@ pub struct StreamPlan {
 }
 
 impl StreamPlan {
-    /// Whether some rule of this stream links through an email or a domain.
-    pub fn links_via_email_or_domain(&self) -> bool {
-        self.link.rules().iter().any(|r| matches!(r.kind(), RuleKind::Email | RuleKind::Domain))
-    }
-
     /// True for streams whose records are accounts.
     pub fn creates_accounts(&self) -> bool {
         self.accounts.is_some()
@@ -252,12 +247,21 @@ impl Plan {
     }
 
     /// The record kinds whose links the index must hold.
-    /// The kinds the lookup index is loaded from: those of indexed streams, and those of streams
-    /// that link through an email or a domain (their links are re-checked when that key changes).
     pub fn index_kinds(&self) -> Vec<ObjectKind> {
-        let mut kinds: Vec<ObjectKind> =
-            self.streams().filter(|s| s.indexed || s.links_via_email_or_domain()).map(|s| s.kind()).collect();
+        let mut kinds: Vec<ObjectKind> = self.streams().filter(|s| s.indexed).map(|s| s.kind()).collect();
         kinds.extend([ObjectKind::User, ObjectKind::Contact]);
+        kinds.sort();
+        kinds.dedup();
+        kinds
+    }
+
+    /// The kinds of the streams' records that can re-link (every kind but accounts and events).
+    pub fn relinkable_kinds(&self) -> Vec<ObjectKind> {
+        let mut kinds: Vec<ObjectKind> = self
+            .streams()
+            .map(|s| s.kind())
+            .filter(|k| !matches!(k, ObjectKind::Account | ObjectKind::Event))
+            .collect();
         kinds.sort();
         kinds.dedup();
         kinds

@@ -46,6 +46,8 @@ pub struct StreamReport {
     pub rate_limit_waits: u64,
     /// The stream continued from a saved cursor.
     pub resumed: bool,
+    /// Records deleted at the source, found by a full pass that no longer returned them.
+    pub reconciled_deletions: u64,
     pub error: Option<String>,
 }
 
@@ -164,6 +166,7 @@ fn sync_stream(
         retries: 0,
         rate_limit_waits: 0,
         resumed: false,
+        reconciled_deletions: 0,
         error: None,
     };
     let had_cursor = cursor.is_some();
@@ -178,13 +181,16 @@ fn sync_stream(
     // with writing the previous one; the hand-over is a rendezvous, so no page queues up in memory.
     let mut first = true;
     let (tx, rx) = std::sync::mpsc::sync_channel::<crate::hub::PreparedPage>(0);
-    let written = std::thread::scope(|scope| -> Result<RunCounts> {
-        let writer = scope.spawn(move || -> Result<RunCounts> {
+    let written = std::thread::scope(|scope| -> Result<(RunCounts, u64)> {
+        let writer = scope.spawn(move || -> Result<(RunCounts, u64)> {
             let mut counts = RunCounts::default();
+            let mut reconciled = 0;
             for page in rx {
-                counts.add(&hub.commit(page)?.counts);
+                let outcome = hub.commit(page)?;
+                counts.add(&outcome.counts);
+                reconciled += outcome.reconciled;
             }
-            Ok(counts)
+            Ok((counts, reconciled))
         });
         loop {
             let page = match handle.block_on(stream.next_page()) {
@@ -213,6 +219,7 @@ fn sync_stream(
                 also,
                 sor_claims: claims.as_deref_mut(),
                 report_items: false,
+                full_pass: page.full_pass,
             };
             let prepared = hub.prepare(plan, page.items, ctx);
             report.counts.add(prepared.counts());
@@ -224,8 +231,9 @@ fn sync_stream(
         drop(tx);
         writer.join().unwrap_or_else(|_| Err(EngineError::Invalid("the writer thread panicked".into())))
     });
-    let committed = written?;
+    let (committed, reconciled) = written?;
     debug_assert_eq!(committed, report.counts);
+    report.reconciled_deletions = reconciled;
     if first {
         observer.stream_started(&source.name, plan.object(), false);
     }

@@ -1,8 +1,8 @@
 //! The lookup tables the linker reads: accounts, id maps, emails, domains, users.
 //!
 //! Built from the store at start-up and kept current as records link. Every mutation returns the
-//! keys whose meaning changed, so the engine can re-link exactly the quarantined records that tried
-//! them. Derived tables (emails, users, account-field ids, domains) are reference-counted per
+//! keys whose meaning changed, so the engine can re-link exactly the records (quarantined or
+//! linked) whose answer depends on them. Derived tables (emails, users, account-field ids, domains) are reference-counted per
 //! account, so a record that moves from one account to another leaves no stale candidate behind.
 
 use std::collections::HashMap;
@@ -13,9 +13,6 @@ use accord_core::{AccountId, KeySpace, TriedKey};
 use foldhash::fast::RandomState;
 
 type Map<K, V> = HashMap<K, V, RandomState>;
-
-/// A record in an id map: (map name, native id).
-pub type MapEntry = (Box<str>, Box<str>);
 
 /// Whether an account can receive links.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,8 +109,11 @@ fn remove_ref(map: &mut Map<Box<str>, Refs>, key: &str, id: &AccountId) {
 #[derive(Debug, Default)]
 pub struct LinkIndex {
     accounts: Map<Box<str>, AccountEntry>,
-    /// SOR records excluded by the filter, by account id.
-    filtered: Map<Box<str>, ()>,
+    /// SOR records excluded by the filter that are not accounts, by account id, with their
+    /// account-field ids (so a record reaching one through `crm_account_id` hears it is filtered).
+    filtered: Map<Box<str>, AccountEntry>,
+    /// The native id of the SOR record behind each filtered mark → its account id.
+    filtered_origins: Map<Box<str>, Box<str>>,
     lower: Map<Box<str>, Refs>,
     account_fields: [Map<Box<str>, Refs>; 3],
     /// Id maps by name (`source/object`): native id → the record's link.
@@ -123,9 +123,6 @@ pub struct LinkIndex {
     domains: Map<Box<str>, Refs>,
     /// Explicit domain entries, so a website change does not remove them.
     explicit_domains: Vec<(String, AccountId)>,
-    /// Records linked through an email or a domain, by that key: when the key comes to match
-    /// several accounts, they are looked at again (an email that was unique may stop being so).
-    via: Map<TriedKey, Vec<MapEntry>>,
 }
 
 fn field_slot(f: AccountIdField) -> usize {
@@ -155,6 +152,15 @@ impl LinkIndex {
 
     pub fn is_filtered(&self, id: &str) -> bool {
         self.filtered.contains_key(id)
+    }
+
+    /// The state of an account id: an account's own state, `Filtered` for an SOR record the filter
+    /// excludes, `None` when nothing carries the id.
+    pub fn state(&self, id: &str) -> Option<AccountState> {
+        match self.accounts.get(id) {
+            Some(e) => Some(e.state),
+            None => self.filtered.contains_key(id).then_some(AccountState::Filtered),
+        }
     }
 
     /// Accounts whose id lower-cases to `lower`.
@@ -198,7 +204,9 @@ impl LinkIndex {
         v
     }
 
-    /// Adds or replaces an account; returns the keys whose meaning changed.
+    /// Adds or replaces an account; returns the keys whose meaning changed. The account id's own
+    /// keys change only when the account appears or its state changes: records linked to it
+    /// depend on its existence and state, not on its other fields.
     pub fn upsert_account(&mut self, entry: AccountEntry) -> Vec<TriedKey> {
         if self.accounts.get(entry.account_id.as_str()) == Some(&entry)
             && !self.filtered.contains_key(entry.account_id.as_str())
@@ -206,20 +214,18 @@ impl LinkIndex {
             return Vec::new();
         }
         let id = entry.account_id.clone();
-        let mut changed =
-            vec![key(KeySpace::Account, id.as_str()), key(KeySpace::AccountLower, id.as_str().to_lowercase())];
-        self.filtered.remove(id.as_str());
-        if let Some(old) = self.accounts.remove(id.as_str()) {
-            self.unindex_account(&old, &mut changed);
-        } else {
-            add_ref(&mut self.lower, &id.as_str().to_lowercase(), &id);
+        let mut changed = Vec::new();
+        let was_filtered = self.unfilter(id.as_str(), &mut changed);
+        let old = self.accounts.remove(id.as_str());
+        if old.as_ref().is_none_or(|o| o.state != entry.state) || was_filtered {
+            changed.push(key(KeySpace::Account, id.as_str()));
+            changed.push(key(KeySpace::AccountLower, id.as_str().to_lowercase()));
         }
-        for f in AccountIdField::ALL {
-            if let Some(v) = entry.id_field(f) {
-                add_ref(&mut self.account_fields[field_slot(f)], v, &id);
-                changed.push(key(KeySpace::Map(f.name().into()), v));
-            }
+        match &old {
+            Some(old) => self.unindex_account(old, &mut changed),
+            None => add_ref(&mut self.lower, &id.as_str().to_lowercase(), &id),
         }
+        self.index_fields(&entry, &mut changed);
         if let Some(d) = entry.website.as_deref().and_then(domain_of) {
             add_ref(&mut self.domains, &d, &id);
             changed.push(key(KeySpace::Domain, d));
@@ -228,33 +234,79 @@ impl LinkIndex {
         changed
     }
 
-    fn unindex_account(&mut self, old: &AccountEntry, changed: &mut Vec<TriedKey>) {
+    fn index_fields(&mut self, entry: &AccountEntry, changed: &mut Vec<TriedKey>) {
+        for f in AccountIdField::ALL {
+            if let Some(v) = entry.id_field(f) {
+                add_ref(&mut self.account_fields[field_slot(f)], v, &entry.account_id);
+                changed.push(key(KeySpace::Map(f.name().into()), v));
+            }
+        }
+    }
+
+    fn unindex_fields(&mut self, old: &AccountEntry, changed: &mut Vec<TriedKey>) {
         for f in AccountIdField::ALL {
             if let Some(v) = old.id_field(f) {
                 remove_ref(&mut self.account_fields[field_slot(f)], v, &old.account_id);
                 changed.push(key(KeySpace::Map(f.name().into()), v));
             }
         }
+    }
+
+    /// Drops a filtered mark and its account-field ids; true if there was one.
+    fn unfilter(&mut self, id: &str, changed: &mut Vec<TriedKey>) -> bool {
+        match self.filtered.remove(id) {
+            Some(old) => {
+                self.filtered_origins.retain(|_, a| a.as_ref() != id);
+                self.unindex_fields(&old, changed);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn unindex_account(&mut self, old: &AccountEntry, changed: &mut Vec<TriedKey>) {
+        self.unindex_fields(old, changed);
         if let Some(d) = old.website.as_deref().and_then(domain_of) {
             remove_ref(&mut self.domains, &d, &old.account_id);
             changed.push(key(KeySpace::Domain, d));
         }
     }
 
-    /// Marks an SOR account id as excluded by the filter (it is not an account).
-    pub fn set_filtered(&mut self, id: &str) -> Vec<TriedKey> {
-        match self.filtered.insert(id.into(), ()) {
-            None => vec![key(KeySpace::Account, id)],
-            Some(()) => Vec::new(),
+    /// The account id of the filtered SOR record with this native id.
+    pub fn filtered_by_origin(&self, native_id: &str) -> Option<&str> {
+        self.filtered_origins.get(native_id).map(AsRef::as_ref)
+    }
+
+    /// Marks an SOR record excluded by the filter, that is not an account, by its account id and
+    /// account-field ids (its `state` is ignored), and the record's native id.
+    pub fn set_filtered(&mut self, entry: AccountEntry, origin: &str) -> Vec<TriedKey> {
+        let id = entry.account_id.clone();
+        self.filtered_origins.insert(origin.into(), id.as_str().into());
+        let mut changed = Vec::new();
+        match self.filtered.get(id.as_str()) {
+            Some(old) if old.crm_account_id == entry.crm_account_id
+                && old.billing_account_id == entry.billing_account_id
+                && old.support_account_id == entry.support_account_id =>
+            {
+                return changed;
+            }
+            Some(_) => {
+                self.unfilter(id.as_str(), &mut changed);
+            }
+            None => changed.push(key(KeySpace::Account, id.as_str())),
         }
+        self.index_fields(&entry, &mut changed);
+        self.filtered.insert(id.as_str().into(), AccountEntry { state: AccountState::Filtered, website: None, ..entry });
+        changed
     }
 
     /// Clears a filtered mark (the SOR record now passes or is gone).
     pub fn clear_filtered(&mut self, id: &str) -> Vec<TriedKey> {
-        match self.filtered.remove(id) {
-            Some(()) => vec![key(KeySpace::Account, id)],
-            None => Vec::new(),
+        let mut changed = Vec::new();
+        if self.unfilter(id, &mut changed) {
+            changed.push(key(KeySpace::Account, id));
         }
+        changed
     }
 
     /// Sets an account's state (delete list); returns changed keys.
@@ -312,29 +364,6 @@ impl LinkIndex {
             remove_ref(&mut self.users, native_id, &old.account_id);
             changed.push(key(KeySpace::User, native_id));
         }
-    }
-
-    /// Notes that `native_id` of `map` linked through `key` (an email or domain).
-    pub fn add_via(&mut self, key: TriedKey, map: &str, native_id: &str) {
-        let list = self.via.entry(key).or_default();
-        if !list.iter().any(|(m, n)| m.as_ref() == map && n.as_ref() == native_id) {
-            list.push((map.into(), native_id.into()));
-        }
-    }
-
-    /// The records that linked through `key`, as (map, native id).
-    pub fn linked_via(&self, key: &TriedKey) -> &[MapEntry] {
-        self.via.get(key).map_or(&[], Vec::as_slice)
-    }
-
-    /// How many accounts an email or domain key matches now.
-    pub fn matches(&self, key: &TriedKey) -> usize {
-        let refs = match key.space {
-            KeySpace::Email => self.emails.get(key.key.as_str()),
-            KeySpace::Domain => self.domains.get(key.key.as_str()),
-            _ => return 0,
-        };
-        refs.map_or(0, |r| r.0.len())
     }
 
     /// Adds an explicit domain → account entry.

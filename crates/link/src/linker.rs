@@ -31,13 +31,19 @@ pub struct LinkSpec {
 pub struct Linked {
     pub account_id: AccountId,
     pub provenance: Provenance,
+    /// The keys whose meaning this answer depends on, besides its own account: the keys the
+    /// earlier rules tried without resolving (one of them resolving later takes over), and the key
+    /// the winning rule went through unless it is the account id itself (an id-map entry, an email,
+    /// a domain, a user). A change to any of them may change the answer.
+    pub depends_on: Vec<TriedKey>,
 }
 
 /// The result of linking one record.
 pub type LinkOutcome = Result<Linked, Rejection>;
 
 enum Step {
-    Linked(AccountId, String),
+    /// The account, the key as the provenance reports it, and the keys the rule went through.
+    Linked(AccountId, String, Vec<TriedKey>),
     NoKey,
     Failed(Failure),
 }
@@ -103,8 +109,17 @@ impl LinkSpec {
         let mut failures: Vec<(usize, Failure)> = Vec::new();
         for (i, rule) in self.rules.iter().enumerate() {
             match self.apply(index, i, rule, record) {
-                Step::Linked(account_id, key) => {
-                    return Ok(Linked { account_id, provenance: Provenance { rule: rule.kind(), rule_index: i, key } });
+                Step::Linked(account_id, key, through) => {
+                    let mut depends_on: Vec<TriedKey> =
+                        failures.iter().flat_map(|(_, f)| f.tried.iter().cloned()).collect();
+                    depends_on.extend(through);
+                    depends_on.sort();
+                    depends_on.dedup();
+                    return Ok(Linked {
+                        account_id,
+                        provenance: Provenance { rule: rule.kind(), rule_index: i, key },
+                        depends_on,
+                    });
                 }
                 Step::NoKey => {}
                 Step::Failed(f) => {
@@ -234,11 +249,13 @@ impl LinkSpec {
         }
         let text = domains.join(", ");
         let mut step = match self.choose(index, candidates, &text, "domain list") {
-            // The provenance names the entry that maps to the account, so a change to it re-checks the link.
-            Step::Linked(account, _) => {
+            // The provenance names the entry that maps to the account; every entry is a dependency
+            // (another entry coming to map to a second account makes the record ambiguous).
+            Step::Linked(account, _, _) => {
                 let key =
                     domains.iter().find(|d| index.accounts_by_domain(d).contains(&&account)).cloned().unwrap_or(text);
-                return Step::Linked(account, key);
+                let through = domains.iter().map(|d| TriedKey { space: KeySpace::Domain, key: d.clone() }).collect();
+                return Step::Linked(account, key, through);
             }
             other => other,
         };
@@ -259,7 +276,8 @@ impl LinkSpec {
             return with_tried(step, KeySpace::AccountLower, &key);
         }
         match index.account(&key) {
-            Some(e) if e.state == AccountState::Active => Step::Linked(e.account_id.clone(), key.into_owned()),
+            // The record's own account is a dependency of every link: no need to list it.
+            Some(e) if e.state == AccountState::Active => Step::Linked(e.account_id.clone(), key.into_owned(), Vec::new()),
             Some(e) => {
                 let (reason, why) = excluded(e.state);
                 let detail = format!("account {key:?} {why}");
@@ -304,16 +322,16 @@ impl LinkSpec {
         if let [one] = candidates.as_slice()
             && index.account(one.as_str()).is_some_and(|e| e.state == AccountState::Active)
         {
-            return Step::Linked((*one).clone(), key.to_owned());
+            return Step::Linked((*one).clone(), key.to_owned(), Vec::new());
         }
         let (active, excluded_ids): (Vec<&AccountId>, Vec<&AccountId>) = candidates
             .into_iter()
             .partition(|a| index.account(a.as_str()).is_some_and(|e| e.state == AccountState::Active));
         match active.as_slice() {
-            [one] => Step::Linked((*one).clone(), key.to_owned()),
+            [one] => Step::Linked((*one).clone(), key.to_owned(), Vec::new()),
             [] if !excluded_ids.is_empty() => {
                 let first = excluded_ids[0];
-                let state = index.account(first.as_str()).map_or(AccountState::Deleted, |e| e.state);
+                let state = index.state(first.as_str()).unwrap_or(AccountState::Deleted);
                 let (reason, why) = excluded(state);
                 let detail = format!("the {what} points at account {:?}, which {why}", first.as_str());
                 // Restoring the account (or a filter change) re-links the record.
@@ -332,10 +350,15 @@ impl LinkSpec {
     }
 }
 
-/// Adds the key a rule tried to its failure (successes need no record of it).
+/// Adds the key a rule went through to its outcome: a failure re-links when it changes, and a
+/// link is re-checked when it changes.
 fn with_tried(step: Step, space: KeySpace, key: &str) -> Step {
     match step {
         Step::Failed(f) => Step::Failed(f.tried(space, key)),
+        Step::Linked(account, text, mut through) => {
+            through.push(TriedKey { space, key: key.to_owned() });
+            Step::Linked(account, text, through)
+        }
         other => other,
     }
 }

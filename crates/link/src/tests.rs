@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use accord_core::{AccountId, Hint, IdMapRef, KeySpace, LinkRule, Normalizer, RejectReason, RuleKind};
+use accord_core::{AccountId, Hint, IdMapRef, KeySpace, LinkRule, Normalizer, RejectReason, RuleKind, TriedKey};
 use serde_json::{Value, json};
 
 use crate::index::{AccountEntry, AccountState, LinkIndex, RecordLink};
@@ -33,7 +33,9 @@ fn hub() -> LinkIndex {
     ix.upsert_account(AccountEntry::active("acme"));
     ix.upsert_account(AccountEntry::active("9"));
     ix.set_account_state("9", AccountState::Deleted);
-    ix.set_filtered("77");
+    let mut filtered = AccountEntry::active("77");
+    filtered.crm_account_id = Some("001F".into());
+    ix.set_filtered(filtered, "sf-77");
     let email = |e: &str| Some(Arc::<str>::from(e));
     ix.upsert_link("support/orgs", "org-1", RecordLink { account_id: id("1042"), email: None, is_user: false });
     ix.upsert_link(
@@ -244,6 +246,62 @@ fn deleted_and_filtered_accounts_stop_the_search() {
     assert_eq!(r.reason, RejectReason::FilteredAccount);
     let s = spec(json!([{"rule": "email", "field": "email"}]));
     assert_eq!(rejected(&s, json!({"email": "gone@old.com"})).reason, RejectReason::DeletedAccount);
+}
+
+#[test]
+fn an_id_map_reaching_a_filtered_account_says_so() {
+    // 77 is an SOR record the filter excludes: its Salesforce id still names it.
+    let s = spec(json!([{"rule": "native_id", "field": "AccountId", "map": "crm_account_id"}]));
+    let r = rejected(&s, json!({"AccountId": "001F"}));
+    assert_eq!(r.reason, RejectReason::FilteredAccount, "{}", r.message);
+    assert!(r.message.contains("\"77\""), "{}", r.message);
+    // Once the SOR record passes the filter, the same record links.
+    let mut ix = hub();
+    let mut now_active = AccountEntry::active("77");
+    now_active.crm_account_id = Some("001F".into());
+    let changed = ix.upsert_account(now_active);
+    assert!(changed.contains(&TriedKey { space: KeySpace::Account, key: "77".into() }));
+    assert_eq!(s.link(&ix, &json!({"AccountId": "001F"})).unwrap().account_id.as_str(), "77");
+    assert!(!ix.is_filtered("77"));
+}
+
+#[test]
+fn a_link_lists_the_keys_its_answer_depends_on() {
+    let s = spec(json!([
+        {"rule": "field", "field": "external_id"},
+        {"rule": "native_id", "field": "org", "map": "support/orgs"},
+        {"rule": "email", "field": "email"}
+    ]));
+    let ix = hub();
+    // Linked by its own account id: nothing else to watch.
+    assert!(s.link(&ix, &json!({"external_id": "1042"})).unwrap().depends_on.is_empty());
+    // Linked by the map, after the account id missed: the miss and the map entry are watched.
+    let l = s.link(&ix, &json!({"external_id": "404", "org": "org-1"})).unwrap();
+    assert_eq!(l.account_id.as_str(), "1042");
+    assert_eq!(l.depends_on, vec![
+        TriedKey { space: KeySpace::Account, key: "404".into() },
+        TriedKey { space: KeySpace::Map("support/orgs".into()), key: "org-1".into() },
+    ]);
+    // Linked by email: the email is watched (a second holder makes it ambiguous).
+    let l = s.link(&ix, &json!({"email": "ann@acme.io"})).unwrap();
+    assert_eq!(l.depends_on, vec![TriedKey { space: KeySpace::Email, key: "ann@acme.io".into() }]);
+}
+
+#[test]
+fn account_keys_change_only_when_an_account_appears_or_changes_state() {
+    let mut ix = hub();
+    let account = |website: &str| {
+        let mut a = AccountEntry::active("1043");
+        a.website = Some(website.into());
+        a
+    };
+    ix.upsert_account(account("beta.dev"));
+    let changed = ix.upsert_account(account("gamma.dev"));
+    assert!(!changed.iter().any(|k| k.space == KeySpace::Account), "{changed:?}");
+    assert!(changed.contains(&TriedKey { space: KeySpace::Domain, key: "gamma.dev".into() }));
+    assert!(ix.upsert_account(account("gamma.dev")).is_empty());
+    let changed = ix.set_account_state("1043", AccountState::Deleted);
+    assert!(changed.contains(&TriedKey { space: KeySpace::Account, key: "1043".into() }));
 }
 
 #[test]

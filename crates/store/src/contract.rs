@@ -50,6 +50,7 @@ pub fn ticket(native_id: &str, account_id: &str, subject: &str) -> RecordRow {
         is_deleted: false,
         first_seen: t(1_700_000_000_000),
         last_seen: t(1_700_000_000_000),
+        depends_on: Vec::new(),
     }
 }
 
@@ -67,6 +68,7 @@ pub fn user(native_id: &str, account_id: &str, email: &str) -> RecordRow {
         is_deleted: false,
         first_seen: t(1_700_000_000_000),
         last_seen: t(1_700_000_000_000),
+        depends_on: Vec::new(),
     }
 }
 
@@ -109,6 +111,7 @@ pub fn event(
         is_deleted: false,
         first_seen: t(at_ms),
         last_seen: t(at_ms),
+        depends_on: Vec::new(),
     }
 }
 
@@ -243,6 +246,67 @@ pub fn tombstones_keep_history(store: &dyn Store) {
     assert!(!store.record(ObjectKind::Ticket, &key).unwrap().unwrap().is_deleted, "a re-seen record is live again");
 }
 
+pub fn dependency_keys_follow_the_record(store: &dyn Store) {
+    let email = TriedKey { space: KeySpace::Email, key: "ann@acme.io".into() };
+    let org = TriedKey { space: KeySpace::Map("support/orgs".into()), key: "org-1".into() };
+    let mut t1 = ticket("T1", "1042", "x");
+    t1.depends_on = vec![org.clone(), email.clone()];
+    let mut t2 = ticket("T2", "1042", "y");
+    t2.depends_on = vec![org.clone()];
+    store.apply(&WriteBatch { accounts: vec![account("1042", "Acme")], records: vec![t1, t2], ..batch() }).unwrap();
+    let keys = |k: &[TriedKey]| {
+        store.linked_by_keys(k).unwrap().into_iter().map(|r| r.native_id).collect::<Vec<_>>()
+    };
+    assert_eq!(keys(std::slice::from_ref(&org)), ["T1", "T2"]);
+    assert_eq!(keys(&[email.clone(), org.clone()]), ["T1", "T2"], "each record once");
+    assert_eq!(keys(std::slice::from_ref(&email)), ["T1"]);
+    let linked = store.linked_to_accounts(&[ObjectKind::Ticket, ObjectKind::Event], &["1042".into()]).unwrap();
+    assert_eq!(linked.len(), 2);
+    // Re-linked without the email: the old keys go.
+    store.apply(&WriteBatch { records: vec![ticket("T1", "1042", "x")], ..batch() }).unwrap();
+    assert!(keys(std::slice::from_ref(&email)).is_empty());
+    // Rejected, or deleted: no keys, and not linked to the account any more.
+    store.apply(&WriteBatch { quarantine: vec![rejected_ticket("T2", "404")], ..batch() }).unwrap();
+    assert!(keys(std::slice::from_ref(&org)).is_empty());
+    store
+        .apply(&WriteBatch { tombstones: vec![(ObjectKind::Ticket, RecordKey::new("support", "tickets", "T1"))], ..batch() })
+        .unwrap();
+    assert!(store.linked_to_accounts(&[ObjectKind::Ticket], &["1042".into()]).unwrap().is_empty());
+}
+
+pub fn a_full_pass_finds_what_it_did_not_return(store: &dyn Store) {
+    store
+        .apply(&WriteBatch {
+            accounts: vec![account("1042", "Acme")],
+            records: vec![ticket("T1", "1042", "x"), ticket("T2", "1042", "y"), ticket("T3", "1042", "z")],
+            quarantine: vec![rejected_ticket("T4", "404")],
+            ..batch()
+        })
+        .unwrap();
+    let seen = |ids: &[&str], complete: bool| WriteBatch {
+        seen_in_pass: Some(SeenInPass {
+            source: "support".into(),
+            object: "tickets".into(),
+            pass: "p1".into(),
+            native_ids: ids.iter().map(|s| s.to_string()).collect(),
+            complete,
+        }),
+        ..batch()
+    };
+    store.apply(&seen(&["T1"], false)).unwrap();
+    store.apply(&seen(&["T3", "T9"], false)).unwrap();
+    let unseen = store.unseen_in_pass(ObjectKind::Ticket, "support", "tickets", "p1").unwrap();
+    assert_eq!(unseen, ["T2", "T4"], "live and quarantined records the pass did not return");
+    // Another pass has seen nothing.
+    assert_eq!(store.unseen_in_pass(ObjectKind::Ticket, "support", "tickets", "p2").unwrap().len(), 4);
+    store.apply(&seen(&[], true)).unwrap();
+    assert_eq!(store.unseen_in_pass(ObjectKind::Ticket, "support", "tickets", "p1").unwrap().len(), 4, "marks cleared");
+    assert!(store.unseen_in_pass(ObjectKind::Event, "support", "tickets", "p1").unwrap().is_empty());
+    // For the System of Record, the accounts it created are what accord holds.
+    let unseen = store.unseen_in_pass(ObjectKind::Account, "crm", "accounts", "p1").unwrap();
+    assert_eq!(unseen, ["1042"]);
+}
+
 pub fn delete_list_and_status(store: &dyn Store) {
     store.apply(&WriteBatch { accounts: vec![account("9", "Gone"), account("10", "Here")], ..batch() }).unwrap();
     store
@@ -326,7 +390,7 @@ pub fn index_loads_links_emails_and_filtered(store: &dyn Store) {
     let mut rows = Vec::new();
     store.load_index(&[ObjectKind::User], &mut |r| rows.push(r)).unwrap();
     assert!(rows.iter().any(|r| matches!(r, IndexRow::Account(a) if a.account_id.as_str() == "1042")));
-    assert!(rows.iter().any(|r| matches!(r, IndexRow::Filtered { account_id } if account_id == "77")));
+    assert!(rows.iter().any(|r| matches!(r, IndexRow::Filtered { account_id, .. } if account_id == "77")));
     assert!(rows.iter().any(|r| matches!(r, IndexRow::Domain(d) if d.domain == "acme.io")));
     assert!(rows.iter().any(
         |r| matches!(r, IndexRow::Link { key, email: Some(e), .. } if key.native_id == "u1" && e == "ann@acme.io")
@@ -458,6 +522,8 @@ pub const CASES: &[(&str, Case)] = &[
     ("quarantine_and_release", quarantine_and_release),
     ("an_account_releases_its_sor_rejection", an_account_releases_its_sor_rejection),
     ("tombstones_keep_history", tombstones_keep_history),
+    ("dependency_keys_follow_the_record", dependency_keys_follow_the_record),
+    ("a_full_pass_finds_what_it_did_not_return", a_full_pass_finds_what_it_did_not_return),
     ("delete_list_and_status", delete_list_and_status),
     ("checkpoints_and_runs", checkpoints_and_runs),
     ("a_failed_batch_writes_nothing", a_failed_batch_writes_nothing),

@@ -149,6 +149,16 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Quarantined records that tried any of these keys.
     fn quarantine_by_keys(&self, keys: &[TriedKey]) -> Result<Vec<QuarantineEntry>>;
 
+    /// Live linked records (of any kind but events) whose answer depends on any of these keys.
+    fn linked_by_keys(&self, keys: &[TriedKey]) -> Result<Vec<RecordKey>>;
+
+    /// Live records of these kinds linked to any of these accounts.
+    fn linked_to_accounts(&self, kinds: &[ObjectKind], account_ids: &[String]) -> Result<Vec<(ObjectKind, RecordKey)>>;
+
+    /// The native ids of a source object that accord holds (live records of `kind`, quarantined
+    /// rows, or the accounts it created) and that full pass `pass` has not returned.
+    fn unseen_in_pass(&self, kind: ObjectKind, source: &str, object: &str, pass: &str) -> Result<Vec<String>>;
+
     /// How many (key, record) pairs index the quarantine.
     fn quarantine_key_count(&self) -> Result<u64>;
 
@@ -199,6 +209,8 @@ pub const TABLES: &[&str] = &[
     "nps_responses",
     "quarantine",
     "quarantine_keys",
+    "record_keys",
+    "pass_seen",
     "checkpoints",
     "sync_runs",
     "usage_rollups",

@@ -105,6 +105,10 @@ pub struct RecordRow {
     pub is_deleted: bool,
     pub first_seen: Timestamp,
     pub last_seen: Timestamp,
+    /// The keys the link depends on besides its account (`Linked::depends_on`). Written to the
+    /// dependency table with the record (not for events, which never re-link); empty when read.
+    #[serde(skip)]
+    pub depends_on: Vec<TriedKey>,
 }
 
 impl RecordRow {
@@ -241,6 +245,19 @@ pub struct WriteBatch {
     pub pending_keys: Vec<TriedKey>,
     /// Feed entries whose dependent records were re-linked: removed (at the version read).
     pub settled_keys: Vec<PendingKey>,
+    /// The native ids a page of a full pass returned (`pass_seen`); a completed pass's marks go.
+    pub seen_in_pass: Option<SeenInPass>,
+}
+
+/// The records a page of a full read of an object's list returned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeenInPass {
+    pub source: String,
+    pub object: String,
+    pub pass: String,
+    pub native_ids: Vec<String>,
+    /// The pass ends with this page: the marks of every pass of the object are removed.
+    pub complete: bool,
 }
 
 /// An entry of the change feed.
@@ -264,6 +281,7 @@ impl WriteBatch {
             && self.metrics.is_empty()
             && self.pending_keys.is_empty()
             && self.settled_keys.is_empty()
+            && self.seen_in_pass.is_none()
     }
 }
 
@@ -317,9 +335,12 @@ pub enum IndexRow {
         /// How the record linked: email evidence comes only from records linked another way.
         provenance: Provenance,
     },
-    /// An SOR record excluded by the filter (never an active account).
+    /// An SOR record excluded by the filter (never an active account), with its payload (for its
+    /// account-field ids).
     Filtered {
         account_id: String,
+        key: RecordKey,
+        payload: Value,
     },
     Domain(DomainRow),
 }

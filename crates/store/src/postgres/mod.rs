@@ -30,6 +30,7 @@ use rows::*;
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../../migrations/postgres/0001_init.sql")),
     (2, "pending_keys", include_str!("../../migrations/postgres/0002_pending_keys.sql")),
+    (3, "record_keys", include_str!("../../migrations/postgres/0003_record_keys.sql")),
 ];
 
 /// Connections per process: enough for a server's blocking threads and a sync at once, small
@@ -285,10 +286,15 @@ impl Store for PgStore {
                 visit(IndexRow::Account(account_from_row(&r)?));
                 Ok(())
             })?;
-            let filtered = "SELECT link_key FROM quarantine
+            let filtered = "SELECT link_key, source, object, native_id, payload FROM quarantine
                             WHERE kind = 'account' AND reason = 'filtered_account' AND link_key IS NOT NULL";
             stream(conn, filtered, [], |r| {
-                visit(IndexRow::Filtered { account_id: r.try_get(0)? });
+                let payload: &str = r.try_get(4)?;
+                visit(IndexRow::Filtered {
+                    account_id: r.try_get(0)?,
+                    key: RecordKey { source: r.try_get(1)?, object: r.try_get(2)?, native_id: r.try_get(3)? },
+                    payload: serde_json::from_str(payload)?,
+                });
                 Ok(())
             })?;
             stream(conn, "SELECT domain, account_id, origin FROM domain_map", [], |r| {
@@ -644,6 +650,67 @@ impl Store for PgStore {
             );
             let rows = conn.query_typed(&sql, &[(&spaces, Type::TEXT_ARRAY), (&names, Type::TEXT_ARRAY)])?;
             rows.iter().map(quarantine_from_row).collect()
+        })
+    }
+
+    fn linked_by_keys(&self, keys: &[TriedKey]) -> Result<Vec<RecordKey>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let spaces: Vec<String> = keys.iter().map(|k| k.space.code()).collect();
+        let names: Vec<&str> = keys.iter().map(|k| k.key.as_str()).collect();
+        self.read(|conn| {
+            let sql = "SELECT DISTINCT k.source, k.object, k.native_id FROM record_keys k
+                       JOIN UNNEST($1::text[], $2::text[]) AS t(space, key) ON k.space = t.space AND k.key = t.key
+                       ORDER BY 1, 2, 3";
+            let rows = conn.query_typed(sql, &[(&spaces, Type::TEXT_ARRAY), (&names, Type::TEXT_ARRAY)])?;
+            rows.iter()
+                .map(|r| Ok(RecordKey { source: r.try_get(0)?, object: r.try_get(1)?, native_id: r.try_get(2)? }))
+                .collect()
+        })
+    }
+
+    fn linked_to_accounts(&self, kinds: &[ObjectKind], account_ids: &[String]) -> Result<Vec<(ObjectKind, RecordKey)>> {
+        if account_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let kinds: std::collections::BTreeSet<ObjectKind> =
+            kinds.iter().copied().filter(|k| !matches!(k, ObjectKind::Account | ObjectKind::Event)).collect();
+        self.read(|conn| {
+            let mut out = Vec::new();
+            for kind in kinds {
+                let sql = format!(
+                    "SELECT source, object, native_id FROM {} WHERE account_id = ANY($1::text[]) AND NOT is_deleted
+                     ORDER BY 1, 2, 3",
+                    kind.table()
+                );
+                for r in conn.query_typed(&sql, &[(&account_ids, Type::TEXT_ARRAY)])? {
+                    out.push((kind, RecordKey { source: r.try_get(0)?, object: r.try_get(1)?, native_id: r.try_get(2)? }));
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    fn unseen_in_pass(&self, kind: ObjectKind, source: &str, object: &str, pass: &str) -> Result<Vec<String>> {
+        let held = match kind {
+            // Events are history, never a list the source still holds.
+            ObjectKind::Event => return Ok(Vec::new()),
+            ObjectKind::Account => {
+                "SELECT native_id FROM accounts WHERE source = $1 AND object = $2 AND status <> 'deleted'".to_owned()
+            }
+            _ => format!("SELECT native_id FROM {} WHERE source = $1 AND object = $2 AND NOT is_deleted", kind.table()),
+        };
+        self.read(|conn| {
+            let sql = format!(
+                "SELECT native_id FROM ({held} UNION SELECT native_id FROM quarantine WHERE source = $1 AND object = $2) h
+                 WHERE NOT EXISTS (SELECT 1 FROM pass_seen p
+                                   WHERE p.source = $1 AND p.object = $2 AND p.pass = $3 AND p.native_id = h.native_id)
+                 ORDER BY native_id"
+            );
+            let rows =
+                conn.query_typed(&sql, &[(&source, Type::TEXT), (&object, Type::TEXT), (&pass, Type::TEXT)])?;
+            rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
         })
     }
 
@@ -1046,6 +1113,7 @@ fn apply_batch(tx: &mut Transaction<'_>, batch: &WriteBatch) -> Result<ApplyOutc
         }
         release(tx, batch.tombstones.iter().map(|(_, k)| k), Release::Always)?;
     }
+    write_record_keys(tx, batch)?;
     if !batch.domains.is_empty() {
         let mut last: BTreeMap<(&str, &str), &str> = BTreeMap::new();
         for d in &batch.domains {
@@ -1122,6 +1190,9 @@ fn apply_batch(tx: &mut Transaction<'_>, batch: &WriteBatch) -> Result<ApplyOutc
             &c.params(),
         )?;
     }
+    if let Some(seen) = &batch.seen_in_pass {
+        write_pass_seen(tx, seen)?;
+    }
     if let Some(cp) = &batch.checkpoint {
         tx.execute_typed(
             "INSERT INTO checkpoints (source, stream, cursor, updated_at) VALUES ($1, $2, $3, $4)
@@ -1138,6 +1209,93 @@ fn apply_batch(tx: &mut Transaction<'_>, batch: &WriteBatch) -> Result<ApplyOutc
         add_run_counts(tx, *run_id, counts)?;
     }
     Ok(outcome)
+}
+
+/// Replaces the dependency keys of the batch's records: linked records get theirs, records that
+/// were rejected or deleted lose them (records come first, then the quarantine, then tombstones).
+fn write_record_keys(tx: &mut Transaction<'_>, batch: &WriteBatch) -> Result<()> {
+    let gone: HashSet<&RecordKey> = batch
+        .quarantine
+        .iter()
+        .filter(|q| q.kind != ObjectKind::Account)
+        .map(|q| &q.key)
+        .chain(batch.tombstones.iter().filter(|(k, _)| *k != ObjectKind::Account).map(|(_, k)| k))
+        .collect();
+    let live: Vec<&RecordRow> =
+        batch.records.iter().filter(|r| r.kind != ObjectKind::Event && !gone.contains(&r.key)).collect();
+    let mut touched: Vec<&RecordKey> = live.iter().map(|r| &r.key).chain(gone.iter().copied()).collect();
+    if touched.is_empty() {
+        return Ok(());
+    }
+    touched.sort();
+    touched.dedup();
+    let c = key_arrays(touched);
+    tx.execute_typed(
+        &format!(
+            "DELETE FROM record_keys rk USING {} AS k(source, object, native_id)
+             WHERE rk.source = k.source AND rk.object = k.object AND rk.native_id = k.native_id",
+            c.unnest(1)
+        ),
+        &c.params(),
+    )?;
+    let mut rows: std::collections::BTreeSet<(String, &str, &RecordKey)> = std::collections::BTreeSet::new();
+    for r in &live {
+        for k in &r.depends_on {
+            rows.insert((k.space.code(), k.key.as_str(), &r.key));
+        }
+    }
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut c = Columns::of(&[ColumnType::Text; 5], rows.len());
+    for (space, key, record) in &rows {
+        c.cols[0].text(space);
+        c.cols[1].text(key);
+        c.cols[2].text(&record.source);
+        c.cols[3].text(&record.object);
+        c.cols[4].text(&record.native_id);
+    }
+    tx.execute_typed(
+        &format!(
+            "INSERT INTO record_keys (space, key, source, object, native_id) SELECT * FROM {}
+             ON CONFLICT DO NOTHING",
+            c.unnest(1)
+        ),
+        &c.params(),
+    )?;
+    Ok(())
+}
+
+/// Marks what a page of a full pass returned; a completed pass clears the object's marks.
+fn write_pass_seen(tx: &mut Transaction<'_>, seen: &SeenInPass) -> Result<()> {
+    if seen.complete {
+        tx.execute_typed(
+            "DELETE FROM pass_seen WHERE source = $1 AND object = $2",
+            &[(&seen.source, Type::TEXT), (&seen.object, Type::TEXT)],
+        )?;
+        return Ok(());
+    }
+    let ids: std::collections::BTreeSet<&str> = seen.native_ids.iter().map(String::as_str).collect();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let mut c = Columns::of(&[ColumnType::Text], ids.len());
+    for id in ids {
+        c.cols[0].text(id);
+    }
+    let mut params = c.params();
+    params.push((&seen.source, Type::TEXT));
+    params.push((&seen.object, Type::TEXT));
+    params.push((&seen.pass, Type::TEXT));
+    tx.execute_typed(
+        &format!(
+            "INSERT INTO pass_seen (source, object, pass, native_id) SELECT $2, $3, $4, u.native_id FROM {} AS u(native_id)
+             ON CONFLICT DO NOTHING",
+            c.unnest(1)
+        ),
+        &params,
+    )?;
+    Ok(())
 }
 
 fn upsert_accounts(tx: &mut Transaction<'_>, accounts: &[AccountRow]) -> Result<()> {

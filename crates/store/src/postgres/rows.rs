@@ -93,6 +93,7 @@ pub(super) fn record_from_row(kind: ObjectKind, r: &Row) -> Result<RecordRow> {
         is_deleted: r.try_get(8 + n)?,
         first_seen: time(r.try_get(9 + n)?),
         last_seen: time(r.try_get(10 + n)?),
+        depends_on: Vec::new(),
     })
 }
 

@@ -2,7 +2,7 @@
 
 mod rows;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -21,6 +21,7 @@ use rows::*;
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../../migrations/sqlite/0001_init.sql")),
     (2, "pending_keys", include_str!("../../migrations/sqlite/0002_pending_keys.sql")),
+    (3, "record_keys", include_str!("../../migrations/sqlite/0003_record_keys.sql")),
 ];
 
 fn ph(i: usize) -> String {
@@ -190,11 +191,17 @@ impl Store for SqliteStore {
                 visit(IndexRow::Account(account_from_row(r)?));
             }
             let mut st = conn.prepare(
-                "SELECT link_key FROM quarantine WHERE kind = 'account' AND reason = 'filtered_account' AND link_key IS NOT NULL",
+                "SELECT link_key, source, object, native_id, payload FROM quarantine
+                 WHERE kind = 'account' AND reason = 'filtered_account' AND link_key IS NOT NULL",
             )?;
             let mut rows = st.query([])?;
             while let Some(r) = rows.next()? {
-                visit(IndexRow::Filtered { account_id: r.get(0)? });
+                let payload: String = r.get(4)?;
+                visit(IndexRow::Filtered {
+                    account_id: r.get(0)?,
+                    key: RecordKey { source: r.get(1)?, object: r.get(2)?, native_id: r.get(3)? },
+                    payload: serde_json::from_str(&payload)?,
+                });
             }
             let mut st = conn.prepare("SELECT domain, account_id, origin FROM domain_map")?;
             let mut rows = st.query([])?;
@@ -578,6 +585,62 @@ impl Store for SqliteStore {
         })
     }
 
+    fn linked_by_keys(&self, keys: &[TriedKey]) -> Result<Vec<RecordKey>> {
+        self.read(|conn| {
+            let mut st =
+                conn.prepare_cached("SELECT source, object, native_id FROM record_keys WHERE space = ?1 AND key = ?2")?;
+            let mut out = BTreeSet::new();
+            for k in keys {
+                let mut rows = st.query(params![k.space.code(), k.key])?;
+                while let Some(r) = rows.next()? {
+                    out.insert(RecordKey { source: r.get(0)?, object: r.get(1)?, native_id: r.get(2)? });
+                }
+            }
+            Ok(out.into_iter().collect())
+        })
+    }
+
+    fn linked_to_accounts(&self, kinds: &[ObjectKind], account_ids: &[String]) -> Result<Vec<(ObjectKind, RecordKey)>> {
+        self.read(|conn| {
+            let mut out = Vec::new();
+            let kinds: BTreeSet<ObjectKind> =
+                kinds.iter().copied().filter(|k| !matches!(k, ObjectKind::Account | ObjectKind::Event)).collect();
+            for kind in kinds {
+                let mut st = conn.prepare_cached(&format!(
+                    "SELECT source, object, native_id FROM {} WHERE account_id = ?1 AND is_deleted = 0",
+                    kind.table()
+                ))?;
+                for id in account_ids {
+                    let mut rows = st.query(params![id])?;
+                    while let Some(r) = rows.next()? {
+                        out.push((kind, RecordKey { source: r.get(0)?, object: r.get(1)?, native_id: r.get(2)? }));
+                    }
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    fn unseen_in_pass(&self, kind: ObjectKind, source: &str, object: &str, pass: &str) -> Result<Vec<String>> {
+        self.read(|conn| {
+            let held = if kind == ObjectKind::Account {
+                "SELECT native_id FROM accounts WHERE source = ?1 AND object = ?2 AND status <> 'deleted'".to_owned()
+            } else if kind == ObjectKind::Event {
+                // Events are history, never a list the source still holds.
+                return Ok(Vec::new());
+            } else {
+                format!("SELECT native_id FROM {} WHERE source = ?1 AND object = ?2 AND is_deleted = 0", kind.table())
+            };
+            let mut st = conn.prepare(&format!(
+                "SELECT native_id FROM ({held} UNION SELECT native_id FROM quarantine WHERE source = ?1 AND object = ?2) h
+                 WHERE NOT EXISTS (SELECT 1 FROM pass_seen p
+                                   WHERE p.source = ?1 AND p.object = ?2 AND p.pass = ?3 AND p.native_id = h.native_id)
+                 ORDER BY native_id"
+            ))?;
+            Ok(st.query_map(params![source, object, pass], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
     fn quarantine_key_count(&self) -> Result<u64> {
         self.read(|conn| Ok(conn.query_row("SELECT COUNT(*) FROM quarantine_keys", [], |r| r.get::<_, i64>(0))? as u64))
     }
@@ -896,6 +959,7 @@ fn apply_batch(tx: &rusqlite::Transaction<'_>, batch: &WriteBatch) -> Result<App
         for rec in recs {
             let payload = serde_json::to_string(&rec.payload)?;
             st.execute(params_from_iter(record_params(rec, &payload)))?;
+            write_record_keys(tx, &rec.key, &rec.depends_on)?;
         }
     }
     release_linked(tx, &batch.records)?;
@@ -917,6 +981,7 @@ fn apply_batch(tx: &rusqlite::Transaction<'_>, batch: &WriteBatch) -> Result<App
                 kind.table()
             ))?
             .execute(params![key.source, key.object, key.native_id, now_ms()])?;
+            write_record_keys(tx, key, &[])?;
         }
         release(tx, key)?;
     }
@@ -956,6 +1021,19 @@ fn apply_batch(tx: &rusqlite::Transaction<'_>, batch: &WriteBatch) -> Result<App
         let mut st = tx.prepare_cached("DELETE FROM pending_keys WHERE space = ?1 AND key = ?2 AND version = ?3")?;
         for p in &batch.settled_keys {
             st.execute(params![p.key.space.code(), p.key.key, p.version])?;
+        }
+    }
+    if let Some(seen) = &batch.seen_in_pass {
+        let mut st = tx.prepare_cached(
+            "INSERT OR IGNORE INTO pass_seen (source, object, pass, native_id) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        if !seen.complete {
+            for id in &seen.native_ids {
+                st.execute(params![seen.source, seen.object, seen.pass, id])?;
+            }
+        } else {
+            tx.prepare_cached("DELETE FROM pass_seen WHERE source = ?1 AND object = ?2")?
+                .execute(params![seen.source, seen.object])?;
         }
     }
     if let Some(cp) = &batch.checkpoint {
@@ -1118,6 +1196,23 @@ fn upsert_quarantine(tx: &rusqlite::Transaction<'_>, q: &QuarantineRow) -> Resul
             q.kind.table()
         ))?
         .execute(p)?;
+        write_record_keys(tx, k, &[])?;
+    }
+    Ok(())
+}
+
+/// Replaces a record's dependency keys.
+fn write_record_keys(tx: &rusqlite::Transaction<'_>, key: &RecordKey, keys: &[TriedKey]) -> Result<()> {
+    let p = params![key.source, key.object, key.native_id];
+    tx.prepare_cached("DELETE FROM record_keys WHERE source = ?1 AND object = ?2 AND native_id = ?3")?.execute(p)?;
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let mut ins = tx.prepare_cached(
+        "INSERT OR IGNORE INTO record_keys (space, key, source, object, native_id) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for k in keys {
+        ins.execute(params![k.space.code(), k.key, key.source, key.object, key.native_id])?;
     }
     Ok(())
 }

@@ -117,6 +117,7 @@ pub(super) fn record_from_row(kind: ObjectKind, r: &Row<'_>) -> Result<RecordRow
         is_deleted: r.get::<_, i64>(8 + n)? != 0,
         first_seen: time(r.get(9 + n)?),
         last_seen: time(r.get(10 + n)?),
+        depends_on: Vec::new(),
     })
 }
 

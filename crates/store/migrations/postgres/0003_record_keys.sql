@@ -1,0 +1,23 @@
+-- What a linked record's answer depends on besides its own account (which `account_id` already
+-- says): the keys its earlier rules tried without resolving, and the id-map entry, email, domain
+-- or user its winning rule went through. A change to one of them re-checks the record, so the
+-- link state stays the fixpoint of the stored data whatever order it arrived in.
+CREATE TABLE record_keys (
+    space TEXT COLLATE "C" NOT NULL,
+    key TEXT COLLATE "C" NOT NULL,
+    source TEXT COLLATE "C" NOT NULL,
+    object TEXT COLLATE "C" NOT NULL,
+    native_id TEXT COLLATE "C" NOT NULL,
+    PRIMARY KEY (space, key, source, object, native_id)
+);
+CREATE INDEX record_keys_record ON record_keys (source, object, native_id);
+
+-- The records a full read of an object's list returned so far, by pass. When the pass completes,
+-- the object's records it never returned are deleted at the source; then its rows go.
+CREATE TABLE pass_seen (
+    source TEXT COLLATE "C" NOT NULL,
+    object TEXT COLLATE "C" NOT NULL,
+    pass TEXT COLLATE "C" NOT NULL,
+    native_id TEXT COLLATE "C" NOT NULL,
+    PRIMARY KEY (source, object, pass, native_id)
+);
