@@ -29,8 +29,8 @@
 //! ids. A System of Record account without `Account_ID__c` or `Name` is `missing_required_field`,
 //! one whose `Account_ID__c` an earlier record (in `Id` order) already carried is `ambiguous`, and
 //! one whose `Type` is not `Customer` is `filtered_account`. Only records that link feed the lookup
-//! tables. A filtered account that was never active has no `crm_account_id` in accord, so records
-//! reaching it through `AccountId` are `unknown_account`, not `filtered_account`.
+//! tables. A record reaching a filtered account through its Salesforce id (`AccountId`) is
+//! `filtered_account`.
 //!
 //! # Ordering
 //!
@@ -290,6 +290,8 @@ struct Computation {
     accounts: BTreeMap<String, AccountTruth>,
     filtered: HashSet<String>,
     crm: HashMap<String, String>,
+    /// Salesforce ids of the accounts the filter excludes.
+    filtered_crm: HashSet<String>,
     domains: HashMap<String, Vec<String>>,
     maps: [HashMap<String, String>; 5],
     emails: HashMap<String, Vec<(String, u32)>>,
@@ -364,6 +366,7 @@ impl Computation {
                         reject(reason::AMBIGUOUS)
                     } else if a.account_type.as_deref() != Some("Customer") {
                         self.filtered.insert(id.to_owned());
+                        self.filtered_crm.insert(a.id.clone());
                         reject(reason::FILTERED_ACCOUNT)
                     } else {
                         self.filtered.remove(id);
@@ -442,7 +445,12 @@ impl Computation {
                     Step::Failed { reason: reason::UNKNOWN_ACCOUNT, terminal: false }
                 }
             }
-            Rule::Crm(_) => choose(self.crm.get(text).map(std::slice::from_ref).unwrap_or_default()),
+            Rule::Crm(_) => match self.crm.get(text) {
+                None if self.filtered_crm.contains(text) => {
+                    Step::Failed { reason: reason::FILTERED_ACCOUNT, terminal: true }
+                }
+                found => choose(found.map(std::slice::from_ref).unwrap_or_default()),
+            },
             Rule::Parent(map, _) => {
                 choose(self.maps[*map as usize].get(text).map(std::slice::from_ref).unwrap_or_default())
             }
@@ -692,7 +700,7 @@ mod tests {
                 account("001D", None, "Customer", "x.io"),
                 account("001E", Some("300"), "Customer", "acme.com"),
             ],
-            // Linked by AccountId; a prospect's contact is unknown (no crm id); one links by email
+            // Linked by AccountId; a prospect's contact is filtered (through its crm id); one links by email
             // only because a Zendesk user (synced later) carries it.
             contacts: vec![
                 contact("003A", Some("001A"), Some("ann@acme.com")),
@@ -733,7 +741,7 @@ mod tests {
         assert_eq!(get("salesforce", "Account", "001C"), rejected(reason::AMBIGUOUS));
         assert_eq!(get("salesforce", "Account", "001D"), rejected(reason::MISSING_REQUIRED_FIELD));
         assert_eq!(get("salesforce", "Contact", "003A"), Expected::linked("100"));
-        assert_eq!(get("salesforce", "Contact", "003B"), rejected(reason::UNKNOWN_ACCOUNT));
+        assert_eq!(get("salesforce", "Contact", "003B"), rejected(reason::FILTERED_ACCOUNT));
         assert_eq!(get("salesforce", "Contact", "003C"), Expected::linked("300"));
         assert_eq!(get("salesforce", "Contact", "003D"), rejected(reason::INVALID_FIELD));
         assert_eq!(get("salesforce", "Contact", "003E"), rejected(reason::MISSING_KEY));
