@@ -131,7 +131,9 @@ impl Hub {
                 // The account-field ids the SOR record carries, read as the SOR stream reads them.
                 let fields = plan
                     .stream(&key.source, &key.object)
-                    .and_then(|s| accord_core::record::extract_with_paths(ObjectKind::Account, &s.field_paths, &payload).ok())
+                    .and_then(|s| {
+                        accord_core::record::extract_with_paths(ObjectKind::Account, &s.field_paths, &payload).ok()
+                    })
                     .unwrap_or_default();
                 index.set_filtered(entry_from(&id, accord_store::AccountStatus::Filtered, &fields), &key.native_id);
             }
@@ -270,9 +272,7 @@ impl Hub {
                 Some(account) => {
                     let reason = format!("deleted in {}/{}", key.source, key.object);
                     batch.account_status.push((account.account_id.clone(), accord_store::AccountStatus::Deleted));
-                    batch
-                        .delete_list
-                        .push(DeleteListChange::Add { account_id: account.account_id.clone(), reason });
+                    batch.delete_list.push(DeleteListChange::Add { account_id: account.account_id.clone(), reason });
                     extra_ops.push(IndexOp::State(account.account_id.to_string(), AccountState::Deleted));
                 }
                 None => {

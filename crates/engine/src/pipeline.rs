@@ -26,8 +26,15 @@ pub(crate) enum IndexOp {
     /// its native id.
     Filtered(AccountEntry, String),
     Unfiltered(String),
-    Link { map: String, native_id: String, link: RecordLink },
-    Unlink { map: String, native_id: String },
+    Link {
+        map: String,
+        native_id: String,
+        link: RecordLink,
+    },
+    Unlink {
+        map: String,
+        native_id: String,
+    },
 }
 
 impl IndexOp {
@@ -249,7 +256,8 @@ impl Context<'_> {
             let holder = claims.entry(account_id.to_string()).or_insert_with(|| key.native_id.clone());
             if *holder != key.native_id {
                 if key.native_id < *holder {
-                    let displaced = RecordKey { native_id: std::mem::replace(holder, key.native_id.clone()), ..key.clone() };
+                    let displaced =
+                        RecordKey { native_id: std::mem::replace(holder, key.native_id.clone()), ..key.clone() };
                     match out.batch.accounts.iter().position(|a| a.origin == displaced) {
                         // Taken earlier in this page: it becomes the rejection it would have been.
                         Some(pos) => {

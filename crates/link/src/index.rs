@@ -284,9 +284,10 @@ impl LinkIndex {
         self.filtered_origins.insert(origin.into(), id.as_str().into());
         let mut changed = Vec::new();
         match self.filtered.get(id.as_str()) {
-            Some(old) if old.crm_account_id == entry.crm_account_id
-                && old.billing_account_id == entry.billing_account_id
-                && old.support_account_id == entry.support_account_id =>
+            Some(old)
+                if old.crm_account_id == entry.crm_account_id
+                    && old.billing_account_id == entry.billing_account_id
+                    && old.support_account_id == entry.support_account_id =>
             {
                 return changed;
             }
@@ -296,7 +297,8 @@ impl LinkIndex {
             None => changed.push(key(KeySpace::Account, id.as_str())),
         }
         self.index_fields(&entry, &mut changed);
-        self.filtered.insert(id.as_str().into(), AccountEntry { state: AccountState::Filtered, website: None, ..entry });
+        self.filtered
+            .insert(id.as_str().into(), AccountEntry { state: AccountState::Filtered, website: None, ..entry });
         changed
     }
 

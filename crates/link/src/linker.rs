@@ -277,7 +277,9 @@ impl LinkSpec {
         }
         match index.account(&key) {
             // The record's own account is a dependency of every link: no need to list it.
-            Some(e) if e.state == AccountState::Active => Step::Linked(e.account_id.clone(), key.into_owned(), Vec::new()),
+            Some(e) if e.state == AccountState::Active => {
+                Step::Linked(e.account_id.clone(), key.into_owned(), Vec::new())
+            }
             Some(e) => {
                 let (reason, why) = excluded(e.state);
                 let detail = format!("account {key:?} {why}");

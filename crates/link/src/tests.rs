@@ -278,10 +278,13 @@ fn a_link_lists_the_keys_its_answer_depends_on() {
     // Linked by the map, after the account id missed: the miss and the map entry are watched.
     let l = s.link(&ix, &json!({"external_id": "404", "org": "org-1"})).unwrap();
     assert_eq!(l.account_id.as_str(), "1042");
-    assert_eq!(l.depends_on, vec![
-        TriedKey { space: KeySpace::Account, key: "404".into() },
-        TriedKey { space: KeySpace::Map("support/orgs".into()), key: "org-1".into() },
-    ]);
+    assert_eq!(
+        l.depends_on,
+        vec![
+            TriedKey { space: KeySpace::Account, key: "404".into() },
+            TriedKey { space: KeySpace::Map("support/orgs".into()), key: "org-1".into() },
+        ]
+    );
     // Linked by email: the email is watched (a second holder makes it ambiguous).
     let l = s.link(&ix, &json!({"email": "ann@acme.io"})).unwrap();
     assert_eq!(l.depends_on, vec![TriedKey { space: KeySpace::Email, key: "ann@acme.io".into() }]);

@@ -254,9 +254,7 @@ pub fn dependency_keys_follow_the_record(store: &dyn Store) {
     let mut t2 = ticket("T2", "1042", "y");
     t2.depends_on = vec![org.clone()];
     store.apply(&WriteBatch { accounts: vec![account("1042", "Acme")], records: vec![t1, t2], ..batch() }).unwrap();
-    let keys = |k: &[TriedKey]| {
-        store.linked_by_keys(k).unwrap().into_iter().map(|r| r.native_id).collect::<Vec<_>>()
-    };
+    let keys = |k: &[TriedKey]| store.linked_by_keys(k).unwrap().into_iter().map(|r| r.native_id).collect::<Vec<_>>();
     assert_eq!(keys(std::slice::from_ref(&org)), ["T1", "T2"]);
     assert_eq!(keys(&[email.clone(), org.clone()]), ["T1", "T2"], "each record once");
     assert_eq!(keys(std::slice::from_ref(&email)), ["T1"]);
@@ -269,7 +267,10 @@ pub fn dependency_keys_follow_the_record(store: &dyn Store) {
     store.apply(&WriteBatch { quarantine: vec![rejected_ticket("T2", "404")], ..batch() }).unwrap();
     assert!(keys(std::slice::from_ref(&org)).is_empty());
     store
-        .apply(&WriteBatch { tombstones: vec![(ObjectKind::Ticket, RecordKey::new("support", "tickets", "T1"))], ..batch() })
+        .apply(&WriteBatch {
+            tombstones: vec![(ObjectKind::Ticket, RecordKey::new("support", "tickets", "T1"))],
+            ..batch()
+        })
         .unwrap();
     assert!(store.linked_to_accounts(&[ObjectKind::Ticket], &["1042".into()]).unwrap().is_empty());
 }

@@ -2,6 +2,7 @@
 
 mod crash;
 mod example;
+mod fixpoint;
 mod flows;
 mod sandbox;
 

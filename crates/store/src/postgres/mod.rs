@@ -685,7 +685,10 @@ impl Store for PgStore {
                     kind.table()
                 );
                 for r in conn.query_typed(&sql, &[(&account_ids, Type::TEXT_ARRAY)])? {
-                    out.push((kind, RecordKey { source: r.try_get(0)?, object: r.try_get(1)?, native_id: r.try_get(2)? }));
+                    out.push((
+                        kind,
+                        RecordKey { source: r.try_get(0)?, object: r.try_get(1)?, native_id: r.try_get(2)? },
+                    ));
                 }
             }
             Ok(out)

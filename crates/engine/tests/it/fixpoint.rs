@@ -1,0 +1,263 @@
+//! The link state is a fixpoint of the stored data: each case reaches, through a second sync or a
+//! later change, the answer a single sync of all the data at once gives.
+
+use accord_connectors::{FullPass, Item, RawRecord};
+use accord_core::{ObjectKind, RejectReason, RuleKind};
+use accord_engine::{Hub, PageContext, SyncOptions};
+use accord_store::{AccountStatus, RecordKey};
+use serde_json::json;
+
+use crate::*;
+
+const CRM: &str = r#"
+[system_of_record]
+source = "crm"
+object = "accounts"
+account_id = "id"
+name = "name"
+join_date = "joined"
+filter = "status != 'churned'"
+
+[sources.crm]
+kind = "file"
+[[sources.crm.objects]]
+name = "accounts"
+kind = "account"
+path = "accounts.csv"
+native_id = "rid"
+"#;
+
+const SUPPORT: &str = r#"
+[sources.support]
+kind = "file"
+[[sources.support.objects]]
+name = "users"
+kind = "user"
+path = "users.csv"
+native_id = "id"
+link = [{ rule = "field", field = "account" }]
+[[sources.support.objects]]
+name = "orgs"
+kind = "organization"
+path = "orgs.csv"
+native_id = "org_id"
+link = [{ rule = "field", field = "external_id" }]
+[[sources.support.objects]]
+name = "tickets"
+kind = "ticket"
+path = "tickets.csv"
+native_id = "id"
+link = [{ rule = "parent", field = "org_id", object = "orgs" }]
+[[sources.support.objects]]
+name = "contacts"
+kind = "contact"
+path = "contacts.csv"
+native_id = "id"
+link = [{ rule = "field", field = "account" }, { rule = "email", field = "email" }]
+"#;
+
+const HEADER: &str = "rid,id,name,joined,status\n";
+
+fn setup(accounts: &str) -> (tempfile::TempDir, Hub) {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "accounts.csv", &format!("{HEADER}{accounts}"));
+    write(dir.path(), "users.csv", "id,account,email\nu1,A1,ann@x.io\n");
+    write(dir.path(), "orgs.csv", "org_id,external_id\no1,A1\no2,A2\n");
+    write(dir.path(), "tickets.csv", "id,org_id\nt1,o1\nt2,o2\n");
+    write(dir.path(), "contacts.csv", "id,account,email\nc1,A2,ann@x.io\n");
+    let hub = hub(dir.path(), &format!("{CRM}{SUPPORT}"));
+    (dir, hub)
+}
+
+fn record(hub: &Hub, kind: ObjectKind, object: &str, id: &str) -> Option<accord_store::RecordRow> {
+    hub.store.record(kind, &RecordKey::new("support", object, id)).unwrap().filter(|r| !r.is_deleted)
+}
+
+fn reason(hub: &Hub, object: &str, id: &str) -> Option<RejectReason> {
+    quarantine(hub).into_iter().find(|e| e.key.object == object && e.key.native_id == id).map(|e| e.rejection.reason)
+}
+
+fn crm_only(hub: &Hub) {
+    sync_with(hub, SyncOptions { sources: vec!["crm".into()], full: false });
+}
+
+/// After any settle, asking again changes nothing.
+fn assert_settled(hub: &Hub) {
+    let again = hub.retry(&Default::default()).unwrap();
+    assert_eq!(again.linked, 0, "a settled hub links nothing more on retry: {again:?}");
+}
+
+#[test]
+fn an_earlier_rule_that_resolves_later_takes_over() {
+    let (dir, hub) = setup("r1,A1,Alpha,2024-01-01,active\n");
+    sync(&hub);
+    // A2 is unknown, so c1 fell through to its email, which u1 (of A1) carries.
+    let c1 = record(&hub, ObjectKind::Contact, "contacts", "c1").unwrap();
+    assert_eq!((c1.account_id.as_str(), c1.provenance.rule), ("A1", RuleKind::Email));
+    write(
+        dir.path(),
+        "accounts.csv",
+        &format!("{HEADER}r1,A1,Alpha,2024-01-01,active\nr2,A2,Beta,2024-01-01,active\n"),
+    );
+    crm_only(&hub);
+    let c1 = record(&hub, ObjectKind::Contact, "contacts", "c1").unwrap();
+    assert_eq!(
+        (c1.account_id.as_str(), c1.provenance.rule),
+        ("A2", RuleKind::Field),
+        "the first rule wins once it resolves"
+    );
+    assert_settled(&hub);
+}
+
+#[test]
+fn a_parent_that_goes_takes_its_children_with_it() {
+    let (_dir, hub) = setup("r1,A1,Alpha,2024-01-01,active\nr2,A2,Beta,2024-01-01,active\n");
+    sync(&hub);
+    assert_eq!(record(&hub, ObjectKind::Ticket, "tickets", "t1").unwrap().account_id.as_str(), "A1");
+    let orgs = hub.plan.stream("support", "orgs").unwrap().clone();
+    hub.ingest(&orgs, vec![Item::Deleted { native_id: "o1".into() }], PageContext::default()).unwrap();
+    hub.settle().unwrap();
+    assert!(record(&hub, ObjectKind::Ticket, "tickets", "t1").is_none(), "t1 linked only through o1");
+    assert_eq!(reason(&hub, "tickets", "t1"), Some(RejectReason::UnknownAccount));
+    // The parent moves: its child follows.
+    let moved = RawRecord { data: json!({"org_id": "o2", "external_id": "A1"}), location: None };
+    hub.ingest(&orgs, vec![Item::Record(moved)], PageContext::default()).unwrap();
+    hub.settle().unwrap();
+    assert_eq!(record(&hub, ObjectKind::Ticket, "tickets", "t2").unwrap().account_id.as_str(), "A1");
+    assert_settled(&hub);
+}
+
+#[test]
+fn an_account_that_becomes_filtered_takes_its_records_out_and_back() {
+    let (dir, hub) = setup("r1,A1,Alpha,2024-01-01,active\nr2,A2,Beta,2024-01-01,active\n");
+    sync(&hub);
+    write(
+        dir.path(),
+        "accounts.csv",
+        &format!("{HEADER}r1,A1,Alpha,2024-01-01,active\nr2,A2,Beta,2024-01-01,churned\n"),
+    );
+    crm_only(&hub);
+    assert_eq!(hub.store.account("A2").unwrap().unwrap().status, AccountStatus::Filtered);
+    for (object, id) in [("orgs", "o2"), ("contacts", "c1")] {
+        assert_eq!(reason(&hub, object, id), Some(RejectReason::FilteredAccount), "{object}/{id}");
+    }
+    // A child of a rejected parent has no linked parent to go through.
+    assert_eq!(reason(&hub, "tickets", "t2"), Some(RejectReason::UnknownAccount));
+    assert_settled(&hub);
+    write(
+        dir.path(),
+        "accounts.csv",
+        &format!("{HEADER}r1,A1,Alpha,2024-01-01,active\nr2,A2,Beta,2024-01-01,active\n"),
+    );
+    crm_only(&hub);
+    assert_eq!(record(&hub, ObjectKind::Ticket, "tickets", "t2").unwrap().account_id.as_str(), "A2");
+    assert_eq!(record(&hub, ObjectKind::Contact, "contacts", "c1").unwrap().account_id.as_str(), "A2");
+    assert!(quarantine(&hub).is_empty(), "{:?}", quarantine(&hub));
+}
+
+#[test]
+fn a_deleted_account_takes_its_records_to_the_quarantine() {
+    let (_dir, hub) = setup("r1,A1,Alpha,2024-01-01,active\nr2,A2,Beta,2024-01-01,active\n");
+    sync(&hub);
+    hub.deactivate("A2", "closed").unwrap();
+    for (object, id) in [("orgs", "o2"), ("contacts", "c1")] {
+        assert_eq!(reason(&hub, object, id), Some(RejectReason::DeletedAccount), "{object}/{id}");
+    }
+    assert_eq!(reason(&hub, "tickets", "t2"), Some(RejectReason::UnknownAccount));
+    hub.restore("A2").unwrap();
+    assert_eq!(record(&hub, ObjectKind::Contact, "contacts", "c1").unwrap().account_id.as_str(), "A2");
+    assert!(quarantine(&hub).is_empty(), "{:?}", quarantine(&hub));
+}
+
+#[test]
+fn the_lowest_native_id_holds_a_duplicated_account_id_whatever_the_order() {
+    let state = |rows: &[&str]| {
+        let (dir, hub) = setup(&rows.concat());
+        sync(&hub);
+        let holder = hub.store.account("A1").unwrap().unwrap();
+        let rejected: Vec<String> =
+            quarantine(&hub).into_iter().filter(|e| e.key.object == "accounts").map(|e| e.key.native_id).collect();
+        drop(hub);
+        drop(dir);
+        let name = holder.text("name").map(str::to_owned);
+        (holder.origin.native_id, name, rejected)
+    };
+    let one = "r1,A1,First,2024-01-01,active\n";
+    let two = "r2,A1,Second,2024-01-01,active\n";
+    let expected = ("r1".to_owned(), Some("First".to_owned()), vec!["r2".to_owned()]);
+    assert_eq!(state(&[one, two]), expected);
+    assert_eq!(state(&[two, one]), expected);
+    // Across syncs: r2 alone holds A1, then r1 arrives and takes it.
+    let (dir, hub) = setup(two);
+    sync(&hub);
+    assert_eq!(hub.store.account("A1").unwrap().unwrap().origin.native_id, "r2");
+    write(dir.path(), "accounts.csv", &format!("{HEADER}{two}{one}"));
+    crm_only(&hub);
+    let holder = hub.store.account("A1").unwrap().unwrap();
+    assert_eq!((holder.origin.native_id.as_str(), holder.text("name")), ("r1", Some("First")));
+    assert_eq!(reason(&hub, "accounts", "r2"), Some(RejectReason::Ambiguous));
+    assert_settled(&hub);
+}
+
+#[test]
+fn an_id_map_reaching_a_filtered_account_says_filtered_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "accounts.csv", &format!("{HEADER}r1,A1,Alpha,2024-01-01,churned\n"));
+    write(dir.path(), "contacts.csv", "id,account_ref\nc1,r1\n");
+    let toml = format!(
+        "{}{}",
+        CRM.replace("native_id = \"rid\"", "native_id = \"rid\"\nfields = { crm_account_id = \"rid\" }"),
+        r#"
+[sources.support]
+kind = "file"
+[[sources.support.objects]]
+name = "contacts"
+kind = "contact"
+path = "contacts.csv"
+native_id = "id"
+link = [{ rule = "native_id", field = "account_ref", map = "crm_account_id" }]
+"#
+    );
+    let first = hub(dir.path(), &toml);
+    sync(&first);
+    assert_eq!(reason(&first, "contacts", "c1"), Some(RejectReason::FilteredAccount));
+    drop(first);
+    // A new process builds its index from the store and gives the same answer.
+    let second = hub(dir.path(), &toml);
+    second.retry(&Default::default()).unwrap();
+    assert_eq!(reason(&second, "contacts", "c1"), Some(RejectReason::FilteredAccount));
+}
+
+fn full_pass_page(hub: &Hub, object: &str, rows: Vec<serde_json::Value>, pass: &str, complete: bool) {
+    let source = if object == "accounts" { "crm" } else { "support" };
+    let plan = hub.plan.stream(source, object).unwrap().clone();
+    let items = rows.into_iter().map(|data| Item::Record(RawRecord { data, location: None })).collect();
+    let full_pass = Some(FullPass { id: pass.into(), complete });
+    hub.ingest(&plan, items, PageContext { full_pass, ..Default::default() }).unwrap();
+}
+
+#[test]
+fn a_completed_full_pass_tombstones_what_it_never_returned() {
+    let (_dir, hub) = setup("r1,A1,Alpha,2024-01-01,active\nr2,A2,Beta,2024-01-01,active\n");
+    sync(&hub);
+    write(_dir.path(), "tickets.csv", "id,org_id\n");
+    // A full pass of tickets over two pages returns t1 only: t2 is gone at the source.
+    full_pass_page(&hub, "tickets", vec![json!({"id": "t1", "org_id": "o1"})], "p1", false);
+    assert!(record(&hub, ObjectKind::Ticket, "tickets", "t2").is_some(), "nothing goes before the pass ends");
+    full_pass_page(&hub, "tickets", vec![], "p1", true);
+    assert!(record(&hub, ObjectKind::Ticket, "tickets", "t1").is_some());
+    assert!(record(&hub, ObjectKind::Ticket, "tickets", "t2").is_none(), "t2 was not returned by the pass");
+    // A full pass of the System of Record without A2: A2 is deleted, and its records go with it.
+    full_pass_page(
+        &hub,
+        "accounts",
+        vec![json!({"rid": "r1", "id": "A1", "name": "Alpha", "joined": "2024-01-01"})],
+        "p2",
+        true,
+    );
+    hub.settle().unwrap();
+    assert_eq!(hub.store.account("A2").unwrap().unwrap().status, AccountStatus::Deleted);
+    assert_eq!(reason(&hub, "orgs", "o2"), Some(RejectReason::DeletedAccount));
+    assert_eq!(reason(&hub, "contacts", "c1"), Some(RejectReason::DeletedAccount));
+    assert_settled(&hub);
+}
