@@ -7,7 +7,7 @@
 
 use std::borrow::Cow;
 
-use accord_core::id::{key_str, normalize, strip_zero_fraction};
+use accord_core::id::{key_str, near_miss_ids, normalize};
 use accord_core::rule::{AccountIdField, IdMapRef};
 use accord_core::{
     AccountId, Hint, KeySpace, LinkRule, Normalizer, Provenance, RejectReason, Rejection, RuleKind, TriedKey,
@@ -394,36 +394,13 @@ pub fn near_misses(index: &LinkIndex, key: &str) -> Vec<Hint> {
             hints.push(hint);
         }
     };
-    let exists = |k: &str| index.account(k).map(|e| e.account_id.clone());
+    for (probe, float) in near_miss_ids(key) {
+        if let Some(e) = index.account(&probe) {
+            let account_id = e.account_id.clone();
+            push(if float { Hint::FloatSuffix { account_id } } else { Hint::Whitespace { account_id } });
+        }
+    }
     let trimmed = key.trim();
-    if trimmed != key
-        && let Some(id) = exists(trimmed)
-    {
-        push(Hint::Whitespace { account_id: id });
-    }
-    if let Some(id) = strip_zero_fraction(trimmed).and_then(exists) {
-        push(Hint::FloatSuffix { account_id: id });
-    }
-    if !key.is_empty() && trimmed == key {
-        // The System of Record's id went through a float: probe the zero fractions spreadsheets and
-        // float formatting write. Longer ones (`.000`) would need an index by integer text.
-        if is_integer_text(key) {
-            for suffix in [".0", ".00"] {
-                if let Some(id) = exists(&format!("{key}{suffix}")) {
-                    push(Hint::FloatSuffix { account_id: id });
-                }
-            }
-        }
-        // The System of Record's id carries whitespace: probe the common paddings. The index keys
-        // accounts by their exact (and lower-cased) untrimmed id, so any other padding would need an
-        // index by trimmed id.
-        for padded in [format!("{key} "), format!(" {key}"), format!(" {key} "), format!("{key}\t"), format!("{key}\n")]
-        {
-            if let Some(id) = exists(&padded) {
-                push(Hint::Whitespace { account_id: id });
-            }
-        }
-    }
     let mut case: Vec<AccountId> = index
         .accounts_lower(&trimmed.to_lowercase())
         .into_iter()
@@ -435,10 +412,4 @@ pub fn near_misses(index: &LinkIndex, key: &str) -> Vec<Hint> {
         push(Hint::CaseOnly { account_ids: case });
     }
     hints
-}
-
-/// Digits with an optional leading minus: the form an integer id takes.
-fn is_integer_text(key: &str) -> bool {
-    let digits = key.strip_prefix('-').unwrap_or(key);
-    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
 }

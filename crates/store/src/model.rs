@@ -393,10 +393,16 @@ pub struct ObjectStats {
     pub rejected_by_reason: BTreeMap<String, u64>,
 }
 
-/// The (space, key) pairs that index a quarantined record: every key it tried, and the accounts its
-/// hints name (space `hint`), so "rejections near this account" is a lookup.
+/// The (space, key) pairs that index a quarantined record: every key it tried (with the near-miss
+/// ids of an account id), and the accounts its hints name (space `hint`), so "rejections near this
+/// account" is a lookup.
 pub fn quarantine_index_keys(rejection: &Rejection) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = rejection.tried.iter().map(|t| (t.space.code(), t.key.clone())).collect();
+    // An unknown account id also watches the ids its near-miss hints would name, so the hints
+    // appear when such an account does, whichever arrived first.
+    for t in rejection.tried.iter().filter(|t| t.space == accord_core::KeySpace::Account) {
+        out.extend(accord_core::id::near_miss_keys(&t.key).into_iter().map(|k| (k.space.code(), k.key)));
+    }
     for h in &rejection.hints {
         let ids: Vec<&AccountId> = match h {
             accord_core::Hint::FloatSuffix { account_id } | accord_core::Hint::Whitespace { account_id } => {

@@ -41,7 +41,7 @@ pub fn link_state(store: &dyn Store) -> BTreeMap<String, Vec<String>> {
     let mut state = BTreeMap::new();
     for table in ["accounts", "deleted_accounts", "contacts", "product_users", "organizations", "support_tickets"]
         .into_iter()
-        .chain(["interactions", "quarantine", "quarantine_keys", "domain_map", "pending_keys"])
+        .chain(["interactions", "quarantine", "quarantine_keys", "record_keys", "domain_map", "pending_keys"])
     {
         let mut rows = Vec::new();
         store
@@ -70,9 +70,9 @@ pub fn assert_same(expected: &BTreeMap<String, Vec<String>>, got: &BTreeMap<Stri
 
 /// Panics when page `stop_at` (1-based, counted over every stream of the sync) is about to be
 /// written: the sync stops like a killed process after committing the pages before it.
-struct StopAt {
-    stop_at: u64,
-    seen: AtomicU64,
+pub struct StopAt {
+    pub stop_at: u64,
+    pub seen: AtomicU64,
 }
 
 impl SyncObserver for StopAt {

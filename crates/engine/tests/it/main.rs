@@ -4,6 +4,7 @@ mod crash;
 mod example;
 mod fixpoint;
 mod flows;
+mod order;
 mod sandbox;
 
 use std::path::Path;
