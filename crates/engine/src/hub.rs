@@ -16,6 +16,7 @@ use serde_json::Value;
 pub use crate::pipeline::ItemResult;
 use crate::pipeline::{Context, IndexOp, MALFORMED, Prepared, entry_from, entry_of};
 use crate::plan::{Plan, StreamPlan};
+use crate::shared::IndexView;
 use crate::{EngineError, Result};
 
 /// Above this many changed keys, re-linking scans the quarantine instead of looking keys up.
@@ -33,7 +34,7 @@ pub struct Hub {
     pub config: Config,
     pub plan: Plan,
     pub store: Arc<dyn Store>,
-    index: Mutex<LinkIndex>,
+    index: Mutex<IndexView>,
 }
 
 /// Extra inputs for ingesting a page from a sync.
@@ -110,50 +111,17 @@ impl Hub {
 
     /// A hub over a given plan and store (already migrated).
     pub fn with_parts(config: Config, plan: Plan, store: Arc<dyn Store>) -> Result<Self> {
-        let index = Self::build_index(store.as_ref(), &plan)?;
-        let hub = Self { config, plan, store, index: Mutex::new(index) };
+        let view = crate::shared::build(store.as_ref(), &plan)?;
+        let hub = Self { config, plan, store, index: Mutex::new(view) };
         hub.load_config_domains()?;
         Ok(hub)
     }
 
-    /// Loads the lookup index from the store.
-    fn build_index(store: &dyn Store, plan: &Plan) -> Result<LinkIndex> {
-        let mut index = LinkIndex::new();
-        store.load_index(&plan.index_kinds(), &mut |row| match row {
-            IndexRow::Account(a) => {
-                index.upsert_account(entry_of(&a));
-            }
-            IndexRow::Filtered { account_id, key, payload } => {
-                let Ok(id) = AccountId::new(account_id) else { return };
-                if index.account(id.as_str()).is_some() {
-                    return;
-                }
-                // The account-field ids the SOR record carries, read as the SOR stream reads them.
-                let fields = plan
-                    .stream(&key.source, &key.object)
-                    .and_then(|s| {
-                        accord_core::record::extract_with_paths(ObjectKind::Account, &s.field_paths, &payload).ok()
-                    })
-                    .unwrap_or_default();
-                index.set_filtered(entry_from(&id, accord_store::AccountStatus::Filtered, &fields), &key.native_id);
-            }
-            IndexRow::Domain(d) => {
-                index.add_domain(&d.domain, &d.account_id);
-            }
-            IndexRow::Link { key, kind, account_id, email, provenance } => {
-                let email = email
-                    .filter(|_| provenance.rule != RuleKind::Email)
-                    .map(|e| e.trim().to_lowercase())
-                    .filter(|e| e.contains('@'))
-                    .map(Arc::from);
-                if !plan.stream(&key.source, &key.object).is_some_and(|s| s.indexed) {
-                    return;
-                }
-                let link = RecordLink { account_id, email, is_user: kind == ObjectKind::User };
-                index.upsert_link(&key.map_name(), &key.native_id, link);
-            }
-        })?;
-        Ok(index)
+    /// Rebuilds this process's view of the index from the store (after a failed write, whose index
+    /// changes were made first).
+    fn rebuild(&self, view: &mut IndexView) -> Result<()> {
+        *view = crate::shared::build(self.store.as_ref(), &self.plan)?;
+        Ok(())
     }
 
     /// Copies `[[domains]]` from the config into the domain map.
@@ -178,7 +146,7 @@ impl Hub {
         Ok(())
     }
 
-    pub(crate) fn lock(&self) -> MutexGuard<'_, LinkIndex> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, IndexView> {
         self.index.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -204,7 +172,11 @@ impl Hub {
             prepared.items = Some(Vec::with_capacity(items.len()));
         }
         {
-            let index = self.lock();
+            let mut index = self.lock();
+            // Link against what every process has committed so far; the commit re-checks.
+            if let Err(e) = self.refresh(&mut index) {
+                tracing::warn!(error = %e, "could not read the index log; the commit tries again");
+            }
             Context {
                 index: &index,
                 plan,
@@ -246,6 +218,11 @@ impl Hub {
     pub fn commit(&self, page: PreparedPage) -> Result<IngestOutcome> {
         let Prepared { mut batch, counts, mut ops, mut sor_deletions, displaced, items } = page.0;
         let mut index = self.lock();
+        // Another process may have changed the index since the page was linked: the keys it changed
+        // go to the feed with this page, so its records are re-checked against the fresh view.
+        let foreign = self.refresh(&mut index)?;
+        let stale = foreign.rebuilt.then(|| page_keys(&batch)).unwrap_or_default();
+        batch.pending_keys.extend(foreign.changed.into_iter().chain(stale));
         let mut reconciled = 0;
         if let Some(seen) = batch.seen_in_pass.as_ref().filter(|s| s.complete)
             && let Some(plan) = self.plan.stream(&seen.source, &seen.object)
@@ -291,20 +268,71 @@ impl Hub {
         }
         // The index changes first, so the keys they change go into the change feed in the same
         // transaction as the batch; if the transaction fails, the index is rebuilt from the store.
+        ops.extend(extra_ops);
         let mut changed = Vec::new();
-        for op in ops.into_iter().chain(extra_ops) {
+        for op in ops.iter().cloned() {
             changed.extend(op.apply(&mut index));
         }
         batch.pending_keys.extend(changed.iter().cloned());
-        let applied = match self.store.apply(&batch) {
-            Ok(a) => a,
-            Err(e) => {
-                *index = Self::build_index(self.store.as_ref(), &self.plan)?;
-                return Err(e.into());
-            }
-        };
+        let mut batches = [batch];
+        let applied = self.apply_fresh(&mut index, &mut batches, &ops)?.remove(0);
         drop(index);
         Ok(IngestOutcome { counts, changed, applied, items: items.unwrap_or_default(), reconciled })
+    }
+
+    /// Brings a view up to the store's index log; on a failure the view is rebuilt.
+    fn refresh(&self, view: &mut IndexView) -> Result<crate::shared::Refreshed> {
+        match view.refresh(self.store.as_ref(), &self.plan) {
+            Ok(r) => Ok(r),
+            Err(e) => {
+                self.rebuild(view)?;
+                Err(e)
+            }
+        }
+    }
+
+    /// Writes batches (one transaction) whose index changes `ops` are already made in `view`,
+    /// provided no other process changed the index since the view's position. When one did, the
+    /// view is refreshed, `ops` are made again over it (so the view ends as the store will), the
+    /// keys that changed go to the first batch's feed, and the write is tried again. Any other
+    /// failure rebuilds the view from the store, which never holds what was not committed.
+    fn apply_fresh(
+        &self,
+        view: &mut IndexView,
+        batches: &mut [WriteBatch],
+        ops: &[IndexOp],
+    ) -> Result<Vec<accord_store::ApplyOutcome>> {
+        const ATTEMPTS: usize = 50;
+        for attempt in 1.. {
+            batches[0].expect_log_seq = Some(view.seq);
+            let refs: Vec<&WriteBatch> = batches.iter().collect();
+            let result =
+                if refs.len() == 1 { self.store.apply(refs[0]).map(|a| vec![a]) } else { self.store.apply_all(&refs) };
+            match result {
+                Ok(applied) => {
+                    if let Some(seq) = applied.iter().filter_map(|a| a.log_seq).max() {
+                        view.seq = seq;
+                    }
+                    return Ok(applied);
+                }
+                Err(accord_store::StoreError::Stale { .. }) if attempt < ATTEMPTS => {
+                    let foreign = self.refresh(view)?;
+                    let mut keys = foreign.changed;
+                    if foreign.rebuilt {
+                        keys.extend(batches.iter().flat_map(page_keys));
+                    }
+                    for op in ops.iter().cloned() {
+                        keys.extend(op.apply(view));
+                    }
+                    batches[0].pending_keys.extend(keys);
+                }
+                Err(e) => {
+                    self.rebuild(view)?;
+                    return Err(e.into());
+                }
+            }
+        }
+        unreachable!("the loop returns")
     }
 
     /// Ingests several pages (of any streams) in one transaction: group commit for concurrent API
@@ -313,6 +341,8 @@ impl Hub {
     /// not committed.
     pub fn ingest_group(&self, pages: Vec<(Arc<StreamPlan>, Vec<Item>, bool)>) -> Result<Vec<IngestOutcome>> {
         let mut index = self.lock();
+        self.refresh(&mut index)?;
+        let mut all_ops = Vec::new();
         let mut prepared = Vec::with_capacity(pages.len());
         let mut changed: Vec<Vec<TriedKey>> = Vec::with_capacity(pages.len());
         for (plan, items, report_items) in pages {
@@ -324,20 +354,15 @@ impl Hub {
                 .prepare(items, &mut p);
             let mut keys = Vec::new();
             for op in std::mem::take(&mut p.ops) {
-                keys.extend(op.apply(&mut index));
+                keys.extend(op.clone().apply(&mut index));
+                all_ops.push(op);
             }
             p.batch.pending_keys.extend(keys.iter().cloned());
             changed.push(keys);
             prepared.push(p);
         }
-        let batches: Vec<&WriteBatch> = prepared.iter().map(|p| &p.batch).collect();
-        let applied = match self.store.apply_all(&batches) {
-            Ok(a) => a,
-            Err(e) => {
-                *index = Self::build_index(self.store.as_ref(), &self.plan)?;
-                return Err(e.into());
-            }
-        };
+        let mut batches: Vec<WriteBatch> = prepared.iter_mut().map(|p| std::mem::take(&mut p.batch)).collect();
+        let applied = self.apply_fresh(&mut index, &mut batches, &all_ops)?;
         drop(index);
         Ok(prepared
             .into_iter()
@@ -371,6 +396,8 @@ impl Hub {
                 tracing::warn!(rounds, "settling stopped: the change feed keeps refilling; the next settle goes on");
                 return Ok(report);
             }
+            // Re-check against what every process has committed.
+            let _ = self.refresh(&mut self.lock())?;
             let keys: HashSet<TriedKey> = pending.iter().map(|p| p.key.clone()).collect();
             let mut entries = self.quarantined_for(&keys)?;
             entries.extend(self.linked_depending_on(&keys)?);
@@ -518,7 +545,7 @@ impl Hub {
             ..Default::default()
         };
         if let Err(e) = self.store.apply(&batch) {
-            *index = Self::build_index(self.store.as_ref(), &self.plan)?;
+            self.rebuild(&mut index)?;
             return Err(e.into());
         }
         drop(index);
@@ -544,7 +571,7 @@ impl Hub {
                 ..Default::default()
             };
             if let Err(e) = self.store.apply(&batch) {
-                *index = Self::build_index(self.store.as_ref(), &self.plan)?;
+                self.rebuild(&mut index)?;
                 return Err(e.into());
             }
         }
@@ -623,4 +650,58 @@ fn displaced_rejection(account: &accord_store::AccountRow, batch: &WriteBatch) -
         location: None,
         seen_at: chrono::Utc::now(),
     }
+}
+
+/// Loads the lookup index from the store.
+pub(crate) fn load_index(store: &dyn Store, plan: &Plan) -> Result<LinkIndex> {
+    let mut index = LinkIndex::new();
+    store.load_index(&plan.index_kinds(), &mut |row| match row {
+        IndexRow::Account(a) => {
+            index.upsert_account(entry_of(&a));
+        }
+        IndexRow::Filtered { account_id, key, payload } => {
+            let Ok(id) = AccountId::new(account_id) else { return };
+            if index.account(id.as_str()).is_some() {
+                return;
+            }
+            // The account-field ids the SOR record carries, read as the SOR stream reads them.
+            let fields = plan
+                .stream(&key.source, &key.object)
+                .and_then(|s| {
+                    accord_core::record::extract_with_paths(ObjectKind::Account, &s.field_paths, &payload).ok()
+                })
+                .unwrap_or_default();
+            index.set_filtered(entry_from(&id, accord_store::AccountStatus::Filtered, &fields), &key.native_id);
+        }
+        IndexRow::Domain(d) => {
+            index.add_domain(&d.domain, &d.account_id);
+        }
+        IndexRow::Link { key, kind, account_id, email, provenance } => {
+            let email = email
+                .filter(|_| provenance.rule != RuleKind::Email)
+                .map(|e| e.trim().to_lowercase())
+                .filter(|e| e.contains('@'))
+                .map(Arc::from);
+            if !plan.stream(&key.source, &key.object).is_some_and(|s| s.indexed) {
+                return;
+            }
+            let link = RecordLink { account_id, email, is_user: kind == ObjectKind::User };
+            index.upsert_link(&key.map_name(), &key.native_id, link);
+        }
+    })?;
+    Ok(index)
+}
+
+/// The keys a page's answers depend on (each record's own account and `depends_on`, each
+/// rejection's tried keys): re-checking them re-links the page against a fresh view.
+fn page_keys(batch: &WriteBatch) -> Vec<TriedKey> {
+    let mut keys: Vec<TriedKey> = Vec::new();
+    for r in &batch.records {
+        keys.push(TriedKey { space: KeySpace::Account, key: r.account_id.to_string() });
+        keys.extend(r.depends_on.iter().cloned());
+    }
+    for q in &batch.quarantine {
+        keys.extend(q.rejection.tried.iter().cloned());
+    }
+    keys
 }

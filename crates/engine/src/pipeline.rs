@@ -409,7 +409,7 @@ impl Context<'_> {
 /// The key under which a malformed row's raw content is kept.
 pub(crate) const MALFORMED: &str = "malformed_row";
 
-fn email_of(kind: ObjectKind, fields: &[FieldValue]) -> Option<String> {
+pub(crate) fn email_of(kind: ObjectKind, fields: &[FieldValue]) -> Option<String> {
     let pos = kind.fields().iter().position(|f| f.name == "email")?;
     let e = fields.get(pos)?.as_text()?.trim().to_lowercase();
     e.contains('@').then_some(e)

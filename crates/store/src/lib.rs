@@ -44,6 +44,9 @@ pub enum StoreError {
     TooNew { found: i64, known: i64 },
     #[error("unsupported store URL {0:?}: use sqlite://<path> or postgres://<user>@<host>/<db>")]
     Url(String),
+    /// Another process changed the lookup index after this writer's view (`WriteBatch::expect_log_seq`).
+    #[error("the index log moved to {latest} past this writer's view: refresh and write again")]
+    Stale { latest: i64 },
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -159,6 +162,12 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// rows, or the accounts it created) and that full pass `pass` has not returned.
     fn unseen_in_pass(&self, kind: ObjectKind, source: &str, object: &str, pass: &str) -> Result<Vec<String>>;
 
+    /// The index-log entries after `seq` (at most `limit`), and the log's end.
+    fn index_log_since(&self, seq: i64, limit: u32) -> Result<IndexLog>;
+
+    /// The quarantined row of a record, if it is quarantined.
+    fn quarantined(&self, key: &RecordKey) -> Result<Option<QuarantineEntry>>;
+
     /// How many (key, record) pairs index the quarantine.
     fn quarantine_key_count(&self) -> Result<u64>;
 
@@ -193,6 +202,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     fn import_rows(&self, table: &str, rows: &[ExportRow]) -> Result<()>;
 }
 
+/// How many index-log entries are kept; a process further behind rebuilds its index.
+pub const INDEX_LOG_KEEP: i64 = 100_000;
+
 /// Every table a hub keeps, in an order that copies cleanly (no table depends on another).
 pub const TABLES: &[&str] = &[
     "accounts",
@@ -211,6 +223,7 @@ pub const TABLES: &[&str] = &[
     "quarantine_keys",
     "record_keys",
     "pass_seen",
+    "index_log",
     "checkpoints",
     "sync_runs",
     "usage_rollups",

@@ -247,6 +247,68 @@ pub struct WriteBatch {
     pub settled_keys: Vec<PendingKey>,
     /// The native ids a page of a full pass returned (`pass_seen`); a completed pass's marks go.
     pub seen_in_pass: Option<SeenInPass>,
+    /// The end of the index log the writer's in-memory index reflects: if the log has moved past
+    /// it, the batch is refused with `StoreError::Stale` and nothing is written.
+    pub expect_log_seq: Option<i64>,
+}
+
+/// An entity whose lookup-index entry a batch changed; written to the index log, so that other
+/// processes re-read it from the store and refresh their index.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(tag = "e", rename_all = "snake_case")]
+pub enum IndexEntity {
+    /// An account row (new, changed, or its status).
+    Account { account_id: String },
+    /// A System-of-Record record that is not an account: rejected (filtered out), or deleted.
+    SorRecord { key: RecordKey },
+    /// A record that links or stopped linking (an id-map, email or user entry).
+    Record { kind: ObjectKind, key: RecordKey },
+    /// An explicit domain entry.
+    Domain { account_id: String, domain: String },
+}
+
+impl IndexEntity {
+    /// The entities a batch changes, sorted and without repeats.
+    pub fn of_batch(batch: &WriteBatch) -> Vec<IndexEntity> {
+        let mut out: Vec<IndexEntity> = Vec::new();
+        out.extend(batch.accounts.iter().map(|a| IndexEntity::Account { account_id: a.account_id.to_string() }));
+        out.extend(batch.account_status.iter().map(|(id, _)| IndexEntity::Account { account_id: id.to_string() }));
+        for r in batch.records.iter().filter(|r| r.kind != ObjectKind::Event) {
+            out.push(IndexEntity::Record { kind: r.kind, key: r.key.clone() });
+        }
+        for q in batch.quarantine.iter().filter(|q| q.kind != ObjectKind::Event) {
+            out.push(match q.kind {
+                ObjectKind::Account => IndexEntity::SorRecord { key: q.key.clone() },
+                kind => IndexEntity::Record { kind, key: q.key.clone() },
+            });
+        }
+        for (kind, key) in batch.tombstones.iter().filter(|(k, _)| *k != ObjectKind::Event) {
+            out.push(match kind {
+                ObjectKind::Account => IndexEntity::SorRecord { key: key.clone() },
+                kind => IndexEntity::Record { kind: *kind, key: key.clone() },
+            });
+        }
+        out.extend(
+            batch
+                .domains
+                .iter()
+                .map(|d| IndexEntity::Domain { account_id: d.account_id.to_string(), domain: d.domain.clone() }),
+        );
+        out.sort();
+        out.dedup();
+        out
+    }
+}
+
+/// Index-log entries after a point, and where the log stands.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IndexLog {
+    /// (seq, entities), in commit order.
+    pub entries: Vec<(i64, Vec<IndexEntity>)>,
+    /// The last seq the log holds (0 when empty).
+    pub latest: i64,
+    /// False when entries after the asked point were pruned: the reader must rebuild its index.
+    pub complete: bool,
 }
 
 /// The records a page of a full read of an object's list returned.
@@ -292,6 +354,8 @@ pub struct ApplyOutcome {
     pub new_events: u64,
     /// Events already stored: a duplicate delivery, counted once.
     pub duplicate_events: u64,
+    /// The index-log entry the batch wrote, if it changed the index.
+    pub log_seq: Option<i64>,
 }
 
 /// A custom account metric value (Natero's `/metrics`): one value per account, name and day.
@@ -393,6 +457,12 @@ pub struct ObjectStats {
     pub rejected_by_reason: BTreeMap<String, u64>,
 }
 
+/// The `quarantine_keys` space under which a rejection watches a near-miss id of `space`: not a
+/// key it tried (so not listed as one), yet found when that key changes.
+pub fn near_space(space: &accord_core::KeySpace) -> String {
+    format!("near:{}", space.code())
+}
+
 /// The (space, key) pairs that index a quarantined record: every key it tried (with the near-miss
 /// ids of an account id), and the accounts its hints name (space `hint`), so "rejections near this
 /// account" is a lookup.
@@ -401,7 +471,7 @@ pub fn quarantine_index_keys(rejection: &Rejection) -> Vec<(String, String)> {
     // An unknown account id also watches the ids its near-miss hints would name, so the hints
     // appear when such an account does, whichever arrived first.
     for t in rejection.tried.iter().filter(|t| t.space == accord_core::KeySpace::Account) {
-        out.extend(accord_core::id::near_miss_keys(&t.key).into_iter().map(|k| (k.space.code(), k.key)));
+        out.extend(accord_core::id::near_miss_keys(&t.key).into_iter().map(|k| (near_space(&k.space), k.key)));
     }
     for h in &rejection.hints {
         let ids: Vec<&AccountId> = match h {

@@ -21,3 +21,13 @@ CREATE TABLE pass_seen (
     native_id TEXT NOT NULL,
     PRIMARY KEY (source, object, pass, native_id)
 ) WITHOUT ROWID;
+
+-- What each committed batch changed in the lookup index (accounts, SOR records, id-map records,
+-- domains), in commit order. A process whose in-memory index is behind re-reads these entities
+-- from the store; a commit made against a view older than the log's end says so (the keys the
+-- newer entries changed go to the change feed, so the records linked against the old view are
+-- re-checked).
+CREATE TABLE index_log (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    entities TEXT NOT NULL
+);

@@ -637,8 +637,9 @@ impl Store for PgStore {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
-        let spaces: Vec<String> = keys.iter().map(|k| k.space.code()).collect();
-        let names: Vec<&str> = keys.iter().map(|k| k.key.as_str()).collect();
+        // Each key, and the near-miss watch of it.
+        let spaces: Vec<String> = keys.iter().flat_map(|k| [k.space.code(), near_space(&k.space)]).collect();
+        let names: Vec<&str> = keys.iter().flat_map(|k| [k.key.as_str(), k.key.as_str()]).collect();
         self.read(|conn| {
             // One statement for all the keys; the semi-join returns each record once, oldest first.
             let sql = format!(
@@ -717,13 +718,45 @@ impl Store for PgStore {
         })
     }
 
+    fn index_log_since(&self, seq: i64, limit: u32) -> Result<IndexLog> {
+        self.read(|conn| {
+            let latest: i64 = conn.query_typed_one("SELECT COALESCE(MAX(seq), 0) FROM index_log", &[])?.try_get(0)?;
+            let rows = conn.query_typed(
+                "SELECT seq, entities FROM index_log WHERE seq > $1 ORDER BY seq LIMIT $2",
+                &[(&seq, Type::INT8), (&i64::from(limit), Type::INT8)],
+            )?;
+            let entries = rows
+                .iter()
+                .map(|r| Ok((r.try_get::<_, i64>(0)?, serde_json::from_str(r.try_get::<_, &str>(1)?)?)))
+                .collect::<Result<Vec<_>>>()?;
+            // Pruning keeps the last INDEX_LOG_KEEP entries, so a reader less far behind misses none.
+            let complete = latest - seq < crate::INDEX_LOG_KEEP;
+            Ok(IndexLog { entries, latest, complete })
+        })
+    }
+
+    fn quarantined(&self, key: &RecordKey) -> Result<Option<QuarantineEntry>> {
+        self.read(|conn| {
+            let sql = format!(
+                "SELECT {QUARANTINE_COLUMNS} FROM quarantine WHERE source = $1 AND object = $2 AND native_id = $3"
+            );
+            conn.query_typed_opt(
+                &sql,
+                &[(&key.source, Type::TEXT), (&key.object, Type::TEXT), (&key.native_id, Type::TEXT)],
+            )?
+            .as_ref()
+            .map(quarantine_from_row)
+            .transpose()
+        })
+    }
+
     fn quarantine_key_count(&self) -> Result<u64> {
         self.read(|conn| count(&conn.query_typed_one("SELECT COUNT(*) FROM quarantine_keys", &[])?, 0))
     }
 
     fn for_each_quarantine_key(&self, visit: &mut dyn FnMut(TriedKey)) -> Result<()> {
         self.read(|conn| {
-            let sql = "SELECT DISTINCT space, key FROM quarantine_keys WHERE space <> 'hint' ORDER BY space, key";
+            let sql = "SELECT DISTINCT space, key FROM quarantine_keys WHERE space <> 'hint' AND space NOT LIKE 'near:%' ORDER BY space, key";
             stream(conn, sql, [], |r| {
                 let space: &str = r.try_get(0)?;
                 if let Some(space) = accord_core::KeySpace::from_code(space) {
@@ -1021,9 +1054,23 @@ fn update_set(cols: &[&str], keep: &[&str]) -> String {
 /// Each step is one bulk statement. Rows with the same key in one batch are merged first, as the
 /// sequence of row-by-row upserts SQLite runs would leave them, because one `INSERT ... ON
 /// CONFLICT DO UPDATE` cannot touch a row twice.
+/// The advisory lock that orders index-changing writers: it makes the index log's sequence
+/// order its commit order, and the `expect_log_seq` check exact.
+const INDEX_LOCK: i64 = 0x6163_636f_7264; // "accord"
+
 fn apply_batch(tx: &mut Transaction<'_>, batch: &WriteBatch) -> Result<ApplyOutcome> {
     let now = now_ms();
     let mut outcome = ApplyOutcome::default();
+    let entities = IndexEntity::of_batch(batch);
+    if !entities.is_empty() || batch.expect_log_seq.is_some() {
+        tx.execute_typed("SELECT pg_advisory_xact_lock($1)", &[(&INDEX_LOCK, Type::INT8)])?;
+    }
+    if let Some(expected) = batch.expect_log_seq {
+        let latest: i64 = tx.query_typed_one("SELECT COALESCE(MAX(seq), 0) FROM index_log", &[])?.try_get(0)?;
+        if latest > expected {
+            return Err(StoreError::Stale { latest });
+        }
+    }
     if !batch.accounts.is_empty() {
         upsert_accounts(tx, &batch.accounts)?;
         // The SOR record that created the account is no longer a rejection.
@@ -1207,6 +1254,16 @@ fn apply_batch(tx: &mut Transaction<'_>, batch: &WriteBatch) -> Result<ApplyOutc
                 (&now, Type::INT8),
             ],
         )?;
+    }
+    if !entities.is_empty() {
+        let text = serde_json::to_string(&entities)?;
+        let seq: i64 = tx
+            .query_typed_one("INSERT INTO index_log (entities) VALUES ($1) RETURNING seq", &[(&text, Type::TEXT)])?
+            .try_get(0)?;
+        outcome.log_seq = Some(seq);
+        if seq % 1_000 == 0 {
+            tx.execute_typed("DELETE FROM index_log WHERE seq <= $1", &[(&(seq - crate::INDEX_LOG_KEEP), Type::INT8)])?;
+        }
     }
     if let Some((run_id, counts)) = &batch.run {
         add_run_counts(tx, *run_id, counts)?;

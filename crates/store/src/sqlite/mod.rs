@@ -572,11 +572,13 @@ impl Store for SqliteStore {
             let mut seen = HashSet::new();
             let mut out = Vec::new();
             for k in keys {
-                let mut rows = st.query(params![k.space.code(), k.key])?;
-                while let Some(r) = rows.next()? {
-                    let e = quarantine_from_row(r)?;
-                    if seen.insert(e.id) {
-                        out.push(e);
+                for space in [k.space.code(), near_space(&k.space)] {
+                    let mut rows = st.query(params![space, k.key])?;
+                    while let Some(r) = rows.next()? {
+                        let e = quarantine_from_row(r)?;
+                        if seen.insert(e.id) {
+                            out.push(e);
+                        }
                     }
                 }
             }
@@ -641,13 +643,40 @@ impl Store for SqliteStore {
         })
     }
 
+    fn index_log_since(&self, seq: i64, limit: u32) -> Result<IndexLog> {
+        self.read(|conn| {
+            let latest = latest_log_seq(conn)?;
+            let mut st =
+                conn.prepare_cached("SELECT seq, entities FROM index_log WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
+            let mut entries = Vec::new();
+            let mut rows = st.query(params![seq, limit])?;
+            while let Some(r) = rows.next()? {
+                let text: String = r.get(1)?;
+                entries.push((r.get(0)?, serde_json::from_str(&text)?));
+            }
+            // Pruning keeps the last INDEX_LOG_KEEP entries, so a reader less far behind misses none.
+            let complete = latest - seq < crate::INDEX_LOG_KEEP;
+            Ok(IndexLog { entries, latest, complete })
+        })
+    }
+
+    fn quarantined(&self, key: &RecordKey) -> Result<Option<QuarantineEntry>> {
+        self.read(|conn| {
+            let mut st = conn.prepare_cached(&format!(
+                "SELECT {QUARANTINE_COLUMNS} FROM quarantine WHERE source = ?1 AND object = ?2 AND native_id = ?3"
+            ))?;
+            let mut rows = st.query(params![key.source, key.object, key.native_id])?;
+            rows.next()?.map(quarantine_from_row).transpose()
+        })
+    }
+
     fn quarantine_key_count(&self) -> Result<u64> {
         self.read(|conn| Ok(conn.query_row("SELECT COUNT(*) FROM quarantine_keys", [], |r| r.get::<_, i64>(0))? as u64))
     }
 
     fn for_each_quarantine_key(&self, visit: &mut dyn FnMut(TriedKey)) -> Result<()> {
         self.read(|conn| {
-            let mut st = conn.prepare("SELECT DISTINCT space, key FROM quarantine_keys WHERE space <> 'hint'")?;
+            let mut st = conn.prepare("SELECT DISTINCT space, key FROM quarantine_keys WHERE space <> 'hint' AND space NOT LIKE 'near:%'")?;
             let mut rows = st.query([])?;
             while let Some(r) = rows.next()? {
                 let space: String = r.get(0)?;
@@ -923,6 +952,12 @@ fn quarantine_where(q: &QuarantineQuery) -> (String, Vec<String>) {
 
 fn apply_batch(tx: &rusqlite::Transaction<'_>, batch: &WriteBatch) -> Result<ApplyOutcome> {
     let mut outcome = ApplyOutcome::default();
+    if let Some(expected) = batch.expect_log_seq {
+        let latest = latest_log_seq(tx)?;
+        if latest > expected {
+            return Err(StoreError::Stale { latest });
+        }
+    }
     if !batch.accounts.is_empty() {
         let mut st = tx.prepare_cached(&sql::upsert_account(ph))?;
         for a in &batch.accounts {
@@ -1042,6 +1077,17 @@ fn apply_batch(tx: &rusqlite::Transaction<'_>, batch: &WriteBatch) -> Result<App
              ON CONFLICT (source, stream) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at",
         )?
         .execute(params![cp.source, cp.stream, cp.cursor.to_string(), now_ms()])?;
+    }
+    let entities = IndexEntity::of_batch(batch);
+    if !entities.is_empty() {
+        tx.prepare_cached("INSERT INTO index_log (entities) VALUES (?1)")?
+            .execute(params![serde_json::to_string(&entities)?])?;
+        let seq = tx.last_insert_rowid();
+        outcome.log_seq = Some(seq);
+        if seq % 1_000 == 0 {
+            tx.prepare_cached("DELETE FROM index_log WHERE seq <= ?1")?
+                .execute(params![seq - crate::INDEX_LOG_KEEP])?;
+        }
     }
     if let Some((run_id, counts)) = &batch.run {
         let by_reason: String = tx
@@ -1199,6 +1245,10 @@ fn upsert_quarantine(tx: &rusqlite::Transaction<'_>, q: &QuarantineRow) -> Resul
         write_record_keys(tx, k, &[])?;
     }
     Ok(())
+}
+
+fn latest_log_seq(conn: &Connection) -> Result<i64> {
+    Ok(conn.prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM index_log")?.query_row([], |r| r.get(0))?)
 }
 
 /// Replaces a record's dependency keys.

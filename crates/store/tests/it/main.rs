@@ -64,7 +64,7 @@ fn postgres_schema_matches_the_record_kinds() {
     let mut st = conn
         .prepare(
             "SELECT m.name, p.name FROM sqlite_master m JOIN pragma_table_info(m.name) p
-             WHERE m.type IN ('table', 'view') ORDER BY m.name, p.cid",
+             WHERE m.type IN ('table', 'view') AND m.name <> 'sqlite_sequence' ORDER BY m.name, p.cid",
         )
         .unwrap();
     let mut sqlite_tables: std::collections::BTreeMap<String, Vec<String>> = Default::default();
