@@ -222,7 +222,8 @@ impl Hub {
         // go to the feed with this page, so its records are re-checked against the fresh view.
         let foreign = self.refresh(&mut index)?;
         let stale = foreign.rebuilt.then(|| page_keys(&batch)).unwrap_or_default();
-        batch.pending_keys.extend(foreign.changed.into_iter().chain(stale));
+        let mut foreign: Vec<TriedKey> = foreign.changed.into_iter().chain(stale).collect();
+        batch.pending_keys.extend(foreign.iter().cloned());
         let mut reconciled = 0;
         if let Some(seen) = batch.seen_in_pass.as_ref().filter(|s| s.complete)
             && let Some(plan) = self.plan.stream(&seen.source, &seen.object)
@@ -275,9 +276,12 @@ impl Hub {
         }
         batch.pending_keys.extend(changed.iter().cloned());
         let mut batches = [batch];
-        let applied = self.apply_fresh(&mut index, &mut batches, &ops)?.remove(0);
+        let (mut applied, later) = self.apply_fresh(&mut index, &mut batches, &ops)?;
         drop(index);
-        Ok(IngestOutcome { counts, changed, applied, items: items.unwrap_or_default(), reconciled })
+        // What the page saw change under it is for the settle to look at, like its own changes.
+        foreign.extend(later);
+        changed.extend(foreign);
+        Ok(IngestOutcome { counts, changed, applied: applied.remove(0), items: items.unwrap_or_default(), reconciled })
     }
 
     /// Brings a view up to the store's index log; on a failure the view is rebuilt.
@@ -301,8 +305,9 @@ impl Hub {
         view: &mut IndexView,
         batches: &mut [WriteBatch],
         ops: &[IndexOp],
-    ) -> Result<Vec<accord_store::ApplyOutcome>> {
+    ) -> Result<(Vec<accord_store::ApplyOutcome>, Vec<TriedKey>)> {
         const ATTEMPTS: usize = 50;
+        let mut added = Vec::new();
         for attempt in 1.. {
             batches[0].expect_log_seq = Some(view.seq);
             let refs: Vec<&WriteBatch> = batches.iter().collect();
@@ -313,7 +318,7 @@ impl Hub {
                     if let Some(seq) = applied.iter().filter_map(|a| a.log_seq).max() {
                         view.seq = seq;
                     }
-                    return Ok(applied);
+                    return Ok((applied, added));
                 }
                 Err(accord_store::StoreError::Stale { .. }) if attempt < ATTEMPTS => {
                     let foreign = self.refresh(view)?;
@@ -324,7 +329,8 @@ impl Hub {
                     for op in ops.iter().cloned() {
                         keys.extend(op.apply(view));
                     }
-                    batches[0].pending_keys.extend(keys);
+                    batches[0].pending_keys.extend(keys.iter().cloned());
+                    added.extend(keys);
                 }
                 Err(e) => {
                     self.rebuild(view)?;
@@ -362,8 +368,11 @@ impl Hub {
             prepared.push(p);
         }
         let mut batches: Vec<WriteBatch> = prepared.iter_mut().map(|p| std::mem::take(&mut p.batch)).collect();
-        let applied = self.apply_fresh(&mut index, &mut batches, &all_ops)?;
+        let (applied, later) = self.apply_fresh(&mut index, &mut batches, &all_ops)?;
         drop(index);
+        if let Some(first) = changed.first_mut() {
+            first.extend(later);
+        }
         Ok(prepared
             .into_iter()
             .zip(applied)

@@ -52,8 +52,22 @@ impl IngestQueue {
     }
 }
 
+/// With no request for this long, the commit thread settles the change feed: keys other processes
+/// (or a stopped one) left there are consumed without waiting for the next request or sync.
+const IDLE_SETTLE: std::time::Duration = std::time::Duration::from_secs(2);
+
 fn commit_loop(hub: &Hub, rx: &Receiver<Job>) {
-    while let Ok(first) = rx.recv() {
+    loop {
+        let first = match rx.recv_timeout(IDLE_SETTLE) {
+            Ok(job) => job,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                if let Err(e) = hub.settle() {
+                    tracing::warn!(error = %e, "settling the change feed failed; retrying when idle again");
+                }
+                continue;
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return,
+        };
         let mut items: usize = first.pages.iter().map(|p| p.1.len()).sum();
         let mut jobs = vec![first];
         while items < MAX_GROUP_ITEMS {

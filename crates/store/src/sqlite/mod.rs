@@ -676,7 +676,9 @@ impl Store for SqliteStore {
 
     fn for_each_quarantine_key(&self, visit: &mut dyn FnMut(TriedKey)) -> Result<()> {
         self.read(|conn| {
-            let mut st = conn.prepare("SELECT DISTINCT space, key FROM quarantine_keys WHERE space <> 'hint' AND space NOT LIKE 'near:%'")?;
+            let mut st = conn.prepare(
+                "SELECT DISTINCT space, key FROM quarantine_keys WHERE space <> 'hint' AND space NOT LIKE 'near:%'",
+            )?;
             let mut rows = st.query([])?;
             while let Some(r) = rows.next()? {
                 let space: String = r.get(0)?;
