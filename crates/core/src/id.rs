@@ -256,6 +256,58 @@ pub fn strip_zero_fraction(key: &str) -> Option<&str> {
     ok.then_some(int)
 }
 
+/// The canonical text of a JSON number, read from its text: one text per number, whatever its
+/// spelling (`1.5`, `1.50`, `15e-1`; `100`, `1e2`, `100.0`). Integers are their plain integer text;
+/// other numbers are the shortest `f64` text when that is the same number (as `serde_json` writes
+/// it), else an exact `<digits>e<exponent>` form. Never rounds: two different numbers keep two texts.
+pub fn canonical_number(text: &str) -> String {
+    let Some((negative, digits, exp)) = decimal_parts(text) else { return text.to_owned() };
+    if digits == "0" {
+        return "0".to_owned();
+    }
+    let sign = if negative { "-" } else { "" };
+    if (0..=400).contains(&exp) {
+        return format!("{sign}{digits}{}", "0".repeat(exp as usize));
+    }
+    if exp >= 0 {
+        return format!("{sign}{digits}e{exp}");
+    }
+    if let Ok(f) = text.parse::<f64>()
+        && f.is_finite()
+        && let Ok(shortest) = serde_json::to_string(&f)
+        && decimal_parts(&shortest).is_some_and(|p| p == (negative, digits.clone(), exp))
+    {
+        return shortest;
+    }
+    format!("{sign}{digits}e{exp}")
+}
+
+/// A decimal number's sign, significant digits (no leading or trailing zeros; `"0"` for zero) and
+/// power of ten: `-1.50e2` → `(true, "15", 1)`. `None` for text that is not a JSON number.
+fn decimal_parts(text: &str) -> Option<(bool, String, i64)> {
+    let (negative, rest) = match text.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, text),
+    };
+    let (mantissa, exp) = match rest.split_once(['e', 'E']) {
+        Some((m, e)) => (m, e.strip_prefix('+').unwrap_or(e).parse::<i64>().ok()?),
+        None => (rest, 0),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    if int.is_empty() || !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let mut exp = exp.checked_sub(frac.len() as i64)?;
+    let all: String = format!("{int}{frac}");
+    let trimmed = all.trim_start_matches('0');
+    let kept = trimmed.trim_end_matches('0');
+    exp = exp.checked_add((trimmed.len() - kept.len()) as i64)?;
+    if kept.is_empty() {
+        return Some((false, "0".to_owned(), 0));
+    }
+    Some((negative, kept.to_owned(), exp))
+}
+
 /// The account ids a near miss of `key` could have (the ones a near-miss hint looks for), each
 /// with whether it is a float-formatting miss (else a whitespace one). Both directions: the key
 /// may be the mangled one (`"1042.0"`, `" 1050 "`), or the System of Record's id may be (account
@@ -304,6 +356,25 @@ pub fn near_miss_keys(key: &str) -> Vec<crate::TriedKey> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn one_canonical_text_per_number() {
+        for (same, canonical) in [
+            (&["1.5", "1.50", "15e-1", "0.15e1", "1.5E0"][..], "1.5"),
+            (&["100", "1e2", "100.0", "1.00E+2"][..], "100"),
+            (&["0", "-0", "0.000", "0e5"][..], "0"),
+            (&["-2.25", "-225e-2"][..], "-2.25"),
+            (&["1714550400000", "1.7145504e12"][..], "1714550400000"),
+        ] {
+            for text in same {
+                assert_eq!(canonical_number(text), canonical, "{text}");
+            }
+        }
+        // Numbers an f64 cannot tell apart keep their own exact texts.
+        assert_ne!(canonical_number("0.1"), canonical_number("0.1000000000000000055511151231257827"));
+        assert_eq!(canonical_number("0.1000000000000000055511151231257827"), "1000000000000000055511151231257827e-34");
+        assert_ne!(canonical_number("12345678901234567890.1"), canonical_number("12345678901234567890.2"));
+    }
 
     #[test]
     fn strings_are_kept_exactly() {

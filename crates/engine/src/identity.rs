@@ -52,6 +52,11 @@ fn write_canonical(value: &Value, h: &mut blake3::Hasher) {
             }
             h.update(b"]");
         }
+        // One text per number, however it was spelled (`1.5`, `1.50`): numbers keep their
+        // original text when parsed, so the same event sent by two clients hashes alike.
+        Value::Number(n) => {
+            h.update(accord_core::id::canonical_number(&n.to_string()).as_bytes());
+        }
         other => write_json(other, h),
     }
 }
@@ -75,5 +80,14 @@ mod tests {
         assert_ne!(event_id(&a), event_id(&json!({"user_id": "u1", "created_at": 2})));
         assert_eq!(content_id(&a).len(), 32);
         assert!(event_id(&a).starts_with("ev:0000000001000:"), "created_at 1 is epoch seconds: {}", event_id(&a));
+    }
+
+    #[test]
+    fn a_number_spelled_two_ways_is_one_event() {
+        let a: Value = serde_json::from_str(r#"{"user_id":"u1","created_at":1714550400000,"total":1.5}"#).unwrap();
+        let b: Value = serde_json::from_str(r#"{"total":15e-1,"created_at":1714550400000,"user_id":"u1"}"#).unwrap();
+        assert_eq!(event_id(&a), event_id(&b));
+        let c: Value = serde_json::from_str(r#"{"user_id":"u1","created_at":1714550400000,"total":1.51}"#).unwrap();
+        assert_ne!(event_id(&a), event_id(&c));
     }
 }

@@ -15,46 +15,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use accord_connectors::PageStats;
 use accord_engine::{Hub, SyncObserver, SyncOptions};
 use accord_sandbox::{Company, Sandbox, SandboxOptions};
-use accord_store::{QuarantineQuery, RunCounts, Store};
+use accord_store::{QuarantineQuery, RunCounts};
 
 use crate::sandbox::runtime;
 
-/// Every table's link-relevant columns, as sorted text rows (times and row ids left out).
-pub fn link_state(store: &dyn Store) -> BTreeMap<String, Vec<String>> {
-    const KEEP: &[&str] = &[
-        "account_id",
-        "status",
-        "source",
-        "object",
-        "native_id",
-        "link_rule",
-        "link_rule_index",
-        "link_key",
-        "is_deleted",
-        "reason",
-        "rule",
-        "hints",
-        "domain",
-        "space",
-        "key",
-    ];
-    let mut state = BTreeMap::new();
-    for table in ["accounts", "deleted_accounts", "contacts", "product_users", "organizations", "support_tickets"]
-        .into_iter()
-        .chain(["interactions", "quarantine", "quarantine_keys", "record_keys", "domain_map", "pending_keys"])
-    {
-        let mut rows = Vec::new();
-        store
-            .export_table(table, &mut |row| {
-                let kept: Vec<String> = KEEP.iter().filter_map(|c| row.get(*c).map(|v| format!("{c}={v}"))).collect();
-                rows.push(kept.join(" "));
-            })
-            .unwrap();
-        rows.sort();
-        state.insert(table.to_owned(), rows);
-    }
-    state
-}
+pub use accord_store::contract::link_state;
 
 /// Asserts two link states are equal, naming the first rows that differ.
 pub fn assert_same(expected: &BTreeMap<String, Vec<String>>, got: &BTreeMap<String, Vec<String>>, what: &str) {
@@ -137,6 +102,10 @@ fn stopped_syncs_converge(trials: u64) {
     let retry = clean.retry(&QuarantineQuery::default()).unwrap();
     assert_same(&expected, &link_state(clean.store.as_ref()), "retry right after a sync");
     assert_eq!(retry.linked, 0, "retry right after a sync linked records: the sync had not settled");
+    let quarantined = expected["quarantine"].len() as u64;
+    assert_eq!(retry.retried, quarantined, "the retry report counts each quarantined record once: {retry:?}");
+    let still: u64 = retry.still_rejected.values().sum();
+    assert_eq!(still + retry.not_retryable, quarantined, "{retry:?}");
 
     // A deterministic spread of stop points over the whole sync (every stream gets some).
     let stops: Vec<u64> = (1..=trials).map(|i| 1 + i * (total - 1) / (trials + 1)).collect();

@@ -81,10 +81,14 @@ fn crm_only(hub: &Hub) {
     sync_with(hub, SyncOptions { sources: vec!["crm".into()], full: false });
 }
 
-/// After any settle, asking again changes nothing.
+/// After any settle, asking again changes nothing, and the report counts each record once.
 fn assert_settled(hub: &Hub) {
+    let quarantined = quarantine(hub).len() as u64;
     let again = hub.retry(&Default::default()).unwrap();
     assert_eq!(again.linked, 0, "a settled hub links nothing more on retry: {again:?}");
+    assert_eq!(again.retried, quarantined, "each quarantined record retried once: {again:?}");
+    let still: u64 = again.still_rejected.values().sum();
+    assert_eq!(still + again.not_retryable, quarantined, "each counted once: {again:?}");
 }
 
 #[test]
