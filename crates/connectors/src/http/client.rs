@@ -541,3 +541,111 @@ fn describe(e: reqwest::Error) -> String {
         e.without_url().to_string()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::*;
+
+    #[derive(Debug)]
+    struct Plain;
+    impl Vendor for Plain {}
+
+    /// Serves `response` (a raw HTTP/1.1 answer) to every connection; returns the base URL.
+    async fn canned(response: &'static str) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let mut buf = vec![0u8; 8192];
+                let mut read = 0;
+                while !buf[..read].windows(4).any(|w| w == b"\r\n\r\n") {
+                    match socket.read(&mut buf[read..]).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => read += n,
+                    }
+                }
+                let _ = socket.write_all(response.as_bytes()).await;
+                let _ = socket.shutdown().await;
+            }
+        });
+        base
+    }
+
+    fn client(base: &str) -> HttpClient {
+        let retry = RetryPolicy { max_retries: 1, base_delay: Duration::from_millis(1), ..RetryPolicy::default() };
+        HttpClient::new(
+            base.to_owned(),
+            Auth::Header { name: "X-Key".into(), value: SecretString::new("k") },
+            Limiter::new(None),
+            retry,
+            Box::new(Plain),
+            vec![],
+        )
+        .unwrap()
+    }
+
+    async fn fail(response: &'static str) -> (String, String) {
+        let base = canned(response).await;
+        let req = RequestSpec::get("/api/things").param("key", "secret-in-query");
+        let e = client(&base).fetch(&req, &mut FetchStats::default()).await.unwrap_err().to_string();
+        assert!(!e.contains("secret-in-query"), "the query never shows: {e}");
+        (base, e)
+    }
+
+    #[tokio::test]
+    async fn an_html_page_is_an_error_naming_the_host_and_status() {
+        let (base, e) = fail(
+            "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 29\r\nConnection: close\r\n\r\n<html><body>Login</body></html>",
+        )
+        .await;
+        assert!(
+            e.contains(&format!("GET {base}/api/things")) && e.contains("HTTP 200 OK") && e.contains("HTML"),
+            "{e}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_redirect_is_not_followed_and_says_where_it_pointed() {
+        let (base, e) = fail(
+            "HTTP/1.1 302 Found\r\nLocation: https://login.example.com/start?token=x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        )
+        .await;
+        assert!(e.contains(&base) && e.contains("302") && e.contains("https://login.example.com/start"), "{e}");
+        assert!(!e.contains("token=x"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_404_names_the_host_and_path() {
+        let (base, e) = fail(
+            "HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: 25\r\nConnection: close\r\n\r\n[{\"errorCode\":\"NOT_FOUND\"}",
+        )
+        .await;
+        assert!(e.contains(&format!("{base}/api/things")) && e.contains("404") && e.contains("NOT_FOUND"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn the_servers_date_comes_with_the_answer() {
+        let base = canned(
+            "HTTP/1.1 200 OK\r\nDate: Tue, 15 Nov 1994 08:12:31 GMT\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}",
+        )
+        .await;
+        let f = client(&base).fetch_page(&RequestSpec::get("/x"), &mut FetchStats::default()).await.unwrap();
+        assert_eq!(f.server_time, DateTime::from_timestamp(784_887_151, 0));
+        assert_eq!(f.body, serde_json::json!({}));
+    }
+
+    #[tokio::test]
+    async fn a_refusal_comes_back_with_its_body_for_callers_that_read_error_codes() {
+        let base = canned(
+            "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: 41\r\nConnection: close\r\n\r\n[{\"errorCode\":\"INVALID_REPLICATION_DATE\"}]",
+        )
+        .await;
+        let r = client(&base).fetch_or_refusal(&RequestSpec::get("/d"), &mut FetchStats::default()).await.unwrap();
+        let refusal = r.unwrap_err();
+        assert_eq!(refusal.status, StatusCode::BAD_REQUEST);
+        assert!(refusal.body.contains("INVALID_REPLICATION_DATE"));
+        assert!(refusal.message.contains(&format!("{base}/d")), "{}", refusal.message);
+    }
+}

@@ -22,13 +22,45 @@ use crate::ratelimit::Limit;
 use crate::server::{Vendor, guard};
 
 /// The login host (`login.salesforce.com`): the token endpoint only. Data paths are unknown here,
-/// as they are at Salesforce's login hosts: a client must send them to the token's `instance_url`.
+/// as they are at Salesforce's login hosts, with or without a token: a client must send them to
+/// the token's `instance_url`.
 pub(crate) fn login_router(state: Arc<State>) -> Router {
+    let login = Arc::new(LoginHost(state.clone()));
     Router::new()
         .route("/services/oauth2/token", post(token))
         .fallback(not_found)
-        .layer(axum::middleware::from_fn_with_state(state.clone(), guard::<State>))
+        .layer(axum::middleware::from_fn_with_state(login, guard::<LoginHost>))
         .with_state(state)
+}
+
+/// The login host's view of the org: the same faults and clock, no session check (it serves no
+/// data), and no API allocation (token requests do not count).
+pub(crate) struct LoginHost(Arc<State>);
+
+impl Vendor for LoginHost {
+    fn faults(&self) -> &crate::faults::FaultHandle {
+        &self.0.faults
+    }
+
+    fn clock(&self) -> &crate::clock::Clock {
+        &self.0.clock
+    }
+
+    fn limiter(&self) -> &crate::ratelimit::RateLimiter {
+        &self.0.limiter
+    }
+
+    fn authorize(&self, _req: &Request) -> Result<(), Response> {
+        Ok(())
+    }
+
+    fn throttle(&self, _req: &Request) -> Result<HeaderMap, Response> {
+        Ok(HeaderMap::new())
+    }
+
+    fn fault_response(&self, fault: Fault) -> Response {
+        self.0.fault_response(fault)
+    }
 }
 
 /// The org's instance (`{MyDomain}.my.salesforce.com`): the token endpoint and the REST API.
