@@ -212,6 +212,19 @@ pub(crate) async fn lose_record(response: Response) -> Response {
 mod tests {
     use super::*;
 
+    #[tokio::test]
+    async fn a_lost_record_leaves_the_page_and_keeps_its_totals() {
+        let page =
+            serde_json::json!({"totalSize": 3, "done": true, "records": [{"Id": "a"}, {"Id": "b"}, {"Id": "c"}]});
+        let response = Response::new(Body::from(page.to_string()));
+        let served = lose_record(response).await;
+        let length: usize = served.headers()[CONTENT_LENGTH].to_str().unwrap().parse().unwrap();
+        let bytes = axum::body::to_bytes(served.into_body(), usize::MAX).await.unwrap();
+        assert_eq!(length, bytes.len());
+        let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(body, serde_json::json!({"totalSize": 3, "done": true, "records": [{"Id": "a"}, {"Id": "b"}]}));
+    }
+
     #[test]
     fn next_n_fires_exactly_n_times_then_is_spent() {
         let f = FaultHandle::default();
