@@ -179,7 +179,7 @@ const DELETION_MARGIN_SECONDS: i64 = 60;
 #[derive(Debug)]
 enum Start {
     /// Plan a new pass after `previous` (a finished cursor, or none); `full` when asked for.
-    Plan { previous: Option<HttpCursor>, full: bool },
+    Plan { previous: Option<Box<HttpCursor>>, full: bool },
     /// Continue the saved pass from its next request; if the vendor refuses it (an expired
     /// locator), restart the pass.
     Resume,
@@ -221,7 +221,7 @@ impl HttpStream {
         let (cursor, start) = match saved {
             Some(c) if !c.complete && c.next.is_some() => (c, Start::Resume),
             Some(c) if !c.complete && (c.started.is_some() || c.full_pass.is_some()) => (c, Start::Restart),
-            previous => (HttpCursor::default(), Start::Plan { previous, full }),
+            previous => (HttpCursor::default(), Start::Plan { previous: previous.map(Box::new), full }),
         };
         Self { client, def, cursor, start, failure: None, done: false }
     }
@@ -421,7 +421,7 @@ impl HttpStream {
         let mut stats = FetchStats::default();
         let mut items = Vec::new();
         let (request, fetched) = match std::mem::replace(&mut self.start, Start::Continue) {
-            Start::Plan { previous, full } => self.begin(previous, full, &mut stats, &mut items).await?,
+            Start::Plan { previous, full } => self.begin(previous.map(|p| *p), full, &mut stats, &mut items).await?,
             Start::Resume => self.resume(&mut stats).await?,
             Start::Restart => self.restart(&mut stats).await?,
             Start::Continue => {
