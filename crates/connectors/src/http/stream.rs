@@ -14,10 +14,11 @@
 //! feed no longer reaches back to the cursor (Salesforce's `getDeleted` keeps 15 days), and every
 //! `reconcile_every` for vendors without a deletion feed (Intercom).
 //!
-//! Where the vendor reports a total, a pass (or page) whose record count disagrees with it fails
-//! loudly: its last page is delivered with a cursor that restarts the pass, and the stream then
-//! ends in an error naming both numbers. Counts are of what the server returned, before repeats
-//! of the previous page's high-water mark are skipped.
+//! Where the vendor reports a total, a pass that read fewer records than it (or a page that holds
+//! fewer than its own count) fails loudly: its last page is delivered with a cursor that restarts
+//! the pass, and the stream then ends in an error naming both numbers. Counts are of what the
+//! server returned, before repeats of the previous page's high-water mark are skipped. Reading
+//! more than the total is only logged: records deleted during a pass, after they were read, do it.
 
 use std::cmp::Ordering;
 use std::sync::Arc;
@@ -450,7 +451,13 @@ impl HttpStream {
         let mut failure = None;
         match &self.def.total {
             Some(Total::Pass(field)) => {
-                if let Some(n) = field.get(&body).and_then(Value::as_u64) {
+                // What a pass must read: for an incremental pass, what matched when it started
+                // (records that start matching later changed after it began, and the next pass
+                // reads them); for a whole-list pass, the list as it ends (records created during
+                // the pass are appended to it and read).
+                if let Some(n) = field.get(&body).and_then(Value::as_u64)
+                    && (self.cursor.since.is_none() || self.cursor.total.is_none())
+                {
                     self.cursor.total = Some(n);
                 }
             }
@@ -523,14 +530,19 @@ impl HttpStream {
         if self.cursor.next.is_none()
             && failure.is_none()
             && let (Some(Total::Pass(field)), Some(total)) = (&self.def.total, self.cursor.total)
-            && self.cursor.returned != total
         {
-            failure = Some(format!(
-                "{}: the pass read {} records but the vendor's {field} says {total}; paging ended early or \
-                 the vendor lost records, so the pass is not complete and starts again on the next sync",
-                self.name(),
-                self.cursor.returned
-            ));
+            let returned = self.cursor.returned;
+            if returned < total {
+                failure = Some(format!(
+                    "{}: the pass read {returned} records but the vendor's {field} says {total}; paging ended \
+                     early or the vendor lost records, so the pass is not complete and starts again on the next sync",
+                    self.name()
+                ));
+            } else if returned > total {
+                // More than the total is what a record deleted after it was read (or a repeat
+                // across shifting pages) gives: nothing was lost.
+                tracing::warn!(stream = %self.name(), returned, total, %field, "the pass read more records than the vendor's total");
+            }
         }
         let mut full_pass = self.cursor.full_pass.clone().map(|id| FullPass { id, complete: false });
         if let Some(failure) = failure {

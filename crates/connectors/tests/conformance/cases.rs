@@ -308,3 +308,35 @@ async fn zendesk_deleted_users_and_tickets_arrive_as_deletions() {
     let gone: BTreeSet<_> = users.deleted.iter().chain(&tickets.deleted).collect();
     assert!(gone.len() >= 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn intercom_records_changing_during_a_pass_do_not_trip_the_count_check() {
+    use accord_sandbox::intercom::model::Contact;
+    let sb = sandbox(&INTERCOM, options()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let c = connector(&sb, &INTERCOM, dir.path(), "");
+    // A whole-list pass: a contact deleted after its page was read leaves the total below what
+    // the pass read, which loses nothing.
+    let mut full = read(c.as_ref(), "contacts", None, Some(1)).await;
+    sb.intercom.delete::<Contact>(&full.ids[0]).unwrap();
+    let rest = read(c.as_ref(), "contacts", full.cursor.clone(), None).await;
+    full.ids.extend(rest.ids);
+    full.marks.extend(rest.marks);
+    full.completed_full_pass("a list pass with a deletion behind it");
+    // An incremental pass: a contact that starts matching the search after the pass began (and
+    // sorts before its position) raises the total, and the next pass reads it.
+    sb.clock().advance(chrono::Duration::days(2));
+    let contacts = sb.intercom.snapshot().contacts;
+    for changed in &contacts[10..50] {
+        sb.intercom.update::<Contact>(&changed.id, |c| c.name = Some("Changed".into())).unwrap();
+    }
+    let mut inc = read(c.as_ref(), "contacts", rest.cursor.clone(), Some(1)).await;
+    assert!(inc.pages == 1 && inc.cursor.as_ref().unwrap()["complete"] == Value::Bool(false), "several pages");
+    sb.intercom.update::<Contact>(&contacts[2].id, |c| c.name = Some("Late".into())).unwrap();
+    let rest = read(c.as_ref(), "contacts", inc.cursor.clone(), None).await;
+    inc.ids.extend(rest.ids);
+    let changed: BTreeSet<String> = contacts[10..50].iter().map(|c| c.id.clone()).collect();
+    assert!(changed.is_subset(&set(&inc.ids)), "every change made before the pass is read");
+    let next = read(c.as_ref(), "contacts", rest.cursor.clone(), None).await;
+    assert!(next.ids.contains(&contacts[2].id), "the late change is read by the next pass");
+}
