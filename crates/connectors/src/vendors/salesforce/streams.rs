@@ -71,7 +71,9 @@ fn soql_stream(
             // full pull of the table", which the reconciling pass is.
             gap_errors: vec!["INVALID_REPLICATION_DATE"],
             // "Results are returned for no more than 15 days previous to the day the call is
-            // executed": a cursor older than that may have missed deletions.
+            // executed": a cursor older than that may have missed deletions. A day less, since
+            // the log counts from the day (not the instant) of the call; the answer's
+            // `earliestDateAvailable` is checked as well.
             window: chrono::Duration::days(14),
             // "The specified startDate must chronologically precede the specified endDate value
             // by more than one minute."
