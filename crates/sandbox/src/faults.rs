@@ -28,6 +28,9 @@ pub enum Fault {
     /// Serve the request, but cut the JSON body in half: the status is right and
     /// `Content-Length` matches the cut body, so only parsing fails.
     Truncate,
+    /// Serve the request, but leave the last record out of the page's record array, keeping its
+    /// totals and links: a vendor that loses a record, which only a count check can notice.
+    LoseRecord,
 }
 
 /// When a rule fires, counted over the requests it matches from the moment it is added.
@@ -49,11 +52,12 @@ pub struct FaultCounts {
     pub delayed: u64,
     pub dropped: u64,
     pub truncated: u64,
+    pub lost_records: u64,
 }
 
 impl FaultCounts {
     pub fn total(&self) -> u64 {
-        self.status + self.rate_limited + self.delayed + self.dropped + self.truncated
+        self.status + self.rate_limited + self.delayed + self.dropped + self.truncated + self.lost_records
     }
 }
 
@@ -159,6 +163,7 @@ impl FaultHandle {
                 Fault::Delay(_) => c.delayed += 1,
                 Fault::Drop => c.dropped += 1,
                 Fault::Truncate => c.truncated += 1,
+                Fault::LoseRecord => c.lost_records += 1,
             }
         }
         chosen
@@ -184,9 +189,41 @@ pub(crate) async fn truncate(response: Response) -> Response {
     Response::from_parts(parts, Body::from(cut))
 }
 
+/// Removes the last record of a page: the last element of the longest array at the top of the
+/// JSON body (`records`, `data`, `tickets`...). Other bodies are served unchanged.
+pub(crate) async fn lose_record(response: Response) -> Response {
+    let (mut parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+    let Ok(mut json) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+        return Response::from_parts(parts, Body::from(bytes));
+    };
+    let longest = json.as_object_mut().and_then(|o| {
+        o.values_mut().filter_map(|v| v.as_array_mut()).filter(|a| !a.is_empty()).max_by_key(|a| a.len())
+    });
+    if let Some(records) = longest {
+        records.pop();
+    }
+    let out = serde_json::to_vec(&json).unwrap_or_default();
+    parts.headers.insert(CONTENT_LENGTH, HeaderValue::from(out.len()));
+    Response::from_parts(parts, Body::from(out))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_lost_record_leaves_the_page_and_keeps_its_totals() {
+        let page =
+            serde_json::json!({"totalSize": 3, "done": true, "records": [{"Id": "a"}, {"Id": "b"}, {"Id": "c"}]});
+        let response = Response::new(Body::from(page.to_string()));
+        let served = lose_record(response).await;
+        let length: usize = served.headers()[CONTENT_LENGTH].to_str().unwrap().parse().unwrap();
+        let bytes = axum::body::to_bytes(served.into_body(), usize::MAX).await.unwrap();
+        assert_eq!(length, bytes.len());
+        let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(body, serde_json::json!({"totalSize": 3, "done": true, "records": [{"Id": "a"}, {"Id": "b"}]}));
+    }
 
     #[test]
     fn next_n_fires_exactly_n_times_then_is_spent() {

@@ -8,7 +8,7 @@
 //! let company = Company::generate(7, 200);
 //! let truth = company.truth();
 //! let sandbox = Sandbox::start(company, SandboxOptions::default()).await?;
-//! let sf = sandbox.salesforce.base_url(); // POST {sf}/services/oauth2/token with the credentials
+//! let sf = sandbox.salesforce.login_url(); // POST {sf}/services/oauth2/token with the credentials
 //! let creds = sandbox.salesforce.credentials();
 //! # let _ = (sf, creds, truth);
 //! sandbox.shutdown().await;
@@ -168,7 +168,7 @@ kind = "intercom"
 base_url = "{ic_url}"
 access_token = {{ file = "intercom_token" }}
 {limits}"#,
-            sf_url = self.salesforce.base_url(),
+            sf_url = self.salesforce.login_url(),
             zd_url = self.zendesk.base_url(),
             zd_email = zd.email,
             ic_url = self.intercom.base_url(),

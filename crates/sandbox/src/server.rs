@@ -1,5 +1,7 @@
 //! The loopback server every emulator runs on, and the request guard they all put in front of
 //! their routes: injected faults first, then credentials, then the rate limit, then the handler.
+//! Every answer carries a `Date` header from the sandbox clock, as a real server's carries its own
+//! clock: clients that ask for windows in the server's time (Salesforce's `getDeleted`) read it.
 //!
 //! The server runs its own accept loop over hyper instead of `axum::serve` because a dropped
 //! connection must be a real one: the guard marks the response, and the connection's service
@@ -22,12 +24,14 @@ use tokio::task::{JoinHandle, JoinSet};
 use tower::ServiceExt;
 
 use crate::Error;
-use crate::faults::{DropConnection, Fault, FaultHandle, dropped, truncate};
+use crate::clock::Clock;
+use crate::faults::{DropConnection, Fault, FaultHandle, dropped, lose_record, truncate};
 use crate::ratelimit::RateLimiter;
 
 /// What an emulator tells the shared guard.
 pub(crate) trait Vendor: Send + Sync + 'static {
     fn faults(&self) -> &FaultHandle;
+    fn clock(&self) -> &Clock;
     fn limiter(&self) -> &RateLimiter;
     /// `Err` is the vendor's answer to missing or wrong credentials. Public endpoints (an OAuth
     /// token endpoint) and unknown paths answer `Ok`: the router decides those.
@@ -44,21 +48,34 @@ pub(crate) async fn guard<V: Vendor>(State(vendor): State<Arc<V>>, req: Request,
     let fault = vendor.faults().next(req.uri().path());
     match fault {
         Some(Fault::Drop) => return dropped(),
-        Some(f @ (Fault::Status(_) | Fault::RateLimited)) => return vendor.fault_response(f),
+        Some(f @ (Fault::Status(_) | Fault::RateLimited)) => {
+            return stamp_date(vendor.clock(), vendor.fault_response(f));
+        }
         Some(Fault::Delay(d)) => tokio::time::sleep(d).await,
-        Some(Fault::Truncate) | None => {}
+        Some(Fault::Truncate | Fault::LoseRecord) | None => {}
     }
     if let Err(refused) = vendor.authorize(&req) {
-        return refused;
+        return stamp_date(vendor.clock(), refused);
     }
     let headers = match vendor.throttle(&req) {
         Ok(h) => h,
-        Err(refused) => return refused,
+        Err(refused) => return stamp_date(vendor.clock(), refused),
     };
     let mut response = next.run(req).await;
     response.headers_mut().extend(headers);
-    if fault == Some(Fault::Truncate) {
-        response = truncate(response).await;
+    match fault {
+        Some(Fault::Truncate) => response = truncate(response).await,
+        Some(Fault::LoseRecord) => response = lose_record(response).await,
+        _ => {}
+    }
+    stamp_date(vendor.clock(), response)
+}
+
+/// Sets `Date` from the sandbox clock (hyper adds the wall clock only when it is missing).
+fn stamp_date(clock: &Clock, mut response: Response) -> Response {
+    let date = clock.now().format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+    if let Ok(v) = axum::http::HeaderValue::from_str(&date) {
+        response.headers_mut().insert(axum::http::header::DATE, v);
     }
     response
 }

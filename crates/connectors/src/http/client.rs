@@ -2,11 +2,17 @@
 //! limiter, and retries of 429s, 5xx, timeouts, dropped connections and truncated bodies, with
 //! jittered exponential backoff and a cap. Vendors differ only in how they say "slow down" and
 //! "this token expired", which they describe through `Vendor`.
+//!
+//! A data request is built only once the base URL is known: for a vendor that names its API host
+//! in the token response (Salesforce's `instance_url`), the token comes first. Redirects are not
+//! followed, and a redirect or an HTML page where JSON was expected is an error naming the host and
+//! the status: both mean the request went to the wrong host.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use accord_core::secret::SecretString;
+use chrono::{DateTime, Utc};
 use rand::RngExt;
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
@@ -101,9 +107,10 @@ pub trait Vendor: Send + Sync + std::fmt::Debug {
         None
     }
 
-    /// The base URL learned from an OAuth2 token response (Salesforce's `instance_url`).
-    fn base_url_from_token(&self, _token: &Value) -> Option<String> {
-        None
+    /// The base URL learned from an OAuth2 token response (Salesforce's `instance_url`): `Ok(None)`
+    /// keeps the configured base, `Err` says what the response lacks.
+    fn base_url_from_token(&self, _token: &Value) -> Result<Option<String>, String> {
+        Ok(None)
     }
 }
 
@@ -169,6 +176,25 @@ pub struct FetchStats {
     pub rate_limit_waits: u64,
 }
 
+/// A JSON answer and the server's clock when it answered (its `Date` header).
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    pub body: Value,
+    /// The server's time from `Date`, when the answer had a readable one. Windows the vendor
+    /// computes on its own clock (Salesforce's `getDeleted`) are asked in this time.
+    pub server_time: Option<DateTime<Utc>>,
+}
+
+/// A request the vendor refused for good (a 4xx other than 401 and 429): the status and the
+/// vendor's error body, for callers that act on a specific error code.
+#[derive(Debug, Clone)]
+pub struct Refusal {
+    pub status: StatusCode,
+    pub body: String,
+    /// The refusal described for a person, with the host and path.
+    pub message: String,
+}
+
 /// A source's HTTP client.
 #[derive(Debug)]
 pub struct HttpClient {
@@ -195,6 +221,9 @@ impl HttpClient {
             .timeout(retry.timeout)
             .connect_timeout(Duration::from_secs(10))
             .gzip(true)
+            // A redirect means the base URL is wrong (or a login page answers): say so rather
+            // than follow it to a host the credentials were not meant for.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| ConnectorError::Fatal(format!("cannot build the HTTP client: {e}")))?;
         Ok(Self {
@@ -227,6 +256,24 @@ impl HttpClient {
 
     /// Fetches a JSON document, retrying what can be retried. Never logs secrets.
     pub async fn fetch(&self, req: &RequestSpec, stats: &mut FetchStats) -> Result<Value, ConnectorError> {
+        Ok(self.fetch_page(req, stats).await?.body)
+    }
+
+    /// Fetches a JSON document with the server's time of the answer.
+    pub async fn fetch_page(&self, req: &RequestSpec, stats: &mut FetchStats) -> Result<Fetched, ConnectorError> {
+        match self.fetch_or_refusal(req, stats).await? {
+            Ok(fetched) => Ok(fetched),
+            Err(refusal) => Err(ConnectorError::Fatal(refusal.message)),
+        }
+    }
+
+    /// Like `fetch_page`, but a request the vendor refuses for good comes back as a `Refusal`
+    /// (status and body) rather than an error, for callers that act on a specific error code.
+    pub async fn fetch_or_refusal(
+        &self,
+        req: &RequestSpec,
+        stats: &mut FetchStats,
+    ) -> Result<Result<Fetched, Refusal>, ConnectorError> {
         let mut transient = 0u32;
         let mut limited = 0u32;
         let mut refreshed = false;
@@ -235,28 +282,55 @@ impl HttpClient {
                 stats.rate_limit_waits += 1;
             }
             stats.requests += 1;
-            let verdict = match self.send_once(req).await {
-                Ok((status, headers, body)) => match self.vendor.classify(status, &headers, &body) {
-                    Verdict::Ok => match serde_json::from_slice::<Value>(&body) {
-                        Ok(v) => {
-                            if let Some(wait) = self.vendor.quota_exhausted_until(&headers) {
-                                self.limiter.pause_until(Instant::now() + wait).await;
-                            }
-                            return Ok(v);
+            let (url, sent) = match self.send_once(req).await {
+                Ok(sent) => sent,
+                Err(SendError::Fatal(why)) => return Err(ConnectorError::Fatal(why)),
+                Err(SendError::Transient { url, why }) => (url, Err(why)),
+            };
+            let target = Target::of(&req.method, &url);
+            let verdict = match sent {
+                Ok((status, headers, _)) if status.is_redirection() => {
+                    return Err(ConnectorError::Fatal(redirect_message(&target, status, &headers)));
+                }
+                Ok((status, headers, body)) => {
+                    let server_time = date_header(&headers);
+                    match self.vendor.classify(status, &headers, &body) {
+                        Verdict::Ok if is_html(&headers, &body) => {
+                            return Err(ConnectorError::Fatal(format!(
+                                "{target} answered HTTP {status} with an HTML page, not JSON: the request went to \
+                                 a host that does not serve this API (check the source's URL)"
+                            )));
                         }
-                        Err(e) => Verdict::Transient(format!("the response body is not complete JSON: {e}")),
-                    },
-                    other => other,
-                },
+                        Verdict::Ok => match serde_json::from_slice::<Value>(&body) {
+                            Ok(v) => {
+                                if let Some(wait) = self.vendor.quota_exhausted_until(&headers) {
+                                    self.limiter.pause_until(Instant::now() + wait).await;
+                                }
+                                return Ok(Ok(Fetched { body: v, server_time }));
+                            }
+                            Err(e) => Verdict::Transient(format!("the response body is not complete JSON: {e}")),
+                        },
+                        Verdict::Fatal(why) => {
+                            return Ok(Err(Refusal {
+                                status,
+                                body: String::from_utf8_lossy(&body).into_owned(),
+                                message: format!("{target}: {why}"),
+                            }));
+                        }
+                        other => other,
+                    }
+                }
                 Err(e) => Verdict::Transient(e),
             };
             match verdict {
-                Verdict::Ok => unreachable!("handled above"),
+                Verdict::Ok | Verdict::Fatal(_) => unreachable!("handled above"),
                 Verdict::RateLimited(wait) => {
                     limited += 1;
                     stats.rate_limit_waits += 1;
                     if limited > self.retry.max_rate_limited {
-                        return Err(ConnectorError::Fatal(format!("still rate limited after {limited} waits")));
+                        return Err(ConnectorError::Fatal(format!(
+                            "{target}: still rate limited after {limited} waits"
+                        )));
                     }
                     tracing::debug!(wait_ms = wait.as_millis() as u64, "rate limited by the vendor");
                     self.limiter.pause_until(Instant::now() + wait).await;
@@ -266,19 +340,23 @@ impl HttpClient {
                     *self.token.write().await = None;
                 }
                 Verdict::AuthExpired => {
-                    return Err(ConnectorError::Fatal("the vendor refused the credentials (HTTP 401)".into()));
+                    return Err(ConnectorError::Fatal(format!(
+                        "{target}: the vendor refused the credentials (HTTP 401)"
+                    )));
                 }
                 Verdict::Transient(why) => {
                     transient += 1;
                     stats.retries += 1;
                     if transient > self.retry.max_retries {
-                        return Err(ConnectorError::Fatal(format!("gave up after {} retries: {why}", transient - 1)));
+                        return Err(ConnectorError::Fatal(format!(
+                            "{target}: gave up after {} retries: {why}",
+                            transient - 1
+                        )));
                     }
                     let delay = self.backoff(transient);
                     tracing::debug!(attempt = transient, delay_ms = delay.as_millis() as u64, %why, "retrying");
                     tokio::time::sleep(delay).await;
                 }
-                Verdict::Fatal(why) => return Err(ConnectorError::Fatal(why)),
             }
         }
     }
@@ -291,9 +369,17 @@ impl HttpClient {
         capped.mul_f64(factor)
     }
 
-    async fn send_once(&self, req: &RequestSpec) -> Result<(StatusCode, HeaderMap, Vec<u8>), String> {
+    /// Sends a request once: the URL it went to, and the answer or why none came.
+    async fn send_once(&self, req: &RequestSpec) -> Result<(String, Result<Response, String>), SendError> {
+        let method = Method::from_bytes(req.method.as_bytes())
+            .map_err(|e| SendError::Fatal(format!("{:?} is not an HTTP method: {e}", req.method)))?;
+        // Authenticate first: the token response may name the API host (Salesforce's
+        // `instance_url`), and a URL built before it would go to the login host.
+        let bearer = match &self.auth {
+            Auth::OAuth2 { .. } => Some(self.access_token().await?),
+            _ => None,
+        };
         let url = self.url(&req.path).await;
-        let method = Method::from_bytes(req.method.as_bytes()).map_err(|e| e.to_string())?;
         let mut builder = self.http.request(method, &url).query(&req.query);
         for (k, v) in &self.extra_headers {
             builder = builder.header(k, v);
@@ -303,23 +389,32 @@ impl HttpClient {
             Auth::Query { name, value } => builder.query(&[(name, value.expose())]),
             Auth::Basic { user, password } => builder.basic_auth(user, Some(password.expose())),
             Auth::Bearer(token) => builder.bearer_auth(token.expose()),
-            Auth::OAuth2 { .. } => builder.bearer_auth(self.access_token().await?.expose()),
+            Auth::OAuth2 { .. } => match &bearer {
+                Some(token) => builder.bearer_auth(token.expose()),
+                None => builder,
+            },
         };
         if let Some(body) = &req.body {
             builder = builder.json(body);
         }
-        let resp = builder.send().await.map_err(describe)?;
+        let resp = match builder.send().await {
+            Ok(resp) => resp,
+            Err(e) => return Ok((url, Err(describe(e)))),
+        };
         let status = resp.status();
         let headers = resp.headers().clone();
-        let body = resp
-            .bytes()
-            .await
-            .map_err(|e| format!("the connection dropped while reading the body: {}", describe(e)))?;
-        Ok((status, headers, body.to_vec()))
+        let body = match resp.bytes().await {
+            Ok(body) => body,
+            Err(e) => {
+                return Ok((url, Err(format!("the connection dropped while reading the body: {}", describe(e)))));
+            }
+        };
+        Ok((url, Ok((status, headers, body.to_vec()))))
     }
 
-    /// The cached OAuth2 access token, refreshed when missing.
-    async fn access_token(&self) -> Result<SecretString, String> {
+    /// The cached OAuth2 access token, refreshed when missing. A token endpoint that cannot be
+    /// reached is a passing failure; one that answers with a refusal or an unusable body is not.
+    async fn access_token(&self) -> Result<SecretString, SendError> {
         if let Some(t) = self.token.read().await.clone() {
             return Ok(t);
         }
@@ -328,7 +423,7 @@ impl HttpClient {
             return Ok(t);
         }
         let Auth::OAuth2 { token_url, client_id, client_secret, refresh_token } = &self.auth else {
-            return Err("not an OAuth2 source".into());
+            return Err(SendError::Fatal("not an OAuth2 source".into()));
         };
         let form = [
             ("grant_type", "refresh_token"),
@@ -338,25 +433,101 @@ impl HttpClient {
         ];
         // The token endpoint counts against the same quota as data calls.
         self.limiter.acquire().await;
-        let resp = self.http.post(token_url).form(&form).send().await.map_err(describe)?;
+        let target = Target::of("POST", token_url);
+        let transient = |why: String| SendError::Transient { url: token_url.clone(), why };
+        let resp = self.http.post(token_url).form(&form).send().await.map_err(|e| transient(describe(e)))?;
         let status = resp.status();
-        let body: Value = resp.json().await.map_err(|e| format!("unreadable token response: {}", describe(e)))?;
+        let headers = resp.headers().clone();
+        let bytes = resp.bytes().await.map_err(|e| {
+            transient(format!("the connection dropped while reading the token response: {}", describe(e)))
+        })?;
+        if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
+            return Err(transient(format!("the token endpoint answered HTTP {status}")));
+        }
+        if status.is_redirection() {
+            return Err(SendError::Fatal(redirect_message(&target, status, &headers)));
+        }
+        if is_html(&headers, &bytes) {
+            return Err(SendError::Fatal(format!(
+                "{target} answered HTTP {status} with an HTML page, not a token: check the login URL"
+            )));
+        }
+        // Unreadable JSON is most likely a cut connection: retried like a truncated data answer.
+        let body: Value = serde_json::from_slice(&bytes)
+            .map_err(|e| transient(format!("the token response (HTTP {status}) is not complete JSON: {e}")))?;
         if !status.is_success() {
             let error = body.get("error").and_then(Value::as_str).unwrap_or("unknown error");
-            return Err(format!("the OAuth2 token refresh failed (HTTP {status}: {error})"));
+            return Err(SendError::Fatal(format!(
+                "{target}: the OAuth2 token refresh failed (HTTP {status}: {error})"
+            )));
         }
         let token = body
             .get("access_token")
             .and_then(Value::as_str)
-            .ok_or("the token response has no access_token")?
+            .ok_or_else(|| SendError::Fatal(format!("{target}: the token response has no access_token")))?
             .to_owned();
-        if let Some(base) = self.vendor.base_url_from_token(&body) {
-            *self.base_url.write().await = base.trim_end_matches('/').to_owned();
+        match self.vendor.base_url_from_token(&body) {
+            Ok(Some(base)) => *self.base_url.write().await = base.trim_end_matches('/').to_owned(),
+            Ok(None) => {}
+            Err(why) => return Err(SendError::Fatal(format!("{target}: {why}"))),
         }
         let token = SecretString::new(token);
         *slot = Some(token.clone());
         Ok(token)
     }
+}
+
+type Response = (StatusCode, HeaderMap, Vec<u8>);
+
+/// Why a request got no answer to classify.
+#[derive(Debug)]
+enum SendError {
+    /// Retrying cannot help (a token endpoint refusing the credentials, a bad method).
+    Fatal(String),
+    /// A passing failure before any answer (the token endpoint unreachable).
+    Transient { url: String, why: String },
+}
+
+/// A request named for error messages: method, scheme, host and path, never the query (which may
+/// hold a key).
+struct Target(String);
+
+impl Target {
+    fn of(method: &str, url: &str) -> Self {
+        let without_query = url.split(['?', '#']).next().unwrap_or(url);
+        Target(format!("{method} {without_query}"))
+    }
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn redirect_message(target: &Target, status: StatusCode, headers: &HeaderMap) -> String {
+    let location = headers.get(reqwest::header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("nowhere");
+    let location = Target::of("", location).0.trim_start().to_owned();
+    format!(
+        "{target} answered HTTP {status}, a redirect to {location}: redirects are not followed, since they mean \
+         the request went to the wrong host (check the source's URL)"
+    )
+}
+
+/// The answer is a web page: its content type says so, or its body starts like one.
+fn is_html(headers: &HeaderMap, body: &[u8]) -> bool {
+    let typed = headers
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.trim_start().to_ascii_lowercase().starts_with("text/html"));
+    let start = body.iter().position(|b| !b.is_ascii_whitespace()).map(|i| &body[i..]).unwrap_or_default();
+    typed || start.starts_with(b"<!") || start.to_ascii_lowercase().starts_with(b"<html")
+}
+
+/// The server's clock from an HTTP `Date` header (`Tue, 15 Nov 1994 08:12:31 GMT`).
+fn date_header(headers: &HeaderMap) -> Option<DateTime<Utc>> {
+    let text = headers.get(reqwest::header::DATE)?.to_str().ok()?;
+    DateTime::parse_from_rfc2822(text.trim()).ok().map(|t| t.with_timezone(&Utc))
 }
 
 fn describe(e: reqwest::Error) -> String {
@@ -368,5 +539,113 @@ fn describe(e: reqwest::Error) -> String {
         // reqwest errors carry the URL; ours never hold secrets in URLs except query-key auth,
         // which we strip here.
         e.without_url().to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::*;
+
+    #[derive(Debug)]
+    struct Plain;
+    impl Vendor for Plain {}
+
+    /// Serves `response` (a raw HTTP/1.1 answer) to every connection; returns the base URL.
+    async fn canned(response: &'static str) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let mut buf = vec![0u8; 8192];
+                let mut read = 0;
+                while !buf[..read].windows(4).any(|w| w == b"\r\n\r\n") {
+                    match socket.read(&mut buf[read..]).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => read += n,
+                    }
+                }
+                let _ = socket.write_all(response.as_bytes()).await;
+                let _ = socket.shutdown().await;
+            }
+        });
+        base
+    }
+
+    fn client(base: &str) -> HttpClient {
+        let retry = RetryPolicy { max_retries: 1, base_delay: Duration::from_millis(1), ..RetryPolicy::default() };
+        HttpClient::new(
+            base.to_owned(),
+            Auth::Header { name: "X-Key".into(), value: SecretString::new("k") },
+            Limiter::new(None),
+            retry,
+            Box::new(Plain),
+            vec![],
+        )
+        .unwrap()
+    }
+
+    async fn fail(response: &'static str) -> (String, String) {
+        let base = canned(response).await;
+        let req = RequestSpec::get("/api/things").param("key", "secret-in-query");
+        let e = client(&base).fetch(&req, &mut FetchStats::default()).await.unwrap_err().to_string();
+        assert!(!e.contains("secret-in-query"), "the query never shows: {e}");
+        (base, e)
+    }
+
+    #[tokio::test]
+    async fn an_html_page_is_an_error_naming_the_host_and_status() {
+        let (base, e) = fail(
+            "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 29\r\nConnection: close\r\n\r\n<html><body>Login</body></html>",
+        )
+        .await;
+        assert!(
+            e.contains(&format!("GET {base}/api/things")) && e.contains("HTTP 200 OK") && e.contains("HTML"),
+            "{e}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_redirect_is_not_followed_and_says_where_it_pointed() {
+        let (base, e) = fail(
+            "HTTP/1.1 302 Found\r\nLocation: https://login.example.com/start?token=x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        )
+        .await;
+        assert!(e.contains(&base) && e.contains("302") && e.contains("https://login.example.com/start"), "{e}");
+        assert!(!e.contains("token=x"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_404_names_the_host_and_path() {
+        let (base, e) = fail(
+            "HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: 25\r\nConnection: close\r\n\r\n[{\"errorCode\":\"NOT_FOUND\"}",
+        )
+        .await;
+        assert!(e.contains(&format!("{base}/api/things")) && e.contains("404") && e.contains("NOT_FOUND"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn the_servers_date_comes_with_the_answer() {
+        let base = canned(
+            "HTTP/1.1 200 OK\r\nDate: Tue, 15 Nov 1994 08:12:31 GMT\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}",
+        )
+        .await;
+        let f = client(&base).fetch_page(&RequestSpec::get("/x"), &mut FetchStats::default()).await.unwrap();
+        assert_eq!(f.server_time, DateTime::from_timestamp(784_887_151, 0));
+        assert_eq!(f.body, serde_json::json!({}));
+    }
+
+    #[tokio::test]
+    async fn a_refusal_comes_back_with_its_body_for_callers_that_read_error_codes() {
+        let base = canned(
+            "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: 41\r\nConnection: close\r\n\r\n[{\"errorCode\":\"INVALID_REPLICATION_DATE\"}]",
+        )
+        .await;
+        let r = client(&base).fetch_or_refusal(&RequestSpec::get("/d"), &mut FetchStats::default()).await.unwrap();
+        let refusal = r.unwrap_err();
+        assert_eq!(refusal.status, StatusCode::BAD_REQUEST);
+        assert!(refusal.body.contains("INVALID_REPLICATION_DATE"));
+        assert!(refusal.message.contains(&format!("{base}/d")), "{}", refusal.message);
     }
 }

@@ -9,9 +9,9 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-pub use client::{Auth, HttpClient, RequestSpec, RetryPolicy, Vendor, Verdict};
+pub use client::{Auth, Fetched, HttpClient, Refusal, RequestSpec, RetryPolicy, Vendor, Verdict};
 pub use limiter::{Limit, Limiter};
-pub use stream::{HttpCursor, HttpStream, Paginator, StreamDef};
+pub use stream::{DeletionFeed, HttpCursor, HttpStream, Paginator, StreamDef, Total};
 
 use crate::{Connector, ConnectorError, ObjectSpec, Stream};
 

@@ -1,49 +1,93 @@
 //! Declarative HTTP streams and the one runtime that interprets them.
 //!
 //! A `StreamDef` is data: where the records sit in a response, how to page, which record field is
-//! the incremental cursor, how deletions show. Only the first request of a pass is code (it may
-//! need a query language, like SOQL). The runtime pages to the end, emits a cursor after every
-//! page (the next request to send and the pass's high-water mark), and on a finished pass moves
-//! the incremental start to the high-water mark, minus the vendor's overlap window.
+//! the incremental cursor, how deletions show, what total the vendor reports. Only the first
+//! request of a pass is code (it may need a query language, like SOQL). The runtime pages to the
+//! end by the vendor's own "more" signal (never by guessing from a page's size), emits a cursor
+//! after every page (the next request to send and the pass's high-water mark), and on a finished
+//! pass moves the incremental start to the high-water mark, minus the vendor's overlap window.
+//!
+//! A pass either reads changes since the cursor, or reads the object's whole list. A whole-list
+//! pass of an authoritative list is a reconciling full pass: every page carries its
+//! [`FullPass`] mark, and its last page says it is complete, so the engine can tombstone what the
+//! pass never returned. Passes are full on the first read, on `--full`, when the vendor's deletion
+//! feed no longer reaches back to the cursor (Salesforce's `getDeleted` keeps 15 days), and every
+//! `reconcile_every` for vendors without a deletion feed (Intercom).
+//!
+//! Where the vendor reports a total, a pass that read fewer records than it (or a page that holds
+//! fewer than its own count) fails loudly: its last page is delivered with a cursor that restarts
+//! the pass, and the stream then ends in an error naming both numbers. Counts are of what the
+//! server returned, before repeats of the previous page's high-water mark are skipped. Reading
+//! more than the total is only logged: records deleted during a pass, after they were read, do it.
 
 use std::cmp::Ordering;
 use std::sync::Arc;
 
 use accord_core::FieldPath;
+use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
+use rand::RngExt;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::client::{FetchStats, HttpClient, RequestSpec};
-use crate::{ConnectorError, Item, ObjectSpec, Page, PageStats, RawRecord, Stream};
+use super::client::{FetchStats, Fetched, HttpClient, RequestSpec};
+use crate::{ConnectorError, FullPass, Item, ObjectSpec, Page, PageStats, RawRecord, Stream};
 
-/// How a stream pages.
+/// How a stream pages. Each variant follows the vendor's own signal for "more pages follow".
 #[derive(Debug, Clone)]
 pub enum Paginator {
     /// The response holds the next page's URL (Salesforce `nextRecordsUrl`, Zendesk `after_url`),
-    /// and optionally a flag that says it was the last page.
+    /// and optionally a flag that says it was the last page (`done`, `end_of_stream`). A response
+    /// whose flag says more follow but that has no URL is an error.
     NextUrl { field: FieldPath, done: Option<FieldPath> },
-    /// The response holds a token sent back in a query parameter (Zendesk `after_cursor`).
-    Token { field: FieldPath, param: String, done: Option<FieldPath> },
-    /// The response holds a token sent back in the JSON body at `body_path` (Intercom search's
-    /// `pagination.starting_after`).
-    BodyToken { field: FieldPath, body_path: FieldPath },
-    /// Intercom's cursor: the token goes back as `starting_after`, in the JSON body's
-    /// `pagination` of a search (POST) or as a query parameter of a list (GET).
+    /// Intercom's cursor: the token at `field` goes back as `starting_after`, in the JSON body's
+    /// `pagination` of a search (POST) or as a query parameter of a list (GET). No token: the end.
     StartingAfter { field: FieldPath },
-    /// `page`/`per_page` numbers; stops on a short page.
-    PageNumber { param: String, first: u64, size: u64 },
-    /// `offset`/`limit`; stops on a short page.
-    Offset { param: String, size: u64 },
+    /// `page` numbers: more follow while the response has a `next` (any non-null value) or its
+    /// page number is below `total_pages` (Intercom's `pages`). A response with neither is an
+    /// error, and so is an empty page that says more follow.
+    PageNumber { param: String, first: u64, next: FieldPath, page: FieldPath, total_pages: FieldPath },
     /// One page only.
     Single,
+}
+
+/// A count the vendor reports, checked against the records it returned.
+#[derive(Debug, Clone)]
+pub enum Total {
+    /// Every page holds the number of records of the whole pass (Salesforce `totalSize`,
+    /// Intercom `total_count`); the latest page's value is the one checked when the pass ends.
+    Pass(FieldPath),
+    /// Every page holds the number of records on it (Zendesk's time-based export `count`).
+    Page(FieldPath),
 }
 
 /// The part of a pass that varies: the incremental start (`since`), if any.
 pub type FirstRequest = Arc<dyn Fn(Option<&Value>) -> RequestSpec + Send + Sync>;
 
-/// Deletions reported by a separate request after a pass (Salesforce `getDeleted`).
-pub type DeletedRequest = Arc<dyn Fn(&Value) -> RequestSpec + Send + Sync>;
+/// The request for deletions from `start` to `end`, both in the server's time.
+pub type DeletedRequest = Arc<dyn Fn(DateTime<Utc>, DateTime<Utc>) -> RequestSpec + Send + Sync>;
+
+/// A feed of deletions read at the start of every incremental pass (Salesforce `getDeleted`).
+#[derive(Clone)]
+pub struct DeletionFeed {
+    pub request: DeletedRequest,
+    /// Where the array of deletions sits in the answer, and the id inside each.
+    pub list: FieldPath,
+    pub id: FieldPath,
+    /// Where the answer says the next read must start (`latestDateCovered`); without it, the next
+    /// read starts at this read's end.
+    pub next_start: Option<FieldPath>,
+    /// Where the answer says how far back the log reaches (`earliestDateAvailable`): a start
+    /// before it may have missed deletions, so the pass becomes a reconciling full pass.
+    pub earliest: Option<FieldPath>,
+    /// Error codes of a refusal meaning "the log does not reach back that far"
+    /// (`INVALID_REPLICATION_DATE`): the pass becomes a reconciling full pass.
+    pub gap_errors: Vec<&'static str>,
+    /// How far back the log is documented to reach: an older start goes straight to a full pass.
+    pub window: chrono::Duration,
+    /// The shortest span the vendor accepts: a read due sooner waits for the next pass.
+    pub min_span: chrono::Duration,
+}
 
 /// One stream, as data.
 #[derive(Clone)]
@@ -61,13 +105,32 @@ pub struct StreamDef {
     pub overlap_seconds: i64,
     /// A record field and value meaning "deleted at the source" (Zendesk's `status: deleted`).
     pub deleted_when: Option<(FieldPath, Value)>,
-    /// A request listing deletions since the pass's start, and where the ids sit in its answer.
-    pub deleted: Option<(DeletedRequest, FieldPath, FieldPath)>,
+    /// Deletions reported by a separate request (Salesforce `getDeleted`).
+    pub deletions: Option<DeletionFeed>,
+    /// A pass without `since` returns every record the source still has, and no deleted record
+    /// as live (Salesforce `query`, not `queryAll`; Intercom's lists). Only such passes carry
+    /// `FullPass` marks. Zendesk's exports are not: they leave out the last minute's changes.
+    pub authoritative: bool,
+    /// The count the vendor reports, if any.
+    pub total: Option<Total>,
+    /// For vendors without a deletion feed: how often a pass reads the whole list to reconcile
+    /// deletions (`None`: only the first pass and `--full` do).
+    pub reconcile_every: Option<chrono::Duration>,
+}
+
+impl std::fmt::Debug for DeletionFeed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeletionFeed").field("list", &self.list).field("window", &self.window).finish()
+    }
 }
 
 impl std::fmt::Debug for StreamDef {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StreamDef").field("object", &self.object.name).field("paginator", &self.paginator).finish()
+        f.debug_struct("StreamDef")
+            .field("object", &self.object.name)
+            .field("paginator", &self.paginator)
+            .field("authoritative", &self.authoritative)
+            .finish()
     }
 }
 
@@ -78,7 +141,8 @@ pub struct HttpCursor {
     pub since: Option<Value>,
     /// The greatest cursor-field value seen in this pass.
     pub high_water: Option<Value>,
-    /// The next request of an unfinished pass.
+    /// The next request of an unfinished pass. `None` with `complete: false`: the pass starts
+    /// again from `since` (its count disagreed with the vendor's total).
     pub next: Option<RequestSpec>,
     /// The pass reached its end.
     pub complete: bool,
@@ -86,6 +150,44 @@ pub struct HttpCursor {
     /// restart at that instant, so these come again and are skipped once.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub boundary: Vec<(String, Value)>,
+    /// The id of the reconciling full pass this cursor belongs to, kept across a resume or a
+    /// restart so the pass's earlier pages still count.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub full_pass: Option<String>,
+    /// Records the vendor returned in this pass so far, repeats included.
+    #[serde(default)]
+    pub returned: u64,
+    /// The vendor's total for the pass, as its latest page reported it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total: Option<u64>,
+    /// When the pass started, in the server's time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started: Option<DateTime<Utc>>,
+    /// Where the next read of the deletion feed starts, in the server's time: the answer's
+    /// `latestDateCovered`, or (after a full pass) shortly before the full pass started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletions_from: Option<DateTime<Utc>>,
+    /// When the last completed reconciling full pass started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_full_pass: Option<DateTime<Utc>>,
+}
+
+/// A full pass's deletion start is this much before the pass started: the server's clock is
+/// known to the second, and a deletion read twice is harmless.
+const DELETION_MARGIN_SECONDS: i64 = 60;
+
+/// What the next page must do first.
+#[derive(Debug)]
+enum Start {
+    /// Plan a new pass after `previous` (a finished cursor, or none); `full` when asked for.
+    Plan { previous: Option<Box<HttpCursor>>, full: bool },
+    /// Continue the saved pass from its next request; if the vendor refuses it (an expired
+    /// locator), restart the pass.
+    Resume,
+    /// Send the pass's first request again (`since`, full-pass id and deletion start kept).
+    Restart,
+    /// Continue the pass read in this process.
+    Continue,
 }
 
 /// A stream being read.
@@ -94,63 +196,284 @@ pub struct HttpStream {
     client: Arc<HttpClient>,
     def: Arc<StreamDef>,
     cursor: HttpCursor,
-    /// The saved `next` request came from a checkpoint: if the vendor refuses it (expired
-    /// locator), the pass restarts from `since`.
-    resumed: bool,
+    start: Start,
+    /// The pass failed after its last page was delivered: the next call ends the stream with it.
+    failure: Option<String>,
     done: bool,
 }
 
+/// What a read of the deletion feed found.
+enum Deletions {
+    Read {
+        ids: Vec<String>,
+        next_from: DateTime<Utc>,
+    },
+    /// The span since the last read is shorter than the vendor accepts.
+    TooSoon,
+    /// The log does not reach back to the cursor: deletions may have been missed.
+    Gap(String),
+}
+
 impl HttpStream {
-    /// Starts from a saved cursor: continues an unfinished pass, or starts the next incremental
-    /// pass after a finished one; `full` ignores the cursor.
+    /// Starts from a saved cursor: continues an unfinished pass, or plans the next pass after a
+    /// finished one; `full` ignores the cursor and reads the whole list.
     pub fn new(client: Arc<HttpClient>, def: Arc<StreamDef>, saved: Option<Value>, full: bool) -> Self {
         let saved: Option<HttpCursor> = if full { None } else { saved.and_then(|v| serde_json::from_value(v).ok()) };
-        let (cursor, resumed) = match saved {
-            Some(c) if !c.complete && c.next.is_some() => (c, true),
-            Some(c) => {
-                let since = c.high_water.clone().or(c.since.clone()).map(|v| back_off(&v, def.overlap_seconds));
-                // The records at the mark were read already: skip them once if they come again.
-                (HttpCursor { since, high_water: None, next: None, complete: false, boundary: c.boundary }, false)
-            }
-            None => (HttpCursor::default(), false),
+        let (cursor, start) = match saved {
+            Some(c) if !c.complete && c.next.is_some() => (c, Start::Resume),
+            Some(c) if !c.complete && (c.started.is_some() || c.full_pass.is_some()) => (c, Start::Restart),
+            previous => (HttpCursor::default(), Start::Plan { previous: previous.map(Box::new), full }),
         };
-        Self { client, def, cursor, resumed, done: false }
+        Self { client, def, cursor, start, failure: None, done: false }
+    }
+
+    fn name(&self) -> &str {
+        &self.def.object.name
+    }
+
+    /// Why the next pass after `previous` must read the whole list, if it must.
+    fn full_reason(&self, previous: Option<&HttpCursor>, full: bool) -> Option<String> {
+        if full {
+            return Some("a full read was asked for".into());
+        }
+        let Some(p) = previous else { return Some("no earlier pass".into()) };
+        let now = Utc::now();
+        if let Some(feed) = &self.def.deletions {
+            return match p.deletions_from {
+                None => Some("the cursor has no start for the deletion feed".into()),
+                Some(from) if now - from > feed.window => Some(format!(
+                    "the deletion feed reaches back {} days, and the cursor's deletion start {from} is older",
+                    feed.window.num_days()
+                )),
+                Some(_) => None,
+            };
+        }
+        let every = self.def.reconcile_every?;
+        match p.last_full_pass {
+            None => Some("no reconciling pass yet".into()),
+            Some(at) if now - at >= every => Some(format!("the last reconciling pass started at {at}")),
+            Some(_) => None,
+        }
+    }
+
+    /// A fresh cursor for a full pass following `previous`.
+    fn full_cursor(&self, previous: Option<&HttpCursor>) -> HttpCursor {
+        let id = self.def.authoritative.then(|| format!("{:016x}", rand::rng().random::<u64>()));
+        HttpCursor { full_pass: id, last_full_pass: previous.and_then(|p| p.last_full_pass), ..HttpCursor::default() }
+    }
+
+    /// Stamps the start of a pass with the server's time of its first answer.
+    fn started(&mut self, fetched: &Fetched) -> DateTime<Utc> {
+        let at = fetched.server_time.unwrap_or_else(Utc::now);
+        self.cursor.started = Some(at);
+        at
+    }
+
+    /// Sends the first request of a new pass: a full pass, or an incremental one that first reads
+    /// the deletion feed (and becomes a full pass if the feed has a gap).
+    async fn begin(
+        &mut self,
+        previous: Option<HttpCursor>,
+        full: bool,
+        stats: &mut FetchStats,
+        deleted: &mut Vec<Item>,
+    ) -> Result<(RequestSpec, Fetched), ConnectorError> {
+        let (prev, reason) = match self.full_reason(previous.as_ref(), full) {
+            None => match previous {
+                Some(prev) => (prev, None),
+                None => (HttpCursor::default(), Some("no earlier pass".to_owned())),
+            },
+            reason => (previous.unwrap_or_default(), reason),
+        };
+        if let Some(why) = reason {
+            tracing::info!(stream = %self.name(), reason = %why, "reading the whole list");
+            return self.begin_full(Some(&prev), stats).await;
+        }
+        let since = prev.high_water.clone().or(prev.since.clone()).map(|v| back_off(&v, self.def.overlap_seconds));
+        self.cursor = HttpCursor {
+            since,
+            // The records at the mark were read already: skip them once if they come again.
+            boundary: prev.boundary.clone(),
+            deletions_from: prev.deletions_from,
+            last_full_pass: prev.last_full_pass,
+            ..HttpCursor::default()
+        };
+        let request = (self.def.first_request)(self.cursor.since.as_ref());
+        let fetched = self.client.fetch_page(&request, stats).await?;
+        let now = self.started(&fetched);
+        let Some(feed) = self.def.deletions.clone() else { return Ok((request, fetched)) };
+        match self.read_deletions(&feed, now, stats).await? {
+            Deletions::Read { ids, next_from } => {
+                deleted.extend(ids.into_iter().map(|native_id| Item::Deleted { native_id }));
+                self.cursor.deletions_from = Some(next_from);
+                Ok((request, fetched))
+            }
+            Deletions::TooSoon => Ok((request, fetched)),
+            Deletions::Gap(why) => {
+                tracing::warn!(stream = %self.name(), reason = %why, "deletions may have been missed; reading the whole list");
+                self.begin_full(Some(&prev), stats).await
+            }
+        }
+    }
+
+    async fn begin_full(
+        &mut self,
+        previous: Option<&HttpCursor>,
+        stats: &mut FetchStats,
+    ) -> Result<(RequestSpec, Fetched), ConnectorError> {
+        self.cursor = self.full_cursor(previous);
+        let request = (self.def.first_request)(None);
+        let fetched = self.client.fetch_page(&request, stats).await?;
+        let at = self.started(&fetched);
+        if self.def.deletions.is_some() {
+            // Deletions before this instant are reconciled by the pass itself (the records are
+            // not in it); the next incremental pass asks the feed for the ones after.
+            self.cursor.deletions_from = Some(at - chrono::Duration::seconds(DELETION_MARGIN_SECONDS));
+        }
+        Ok((request, fetched))
+    }
+
+    /// Reads the deletion feed from the cursor's start to `end` (the server's time).
+    async fn read_deletions(
+        &self,
+        feed: &DeletionFeed,
+        end: DateTime<Utc>,
+        stats: &mut FetchStats,
+    ) -> Result<Deletions, ConnectorError> {
+        let Some(from) = self.cursor.deletions_from else {
+            return Ok(Deletions::Gap("the cursor has no start for the deletion feed".into()));
+        };
+        if end - from <= feed.min_span {
+            return Ok(Deletions::TooSoon);
+        }
+        let answer = match self.client.fetch_or_refusal(&(feed.request)(from, end), stats).await? {
+            Ok(fetched) => fetched.body,
+            Err(refusal) => {
+                return match feed.gap_errors.iter().find(|code| refusal.body.contains(*code)) {
+                    Some(code) => Ok(Deletions::Gap(format!("the deletion feed refused the start {from} ({code})"))),
+                    None => Err(ConnectorError::Fatal(format!("{}: {}", self.name(), refusal.message))),
+                };
+            }
+        };
+        let instant = |p: &Option<FieldPath>| {
+            p.as_ref().and_then(|p| p.get(&answer)).and_then(accord_core::time::parse_timestamp)
+        };
+        if let Some(earliest) = instant(&feed.earliest)
+            && earliest > from
+        {
+            return Ok(Deletions::Gap(format!(
+                "the deletion log starts at {earliest}, after the cursor's start {from}"
+            )));
+        }
+        let ids = match feed.list.get(&answer) {
+            Some(Value::Array(gone)) => gone
+                .iter()
+                .filter_map(|g| feed.id.get(g).and_then(|v| accord_core::id::key_text(v).ok().flatten()))
+                .collect(),
+            None | Some(Value::Null) => Vec::new(),
+            Some(other) => {
+                return Err(ConnectorError::Fatal(format!(
+                    "{}: expected an array at {} in the deletion feed's answer, found {}",
+                    self.name(),
+                    feed.list,
+                    type_name(other)
+                )));
+            }
+        };
+        // Never move the start back, and never past this read's end.
+        let next_from = instant(&feed.next_start).map_or(end, |t| t.min(end)).max(from);
+        Ok(Deletions::Read { ids, next_from })
+    }
+
+    /// The saved pass's next request; a refused one (an expired locator) restarts the pass.
+    async fn resume(&mut self, stats: &mut FetchStats) -> Result<(RequestSpec, Fetched), ConnectorError> {
+        let Some(request) = self.cursor.next.clone() else { return self.restart(stats).await };
+        match self.client.fetch_page(&request, stats).await {
+            Ok(f) => Ok((request, f)),
+            Err(e) => {
+                tracing::warn!(error = %e, stream = %self.name(), "the saved page position was refused; restarting the pass");
+                self.restart(stats).await
+            }
+        }
+    }
+
+    /// Sends the pass's first request again. Its earlier pages were delivered already: the count
+    /// starts over, the full-pass id stays.
+    async fn restart(&mut self, stats: &mut FetchStats) -> Result<(RequestSpec, Fetched), ConnectorError> {
+        self.cursor.next = None;
+        self.cursor.returned = 0;
+        self.cursor.total = None;
+        let request = (self.def.first_request)(self.cursor.since.as_ref());
+        let fetched = self.client.fetch_page(&request, stats).await?;
+        if self.cursor.started.is_none() {
+            self.started(&fetched);
+        }
+        Ok((request, fetched))
     }
 
     async fn page(&mut self) -> Result<Option<Page>, ConnectorError> {
         if self.done {
             return Ok(None);
         }
+        if let Some(failure) = self.failure.take() {
+            self.done = true;
+            return Err(ConnectorError::Fatal(failure));
+        }
         let mut stats = FetchStats::default();
-        let request = match &self.cursor.next {
-            Some(r) => r.clone(),
-            None => (self.def.first_request)(self.cursor.since.as_ref()),
-        };
-        let body = match self.client.fetch(&request, &mut stats).await {
-            Ok(b) => b,
-            Err(e) if self.resumed => {
-                tracing::warn!(error = %e, stream = %self.def.object.name, "the saved page position was refused; restarting the pass");
-                self.resumed = false;
-                self.cursor.next = None;
-                let first = (self.def.first_request)(self.cursor.since.as_ref());
-                self.client.fetch(&first, &mut stats).await?
+        let mut items = Vec::new();
+        let (request, fetched) = match std::mem::replace(&mut self.start, Start::Continue) {
+            Start::Plan { previous, full } => self.begin(previous.map(|p| *p), full, &mut stats, &mut items).await?,
+            Start::Resume => self.resume(&mut stats).await?,
+            Start::Restart => self.restart(&mut stats).await?,
+            Start::Continue => {
+                let request = self.cursor.next.clone().ok_or_else(|| {
+                    ConnectorError::Fatal(format!("{}: the pass has no next request", self.def.object.name))
+                })?;
+                let fetched = self.client.fetch_page(&request, &mut stats).await?;
+                (request, fetched)
             }
-            Err(e) => return Err(e),
         };
-        self.resumed = false;
-        let mut body = body;
+        let mut body = fetched.body;
         let records = match self.def.records.take(&mut body) {
             Some(Value::Array(a)) => a,
-            None => Vec::new(),
+            None | Some(Value::Null) => Vec::new(),
             Some(other) => {
                 return Err(ConnectorError::Fatal(format!(
-                    "expected an array at {} in the response, found {}",
+                    "{}: expected an array at {} in the response, found {}",
+                    self.name(),
                     self.def.records,
                     type_name(&other)
                 )));
             }
         };
         let count = records.len();
+        self.cursor.returned += count as u64;
+        let mut failure = None;
+        match &self.def.total {
+            Some(Total::Pass(field)) => {
+                // What a pass must read: for an incremental pass, what matched when it started
+                // (records that start matching later changed after it began, and the next pass
+                // reads them); for a whole-list pass, the list as it ends (records created during
+                // the pass are appended to it and read).
+                if let Some(n) = field.get(&body).and_then(Value::as_u64)
+                    && (self.cursor.since.is_none() || self.cursor.total.is_none())
+                {
+                    self.cursor.total = Some(n);
+                }
+            }
+            Some(Total::Page(field)) => {
+                if let Some(n) = field.get(&body).and_then(Value::as_u64)
+                    && n != count as u64
+                {
+                    failure = Some(format!(
+                        "{}: a page says {field} = {n} but holds {count} records; the vendor's answer is \
+                         incomplete, so the pass starts again on the next sync",
+                        self.name()
+                    ));
+                }
+            }
+            None => {}
+        }
         let previous_boundary = std::mem::take(&mut self.cursor.boundary);
         let def = &self.def;
         let id_of = |record: &Value| {
@@ -183,8 +506,9 @@ impl HttpStream {
                 .collect(),
             None => Vec::new(),
         };
-        // Second pass, by value: the items, skipping what the previous page's mark already gave.
-        let mut items = Vec::with_capacity(count);
+        // Second pass, by value: the items (after the deletion feed's, so a record deleted and
+        // restored ends live), skipping what the previous page's mark already gave.
+        items.reserve(count);
         for record in records {
             if !previous_boundary.is_empty()
                 && let (Some(id), Some(at)) = (id_of(&record), cursor_of(&record))
@@ -200,20 +524,42 @@ impl HttpStream {
         }
         // A page without cursor values (the empty last page) keeps the mark of the one before.
         self.cursor.boundary = if boundary.is_empty() { previous_boundary } else { boundary };
-        self.cursor.next = next_request(&self.def.paginator, &request, &body, count);
-        if self.cursor.next.is_none() {
-            if let (Some((build, list, id)), Some(since)) = (&self.def.deleted, &self.cursor.since) {
-                let answer = self.client.fetch(&build(since), &mut stats).await?;
-                if let Some(Value::Array(gone)) = list.get(&answer) {
-                    for g in gone {
-                        if let Some(Ok(Some(native_id))) = id.get(g).map(accord_core::id::key_text) {
-                            items.push(Item::Deleted { native_id });
-                        }
-                    }
-                }
+        let next = next_request(&self.def.paginator, &request, &body, count)
+            .map_err(|why| ConnectorError::Fatal(format!("{}: {why}", self.name())))?;
+        self.cursor.next = next;
+        if self.cursor.next.is_none()
+            && failure.is_none()
+            && let (Some(Total::Pass(field)), Some(total)) = (&self.def.total, self.cursor.total)
+        {
+            let returned = self.cursor.returned;
+            if returned < total {
+                failure = Some(format!(
+                    "{}: the pass read {returned} records but the vendor's {field} says {total}; paging ended \
+                     early or the vendor lost records, so the pass is not complete and starts again on the next sync",
+                    self.name()
+                ));
+            } else if returned > total {
+                // More than the total is what a record deleted after it was read (or a repeat
+                // across shifting pages) gives: nothing was lost.
+                tracing::warn!(stream = %self.name(), returned, total, %field, "the pass read more records than the vendor's total");
             }
+        }
+        let mut full_pass = self.cursor.full_pass.clone().map(|id| FullPass { id, complete: false });
+        if let Some(failure) = failure {
+            tracing::error!(stream = %self.name(), %failure, "the pass disagrees with the vendor's count");
+            // Deliver what was read, with a cursor that starts the pass again.
+            self.cursor.next = None;
+            self.cursor.complete = false;
+            self.failure = Some(failure);
+        } else if self.cursor.next.is_none() {
             self.cursor.complete = true;
             self.done = true;
+            if self.cursor.full_pass.is_some() {
+                self.cursor.last_full_pass = self.cursor.started;
+            }
+            if let Some(mark) = &mut full_pass {
+                mark.complete = true;
+            }
         }
         let page_stats = PageStats {
             requests: stats.requests,
@@ -225,7 +571,7 @@ impl HttpStream {
             items,
             cursor: serde_json::to_value(&self.cursor).unwrap_or(Value::Null),
             stats: page_stats,
-            full_pass: None,
+            full_pass,
         }))
     }
 }
@@ -247,66 +593,78 @@ fn type_name(v: &Value) -> &'static str {
     }
 }
 
-/// The request for the page after `body`, or `None` at the end.
-fn next_request(p: &Paginator, current: &RequestSpec, body: &Value, count: usize) -> Option<RequestSpec> {
-    let truthy = |f: &Option<FieldPath>| f.as_ref().and_then(|f| f.get(body)).and_then(Value::as_bool) == Some(true);
+/// The request for the page after `body`, `None` at the end, or why the answer is inconsistent.
+fn next_request(
+    p: &Paginator,
+    current: &RequestSpec,
+    body: &Value,
+    count: usize,
+) -> Result<Option<RequestSpec>, String> {
     match p {
         Paginator::NextUrl { field, done } => {
-            if truthy(done) {
-                return None;
+            let flag = done.as_ref().and_then(|f| f.get(body)).and_then(Value::as_bool);
+            if flag == Some(true) {
+                return Ok(None);
             }
-            let url = field.get(body)?.as_str().filter(|s| !s.is_empty())?;
-            Some(RequestSpec::get(url))
-        }
-        Paginator::Token { field, param, done } => {
-            if truthy(done) || count == 0 {
-                return None;
+            match field.get(body).and_then(Value::as_str).filter(|s| !s.is_empty()) {
+                Some(url) if url == current.path && current.query.is_empty() => {
+                    Err(format!("the vendor's {field} points at the page it came from ({url})"))
+                }
+                Some(url) => Ok(Some(RequestSpec::get(url))),
+                None if flag == Some(false) => Err(format!(
+                    "the response says more pages follow ({} is false) but has no {field}",
+                    done.as_ref().map_or_else(String::new, ToString::to_string)
+                )),
+                None => Ok(None),
             }
-            let token = accord_core::id::key_text(field.get(body)?).ok()??;
-            Some(current.clone().param(param, token))
-        }
-        Paginator::BodyToken { field, body_path } => {
-            let token = field.get(body)?.clone();
-            if token.is_null() || count == 0 {
-                return None;
-            }
-            let mut next = current.clone();
-            let mut b = next.body.take().unwrap_or_else(|| json!({}));
-            body_path.set(&mut b, token);
-            next.body = Some(b);
-            Some(next)
         }
         Paginator::StartingAfter { field } => {
-            let token = field.get(body).and_then(|v| accord_core::id::key_text(v).ok().flatten())?;
-            if count == 0 {
-                return None;
+            let Some(token) = field.get(body).and_then(|v| accord_core::id::key_text(v).ok().flatten()) else {
+                return Ok(None);
+            };
+            let after = FieldPath::parse("pagination.starting_after").expect("static path");
+            let previous = match current.body.as_ref() {
+                Some(b) => after.get(b).and_then(Value::as_str).map(str::to_owned),
+                None => current.query.iter().find(|(n, _)| n == "starting_after").map(|(_, v)| v.clone()),
+            };
+            if previous.as_deref() == Some(token.as_str()) {
+                return Err(format!("the vendor's {field} repeats the token of the page it came from"));
             }
             let mut next = current.clone();
             match next.body.as_mut() {
                 Some(b) => {
-                    FieldPath::parse("pagination.starting_after").expect("static path").set(b, Value::String(token));
+                    after.set(b, Value::String(token));
                 }
                 None => next = next.param("starting_after", token),
             }
-            Some(next)
+            Ok(Some(next))
         }
-        Paginator::PageNumber { param, first, size } => {
-            if (count as u64) < *size {
-                return None;
-            }
-            let page =
+        Paginator::PageNumber { param, first, next, page, total_pages } => {
+            let asked =
                 current.query.iter().find(|(n, _)| n == param).and_then(|(_, v)| v.parse().ok()).unwrap_or(*first);
-            Some(current.clone().param(param, (page + 1).to_string()))
-        }
-        Paginator::Offset { param, size } => {
-            if (count as u64) < *size {
-                return None;
+            let this = page.get(body).and_then(Value::as_u64).unwrap_or(asked);
+            let has_next = next.get(body).is_some_and(|v| !v.is_null());
+            let total = total_pages.get(body).and_then(Value::as_u64);
+            let more = match (has_next, total) {
+                (true, _) => true,
+                (false, Some(total)) => this < total,
+                (false, None) if next.get(body).is_some() => false,
+                (false, None) => {
+                    return Err(format!("the response has neither {next} nor {total_pages}, so its end is unknown"));
+                }
+            };
+            if !more {
+                return Ok(None);
             }
-            let offset: u64 =
-                current.query.iter().find(|(n, _)| n == param).and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
-            Some(current.clone().param(param, (offset + size).to_string()))
+            if count == 0 {
+                return Err(format!(
+                    "page {this} is empty but the vendor says more follow ({total_pages} = {})",
+                    total.map_or_else(|| "unknown".to_owned(), |t| t.to_string())
+                ));
+            }
+            Ok(Some(current.clone().param(param, (this + 1).to_string())))
         }
-        Paginator::Single => None,
+        Paginator::Single => Ok(None),
     }
 }
 
@@ -353,40 +711,53 @@ mod tests {
     }
 
     #[test]
-    fn paginators_find_the_next_request_or_stop() {
+    fn next_urls_follow_the_done_flag_and_refuse_a_missing_link() {
         let cur = RequestSpec::get("/x").param("per_page", "2");
-        let next = next_request(
-            &Paginator::NextUrl { field: path("next"), done: Some(path("done")) },
-            &cur,
-            &json!({"next": "/q/2", "done": false}),
-            2,
-        );
+        let p = Paginator::NextUrl { field: path("next"), done: Some(path("done")) };
+        let next = next_request(&p, &cur, &json!({"next": "/q/2", "done": false}), 2).unwrap();
         assert_eq!(next.unwrap().path, "/q/2");
-        assert!(
-            next_request(
-                &Paginator::NextUrl { field: path("next"), done: Some(path("done")) },
-                &cur,
-                &json!({"next": "/q/2", "done": true}),
-                2
-            )
-            .is_none()
-        );
-        let tok =
-            Paginator::Token { field: path("after_cursor"), param: "cursor".into(), done: Some(path("end_of_stream")) };
-        let next = next_request(&tok, &cur, &json!({"after_cursor": "abc", "end_of_stream": false}), 2).unwrap();
-        assert_eq!(next.query, vec![("per_page".into(), "2".into()), ("cursor".into(), "abc".into())]);
-        assert!(next_request(&tok, &cur, &json!({"after_cursor": "abc", "end_of_stream": true}), 2).is_none());
-        let body = Paginator::BodyToken {
-            field: path("pages.next.starting_after"),
-            body_path: path("pagination.starting_after"),
-        };
+        assert_eq!(next_request(&p, &cur, &json!({"next": "/q/2", "done": true}), 2), Ok(None));
+        let err = next_request(&p, &cur, &json!({"done": false}), 2).unwrap_err();
+        assert!(err.contains("done is false") && err.contains("no next"), "{err}");
+        assert_eq!(next_request(&p, &cur, &json!({}), 2), Ok(None), "no flag and no link: the end");
+        let same = RequestSpec::get("/q/2");
+        assert!(next_request(&p, &same, &json!({"next": "/q/2", "done": false}), 2).is_err());
+    }
+
+    #[test]
+    fn starting_after_goes_in_the_body_of_a_search_and_the_query_of_a_list() {
+        let p = Paginator::StartingAfter { field: path("pages.next.starting_after") };
         let post = RequestSpec::post("/search", json!({"pagination": {"per_page": 2}}));
-        let next = next_request(&body, &post, &json!({"pages": {"next": {"starting_after": "t1"}}}), 2).unwrap();
-        assert_eq!(next.body.unwrap(), json!({"pagination": {"per_page": 2, "starting_after": "t1"}}));
-        assert!(next_request(&body, &post, &json!({"pages": {}}), 2).is_none());
-        let pages = Paginator::PageNumber { param: "page".into(), first: 1, size: 2 };
-        assert_eq!(next_request(&pages, &cur, &json!({}), 2).unwrap().query[1], ("page".into(), "2".into()));
-        assert!(next_request(&pages, &cur, &json!({}), 1).is_none());
+        let next = next_request(&p, &post, &json!({"pages": {"next": {"starting_after": "t1"}}}), 2).unwrap().unwrap();
+        assert_eq!(next.body.clone().unwrap(), json!({"pagination": {"per_page": 2, "starting_after": "t1"}}));
+        assert!(next_request(&p, &next, &json!({"pages": {"next": {"starting_after": "t1"}}}), 2).is_err());
+        assert_eq!(next_request(&p, &post, &json!({"pages": {}}), 2), Ok(None));
+        let get = RequestSpec::get("/contacts");
+        let next = next_request(&p, &get, &json!({"pages": {"next": {"starting_after": "t2"}}}), 0).unwrap().unwrap();
+        assert_eq!(next.query, vec![("starting_after".into(), "t2".into())]);
+    }
+
+    #[test]
+    fn page_numbers_follow_next_and_total_pages_never_the_page_size() {
+        let p = Paginator::PageNumber {
+            param: "page".into(),
+            first: 1,
+            next: path("pages.next"),
+            page: path("pages.page"),
+            total_pages: path("pages.total_pages"),
+        };
+        let cur = RequestSpec::get("/companies").param("per_page", "60").param("page", "1");
+        // A page of 50 when 60 were asked is not the end while total_pages says more.
+        let body = json!({"pages": {"page": 1, "per_page": 60, "total_pages": 3, "next": null}});
+        let next = next_request(&p, &cur, &body, 50).unwrap().unwrap();
+        assert_eq!(next.query[1], ("page".into(), "2".into()));
+        let last = json!({"pages": {"page": 3, "total_pages": 3, "next": null}});
+        assert_eq!(next_request(&p, &next, &last, 60), Ok(None));
+        // `next` alone says more follow, whatever its shape.
+        let linked = json!({"pages": {"page": 2, "next": "https://api.intercom.io/companies?page=3"}});
+        assert_eq!(next_request(&p, &next, &linked, 1).unwrap().unwrap().query[1], ("page".into(), "3".into()));
+        assert!(next_request(&p, &cur, &json!({"data": []}), 50).unwrap_err().contains("neither"));
+        assert!(next_request(&p, &cur, &body, 0).unwrap_err().contains("empty"));
     }
 
     #[test]
@@ -395,5 +766,14 @@ mod tests {
         assert_eq!(compare(&json!("2024-01-02T00:00:00Z"), &json!("2024-01-01T23:00:00.000+0000")), Ordering::Greater);
         assert_eq!(back_off(&json!(1000), 60), json!(940));
         assert_eq!(back_off(&json!("2024-01-02T00:00:00Z"), 86_400), json!("2024-01-01T00:00:00.000Z"));
+    }
+
+    #[test]
+    fn cursors_of_earlier_versions_still_resume_or_plan() {
+        let old = json!({"since": null, "high_water": "2024-01-01T00:00:00Z", "next": null, "complete": true});
+        let c: HttpCursor = serde_json::from_value(old).unwrap();
+        assert!(c.complete && c.deletions_from.is_none() && c.full_pass.is_none());
+        let round: HttpCursor = serde_json::from_value(serde_json::to_value(&c).unwrap()).unwrap();
+        assert_eq!(round, c);
     }
 }

@@ -1,13 +1,17 @@
 //! The conformance harness: every vendor connector, against its sandbox emulator, must page to the
 //! end, resume after a kill with no gap and no duplicate, re-sync incrementally fetching only
 //! changes, survive injected faults with the exact record set, and stay under the vendor's rate
-//! limit. One harness, three vendors: adding a system means adding a `Vendor` entry.
+//! limit. One harness, three vendors: adding a system means adding a `Vendor` entry. `cases.rs`
+//! holds the cases of behaviour the vendors document and a same-assumption sandbox would hide:
+//! separate login and data hosts, server-chosen page sizes, totals, and deletions between syncs.
+
+mod cases;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Duration;
 
-use accord_connectors::{Connector, Item};
+use accord_connectors::{Connector, FullPass, Item};
 use accord_core::Config;
 use accord_sandbox::{Company, Fault, Sandbox, SandboxOptions, Schedule};
 use serde_json::Value;
@@ -59,10 +63,27 @@ fn connector(sandbox: &Sandbox, v: &Vendor, dir: &Path, extra: &str) -> Box<dyn 
 
 /// Reads a stream to its end; returns its records' ids, deleted ids, page count and last cursor.
 async fn read(c: &dyn Connector, object: &str, cursor: Option<Value>, pages: Option<usize>) -> Read {
+    let r = try_read(c, object, cursor, false, pages).await;
+    if let Some(e) = &r.error {
+        panic!("{object}: {e}");
+    }
+    r
+}
+
+/// Like `read`, but `full` asks for a whole-list pass, and an error ends the read and is kept.
+async fn try_read(c: &dyn Connector, object: &str, cursor: Option<Value>, full: bool, pages: Option<usize>) -> Read {
     let spec = c.objects().iter().find(|o| o.name == object).unwrap().clone();
-    let mut stream = c.open_stream(object, cursor, false).unwrap();
+    let mut stream = c.open_stream(object, cursor, full).unwrap();
     let mut out = Read::default();
-    while let Some(page) = stream.next_page().await.unwrap_or_else(|e| panic!("{object}: {e}")) {
+    loop {
+        let page = match stream.next_page().await {
+            Ok(Some(page)) => page,
+            Ok(None) => break,
+            Err(e) => {
+                out.error = Some(e.to_string());
+                break;
+            }
+        };
         for item in page.items {
             match item {
                 Item::Record(r) => {
@@ -77,6 +98,7 @@ async fn read(c: &dyn Connector, object: &str, cursor: Option<Value>, pages: Opt
         }
         out.pages += 1;
         out.retries += page.stats.retries;
+        out.marks.push(page.full_pass);
         out.cursor = Some(page.cursor);
         if pages.is_some_and(|p| out.pages >= p) {
             break;
@@ -131,6 +153,29 @@ struct Read {
     pages: usize,
     retries: u64,
     cursor: Option<Value>,
+    /// Each page's full-pass mark, in order.
+    marks: Vec<Option<FullPass>>,
+    /// The error that ended the read, if one did.
+    error: Option<String>,
+}
+
+impl Read {
+    /// The id of the reconciling pass every page belongs to, when the last page completes it;
+    /// panics (naming `what`) when the marks are missing, mixed or incomplete.
+    fn completed_full_pass(&self, what: &str) -> String {
+        let ids: BTreeSet<_> = self.marks.iter().map(|m| m.as_ref().map(|m| m.id.clone())).collect();
+        assert!(!self.marks.is_empty(), "{what}: no page");
+        assert_eq!(ids.len(), 1, "{what}: every page carries the same full-pass mark: {:?}", self.marks);
+        let id = ids.into_iter().next().unwrap().unwrap_or_else(|| panic!("{what}: no full-pass mark"));
+        let (last, rest) = self.marks.split_last().unwrap();
+        assert!(last.as_ref().unwrap().complete, "{what}: the last page completes the pass");
+        assert!(rest.iter().all(|m| !m.as_ref().unwrap().complete), "{what}: only the last page completes it");
+        id
+    }
+
+    fn unmarked(&self) -> bool {
+        self.marks.iter().all(Option::is_none)
+    }
 }
 
 /// The ids the truth expects a full read of an object to return, and those it reports deleted.

@@ -30,6 +30,10 @@ pub struct Options {
     pub rate_limited: bool,
     /// Companies per `/companies/scroll` page.
     pub scroll_page_size: usize,
+    /// The most companies a `/companies` list page serves, whatever `per_page` asks. The spec
+    /// sets no maximum (so `None`, the default, serves what is asked); a server that pages by
+    /// fewer than asked is still within the spec, and `pages.total_pages` says so.
+    pub company_page_cap: Option<usize>,
     /// An unused scroll expires after this long (Intercom: one minute).
     pub scroll_expiry: chrono::Duration,
 }
@@ -41,6 +45,7 @@ impl Default for Options {
             slice: Duration::from_secs(10),
             rate_limited: true,
             scroll_page_size: 50,
+            company_page_cap: None,
             scroll_expiry: chrono::Duration::minutes(1),
         }
     }
@@ -225,7 +230,8 @@ impl Emulator {
         Ok(())
     }
 
-    /// Deletes a record. Intercom has no feed of deletions: the record simply stops appearing.
+    /// Deletes a record. Intercom has no feed of deletions: the record simply stops appearing in
+    /// lists, searches and `total_count`. Use it between two syncs to test reconciliation.
     pub fn delete<R: Resource>(&self, id: &str) -> Result<()> {
         let mut data = self.state.write();
         let list = R::list_mut(&mut data);

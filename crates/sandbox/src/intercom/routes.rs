@@ -72,6 +72,10 @@ impl Vendor for State {
         &self.faults
     }
 
+    fn clock(&self) -> &crate::clock::Clock {
+        &self.clock
+    }
+
     fn limiter(&self) -> &crate::ratelimit::RateLimiter {
         &self.limiter
     }
@@ -143,7 +147,7 @@ impl Vendor for State {
                 "server_error",
                 "Server Error",
             ),
-            Fault::Delay(_) | Fault::Drop | Fault::Truncate => {
+            Fault::Delay(_) | Fault::Drop | Fault::Truncate | Fault::LoseRecord => {
                 error(self, StatusCode::NOT_FOUND, "not_found", "Resource Not Found")
             }
         }
@@ -154,9 +158,12 @@ fn number(params: &HashMap<String, String>, key: &str) -> Option<usize> {
     params.get(key).and_then(|v| v.parse().ok())
 }
 
-/// `page`/`per_page` pages of companies, most recently active first unless `order=asc`.
+/// `page`/`per_page` pages of companies, most recently active first unless `order=asc`. The spec
+/// documents no maximum `per_page`; the page size is what was asked, up to the configured cap, and
+/// `pages` reports the size served.
 fn company_page(s: &State, params: &HashMap<String, String>, ascending: bool) -> Response {
-    let per_page = number(params, "per_page").unwrap_or(15).clamp(1, 60);
+    let asked = number(params, "per_page").unwrap_or(15).max(1);
+    let per_page = s.options.company_page_cap.map_or(asked, |cap| asked.min(cap.max(1)));
     let page = number(params, "page").unwrap_or(1).max(1);
     let data = s.read();
     let mut order: Vec<&Company> = data.companies.iter().collect();

@@ -84,6 +84,27 @@ async fn lists_scrolls_and_pages_return_every_record_for_several_page_sizes() {
         assert_eq!(ids(&conversations), ic.conversations.iter().map(|c| c.id.clone()).collect::<Vec<_>>());
     }
     let all_companies: BTreeSet<String> = ic.companies.iter().map(|c| c.id.clone()).collect();
+    // GET /companies documents no maximum per_page: the size asked is the size served.
+    for per_page in [50, 60, 150] {
+        let mut listed = Vec::new();
+        let mut page = 1;
+        loop {
+            let body = get(&s, &format!("/companies?per_page={per_page}&page={page}")).await;
+            let data = body["data"].as_array().unwrap();
+            assert_eq!(body["pages"]["per_page"], per_page);
+            assert_eq!(body["total_count"].as_u64().unwrap() as usize, all_companies.len());
+            if page < body["pages"]["total_pages"].as_u64().unwrap() as usize {
+                assert_eq!(data.len(), per_page, "a full page when more follow");
+            }
+            listed.extend(ids(data));
+            if page >= body["pages"]["total_pages"].as_u64().unwrap() as usize {
+                break;
+            }
+            page += 1;
+        }
+        assert_eq!(listed.len(), all_companies.len(), "per_page {per_page}: no company twice");
+        assert_eq!(listed.into_iter().collect::<BTreeSet<_>>(), all_companies, "per_page {per_page}");
+    }
     let mut listed = BTreeSet::new();
     let mut page = 1;
     loop {
@@ -118,6 +139,26 @@ async fn lists_scrolls_and_pages_return_every_record_for_several_page_sizes() {
     let one = &ic.companies[0];
     let found = get(&s, &format!("/companies?company_id={}", one.company_id)).await;
     assert_eq!(found["id"], one.id);
+}
+
+#[tokio::test]
+async fn a_server_that_pages_by_fewer_than_asked_says_so_in_pages() {
+    let mut o = unlimited();
+    o.intercom.company_page_cap = Some(50);
+    let (s, company) = sandbox(o).await;
+    let total = company.intercom.companies.len();
+    assert!(total > 60);
+    let body = get(&s, "/companies?per_page=60&page=1").await;
+    assert_eq!(body["data"].as_array().unwrap().len(), 50);
+    assert_eq!(body["pages"]["per_page"], 50);
+    assert_eq!(body["pages"]["total_pages"].as_u64().unwrap() as usize, total.div_ceil(50));
+    assert_eq!(body["total_count"].as_u64().unwrap() as usize, total);
+    // A deleted company leaves the list and its count.
+    let gone = company.intercom.companies[0].id.clone();
+    s.intercom.delete::<super::model::Company>(&gone).unwrap();
+    let body = get(&s, "/companies?per_page=150&page=1").await;
+    assert_eq!(body["total_count"].as_u64().unwrap() as usize, total - 1);
+    assert!(!ids(body["data"].as_array().unwrap()).contains(&gone));
 }
 
 #[tokio::test]

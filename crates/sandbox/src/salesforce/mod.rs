@@ -1,5 +1,7 @@
 //! The Salesforce REST emulator: the OAuth refresh-token flow, SOQL `query`/`queryAll` with query
-//! locators, `getDeleted`, `limits`, and the daily API request allocation.
+//! locators, `getDeleted`, `limits`, and the daily API request allocation. Login and data are on
+//! separate hosts, as at Salesforce: the login host serves only the token endpoint (404 for data
+//! paths), and the token response's `instance_url` names the host that serves the API.
 
 pub mod model;
 mod routes;
@@ -9,7 +11,7 @@ mod tests;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -58,8 +60,8 @@ pub struct Credentials {
     pub client_id: String,
     pub client_secret: String,
     pub refresh_token: String,
-    /// Where to `POST /services/oauth2/token`: the emulator's base URL, which is also the
-    /// `instance_url` the token response names.
+    /// Where to `POST /services/oauth2/token`: the login host, which is not the `instance_url`
+    /// the token response names.
     pub login_url: String,
 }
 
@@ -83,9 +85,17 @@ pub(crate) struct State {
     pub(crate) faults: FaultHandle,
     pub(crate) limiter: RateLimiter,
     pub(crate) seq: AtomicU64,
+    /// The instance host's base URL, named by token responses.
+    pub(crate) instance_url: OnceLock<String>,
+    /// When the delete log was last purged: getDeleted refuses starts before it.
+    pub(crate) purged: Mutex<Option<DateTime<Utc>>>,
 }
 
 impl State {
+    pub(crate) fn purged(&self) -> MutexGuard<'_, Option<DateTime<Utc>>> {
+        self.purged.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     pub(crate) fn read(&self) -> RwLockReadGuard<'_, SalesforceData> {
         self.data.read().unwrap_or_else(|e| e.into_inner())
     }
@@ -140,12 +150,14 @@ object!(Account, accounts, created_date);
 object!(Contact, contacts, created_date);
 object!(Case, cases, created_date);
 
-/// A running Salesforce emulator.
+/// A running Salesforce emulator: a login host and an instance host.
 #[derive(Debug)]
 pub struct Emulator {
     server: Server,
+    login: Server,
     state: Arc<State>,
     base_url: String,
+    login_url: String,
 }
 
 impl Emulator {
@@ -172,18 +184,36 @@ impl Emulator {
             faults: FaultHandle::default(),
             limiter,
             seq: AtomicU64::new(0),
+            instance_url: OnceLock::new(),
+            purged: Mutex::new(None),
         });
         let server = Server::start("salesforce", routes::router(state.clone())).await?;
         let base_url = server.base_url();
-        Ok(Self { server, state, base_url })
+        let _ = state.instance_url.set(base_url.clone());
+        let login = Server::start("salesforce", routes::login_router(state.clone())).await?;
+        let login_url = login.base_url();
+        Ok(Self { server, login, state, base_url, login_url })
     }
 
+    /// The instance host (`https://{MyDomain}.my.salesforce.com`): the REST API, and the
+    /// `instance_url` of every token.
     pub fn base_url(&self) -> &str {
         &self.base_url
     }
 
+    /// The login host (`https://login.salesforce.com`): tokens only; data paths answer 404.
+    pub fn login_url(&self) -> &str {
+        &self.login_url
+    }
+
     pub fn credentials(&self) -> Credentials {
-        Credentials { login_url: self.base_url.clone(), ..self.state.credentials.clone() }
+        Credentials { login_url: self.login_url.clone(), ..self.state.credentials.clone() }
+    }
+
+    /// Purges the delete log now, as an administrator emptying the Recycle Bin does: getDeleted
+    /// refuses a start before this instant with `INVALID_REPLICATION_DATE`.
+    pub fn purge_delete_log(&self) {
+        *self.state.purged() = Some(whole_seconds(self.state.clock.now()));
     }
 
     pub fn faults(&self) -> &FaultHandle {
@@ -230,8 +260,10 @@ impl Emulator {
         Ok(())
     }
 
-    /// Deletes a record now: it leaves query results and shows in `getDeleted` and `queryAll`.
-    /// Deleting an account deletes its contacts and cases too, as Salesforce does.
+    /// Deletes a record now: it leaves `query` results and shows in `getDeleted` (with the
+    /// deletion's minute in `latestDateCovered` once it is over) and `queryAll`. Deleting an
+    /// account deletes its contacts and cases too, as Salesforce does. Use it between two syncs to
+    /// test deletions.
     pub fn delete<R: Object>(&self, id: &str) -> Result<()> {
         let now = whole_seconds(self.state.clock.now());
         let mut data = self.state.write();
@@ -254,6 +286,7 @@ impl Emulator {
     }
 
     pub(crate) async fn shutdown(&mut self) {
+        self.login.shutdown().await;
         self.server.shutdown().await;
     }
 }

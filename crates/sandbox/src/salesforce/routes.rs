@@ -21,6 +21,49 @@ use crate::faults::Fault;
 use crate::ratelimit::Limit;
 use crate::server::{Vendor, guard};
 
+/// The login host (`login.salesforce.com`): the token endpoint only. Data paths are unknown here,
+/// as they are at Salesforce's login hosts, with or without a token: a client must send them to
+/// the token's `instance_url`.
+pub(crate) fn login_router(state: Arc<State>) -> Router {
+    let login = Arc::new(LoginHost(state.clone()));
+    Router::new()
+        .route("/services/oauth2/token", post(token))
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(login, guard::<LoginHost>))
+        .with_state(state)
+}
+
+/// The login host's view of the org: the same faults and clock, no session check (it serves no
+/// data), and no API allocation (token requests do not count).
+pub(crate) struct LoginHost(Arc<State>);
+
+impl Vendor for LoginHost {
+    fn faults(&self) -> &crate::faults::FaultHandle {
+        &self.0.faults
+    }
+
+    fn clock(&self) -> &crate::clock::Clock {
+        &self.0.clock
+    }
+
+    fn limiter(&self) -> &crate::ratelimit::RateLimiter {
+        &self.0.limiter
+    }
+
+    fn authorize(&self, _req: &Request) -> Result<(), Response> {
+        Ok(())
+    }
+
+    fn throttle(&self, _req: &Request) -> Result<HeaderMap, Response> {
+        Ok(HeaderMap::new())
+    }
+
+    fn fault_response(&self, fault: Fault) -> Response {
+        self.0.fault_response(fault)
+    }
+}
+
+/// The org's instance (`{MyDomain}.my.salesforce.com`): the token endpoint and the REST API.
 pub(crate) fn router(state: Arc<State>) -> Router {
     Router::new()
         .route("/services/oauth2/token", post(token))
@@ -68,6 +111,10 @@ fn is_api_path(path: &str) -> bool {
 impl Vendor for State {
     fn faults(&self) -> &crate::faults::FaultHandle {
         &self.faults
+    }
+
+    fn clock(&self) -> &crate::clock::Clock {
+        &self.clock
     }
 
     fn limiter(&self) -> &crate::ratelimit::RateLimiter {
@@ -135,7 +182,7 @@ impl Vendor for State {
                 "An unexpected error occurred. Please include this ErrorId if you contact support: 1672911540-49013 (-1510573245)",
             ),
             // The guard serves the other faults itself and never asks for these.
-            Fault::Delay(_) | Fault::Drop | Fault::Truncate => not_found_now(),
+            Fault::Delay(_) | Fault::Drop | Fault::Truncate | Fault::LoseRecord => not_found_now(),
         }
     }
 }
@@ -165,8 +212,11 @@ async fn token(
     let now = s.clock.now();
     let access_token = format!("{}!AQ{}", s.mint("00D"), s.mint("sbx"));
     s.tokens().insert(access_token.clone(), now + s.options.token_lifetime);
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1");
-    let instance_url = format!("http://{host}");
+    // The org's instance, whichever host was asked (the login host names the instance).
+    let instance_url = match s.instance_url.get() {
+        Some(url) => url.clone(),
+        None => format!("http://{}", headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1")),
+    };
     let issued_at = now.timestamp_millis().to_string();
     let signature = BASE64.encode(format!("{instance_url}{issued_at}{access_token}").as_bytes());
     Json(json!({
@@ -326,13 +376,24 @@ async fn deleted(
         return replication("start and end must be dateTimes like 2024-01-01T00:00:00+00:00");
     };
     let now = s.clock.now();
-    if end <= start {
-        return replication("endDate must chronologically succeed startDate");
+    if end - start <= Duration::minutes(1) {
+        return replication("startDate must chronologically precede endDate by more than one minute");
     }
     if start < now - Duration::days(30) {
         return replication("startDate cannot be more than 30 days ago");
     }
-    let earliest = minute(now - Duration::days(15));
+    let purged = *s.purged();
+    if let Some(purged) = purged
+        && start < purged
+    {
+        return replication(&format!(
+            "the delete log was purged at {}, after startDate; resynchronize the data",
+            datetime(purged)
+        ));
+    }
+    // The log keeps 15 days, less if it was purged since.
+    let window = now - Duration::days(15);
+    let earliest = minute(purged.map_or(window, |p| p.max(window)));
     let latest = minute(end.min(now));
     let data = s.read();
     let mut out: Vec<(DateTime<Utc>, String)> = match object {

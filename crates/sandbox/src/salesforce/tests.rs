@@ -343,3 +343,93 @@ async fn every_fault_kind_is_observable_over_http() {
     let counts = s.salesforce.faults().counts();
     assert_eq!((counts.status, counts.rate_limited, counts.dropped, counts.truncated, counts.delayed), (4, 1, 1, 1, 1));
 }
+
+#[tokio::test]
+async fn login_and_data_are_separate_hosts_and_the_login_host_knows_no_data_path() {
+    let (s, _) = sandbox(options(2000)).await;
+    assert_ne!(s.salesforce.login_url(), s.salesforce.base_url());
+    let t = token(&s).await; // from the login host; names the instance
+    for path in ["/services/data/v59.0/limits", "/services/data/v59.0/query?q=SELECT+Id+FROM+Account"] {
+        let res = client().get(format!("{}{path}", s.salesforce.login_url())).bearer_auth(&t).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{path} on the login host, with a valid token");
+        assert_eq!(res.json::<Value>().await.unwrap()[0]["errorCode"], "NOT_FOUND");
+        assert_eq!(get(&s, &t, path).await.status(), StatusCode::OK, "{path} on the instance");
+    }
+    // The instance serves the token endpoint too (as My Domain hosts do), naming itself.
+    let c = s.salesforce.credentials();
+    let res = client()
+        .post(format!("{}/services/oauth2/token", s.salesforce.base_url()))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", &c.client_id),
+            ("client_secret", &c.client_secret),
+            ("refresh_token", &c.refresh_token),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.json::<Value>().await.unwrap()["instance_url"], s.salesforce.base_url());
+}
+
+#[tokio::test]
+async fn answers_carry_the_sandbox_clock_in_date() {
+    let (s, _) = sandbox(options(2000)).await;
+    s.clock().advance(chrono::Duration::days(3));
+    let t = token(&s).await;
+    let res = get(&s, &t, "/services/data/v59.0/limits").await;
+    let date = res.headers()["date"].to_str().unwrap().to_owned();
+    let date = chrono::DateTime::parse_from_rfc2822(&date).unwrap();
+    let gap = s.clock().now() - date.with_timezone(&chrono::Utc);
+    assert!(
+        gap >= chrono::Duration::zero() && gap < chrono::Duration::seconds(5),
+        "{date} vs the sandbox clock: {gap}"
+    );
+}
+
+async fn get_deleted(
+    s: &Sandbox,
+    t: &str,
+    start: chrono::DateTime<chrono::Utc>,
+    end: chrono::DateTime<chrono::Utc>,
+) -> reqwest::Response {
+    let at = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    client()
+        .get(format!("{}/services/data/v59.0/sobjects/Account/deleted/", s.salesforce.base_url()))
+        .query(&[("start", at(start)), ("end", at(end))])
+        .bearer_auth(t)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn get_deleted_refuses_spans_of_a_minute_and_starts_before_a_purge() {
+    let (s, _) = sandbox(options(2000)).await;
+    let t = token(&s).await;
+    let now = s.clock().now();
+    let res = get_deleted(&s, &t, now - chrono::Duration::seconds(50), now).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST, "start must precede end by more than a minute");
+    assert_eq!(res.json::<Value>().await.unwrap()[0]["errorCode"], "INVALID_REPLICATION_DATE");
+    let victim = s.salesforce.snapshot().accounts.iter().find(|a| a.deleted_at.is_none()).unwrap().id.clone();
+    s.salesforce.delete::<Account>(&victim).unwrap();
+    s.clock().advance(chrono::Duration::minutes(2));
+    let now = s.clock().now();
+    let body: Value = get_deleted(&s, &t, now - chrono::Duration::hours(1), now).await.json().await.unwrap();
+    let ids: Vec<&str> = body["deletedRecords"].as_array().unwrap().iter().map(|d| d["id"].as_str().unwrap()).collect();
+    assert!(ids.contains(&victim.as_str()), "{body}");
+    // An older start is served from the log's start, which says how far back it reaches.
+    let body: Value = get_deleted(&s, &t, now - chrono::Duration::days(20), now).await.json().await.unwrap();
+    let earliest =
+        chrono::DateTime::parse_from_str(body["earliestDateAvailable"].as_str().unwrap(), "%Y-%m-%dT%H:%M:%S%.3f%z")
+            .unwrap();
+    assert!(earliest > now - chrono::Duration::days(16) && earliest < now - chrono::Duration::days(14), "{earliest}");
+    s.salesforce.purge_delete_log();
+    s.clock().advance(chrono::Duration::minutes(2));
+    let now = s.clock().now();
+    let res = get_deleted(&s, &t, now - chrono::Duration::hours(1), now).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST, "the log was purged after the start");
+    assert_eq!(res.json::<Value>().await.unwrap()[0]["errorCode"], "INVALID_REPLICATION_DATE");
+    let res = get_deleted(&s, &t, now - chrono::Duration::seconds(90), now).await;
+    assert_eq!(res.status(), StatusCode::OK, "a start after the purge is fine");
+    assert!(res.json::<Value>().await.unwrap()["deletedRecords"].as_array().unwrap().is_empty());
+}

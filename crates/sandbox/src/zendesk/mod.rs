@@ -199,6 +199,12 @@ impl Emulator {
         self.update::<Ticket>(id, |t| t.status = "deleted".into())
     }
 
+    /// Deletes a user (soft, as `DELETE /api/v2/users/{id}` does): it stays in the incremental
+    /// export with `active: false`, as `/api/v2/deleted_users` lists it.
+    pub fn delete_user(&self, id: u64) -> Result<()> {
+        self.update::<User>(id, |u| u.active = false)
+    }
+
     /// A copy of the data as served now.
     pub fn snapshot(&self) -> ZendeskData {
         self.state.read().clone()

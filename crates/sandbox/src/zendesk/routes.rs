@@ -45,6 +45,10 @@ impl Vendor for State {
         &self.faults
     }
 
+    fn clock(&self) -> &crate::clock::Clock {
+        &self.clock
+    }
+
     fn limiter(&self) -> &crate::ratelimit::RateLimiter {
         &self.limiter
     }
@@ -137,7 +141,7 @@ impl Vendor for State {
                 "InternalError",
                 "Something went wrong, please try again",
             ),
-            Fault::Delay(_) | Fault::Drop | Fault::Truncate => {
+            Fault::Delay(_) | Fault::Drop | Fault::Truncate | Fault::LoseRecord => {
                 error(StatusCode::NOT_FOUND, "InvalidEndpoint", "Not found")
             }
         }

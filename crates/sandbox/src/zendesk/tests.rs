@@ -208,3 +208,20 @@ async fn faults_are_observable_over_http() {
     assert_eq!((c.rate_limited, c.status, c.truncated, c.dropped), (2, 1, 1, 1));
     assert_eq!(s.zendesk.rate_limiter().stats().throttled, 0, "injected 429s are not the limiter's");
 }
+
+#[tokio::test]
+async fn a_deleted_user_stays_in_the_export_as_inactive() {
+    let mut o = SandboxOptions::unlimited();
+    o.zendesk.exclude_recent = chrono::Duration::zero();
+    let (s, company) = sandbox(o).await;
+    let user = company.zendesk.users[0].id;
+    let since = s.clock().now().timestamp();
+    s.clock().advance(chrono::Duration::seconds(5));
+    s.zendesk.delete_user(user).unwrap();
+    s.clock().advance(chrono::Duration::seconds(5));
+    let (users, _) =
+        cursor_export(&s, "users", &format!("/api/v2/incremental/users/cursor.json?start_time={since}")).await;
+    assert_eq!(users.len(), 1, "{users:?}");
+    assert_eq!(users[0]["id"], user);
+    assert_eq!(users[0]["active"], false);
+}

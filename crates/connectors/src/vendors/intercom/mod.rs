@@ -1,6 +1,7 @@
 //! Intercom: companies (`company_id` holds our account id), contacts (by a custom attribute, their
 //! company or email) and conversations (as interactions, through their contact). Rate limits are
-//! per 10-second slice; 429s and every answer carry `X-RateLimit-Reset` (a Unix time).
+//! per 10-second slice; 429s and every answer carry `X-RateLimit-Reset` (a Unix time). Intercom has
+//! no deletion feed: every `reconcile_every` a pass re-reads the whole lists to reconcile.
 
 mod streams;
 
@@ -14,7 +15,7 @@ use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use serde::Deserialize;
 
-use super::common::{RateLimitSetting, apply_overrides, effective_limit, settings};
+use super::common::{Period, RateLimitSetting, apply_overrides, effective_limit, settings};
 use crate::http::client::{default_verdict, until_epoch};
 use crate::http::{Auth, HttpClient, HttpConnector, Limit, Limiter, RetryPolicy, Vendor, Verdict};
 
@@ -29,9 +30,16 @@ pub struct Settings {
     /// The `Intercom-Version` sent with every request.
     #[serde(default = "default_version")]
     pub version: String,
-    /// Contacts and conversations per page (Intercom's maximum, 150, by default).
+    /// Records asked per page (150, Intercom's maximum for contacts and conversations, by
+    /// default). Pages end by Intercom's own `pages` signals, whatever size the server serves.
     #[serde(default = "default_per_page")]
     pub per_page: u32,
+    /// How often a sync re-reads every company, contact and conversation to notice deletions
+    /// (Intercom has no deletion feed): records a reconciling pass no longer finds are removed.
+    /// A period such as `"7d"` (the default), `"12h"` or `"off"` (only the first sync and
+    /// `sync --full` reconcile).
+    #[serde(default = "default_reconcile_every")]
+    pub reconcile_every: Period,
     /// The app's limit per minute (Intercom's default: 10,000, enforced in 10-second slices).
     #[serde(default = "default_per_minute")]
     pub per_minute: u32,
@@ -50,6 +58,10 @@ fn default_version() -> String {
 
 fn default_per_page() -> u32 {
     150
+}
+
+fn default_reconcile_every() -> Period {
+    Period(Some(chrono::Duration::days(7)))
 }
 
 fn default_per_minute() -> u32 {
@@ -97,7 +109,7 @@ pub fn connector(
         vec![("Intercom-Version".into(), s.version.clone()), ("Accept".into(), "application/json".into())],
     )
     .map_err(|e| ConfigError::new(format!("sources.{name}"), e.to_string()))?;
-    let mut streams = streams::streams(s.per_page.clamp(1, 150));
+    let mut streams = streams::streams(s.per_page.clamp(1, 150), s.reconcile_every.0);
     apply_overrides(name, &mut streams, &source.objects)?;
     Ok(HttpConnector::new("intercom", client, streams))
 }

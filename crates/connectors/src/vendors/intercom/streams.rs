@@ -1,6 +1,7 @@
-//! Intercom streams as data: companies (listed by page), contacts and conversations (listed, or searched
-//! by `updated_at` once there is a high-water mark). Search matches whole days, so the next pass
-//! starts a day before the mark and upserts absorb the repeats.
+//! Intercom streams as data: companies (listed by page number, until `pages.total_pages`),
+//! contacts and conversations (listed, or searched by `updated_at` once there is a high-water
+//! mark). Search matches whole days, so the next pass starts a day before the mark and upserts
+//! absorb the repeats. Every list and search reports `total_count`, which each pass must match.
 
 use std::sync::Arc;
 
@@ -8,11 +9,12 @@ use accord_core::ObjectKind;
 use serde_json::{Value, json};
 
 use crate::ObjectSpec;
-use crate::http::{Paginator, RequestSpec, StreamDef};
+use crate::http::{Paginator, RequestSpec, StreamDef, Total};
 use crate::vendors::common::{mapping, object, path, rules};
 
 fn listed(
     per_page: u32,
+    reconcile_every: Option<chrono::Duration>,
     object: ObjectSpec,
     list: &'static str,
     search: &'static str,
@@ -36,17 +38,20 @@ fn listed(
         cursor_field: Some(path("updated_at")),
         overlap_seconds: 86_400,
         deleted_when: None,
-        deleted: None,
+        deletions: None,
+        // The list (a pass without `since`) holds every contact or conversation.
+        authoritative: true,
+        total: Some(Total::Pass(path("total_count"))),
+        reconcile_every,
     }
 }
 
 /// The streams, in reading order.
-pub fn streams(per_page: u32) -> Vec<StreamDef> {
-    // Intercom lists at most 60 companies a page.
-    let companies_per_page = per_page.min(60);
+pub fn streams(per_page: u32, reconcile_every: Option<chrono::Duration>) -> Vec<StreamDef> {
     vec![
         // Companies are listed by page number: a retried page is the same page. (A scroll is
-        // stateful: a page lost to a failed response would be skipped.)
+        // stateful: a page lost to a failed response would be skipped.) The spec sets no maximum
+        // page size, and a server may serve fewer than asked: only `pages` says where the end is.
         StreamDef {
             object: object(
                 "companies",
@@ -55,17 +60,29 @@ pub fn streams(per_page: u32) -> Vec<StreamDef> {
                 mapping(&[("name", "name"), ("website", "website")]),
             ),
             first_request: Arc::new(move |_| {
-                RequestSpec::get("/companies").param("per_page", companies_per_page.to_string()).param("page", "1")
+                RequestSpec::get("/companies").param("per_page", per_page.to_string()).param("page", "1")
             }),
             records: path("data"),
-            paginator: Paginator::PageNumber { param: "page".into(), first: 1, size: u64::from(companies_per_page) },
+            paginator: Paginator::PageNumber {
+                param: "page".into(),
+                first: 1,
+                next: path("pages.next"),
+                page: path("pages.page"),
+                total_pages: path("pages.total_pages"),
+            },
             cursor_field: None,
             overlap_seconds: 0,
             deleted_when: None,
-            deleted: None,
+            deletions: None,
+            // Every pass reads the whole list; only a due reconciling pass marks it as such,
+            // since page-number lists shift when companies change during a pass.
+            authoritative: true,
+            total: Some(Total::Pass(path("total_count"))),
+            reconcile_every,
         },
         listed(
             per_page,
+            reconcile_every,
             object(
                 "contacts",
                 ObjectKind::Contact,
@@ -82,6 +99,7 @@ pub fn streams(per_page: u32) -> Vec<StreamDef> {
         ),
         listed(
             per_page,
+            reconcile_every,
             object(
                 "conversations",
                 ObjectKind::Interaction,

@@ -1,6 +1,8 @@
-//! Salesforce: OAuth2 refresh-token auth, SOQL `query` paged by `nextRecordsUrl`, incremental on
-//! `SystemModstamp`, deletions from `getDeleted`. Usable as the System of Record: the account id
-//! is a custom field (`Account_ID__c` by default), `Account.Id` becomes `crm_account_id`.
+//! Salesforce: OAuth2 refresh-token auth against the login host, then every data request to the
+//! token response's `instance_url`; SOQL `query` paged by `nextRecordsUrl`, incremental on
+//! `SystemModstamp`, deletions from `getDeleted` (a full reconciling pass when its 15-day log no
+//! longer reaches back to the cursor). Usable as the System of Record: the account id is a custom
+//! field (`Account_ID__c` by default), `Account.Id` becomes `crm_account_id`.
 
 mod soql;
 mod streams;
@@ -27,7 +29,8 @@ pub use soql::compile as filter_to_soql;
 #[serde(deny_unknown_fields)]
 pub struct Settings {
     /// Where tokens are refreshed: `https://login.salesforce.com` (or test.salesforce.com, or a
-    /// My Domain URL). The API base comes from the token response's `instance_url`.
+    /// My Domain URL). Data requests never go here: they go to the token response's
+    /// `instance_url`, learned before the first one is sent.
     pub login_url: String,
     pub client_id: SecretRef,
     pub client_secret: SecretRef,
@@ -89,8 +92,11 @@ impl Vendor for SalesforceRules {
         (used >= max).then(|| Duration::from_secs(3600))
     }
 
-    fn base_url_from_token(&self, token: &Value) -> Option<String> {
-        token.get("instance_url").and_then(Value::as_str).map(str::to_owned)
+    fn base_url_from_token(&self, token: &Value) -> Result<Option<String>, String> {
+        match token.get("instance_url").and_then(Value::as_str).filter(|u| !u.is_empty()) {
+            Some(url) => Ok(Some(url.to_owned())),
+            None => Err("the token response has no instance_url, so the org's API host is unknown".into()),
+        }
     }
 }
 

@@ -1,14 +1,16 @@
 //! Salesforce streams as data: Account (the System of Record), Contact and Case, read with SOQL
-//! ordered by `SystemModstamp`, paged through `nextRecordsUrl`, deletions from `getDeleted`.
+//! ordered by `SystemModstamp`, paged through `nextRecordsUrl` until `done`, checked against
+//! `totalSize`; deletions from `getDeleted`, read from its last `latestDateCovered`.
 
 use std::sync::Arc;
 
 use accord_core::ObjectKind;
+use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use super::Settings;
 use crate::ObjectSpec;
-use crate::http::{Paginator, RequestSpec, StreamDef};
+use crate::http::{DeletionFeed, Paginator, RequestSpec, StreamDef, Total};
 use crate::vendors::common::{mapping, path, rules};
 
 fn soql_stream(
@@ -22,6 +24,7 @@ fn soql_stream(
 ) -> StreamDef {
     let version = settings.api_version.clone();
     let select = fields.join(", ");
+    let extra_where_is_none = extra_where.is_none();
     let first = move |since: Option<&Value>| {
         let mut conditions = Vec::new();
         if let Some(since) = since.and_then(accord_core::time::parse_timestamp) {
@@ -37,17 +40,11 @@ fn soql_stream(
         RequestSpec::get(format!("/services/data/v{version}/query")).param("q", q)
     };
     let version = settings.api_version.clone();
-    let deleted = move |since: &Value| {
-        let end = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-        // getDeleted looks back at most 30 days, and Salesforce keeps deletions for about 15:
-        // older deletions need a full re-read to be noticed.
-        let floor = chrono::Utc::now() - chrono::Duration::days(15);
-        let start = accord_core::time::parse_timestamp(since)
-            .map(|t| t.max(floor).to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-            .unwrap_or_default();
+    let deleted = move |start: DateTime<Utc>, end: DateTime<Utc>| {
+        let at = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         RequestSpec::get(format!("/services/data/v{version}/sobjects/{object}/deleted/"))
-            .param("start", start)
-            .param("end", end)
+            .param("start", at(start))
+            .param("end", at(end))
     };
     StreamDef {
         object: ObjectSpec {
@@ -64,7 +61,30 @@ fn soql_stream(
         cursor_field: Some(path("SystemModstamp")),
         overlap_seconds: 0,
         deleted_when: None,
-        deleted: Some((Arc::new(deleted), path("deletedRecords"), path("id"))),
+        deletions: Some(DeletionFeed {
+            request: Arc::new(deleted),
+            list: path("deletedRecords"),
+            id: path("id"),
+            next_start: Some(path("latestDateCovered")),
+            earliest: Some(path("earliestDateAvailable")),
+            // Asked from before the log's start (or after a purge), getDeleted refuses: "do a
+            // full pull of the table", which the reconciling pass is.
+            gap_errors: vec!["INVALID_REPLICATION_DATE"],
+            // "Results are returned for no more than 15 days previous to the day the call is
+            // executed": a cursor older than that may have missed deletions. A day less, since
+            // the log counts from the day (not the instant) of the call; the answer's
+            // `earliestDateAvailable` is checked as well.
+            window: chrono::Duration::days(14),
+            // "The specified startDate must chronologically precede the specified endDate value
+            // by more than one minute."
+            min_span: chrono::Duration::minutes(1),
+        }),
+        // `query` (never `queryAll`) leaves deleted records out: a pass without `since` is the
+        // org's whole list, unless the System of Record filter is pushed into the WHERE (then
+        // an account leaving the filter is not a deletion).
+        authoritative: extra_where_is_none,
+        total: Some(Total::Pass(path("totalSize"))),
+        reconcile_every: None,
     }
 }
 

@@ -1,5 +1,8 @@
-//! Zendesk streams as data: organizations (time-based incremental export), users and tickets
-//! (cursor-based incremental exports); deleted tickets arrive with `status: "deleted"`.
+//! Zendesk streams as data: organizations (time-based incremental export, each page checked
+//! against its `count`), users and tickets (cursor-based incremental exports), all paged until
+//! `end_of_stream`. Deleted tickets arrive with `status: "deleted"`, deleted users with
+//! `active: false`. Exports leave out the last minute's changes, so no pass is an authoritative
+//! full list.
 
 use std::sync::Arc;
 
@@ -7,7 +10,7 @@ use accord_core::ObjectKind;
 use serde_json::{Value, json};
 
 use crate::ObjectSpec;
-use crate::http::{Paginator, RequestSpec, StreamDef};
+use crate::http::{Paginator, RequestSpec, StreamDef, Total};
 use crate::vendors::common::{mapping, object, path, rules};
 
 /// `start_time` for an export: the incremental start as Unix seconds, or 0 for everything.
@@ -22,7 +25,6 @@ fn export(
     paginator: Paginator,
     per_page: u32,
 ) -> StreamDef {
-    let kind = object.kind;
     let first = move |since: Option<&Value>| {
         RequestSpec::get(endpoint).param("start_time", start_time(since)).param("per_page", per_page.to_string())
     };
@@ -35,8 +37,15 @@ fn export(
         // Exports compare whole seconds, and the time-based one repeats items: a one-second
         // overlap never misses a change, and upserts absorb the repeats.
         overlap_seconds: 1,
-        deleted_when: (kind == ObjectKind::Ticket).then(|| (path("status"), json!("deleted"))),
-        deleted: None,
+        deleted_when: match endpoint {
+            e if e.contains("/tickets/") => Some((path("status"), json!("deleted"))),
+            e if e.contains("/users/") => Some((path("active"), json!(false))),
+            _ => None,
+        },
+        deletions: None,
+        authoritative: false,
+        total: endpoint.contains("/organizations").then(|| Total::Page(path("count"))),
+        reconcile_every: None,
     }
 }
 

@@ -1,0 +1,342 @@
+//! Cases of documented vendor behaviour: Salesforce's login host is not its data host, Intercom
+//! serves company pages of its own size, a vendor's total must match what a pass read, and records
+//! deleted between syncs are reported (Salesforce `getDeleted`) or reconciled by a full pass whose
+//! every page carries a `FullPass` mark.
+
+use std::collections::BTreeSet;
+
+use accord_sandbox::{Fault, Schedule, salesforce};
+use serde_json::Value;
+
+use super::{INTERCOM, SALESFORCE, Vendor, ZENDESK, connector, expected, options, read, sandbox, set, try_read};
+
+/// Intercom with the connector's default page size (150), for the paging cases.
+const INTERCOM_DEFAULT_PAGES: Vendor =
+    Vendor { name: "intercom", objects: ["companies", "contacts", "conversations"], settings: "", size: 400 };
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn salesforce_data_goes_to_the_instance_never_to_the_login_host() {
+    let sb = sandbox(&SALESFORCE, options()).await;
+    assert_ne!(sb.salesforce.login_url(), sb.salesforce.base_url(), "login and data are separate hosts");
+    // The login host knows no data path, as login.salesforce.com does not.
+    let res = reqwest::get(format!("{}/services/data/v59.0/query?q=SELECT+Id+FROM+Account", sb.salesforce.login_url()))
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 404);
+    let dir = tempfile::tempdir().unwrap();
+    let c = connector(&sb, &SALESFORCE, dir.path(), "");
+    let login_requests = sb.salesforce.rate_limiter().stats().requests;
+    for object in SALESFORCE.objects {
+        let r = read(c.as_ref(), object, None, None).await;
+        assert_eq!(set(&r.ids), expected(&sb, &SALESFORCE, object).0, "{object}: every record, from the instance");
+    }
+    // One token request (to the login host) served all three streams.
+    assert!(sb.salesforce.rate_limiter().stats().requests > login_requests + 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn salesforce_token_refusals_fail_at_once_naming_the_login_host() {
+    let sb = sandbox(&SALESFORCE, options()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let toml = sb.accord_toml(dir.path(), false).unwrap();
+    std::fs::write(dir.path().join("sf_refresh_token"), "revoked").unwrap();
+    let config = accord_core::Config::from_toml(&toml, dir.path()).unwrap();
+    let c = accord_connectors::open_source("salesforce", &config.raw.sources["salesforce"], &config).unwrap();
+    let r = try_read(c.as_ref(), "Account", None, false, None).await;
+    let e = r.error.expect("a revoked refresh token fails the stream");
+    assert!(e.contains("invalid_grant") && e.contains(sb.salesforce.login_url()), "{e}");
+    assert_eq!(r.pages, 0);
+    assert_eq!(sb.salesforce.rate_limiter().stats().requests, 1, "a refusal is not retried");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn intercom_companies_are_all_read_whatever_page_size_the_server_serves() {
+    // The server pages by at most `cap` companies, whatever the client asks.
+    for (cap, per_page) in [(50, None), (60, None), (150, None), (50, Some(60)), (60, Some(50))] {
+        let mut o = options();
+        o.intercom.company_page_cap = Some(cap);
+        let sb = sandbox(&INTERCOM_DEFAULT_PAGES, o).await;
+        let dir = tempfile::tempdir().unwrap();
+        let extra = per_page.map(|n| format!("per_page = {n}\n")).unwrap_or_default();
+        let c = connector(&sb, &INTERCOM_DEFAULT_PAGES, dir.path(), &extra);
+        let (live, _) = expected(&sb, &INTERCOM_DEFAULT_PAGES, "companies");
+        assert!(live.len() > 2 * 150, "several pages at every size: {} companies", live.len());
+        let r = read(c.as_ref(), "companies", None, None).await;
+        assert_eq!(set(&r.ids), live, "cap {cap}, per_page {per_page:?}: every company");
+        assert_eq!(r.ids.len(), live.len(), "cap {cap}: no company twice");
+        let served = per_page.unwrap_or(150).min(cap);
+        assert_eq!(r.pages, live.len().div_ceil(served), "cap {cap}: pages of {served}");
+        for object in ["contacts", "conversations"] {
+            let r = read(c.as_ref(), object, None, None).await;
+            assert_eq!(set(&r.ids), expected(&sb, &INTERCOM_DEFAULT_PAGES, object).0, "cap {cap}: {object}");
+        }
+    }
+}
+
+/// A vendor that loses a record from one page: the pass's count disagrees with the vendor's total
+/// and the stream fails naming both; the failed pass starts again on the next read and then
+/// delivers everything.
+async fn a_count_below_the_vendors_total_fails_loudly(v: &Vendor, object: &str, path: &str, what: &str) {
+    let sb = sandbox(v, options()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let c = connector(&sb, v, dir.path(), "");
+    let faults = match v.name {
+        "salesforce" => sb.salesforce.faults(),
+        "zendesk" => sb.zendesk.faults(),
+        _ => sb.intercom.faults(),
+    };
+    faults.inject_on(path, Fault::LoseRecord, Schedule::Next(1));
+    let (live, _) = expected(&sb, v, object);
+    let first = try_read(c.as_ref(), object, None, false, None).await;
+    assert_eq!(faults.counts().lost_records, 1, "the fault fired");
+    let e = first
+        .error
+        .unwrap_or_else(|| panic!("{}/{object}: a short pass must fail, it read {}", v.name, first.ids.len()));
+    assert!(e.contains(what), "{}/{object}: the error names the vendor's count: {e}", v.name);
+    if what != "count" {
+        let numbers = [format!("read {} records", live.len() - 1), format!("says {}", live.len())];
+        assert!(numbers.iter().all(|n| e.contains(n.as_str())), "{}/{object}: both numbers in {e}", v.name);
+    }
+    assert!(first.marks.iter().flatten().all(|m| !m.complete), "{}/{object}: a failed pass is never complete", v.name);
+    // The next sync reads the pass again from its start, under the same full-pass id.
+    let again = read(c.as_ref(), object, first.cursor.clone(), None).await;
+    let mut all = set(&first.ids);
+    all.extend(again.ids.iter().cloned());
+    assert_eq!(all, live, "{}/{object}: nothing lost once the vendor answers in full", v.name);
+    if v.name != "zendesk" {
+        let id = again.completed_full_pass(object);
+        assert!(
+            first.marks.iter().flatten().all(|m| m.id == id),
+            "{}/{object}: the restarted pass keeps its id",
+            v.name
+        );
+        assert_eq!(set(&again.ids), live, "{}/{object}: the restart reads the whole list", v.name);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn salesforce_a_pass_short_of_total_size_fails_loudly() {
+    a_count_below_the_vendors_total_fails_loudly(&SALESFORCE, "Account", "/services/data/", "totalSize").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn intercom_a_pass_short_of_total_count_fails_loudly() {
+    a_count_below_the_vendors_total_fails_loudly(&INTERCOM, "companies", "/companies", "total_count").await;
+    a_count_below_the_vendors_total_fails_loudly(&INTERCOM, "contacts", "/contacts", "total_count").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zendesk_a_page_short_of_its_count_fails_loudly() {
+    a_count_below_the_vendors_total_fails_loudly(
+        &ZENDESK,
+        "organizations",
+        "/api/v2/incremental/organizations",
+        "count",
+    )
+    .await;
+}
+
+fn live_accounts(sb: &accord_sandbox::Sandbox) -> Vec<String> {
+    sb.salesforce.snapshot().accounts.iter().filter(|a| a.deleted_at.is_none()).map(|a| a.id.clone()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn salesforce_deletions_around_a_full_pass_are_reconciled_or_reported() {
+    let sb = sandbox(&SALESFORCE, options()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let c = connector(&sb, &SALESFORCE, dir.path(), "");
+    let first = read(c.as_ref(), "Account", None, None).await;
+    let first_pass = first.completed_full_pass("the first sync");
+    assert!(first.pages > 1, "the test needs several pages");
+
+    // Deleted before `sync --full`: the full pass does not return it, and completes.
+    let before = live_accounts(&sb)[0].clone();
+    sb.salesforce.delete::<salesforce::model::Account>(&before).unwrap();
+    let mut full = try_read(c.as_ref(), "Account", first.cursor.clone(), true, Some(1)).await;
+    // Deleted while the full pass runs, after its page was read; then another account changes,
+    // so the pass's high-water mark (the incremental cursor) is later than the deletion.
+    let during = full.ids.iter().find(|id| **id != before).unwrap().clone();
+    sb.salesforce.delete::<salesforce::model::Account>(&during).unwrap();
+    sb.clock().advance(chrono::Duration::minutes(1));
+    let later = live_accounts(&sb).into_iter().find(|id| !full.ids.contains(id)).unwrap();
+    sb.salesforce.update::<salesforce::model::Account>(&later, |a| a.name = Some("Changed".into())).unwrap();
+    let rest = read(c.as_ref(), "Account", full.cursor.clone(), None).await;
+    full.ids.extend(rest.ids);
+    full.marks.extend(rest.marks);
+    let full_pass = full.completed_full_pass("sync --full");
+    assert_ne!(full_pass, first_pass, "a new pass, a new id");
+    assert!(!full.ids.contains(&before), "the full pass leaves out what was deleted before it");
+    assert!(full.ids.contains(&during), "the locator served the page before the deletion");
+    assert!(full.ids.contains(&later), "the change made during the pass is read by it");
+    let cursor = rest.cursor.clone().unwrap();
+    let high_water = accord_core::time::parse_timestamp(&cursor["high_water"]).unwrap();
+    let deleted_at = sb.salesforce.snapshot().accounts.iter().find(|a| a.id == during).unwrap().deleted_at.unwrap();
+    assert!(deleted_at < high_water, "the deletion is older than the incremental cursor");
+
+    // The next incremental pass reports it through getDeleted, from the full pass's start.
+    sb.clock().advance(chrono::Duration::minutes(2));
+    let next = read(c.as_ref(), "Account", Some(cursor), None).await;
+    assert!(next.deleted.contains(&during), "deletions since the full pass began are reported: {:?}", next.deleted);
+    assert!(!next.ids.contains(&during), "a deleted record is not read as live");
+    assert!(next.unmarked(), "an incremental pass is not a full pass");
+    let covered = accord_core::time::parse_timestamp(&next.cursor.as_ref().unwrap()["deletions_from"]).unwrap();
+    assert!(covered > deleted_at, "the next deletion read starts at latestDateCovered, past this deletion");
+
+    // And nothing deleted is reported twice once the log has moved on.
+    sb.clock().advance(chrono::Duration::minutes(3));
+    let quiet = read(c.as_ref(), "Account", next.cursor.clone(), None).await;
+    assert!(!quiet.deleted.contains(&during), "{:?}", quiet.deleted);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn salesforce_a_cursor_older_than_the_deletion_log_falls_back_to_a_reconciling_pass() {
+    let sb = sandbox(&SALESFORCE, options()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let c = connector(&sb, &SALESFORCE, dir.path(), "");
+    let first = read(c.as_ref(), "Contact", None, None).await;
+    first.completed_full_pass("the first sync");
+    // A contact is deleted, and 20 days pass: the delete log (15 days) no longer reaches the cursor.
+    let gone = sb.salesforce.snapshot().contacts.iter().find(|c| c.deleted_at.is_none()).unwrap().id.clone();
+    sb.salesforce.delete::<salesforce::model::Contact>(&gone).unwrap();
+    sb.clock().advance(chrono::Duration::days(20));
+    let late = read(c.as_ref(), "Contact", first.cursor.clone(), None).await;
+    late.completed_full_pass("a pass past the deletion window");
+    assert_eq!(set(&late.ids), expected(&sb, &SALESFORCE, "Contact").0, "the reconciling pass reads the whole list");
+    assert!(!late.ids.contains(&gone));
+
+    // An administrator purges the Recycle Bin: getDeleted refuses the cursor's start
+    // (INVALID_REPLICATION_DATE), and the pass reconciles instead.
+    sb.clock().advance(chrono::Duration::minutes(5));
+    sb.salesforce.purge_delete_log();
+    sb.clock().advance(chrono::Duration::minutes(5));
+    let purged = read(c.as_ref(), "Contact", late.cursor.clone(), None).await;
+    purged.completed_full_pass("a pass after the delete log was purged");
+    assert_eq!(set(&purged.ids), expected(&sb, &SALESFORCE, "Contact").0);
+
+    // Then incremental passes resume.
+    sb.clock().advance(chrono::Duration::minutes(5));
+    let calm = read(c.as_ref(), "Contact", purged.cursor.clone(), None).await;
+    assert!(calm.unmarked() && calm.ids.len() < purged.ids.len() / 2, "incremental again: {} records", calm.ids.len());
+}
+
+/// Sets a cursor's record of its last reconciling pass back by `days`.
+fn age_last_full_pass(cursor: &Value, days: i64) -> Value {
+    let mut c = cursor.clone();
+    let at = accord_core::time::parse_timestamp(&c["last_full_pass"]).expect("the cursor records its last full pass");
+    c["last_full_pass"] = Value::String((at - chrono::Duration::days(days)).to_rfc3339());
+    c
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn intercom_reconciles_deletions_every_reconcile_every() {
+    let sb = sandbox(&INTERCOM, options()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let c = connector(&sb, &INTERCOM, dir.path(), "");
+    for object in ["companies", "contacts"] {
+        let first = read(c.as_ref(), object, None, None).await;
+        first.completed_full_pass(object);
+        let gone = match object {
+            "companies" => {
+                let id = sb.intercom.snapshot().companies[3].id.clone();
+                sb.intercom.delete::<accord_sandbox::intercom::model::Company>(&id).unwrap();
+                id
+            }
+            _ => {
+                let id = sb.intercom.snapshot().contacts[3].id.clone();
+                sb.intercom.delete::<accord_sandbox::intercom::model::Contact>(&id).unwrap();
+                id
+            }
+        };
+        // Within the period (7 days by default), passes are not reconciling ones.
+        let next = read(c.as_ref(), object, first.cursor.clone(), None).await;
+        assert!(next.unmarked(), "{object}: no reconciling pass within reconcile_every");
+        assert!(next.deleted.is_empty(), "{object}: Intercom reports no deletions");
+        // Once the last reconciling pass is older than the period, the whole list is read again.
+        let due = age_last_full_pass(next.cursor.as_ref().unwrap(), 8);
+        let reconciled = read(c.as_ref(), object, Some(due), None).await;
+        reconciled.completed_full_pass(object);
+        assert_eq!(set(&reconciled.ids), expected(&sb, &INTERCOM, object).0, "{object}: the whole list");
+        assert!(!reconciled.ids.contains(&gone), "{object}: the deleted record is not in it");
+        let after = read(c.as_ref(), object, reconciled.cursor.clone(), None).await;
+        assert!(after.unmarked(), "{object}: the period starts again");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn intercom_reconcile_every_is_a_setting_checked_when_parsed() {
+    let sb = sandbox(&INTERCOM, options()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let c = connector(&sb, &INTERCOM, dir.path(), "reconcile_every = \"0s\"\nunthrottled = true\n");
+    let first = read(c.as_ref(), "contacts", None, None).await;
+    let again = read(c.as_ref(), "contacts", first.cursor.clone(), None).await;
+    again.completed_full_pass("reconcile_every = 0s reconciles on every pass");
+    let off = connector(&sb, &INTERCOM, dir.path(), "reconcile_every = \"off\"\nunthrottled = true\n");
+    let first = read(off.as_ref(), "contacts", None, None).await;
+    first.completed_full_pass("the first pass reconciles even when the period is off");
+    let next =
+        read(off.as_ref(), "contacts", Some(age_last_full_pass(first.cursor.as_ref().unwrap(), 365)), None).await;
+    assert!(next.unmarked(), "off: never again");
+    let toml = sb.accord_toml(dir.path(), false).unwrap();
+    let toml = toml.replace("[sources.intercom]\n", "[sources.intercom]\nreconcile_every = \"weekly\"\n");
+    let config = accord_core::Config::from_toml(&toml, dir.path()).unwrap();
+    let e = accord_connectors::open_source("intercom", &config.raw.sources["intercom"], &config).unwrap_err();
+    let e = e.to_string();
+    assert!(e.contains("sources.intercom") && e.contains("\"weekly\" is not a period") && e.contains("7d"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zendesk_deleted_users_and_tickets_arrive_as_deletions() {
+    let sb = sandbox(&ZENDESK, options()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let c = connector(&sb, &ZENDESK, dir.path(), "");
+    let users = read(c.as_ref(), "users", None, None).await;
+    let tickets = read(c.as_ref(), "tickets", None, None).await;
+    assert!(users.unmarked() && tickets.unmarked(), "exports leave out the last minute: never a full list");
+    let snapshot = sb.zendesk.snapshot();
+    let user = snapshot.users.iter().find(|u| u.active).unwrap().id;
+    let ticket = snapshot.tickets.iter().find(|t| !t.is_deleted()).unwrap().id;
+    sb.clock().advance(chrono::Duration::minutes(1));
+    sb.zendesk.delete_user(user).unwrap();
+    sb.zendesk.delete_ticket(ticket).unwrap();
+    sb.clock().advance(chrono::Duration::minutes(2));
+    let users = read(c.as_ref(), "users", users.cursor.clone(), None).await;
+    let tickets = read(c.as_ref(), "tickets", tickets.cursor.clone(), None).await;
+    assert_eq!(users.deleted, vec![user.to_string()], "the user's export row says active: false");
+    assert!(!users.ids.contains(&user.to_string()));
+    assert!(tickets.deleted.contains(&ticket.to_string()), "{:?}", tickets.deleted);
+    assert!(!tickets.ids.contains(&ticket.to_string()));
+    let gone: BTreeSet<_> = users.deleted.iter().chain(&tickets.deleted).collect();
+    assert!(gone.len() >= 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn intercom_records_changing_during_a_pass_do_not_trip_the_count_check() {
+    use accord_sandbox::intercom::model::Contact;
+    let sb = sandbox(&INTERCOM, options()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let c = connector(&sb, &INTERCOM, dir.path(), "");
+    // A whole-list pass: a contact deleted after its page was read leaves the total below what
+    // the pass read, which loses nothing.
+    let mut full = read(c.as_ref(), "contacts", None, Some(1)).await;
+    sb.intercom.delete::<Contact>(&full.ids[0]).unwrap();
+    let rest = read(c.as_ref(), "contacts", full.cursor.clone(), None).await;
+    full.ids.extend(rest.ids);
+    full.marks.extend(rest.marks);
+    full.completed_full_pass("a list pass with a deletion behind it");
+    // An incremental pass: a contact that starts matching the search after the pass began (and
+    // sorts before its position) raises the total, and the next pass reads it.
+    sb.clock().advance(chrono::Duration::days(2));
+    let contacts = sb.intercom.snapshot().contacts;
+    for changed in &contacts[10..50] {
+        sb.intercom.update::<Contact>(&changed.id, |c| c.name = Some("Changed".into())).unwrap();
+    }
+    let mut inc = read(c.as_ref(), "contacts", rest.cursor.clone(), Some(1)).await;
+    assert!(inc.pages == 1 && inc.cursor.as_ref().unwrap()["complete"] == Value::Bool(false), "several pages");
+    sb.intercom.update::<Contact>(&contacts[2].id, |c| c.name = Some("Late".into())).unwrap();
+    let rest = read(c.as_ref(), "contacts", inc.cursor.clone(), None).await;
+    inc.ids.extend(rest.ids);
+    let changed: BTreeSet<String> = contacts[10..50].iter().map(|c| c.id.clone()).collect();
+    assert!(changed.is_subset(&set(&inc.ids)), "every change made before the pass is read");
+    let next = read(c.as_ref(), "contacts", rest.cursor.clone(), None).await;
+    assert!(next.ids.contains(&contacts[2].id), "the late change is read by the next pass");
+}
