@@ -125,7 +125,9 @@ fn main() {
             if finished { "had finished" } else { "killed" },
         );
     }
-    println!("crash: {trials} trials, {killed} killed mid-sync, {differing} ended different from the uninterrupted sync");
+    println!(
+        "crash: {trials} trials, {killed} killed mid-sync, {differing} ended different from the uninterrupted sync"
+    );
     rt.block_on(sandbox.shutdown());
     assert_eq!(differing, 0, "a killed and resumed sync must end where an uninterrupted one does");
 }

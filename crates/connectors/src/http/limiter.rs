@@ -61,7 +61,7 @@ impl Limiter {
                                 // Requests reach the vendor a little after we send them, and not
                                 // all equally late: a small margin keeps jitter from putting one
                                 // request too many into the vendor's window.
-                                let window = limit.window + (limit.window / 100).max(Duration::from_millis(25));
+                                let window = limit.window + (limit.window / 20).max(Duration::from_millis(50));
                                 while s.sent.front().is_some_and(|t| now.duration_since(*t) >= window) {
                                     s.sent.pop_front();
                                 }

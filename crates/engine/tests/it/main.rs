@@ -1,6 +1,7 @@
 //! Engine integration tests: files in a temp folder, a real SQLite store, the whole pipeline.
 
 mod crash;
+mod deletions;
 mod example;
 mod fixpoint;
 mod flows;
