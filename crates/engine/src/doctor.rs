@@ -48,8 +48,31 @@ pub struct ObjectReport {
     pub key_field: Option<String>,
     pub hygiene: Option<HygieneReport>,
     pub coverage: Coverage,
-    /// Keys of records that matched no account.
-    pub unmatched_keys: Vec<String>,
+    /// Keys of records that matched no account, each under the rule and field it came from.
+    pub unmatched_keys: Vec<UnmatchedKey>,
+}
+
+/// A key that matched no account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UnmatchedKey {
+    /// The rule that tried it (`field`, `user_map`, ...) and the record field it was read from.
+    pub rule: String,
+    pub field: String,
+    pub key: String,
+    /// The record carrying it.
+    pub record: String,
+    /// A near-miss hint, when there is one.
+    pub hint: Option<String>,
+}
+
+impl std::fmt::Display for UnmatchedKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}: {:?} (record {}", self.rule, self.field, self.key, self.record)?;
+        match &self.hint {
+            Some(h) => write!(f, ": {h})"),
+            None => write!(f, ")"),
+        }
+    }
 }
 
 /// Examines the hub.
@@ -104,9 +127,17 @@ pub fn doctor(hub: &Hub) -> Result<DoctorReport> {
             if e.rejection.reason == RejectReason::UnknownAccount
                 && unmatched_keys.len() < SAMPLES
                 && let Some(k) = &e.rejection.key
+                && let Some(rule) = e.rejection.rule
             {
-                let hint = e.rejection.hints.first().map(|h| format!(": {}", h.describe())).unwrap_or_default();
-                unmatched_keys.push(format!("{k:?} (record {}{hint})", e.key.native_id));
+                // The rule that decided the rejection, and the field it read.
+                let field = plan.spec.link.iter().find(|r| r.kind() == rule).map(|r| r.field().to_string());
+                unmatched_keys.push(UnmatchedKey {
+                    rule: rule.name().to_owned(),
+                    field: field.unwrap_or_default(),
+                    key: k.clone(),
+                    record: e.key.native_id.clone(),
+                    hint: e.rejection.hints.first().map(|h| h.describe()),
+                });
             }
         })?;
         let stats = hub.store.object_stats(plan.kind(), &plan.source, plan.object())?;

@@ -50,8 +50,11 @@ pub fn run(ctx: &Ctx) -> anyhow::Result<ExitCode> {
             h.keys
         );
         print_hygiene(h);
-        if !o.unmatched_keys.is_empty() {
-            println!("  keys matching no account: {}", o.unmatched_keys.join("; "));
+    }
+    for o in report.objects.iter().filter(|o| !o.unmatched_keys.is_empty()) {
+        println!("\n{}/{}: keys matching no account", o.source, o.object);
+        for k in &o.unmatched_keys {
+            println!("  {k}");
         }
     }
     if report.shared_emails.is_empty() {

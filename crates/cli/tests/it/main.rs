@@ -92,6 +92,23 @@ fn json_output_of_sync_accounts_and_doctor() {
     let orgs = doctor["objects"].as_array().unwrap().iter().find(|o| o["object"] == "organizations").unwrap();
     assert_eq!(orgs["hygiene"]["float_formatted"]["count"], 1);
     assert_eq!(orgs["hygiene"]["whitespace"]["count"], 1);
+    // Every unmatched key names the rule and field it came from.
+    for o in doctor["objects"].as_array().unwrap() {
+        for k in o["unmatched_keys"].as_array().unwrap() {
+            let (rule, field) = (k["rule"].as_str().unwrap(), k["field"].as_str().unwrap());
+            assert!(!rule.is_empty() && !field.is_empty(), "{k}");
+        }
+    }
+    let unmatched: Vec<String> = doctor["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|o| o["unmatched_keys"].as_array().unwrap().iter().map(|k| format!("{}/{}", k["rule"], k["field"])))
+        .collect();
+    assert!(
+        unmatched.iter().any(|u| u == r#""user_map"/"user_id""#),
+        "an event's user_id is listed under its user_map rule, not the first rule's field: {unmatched:?}"
+    );
 }
 
 #[test]
