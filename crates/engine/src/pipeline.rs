@@ -239,7 +239,19 @@ impl Context<'_> {
                 };
                 return self.reject(key, data, location, r, out);
             }
-            Some(Ok(id)) => id,
+            // The SOR object's opt-in normalizers (`integer_text` for an export that writes
+            // `1042.0`, `trim`): the account id is the repaired text.
+            Some(Ok(id)) if self.plan.spec.normalize.is_empty() => id,
+            Some(Ok(id)) => match AccountId::new(accord_core::id::normalize(id.as_str(), &self.plan.spec.normalize)) {
+                Ok(fixed) => fixed,
+                Err(e) => {
+                    let r = Rejection {
+                        key: Some(id.to_string()),
+                        ..Rejection::field(RejectReason::InvalidAccountId, format!("{e} after normalizing {id:?}"))
+                    };
+                    return self.reject(key, data, location, r, out);
+                }
+            },
         };
         let fields = match extract_with_paths(ObjectKind::Account, &self.plan.field_paths, &data) {
             Ok(f) => f,

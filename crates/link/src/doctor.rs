@@ -47,6 +47,8 @@ pub struct HygieneReport {
     /// Keys carried by more than one record of the object (reported where one record per
     /// account is expected: the SOR and organizations).
     pub duplicate_keys: Finding,
+    /// The object's `normalize` setting that would repair the float-formatted and padded keys.
+    pub suggested_normalize: Vec<String>,
 }
 
 impl KeyHygiene {
@@ -80,8 +82,14 @@ impl KeyHygiene {
         for (k, records) in dups {
             duplicate_keys.add(|| format!("{k:?} in {} records ({})", records.len(), records.join(", ")));
         }
+        let suggested_normalize = [("trim", self.whitespace.count), ("integer_text", self.float_formatted.count)]
+            .into_iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(name, _)| name.to_owned())
+            .collect();
         HygieneReport {
             keys: self.keys,
+            suggested_normalize,
             float_formatted: self.float_formatted,
             whitespace: self.whitespace,
             case_collisions,

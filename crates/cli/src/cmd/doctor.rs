@@ -80,4 +80,8 @@ fn print_hygiene(h: &HygieneReport) {
     line("surrounding whitespace", &h.whitespace);
     line("case collisions", &h.case_collisions);
     line("one id on several records", &h.duplicate_keys);
+    if !h.suggested_normalize.is_empty() {
+        let list: Vec<String> = h.suggested_normalize.iter().map(|n| format!("{n:?}")).collect();
+        println!("  fix in config: normalize = [{}] on this object", list.join(", "));
+    }
 }

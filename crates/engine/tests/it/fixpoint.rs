@@ -265,3 +265,37 @@ fn a_completed_full_pass_tombstones_what_it_never_returned() {
     assert_eq!(reason(&hub, "contacts", "c1"), Some(RejectReason::DeletedAccount));
     assert_settled(&hub);
 }
+
+#[test]
+fn the_system_of_record_can_normalize_its_own_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "accounts.csv",
+        &format!("{HEADER}r1,1042.0,Wayne,2024-01-01,active\nr2, 1050 ,Kent,2024-01-01,active\n"),
+    );
+    write(dir.path(), "users.csv", "id,account,email\n");
+    write(dir.path(), "orgs.csv", "org_id,external_id\no1,1042\no2,1050\n");
+    write(dir.path(), "tickets.csv", "id,org_id\n");
+    write(dir.path(), "contacts.csv", "id,account,email\n");
+    let unfixed = hub(dir.path(), &format!("{CRM}{SUPPORT}"));
+    sync(&unfixed);
+    let q = quarantine(&unfixed);
+    let o1 = q.iter().find(|e| e.key.native_id == "o1").unwrap();
+    assert!(
+        o1.rejection.hints.iter().any(|h| matches!(h, accord_core::Hint::FloatSuffix { .. })),
+        "the record carries the clean id, the SOR the mangled one: {:?}",
+        o1.rejection.hints
+    );
+    let report = accord_engine::doctor::doctor(&unfixed).unwrap();
+    assert_eq!(report.sor.suggested_normalize, ["trim", "integer_text"], "the doctor says how to fix the SOR");
+    drop(unfixed);
+    std::fs::remove_file(dir.path().join("hub.db")).unwrap();
+    let fixed_toml =
+        CRM.replace("native_id = \"rid\"", "native_id = \"rid\"\nnormalize = [\"trim\", \"integer_text\"]");
+    let fixed = hub(dir.path(), &format!("{fixed_toml}{SUPPORT}"));
+    sync(&fixed);
+    assert!(fixed.store.account("1042").unwrap().is_some() && fixed.store.account("1050").unwrap().is_some());
+    assert_eq!(record(&fixed, ObjectKind::Organization, "orgs", "o1").unwrap().account_id.as_str(), "1042");
+    assert_eq!(record(&fixed, ObjectKind::Organization, "orgs", "o2").unwrap().account_id.as_str(), "1050");
+}
