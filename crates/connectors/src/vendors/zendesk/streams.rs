@@ -58,7 +58,7 @@ pub fn streams(per_page: u32) -> Vec<StreamDef> {
                 ObjectKind::Organization,
                 rules(json!([
                     {"rule": "field", "field": "external_id"},
-                    {"rule": "domain", "field": "domain_names[0]"}
+                    {"rule": "domain", "field": "domain_names"}
                 ])),
                 mapping(&[("name", "name"), ("domain", "domain_names[0]")]),
             ),
