@@ -221,7 +221,7 @@ impl Hub {
         // Another process may have changed the index since the page was linked: the keys it changed
         // go to the feed with this page, so its records are re-checked against the fresh view.
         let foreign = self.refresh(&mut index)?;
-        let stale = foreign.rebuilt.then(|| page_keys(&batch)).unwrap_or_default();
+        let stale = if foreign.rebuilt { page_keys(&batch) } else { Vec::new() };
         let mut foreign: Vec<TriedKey> = foreign.changed.into_iter().chain(stale).collect();
         batch.pending_keys.extend(foreign.iter().cloned());
         let mut reconciled = 0;
