@@ -282,6 +282,28 @@ pub fn canonical_number(text: &str) -> String {
     format!("{sign}{digits}e{exp}")
 }
 
+/// A JSON number's text as a plain decimal, without exponent: `1.25e2` → `"125"`, `5E-1` →
+/// `"0.5"`. `None` for text that is not a number, or whose exponent would write more than 400
+/// digits.
+pub fn plain_decimal(text: &str) -> Option<String> {
+    let (negative, digits, exp) = decimal_parts(text)?;
+    if exp.unsigned_abs() > 400 {
+        return None;
+    }
+    let sign = if negative { "-" } else { "" };
+    Some(if exp >= 0 {
+        format!("{sign}{digits}{}", "0".repeat(exp as usize))
+    } else {
+        let point = digits.len() as i64 + exp;
+        if point > 0 {
+            let (int, frac) = digits.split_at(point as usize);
+            format!("{sign}{int}.{frac}")
+        } else {
+            format!("{sign}0.{}{digits}", "0".repeat((-point) as usize))
+        }
+    })
+}
+
 /// A decimal number's sign, significant digits (no leading or trailing zeros; `"0"` for zero) and
 /// power of ten: `-1.50e2` → `(true, "15", 1)`. `None` for text that is not a JSON number.
 fn decimal_parts(text: &str) -> Option<(bool, String, i64)> {
@@ -356,6 +378,17 @@ pub fn near_miss_keys(key: &str) -> Vec<crate::TriedKey> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn plain_decimals_have_no_exponent() {
+        assert_eq!(plain_decimal("1.25e2").as_deref(), Some("125"));
+        assert_eq!(plain_decimal("5E-1").as_deref(), Some("0.5"));
+        assert_eq!(plain_decimal("-1250e-3").as_deref(), Some("-1.25"));
+        assert_eq!(plain_decimal("12.50").as_deref(), Some("12.5"));
+        assert_eq!(plain_decimal("0.0").as_deref(), Some("0"));
+        assert_eq!(plain_decimal("1e999"), None);
+        assert_eq!(plain_decimal("abc"), None);
+    }
 
     #[test]
     fn one_canonical_text_per_number() {

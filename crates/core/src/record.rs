@@ -400,7 +400,11 @@ fn convert(ty: FieldType, v: &Value) -> Result<FieldValue, String> {
             other => Err(format!("{other} is not a number")),
         },
         FieldType::Money => match v {
-            Value::Number(n) => parse_money(&n.to_string()),
+            // A number keeps its text (`1.25e2` too): read it as a plain decimal, never as a float.
+            Value::Number(n) => {
+                let text = n.to_string();
+                parse_money(&crate::id::plain_decimal(&text).unwrap_or(text))
+            }
             Value::String(s) => parse_money(s.trim()),
             other => Err(format!("{other} is not an amount")),
         }
@@ -523,6 +527,14 @@ mod tests {
         assert_eq!(parsed("9007199254740993.0").unwrap()[0], FieldValue::Int(9_007_199_254_740_993));
         assert!(parsed("1e30").is_err(), "beyond i64 is an error, not a saturated value");
         assert!(parsed("9.5").is_err());
+    }
+
+    #[test]
+    fn money_in_exponent_form_is_read_exactly() {
+        let v: Value = serde_json::from_str(r#"{"m": 1.25e2, "n": 1999e-2, "o": 1e-3}"#).unwrap();
+        assert_eq!(convert(FieldType::Money, &v["m"]), Ok(FieldValue::Int(12_500)));
+        assert_eq!(convert(FieldType::Money, &v["n"]), Ok(FieldValue::Int(1_999)));
+        assert!(convert(FieldType::Money, &v["o"]).is_err(), "a tenth of a cent is not an amount");
     }
 
     #[test]
