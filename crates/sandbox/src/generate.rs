@@ -67,7 +67,7 @@ pub enum Problem {
     /// A Salesforce contact of a filtered-out account whose email is evidence for another account.
     FilteredDespiteEmail,
     /// A Zendesk user or Intercom contact whose organization or company is rejected, with no
-    /// evidence for its email.
+    /// evidence for its email; an Intercom conversation of a contact rejected as ambiguous.
     ThroughRejectedParent,
     /// `"100042.0"` for `"100042"`.
     FloatFormattedId,
@@ -129,7 +129,8 @@ pub enum Problem {
     EvidenceDeleted,
     /// A record whose parent was deleted.
     ParentDeleted,
-    /// A record decided by a shared email whose second holder was deleted: it now links.
+    /// A record decided by a shared email whose second holder was deleted, or linked through
+    /// one: it now links.
     SecondHolderDeleted,
 }
 
@@ -316,8 +317,13 @@ impl Company {
         for sc in half(&mut rng, s.agencies.iter().filter(|sc| live(sc.second))) {
             gone.push(sc.second);
             plant(&mut day, Problem::DeletedRecord, key(sc.second), Intent::Tombstone);
-            let intent = Intent::Outcome(Expected::linked(l.account_id(sc.first), By::new("email", 2)));
+            let first = l.account_id(sc.first);
+            let intent = Intent::Outcome(Expected::linked(first, By::new("email", 2)));
             plant(&mut day, Problem::SecondHolderDeleted, key(sc.decided), intent);
+            for &ix in &sc.conversations {
+                let intent = Intent::Outcome(Expected::linked(first, By::new("parent", 0)));
+                plant(&mut day, Problem::SecondHolderDeleted, key(ix), intent);
+            }
         }
         for sc in half(&mut rng, s.ic_evidence.iter().filter(|sc| live(sc.contact))) {
             gone.push(sc.contact);
@@ -435,11 +441,13 @@ struct LateEvidence {
     through: Vec<Ix>,
 }
 
-/// A shared email: `decided` is ambiguous while `second` (the Zendesk user) holds it.
+/// A shared email: `decided` (an Intercom lead) is ambiguous while `second` (the Zendesk user)
+/// holds it, and so are its conversations.
 #[derive(Debug, Clone, PartialEq)]
 struct Agency {
     second: Ix,
     decided: Ix,
+    conversations: Vec<Ix>,
     first: AccountIx,
 }
 
@@ -1679,9 +1687,9 @@ impl Generator {
     }
 
     /// Agencies whose one mailbox is a contact at two customers, each time deciding a third
-    /// record by that email alone: an Intercom lead (the second holder, a Zendesk user, syncs
-    /// after it), a Zendesk user without organization, a Salesforce contact without `AccountId`
-    /// (both holders sync after it).
+    /// record by that email alone: an Intercom lead with conversations (the second holder, a
+    /// Zendesk user, syncs after it), a Zendesk user without organization, a Salesforce contact
+    /// without `AccountId` (both holders sync after it).
     fn shared_emails(&mut self) {
         for k in 0..(self.size / 200).max(1) {
             // A Salesforce contact of A, a Zendesk user of B; an Intercom lead.
@@ -1692,10 +1700,14 @@ impl Generator {
             let b_org = self.orgs[b].zd_id;
             let second = self.zendesk_user(b_org, name.clone(), Some(email.clone()), &email, self.orgs[b].created);
             let lead = IcContact { email: Some((email.clone(), email)), ..Default::default() };
-            let decided = self.intercom_contact(lead, Some(format!("Agency {k}")), START, 0);
+            let decided = self.intercom_contact(lead, Some(format!("Agency {k}")), START, 1);
             self.plant_ix(Problem::SharedEmail, decided.ix, rejected(reason::AMBIGUOUS));
+            for &c in &decided.conversations {
+                self.plant_ix(Problem::ThroughRejectedParent, c, rejected(reason::UNKNOWN_ACCOUNT));
+            }
             let first = self.account(a);
-            self.out.scenarios.agencies.push(Agency { second: second.ix, decided: decided.ix, first });
+            let conversations = decided.conversations;
+            self.out.scenarios.agencies.push(Agency { second: second.ix, decided: decided.ix, conversations, first });
 
             // A Salesforce contact of A, an Intercom contact of B (by its account id); a Zendesk
             // user without organization.

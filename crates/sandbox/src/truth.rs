@@ -423,6 +423,7 @@ impl Ledger {
         EmailIx(self.emails.len() as u32 - 1)
     }
 
+    #[cfg(test)]
     pub(crate) fn emails(&self) -> &[String] {
         &self.emails
     }
@@ -433,6 +434,7 @@ impl Ledger {
         DomainIx(self.domains.len() as u32 - 1)
     }
 
+    #[cfg(test)]
     pub(crate) fn domains(&self) -> &[String] {
         &self.domains
     }
