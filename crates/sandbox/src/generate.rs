@@ -242,11 +242,6 @@ impl Company {
         self.ledger.truth()
     }
 
-    /// The ledger the truth comes from.
-    pub fn ledger(&self) -> &Ledger {
-        &self.ledger
-    }
-
     /// How many records each system holds, deleted ones included.
     pub fn record_count(&self) -> usize {
         let (s, z, i) = (&self.salesforce, &self.zendesk, &self.intercom);
@@ -262,14 +257,20 @@ impl Company {
     }
 
     /// The second day: deletes a planted set of records, chosen by `seed` among the situations
-    /// the generator set up (about half of each kind, at least one): System of Record accounts
+    /// the generator set up (about half of each kind, at least one; System of Record accounts
+    /// at most one in a hundred): System of Record accounts
     /// with contacts, cases and records in the other systems; Zendesk users whose email was the
     /// only evidence for other records; the second holder of a shared email; Intercom contacts
     /// whose email was evidence and who have conversations; Salesforce contacts with a case that
     /// links through them. The data changes as each source shows a deletion (a Salesforce
-    /// deletion date and its cascade, a Zendesk ticket's `deleted` status; Zendesk users and
-    /// Intercom contacts are gone), and [`Company::truth`] is then the truth after a sync before
-    /// and a sync after the deletions. Returns what was deleted and what that was meant to cause.
+    /// deletion date and its cascade, a Zendesk user's `active: false`; Intercom contacts are
+    /// gone), and [`Company::truth`] is then the truth after a sync before and a sync after the
+    /// deletions. Returns what was deleted and what that was meant to cause.
+    ///
+    /// To test a hub across the two days: start a sandbox with the company, sync, delete
+    /// [`SecondDay::deleted`] through the emulators (a clone of the company given `delete_some`
+    /// the same seed says what), sync again, and compare with the clone's truth or with
+    /// [`crate::Sandbox::truth`], which sees the deletions in the emulators.
     pub fn delete_some(&mut self, seed: u64) -> SecondDay {
         let before = self.truth();
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -281,7 +282,9 @@ impl Company {
         let s = &self.scenarios;
         let mut gone: Vec<Ix> = Vec::new();
 
-        for sc in half(&mut rng, s.accounts.iter().filter(|sc| live(sc.holder))) {
+        // About one account in a hundred churns.
+        let accounts = (self.size / 100).max(1);
+        for sc in half(&mut rng, s.accounts.iter().filter(|sc| live(sc.holder)), accounts) {
             gone.push(sc.holder);
             plant(&mut day, Problem::DeletedSorAccount, key(sc.holder), Intent::Tombstone);
             day.deleted_accounts.push(l.account_id(sc.account).to_owned());
@@ -304,7 +307,7 @@ impl Company {
                 }
             }
         }
-        for sc in half(&mut rng, s.late.iter().filter(|sc| live(sc.user))) {
+        for sc in half(&mut rng, s.late.iter().filter(|sc| live(sc.user)), usize::MAX) {
             gone.push(sc.user);
             plant(&mut day, Problem::DeletedRecord, key(sc.user), Intent::Tombstone);
             for &ix in &sc.by_email {
@@ -314,7 +317,7 @@ impl Company {
                 plant(&mut day, Problem::ParentDeleted, key(ix), unknown());
             }
         }
-        for sc in half(&mut rng, s.agencies.iter().filter(|sc| live(sc.second))) {
+        for sc in half(&mut rng, s.agencies.iter().filter(|sc| live(sc.second)), usize::MAX) {
             gone.push(sc.second);
             plant(&mut day, Problem::DeletedRecord, key(sc.second), Intent::Tombstone);
             let first = l.account_id(sc.first);
@@ -325,7 +328,7 @@ impl Company {
                 plant(&mut day, Problem::SecondHolderDeleted, key(ix), intent);
             }
         }
-        for sc in half(&mut rng, s.ic_evidence.iter().filter(|sc| live(sc.contact))) {
+        for sc in half(&mut rng, s.ic_evidence.iter().filter(|sc| live(sc.contact)), usize::MAX) {
             gone.push(sc.contact);
             plant(&mut day, Problem::DeletedRecord, key(sc.contact), Intent::Tombstone);
             plant(&mut day, Problem::EvidenceDeleted, key(sc.by_email), unknown());
@@ -333,7 +336,7 @@ impl Company {
                 plant(&mut day, Problem::ParentDeleted, key(ix), unknown());
             }
         }
-        for sc in half(&mut rng, s.lone.iter().filter(|sc| live(sc.contact))) {
+        for sc in half(&mut rng, s.lone.iter().filter(|sc| live(sc.contact)), usize::MAX) {
             gone.push(sc.contact);
             plant(&mut day, Problem::DeletedRecord, key(sc.contact), Intent::Tombstone);
             plant(&mut day, Problem::ParentDeleted, key(sc.case), unknown());
@@ -370,7 +373,11 @@ impl Company {
         }
         let z = &mut self.zendesk;
         z.organizations.retain(|o| !has("organizations", &o.id.to_string()));
-        z.users.retain(|u| !has("users", &u.id.to_string()));
+        // Zendesk keeps a deleted user, with `active: false`, in its exports.
+        for u in z.users.iter_mut().filter(|u| has("users", &u.id.to_string())) {
+            u.active = false;
+            u.updated_at = when;
+        }
         for t in z.tickets.iter_mut().filter(|t| has("tickets", &t.id.to_string())) {
             t.status = "deleted".into();
             t.updated_at = when;
@@ -387,10 +394,10 @@ fn plant(day: &mut SecondDay, problem: Problem, record: &RecordKey, intent: Inte
     day.planted.push(Planted { problem, record: record.clone(), intent });
 }
 
-/// About half of the items, at least one when there is one, chosen by `rng`.
-fn half<'a, T>(rng: &mut ChaCha8Rng, items: impl Iterator<Item = &'a T>) -> Vec<&'a T> {
+/// About half of the items but at most `most`, and at least one when there is one, chosen by `rng`.
+fn half<'a, T>(rng: &mut ChaCha8Rng, items: impl Iterator<Item = &'a T>, most: usize) -> Vec<&'a T> {
     let items: Vec<&T> = items.collect();
-    let want = items.len().div_ceil(2);
+    let want = items.len().div_ceil(2).min(most.max(1));
     let mut chosen: BTreeSet<usize> = BTreeSet::new();
     while chosen.len() < want {
         chosen.insert(rng.random_range(0..items.len()));
@@ -2019,8 +2026,11 @@ mod tests {
     fn half_takes_at_least_one_and_about_half() {
         let mut rng = ChaCha8Rng::seed_from_u64(1);
         let items: Vec<u32> = (0..9).collect();
-        assert_eq!(half(&mut rng, items.iter()).len(), 5);
-        assert_eq!(half(&mut rng, items[..1].iter()).len(), 1);
-        assert!(half(&mut rng, items[..0].iter()).is_empty());
+        assert_eq!(half(&mut rng, items.iter(), usize::MAX).len(), 5);
+        assert_eq!(half(&mut rng, items.iter(), 2).len(), 2);
+        assert_eq!(half(&mut rng, items[..1].iter(), 0).len(), 1);
+        assert!(half(&mut rng, items[..0].iter(), 3).is_empty());
+        let chosen = half(&mut rng, items.iter(), usize::MAX);
+        assert!(chosen.windows(2).all(|w| w[0] < w[1]), "distinct, in order");
     }
 }

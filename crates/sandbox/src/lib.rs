@@ -40,7 +40,7 @@ pub use clock::Clock;
 pub use faults::{Fault, FaultCounts, FaultHandle, Schedule};
 pub use generate::{AS_OF, Company, Intent, Planted, Problem, SecondDay};
 pub use ratelimit::{Limit, RateLimiter, RateStats};
-pub use truth::{AccountTruth, By, Expected, Ledger, OBJECTS, RecordKey, Truth};
+pub use truth::{AccountTruth, By, Expected, OBJECTS, RecordKey, Truth};
 
 /// Errors of the sandbox's Rust API (the emulated HTTP APIs answer in their vendors' shapes).
 #[derive(Debug, thiserror::Error)]
@@ -86,7 +86,7 @@ pub struct Sandbox {
     pub intercom: intercom::Emulator,
     clock: Clock,
     /// The planted truth of the company the emulators started with.
-    ledger: Ledger,
+    ledger: truth::Ledger,
 }
 
 impl Sandbox {

@@ -112,11 +112,11 @@ fn the_truth_is_internally_consistent() {
     let linked_accounts: BTreeSet<&str> = truth.records.values().filter_map(Expected::account_id).collect();
     assert_eq!(linked_accounts.len(), truth.accounts.len(), "every account links at least its own record");
     // The generator wrote each address and domain once.
-    let emails: BTreeSet<&String> = c.ledger().emails().iter().collect();
-    assert_eq!(emails.len(), c.ledger().emails().len());
+    let emails: BTreeSet<&String> = c.ledger.emails().iter().collect();
+    assert_eq!(emails.len(), c.ledger.emails().len());
     assert!(emails.iter().all(|e| e.contains('@') && e.to_lowercase() == **e));
-    let domains: BTreeSet<&String> = c.ledger().domains().iter().collect();
-    assert_eq!(domains.len(), c.ledger().domains().len());
+    let domains: BTreeSet<&String> = c.ledger.domains().iter().collect();
+    assert_eq!(domains.len(), c.ledger.domains().len());
 }
 
 /// The order-sensitive situations are in the data as planted: checked on the records themselves.
@@ -281,14 +281,14 @@ fn the_second_day_deletes_what_it_planted_and_nothing_else_changes() {
             c.salesforce.contacts.iter().any(|r| r.id == k.native_id && r.deleted_at.is_none())
         }
         ("salesforce", "Case") => c.salesforce.cases.iter().any(|r| r.id == k.native_id && r.deleted_at.is_none()),
-        ("zendesk", "users") => c.zendesk.users.iter().any(|r| r.id.to_string() == k.native_id),
+        ("zendesk", "users") => c.zendesk.users.iter().any(|r| r.id.to_string() == k.native_id && r.active),
         ("intercom", "contacts") => c.intercom.contacts.iter().any(|r| r.id == k.native_id),
         other => panic!("the second day does not delete {other:?}"),
     };
     for k in day.deleted.iter().chain(&day.cascaded) {
         assert!(!live(k), "{k:?} is still live in the data");
     }
-    let gone_from_lists = day.deleted.iter().filter(|k| k.source != "salesforce").count();
+    let gone_from_lists = day.deleted.iter().filter(|k| k.source == "intercom").count();
     assert_eq!(removed, gone_from_lists);
     assert_eq!(after.records.len() + after.tombstones.len(), c.record_count() + removed);
     // The cascade is what the Salesforce emulator's delete takes: the records carrying the Id.
@@ -330,6 +330,64 @@ pub(crate) mod support {
         let sandbox = Sandbox::start(company.clone(), options).await.expect("the sandbox starts");
         (sandbox, company)
     }
+}
+
+/// Deletions made through the emulators at runtime show in the sandbox's truth as deletions after
+/// a first sync: the account goes on the delete list, its cascade is deleted, what pointed at it
+/// is `deleted_account`, and what linked through a deleted record is rejected.
+#[tokio::test]
+async fn deletions_made_in_the_emulators_show_in_the_sandbox_truth() {
+    use crate::intercom::model::Contact as IcContact;
+    use crate::salesforce::model::Account;
+
+    let (s, company) = support::sandbox(crate::SandboxOptions::unlimited()).await;
+    let before = s.truth();
+    assert_eq!(before.records, company.truth().records);
+    // An account that a Zendesk organization names by its id.
+    let org = company
+        .zendesk
+        .organizations
+        .iter()
+        .find(|o| o.external_id.as_deref().is_some_and(|id| before.accounts.contains_key(id)))
+        .unwrap();
+    let account_id = org.external_id.clone().unwrap();
+    let crm = before.accounts[&account_id].crm_account_id.clone();
+    s.salesforce.delete::<Account>(&crm).unwrap();
+    // An Intercom contact with a conversation, linked.
+    let conversation = company
+        .intercom
+        .conversations
+        .iter()
+        .find(|c| {
+            before
+                .get("intercom", "contacts", &c.contacts[0].id)
+                .and_then(Expected::account_id)
+                .is_some_and(|a| a != account_id)
+        })
+        .unwrap();
+    let contact = conversation.contacts[0].id.clone();
+    s.intercom.delete::<IcContact>(&contact).unwrap();
+
+    let after = s.truth();
+    assert!(after.deleted_accounts.contains(&account_id) && !after.accounts.contains_key(&account_id));
+    assert!(after.tombstones.contains(&RecordKey::new("salesforce", "Account", &crm)));
+    let cascade: Vec<_> = company.salesforce.contacts.iter().filter(|c| c.account_id.as_ref() == Some(&crm)).collect();
+    for c in cascade.iter().filter(|c| c.deleted_at.is_none()) {
+        assert!(after.tombstones.contains(&RecordKey::new("salesforce", "Contact", &c.id)), "{c:?}");
+    }
+    assert_eq!(
+        after.get("zendesk", "organizations", &org.id.to_string()),
+        Some(&Expected::rejected(reason::DELETED_ACCOUNT))
+    );
+    assert!(after.tombstones.contains(&RecordKey::new("intercom", "contacts", &contact)));
+    assert_eq!(
+        after.get("intercom", "conversations", &conversation.id),
+        Some(&Expected::rejected(reason::UNKNOWN_ACCOUNT))
+    );
+    for e in after.records.values() {
+        assert_ne!(e.account_id(), Some(account_id.as_str()));
+    }
+    s.shutdown().await;
 }
 
 /// Reads every object of every system over HTTP, as a connector would on a first sync, and

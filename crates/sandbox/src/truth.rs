@@ -18,7 +18,7 @@
 //! What follows from the keys' meanings is the handful of rules below, stated once
 //! ([`Ledger::truth`]).
 //!
-//! # Rules (the connectors' defaults; [`rules`] builds the steps in this order)
+//! # Rules (the connectors' defaults; `rules` builds the steps in this order)
 //!
 //! | object | rules, in order |
 //! | --- | --- |
@@ -479,7 +479,7 @@ impl Ledger {
 
     /// The ledger with every record the emulators no longer serve live marked as deleted after
     /// a first sync: Salesforce records with a deletion date, Zendesk tickets with status
-    /// `deleted`, and records that are gone.
+    /// `deleted` and users with `active: false`, and records that are gone.
     pub(crate) fn with_deletions_seen_in(&self, sf: &SalesforceData, zd: &ZendeskData, ic: &IntercomData) -> Ledger {
         let mut live: HashSet<(&str, &str)> = HashSet::new();
         live.extend(sf.accounts.iter().filter(|r| r.deleted_at.is_none()).map(|r| ("Account", r.id.as_str())));
@@ -489,7 +489,7 @@ impl Ledger {
             .organizations
             .iter()
             .map(|r| ("organizations", r.id.to_string()))
-            .chain(zd.users.iter().map(|r| ("users", r.id.to_string())))
+            .chain(zd.users.iter().filter(|u| u.active).map(|r| ("users", r.id.to_string())))
             .chain(zd.tickets.iter().filter(|t| !t.is_deleted()).map(|r| ("tickets", r.id.to_string())))
             .collect();
         live.extend(zd_ids.iter().map(|(o, id)| (*o, id.as_str())));
@@ -640,7 +640,7 @@ impl<'a> Resolver<'a> {
                 assert_eq!(self.ledger.holder(a), Some(i), "{:?} holds no account", self.ledger.entry(i).key);
                 match self.status(a) {
                     Status::Active => Outcome::Linked(a, None),
-                    _ => Outcome::Rejected(crate::truth::reason::FILTERED_ACCOUNT),
+                    _ => Outcome::Rejected(reason::FILTERED_ACCOUNT),
                 }
             }
             (None, _) | (_, SorKind::MissingField) => Outcome::Rejected(reason::MISSING_REQUIRED_FIELD),
@@ -797,7 +797,8 @@ mod tests {
     fn the_first_rule_that_resolves_wins_and_the_first_failure_explains() {
         let mut f = Fixture::new();
         let a = f.l.account("100");
-        f.sor(Some(a), SorKind::Customer, None);
+        let acme = f.l.domain("acme.io");
+        f.sor(Some(a), SorKind::Customer, Some(acme));
         let nobody = f.l.account("999");
         let email = f.l.email("ann@acme.io");
         let org = f.record(
@@ -810,7 +811,7 @@ mod tests {
             f.record("Contact", rules::sf_contact(Some(Key::Account(nobody)), Some(Key::Email(email))), Some(email));
         let no_keys = f.record("organizations", rules::zd_organization(None, None), None);
         let later =
-            f.record("organizations", rules::zd_organization(Some(Key::NoAccount), Some(Key::Account(a))), None);
+            f.record("organizations", rules::zd_organization(Some(Key::NoAccount), Some(Key::Domain(acme))), None);
         let both = f.record("contacts", rules::ic_contact(Some(Key::Account(a)), Some(Key::Record(later)), None), None);
         assert_eq!(f.get(contact), rejected(reason::UNKNOWN_ACCOUNT), "no evidence: the contact itself is not linked");
         assert_eq!(f.get(org), rejected(reason::UNKNOWN_ACCOUNT), "the first failing rule explains");
