@@ -257,12 +257,11 @@ impl Company {
     }
 
     /// The second day: deletes a planted set of records, chosen by `seed` among the situations
-    /// the generator set up (about half of each kind, at least one; System of Record accounts
-    /// at most one in a hundred): System of Record accounts
-    /// with contacts, cases and records in the other systems; Zendesk users whose email was the
-    /// only evidence for other records; the second holder of a shared email; Intercom contacts
-    /// whose email was evidence and who have conversations; Salesforce contacts with a case that
-    /// links through them. The data changes as each source shows a deletion (a Salesforce
+    /// the generator set up: System of Record accounts with contacts, cases and records in the
+    /// other systems (at most one account in a hundred); Zendesk users whose email was the only
+    /// evidence for other records; the second holder of a shared email; Intercom contacts whose
+    /// email was evidence and who have conversations; Salesforce contacts with a case that links
+    /// through them (about half of each, at least one). The data changes as each source shows a deletion (a Salesforce
     /// deletion date and its cascade, a Zendesk user's `active: false`; Intercom contacts are
     /// gone), and [`Company::truth`] is then the truth after a sync before and a sync after the
     /// deletions. Returns what was deleted and what that was meant to cause.

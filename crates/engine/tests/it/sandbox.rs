@@ -224,7 +224,7 @@ fn a_sync_source_by_source_with_the_system_of_record_last_matches_the_ground_tru
 }
 
 #[test]
-#[ignore = "3,000 accounts: about 15 s in a debug build"]
+#[ignore = "3,000 accounts, two source orders: about 30 s in a debug build"]
 fn a_sync_of_the_sandbox_matches_the_ground_truth_at_3000_accounts() {
     a_sync_matches_the_truth(&[(11, 3_000, &[]), (12, 3_000, SOR_LAST)]);
 }
