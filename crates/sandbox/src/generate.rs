@@ -3,10 +3,24 @@
 //!
 //! Everything comes from a ChaCha8 stream seeded with the seed, so the same seed and size give the
 //! same data byte for byte. `size` is the number of real-world customer companies; the other
-//! objects scale with it (about 9 records per company in all: 100,000 give 910,639).
+//! objects scale with it (about 9 records per company in all: 100,000 give about 910,000).
 //! Each problem kind is planted in a few percent of the companies, and at least once whenever
-//! there are 40 companies or more. The generator also states what it meant each planted record to
-//! become ([`Planted`]); the truth is computed independently and tests check the two agree.
+//! there are 40 companies or more.
+//!
+//! The ground truth is planted with the data (see [`crate::truth`]): every link key the generator
+//! writes goes into the [`Ledger`] with what it means, and every planted problem also states the
+//! outcome it was meant to have ([`Planted`]); tests check that the two agree. The generator
+//! plants, on purpose, data whose answer depends on seeing all of it at once: emails shared by
+//! two accounts whose second holder is in a later-synced object, duplicate System of Record ids
+//! whose holder (the lowest `Id`) syncs after the duplicate, records whose only evidence or parent
+//! is in an object synced after them, people whose email says one account and whose organization
+//! says another, and records reaching filtered-out accounts through an id map.
+//!
+//! [`Company::delete_some`] is a second day: it deletes a planted set of records (System of
+//! Record accounts with their contacts and cases, Zendesk users whose email linked other records,
+//! Intercom contacts, Salesforce contacts) and states what the deletions were meant to cause.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use rand::{RngExt, SeedableRng};
@@ -14,7 +28,10 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::intercom::model::{self as ic, AttributeValue, ContactRef, IntercomData};
 use crate::salesforce::model::{self as sf, SObject, SalesforceData, sf_id};
-use crate::truth::{Expected, INTERCOM, RecordKey, SALESFORCE, Truth, ZENDESK, reason};
+use crate::truth::{
+    AccountIx, AccountTruth, By, DomainIx, EmailIx, Expected, Gone, INTERCOM, Ix, Key, Ledger, Plan, RecordKey,
+    SALESFORCE, SorKind, Truth, ZENDESK, reason, rules,
+};
 use crate::zendesk::model::{self as zd, ZendeskData};
 
 /// The generated data is "as of" this instant (2025-01-01T00:00:00Z): every timestamp is earlier.
@@ -32,12 +49,26 @@ pub enum Problem {
     SfMissingName,
     /// A Salesforce account whose `Type` is not `Customer` (`Prospect`, `Partner`).
     SfFilteredType,
-    /// A second Salesforce account carrying an account id another one already has.
+    /// A second Salesforce account carrying a customer's account id, synced after the holder.
     SfDuplicateAccountId,
-    /// A Salesforce account deleted at the source (with its contacts and cases).
+    /// A second Salesforce account carrying a customer's account id (a higher `Id`) whose
+    /// `SystemModstamp` is earlier than the holder's: it syncs first.
+    SfDuplicateSyncedFirst,
+    /// The holder (lowest `Id`) of an account id whose duplicate syncs first.
+    SfDuplicateHolder,
+    /// A Salesforce case whose `AccountId` is a duplicate's `Id`.
+    PointsAtDuplicate,
+    /// A Salesforce account deleted at the source before the first sync (with its contacts and cases).
     SfDeletedAccount,
-    /// A Zendesk organization or Intercom company naming a filtered-out account.
+    /// A Zendesk organization, Intercom company or Intercom contact naming a filtered-out account.
     PointsAtFilteredAccount,
+    /// A Salesforce contact or case whose `AccountId` is a filtered-out account's `Id`.
+    CrmFilteredAccount,
+    /// A Salesforce contact of a filtered-out account whose email is evidence for another account.
+    FilteredDespiteEmail,
+    /// A Zendesk user or Intercom contact whose organization or company is rejected, with no
+    /// evidence for its email; an Intercom conversation of a contact rejected as ambiguous.
+    ThroughRejectedParent,
     /// `"100042.0"` for `"100042"`.
     FloatFormattedId,
     /// `"100042 "` for `"100042"`.
@@ -54,8 +85,16 @@ pub enum Problem {
     SharedDomain,
     /// A Zendesk organization with neither `external_id` nor domains.
     NoLinkKeys,
-    /// An email used by contacts of two accounts, deciding an Intercom contact.
+    /// A record decided by an email that linked records of two accounts hold (one of them in an
+    /// object synced after the record).
     SharedEmail,
+    /// A Zendesk user or Intercom contact whose organization or company is one account's and
+    /// whose email is evidence for another: the earlier rule (parent) wins.
+    ParentOverEmail,
+    /// A record linked by an email whose only evidence is a Zendesk user (an object synced late).
+    LateEmailEvidence,
+    /// A record whose parent links only through late email evidence.
+    LateParent,
     /// A company only in Zendesk or only in Intercom, with an id that is no account.
     OnlyInOneSystem,
     /// A Salesforce contact without `AccountId` whose email a linked contact elsewhere has.
@@ -74,16 +113,42 @@ pub enum Problem {
     DeletedTicket,
     /// A Salesforce contact or case deleted at the source.
     DeletedAtSource,
+
+    // The second day (`Company::delete_some`).
+    /// A Salesforce account holding an active account, deleted: its account goes on the delete list.
+    DeletedSorAccount,
+    /// A Salesforce contact or case deleted with its account.
+    DeletedWithItsAccount,
+    /// A record naming a deleted account by its id.
+    PointsAtDeletedAccount,
+    /// A record that linked to a deleted account through a parent or an email.
+    LinkedThroughDeletedAccount,
+    /// A Zendesk user, Intercom contact or Salesforce contact deleted.
+    DeletedRecord,
+    /// A record linked by an email whose only evidence was deleted.
+    EvidenceDeleted,
+    /// A record whose parent was deleted.
+    ParentDeleted,
+    /// A record decided by a shared email whose second holder was deleted, or linked through
+    /// one: it now links.
+    SecondHolderDeleted,
 }
 
 impl Problem {
-    pub const ALL: [Problem; 24] = [
+    /// The problems of the generated data.
+    pub const ALL: [Problem; 33] = [
         Problem::SfMissingAccountId,
         Problem::SfMissingName,
         Problem::SfFilteredType,
         Problem::SfDuplicateAccountId,
+        Problem::SfDuplicateSyncedFirst,
+        Problem::SfDuplicateHolder,
+        Problem::PointsAtDuplicate,
         Problem::SfDeletedAccount,
         Problem::PointsAtFilteredAccount,
+        Problem::CrmFilteredAccount,
+        Problem::FilteredDespiteEmail,
+        Problem::ThroughRejectedParent,
         Problem::FloatFormattedId,
         Problem::TrailingSpace,
         Problem::CaseDrift,
@@ -93,6 +158,9 @@ impl Problem {
         Problem::SharedDomain,
         Problem::NoLinkKeys,
         Problem::SharedEmail,
+        Problem::ParentOverEmail,
+        Problem::LateEmailEvidence,
+        Problem::LateParent,
         Problem::OnlyInOneSystem,
         Problem::NoAccountIdKnownEmail,
         Problem::NoAccountIdUnknownEmail,
@@ -103,13 +171,25 @@ impl Problem {
         Problem::DeletedTicket,
         Problem::DeletedAtSource,
     ];
+
+    /// The problems the second day plants.
+    pub const SECOND_DAY: [Problem; 8] = [
+        Problem::DeletedSorAccount,
+        Problem::DeletedWithItsAccount,
+        Problem::PointsAtDeletedAccount,
+        Problem::LinkedThroughDeletedAccount,
+        Problem::DeletedRecord,
+        Problem::EvidenceDeleted,
+        Problem::ParentDeleted,
+        Problem::SecondHolderDeleted,
+    ];
 }
 
 /// What the generator meant a planted record to become.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Intent {
     Outcome(Expected),
-    /// Reported as deleted by the source.
+    /// Deleted at its source.
     Tombstone,
 }
 
@@ -130,6 +210,25 @@ pub struct Company {
     pub zendesk: ZendeskData,
     pub intercom: IntercomData,
     pub planted: Vec<Planted>,
+    /// What every link key means: the truth's source.
+    pub(crate) ledger: Ledger,
+    /// Situations the second day can delete.
+    scenarios: Scenarios,
+}
+
+/// What the second day deleted ([`Company::delete_some`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SecondDay {
+    /// The records to delete at their sources: Salesforce accounts first, then Zendesk users,
+    /// Intercom contacts and Salesforce contacts.
+    pub deleted: Vec<RecordKey>,
+    /// The Salesforce contacts and cases whose `AccountId` is a deleted account's: Salesforce
+    /// deletes them with the account (and so does the emulator's `delete`).
+    pub cascaded: Vec<RecordKey>,
+    /// The accounts the deletions put on the delete list.
+    pub deleted_accounts: Vec<String>,
+    /// What the deletions were planted to cause.
+    pub planted: Vec<Planted>,
 }
 
 impl Company {
@@ -138,9 +237,9 @@ impl Company {
         Generator::new(seed, size).run()
     }
 
-    /// The ground truth of this data (see [`crate::truth`]).
+    /// The ground truth of this data (see [`crate::truth`]), deletions of the second day included.
     pub fn truth(&self) -> Truth {
-        Truth::compute(self)
+        self.ledger.truth()
     }
 
     /// How many records each system holds, deleted ones included.
@@ -156,6 +255,221 @@ impl Company {
             + i.contacts.len()
             + i.conversations.len()
     }
+
+    /// The second day: deletes a planted set of records, chosen by `seed` among the situations
+    /// the generator set up: System of Record accounts with contacts, cases and records in the
+    /// other systems (at most one account in a hundred); Zendesk users whose email was the only
+    /// evidence for other records; the second holder of a shared email; Intercom contacts whose
+    /// email was evidence and who have conversations; Salesforce contacts with a case that links
+    /// through them (about half of each, at least one). The data changes as each source shows a deletion (a Salesforce
+    /// deletion date and its cascade, a Zendesk user's `active: false`; Intercom contacts are
+    /// gone), and [`Company::truth`] is then the truth after a sync before and a sync after the
+    /// deletions. Returns what was deleted and what that was meant to cause.
+    ///
+    /// To test a hub across the two days: start a sandbox with the company, sync, delete
+    /// [`SecondDay::deleted`] through the emulators (a clone of the company given `delete_some`
+    /// the same seed says what), sync again, and compare with the clone's truth or with
+    /// [`crate::Sandbox::truth`], which sees the deletions in the emulators.
+    pub fn delete_some(&mut self, seed: u64) -> SecondDay {
+        let before = self.truth();
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut day = SecondDay::default();
+        let l = &self.ledger;
+        let live = |ix: Ix| l.entry(ix).gone == Gone::Live;
+        let key = |ix: Ix| &l.entry(ix).key;
+        let unknown = || Intent::Outcome(Expected::rejected(reason::UNKNOWN_ACCOUNT));
+        let s = &self.scenarios;
+        let mut gone: Vec<Ix> = Vec::new();
+
+        // About one account in a hundred churns.
+        let accounts = (self.size / 100).max(1);
+        for sc in half(&mut rng, s.accounts.iter().filter(|sc| live(sc.holder)), accounts) {
+            gone.push(sc.holder);
+            plant(&mut day, Problem::DeletedSorAccount, key(sc.holder), Intent::Tombstone);
+            day.deleted_accounts.push(l.account_id(sc.account).to_owned());
+            for &ix in sc.cascade.iter().filter(|&&ix| live(ix)) {
+                gone.push(ix);
+                plant(&mut day, Problem::DeletedWithItsAccount, key(ix), Intent::Tombstone);
+                day.cascaded.push(key(ix).clone());
+            }
+            // Every other record of a plain customer leads to its account and nowhere else: those
+            // naming the account by its id now point at a deleted account, the rest at nothing.
+            let linked = |ix: Ix| before.records.get(key(ix)).and_then(Expected::account_id).is_some();
+            for &ix in sc.others.iter().filter(|&&ix| live(ix) && linked(ix)) {
+                let names_it = matches!(&l.entry(ix).plan, Plan::Rules { steps, .. }
+                    if steps.first().is_some_and(|s| s.key == Key::Account(sc.account)));
+                if names_it {
+                    let intent = Intent::Outcome(Expected::rejected(reason::DELETED_ACCOUNT));
+                    plant(&mut day, Problem::PointsAtDeletedAccount, key(ix), intent);
+                } else {
+                    plant(&mut day, Problem::LinkedThroughDeletedAccount, key(ix), unknown());
+                }
+            }
+        }
+        for sc in half(&mut rng, s.late.iter().filter(|sc| live(sc.user)), usize::MAX) {
+            gone.push(sc.user);
+            plant(&mut day, Problem::DeletedRecord, key(sc.user), Intent::Tombstone);
+            for &ix in &sc.by_email {
+                plant(&mut day, Problem::EvidenceDeleted, key(ix), unknown());
+            }
+            for &ix in &sc.through {
+                plant(&mut day, Problem::ParentDeleted, key(ix), unknown());
+            }
+        }
+        for sc in half(&mut rng, s.agencies.iter().filter(|sc| live(sc.second)), usize::MAX) {
+            gone.push(sc.second);
+            plant(&mut day, Problem::DeletedRecord, key(sc.second), Intent::Tombstone);
+            let first = l.account_id(sc.first);
+            let intent = Intent::Outcome(Expected::linked(first, By::new("email", 2)));
+            plant(&mut day, Problem::SecondHolderDeleted, key(sc.decided), intent);
+            for &ix in &sc.conversations {
+                let intent = Intent::Outcome(Expected::linked(first, By::new("parent", 0)));
+                plant(&mut day, Problem::SecondHolderDeleted, key(ix), intent);
+            }
+        }
+        for sc in half(&mut rng, s.ic_evidence.iter().filter(|sc| live(sc.contact)), usize::MAX) {
+            gone.push(sc.contact);
+            plant(&mut day, Problem::DeletedRecord, key(sc.contact), Intent::Tombstone);
+            plant(&mut day, Problem::EvidenceDeleted, key(sc.by_email), unknown());
+            for &ix in &sc.conversations {
+                plant(&mut day, Problem::ParentDeleted, key(ix), unknown());
+            }
+        }
+        for sc in half(&mut rng, s.lone.iter().filter(|sc| live(sc.contact)), usize::MAX) {
+            gone.push(sc.contact);
+            plant(&mut day, Problem::DeletedRecord, key(sc.contact), Intent::Tombstone);
+            plant(&mut day, Problem::ParentDeleted, key(sc.case), unknown());
+        }
+
+        let cascaded: HashSet<&RecordKey> = day.cascaded.iter().collect();
+        day.deleted = gone.iter().map(|&ix| key(ix)).filter(|k| !cascaded.contains(k)).cloned().collect();
+        let keys: HashSet<RecordKey> = gone.iter().map(|&ix| key(ix).clone()).collect();
+        for ix in gone {
+            self.ledger.set_gone(ix, Gone::Later);
+        }
+        self.remove(&keys);
+        day.planted.sort_by(|a, b| (a.problem, &a.record).cmp(&(b.problem, &b.record)));
+        day
+    }
+
+    /// Deletes records from the data as each source shows a deletion.
+    fn remove(&mut self, keys: &HashSet<RecordKey>) {
+        let keys: HashSet<(&str, &str)> = keys.iter().map(|k| (k.object, k.native_id.as_str())).collect();
+        let has = |object: &str, id: &str| keys.contains(&(object, id));
+        let when = at(AS_OF - 60);
+        let sf = &mut self.salesforce;
+        for a in sf.accounts.iter_mut().filter(|a| has("Account", &a.id)) {
+            a.deleted_at = Some(when);
+            a.system_modstamp = when;
+        }
+        for c in sf.contacts.iter_mut().filter(|c| has("Contact", &c.id)) {
+            c.deleted_at = Some(when);
+            c.system_modstamp = when;
+        }
+        for c in sf.cases.iter_mut().filter(|c| has("Case", &c.id)) {
+            c.deleted_at = Some(when);
+            c.system_modstamp = when;
+        }
+        let z = &mut self.zendesk;
+        z.organizations.retain(|o| !has("organizations", &o.id.to_string()));
+        // Zendesk keeps a deleted user, with `active: false`, in its exports.
+        for u in z.users.iter_mut().filter(|u| has("users", &u.id.to_string())) {
+            u.active = false;
+            u.updated_at = when;
+        }
+        for t in z.tickets.iter_mut().filter(|t| has("tickets", &t.id.to_string())) {
+            t.status = "deleted".into();
+            t.updated_at = when;
+        }
+        let i = &mut self.intercom;
+        i.companies.retain(|c| !has("companies", &c.id));
+        i.contacts.retain(|c| !has("contacts", &c.id));
+        i.conversations.retain(|c| !has("conversations", &c.id));
+        count_company_users(i);
+    }
+}
+
+fn plant(day: &mut SecondDay, problem: Problem, record: &RecordKey, intent: Intent) {
+    day.planted.push(Planted { problem, record: record.clone(), intent });
+}
+
+/// About half of the items but at most `most`, and at least one when there is one, chosen by `rng`.
+fn half<'a, T>(rng: &mut ChaCha8Rng, items: impl Iterator<Item = &'a T>, most: usize) -> Vec<&'a T> {
+    let items: Vec<&T> = items.collect();
+    let want = items.len().div_ceil(2).min(most.max(1));
+    let mut chosen: BTreeSet<usize> = BTreeSet::new();
+    while chosen.len() < want {
+        chosen.insert(rng.random_range(0..items.len()));
+    }
+    chosen.into_iter().map(|i| items[i]).collect()
+}
+
+fn count_company_users(c: &mut IntercomData) {
+    let mut counts = HashMap::new();
+    for contact in &c.contacts {
+        for company in &contact.company_ids {
+            *counts.entry(company.clone()).or_insert(0i64) += 1;
+        }
+    }
+    for company in &mut c.companies {
+        company.user_count = counts.get(&company.id).copied().unwrap_or(0);
+    }
+}
+
+/// Situations the second day can delete, recorded as the generator makes them.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Scenarios {
+    accounts: Vec<AccountScenario>,
+    late: Vec<LateEvidence>,
+    agencies: Vec<Agency>,
+    ic_evidence: Vec<IntercomEvidence>,
+    lone: Vec<LoneContact>,
+}
+
+/// A plain customer: every record of it leads to its account and nothing else does.
+#[derive(Debug, Clone, PartialEq)]
+struct AccountScenario {
+    account: AccountIx,
+    holder: Ix,
+    /// Its Salesforce contacts and cases carrying its `Id` in `AccountId`.
+    cascade: Vec<Ix>,
+    /// Its other records.
+    others: Vec<Ix>,
+}
+
+/// A Zendesk user whose email is the only evidence for other records.
+#[derive(Debug, Clone, PartialEq)]
+struct LateEvidence {
+    user: Ix,
+    /// Records linked by that email.
+    by_email: Vec<Ix>,
+    /// Records linked through the user or through records linked by its email.
+    through: Vec<Ix>,
+}
+
+/// A shared email: `decided` (an Intercom lead) is ambiguous while `second` (the Zendesk user)
+/// holds it, and so are its conversations.
+#[derive(Debug, Clone, PartialEq)]
+struct Agency {
+    second: Ix,
+    decided: Ix,
+    conversations: Vec<Ix>,
+    first: AccountIx,
+}
+
+/// An Intercom contact whose email is the only evidence for a Salesforce contact.
+#[derive(Debug, Clone, PartialEq)]
+struct IntercomEvidence {
+    contact: Ix,
+    by_email: Ix,
+    conversations: Vec<Ix>,
+}
+
+/// A Salesforce contact and a case linked only through it.
+#[derive(Debug, Clone, PartialEq)]
+struct LoneContact {
+    contact: Ix,
+    case: Ix,
 }
 
 const FIRST: &[&str] = &[
@@ -246,6 +560,7 @@ struct Person {
     first: &'static str,
     last: &'static str,
     email: String,
+    address: EmailIx,
     fate: PersonFate,
     in_sf: bool,
     in_zd: bool,
@@ -259,17 +574,35 @@ struct Org {
     domain: String,
     /// The SF `Website`; another company's domain for the second half of a shared domain.
     website: String,
+    /// The domain `website` has.
+    website_domain: String,
     created: i64,
     sf: SfFate,
     zd: ZdFate,
     ic: IcFate,
     /// Another company's domain is our website: our own domain must not decide anything.
     website_taken: bool,
-    /// Part of a shared-email pair: keep this company's Salesforce and Zendesk records plain.
+    /// Used by a plant that spans companies: keep it out of other such plants.
     reserved: bool,
+    /// Every person is `PersonFate::Plain`.
+    plain_people: bool,
     sf_id: String,
+    account: Option<AccountIx>,
+    sf_ix: Ix,
     zd_id: Option<u64>,
+    zd_ix: Option<Ix>,
     ic_id: Option<String>,
+    ic_ix: Option<Ix>,
+    /// Its Salesforce contacts and cases with its `Id` in `AccountId`.
+    carrying_sf_id: Vec<Ix>,
+    /// Its other records.
+    records: Vec<Ix>,
+}
+
+/// A record the generator made: its id and its ledger entry.
+struct Made<Id> {
+    id: Id,
+    ix: Ix,
 }
 
 struct Generator {
@@ -283,10 +616,22 @@ struct Generator {
     zd_ticket_seq: u64,
     ic_seq: u64,
     ic_conversation_seq: u64,
+    emails: HashMap<String, EmailIx>,
+    domains: HashMap<String, DomainIx>,
+    zd_orgs: HashMap<u64, Ix>,
+    ic_companies: HashMap<String, Ix>,
 }
 
 fn at(secs: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(secs, 0).unwrap_or_default()
+}
+
+fn rejected(reason: &'static str) -> Intent {
+    Intent::Outcome(Expected::rejected(reason))
+}
+
+fn linked(account_id: &str, rule: &'static str, index: usize) -> Intent {
+    Intent::Outcome(Expected::linked(account_id, By::new(rule, index)))
 }
 
 impl Generator {
@@ -298,6 +643,8 @@ impl Generator {
             zendesk: ZendeskData::default(),
             intercom: IntercomData::default(),
             planted: Vec::new(),
+            ledger: Ledger::default(),
+            scenarios: Scenarios::default(),
         };
         Self {
             rng: ChaCha8Rng::seed_from_u64(seed),
@@ -310,6 +657,10 @@ impl Generator {
             zd_ticket_seq: 0,
             ic_seq: 0,
             ic_conversation_seq: 0,
+            emails: HashMap::new(),
+            domains: HashMap::new(),
+            zd_orgs: HashMap::new(),
+            ic_companies: HashMap::new(),
         }
     }
 
@@ -329,6 +680,35 @@ impl Generator {
 
     fn plant(&mut self, problem: Problem, record: RecordKey, intent: Intent) {
         self.out.planted.push(Planted { problem, record, intent });
+    }
+
+    fn plant_ix(&mut self, problem: Problem, ix: Ix, intent: Intent) {
+        let record = self.out.ledger.entry(ix).key.clone();
+        self.plant(problem, record, intent);
+    }
+
+    /// The ledger's entry for an address this generator wrote (lower-case, as people are given
+    /// one); each system may case it differently.
+    fn address(&mut self, email: &str) -> EmailIx {
+        if let Some(e) = self.emails.get(email) {
+            return *e;
+        }
+        let e = self.out.ledger.email(email);
+        self.emails.insert(email.to_owned(), e);
+        e
+    }
+
+    fn domain(&mut self, domain: &str) -> DomainIx {
+        if let Some(d) = self.domains.get(domain) {
+            return *d;
+        }
+        let d = self.out.ledger.domain(domain);
+        self.domains.insert(domain.to_owned(), d);
+        d
+    }
+
+    fn account(&self, i: usize) -> AccountIx {
+        self.orgs[i].account.expect("accounts are made with the Salesforce records")
     }
 
     fn next_sf_id(&mut self, object: SObject) -> String {
@@ -365,7 +745,15 @@ impl Generator {
         for (i, ps) in people.iter().enumerate() {
             self.intercom_people(i, ps);
         }
-        self.shared_emails();
+        if self.size >= 40 {
+            self.shared_emails();
+            self.moved_people();
+            self.late_evidence();
+            self.filtered_despite_email();
+            self.intercom_evidence();
+            self.contacts_with_their_own_case();
+        }
+        self.plain_accounts();
         self.finish()
     }
 
@@ -417,6 +805,7 @@ impl Generator {
             self.orgs.push(Org {
                 account_id,
                 name,
+                website_domain: domain.clone(),
                 domain,
                 website,
                 created,
@@ -425,9 +814,16 @@ impl Generator {
                 ic,
                 website_taken: false,
                 reserved: false,
+                plain_people: true,
                 sf_id: String::new(),
+                account: None,
+                sf_ix: 0,
                 zd_id: None,
+                zd_ix: None,
                 ic_id: None,
+                ic_ix: None,
+                carrying_sf_id: Vec::new(),
+                records: Vec::new(),
             });
         }
     }
@@ -477,7 +873,7 @@ impl Generator {
         }
     }
 
-    /// A random customer with plain records everywhere.
+    /// A random customer with plain records everywhere, not used by a plant spanning companies.
     fn plain_company(&mut self) -> usize {
         let plain: Vec<usize> = (0..self.orgs.len())
             .filter(|&i| {
@@ -492,6 +888,13 @@ impl Generator {
         plain[self.rng.random_range(0..plain.len())]
     }
 
+    /// A plain company, reserved for the plant that asks.
+    fn reserve(&mut self) -> usize {
+        let i = self.plain_company();
+        self.orgs[i].reserved = true;
+        i
+    }
+
     /// Pairs of customers where the second's website is the first's domain, and the first's
     /// Zendesk organization links by domain only: that domain names two accounts.
     fn shared_domains(&mut self) {
@@ -500,12 +903,12 @@ impl Generator {
         }
         let pairs = (self.size / 200).max(1);
         for _ in 0..pairs {
-            let a = self.plain_company();
-            self.orgs[a].reserved = true;
+            let a = self.reserve();
             let b = self.plain_company();
             self.orgs[a].zd = ZdFate::SharedDomain;
             self.orgs[a].reserved = false;
             self.orgs[b].website = format!("https://{}", self.orgs[a].domain);
+            self.orgs[b].website_domain = self.orgs[a].domain.clone();
             self.orgs[b].website_taken = true;
         }
     }
@@ -526,55 +929,164 @@ impl Generator {
             system_modstamp: at(modstamp),
             deleted_at: None,
         };
-        let key = RecordKey::new(SALESFORCE, "Account", &id);
-        let rejected = |reason| Intent::Outcome(Expected::Rejected { reason });
         let fate = o.sf;
-        match fate {
-            SfFate::Customer => {}
+        let (account_id, website_domain) = (o.account_id.clone(), o.website_domain.clone());
+        let a = self.out.ledger.account(&account_id);
+        self.orgs[i].account = Some(a);
+        let key = RecordKey::new(SALESFORCE, "Account", &id);
+        let (carried, kind, gone) = match fate {
+            SfFate::Customer => (Some(a), SorKind::Customer, Gone::Live),
             SfFate::Filtered(kind) => {
                 account.account_type = Some(kind.into());
-                self.plant(Problem::SfFilteredType, key, rejected(reason::FILTERED_ACCOUNT));
+                self.plant(Problem::SfFilteredType, key.clone(), rejected(reason::FILTERED_ACCOUNT));
+                (Some(a), SorKind::Filtered, Gone::Live)
             }
             SfFate::MissingAccountId => {
                 account.account_id = None;
-                self.plant(Problem::SfMissingAccountId, key, rejected(reason::MISSING_REQUIRED_FIELD));
+                self.plant(Problem::SfMissingAccountId, key.clone(), rejected(reason::MISSING_REQUIRED_FIELD));
+                (None, SorKind::MissingField, Gone::Live)
             }
             SfFate::MissingName => {
                 account.name = None;
-                self.plant(Problem::SfMissingName, key, rejected(reason::MISSING_REQUIRED_FIELD));
+                self.plant(Problem::SfMissingName, key.clone(), rejected(reason::MISSING_REQUIRED_FIELD));
+                (Some(a), SorKind::MissingField, Gone::Live)
             }
             SfFate::Deleted => {
                 let deleted = AS_OF - self.rng.random_range(3_600..259_200);
                 account.deleted_at = Some(at(deleted));
                 account.system_modstamp = at(deleted);
-                self.plant(Problem::SfDeletedAccount, key, Intent::Tombstone);
+                self.plant(Problem::SfDeletedAccount, key.clone(), Intent::Tombstone);
+                (Some(a), SorKind::Customer, Gone::BeforeFirstSync)
             }
+        };
+        let ix = self.out.ledger.push(key, Plan::Sor { account: carried, kind }, gone);
+        self.orgs[i].sf_ix = ix;
+        if matches!(kind, SorKind::Customer | SorKind::Filtered) {
+            let website = self.domain(&website_domain);
+            let truth = AccountTruth {
+                account_id,
+                name: account.name.clone().unwrap_or_default(),
+                join_date: account.created_date,
+                crm_account_id: id,
+                website: account.website.clone(),
+            };
+            self.out.ledger.hold(ix, truth, Some(website));
         }
         self.out.salesforce.accounts.push(account);
     }
 
-    /// Second Salesforce accounts carrying a customer's account id; created later, so they come
-    /// second both in `Id` order and in `SystemModstamp` order.
+    /// Second Salesforce accounts carrying a customer's account id. They are created later, so
+    /// their `Id` is higher and the first record holds the account. Half of them were last
+    /// modified before the holder, so a sync reads them first; each has a case pointing at it.
     fn duplicate_accounts(&mut self) {
         if self.size < 40 {
             return;
         }
         for _ in 0..(self.size / 200).max(1) {
-            let i = self.plain_company();
-            let original = self.out.salesforce.accounts[i].clone();
-            let id = self.next_sf_id(SObject::Account);
-            let created = self.between(original.system_modstamp.timestamp());
-            let modstamp = self.between(created.max(original.system_modstamp.timestamp()));
-            self.out.salesforce.accounts.push(sf::Account {
-                id: id.clone(),
-                name: original.name.map(|n| format!("{n} (old)")),
-                created_date: at(created),
-                system_modstamp: at(modstamp),
-                ..original
-            });
-            let intent = Intent::Outcome(Expected::Rejected { reason: reason::AMBIGUOUS });
-            self.plant(Problem::SfDuplicateAccountId, RecordKey::new(SALESFORCE, "Account", id), intent);
+            for synced_first in [false, true] {
+                let i = self.reserve();
+                let a = self.account(i);
+                let holder_ix = self.orgs[i].sf_ix;
+                let original = self.out.salesforce.accounts[i].clone();
+                let id = self.next_sf_id(SObject::Account);
+                assert!(original.id < id, "the holder has the lower Id");
+                let (created, modstamp) = if synced_first {
+                    // The holder was touched last: make sure there is room before it.
+                    let holder_modstamp =
+                        original.system_modstamp.timestamp().max(original.created_date.timestamp() + 86_400);
+                    self.out.salesforce.accounts[i].system_modstamp = at(holder_modstamp);
+                    let created = original.created_date.timestamp();
+                    (created, self.rng.random_range(created..holder_modstamp))
+                } else {
+                    let created = self.between(original.system_modstamp.timestamp());
+                    (created, self.between(created.max(original.system_modstamp.timestamp())))
+                };
+                self.out.salesforce.accounts.push(sf::Account {
+                    id: id.clone(),
+                    name: original.name.clone().map(|n| format!("{n} (old)")),
+                    created_date: at(created),
+                    system_modstamp: at(modstamp),
+                    ..original
+                });
+                let key = RecordKey::new(SALESFORCE, "Account", &id);
+                let dup =
+                    self.out.ledger.push(key, Plan::Sor { account: Some(a), kind: SorKind::Duplicate }, Gone::Live);
+                let account_id = self.orgs[i].account_id.clone();
+                if synced_first {
+                    self.plant_ix(Problem::SfDuplicateSyncedFirst, dup, rejected(reason::AMBIGUOUS));
+                    self.plant_ix(Problem::SfDuplicateHolder, holder_ix, Intent::Outcome(Expected::holds(account_id)));
+                } else {
+                    self.plant_ix(Problem::SfDuplicateAccountId, dup, rejected(reason::AMBIGUOUS));
+                }
+                // An old case filed under the duplicate: its `AccountId` holds no account.
+                let case = self.salesforce_case(Some((id, dup)), None, created, None);
+                self.plant_ix(Problem::PointsAtDuplicate, case, rejected(reason::UNKNOWN_ACCOUNT));
+            }
         }
+    }
+
+    /// A Salesforce case under `account` (its `Id` and ledger entry) and `contact`.
+    fn salesforce_case(
+        &mut self,
+        account: Option<(String, Ix)>,
+        contact: Option<(String, Ix)>,
+        after: i64,
+        deleted: Option<DateTime<Utc>>,
+    ) -> Ix {
+        let id = self.next_sf_id(SObject::Case);
+        let created = self.between(after);
+        let modstamp = self.between(created);
+        let steps = rules::sf_case(account.as_ref().map(|a| Key::Crm(a.1)), contact.as_ref().map(|c| Key::Record(c.1)));
+        let gone = if deleted.is_some() { Gone::BeforeFirstSync } else { Gone::Live };
+        let ix =
+            self.out.ledger.push(RecordKey::new(SALESFORCE, "Case", &id), Plan::Rules { steps, email: None }, gone);
+        let case = sf::Case {
+            id,
+            account_id: account.map(|a| a.0),
+            contact_id: contact.map(|c| c.0),
+            subject: Some(self.pick(SUBJECTS).into()),
+            status: self.pick(&["New", "Working", "Escalated", "Closed", "Closed"]).into(),
+            priority: self.pick(&["Low", "Medium", "Medium", "High"]).into(),
+            created_date: at(created),
+            system_modstamp: deleted.unwrap_or(at(modstamp)),
+            deleted_at: deleted,
+        };
+        self.out.salesforce.cases.push(case);
+        ix
+    }
+
+    /// A Salesforce contact; `account` is its `AccountId` (an `Id` and its ledger entry), `email`
+    /// the `Email` field with what it means.
+    fn salesforce_contact(
+        &mut self,
+        account: Option<(String, Ix)>,
+        email: Option<(String, Key)>,
+        name: (Option<&str>, String),
+        after: i64,
+        deleted: Option<DateTime<Utc>>,
+    ) -> Made<String> {
+        let id = self.next_sf_id(SObject::Contact);
+        let created = self.between(after);
+        let modstamp = self.between(created);
+        let holds = match email.as_ref().map(|e| e.1) {
+            Some(Key::Email(address)) => Some(address),
+            _ => None,
+        };
+        let steps = rules::sf_contact(account.as_ref().map(|a| Key::Crm(a.1)), email.as_ref().map(|e| e.1));
+        let gone = if deleted.is_some() { Gone::BeforeFirstSync } else { Gone::Live };
+        let ix =
+            self.out.ledger.push(RecordKey::new(SALESFORCE, "Contact", &id), Plan::Rules { steps, email: holds }, gone);
+        self.out.salesforce.contacts.push(sf::Contact {
+            id: id.clone(),
+            account_id: account.map(|a| a.0),
+            email: email.map(|e| e.0),
+            first_name: name.0.map(Into::into),
+            last_name: name.1,
+            created_date: at(created),
+            system_modstamp: deleted.unwrap_or(at(modstamp)),
+            deleted_at: deleted,
+        });
+        Made { id, ix }
     }
 
     fn people(&mut self, i: usize) -> Vec<Person> {
@@ -591,10 +1103,12 @@ impl Generator {
             if out.iter().any(|p| p.email == email) {
                 email = format!("{}.{}{k}@{}", first.to_lowercase(), last.to_lowercase(), self.orgs[i].domain);
             }
+            let address = self.address(&email);
             let mut p = Person {
                 first,
                 last,
                 email,
+                address,
                 fate: PersonFate::Plain,
                 in_sf: self.chance(0.72),
                 in_zd: self.chance(0.7),
@@ -614,6 +1128,7 @@ impl Generator {
                 };
             }
             shape_person(&mut p);
+            self.orgs[i].plain_people &= p.fate == PersonFate::Plain;
             out.push(p);
         }
         out
@@ -621,60 +1136,58 @@ impl Generator {
 
     fn salesforce_people(&mut self, i: usize, people: &[Person]) {
         let o = &self.orgs[i];
-        let (sf_id, created, fate) = (o.sf_id.clone(), o.created, o.sf);
+        let (sf_id, sf_ix, created, fate) = (o.sf_id.clone(), o.sf_ix, o.created, o.sf);
+        let account_id = o.account_id.clone();
+        let filtered = matches!(fate, SfFate::Filtered(_));
         let cascade = self.out.salesforce.accounts[i].deleted_at;
-        let mut contact_ids = Vec::new();
+        let mut contacts = Vec::new();
         for p in people.iter().filter(|p| p.in_sf) {
-            let id = self.next_sf_id(SObject::Contact);
-            let c_created = self.between(created);
-            let modstamp = self.between(c_created);
-            let mut c = sf::Contact {
-                id: id.clone(),
-                account_id: Some(sf_id.clone()),
-                email: Some(p.email.clone()),
-                first_name: Some(p.first.into()),
-                last_name: p.last.into(),
-                created_date: at(c_created),
-                system_modstamp: at(modstamp),
-                deleted_at: None,
-            };
-            let key = RecordKey::new(SALESFORCE, "Contact", &id);
-            let rejected = |reason| Intent::Outcome(Expected::Rejected { reason });
+            let mut account = Some((sf_id.clone(), sf_ix));
+            let mut email = Some((p.email.clone(), Key::Email(p.address)));
+            let mut planted = None;
             match p.fate {
                 PersonFate::NoAccountIdKnownEmail => {
-                    c.account_id = None;
-                    let intent = Intent::Outcome(Expected::linked(&self.orgs[i].account_id));
-                    self.plant(Problem::NoAccountIdKnownEmail, key.clone(), intent);
+                    account = None;
+                    planted = Some((Problem::NoAccountIdKnownEmail, linked(&account_id, "email", 1)));
                 }
                 PersonFate::NoAccountIdUnknownEmail => {
-                    c.account_id = None;
-                    self.plant(Problem::NoAccountIdUnknownEmail, key.clone(), rejected(reason::UNKNOWN_ACCOUNT));
+                    account = None;
+                    planted = Some((Problem::NoAccountIdUnknownEmail, rejected(reason::UNKNOWN_ACCOUNT)));
                 }
                 PersonFate::NoAccountIdNoEmail => {
-                    c.account_id = None;
-                    c.email = None;
-                    self.plant(Problem::NoAccountIdNoEmail, key.clone(), rejected(reason::MISSING_KEY));
+                    account = None;
+                    email = None;
+                    planted = Some((Problem::NoAccountIdNoEmail, rejected(reason::MISSING_KEY)));
                 }
                 PersonFate::NotAnEmail => {
-                    c.account_id = None;
-                    c.email = Some("n/a".into());
-                    self.plant(Problem::NotAnEmail, key.clone(), rejected(reason::INVALID_FIELD));
+                    account = None;
+                    email = Some(("n/a".into(), Key::Unusable(reason::INVALID_FIELD)));
+                    planted = Some((Problem::NotAnEmail, rejected(reason::INVALID_FIELD)));
                 }
                 _ => {}
             }
-            if let Some(d) = cascade {
-                c.deleted_at = Some(d);
-                c.system_modstamp = d;
-            } else if fate == SfFate::Customer && p.fate == PersonFate::Plain && self.chance(0.015) {
-                let d = at(AS_OF - self.rng.random_range(3_600..259_200));
-                c.deleted_at = Some(d);
-                c.system_modstamp = d;
-                self.plant(Problem::DeletedAtSource, key, Intent::Tombstone);
+            let deleted = match cascade {
+                Some(d) => Some(d),
+                None if fate == SfFate::Customer && p.fate == PersonFate::Plain && self.chance(0.015) => {
+                    Some(at(AS_OF - self.rng.random_range(3_600..259_200)))
+                }
+                None => None,
+            };
+            let carries = account.is_some();
+            let c = self.salesforce_contact(account, email, (Some(p.first), p.last.into()), created, deleted);
+            if let Some((problem, intent)) = planted {
+                self.plant_ix(problem, c.ix, intent);
             }
-            if c.deleted_at.is_none() {
-                contact_ids.push(id);
+            if deleted.is_some() && cascade.is_none() {
+                self.plant_ix(Problem::DeletedAtSource, c.ix, Intent::Tombstone);
             }
-            self.out.salesforce.contacts.push(c);
+            if filtered && carries {
+                self.plant_ix(Problem::CrmFilteredAccount, c.ix, rejected(reason::FILTERED_ACCOUNT));
+            }
+            self.own(i, c.ix, carries);
+            if deleted.is_none() {
+                contacts.push((c.id, c.ix));
+            }
         }
         let cases = match self.rng.random_range(0..10) {
             0..=5 => 0,
@@ -682,34 +1195,36 @@ impl Generator {
             _ => 2,
         };
         for _ in 0..cases {
-            let id = self.next_sf_id(SObject::Case);
-            let c_created = self.between(created);
-            let modstamp = self.between(c_created);
-            let contact_id = if contact_ids.is_empty() {
+            let contact = if contacts.is_empty() {
                 None
             } else {
-                Some(contact_ids[self.rng.random_range(0..contact_ids.len())].clone())
+                Some(contacts[self.rng.random_range(0..contacts.len())].clone())
             };
-            let mut case = sf::Case {
-                id: id.clone(),
-                account_id: if self.chance(0.9) { Some(sf_id.clone()) } else { None },
-                contact_id,
-                subject: Some(self.pick(SUBJECTS).into()),
-                status: self.pick(&["New", "Working", "Escalated", "Closed", "Closed"]).into(),
-                priority: self.pick(&["Low", "Medium", "Medium", "High"]).into(),
-                created_date: at(c_created),
-                system_modstamp: at(modstamp),
-                deleted_at: cascade,
+            let account = if self.chance(0.9) { Some((sf_id.clone(), sf_ix)) } else { None };
+            let carries = account.is_some();
+            let deleted = match cascade {
+                Some(d) => Some(d),
+                None if self.chance(0.02) => Some(at(AS_OF - self.rng.random_range(3_600..259_200))),
+                None => None,
             };
-            if let Some(d) = cascade {
-                case.system_modstamp = d;
-            } else if self.chance(0.02) {
-                let d = at(AS_OF - self.rng.random_range(3_600..259_200));
-                case.deleted_at = Some(d);
-                case.system_modstamp = d;
-                self.plant(Problem::DeletedAtSource, RecordKey::new(SALESFORCE, "Case", &id), Intent::Tombstone);
+            let case = self.salesforce_case(account, contact, created, deleted);
+            if deleted.is_some() && cascade.is_none() {
+                self.plant_ix(Problem::DeletedAtSource, case, Intent::Tombstone);
             }
-            self.out.salesforce.cases.push(case);
+            if filtered && carries {
+                self.plant_ix(Problem::CrmFilteredAccount, case, rejected(reason::FILTERED_ACCOUNT));
+            }
+            self.own(i, case, carries);
+        }
+    }
+
+    /// Notes a record of company `i`'s own; `carries_sf_id` for a Salesforce record whose
+    /// `AccountId` is the company's.
+    fn own(&mut self, i: usize, ix: Ix, carries_sf_id: bool) {
+        if carries_sf_id {
+            self.orgs[i].carrying_sf_id.push(ix);
+        } else {
+            self.orgs[i].records.push(ix);
         }
     }
 
@@ -721,13 +1236,15 @@ impl Generator {
         let created = self.between(self.orgs[i].created);
         let updated = self.between(created);
         let tier = self.pick(&["gold", "silver", "bronze"]);
+        let a = self.account(i);
         let o = &mut self.orgs[i];
         o.zd_id = Some(id);
         let (account_id, domain, fate, sf_fate, website_taken) =
             (o.account_id.clone(), o.domain.clone(), o.zd, o.sf, o.website_taken);
+        let own_domain = Key::Domain(self.domain(&domain));
         let mut org = zd::Organization {
             id,
-            name: o.name.clone(),
+            name: self.orgs[i].name.clone(),
             external_id: Some(account_id.clone()),
             // A company whose domain another account's website took keeps its domain off Zendesk.
             domain_names: if website_taken { vec![] } else { vec![domain.clone()] },
@@ -735,49 +1252,67 @@ impl Generator {
             created_at: at(created),
             updated_at: at(updated),
         };
-        let key = RecordKey::new(ZENDESK, "organizations", id.to_string());
-        let rejected = |reason| Intent::Outcome(Expected::Rejected { reason });
+        let mut external = Some(Key::Account(a));
+        let mut by_domain = if website_taken { None } else { Some(own_domain) };
+        let mut planted = None;
         match fate {
             ZdFate::Absent => {}
             ZdFate::Exact => {
                 if matches!(sf_fate, SfFate::Filtered(_)) {
-                    self.plant(Problem::PointsAtFilteredAccount, key, rejected(reason::FILTERED_ACCOUNT));
+                    planted = Some((Problem::PointsAtFilteredAccount, rejected(reason::FILTERED_ACCOUNT)));
                 }
             }
             ZdFate::FloatId => {
                 org.external_id = Some(format!("{account_id}.0"));
                 org.domain_names.clear();
-                self.plant(Problem::FloatFormattedId, key, rejected(reason::UNKNOWN_ACCOUNT));
+                (external, by_domain) = (Some(Key::NoAccount), None);
+                planted = Some((Problem::FloatFormattedId, rejected(reason::UNKNOWN_ACCOUNT)));
             }
             ZdFate::TrailingSpace => {
                 org.external_id = Some(format!("{account_id} "));
                 org.domain_names.clear();
-                self.plant(Problem::TrailingSpace, key, rejected(reason::UNKNOWN_ACCOUNT));
+                (external, by_domain) = (Some(Key::NoAccount), None);
+                planted = Some((Problem::TrailingSpace, rejected(reason::UNKNOWN_ACCOUNT)));
             }
             ZdFate::LinkedByDomain => {
                 org.external_id = None;
-                self.plant(Problem::LinkedByDomain, key, Intent::Outcome(Expected::linked(&account_id)));
+                external = None;
+                planted = Some((Problem::LinkedByDomain, linked(&account_id, "domain", 1)));
             }
             ZdFate::UnknownDomain => {
                 org.external_id = None;
-                org.domain_names = vec![format!("{}-old.example", domain.split('.').next().unwrap_or("x"))];
-                self.plant(Problem::UnknownDomain, key, rejected(reason::UNKNOWN_ACCOUNT));
+                let old = format!("{}-old.example", domain.split('.').next().unwrap_or("x"));
+                (external, by_domain) = (None, Some(Key::Domain(self.domain(&old))));
+                org.domain_names = vec![old];
+                planted = Some((Problem::UnknownDomain, rejected(reason::UNKNOWN_ACCOUNT)));
             }
             ZdFate::Freemail => {
                 org.external_id = None;
                 org.domain_names = vec![self.pick(&["gmail.com", "outlook.com", "yahoo.com"]).into()];
-                self.plant(Problem::FreemailDomain, key, rejected(reason::INVALID_FIELD));
+                (external, by_domain) = (None, Some(Key::Unusable(reason::INVALID_FIELD)));
+                planted = Some((Problem::FreemailDomain, rejected(reason::INVALID_FIELD)));
             }
             ZdFate::NoKeys => {
                 org.external_id = None;
                 org.domain_names.clear();
-                self.plant(Problem::NoLinkKeys, key, rejected(reason::MISSING_KEY));
+                (external, by_domain) = (None, None);
+                planted = Some((Problem::NoLinkKeys, rejected(reason::MISSING_KEY)));
             }
             ZdFate::SharedDomain => {
                 org.external_id = None;
-                self.plant(Problem::SharedDomain, key, rejected(reason::AMBIGUOUS));
+                external = None;
+                planted = Some((Problem::SharedDomain, rejected(reason::AMBIGUOUS)));
             }
         }
+        let key = RecordKey::new(ZENDESK, "organizations", id.to_string());
+        let steps = rules::zd_organization(external, by_domain);
+        let ix = self.out.ledger.push(key, Plan::Rules { steps, email: None }, Gone::Live);
+        if let Some((problem, intent)) = planted {
+            self.plant_ix(problem, ix, intent);
+        }
+        self.orgs[i].zd_ix = Some(ix);
+        self.zd_orgs.insert(id, ix);
+        self.own(i, ix, false);
         self.out.zendesk.organizations.push(org);
     }
 
@@ -788,37 +1323,45 @@ impl Generator {
             let id = 369_000_000_000 + k as u64;
             let created = self.between(START);
             let updated = self.between(created);
+            let domain = format!("legacy{k}.example");
             let org = zd::Organization {
                 id,
                 name: format!("{} {} (legacy)", self.pick(ADJ), self.pick(NOUN)),
                 external_id: Some(format!("legacy-{k}")),
-                domain_names: vec![format!("legacy{k}.example")],
+                domain_names: vec![domain.clone()],
                 tier: None,
                 created_at: at(created),
                 updated_at: at(updated),
             };
             self.out.zendesk.organizations.push(org);
             let key = RecordKey::new(ZENDESK, "organizations", id.to_string());
-            self.plant(
-                Problem::OnlyInOneSystem,
-                key,
-                Intent::Outcome(Expected::Rejected { reason: reason::UNKNOWN_ACCOUNT }),
-            );
-            let user = self.zendesk_user(
-                Some(id),
-                format!("Legacy Contact {k}"),
-                Some(format!("help{k}@legacy{k}.example")),
-                created,
-            );
-            self.zendesk_tickets_for(&[user], Some(id), created);
+            let steps = rules::zd_organization(Some(Key::NoAccount), Some(Key::Domain(self.domain(&domain))));
+            let ix = self.out.ledger.push(key, Plan::Rules { steps, email: None }, Gone::Live);
+            self.zd_orgs.insert(id, ix);
+            self.plant_ix(Problem::OnlyInOneSystem, ix, rejected(reason::UNKNOWN_ACCOUNT));
+            let email = format!("help{k}@legacy{k}.example");
+            let user = self.zendesk_user(Some(id), format!("Legacy Contact {k}"), Some(email.clone()), &email, created);
+            self.zendesk_tickets_for(&[(user.id, user.ix)], Some(id), created, None);
         }
     }
 
-    fn zendesk_user(&mut self, org: Option<u64>, name: String, email: Option<String>, after: i64) -> u64 {
+    /// A Zendesk user in organization `org`; `email` is how this system writes `address`.
+    fn zendesk_user(
+        &mut self,
+        org: Option<u64>,
+        name: String,
+        email: Option<String>,
+        address: &str,
+        after: i64,
+    ) -> Made<u64> {
         self.zd_user_seq += 1;
         let id = 361_000_000_000 + (self.seed % 1000) * 10_000_000 + self.zd_user_seq * 7;
         let created = self.between(after);
         let updated = self.between(created);
+        let holds = email.as_ref().map(|_| self.address(address));
+        let steps = rules::zd_user(org.map(|o| Key::Record(self.zd_orgs[&o])), holds.map(Key::Email));
+        let key = RecordKey::new(ZENDESK, "users", id.to_string());
+        let ix = self.out.ledger.push(key, Plan::Rules { steps, email: holds }, Gone::Live);
         self.out.zendesk.users.push(zd::User {
             id,
             name,
@@ -829,76 +1372,102 @@ impl Generator {
             created_at: at(created),
             updated_at: at(updated),
         });
-        id
+        Made { id, ix }
     }
 
     fn zendesk_people(&mut self, i: usize, people: &[Person]) {
         let (org, created) = (self.orgs[i].zd_id, self.orgs[i].created);
+        let filtered = matches!(self.orgs[i].sf, SfFate::Filtered(_));
         let mut users = Vec::new();
         for p in people.iter().filter(|p| p.in_zd) {
             // Most end users sit in their organization; some were never assigned one.
             let org_id = org.filter(|_| self.chance(0.9));
             let email = if self.chance(0.1) { p.email.to_uppercase() } else { p.email.clone() };
-            users.push(self.zendesk_user(org_id, format!("{} {}", p.first, p.last), Some(email), created));
+            let user = self.zendesk_user(org_id, format!("{} {}", p.first, p.last), Some(email), &p.email, created);
+            if filtered && org_id.is_some() {
+                // Nobody holding the person's email links: the organization is filtered out,
+                // and so are the person's other records.
+                self.plant_ix(Problem::ThroughRejectedParent, user.ix, rejected(reason::UNKNOWN_ACCOUNT));
+            }
+            self.own(i, user.ix, false);
+            users.push((user.id, user.ix));
         }
-        self.zendesk_tickets_for(&users, org, created);
+        let tickets = self.zendesk_tickets_for(&users, org, created, None);
+        for t in tickets {
+            self.own(i, t, false);
+        }
     }
 
-    fn zendesk_tickets_for(&mut self, users: &[u64], org: Option<u64>, after: i64) {
+    /// Zero to three tickets by `users`, in `org` (most of the time); `count` overrides how many.
+    fn zendesk_tickets_for(
+        &mut self,
+        users: &[(u64, Ix)],
+        org: Option<u64>,
+        after: i64,
+        count: Option<usize>,
+    ) -> Vec<Ix> {
         if users.is_empty() {
-            return;
+            return vec![];
         }
-        let n = match self.rng.random_range(0..10) {
+        let n = count.unwrap_or_else(|| match self.rng.random_range(0..10) {
             0..=2 => 0,
             3..=6 => 1,
             7..=8 => 2,
             _ => 3,
-        };
+        });
+        let mut made = Vec::with_capacity(n);
         for _ in 0..n {
-            self.zd_ticket_seq += 1;
-            let id = self.zd_ticket_seq;
-            let created = self.between(after);
-            let updated = self.between(created);
-            let deleted = self.chance(0.03);
-            let status = if deleted {
-                "deleted".to_owned()
-            } else {
-                self.pick(&["new", "open", "pending", "hold", "solved", "closed", "closed"]).to_owned()
-            };
-            let ticket = zd::Ticket {
-                id,
-                subject: self.pick(SUBJECTS).into(),
-                status,
-                priority: self
-                    .pick(&[None, Some("low"), Some("normal"), Some("normal"), Some("high"), Some("urgent")])
-                    .map(Into::into),
-                requester_id: users[self.rng.random_range(0..users.len())],
-                organization_id: org.filter(|_| self.chance(0.85)),
-                created_at: at(created),
-                updated_at: at(updated),
-            };
-            if deleted {
-                self.plant(
-                    Problem::DeletedTicket,
-                    RecordKey::new(ZENDESK, "tickets", id.to_string()),
-                    Intent::Tombstone,
-                );
-            }
-            self.out.zendesk.tickets.push(ticket);
+            let (requester, requester_ix) = users[self.rng.random_range(0..users.len())];
+            let org_id = org.filter(|_| self.chance(0.85));
+            made.push(self.zendesk_ticket(requester, requester_ix, org_id, after));
         }
+        made
+    }
+
+    fn zendesk_ticket(&mut self, requester: u64, requester_ix: Ix, org: Option<u64>, after: i64) -> Ix {
+        self.zd_ticket_seq += 1;
+        let id = self.zd_ticket_seq;
+        let created = self.between(after);
+        let updated = self.between(created);
+        let deleted = self.chance(0.03);
+        let status = if deleted {
+            "deleted".to_owned()
+        } else {
+            self.pick(&["new", "open", "pending", "hold", "solved", "closed", "closed"]).to_owned()
+        };
+        let ticket = zd::Ticket {
+            id,
+            subject: self.pick(SUBJECTS).into(),
+            status,
+            priority: self
+                .pick(&[None, Some("low"), Some("normal"), Some("normal"), Some("high"), Some("urgent")])
+                .map(Into::into),
+            requester_id: requester,
+            organization_id: org,
+            created_at: at(created),
+            updated_at: at(updated),
+        };
+        let steps = rules::zd_ticket(org.map(|o| Key::Record(self.zd_orgs[&o])), Some(Key::Record(requester_ix)));
+        let gone = if deleted { Gone::BeforeFirstSync } else { Gone::Live };
+        let ix = self.out.ledger.push(
+            RecordKey::new(ZENDESK, "tickets", id.to_string()),
+            Plan::Rules { steps, email: None },
+            gone,
+        );
+        if deleted {
+            self.plant_ix(Problem::DeletedTicket, ix, Intent::Tombstone);
+        }
+        self.out.zendesk.tickets.push(ticket);
+        ix
     }
 
     /// Our own support agents: Zendesk users with no organization, linking to nothing.
     fn zendesk_agents(&mut self) {
         for k in 0..(self.size / 500).clamp(2, 50) {
             let first = self.pick(FIRST);
-            let id = self.zendesk_user(
-                None,
-                format!("{first} (Support)"),
-                Some(format!("{}{k}@support.accord-sandbox.example", first.to_lowercase())),
-                START,
-            );
-            if let Some(u) = self.out.zendesk.users.iter_mut().find(|u| u.id == id) {
+            let email = format!("{}{k}@support.accord-sandbox.example", first.to_lowercase());
+            let user = self.zendesk_user(None, format!("{first} (Support)"), Some(email.clone()), &email, START);
+            if let Some(u) = self.out.zendesk.users.iter_mut().rev().find(|u| u.id == user.id) {
                 u.role = "agent".into();
             }
         }
@@ -912,6 +1481,7 @@ impl Generator {
         let updated = self.between(created);
         self.ic_seq += 1;
         let id = ic::object_id(at(created), self.seed.wrapping_mul(1_000_003) + self.ic_seq);
+        let a = self.account(i);
         let o = &mut self.orgs[i];
         o.ic_id = Some(id.clone());
         let (account_id, fate, sf_fate) = (o.account_id.clone(), o.ic, o.sf);
@@ -933,24 +1503,37 @@ impl Generator {
         company.size = Some(self.rng.random_range(5..5000));
         company.industry = Some(self.pick(INDUSTRY).into());
         company.custom_attributes = vec![("region".into(), self.pick(&["emea", "amer", "apac"]).into())];
-        let key = RecordKey::new(INTERCOM, "companies", &id);
-        let rejected = |reason| Intent::Outcome(Expected::Rejected { reason });
+        let mut key = Key::Account(a);
+        let mut planted = None;
         match fate {
             IcFate::Absent => {}
             IcFate::Exact => {
                 if matches!(sf_fate, SfFate::Filtered(_)) {
-                    self.plant(Problem::PointsAtFilteredAccount, key, rejected(reason::FILTERED_ACCOUNT));
+                    planted = Some((Problem::PointsAtFilteredAccount, rejected(reason::FILTERED_ACCOUNT)));
                 }
             }
             IcFate::FloatId => {
                 company.company_id = format!("{account_id}.0");
-                self.plant(Problem::FloatFormattedId, key, rejected(reason::UNKNOWN_ACCOUNT));
+                key = Key::NoAccount;
+                planted = Some((Problem::FloatFormattedId, rejected(reason::UNKNOWN_ACCOUNT)));
             }
             IcFate::CaseDrift => {
                 company.company_id = account_id.to_lowercase();
-                self.plant(Problem::CaseDrift, key, rejected(reason::UNKNOWN_ACCOUNT));
+                key = Key::NoAccount;
+                planted = Some((Problem::CaseDrift, rejected(reason::UNKNOWN_ACCOUNT)));
             }
         }
+        let ix = self.out.ledger.push(
+            RecordKey::new(INTERCOM, "companies", &id),
+            Plan::Rules { steps: rules::ic_company(Some(key)), email: None },
+            Gone::Live,
+        );
+        if let Some((problem, intent)) = planted {
+            self.plant_ix(problem, ix, intent);
+        }
+        self.orgs[i].ic_ix = Some(ix);
+        self.ic_companies.insert(id, ix);
+        self.own(i, ix, false);
         self.out.intercom.companies.push(company);
     }
 
@@ -977,44 +1560,52 @@ impl Generator {
                 user_count: 0,
                 custom_attributes: vec![],
             });
-            let intent = Intent::Outcome(Expected::Rejected { reason: reason::UNKNOWN_ACCOUNT });
-            self.plant(Problem::OnlyInOneSystem, RecordKey::new(INTERCOM, "companies", &id), intent);
+            let ix = self.out.ledger.push(
+                RecordKey::new(INTERCOM, "companies", &id),
+                Plan::Rules { steps: rules::ic_company(Some(Key::NoAccount)), email: None },
+                Gone::Live,
+            );
+            self.ic_companies.insert(id.clone(), ix);
+            self.plant_ix(Problem::OnlyInOneSystem, ix, rejected(reason::UNKNOWN_ACCOUNT));
             let email = format!("founder{k}@trial{k}.example");
-            self.intercom_contact(None, Some(email), Some(format!("Trial Founder {k}")), None, vec![id], created);
+            let contact = IcContact { email: Some((email.clone(), email)), companies: vec![id], ..Default::default() };
+            self.intercom_contact(contact, Some(format!("Trial Founder {k}")), created, 0);
         }
     }
 
-    fn intercom_contact(
-        &mut self,
-        external_id: Option<String>,
-        email: Option<String>,
-        name: Option<String>,
-        account_id: Option<AttributeValue>,
-        company_ids: Vec<String>,
-        after: i64,
-    ) -> String {
+    /// An Intercom contact with zero to two conversations (at least `min_conversations`).
+    fn intercom_contact(&mut self, c: IcContact, name: Option<String>, after: i64, min_conversations: usize) -> IcMade {
         let created = self.between(after);
         let updated = self.between(created);
         self.ic_seq += 1;
         let id = ic::object_id(at(created), self.seed.wrapping_mul(1_000_003) + self.ic_seq);
-        let role = if external_id.is_some() { "user" } else { "lead" };
-        let contact = ic::Contact {
+        let role = if c.external_id.is_some() { "user" } else { "lead" };
+        let holds = c.email.as_ref().map(|(_, address)| address.clone()).map(|a| self.address(&a));
+        let company = c.companies.first().map(|company| Key::Record(self.ic_companies[company]));
+        let steps = rules::ic_contact(c.account_key, company, holds.map(Key::Email));
+        let ix = self.out.ledger.push(
+            RecordKey::new(INTERCOM, "contacts", &id),
+            Plan::Rules { steps, email: holds },
+            Gone::Live,
+        );
+        self.out.intercom.contacts.push(ic::Contact {
             id: id.clone(),
-            external_id: external_id.clone(),
+            external_id: c.external_id.clone(),
             role: role.into(),
-            email,
+            email: c.email.map(|e| e.0),
             name,
             created_at: at(created),
             updated_at: at(updated),
-            account_id,
-            company_ids,
-        };
-        self.out.intercom.contacts.push(contact);
+            account_id: c.account_id,
+            company_ids: c.companies,
+        });
         let conversations = match self.rng.random_range(0..10) {
             0..=4 => 0,
             5..=8 => 1,
             _ => 2,
-        };
+        }
+        .max(min_conversations);
+        let mut made = IcMade { ix, conversations: Vec::with_capacity(conversations) };
         for _ in 0..conversations {
             self.ic_conversation_seq += 1;
             let c_created = self.between(created);
@@ -1023,109 +1614,356 @@ impl Generator {
             let title = if self.chance(0.3) { Some(subject.into()) } else { None };
             let state = self.pick(&["open", "closed", "closed", "snoozed"]).into();
             let source_type = self.pick(&["conversation", "conversation", "email"]).into();
+            let conversation_id = (1000 + self.ic_conversation_seq).to_string();
+            let steps = rules::ic_conversation(Some(Key::Record(ix)));
+            made.conversations.push(self.out.ledger.push(
+                RecordKey::new(INTERCOM, "conversations", &conversation_id),
+                Plan::Rules { steps, email: None },
+                Gone::Live,
+            ));
             self.out.intercom.conversations.push(ic::Conversation {
-                id: (1000 + self.ic_conversation_seq).to_string(),
+                id: conversation_id,
                 title,
                 created_at: at(c_created),
                 updated_at: at(c_updated),
                 state,
                 source_type,
                 body: subject.into(),
-                contacts: vec![ContactRef { id: id.clone(), external_id: external_id.clone() }],
+                contacts: vec![ContactRef { id: id.clone(), external_id: c.external_id.clone() }],
             });
         }
-        id
+        made
     }
 
     fn intercom_people(&mut self, i: usize, people: &[Person]) {
         let (account_id, company, created) =
             (self.orgs[i].account_id.clone(), self.orgs[i].ic_id.clone(), self.orgs[i].created);
+        let a = self.account(i);
+        let filtered = matches!(self.orgs[i].sf, SfFate::Filtered(_));
         for p in people.iter().filter(|p| p.in_ic) {
             self.ic_seq += 1;
             let external_id = if self.chance(0.7) { Some(format!("usr_{}", self.ic_seq)) } else { None };
             let email = if self.chance(0.1) { capitalized(&p.email) } else { p.email.clone() };
             let mut attr = if self.chance(0.5) { Some(AttributeValue::Text(account_id.clone())) } else { None };
             let mut companies = company.iter().filter(|_| self.chance(0.85)).cloned().collect::<Vec<_>>();
+            let mut account_key = attr.as_ref().map(|_| Key::Account(a));
             let mut planted = None;
             match p.fate {
-                PersonFate::NoAccountIdKnownEmail => attr = Some(AttributeValue::Text(account_id.clone())),
+                PersonFate::NoAccountIdKnownEmail => {
+                    attr = Some(AttributeValue::Text(account_id.clone()));
+                    account_key = Some(Key::Account(a));
+                }
                 PersonFate::NumericAccountAttribute => {
                     attr = account_id.parse().ok().map(AttributeValue::Int);
-                    planted = Some((Problem::NumericAccountAttribute, Intent::Outcome(Expected::linked(&account_id))));
+                    account_key = attr.as_ref().map(|_| Key::Account(a));
+                    planted = Some((Problem::NumericAccountAttribute, linked(&account_id, "field", 0)));
                 }
                 PersonFate::NonIntegralAccountAttribute => {
                     let n: f64 = account_id.trim_start_matches("EU-").parse().unwrap_or(1.0);
                     attr = Some(AttributeValue::Float(n + 0.5));
+                    account_key = Some(Key::Unusable(reason::INVALID_ACCOUNT_ID));
                     companies.clear();
-                    let intent = Intent::Outcome(Expected::Rejected { reason: reason::INVALID_ACCOUNT_ID });
-                    planted = Some((Problem::NonIntegralAccountAttribute, intent));
+                    planted = Some((Problem::NonIntegralAccountAttribute, rejected(reason::INVALID_ACCOUNT_ID)));
                 }
                 _ => {}
             }
-            let name = Some(format!("{} {}", p.first, p.last));
-            let id = self.intercom_contact(external_id, Some(email), name, attr, companies, created);
+            if filtered && planted.is_none() {
+                planted = match (&account_key, companies.is_empty()) {
+                    (Some(_), _) => Some((Problem::PointsAtFilteredAccount, rejected(reason::FILTERED_ACCOUNT))),
+                    (None, false) => Some((Problem::ThroughRejectedParent, rejected(reason::UNKNOWN_ACCOUNT))),
+                    (None, true) => None,
+                };
+            }
+            let contact = IcContact {
+                external_id,
+                email: Some((email, p.email.clone())),
+                account_id: attr,
+                account_key,
+                companies,
+            };
+            let made = self.intercom_contact(contact, Some(format!("{} {}", p.first, p.last)), created, 0);
             if let Some((problem, intent)) = planted {
-                self.plant(problem, RecordKey::new(INTERCOM, "contacts", id), intent);
+                self.plant_ix(problem, made.ix, intent);
+            }
+            self.own(i, made.ix, false);
+            for c in made.conversations {
+                self.own(i, c, false);
             }
         }
     }
 
-    /// Agencies whose one mailbox is a contact at two customers: a Salesforce contact of the
-    /// first, a Zendesk user of the second, and an Intercom lead decided by that email alone.
+    /// Agencies whose one mailbox is a contact at two customers, each time deciding a third
+    /// record by that email alone: an Intercom lead with conversations (the second holder, a
+    /// Zendesk user, syncs after it), a Zendesk user without organization, a Salesforce contact
+    /// without `AccountId` (both holders sync after it).
     fn shared_emails(&mut self) {
-        if self.size < 40 {
+        for k in 0..(self.size / 200).max(1) {
+            // A Salesforce contact of A, a Zendesk user of B; an Intercom lead.
+            let (a, b) = (self.reserve(), self.reserve());
+            let email = format!("billing@agency{k}.example");
+            let name = format!("Agency {k} Billing");
+            self.contact_at(a, &email, &name);
+            let b_org = self.orgs[b].zd_id;
+            let second = self.zendesk_user(b_org, name.clone(), Some(email.clone()), &email, self.orgs[b].created);
+            let lead = IcContact { email: Some((email.clone(), email)), ..Default::default() };
+            let decided = self.intercom_contact(lead, Some(format!("Agency {k}")), START, 1);
+            self.plant_ix(Problem::SharedEmail, decided.ix, rejected(reason::AMBIGUOUS));
+            for &c in &decided.conversations {
+                self.plant_ix(Problem::ThroughRejectedParent, c, rejected(reason::UNKNOWN_ACCOUNT));
+            }
+            let first = self.account(a);
+            let conversations = decided.conversations;
+            self.out.scenarios.agencies.push(Agency { second: second.ix, decided: decided.ix, conversations, first });
+
+            // A Salesforce contact of A, an Intercom contact of B (by its account id); a Zendesk
+            // user without organization.
+            let (a, b) = (self.reserve(), self.reserve());
+            let email = format!("ops@agency{k}.example");
+            self.contact_at(a, &email, &format!("Agency {k} Ops"));
+            let contact = IcContact {
+                email: Some((email.clone(), email.clone())),
+                account_id: Some(AttributeValue::Text(self.orgs[b].account_id.clone())),
+                account_key: Some(Key::Account(self.account(b))),
+                ..Default::default()
+            };
+            self.intercom_contact(contact, Some(format!("Agency {k} Ops")), self.orgs[b].created, 0);
+            let user = self.zendesk_user(None, format!("Agency {k} Ops"), Some(email.clone()), &email, START);
+            self.plant_ix(Problem::SharedEmail, user.ix, rejected(reason::AMBIGUOUS));
+
+            // An Intercom contact of A, a Zendesk user of B; a Salesforce contact without AccountId.
+            let (a, b) = (self.reserve(), self.reserve());
+            let email = format!("finance@agency{k}.example");
+            let contact = IcContact {
+                email: Some((email.clone(), email.clone())),
+                account_id: Some(AttributeValue::Text(self.orgs[a].account_id.clone())),
+                account_key: Some(Key::Account(self.account(a))),
+                ..Default::default()
+            };
+            self.intercom_contact(contact, Some(format!("Agency {k} Finance")), self.orgs[a].created, 0);
+            let b_org = self.orgs[b].zd_id;
+            self.zendesk_user(b_org, format!("Agency {k} Finance"), Some(email.clone()), &email, self.orgs[b].created);
+            let address = Key::Email(self.address(&email));
+            let c = self.salesforce_contact(
+                None,
+                Some((email, address)),
+                (None, format!("Agency {k} Finance")),
+                START,
+                None,
+            );
+            self.plant_ix(Problem::SharedEmail, c.ix, rejected(reason::AMBIGUOUS));
+        }
+    }
+
+    /// A Salesforce contact of company `i` (by its `AccountId`) holding `email`.
+    fn contact_at(&mut self, i: usize, email: &str, name: &str) -> Ix {
+        let account = Some((self.orgs[i].sf_id.clone(), self.orgs[i].sf_ix));
+        let address = Key::Email(self.address(email));
+        let created = self.orgs[i].created;
+        self.salesforce_contact(account, Some((email.to_owned(), address)), (None, name.to_owned()), created, None).ix
+    }
+
+    /// People who moved: their Salesforce contact is still at Y, while Zendesk has them in X's
+    /// organization and Intercom in X's company. Organization and company come first in the
+    /// rules, so both link to X, whatever the email says.
+    fn moved_people(&mut self) {
+        for k in 0..(self.size / 200).max(1) {
+            let (x, y) = (self.reserve(), self.reserve());
+            let (first, last) = (self.pick(FIRST), self.pick(LAST));
+            let email = format!("{}.{}@alumni{k}.example", first.to_lowercase(), last.to_lowercase());
+            self.contact_at(y, &email, last);
+            let (x_org, created, x_id) = (self.orgs[x].zd_id, self.orgs[x].created, self.orgs[x].account_id.clone());
+            let name = format!("{first} {last}");
+            let user = self.zendesk_user(x_org, name.clone(), Some(email.to_uppercase()), &email, created);
+            self.plant_ix(Problem::ParentOverEmail, user.ix, linked(&x_id, "parent", 0));
+            let contact = IcContact {
+                email: Some((capitalized(&email), email.clone())),
+                companies: self.orgs[x].ic_id.iter().cloned().collect(),
+                ..Default::default()
+            };
+            let made = self.intercom_contact(contact, Some(name), created, 0);
+            self.plant_ix(Problem::ParentOverEmail, made.ix, linked(&x_id, "parent", 1));
+        }
+    }
+
+    /// People whose only evidence is a Zendesk user in X's organization (Zendesk is synced last):
+    /// a Salesforce contact without `AccountId` and an Intercom lead link by that email, and a
+    /// case and a conversation link through them. The user also files a ticket in the
+    /// organization and one without.
+    fn late_evidence(&mut self) {
+        for k in 0..(self.size / 200).max(1) {
+            let x = self.reserve();
+            let (first, last) = (self.pick(FIRST), self.pick(LAST));
+            let (domain, x_org, created) = (self.orgs[x].domain.clone(), self.orgs[x].zd_id, self.orgs[x].created);
+            let x_id = self.orgs[x].account_id.clone();
+            let email = format!("{}.{}.late{k}@{domain}", first.to_lowercase(), last.to_lowercase());
+            let name = format!("{first} {last}");
+            let user = self.zendesk_user(x_org, name.clone(), Some(email.clone()), &email, created);
+            let address = Key::Email(self.address(&email));
+            let contact = self.salesforce_contact(
+                None,
+                Some((capitalized(&email), address)),
+                (Some(first), last.into()),
+                created,
+                None,
+            );
+            self.plant_ix(Problem::LateEmailEvidence, contact.ix, linked(&x_id, "email", 1));
+            let case = self.salesforce_case(None, Some((contact.id.clone(), contact.ix)), created, None);
+            self.plant_ix(Problem::LateParent, case, linked(&x_id, "parent", 1));
+            let lead = IcContact { email: Some((email.clone(), email.clone())), ..Default::default() };
+            let lead = self.intercom_contact(lead, Some(name), created, 1);
+            self.plant_ix(Problem::LateEmailEvidence, lead.ix, linked(&x_id, "email", 2));
+            for &c in &lead.conversations {
+                self.plant_ix(Problem::LateParent, c, linked(&x_id, "parent", 0));
+            }
+            let _in_org = self.zendesk_ticket_exactly(user.id, user.ix, x_org, created);
+            let outside = self.zendesk_ticket_exactly(user.id, user.ix, None, created);
+            let mut through = vec![case, outside];
+            through.extend(lead.conversations.iter().copied());
+            self.out.scenarios.late.push(LateEvidence { user: user.ix, by_email: vec![contact.ix, lead.ix], through });
+        }
+    }
+
+    /// A live ticket (never one deleted at the source).
+    fn zendesk_ticket_exactly(&mut self, requester: u64, requester_ix: Ix, org: Option<u64>, after: i64) -> Ix {
+        loop {
+            let ix = self.zendesk_ticket(requester, requester_ix, org, after);
+            if self.out.ledger.entry(ix).gone == Gone::Live {
+                return ix;
+            }
+        }
+    }
+
+    /// People at a filtered-out company F whose email is evidence for customer Y (an Intercom
+    /// contact of Y by its account id): their Salesforce contact points at F and is
+    /// `filtered_account`; the email never decides it.
+    fn filtered_despite_email(&mut self) {
+        let filtered: Vec<usize> =
+            (0..self.orgs.len()).filter(|&i| matches!(self.orgs[i].sf, SfFate::Filtered(_))).collect();
+        if filtered.is_empty() {
             return;
         }
         for k in 0..(self.size / 200).max(1) {
-            let a = self.plain_company();
-            self.orgs[a].reserved = true;
-            let b = self.plain_company();
-            self.orgs[b].reserved = true;
-            let email = format!("billing@agency{k}.example");
-            let id = self.next_sf_id(SObject::Contact);
-            let created = self.between(self.orgs[a].created);
-            let modstamp = self.between(created);
-            self.out.salesforce.contacts.push(sf::Contact {
-                id,
-                account_id: Some(self.orgs[a].sf_id.clone()),
-                email: Some(email.clone()),
-                first_name: None,
-                last_name: format!("Agency {k} Billing"),
-                created_date: at(created),
-                system_modstamp: at(modstamp),
-                deleted_at: None,
+            let f = filtered[self.rng.random_range(0..filtered.len())];
+            let y = self.reserve();
+            let (first, last) = (self.pick(FIRST), self.pick(LAST));
+            let email = format!("{}.{}.f{k}@{}", first.to_lowercase(), last.to_lowercase(), self.orgs[f].domain);
+            let c = self.contact_at(f, &email, last);
+            self.plant_ix(Problem::FilteredDespiteEmail, c, rejected(reason::FILTERED_ACCOUNT));
+            let contact = IcContact {
+                email: Some((email.clone(), email)),
+                account_id: Some(AttributeValue::Text(self.orgs[y].account_id.clone())),
+                account_key: Some(Key::Account(self.account(y))),
+                ..Default::default()
+            };
+            let created = self.orgs[y].created;
+            self.intercom_contact(contact, Some(format!("{first} {last}")), created, 0);
+        }
+    }
+
+    /// People whose only evidence is an Intercom contact of X (by its account id) with
+    /// conversations: their Salesforce contact has no `AccountId`.
+    fn intercom_evidence(&mut self) {
+        for k in 0..(self.size / 200).max(1) {
+            let x = self.reserve();
+            let (first, last) = (self.pick(FIRST), self.pick(LAST));
+            let (domain, created, x_id) =
+                (self.orgs[x].domain.clone(), self.orgs[x].created, self.orgs[x].account_id.clone());
+            let email = format!("{}.{}.ic{k}@{domain}", first.to_lowercase(), last.to_lowercase());
+            let contact = IcContact {
+                email: Some((email.clone(), email.clone())),
+                account_id: Some(AttributeValue::Text(x_id.clone())),
+                account_key: Some(Key::Account(self.account(x))),
+                ..Default::default()
+            };
+            let made = self.intercom_contact(contact, Some(format!("{first} {last}")), created, 1);
+            let address = Key::Email(self.address(&email));
+            let c = self.salesforce_contact(None, Some((email, address)), (Some(first), last.into()), created, None);
+            self.plant_ix(Problem::NoAccountIdKnownEmail, c.ix, linked(&x_id, "email", 1));
+            self.out.scenarios.ic_evidence.push(IntercomEvidence {
+                contact: made.ix,
+                by_email: c.ix,
+                conversations: made.conversations,
             });
-            let (org_b, created_b) = (self.orgs[b].zd_id, self.orgs[b].created);
-            self.zendesk_user(org_b, format!("Agency {k} Billing"), Some(email.clone()), created_b);
-            let lead = self.intercom_contact(None, Some(email), Some(format!("Agency {k}")), None, vec![], START);
-            let intent = Intent::Outcome(Expected::Rejected { reason: reason::AMBIGUOUS });
-            self.plant(Problem::SharedEmail, RecordKey::new(INTERCOM, "contacts", lead), intent);
+        }
+    }
+
+    /// Salesforce contacts of X (by `AccountId`) with a case that has no `AccountId`: the case
+    /// links through the contact only.
+    fn contacts_with_their_own_case(&mut self) {
+        for k in 0..(self.size / 200).max(1) {
+            let x = self.reserve();
+            let (first, last) = (self.pick(FIRST), self.pick(LAST));
+            let email = format!("{}.{}.own{k}@{}", first.to_lowercase(), last.to_lowercase(), self.orgs[x].domain);
+            let contact = self.contact_at(x, &email, last);
+            let id = self.out.ledger.entry(contact).key.native_id.clone();
+            let case = self.salesforce_case(None, Some((id, contact)), self.orgs[x].created, None);
+            self.out.scenarios.lone.push(LoneContact { contact, case });
+        }
+    }
+
+    /// Customers the second day may delete: plain everywhere, with people in every system, and
+    /// no plant spanning companies touches them.
+    fn plain_accounts(&mut self) {
+        for i in 0..self.orgs.len() {
+            let o = &self.orgs[i];
+            let plain = o.sf == SfFate::Customer
+                && o.zd == ZdFate::Exact
+                && o.ic == IcFate::Exact
+                && !o.reserved
+                && !o.website_taken
+                && o.plain_people;
+            let live = |ix: &&Ix| self.out.ledger.entry(**ix).gone == Gone::Live;
+            let object = |ix: &Ix| self.out.ledger.entry(*ix).key.object;
+            let has = |list: &[Ix], name: &str| list.iter().filter(live).any(|ix| object(ix) == name);
+            if plain && has(&o.carrying_sf_id, "Contact") && has(&o.carrying_sf_id, "Case") && has(&o.records, "users")
+            {
+                let scenario = AccountScenario {
+                    account: self.account(i),
+                    holder: o.sf_ix,
+                    cascade: o.carrying_sf_id.clone(),
+                    others: o.records.clone(),
+                };
+                self.out.scenarios.accounts.push(scenario);
+            }
         }
     }
 
     fn finish(mut self) -> Company {
         let c = &mut self.out;
-        // Salesforce lists are in id order; duplicates and agency contacts were added last with
-        // the highest ids, so sorting only guards the invariant.
+        // Salesforce lists are in id order (the emulator looks records up by binary search);
+        // ids grow as records are made, so sorting only guards the invariant.
         c.salesforce.accounts.sort_by(|a, b| a.id.cmp(&b.id));
         c.salesforce.contacts.sort_by(|a, b| a.id.cmp(&b.id));
+        c.salesforce.cases.sort_by(|a, b| a.id.cmp(&b.id));
         c.zendesk.organizations.sort_by_key(|o| o.id);
         c.zendesk.users.sort_by_key(|u| u.id);
-        let mut counts = std::collections::HashMap::new();
-        for contact in &c.intercom.contacts {
-            for company in &contact.company_ids {
-                *counts.entry(company.clone()).or_insert(0i64) += 1;
-            }
-        }
-        for company in &mut c.intercom.companies {
-            company.user_count = counts.get(&company.id).copied().unwrap_or(0);
-        }
+        c.zendesk.tickets.sort_by_key(|t| t.id);
+        count_company_users(&mut c.intercom);
         c.intercom.companies.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
         c.intercom.contacts.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
         c.intercom.conversations.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
         c.planted.sort_by(|a, b| (a.problem, &a.record).cmp(&(b.problem, &b.record)));
         self.out
     }
+}
+
+/// An Intercom contact to make: what goes in its link fields, and what each means.
+#[derive(Debug, Default)]
+struct IcContact {
+    external_id: Option<String>,
+    /// The `email` as written here, and the address it is.
+    email: Option<(String, String)>,
+    /// `custom_attributes.account_id`, and what it means.
+    account_id: Option<AttributeValue>,
+    account_key: Option<Key>,
+    /// Intercom ids of its companies.
+    companies: Vec<String>,
+}
+
+/// An Intercom contact made, with its conversations.
+struct IcMade {
+    ix: Ix,
+    conversations: Vec<Ix>,
 }
 
 /// Makes a person's presence match what their fate needs to mean what it says.
@@ -1179,5 +2017,19 @@ mod tests {
         let c = Company::generate(1, 3);
         assert_eq!(c.size, 3);
         assert!(c.salesforce.accounts.len() >= 3);
+        let truth = c.truth();
+        assert_eq!(truth.records.len() + truth.tombstones.len(), c.record_count());
+    }
+
+    #[test]
+    fn half_takes_at_least_one_and_about_half() {
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let items: Vec<u32> = (0..9).collect();
+        assert_eq!(half(&mut rng, items.iter(), usize::MAX).len(), 5);
+        assert_eq!(half(&mut rng, items.iter(), 2).len(), 2);
+        assert_eq!(half(&mut rng, items[..1].iter(), 0).len(), 1);
+        assert!(half(&mut rng, items[..0].iter(), 3).is_empty());
+        let chosen = half(&mut rng, items.iter(), usize::MAX);
+        assert!(chosen.windows(2).all(|w| w[0] < w[1]), "distinct, in order");
     }
 }

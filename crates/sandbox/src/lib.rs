@@ -38,9 +38,9 @@ mod tests;
 
 pub use clock::Clock;
 pub use faults::{Fault, FaultCounts, FaultHandle, Schedule};
-pub use generate::{AS_OF, Company, Intent, Planted, Problem};
+pub use generate::{AS_OF, Company, Intent, Planted, Problem, SecondDay};
 pub use ratelimit::{Limit, RateLimiter, RateStats};
-pub use truth::{AccountTruth, Expected, RecordKey, SYNC_ORDER, Truth};
+pub use truth::{AccountTruth, By, Expected, OBJECTS, RecordKey, Truth};
 
 /// Errors of the sandbox's Rust API (the emulated HTTP APIs answer in their vendors' shapes).
 #[derive(Debug, thiserror::Error)]
@@ -85,18 +85,21 @@ pub struct Sandbox {
     pub zendesk: zendesk::Emulator,
     pub intercom: intercom::Emulator,
     clock: Clock,
+    /// The planted truth of the company the emulators started with.
+    ledger: truth::Ledger,
 }
 
 impl Sandbox {
     /// Starts the emulators serving `company`. Must be called inside a Tokio runtime.
     pub async fn start(company: Company, options: SandboxOptions) -> Result<Sandbox> {
         let clock = Clock::new();
-        let Company { salesforce, zendesk, intercom, .. } = company;
+        let Company { salesforce, zendesk, intercom, ledger, .. } = company;
         Ok(Sandbox {
             salesforce: salesforce::Emulator::start(salesforce, options.salesforce, clock.clone()).await?,
             zendesk: zendesk::Emulator::start(zendesk, options.zendesk, clock.clone()).await?,
             intercom: intercom::Emulator::start(intercom, options.intercom, clock.clone()).await?,
             clock,
+            ledger,
         })
     }
 
@@ -106,9 +109,13 @@ impl Sandbox {
         &self.clock
     }
 
-    /// The truth of the data as the emulators hold it now, runtime changes included.
+    /// The planted truth of the company the sandbox started with, after the deletions made in
+    /// the emulators since (taken as made after a first sync: a deleted System of Record account
+    /// is on the delete list). Records added or changed at runtime are not planted: an added one
+    /// is not in the truth, a changed one keeps the outcome planted for it.
     pub fn truth(&self) -> Truth {
-        Truth::compute_from(&self.salesforce.snapshot(), &self.zendesk.snapshot(), &self.intercom.snapshot())
+        let (sf, zd, ic) = (self.salesforce.snapshot(), self.zendesk.snapshot(), self.intercom.snapshot());
+        self.ledger.with_deletions_seen_in(&sf, &zd, &ic).truth()
     }
 
     /// Stops every emulator and waits until their servers have closed.

@@ -1,35 +1,31 @@
-//! Cross-cutting tests: the generator's determinism and problems, and the truth's consistency.
+//! Cross-cutting tests: the generator's determinism and problems, and the planted truth's
+//! consistency, before and after the second day's deletions.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Instant;
 
-use crate::generate::{Company, Intent, Problem};
-use crate::truth::{Expected, RecordKey, Truth, reason};
+use crate::generate::{Company, Intent, Planted, Problem, SecondDay};
+use crate::truth::{By, Expected, RecordKey, Truth, reason};
+
+/// The size the issue asks every planted situation to occur at.
+const SIZE: usize = 300;
 
 fn company() -> Company {
-    Company::generate(42, 200)
+    Company::generate(42, SIZE)
 }
 
-#[test]
-fn the_same_seed_gives_the_same_company_and_truth() {
-    let (a, b) = (Company::generate(9, 300), Company::generate(9, 300));
-    assert_eq!(a, b);
-    let (ta, tb) = (a.truth(), b.truth());
-    assert_eq!(ta.records, tb.records);
-    assert_eq!(ta.accounts, tb.accounts);
-    assert_eq!(ta.tombstones, tb.tombstones);
-    let c = Company::generate(10, 300);
-    assert_ne!(a.salesforce, c.salesforce, "another seed gives another company");
+/// How many records each problem planted.
+fn census(planted: &[Planted]) -> BTreeMap<Problem, usize> {
+    let mut m = BTreeMap::new();
+    for p in planted {
+        *m.entry(p.problem).or_default() += 1;
+    }
+    m
 }
 
-#[test]
-fn every_planted_problem_occurs_and_the_truth_agrees_with_what_was_meant() {
-    let c = company();
-    let truth = c.truth();
-    let kinds: BTreeSet<Problem> = c.planted.iter().map(|p| p.problem).collect();
-    let missing: Vec<_> = Problem::ALL.iter().filter(|p| !kinds.contains(p)).collect();
-    assert!(missing.is_empty(), "problems never planted: {missing:?}");
-    for p in &c.planted {
+/// Every planted record has the outcome it was planted for.
+fn check_intents(planted: &[Planted], truth: &Truth) {
+    for p in planted {
         match &p.intent {
             Intent::Tombstone => assert!(truth.tombstones.contains(&p.record), "{p:?} is not a tombstone"),
             Intent::Outcome(expected) => {
@@ -40,41 +36,181 @@ fn every_planted_problem_occurs_and_the_truth_agrees_with_what_was_meant() {
 }
 
 #[test]
-fn every_reason_a_first_sync_can_give_occurs() {
-    let counts = company().truth().counts();
+fn the_same_seed_gives_the_same_company_and_truth() {
+    let (a, b) = (Company::generate(9, SIZE), Company::generate(9, SIZE));
+    assert_eq!(a, b);
+    let (ta, tb) = (a.truth(), b.truth());
+    assert_eq!(ta.records, tb.records);
+    assert_eq!(ta.accounts, tb.accounts);
+    assert_eq!(ta.tombstones, tb.tombstones);
+    let c = Company::generate(10, SIZE);
+    assert_ne!(a.salesforce, c.salesforce, "another seed gives another company");
+    let (mut a2, mut b2) = (a.clone(), b);
+    assert_eq!(a2.delete_some(3), b2.delete_some(3), "the same second day");
+    assert_eq!(a2, b2);
+    assert_ne!(a2, a, "the second day changed the data");
+}
+
+#[test]
+fn every_planted_problem_occurs_and_the_truth_agrees_with_what_was_meant() {
+    let c = company();
+    let counts = census(&c.planted);
+    let missing: Vec<_> = Problem::ALL.iter().filter(|p| !counts.contains_key(p)).collect();
+    assert!(missing.is_empty(), "problems never planted at {SIZE} accounts: {missing:?}\n{counts:?}");
+    assert!(c.planted.iter().all(|p| !Problem::SECOND_DAY.contains(&p.problem)));
+    check_intents(&c.planted, &c.truth());
+}
+
+#[test]
+fn every_reason_occurs() {
+    let mut c = company();
+    let counts = c.truth().counts();
     for code in reason::ALL {
-        // Only an account that was active and then deleted can be `deleted_account`, which a
-        // first sync cannot produce.
+        // Only an account that was active and then deleted can be `deleted_account`.
         if code != reason::DELETED_ACCOUNT {
             assert!(counts.get(code).copied().unwrap_or(0) > 0, "no record is {code}: {counts:?}");
         }
     }
+    assert_eq!(counts.get(reason::DELETED_ACCOUNT), None);
     assert!(counts["linked"] > counts.values().sum::<usize>() / 2, "most records link: {counts:?}");
+    c.delete_some(1);
+    let after = c.truth().counts();
+    assert!(after.get(reason::DELETED_ACCOUNT).copied().unwrap_or(0) > 0, "{after:?}");
 }
 
 #[test]
 fn the_truth_is_internally_consistent() {
     let c = company();
     let truth = c.truth();
-    assert!(truth.unstable().is_empty(), "order-dependent links: {:?}", truth.unstable());
     assert_eq!(truth.records.len() + truth.tombstones.len(), c.record_count(), "every record is accounted for once");
     for key in &truth.tombstones {
         assert!(!truth.records.contains_key(key));
     }
     for (key, e) in &truth.records {
-        if let Expected::Linked { account_id } = e {
+        if let Some(account_id) = e.account_id() {
             assert!(truth.accounts.contains_key(account_id), "{key:?} links to {account_id}, not an active account");
+            // Only System of Record records link without a rule.
+            assert_eq!(e.by().is_none(), key.object == "Account", "{key:?}: {e:?}");
         }
     }
-    // Each active account is its own Salesforce record, linked to itself, with a Customer type.
+    assert!(truth.deleted_accounts.is_empty(), "nothing was active before the first sync");
+    // Each active account is held by its Salesforce record: a Customer, carrying the id, with the
+    // lowest `Id` among the live records carrying it.
+    let mut carriers: HashMap<&str, Vec<&crate::salesforce::model::Account>> = HashMap::new();
+    for a in c.salesforce.accounts.iter().filter(|a| a.deleted_at.is_none() && a.name.is_some()) {
+        if let Some(id) = a.account_id.as_deref() {
+            carriers.entry(id).or_default().push(a);
+        }
+    }
     for (id, a) in &truth.accounts {
-        assert_eq!(truth.get("salesforce", "Account", &a.crm_account_id), Some(&Expected::linked(id)));
-        let sf = c.salesforce.accounts.iter().find(|r| r.id == a.crm_account_id).unwrap();
-        assert_eq!(sf.account_type.as_deref(), Some("Customer"));
-        assert_eq!(sf.account_id.as_deref(), Some(id.as_str()));
+        assert_eq!(truth.get("salesforce", "Account", &a.crm_account_id), Some(&Expected::holds(id)));
+        let holder = carriers[id.as_str()].iter().min_by_key(|r| &r.id).unwrap();
+        assert_eq!(holder.id, a.crm_account_id, "{id} is held by the lowest Id");
+        assert_eq!(holder.account_type.as_deref(), Some("Customer"));
+        assert_eq!(Some(&a.name), holder.name.as_ref());
     }
     let linked_accounts: BTreeSet<&str> = truth.records.values().filter_map(Expected::account_id).collect();
     assert_eq!(linked_accounts.len(), truth.accounts.len(), "every account links at least its own record");
+    // The generator wrote each address and domain once.
+    let emails: BTreeSet<&String> = c.ledger.emails().iter().collect();
+    assert_eq!(emails.len(), c.ledger.emails().len());
+    assert!(emails.iter().all(|e| e.contains('@') && e.to_lowercase() == **e));
+    let domains: BTreeSet<&String> = c.ledger.domains().iter().collect();
+    assert_eq!(domains.len(), c.ledger.domains().len());
+}
+
+/// The order-sensitive situations are in the data as planted: checked on the records themselves.
+#[test]
+fn the_order_sensitive_situations_are_in_the_data() {
+    let c = company();
+    let truth = c.truth();
+    let sf = &c.salesforce;
+    let account = |id: &str| sf.accounts.iter().find(|a| a.id == id).unwrap();
+    let of = |problem: Problem| c.planted.iter().filter(move |p| p.problem == problem);
+    // A duplicate synced first: a higher Id, an earlier SystemModstamp than the record holding
+    // the account, and the same account id.
+    for p in of(Problem::SfDuplicateSyncedFirst) {
+        let dup = account(&p.record.native_id);
+        let holder = &truth.accounts[dup.account_id.as_deref().unwrap()];
+        let holder = account(&holder.crm_account_id);
+        assert!(holder.id < dup.id && dup.system_modstamp < holder.system_modstamp, "{dup:?} / {holder:?}");
+    }
+    // Records reaching a filtered account through crm_account_id.
+    for p in of(Problem::CrmFilteredAccount).chain(of(Problem::FilteredDespiteEmail)) {
+        let account_id = match p.record.object {
+            "Contact" => sf.contacts.iter().find(|r| r.id == p.record.native_id).unwrap().account_id.clone(),
+            _ => sf.cases.iter().find(|r| r.id == p.record.native_id).unwrap().account_id.clone(),
+        };
+        assert_ne!(account(&account_id.unwrap()).account_type.as_deref(), Some("Customer"));
+    }
+    // A shared email: its decided record holds the address as the two linked holders do.
+    let email_of = |k: &RecordKey| -> Option<String> {
+        match (k.source, k.object) {
+            ("salesforce", "Contact") => sf.contacts.iter().find(|r| r.id == k.native_id)?.email.clone(),
+            ("zendesk", "users") => c.zendesk.users.iter().find(|r| r.id.to_string() == k.native_id)?.email.clone(),
+            ("intercom", "contacts") => c.intercom.contacts.iter().find(|r| r.id == k.native_id)?.email.clone(),
+            _ => None,
+        }
+    };
+    let holders = |email: &str| -> BTreeSet<String> {
+        let same = |e: &Option<String>| e.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(email));
+        let keys = sf
+            .contacts
+            .iter()
+            .filter(|r| same(&r.email))
+            .map(|r| RecordKey::new("salesforce", "Contact", &r.id))
+            .chain(
+                c.zendesk
+                    .users
+                    .iter()
+                    .filter(|r| same(&r.email))
+                    .map(|r| RecordKey::new("zendesk", "users", r.id.to_string())),
+            )
+            .chain(
+                c.intercom
+                    .contacts
+                    .iter()
+                    .filter(|r| same(&r.email))
+                    .map(|r| RecordKey::new("intercom", "contacts", &r.id)),
+            );
+        keys.filter_map(|k| {
+            truth.records[&k]
+                .clone()
+                .account_id()
+                .map(str::to_owned)
+                .filter(|_| truth.records[&k].by().is_some_and(|b| b.rule != "email"))
+        })
+        .collect()
+    };
+    for p in of(Problem::SharedEmail) {
+        let email = email_of(&p.record).unwrap();
+        assert_eq!(holders(&email).len(), 2, "{email} is held by linked records of two accounts");
+    }
+    // The parent wins over an email that says another account.
+    for p in of(Problem::ParentOverEmail) {
+        let email = email_of(&p.record).unwrap();
+        let accounts = holders(&email);
+        assert_eq!(accounts.len(), 2, "{email}: {accounts:?}");
+        assert!(matches!(truth.records[&p.record].by(), Some(By { rule: "parent", .. })));
+    }
+    // Late evidence: the only linked holder of the address is a Zendesk user.
+    for p in of(Problem::LateEmailEvidence) {
+        let email = email_of(&p.record).unwrap();
+        assert_eq!(holders(&email).len(), 1);
+        assert!(c.zendesk.users.iter().any(|u| u.email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(&email))));
+    }
+    let counts = census(&c.planted);
+    for problem in [
+        Problem::SfDuplicateSyncedFirst,
+        Problem::CrmFilteredAccount,
+        Problem::FilteredDespiteEmail,
+        Problem::SharedEmail,
+        Problem::ParentOverEmail,
+        Problem::LateEmailEvidence,
+        Problem::LateParent,
+    ] {
+        assert!(counts.get(&problem).copied().unwrap_or(0) > 0, "{problem:?}");
+    }
 }
 
 #[test]
@@ -94,14 +230,75 @@ fn records_of_filtered_accounts_never_link() {
             assert!(!filtered.contains(a), "{a} is filtered out but something links to it");
         }
     }
-    let by_reason: BTreeMap<&str, usize> = truth
-        .of_object("zendesk", "organizations")
-        .filter_map(|(_, e)| e.reason())
-        .fold(BTreeMap::new(), |mut m, r| {
-            *m.entry(r).or_default() += 1;
-            m
-        });
-    assert!(by_reason.contains_key(reason::FILTERED_ACCOUNT), "{by_reason:?}");
+    for object in ["organizations", "Contact"] {
+        let filtered = truth.of_object(if object == "Contact" { "salesforce" } else { "zendesk" }, object);
+        assert!(filtered.filter(|(_, e)| e.reason() == Some(reason::FILTERED_ACCOUNT)).count() > 0, "{object}");
+    }
+}
+
+#[test]
+fn the_second_day_deletes_what_it_planted_and_nothing_else_changes() {
+    let mut c = company();
+    let before = c.truth();
+    let count_before = c.record_count();
+    let day: SecondDay = c.delete_some(7);
+    let after = c.truth();
+    let counts = census(&day.planted);
+    let missing: Vec<_> = Problem::SECOND_DAY.iter().filter(|p| !counts.contains_key(p)).collect();
+    assert!(missing.is_empty(), "second-day problems never planted at {SIZE} accounts: {missing:?}\n{counts:?}");
+    check_intents(&day.planted, &after);
+    for key in day.deleted.iter().chain(&day.cascaded) {
+        assert!(after.tombstones.contains(key) && !before.tombstones.contains(key), "{key:?}");
+    }
+    assert!(!day.deleted_accounts.is_empty());
+    for id in &day.deleted_accounts {
+        assert!(after.deleted_accounts.contains(id) && !after.accounts.contains_key(id));
+        assert!(before.accounts.contains_key(id));
+    }
+    assert_eq!(after.deleted_accounts.len(), day.deleted_accounts.len());
+    for e in after.records.values() {
+        if let Some(a) = e.account_id() {
+            assert!(after.accounts.contains_key(a), "{e:?}");
+        }
+    }
+    // Every record whose outcome changed is one the second day planted: the consequences of the
+    // deletions are all stated.
+    let planted: BTreeSet<&RecordKey> = day.planted.iter().map(|p| &p.record).collect();
+    let changed: Vec<&RecordKey> = before
+        .records
+        .keys()
+        .filter(|k| after.records.get(*k) != before.records.get(*k))
+        .filter(|k| !planted.contains(k))
+        .collect();
+    assert!(changed.is_empty(), "unplanted changes: {changed:?}");
+    // The data shows each deletion as its source does.
+    let removed = count_before - c.record_count();
+    let live = |k: &RecordKey| match (k.source, k.object) {
+        ("salesforce", "Account") => {
+            c.salesforce.accounts.iter().any(|r| r.id == k.native_id && r.deleted_at.is_none())
+        }
+        ("salesforce", "Contact") => {
+            c.salesforce.contacts.iter().any(|r| r.id == k.native_id && r.deleted_at.is_none())
+        }
+        ("salesforce", "Case") => c.salesforce.cases.iter().any(|r| r.id == k.native_id && r.deleted_at.is_none()),
+        ("zendesk", "users") => c.zendesk.users.iter().any(|r| r.id.to_string() == k.native_id && r.active),
+        ("intercom", "contacts") => c.intercom.contacts.iter().any(|r| r.id == k.native_id),
+        other => panic!("the second day does not delete {other:?}"),
+    };
+    for k in day.deleted.iter().chain(&day.cascaded) {
+        assert!(!live(k), "{k:?} is still live in the data");
+    }
+    let gone_from_lists = day.deleted.iter().filter(|k| k.source == "intercom").count();
+    assert_eq!(removed, gone_from_lists);
+    assert_eq!(after.records.len() + after.tombstones.len(), c.record_count() + removed);
+    // The cascade is what the Salesforce emulator's delete takes: the records carrying the Id.
+    for k in &day.cascaded {
+        let carried = match k.object {
+            "Contact" => c.salesforce.contacts.iter().find(|r| r.id == k.native_id).unwrap().account_id.clone(),
+            _ => c.salesforce.cases.iter().find(|r| r.id == k.native_id).unwrap().account_id.clone(),
+        };
+        assert!(day.deleted.iter().any(|d| d.object == "Account" && Some(&d.native_id) == carried.as_ref()));
+    }
 }
 
 #[test]
@@ -114,9 +311,9 @@ fn a_hundred_thousand_accounts_make_half_a_million_records_quickly() {
     let budget = if cfg!(debug_assertions) { 60 } else { 5 };
     assert!(took.as_secs() < budget, "generation took {took:?}");
     let key = RecordKey::new("salesforce", "Account", &c.salesforce.accounts[0].id);
-    let truth = Truth::compute(&c);
+    let truth = c.truth();
     assert!(truth.records.contains_key(&key) || truth.tombstones.contains(&key));
-    assert!(truth.unstable().is_empty());
+    assert_eq!(truth.records.len() + truth.tombstones.len(), c.record_count());
 }
 
 /// Helpers the vendor test modules share.
@@ -133,6 +330,64 @@ pub(crate) mod support {
         let sandbox = Sandbox::start(company.clone(), options).await.expect("the sandbox starts");
         (sandbox, company)
     }
+}
+
+/// Deletions made through the emulators at runtime show in the sandbox's truth as deletions after
+/// a first sync: the account goes on the delete list, its cascade is deleted, what pointed at it
+/// is `deleted_account`, and what linked through a deleted record is rejected.
+#[tokio::test]
+async fn deletions_made_in_the_emulators_show_in_the_sandbox_truth() {
+    use crate::intercom::model::Contact as IcContact;
+    use crate::salesforce::model::Account;
+
+    let (s, company) = support::sandbox(crate::SandboxOptions::unlimited()).await;
+    let before = s.truth();
+    assert_eq!(before.records, company.truth().records);
+    // An account that a Zendesk organization names by its id.
+    let org = company
+        .zendesk
+        .organizations
+        .iter()
+        .find(|o| o.external_id.as_deref().is_some_and(|id| before.accounts.contains_key(id)))
+        .unwrap();
+    let account_id = org.external_id.clone().unwrap();
+    let crm = before.accounts[&account_id].crm_account_id.clone();
+    s.salesforce.delete::<Account>(&crm).unwrap();
+    // An Intercom contact with a conversation, linked.
+    let conversation = company
+        .intercom
+        .conversations
+        .iter()
+        .find(|c| {
+            before
+                .get("intercom", "contacts", &c.contacts[0].id)
+                .and_then(Expected::account_id)
+                .is_some_and(|a| a != account_id)
+        })
+        .unwrap();
+    let contact = conversation.contacts[0].id.clone();
+    s.intercom.delete::<IcContact>(&contact).unwrap();
+
+    let after = s.truth();
+    assert!(after.deleted_accounts.contains(&account_id) && !after.accounts.contains_key(&account_id));
+    assert!(after.tombstones.contains(&RecordKey::new("salesforce", "Account", &crm)));
+    let cascade: Vec<_> = company.salesforce.contacts.iter().filter(|c| c.account_id.as_ref() == Some(&crm)).collect();
+    for c in cascade.iter().filter(|c| c.deleted_at.is_none()) {
+        assert!(after.tombstones.contains(&RecordKey::new("salesforce", "Contact", &c.id)), "{c:?}");
+    }
+    assert_eq!(
+        after.get("zendesk", "organizations", &org.id.to_string()),
+        Some(&Expected::rejected(reason::DELETED_ACCOUNT))
+    );
+    assert!(after.tombstones.contains(&RecordKey::new("intercom", "contacts", &contact)));
+    assert_eq!(
+        after.get("intercom", "conversations", &conversation.id),
+        Some(&Expected::rejected(reason::UNKNOWN_ACCOUNT))
+    );
+    for e in after.records.values() {
+        assert_ne!(e.account_id(), Some(account_id.as_str()));
+    }
+    s.shutdown().await;
 }
 
 /// Reads every object of every system over HTTP, as a connector would on a first sync, and
@@ -272,5 +527,5 @@ async fn a_full_read_over_http_serves_exactly_the_truths_records() {
 }
 
 fn static_object(name: &str) -> &'static str {
-    crate::SYNC_ORDER.iter().map(|(_, o)| *o).find(|o| *o == name).expect("a known object")
+    crate::OBJECTS.iter().map(|(_, o)| *o).find(|o| *o == name).expect("a known object")
 }

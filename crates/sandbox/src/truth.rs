@@ -1,7 +1,24 @@
-//! Ground truth: for every generated record, the account accord must link it to or the reason it
-//! must reject it, computed by an independent re-statement of accord's default link rules.
+//! Ground truth: for every generated record, the account accord must link it to and the rule that
+//! links it, or the reason it must reject it; the accounts that are active and those on the delete
+//! list; the records that are deleted.
 //!
-//! # Rules (the connectors' defaults)
+//! # Planted, not derived
+//!
+//! The truth is not computed from the data by a second linker. When the generator writes a link
+//! key into a record it decides what the key means and writes that down beside the record, in the
+//! [`Ledger`]: "this `external_id` is account `100042`'s id", "this `organization_id` is
+//! organization `360000000004`'s id", "this email is Ada Berg's address" (however its letters are
+//! cased in this system), "this domain is the website of accounts `100042` and `100077`", "this
+//! `AccountId` is the `Id` of Salesforce account `001Hs…`", "this text is no account's id". It
+//! also decides what each System of Record record is (a customer, filtered out, missing a required
+//! field, a duplicate of an account id) and which record holds each account id. Nothing here reads
+//! a field, normalizes an id, folds an email's case or extracts a domain: a mistake in accord's
+//! parsing or matching shows as a difference from this truth, never as the same mistake twice.
+//!
+//! What follows from the keys' meanings is the handful of rules below, stated once
+//! ([`Ledger::truth`]).
+//!
+//! # Rules (the connectors' defaults; `rules` builds the steps in this order)
 //!
 //! | object | rules, in order |
 //! | --- | --- |
@@ -15,47 +32,59 @@
 //! | `intercom/contacts` | `field custom_attributes.account_id`, `parent companies.data[0].id → companies`, `email email` |
 //! | `intercom/conversations` | `parent contacts.contacts[0].id → contacts` |
 //!
-//! Rules are tried in order and the first that resolves wins. A rule whose field is absent (or
-//! null, or empty text) is skipped. A key naming a filtered-out account stops the search with
-//! `filtered_account`. Otherwise the first rule that had a key decides the reason; no key at all is
-//! `missing_key`. Ids compare exactly (case, spaces and `.0` matter); an integral JSON number is its
-//! integer text, a non-integral one is `invalid_account_id` for a `field` rule and `invalid_field`
-//! for the others. An `email` rule matches (case-insensitively, trimmed) the emails of *linked*
-//! Salesforce contacts, Zendesk users and Intercom contacts: one account links, several are
-//! `ambiguous`, none is `unknown_account`, and text without `@` is `invalid_field`. A `domain` rule
-//! reads the lower-cased host of an email or URL (no `www.`) and matches the websites of active
-//! accounts; free-mail domains never map and are `invalid_field`. `parent` and `native_id` rules
-//! look the id up among the *linked* records of the named object, or the active accounts' Salesforce
-//! ids. A System of Record account without `Account_ID__c` or `Name` is `missing_required_field`,
-//! one whose `Account_ID__c` an earlier record (in `Id` order) already carried is `ambiguous`, and
-//! one whose `Type` is not `Customer` is `filtered_account`. Only records that link feed the lookup
-//! tables. A record reaching a filtered account through its Salesforce id (`AccountId`) is
-//! `filtered_account`.
+//! # What accord must answer
 //!
-//! # Ordering
+//! The truth is the fixpoint over all of the company's data: the answer accord gives when every
+//! record is known at once. It has no sync order, page size or crash point in its definition, and
+//! the generator plants data whose answer a naive, order-dependent linker would get wrong (a
+//! shared email whose second holder syncs late, an earlier rule that resolves only after a later
+//! one did, a System of Record duplicate that syncs before the record holding the id).
 //!
-//! accord syncs the objects in [`SYNC_ORDER`], the System of Record first. A record can depend on
-//! objects synced after it (a Salesforce contact whose only key is an email that a Zendesk user
-//! carries): it is quarantined first and re-linked when the later record links. The truth is the
-//! final state after every object has been synced once and re-linking has reached its fixpoint; it
-//! is computed exactly that way (objects in order, then re-linking of the quarantine until nothing
-//! changes, after each object). Records already linked are never re-linked by accord, so the
-//! generator avoids data whose answer would change after a record linked (a shared email's holders
-//! all sync before any record that is decided by it); [`Truth::unstable`] lists violations and is
-//! empty for generated data.
+//! - Rules are tried in order and the first that resolves wins, whatever resolved first in time.
+//!   A rule whose field is absent is skipped.
+//! - A key naming an active account links to it. One naming an account the System of Record
+//!   filter excludes is `filtered_account`, one naming an account on the delete list is
+//!   `deleted_account`; both end the search (the record points at that account: linking it
+//!   elsewhere would be a guess). A key naming no account is `unknown_account`.
+//! - `native_id AccountId via crm_account_id`: the `Id` of a Salesforce account record names the
+//!   account that record holds, and answers as a key naming that account does (so a contact of a
+//!   filtered account is `filtered_account`). An `Id` whose record holds no account (missing a
+//!   required field, a duplicate, deleted before accord saw it) is `unknown_account`.
+//! - `parent`: the parent's account when the parent links; `unknown_account` when the parent is
+//!   rejected, deleted or absent, whatever the parent's own reason.
+//! - `email`: the accounts of the live records holding that address that link by a rule other
+//!   than `email` (a record linked by an email is no evidence for it). One account links, several
+//!   are `ambiguous`, none is `unknown_account`.
+//! - `domain`: the accounts whose website has that domain, among those accord knows (active or on
+//!   the delete list; an account filtered out before it was ever active is unknown to accord).
+//!   One active account links, several are `ambiguous`, only deleted ones are `deleted_account`
+//!   (ending the search), none is `unknown_account`.
+//! - A key the rule cannot use (text that is not an email address, a free-mail domain, a
+//!   non-integral number) fails with `invalid_field`, or `invalid_account_id` for a `field` rule;
+//!   the search goes on.
+//! - When no rule resolves, the first rule that failed gives the reason; no key at all is
+//!   `missing_key`.
+//! - System of Record: a record missing `Account_ID__c` or `Name` is `missing_required_field`. Of
+//!   the records carrying one account id, the one with the lowest `Id` holds the account and the
+//!   others are `ambiguous`. A holder whose `Type` is not `Customer` is `filtered_account` and its
+//!   account is filtered out; otherwise the account is active and its record links to it.
 //!
-//! The truth describes a first sync of the data as it is. It has no history: an account that
-//! was active in an earlier sync and is deleted or filtered now would be `deleted_account` or keep
-//! its `crm_account_id` in accord, which a fresh sync cannot show.
+//! # Deletions
+//!
+//! A record deleted at its source is a tombstone: accord must not hold it live. A record deleted
+//! before accord first saw it (the generated company's own deletions) is only that. A record
+//! deleted later ([`crate::Company::delete_some`], or an emulator's delete at runtime) is
+//! judged as accord sees it after a sync before and a sync after the deletion: a System of Record
+//! record that held an active account puts the account on the delete list, and every other record
+//! is answered by the rules above without the deleted records (records that linked through them
+//! re-link or are rejected).
 
-use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::generate::Company;
-use crate::intercom::model::{AttributeValue, IntercomData};
+use crate::intercom::model::IntercomData;
 use crate::salesforce::model::SalesforceData;
 use crate::zendesk::model::ZendeskData;
 
@@ -64,8 +93,9 @@ pub const SALESFORCE: &str = "salesforce";
 pub const ZENDESK: &str = "zendesk";
 pub const INTERCOM: &str = "intercom";
 
-/// The order accord syncs the objects in; the truth is computed in the same order.
-pub const SYNC_ORDER: [(&str, &str); 9] = [
+/// The objects the sandbox serves, System of Record first. A reading order for a config at most:
+/// the truth does not depend on it.
+pub const OBJECTS: [(&str, &str); 9] = [
     (SALESFORCE, "Account"),
     (SALESFORCE, "Contact"),
     (SALESFORCE, "Case"),
@@ -113,27 +143,56 @@ impl RecordKey {
     }
 }
 
+/// The rule a record links by: accord's name for the rule's kind (`field`, `native_id`, `parent`,
+/// `email`, `domain`) and its position in the object's rule list (accord's `rule_index`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct By {
+    pub rule: &'static str,
+    pub index: usize,
+}
+
+impl By {
+    pub const fn new(rule: &'static str, index: usize) -> Self {
+        Self { rule, index }
+    }
+}
+
 /// What accord must do with a record.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum Expected {
-    Linked {
-        account_id: String,
-    },
+    /// Linked to `account_id` by the rule `by`; `by` is `None` for the System of Record record
+    /// that holds the account.
+    Linked { account_id: String, by: Option<By> },
     /// `reason` is one of [`reason::ALL`].
-    Rejected {
-        reason: &'static str,
-    },
+    Rejected { reason: &'static str },
 }
 
 impl Expected {
-    pub fn linked(account_id: impl Into<String>) -> Self {
-        Expected::Linked { account_id: account_id.into() }
+    /// A record linked by a rule.
+    pub fn linked(account_id: impl Into<String>, by: By) -> Self {
+        Expected::Linked { account_id: account_id.into(), by: Some(by) }
+    }
+
+    /// The System of Record record holding an active account.
+    pub fn holds(account_id: impl Into<String>) -> Self {
+        Expected::Linked { account_id: account_id.into(), by: None }
+    }
+
+    pub fn rejected(reason: &'static str) -> Self {
+        Expected::Rejected { reason }
     }
 
     pub fn account_id(&self) -> Option<&str> {
         match self {
-            Expected::Linked { account_id } => Some(account_id),
+            Expected::Linked { account_id, .. } => Some(account_id),
+            Expected::Rejected { .. } => None,
+        }
+    }
+
+    pub fn by(&self) -> Option<By> {
+        match self {
+            Expected::Linked { by, .. } => *by,
             Expected::Rejected { .. } => None,
         }
     }
@@ -146,41 +205,31 @@ impl Expected {
     }
 }
 
-/// An account the System of Record yields (active after the filter).
+/// An active account, as its System of Record record holds it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AccountTruth {
     pub account_id: String,
     pub name: String,
     pub join_date: DateTime<Utc>,
-    /// The Salesforce `Id` of the account record.
+    /// The Salesforce `Id` of the record holding the account.
     pub crm_account_id: String,
     pub website: Option<String>,
 }
 
-/// The expected state of accord after syncing every object once.
+/// The expected state of accord once it has seen all of the company's data.
 #[derive(Debug, Clone, Default)]
 pub struct Truth {
-    /// Every record a sync fetches, with its expected outcome.
+    /// Every live record, with its expected outcome.
     pub records: HashMap<RecordKey, Expected>,
-    /// The accounts the System of Record yields, by account id.
+    /// The active accounts, by account id.
     pub accounts: BTreeMap<String, AccountTruth>,
-    /// Records the sources report as deleted (Salesforce `getDeleted`, Zendesk tickets with status
-    /// `deleted`). They are not in `records`.
+    /// Accounts on the delete list: their System of Record record was deleted after accord saw it.
+    pub deleted_accounts: BTreeSet<String>,
+    /// Records deleted at their source. They are not in `records`.
     pub tombstones: BTreeSet<RecordKey>,
-    unstable: Vec<RecordKey>,
 }
 
 impl Truth {
-    /// The truth of a generated company.
-    pub fn compute(company: &Company) -> Self {
-        Self::compute_from(&company.salesforce, &company.zendesk, &company.intercom)
-    }
-
-    /// The truth of data as the emulators hold it (see each emulator's `snapshot`).
-    pub fn compute_from(sf: &SalesforceData, zd: &ZendeskData, ic: &IntercomData) -> Self {
-        Computation::default().run(sf, zd, ic)
-    }
-
     pub fn get(&self, source: &str, object: &str, native_id: &str) -> Option<&Expected> {
         self.records.get(&RecordKey {
             source: static_name(source)?,
@@ -206,561 +255,657 @@ impl Truth {
         }
         m
     }
-
-    /// Linked records whose answer would change if they were linked again against the final
-    /// lookup tables: order effects accord cannot undo. Empty for generated data.
-    pub fn unstable(&self) -> &[RecordKey] {
-        &self.unstable
-    }
 }
 
 /// Maps a name to the `'static` spelling used in keys.
-fn static_name(name: &str) -> Option<&'static str> {
-    SYNC_ORDER.iter().flat_map(|(s, o)| [*s, *o]).find(|n| *n == name)
+pub(crate) fn static_name(name: &str) -> Option<&'static str> {
+    OBJECTS.iter().flat_map(|(s, o)| [*s, *o]).find(|n| *n == name)
 }
 
-/// A link key read from a record, with JSON-number semantics already applied.
-#[derive(Debug, Clone)]
-enum Key<'a> {
-    Absent,
-    Text(Cow<'a, str>),
-    /// A non-integral number.
-    Invalid,
-}
+/// A record's position in the ledger.
+pub(crate) type Ix = u32;
 
-fn text_key(v: Option<&str>) -> Key<'_> {
-    match v {
-        None | Some("") => Key::Absent,
-        Some(s) => Key::Text(Cow::Borrowed(s)),
-    }
-}
+/// An account id the generator made, by position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct AccountIx(u32);
 
-fn attribute_key(v: Option<&AttributeValue>) -> Key<'_> {
-    match v {
-        None => Key::Absent,
-        Some(AttributeValue::Text(s)) => text_key(Some(s)),
-        Some(AttributeValue::Int(i)) => Key::Text(Cow::Owned(i.to_string())),
-        Some(AttributeValue::Float(f)) if f.is_finite() && f.fract() == 0.0 => Key::Text(Cow::Owned(format!("{f:.0}"))),
-        Some(AttributeValue::Float(_)) => Key::Invalid,
-    }
-}
+/// An email address (one person's, however each system cases it), by position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct EmailIx(u32);
 
-fn number_key(v: Option<u64>) -> Key<'static> {
-    v.map_or(Key::Absent, |n| Key::Text(Cow::Owned(n.to_string())))
-}
+/// A domain, by position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct DomainIx(u32);
 
-/// The id maps `parent` rules read.
+/// What the generator put in a record's link field, by meaning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum MapId {
-    SfContact = 0,
-    ZdOrganization = 1,
-    ZdUser = 2,
-    IcCompany = 3,
-    IcContact = 4,
+pub(crate) enum Key {
+    /// An account id, exactly as the System of Record carries it (whether or not a record holds it).
+    Account(AccountIx),
+    /// Text that is no account's id: mangled (`100042.0`, `100042 `, `eu-2001`) or never one.
+    NoAccount,
+    /// Text the rule cannot use; the reason it fails with.
+    Unusable(&'static str),
+    /// A domain.
+    Domain(DomainIx),
+    /// The `Id` of a Salesforce account record.
+    Crm(Ix),
+    /// The native id of a record of the parent object.
+    Record(Ix),
+    /// An email address.
+    Email(EmailIx),
 }
 
-#[derive(Debug, Clone)]
-enum Rule<'a> {
-    Field(Key<'a>),
-    Crm(Key<'a>),
-    Parent(MapId, Key<'a>),
-    Email(Key<'a>),
-    Domain(Key<'a>),
+/// One rule of a record, with what it finds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Step {
+    pub by: By,
+    pub key: Key,
 }
 
-/// One record to link.
-#[derive(Debug)]
-struct Item<'a> {
-    key: RecordKey,
-    rules: Vec<Rule<'a>>,
-    /// The email it adds to the lookup tables once linked (people only).
-    email: Option<String>,
-    /// The id map it joins once linked, under its native id.
-    map: Option<MapId>,
+/// The connectors' default rules, one function per object (the table in the module docs). Each
+/// takes what the generator put in the rule's field, `None` when the field is absent, and returns
+/// the steps in rule order.
+pub(crate) mod rules {
+    use super::{By, Key, Step};
+
+    fn steps<const N: usize>(rules: [(&'static str, Option<Key>); N]) -> Vec<Step> {
+        rules
+            .into_iter()
+            .enumerate()
+            .filter_map(|(index, (rule, key))| key.map(|key| Step { by: By::new(rule, index), key }))
+            .collect()
+    }
+
+    pub fn sf_contact(account_id: Option<Key>, email: Option<Key>) -> Vec<Step> {
+        steps([("native_id", account_id), ("email", email)])
+    }
+
+    pub fn sf_case(account_id: Option<Key>, contact_id: Option<Key>) -> Vec<Step> {
+        steps([("native_id", account_id), ("parent", contact_id)])
+    }
+
+    pub fn zd_organization(external_id: Option<Key>, domain: Option<Key>) -> Vec<Step> {
+        steps([("field", external_id), ("domain", domain)])
+    }
+
+    pub fn zd_user(organization_id: Option<Key>, email: Option<Key>) -> Vec<Step> {
+        steps([("parent", organization_id), ("email", email)])
+    }
+
+    pub fn zd_ticket(organization_id: Option<Key>, requester_id: Option<Key>) -> Vec<Step> {
+        steps([("parent", organization_id), ("parent", requester_id)])
+    }
+
+    pub fn ic_company(company_id: Option<Key>) -> Vec<Step> {
+        steps([("field", company_id)])
+    }
+
+    pub fn ic_contact(account_id: Option<Key>, company: Option<Key>, email: Option<Key>) -> Vec<Step> {
+        steps([("field", account_id), ("parent", company), ("email", email)])
+    }
+
+    pub fn ic_conversation(contact: Option<Key>) -> Vec<Step> {
+        steps([("parent", contact)])
+    }
 }
 
-enum Step {
-    Linked(String),
-    NoKey,
-    Failed { reason: &'static str, terminal: bool },
+/// What a System of Record record is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SorKind {
+    /// Holds its account id; `Type = 'Customer'`.
+    Customer,
+    /// Holds its account id; another `Type`, so the filter excludes it.
+    Filtered,
+    /// Lacks `Account_ID__c` or `Name`.
+    MissingField,
+    /// Carries an account id that a record with a lower `Id` holds.
+    Duplicate,
 }
 
-#[derive(Debug, Default)]
-struct Computation {
-    accounts: BTreeMap<String, AccountTruth>,
-    filtered: HashSet<String>,
-    crm: HashMap<String, String>,
-    /// Salesforce ids of the accounts the filter excludes.
-    filtered_crm: HashSet<String>,
-    domains: HashMap<String, Vec<String>>,
-    maps: [HashMap<String, String>; 5],
-    emails: HashMap<String, Vec<(String, u32)>>,
+/// Whether a record still exists at its source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Gone {
+    Live,
+    /// Deleted before accord first saw the data.
+    BeforeFirstSync,
+    /// Deleted after a first sync.
+    Later,
 }
 
-impl Computation {
-    fn run(mut self, sf: &SalesforceData, zd: &ZendeskData, ic: &IntercomData) -> Truth {
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Plan {
+    /// A System of Record record and the account id it carries.
+    Sor { account: Option<AccountIx>, kind: SorKind },
+    /// A record linked by its object's rules; `email` is the address it holds (evidence for that
+    /// address when the record links by another rule).
+    Rules { steps: Vec<Step>, email: Option<EmailIx> },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Entry {
+    pub key: RecordKey,
+    pub plan: Plan,
+    pub gone: Gone,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct AccountPlan {
+    id: String,
+    /// The System of Record record holding the id, with the account as it holds it.
+    holder: Option<(Ix, AccountTruth)>,
+    /// The domain of the holder's website.
+    website: Option<DomainIx>,
+}
+
+/// Every generated record with what its link keys mean, every account id and who holds it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Ledger {
+    entries: Vec<Entry>,
+    accounts: Vec<AccountPlan>,
+    emails: Vec<String>,
+    domains: Vec<String>,
+}
+
+impl Ledger {
+    pub(crate) fn account(&mut self, id: impl Into<String>) -> AccountIx {
+        self.accounts.push(AccountPlan { id: id.into(), holder: None, website: None });
+        AccountIx(self.accounts.len() as u32 - 1)
+    }
+
+    pub(crate) fn account_id(&self, a: AccountIx) -> &str {
+        &self.accounts[a.0 as usize].id
+    }
+
+    /// A new email address (the generator interns them: one per address).
+    pub(crate) fn email(&mut self, address: impl Into<String>) -> EmailIx {
+        self.emails.push(address.into());
+        EmailIx(self.emails.len() as u32 - 1)
+    }
+
+    #[cfg(test)]
+    pub(crate) fn emails(&self) -> &[String] {
+        &self.emails
+    }
+
+    /// A new domain (the generator interns them: one per domain).
+    pub(crate) fn domain(&mut self, domain: impl Into<String>) -> DomainIx {
+        self.domains.push(domain.into());
+        DomainIx(self.domains.len() as u32 - 1)
+    }
+
+    #[cfg(test)]
+    pub(crate) fn domains(&self) -> &[String] {
+        &self.domains
+    }
+
+    pub(crate) fn push(&mut self, key: RecordKey, plan: Plan, gone: Gone) -> Ix {
+        if let Plan::Rules { steps, .. } = &plan {
+            // Evidence for an email is a record linked by another rule: with email last, whether a
+            // record is evidence never depends on its own email.
+            let email_at = steps.iter().position(|s| matches!(s.key, Key::Email(_)));
+            assert!(email_at.is_none_or(|i| i == steps.len() - 1), "{key:?}: the email rule must come last");
+        }
+        self.entries.push(Entry { key, plan, gone });
+        self.entries.len() as Ix - 1
+    }
+
+    /// Records that `holder`, a System of Record record of kind `Customer` or `Filtered`, holds
+    /// its account id, which it carries as `account`, with a website of domain `website`.
+    pub(crate) fn hold(&mut self, holder: Ix, account: AccountTruth, website: Option<DomainIx>) {
+        let Plan::Sor { account: Some(a), kind } = self.entries[holder as usize].plan else {
+            panic!("{:?} carries no account id", self.entries[holder as usize].key)
+        };
+        assert!(matches!(kind, SorKind::Customer | SorKind::Filtered), "a {kind:?} record holds no account");
+        let plan = &mut self.accounts[a.0 as usize];
+        assert!(plan.holder.is_none(), "account {} already has a holder", plan.id);
+        assert_eq!(plan.id, account.account_id);
+        plan.holder = Some((holder, account));
+        plan.website = website;
+    }
+
+    /// The System of Record record holding an account id.
+    pub(crate) fn holder(&self, a: AccountIx) -> Option<Ix> {
+        self.accounts[a.0 as usize].holder.as_ref().map(|(h, _)| *h)
+    }
+
+    pub(crate) fn entry(&self, ix: Ix) -> &Entry {
+        &self.entries[ix as usize]
+    }
+
+    pub(crate) fn set_gone(&mut self, ix: Ix, gone: Gone) {
+        self.entries[ix as usize].gone = gone;
+    }
+
+    /// The ledger with every record the emulators no longer serve live marked as deleted after
+    /// a first sync: Salesforce records with a deletion date, Zendesk tickets with status
+    /// `deleted` and users with `active: false`, and records that are gone.
+    pub(crate) fn with_deletions_seen_in(&self, sf: &SalesforceData, zd: &ZendeskData, ic: &IntercomData) -> Ledger {
+        let mut live: HashSet<(&str, &str)> = HashSet::new();
+        live.extend(sf.accounts.iter().filter(|r| r.deleted_at.is_none()).map(|r| ("Account", r.id.as_str())));
+        live.extend(sf.contacts.iter().filter(|r| r.deleted_at.is_none()).map(|r| ("Contact", r.id.as_str())));
+        live.extend(sf.cases.iter().filter(|r| r.deleted_at.is_none()).map(|r| ("Case", r.id.as_str())));
+        let zd_ids: Vec<(&str, String)> = zd
+            .organizations
+            .iter()
+            .map(|r| ("organizations", r.id.to_string()))
+            .chain(zd.users.iter().filter(|u| u.active).map(|r| ("users", r.id.to_string())))
+            .chain(zd.tickets.iter().filter(|t| !t.is_deleted()).map(|r| ("tickets", r.id.to_string())))
+            .collect();
+        live.extend(zd_ids.iter().map(|(o, id)| (*o, id.as_str())));
+        live.extend(ic.companies.iter().map(|r| ("companies", r.id.as_str())));
+        live.extend(ic.contacts.iter().map(|r| ("contacts", r.id.as_str())));
+        live.extend(ic.conversations.iter().map(|r| ("conversations", r.id.as_str())));
+        let mut out = self.clone();
+        for e in &mut out.entries {
+            if e.gone == Gone::Live && !live.contains(&(e.key.object, e.key.native_id.as_str())) {
+                e.gone = Gone::Later;
+            }
+        }
+        out
+    }
+
+    /// What accord must answer for this data: the rules of the module docs applied to the
+    /// planted meanings.
+    pub fn truth(&self) -> Truth {
+        let mut r = Resolver::new(self);
         let mut truth = Truth::default();
-        self.system_of_record(sf, &mut truth);
-        for a in sf.accounts.iter().filter(|a| a.deleted_at.is_some()) {
-            truth.tombstones.insert(RecordKey::new(SALESFORCE, "Account", &a.id));
-        }
-        let objects = objects(sf, zd, ic, &mut truth.tombstones);
-        let mut linked: Vec<(Item<'_>, String)> = Vec::new();
-        let mut quarantine: Vec<Item<'_>> = Vec::new();
-        for items in objects {
-            for item in items {
-                match self.link(&item.rules) {
-                    Ok(account) => {
-                        self.join(&item, &account);
-                        linked.push((item, account));
-                    }
-                    Err(_) => quarantine.push(item),
+        for i in 0..self.entries.len() as Ix {
+            let key = self.entries[i as usize].key.clone();
+            match r.outcome(i) {
+                Outcome::Gone => {
+                    truth.tombstones.insert(key);
                 }
-            }
-            // Re-link what the new links make resolvable, until nothing changes.
-            loop {
-                let before = quarantine.len();
-                let mut still = Vec::with_capacity(before);
-                for item in quarantine {
-                    match self.link(&item.rules) {
-                        Ok(account) => {
-                            self.join(&item, &account);
-                            linked.push((item, account));
-                        }
-                        Err(_) => still.push(item),
-                    }
+                Outcome::Linked(a, by) => {
+                    truth.records.insert(key, Expected::Linked { account_id: self.account_id(a).to_owned(), by });
                 }
-                quarantine = still;
-                if quarantine.len() == before {
-                    break;
+                Outcome::Rejected(reason) => {
+                    truth.records.insert(key, Expected::Rejected { reason });
                 }
             }
         }
-        for (item, account) in &linked {
-            if self.link(&item.rules).as_deref() != Ok(account.as_str()) {
-                truth.unstable.push(item.key.clone());
+        for (i, plan) in self.accounts.iter().enumerate() {
+            match r.status(AccountIx(i as u32)) {
+                Status::Active => {
+                    let (_, account) = plan.holder.as_ref().expect("an active account has a holder");
+                    truth.accounts.insert(plan.id.clone(), account.clone());
+                }
+                Status::Deleted => {
+                    truth.deleted_accounts.insert(plan.id.clone());
+                }
+                Status::Filtered | Status::Unknown => {}
             }
         }
-        for (item, account) in linked {
-            truth.records.insert(item.key, Expected::Linked { account_id: account });
-        }
-        for item in quarantine {
-            let reason = self.link(&item.rules).err().unwrap_or(reason::UNKNOWN_ACCOUNT);
-            truth.records.insert(item.key, Expected::Rejected { reason });
-        }
-        truth.unstable.sort();
-        truth.accounts = self.accounts;
         truth
     }
+}
 
-    fn system_of_record(&mut self, sf: &SalesforceData, truth: &mut Truth) {
-        let mut claims: HashMap<&str, &str> = HashMap::new();
-        for a in sf.accounts.iter().filter(|a| a.deleted_at.is_none()) {
-            let key = RecordKey::new(SALESFORCE, "Account", &a.id);
-            let reject = |reason| Expected::Rejected { reason };
-            let outcome = match (a.account_id.as_deref().filter(|s| !s.is_empty()), &a.name) {
-                (None, _) | (_, None) => reject(reason::MISSING_REQUIRED_FIELD),
-                (Some(id), Some(name)) => {
-                    let first = *claims.entry(id).or_insert(&a.id);
-                    if first != a.id {
-                        reject(reason::AMBIGUOUS)
-                    } else if a.account_type.as_deref() != Some("Customer") {
-                        self.filtered.insert(id.to_owned());
-                        self.filtered_crm.insert(a.id.clone());
-                        reject(reason::FILTERED_ACCOUNT)
-                    } else {
-                        self.filtered.remove(id);
-                        self.crm.insert(a.id.clone(), id.to_owned());
-                        if let Some(d) = a.website.as_deref().and_then(domain_of) {
-                            self.domains.entry(d).or_default().push(id.to_owned());
-                        }
-                        self.accounts.insert(
-                            id.to_owned(),
-                            AccountTruth {
-                                account_id: id.to_owned(),
-                                name: name.clone(),
-                                join_date: a.created_date,
-                                crm_account_id: a.id.clone(),
-                                website: a.website.clone(),
-                            },
-                        );
-                        Expected::linked(id)
-                    }
-                }
-            };
-            truth.records.insert(key, outcome);
-        }
-    }
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Gone,
+    Linked(AccountIx, Option<By>),
+    Rejected(&'static str),
+}
 
-    /// Adds a linked record to the lookup tables.
-    fn join(&mut self, item: &Item<'_>, account: &str) {
-        if let Some(m) = item.map {
-            self.maps[m as usize].insert(item.key.native_id.clone(), account.to_owned());
-        }
-        if let Some(e) = item.email.as_deref().map(|e| e.trim().to_lowercase()).filter(|e| e.contains('@')) {
-            let refs = self.emails.entry(e).or_default();
-            match refs.iter_mut().find(|(a, _)| a == account) {
-                Some((_, n)) => *n += 1,
-                None => refs.push((account.to_owned(), 1)),
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Status {
+    Active,
+    Filtered,
+    Deleted,
+    /// No record holds the id (or its holder was deleted before accord saw it).
+    Unknown,
+}
+
+/// What one rule finds.
+enum Found {
+    Account(AccountIx),
+    /// The rule fails with a reason; `ends` stops the search.
+    Fails {
+        reason: &'static str,
+        ends: bool,
+    },
+}
+
+fn fails(reason: &'static str) -> Found {
+    Found::Fails { reason, ends: false }
+}
+
+struct Resolver<'a> {
+    ledger: &'a Ledger,
+    outcomes: Vec<Option<Outcome>>,
+    evidence: HashMap<EmailIx, Vec<AccountIx>>,
+    /// Entries and emails being resolved, to refuse plans that depend on themselves.
+    busy: HashSet<Result<Ix, EmailIx>>,
+    holders: HashMap<EmailIx, Vec<Ix>>,
+    websites: HashMap<DomainIx, Vec<AccountIx>>,
+}
+
+impl<'a> Resolver<'a> {
+    fn new(ledger: &'a Ledger) -> Self {
+        let mut holders: HashMap<EmailIx, Vec<Ix>> = HashMap::new();
+        for (i, e) in ledger.entries.iter().enumerate() {
+            if let Plan::Rules { email: Some(address), .. } = e.plan {
+                holders.entry(address).or_default().push(i as Ix);
             }
         }
+        let mut websites: HashMap<DomainIx, Vec<AccountIx>> = HashMap::new();
+        for (i, a) in ledger.accounts.iter().enumerate() {
+            if let (Some(d), Some(_)) = (a.website, &a.holder) {
+                websites.entry(d).or_default().push(AccountIx(i as u32));
+            }
+        }
+        Self {
+            ledger,
+            outcomes: vec![None; ledger.entries.len()],
+            evidence: HashMap::new(),
+            busy: HashSet::new(),
+            holders,
+            websites,
+        }
     }
 
-    /// The linker: the account, or the reason.
-    fn link(&self, rules: &[Rule<'_>]) -> Result<String, &'static str> {
-        let mut first_failure: Option<&'static str> = None;
-        for rule in rules {
-            match self.apply(rule) {
-                Step::Linked(a) => return Ok(a),
-                Step::NoKey => {}
-                Step::Failed { reason, terminal: true } => return Err(reason),
-                Step::Failed { reason, terminal: false } => {
+    fn status(&self, a: AccountIx) -> Status {
+        let Some(h) = self.ledger.holder(a) else { return Status::Unknown };
+        let e = self.ledger.entry(h);
+        match (e.gone, &e.plan) {
+            (Gone::Live, Plan::Sor { kind: SorKind::Customer, .. }) => Status::Active,
+            (Gone::Live, Plan::Sor { kind: SorKind::Filtered, .. }) => Status::Filtered,
+            (Gone::Later, Plan::Sor { kind: SorKind::Customer, .. }) => Status::Deleted,
+            _ => Status::Unknown,
+        }
+    }
+
+    fn outcome(&mut self, i: Ix) -> Outcome {
+        if let Some(o) = self.outcomes[i as usize] {
+            return o;
+        }
+        let entry = self.ledger.entry(i);
+        assert!(self.busy.insert(Ok(i)), "the plan of {:?} depends on itself", entry.key);
+        let o = if entry.gone != Gone::Live {
+            Outcome::Gone
+        } else {
+            match &entry.plan {
+                Plan::Sor { account, kind } => self.system_of_record(i, *account, *kind),
+                Plan::Rules { steps, .. } => self.rules(steps),
+            }
+        };
+        self.busy.remove(&Ok(i));
+        self.outcomes[i as usize] = Some(o);
+        o
+    }
+
+    fn system_of_record(&self, i: Ix, account: Option<AccountIx>, kind: SorKind) -> Outcome {
+        match (account, kind) {
+            (Some(a), SorKind::Customer | SorKind::Filtered) => {
+                assert_eq!(self.ledger.holder(a), Some(i), "{:?} holds no account", self.ledger.entry(i).key);
+                match self.status(a) {
+                    Status::Active => Outcome::Linked(a, None),
+                    _ => Outcome::Rejected(reason::FILTERED_ACCOUNT),
+                }
+            }
+            (None, _) | (_, SorKind::MissingField) => Outcome::Rejected(reason::MISSING_REQUIRED_FIELD),
+            (Some(_), SorKind::Duplicate) => Outcome::Rejected(reason::AMBIGUOUS),
+        }
+    }
+
+    fn rules(&mut self, steps: &[Step]) -> Outcome {
+        let mut first_failure = None;
+        for step in steps {
+            match self.find(step.key) {
+                Found::Account(a) => return Outcome::Linked(a, Some(step.by)),
+                Found::Fails { reason, ends: true } => return Outcome::Rejected(reason),
+                Found::Fails { reason, ends: false } => {
                     first_failure.get_or_insert(reason);
                 }
             }
         }
-        Err(first_failure.unwrap_or(reason::MISSING_KEY))
+        Outcome::Rejected(first_failure.unwrap_or(reason::MISSING_KEY))
     }
 
-    fn apply(&self, rule: &Rule<'_>) -> Step {
-        let key = match rule {
-            Rule::Field(k) | Rule::Crm(k) | Rule::Parent(_, k) | Rule::Email(k) | Rule::Domain(k) => k,
-        };
-        let text = match key {
-            Key::Absent => return Step::NoKey,
-            Key::Invalid => {
-                let reason =
-                    if matches!(rule, Rule::Field(_)) { reason::INVALID_ACCOUNT_ID } else { reason::INVALID_FIELD };
-                return Step::Failed { reason, terminal: false };
-            }
-            Key::Text(t) => t.as_ref(),
-        };
-        match rule {
-            Rule::Field(_) => {
-                if self.accounts.contains_key(text) {
-                    Step::Linked(text.to_owned())
-                } else if self.filtered.contains(text) {
-                    Step::Failed { reason: reason::FILTERED_ACCOUNT, terminal: true }
-                } else {
-                    Step::Failed { reason: reason::UNKNOWN_ACCOUNT, terminal: false }
-                }
-            }
-            Rule::Crm(_) => match self.crm.get(text) {
-                None if self.filtered_crm.contains(text) => {
-                    Step::Failed { reason: reason::FILTERED_ACCOUNT, terminal: true }
-                }
-                found => choose(found.map(std::slice::from_ref).unwrap_or_default()),
+    fn find(&mut self, key: Key) -> Found {
+        match key {
+            Key::Account(a) => match self.status(a) {
+                Status::Active => Found::Account(a),
+                Status::Filtered => Found::Fails { reason: reason::FILTERED_ACCOUNT, ends: true },
+                Status::Deleted => Found::Fails { reason: reason::DELETED_ACCOUNT, ends: true },
+                Status::Unknown => fails(reason::UNKNOWN_ACCOUNT),
             },
-            Rule::Parent(map, _) => {
-                choose(self.maps[*map as usize].get(text).map(std::slice::from_ref).unwrap_or_default())
-            }
-            Rule::Email(_) => {
-                let email = text.trim().to_lowercase();
-                if !email.contains('@') {
-                    return Step::Failed { reason: reason::INVALID_FIELD, terminal: false };
+            Key::NoAccount => fails(reason::UNKNOWN_ACCOUNT),
+            Key::Unusable(reason) => fails(reason),
+            Key::Domain(d) => {
+                let known = self.websites.get(&d).map(Vec::as_slice).unwrap_or_default();
+                let active: BTreeSet<AccountIx> =
+                    known.iter().copied().filter(|a| self.status(*a) == Status::Active).collect();
+                let deleted = known.iter().any(|a| self.status(*a) == Status::Deleted);
+                match active.len() {
+                    1 => Found::Account(*active.first().expect("one")),
+                    0 if deleted => Found::Fails { reason: reason::DELETED_ACCOUNT, ends: true },
+                    0 => fails(reason::UNKNOWN_ACCOUNT),
+                    _ => fails(reason::AMBIGUOUS),
                 }
-                let accounts: Vec<String> =
-                    self.emails.get(&email).map(|r| r.iter().map(|(a, _)| a.clone()).collect()).unwrap_or_default();
-                choose(&accounts)
             }
-            Rule::Domain(_) => match domain_of(text) {
-                None => Step::Failed { reason: reason::INVALID_FIELD, terminal: false },
-                Some(d) => choose(self.domains.get(&d).map(Vec::as_slice).unwrap_or_default()),
+            Key::Crm(r) => match self.ledger.entry(r).plan {
+                Plan::Sor { account: Some(a), .. } if self.ledger.holder(a) == Some(r) => self.find(Key::Account(a)),
+                _ => fails(reason::UNKNOWN_ACCOUNT),
             },
+            Key::Record(p) => match self.outcome(p) {
+                Outcome::Linked(a, _) => Found::Account(a),
+                Outcome::Gone | Outcome::Rejected(_) => fails(reason::UNKNOWN_ACCOUNT),
+            },
+            Key::Email(e) => {
+                let accounts = self.evidence(e);
+                match accounts.as_slice() {
+                    [one] => Found::Account(*one),
+                    [] => fails(reason::UNKNOWN_ACCOUNT),
+                    _ => fails(reason::AMBIGUOUS),
+                }
+            }
         }
     }
-}
 
-/// Every candidate here is an active account (a fresh sync has no deleted ones, and filtered
-/// accounts never enter the tables), so the choice depends only on how many there are.
-fn choose(candidates: &[String]) -> Step {
-    let mut distinct: Vec<&String> = candidates.iter().collect();
-    distinct.sort();
-    distinct.dedup();
-    match distinct.as_slice() {
-        [] => Step::Failed { reason: reason::UNKNOWN_ACCOUNT, terminal: false },
-        [one] => Step::Linked((*one).clone()),
-        _ => Step::Failed { reason: reason::AMBIGUOUS, terminal: false },
-    }
-}
-
-/// The non-System-of-Record objects as items to link, in sync order; deleted records go to
-/// `tombstones` instead.
-fn objects<'a>(
-    sf: &'a SalesforceData,
-    zd: &'a ZendeskData,
-    ic: &'a IntercomData,
-    tombstones: &mut BTreeSet<RecordKey>,
-) -> Vec<Vec<Item<'a>>> {
-    let mut out = Vec::with_capacity(8);
-    let mut items = Vec::new();
-    for c in &sf.contacts {
-        let key = RecordKey::new(SALESFORCE, "Contact", &c.id);
-        if c.deleted_at.is_some() {
-            tombstones.insert(key);
-            continue;
+    /// The accounts an email is evidence for: those of its live holders that link by another
+    /// rule than `email` (which, coming last, is never needed to know).
+    fn evidence(&mut self, e: EmailIx) -> Vec<AccountIx> {
+        if let Some(v) = self.evidence.get(&e) {
+            return v.clone();
         }
-        items.push(Item {
-            key,
-            rules: vec![Rule::Crm(text_key(c.account_id.as_deref())), Rule::Email(text_key(c.email.as_deref()))],
-            email: c.email.clone(),
-            map: Some(MapId::SfContact),
-        });
-    }
-    out.push(std::mem::take(&mut items));
-    for c in &sf.cases {
-        let key = RecordKey::new(SALESFORCE, "Case", &c.id);
-        if c.deleted_at.is_some() {
-            tombstones.insert(key);
-            continue;
+        assert!(self.busy.insert(Err(e)), "the evidence for {} depends on itself", self.ledger.emails[e.0 as usize]);
+        let holders = self.holders.get(&e).cloned().unwrap_or_default();
+        let mut accounts = BTreeSet::new();
+        for h in holders {
+            let entry = self.ledger.entry(h);
+            let Plan::Rules { steps, .. } = &entry.plan else { continue };
+            if entry.gone != Gone::Live {
+                continue;
+            }
+            for step in steps.iter().take_while(|s| !matches!(s.key, Key::Email(_))) {
+                match self.find(step.key) {
+                    Found::Account(a) => {
+                        accounts.insert(a);
+                        break;
+                    }
+                    Found::Fails { ends: true, .. } => break,
+                    Found::Fails { ends: false, .. } => {}
+                }
+            }
         }
-        items.push(Item {
-            key,
-            rules: vec![
-                Rule::Crm(text_key(c.account_id.as_deref())),
-                Rule::Parent(MapId::SfContact, text_key(c.contact_id.as_deref())),
-            ],
-            email: None,
-            map: None,
-        });
+        let accounts: Vec<AccountIx> = accounts.into_iter().collect();
+        self.busy.remove(&Err(e));
+        self.evidence.insert(e, accounts.clone());
+        accounts
     }
-    out.push(std::mem::take(&mut items));
-    for o in &zd.organizations {
-        items.push(Item {
-            key: RecordKey::new(ZENDESK, "organizations", o.id.to_string()),
-            rules: vec![
-                Rule::Field(text_key(o.external_id.as_deref())),
-                Rule::Domain(text_key(o.domain_names.first().map(String::as_str))),
-            ],
-            email: None,
-            map: Some(MapId::ZdOrganization),
-        });
-    }
-    out.push(std::mem::take(&mut items));
-    for u in &zd.users {
-        items.push(Item {
-            key: RecordKey::new(ZENDESK, "users", u.id.to_string()),
-            rules: vec![
-                Rule::Parent(MapId::ZdOrganization, number_key(u.organization_id)),
-                Rule::Email(text_key(u.email.as_deref())),
-            ],
-            email: u.email.clone(),
-            map: Some(MapId::ZdUser),
-        });
-    }
-    out.push(std::mem::take(&mut items));
-    for t in &zd.tickets {
-        let key = RecordKey::new(ZENDESK, "tickets", t.id.to_string());
-        if t.is_deleted() {
-            tombstones.insert(key);
-            continue;
-        }
-        items.push(Item {
-            key,
-            rules: vec![
-                Rule::Parent(MapId::ZdOrganization, number_key(t.organization_id)),
-                Rule::Parent(MapId::ZdUser, number_key(Some(t.requester_id))),
-            ],
-            email: None,
-            map: None,
-        });
-    }
-    out.push(std::mem::take(&mut items));
-    for c in &ic.companies {
-        items.push(Item {
-            key: RecordKey::new(INTERCOM, "companies", &c.id),
-            rules: vec![Rule::Field(text_key(Some(&c.company_id)))],
-            email: None,
-            map: Some(MapId::IcCompany),
-        });
-    }
-    out.push(std::mem::take(&mut items));
-    for c in &ic.contacts {
-        items.push(Item {
-            key: RecordKey::new(INTERCOM, "contacts", &c.id),
-            rules: vec![
-                Rule::Field(attribute_key(c.account_id.as_ref())),
-                Rule::Parent(MapId::IcCompany, text_key(c.company_ids.first().map(String::as_str))),
-                Rule::Email(text_key(c.email.as_deref())),
-            ],
-            email: c.email.clone(),
-            map: Some(MapId::IcContact),
-        });
-    }
-    out.push(std::mem::take(&mut items));
-    for c in &ic.conversations {
-        items.push(Item {
-            key: RecordKey::new(INTERCOM, "conversations", &c.id),
-            rules: vec![Rule::Parent(MapId::IcContact, text_key(c.contacts.first().map(|r| r.id.as_str())))],
-            email: None,
-            map: None,
-        });
-    }
-    out.push(items);
-    out
-}
-
-/// Free-mail domains: they say nothing about the company, so they never map (accord's list).
-pub const FREEMAIL: &[&str] = &[
-    "gmail.com",
-    "googlemail.com",
-    "yahoo.com",
-    "hotmail.com",
-    "outlook.com",
-    "live.com",
-    "aol.com",
-    "icloud.com",
-    "me.com",
-    "proton.me",
-    "protonmail.com",
-    "gmx.com",
-    "gmx.de",
-    "mail.com",
-    "yandex.ru",
-    "qq.com",
-    "163.com",
-    "web.de",
-    "msn.com",
-];
-
-/// The lower-cased domain of an email (`x@Acme.com`) or web address (`https://www.acme.com/a`);
-/// `None` for free-mail domains and text without a domain.
-pub fn domain_of(text: &str) -> Option<String> {
-    let t = text.trim();
-    let host = match t.rsplit_once('@') {
-        Some((_, d)) => d,
-        None => {
-            let no_scheme = t.split_once("://").map_or(t, |(_, rest)| rest);
-            no_scheme.split(['/', '?', '#', ':']).next().unwrap_or("")
-        }
-    };
-    let host = host.trim_end_matches('.').to_lowercase();
-    let host = host.strip_prefix("www.").unwrap_or(&host).to_owned();
-    let valid = host.contains('.')
-        && !host.starts_with('.')
-        && host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
-    (valid && !FREEMAIL.contains(&host.as_str())).then_some(host)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::salesforce::model::{Account, Contact};
-    use crate::zendesk::model::Organization;
 
     fn t() -> DateTime<Utc> {
         DateTime::from_timestamp(1_700_000_000, 0).unwrap()
     }
 
-    fn account(id: &str, account_id: Option<&str>, kind: &str, website: &str) -> Account {
-        Account {
-            id: id.into(),
-            name: Some(format!("Co {id}")),
-            account_type: Some(kind.into()),
-            website: Some(website.into()),
-            account_id: account_id.map(Into::into),
-            created_date: t(),
-            system_modstamp: t(),
-            deleted_at: None,
+    /// A ledger built by hand, as the generator builds one.
+    struct Fixture {
+        l: Ledger,
+        n: u32,
+    }
+
+    impl Fixture {
+        fn new() -> Self {
+            Self { l: Ledger::default(), n: 0 }
+        }
+
+        fn key(&mut self, object: &'static str) -> RecordKey {
+            self.n += 1;
+            let source = OBJECTS.iter().find(|(_, o)| *o == object).unwrap().0;
+            RecordKey::new(source, object, format!("{object}{}", self.n))
+        }
+
+        /// A System of Record record; holders hold their id, with `website`.
+        fn sor(&mut self, account: Option<AccountIx>, kind: SorKind, website: Option<DomainIx>) -> Ix {
+            let key = self.key("Account");
+            let native = key.native_id.clone();
+            let ix = self.l.push(key, Plan::Sor { account, kind }, Gone::Live);
+            if let (Some(a), SorKind::Customer | SorKind::Filtered) = (account, kind) {
+                let truth = AccountTruth {
+                    account_id: self.l.account_id(a).to_owned(),
+                    name: "Co".into(),
+                    join_date: t(),
+                    crm_account_id: native,
+                    website: None,
+                };
+                self.l.hold(ix, truth, website);
+            }
+            ix
+        }
+
+        fn record(&mut self, object: &'static str, steps: Vec<Step>, email: Option<EmailIx>) -> Ix {
+            let key = self.key(object);
+            self.l.push(key, Plan::Rules { steps, email }, Gone::Live)
+        }
+
+        fn get(&self, ix: Ix) -> Expected {
+            self.l.truth().records[&self.l.entry(ix).key].clone()
         }
     }
 
-    fn org(id: u64, external_id: Option<&str>, domains: &[&str]) -> Organization {
-        Organization {
-            id,
-            name: format!("Org {id}"),
-            external_id: external_id.map(Into::into),
-            domain_names: domains.iter().map(|d| d.to_string()).collect(),
-            tier: None,
-            created_at: t(),
-            updated_at: t(),
-        }
-    }
-
-    fn contact(id: &str, account: Option<&str>, email: Option<&str>) -> Contact {
-        Contact {
-            id: id.into(),
-            account_id: account.map(Into::into),
-            email: email.map(Into::into),
-            first_name: None,
-            last_name: "X".into(),
-            created_date: t(),
-            system_modstamp: t(),
-            deleted_at: None,
-        }
+    fn rejected(reason: &'static str) -> Expected {
+        Expected::rejected(reason)
     }
 
     #[test]
-    fn the_rules_decide_as_accord_does() {
-        let sf = SalesforceData {
-            accounts: vec![
-                account("001A", Some("100"), "Customer", "https://www.acme.com"),
-                account("001B", Some("200"), "Prospect", "beta.io"),
-                account("001C", Some("100"), "Customer", "dup.io"),
-                account("001D", None, "Customer", "x.io"),
-                account("001E", Some("300"), "Customer", "acme.com"),
-            ],
-            // Linked by AccountId; a prospect's contact is filtered (through its crm id); one links by email
-            // only because a Zendesk user (synced later) carries it.
-            contacts: vec![
-                contact("003A", Some("001A"), Some("ann@acme.com")),
-                contact("003B", Some("001B"), None),
-                contact("003C", None, Some("Zed@Zeta.io")),
-                contact("003D", None, Some("n/a")),
-                contact("003E", None, None),
-            ],
-            cases: vec![],
-        };
-        let zd = ZendeskData {
-            organizations: vec![
-                org(1, Some("100"), &[]),
-                org(2, Some("200"), &[]),
-                org(3, Some("100.0"), &[]),
-                org(4, None, &["acme.com"]),
-                org(5, None, &["gmail.com"]),
-                org(6, None, &[]),
-                org(7, Some("300"), &[]),
-            ],
-            users: vec![crate::zendesk::model::User {
-                id: 9,
-                name: "Zed".into(),
-                email: Some("zed@zeta.io".into()),
-                organization_id: Some(7),
-                role: "end-user".into(),
-                active: true,
-                created_at: t(),
-                updated_at: t(),
-            }],
-            tickets: vec![],
-        };
-        let truth = Truth::compute_from(&sf, &zd, &IntercomData::default());
-        let get = |s, o, id| truth.get(s, o, id).cloned().unwrap();
-        let rejected = |reason| Expected::Rejected { reason };
-        assert_eq!(get("salesforce", "Account", "001A"), Expected::linked("100"));
-        assert_eq!(get("salesforce", "Account", "001B"), rejected(reason::FILTERED_ACCOUNT));
-        assert_eq!(get("salesforce", "Account", "001C"), rejected(reason::AMBIGUOUS));
-        assert_eq!(get("salesforce", "Account", "001D"), rejected(reason::MISSING_REQUIRED_FIELD));
-        assert_eq!(get("salesforce", "Contact", "003A"), Expected::linked("100"));
-        assert_eq!(get("salesforce", "Contact", "003B"), rejected(reason::FILTERED_ACCOUNT));
-        assert_eq!(get("salesforce", "Contact", "003C"), Expected::linked("300"));
-        assert_eq!(get("salesforce", "Contact", "003D"), rejected(reason::INVALID_FIELD));
-        assert_eq!(get("salesforce", "Contact", "003E"), rejected(reason::MISSING_KEY));
-        assert_eq!(get("zendesk", "organizations", "1"), Expected::linked("100"));
-        assert_eq!(get("zendesk", "organizations", "2"), rejected(reason::FILTERED_ACCOUNT));
-        assert_eq!(get("zendesk", "organizations", "3"), rejected(reason::UNKNOWN_ACCOUNT));
-        assert_eq!(get("zendesk", "organizations", "4"), rejected(reason::AMBIGUOUS), "acme.com is 100's and 300's");
-        assert_eq!(get("zendesk", "organizations", "5"), rejected(reason::INVALID_FIELD));
-        assert_eq!(get("zendesk", "organizations", "6"), rejected(reason::MISSING_KEY));
-        assert_eq!(truth.accounts.len(), 2);
-        assert!(truth.unstable().is_empty());
+    fn the_first_rule_that_resolves_wins_and_the_first_failure_explains() {
+        let mut f = Fixture::new();
+        let a = f.l.account("100");
+        let acme = f.l.domain("acme.io");
+        f.sor(Some(a), SorKind::Customer, Some(acme));
+        let nobody = f.l.account("999");
+        let email = f.l.email("ann@acme.io");
+        let org = f.record(
+            "organizations",
+            rules::zd_organization(Some(Key::NoAccount), Some(Key::Unusable(reason::INVALID_FIELD))),
+            None,
+        );
+        let user = f.record("users", rules::zd_user(Some(Key::Record(org)), None), None);
+        let contact =
+            f.record("Contact", rules::sf_contact(Some(Key::Account(nobody)), Some(Key::Email(email))), Some(email));
+        let no_keys = f.record("organizations", rules::zd_organization(None, None), None);
+        let later =
+            f.record("organizations", rules::zd_organization(Some(Key::NoAccount), Some(Key::Domain(acme))), None);
+        let both = f.record("contacts", rules::ic_contact(Some(Key::Account(a)), Some(Key::Record(later)), None), None);
+        assert_eq!(f.get(contact), rejected(reason::UNKNOWN_ACCOUNT), "no evidence: the contact itself is not linked");
+        assert_eq!(f.get(org), rejected(reason::UNKNOWN_ACCOUNT), "the first failing rule explains");
+        assert_eq!(f.get(no_keys), rejected(reason::MISSING_KEY));
+        assert_eq!(f.get(later), Expected::linked("100", By::new("domain", 1)), "a later rule resolves");
+        assert_eq!(f.get(both), Expected::linked("100", By::new("field", 0)), "the earlier rule wins");
+        assert_eq!(f.get(user), rejected(reason::UNKNOWN_ACCOUNT), "a rejected parent");
     }
 
     #[test]
-    fn json_number_keys_follow_accord() {
-        assert!(matches!(attribute_key(Some(&AttributeValue::Float(42.0))), Key::Text(t) if t == "42"));
-        assert!(matches!(attribute_key(Some(&AttributeValue::Float(42.5))), Key::Invalid));
-        assert!(matches!(attribute_key(Some(&AttributeValue::Text(String::new()))), Key::Absent));
-        assert_eq!(domain_of("Ann@Acme.COM").as_deref(), Some("acme.com"));
-        assert_eq!(domain_of("bob@gmail.com"), None);
+    fn filtered_and_deleted_accounts_end_the_search() {
+        let mut f = Fixture::new();
+        let (active, filtered, deleted) = (f.l.account("1"), f.l.account("2"), f.l.account("3"));
+        f.sor(Some(active), SorKind::Customer, None);
+        let fr = f.sor(Some(filtered), SorKind::Filtered, None);
+        let dr = f.sor(Some(deleted), SorKind::Customer, None);
+        f.l.set_gone(dr, Gone::Later);
+        let email = f.l.email("x@y.io");
+        f.record("Contact", rules::sf_contact(Some(Key::Crm(0)), None), Some(email));
+        let c = f.record("Contact", rules::sf_contact(Some(Key::Crm(fr)), Some(Key::Email(email))), None);
+        let d = f.record("contacts", rules::ic_contact(Some(Key::Account(deleted)), Some(Key::Record(0)), None), None);
+        let o =
+            f.record("organizations", rules::zd_organization(Some(Key::Account(filtered)), Some(Key::NoAccount)), None);
+        let truth = f.l.truth();
+        assert_eq!(f.get(c), rejected(reason::FILTERED_ACCOUNT), "through crm_account_id, not by the email");
+        assert_eq!(f.get(d), rejected(reason::DELETED_ACCOUNT));
+        assert_eq!(f.get(o), rejected(reason::FILTERED_ACCOUNT));
+        assert_eq!(f.get(fr), rejected(reason::FILTERED_ACCOUNT));
+        assert_eq!(truth.accounts.keys().collect::<Vec<_>>(), ["1"]);
+        assert_eq!(truth.deleted_accounts.iter().collect::<Vec<_>>(), ["3"]);
+        assert!(truth.tombstones.contains(&f.l.entry(dr).key));
+    }
+
+    #[test]
+    fn an_email_is_evidence_only_from_records_linked_another_way() {
+        let mut f = Fixture::new();
+        let (a, b) = (f.l.account("A"), f.l.account("B"));
+        let ar = f.sor(Some(a), SorKind::Customer, None);
+        let br = f.sor(Some(b), SorKind::Customer, None);
+        let (shared, solo) = (f.l.email("s@x.io"), f.l.email("solo@x.io"));
+        // `shared`: a contact of A by AccountId, a user of B by organization, a lead by email only.
+        f.record("Contact", rules::sf_contact(Some(Key::Crm(ar)), Some(Key::Email(shared))), Some(shared));
+        let org_b = f.record("organizations", rules::zd_organization(Some(Key::Account(b)), None), None);
+        let user_b =
+            f.record("users", rules::zd_user(Some(Key::Record(org_b)), Some(Key::Email(shared))), Some(shared));
+        let lead = f.record("contacts", rules::ic_contact(None, None, Some(Key::Email(shared))), Some(shared));
+        // `solo`: one contact of B by AccountId; two records linked by that email vouch for nothing.
+        let holder = f.record("Contact", rules::sf_contact(Some(Key::Crm(br)), Some(Key::Email(solo))), Some(solo));
+        let u = f.record("users", rules::zd_user(None, Some(Key::Email(solo))), Some(solo));
+        let l = f.record("contacts", rules::ic_contact(None, None, Some(Key::Email(solo))), Some(solo));
+        assert_eq!(f.get(lead), rejected(reason::AMBIGUOUS));
+        assert_eq!(f.get(user_b), Expected::linked("B", By::new("parent", 0)));
+        assert_eq!(f.get(u), Expected::linked("B", By::new("email", 1)));
+        f.l.set_gone(holder, Gone::Later);
+        assert_eq!(f.get(u), rejected(reason::UNKNOWN_ACCOUNT), "the other email-linked record is no evidence");
+        assert_eq!(f.get(l), rejected(reason::UNKNOWN_ACCOUNT));
+        f.l.set_gone(user_b, Gone::Later);
+        assert_eq!(f.get(lead), Expected::linked("A", By::new("email", 2)), "one holder left");
+    }
+
+    #[test]
+    fn domains_and_duplicates() {
+        let mut f = Fixture::new();
+        let (d_one, d_two, d_none) = (f.l.domain("one.io"), f.l.domain("two.io"), f.l.domain("none.io"));
+        let (a, b, c) = (f.l.account("A"), f.l.account("B"), f.l.account("C"));
+        let ar = f.sor(Some(a), SorKind::Customer, Some(d_one));
+        let dup = f.sor(Some(a), SorKind::Duplicate, None);
+        f.sor(Some(b), SorKind::Customer, Some(d_two));
+        f.sor(Some(c), SorKind::Customer, Some(d_two));
+        let missing = f.sor(None, SorKind::MissingField, None);
+        let one = f.record("organizations", rules::zd_organization(None, Some(Key::Domain(d_one))), None);
+        let two = f.record("organizations", rules::zd_organization(None, Some(Key::Domain(d_two))), None);
+        let none = f.record("organizations", rules::zd_organization(None, Some(Key::Domain(d_none))), None);
+        let via_dup = f.record("Case", rules::sf_case(Some(Key::Crm(dup)), None), None);
+        assert_eq!(f.get(ar), Expected::holds("A"));
+        assert_eq!(f.get(dup), rejected(reason::AMBIGUOUS));
+        assert_eq!(f.get(missing), rejected(reason::MISSING_REQUIRED_FIELD));
+        assert_eq!(f.get(one), Expected::linked("A", By::new("domain", 1)));
+        assert_eq!(f.get(two), rejected(reason::AMBIGUOUS));
+        assert_eq!(f.get(none), rejected(reason::UNKNOWN_ACCOUNT));
+        assert_eq!(f.get(via_dup), rejected(reason::UNKNOWN_ACCOUNT), "a duplicate's Id names no account");
+        f.l.set_gone(ar, Gone::Later);
+        assert_eq!(f.get(one), rejected(reason::DELETED_ACCOUNT));
+    }
+
+    #[test]
+    #[should_panic(expected = "the email rule must come last")]
+    fn an_email_rule_before_another_is_refused() {
+        let mut f = Fixture::new();
+        let e = f.l.email("a@b.io");
+        let steps = vec![
+            Step { by: By::new("email", 0), key: Key::Email(e) },
+            Step { by: By::new("field", 1), key: Key::NoAccount },
+        ];
+        f.record("contacts", steps, Some(e));
     }
 }

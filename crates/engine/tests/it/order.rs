@@ -75,7 +75,7 @@ fn run(company: &Company, schedule: &Schedule) -> (std::collections::BTreeMap<St
     accord_engine::sync(&hub, &SyncOptions::default(), &accord_engine::sync::Quiet, rt.handle()).unwrap();
     let truth = sandbox.truth();
     let state = link_state(hub.store.as_ref());
-    let diffs = differences(&hub, &truth);
+    let diffs: Vec<String> = differences(&hub, &truth).iter().map(ToString::to_string).collect();
     drop(hub);
     rt.block_on(sandbox.shutdown());
     (state, diffs)
