@@ -234,3 +234,54 @@ fn a_sync_of_the_sandbox_matches_the_ground_truth_at_3000_accounts() {
 fn a_sync_of_the_sandbox_matches_the_ground_truth_at_30000_accounts() {
     a_sync_matches_the_truth(&[(11, 30_000, &[])]);
 }
+
+/// Two days: a first sync, then the second day's deletions made in the emulators (a System of
+/// Record account with its contacts and cases, Zendesk users, an Intercom contact, a Salesforce
+/// contact), then a second sync; the hub matches the planted truth after each.
+#[test]
+fn deletions_between_two_syncs_match_the_ground_truth() {
+    use accord_sandbox::{intercom, salesforce};
+    let rt = runtime();
+    let company = Company::generate(42, 300);
+    let mut second_day = company.clone();
+    let day = second_day.delete_some(7);
+    let truth_after = second_day.truth();
+    let sandbox = rt.block_on(Sandbox::start(company.clone(), SandboxOptions::unlimited())).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // Intercom has no deletion feed: this hub reconciles it on every sync.
+    let toml = format!("{}reconcile_every = \"0s\"\n", sandbox.accord_toml(dir.path(), false).unwrap());
+    let hub = accord_engine::Hub::open(accord_core::Config::from_toml(&toml, dir.path()).unwrap()).unwrap();
+    let sync = || {
+        let report =
+            accord_engine::sync(&hub, &SyncOptions::default(), &accord_engine::sync::Quiet, rt.handle()).unwrap();
+        assert!(!report.failed(), "{:#?}", report.sources.iter().map(|s| &s.error).collect::<Vec<_>>());
+    };
+    sync();
+    let first = differences(&hub, &company.truth());
+    assert!(first.is_empty(), "day one: {}", summary(&first));
+
+    assert!(!day.deleted.is_empty() && !day.deleted_accounts.is_empty(), "the second day deletes something");
+    for key in &day.deleted {
+        let id = key.native_id.as_str();
+        match (key.source, key.object) {
+            ("salesforce", "Account") => sandbox.salesforce.delete::<salesforce::model::Account>(id).unwrap(),
+            ("salesforce", "Contact") => sandbox.salesforce.delete::<salesforce::model::Contact>(id).unwrap(),
+            ("salesforce", "Case") => sandbox.salesforce.delete::<salesforce::model::Case>(id).unwrap(),
+            ("zendesk", "users") => sandbox.zendesk.delete_user(id.parse().unwrap()).unwrap(),
+            ("zendesk", "tickets") => sandbox.zendesk.delete_ticket(id.parse().unwrap()).unwrap(),
+            ("intercom", "contacts") => sandbox.intercom.delete::<intercom::model::Contact>(id).unwrap(),
+            ("intercom", "companies") => sandbox.intercom.delete::<intercom::model::Company>(id).unwrap(),
+            ("intercom", "conversations") => sandbox.intercom.delete::<intercom::model::Conversation>(id).unwrap(),
+            other => panic!("the second day deletes {other:?}, which this test cannot delete"),
+        }
+    }
+    // getDeleted covers whole minutes.
+    sandbox.clock().advance(chrono::Duration::minutes(2));
+    assert_eq!(sandbox.truth().records, truth_after.records, "the emulators hold the second day");
+    sync();
+    let second = differences(&hub, &truth_after);
+    assert!(second.is_empty(), "day two: {}", summary(&second));
+    let retry = hub.retry(&QuarantineQuery::default()).unwrap();
+    assert_eq!(retry.linked, 0, "day two settled: {retry:?}");
+    rt.block_on(sandbox.shutdown());
+}
