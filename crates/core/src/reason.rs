@@ -154,6 +154,9 @@ pub enum KeySpace {
     Account,
     /// An account id compared in lower case (the `lowercase` normalizer).
     AccountLower,
+    /// An existing account whose state changed (filtered, deleted, active again): the records
+    /// linked to it are re-checked. Only in the change feed.
+    AccountState,
     /// An id map, e.g. `salesforce/Account` or `crm_account_id`.
     Map(String),
     /// A lower-cased email.
@@ -170,6 +173,7 @@ impl KeySpace {
         match self {
             KeySpace::Account => "account".into(),
             KeySpace::AccountLower => "account_lower".into(),
+            KeySpace::AccountState => "account_state".into(),
             KeySpace::Map(m) => format!("map:{m}"),
             KeySpace::Email => "email".into(),
             KeySpace::Domain => "domain".into(),
@@ -181,6 +185,7 @@ impl KeySpace {
         Some(match code {
             "account" => KeySpace::Account,
             "account_lower" => KeySpace::AccountLower,
+            "account_state" => KeySpace::AccountState,
             "email" => KeySpace::Email,
             "domain" => KeySpace::Domain,
             "user" => KeySpace::User,

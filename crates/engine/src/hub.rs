@@ -428,7 +428,7 @@ impl Hub {
             }
         }
         let accounts: Vec<String> =
-            keys.iter().filter(|k| k.space == KeySpace::Account).map(|k| k.key.clone()).collect();
+            keys.iter().filter(|k| k.space == KeySpace::AccountState).map(|k| k.key.clone()).collect();
         if !accounts.is_empty() {
             targets.extend(self.store.linked_to_accounts(&self.plan.relinkable_kinds(), &accounts)?);
         }
@@ -706,7 +706,7 @@ pub(crate) fn load_index(store: &dyn Store, plan: &Plan) -> Result<LinkIndex> {
 fn page_keys(batch: &WriteBatch) -> Vec<TriedKey> {
     let mut keys: Vec<TriedKey> = Vec::new();
     for r in &batch.records {
-        keys.push(TriedKey { space: KeySpace::Account, key: r.account_id.to_string() });
+        keys.push(TriedKey { space: KeySpace::AccountState, key: r.account_id.to_string() });
         keys.extend(r.depends_on.iter().cloned());
     }
     for q in &batch.quarantine {

@@ -221,6 +221,9 @@ impl LinkIndex {
             changed.push(key(KeySpace::Account, id.as_str()));
             changed.push(key(KeySpace::AccountLower, id.as_str().to_lowercase()));
         }
+        if old.as_ref().is_some_and(|o| o.state != entry.state) {
+            changed.push(key(KeySpace::AccountState, id.as_str()));
+        }
         match &old {
             Some(old) => self.unindex_account(old, &mut changed),
             None => add_ref(&mut self.lower, &id.as_str().to_lowercase(), &id),
@@ -316,7 +319,11 @@ impl LinkIndex {
         match self.accounts.get_mut(id) {
             Some(e) if e.state != state => {
                 e.state = state;
-                vec![key(KeySpace::Account, id), key(KeySpace::AccountLower, id.to_lowercase())]
+                vec![
+                    key(KeySpace::Account, id),
+                    key(KeySpace::AccountLower, id.to_lowercase()),
+                    key(KeySpace::AccountState, id),
+                ]
             }
             _ => Vec::new(),
         }

@@ -24,6 +24,9 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (3, "record_keys", include_str!("../../migrations/sqlite/0003_record_keys.sql")),
 ];
 
+/// Keys looked up per statement (SQLite binds at most 32,766 parameters).
+const LOOKUP_CHUNK: usize = 400;
+
 fn ph(i: usize) -> String {
     format!("?{i}")
 }
@@ -589,11 +592,15 @@ impl Store for SqliteStore {
 
     fn linked_by_keys(&self, keys: &[TriedKey]) -> Result<Vec<RecordKey>> {
         self.read(|conn| {
-            let mut st =
-                conn.prepare_cached("SELECT source, object, native_id FROM record_keys WHERE space = ?1 AND key = ?2")?;
             let mut out = BTreeSet::new();
-            for k in keys {
-                let mut rows = st.query(params![k.space.code(), k.key])?;
+            for chunk in keys.chunks(LOOKUP_CHUNK) {
+                let pairs = (0..chunk.len()).map(|i| format!("(?{}, ?{})", 2 * i + 1, 2 * i + 2)).collect::<Vec<_>>();
+                let mut st = conn.prepare_cached(&format!(
+                    "SELECT source, object, native_id FROM record_keys WHERE (space, key) IN (VALUES {})",
+                    pairs.join(", ")
+                ))?;
+                let args: Vec<String> = chunk.iter().flat_map(|k| [k.space.code(), k.key.clone()]).collect();
+                let mut rows = st.query(params_from_iter(args.iter()))?;
                 while let Some(r) = rows.next()? {
                     out.insert(RecordKey { source: r.get(0)?, object: r.get(1)?, native_id: r.get(2)? });
                 }
@@ -608,12 +615,13 @@ impl Store for SqliteStore {
             let kinds: BTreeSet<ObjectKind> =
                 kinds.iter().copied().filter(|k| !matches!(k, ObjectKind::Account | ObjectKind::Event)).collect();
             for kind in kinds {
-                let mut st = conn.prepare_cached(&format!(
-                    "SELECT source, object, native_id FROM {} WHERE account_id = ?1 AND is_deleted = 0",
-                    kind.table()
-                ))?;
-                for id in account_ids {
-                    let mut rows = st.query(params![id])?;
+                for chunk in account_ids.chunks(LOOKUP_CHUNK) {
+                    let marks = (1..=chunk.len()).map(ph).collect::<Vec<_>>().join(", ");
+                    let mut st = conn.prepare_cached(&format!(
+                        "SELECT source, object, native_id FROM {} WHERE account_id IN ({marks}) AND is_deleted = 0",
+                        kind.table()
+                    ))?;
+                    let mut rows = st.query(params_from_iter(chunk.iter()))?;
                     while let Some(r) = rows.next()? {
                         out.push((kind, RecordKey { source: r.get(0)?, object: r.get(1)?, native_id: r.get(2)? }));
                     }
