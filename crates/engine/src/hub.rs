@@ -138,6 +138,7 @@ impl Hub {
         if batch.domains.is_empty() {
             return Ok(());
         }
+        batch.index_entities = crate::shared::entities_of(&[], &self.plan, &batch);
         let mut index = self.lock();
         self.store.apply(&batch)?;
         for d in &batch.domains {
@@ -275,6 +276,7 @@ impl Hub {
             changed.extend(op.apply(&mut index));
         }
         batch.pending_keys.extend(changed.iter().cloned());
+        batch.index_entities = crate::shared::entities_of(&ops, &self.plan, &batch);
         let mut batches = [batch];
         let (mut applied, later) = self.apply_fresh(&mut index, &mut batches, &ops)?;
         drop(index);
@@ -359,7 +361,9 @@ impl Hub {
             Context { index: &index, plan: &plan, now: chrono::Utc::now(), also: None, sor_claims: None }
                 .prepare(items, &mut p);
             let mut keys = Vec::new();
-            for op in std::mem::take(&mut p.ops) {
+            let ops = std::mem::take(&mut p.ops);
+            p.batch.index_entities = crate::shared::entities_of(&ops, &self.plan, &p.batch);
+            for op in ops {
                 keys.extend(op.clone().apply(&mut index));
                 all_ops.push(op);
             }
@@ -462,7 +466,9 @@ impl Hub {
     }
 
     fn quarantined_for(&self, keys: &HashSet<TriedKey>) -> Result<Vec<QuarantineEntry>> {
-        if keys.len() <= KEY_LOOKUP_LIMIT {
+        // Look the keys up, unless there are more of them than the quarantine has keys: then
+        // scanning it is cheaper (a first import settles many keys against an empty quarantine).
+        if keys.len() <= KEY_LOOKUP_LIMIT && self.store.quarantine_key_count(keys.len() as u64)? >= keys.len() as u64 {
             let keys: Vec<TriedKey> = keys.iter().cloned().collect();
             return Ok(self.store.quarantine_by_keys(&keys)?);
         }
@@ -549,8 +555,9 @@ impl Hub {
         let pending_keys = index.set_account_state(account_id, AccountState::Deleted);
         let batch = WriteBatch {
             account_status: vec![(id.clone(), accord_store::AccountStatus::Deleted)],
-            delete_list: vec![DeleteListChange::Add { account_id: id, reason: reason.to_owned() }],
+            delete_list: vec![DeleteListChange::Add { account_id: id.clone(), reason: reason.to_owned() }],
             pending_keys,
+            index_entities: vec![accord_store::IndexEntity::Account { account_id: id.to_string() }],
             ..Default::default()
         };
         if let Err(e) = self.store.apply(&batch) {
@@ -575,8 +582,9 @@ impl Hub {
             let pending_keys = index.set_account_state(account_id, AccountState::Active);
             let batch = WriteBatch {
                 account_status: vec![(id.clone(), accord_store::AccountStatus::Active)],
-                delete_list: vec![DeleteListChange::Remove { account_id: id }],
+                delete_list: vec![DeleteListChange::Remove { account_id: id.clone() }],
                 pending_keys,
+                index_entities: vec![accord_store::IndexEntity::Account { account_id: id.to_string() }],
                 ..Default::default()
             };
             if let Err(e) = self.store.apply(&batch) {

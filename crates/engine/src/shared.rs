@@ -11,10 +11,10 @@ use std::sync::Arc;
 
 use accord_core::{ObjectKind, RejectReason, RuleKind, TriedKey};
 use accord_link::{LinkIndex, RecordLink};
-use accord_store::{IndexEntity, Store};
+use accord_store::{IndexEntity, RecordKey, Store, WriteBatch};
 
 use crate::Result;
-use crate::pipeline::{email_of, entry_from, entry_of};
+use crate::pipeline::{IndexOp, email_of, entry_from, entry_of};
 use crate::plan::Plan;
 
 /// Index-log entries read per round of a refresh.
@@ -133,4 +133,39 @@ pub(crate) fn build(store: &dyn Store, plan: &Plan) -> Result<IndexView> {
     let seq = store.index_log_since(0, 0)?.latest;
     let index = crate::hub::load_index(store, plan)?;
     Ok(IndexView { index, seq })
+}
+
+/// The index-log entities of a batch: what its index operations change (other processes re-read
+/// them), and the System-of-Record records it rejects or deletes (a filtered mark may come or go).
+pub(crate) fn entities_of(ops: &[IndexOp], plan: &Plan, batch: &WriteBatch) -> Vec<IndexEntity> {
+    let sor = |native_id: &str| RecordKey::new(plan.sor.source.clone(), plan.sor.object.clone(), native_id);
+    let mut out: Vec<IndexEntity> = Vec::with_capacity(ops.len());
+    for op in ops {
+        out.push(match op {
+            IndexOp::Account(e) => IndexEntity::Account { account_id: e.account_id.to_string() },
+            IndexOp::State(id, _) | IndexOp::Unfiltered(id) => IndexEntity::Account { account_id: id.clone() },
+            IndexOp::Filtered(_, origin) => IndexEntity::SorRecord { key: sor(origin) },
+            IndexOp::Link { map, native_id, .. } | IndexOp::Unlink { map, native_id } => {
+                let Some((source, object)) = map.split_once('/') else { continue };
+                let Some(stream) = plan.stream(source, object) else { continue };
+                IndexEntity::Record { kind: stream.kind(), key: RecordKey::new(source, object, native_id.as_str()) }
+            }
+        });
+    }
+    let sor_records = batch
+        .quarantine
+        .iter()
+        .filter(|q| q.kind == ObjectKind::Account)
+        .map(|q| &q.key)
+        .chain(batch.tombstones.iter().filter(|(k, _)| *k == ObjectKind::Account).map(|(_, k)| k));
+    out.extend(sor_records.map(|key| IndexEntity::SorRecord { key: key.clone() }));
+    out.extend(
+        batch
+            .domains
+            .iter()
+            .map(|d| IndexEntity::Domain { account_id: d.account_id.to_string(), domain: d.domain.clone() }),
+    );
+    out.sort();
+    out.dedup();
+    out
 }

@@ -168,8 +168,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// The quarantined row of a record, if it is quarantined.
     fn quarantined(&self, key: &RecordKey) -> Result<Option<QuarantineEntry>>;
 
-    /// How many (key, record) pairs index the quarantine.
-    fn quarantine_key_count(&self) -> Result<u64>;
+    /// How many (key, record) pairs index the quarantine, counting at most `limit` of them.
+    fn quarantine_key_count(&self, limit: u64) -> Result<u64>;
 
     /// Every distinct key the quarantined records tried.
     fn for_each_quarantine_key(&self, visit: &mut dyn FnMut(TriedKey)) -> Result<()>;

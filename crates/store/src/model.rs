@@ -250,6 +250,8 @@ pub struct WriteBatch {
     /// The end of the index log the writer's in-memory index reflects: if the log has moved past
     /// it, the batch is refused with `StoreError::Stale` and nothing is written.
     pub expect_log_seq: Option<i64>,
+    /// The lookup-index entries this batch changes, for the index log (one log entry per batch).
+    pub index_entities: Vec<IndexEntity>,
 }
 
 /// An entity whose lookup-index entry a batch changed; written to the index log, so that other
@@ -265,39 +267,6 @@ pub enum IndexEntity {
     Record { kind: ObjectKind, key: RecordKey },
     /// An explicit domain entry.
     Domain { account_id: String, domain: String },
-}
-
-impl IndexEntity {
-    /// The entities a batch changes, sorted and without repeats.
-    pub fn of_batch(batch: &WriteBatch) -> Vec<IndexEntity> {
-        let mut out: Vec<IndexEntity> = Vec::new();
-        out.extend(batch.accounts.iter().map(|a| IndexEntity::Account { account_id: a.account_id.to_string() }));
-        out.extend(batch.account_status.iter().map(|(id, _)| IndexEntity::Account { account_id: id.to_string() }));
-        for r in batch.records.iter().filter(|r| r.kind != ObjectKind::Event) {
-            out.push(IndexEntity::Record { kind: r.kind, key: r.key.clone() });
-        }
-        for q in batch.quarantine.iter().filter(|q| q.kind != ObjectKind::Event) {
-            out.push(match q.kind {
-                ObjectKind::Account => IndexEntity::SorRecord { key: q.key.clone() },
-                kind => IndexEntity::Record { kind, key: q.key.clone() },
-            });
-        }
-        for (kind, key) in batch.tombstones.iter().filter(|(k, _)| *k != ObjectKind::Event) {
-            out.push(match kind {
-                ObjectKind::Account => IndexEntity::SorRecord { key: key.clone() },
-                kind => IndexEntity::Record { kind: *kind, key: key.clone() },
-            });
-        }
-        out.extend(
-            batch
-                .domains
-                .iter()
-                .map(|d| IndexEntity::Domain { account_id: d.account_id.to_string(), domain: d.domain.clone() }),
-        );
-        out.sort();
-        out.dedup();
-        out
-    }
 }
 
 /// Index-log entries after a point, and where the log stands.
@@ -344,6 +313,7 @@ impl WriteBatch {
             && self.pending_keys.is_empty()
             && self.settled_keys.is_empty()
             && self.seen_in_pass.is_none()
+            && self.index_entities.is_empty()
     }
 }
 

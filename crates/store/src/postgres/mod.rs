@@ -750,8 +750,12 @@ impl Store for PgStore {
         })
     }
 
-    fn quarantine_key_count(&self) -> Result<u64> {
-        self.read(|conn| count(&conn.query_typed_one("SELECT COUNT(*) FROM quarantine_keys", &[])?, 0))
+    fn quarantine_key_count(&self, limit: u64) -> Result<u64> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.read(|conn| {
+            let sql = "SELECT COUNT(*) FROM (SELECT 1 FROM quarantine_keys LIMIT $1) k";
+            count(&conn.query_typed_one(sql, &[(&limit, Type::INT8)])?, 0)
+        })
     }
 
     fn for_each_quarantine_key(&self, visit: &mut dyn FnMut(TriedKey)) -> Result<()> {
@@ -1061,7 +1065,7 @@ const INDEX_LOCK: i64 = 0x6163_636f_7264; // "accord"
 fn apply_batch(tx: &mut Transaction<'_>, batch: &WriteBatch) -> Result<ApplyOutcome> {
     let now = now_ms();
     let mut outcome = ApplyOutcome::default();
-    let entities = IndexEntity::of_batch(batch);
+    let entities = &batch.index_entities;
     if !entities.is_empty() || batch.expect_log_seq.is_some() {
         tx.execute_typed("SELECT pg_advisory_xact_lock($1)", &[(&INDEX_LOCK, Type::INT8)])?;
     }

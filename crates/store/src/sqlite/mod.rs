@@ -678,8 +678,12 @@ impl Store for SqliteStore {
         })
     }
 
-    fn quarantine_key_count(&self) -> Result<u64> {
-        self.read(|conn| Ok(conn.query_row("SELECT COUNT(*) FROM quarantine_keys", [], |r| r.get::<_, i64>(0))? as u64))
+    fn quarantine_key_count(&self, limit: u64) -> Result<u64> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.read(|conn| {
+            let sql = "SELECT COUNT(*) FROM (SELECT 1 FROM quarantine_keys LIMIT ?1)";
+            Ok(conn.query_row(sql, params![limit], |r| r.get::<_, i64>(0))? as u64)
+        })
     }
 
     fn for_each_quarantine_key(&self, visit: &mut dyn FnMut(TriedKey)) -> Result<()> {
@@ -1088,7 +1092,7 @@ fn apply_batch(tx: &rusqlite::Transaction<'_>, batch: &WriteBatch) -> Result<App
         )?
         .execute(params![cp.source, cp.stream, cp.cursor.to_string(), now_ms()])?;
     }
-    let entities = IndexEntity::of_batch(batch);
+    let entities = &batch.index_entities;
     if !entities.is_empty() {
         tx.prepare_cached("INSERT INTO index_log (entities) VALUES (?1)")?
             .execute(params![serde_json::to_string(&entities)?])?;

@@ -295,7 +295,7 @@ pub fn same_keys_in_one_batch(store: &dyn Store) -> String {
     }
     let mut keys = Vec::new();
     store.for_each_quarantine_key(&mut |k| keys.push(k)).unwrap();
-    seen.push(format!("{keys:?} {}", store.quarantine_key_count().unwrap()));
+    seen.push(format!("{keys:?} {}", store.quarantine_key_count(u64::MAX).unwrap()));
     seen.push(format!("{:?}", store.metrics(&MetricQuery::default(), 0, 10).unwrap()));
     let mut domains = Vec::new();
     store.load_index(&[], &mut |r| domains.extend(matches!(r, IndexRow::Domain(_)).then(|| format!("{r:?}")))).unwrap();
