@@ -330,37 +330,12 @@ fn decimal_parts(text: &str) -> Option<(bool, String, i64)> {
     Some((negative, kept.to_owned(), exp))
 }
 
-/// The account ids a near miss of `key` could have (the ones a near-miss hint looks for), each
-/// with whether it is a float-formatting miss (else a whitespace one). Both directions: the key
-/// may be the mangled one (`"1042.0"`, `" 1050 "`), or the System of Record's id may be (account
-/// `"1042.0"` or `"1050 "` for the key `"1042"`, `"1050"`).
-pub fn near_miss_ids(key: &str) -> Vec<(String, bool)> {
-    let mut ids = Vec::new();
-    let trimmed = key.trim();
-    if trimmed != key {
-        ids.push((trimmed.to_owned(), false));
-    }
-    if let Some(stripped) = strip_zero_fraction(trimmed) {
-        ids.push((stripped.to_owned(), true));
-    }
-    if !key.is_empty() && trimmed == key {
-        // The System of Record's id went through a float: probe the zero fractions spreadsheets and
-        // float formatting write. Longer ones (`.000`) would need an index by integer text.
-        let digits = key.strip_prefix('-').unwrap_or(key);
-        if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
-            for suffix in [".0", ".00"] {
-                ids.push((format!("{key}{suffix}"), true));
-            }
-        }
-        // The System of Record's id carries whitespace: probe the common paddings. The index keys
-        // accounts by their exact (and lower-cased) untrimmed id, so any other padding would need an
-        // index by trimmed id.
-        for padded in [format!("{key} "), format!(" {key}"), format!(" {key} "), format!("{key}\t"), format!("{key}\n")]
-        {
-            ids.push((padded, false));
-        }
-    }
-    ids
+/// The form under which near-miss ids meet: trimmed, and without a zero fraction (`" 1042.0 "`,
+/// `"1042.00"` and `"1042"` all give `"1042"`). Two different ids with one near key are a hint
+/// (whitespace or float formatting), never a link.
+pub fn near_key(id: &str) -> &str {
+    let t = id.trim();
+    strip_zero_fraction(t).unwrap_or(t)
 }
 
 /// The keys whose accounts decide the near-miss hints of an unknown account id `key`: the
@@ -368,10 +343,10 @@ pub fn near_miss_ids(key: &str) -> Vec<(String, bool)> {
 /// arrived before it or after.
 pub fn near_miss_keys(key: &str) -> Vec<crate::TriedKey> {
     use crate::{KeySpace, TriedKey};
-    let mut keys: Vec<TriedKey> =
-        near_miss_ids(key).into_iter().map(|(id, _)| TriedKey { space: KeySpace::Account, key: id }).collect();
-    keys.push(TriedKey { space: KeySpace::AccountLower, key: key.trim().to_lowercase() });
-    keys
+    vec![
+        TriedKey { space: KeySpace::AccountNear, key: near_key(key).to_owned() },
+        TriedKey { space: KeySpace::AccountLower, key: key.trim().to_lowercase() },
+    ]
 }
 
 #[cfg(test)]

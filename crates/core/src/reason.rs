@@ -154,6 +154,9 @@ pub enum KeySpace {
     Account,
     /// An account id compared in lower case (the `lowercase` normalizer).
     AccountLower,
+    /// Account ids under their near key (`accord_core::id::near_key`: trimmed, no zero
+    /// fraction): where near-miss hints come from.
+    AccountNear,
     /// An existing account whose state changed (filtered, deleted, active again): the records
     /// linked to it are re-checked. Only in the change feed.
     AccountState,
@@ -174,6 +177,7 @@ impl KeySpace {
             KeySpace::Account => "account".into(),
             KeySpace::AccountLower => "account_lower".into(),
             KeySpace::AccountState => "account_state".into(),
+            KeySpace::AccountNear => "account_near".into(),
             KeySpace::Map(m) => format!("map:{m}"),
             KeySpace::Email => "email".into(),
             KeySpace::Domain => "domain".into(),
@@ -186,6 +190,7 @@ impl KeySpace {
             "account" => KeySpace::Account,
             "account_lower" => KeySpace::AccountLower,
             "account_state" => KeySpace::AccountState,
+            "account_near" => KeySpace::AccountNear,
             "email" => KeySpace::Email,
             "domain" => KeySpace::Domain,
             "user" => KeySpace::User,

@@ -115,6 +115,8 @@ pub struct LinkIndex {
     /// The native id of the SOR record behind each filtered mark → its account id.
     filtered_origins: Map<Box<str>, Box<str>>,
     lower: Map<Box<str>, Refs>,
+    /// Accounts by near key (trimmed, no zero fraction): the near-miss hints' candidates.
+    near: Map<Box<str>, Refs>,
     account_fields: [Map<Box<str>, Refs>; 3],
     /// Id maps by name (`source/object`): native id → the record's link.
     maps: Map<Box<str>, Map<Box<str>, RecordLink>>,
@@ -161,6 +163,11 @@ impl LinkIndex {
             Some(e) => Some(e.state),
             None => self.filtered.contains_key(id).then_some(AccountState::Filtered),
         }
+    }
+
+    /// Accounts whose id has this near key (`accord_core::id::near_key`).
+    pub fn accounts_near(&self, near_key: &str) -> Vec<&AccountId> {
+        self.near.get(near_key).map(|r| r.accounts().collect()).unwrap_or_default()
     }
 
     /// Accounts whose id lower-cases to `lower`.
@@ -226,7 +233,12 @@ impl LinkIndex {
         }
         match &old {
             Some(old) => self.unindex_account(old, &mut changed),
-            None => add_ref(&mut self.lower, &id.as_str().to_lowercase(), &id),
+            None => {
+                add_ref(&mut self.lower, &id.as_str().to_lowercase(), &id);
+                let near = accord_core::id::near_key(id.as_str());
+                add_ref(&mut self.near, near, &id);
+                changed.push(key(KeySpace::AccountNear, near));
+            }
         }
         self.index_fields(&entry, &mut changed);
         if let Some(d) = entry.website.as_deref().and_then(domain_of) {

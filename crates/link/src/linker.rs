@@ -7,7 +7,7 @@
 
 use std::borrow::Cow;
 
-use accord_core::id::{key_str, near_miss_ids, normalize};
+use accord_core::id::{key_str, near_key, normalize};
 use accord_core::rule::{AccountIdField, IdMapRef};
 use accord_core::{
     AccountId, Hint, KeySpace, LinkRule, Normalizer, Provenance, RejectReason, Rejection, RuleKind, TriedKey,
@@ -384,9 +384,10 @@ pub fn lower_trimmed(text: &str) -> Cow<'_, str> {
 
 /// Near misses for an unknown account id: float formatting, whitespace, letter case.
 ///
-/// Both directions: the record's key may be mangled (`"1042.0"`, `" 1050 "` while account `"1042"`,
-/// `"1050"` exists), or the System of Record's own id may be (`"1042"` while account `"1042.0"` or
-/// `"1050 "` exists). The hint names the account that exists.
+/// Both directions, with any padding and any zero fraction: the record's key may be mangled
+/// (`"1042.0"`, `" 1050 "` while account `"1042"`, `"1050"` exists), or the System of Record's own
+/// id may be (`"1042"` while account `"1042.00"` or `"1050 "` exists). Candidates meet under their
+/// near key (`accord_core::id::near_key`). The hint names the account that exists.
 pub fn near_misses(index: &LinkIndex, key: &str) -> Vec<Hint> {
     let mut hints = Vec::new();
     let mut push = |hint: Hint| {
@@ -394,11 +395,17 @@ pub fn near_misses(index: &LinkIndex, key: &str) -> Vec<Hint> {
             hints.push(hint);
         }
     };
-    for (probe, float) in near_miss_ids(key) {
-        if let Some(e) = index.account(&probe) {
-            let account_id = e.account_id.clone();
-            push(if float { Hint::FloatSuffix { account_id } } else { Hint::Whitespace { account_id } });
-        }
+    let mut near: Vec<&AccountId> =
+        index.accounts_near(near_key(key)).into_iter().filter(|a| a.as_str() != key).collect();
+    near.sort();
+    for account in near {
+        let account_id = account.clone();
+        // Only whitespace apart, or a zero fraction (maybe with whitespace) apart.
+        push(if account.as_str().trim() == key.trim() {
+            Hint::Whitespace { account_id }
+        } else {
+            Hint::FloatSuffix { account_id }
+        });
     }
     let trimmed = key.trim();
     let mut case: Vec<AccountId> = index

@@ -192,9 +192,12 @@ pub fn quarantine_and_release(store: &dyn Store) {
     let by_key = store.quarantine_by_keys(&[TriedKey { space: KeySpace::Account, key: "1042.0".into() }]).unwrap();
     assert_eq!(by_key.len(), 1);
     // Account 1042 appearing would give the rejection its hint: the rejection watches that id.
-    let near = store.quarantine_by_keys(&[TriedKey { space: KeySpace::Account, key: "1042".into() }]).unwrap();
+    let near = store.quarantine_by_keys(&[TriedKey { space: KeySpace::AccountNear, key: "1042".into() }]).unwrap();
     assert_eq!(near.len(), 1);
-    assert!(store.quarantine_by_keys(&[TriedKey { space: KeySpace::Account, key: "1043".into() }]).unwrap().is_empty());
+    assert!(store.quarantine_by_keys(&[TriedKey { space: KeySpace::Account, key: "1042".into() }]).unwrap().is_empty());
+    assert!(
+        store.quarantine_by_keys(&[TriedKey { space: KeySpace::AccountNear, key: "1043".into() }]).unwrap().is_empty()
+    );
     let mut keys = Vec::new();
     store.for_each_quarantine_key(&mut |k| keys.push(k)).unwrap();
     assert_eq!(keys, vec![TriedKey { space: KeySpace::Account, key: "1042.0".into() }], "hint keys are not tried keys");
