@@ -1220,6 +1220,9 @@ fn apply_batch(tx: &mut Transaction<'_>, batch: &WriteBatch) -> Result<ApplyOutc
         tx.execute_typed(
             &format!(
                 "INSERT INTO pending_keys (space, key, version) SELECT u.space, u.key, $3 FROM {} AS u(space, key)
+                 WHERE u.space = 'account_state'
+                    OR EXISTS (SELECT 1 FROM quarantine_keys q WHERE q.space IN (u.space, 'near:' || u.space) AND q.key = u.key)
+                    OR EXISTS (SELECT 1 FROM record_keys r WHERE r.space = u.space AND r.key = u.key)
                  ON CONFLICT (space, key) DO UPDATE SET version = excluded.version",
                 c.unnest(1)
             ),

@@ -1058,8 +1058,14 @@ fn apply_batch(tx: &rusqlite::Transaction<'_>, batch: &WriteBatch) -> Result<App
     }
     if !batch.pending_keys.is_empty() {
         let version = crate::next_key_version();
+        // Only keys something depends on now: a quarantined record that tried (or watches) it, a
+        // linked record whose answer went through it, or an account's state (its linked records).
+        // A record written later is linked against a view that has the change already.
         let mut st = tx.prepare_cached(
-            "INSERT INTO pending_keys (space, key, version) VALUES (?1, ?2, ?3)
+            "INSERT INTO pending_keys (space, key, version)
+             SELECT ?1, ?2, ?3 WHERE ?1 = 'account_state'
+                OR EXISTS (SELECT 1 FROM quarantine_keys WHERE space IN (?1, 'near:' || ?1) AND key = ?2)
+                OR EXISTS (SELECT 1 FROM record_keys WHERE space = ?1 AND key = ?2)
              ON CONFLICT (space, key) DO UPDATE SET version = excluded.version",
         )?;
         for k in &batch.pending_keys {
