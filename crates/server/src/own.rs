@@ -4,7 +4,7 @@ use accord_core::RejectReason;
 use accord_engine::view::{Account360, account_360};
 use accord_store::{Page, QuarantineEntry, QuarantineQuery, SyncRun};
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
@@ -12,6 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::ApiKey;
 use crate::body::{RawBody, parse_json};
 use crate::error::{ApiError, ApiResult};
+use crate::extract::{Path, Query};
 use crate::state::AppState;
 
 /// The 360 view of an account.

@@ -31,6 +31,11 @@ pub struct Inner {
     pub cors: Option<Vec<axum::http::HeaderValue>>,
     /// Group commit of the API's writes.
     pub queue: accord_engine::queue::IngestQueue,
+    /// The key of `GET /metrics`, when it has one.
+    pub metrics_key: Option<SecretString>,
+    /// Held while a product user is read, merged and written, so two writers of one user never
+    /// drop each other's fields (one process; see `natero::people`).
+    pub users_lock: tokio::sync::Mutex<()>,
 }
 
 impl AppState {
@@ -42,7 +47,26 @@ impl AppState {
         cors: Option<Vec<axum::http::HeaderValue>>,
     ) -> Self {
         let queue = accord_engine::queue::IngestQueue::start(hub.clone()).expect("cannot start the ingest thread");
-        Self(Arc::new(Inner { hub, api_key, event_keys, body_limit, metrics: Metrics::new(), cors, queue }))
+        Self(Arc::new(Inner {
+            hub,
+            api_key,
+            event_keys,
+            body_limit,
+            metrics: Metrics::new(),
+            cors,
+            queue,
+            metrics_key: None,
+            users_lock: tokio::sync::Mutex::new(()),
+        }))
+    }
+
+    /// Gives `GET /metrics` a key of its own.
+    pub fn with_metrics_key(self, key: Option<SecretString>) -> Self {
+        let Ok(mut inner) = Arc::try_unwrap(self.0) else {
+            panic!("with_metrics_key is called while the state is being built, before it is shared")
+        };
+        inner.metrics_key = key;
+        Self(Arc::new(inner))
     }
 
     pub fn hub(&self) -> &Arc<Hub> {
