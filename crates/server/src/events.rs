@@ -178,8 +178,9 @@ fn identified_user(event: &Value) -> Option<Value> {
 #[utoipa::path(post, path = "/v1/{auth_key}/{api_key}", tag = "Event API", security(()),
     params(("auth_key" = String, Path, description = "the event source's auth key"),
            ("api_key" = String, Path, description = "the event source's API (send) key")),
-    request_body(content = String, content_type = "application/x-ndjson",
-                 description = "one JSON event per line, a JSON array, or one form-encoded event; gzip accepted"),
+    request_body(content = String, content_type = "text/plain",
+                 description = "one JSON event per line (NDJSON), a JSON array, or one form-encoded event, whatever \
+                                the Content-Type says; gzip accepted"),
     responses((status = 200, body = EventBatchResponse), (status = 400, body = crate::error::ErrorBody),
               (status = 403, body = crate::error::ErrorBody), (status = 413, body = crate::error::ErrorBody),
               (status = 415, body = crate::error::ErrorBody)))]

@@ -283,7 +283,7 @@ fn timestamp_segment(name: &str, segment: &str) -> ApiResult<i64> {
 /// Remove one stage of the account's `stage_history`: its name and `start_date` (epoch ms).
 #[utoipa::path(delete, path = "/api/v2/accounts/{account_id}/stage_history/{name}/{timestamp}", tag = "Account API v2",
     params(("account_id" = String, Path), ("name" = String, Path, description = "the stage's name"),
-           ("timestamp" = String, Path, description = "the stage's start_date, epoch ms")),
+           ("timestamp" = String, Path, pattern = "^-?[0-9]{1,18}$", description = "the stage's start_date, epoch ms (accord also reads ISO-8601)")),
     responses((status = 200, body = OkResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn delete_stage(
@@ -340,7 +340,7 @@ pub async fn delete_assigned_csm(
 
 /// Remove one NPS answer of the account's `nps_history`, by its `date` (epoch ms).
 #[utoipa::path(delete, path = "/api/v2/accounts/{account_id}/nps_history/{timestamp}", tag = "Account API v2",
-    params(("account_id" = String, Path), ("timestamp" = String, Path, description = "the answer's date, epoch ms")),
+    params(("account_id" = String, Path), ("timestamp" = String, Path, pattern = "^-?[0-9]{1,18}$", description = "the answer's date, epoch ms (accord also reads ISO-8601)")),
     responses((status = 200, body = OkResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn delete_nps(
@@ -395,10 +395,10 @@ macro_rules! per_account_list {
 
         #[doc = $doc]
         #[utoipa::path(get, path = $path, tag = "Account API v2",
-                            params(("account_id" = String, Path), $params),
-                            responses((status = 200, body = ListResponse), (status = 400, body = ErrorBody),
-                                      (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-                                      (status = 404, body = ErrorBody)))]
+                                    params(("account_id" = String, Path), $params),
+                                    responses((status = 200, body = ListResponse), (status = 400, body = ErrorBody),
+                                              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+                                              (status = 404, body = ErrorBody)))]
         pub async fn $name(
             _: ApiKey,
             State(state): State<AppState>,
