@@ -65,6 +65,34 @@ impl utoipa::Modify for KeySchemes {
     }
 }
 
+/// The Event API's body, as precisely as a schema can say it: text that is not a JSON array (one
+/// event per line, or one form-encoded event), or a JSON array of at least one element. Whether each
+/// line or element is a valid event is answered per line (`failed_lines`), not by the status.
+fn event_body(openapi: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::request_body::RequestBodyBuilder;
+    use utoipa::openapi::schema::ArrayItems;
+    use utoipa::openapi::{ArrayBuilder, ContentBuilder, ObjectBuilder, RefOr, Required, Schema, Type};
+    let Some(op) = openapi.paths.paths.get_mut("/v1/{auth_key}/{api_key}").and_then(|p| p.post.as_mut()) else {
+        return;
+    };
+    let text = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(r"^\s*[^\s\[]"))
+        .description(Some("one JSON event per line (NDJSON), or one form-encoded event"));
+    let any = RefOr::T(Schema::Object(ObjectBuilder::new().build()));
+    let array = ArrayBuilder::new().items(ArrayItems::RefOrSchema(Box::new(any))).min_items(Some(1));
+    op.request_body = Some(RefOr::T(
+        RequestBodyBuilder::new()
+            .description(Some(
+                "events, whatever the Content-Type says (the Ruby gems send a form as application/json); gzip accepted",
+            ))
+            .required(Some(Required::True))
+            .content("text/plain", ContentBuilder::new().schema(Some(text)).build())
+            .content("application/json", ContentBuilder::new().schema(Some(array)).build())
+            .build(),
+    ));
+}
+
 /// The application: every route, with its OpenAPI document.
 pub fn app(state: AppState) -> Router {
     let (router, api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
@@ -93,6 +121,8 @@ pub fn app(state: AppState) -> Router {
         .routes(routes!(own::retry))
         .routes(routes!(own::sources))
         .split_for_parts();
+    let mut api = api;
+    event_body(&mut api);
     let openapi = Arc::new(api);
     let cors = state.inner().cors.clone();
     let router = router

@@ -124,7 +124,14 @@ pub async fn retry(_: ApiKey, State(state): State<AppState>, RawBody(body): RawB
         true => RejectionFilter::default(),
         false => match parse_json(&body)? {
             Value::Null => RejectionFilter::default(),
-            v => serde_json::from_value(v).map_err(|e| ApiError::BadRequest(format!("invalid filter: {e}")))?,
+            v @ Value::Object(_) => {
+                serde_json::from_value(v).map_err(|e| ApiError::BadRequest(format!("invalid filter: {e}")))?
+            }
+            _ => {
+                return Err(ApiError::BadRequest(
+                    "the filter must be a JSON object: {\"source\", \"object\", \"reason\"}".into(),
+                ));
+            }
         },
     };
     let query = filter.query()?;
