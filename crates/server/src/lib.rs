@@ -219,7 +219,7 @@ pub fn state_from_config(hub: Arc<Hub>, config: &Config) -> Result<AppState, Ser
         )
     };
     let metrics_key = server.metrics_key.as_ref().map(|k| k.resolve(&config.base_dir)).transpose()?;
-    Ok(AppState::new(hub, api_key, event_keys, server.body_limit_bytes, cors).with_metrics_key(metrics_key))
+    Ok(AppState::new(hub, api_key, event_keys, server.body_limit_bytes, cors, metrics_key))
 }
 
 /// Serves until SIGINT or SIGTERM, then stops accepting connections and lets requests in flight

@@ -45,6 +45,7 @@ impl AppState {
         event_keys: Vec<EventKeys>,
         body_limit: u64,
         cors: Option<Vec<axum::http::HeaderValue>>,
+        metrics_key: Option<SecretString>,
     ) -> Self {
         let queue = accord_engine::queue::IngestQueue::start(hub.clone()).expect("cannot start the ingest thread");
         Self(Arc::new(Inner {
@@ -55,18 +56,9 @@ impl AppState {
             metrics: Metrics::new(),
             cors,
             queue,
-            metrics_key: None,
+            metrics_key,
             users_lock: tokio::sync::Mutex::new(()),
         }))
-    }
-
-    /// Gives `GET /metrics` a key of its own.
-    pub fn with_metrics_key(self, key: Option<SecretString>) -> Self {
-        let Ok(mut inner) = Arc::try_unwrap(self.0) else {
-            panic!("with_metrics_key is called while the state is being built, before it is shared")
-        };
-        inner.metrics_key = key;
-        Self(Arc::new(inner))
     }
 
     pub fn hub(&self) -> &Arc<Hub> {

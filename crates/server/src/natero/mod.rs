@@ -25,7 +25,7 @@ use crate::error::ApiError;
 /// Natero's page size: the most records a page holds.
 pub const MAX_PAGE_SIZE: u32 = 1000;
 
-/// Query parameters of the list routes (documented per route by [`list_doc!`], since each route
+/// Query parameters of the list routes (documented per route by `list_doc!`, since each route
 /// orders by its own fields).
 #[derive(Debug, Default, Deserialize)]
 pub struct ListParams {

@@ -35,7 +35,7 @@ fn timestamp_key(v: &Value) -> Option<i64> {
     }
 }
 
-/// A timestamp from a URL path segment, as [`timestamp_key`] reads it.
+/// A timestamp from a URL path segment, read as an entry's timestamp is (integers exactly, dates as epoch ms).
 pub fn path_timestamp(segment: &str) -> Option<i64> {
     timestamp_key(&json!(segment))
 }
