@@ -191,6 +191,10 @@ pub struct ServerConfig {
     /// Origins allowed by CORS; empty (the default) turns CORS off.
     #[serde(default)]
     pub cors_origins: Vec<String>,
+    /// A key of its own for `GET /metrics` (Prometheus `bearer_token`, or basic auth with the key
+    /// as password); unset, `/metrics` is open like `/healthz`.
+    #[serde(default)]
+    pub metrics_key: Option<SecretRef>,
 }
 
 impl Default for ServerConfig {
@@ -202,6 +206,7 @@ impl Default for ServerConfig {
             body_limit_bytes: default_body_limit(),
             event_retention_days: default_retention(),
             cors_origins: Vec::new(),
+            metrics_key: None,
         }
     }
 }

@@ -8,6 +8,8 @@ use axum::http::request::Parts;
 use base64::Engine;
 use subtle::ConstantTimeEq;
 
+use accord_core::secret::SecretString;
+
 use crate::error::ApiError;
 use crate::state::{AppState, EventKeys};
 
@@ -37,6 +39,25 @@ impl FromRequestParts<AppState> for ApiKey {
     }
 }
 
+/// Whether a request may read `GET /metrics`: always when it has no key of its own; otherwise with
+/// `Authorization: Bearer KEY` (Prometheus `bearer_token`) or HTTP Basic with the key as password
+/// (Prometheus `basic_auth`, any user name).
+pub fn metrics_allowed(headers: &axum::http::HeaderMap, key: Option<&SecretString>) -> Result<(), ApiError> {
+    let Some(key) = key else { return Ok(()) };
+    let header = headers.get(axum::http::header::AUTHORIZATION).and_then(|h| h.to_str().ok());
+    let presented = header.and_then(|h| {
+        let bearer = h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer "));
+        bearer.map(|t| t.trim().to_owned()).or_else(|| basic_credentials(h).map(|(_, password)| password))
+    });
+    match presented {
+        None => Err(ApiError::Unauthorized(
+            "missing metrics key: send Authorization: Bearer KEY, or HTTP Basic auth with the key as password".into(),
+        )),
+        Some(p) if secret_eq(&p, key.expose()) => Ok(()),
+        Some(_) => Err(ApiError::Forbidden),
+    }
+}
+
 fn query_key(query: Option<&str>) -> Option<String> {
     query?
         .split('&')
@@ -48,11 +69,17 @@ fn query_key(query: Option<&str>) -> Option<String> {
 
 fn basic_key(parts: &Parts) -> Option<String> {
     let header = parts.headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?;
+    let (user, password) = basic_credentials(header)?;
+    (user == "api").then_some(password)
+}
+
+/// The user and non-empty password of an HTTP Basic `Authorization` header.
+fn basic_credentials(header: &str) -> Option<(String, String)> {
     let encoded = header.strip_prefix("Basic ").or_else(|| header.strip_prefix("basic "))?;
     let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok()?;
     let text = String::from_utf8(decoded).ok()?;
     let (user, password) = text.split_once(':')?;
-    (user == "api" && !password.is_empty()).then(|| password.to_owned())
+    (!password.is_empty()).then(|| (user.to_owned(), password.to_owned()))
 }
 
 /// Percent-decoding of a query value. `+` stays a plus: keys may contain it.
@@ -78,6 +105,23 @@ fn percent_decode(s: &str) -> String {
         }
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The event source whose key pair is in the path (`/v1/{auth_key}/{api_key}`), checked from the
+/// request head, before the body is read or decompressed.
+#[derive(Debug, Clone)]
+pub struct EventSource(pub String);
+
+impl FromRequestParts<AppState> for EventSource {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let crate::extract::Path((auth_key, api_key)) =
+            crate::extract::Path::<(String, String)>::from_request_parts(parts, state).await?;
+        event_source(&state.inner().event_keys, &auth_key, &api_key)
+            .map(|k| EventSource(k.source.clone()))
+            .ok_or(ApiError::Forbidden)
+    }
 }
 
 /// Finds the event source whose key pair matches, comparing every pair in constant time.

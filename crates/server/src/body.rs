@@ -1,5 +1,6 @@
 //! Request bodies: read up to the configured limit (413 past it), gunzipped when the client says
-//! `Content-Encoding: gzip` (the limit applies after decompression too), parsed into our errors.
+//! `Content-Encoding: gzip` (the limit applies after decompression too; any other encoding but
+//! `identity` is a 415 before a byte is read), parsed into our errors.
 
 use std::io::Read;
 
@@ -19,11 +20,17 @@ impl FromRequest<AppState> for RawBody {
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         let limit = state.inner().body_limit;
-        let gzip = request
-            .headers()
-            .get(axum::http::header::CONTENT_ENCODING)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.eq_ignore_ascii_case("gzip"));
+        let gzip = match request.headers().get(axum::http::header::CONTENT_ENCODING) {
+            None => false,
+            Some(v) => match v.to_str().map(str::trim) {
+                Ok(e) if e.is_empty() || e.eq_ignore_ascii_case("identity") => false,
+                Ok(e) if e.eq_ignore_ascii_case("gzip") || e.eq_ignore_ascii_case("x-gzip") => true,
+                Ok(e) => return Err(ApiError::UnsupportedEncoding(e.to_owned())),
+                Err(_) => {
+                    return Err(ApiError::UnsupportedEncoding(String::from_utf8_lossy(v.as_bytes()).into_owned()));
+                }
+            },
+        };
         let bytes = axum::body::to_bytes(request.into_body(), usize::try_from(limit).unwrap_or(usize::MAX))
             .await
             .map_err(|e| {

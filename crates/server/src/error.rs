@@ -12,7 +12,7 @@ pub struct ErrorBody {
     /// Always false on errors (Natero's convention).
     pub status_is_ok: bool,
     /// A machine-readable code: `unauthorized`, `forbidden`, `bad_request`, `not_found`,
-    /// `payload_too_large`, `internal`.
+    /// `method_not_allowed`, `payload_too_large`, `unsupported_media_type`, `internal`.
     pub error: &'static str,
     pub message: String,
 }
@@ -26,7 +26,10 @@ pub enum ApiError {
     Forbidden,
     BadRequest(String),
     NotFound(String),
+    MethodNotAllowed,
     PayloadTooLarge(u64),
+    /// A `Content-Encoding` we cannot decode (415).
+    UnsupportedEncoding(String),
     /// A failure on our side (500): logged with its details, answered without them.
     Internal(String),
 }
@@ -44,6 +47,16 @@ impl IntoResponse for ApiError {
             ApiError::Forbidden => (StatusCode::FORBIDDEN, "forbidden", "the credentials are not valid".to_owned()),
             ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, "bad_request", m),
             ApiError::NotFound(m) => (StatusCode::NOT_FOUND, "not_found", m),
+            ApiError::MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this route does not take that method: see /api/openapi.json".to_owned(),
+            ),
+            ApiError::UnsupportedEncoding(e) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                format!("Content-Encoding {e:?} is not supported: send gzip or an uncompressed body"),
+            ),
             ApiError::PayloadTooLarge(limit) => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload_too_large",
@@ -97,7 +110,7 @@ impl From<axum::extract::rejection::QueryRejection> for ApiError {
 
 impl From<axum::extract::rejection::PathRejection> for ApiError {
     fn from(e: axum::extract::rejection::PathRejection) -> Self {
-        ApiError::BadRequest(e.body_text())
+        ApiError::BadRequest(format!("invalid path: {}", e.body_text()))
     }
 }
 

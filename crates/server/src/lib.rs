@@ -8,6 +8,7 @@ pub mod auth;
 pub mod body;
 pub mod error;
 pub mod events;
+pub mod extract;
 pub mod metrics;
 pub mod natero;
 pub mod own;
@@ -31,13 +32,66 @@ pub use state::{AppState, EventKeys};
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "accord", description = "Natero-compatible Account API v2 and Event API, and accord's own API"),
+    info(title = "accord", description = "Natero-compatible Account API v2 and Event API, and accord's own API. \
+        Every route here needs the API key (`?api_key=KEY`, or HTTP Basic with user `api`), except the Event API, \
+        whose key pair is in its path. Open without a key: `/healthz`, `/api/openapi.json`, and `/metrics` \
+        unless `server.metrics_key` is set. A trailing slash before the query string is accepted on every route."),
     tags((name = "Account API v2", description = "Natero's Account API, field by field"),
          (name = "Event API", description = "Natero's Event API"),
          (name = "accord", description = "accord's own API")),
-    components(schemas(error::ErrorBody))
+    components(schemas(error::ErrorBody)),
+    modifiers(&KeySchemes),
+    security(("api_key" = []), ("basic" = []))
 )]
 struct ApiDoc;
+
+/// The Account API's two ways of passing the key.
+struct KeySchemes;
+
+impl utoipa::Modify for KeySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("api_key", SecurityScheme::ApiKey(ApiKey::Query(ApiKeyValue::new("api_key"))));
+        components.add_security_scheme(
+            "basic",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Basic)
+                    .description(Some("user `api`, the key as password"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The Event API's body, as precisely as a schema can say it: text that is not a JSON array (one
+/// event per line, or one form-encoded event), or a JSON array of at least one element. Whether each
+/// line or element is a valid event is answered per line (`failed_lines`), not by the status.
+fn event_body(openapi: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::request_body::RequestBodyBuilder;
+    use utoipa::openapi::schema::ArrayItems;
+    use utoipa::openapi::{ArrayBuilder, ContentBuilder, ObjectBuilder, RefOr, Required, Schema, Type};
+    let Some(op) = openapi.paths.paths.get_mut("/v1/{auth_key}/{api_key}").and_then(|p| p.post.as_mut()) else {
+        return;
+    };
+    let text = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(r"^\s*[^\s\[]"))
+        .description(Some("one JSON event per line (NDJSON), or one form-encoded event"));
+    let any = RefOr::T(Schema::Object(ObjectBuilder::new().build()));
+    let array = ArrayBuilder::new().items(ArrayItems::RefOrSchema(Box::new(any))).min_items(Some(1));
+    op.request_body = Some(RefOr::T(
+        RequestBodyBuilder::new()
+            .description(Some(
+                "events, whatever the Content-Type says (the Ruby gems send a form as application/json); gzip accepted",
+            ))
+            .required(Some(Required::True))
+            .content("text/plain", ContentBuilder::new().schema(Some(text)).build())
+            .content("application/json", ContentBuilder::new().schema(Some(array)).build())
+            .build(),
+    ));
+}
 
 /// The application: every route, with its OpenAPI document.
 pub fn app(state: AppState) -> Router {
@@ -50,17 +104,25 @@ pub fn app(state: AppState) -> Router {
         .routes(routes!(natero::accounts::subscriptions))
         .routes(routes!(natero::accounts::statements))
         .routes(routes!(natero::accounts::metrics))
+        .routes(routes!(natero::accounts::delete_stage))
+        .routes(routes!(natero::accounts::delete_dimension_value))
+        .routes(routes!(natero::accounts::delete_dimension_label))
+        .routes(routes!(natero::accounts::delete_assigned_csm))
+        .routes(routes!(natero::accounts::delete_nps))
         .routes(routes!(natero::people::list_users, natero::people::post_users))
         .routes(routes!(natero::people::get_user, natero::people::put_user, natero::people::delete_user))
         .routes(routes!(natero::people::get_user_in, natero::people::put_user_in, natero::people::delete_user_in))
         .routes(routes!(natero::people::list_contacts, natero::people::post_contacts))
         .routes(routes!(natero::metrics::list, natero::metrics::post))
+        .routes(routes!(natero::metrics::get_by_name, natero::metrics::put_by_name, natero::metrics::delete_by_name))
         .routes(routes!(events::post))
         .routes(routes!(own::view_360))
         .routes(routes!(own::rejections))
         .routes(routes!(own::retry))
         .routes(routes!(own::sources))
         .split_for_parts();
+    let mut api = api;
+    event_body(&mut api);
     let openapi = Arc::new(api);
     let cors = state.inner().cors.clone();
     let router = router
@@ -74,9 +136,10 @@ pub fn app(state: AppState) -> Router {
             }),
         )
         .fallback(|| async { error::ApiError::NotFound("no such route".into()) })
+        .method_not_allowed_fallback(|| async { error::ApiError::MethodNotAllowed })
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .with_state(state);
-    match cors {
+    let router = match cors {
         Some(origins) => router.layer(
             CorsLayer::new()
                 .allow_origin(AllowOrigin::list(origins))
@@ -84,7 +147,31 @@ pub fn app(state: AppState) -> Router {
                 .allow_headers(tower_http::cors::Any),
         ),
         None => router,
+    };
+    // Before routing: the Ruby gems put a slash before the query string (`/accounts/?api_key=K`).
+    Router::new().fallback_service(tower::ServiceExt::map_request(router, trim_trailing_slash))
+}
+
+/// `/a/b/` → `/a/b` (the query string kept); `/` stays.
+fn trim_trailing_slash(mut request: axum::extract::Request) -> axum::extract::Request {
+    let uri = request.uri();
+    let path = uri.path();
+    if path.len() > 1 && path.ends_with('/') {
+        let trimmed = path.trim_end_matches('/');
+        let trimmed = if trimmed.is_empty() { "/" } else { trimmed };
+        let path_and_query = match uri.query() {
+            Some(q) => format!("{trimmed}?{q}"),
+            None => trimmed.to_owned(),
+        };
+        let mut parts = uri.clone().into_parts();
+        if let Ok(pq) = path_and_query.parse() {
+            parts.path_and_query = Some(pq);
+            if let Ok(new) = axum::http::Uri::from_parts(parts) {
+                *request.uri_mut() = new;
+            }
+        }
     }
+    request
 }
 
 async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) -> impl axum::response::IntoResponse {
@@ -131,7 +218,8 @@ pub fn state_from_config(hub: Arc<Hub>, config: &Config) -> Result<AppState, Ser
                 .collect::<Result<Vec<_>, _>>()?,
         )
     };
-    Ok(AppState::new(hub, api_key, event_keys, server.body_limit_bytes, cors))
+    let metrics_key = server.metrics_key.as_ref().map(|k| k.resolve(&config.base_dir)).transpose()?;
+    Ok(AppState::new(hub, api_key, event_keys, server.body_limit_bytes, cors, metrics_key))
 }
 
 /// Serves until SIGINT or SIGTERM, then stops accepting connections and lets requests in flight

@@ -1,5 +1,5 @@
 //! Prometheus metrics: requests, latency, ingested events and rejections, served as text at
-//! `/metrics`.
+//! `/metrics` (open, or behind a key of its own: `server.metrics_key`).
 
 use std::sync::Mutex;
 use std::time::Instant;
@@ -101,10 +101,14 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
     response
 }
 
-/// `GET /metrics`.
-pub async fn serve_metrics(State(state): State<AppState>) -> impl IntoResponse {
+/// `GET /metrics`: open, or behind `server.metrics_key` (see `auth::metrics_allowed`).
+pub async fn serve_metrics(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    if let Err(e) = crate::auth::metrics_allowed(&headers, state.inner().metrics_key.as_ref()) {
+        return e.into_response();
+    }
     (
         [(axum::http::header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
         state.inner().metrics.encode(),
     )
+        .into_response()
 }

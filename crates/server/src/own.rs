@@ -4,7 +4,7 @@ use accord_core::RejectReason;
 use accord_engine::view::{Account360, account_360};
 use accord_store::{Page, QuarantineEntry, QuarantineQuery, SyncRun};
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
@@ -12,28 +12,35 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::ApiKey;
 use crate::body::{RawBody, parse_json};
 use crate::error::{ApiError, ApiResult};
+use crate::extract::{Path, Query};
 use crate::state::AppState;
 
 /// The 360 view of an account.
 #[utoipa::path(get, path = "/api/v2/accounts/{account_id}/360", tag = "accord",
-    params(("account_id" = String, Path), ("per_kind" = Option<u32>, Query, description = "records shown per kind (default 100)")),
+    params(("account_id" = String, Path), PerKind),
     responses((status = 200, description = "the account, its users, contacts, 30-day usage with DAU/WAU/MAU, tickets, subscriptions with MRR, statements, interactions, NPS, each record's source and link provenance, and open rejections that hint at the account", body = Object),
-              (status = 404, body = crate::error::ErrorBody)))]
+              (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody),
+              (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn view_360(
     _: ApiKey,
     State(state): State<AppState>,
     Path(id): Path<String>,
     Query(q): Query<PerKind>,
 ) -> ApiResult<Json<Account360>> {
-    let per_kind = q.per_kind.unwrap_or(100).clamp(1, 1000);
+    let per_kind = match q.per_kind {
+        None => 100,
+        Some(n) => crate::natero::page_size(Some(n), "per_kind")?,
+    };
     let view = state.blocking(move |hub| account_360(hub, &id, per_kind, chrono::Utc::now())).await??;
     view.map(Json).ok_or_else(|| ApiError::NotFound("Account not found".into()))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PerKind {
+    /// Records shown per kind, 1 to 1,000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub per_kind: Option<u32>,
-    pub api_key: Option<String>,
 }
 
 /// Filters of the quarantine routes.
@@ -44,6 +51,12 @@ pub struct RejectionFilter {
     pub object: Option<String>,
     /// A reason code: missing_key, invalid_account_id, unknown_account, ambiguous,
     /// filtered_account, deleted_account, missing_required_field, invalid_field.
+    #[param(
+        pattern = "^(missing_key|invalid_account_id|unknown_account|ambiguous|filtered_account|deleted_account|missing_required_field|invalid_field)$"
+    )]
+    #[schema(
+        pattern = "^(missing_key|invalid_account_id|unknown_account|ambiguous|filtered_account|deleted_account|missing_required_field|invalid_field)$"
+    )]
     pub reason: Option<String>,
 }
 
@@ -61,10 +74,12 @@ impl RejectionFilter {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PageParams {
+    /// 0-based page.
+    #[param(value_type = Option<i64>, minimum = 0, maximum = 4294967295_u64)]
     pub page: Option<u32>,
-    /// At most 1,000.
+    /// Entries per page, 1 to 1,000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub page_size: Option<u32>,
-    pub api_key: Option<String>,
 }
 
 /// A page of the quarantine.
@@ -80,7 +95,8 @@ pub struct RejectionPage {
 
 /// Rejected records, oldest first.
 #[utoipa::path(get, path = "/api/v2/rejections", tag = "accord", params(RejectionFilter, PageParams),
-    responses((status = 200, body = RejectionPage), (status = 400, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = RejectionPage), (status = 400, body = crate::error::ErrorBody),
+              (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)))]
 pub async fn rejections(
     _: ApiKey,
     State(state): State<AppState>,
@@ -88,20 +104,35 @@ pub async fn rejections(
     Query(p): Query<PageParams>,
 ) -> ApiResult<Json<RejectionPage>> {
     let query = filter.query()?;
-    let (page, size) = (p.page.unwrap_or(0), p.page_size.unwrap_or(100).clamp(1, 1000));
+    let page = p.page.unwrap_or(0);
+    let size = match p.page_size {
+        None => 100,
+        Some(n) => crate::natero::page_size(Some(n), "page_size")?,
+    };
     let Page { items, total, .. } = state.blocking(move |hub| hub.store.quarantine(&query, page, size)).await??;
     Ok(Json(RejectionPage { status_is_ok: true, results: items, current_page: page, page_size: size, total }))
 }
 
 /// Retry rejected records (all, or those matching `{"source", "object", "reason"}`).
 #[utoipa::path(post, path = "/api/v2/rejections/retry", tag = "accord",
-    request_body(content = RejectionFilter, description = "optional filter; an empty body retries everything"),
-    responses((status = 200, description = "what the retry did", body = Object), (status = 400, body = crate::error::ErrorBody)))]
+    request_body(content = Option<RejectionFilter>, description = "optional filter; no body (or null) retries everything"),
+    responses((status = 200, description = "what the retry did", body = Object), (status = 400, body = crate::error::ErrorBody),
+              (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
+              (status = 413, body = crate::error::ErrorBody), (status = 415, body = crate::error::ErrorBody)))]
 pub async fn retry(_: ApiKey, State(state): State<AppState>, RawBody(body): RawBody) -> ApiResult<Json<Value>> {
-    let filter: RejectionFilter = if body.iter().all(u8::is_ascii_whitespace) {
-        RejectionFilter::default()
-    } else {
-        serde_json::from_value(parse_json(&body)?).map_err(|e| ApiError::BadRequest(format!("invalid filter: {e}")))?
+    let filter: RejectionFilter = match body.iter().all(u8::is_ascii_whitespace) {
+        true => RejectionFilter::default(),
+        false => match parse_json(&body)? {
+            Value::Null => RejectionFilter::default(),
+            v @ Value::Object(_) => {
+                serde_json::from_value(v).map_err(|e| ApiError::BadRequest(format!("invalid filter: {e}")))?
+            }
+            _ => {
+                return Err(ApiError::BadRequest(
+                    "the filter must be a JSON object: {\"source\", \"object\", \"reason\"}".into(),
+                ));
+            }
+        },
     };
     let query = filter.query()?;
     let report = state.blocking(move |hub| hub.retry(&query)).await??;
@@ -130,7 +161,9 @@ pub struct ObjectInfo {
 }
 
 /// The sources: last sync per source and counts per object.
-#[utoipa::path(get, path = "/api/v2/sources", tag = "accord", responses((status = 200, body = Vec<SourceInfo>)))]
+#[utoipa::path(get, path = "/api/v2/sources", tag = "accord",
+    responses((status = 200, body = Vec<SourceInfo>), (status = 401, body = crate::error::ErrorBody),
+              (status = 403, body = crate::error::ErrorBody)))]
 pub async fn sources(_: ApiKey, State(state): State<AppState>) -> ApiResult<Json<Vec<SourceInfo>>> {
     let out = state
         .blocking(|hub| {

@@ -31,6 +31,11 @@ pub struct Inner {
     pub cors: Option<Vec<axum::http::HeaderValue>>,
     /// Group commit of the API's writes.
     pub queue: accord_engine::queue::IngestQueue,
+    /// The key of `GET /metrics`, when it has one.
+    pub metrics_key: Option<SecretString>,
+    /// Held while a product user is read, merged and written, so two writers of one user never
+    /// drop each other's fields (one process; see `natero::people`).
+    pub users_lock: tokio::sync::Mutex<()>,
 }
 
 impl AppState {
@@ -40,9 +45,20 @@ impl AppState {
         event_keys: Vec<EventKeys>,
         body_limit: u64,
         cors: Option<Vec<axum::http::HeaderValue>>,
+        metrics_key: Option<SecretString>,
     ) -> Self {
         let queue = accord_engine::queue::IngestQueue::start(hub.clone()).expect("cannot start the ingest thread");
-        Self(Arc::new(Inner { hub, api_key, event_keys, body_limit, metrics: Metrics::new(), cors, queue }))
+        Self(Arc::new(Inner {
+            hub,
+            api_key,
+            event_keys,
+            body_limit,
+            metrics: Metrics::new(),
+            cors,
+            queue,
+            metrics_key,
+            users_lock: tokio::sync::Mutex::new(()),
+        }))
     }
 
     pub fn hub(&self) -> &Arc<Hub> {

@@ -475,7 +475,9 @@ pub fn metrics_upsert_per_day(store: &dyn Store) {
         })
         .unwrap();
     store.apply(&WriteBatch { metrics: vec![m("seats", 86_400_000, 14.0)], ..WriteBatch::default() }).unwrap();
-    let page = store.metrics(&MetricQuery { account_id: Some("A".into()), name: Some("seats".into()) }, 0, 10).unwrap();
+    let page = store
+        .metrics(&MetricQuery { account_id: Some("A".into()), name: Some("seats".into()), ..Default::default() }, 0, 10)
+        .unwrap();
     assert_eq!(page.total, 2);
     assert_eq!(page.items[0].value, 14.0, "newest day first, last write wins");
     assert_eq!(store.metrics(&MetricQuery { name: Some("nps".into()), ..Default::default() }, 0, 10).unwrap().total, 0);
@@ -496,6 +498,103 @@ pub fn record_queries_filter(store: &dyn Store) {
         .records(ObjectKind::User, &RecordQuery { source: Some("product".into()), ..Default::default() }, 0, 10)
         .unwrap();
     assert_eq!(all.total, 2);
+}
+
+pub fn listings_order_by_a_column(store: &dyn Store) {
+    let mut u3 = user("u3", "A", "a@x.io");
+    u3.fields[0] = FieldValue::Null;
+    store
+        .apply(&WriteBatch {
+            records: vec![user("u1", "A", "c@x.io"), user("u2", "A", "b@x.io"), u3],
+            metrics: vec![
+                MetricRow { account_id: id("A"), name: "seats".into(), day: t(0), value: 3.0 },
+                MetricRow { account_id: id("A"), name: "nps".into(), day: t(0), value: 9.0 },
+            ],
+            ..WriteBatch::default()
+        })
+        .unwrap();
+    let ids = |order: &str, descending: bool| -> Vec<String> {
+        let q = RecordQuery { order_by: Some(order.into()), descending, ..Default::default() };
+        store.records(ObjectKind::User, &q, 0, 10).unwrap().items.into_iter().map(|r| r.key.native_id).collect()
+    };
+    assert_eq!(ids("native_id", true), ["u3", "u2", "u1"]);
+    assert_eq!(ids("native_id", false), ["u1", "u2", "u3"]);
+    assert_eq!(ids("email", false), ["u3", "u2", "u1"], "NULL first ascending");
+    assert_eq!(ids("email", true), ["u1", "u2", "u3"], "NULL last descending");
+    let bad = RecordQuery { order_by: Some("payload".into()), ..Default::default() };
+    assert!(store.records(ObjectKind::User, &bad, 0, 10).is_err(), "only listed columns");
+    let q = MetricQuery { order_by: Some("value".into()), descending: true, ..Default::default() };
+    let names: Vec<String> = store.metrics(&q, 0, 10).unwrap().items.into_iter().map(|m| m.name).collect();
+    assert_eq!(names, ["nps", "seats"]);
+    store
+        .apply(&WriteBatch { accounts: vec![account("B", "Zed"), account("C", "Ann")], ..Default::default() })
+        .unwrap();
+    let q = AccountQuery { order: AccountOrder::Field("name"), descending: true, page_size: 10, ..Default::default() };
+    let names: Vec<String> =
+        store.accounts(&q).unwrap().items.iter().map(|a| a.text("name").unwrap_or_default().to_owned()).collect();
+    assert_eq!(names, ["Zed", "Ann"]);
+}
+
+pub fn account_entries_merge_and_delete(store: &dyn Store) {
+    let e = |account: &str, field: &str, key: &str, value: serde_json::Value| AccountEntry {
+        account_id: account.into(),
+        field: field.into(),
+        entry_key: key.into(),
+        entry: value,
+    };
+    store
+        .put_account_entries(&[
+            e("A", "custom_value_dimensions", "seats", json!({"key": "seats", "value": 10})),
+            e("A", "assigned_csms", "x@y.io", json!({"email": "x@y.io"})),
+            e("B", "custom_value_dimensions", "seats", json!({"key": "seats", "value": 1})),
+        ])
+        .unwrap();
+    store
+        .put_account_entries(&[
+            e("A", "custom_value_dimensions", "seats", json!({"key": "seats", "value": 12})),
+            e("A", "custom_value_dimensions", "users", json!({"key": "users", "value": 3})),
+        ])
+        .unwrap();
+    let a = store.account_entries(&["A".into()]).unwrap();
+    let keys: Vec<(&str, &str)> = a.iter().map(|e| (e.field.as_str(), e.entry_key.as_str())).collect();
+    assert_eq!(
+        keys,
+        [("assigned_csms", "x@y.io"), ("custom_value_dimensions", "seats"), ("custom_value_dimensions", "users")]
+    );
+    assert_eq!(a[1].entry["value"], json!(12), "an entry is replaced by its key");
+    assert!(store.delete_account_entry("A", "custom_value_dimensions", "seats").unwrap());
+    assert!(!store.delete_account_entry("A", "custom_value_dimensions", "seats").unwrap());
+    assert_eq!(store.account_entries(&["A".into()]).unwrap().len(), 2);
+    assert_eq!(store.account_entries(&["A".into(), "B".into()]).unwrap().len(), 3);
+    assert!(store.account_entries(&[]).unwrap().is_empty());
+    assert_eq!(store.table_counts().unwrap()["account_entries"], 3);
+}
+
+pub fn metric_definitions_by_name(store: &dyn Store) {
+    assert_eq!(store.metric_definition("seats").unwrap(), None);
+    let def = |description: &str| MetricDefinition {
+        name: "seats".into(),
+        definition: json!({"name": "seats", "description": description}),
+        updated_at: t(1_700_000_000_000),
+    };
+    store.put_metric_definition(&def("first")).unwrap();
+    store.put_metric_definition(&def("Seats in use")).unwrap();
+    assert_eq!(store.metric_definition("seats").unwrap(), Some(def("Seats in use")));
+    store
+        .apply(&WriteBatch {
+            metrics: vec![
+                MetricRow { account_id: id("A"), name: "seats".into(), day: t(0), value: 3.0 },
+                MetricRow { account_id: id("A"), name: "nps".into(), day: t(0), value: 9.0 },
+            ],
+            ..WriteBatch::default()
+        })
+        .unwrap();
+    assert!(store.delete_metric("seats").unwrap());
+    assert_eq!(store.metric_definition("seats").unwrap(), None);
+    let left = store.metrics(&MetricQuery::default(), 0, 10).unwrap();
+    assert_eq!(left.items.iter().map(|m| m.name.as_str()).collect::<Vec<_>>(), ["nps"], "other metrics stay");
+    assert!(!store.delete_metric("seats").unwrap());
+    assert!(store.delete_metric("nps").unwrap(), "values alone are a metric too");
 }
 
 pub fn export_import_round_trips(store: &dyn Store) {
@@ -579,4 +678,7 @@ pub const CASES: &[(&str, Case)] = &[
     ("metrics_upsert_per_day", metrics_upsert_per_day),
     ("record_queries_filter", record_queries_filter),
     ("export_import_round_trips", export_import_round_trips),
+    ("listings_order_by_a_column", listings_order_by_a_column),
+    ("account_entries_merge_and_delete", account_entries_merge_and_delete),
+    ("metric_definitions_by_name", metric_definitions_by_name),
 ];

@@ -192,6 +192,27 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Custom metric values, newest day first.
     fn metrics(&self, query: &MetricQuery, page: u32, page_size: u32) -> Result<Page<MetricRow>>;
 
+    /// The nested entries of these accounts (Natero's `stage_history`, `custom_value_dimensions`,
+    /// ...), ordered by account, field and entry key.
+    fn account_entries(&self, account_ids: &[String]) -> Result<Vec<AccountEntry>>;
+
+    /// Inserts or replaces nested account entries by (account, field, entry key), in one
+    /// transaction.
+    fn put_account_entries(&self, entries: &[AccountEntry]) -> Result<()>;
+
+    /// Removes one nested account entry; whether it existed.
+    fn delete_account_entry(&self, account_id: &str, field: &str, entry_key: &str) -> Result<bool>;
+
+    /// A custom metric definition by name.
+    fn metric_definition(&self, name: &str) -> Result<Option<MetricDefinition>>;
+
+    /// Inserts or replaces a custom metric definition.
+    fn put_metric_definition(&self, def: &MetricDefinition) -> Result<()>;
+
+    /// Removes a metric: its definition and every value recorded under its name, in one
+    /// transaction; whether there was either.
+    fn delete_metric(&self, name: &str) -> Result<bool>;
+
     /// Rows per table (every table of `TABLES`).
     fn table_counts(&self) -> Result<std::collections::BTreeMap<String, u64>>;
 
@@ -230,6 +251,8 @@ pub const TABLES: &[&str] = &[
     "usage_sessions",
     "account_metrics",
     "pending_keys",
+    "account_entries",
+    "metric_definitions",
 ];
 
 /// A version for the keys a batch records in the change feed: unique per batch, so a settle pass

@@ -343,6 +343,32 @@ pub struct MetricRow {
 pub struct MetricQuery {
     pub account_id: Option<String>,
     pub name: Option<String>,
+    /// Order by `account_id`, `name`, `day` or `value` (ties by day, account and name); `None`:
+    /// newest day first.
+    pub order_by: Option<String>,
+    pub descending: bool,
+}
+
+/// A custom metric definition (Natero's `/metrics/{name}`): its fields as given.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MetricDefinition {
+    pub name: String,
+    /// A JSON object.
+    pub definition: Value,
+    pub updated_at: Timestamp,
+}
+
+/// One entry of an account's nested field (Natero's `stage_history`, `custom_value_dimensions`,
+/// `assigned_csms`, ...), identified within its field by `entry_key`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AccountEntry {
+    pub account_id: String,
+    /// The nested field: `stage_history`, `custom_value_dimensions`, ...
+    pub field: String,
+    /// The entry's identity within the field (a dimension's key, a CSM's email...).
+    pub entry_key: String,
+    /// The entry as given (a JSON object).
+    pub entry: Value,
 }
 
 /// Which records of a kind to list.
@@ -354,6 +380,19 @@ pub struct RecordQuery {
     pub native_id: Option<String>,
     /// Include records deleted at their source.
     pub include_deleted: bool,
+    /// Order by this column of the kind table (one of [`orderable_columns`]), ties by native id;
+    /// `None`: most recently seen first.
+    pub order_by: Option<String>,
+    pub descending: bool,
+}
+
+/// The columns a record listing can be ordered by: the record's identity, its account, when it
+/// was seen, and the kind's typed fields.
+pub fn orderable_columns(kind: ObjectKind) -> Vec<&'static str> {
+    ["native_id", "account_id", "source", "object", "first_seen", "last_seen"]
+        .into_iter()
+        .chain(kind.fields().iter().map(|f| f.name))
+        .collect()
 }
 
 /// One row of the lookup tables, as loaded into the linker's index.
@@ -396,6 +435,8 @@ pub enum AccountOrder {
     AccountId,
     Name,
     JoinDate,
+    /// Another typed account field (a name from `ObjectKind::Account.fields()`).
+    Field(&'static str),
 }
 
 /// Which accounts to list.

@@ -82,6 +82,61 @@ pub(crate) fn email_field(kind: ObjectKind) -> Option<&'static str> {
     matches!(kind, ObjectKind::User | ObjectKind::Contact).then_some("email")
 }
 
+/// The `ORDER BY` of a record listing. Only names from code reach the SQL: a requested column is
+/// looked up among [`crate::orderable_columns`]. NULLs sort lowest (first ascending, last
+/// descending) on both backends.
+pub(crate) fn record_order(kind: ObjectKind, q: &crate::RecordQuery, nulls: bool) -> crate::Result<String> {
+    let Some(col) = q.order_by.as_deref() else {
+        return Ok("last_seen DESC, source, object, native_id".into());
+    };
+    let col = crate::orderable_columns(kind)
+        .into_iter()
+        .find(|c| *c == col)
+        .ok_or_else(|| crate::StoreError::Invalid(format!("cannot order {} by {col:?}", kind.table())))?;
+    let dir = direction(q.descending, nulls);
+    Ok(format!("{col} {dir}, source {dir}, object {dir}, native_id {dir}"))
+}
+
+/// The `ORDER BY` of an account listing.
+pub(crate) fn account_order(q: &crate::AccountQuery, nulls: bool) -> crate::Result<String> {
+    let col = match q.order {
+        crate::AccountOrder::AccountId => "account_id",
+        crate::AccountOrder::Name => "name",
+        crate::AccountOrder::JoinDate => "join_date",
+        crate::AccountOrder::Field(f) => ObjectKind::Account
+            .fields()
+            .iter()
+            .map(|d| d.name)
+            .find(|n| *n == f)
+            .ok_or_else(|| crate::StoreError::Invalid(format!("cannot order accounts by {f:?}")))?,
+    };
+    let dir = direction(q.descending, nulls);
+    Ok(format!("{col} {dir}, account_id {dir}"))
+}
+
+/// The `ORDER BY` of a metric listing.
+pub(crate) fn metric_order(q: &crate::MetricQuery, nulls: bool) -> crate::Result<String> {
+    let Some(col) = q.order_by.as_deref() else {
+        return Ok("day DESC, account_id, name".into());
+    };
+    let col = ["account_id", "name", "day", "value"]
+        .into_iter()
+        .find(|c| *c == col)
+        .ok_or_else(|| crate::StoreError::Invalid(format!("cannot order metrics by {col:?}")))?;
+    let dir = direction(q.descending, nulls);
+    Ok(format!("{col} {dir}, day {dir}, account_id {dir}, name {dir}"))
+}
+
+/// `ASC`/`DESC`; with `nulls` (PostgreSQL) NULLs placed as SQLite places them.
+fn direction(descending: bool, nulls: bool) -> &'static str {
+    match (descending, nulls) {
+        (false, false) => "ASC",
+        (true, false) => "DESC",
+        (false, true) => "ASC NULLS FIRST",
+        (true, true) => "DESC NULLS LAST",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,5 +148,22 @@ mod tests {
         assert!(!sql.contains("first_seen = excluded"));
         assert!(sql.contains("last_seen = excluded.last_seen"));
         assert_eq!(sql.matches('?').count(), record_columns(ObjectKind::Ticket).len());
+    }
+
+    #[test]
+    fn orderings_take_only_known_columns() {
+        let q = |c: &str| crate::RecordQuery { order_by: Some(c.into()), descending: true, ..Default::default() };
+        assert_eq!(
+            record_order(ObjectKind::User, &q("email"), false).unwrap(),
+            "email DESC, source DESC, object DESC, native_id DESC"
+        );
+        assert!(record_order(ObjectKind::User, &q("email; DROP TABLE x"), false).is_err());
+        assert!(record_order(ObjectKind::User, &q("payload"), false).is_err());
+        let a = crate::AccountQuery { order: crate::AccountOrder::Field("renewal_date"), ..Default::default() };
+        assert_eq!(account_order(&a, true).unwrap(), "renewal_date ASC NULLS FIRST, account_id ASC NULLS FIRST");
+        let a = crate::AccountQuery { order: crate::AccountOrder::Field("attributes"), ..Default::default() };
+        assert!(account_order(&a, false).is_err());
+        let m = crate::MetricQuery { order_by: Some("value".into()), ..Default::default() };
+        assert_eq!(metric_order(&m, false).unwrap(), "value ASC, day ASC, account_id ASC, name ASC");
     }
 }

@@ -1,23 +1,28 @@
 //! `/api/v2/account_users` and `/api/v2/account_contacts`: product users and contacts. A user or
 //! contact whose account is unknown is answered `Account not found` and kept in the quarantine, so
 //! it links by itself when the account arrives.
+//!
+//! A product user is one record per `user_id` (`api/users/<user_id>`), whoever writes it: a POST,
+//! a PUT, or an `identifyUser` event. Every write merges field by field onto what is stored, under
+//! one lock per process, so two writers of one user never drop each other's fields.
 
 use accord_connectors::Item;
 use accord_core::{ObjectKind, RejectReason};
 use accord_engine::hub::ItemResult;
 use accord_engine::plan::API_SOURCE;
-use accord_store::RecordQuery;
+use accord_store::{RecordKey, RecordQuery};
 use axum::Json;
-use axum::extract::{Path, Query, State};
-use serde_json::{Value, json};
+use axum::extract::State;
+use serde_json::{Map, Value, json};
 
 use super::{
-    BatchResponse, FailedResult, ListParams, ListResponse, OkResponse, count_reasons, data_of, missing_fields_message,
-    records_of, shape,
+    BatchRequest, BatchResponse, FailedResult, ListParams, ListResponse, OkResponse, count_reasons, data_of, list_doc,
+    missing_fields_message, record_columns, records_of, shape,
 };
 use crate::auth::ApiKey;
 use crate::body::{RawBody, parse_json};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::{Path, Query};
 use crate::state::AppState;
 
 /// Users or contacts: what differs between the two resources.
@@ -32,6 +37,26 @@ pub(crate) struct People {
 pub(crate) const USERS: People = People { object: "users", kind: ObjectKind::User, id_field: "user_id", what: "Users" };
 pub(crate) const CONTACTS: People =
     People { object: "contacts", kind: ObjectKind::Contact, id_field: "contact_id", what: "Contacts" };
+
+list_doc!(
+    UserListParams,
+    record_columns(ObjectKind::User, "user_id").into_iter().map(|(n, _)| n).collect::<Vec<_>>(),
+    false
+);
+list_doc!(
+    ContactListParams,
+    record_columns(ObjectKind::Contact, "contact_id").into_iter().map(|(n, _)| n).collect::<Vec<_>>(),
+    false
+);
+
+/// A record's id as text, when it has a usable one.
+fn id_text(record: &Value, field: &str) -> Option<String> {
+    match record.get(field)? {
+        Value::String(s) if !s.trim().is_empty() => Some(s.clone()),
+        Value::Number(n) => accord_core::id::key_text(&Value::Number(n.clone())).ok().flatten(),
+        _ => None,
+    }
+}
 
 impl People {
     /// Contacts are identified by `contact_id`, or by their email when they have none.
@@ -68,11 +93,12 @@ impl People {
         }
     }
 
-    async fn upsert(self, state: &AppState, records: Vec<Value>, deletes: Vec<String>) -> ApiResult<BatchResponse> {
+    async fn upsert(self, state: &AppState, records: Vec<Value>) -> ApiResult<BatchResponse> {
         let records: Vec<Value> = records.into_iter().map(|r| self.prepare(r)).collect();
         let plan = state.hub().plan.stream(API_SOURCE, self.object).cloned().expect("built-in stream");
-        let mut items = super::accounts::api_items(&records);
-        items.extend(deletes.into_iter().map(|native_id| Item::Deleted { native_id }));
+        let _guard = if self.kind == ObjectKind::User { Some(state.inner().users_lock.lock().await) } else { None };
+        let records = if self.kind == ObjectKind::User { merged_users(state, records).await? } else { records };
+        let items = super::accounts::api_items(&records);
         let out = state.ingest(vec![(plan, items, true)]).await?.remove(0);
         let mut failed = Vec::new();
         for (i, (result, record)) in out.items.iter().zip(&records).enumerate() {
@@ -91,9 +117,17 @@ impl People {
         native_id: Option<String>,
         account_id: Option<String>,
     ) -> ApiResult<ListResponse> {
-        let (page, size, include) = (p.page(), p.size(), p.include_inactive());
+        let order_by = p.order(&record_columns(self.kind, self.id_field))?;
+        let (page, size, include, descending) = (p.page(), p.size()?, p.include_inactive(), p.descending()?);
         let kind = self.kind;
-        let query = RecordQuery { native_id, account_id, include_deleted: include, ..Default::default() };
+        let query = RecordQuery {
+            native_id,
+            account_id,
+            include_deleted: include,
+            order_by: order_by.map(str::to_owned),
+            descending,
+            ..Default::default()
+        };
         let records = state.blocking(move |hub| hub.store.records(kind, &query, page, size)).await??;
         Ok(ListResponse {
             status_is_ok: true,
@@ -101,29 +135,59 @@ impl People {
             current_page: page,
             max_page_size: size,
             total: records.total,
-            order_by: None,
-            direction: None,
+            order_by: p.order_by.clone().filter(|o| !o.is_empty()),
+            direction: Some(if descending { "desc" } else { "asc" }.into()),
             include_inactive: include,
         })
     }
+}
 
-    /// The API's own record of one user, to merge a PUT onto.
-    async fn existing(self, state: &AppState, native_id: String) -> ApiResult<Option<Value>> {
-        let kind = self.kind;
-        let query = RecordQuery {
-            source: Some(API_SOURCE.into()),
-            object: Some(self.object.into()),
-            native_id: Some(native_id),
-            ..Default::default()
-        };
-        let page = state.blocking(move |hub| hub.store.records(kind, &query, 0, 1)).await??;
-        Ok(page.items.first().map(|r| r.payload.clone()))
-    }
+/// The API's own record of each user, by user id (deactivated ones too).
+async fn stored_users(state: &AppState, ids: Vec<String>) -> ApiResult<Vec<(String, Value)>> {
+    Ok(state
+        .blocking(move |hub| {
+            let mut out = Vec::with_capacity(ids.len());
+            for id in ids {
+                let key = RecordKey::new(API_SOURCE, USERS.object, id.clone());
+                if let Some(r) = hub.store.record(ObjectKind::User, &key)? {
+                    out.push((id, r.payload));
+                }
+            }
+            Ok::<_, accord_store::StoreError>(out)
+        })
+        .await??)
+}
+
+/// Each user record merged field by field onto the stored one with its `user_id` (later records
+/// of the batch onto earlier ones). Callers hold `users_lock` until the result is ingested.
+pub(crate) async fn merged_users(state: &AppState, records: Vec<Value>) -> ApiResult<Vec<Value>> {
+    let mut ids: Vec<String> = records.iter().filter_map(|r| id_text(r, "user_id")).collect();
+    ids.sort();
+    ids.dedup();
+    let mut known: std::collections::HashMap<String, Map<String, Value>> = stored_users(state, ids)
+        .await?
+        .into_iter()
+        .filter_map(|(id, payload)| match payload {
+            Value::Object(m) => Some((id, m)),
+            _ => None,
+        })
+        .collect();
+    Ok(records
+        .into_iter()
+        .map(|record| {
+            let (Some(id), Value::Object(fields)) = (id_text(&record, "user_id"), &record) else { return record };
+            let mut merged = known.remove(&id).unwrap_or_default();
+            merged.extend(fields.clone());
+            known.insert(id, merged.clone());
+            Value::Object(merged)
+        })
+        .collect())
 }
 
 /// List product users.
-#[utoipa::path(get, path = "/api/v2/account_users", tag = "Account API v2", params(ListParams),
-    responses((status = 200, body = ListResponse)))]
+#[utoipa::path(get, path = "/api/v2/account_users", tag = "Account API v2", params(UserListParams),
+    responses((status = 200, body = ListResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody)))]
 pub async fn list_users(
     _: ApiKey,
     State(state): State<AppState>,
@@ -132,22 +196,25 @@ pub async fn list_users(
     Ok(Json(USERS.list(&state, &p, None, None).await?))
 }
 
-/// Insert or update product users in bulk: `{"records": [{"user_id", "account_id", ...}]}`.
-#[utoipa::path(post, path = "/api/v2/account_users", tag = "Account API v2",
-    request_body(content = Object, description = "{\"records\": [user, ...]}"),
-    responses((status = 200, body = BatchResponse), (status = 400, body = crate::error::ErrorBody)))]
+/// Insert or update product users in bulk: `{"records": [{"user_id", "account_id", ...}]}`. Each
+/// merges field by field onto the stored user.
+#[utoipa::path(post, path = "/api/v2/account_users", tag = "Account API v2", request_body = BatchRequest,
+    responses((status = 200, body = BatchResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody)))]
 pub async fn post_users(
     _: ApiKey,
     State(state): State<AppState>,
     RawBody(body): RawBody,
 ) -> ApiResult<Json<BatchResponse>> {
     let body = parse_json(&body)?;
-    Ok(Json(USERS.upsert(&state, records_of(&body)?.clone(), vec![]).await?))
+    Ok(Json(USERS.upsert(&state, records_of(&body)?.clone()).await?))
 }
 
-/// A product user (in every account it appears in).
+/// A product user.
 #[utoipa::path(get, path = "/api/v2/account_users/{user_id}", tag = "Account API v2",
-    params(("user_id" = String, Path), ListParams), responses((status = 200, body = ListResponse), (status = 404, body = crate::error::ErrorBody)))]
+    params(("user_id" = String, Path), UserListParams),
+    responses((status = 200, body = ListResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_user(
     _: ApiKey,
     State(state): State<AppState>,
@@ -157,10 +224,11 @@ pub async fn get_user(
     found(USERS.list(&state, &p, Some(user), None).await?)
 }
 
-/// A product user in one account.
+/// A product user, if it belongs to this account.
 #[utoipa::path(get, path = "/api/v2/account_users/{user_id}/{account_id}", tag = "Account API v2",
-    params(("user_id" = String, Path), ("account_id" = String, Path), ListParams),
-    responses((status = 200, body = ListResponse), (status = 404, body = crate::error::ErrorBody)))]
+    params(("user_id" = String, Path), ("account_id" = String, Path), UserListParams),
+    responses((status = 200, body = ListResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_user_in(
     _: ApiKey,
     State(state): State<AppState>,
@@ -181,23 +249,21 @@ async fn put_user_impl(
     body: &[u8],
 ) -> ApiResult<Json<BatchResponse>> {
     let body = parse_json(body)?;
-    let data = data_of(&body)?.clone();
-    let mut merged = match USERS.existing(&state, user.clone()).await? {
-        Some(Value::Object(m)) => m,
-        _ => Default::default(),
-    };
-    merged.extend(data);
-    merged.insert("user_id".into(), json!(user));
+    let mut data = data_of(&body)?.clone();
+    data.insert("user_id".into(), json!(user));
     if let Some(a) = account {
-        merged.insert("account_id".into(), json!(a));
+        data.insert("account_id".into(), json!(a));
     }
-    Ok(Json(USERS.upsert(&state, vec![Value::Object(merged)], vec![]).await?))
+    Ok(Json(USERS.upsert(&state, vec![Value::Object(data)]).await?))
 }
 
-/// Modify (or create) one product user: `{"data": {...}}`.
+/// Modify (or create) one product user: `{"data": {...}}` or the fields as a bare object. Fields
+/// not given keep their values.
 #[utoipa::path(put, path = "/api/v2/account_users/{user_id}", tag = "Account API v2",
-    params(("user_id" = String, Path)), request_body(content = Object, description = "{\"data\": {...}}"),
-    responses((status = 200, body = BatchResponse)))]
+    params(("user_id" = String, Path)),
+    request_body(content = Object, description = "{\"data\": {...}}, or the fields themselves"),
+    responses((status = 200, body = BatchResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody)))]
 pub async fn put_user(
     _: ApiKey,
     State(state): State<AppState>,
@@ -207,10 +273,12 @@ pub async fn put_user(
     put_user_impl(state, user, None, &body).await
 }
 
-/// Modify (or create) one product user of one account: `{"data": {...}}`.
+/// Modify (or create, or move) one product user of this account: `{"data": {...}}` or the fields.
 #[utoipa::path(put, path = "/api/v2/account_users/{user_id}/{account_id}", tag = "Account API v2",
-    params(("user_id" = String, Path), ("account_id" = String, Path)), request_body(content = Object, description = "{\"data\": {...}}"),
-    responses((status = 200, body = BatchResponse)))]
+    params(("user_id" = String, Path), ("account_id" = String, Path)),
+    request_body(content = Object, description = "{\"data\": {...}}, or the fields themselves"),
+    responses((status = 200, body = BatchResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody)))]
 pub async fn put_user_in(
     _: ApiKey,
     State(state): State<AppState>,
@@ -220,40 +288,63 @@ pub async fn put_user_in(
     put_user_impl(state, user, Some(account), &body).await
 }
 
-async fn delete_user_impl(state: AppState, user: String) -> ApiResult<Json<OkResponse>> {
-    if USERS.existing(&state, user.clone()).await?.is_none() {
+/// Deactivates every stored copy of a user the APIs wrote (the Account API's, and those that
+/// event sources wrote before users were merged), if it is in `account` when one is given.
+async fn delete_user_impl(state: AppState, user: String, account: Option<String>) -> ApiResult<Json<OkResponse>> {
+    let _guard = state.inner().users_lock.lock().await;
+    let api_sources: Vec<String> = std::iter::once(API_SOURCE.to_owned())
+        .chain(state.hub().config.raw.server.event_sources.iter().map(|e| e.source.clone()))
+        .collect();
+    let lookup = user.clone();
+    let copies = state
+        .blocking(move |hub| {
+            let q = RecordQuery { native_id: Some(lookup), account_id: account, ..Default::default() };
+            hub.store.records(ObjectKind::User, &q, 0, 100)
+        })
+        .await??;
+    let mut pages = Vec::new();
+    for r in copies.items.iter().filter(|r| api_sources.contains(&r.key.source)) {
+        if let Some(plan) = state.hub().plan.stream(&r.key.source, &r.key.object) {
+            pages.push((plan.clone(), vec![Item::Deleted { native_id: user.clone() }], false));
+        }
+    }
+    if pages.is_empty() {
         return Err(ApiError::NotFound("User not found".into()));
     }
-    USERS.upsert(&state, vec![], vec![user]).await?;
+    state.ingest(pages).await?;
     Ok(Json(OkResponse { status_is_ok: true, message: Some("user deactivated".into()), result: None }))
 }
 
 /// Deactivate a product user (kept, marked inactive; it no longer maps events to its account).
 #[utoipa::path(delete, path = "/api/v2/account_users/{user_id}", tag = "Account API v2",
-    params(("user_id" = String, Path)), responses((status = 200, body = OkResponse), (status = 404, body = crate::error::ErrorBody)))]
+    params(("user_id" = String, Path)),
+    responses((status = 200, body = OkResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody)))]
 pub async fn delete_user(
     _: ApiKey,
     State(state): State<AppState>,
     Path(user): Path<String>,
 ) -> ApiResult<Json<OkResponse>> {
-    delete_user_impl(state, user).await
+    delete_user_impl(state, user, None).await
 }
 
-/// Deactivate a product user of one account.
+/// Deactivate a product user of this account (404 when the user is not in it).
 #[utoipa::path(delete, path = "/api/v2/account_users/{user_id}/{account_id}", tag = "Account API v2",
     params(("user_id" = String, Path), ("account_id" = String, Path)),
-    responses((status = 200, body = OkResponse), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = OkResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody)))]
 pub async fn delete_user_in(
     _: ApiKey,
     State(state): State<AppState>,
-    Path((user, _account)): Path<(String, String)>,
+    Path((user, account)): Path<(String, String)>,
 ) -> ApiResult<Json<OkResponse>> {
-    delete_user_impl(state, user).await
+    delete_user_impl(state, user, Some(account)).await
 }
 
 /// List contacts.
-#[utoipa::path(get, path = "/api/v2/account_contacts", tag = "Account API v2", params(ListParams),
-    responses((status = 200, body = ListResponse)))]
+#[utoipa::path(get, path = "/api/v2/account_contacts", tag = "Account API v2", params(ContactListParams),
+    responses((status = 200, body = ListResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody)))]
 pub async fn list_contacts(
     _: ApiKey,
     State(state): State<AppState>,
@@ -263,14 +354,14 @@ pub async fn list_contacts(
 }
 
 /// Insert or update contacts in bulk: `{"records": [{"account_id", "email", ...}]}`.
-#[utoipa::path(post, path = "/api/v2/account_contacts", tag = "Account API v2",
-    request_body(content = Object, description = "{\"records\": [contact, ...]}"),
-    responses((status = 200, body = BatchResponse), (status = 400, body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/api/v2/account_contacts", tag = "Account API v2", request_body = BatchRequest,
+    responses((status = 200, body = BatchResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody)))]
 pub async fn post_contacts(
     _: ApiKey,
     State(state): State<AppState>,
     RawBody(body): RawBody,
 ) -> ApiResult<Json<BatchResponse>> {
     let body = parse_json(&body)?;
-    Ok(Json(CONTACTS.upsert(&state, records_of(&body)?.clone(), vec![]).await?))
+    Ok(Json(CONTACTS.upsert(&state, records_of(&body)?.clone()).await?))
 }

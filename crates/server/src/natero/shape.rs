@@ -18,7 +18,12 @@ fn typed_into(kind: ObjectKind, values: &[FieldValue], out: &mut Map<String, Val
     }
 }
 
-/// An account as Natero returns it.
+/// Where accord got a record (`api/accounts`, `crm/accounts`...): a name of its own, so the
+/// `source` field stays the client's.
+pub const ORIGIN: &str = "accord_origin";
+
+/// An account as Natero returns it: the fields as given (`source` included) when the Account API
+/// wrote it, the typed fields, `is_active`, and [`ORIGIN`].
 pub fn account(a: &AccountRow) -> Value {
     let mut out = match &a.attributes {
         Value::Object(m) if a.origin.source == accord_engine::plan::API_SOURCE => m.clone(),
@@ -27,7 +32,7 @@ pub fn account(a: &AccountRow) -> Value {
     typed_into(ObjectKind::Account, &a.fields, &mut out);
     out.insert("account_id".into(), json!(a.account_id));
     out.insert("is_active".into(), json!(a.status == AccountStatus::Active));
-    out.insert("source".into(), json!(format!("{}/{}", a.origin.source, a.origin.object)));
+    out.insert(ORIGIN.into(), json!(a.origin.map_name()));
     Value::Object(out)
 }
 
@@ -42,5 +47,6 @@ pub fn record(r: &RecordRow, id_field: &str) -> Value {
     out.insert(id_field.into(), json!(r.key.native_id));
     out.insert("account_id".into(), json!(r.account_id));
     out.insert("is_active".into(), json!(!r.is_deleted));
+    out.insert(ORIGIN.into(), json!(r.key.map_name()));
     Value::Object(out)
 }

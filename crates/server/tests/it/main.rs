@@ -2,7 +2,9 @@
 //! API, authentication and limits.
 
 mod api;
+mod clients;
 mod events;
+mod natero;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -15,6 +17,7 @@ use serde_json::Value;
 pub const KEY: &str = "test-api-key-123";
 pub const AUTH: &str = "auth-xyz";
 pub const SEND: &str = "send-xyz";
+pub const METRICS_KEY: &str = "scrape-key-456";
 
 /// A running server on an ephemeral loopback port.
 #[allow(missing_debug_implementations)]
@@ -31,11 +34,17 @@ impl Server {
     }
 
     pub async fn start_with(body_limit: u64) -> Self {
+        Self::start_config(body_limit, "").await
+    }
+
+    /// A server whose `[server]` table gets `extra` lines too (`metrics_key = ...`).
+    pub async fn start_config(body_limit: u64, extra: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("accounts.csv"), "id,name,joined\n").unwrap();
         std::fs::write(dir.path().join("key"), KEY).unwrap();
         std::fs::write(dir.path().join("auth"), AUTH).unwrap();
         std::fs::write(dir.path().join("send"), SEND).unwrap();
+        std::fs::write(dir.path().join("metrics_key"), METRICS_KEY).unwrap();
         let toml = format!(
             r#"
 store = "sqlite://hub.db"
@@ -54,6 +63,7 @@ path = "accounts.csv"
 [server]
 api_key = {{ file = "key" }}
 body_limit_bytes = {body_limit}
+{extra}
 [[server.event_sources]]
 source = "product"
 auth_key = {{ file = "auth" }}
@@ -101,6 +111,16 @@ pub async fn send(s: &Server, method: reqwest::Method, path: &str, body: Value) 
 
 pub async fn post(s: &Server, path: &str, body: Value) -> (u16, Value) {
     send(s, reqwest::Method::POST, path, body).await
+}
+
+/// A request to a full URL with a raw body (as a client library builds it), answered as JSON.
+pub async fn raw(method: reqwest::Method, url: &str, content_type: &str, body: &str) -> (u16, Value) {
+    let mut r = client().request(method, url);
+    if !body.is_empty() {
+        r = r.header("content-type", content_type).body(body.to_owned());
+    }
+    let r = r.send().await.unwrap();
+    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
 }
 
 pub fn accounts_body() -> Value {

@@ -31,6 +31,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../../migrations/postgres/0001_init.sql")),
     (2, "pending_keys", include_str!("../../migrations/postgres/0002_pending_keys.sql")),
     (3, "record_keys", include_str!("../../migrations/postgres/0003_record_keys.sql")),
+    (4, "natero_details", include_str!("../../migrations/postgres/0004_natero_details.sql")),
 ];
 
 /// Connections per process: enough for a server's blocking threads and a sync at once, small
@@ -432,13 +433,8 @@ impl Store for PgStore {
 
     fn accounts(&self, q: &AccountQuery) -> Result<Page<AccountRow>> {
         let statuses = status_codes(&q.statuses);
-        let order = match q.order {
-            AccountOrder::AccountId => "account_id",
-            AccountOrder::Name => "name",
-            AccountOrder::JoinDate => "join_date",
-        };
         // SQLite sorts NULL lowest: first ascending, last descending.
-        let dir = if q.descending { "DESC NULLS LAST" } else { "ASC NULLS FIRST" };
+        let order = sql::account_order(q, true)?;
         let size = q.page_size.clamp(1, 10_000);
         let (limit, offset) = (i64::from(size), i64::from(q.page) * i64::from(size));
         self.read(|conn| {
@@ -449,7 +445,7 @@ impl Store for PgStore {
                 )?
                 .try_get(0)?;
             let sql = format!(
-                "SELECT {} FROM accounts WHERE status = ANY($1) ORDER BY {order} {dir}, account_id {dir}
+                "SELECT {} FROM accounts WHERE status = ANY($1) ORDER BY {order}
                  LIMIT $2 OFFSET $3",
                 sql::account_columns().join(", ")
             );
@@ -504,11 +500,12 @@ impl Store for PgStore {
             clauses.push("NOT is_deleted".into());
         }
         let clause = if clauses.is_empty() { String::new() } else { format!("WHERE {}", clauses.join(" AND ")) };
+        let order = sql::record_order(kind, q, true)?;
         self.read(|conn| {
             let total: i64 =
                 conn.query_typed_one(&format!("SELECT COUNT(*) FROM {} {clause}", kind.table()), &args)?.try_get(0)?;
             let sql = format!(
-                "{} {clause} ORDER BY last_seen DESC, source, object, native_id LIMIT ${} OFFSET ${}",
+                "{} {clause} ORDER BY {order} LIMIT ${} OFFSET ${}",
                 sql::select_record(kind),
                 args.len() + 1,
                 args.len() + 2
@@ -959,12 +956,13 @@ impl Store for PgStore {
             }
         }
         let clause = if clauses.is_empty() { String::new() } else { format!("WHERE {}", clauses.join(" AND ")) };
+        let order = sql::metric_order(q, true)?;
         self.read(|conn| {
             let total: i64 =
                 conn.query_typed_one(&format!("SELECT COUNT(*) FROM account_metrics {clause}"), &args)?.try_get(0)?;
             let sql = format!(
                 "SELECT account_id, name, day, value FROM account_metrics {clause}
-                 ORDER BY day DESC, account_id, name LIMIT ${} OFFSET ${}",
+                 ORDER BY {order} LIMIT ${} OFFSET ${}",
                 args.len() + 1,
                 args.len() + 2
             );
@@ -983,6 +981,113 @@ impl Store for PgStore {
                 })
                 .collect::<Result<_>>()?;
             Ok(Page { items, total: total as u64, page, page_size: size })
+        })
+    }
+
+    fn account_entries(&self, account_ids: &[String]) -> Result<Vec<AccountEntry>> {
+        if account_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.read(|conn| {
+            conn.query_typed(
+                "SELECT account_id, field, entry_key, entry FROM account_entries
+                 WHERE account_id = ANY($1) ORDER BY account_id, field, entry_key",
+                &[(&account_ids, Type::TEXT_ARRAY)],
+            )?
+            .iter()
+            .map(|r| {
+                let entry: String = r.try_get(3)?;
+                Ok(AccountEntry {
+                    account_id: r.try_get(0)?,
+                    field: r.try_get(1)?,
+                    entry_key: r.try_get(2)?,
+                    entry: serde_json::from_str(&entry)?,
+                })
+            })
+            .collect()
+        })
+    }
+
+    fn put_account_entries(&self, entries: &[AccountEntry]) -> Result<()> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        // In key order, so concurrent writers lock shared rows in the same order; the last
+        // occurrence of a key within the call wins, as it would one statement at a time.
+        let mut sorted: BTreeMap<(&str, &str, &str), String> = BTreeMap::new();
+        for e in entries {
+            sorted.insert((&e.account_id, &e.field, &e.entry_key), e.entry.to_string());
+        }
+        let (mut ids, mut fields, mut keys, mut values) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for ((a, f, k), v) in sorted {
+            ids.push(a);
+            fields.push(f);
+            keys.push(k);
+            values.push(v);
+        }
+        let now = now_ms();
+        self.write(|tx| {
+            tx.execute_typed(
+                "INSERT INTO account_entries (account_id, field, entry_key, entry, updated_at)
+                 SELECT a, f, k, e, $5 FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[]) AS t (a, f, k, e)
+                 ON CONFLICT (account_id, field, entry_key) DO UPDATE SET
+                    entry = excluded.entry, updated_at = excluded.updated_at",
+                &[
+                    (&ids, Type::TEXT_ARRAY),
+                    (&fields, Type::TEXT_ARRAY),
+                    (&keys, Type::TEXT_ARRAY),
+                    (&values, Type::TEXT_ARRAY),
+                    (&now, Type::INT8),
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn delete_account_entry(&self, account_id: &str, field: &str, entry_key: &str) -> Result<bool> {
+        self.write(|tx| {
+            Ok(tx.execute_typed(
+                "DELETE FROM account_entries WHERE account_id = $1 AND field = $2 AND entry_key = $3",
+                &[(&account_id, Type::TEXT), (&field, Type::TEXT), (&entry_key, Type::TEXT)],
+            )? > 0)
+        })
+    }
+
+    fn metric_definition(&self, name: &str) -> Result<Option<MetricDefinition>> {
+        self.read(|conn| {
+            let row = conn.query_typed_opt(
+                "SELECT name, definition, updated_at FROM metric_definitions WHERE name = $1",
+                &[(&name, Type::TEXT)],
+            )?;
+            row.map(|r| {
+                let definition: String = r.try_get(1)?;
+                Ok(MetricDefinition {
+                    name: r.try_get(0)?,
+                    definition: serde_json::from_str(&definition)?,
+                    updated_at: time(r.try_get(2)?),
+                })
+            })
+            .transpose()
+        })
+    }
+
+    fn put_metric_definition(&self, def: &MetricDefinition) -> Result<()> {
+        let (definition, at) = (def.definition.to_string(), def.updated_at.timestamp_millis());
+        self.write(|tx| {
+            tx.execute_typed(
+                "INSERT INTO metric_definitions (name, definition, updated_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (name) DO UPDATE SET definition = excluded.definition, updated_at = excluded.updated_at",
+                &[(&def.name, Type::TEXT), (&definition, Type::TEXT), (&at, Type::INT8)],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn delete_metric(&self, name: &str) -> Result<bool> {
+        self.write(|tx| {
+            let defs = tx.execute_typed("DELETE FROM metric_definitions WHERE name = $1", &[(&name, Type::TEXT)])?;
+            let values = tx.execute_typed("DELETE FROM account_metrics WHERE name = $1", &[(&name, Type::TEXT)])?;
+            Ok(defs + values > 0)
         })
     }
 }

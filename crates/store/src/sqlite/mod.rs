@@ -22,6 +22,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../../migrations/sqlite/0001_init.sql")),
     (2, "pending_keys", include_str!("../../migrations/sqlite/0002_pending_keys.sql")),
     (3, "record_keys", include_str!("../../migrations/sqlite/0003_record_keys.sql")),
+    (4, "natero_details", include_str!("../../migrations/sqlite/0004_natero_details.sql")),
 ];
 
 /// Keys looked up per statement (SQLite binds at most 32,766 parameters).
@@ -340,12 +341,7 @@ impl Store for SqliteStore {
 
     fn accounts(&self, q: &AccountQuery) -> Result<Page<AccountRow>> {
         let statuses = status_codes(&q.statuses);
-        let order = match q.order {
-            AccountOrder::AccountId => "account_id",
-            AccountOrder::Name => "name",
-            AccountOrder::JoinDate => "join_date",
-        };
-        let dir = if q.descending { "DESC" } else { "ASC" };
+        let order = sql::account_order(q, false)?;
         let size = q.page_size.clamp(1, 10_000);
         self.read(|conn| {
             let marks = (1..=statuses.len()).map(ph).collect::<Vec<_>>().join(", ");
@@ -355,7 +351,7 @@ impl Store for SqliteStore {
                 |r| r.get(0),
             )?;
             let mut st = conn.prepare(&format!(
-                "SELECT {} FROM accounts WHERE status IN ({marks}) ORDER BY {order} {dir}, account_id {dir} LIMIT {size} OFFSET {}",
+                "SELECT {} FROM accounts WHERE status IN ({marks}) ORDER BY {order} LIMIT {size} OFFSET {}",
                 sql::account_columns().join(", "),
                 u64::from(q.page) * u64::from(size)
             ))?;
@@ -417,6 +413,7 @@ impl Store for SqliteStore {
             clauses.push("is_deleted = 0".into());
         }
         let clause = if clauses.is_empty() { String::new() } else { format!("WHERE {}", clauses.join(" AND ")) };
+        let order = sql::record_order(kind, q, false)?;
         self.read(|conn| {
             let total: i64 = conn.query_row(
                 &format!("SELECT COUNT(*) FROM {} {clause}", kind.table()),
@@ -424,7 +421,7 @@ impl Store for SqliteStore {
                 |r| r.get(0),
             )?;
             let mut st = conn.prepare_cached(&format!(
-                "{} {clause} ORDER BY last_seen DESC, source, object, native_id LIMIT {size} OFFSET {}",
+                "{} {clause} ORDER BY {order} LIMIT {size} OFFSET {}",
                 sql::select_record(kind),
                 u64::from(page) * u64::from(size)
             ))?;
@@ -752,6 +749,7 @@ impl Store for SqliteStore {
             }
         }
         let clause = if clauses.is_empty() { String::new() } else { format!("WHERE {}", clauses.join(" AND ")) };
+        let order = sql::metric_order(q, false)?;
         self.read(|conn| {
             let total: i64 = conn.query_row(
                 &format!("SELECT COUNT(*) FROM account_metrics {clause}"),
@@ -760,7 +758,7 @@ impl Store for SqliteStore {
             )?;
             let mut st = conn.prepare(&format!(
                 "SELECT account_id, name, day, value FROM account_metrics {clause}
-                 ORDER BY day DESC, account_id, name LIMIT {size} OFFSET {}",
+                 ORDER BY {order} LIMIT {size} OFFSET {}",
                 u64::from(page) * u64::from(size)
             ))?;
             let mut rows = st.query(params_from_iter(args.iter()))?;
@@ -774,6 +772,104 @@ impl Store for SqliteStore {
                 });
             }
             Ok(Page { items, total: total as u64, page, page_size: size })
+        })
+    }
+
+    fn account_entries(&self, account_ids: &[String]) -> Result<Vec<AccountEntry>> {
+        self.read(|conn| {
+            let mut out = Vec::new();
+            // Bounded chunks keep the statement under SQLite's variable limit.
+            for chunk in account_ids.chunks(500) {
+                let marks = (1..=chunk.len()).map(ph).collect::<Vec<_>>().join(", ");
+                let mut st = conn.prepare_cached(&format!(
+                    "SELECT account_id, field, entry_key, entry FROM account_entries
+                     WHERE account_id IN ({marks}) ORDER BY account_id, field, entry_key"
+                ))?;
+                let mut rows = st.query(params_from_iter(chunk.iter()))?;
+                while let Some(r) = rows.next()? {
+                    let entry: String = r.get(3)?;
+                    out.push(AccountEntry {
+                        account_id: r.get(0)?,
+                        field: r.get(1)?,
+                        entry_key: r.get(2)?,
+                        entry: serde_json::from_str(&entry)?,
+                    });
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    fn put_account_entries(&self, entries: &[AccountEntry]) -> Result<()> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let now = now_ms();
+        self.write(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            {
+                let mut st = tx.prepare_cached(
+                    "INSERT INTO account_entries (account_id, field, entry_key, entry, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT (account_id, field, entry_key) DO UPDATE SET
+                        entry = excluded.entry, updated_at = excluded.updated_at",
+                )?;
+                for e in entries {
+                    st.execute(params![e.account_id, e.field, e.entry_key, e.entry.to_string(), now])?;
+                }
+            }
+            tx.commit()?;
+            Ok(())
+        })
+    }
+
+    fn delete_account_entry(&self, account_id: &str, field: &str, entry_key: &str) -> Result<bool> {
+        self.write(|conn| {
+            Ok(conn.execute(
+                "DELETE FROM account_entries WHERE account_id = ?1 AND field = ?2 AND entry_key = ?3",
+                params![account_id, field, entry_key],
+            )? > 0)
+        })
+    }
+
+    fn metric_definition(&self, name: &str) -> Result<Option<MetricDefinition>> {
+        self.read(|conn| {
+            let row = conn
+                .query_row(
+                    "SELECT name, definition, updated_at FROM metric_definitions WHERE name = ?1",
+                    params![name],
+                    |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)),
+                )
+                .optional()?;
+            row.map(|(name, definition, updated_at)| {
+                Ok(MetricDefinition {
+                    name,
+                    definition: serde_json::from_str(&definition)?,
+                    updated_at: time(updated_at),
+                })
+            })
+            .transpose()
+        })
+    }
+
+    fn put_metric_definition(&self, def: &MetricDefinition) -> Result<()> {
+        self.write(|conn| {
+            conn.execute(
+                "INSERT INTO metric_definitions (name, definition, updated_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (name) DO UPDATE SET definition = excluded.definition, updated_at = excluded.updated_at",
+                params![def.name, def.definition.to_string(), def.updated_at.timestamp_millis()],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn delete_metric(&self, name: &str) -> Result<bool> {
+        self.write(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let defs = tx.execute("DELETE FROM metric_definitions WHERE name = ?1", params![name])?;
+            let values = tx.execute("DELETE FROM account_metrics WHERE name = ?1", params![name])?;
+            tx.commit()?;
+            Ok(defs + values > 0)
         })
     }
 
