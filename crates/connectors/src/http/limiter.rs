@@ -102,9 +102,9 @@ mod tests {
         let mut at = Vec::new();
         for _ in 0..7 {
             l.acquire().await;
-            at.push(start.elapsed().as_secs());
+            at.push(start.elapsed().as_millis());
         }
-        assert_eq!(at, vec![0, 0, 0, 10, 10, 10, 20], "10 s windows, plus a 100 ms margin");
+        assert_eq!(at, vec![0, 0, 0, 10_500, 10_500, 10_500, 21_000], "10 s windows, plus a 5% margin");
     }
 
     #[tokio::test(start_paused = true)]
