@@ -35,6 +35,8 @@ pub struct Hub {
     pub plan: Plan,
     pub store: Arc<dyn Store>,
     index: Mutex<IndexView>,
+    /// Whether each full pass seen by this process reconciles, by (source, object, pass).
+    passes: Mutex<HashMap<(String, String, String), bool>>,
 }
 
 /// Extra inputs for ingesting a page from a sync.
@@ -112,7 +114,7 @@ impl Hub {
     /// A hub over a given plan and store (already migrated).
     pub fn with_parts(config: Config, plan: Plan, store: Arc<dyn Store>) -> Result<Self> {
         let view = crate::shared::build(store.as_ref(), &plan)?;
-        let hub = Self { config, plan, store, index: Mutex::new(view) };
+        let hub = Self { config, plan, store, index: Mutex::new(view), passes: Mutex::default() };
         hub.load_config_domains()?;
         Ok(hub)
     }
@@ -198,12 +200,21 @@ impl Hub {
                 .filter(|k| k.source == plan.source && k.object == plan.object())
                 .map(|k| k.native_id.clone())
                 .collect();
+            // A pass that began when accord held nothing of the object has nothing to find gone.
+            let reconcile = match self.pass_reconciles(plan, &pass.id) {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not read the full pass's state; marking its records");
+                    true
+                }
+            };
             prepared.batch.seen_in_pass = Some(accord_store::SeenInPass {
                 source: plan.source.clone(),
                 object: plan.object().to_owned(),
                 pass: pass.id,
                 native_ids,
                 complete: pass.complete,
+                reconcile,
             });
         }
         prepared.batch.checkpoint = page.checkpoint.take();
@@ -226,7 +237,7 @@ impl Hub {
         let mut foreign: Vec<TriedKey> = foreign.changed.into_iter().chain(stale).collect();
         batch.pending_keys.extend(foreign.iter().cloned());
         let mut reconciled = 0;
-        if let Some(seen) = batch.seen_in_pass.as_ref().filter(|s| s.complete)
+        if let Some(seen) = batch.seen_in_pass.as_ref().filter(|s| s.complete && s.reconcile)
             && let Some(plan) = self.plan.stream(&seen.source, &seen.object)
         {
             let in_page: HashSet<&str> = seen.native_ids.iter().map(String::as_str).collect();
@@ -284,6 +295,23 @@ impl Hub {
         foreign.extend(later);
         changed.extend(foreign);
         Ok(IngestOutcome { counts, changed, applied: applied.remove(0), items: items.unwrap_or_default(), reconciled })
+    }
+
+    /// Whether full pass `pass` of a stream reconciles: decided at its first page (it does when
+    /// accord already holds records of the object), then read back from the store.
+    fn pass_reconciles(&self, plan: &StreamPlan, pass: &str) -> Result<bool> {
+        let key = (plan.source.clone(), plan.object().to_owned(), pass.to_owned());
+        let mut passes = self.passes.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(r) = passes.get(&key) {
+            return Ok(*r);
+        }
+        let reconciles = match self.store.pass_state(plan.kind(), &plan.source, plan.object(), pass)? {
+            accord_store::PassState::New { holds_records } => holds_records,
+            accord_store::PassState::Marking => true,
+            accord_store::PassState::NotReconciling => false,
+        };
+        passes.insert(key, reconciles);
+        Ok(reconciles)
     }
 
     /// Brings a view up to the store's index log; on a failure the view is rebuilt.

@@ -290,6 +290,14 @@ pub fn a_full_pass_finds_what_it_did_not_return(store: &dyn Store) {
             ..batch()
         })
         .unwrap();
+    assert_eq!(
+        store.pass_state(ObjectKind::Ticket, "support", "tickets", "p1").unwrap(),
+        PassState::New { holds_records: true }
+    );
+    assert_eq!(
+        store.pass_state(ObjectKind::Ticket, "support", "other", "p1").unwrap(),
+        PassState::New { holds_records: false }
+    );
     let seen = |ids: &[&str], complete: bool| WriteBatch {
         seen_in_pass: Some(SeenInPass {
             source: "support".into(),
@@ -297,10 +305,12 @@ pub fn a_full_pass_finds_what_it_did_not_return(store: &dyn Store) {
             pass: "p1".into(),
             native_ids: ids.iter().map(|s| s.to_string()).collect(),
             complete,
+            reconcile: true,
         }),
         ..batch()
     };
     store.apply(&seen(&["T1"], false)).unwrap();
+    assert_eq!(store.pass_state(ObjectKind::Ticket, "support", "tickets", "p1").unwrap(), PassState::Marking);
     store.apply(&seen(&["T3", "T9"], false)).unwrap();
     let unseen = store.unseen_in_pass(ObjectKind::Ticket, "support", "tickets", "p1").unwrap();
     assert_eq!(unseen, ["T2", "T4"], "live and quarantined records the pass did not return");
@@ -309,6 +319,20 @@ pub fn a_full_pass_finds_what_it_did_not_return(store: &dyn Store) {
     store.apply(&seen(&[], true)).unwrap();
     assert_eq!(store.unseen_in_pass(ObjectKind::Ticket, "support", "tickets", "p1").unwrap().len(), 4, "marks cleared");
     assert!(store.unseen_in_pass(ObjectKind::Event, "support", "tickets", "p1").unwrap().is_empty());
+    // A pass that reconciles nothing notes it once, so a resumed one knows.
+    let quiet = WriteBatch {
+        seen_in_pass: Some(SeenInPass {
+            source: "support".into(),
+            object: "other".into(),
+            pass: "p3".into(),
+            native_ids: vec!["X1".into()],
+            complete: false,
+            reconcile: false,
+        }),
+        ..batch()
+    };
+    store.apply(&quiet).unwrap();
+    assert_eq!(store.pass_state(ObjectKind::Ticket, "support", "other", "p3").unwrap(), PassState::NotReconciling);
     // For the System of Record, the accounts it created are what accord holds.
     let unseen = store.unseen_in_pass(ObjectKind::Account, "crm", "accounts", "p1").unwrap();
     assert_eq!(unseen, ["1042"]);

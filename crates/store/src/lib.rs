@@ -158,6 +158,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Live records of these kinds linked to any of these accounts.
     fn linked_to_accounts(&self, kinds: &[ObjectKind], account_ids: &[String]) -> Result<Vec<(ObjectKind, RecordKey)>>;
 
+    /// Where full pass `pass` of a source object stands.
+    fn pass_state(&self, kind: ObjectKind, source: &str, object: &str, pass: &str) -> Result<PassState>;
+
     /// The native ids of a source object that accord holds (live records of `kind`, quarantined
     /// rows, or the accounts it created) and that full pass `pass` has not returned.
     fn unseen_in_pass(&self, kind: ObjectKind, source: &str, object: &str, pass: &str) -> Result<Vec<String>>;

@@ -289,6 +289,21 @@ pub struct SeenInPass {
     pub native_ids: Vec<String>,
     /// The pass ends with this page: the marks of every pass of the object are removed.
     pub complete: bool,
+    /// False for a pass that began when accord held nothing of the object: there is nothing it
+    /// could find gone, so it marks nothing (the store notes that once, for a resumed pass).
+    pub reconcile: bool,
+}
+
+/// Where a full pass stands in the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PassState {
+    /// No page of it was committed; `holds_records` says whether accord holds any record of the
+    /// object (live, quarantined, or an account it created).
+    New { holds_records: bool },
+    /// It marks what it returns, to reconcile at its end.
+    Marking,
+    /// It began when accord held nothing of the object, and reconciles nothing.
+    NotReconciling,
 }
 
 /// An entry of the change feed.

@@ -693,6 +693,30 @@ impl Store for PgStore {
         })
     }
 
+    fn pass_state(&self, kind: ObjectKind, source: &str, object: &str, pass: &str) -> Result<PassState> {
+        self.read(|conn| {
+            // The "not reconciling" note is the row with an empty native id, which sorts first.
+            let first = conn.query_typed_opt(
+                "SELECT native_id FROM pass_seen WHERE source = $1 AND object = $2 AND pass = $3 ORDER BY native_id LIMIT 1",
+                &[(&source, Type::TEXT), (&object, Type::TEXT), (&pass, Type::TEXT)],
+            )?;
+            if let Some(row) = first {
+                let id: &str = row.try_get(0)?;
+                return Ok(if id.is_empty() { PassState::NotReconciling } else { PassState::Marking });
+            }
+            let held = match kind {
+                ObjectKind::Account => "SELECT 1 FROM accounts WHERE source = $1 AND object = $2".to_owned(),
+                _ => format!("SELECT 1 FROM {} WHERE source = $1 AND object = $2", kind.table()),
+            };
+            let sql = format!(
+                "SELECT EXISTS ({held}) OR EXISTS (SELECT 1 FROM quarantine WHERE source = $1 AND object = $2)"
+            );
+            let holds_records: bool =
+                conn.query_typed_one(&sql, &[(&source, Type::TEXT), (&object, Type::TEXT)])?.try_get(0)?;
+            Ok(PassState::New { holds_records })
+        })
+    }
+
     fn unseen_in_pass(&self, kind: ObjectKind, source: &str, object: &str, pass: &str) -> Result<Vec<String>> {
         let held = match kind {
             // Events are history, never a list the source still holds.
@@ -1447,7 +1471,11 @@ fn write_pass_seen(tx: &mut Transaction<'_>, seen: &SeenInPass) -> Result<()> {
         )?;
         return Ok(());
     }
-    let ids: std::collections::BTreeSet<&str> = seen.native_ids.iter().map(String::as_str).collect();
+    let ids: std::collections::BTreeSet<&str> = if seen.reconcile {
+        seen.native_ids.iter().map(String::as_str).collect()
+    } else {
+        std::iter::once("").collect()
+    };
     if ids.is_empty() {
         return Ok(());
     }

@@ -628,6 +628,35 @@ impl Store for SqliteStore {
         })
     }
 
+    fn pass_state(&self, kind: ObjectKind, source: &str, object: &str, pass: &str) -> Result<PassState> {
+        self.read(|conn| {
+            // The "not reconciling" note is the row with an empty native id, which sorts first.
+            let first: Option<String> = conn
+                .prepare_cached(
+                    "SELECT native_id FROM pass_seen WHERE source = ?1 AND object = ?2 AND pass = ?3 LIMIT 1",
+                )?
+                .query_row(params![source, object, pass], |r| r.get(0))
+                .optional()?;
+            match first {
+                Some(id) if id.is_empty() => return Ok(PassState::NotReconciling),
+                Some(_) => return Ok(PassState::Marking),
+                None => {}
+            }
+            let held = match kind {
+                ObjectKind::Account => "SELECT 1 FROM accounts WHERE source = ?1 AND object = ?2".to_owned(),
+                _ => format!("SELECT 1 FROM {} WHERE source = ?1 AND object = ?2", kind.table()),
+            };
+            let holds_records: bool = conn.query_row(
+                &format!(
+                    "SELECT EXISTS ({held}) OR EXISTS (SELECT 1 FROM quarantine WHERE source = ?1 AND object = ?2)"
+                ),
+                params![source, object],
+                |r| r.get(0),
+            )?;
+            Ok(PassState::New { holds_records })
+        })
+    }
+
     fn unseen_in_pass(&self, kind: ObjectKind, source: &str, object: &str, pass: &str) -> Result<Vec<String>> {
         self.read(|conn| {
             let held = if kind == ObjectKind::Account {
@@ -1178,7 +1207,9 @@ fn apply_batch(tx: &rusqlite::Transaction<'_>, batch: &WriteBatch) -> Result<App
         let mut st = tx.prepare_cached(
             "INSERT OR IGNORE INTO pass_seen (source, object, pass, native_id) VALUES (?1, ?2, ?3, ?4)",
         )?;
-        if !seen.complete {
+        if !seen.complete && !seen.reconcile {
+            st.execute(params![seen.source, seen.object, seen.pass, ""])?;
+        } else if !seen.complete {
             for id in &seen.native_ids {
                 st.execute(params![seen.source, seen.object, seen.pass, id])?;
             }
