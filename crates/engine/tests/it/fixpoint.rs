@@ -9,23 +9,10 @@ use serde_json::json;
 
 use crate::*;
 
-const CRM: &str = r#"
-[system_of_record]
-source = "crm"
-object = "accounts"
-account_id = "id"
-name = "name"
-join_date = "joined"
-filter = "status != 'churned'"
-
-[sources.crm]
-kind = "file"
-[[sources.crm.objects]]
-name = "accounts"
-kind = "account"
-path = "accounts.csv"
-native_id = "rid"
-"#;
+/// The flows' System of Record, its records identified by `rid` (so two can carry one account id).
+fn crm() -> String {
+    crate::flows::CRM.replace("path = \"accounts.csv\"", "path = \"accounts.csv\"\nnative_id = \"rid\"")
+}
 
 const SUPPORT: &str = r#"
 [sources.support]
@@ -65,7 +52,7 @@ fn setup(accounts: &str) -> (tempfile::TempDir, Hub) {
     write(dir.path(), "orgs.csv", "org_id,external_id\no1,A1\no2,A2\n");
     write(dir.path(), "tickets.csv", "id,org_id\nt1,o1\nt2,o2\n");
     write(dir.path(), "contacts.csv", "id,account,email\nc1,A2,ann@x.io\n");
-    let hub = hub(dir.path(), &format!("{CRM}{SUPPORT}"));
+    let hub = hub(dir.path(), &format!("{}{SUPPORT}", crm()));
     (dir, hub)
 }
 
@@ -210,7 +197,7 @@ fn an_id_map_reaching_a_filtered_account_says_filtered_after_a_restart() {
     write(dir.path(), "contacts.csv", "id,account_ref\nc1,r1\n");
     let toml = format!(
         "{}{}",
-        CRM.replace("native_id = \"rid\"", "native_id = \"rid\"\nfields = { crm_account_id = \"rid\" }"),
+        crm().replace("native_id = \"rid\"", "native_id = \"rid\"\nfields = { crm_account_id = \"rid\" }"),
         r#"
 [sources.support]
 kind = "file"
@@ -278,7 +265,7 @@ fn the_system_of_record_can_normalize_its_own_ids() {
     write(dir.path(), "orgs.csv", "org_id,external_id\no1,1042\no2,1050\n");
     write(dir.path(), "tickets.csv", "id,org_id\n");
     write(dir.path(), "contacts.csv", "id,account,email\n");
-    let unfixed = hub(dir.path(), &format!("{CRM}{SUPPORT}"));
+    let unfixed = hub(dir.path(), &format!("{}{SUPPORT}", crm()));
     sync(&unfixed);
     let q = quarantine(&unfixed);
     let o1 = q.iter().find(|e| e.key.native_id == "o1").unwrap();
@@ -292,7 +279,7 @@ fn the_system_of_record_can_normalize_its_own_ids() {
     drop(unfixed);
     std::fs::remove_file(dir.path().join("hub.db")).unwrap();
     let fixed_toml =
-        CRM.replace("native_id = \"rid\"", "native_id = \"rid\"\nnormalize = [\"trim\", \"integer_text\"]");
+        crm().replace("native_id = \"rid\"", "native_id = \"rid\"\nnormalize = [\"trim\", \"integer_text\"]");
     let fixed = hub(dir.path(), &format!("{fixed_toml}{SUPPORT}"));
     sync(&fixed);
     assert!(fixed.store.account("1042").unwrap().is_some() && fixed.store.account("1050").unwrap().is_some());

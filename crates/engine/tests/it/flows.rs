@@ -4,7 +4,7 @@ use accord_store::{AccountQuery, AccountStatus, RecordKey};
 
 use crate::*;
 
-const CRM: &str = r#"
+pub(crate) const CRM: &str = r#"
 [system_of_record]
 source = "crm"
 object = "accounts"

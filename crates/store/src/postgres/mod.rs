@@ -1443,8 +1443,17 @@ fn write_record_keys(tx: &mut Transaction<'_>, batch: &WriteBatch) -> Result<()>
     if rows.is_empty() {
         return Ok(());
     }
+    insert_key_rows(tx, "record_keys", rows.iter().map(|(space, key, record)| (space.as_str(), *key, *record)))
+}
+
+/// Inserts (space, key, record) rows into a key index table (`record_keys`, `quarantine_keys`).
+fn insert_key_rows<'a>(
+    tx: &mut Transaction<'_>,
+    table: &str,
+    rows: impl ExactSizeIterator<Item = (&'a str, &'a str, &'a RecordKey)>,
+) -> Result<()> {
     let mut c = Columns::of(&[ColumnType::Text; 5], rows.len());
-    for (space, key, record) in &rows {
+    for (space, key, record) in rows {
         c.cols[0].text(space);
         c.cols[1].text(key);
         c.cols[2].text(&record.source);
@@ -1453,8 +1462,7 @@ fn write_record_keys(tx: &mut Transaction<'_>, batch: &WriteBatch) -> Result<()>
     }
     tx.execute_typed(
         &format!(
-            "INSERT INTO record_keys (space, key, source, object, native_id) SELECT * FROM {}
-             ON CONFLICT DO NOTHING",
+            "INSERT INTO {table} (space, key, source, object, native_id) SELECT * FROM {} ON CONFLICT DO NOTHING",
             c.unnest(1)
         ),
         &c.params(),
@@ -1824,22 +1832,7 @@ fn upsert_quarantine(tx: &mut Transaction<'_>, rows: &[QuarantineRow]) -> Result
         })
         .collect();
     if !index.is_empty() {
-        let mut c = Columns::of(&[Text; 5], index.len());
-        for (space, key, rec) in &index {
-            c.cols[0].text(space);
-            c.cols[1].text(key);
-            c.cols[2].text(&rec.source);
-            c.cols[3].text(&rec.object);
-            c.cols[4].text(&rec.native_id);
-        }
-        tx.execute_typed(
-            &format!(
-                "INSERT INTO quarantine_keys (space, key, source, object, native_id) SELECT * FROM {}
-                 ON CONFLICT DO NOTHING",
-                c.unnest(1)
-            ),
-            &c.params(),
-        )?;
+        insert_key_rows(tx, "quarantine_keys", index.iter().map(|(s, k, rec)| (s.as_str(), k.as_str(), *rec)))?;
     }
     // A rejected record leaves its kind table, as each of its rows in the batch says.
     let mut by_kind: BTreeMap<ObjectKind, Vec<&RecordKey>> = BTreeMap::new();
