@@ -54,6 +54,24 @@ pub struct PageContext<'a> {
     pub full_pass: Option<accord_connectors::FullPass>,
 }
 
+/// A page submitted through an API, for `Hub::ingest_group`.
+#[derive(Debug)]
+pub struct ApiPage {
+    pub plan: Arc<StreamPlan>,
+    pub items: Vec<Item>,
+    /// Report what happened to each item (`IngestOutcome::items`).
+    pub report_items: bool,
+    /// Per item (empty, or one list per item): nested account entries to store, in the same
+    /// transaction, with the account the item becomes; their `account_id` is filled in then.
+    pub account_entries: Vec<Vec<accord_store::AccountEntry>>,
+}
+
+impl From<(Arc<StreamPlan>, Vec<Item>, bool)> for ApiPage {
+    fn from((plan, items, report_items): (Arc<StreamPlan>, Vec<Item>, bool)) -> Self {
+        Self { plan, items, report_items, account_entries: Vec::new() }
+    }
+}
+
 /// A page linked and ready to commit.
 #[derive(Debug)]
 pub struct PreparedPage(Prepared);
@@ -375,19 +393,32 @@ impl Hub {
     /// requests. Pages are linked in order, each seeing the index changes of the ones before it;
     /// if the transaction fails, the index is rebuilt from the store so it never holds what was
     /// not committed.
-    pub fn ingest_group(&self, pages: Vec<(Arc<StreamPlan>, Vec<Item>, bool)>) -> Result<Vec<IngestOutcome>> {
+    pub fn ingest_group(&self, pages: Vec<ApiPage>) -> Result<Vec<IngestOutcome>> {
         let mut index = self.lock();
         self.refresh(&mut index)?;
         let mut all_ops = Vec::new();
         let mut prepared = Vec::with_capacity(pages.len());
         let mut changed: Vec<Vec<TriedKey>> = Vec::with_capacity(pages.len());
-        for (plan, items, report_items) in pages {
+        for ApiPage { plan, items, report_items, account_entries } in pages {
             let mut p = Prepared::default();
-            if report_items {
+            if report_items || !account_entries.is_empty() {
                 p.items = Some(Vec::with_capacity(items.len()));
             }
             Context { index: &index, plan: &plan, now: chrono::Utc::now(), also: None, sor_claims: None }
                 .prepare(items, &mut p);
+            // Nested entries go with the accounts their items became, never with a rejection.
+            for (result, entries) in p.items.iter().flatten().zip(account_entries) {
+                if let ItemResult::Linked { account_id } = result {
+                    p.batch.account_entries.extend(
+                        entries
+                            .into_iter()
+                            .map(|e| accord_store::AccountEntry { account_id: account_id.to_string(), ..e }),
+                    );
+                }
+            }
+            if !report_items {
+                p.items = None;
+            }
             let mut keys = Vec::new();
             let ops = std::mem::take(&mut p.ops);
             p.batch.index_entities = crate::shared::entities_of(&ops, &self.plan, &p.batch);

@@ -12,7 +12,7 @@ mod shared;
 pub mod sync;
 pub mod view;
 
-pub use hub::{Hub, IngestOutcome, PageContext, RelinkReport};
+pub use hub::{ApiPage, Hub, IngestOutcome, PageContext, RelinkReport};
 pub use plan::{Plan, StreamPlan};
 pub use sync::{SyncObserver, SyncOptions, SyncReport, sync};
 

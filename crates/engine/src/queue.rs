@@ -5,18 +5,16 @@
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, TryRecvError};
 
-use accord_connectors::Item;
 use tokio::sync::oneshot;
 
 use crate::hub::IngestOutcome;
-use crate::plan::StreamPlan;
 use crate::{EngineError, Hub, Result};
 
 /// At most this many items go into one transaction.
 const MAX_GROUP_ITEMS: usize = 20_000;
 
 /// Pages of one request, in order; `true` asks for per-item results.
-pub type Pages = Vec<(Arc<StreamPlan>, Vec<Item>, bool)>;
+pub type Pages = Vec<crate::hub::ApiPage>;
 
 struct Job {
     pages: Pages,
@@ -68,12 +66,12 @@ fn commit_loop(hub: &Hub, rx: &Receiver<Job>) {
             }
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return,
         };
-        let mut items: usize = first.pages.iter().map(|p| p.1.len()).sum();
+        let mut items: usize = first.pages.iter().map(|p| p.items.len()).sum();
         let mut jobs = vec![first];
         while items < MAX_GROUP_ITEMS {
             match rx.try_recv() {
                 Ok(job) => {
-                    items += job.pages.iter().map(|p| p.1.len()).sum::<usize>();
+                    items += job.pages.iter().map(|p| p.items.len()).sum::<usize>();
                     jobs.push(job);
                 }
                 Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,

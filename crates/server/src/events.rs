@@ -221,10 +221,10 @@ pub async fn post(
             .map(|(line, data)| Item::Record(RawRecord { data, location: Some(format!("event line {line}")) }))
             .collect();
         if !user_items.is_empty() {
-            pages.push((users_plan, user_items, false));
+            pages.push((users_plan, user_items, false).into());
         }
     }
-    pages.push((events_plan, items, true));
+    pages.push((events_plan, items, true).into());
     let out = state.ingest(pages).await?.pop().expect("one outcome per page");
     drop(_guard);
     let mut failed_lines = Vec::new();

@@ -252,6 +252,9 @@ pub struct WriteBatch {
     pub expect_log_seq: Option<i64>,
     /// The lookup-index entries this batch changes, for the index log (one log entry per batch).
     pub index_entities: Vec<IndexEntity>,
+    /// Nested account entries (the Natero API's), upserted by (account, field, entry key): written
+    /// with the accounts they belong to.
+    pub account_entries: Vec<AccountEntry>,
 }
 
 /// An entity whose lookup-index entry a batch changed; written to the index log, so that other
@@ -329,6 +332,7 @@ impl WriteBatch {
             && self.settled_keys.is_empty()
             && self.seen_in_pass.is_none()
             && self.index_entities.is_empty()
+            && self.account_entries.is_empty()
     }
 }
 

@@ -94,39 +94,35 @@ fn api_item(i: usize, record: Value, problem: Option<String>) -> Item {
     }
 }
 
-/// Ingests account records through the `api/accounts` stream, their nested entries apart;
-/// returns Natero's batch answer.
+/// Ingests account records through the `api/accounts` stream, their nested entries with them (in
+/// the same transaction, and only for the records that become accounts); returns Natero's batch
+/// answer.
 pub(crate) async fn upsert_accounts(state: &AppState, records: Vec<Value>) -> ApiResult<BatchResponse> {
     let plan = state.hub().plan.stream(API_SOURCE, "accounts").cloned().expect("built-in stream");
     let mut items = Vec::with_capacity(records.len());
-    let mut entries = Vec::with_capacity(records.len());
+    let mut account_entries = Vec::with_capacity(records.len());
     for (i, record) in records.iter().enumerate() {
         let mut record = record.clone();
         let split = record.as_object_mut().map(nested::split).unwrap_or(Ok(vec![]));
         match split {
             Ok(e) => {
-                entries.push(e);
+                // The account id is filled in by the engine once the record links.
+                account_entries.push(nested::rows("", e));
                 items.push(api_item(i, record, None));
             }
             Err(problem) => {
-                entries.push(vec![]);
+                account_entries.push(vec![]);
                 items.push(api_item(i, records[i].clone(), Some(problem)));
             }
         }
     }
-    let out = state.ingest(vec![(plan, items, true)]).await?.remove(0);
+    let page = accord_engine::ApiPage { plan, items, report_items: true, account_entries };
+    let out = state.ingest(vec![page]).await?.remove(0);
     let mut failed = Vec::new();
-    let mut rows: Vec<AccountEntry> = Vec::new();
-    for (i, ((result, record), e)) in out.items.iter().zip(&records).zip(entries).enumerate() {
-        match result {
-            ItemResult::Rejected { reason, message, .. } => failed.push(account_failure(record, i, *reason, message)),
-            ItemResult::Linked { account_id } => rows.extend(nested::rows(account_id.as_str(), e)),
-            ItemResult::Deleted => {}
+    for (i, (result, record)) in out.items.iter().zip(&records).enumerate() {
+        if let ItemResult::Rejected { reason, message, .. } = result {
+            failed.push(account_failure(record, i, *reason, message));
         }
-    }
-    // After the accounts they belong to: an entry is never stored for an account that failed.
-    if !rows.is_empty() {
-        state.blocking(move |hub| hub.store.put_account_entries(&rows)).await??;
     }
     count_reasons(state, &failed);
     Ok(BatchResponse { status_is_ok: true, stored: records.len() - failed.len(), failed_results: failed })

@@ -99,7 +99,7 @@ impl People {
         let _guard = if self.kind == ObjectKind::User { Some(state.inner().users_lock.lock().await) } else { None };
         let records = if self.kind == ObjectKind::User { merged_users(state, records).await? } else { records };
         let items = super::accounts::api_items(&records);
-        let out = state.ingest(vec![(plan, items, true)]).await?.remove(0);
+        let out = state.ingest(vec![(plan, items, true).into()]).await?.remove(0);
         let mut failed = Vec::new();
         for (i, (result, record)) in out.items.iter().zip(&records).enumerate() {
             if let ItemResult::Rejected { reason, message, .. } = result {
@@ -305,7 +305,7 @@ async fn delete_user_impl(state: AppState, user: String, account: Option<String>
     let mut pages = Vec::new();
     for r in copies.items.iter().filter(|r| api_sources.contains(&r.key.source)) {
         if let Some(plan) = state.hub().plan.stream(&r.key.source, &r.key.object) {
-            pages.push((plan.clone(), vec![Item::Deleted { native_id: user.clone() }], false));
+            pages.push((plan.clone(), vec![Item::Deleted { native_id: user.clone() }], false).into());
         }
     }
     if pages.is_empty() {

@@ -206,6 +206,15 @@ async fn nested_fields_merge_by_entry_and_live_apart_from_the_account() {
     assert!(m.contains("stage_history[0]") && m.contains("start_date"), "{m}");
     let (status, _) = get(&s, "/api/v2/accounts/A2").await;
     assert_eq!(status, 404);
+
+    // A record that is rejected (no name) stores none of its nested entries: they are written in
+    // the same transaction as the account they belong to, and only with it.
+    let rejected = json!({"records": [{"account_id": "A3", "join_date": 1,
+        "custom_value_dimensions": [{"key": "seats", "value": 1}]}]});
+    let (_, r) = post(&s, "/api/v2/accounts", rejected).await;
+    assert_eq!(r["stored"], 0, "{r}");
+    let entries = s.hub.store.account_entries(&["A3".to_owned()]).unwrap();
+    assert!(entries.is_empty(), "{entries:?}");
 }
 
 /// Writes a user the way an event source did before users were merged (`product/users`).
@@ -214,7 +223,7 @@ async fn legacy_event_user(s: &Server, user: Value) {
     tokio::task::spawn_blocking(move || {
         let plan = hub.plan.stream("product", "users").cloned().unwrap();
         let item = accord_connectors::Item::Record(accord_connectors::RawRecord { data: user, location: None });
-        hub.ingest_group(vec![(plan, vec![item], false)]).unwrap();
+        hub.ingest_group(vec![(plan, vec![item], false).into()]).unwrap();
     })
     .await
     .unwrap();

@@ -1033,39 +1033,7 @@ impl Store for PgStore {
     }
 
     fn put_account_entries(&self, entries: &[AccountEntry]) -> Result<()> {
-        if entries.is_empty() {
-            return Ok(());
-        }
-        // In key order, so concurrent writers lock shared rows in the same order; the last
-        // occurrence of a key within the call wins, as it would one statement at a time.
-        let mut sorted: BTreeMap<(&str, &str, &str), String> = BTreeMap::new();
-        for e in entries {
-            sorted.insert((&e.account_id, &e.field, &e.entry_key), e.entry.to_string());
-        }
-        let (mut ids, mut fields, mut keys, mut values) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        for ((a, f, k), v) in sorted {
-            ids.push(a);
-            fields.push(f);
-            keys.push(k);
-            values.push(v);
-        }
-        let now = now_ms();
-        self.write(|tx| {
-            tx.execute_typed(
-                "INSERT INTO account_entries (account_id, field, entry_key, entry, updated_at)
-                 SELECT a, f, k, e, $5 FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[]) AS t (a, f, k, e)
-                 ON CONFLICT (account_id, field, entry_key) DO UPDATE SET
-                    entry = excluded.entry, updated_at = excluded.updated_at",
-                &[
-                    (&ids, Type::TEXT_ARRAY),
-                    (&fields, Type::TEXT_ARRAY),
-                    (&keys, Type::TEXT_ARRAY),
-                    (&values, Type::TEXT_ARRAY),
-                    (&now, Type::INT8),
-                ],
-            )?;
-            Ok(())
-        })
+        self.apply(&WriteBatch { account_entries: entries.to_vec(), ..Default::default() }).map(|_| ())
     }
 
     fn delete_account_entry(&self, account_id: &str, field: &str, entry_key: &str) -> Result<bool> {
@@ -1209,6 +1177,7 @@ fn apply_batch(tx: &mut Transaction<'_>, batch: &WriteBatch) -> Result<ApplyOutc
         // The SOR record that created the account is no longer a rejection.
         release(tx, batch.accounts.iter().map(|a| &a.origin), Release::Always)?;
     }
+    upsert_account_entries(tx, &batch.account_entries)?;
     if !batch.account_status.is_empty() {
         let mut last: BTreeMap<&str, &str> = BTreeMap::new();
         for (id, status) in &batch.account_status {
@@ -1502,6 +1471,40 @@ fn write_pass_seen(tx: &mut Transaction<'_>, seen: &SeenInPass) -> Result<()> {
             c.unnest(1)
         ),
         &params,
+    )?;
+    Ok(())
+}
+
+fn upsert_account_entries(tx: &mut Transaction<'_>, entries: &[AccountEntry]) -> Result<()> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    // In key order, so concurrent writers lock shared rows in the same order; the last
+    // occurrence of a key within the batch wins, as it would one statement at a time.
+    let mut sorted: BTreeMap<(&str, &str, &str), String> = BTreeMap::new();
+    for e in entries {
+        sorted.insert((&e.account_id, &e.field, &e.entry_key), e.entry.to_string());
+    }
+    let (mut ids, mut fields, mut keys, mut values) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for ((a, f, k), v) in sorted {
+        ids.push(a);
+        fields.push(f);
+        keys.push(k);
+        values.push(v);
+    }
+    let now = now_ms();
+    tx.execute_typed(
+        "INSERT INTO account_entries (account_id, field, entry_key, entry, updated_at)
+         SELECT a, f, k, e, $5 FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[]) AS t (a, f, k, e)
+         ON CONFLICT (account_id, field, entry_key) DO UPDATE SET
+            entry = excluded.entry, updated_at = excluded.updated_at",
+        &[
+            (&ids, Type::TEXT_ARRAY),
+            (&fields, Type::TEXT_ARRAY),
+            (&keys, Type::TEXT_ARRAY),
+            (&values, Type::TEXT_ARRAY),
+            (&now, Type::INT8),
+        ],
     )?;
     Ok(())
 }

@@ -830,26 +830,7 @@ impl Store for SqliteStore {
     }
 
     fn put_account_entries(&self, entries: &[AccountEntry]) -> Result<()> {
-        if entries.is_empty() {
-            return Ok(());
-        }
-        let now = now_ms();
-        self.write(|conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            {
-                let mut st = tx.prepare_cached(
-                    "INSERT INTO account_entries (account_id, field, entry_key, entry, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5)
-                     ON CONFLICT (account_id, field, entry_key) DO UPDATE SET
-                        entry = excluded.entry, updated_at = excluded.updated_at",
-                )?;
-                for e in entries {
-                    st.execute(params![e.account_id, e.field, e.entry_key, e.entry.to_string(), now])?;
-                }
-            }
-            tx.commit()?;
-            Ok(())
-        })
+        self.apply(&WriteBatch { account_entries: entries.to_vec(), ..Default::default() }).map(|_| ())
     }
 
     fn delete_account_entry(&self, account_id: &str, field: &str, entry_key: &str) -> Result<bool> {
@@ -1103,6 +1084,18 @@ fn apply_batch(tx: &rusqlite::Transaction<'_>, batch: &WriteBatch) -> Result<App
             st.execute(params_from_iter(account_params(a)))?;
             // The SOR record that created the account is no longer a rejection.
             release(tx, &a.origin)?;
+        }
+    }
+    if !batch.account_entries.is_empty() {
+        let now = now_ms();
+        let mut st = tx.prepare_cached(
+            "INSERT INTO account_entries (account_id, field, entry_key, entry, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (account_id, field, entry_key) DO UPDATE SET
+                entry = excluded.entry, updated_at = excluded.updated_at",
+        )?;
+        for e in &batch.account_entries {
+            st.execute(params![e.account_id, e.field, e.entry_key, e.entry.to_string(), now])?;
         }
     }
     for (id, status) in &batch.account_status {
