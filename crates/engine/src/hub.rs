@@ -171,9 +171,20 @@ impl Hub {
         self.index.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Runs a read-only function over the lookup index.
+    /// The index, brought up to what every process has committed.
+    fn fresh(&self) -> Result<MutexGuard<'_, IndexView>> {
+        let mut index = self.lock();
+        self.refresh(&mut index)?;
+        Ok(index)
+    }
+
+    /// Runs a read-only function over the lookup index (current with every process's commits).
     pub fn with_index<T>(&self, f: impl FnOnce(&LinkIndex) -> T) -> T {
-        f(&self.lock())
+        let mut index = self.lock();
+        if let Err(e) = self.refresh(&mut index) {
+            tracing::warn!(error = %e, "could not read the index log; answering from this process's view");
+        }
+        f(&index)
     }
 
     /// Ingests one page of one stream: link, write (with the checkpoint and run counts, in one
@@ -607,7 +618,7 @@ impl Hub {
 
     /// Deactivates an account: it goes on the delete list, and records pointing at it are rejected.
     pub fn deactivate(&self, account_id: &str, reason: &str) -> Result<()> {
-        let mut index = self.lock();
+        let mut index = self.fresh()?;
         let entry =
             index.account(account_id).ok_or_else(|| EngineError::NotFound(format!("account {account_id:?}")))?;
         let id = entry.account_id.clone();
@@ -631,7 +642,7 @@ impl Hub {
     /// Takes an account off the delete list and re-links what was rejected because of it.
     pub fn restore(&self, account_id: &str) -> Result<RelinkReport> {
         {
-            let mut index = self.lock();
+            let mut index = self.fresh()?;
             let entry =
                 index.account(account_id).ok_or_else(|| EngineError::NotFound(format!("account {account_id:?}")))?;
             if entry.state != AccountState::Deleted {
@@ -682,7 +693,7 @@ impl Hub {
         &self,
         rows: Vec<(usize, accord_store::MetricRow)>,
     ) -> Result<(Vec<(usize, AccountId)>, usize)> {
-        let index = self.lock();
+        let index = self.fresh()?;
         let (known, unknown): (Vec<_>, Vec<_>) = rows
             .into_iter()
             .partition(|(_, m)| index.account(m.account_id.as_str()).is_some_and(|e| e.state == AccountState::Active));

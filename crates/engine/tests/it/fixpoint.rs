@@ -286,3 +286,74 @@ fn the_system_of_record_can_normalize_its_own_ids() {
     assert_eq!(record(&fixed, ObjectKind::Organization, "orgs", "o1").unwrap().account_id.as_str(), "1042");
     assert_eq!(record(&fixed, ObjectKind::Organization, "orgs", "o2").unwrap().account_id.as_str(), "1050");
 }
+
+#[test]
+fn two_processes_on_one_store_see_each_others_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "accounts.csv", HEADER);
+    write(dir.path(), "users.csv", "id,account,email\n");
+    write(dir.path(), "orgs.csv", "org_id,external_id\n");
+    write(dir.path(), "tickets.csv", "id,org_id\n");
+    write(dir.path(), "contacts.csv", "id,account,email\n");
+    let toml = format!("{}{SUPPORT}", crm());
+    // Two hubs over one SQLite file, as two processes are; each builds its index at start.
+    let a = hub(dir.path(), &toml);
+    let b = hub(dir.path(), &toml);
+    write(
+        dir.path(),
+        "accounts.csv",
+        &format!("{HEADER}r1,A1,Alpha,2024-01-01,active\nr2,A2,Beta,2024-01-01,active\n"),
+    );
+    crm_only(&a);
+    // B links against what A committed, without a retry.
+    let orgs = b.plan.stream("support", "orgs").unwrap().clone();
+    let org = |id: &str, account: &str| {
+        Item::Record(RawRecord { data: json!({"org_id": id, "external_id": account}), location: None })
+    };
+    let out = b.ingest(&orgs, vec![org("o1", "A1")], PageContext::default()).unwrap();
+    assert_eq!(out.counts.linked, 1, "B saw A's account");
+    // B deactivates an account A created; A's next link hears it.
+    b.deactivate("A2", "closed").unwrap();
+    let out = a.ingest(&orgs, vec![org("o2", "A2")], PageContext::default()).unwrap();
+    assert_eq!(out.counts.rejected_by_reason.get("deleted_account"), Some(&1), "{:?}", out.counts);
+    // Both settle to the same fixpoint: the feed ends empty and a retry links nothing.
+    a.settle().unwrap();
+    b.settle().unwrap();
+    assert_settled(&a);
+    assert_settled(&b);
+}
+
+#[test]
+fn a_page_linked_against_a_stale_view_is_rechecked_after_its_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "accounts.csv", HEADER);
+    write(dir.path(), "users.csv", "id,account,email\n");
+    write(dir.path(), "orgs.csv", "org_id,external_id\n");
+    write(dir.path(), "tickets.csv", "id,org_id\n");
+    write(dir.path(), "contacts.csv", "id,account,email\n");
+    let toml = format!("{}{SUPPORT}", crm());
+    let (a, b) = (hub(dir.path(), &toml), hub(dir.path(), &toml));
+    // A links o9 while A9 does not exist anywhere: unknown.
+    let orgs = a.plan.stream("support", "orgs").unwrap().clone();
+    let item = Item::Record(RawRecord { data: json!({"org_id": "o9", "external_id": "A9"}), location: None });
+    let page = a.prepare(&orgs, vec![item], PageContext::default());
+    assert_eq!(page.counts().rejected, 1);
+    // Before A commits, B creates A9 (and nothing depends on it yet in the store).
+    let accounts = b.plan.stream("crm", "accounts").unwrap().clone();
+    let sor = Item::Record(RawRecord {
+        data: json!({"rid": "r9", "id": "A9", "name": "Nine", "joined": "2024-01-01", "status": "active"}),
+        location: None,
+    });
+    b.ingest(&accounts, vec![sor], PageContext::default()).unwrap();
+    b.settle().unwrap();
+    // A's commit sees B's change under its page: the page goes in, and its record is re-checked.
+    let out = a.commit(page).unwrap();
+    assert!(
+        out.changed.contains(&accord_core::TriedKey { space: accord_core::KeySpace::Account, key: "A9".into() }),
+        "the commit reports the key that changed under it: {:?}",
+        out.changed
+    );
+    a.settle().unwrap();
+    assert_eq!(record(&a, ObjectKind::Organization, "orgs", "o9").unwrap().account_id.as_str(), "A9");
+    assert_settled(&a);
+}
