@@ -66,6 +66,12 @@ fn print_report(report: &SyncReport) {
         if s.relinked.linked > 0 {
             println!("{}: {} quarantined records linked after its records arrived", s.source, s.relinked.linked);
         }
+        for st in s.streams.iter().filter(|st| st.reconciled_deletions > 0) {
+            println!(
+                "{}/{}: {} records deleted at the source (a full read no longer returned them)",
+                s.source, st.object, st.reconciled_deletions
+            );
+        }
         for st in &s.streams {
             if let Some(e) = &st.error {
                 eprintln!("error: {}/{}: {e}", s.source, st.object);
