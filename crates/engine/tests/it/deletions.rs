@@ -10,10 +10,11 @@ use accord_store::{AccountStatus, QuarantineQuery, RecordKey};
 
 use crate::sandbox::runtime;
 
-fn sync(hub: &Hub, rt: &tokio::runtime::Runtime) {
+fn sync(hub: &Hub, rt: &tokio::runtime::Runtime) -> accord_engine::SyncReport {
     let report = accord_engine::sync(hub, &SyncOptions::default(), &accord_engine::sync::Quiet, rt.handle()).unwrap();
     let errors: Vec<_> = report.sources.iter().filter_map(|s| s.error.as_ref()).collect();
     assert!(errors.is_empty(), "{errors:?}");
+    report
 }
 
 fn reason(hub: &Hub, key: &RecordKey) -> Option<RejectReason> {
@@ -52,7 +53,17 @@ fn deletions_between_two_syncs_reach_the_link_state() {
     sandbox.intercom.delete::<accord_sandbox::intercom::model::Contact>(&contact.native_id).unwrap();
     // getDeleted covers whole minutes only.
     sandbox.clock().advance(chrono::Duration::minutes(2));
-    sync(&hub, &rt);
+    let second = sync(&hub, &rt);
+    let reconciled = |source: &str, object: &str| {
+        second
+            .sources
+            .iter()
+            .filter(|s| s.source == source)
+            .flat_map(|s| &s.streams)
+            .find(|st| st.object == object)
+            .map(|st| st.reconciled_deletions)
+    };
+    assert_eq!(reconciled("intercom", "contacts"), Some(1), "the reconciling pass found the deleted contact");
 
     assert_eq!(hub.store.account(account.account_id.as_str()).unwrap().unwrap().status, AccountStatus::Deleted);
     assert_eq!(hub.store.delete_list().unwrap().iter().filter(|d| d.0 == account.account_id.as_str()).count(), 1);
