@@ -265,44 +265,12 @@ impl Hub {
         let stale = if foreign.rebuilt { page_keys(&batch) } else { Vec::new() };
         let mut foreign: Vec<TriedKey> = foreign.changed.into_iter().chain(stale).collect();
         batch.pending_keys.extend(foreign.iter().cloned());
-        let mut reconciled = 0;
-        if let Some(seen) = batch.seen_in_pass.as_ref().filter(|s| s.complete && s.reconcile)
-            && let Some(plan) = self.plan.stream(&seen.source, &seen.object)
-        {
-            let in_page: HashSet<&str> = seen.native_ids.iter().map(String::as_str).collect();
-            let gone: Vec<Item> = self
-                .store
-                .unseen_in_pass(plan.kind(), &seen.source, &seen.object, &seen.pass)?
-                .into_iter()
-                .filter(|id| !in_page.contains(id.as_str()))
-                .map(|native_id| Item::Deleted { native_id })
-                .collect();
-            reconciled = gone.len() as u64;
-            let mut deletions = Prepared::default();
-            Context { index: &index, plan, now: chrono::Utc::now(), also: None, sor_claims: None }
-                .prepare(gone, &mut deletions);
-            batch.tombstones.extend(deletions.batch.tombstones);
-            ops.extend(deletions.ops);
-            sor_deletions.extend(deletions.sor_deletions);
-        }
-        let mut extra_ops = Vec::new();
-        for key in sor_deletions {
-            match self.store.account_by_origin(&key)? {
-                Some(account) => {
-                    let reason = format!("deleted in {}/{}", key.source, key.object);
-                    batch.account_status.push((account.account_id.clone(), accord_store::AccountStatus::Deleted));
-                    batch.delete_list.push(DeleteListChange::Add { account_id: account.account_id.clone(), reason });
-                    extra_ops.push(IndexOp::State(account.account_id.to_string(), AccountState::Deleted));
-                }
-                None => {
-                    // Not an account (rejected, or filtered out): its rejection goes with it.
-                    if let Some(id) = index.filtered_by_origin(&key.native_id) {
-                        extra_ops.push(IndexOp::Unfiltered(id.to_owned()));
-                    }
-                }
-            }
-            batch.tombstones.push((ObjectKind::Account, key));
-        }
+        let deletions = self.pass_deletions(&index, &batch)?;
+        let reconciled = deletions.counts.fetched;
+        batch.tombstones.extend(deletions.batch.tombstones);
+        ops.extend(deletions.ops);
+        sor_deletions.extend(deletions.sor_deletions);
+        let extra_ops = self.resolve_sor_deletions(&index, &mut batch, sor_deletions)?;
         for key in displaced {
             if let Some(account) = self.store.account_by_origin(&key)? {
                 batch.quarantine.push(displaced_rejection(&account, &batch));
@@ -324,6 +292,55 @@ impl Hub {
         foreign.extend(later);
         changed.extend(foreign);
         Ok(IngestOutcome { counts, changed, applied: applied.remove(0), items: items.unwrap_or_default(), reconciled })
+    }
+
+    /// On the page that completes a reconciling full pass: the object's records the pass never
+    /// returned, prepared as deletions (its `counts.fetched` says how many).
+    fn pass_deletions(&self, index: &IndexView, batch: &WriteBatch) -> Result<Prepared> {
+        let mut deletions = Prepared::default();
+        let Some(seen) = batch.seen_in_pass.as_ref().filter(|s| s.complete && s.reconcile) else {
+            return Ok(deletions);
+        };
+        let Some(plan) = self.plan.stream(&seen.source, &seen.object) else { return Ok(deletions) };
+        let in_page: HashSet<&str> = seen.native_ids.iter().map(String::as_str).collect();
+        let gone: Vec<Item> = self
+            .store
+            .unseen_in_pass(plan.kind(), &seen.source, &seen.object, &seen.pass)?
+            .into_iter()
+            .filter(|id| !in_page.contains(id.as_str()))
+            .map(|native_id| Item::Deleted { native_id })
+            .collect();
+        Context { index, plan, now: chrono::Utc::now(), also: None, sor_claims: None }.prepare(gone, &mut deletions);
+        Ok(deletions)
+    }
+
+    /// SOR records deleted at the source: the account each created goes on the delete list; one
+    /// that is not an account (rejected, or filtered out) loses its rejection and filtered mark.
+    /// Returns the index operations to make.
+    fn resolve_sor_deletions(
+        &self,
+        index: &IndexView,
+        batch: &mut WriteBatch,
+        keys: Vec<accord_store::RecordKey>,
+    ) -> Result<Vec<IndexOp>> {
+        let mut ops = Vec::new();
+        for key in keys {
+            match self.store.account_by_origin(&key)? {
+                Some(account) => {
+                    let reason = format!("deleted in {}/{}", key.source, key.object);
+                    batch.account_status.push((account.account_id.clone(), accord_store::AccountStatus::Deleted));
+                    batch.delete_list.push(DeleteListChange::Add { account_id: account.account_id.clone(), reason });
+                    ops.push(IndexOp::State(account.account_id.to_string(), AccountState::Deleted));
+                }
+                None => {
+                    if let Some(id) = index.filtered_by_origin(&key.native_id) {
+                        ops.push(IndexOp::Unfiltered(id.to_owned()));
+                    }
+                }
+            }
+            batch.tombstones.push((ObjectKind::Account, key));
+        }
+        Ok(ops)
     }
 
     /// Whether full pass `pass` of a stream reconciles: decided at its first page (it does when
