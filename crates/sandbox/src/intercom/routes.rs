@@ -36,6 +36,7 @@ pub(crate) fn router(state: Arc<State>) -> Router {
         .route("/contacts/search", post(search_contacts))
         .route("/conversations", get(conversations))
         .route("/conversations/search", post(search_conversations))
+        .route("/tags", get(tags))
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), guard::<State>))
         .with_state(state)
@@ -49,6 +50,12 @@ fn error(s: &State, status: StatusCode, code: &str, message: &str) -> Response {
         "errors": [{ "code": code, "message": message }],
     });
     (status, Json(body)).into_response()
+}
+
+/// `GET /tags` (`listTags`): the generated workspace has no tags. Clients call it to check a
+/// token (Singer's tap-intercom does, before anything else).
+async fn tags() -> Response {
+    Json(json!({ "type": "list", "data": [] })).into_response()
 }
 
 async fn not_found(AxState(s): AxState<Arc<State>>) -> Response {
@@ -370,9 +377,13 @@ fn test(filter: &Filter, get: &dyn Fn(&str) -> Option<Field>) -> Result<bool, St
             let actual = get(field).ok_or_else(|| format!("{field} is not a searchable field in the sandbox"))?;
             match actual {
                 Field::Date(t) => {
+                    // A Unix timestamp: Intercom takes fractional seconds too (Singer's tap-intercom
+                    // sends Python's `datetime.timestamp()`, a float); they count by whole seconds.
+                    let seconds = |f: f64| f.is_finite().then(|| f.floor() as i64);
                     let v = value
                         .as_i64()
-                        .or_else(|| value.as_str().and_then(|s| s.parse().ok()))
+                        .or_else(|| value.as_f64().and_then(seconds))
+                        .or_else(|| value.as_str().and_then(|s| s.trim().parse::<f64>().ok()).and_then(seconds))
                         .ok_or_else(|| format!("{field} takes a Unix timestamp"))?;
                     // Dates match by calendar day (the workspace is on UTC): `>` starts at the
                     // next day, `<` before the day, `=` the whole day.
@@ -401,6 +412,16 @@ fn test(filter: &Filter, get: &dyn Fn(&str) -> Option<Field>) -> Result<bool, St
                         ("!~", Some(v)) => Ok(!t.contains(v)),
                         ("^", Some(v)) => Ok(t.starts_with(v)),
                         ("$", Some(v)) => Ok(t.ends_with(v)),
+                        // The spec lists `>`/`<` for integers and dates only, yet Intercom takes them
+                        // on a conversation's string `id`: Singer's tap-intercom resumes its
+                        // conversations search with `id > <last id>` (ids are digits: numeric order).
+                        (">" | "<", Some(v)) => {
+                            let order = match (t.parse::<u128>(), v.parse::<u128>()) {
+                                (Ok(a), Ok(b)) => a.cmp(&b),
+                                _ => t.as_str().cmp(v),
+                            };
+                            Ok(if operator == ">" { order.is_gt() } else { order.is_lt() })
+                        }
                         ("IN", _) => list().map(|l| l.contains(&t.as_str())).ok_or_else(|| "IN takes a list".into()),
                         ("NIN", _) => list().map(|l| !l.contains(&t.as_str())).ok_or_else(|| "NIN takes a list".into()),
                         (other, _) => Err(format!("Operator {other} is not supported for string field {field}")),

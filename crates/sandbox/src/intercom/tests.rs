@@ -247,6 +247,34 @@ async fn searches_by_updated_at_return_only_what_changed_by_whole_days() {
     assert_eq!(all.len(), company.intercom.contacts.len());
 }
 
+/// What Singer's tap-intercom sends, which the real API takes: `GET /tags` to check the token, a
+/// resumable conversations search by `id > <last id>` (a string field), and float timestamps.
+#[tokio::test]
+async fn the_queries_singers_tap_intercom_sends_are_answered() {
+    let (s, company) = sandbox(unlimited()).await;
+    assert_eq!(get(&s, "/tags").await, json!({ "type": "list", "data": [] }));
+    let since = |id: &str| {
+        json!({ "operator": "AND", "value": [
+            { "operator": "OR", "value": [
+                { "field": "id", "operator": ">", "value": id },
+                { "field": "id", "operator": "=", "value": id }
+            ] },
+            { "operator": "OR", "value": [
+                { "field": "updated_at", "operator": ">", "value": 946_684_800.5 },
+                { "field": "updated_at", "operator": "=", "value": 946_684_800.5 }
+            ] }
+        ] })
+    };
+    let all = search_all(&s, "/conversations/search", since(""), "conversations", 150).await;
+    assert_eq!(all.len(), company.intercom.conversations.len());
+    // From a conversation id on: that one and every later one, in numeric id order.
+    let mut numeric: Vec<u128> = ids(&all).iter().map(|i| i.parse().unwrap()).collect();
+    numeric.sort();
+    let middle = numeric[numeric.len() / 2].to_string();
+    let rest = search_all(&s, "/conversations/search", since(&middle), "conversations", 150).await;
+    assert_eq!(rest.len(), numeric.len() - numeric.len() / 2);
+}
+
 #[tokio::test]
 async fn faults_are_observable_over_http() {
     let (s, _) = sandbox(unlimited()).await;
