@@ -182,9 +182,13 @@ fn start(s: &State, params: &HashMap<String, String>) -> Result<Position, Respon
     let Some(t) = params.get("start_time") else {
         return Err(error(StatusCode::BAD_REQUEST, "InvalidValue", "start_time or cursor is required"));
     };
+    // Whole seconds; Zendesk also takes fractional ones (Singer's tap-zendesk sends Python's
+    // `datetime.timestamp()`, `946684800.0`), counted by the whole second.
     let t: i64 = t
-        .parse()
-        .map_err(|_| error(StatusCode::BAD_REQUEST, "InvalidValue", "start_time must be a Unix time in seconds"))?;
+        .parse::<i64>()
+        .ok()
+        .or_else(|| t.parse::<f64>().ok().filter(|f| f.is_finite()).map(|f| f.floor() as i64))
+        .ok_or_else(|| error(StatusCode::BAD_REQUEST, "InvalidValue", "start_time must be a Unix time in seconds"))?;
     if t > s.clock.now().timestamp() {
         return Err(error(StatusCode::BAD_REQUEST, "InvalidValue", "start_time must be in the past"));
     }

@@ -97,6 +97,22 @@ async fn exports_page_through_every_record_for_several_page_sizes() {
     assert!(without_deleted.iter().all(|t| t["status"] != "deleted"));
 }
 
+/// Singer's tap-zendesk starts an export at Python's `datetime.timestamp()`, a float: Zendesk
+/// takes it, by the whole second.
+#[tokio::test]
+async fn an_export_takes_a_fractional_start_time() {
+    let (s, company) = sandbox(unlimited()).await;
+    let (whole, _) =
+        cursor_export(&s, "tickets", "/api/v2/incremental/tickets/cursor.json?start_time=946684800&per_page=100").await;
+    let (fractional, _) =
+        cursor_export(&s, "tickets", "/api/v2/incremental/tickets/cursor.json?start_time=946684800.0&per_page=100")
+            .await;
+    assert_eq!(id_set(&whole), id_set(&fractional));
+    assert_eq!(fractional.len(), company.zendesk.tickets.len());
+    let res = get(&s, "/api/v2/incremental/tickets/cursor.json?start_time=soon").await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+}
+
 #[tokio::test]
 async fn auth_failures_answer_like_zendesk() {
     let (s, _) = sandbox(unlimited()).await;
