@@ -56,6 +56,14 @@ fn setup(accounts: &str) -> (tempfile::TempDir, Hub) {
     (dir, hub)
 }
 
+/// The support source's files, with a header and no rows.
+fn empty_support(dir: &std::path::Path) {
+    write(dir, "users.csv", "id,account,email\n");
+    write(dir, "orgs.csv", "org_id,external_id\n");
+    write(dir, "tickets.csv", "id,org_id\n");
+    write(dir, "contacts.csv", "id,account,email\n");
+}
+
 fn record(hub: &Hub, kind: ObjectKind, object: &str, id: &str) -> Option<accord_store::RecordRow> {
     hub.store.record(kind, &RecordKey::new("support", object, id)).unwrap().filter(|r| !r.is_deleted)
 }
@@ -291,10 +299,7 @@ fn the_system_of_record_can_normalize_its_own_ids() {
 fn two_processes_on_one_store_see_each_others_changes() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "accounts.csv", HEADER);
-    write(dir.path(), "users.csv", "id,account,email\n");
-    write(dir.path(), "orgs.csv", "org_id,external_id\n");
-    write(dir.path(), "tickets.csv", "id,org_id\n");
-    write(dir.path(), "contacts.csv", "id,account,email\n");
+    empty_support(dir.path());
     let toml = format!("{}{SUPPORT}", crm());
     // Two hubs over one SQLite file, as two processes are; each builds its index at start.
     let a = hub(dir.path(), &toml);
@@ -327,10 +332,7 @@ fn two_processes_on_one_store_see_each_others_changes() {
 fn a_page_linked_against_a_stale_view_is_rechecked_after_its_commit() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "accounts.csv", HEADER);
-    write(dir.path(), "users.csv", "id,account,email\n");
-    write(dir.path(), "orgs.csv", "org_id,external_id\n");
-    write(dir.path(), "tickets.csv", "id,org_id\n");
-    write(dir.path(), "contacts.csv", "id,account,email\n");
+    empty_support(dir.path());
     let toml = format!("{}{SUPPORT}", crm());
     let (a, b) = (hub(dir.path(), &toml), hub(dir.path(), &toml));
     // A links o9 while A9 does not exist anywhere: unknown.
