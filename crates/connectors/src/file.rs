@@ -383,7 +383,9 @@ fn trim_line_end(buf: &[u8]) -> &[u8] {
 /// One NDJSON line (or Event API line) as an item.
 pub fn json_line_item(text: &[u8], location: String) -> Item {
     match serde_json::from_slice::<Value>(text) {
-        Ok(Value::Object(map)) => Item::Record(RawRecord { data: Value::Object(map), location: Some(location) }),
+        Ok(Value::Object(map)) => {
+            Item::Record(RawRecord { data: Value::Object(map), location: Some(location), identity: None })
+        }
         Ok(other) => Item::Malformed {
             location,
             problem: format!("expected a JSON object, found {}", json_type(&other)),
@@ -435,7 +437,7 @@ fn csv_item(names: &[String], rec: &csv::ByteRecord, location: String) -> Item {
             }
         }
     }
-    Item::Record(RawRecord { data: Value::Object(map), location: Some(location) })
+    Item::Record(RawRecord { data: Value::Object(map), location: Some(location), identity: None })
 }
 
 /// Counts the bytes the JSON parser has consumed, for progress.
@@ -511,7 +513,7 @@ impl<'de> Visitor<'de> for Elements<'_, '_, '_> {
             }
             let location = format!("{}#{i}", self.state.file_name);
             let item = match v {
-                Value::Object(_) => Item::Record(RawRecord { data: v, location: Some(location) }),
+                Value::Object(_) => Item::Record(RawRecord { data: v, location: Some(location), identity: None }),
                 other => Item::Malformed {
                     location,
                     problem: format!("element {i} is {}, not an object", json_type(&other)),

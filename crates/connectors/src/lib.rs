@@ -21,6 +21,10 @@ pub struct RawRecord {
     pub data: Value,
     /// Where it was read, for files: `accounts.csv:14`.
     pub location: Option<String>,
+    /// The record's content identity when whoever parsed it computed it already (the Event API
+    /// hashes each event on the request's thread, `accord_engine::identity::event_id`, so the
+    /// thread that commits does not); `None` has the pipeline compute it when it needs one.
+    pub identity: Option<String>,
 }
 
 /// One item of a page.

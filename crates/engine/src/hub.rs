@@ -592,10 +592,11 @@ impl Hub {
                 report.not_retryable += 1;
                 continue;
             }
-            groups
-                .entry((e.key.source, e.key.object))
-                .or_default()
-                .push(Item::Record(RawRecord { data: e.payload, location: e.location }));
+            groups.entry((e.key.source, e.key.object)).or_default().push(Item::Record(RawRecord {
+                data: e.payload,
+                location: e.location,
+                identity: None,
+            }));
         }
         for ((source, object), items) in groups {
             let Some(plan) = self.plan.stream(&source, &object).cloned() else {

@@ -100,7 +100,7 @@ impl Context<'_> {
             match item {
                 Item::Record(raw) => match self.plan.accounts.clone() {
                     Some(rules) => self.account(&rules, raw.data, raw.location, out),
-                    None => self.record(raw.data, raw.location, out),
+                    None => self.record(raw.data, raw.location, raw.identity, out),
                 },
                 Item::Malformed { location, problem, raw } => {
                     let key = self.key(format!("row:{}", content_id(&raw)));
@@ -143,8 +143,9 @@ impl Context<'_> {
         });
     }
 
-    /// The record's native id: from its configured field, or a content id for events.
-    fn native_id(&self, data: &Value) -> Result<String, Rejection> {
+    /// The record's native id: from its configured field, or a content id for events (the one
+    /// computed where the event was parsed, when it was).
+    fn native_id(&self, data: &Value, identity: Option<String>) -> Result<String, Rejection> {
         match &self.plan.spec.native_id {
             Some(path) => match path.get(data).map(accord_core::id::key_text) {
                 Some(Ok(Some(id))) => Ok(id),
@@ -157,12 +158,12 @@ impl Context<'_> {
                     format!("missing record id (field {path})"),
                 )),
             },
-            None => Ok(event_id(data)),
+            None => Ok(identity.inspect(|id| debug_assert_eq!(*id, event_id(data))).unwrap_or_else(|| event_id(data))),
         }
     }
 
-    fn record(&mut self, data: Value, location: Option<String>, out: &mut Prepared) {
-        let native_id = match self.native_id(&data) {
+    fn record(&mut self, data: Value, location: Option<String>, identity: Option<String>, out: &mut Prepared) {
+        let native_id = match self.native_id(&data, identity) {
             Ok(id) => id,
             Err(rejection) => {
                 let key = self.key(format!("row:{}", content_id(&data)));

@@ -50,8 +50,9 @@ impl IngestQueue {
     }
 }
 
-/// With no request for this long, the commit thread settles the change feed: keys other processes
-/// (or a stopped one) left there are consumed without waiting for the next request or sync.
+/// With no request for this long, the commit thread settles the change feed (keys other processes,
+/// or a stopped one, left there are consumed without waiting for the next request or sync) and
+/// writes the pending usage rollups.
 const IDLE_SETTLE: std::time::Duration = std::time::Duration::from_secs(2);
 
 fn commit_loop(hub: &Hub, rx: &Receiver<Job>) {
@@ -61,6 +62,10 @@ fn commit_loop(hub: &Hub, rx: &Receiver<Job>) {
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
                 if let Err(e) = hub.settle() {
                     tracing::warn!(error = %e, "settling the change feed failed; retrying when idle again");
+                }
+                // The usage of the last events (and any a stopped process left) goes to the rollups.
+                if let Err(e) = hub.store.flush_usage() {
+                    tracing::warn!(error = %e, "writing the usage rollups failed; retrying when idle again");
                 }
                 continue;
             }

@@ -71,7 +71,7 @@ pub fn parse_events(body: &[u8]) -> Result<Vec<(usize, Item)>, ApiError> {
             .map(|(i, v)| {
                 let location = format!("element {}", i + 1);
                 let item = match v {
-                    Value::Object(_) => Item::Record(RawRecord { data: v, location: Some(location) }),
+                    Value::Object(_) => Item::Record(RawRecord { data: v, location: Some(location), identity: None }),
                     other => Item::Malformed { location, problem: "the event is not a JSON object".into(), raw: other },
                 };
                 (i + 1, item)
@@ -79,7 +79,7 @@ pub fn parse_events(body: &[u8]) -> Result<Vec<(usize, Item)>, ApiError> {
             .collect());
     }
     if let Some(event) = form_event(body) {
-        return Ok(vec![(1, Item::Record(RawRecord { data: event, location: Some("line 1".into()) }))]);
+        return Ok(vec![(1, Item::Record(RawRecord { data: event, location: Some("line 1".into()), identity: None }))]);
     }
     Ok(body
         .split(|b| *b == b'\n')
@@ -202,7 +202,18 @@ pub async fn post(
             _ => None,
         })
         .collect();
-    let items: Vec<Item> = parsed.into_iter().map(|(_, i)| i).collect();
+    // Each event's identity is hashed here, on the request's thread, so the thread that commits
+    // every request's events does not.
+    let items: Vec<Item> = parsed
+        .into_iter()
+        .map(|(_, item)| match item {
+            Item::Record(mut r) => {
+                r.identity = Some(accord_engine::identity::event_id(&r.data));
+                Item::Record(r)
+            }
+            other => other,
+        })
+        .collect();
     let hub = state.hub();
     let events_plan = hub.plan.stream(&source, "events").cloned().expect("event source stream");
     let mut pages = Vec::with_capacity(2);
@@ -218,7 +229,9 @@ pub async fn post(
             .into_iter()
             .zip(merged)
             .filter(|(_, data)| data.get("account_id").is_some())
-            .map(|(line, data)| Item::Record(RawRecord { data, location: Some(format!("event line {line}")) }))
+            .map(|(line, data)| {
+                Item::Record(RawRecord { data, location: Some(format!("event line {line}")), identity: None })
+            })
             .collect();
         if !user_items.is_empty() {
             pages.push((users_plan, user_items, false).into());

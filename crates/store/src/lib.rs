@@ -186,6 +186,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// An account's usage between two instants (epoch ms, end exclusive), from the rollups.
     fn usage(&self, account_id: &str, from_ms: i64, to_ms: i64) -> Result<usage::UsageSummary>;
 
+    /// Writes the usage rollups of the events this process stored and has not rolled up yet (they
+    /// are otherwise written with a later transaction, within about a second), and those a stopped
+    /// process left. Reads of the rollups through this store flush first.
+    fn flush_usage(&self) -> Result<()>;
+
     /// Distinct active users of an account between two instants, from the daily rollups.
     fn active_users(&self, account_id: &str, from_ms: i64, to_ms: i64) -> Result<u64>;
 

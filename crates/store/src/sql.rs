@@ -33,16 +33,6 @@ pub(crate) fn upsert_record(kind: ObjectKind, ph: fn(usize) -> String) -> String
 }
 
 /// `INSERT ... ON CONFLICT DO NOTHING` for events: an event's identity is its content.
-pub(crate) fn insert_event(ph: fn(usize) -> String) -> String {
-    let cols = record_columns(ObjectKind::Event);
-    let values: Vec<String> = (1..=cols.len()).map(ph).collect();
-    format!(
-        "INSERT INTO events ({}) VALUES ({}) ON CONFLICT (source, object, native_id) DO NOTHING",
-        cols.join(", "),
-        values.join(", ")
-    )
-}
-
 pub(crate) fn select_record(kind: ObjectKind) -> String {
     format!("SELECT {} FROM {}", record_columns(kind).join(", "), kind.table())
 }

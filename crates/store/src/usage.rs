@@ -3,6 +3,7 @@
 //! delivery (same event identity) is never counted twice.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
 
 use accord_core::{FieldValue, ObjectKind};
 use serde::Serialize;
@@ -72,7 +73,7 @@ pub struct SessionKey {
 }
 
 /// Everything a set of new events adds.
-#[derive(Debug, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct UsageDelta {
     pub rollups: BTreeMap<RollupKey, RollupValues>,
     pub sessions: BTreeSet<SessionKey>,
@@ -116,6 +117,99 @@ impl UsageDelta {
 
     pub fn is_empty(&self) -> bool {
         self.rollups.is_empty() && self.sessions.is_empty()
+    }
+
+    /// Adds a copy of another delta to this one.
+    pub fn merge_from(&mut self, other: &UsageDelta) {
+        for (k, v) in &other.rollups {
+            let acc = self.rollups.entry(k.clone()).or_default();
+            acc.events += v.events;
+            acc.total += v.total;
+            acc.time_spent += v.time_spent;
+            acc.active_duration += v.active_duration;
+        }
+        self.sessions.extend(other.sessions.iter().cloned());
+    }
+
+    /// Adds another delta to this one.
+    pub fn merge(&mut self, other: UsageDelta) {
+        if self.is_empty() {
+            *self = other;
+            return;
+        }
+        for (k, v) in other.rollups {
+            let acc = self.rollups.entry(k).or_default();
+            acc.events += v.events;
+            acc.total += v.total;
+            acc.time_spent += v.time_spent;
+            acc.active_duration += v.active_duration;
+        }
+        self.sessions.extend(other.sessions);
+    }
+}
+
+/// Rollups are written at most this long after their events (or sooner, see [`PendingUsage::due`]).
+pub(crate) const FLUSH_EVERY: Duration = Duration::from_secs(1);
+/// ... or once this many events wait, which bounds the memory they take.
+pub(crate) const FLUSH_EVENTS: u64 = 100_000;
+/// A backlog entry this old (epoch ms) belongs to a process that stopped before it wrote its
+/// rollups (a live one writes them within [`FLUSH_EVERY`]): the next flush of any process rolls
+/// it up from its raw events. Should a slow process still hold it, its own flush finds the entry
+/// gone and drops its copy, so the events are counted exactly once either way.
+pub(crate) const ORPHAN_AFTER_MS: i64 = 5_000;
+
+/// The usage of events this process stored but has not written to the rollups yet, per backlog
+/// entry (`usage_backlog.seq`): aggregated in memory across transactions, so a flush writes one
+/// row per rollup key however many events and requests fed it. The raw events are durable when
+/// their transaction commits; the rollups follow within about a second, and are recoverable from
+/// the events through the backlog after a crash.
+#[derive(Debug, Default)]
+pub(crate) struct PendingUsage {
+    by_entry: BTreeMap<i64, (UsageDelta, u64)>,
+    events: u64,
+    oldest: Option<Instant>,
+    /// When this process last looked for entries a stopped process left.
+    checked_orphans: Option<Instant>,
+}
+
+impl PendingUsage {
+    /// Records what committed backlog entry `seq` adds (`events` new events).
+    pub(crate) fn add(&mut self, seq: i64, delta: UsageDelta, events: u64) {
+        let entry = self.by_entry.entry(seq).or_default();
+        entry.0.merge(delta);
+        entry.1 += events;
+        self.events += events;
+        self.oldest.get_or_insert_with(Instant::now);
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.by_entry.is_empty()
+    }
+
+    /// Whether a write should flush now.
+    pub(crate) fn due(&self) -> bool {
+        let orphan_check = Duration::from_millis(ORPHAN_AFTER_MS as u64);
+        self.events >= FLUSH_EVENTS
+            || self.oldest.is_some_and(|t| t.elapsed() >= FLUSH_EVERY)
+            || self.checked_orphans.is_none_or(|t| t.elapsed() >= orphan_check)
+    }
+
+    /// Takes the entries to write with a transaction: when they are due, or always with `force`.
+    /// Should that transaction fail, they are not put back: their backlog entries stay in the
+    /// store, and a later flush rolls them up from the events as a stopped process's.
+    pub(crate) fn take(&mut self, force: bool) -> Option<Vec<(i64, UsageDelta)>> {
+        if !force && !self.due() {
+            return None;
+        }
+        let taken = std::mem::take(&mut self.by_entry).into_iter().map(|(seq, (d, _))| (seq, d)).collect();
+        self.events = 0;
+        self.oldest = None;
+        Some(taken)
+    }
+
+    /// After a transaction that wrote what [`PendingUsage::take`] gave committed.
+    pub(crate) fn flushed(&mut self) {
+        self.checked_orphans = Some(Instant::now());
     }
 }
 

@@ -519,7 +519,7 @@ impl HttpStream {
             let deleted = def.deleted_when.as_ref().is_some_and(|(f, v)| f.get(&record) == Some(v));
             match (deleted, id_of(&record)) {
                 (true, Some(native_id)) => items.push(Item::Deleted { native_id }),
-                _ => items.push(Item::Record(RawRecord { data: record, location: None })),
+                _ => items.push(Item::Record(RawRecord { data: record, location: None, identity: None })),
             }
         }
         // A page without cursor values (the empty last page) keeps the mark of the one before.

@@ -119,7 +119,7 @@ fn a_parent_that_goes_takes_its_children_with_it() {
     assert!(record(&hub, ObjectKind::Ticket, "tickets", "t1").is_none(), "t1 linked only through o1");
     assert_eq!(reason(&hub, "tickets", "t1"), Some(RejectReason::UnknownAccount));
     // The parent moves: its child follows.
-    let moved = RawRecord { data: json!({"org_id": "o2", "external_id": "A1"}), location: None };
+    let moved = RawRecord { data: json!({"org_id": "o2", "external_id": "A1"}), location: None, identity: None };
     hub.ingest(&orgs, vec![Item::Record(moved)], PageContext::default()).unwrap();
     hub.settle().unwrap();
     assert_eq!(record(&hub, ObjectKind::Ticket, "tickets", "t2").unwrap().account_id.as_str(), "A1");
@@ -230,7 +230,7 @@ link = [{ rule = "native_id", field = "account_ref", map = "crm_account_id" }]
 fn full_pass_page(hub: &Hub, object: &str, rows: Vec<serde_json::Value>, pass: &str, complete: bool) {
     let source = if object == "accounts" { "crm" } else { "support" };
     let plan = hub.plan.stream(source, object).unwrap().clone();
-    let items = rows.into_iter().map(|data| Item::Record(RawRecord { data, location: None })).collect();
+    let items = rows.into_iter().map(|data| Item::Record(RawRecord { data, location: None, identity: None })).collect();
     let full_pass = Some(FullPass { id: pass.into(), complete });
     hub.ingest(&plan, items, PageContext { full_pass, ..Default::default() }).unwrap();
 }
@@ -313,7 +313,7 @@ fn two_processes_on_one_store_see_each_others_changes() {
     // B links against what A committed, without a retry.
     let orgs = b.plan.stream("support", "orgs").unwrap().clone();
     let org = |id: &str, account: &str| {
-        Item::Record(RawRecord { data: json!({"org_id": id, "external_id": account}), location: None })
+        Item::Record(RawRecord { data: json!({"org_id": id, "external_id": account}), location: None, identity: None })
     };
     let out = b.ingest(&orgs, vec![org("o1", "A1")], PageContext::default()).unwrap();
     assert_eq!(out.counts.linked, 1, "B saw A's account");
@@ -337,7 +337,8 @@ fn a_page_linked_against_a_stale_view_is_rechecked_after_its_commit() {
     let (a, b) = (hub(dir.path(), &toml), hub(dir.path(), &toml));
     // A links o9 while A9 does not exist anywhere: unknown.
     let orgs = a.plan.stream("support", "orgs").unwrap().clone();
-    let item = Item::Record(RawRecord { data: json!({"org_id": "o9", "external_id": "A9"}), location: None });
+    let item =
+        Item::Record(RawRecord { data: json!({"org_id": "o9", "external_id": "A9"}), location: None, identity: None });
     let page = a.prepare(&orgs, vec![item], PageContext::default());
     assert_eq!(page.counts().rejected, 1);
     // Before A commits, B creates A9 (and nothing depends on it yet in the store).
@@ -345,6 +346,7 @@ fn a_page_linked_against_a_stale_view_is_rechecked_after_its_commit() {
     let sor = Item::Record(RawRecord {
         data: json!({"rid": "r9", "id": "A9", "name": "Nine", "joined": "2024-01-01", "status": "active"}),
         location: None,
+        identity: None,
     });
     b.ingest(&accounts, vec![sor], PageContext::default()).unwrap();
     b.settle().unwrap();

@@ -85,7 +85,9 @@ pub(crate) fn api_items(records: &[Value]) -> Vec<Item> {
 fn api_item(i: usize, record: Value, problem: Option<String>) -> Item {
     let location = format!("api record {i}");
     match (record, problem) {
-        (record @ Value::Object(_), None) => Item::Record(RawRecord { data: record, location: Some(location) }),
+        (record @ Value::Object(_), None) => {
+            Item::Record(RawRecord { data: record, location: Some(location), identity: None })
+        }
         (raw, problem) => Item::Malformed {
             location,
             problem: problem.unwrap_or_else(|| "the record is not a JSON object".into()),

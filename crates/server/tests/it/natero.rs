@@ -222,7 +222,11 @@ async fn legacy_event_user(s: &Server, user: Value) {
     let hub = s.hub.clone();
     tokio::task::spawn_blocking(move || {
         let plan = hub.plan.stream("product", "users").cloned().unwrap();
-        let item = accord_connectors::Item::Record(accord_connectors::RawRecord { data: user, location: None });
+        let item = accord_connectors::Item::Record(accord_connectors::RawRecord {
+            data: user,
+            location: None,
+            identity: None,
+        });
         hub.ingest_group(vec![(plan, vec![item], false).into()]).unwrap();
     })
     .await

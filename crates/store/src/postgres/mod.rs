@@ -22,7 +22,7 @@ use serde_json::Value;
 
 use crate::model::*;
 use crate::sql;
-use crate::usage::{DayUsage, FeatureUsage, Grain, UsageDelta, UsageSummary};
+use crate::usage::{DayUsage, FeatureUsage, Grain, PendingUsage, UsageDelta, UsageSummary};
 use crate::{MigrationInfo, Result, Store, StoreError};
 
 use rows::*;
@@ -32,6 +32,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "pending_keys", include_str!("../../migrations/postgres/0002_pending_keys.sql")),
     (3, "record_keys", include_str!("../../migrations/postgres/0003_record_keys.sql")),
     (4, "natero_details", include_str!("../../migrations/postgres/0004_natero_details.sql")),
+    (6, "event_backlog", include_str!("../../migrations/postgres/0006_event_backlog.sql")),
 ];
 
 /// Connections per process: enough for a server's blocking threads and a sync at once, small
@@ -57,6 +58,8 @@ pub struct PgStore {
     pool: Option<Pool>,
     /// `user@host:port/db`, for messages: never the password.
     target: String,
+    /// Usage of committed events not yet in the rollups.
+    pending: std::sync::Mutex<PendingUsage>,
 }
 
 impl fmt::Debug for PgStore {
@@ -67,6 +70,11 @@ impl fmt::Debug for PgStore {
 
 impl Drop for PgStore {
     fn drop(&mut self) {
+        if !self.pending.lock().unwrap_or_else(|e| e.into_inner()).is_empty()
+            && let Err(e) = off_runtime(|| self.flush_usage())
+        {
+            tracing::warn!(error = %e, "could not write the last usage rollups; the next run rolls them up from the events");
+        }
         if let Some(pool) = self.pool.take() {
             // Closing a `postgres::Client` blocks on the client's private runtime, which panics when
             // the store is dropped inside an async context (a server's state at shutdown). A plain
@@ -162,7 +170,7 @@ impl PgStore {
             .min_idle(Some(1))
             .connection_timeout(CHECKOUT_TIMEOUT)
             .build_unchecked(PostgresConnectionManager::new(config, NoTls));
-        Ok(Self { pool: Some(pool), target })
+        Ok(Self { pool: Some(pool), target, pending: Default::default() })
     }
 
     /// `user@host:port/db`.
@@ -173,6 +181,44 @@ impl PgStore {
     fn conn(&self) -> Result<r2d2::PooledConnection<Manager>> {
         let pool = self.pool.as_ref().ok_or_else(|| StoreError::Invalid("the store is closed".into()))?;
         pool.get().map_err(|e| StoreError::Unreachable { target: self.target.clone(), reason: e.to_string() })
+    }
+
+    /// Writes batches in one transaction; the usage of the events they store joins the pending
+    /// rollups once it commits, and the pending rollups are written with it when they are due.
+    fn apply_in_one(&self, batches: &[&WriteBatch]) -> Result<Vec<ApplyOutcome>> {
+        // A retried transaction goes without the pending usage (taken by the first attempt): its
+        // backlog entries stay, and a later flush rolls them up from the events.
+        let mut flush = self.usage_to_flush(false);
+        let flushing = flush.is_some();
+        let (outcomes, fresh) = self.write(|tx| {
+            let mut fresh = Vec::new();
+            let outcomes = batches.iter().map(|b| apply_batch(tx, b, &mut fresh)).collect::<Result<Vec<_>>>()?;
+            if let Some(entries) = flush.take() {
+                write_pending_usage(tx, entries)?;
+            }
+            Ok((outcomes, fresh))
+        })?;
+        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        if flushing {
+            pending.flushed();
+        }
+        for (seq, delta, events) in fresh {
+            pending.add(seq, delta, events);
+        }
+        Ok(outcomes)
+    }
+
+    /// The pending usage to write with a transaction: when it is due, or always with `force`.
+    fn usage_to_flush(&self, force: bool) -> Option<Vec<(i64, UsageDelta)>> {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner()).take(force)
+    }
+
+    /// Reads of the rollups see every event this process committed.
+    fn flush_own_usage(&self) -> Result<()> {
+        if self.pending.lock().unwrap_or_else(|e| e.into_inner()).is_empty() {
+            return Ok(());
+        }
+        self.flush_usage()
     }
 
     fn read<T>(&self, f: impl FnOnce(&mut Client) -> Result<T>) -> Result<T> {
@@ -268,7 +314,7 @@ impl Store for PgStore {
         if batch.is_empty() {
             return Ok(ApplyOutcome::default());
         }
-        self.write(|tx| apply_batch(tx, batch))
+        Ok(self.apply_in_one(&[batch])?.remove(0))
     }
 
     fn apply_all(&self, batches: &[&WriteBatch]) -> Result<Vec<ApplyOutcome>> {
@@ -277,7 +323,14 @@ impl Store for PgStore {
         if batches.iter().all(|b| b.is_empty()) {
             return Ok(vec![ApplyOutcome::default(); batches.len()]);
         }
-        self.write(|tx| batches.iter().map(|b| apply_batch(tx, b)).collect())
+        self.apply_in_one(batches)
+    }
+
+    fn flush_usage(&self) -> Result<()> {
+        let mut entries = self.usage_to_flush(true);
+        self.write(|tx| write_pending_usage(tx, entries.take().unwrap_or_default()))?;
+        self.pending.lock().unwrap_or_else(|e| e.into_inner()).flushed();
+        Ok(())
     }
 
     fn load_index(&self, kinds: &[ObjectKind], visit: &mut dyn FnMut(IndexRow)) -> Result<()> {
@@ -874,6 +927,7 @@ impl Store for PgStore {
     }
 
     fn usage(&self, account_id: &str, from: i64, to: i64) -> Result<UsageSummary> {
+        self.flush_own_usage()?;
         let (first, step) = bucket_range(Grain::Hour, from);
         self.read(|conn| {
             let hour = "hour";
@@ -942,6 +996,7 @@ impl Store for PgStore {
     }
 
     fn active_users(&self, account_id: &str, from_ms: i64, to_ms: i64) -> Result<u64> {
+        self.flush_own_usage()?;
         let (first, step) = bucket_range(Grain::Hour, from_ms);
         self.read(|conn| {
             let r = conn.query_typed_one(
@@ -1159,7 +1214,10 @@ fn update_set(cols: &[&str], keep: &[&str]) -> String {
 /// order its commit order, and the `expect_log_seq` check exact.
 const INDEX_LOCK: i64 = 0x6163_636f_7264; // "accord"
 
-fn apply_batch(tx: &mut Transaction<'_>, batch: &WriteBatch) -> Result<ApplyOutcome> {
+/// A backlog entry a transaction wrote, the usage of its new events, and how many they are.
+type FreshUsage = (i64, UsageDelta, u64);
+
+fn apply_batch(tx: &mut Transaction<'_>, batch: &WriteBatch, fresh: &mut Vec<FreshUsage>) -> Result<ApplyOutcome> {
     let now = now_ms();
     let mut outcome = ApplyOutcome::default();
     let entities = &batch.index_entities;
@@ -1201,10 +1259,9 @@ fn apply_batch(tx: &mut Transaction<'_>, batch: &WriteBatch) -> Result<ApplyOutc
     for rec in &batch.records {
         by_kind.entry(rec.kind).or_default().push(rec);
     }
-    let mut usage = UsageDelta::default();
     for (kind, recs) in by_kind {
         if kind == ObjectKind::Event {
-            insert_events(tx, &recs, &mut outcome, &mut usage)?;
+            insert_events(tx, &recs, &mut outcome, fresh)?;
         } else {
             upsert_records(tx, kind, &recs)?;
         }
@@ -1214,7 +1271,6 @@ fn apply_batch(tx: &mut Transaction<'_>, batch: &WriteBatch) -> Result<ApplyOutc
         let keys = batch.records.iter().map(|r| &r.key).filter(|k| seen.insert(*k));
         release(tx, keys, Release::IfQuarantined)?;
     }
-    apply_usage(tx, &usage)?;
     if !batch.metrics.is_empty() {
         let mut last: BTreeMap<(&str, &str, i64), f64> = BTreeMap::new();
         for m in &batch.metrics {
@@ -1580,20 +1636,22 @@ fn upsert_records(tx: &mut Transaction<'_>, kind: ObjectKind, recs: &[&RecordRow
 }
 
 /// Events are immutable by identity: a second delivery changes nothing and counts nothing. Only the
-/// rows the insert reports back are new; they alone go to the rollups. A concurrent transaction
-/// inserting the same event makes this insert wait for it, then skip the row if it committed.
+/// rows the insert reports back are new; their usage is pending until the rollups are written. A
+/// concurrent transaction inserting the same event makes this insert wait for it, then skip the row
+/// if it committed. Each (source, object) gets a backlog entry naming the range of ids stored, so
+/// their usage is recoverable until its rollups are written.
 fn insert_events(
     tx: &mut Transaction<'_>,
     recs: &[&RecordRow],
     outcome: &mut ApplyOutcome,
-    usage: &mut UsageDelta,
+    fresh: &mut Vec<FreshUsage>,
 ) -> Result<()> {
+    let mut by_pair: BTreeMap<(&str, &str), Vec<RecordWrite<'_>>> = BTreeMap::new();
     let mut seen = HashSet::new();
-    let mut writes: Vec<RecordWrite<'_>> = Vec::with_capacity(recs.len());
     for r in recs.iter().copied() {
         // The first delivery in the batch is the one stored; later ones are duplicates.
         if seen.insert(&r.key) {
-            writes.push(RecordWrite {
+            by_pair.entry((r.key.source.as_str(), r.key.object.as_str())).or_default().push(RecordWrite {
                 rec: r,
                 payload: serde_json::to_string(&r.payload)?,
                 first_seen: r.first_seen.timestamp_millis(),
@@ -1602,31 +1660,109 @@ fn insert_events(
             outcome.duplicate_events += 1;
         }
     }
-    writes.sort_by(|a, b| a.rec.key.cmp(&b.rec.key));
-    let c = record_arrays(ObjectKind::Event, &writes)?;
-    let rows = tx.query_typed(
-        &format!(
-            "INSERT INTO events ({}) SELECT * FROM {} ON CONFLICT (source, object, native_id) DO NOTHING
-             RETURNING source, object, native_id",
-            sql::record_columns(ObjectKind::Event).join(", "),
-            c.unnest(1)
-        ),
-        &c.params(),
-    )?;
-    let mut new: HashSet<(&str, &str, &str)> = HashSet::with_capacity(rows.len());
-    for r in &rows {
-        new.insert((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?));
-    }
-    for w in &writes {
-        let k = &w.rec.key;
-        if new.contains(&(k.source.as_str(), k.object.as_str(), k.native_id.as_str())) {
-            outcome.new_events += 1;
-            usage.add(w.rec);
-        } else {
-            outcome.duplicate_events += 1;
+    let now = now_ms();
+    for ((source, object), mut writes) in by_pair {
+        let seq: i64 = tx
+            .query_typed_one(
+                "INSERT INTO usage_backlog (source, object, first_id, last_id, written_at) VALUES ($1, $2, '', '', $3)
+                 RETURNING seq",
+                &[(&source, Type::TEXT), (&object, Type::TEXT), (&now, Type::INT8)],
+            )?
+            .try_get(0)?;
+        writes.sort_by(|a, b| a.rec.key.cmp(&b.rec.key));
+        let mut c = record_arrays(ObjectKind::Event, &writes)?;
+        let mut backlog = Column::new(ColumnType::BigInt, writes.len());
+        for _ in &writes {
+            backlog.int(seq);
+        }
+        c.cols.push(backlog);
+        let mut cols = sql::record_columns(ObjectKind::Event);
+        cols.push("backlog");
+        let rows = tx.query_typed(
+            &format!(
+                "INSERT INTO events ({}) SELECT * FROM {} ON CONFLICT (source, object, native_id) DO NOTHING
+                 RETURNING native_id",
+                cols.join(", "),
+                c.unnest(1)
+            ),
+            &c.params(),
+        )?;
+        let mut new: HashSet<&str> = HashSet::with_capacity(rows.len());
+        for r in &rows {
+            new.insert(r.try_get(0)?);
+        }
+        let mut delta = UsageDelta::default();
+        let mut range: Option<(&str, &str)> = None;
+        for w in &writes {
+            let id = w.rec.key.native_id.as_str();
+            if new.contains(id) {
+                delta.add(w.rec);
+                range = Some(range.map_or((id, id), |(lo, hi)| (lo.min(id), hi.max(id))));
+            } else {
+                outcome.duplicate_events += 1;
+            }
+        }
+        let stored = new.len() as u64;
+        outcome.new_events += stored;
+        match range {
+            Some((first, last)) => {
+                tx.execute_typed(
+                    "UPDATE usage_backlog SET first_id = $2, last_id = $3 WHERE seq = $1",
+                    &[(&seq, Type::INT8), (&first, Type::TEXT), (&last, Type::TEXT)],
+                )?;
+                fresh.push((seq, delta, stored));
+            }
+            None => {
+                tx.execute_typed("DELETE FROM usage_backlog WHERE seq = $1", &[(&seq, Type::INT8)])?;
+            }
         }
     }
     Ok(())
+}
+
+/// Writes, in `tx`, the rollups of the backlog entries this process holds (each unless another
+/// process rolled it up already: deleting the entry is the claim) and of entries a stopped process
+/// left, recomputed from their events.
+fn write_pending_usage(tx: &mut Transaction<'_>, entries: Vec<(i64, UsageDelta)>) -> Result<()> {
+    let mut total = UsageDelta::default();
+    for (seq, delta) in entries {
+        if tx.execute_typed("DELETE FROM usage_backlog WHERE seq = $1", &[(&seq, Type::INT8)])? == 1 {
+            total.merge(delta);
+        }
+    }
+    let before = now_ms() - crate::usage::ORPHAN_AFTER_MS;
+    let orphans = tx.query_typed(
+        "DELETE FROM usage_backlog WHERE written_at < $1 RETURNING seq, source, object, first_id, last_id",
+        &[(&before, Type::INT8)],
+    )?;
+    for o in &orphans {
+        let (seq, source, object, first, last): (i64, &str, &str, &str, &str) =
+            (o.try_get(0)?, o.try_get(1)?, o.try_get(2)?, o.try_get(3)?, o.try_get(4)?);
+        let rows = tx.query_typed(
+            &format!(
+                "{} WHERE source = $1 AND object = $2 AND native_id BETWEEN $3 AND $4 AND backlog = $5",
+                sql::select_record(ObjectKind::Event)
+            ),
+            &[
+                (&source, Type::TEXT),
+                (&object, Type::TEXT),
+                (&first, Type::TEXT),
+                (&last, Type::TEXT),
+                (&seq, Type::INT8),
+            ],
+        )?;
+        for r in &rows {
+            total.add(&record_from_row(ObjectKind::Event, r)?);
+        }
+        tracing::info!(
+            seq,
+            events = rows.len(),
+            source,
+            object,
+            "rolled up the usage of events a stopped process stored"
+        );
+    }
+    apply_usage(tx, &total)
 }
 
 fn apply_usage(tx: &mut Transaction<'_>, usage: &UsageDelta) -> Result<()> {

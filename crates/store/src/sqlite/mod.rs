@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::model::*;
 use crate::sql;
-use crate::usage::{DayUsage, FeatureUsage, UsageDelta, UsageSummary};
+use crate::usage::{DayUsage, FeatureUsage, PendingUsage, UsageDelta, UsageSummary};
 use crate::{MigrationInfo, Result, Store, StoreError};
 
 use rows::*;
@@ -23,6 +23,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "pending_keys", include_str!("../../migrations/sqlite/0002_pending_keys.sql")),
     (3, "record_keys", include_str!("../../migrations/sqlite/0003_record_keys.sql")),
     (4, "natero_details", include_str!("../../migrations/sqlite/0004_natero_details.sql")),
+    (6, "event_backlog", include_str!("../../migrations/sqlite/0006_event_backlog.sql")),
 ];
 
 /// Keys looked up per statement (SQLite binds at most 32,766 parameters).
@@ -38,12 +39,17 @@ pub struct SqliteStore {
     path: PathBuf,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
+    /// Usage of committed events not yet in the rollups (locked after `writer`).
+    pending: Mutex<PendingUsage>,
     /// Set for `sqlite://:memory:`: a private temporary file removed on drop.
     temporary: bool,
 }
 
 impl Drop for SqliteStore {
     fn drop(&mut self) {
+        if let Err(e) = self.flush_usage() {
+            tracing::warn!(error = %e, "could not write the last usage rollups; the next run rolls them up from the events");
+        }
         if self.temporary {
             for suffix in ["", "-wal", "-shm"] {
                 let _ = std::fs::remove_file(format!("{}{suffix}", self.path.display()));
@@ -84,7 +90,13 @@ impl SqliteStore {
                 .map_err(|e| StoreError::Invalid(format!("cannot create folder {}: {e}", dir.display())))?;
         }
         let writer = open_connection(&path)?;
-        Ok(Self { path, writer: Mutex::new(writer), readers: Mutex::new(Vec::new()), temporary })
+        Ok(Self {
+            path,
+            writer: Mutex::new(writer),
+            readers: Mutex::new(Vec::new()),
+            pending: Mutex::new(PendingUsage::default()),
+            temporary,
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -94,6 +106,30 @@ impl SqliteStore {
     fn write<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
         let mut conn = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         f(&mut conn)
+    }
+
+    /// Writes batches in one transaction; the usage of the events they store joins the pending
+    /// rollups once it commits, and the pending rollups are written with it when they are due.
+    fn apply_in_one(&self, batches: &[&WriteBatch]) -> Result<Vec<ApplyOutcome>> {
+        self.write(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let mut fresh = Vec::new();
+            let outcomes = batches.iter().map(|b| apply_batch(&tx, b, &mut fresh)).collect::<Result<Vec<_>>>()?;
+            let flush = self.usage_to_flush(false);
+            let flushing = flush.is_some();
+            if let Some(entries) = flush {
+                write_pending_usage(&tx, entries)?;
+            }
+            tx.commit()?;
+            let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+            if flushing {
+                pending.flushed();
+            }
+            for (seq, delta, events) in fresh {
+                pending.add(seq, delta, events);
+            }
+            Ok(outcomes)
+        })
     }
 
     fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
@@ -170,20 +206,21 @@ impl Store for SqliteStore {
         if batch.is_empty() {
             return Ok(ApplyOutcome::default());
         }
-        self.write(|conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let outcome = apply_batch(&tx, batch)?;
-            tx.commit()?;
-            Ok(outcome)
-        })
+        Ok(self.apply_in_one(&[batch])?.remove(0))
     }
 
     fn apply_all(&self, batches: &[&WriteBatch]) -> Result<Vec<ApplyOutcome>> {
+        self.apply_in_one(batches)
+    }
+
+    fn flush_usage(&self) -> Result<()> {
         self.write(|conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let outcomes = batches.iter().map(|b| apply_batch(&tx, b)).collect::<Result<Vec<_>>>()?;
+            let entries = self.usage_to_flush(true).unwrap_or_default();
+            write_pending_usage(&tx, entries)?;
             tx.commit()?;
-            Ok(outcomes)
+            self.pending.lock().unwrap_or_else(|e| e.into_inner()).flushed();
+            Ok(())
         })
     }
 
@@ -746,10 +783,12 @@ impl Store for SqliteStore {
     }
 
     fn usage(&self, account_id: &str, from_ms: i64, to_ms: i64) -> Result<UsageSummary> {
+        self.flush_own_usage()?;
         self.usage_impl(account_id, from_ms, to_ms)
     }
 
     fn active_users(&self, account_id: &str, from_ms: i64, to_ms: i64) -> Result<u64> {
+        self.flush_own_usage()?;
         self.read(|conn| {
             let (first, step) = bucket_range(crate::usage::Grain::Hour, from_ms);
             Ok(conn
@@ -977,6 +1016,19 @@ fn grain_size(grain: crate::usage::Grain) -> i64 {
 }
 
 impl SqliteStore {
+    /// The pending usage to write with a transaction: when it is due, or always with `force`.
+    fn usage_to_flush(&self, force: bool) -> Option<Vec<(i64, UsageDelta)>> {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner()).take(force)
+    }
+
+    /// Reads of the rollups see every event this process committed.
+    fn flush_own_usage(&self) -> Result<()> {
+        if self.pending.lock().unwrap_or_else(|e| e.into_inner()).is_empty() {
+            return Ok(());
+        }
+        self.flush_usage()
+    }
+
     fn usage_impl(&self, account_id: &str, from: i64, to: i64) -> Result<UsageSummary> {
         use crate::usage::Grain;
         let (first, step) = bucket_range(Grain::Hour, from);
@@ -1070,7 +1122,14 @@ fn quarantine_where(q: &QuarantineQuery) -> (String, Vec<String>) {
     (clause, args)
 }
 
-fn apply_batch(tx: &rusqlite::Transaction<'_>, batch: &WriteBatch) -> Result<ApplyOutcome> {
+/// A backlog entry a transaction wrote, the usage of its new events, and how many they are.
+type FreshUsage = (i64, UsageDelta, u64);
+
+fn apply_batch(
+    tx: &rusqlite::Transaction<'_>,
+    batch: &WriteBatch,
+    fresh: &mut Vec<FreshUsage>,
+) -> Result<ApplyOutcome> {
     let mut outcome = ApplyOutcome::default();
     if let Some(expected) = batch.expect_log_seq {
         let latest = latest_log_seq(tx)?;
@@ -1106,20 +1165,9 @@ fn apply_batch(tx: &rusqlite::Transaction<'_>, batch: &WriteBatch) -> Result<App
     for rec in &batch.records {
         by_kind.entry(rec.kind).or_default().push(rec);
     }
-    let mut usage = UsageDelta::default();
     for (kind, recs) in by_kind {
         if kind == ObjectKind::Event {
-            // Events are immutable by identity: a second delivery changes nothing and counts nothing.
-            let mut st = tx.prepare_cached(&sql::insert_event(ph))?;
-            for rec in recs {
-                let payload = serde_json::to_string(&rec.payload)?;
-                if st.execute(params_from_iter(record_params(rec, &payload)))? == 1 {
-                    outcome.new_events += 1;
-                    usage.add(rec);
-                } else {
-                    outcome.duplicate_events += 1;
-                }
-            }
+            insert_events(tx, recs, &mut outcome, fresh)?;
             continue;
         }
         let mut st = tx.prepare_cached(&sql::upsert_record(kind, ph))?;
@@ -1130,7 +1178,6 @@ fn apply_batch(tx: &rusqlite::Transaction<'_>, batch: &WriteBatch) -> Result<App
         }
     }
     release_linked(tx, &batch.records)?;
-    apply_usage(tx, &usage)?;
     for m in &batch.metrics {
         tx.prepare_cached(
             "INSERT INTO account_metrics (account_id, name, day, value, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
@@ -1252,6 +1299,133 @@ fn apply_batch(tx: &rusqlite::Transaction<'_>, batch: &WriteBatch) -> Result<App
         ])?;
     }
     Ok(outcome)
+}
+
+/// Events per `INSERT` statement (24 parameters each, far below SQLite's limit).
+const EVENT_ROWS_PER_INSERT: usize = 32;
+
+/// `INSERT` of `rows` events that returns the native ids of those stored (not already there).
+fn insert_events_sql(rows: usize) -> String {
+    let mut cols = sql::record_columns(ObjectKind::Event);
+    cols.push("backlog");
+    let n = cols.len();
+    let values: Vec<String> =
+        (0..rows).map(|r| format!("({})", (1..=n).map(|c| ph(r * n + c)).collect::<Vec<_>>().join(", "))).collect();
+    format!(
+        "INSERT INTO events ({}) VALUES {} ON CONFLICT (source, object, native_id) DO NOTHING RETURNING native_id",
+        cols.join(", "),
+        values.join(", ")
+    )
+}
+
+/// Inserts events (immutable by identity: a second delivery changes nothing and counts nothing),
+/// with one backlog entry per (source, object) naming the range of ids stored, so their usage is
+/// recoverable until its rollups are written.
+fn insert_events(
+    tx: &rusqlite::Transaction<'_>,
+    recs: Vec<&RecordRow>,
+    outcome: &mut ApplyOutcome,
+    fresh: &mut Vec<FreshUsage>,
+) -> Result<()> {
+    let mut by_pair: BTreeMap<(&str, &str), Vec<&RecordRow>> = BTreeMap::new();
+    for rec in recs {
+        by_pair.entry((rec.key.source.as_str(), rec.key.object.as_str())).or_default().push(rec);
+    }
+    let now = now_ms();
+    for ((source, object), recs) in by_pair {
+        tx.prepare_cached(
+            "INSERT INTO usage_backlog (source, object, first_id, last_id, written_at) VALUES (?1, ?2, '', '', ?3)",
+        )?
+        .execute(params![source, object, now])?;
+        let seq = tx.last_insert_rowid();
+        let mut delta = UsageDelta::default();
+        let mut range: Option<(&str, &str)> = None;
+        let mut new = 0;
+        // The first delivery in the batch is the one stored; later ones are duplicates.
+        let mut seen = HashSet::with_capacity(recs.len());
+        let recs: Vec<&RecordRow> = recs
+            .into_iter()
+            .filter(|r| {
+                let first = seen.insert(r.key.native_id.as_str());
+                if !first {
+                    outcome.duplicate_events += 1;
+                }
+                first
+            })
+            .collect();
+        // Many rows per statement: the per-statement cost (binding, the VM's start and end) is
+        // paid once per chunk instead of once per event.
+        for chunk in recs.chunks(EVENT_ROWS_PER_INSERT) {
+            let payloads =
+                chunk.iter().map(|r| serde_json::to_string(&r.payload)).collect::<serde_json::Result<Vec<_>>>()?;
+            let mut args = Vec::with_capacity(chunk.len() * 24);
+            for (rec, payload) in chunk.iter().zip(&payloads) {
+                args.extend(record_params(rec, payload));
+                args.push(Param::Int(seq));
+            }
+            let mut st = tx.prepare_cached(&insert_events_sql(chunk.len()))?;
+            let stored: HashSet<String> =
+                st.query_map(params_from_iter(args), |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+            for rec in chunk {
+                let id = rec.key.native_id.as_str();
+                if stored.contains(id) {
+                    new += 1;
+                    delta.add(rec);
+                    range = Some(range.map_or((id, id), |(lo, hi)| (lo.min(id), hi.max(id))));
+                } else {
+                    outcome.duplicate_events += 1;
+                }
+            }
+        }
+        outcome.new_events += new;
+        match range {
+            Some((first, last)) => {
+                tx.prepare_cached("UPDATE usage_backlog SET first_id = ?2, last_id = ?3 WHERE seq = ?1")?
+                    .execute(params![seq, first, last])?;
+                fresh.push((seq, delta, new));
+            }
+            None => {
+                tx.prepare_cached("DELETE FROM usage_backlog WHERE seq = ?1")?.execute(params![seq])?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Writes, in `tx`, the rollups of the backlog entries this process holds in `pending` (each
+/// unless another process rolled it up already: deleting the entry is the claim) and of entries
+/// a stopped process left, recomputed from their events.
+fn write_pending_usage(tx: &rusqlite::Transaction<'_>, entries: Vec<(i64, UsageDelta)>) -> Result<()> {
+    let mut total = UsageDelta::default();
+    let mut claim = tx.prepare_cached("DELETE FROM usage_backlog WHERE seq = ?1")?;
+    for (seq, delta) in entries {
+        if claim.execute(params![seq])? == 1 {
+            total.merge(delta);
+        }
+    }
+    let orphans: Vec<(i64, String, String, String, String)> = tx
+        .prepare_cached(
+            "SELECT seq, source, object, first_id, last_id FROM usage_backlog WHERE written_at < ?1 ORDER BY seq",
+        )?
+        .query_map(params![now_ms() - crate::usage::ORPHAN_AFTER_MS], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    for (seq, source, object, first, last) in orphans {
+        let mut st = tx.prepare_cached(&format!(
+            "{} WHERE source = ?1 AND object = ?2 AND native_id BETWEEN ?3 AND ?4 AND backlog = ?5",
+            sql::select_record(ObjectKind::Event)
+        ))?;
+        let mut rows = st.query(params![source, object, first, last, seq])?;
+        let mut events = 0u64;
+        while let Some(r) = rows.next()? {
+            total.add(&record_from_row(ObjectKind::Event, r)?);
+            events += 1;
+        }
+        claim.execute(params![seq])?;
+        tracing::info!(seq, events, source, object, "rolled up the usage of events a stopped process stored");
+    }
+    apply_usage(tx, &total)
 }
 
 fn apply_usage(tx: &rusqlite::Transaction<'_>, usage: &UsageDelta) -> Result<()> {

@@ -1,5 +1,6 @@
 //! The store contract, run against SQLite always and PostgreSQL when `ACCORD_TEST_POSTGRES_URL` is set.
 
+mod backlog;
 mod pg;
 
 use accord_store::Store;
@@ -186,4 +187,55 @@ fn apply_all_is_all_or_nothing() {
     let Some(server) = pg::server() else { return };
     let schema = pg::Schema::create(&server);
     pg::apply_all_is_all_or_nothing(&schema.store());
+}
+
+type Scenario = (&'static str, fn(&dyn Fn() -> Box<dyn Store>, &dyn Fn()));
+const BACKLOG: &[Scenario] = &[
+    ("a killed writer's usage", backlog::a_killed_writers_usage_is_rolled_up_once),
+    ("a slow writer's usage", backlog::a_slow_writers_usage_is_counted_once),
+];
+
+#[test]
+fn sqlite_usage_backlog() {
+    for (name, scenario) in BACKLOG {
+        eprintln!("sqlite: {name}");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hub.db");
+        let open = || -> Box<dyn Store> {
+            let store = SqliteStore::open(path.to_str().unwrap()).unwrap();
+            store.migrate().unwrap();
+            Box::new(store)
+        };
+        let age = || {
+            let conn = rusqlite::Connection::open(&path).unwrap();
+            conn.execute("UPDATE usage_backlog SET written_at = written_at - 60000", []).unwrap();
+        };
+        scenario(&open, &age);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hub.db");
+    backlog::reads_and_shutdown_flush(&|| -> Box<dyn Store> {
+        let store = SqliteStore::open(path.to_str().unwrap()).unwrap();
+        store.migrate().unwrap();
+        Box::new(store)
+    });
+}
+
+#[test]
+fn postgres_usage_backlog() {
+    let Some(server) = pg::server() else { return };
+    for (name, scenario) in BACKLOG {
+        eprintln!("postgres: {name}");
+        let schema = pg::Schema::create(&server);
+        let open = || -> Box<dyn Store> { Box::new(schema.store()) };
+        let age = || {
+            schema
+                .admin()
+                .execute(&format!("UPDATE {}.usage_backlog SET written_at = written_at - 60000", schema.name), &[])
+                .unwrap();
+        };
+        scenario(&open, &age);
+    }
+    let schema = pg::Schema::create(&server);
+    backlog::reads_and_shutdown_flush(&|| -> Box<dyn Store> { Box::new(schema.store()) });
 }
