@@ -1,5 +1,6 @@
 //! The `accord` binary end to end: exit codes, human output and JSON on the example company.
 
+mod ingest_kill;
 mod postgres;
 
 use std::path::{Path, PathBuf};

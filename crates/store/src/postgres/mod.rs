@@ -1019,7 +1019,12 @@ impl Store for PgStore {
 
     fn prune_events(&self, before_ms: i64) -> Result<u64> {
         self.read(|conn| {
-            Ok(conn.execute_typed("DELETE FROM events WHERE created_at < $1", &[(&before_ms, Type::INT8)])?)
+            // Events whose usage is still in the backlog stay until it is rolled up.
+            Ok(conn.execute_typed(
+                "DELETE FROM events WHERE created_at < $1
+                 AND (backlog IS NULL OR backlog NOT IN (SELECT seq FROM usage_backlog))",
+                &[(&before_ms, Type::INT8)],
+            )?)
         })
     }
 

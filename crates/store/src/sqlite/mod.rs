@@ -803,7 +803,14 @@ impl Store for SqliteStore {
     }
 
     fn prune_events(&self, before_ms: i64) -> Result<u64> {
-        self.write(|conn| Ok(conn.execute("DELETE FROM events WHERE created_at < ?1", params![before_ms])? as u64))
+        // Events whose usage is still in the backlog stay until it is rolled up.
+        self.write(|conn| {
+            Ok(conn.execute(
+                "DELETE FROM events WHERE created_at < ?1
+                 AND (backlog IS NULL OR backlog NOT IN (SELECT seq FROM usage_backlog))",
+                params![before_ms],
+            )? as u64)
+        })
     }
 
     fn metrics(&self, q: &MetricQuery, page: u32, size: u32) -> Result<Page<MetricRow>> {

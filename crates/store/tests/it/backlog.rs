@@ -31,12 +31,15 @@ pub fn a_killed_writers_usage_is_rolled_up_once(open: &dyn Fn() -> Box<dyn Store
     std::mem::forget(killed);
     let next = open();
     assert_eq!(events_of_a(next.as_ref()), 0, "a young entry may belong to a live process: left alone");
+    assert_eq!(next.prune_events(DAY + 86_400_000).unwrap(), 0, "retention keeps events not rolled up yet");
     age();
     next.flush_usage().unwrap();
     assert_eq!(events_of_a(next.as_ref()), 3);
     next.flush_usage().unwrap();
     assert_eq!(events_of_a(next.as_ref()), 3, "an entry is rolled up once");
     assert_eq!(next.usage("A", DAY, DAY + 86_400_000).unwrap().active_users, 2);
+    assert_eq!(next.prune_events(DAY + 86_400_000).unwrap(), 3, "rolled up, they may go");
+    assert_eq!(events_of_a(next.as_ref()), 3);
 }
 
 /// A process too slow to write its rollups has its entry rolled up by another; its own flush then
