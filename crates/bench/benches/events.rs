@@ -3,7 +3,8 @@
 //!
 //! `cargo bench -p accord-bench --bench events` prints sustained events/s, p50/p99 batch latency,
 //! and — in the same run, on the same payloads — how fast plain `serde_json` parses the lines, as
-//! the ceiling the HTTP path is compared with. `ACCORD_BENCH_BATCHES` (default 400) and
+//! the ceiling the HTTP path is compared with. Each figure is the median of `ACCORD_BENCH_RUNS`
+//! runs (default 3), each into a fresh hub. `ACCORD_BENCH_BATCHES` (default 400) and
 //! `ACCORD_BENCH_CONNECTIONS` (default 4) change the load.
 
 #[global_allocator]
@@ -12,7 +13,7 @@ static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use accord_bench::Gen;
+use accord_bench::{Gen, median, runs};
 use accord_core::Config;
 use accord_engine::Hub;
 
@@ -60,15 +61,25 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
-fn main() {
-    let n_batches = env("ACCORD_BENCH_BATCHES", 400);
-    let connections = env("ACCORD_BENCH_CONNECTIONS", 4);
+struct Figures {
+    backend: &'static str,
+    seconds: f64,
+    rate: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    parse_rate: f64,
+}
+
+fn run_once(n_batches: usize, connections: usize) -> Figures {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("accounts.csv"), "id,name,joined\n").unwrap();
     std::fs::write(dir.path().join("key"), "bench-key").unwrap();
     std::fs::write(dir.path().join("auth"), "bench-auth").unwrap();
     std::fs::write(dir.path().join("send"), "bench-send").unwrap();
     let store = std::env::var("ACCORD_BENCH_STORE").unwrap_or_else(|_| "sqlite://hub.db".into());
+    if store.starts_with("postgres") {
+        accord_bench::empty_postgres(&store);
+    }
     let toml = format!(
         r#"
 store = "{store}"
@@ -172,14 +183,33 @@ api_key = {{ file = "send" }}
     let stored = hub.store.records(accord_core::ObjectKind::Event, &Default::default(), 0, 1).unwrap().total;
     assert_eq!(stored as usize, events);
 
+    Figures {
+        backend,
+        seconds: elapsed.as_secs_f64(),
+        rate,
+        p50_ms: percentile(&latencies, 0.50).as_secs_f64() * 1e3,
+        p99_ms: percentile(&latencies, 0.99).as_secs_f64() * 1e3,
+        parse_rate,
+    }
+}
+
+fn main() {
+    let n_batches = env("ACCORD_BENCH_BATCHES", 400);
+    let connections = env("ACCORD_BENCH_CONNECTIONS", 4);
+    let all: Vec<Figures> = (0..runs()).map(|_| run_once(n_batches, connections)).collect();
+    let n = all.len();
+    let backend = all[0].backend;
+    let m = |f: fn(&Figures) -> f64| median(all.iter().map(f).collect());
+    let (rate, parse_rate) = (m(|f| f.rate), m(|f| f.parse_rate));
     println!(
-        "events ({backend}): {events} events in {n_batches} batches of {BATCH}, {connections} connections, in {:.2} s",
-        elapsed.as_secs_f64()
+        "events ({backend}): {} events in {n_batches} batches of {BATCH}, {connections} connections, in {:.2} s (median of {n} runs)",
+        n_batches * BATCH,
+        m(|f| f.seconds)
     );
     println!(
-        "events ({backend}): sustained {rate:.0} events/s; batch latency p50 {:.1} ms, p99 {:.1} ms",
-        percentile(&latencies, 0.50).as_secs_f64() * 1e3,
-        percentile(&latencies, 0.99).as_secs_f64() * 1e3
+        "events ({backend}): sustained {rate:.0} events/s; batch latency p50 {:.1} ms, p99 {:.1} ms (medians of {n})",
+        m(|f| f.p50_ms),
+        m(|f| f.p99_ms)
     );
     println!(
         "events ({backend}): serde_json alone parses the same lines at {parse_rate:.0} events/s; the Event API reaches {:.1}% of that",

@@ -1,7 +1,8 @@
 //! Link throughput: 1,000,000 records against 100,000 accounts with a mix of rules.
 //!
 //! `cargo bench -p accord-bench --bench link` prints records/s on one thread and on two threads
-//! sharing the index (the linker is pure, so it parallelises by splitting the records).
+//! sharing the index (the linker is pure, so it parallelises by splitting the records): the
+//! median of `ACCORD_BENCH_RUNS` runs (default 3), with every run's figure.
 
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -9,7 +10,7 @@ static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::sync::Arc;
 use std::time::Instant;
 
-use accord_bench::Gen;
+use accord_bench::{Gen, median, runs};
 use accord_core::{AccountId, LinkRule};
 use accord_link::{AccountEntry, LinkIndex, LinkSpec, RecordLink};
 use serde_json::{Value, json};
@@ -69,33 +70,32 @@ fn main() {
         })
         .collect();
 
-    // Warm up, then measure one thread.
+    // Warm up, then measure one thread and two, several times.
     let warm = records.iter().take(50_000).filter(|r| spec.link(&index, r).is_ok()).count();
     assert!(warm > 0);
-    let start = Instant::now();
+    let (mut ones, mut twos) = (Vec::new(), Vec::new());
     let mut linked = 0usize;
-    for r in &records {
-        linked += usize::from(spec.link(&index, r).is_ok());
-    }
-    let one = start.elapsed();
-    let rate1 = RECORDS as f64 / one.as_secs_f64();
+    for _ in 0..runs() {
+        let start = Instant::now();
+        linked = records.iter().filter(|r| spec.link(&index, r).is_ok()).count();
+        ones.push(RECORDS as f64 / start.elapsed().as_secs_f64());
 
-    // Two threads over halves of the records, sharing the index.
-    let start = Instant::now();
-    let (a, b) = records.split_at(RECORDS / 2);
-    let linked2: usize = std::thread::scope(|s| {
-        let ha = s.spawn(|| a.iter().filter(|r| spec.link(&index, r).is_ok()).count());
-        let hb = s.spawn(|| b.iter().filter(|r| spec.link(&index, r).is_ok()).count());
-        ha.join().unwrap() + hb.join().unwrap()
-    });
-    let two = start.elapsed();
-    let rate2 = RECORDS as f64 / two.as_secs_f64();
-    assert_eq!(linked, linked2);
+        let start = Instant::now();
+        let (a, b) = records.split_at(RECORDS / 2);
+        let linked2: usize = std::thread::scope(|s| {
+            let ha = s.spawn(|| a.iter().filter(|r| spec.link(&index, r).is_ok()).count());
+            let hb = s.spawn(|| b.iter().filter(|r| spec.link(&index, r).is_ok()).count());
+            ha.join().unwrap() + hb.join().unwrap()
+        });
+        twos.push(RECORDS as f64 / start.elapsed().as_secs_f64());
+        assert_eq!(linked, linked2);
+    }
+    let each = |v: &[f64]| v.iter().map(|r| format!("{r:.0}")).collect::<Vec<_>>().join(", ");
 
     println!(
         "link: {RECORDS} records against {ACCOUNTS} accounts (rules: field 40%, parent 15%, native_id 10%, email 15%, user_map 10%, domain 5%, misses 5%)"
     );
     println!("link: linked {linked}, rejected {}", RECORDS - linked);
-    println!("link: 1 thread  {:>12.0} records/s ({:.3} s)", rate1, one.as_secs_f64());
-    println!("link: 2 threads {:>12.0} records/s ({:.3} s)", rate2, two.as_secs_f64());
+    println!("link: 1 thread  {:>12.0} records/s (median; runs: {})", median(ones.clone()), each(&ones));
+    println!("link: 2 threads {:>12.0} records/s (median; runs: {})", median(twos.clone()), each(&twos));
 }

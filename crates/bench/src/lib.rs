@@ -25,6 +25,30 @@ impl Gen {
     }
 }
 
+/// How many times each benchmark repeats its measurement (`ACCORD_BENCH_RUNS`, default 3); the
+/// figures printed are the medians.
+pub fn runs() -> usize {
+    std::env::var("ACCORD_BENCH_RUNS").ok().and_then(|v| v.parse().ok()).filter(|n| *n > 0).unwrap_or(3)
+}
+
+/// The median of some measurements (the upper one of an even count).
+pub fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// Empties a PostgreSQL benchmark database (drops and re-creates its `public` schema), so each
+/// run starts from a fresh hub as the SQLite runs do.
+pub fn empty_postgres(url: &str) {
+    let mut client = postgres::Client::connect(url, postgres::NoTls).expect("connect to ACCORD_BENCH_STORE");
+    client.batch_execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;").expect("empty ACCORD_BENCH_STORE");
+}
+
+/// Starts a new peak-memory measurement (Linux: resets `VmHWM` to the current resident size).
+pub fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
 /// Peak resident memory of this process so far, in MiB (Linux `VmHWM`).
 pub fn peak_rss_mib() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;

@@ -288,6 +288,7 @@ impl Hub {
         let mut batches = [batch];
         let (mut applied, later) = self.apply_fresh(&mut index, &mut batches, &ops)?;
         drop(index);
+        crate::reclaim::later(batches);
         // What the page saw change under it is for the settle to look at, like its own changes.
         foreign.extend(later);
         changed.extend(foreign);
@@ -461,6 +462,7 @@ impl Hub {
         let mut batches: Vec<WriteBatch> = prepared.iter_mut().map(|p| std::mem::take(&mut p.batch)).collect();
         let (applied, later) = self.apply_fresh(&mut index, &mut batches, &all_ops)?;
         drop(index);
+        crate::reclaim::later(batches);
         if let Some(first) = changed.first_mut() {
             first.extend(later);
         }

@@ -8,6 +8,7 @@ pub mod identity;
 mod pipeline;
 pub mod plan;
 pub mod queue;
+mod reclaim;
 mod shared;
 pub mod sync;
 pub mod view;

@@ -206,6 +206,8 @@ impl Context<'_> {
                     account_id: linked.account_id,
                     provenance: linked.provenance,
                     fields,
+                    // Rendered here, on the thread that prepares pages, not on the one that commits.
+                    payload_json: serde_json::to_string(&data).ok(),
                     payload: data,
                     is_deleted: false,
                     first_seen: self.now,

@@ -101,6 +101,11 @@ pub struct RecordRow {
     /// Typed fields in `kind.fields()` order.
     pub fields: Vec<FieldValue>,
     pub payload: Value,
+    /// `payload` as JSON text, when whoever built the row rendered it already (the pipeline does,
+    /// on the thread that prepares pages, so the thread that commits does not); `None` has the
+    /// store render it. Never read back: rows from the store carry `None`.
+    #[serde(skip)]
+    pub payload_json: Option<String>,
     /// Deleted at the source (tombstone); kept for history.
     pub is_deleted: bool,
     pub first_seen: Timestamp,
@@ -112,6 +117,14 @@ pub struct RecordRow {
 }
 
 impl RecordRow {
+    /// The payload as JSON text.
+    pub fn payload_text(&self) -> serde_json::Result<std::borrow::Cow<'_, str>> {
+        match &self.payload_json {
+            Some(text) => Ok(std::borrow::Cow::Borrowed(text)),
+            None => serde_json::to_string(&self.payload).map(std::borrow::Cow::Owned),
+        }
+    }
+
     pub fn field(&self, name: &str) -> &FieldValue {
         self.kind
             .fields()

@@ -13,21 +13,18 @@ pub(crate) fn record_columns(kind: ObjectKind) -> Vec<&'static str> {
     RECORD_HEAD.iter().copied().chain(kind.fields().iter().map(|f| f.name)).chain(RECORD_TAIL).collect()
 }
 
-/// `INSERT ... ON CONFLICT (source, object, native_id) DO UPDATE` of `rows` records of a kind
-/// table in one statement (a later row with the same key updates an earlier one, as one statement
-/// per record would). `first_seen` keeps its first value; a re-seen record is no longer deleted.
-pub(crate) fn upsert_records(kind: ObjectKind, ph: fn(usize) -> String, rows: usize) -> String {
+/// `INSERT ... ON CONFLICT (source, object, native_id) DO UPDATE` for a kind table.
+/// `first_seen` keeps its first value; a re-seen record is no longer deleted.
+pub(crate) fn upsert_record(kind: ObjectKind, ph: fn(usize) -> String) -> String {
     let cols = record_columns(kind);
-    let n = cols.len();
-    let values: Vec<String> =
-        (0..rows).map(|r| format!("({})", (1..=n).map(|c| ph(r * n + c)).collect::<Vec<_>>().join(", "))).collect();
+    let values: Vec<String> = (1..=cols.len()).map(ph).collect();
     let updates: Vec<String> = cols
         .iter()
         .filter(|c| !matches!(**c, "source" | "object" | "native_id" | "first_seen"))
         .map(|c| format!("{c} = excluded.{c}"))
         .collect();
     format!(
-        "INSERT INTO {} ({}) VALUES {} ON CONFLICT (source, object, native_id) DO UPDATE SET {}",
+        "INSERT INTO {} ({}) VALUES ({}) ON CONFLICT (source, object, native_id) DO UPDATE SET {}",
         kind.table(),
         cols.join(", "),
         values.join(", "),
@@ -136,14 +133,11 @@ mod tests {
 
     #[test]
     fn upserts_keep_first_seen_and_bind_everything() {
-        let sql = upsert_records(ObjectKind::Ticket, |i| format!("?{i}"), 1);
+        let sql = upsert_record(ObjectKind::Ticket, |i| format!("?{i}"));
         assert!(sql.starts_with("INSERT INTO support_tickets (source, object, native_id, account_id"));
         assert!(!sql.contains("first_seen = excluded"));
         assert!(sql.contains("last_seen = excluded.last_seen"));
         assert_eq!(sql.matches('?').count(), record_columns(ObjectKind::Ticket).len());
-        let three = upsert_records(ObjectKind::Ticket, |i| format!("?{i}"), 3);
-        assert_eq!(three.matches('?').count(), 3 * record_columns(ObjectKind::Ticket).len());
-        assert!(three.contains(&format!("?{})", 3 * record_columns(ObjectKind::Ticket).len())));
     }
 
     #[test]

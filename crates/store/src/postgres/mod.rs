@@ -1612,13 +1612,13 @@ fn upsert_records(tx: &mut Transaction<'_>, kind: ObjectKind, recs: &[&RecordRow
         match at.get(&r.key) {
             Some(&i) => {
                 writes[i].rec = r;
-                writes[i].payload = serde_json::to_string(&r.payload)?;
+                writes[i].payload = r.payload_text()?.into_owned();
             }
             None => {
                 at.insert(&r.key, writes.len());
                 writes.push(RecordWrite {
                     rec: r,
-                    payload: serde_json::to_string(&r.payload)?,
+                    payload: r.payload_text()?.into_owned(),
                     first_seen: r.first_seen.timestamp_millis(),
                 });
             }
@@ -1658,7 +1658,7 @@ fn insert_events(
         if seen.insert(&r.key) {
             by_pair.entry((r.key.source.as_str(), r.key.object.as_str())).or_default().push(RecordWrite {
                 rec: r,
-                payload: serde_json::to_string(&r.payload)?,
+                payload: r.payload_text()?.into_owned(),
                 first_seen: r.first_seen.timestamp_millis(),
             });
         } else {

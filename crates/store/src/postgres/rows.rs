@@ -90,6 +90,7 @@ pub(super) fn record_from_row(kind: ObjectKind, r: &Row) -> Result<RecordRow> {
         },
         fields: fields(kind, r, 7)?,
         payload: json(r, 7 + n)?,
+        payload_json: None,
         is_deleted: r.try_get(8 + n)?,
         first_seen: time(r.try_get(9 + n)?),
         last_seen: time(r.try_get(10 + n)?),

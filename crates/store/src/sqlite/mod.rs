@@ -1303,19 +1303,14 @@ fn apply_batch(
     Ok(outcome)
 }
 
-/// Records per upsert statement: the per-statement cost (binding, the VM's start and end) is paid
-/// once per chunk instead of once per record.
-const RECORD_ROWS_PER_UPSERT: usize = 32;
-
 /// Upserts records of one kind, and replaces their dependency keys.
 fn upsert_records(tx: &rusqlite::Transaction<'_>, kind: ObjectKind, recs: &[&RecordRow]) -> Result<()> {
-    for chunk in recs.chunks(RECORD_ROWS_PER_UPSERT) {
-        let payloads = chunk.iter().map(|r| serde_json::to_string(&r.payload)).collect::<serde_json::Result<Vec<_>>>()?;
-        let mut args = Vec::with_capacity(chunk.len() * (11 + kind.fields().len()));
-        for (rec, payload) in chunk.iter().zip(&payloads) {
-            args.extend(record_params(rec, payload));
-        }
-        tx.prepare_cached(&sql::upsert_records(kind, ph, chunk.len()))?.execute(params_from_iter(args))?;
+    // One row per statement: a statement that writes several rows needs a statement journal (it
+    // could fail half-way), which costs more than the statements it saves (measured).
+    let mut st = tx.prepare_cached(&sql::upsert_record(kind, ph))?;
+    for rec in recs {
+        let payload = rec.payload_text()?;
+        st.execute(params_from_iter(record_params(rec, &payload)))?;
     }
     // A (source, object) that holds no dependency keys has none to replace: its records only add
     // theirs (a first import pays one lookup per page, not one per record).
@@ -1345,18 +1340,13 @@ fn upsert_records(tx: &rusqlite::Transaction<'_>, kind: ObjectKind, recs: &[&Rec
     Ok(())
 }
 
-/// Events per `INSERT` statement (24 parameters each, far below SQLite's limit).
-const EVENT_ROWS_PER_INSERT: usize = 32;
-
-/// `INSERT` of `rows` events that returns the native ids of those stored (not already there).
-fn insert_events_sql(rows: usize) -> String {
+/// `INSERT` of an event that stores nothing when it is there already.
+fn insert_event_sql() -> String {
     let mut cols = sql::record_columns(ObjectKind::Event);
     cols.push("backlog");
-    let n = cols.len();
-    let values: Vec<String> =
-        (0..rows).map(|r| format!("({})", (1..=n).map(|c| ph(r * n + c)).collect::<Vec<_>>().join(", "))).collect();
+    let values: Vec<String> = (1..=cols.len()).map(ph).collect();
     format!(
-        "INSERT INTO events ({}) VALUES {} ON CONFLICT (source, object, native_id) DO NOTHING RETURNING native_id",
+        "INSERT INTO events ({}) VALUES ({}) ON CONFLICT (source, object, native_id) DO NOTHING",
         cols.join(", "),
         values.join(", ")
     )
@@ -1385,40 +1375,20 @@ fn insert_events(
         let mut delta = UsageDelta::default();
         let mut range: Option<(&str, &str)> = None;
         let mut new = 0;
-        // The first delivery in the batch is the one stored; later ones are duplicates.
-        let mut seen = HashSet::with_capacity(recs.len());
-        let recs: Vec<&RecordRow> = recs
-            .into_iter()
-            .filter(|r| {
-                let first = seen.insert(r.key.native_id.as_str());
-                if !first {
-                    outcome.duplicate_events += 1;
-                }
-                first
-            })
-            .collect();
-        // Many rows per statement: the per-statement cost (binding, the VM's start and end) is
-        // paid once per chunk instead of once per event.
-        for chunk in recs.chunks(EVENT_ROWS_PER_INSERT) {
-            let payloads =
-                chunk.iter().map(|r| serde_json::to_string(&r.payload)).collect::<serde_json::Result<Vec<_>>>()?;
-            let mut args = Vec::with_capacity(chunk.len() * 24);
-            for (rec, payload) in chunk.iter().zip(&payloads) {
-                args.extend(record_params(rec, payload));
-                args.push(Param::Int(seq));
-            }
-            let mut st = tx.prepare_cached(&insert_events_sql(chunk.len()))?;
-            let stored: HashSet<String> =
-                st.query_map(params_from_iter(args), |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
-            for rec in chunk {
-                let id = rec.key.native_id.as_str();
-                if stored.contains(id) {
-                    new += 1;
-                    delta.add(rec);
-                    range = Some(range.map_or((id, id), |(lo, hi)| (lo.min(id), hi.max(id))));
-                } else {
-                    outcome.duplicate_events += 1;
-                }
+        // One row per statement: a statement that writes several rows needs a statement journal
+        // (it could fail half-way), which costs more than the statements it saves (measured).
+        let mut st = tx.prepare_cached(&insert_event_sql())?;
+        for rec in recs {
+            let payload = rec.payload_text()?;
+            let mut args = record_params(rec, &payload);
+            args.push(Param::Int(seq));
+            let id = rec.key.native_id.as_str();
+            if st.execute(params_from_iter(args))? == 1 {
+                new += 1;
+                delta.add(rec);
+                range = Some(range.map_or((id, id), |(lo, hi)| (lo.min(id), hi.max(id))));
+            } else {
+                outcome.duplicate_events += 1;
             }
         }
         outcome.new_events += new;

@@ -114,6 +114,7 @@ pub(super) fn record_from_row(kind: ObjectKind, r: &Row<'_>) -> Result<RecordRow
         },
         fields: fields(kind, r, 7)?,
         payload: json(r.get(7 + n)?)?,
+        payload_json: None,
         is_deleted: r.get::<_, i64>(8 + n)? != 0,
         first_seen: time(r.get(9 + n)?),
         last_seen: time(r.get(10 + n)?),
