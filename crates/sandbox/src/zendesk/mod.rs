@@ -15,7 +15,7 @@ use crate::clock::{Clock, whole_seconds};
 use crate::emulator::faults::FaultHandle;
 use crate::emulator::ratelimit::RateLimiter;
 use crate::emulator::server::Server;
-use crate::emulator::store::{Record, Store};
+use crate::emulator::store::{Record, Results, Store};
 use crate::emulator::{Core, Shared};
 use crate::{Error, Result};
 use model::{Organization, Ticket, User, ZendeskData};
@@ -90,6 +90,8 @@ pub(crate) struct State {
     pub(crate) options: Options,
     pub(crate) credentials: Credentials,
     pub(crate) core: Core,
+    /// Search hits (as served, with `result_type`) by query and data version.
+    pub(crate) searches: Results<Vec<serde_json::Value>>,
 }
 
 /// The records of one exported resource, for the generic mutation methods.
@@ -155,6 +157,7 @@ impl Emulator {
                 oauth_token: "sandbox-zendesk-oauth-token".into(),
             },
             core: Core::new(clock, limiter, 1),
+            searches: Results::new(16),
         });
         let server = Server::start("zendesk", routes::router(state.clone())).await?;
         let base_url = server.base_url();

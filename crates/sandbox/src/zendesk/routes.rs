@@ -180,8 +180,10 @@ fn start(s: &State, params: &HashMap<String, String>) -> Result<Position, Respon
         return Err(error(StatusCode::BAD_REQUEST, "InvalidValue", "start_time or cursor is required"));
     };
     // Whole seconds; Zendesk also takes fractional ones (Singer's tap-zendesk sends Python's
-    // `datetime.timestamp()`, `946684800.0`), counted by the whole second.
+    // `datetime.timestamp()`, `946684800.0`), counted by the whole second, and an ISO 8601 time
+    // (zenpy passes a string through as it is: the tap checks access with `2024-01-31T09:15:00Z`).
     let t = unix_seconds(t)
+        .or_else(|| parse_time(t).map(|t| t.timestamp()))
         .ok_or_else(|| error(StatusCode::BAD_REQUEST, "InvalidValue", "start_time must be a Unix time in seconds"))?;
     if t > s.core.clock.now().timestamp() {
         return Err(error(StatusCode::BAD_REQUEST, "InvalidValue", "start_time must be in the past"));
@@ -475,18 +477,15 @@ async fn ticket_metric_events(
     let per_page = per_page(&s, &params);
     let cutoff = cutoff(&s);
     let data = s.data.read();
-    let mut events: Vec<(i64, u64, Value)> = data
-        .tickets
-        .rows()
-        .iter()
-        .filter(|t| !t.is_deleted() && t.created_at >= time(start_time) && t.created_at < cutoff)
-        .flat_map(|t| {
-            model::ticket_metric_events(t).map(|e| (t.created_at.timestamp(), e["id"].as_u64().unwrap_or(0), e))
-        })
-        .collect();
+    // A ticket's events happen when it is created: the (created, id) index is their order.
+    let order = data.tickets.by_created();
+    let events = order
+        .iter_from(order.since(time(start_time)))
+        .take_while(|(k, _)| k.0 < cutoff)
+        .filter(|(_, t)| !t.is_deleted())
+        .flat_map(|(k, t)| model::ticket_metric_events(t).map(|e| (k.0.timestamp(), e)));
+    let (page, end_of_stream, end_time) = time_window(events, start_time, per_page);
     drop(data);
-    events.sort_unstable_by_key(|(t, id, _)| (*t, *id));
-    let (page, end_of_stream, end_time) = time_window(events.into_iter().map(|(t, _, e)| (t, e)), start_time, per_page);
     let b = base(&headers);
     Json(json!({
         "count": page.len(),
@@ -559,7 +558,8 @@ fn matches(terms: &[Term], kind: &str, record: &Value) -> bool {
 }
 
 /// `GET /api/v2/search.json?query=...`: users, organizations and tickets matching every term,
-/// each with its `result_type`, paged by `page` and `per_page` (at most 100).
+/// each with its `result_type`, paged by `page` and `per_page` (at most 100). The hits are found
+/// once per query and data version; later pages are slices.
 async fn search(
     AxState(s): AxState<Arc<State>>,
     headers: HeaderMap,
@@ -574,23 +574,29 @@ async fn search(
     };
     let b = base(&headers);
     let data = s.data.read();
-    let mut hits: Vec<Value> = Vec::new();
-    let mut consider = |kind: &str, mut record: Value| {
-        if matches(&terms, kind, &record) {
-            record["result_type"] = Value::String(kind.to_owned());
-            hits.push(record);
+    // Versions only grow, so their sum names the data's state.
+    let version = data.users.version() + data.organizations.version() + data.tickets.version();
+    let hits = s.searches.get_or_try::<std::convert::Infallible>(&format!("{b} {query}"), version, || {
+        let mut hits: Vec<Value> = Vec::new();
+        let mut consider = |kind: &str, mut record: Value| {
+            if matches(&terms, kind, &record) {
+                record["result_type"] = Value::String(kind.to_owned());
+                hits.push(record);
+            }
+        };
+        for u in data.users.rows() {
+            consider("user", u.to_json(&b));
         }
-    };
-    for u in data.users.rows() {
-        consider("user", u.to_json(&b));
-    }
-    for o in data.organizations.rows() {
-        consider("organization", o.to_json(&b));
-    }
-    for t in data.tickets.rows().iter().filter(|t| !t.is_deleted()) {
-        consider("ticket", t.to_json(&b));
-    }
+        for o in data.organizations.rows() {
+            consider("organization", o.to_json(&b));
+        }
+        for t in data.tickets.rows().iter().filter(|t| !t.is_deleted()) {
+            consider("ticket", t.to_json(&b));
+        }
+        Ok(hits)
+    });
     drop(data);
+    let Ok(hits) = hits;
     let paging = PageNumber::from_params(&params, 100, Some(100));
     let count = hits.len();
     let range = paging.range(count);
@@ -598,7 +604,7 @@ async fn search(
     let link = |page: usize| Value::String(url_with(&url, &params, &[("page", page.to_string())]));
     let next = if paging.has_next(count) { link(paging.page + 1) } else { Value::Null };
     let previous = if paging.page > 1 && range.start > 0 { link(paging.page - 1) } else { Value::Null };
-    let results: Vec<Value> = hits.into_iter().skip(range.start).take(range.len()).collect();
+    let results: Vec<Value> = hits[range].to_vec();
     Json(json!({ "results": results, "facets": null, "next_page": next, "previous_page": previous, "count": count }))
         .into_response()
 }

@@ -385,3 +385,26 @@ async fn links_name_the_forwarded_host() {
     );
     assert!(body["users"][0]["url"].as_str().unwrap().starts_with("https://accord.zendesk.com/api/v2/users/"));
 }
+
+/// `start_time` is read as Zendesk reads it: whole or fractional Unix seconds, or an ISO 8601
+/// time (zenpy passes strings through), and never in the future.
+#[tokio::test]
+async fn start_time_takes_seconds_fractions_and_iso_times() {
+    let (s, company) = sandbox(unlimited()).await;
+    let t = company.zendesk.organizations.iter().map(|o| o.updated_at).min().unwrap();
+    let count = |body: Value| body["organizations"].as_array().map(Vec::len);
+    let expected = company.zendesk.organizations.len();
+    for start in [t.timestamp().to_string(), format!("{}.0", t.timestamp()), model::timestamp(t)] {
+        let body: Value = get(&s, &format!("/api/v2/incremental/organizations.json?start_time={start}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(count(body), Some(expected.min(1000)), "start_time={start}");
+    }
+    let future = model::timestamp(chrono::Utc::now() + chrono::Duration::hours(1));
+    let res = get(&s, &format!("/api/v2/incremental/organizations.json?start_time={future}")).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let res = get(&s, "/api/v2/incremental/organizations.json?start_time=yesterday").await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+}
