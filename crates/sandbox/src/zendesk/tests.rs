@@ -395,11 +395,8 @@ async fn start_time_takes_seconds_fractions_and_iso_times() {
     let count = |body: Value| body["organizations"].as_array().map(Vec::len);
     let expected = company.zendesk.organizations.len();
     for start in [t.timestamp().to_string(), format!("{}.0", t.timestamp()), model::timestamp(t)] {
-        let body: Value = get(&s, &format!("/api/v2/incremental/organizations.json?start_time={start}"))
-            .await
-            .json()
-            .await
-            .unwrap();
+        let body: Value =
+            get(&s, &format!("/api/v2/incremental/organizations.json?start_time={start}")).await.json().await.unwrap();
         assert_eq!(count(body), Some(expected.min(1000)), "start_time={start}");
     }
     let future = model::timestamp(chrono::Utc::now() + chrono::Duration::hours(1));
