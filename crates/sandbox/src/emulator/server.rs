@@ -72,7 +72,8 @@ pub(crate) async fn guard<V: Vendor>(State(vendor): State<Arc<V>>, req: Request,
 
 /// Sets `Date` from the sandbox clock (hyper adds the wall clock only when it is missing).
 fn stamp_date(clock: &Clock, mut response: Response) -> Response {
-    let date = clock.now().format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+    static FORMAT: super::respond::TimeFormat = super::respond::TimeFormat::new("%a, %d %b %Y %H:%M:%S GMT");
+    let date = FORMAT.render(clock.now());
     if let Ok(v) = axum::http::HeaderValue::from_str(&date) {
         response.headers_mut().insert(axum::http::header::DATE, v);
     }

@@ -3,9 +3,12 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
+use crate::emulator::respond::TimeFormat;
+
 /// Zendesk's timestamp form: `2024-01-31T09:15:00Z`.
 pub fn timestamp(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+    static FORMAT: TimeFormat = TimeFormat::new("%Y-%m-%dT%H:%M:%SZ");
+    FORMAT.render(t)
 }
 
 /// A Zendesk organization. `external_id` is the linking key.
