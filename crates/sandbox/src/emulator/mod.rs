@@ -1,5 +1,5 @@
 //! The machinery every vendor emulator shares, so that a vendor's folder is its routes and its
-//! model: the loopback server and the request guard in front of every route ([`server`]),
+//! model: the loopback server and the request guard in front of every route (`server`),
 //! credential checks and OAuth token issuing ([`auth`]), the paging styles ([`paging`]), rate-limit
 //! windows and the vendors' limit headers ([`ratelimit`]), fault injection ([`faults`]), response
 //! helpers and error bodies ([`respond`]), and indexed stores of records ([`store`]).
