@@ -90,3 +90,30 @@ pub fn write_tickets_csv(path: &Path, n: u64, accounts: u64) -> std::io::Result<
     }
     w.flush()
 }
+
+/// CPU time (user + system) this process has used so far, all threads, in seconds (Linux
+/// `/proc/self/stat`, counted in `USER_HZ` = 100 ticks a second, fixed by the kernel ABI).
+pub fn process_cpu_secs() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the `(comm)` one, which may hold spaces: utime and stime are fields 14 and 15.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
+
+/// CPU time used so far by this process's live threads named `name` (as `/proc` shows it, at most
+/// 15 bytes), in seconds: the scheduler's nanosecond count of each (`/proc/self/task/*/schedstat`).
+pub fn threads_cpu_secs(name: &str) -> Option<f64> {
+    let mut total_ns = 0u64;
+    for task in std::fs::read_dir("/proc/self/task").ok()? {
+        let dir = task.ok()?.path();
+        let Ok(comm) = std::fs::read_to_string(dir.join("comm")) else { continue };
+        if comm.trim_end() != name {
+            continue;
+        }
+        let Ok(sched) = std::fs::read_to_string(dir.join("schedstat")) else { continue };
+        total_ns += sched.split_whitespace().next()?.parse::<u64>().ok()?;
+    }
+    Some(total_ns as f64 / 1e9)
+}

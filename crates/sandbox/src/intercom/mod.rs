@@ -6,16 +6,17 @@ mod routes;
 #[cfg(test)]
 mod tests;
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
 use crate::clock::{Clock, whole_seconds};
-use crate::faults::FaultHandle;
-use crate::ratelimit::RateLimiter;
-use crate::server::Server;
+use crate::emulator::faults::FaultHandle;
+use crate::emulator::ratelimit::RateLimiter;
+use crate::emulator::server::Server;
+use crate::emulator::store::{Key, Record, Results, Store};
+use crate::emulator::{Core, Shared};
 use crate::{Error, Result};
 use model::{Company, Contact, Conversation, IntercomData, object_id};
 
@@ -74,34 +75,58 @@ pub(crate) struct Scroll {
     pub last_used: DateTime<Utc>,
 }
 
+/// The workspace's records, indexed. Lists serve `(created_at, id)` order; `/companies` pages
+/// serve `(updated_at, id)` order.
+#[derive(Debug, Default)]
+pub struct Stores {
+    pub companies: Store<Company>,
+    pub contacts: Store<Contact>,
+    pub conversations: Store<Conversation>,
+}
+
+impl From<IntercomData> for Stores {
+    fn from(data: IntercomData) -> Self {
+        Self {
+            companies: data.companies.into_iter().collect(),
+            contacts: data.contacts.into_iter().collect(),
+            conversations: data.conversations.into_iter().collect(),
+        }
+    }
+}
+
+impl Stores {
+    /// The data as `IntercomData` holds it: each list in creation order.
+    fn snapshot(&self) -> IntercomData {
+        fn list<R: Record>(store: &Store<R>) -> Vec<R> {
+            store.by_created().iter_from(0).map(|(_, r)| r.clone()).collect()
+        }
+        IntercomData {
+            companies: list(&self.companies),
+            contacts: list(&self.contacts),
+            conversations: list(&self.conversations),
+        }
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct State {
-    pub(crate) data: RwLock<IntercomData>,
+    pub(crate) data: Shared<Stores>,
     pub(crate) scroll: Mutex<Option<Scroll>>,
+    /// Search hits in list order, by query and data version.
+    pub(crate) searches: Results<Vec<Key<String>>>,
     pub(crate) options: Options,
     pub(crate) credentials: Credentials,
-    pub(crate) clock: Clock,
-    pub(crate) faults: FaultHandle,
-    pub(crate) limiter: RateLimiter,
-    pub(crate) seq: AtomicU64,
+    pub(crate) core: Core,
 }
 
 impl State {
-    pub(crate) fn read(&self) -> RwLockReadGuard<'_, IntercomData> {
-        self.data.read().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn write(&self) -> RwLockWriteGuard<'_, IntercomData> {
-        self.data.write().unwrap_or_else(|e| e.into_inner())
-    }
-
     pub(crate) fn scroll(&self) -> MutexGuard<'_, Option<Scroll>> {
         self.scroll.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// A request id in UUID form, as Intercom puts in error bodies.
     pub(crate) fn request_id(&self) -> String {
-        let n = self.seq.fetch_add(1, Ordering::Relaxed).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let n = self.core.next_seq().wrapping_mul(0x9E37_79B9_7F4A_7C15);
         format!(
             "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
             n >> 32,
@@ -113,26 +138,29 @@ impl State {
     }
 }
 
-/// The records of one object, for the generic mutation methods. Lists are ordered by
-/// `(created_at, id)`, the order the list endpoints serve.
-pub trait Resource: Clone {
+/// The records of one object, for the generic mutation methods.
+pub trait Resource: Record<Id = String> {
     const NAME: &'static str;
-    fn id(&self) -> &str;
-    fn created_at(&self) -> DateTime<Utc>;
     fn stamp(&mut self, id: Option<String>, created: Option<DateTime<Utc>>, updated: DateTime<Utc>);
-    fn list_mut(data: &mut IntercomData) -> &mut Vec<Self>;
+    fn store_mut(data: &mut Stores) -> &mut Store<Self>;
 }
 
 macro_rules! resource {
     ($t:ty, $name:literal, $field:ident) => {
-        impl Resource for $t {
-            const NAME: &'static str = $name;
-            fn id(&self) -> &str {
+        impl Record for $t {
+            type Id = String;
+            fn id(&self) -> &String {
                 &self.id
             }
-            fn created_at(&self) -> DateTime<Utc> {
+            fn created(&self) -> DateTime<Utc> {
                 self.created_at
             }
+            fn updated(&self) -> DateTime<Utc> {
+                self.updated_at
+            }
+        }
+        impl Resource for $t {
+            const NAME: &'static str = $name;
             fn stamp(&mut self, id: Option<String>, created: Option<DateTime<Utc>>, updated: DateTime<Utc>) {
                 if let Some(id) = id {
                     self.id = id;
@@ -142,7 +170,7 @@ macro_rules! resource {
                 }
                 self.updated_at = updated;
             }
-            fn list_mut(data: &mut IntercomData) -> &mut Vec<Self> {
+            fn store_mut(data: &mut Stores) -> &mut Store<Self> {
                 &mut data.$field
             }
         }
@@ -164,14 +192,12 @@ impl Emulator {
     pub(crate) async fn start(data: IntercomData, options: Options, clock: Clock) -> Result<Self> {
         let limiter = RateLimiter::new(options.rate_limited, options.slice);
         let state = Arc::new(State {
-            data: RwLock::new(data),
+            data: Shared::new(data.into()),
             scroll: Mutex::new(None),
+            searches: Results::new(16),
             options,
             credentials: Credentials { access_token: "dG9rOnNhbmRib3hfYWNjb3JkOjE6MA==".into() },
-            clock,
-            faults: FaultHandle::default(),
-            limiter,
-            seq: AtomicU64::new(1),
+            core: Core::new(clock, limiter, 1),
         });
         let server = Server::start("intercom", routes::router(state.clone())).await?;
         let base_url = server.base_url();
@@ -188,65 +214,59 @@ impl Emulator {
     }
 
     pub fn faults(&self) -> &FaultHandle {
-        &self.state.faults
+        &self.state.core.faults
     }
 
     pub fn rate_limiter(&self) -> &RateLimiter {
-        &self.state.limiter
+        &self.state.core.limiter
     }
 
     /// Adds a record created and updated now; an empty `id` gets a new Intercom-style one
     /// (conversations get the next number). Returns the id.
     pub fn insert<R: Resource>(&self, mut record: R) -> String {
-        let now = whole_seconds(self.state.clock.now());
-        let mut data = self.state.write();
-        let list = R::list_mut(&mut data);
+        let now = whole_seconds(self.state.core.clock.now());
+        let mut data = self.state.data.write();
+        let store = R::store_mut(&mut data);
         let id = if !record.id().is_empty() {
             None
         } else if R::NAME == "conversation" {
-            let max = list.iter().filter_map(|c| c.id().parse::<u64>().ok()).max().unwrap_or(1000);
+            let max = store.rows().iter().filter_map(|c| c.id().parse::<u64>().ok()).max().unwrap_or(1000);
             Some((max + 1).to_string())
         } else {
-            Some(object_id(now, 1 << 40 | self.state.seq.fetch_add(1, Ordering::Relaxed)))
+            Some(object_id(now, 1 << 40 | self.state.core.next_seq()))
         };
         record.stamp(id, Some(now), now);
-        let key = (record.created_at(), record.id().to_owned());
-        let at = list.partition_point(|r| (r.created_at(), r.id().to_owned()) < key);
-        list.insert(at, record);
-        key.1
+        let id = record.id().clone();
+        store.insert(record);
+        id
     }
 
     /// Changes a record and stamps its `updated_at` now.
     pub fn update<R: Resource>(&self, id: &str, change: impl FnOnce(&mut R)) -> Result<()> {
-        let now = whole_seconds(self.state.clock.now());
-        let mut data = self.state.write();
-        let r = R::list_mut(&mut data).iter_mut().find(|r| r.id() == id).ok_or_else(|| Error::NotFound {
-            vendor: "intercom",
-            object: R::NAME,
-            id: id.to_owned(),
-        })?;
-        change(r);
-        r.stamp(None, None, now);
-        Ok(())
+        let now = whole_seconds(self.state.core.clock.now());
+        let mut data = self.state.data.write();
+        R::store_mut(&mut data)
+            .update(&id.to_owned(), |r| {
+                change(r);
+                r.stamp(None, None, now);
+            })
+            .ok_or_else(|| Error::NotFound { vendor: "intercom", object: R::NAME, id: id.to_owned() })
     }
 
     /// Deletes a record. Intercom has no feed of deletions: the record simply stops appearing in
     /// lists, searches and `total_count`. Use it between two syncs to test reconciliation.
     pub fn delete<R: Resource>(&self, id: &str) -> Result<()> {
-        let mut data = self.state.write();
-        let list = R::list_mut(&mut data);
-        let at = list.iter().position(|r| r.id() == id).ok_or_else(|| Error::NotFound {
+        let mut data = self.state.data.write();
+        R::store_mut(&mut data).remove(&id.to_owned()).map(drop).ok_or_else(|| Error::NotFound {
             vendor: "intercom",
             object: R::NAME,
             id: id.to_owned(),
-        })?;
-        list.remove(at);
-        Ok(())
+        })
     }
 
     /// A copy of the data as served now.
     pub fn snapshot(&self) -> IntercomData {
-        self.state.read().clone()
+        self.state.data.read().snapshot()
     }
 
     pub(crate) async fn shutdown(&mut self) {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Query, Request, State as AxState};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, post};
 use base64::Engine;
@@ -17,9 +17,13 @@ use serde_json::{Value, json};
 
 use super::model::{Company, Contact, Conversation};
 use super::{Scroll, State};
-use crate::faults::Fault;
-use crate::ratelimit::Limit;
-use crate::server::{Vendor, guard};
+use crate::emulator::faults::Fault;
+use crate::emulator::paging::{PageNumber, param, unix_seconds_json};
+use crate::emulator::ratelimit::{Limit, LimitHeaders, Reset};
+use crate::emulator::respond::json as reply;
+use crate::emulator::server::{Vendor, guard};
+use crate::emulator::store::{Key, Record, Store};
+use crate::emulator::{Core, auth};
 
 /// The values of `Intercom-Version` the 2.14 spec lists.
 const VERSIONS: &[&str] = &[
@@ -49,8 +53,15 @@ fn error(s: &State, status: StatusCode, code: &str, message: &str) -> Response {
         "request_id": s.request_id(),
         "errors": [{ "code": code, "message": message }],
     });
-    (status, Json(body)).into_response()
+    reply(status, body)
 }
+
+/// Intercom's limit headers; the reset is a wall-clock Unix time.
+const LIMIT_HEADERS: LimitHeaders = LimitHeaders {
+    limit: "x-ratelimit-limit",
+    remaining: "x-ratelimit-remaining",
+    reset: Some(("x-ratelimit-reset", Reset::UnixTime)),
+};
 
 /// `GET /tags` (`listTags`): the generated workspace has no tags. Clients call it to check a
 /// token (Singer's tap-intercom does, before anything else).
@@ -64,37 +75,17 @@ async fn not_found(AxState(s): AxState<Arc<State>>) -> Response {
 
 impl State {
     fn rate_headers(&self, limit: u32, remaining: u32, reset_in: std::time::Duration) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        // The reset is a wall-clock Unix time: clients compare it with their own clock.
-        let reset = Utc::now().timestamp() + reset_in.as_millis().div_ceil(1000) as i64;
-        h.insert("x-ratelimit-limit", HeaderValue::from(limit));
-        h.insert("x-ratelimit-remaining", HeaderValue::from(remaining));
-        h.insert("x-ratelimit-reset", HeaderValue::from(reset));
-        h
+        LIMIT_HEADERS.headers(limit, remaining, reset_in)
     }
 }
 
 impl Vendor for State {
-    fn faults(&self) -> &crate::faults::FaultHandle {
-        &self.faults
-    }
-
-    fn clock(&self) -> &crate::clock::Clock {
-        &self.clock
-    }
-
-    fn limiter(&self) -> &crate::ratelimit::RateLimiter {
-        &self.limiter
+    fn core(&self) -> &Core {
+        &self.core
     }
 
     fn authorize(&self, req: &Request) -> Result<(), Response> {
-        let token = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim);
-        if token != Some(self.credentials.access_token.as_str()) {
+        if auth::bearer(req) != Some(self.credentials.access_token.as_str()) {
             return Err(error(self, StatusCode::UNAUTHORIZED, "unauthorized", "Access Token Invalid"));
         }
         let version = req.headers().get("intercom-version").map(|v| v.to_str().unwrap_or_default());
@@ -113,7 +104,7 @@ impl Vendor for State {
 
     fn throttle(&self, _req: &Request) -> Result<HeaderMap, Response> {
         let limit = self.options.slice_limit();
-        match self.limiter.acquire("app", Limit { max: limit, window: self.options.slice }) {
+        match self.core.limiter.acquire("app", Limit { max: limit, window: self.options.slice }) {
             None => Ok(self.rate_headers(limit, limit, self.options.slice)),
             Some(v) if v.allowed => Ok(self.rate_headers(limit, v.remaining, v.reset_in)),
             Some(v) => {
@@ -161,30 +152,22 @@ impl Vendor for State {
     }
 }
 
-fn number(params: &HashMap<String, String>, key: &str) -> Option<usize> {
-    params.get(key).and_then(|v| v.parse().ok())
-}
-
 /// `page`/`per_page` pages of companies, most recently active first unless `order=asc`. The spec
 /// documents no maximum `per_page`; the page size is what was asked, up to the configured cap, and
 /// `pages` reports the size served.
 fn company_page(s: &State, params: &HashMap<String, String>, ascending: bool) -> Response {
-    let asked = number(params, "per_page").unwrap_or(15).max(1);
-    let per_page = s.options.company_page_cap.map_or(asked, |cap| asked.min(cap.max(1)));
-    let page = number(params, "page").unwrap_or(1).max(1);
-    let data = s.read();
-    let mut order: Vec<&Company> = data.companies.iter().collect();
-    order.sort_by(|a, b| (a.updated_at, &a.id).cmp(&(b.updated_at, &b.id)));
-    if !ascending {
-        order.reverse();
-    }
+    let paging = PageNumber::from_params(params, 15, s.options.company_page_cap);
+    let data = s.data.read();
+    let order = data.companies.by_updated();
     let total = order.len();
-    let items: Vec<Value> = order.iter().skip((page - 1) * per_page).take(per_page).map(|c| c.to_json()).collect();
+    let items: Vec<Value> =
+        paging.range(total).map(|i| order.get(if ascending { i } else { total - 1 - i }).to_json()).collect();
     drop(data);
+    let (page, per_page) = (paging.page, paging.per_page);
     Json(json!({
         "type": "list",
         "data": items,
-        "pages": { "type": "pages", "page": page, "per_page": per_page, "total_pages": total.div_ceil(per_page) },
+        "pages": { "type": "pages", "page": page, "per_page": per_page, "total_pages": paging.total_pages(total) },
         "total_count": total,
     }))
     .into_response()
@@ -196,10 +179,12 @@ async fn companies(AxState(s): AxState<Arc<State>>, Query(params): Query<HashMap
     if by_id.is_none() && by_name.is_none() {
         return company_page(&s, &params, false);
     }
-    let data = s.read();
+    let data = s.data.read();
     let found = data
         .companies
-        .iter()
+        .by_created()
+        .iter_from(0)
+        .map(|(_, c)| c)
         .find(|c| by_id.is_none_or(|id| &c.company_id == id) && by_name.is_none_or(|n| &c.name == n))
         .map(Company::to_json);
     drop(data);
@@ -217,7 +202,7 @@ async fn companies_list(AxState(s): AxState<Arc<State>>, Query(params): Query<Ha
 /// One scroll per workspace: a new one while another is open is refused; an unknown or expired
 /// `scroll_param` is refused; the end is a page with empty `data`, which closes the scroll.
 async fn scroll(AxState(s): AxState<Arc<State>>, Query(params): Query<HashMap<String, String>>) -> Response {
-    let now = s.clock.now();
+    let now = s.core.clock.now();
     let mut open = s.scroll();
     if open.as_ref().is_some_and(|sc| sc.last_used + s.options.scroll_expiry <= now) {
         *open = None;
@@ -234,11 +219,10 @@ async fn scroll(AxState(s): AxState<Arc<State>>, Query(params): Query<HashMap<St
             return error(&s, StatusCode::NOT_FOUND, "not_found", "scroll parameter not found");
         }
     };
-    let data = s.read();
-    let start = current.after.as_ref().map_or(0, |after| {
-        data.companies.partition_point(|c| (c.created_at, c.id.as_str()) <= (after.0, after.1.as_str()))
-    });
-    let page: Vec<&Company> = data.companies.iter().skip(start).take(s.options.scroll_page_size.max(1)).collect();
+    let data = s.data.read();
+    let order = data.companies.by_created();
+    let start = current.after.as_ref().map_or(0, |(t, id)| order.after(*t, id));
+    let page: Vec<&Company> = order.iter_from(start).take(s.options.scroll_page_size.max(1)).map(|(_, c)| c).collect();
     let items: Vec<Value> = page.iter().map(|c| c.to_json()).collect();
     let param = current.param.clone();
     if let Some(last) = page.last() {
@@ -266,69 +250,78 @@ fn decode_cursor(cursor: &str) -> Option<(DateTime<Utc>, String, usize)> {
     Some((created, v.get(1)?.as_str()?.to_owned(), v.get(2)?.as_u64()? as usize))
 }
 
-/// A cursor-paginated page of `items` (already filtered and in list order).
-fn cursor_page<T>(
+/// A `starting_after` page of a list in `(created_at, id)` order (`keys`): the positions it
+/// serves and its `pages` object.
+fn cursor_page(
     s: &State,
-    items: &[&T],
-    key: impl Fn(&T) -> (DateTime<Utc>, &str),
+    keys: &[Key<String>],
     starting_after: Option<&str>,
     per_page: usize,
-) -> Result<(Vec<usize>, Value), Response> {
+) -> Result<(std::ops::Range<usize>, Value), Response> {
     let (start, page) = match starting_after {
         None => (0, 1),
         Some(c) => {
             let (created, id, page) = decode_cursor(c)
                 .ok_or_else(|| error(s, StatusCode::BAD_REQUEST, "parameter_invalid", "starting_after is invalid"))?;
-            (items.partition_point(|t| key(t) <= (created, id.as_str())), page.max(1))
+            (keys.partition_point(|(t, i)| (*t, i.as_str()) <= (created, id.as_str())), page.max(1))
         }
     };
-    let end = (start + per_page).min(items.len());
+    let end = (start + per_page).min(keys.len());
     let mut pages = json!({
         "type": "pages",
         "page": page,
         "per_page": per_page,
-        "total_pages": items.len().div_ceil(per_page),
+        "total_pages": keys.len().div_ceil(per_page),
     });
-    if end < items.len() && end > start {
-        let (created, id) = key(items[end - 1]);
-        pages["next"] = json!({ "per_page": per_page, "starting_after": encode_cursor(created, id, page + 1) });
+    if end < keys.len() && end > start {
+        let (created, id) = &keys[end - 1];
+        pages["next"] = json!({ "per_page": per_page, "starting_after": encode_cursor(*created, id, page + 1) });
     }
-    Ok(((start..end).collect(), pages))
+    Ok((start..end, pages))
+}
+
+/// A page of a list (`keys` name records of `store`, in list order) in the list's `wrapper`:
+/// `{"type": "list", "data": [...]}` for contacts, `conversation.list` for conversations.
+fn list_page<R: Record<Id = String>>(
+    s: &State,
+    store: &Store<R>,
+    keys: &[Key<String>],
+    starting_after: Option<&str>,
+    per_page: usize,
+    render: impl Fn(&R) -> Value,
+    wrap: impl FnOnce(Vec<Value>, usize, Value) -> Value,
+) -> Response {
+    match cursor_page(s, keys, starting_after, per_page) {
+        Err(r) => r,
+        Ok((rows, pages)) => {
+            let data: Vec<Value> = keys[rows].iter().filter_map(|(_, id)| store.get(id)).map(&render).collect();
+            Json(wrap(data, keys.len(), pages)).into_response()
+        }
+    }
+}
+
+fn contacts_body(data: Vec<Value>, total: usize, pages: Value) -> Value {
+    json!({ "type": "list", "data": data, "total_count": total, "pages": pages })
+}
+
+fn conversations_body(data: Vec<Value>, total: usize, pages: Value) -> Value {
+    json!({ "type": "conversation.list", "conversations": data, "total_count": total, "pages": pages })
 }
 
 async fn contacts(AxState(s): AxState<Arc<State>>, Query(params): Query<HashMap<String, String>>) -> Response {
-    let per_page = number(&params, "per_page").unwrap_or(50).clamp(1, 150);
-    let data = s.read();
-    let all: Vec<&Contact> = data.contacts.iter().collect();
-    contact_list(&s, &all, params.get("starting_after").map(String::as_str), per_page)
-}
-
-fn contact_list(s: &State, items: &[&Contact], starting_after: Option<&str>, per_page: usize) -> Response {
-    match cursor_page(s, items, |c| (c.created_at, c.id.as_str()), starting_after, per_page) {
-        Err(r) => r,
-        Ok((rows, pages)) => {
-            let data: Vec<Value> = rows.iter().map(|&i| items[i].to_json()).collect();
-            Json(json!({ "type": "list", "data": data, "total_count": items.len(), "pages": pages })).into_response()
-        }
-    }
+    let per_page = param(&params, "per_page").unwrap_or(50).clamp(1, 150);
+    let data = s.data.read();
+    let store = &data.contacts;
+    let after = params.get("starting_after").map(String::as_str);
+    list_page(&s, store, store.by_created().keys(), after, per_page, Contact::to_json, contacts_body)
 }
 
 async fn conversations(AxState(s): AxState<Arc<State>>, Query(params): Query<HashMap<String, String>>) -> Response {
-    let per_page = number(&params, "per_page").unwrap_or(20).clamp(1, 150);
-    let data = s.read();
-    let all: Vec<&Conversation> = data.conversations.iter().collect();
-    conversation_list(&s, &all, params.get("starting_after").map(String::as_str), per_page)
-}
-
-fn conversation_list(s: &State, items: &[&Conversation], starting_after: Option<&str>, per_page: usize) -> Response {
-    match cursor_page(s, items, |c| (c.created_at, c.id.as_str()), starting_after, per_page) {
-        Err(r) => r,
-        Ok((rows, pages)) => {
-            let data: Vec<Value> = rows.iter().map(|&i| items[i].to_json()).collect();
-            Json(json!({ "type": "conversation.list", "conversations": data, "total_count": items.len(), "pages": pages }))
-                .into_response()
-        }
-    }
+    let per_page = param(&params, "per_page").unwrap_or(20).clamp(1, 150);
+    let data = s.data.read();
+    let store = &data.conversations;
+    let after = params.get("starting_after").map(String::as_str);
+    list_page(&s, store, store.by_created().keys(), after, per_page, Conversation::to_json, conversations_body)
 }
 
 /// The value of a searchable field of a record.
@@ -379,12 +372,7 @@ fn test(filter: &Filter, get: &dyn Fn(&str) -> Option<Field>) -> Result<bool, St
                 Field::Date(t) => {
                     // A Unix timestamp: Intercom takes fractional seconds too (Singer's tap-intercom
                     // sends Python's `datetime.timestamp()`, a float); they count by whole seconds.
-                    let seconds = |f: f64| f.is_finite().then(|| f.floor() as i64);
-                    let v = value
-                        .as_i64()
-                        .or_else(|| value.as_f64().and_then(seconds))
-                        .or_else(|| value.as_str().and_then(|s| s.trim().parse::<f64>().ok()).and_then(seconds))
-                        .ok_or_else(|| format!("{field} takes a Unix timestamp"))?;
+                    let v = unix_seconds_json(value).ok_or_else(|| format!("{field} takes a Unix timestamp"))?;
                     // Dates match by calendar day (the workspace is on UTC): `>` starts at the
                     // next day, `<` before the day, `=` the whole day.
                     let day = v.div_euclid(DAY) * DAY;
@@ -432,12 +420,13 @@ fn test(filter: &Filter, get: &dyn Fn(&str) -> Option<Field>) -> Result<bool, St
     }
 }
 
-/// The parts of a search body: filter, page size and cursor.
+/// The parts of a search body: filter, page size, cursor, and the query's text (the cache key of
+/// its hits).
 fn search_request(
     s: &State,
     body: &Bytes,
     default_per_page: usize,
-) -> Result<(Filter, usize, Option<String>), Response> {
+) -> Result<(Filter, usize, Option<String>, String), Response> {
     let invalid = |m: &str| error(s, StatusCode::BAD_REQUEST, "parameter_invalid", m);
     let v: Value = serde_json::from_slice(body).map_err(|_| invalid("the body must be a JSON search request"))?;
     let query = v.get("query").ok_or_else(|| invalid("query is required"))?;
@@ -449,7 +438,7 @@ fn search_request(
         .map_or(default_per_page, |n| n as usize)
         .clamp(1, 150);
     let after = pagination.and_then(|p| p.get("starting_after")).and_then(Value::as_str).map(str::to_owned);
-    Ok((filter, per_page, after))
+    Ok((filter, per_page, after, query.to_string()))
 }
 
 fn contact_field(c: &Contact, name: &str) -> Option<Field> {
@@ -478,36 +467,77 @@ fn conversation_field(c: &Conversation, name: &str) -> Option<Field> {
     })
 }
 
+/// The earliest `updated_at` a record matching `filter` can have, when the filter says: a
+/// search by `updated_at` (how clients read incrementally) then looks only at the records changed
+/// since, through the store's `(updated, id)` index.
+fn updated_since(filter: &Filter) -> Option<DateTime<Utc>> {
+    match filter {
+        Filter::All(parts) => parts.iter().filter_map(updated_since).max(),
+        Filter::Any(parts) => parts.iter().map(updated_since).collect::<Option<Vec<_>>>()?.into_iter().min(),
+        Filter::Test { field, operator, value } if field == "updated_at" => {
+            let day = unix_seconds_json(value)?.div_euclid(DAY) * DAY;
+            let from = match operator.as_str() {
+                ">" => day + DAY,
+                "=" => day,
+                _ => return None,
+            };
+            DateTime::from_timestamp(from, 0)
+        }
+        Filter::Test { .. } => None,
+    }
+}
+
+/// The hits of a search in list order, `(created_at, id)`. A filter's errors do not depend on
+/// the record it is tested on, so testing the first record reports them as a full scan would.
+fn search<R: Record<Id = String>>(
+    store: &Store<R>,
+    filter: &Filter,
+    field: impl Fn(&R, &str) -> Option<Field>,
+) -> Result<Vec<Key<String>>, String> {
+    if let Some(first) = store.rows().first() {
+        test(filter, &|f| field(first, f))?;
+    }
+    let candidates: Box<dyn Iterator<Item = &R>> = match updated_since(filter) {
+        Some(t) => {
+            let order = store.by_updated();
+            Box::new(order.iter_from(order.since(t)).map(|(_, r)| r))
+        }
+        None => Box::new(store.rows().iter()),
+    };
+    let mut hits = Vec::new();
+    for r in candidates {
+        if test(filter, &|f| field(r, f))? {
+            hits.push((r.created(), r.id().clone()));
+        }
+    }
+    hits.sort_unstable();
+    Ok(hits)
+}
+
 async fn search_contacts(AxState(s): AxState<Arc<State>>, body: Bytes) -> Response {
-    let (filter, per_page, after) = match search_request(&s, &body, 50) {
+    let (filter, per_page, after, query) = match search_request(&s, &body, 50) {
         Ok(r) => r,
         Err(r) => return r,
     };
-    let data = s.read();
-    let mut hits = Vec::new();
-    for c in &data.contacts {
-        match test(&filter, &|f| contact_field(c, f)) {
-            Ok(true) => hits.push(c),
-            Ok(false) => {}
-            Err(m) => return error(&s, StatusCode::BAD_REQUEST, "parameter_invalid", &m),
-        }
+    let data = s.data.read();
+    let store = &data.contacts;
+    match s.searches.get_or_try(&format!("contacts {query}"), store.version(), || search(store, &filter, contact_field))
+    {
+        Ok(hits) => list_page(&s, store, &hits, after.as_deref(), per_page, Contact::to_json, contacts_body),
+        Err(m) => error(&s, StatusCode::BAD_REQUEST, "parameter_invalid", &m),
     }
-    contact_list(&s, &hits, after.as_deref(), per_page)
 }
 
 async fn search_conversations(AxState(s): AxState<Arc<State>>, body: Bytes) -> Response {
-    let (filter, per_page, after) = match search_request(&s, &body, 20) {
+    let (filter, per_page, after, query) = match search_request(&s, &body, 20) {
         Ok(r) => r,
         Err(r) => return r,
     };
-    let data = s.read();
-    let mut hits = Vec::new();
-    for c in &data.conversations {
-        match test(&filter, &|f| conversation_field(c, f)) {
-            Ok(true) => hits.push(c),
-            Ok(false) => {}
-            Err(m) => return error(&s, StatusCode::BAD_REQUEST, "parameter_invalid", &m),
-        }
+    let data = s.data.read();
+    let store = &data.conversations;
+    let key = format!("conversations {query}");
+    match s.searches.get_or_try(&key, store.version(), || search(store, &filter, conversation_field)) {
+        Ok(hits) => list_page(&s, store, &hits, after.as_deref(), per_page, Conversation::to_json, conversations_body),
+        Err(m) => error(&s, StatusCode::BAD_REQUEST, "parameter_invalid", &m),
     }
-    conversation_list(&s, &hits, after.as_deref(), per_page)
 }

@@ -9,18 +9,20 @@ pub mod soql;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
 use crate::clock::{Clock, whole_seconds};
-use crate::faults::FaultHandle;
+use crate::emulator::auth::{Refresh, Tokens};
+use crate::emulator::faults::FaultHandle;
+use crate::emulator::ratelimit::RateLimiter;
+use crate::emulator::server::Server;
+use crate::emulator::store::{self, Store};
+use crate::emulator::{Core, Shared};
 use crate::generate::AS_OF;
-use crate::ratelimit::RateLimiter;
-use crate::server::Server;
 use crate::{Error, Result};
 use model::{Account, Case, Contact, Record, SObject, SalesforceData, sf_id};
 
@@ -74,17 +76,23 @@ pub(crate) struct Locator {
     pub batch: usize,
 }
 
+/// The org's records, indexed: in Id order, and by `(SystemModstamp, Id)` for queries ordered
+/// by `SystemModstamp` (how clients read incrementally).
+#[derive(Debug, Default)]
+pub struct Stores {
+    pub accounts: Store<Account>,
+    pub contacts: Store<Contact>,
+    pub cases: Store<Case>,
+}
+
 #[derive(Debug)]
 pub(crate) struct State {
-    pub(crate) data: RwLock<SalesforceData>,
-    pub(crate) tokens: Mutex<HashMap<String, DateTime<Utc>>>,
+    pub(crate) data: Shared<Stores>,
+    pub(crate) tokens: Tokens,
     pub(crate) locators: Mutex<VecDeque<(String, Arc<Locator>)>>,
     pub(crate) options: Options,
     pub(crate) credentials: Credentials,
-    pub(crate) clock: Clock,
-    pub(crate) faults: FaultHandle,
-    pub(crate) limiter: RateLimiter,
-    pub(crate) seq: AtomicU64,
+    pub(crate) core: Core,
     /// The instance host's base URL, named by token responses.
     pub(crate) instance_url: OnceLock<String>,
     /// When the delete log was last purged: getDeleted refuses starts before it.
@@ -96,44 +104,43 @@ impl State {
         self.purged.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub(crate) fn read(&self) -> RwLockReadGuard<'_, SalesforceData> {
-        self.data.read().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn write(&self) -> RwLockWriteGuard<'_, SalesforceData> {
-        self.data.write().unwrap_or_else(|e| e.into_inner())
-    }
-
-    pub(crate) fn tokens(&self) -> MutexGuard<'_, HashMap<String, DateTime<Utc>>> {
-        self.tokens.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
     pub(crate) fn locators(&self) -> MutexGuard<'_, VecDeque<(String, Arc<Locator>)>> {
         self.locators.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// A new opaque id with the given three-character prefix (tokens, query locators).
     pub(crate) fn mint(&self, prefix: &str) -> String {
-        let n = self.seq.fetch_add(1, Ordering::Relaxed);
-        let id = sf_id(SObject::Account, 150_000_000_000_000 + n);
+        let id = sf_id(SObject::Account, 150_000_000_000_000 + self.core.next_seq());
         format!("{prefix}{}", &id[3..])
     }
 }
 
 /// The records of one sObject, for the generic mutation methods.
-pub trait Object: Record + Clone {
-    fn list(data: &SalesforceData) -> &Vec<Self>;
-    fn list_mut(data: &mut SalesforceData) -> &mut Vec<Self>;
+pub trait Object: Record + store::Record<Id = String> {
+    fn store(data: &Stores) -> &Store<Self>;
+    fn store_mut(data: &mut Stores) -> &mut Store<Self>;
     fn prepare_insert(&mut self, id: String, now: DateTime<Utc>);
 }
 
 macro_rules! object {
     ($t:ty, $field:ident, $created:ident) => {
+        impl store::Record for $t {
+            type Id = String;
+            fn id(&self) -> &String {
+                &self.id
+            }
+            fn created(&self) -> DateTime<Utc> {
+                self.$created
+            }
+            fn updated(&self) -> DateTime<Utc> {
+                self.system_modstamp
+            }
+        }
         impl Object for $t {
-            fn list(data: &SalesforceData) -> &Vec<Self> {
+            fn store(data: &Stores) -> &Store<Self> {
                 &data.$field
             }
-            fn list_mut(data: &mut SalesforceData) -> &mut Vec<Self> {
+            fn store_mut(data: &mut Stores) -> &mut Store<Self> {
                 &mut data.$field
             }
             fn prepare_insert(&mut self, id: String, now: DateTime<Utc>) {
@@ -169,21 +176,24 @@ impl Emulator {
         rebase(&mut data.contacts, shift);
         rebase(&mut data.cases, shift);
         let limiter = RateLimiter::new(options.rate_limited, options.limit_window);
+        let credentials = Credentials {
+            client_id: "3MVG9sandbox.accord.connected.app".into(),
+            client_secret: "sandbox-client-secret".into(),
+            refresh_token: "5Aep861sandbox.refresh.token".into(),
+            login_url: String::new(),
+        };
+        let stores = Stores {
+            accounts: data.accounts.into_iter().collect(),
+            contacts: data.contacts.into_iter().collect(),
+            cases: data.cases.into_iter().collect(),
+        };
         let state = Arc::new(State {
-            data: RwLock::new(data),
-            tokens: Mutex::new(HashMap::new()),
+            data: Shared::new(stores),
+            tokens: Tokens::new(options.token_lifetime, Refresh::Reusable, &credentials.refresh_token),
             locators: Mutex::new(VecDeque::new()),
             options,
-            credentials: Credentials {
-                client_id: "3MVG9sandbox.accord.connected.app".into(),
-                client_secret: "sandbox-client-secret".into(),
-                refresh_token: "5Aep861sandbox.refresh.token".into(),
-                login_url: String::new(),
-            },
-            clock,
-            faults: FaultHandle::default(),
-            limiter,
-            seq: AtomicU64::new(0),
+            credentials,
+            core: Core::new(clock, limiter, 0),
             instance_url: OnceLock::new(),
             purged: Mutex::new(None),
         });
@@ -213,38 +223,34 @@ impl Emulator {
     /// Purges the delete log now, as an administrator emptying the Recycle Bin does: getDeleted
     /// refuses a start before this instant with `INVALID_REPLICATION_DATE`.
     pub fn purge_delete_log(&self) {
-        *self.state.purged() = Some(whole_seconds(self.state.clock.now()));
+        *self.state.purged() = Some(whole_seconds(self.state.core.clock.now()));
     }
 
     pub fn faults(&self) -> &FaultHandle {
-        &self.state.faults
+        &self.state.core.faults
     }
 
     pub fn rate_limiter(&self) -> &RateLimiter {
-        &self.state.limiter
+        &self.state.core.limiter
     }
 
     /// Expires every access token issued so far (the refresh token stays valid).
     pub fn expire_tokens(&self) {
-        let now = self.state.clock.now();
-        for expiry in self.state.tokens().values_mut() {
-            *expiry = now;
-        }
+        self.state.tokens.expire_all(self.state.core.clock.now());
     }
 
     /// Adds a record, stamped now; an empty `id` gets a new one. Returns the id.
     pub fn insert<R: Object>(&self, mut record: R) -> String {
-        let now = whole_seconds(self.state.clock.now());
-        let n = self.state.seq.fetch_add(1, Ordering::Relaxed);
+        let now = whole_seconds(self.state.core.clock.now());
+        let n = self.state.core.next_seq();
         record.prepare_insert(sf_id(R::OBJECT, 200_000_000_000_000 + n), now);
-        let id = record.id().to_owned();
-        let mut data = self.state.write();
-        let list = R::list_mut(&mut data);
-        let at = list.partition_point(|r| r.id() < id.as_str());
-        list.insert(at, record);
+        let id = Record::id(&record).to_owned();
+        let mut data = self.state.data.write();
+        let store = R::store_mut(&mut data);
+        store.insert(record);
         // Positions held by open query locators would shift: release them, as a schema change
         // would. (New ids sort last, so this only happens for a caller-chosen id.)
-        if at + 1 != list.len() {
+        if store.position(&id).is_some_and(|at| at + 1 != store.len()) {
             self.state.locators().clear();
         }
         id
@@ -252,12 +258,14 @@ impl Emulator {
 
     /// Changes a record and stamps its `SystemModstamp` now.
     pub fn update<R: Object>(&self, id: &str, change: impl FnOnce(&mut R)) -> Result<()> {
-        let now = whole_seconds(self.state.clock.now());
-        let mut data = self.state.write();
-        let r = find_mut(R::list_mut(&mut data), id)?;
-        change(r);
-        r.touch(now);
-        Ok(())
+        let now = whole_seconds(self.state.core.clock.now());
+        let mut data = self.state.data.write();
+        R::store_mut(&mut data)
+            .update(&id.to_owned(), |r| {
+                change(r);
+                r.touch(now);
+            })
+            .ok_or_else(|| not_found::<R>(id))
     }
 
     /// Deletes a record now: it leaves `query` results and shows in `getDeleted` (with the
@@ -265,24 +273,24 @@ impl Emulator {
     /// account deletes its contacts and cases too, as Salesforce does. Use it between two syncs to
     /// test deletions.
     pub fn delete<R: Object>(&self, id: &str) -> Result<()> {
-        let now = whole_seconds(self.state.clock.now());
-        let mut data = self.state.write();
-        find_mut(R::list_mut(&mut data), id)?.set_deleted(now);
+        let now = whole_seconds(self.state.core.clock.now());
+        let mut data = self.state.data.write();
+        R::store_mut(&mut data).update(&id.to_owned(), |r| r.set_deleted(now)).ok_or_else(|| not_found::<R>(id))?;
         if R::OBJECT == SObject::Account {
-            for c in data.contacts.iter_mut().filter(|c| c.account_id.as_deref() == Some(id) && c.deleted_at.is_none())
-            {
-                c.set_deleted(now);
-            }
-            for c in data.cases.iter_mut().filter(|c| c.account_id.as_deref() == Some(id) && c.deleted_at.is_none()) {
-                c.set_deleted(now);
-            }
+            cascade(&mut data.contacts, id, now, |c| c.account_id.as_deref());
+            cascade(&mut data.cases, id, now, |c| c.account_id.as_deref());
         }
         Ok(())
     }
 
     /// A copy of the data as served now.
     pub fn snapshot(&self) -> SalesforceData {
-        self.state.read().clone()
+        let data = self.state.data.read();
+        SalesforceData {
+            accounts: data.accounts.rows().to_vec(),
+            contacts: data.contacts.rows().to_vec(),
+            cases: data.cases.rows().to_vec(),
+        }
     }
 
     pub(crate) async fn shutdown(&mut self) {
@@ -291,10 +299,25 @@ impl Emulator {
     }
 }
 
-fn find_mut<'a, R: Object>(list: &'a mut [R], id: &str) -> Result<&'a mut R> {
-    match list.binary_search_by(|r| r.id().cmp(id)) {
-        Ok(i) => Ok(&mut list[i]),
-        Err(_) => Err(Error::NotFound { vendor: "salesforce", object: R::OBJECT.name(), id: id.to_owned() }),
+fn not_found<R: Object>(id: &str) -> Error {
+    Error::NotFound { vendor: "salesforce", object: R::OBJECT.name(), id: id.to_owned() }
+}
+
+/// Deletes, at `now`, the live records of `store` whose account is `account`.
+fn cascade<R: Object>(
+    store: &mut Store<R>,
+    account: &str,
+    now: DateTime<Utc>,
+    account_of: impl Fn(&R) -> Option<&str>,
+) {
+    let ids: Vec<String> = store
+        .rows()
+        .iter()
+        .filter(|r| account_of(r) == Some(account) && r.deleted_at().is_none())
+        .map(|r| Record::id(r).to_owned())
+        .collect();
+    for id in ids {
+        store.update(&id, |r| r.set_deleted(now));
     }
 }
 

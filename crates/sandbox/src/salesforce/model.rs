@@ -3,6 +3,8 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
+use crate::emulator::respond::TimeFormat;
+
 /// The API version used in the URLs the emulator writes (`nextRecordsUrl`, `attributes.url`).
 /// Requests may use any `vNN.N`; the emulator answers in the version the request used.
 pub const API_VERSION: &str = "v59.0";
@@ -95,7 +97,8 @@ fn text(v: &Option<String>) -> FieldValue<'_> {
 
 /// Salesforce's datetime form in JSON: `2024-01-31T09:15:00.000+0000`.
 pub fn datetime(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S%.3f%z").to_string()
+    static FORMAT: TimeFormat = TimeFormat::new("%Y-%m-%dT%H:%M:%S%.3f%z");
+    FORMAT.render(t)
 }
 
 /// What every stored record offers the query engine.

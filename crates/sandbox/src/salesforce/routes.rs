@@ -15,11 +15,14 @@ use chrono::{DateTime, Duration, DurationRound, Utc};
 use serde_json::{Value, json};
 
 use super::model::{Record, SObject, datetime};
-use super::soql::{self, compare};
-use super::{Locator, State};
-use crate::faults::Fault;
-use crate::ratelimit::Limit;
-use crate::server::{Vendor, guard};
+use super::soql::{self, Expr, Literal, Op, compare};
+use super::{Locator, Object, State};
+use crate::emulator::faults::Fault;
+use crate::emulator::ratelimit::Limit;
+use crate::emulator::respond::{base_url, json as reply};
+use crate::emulator::server::{Vendor, guard};
+use crate::emulator::store::Store;
+use crate::emulator::{Core, auth};
 
 /// The login host (`login.salesforce.com`): the token endpoint only. Data paths are unknown here,
 /// as they are at Salesforce's login hosts, with or without a token: a client must send them to
@@ -38,16 +41,8 @@ pub(crate) fn login_router(state: Arc<State>) -> Router {
 pub(crate) struct LoginHost(Arc<State>);
 
 impl Vendor for LoginHost {
-    fn faults(&self) -> &crate::faults::FaultHandle {
-        &self.0.faults
-    }
-
-    fn clock(&self) -> &crate::clock::Clock {
-        &self.0.clock
-    }
-
-    fn limiter(&self) -> &crate::ratelimit::RateLimiter {
-        &self.0.limiter
+    fn core(&self) -> &Core {
+        &self.0.core
     }
 
     fn authorize(&self, _req: &Request) -> Result<(), Response> {
@@ -84,7 +79,7 @@ pub(crate) fn router(state: Arc<State>) -> Router {
 
 /// Salesforce's REST error body: a list of `{message, errorCode}`.
 fn error(status: StatusCode, code: &str, message: &str) -> Response {
-    (status, Json(json!([{ "message": message, "errorCode": code }]))).into_response()
+    reply(status, json!([{ "message": message, "errorCode": code }]))
 }
 
 async fn not_found() -> Response {
@@ -109,30 +104,16 @@ fn is_api_path(path: &str) -> bool {
 }
 
 impl Vendor for State {
-    fn faults(&self) -> &crate::faults::FaultHandle {
-        &self.faults
-    }
-
-    fn clock(&self) -> &crate::clock::Clock {
-        &self.clock
-    }
-
-    fn limiter(&self) -> &crate::ratelimit::RateLimiter {
-        &self.limiter
+    fn core(&self) -> &Core {
+        &self.core
     }
 
     fn authorize(&self, req: &Request) -> Result<(), Response> {
         if !is_api_path(req.uri().path()) {
             return Ok(());
         }
-        let token = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("OAuth ")))
-            .map(str::trim);
-        let now = self.clock.now();
-        let valid = token.is_some_and(|t| self.tokens().get(t).is_some_and(|expiry| *expiry > now));
+        let now = self.core.clock.now();
+        let valid = auth::token(req, &["Bearer", "OAuth"]).is_some_and(|t| self.tokens.valid(t, now));
         if valid {
             Ok(())
         } else {
@@ -149,9 +130,9 @@ impl Vendor for State {
         }
         let max = self.options.daily_limit;
         let limit = Limit { max, window: self.options.limit_window };
-        let (used, allowed) = match self.limiter.acquire("daily", limit) {
+        let (used, allowed) = match self.core.limiter.acquire("daily", limit) {
             Some(v) => (max - v.remaining, v.allowed),
-            None => (self.limiter.stats().requests as u32, true),
+            None => (self.core.limiter.stats().requests as u32, true),
         };
         let info = format!("api-usage={used}/{max}");
         if let Ok(v) = HeaderValue::from_str(&info) {
@@ -188,7 +169,7 @@ impl Vendor for State {
 }
 
 fn oauth_error(error: &str, description: &str) -> Response {
-    (StatusCode::BAD_REQUEST, Json(json!({ "error": error, "error_description": description }))).into_response()
+    reply(StatusCode::BAD_REQUEST, json!({ "error": error, "error_description": description }))
 }
 
 async fn token(
@@ -206,17 +187,16 @@ async fn token(
     if field("client_secret") != s.credentials.client_secret {
         return oauth_error("invalid_client", "invalid client credentials");
     }
-    if field("refresh_token") != s.credentials.refresh_token {
+    if !s.tokens.refresh_valid(field("refresh_token")) {
         return oauth_error("invalid_grant", "expired access/refresh token");
     }
-    let now = s.clock.now();
+    let now = s.core.clock.now();
     let access_token = format!("{}!AQ{}", s.mint("00D"), s.mint("sbx"));
-    s.tokens().insert(access_token.clone(), now + s.options.token_lifetime);
+    if !s.tokens.grant(field("refresh_token"), access_token.clone(), None, now) {
+        return oauth_error("invalid_grant", "expired access/refresh token");
+    }
     // The org's instance, whichever host was asked (the login host names the instance).
-    let instance_url = match s.instance_url.get() {
-        Some(url) => url.clone(),
-        None => format!("http://{}", headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1")),
-    };
+    let instance_url = s.instance_url.get().cloned().unwrap_or_else(|| base_url(&headers));
     let issued_at = now.timestamp_millis().to_string();
     let signature = BASE64.encode(format!("{instance_url}{issued_at}{access_token}").as_bytes());
     Json(json!({
@@ -271,7 +251,7 @@ fn run_query(s: &State, version: &str, params: &HashMap<String, String>, headers
         Ok(q) => q,
         Err(e) => return error(StatusCode::BAD_REQUEST, e.code(), &e.to_string()),
     };
-    let data = s.read();
+    let data = s.data.read();
     let rows = match q.object {
         SObject::Account => select(&data.accounts, &q, all),
         SObject::Contact => select(&data.contacts, &q, all),
@@ -283,28 +263,52 @@ fn run_query(s: &State, version: &str, params: &HashMap<String, String>, headers
     page(s, version, &id, &locator, 0, true)
 }
 
-fn select<R: Record>(list: &[R], q: &soql::Query, all: bool) -> Vec<u32> {
-    let mut rows: Vec<u32> = (0..list.len() as u32)
-        .filter(|&i| {
-            let r = &list[i as usize];
-            (all || r.deleted_at().is_none()) && q.filter.as_ref().is_none_or(|f| f.matches(r))
-        })
-        .collect();
-    if let Some(order) = &q.order_by {
-        // Stable: ties stay in Id order.
-        rows.sort_by(|a, b| compare(&list[*a as usize], &list[*b as usize], order));
+/// The positions (in Id order) of the records a query returns, in result order. A query ordered
+/// by `SystemModstamp` ascending walks the store's `(SystemModstamp, Id)` index from the lower
+/// bound its filter sets, so it costs what it returns; other orders are sorted.
+fn select<R: Object>(store: &Store<R>, q: &soql::Query, all: bool) -> Vec<u32> {
+    let keep = |r: &R| (all || r.deleted_at().is_none()) && q.filter.as_ref().is_none_or(|f| f.matches(r));
+    let limit = q.limit.unwrap_or(usize::MAX);
+    match &q.order_by {
+        // Modstamps are never null, and ties are in Id order, as the stable sort below leaves them.
+        Some(order) if order.field == "SystemModstamp" && !order.descending => {
+            let index = store.by_updated();
+            let from = q.filter.as_ref().and_then(modstamp_since).map_or(0, |t| index.since(t));
+            index
+                .iter_from(from)
+                .filter(|(_, r)| keep(r))
+                .take(limit)
+                .filter_map(|(key, _)| store.position(&key.1))
+                .map(|i| i as u32)
+                .collect()
+        }
+        order => {
+            let list = store.rows();
+            let mut rows: Vec<u32> = (0..list.len() as u32).filter(|&i| keep(&list[i as usize])).collect();
+            if let Some(order) = order {
+                // Stable: ties stay in Id order.
+                rows.sort_by(|a, b| compare(&list[*a as usize], &list[*b as usize], order));
+            }
+            rows.truncate(limit);
+            rows
+        }
     }
-    if let Some(n) = q.limit {
-        rows.truncate(n);
+}
+
+/// The earliest `SystemModstamp` a record satisfying `filter` can have, when the filter bounds it.
+fn modstamp_since(filter: &Expr) -> Option<DateTime<Utc>> {
+    match filter {
+        Expr::And(terms) => terms.iter().filter_map(modstamp_since).max(),
+        Expr::Compare { field: "SystemModstamp", op: Op::Gt | Op::Ge, value: Literal::Time(t) } => Some(*t),
+        _ => None,
     }
-    rows
 }
 
 /// One batch of a stored result, opening a locator when more remain.
 fn page(s: &State, version: &str, id: &str, locator: &Arc<Locator>, offset: usize, first: bool) -> Response {
     let end = (offset + locator.batch).min(locator.rows.len());
     let rows = &locator.rows[offset..end];
-    let data = s.read();
+    let data = s.data.read();
     let records: Vec<Value> = match locator.object {
         SObject::Account => render(&data.accounts, rows, &locator.fields, version),
         SObject::Contact => render(&data.contacts, rows, &locator.fields, version),
@@ -327,8 +331,8 @@ fn page(s: &State, version: &str, id: &str, locator: &Arc<Locator>, offset: usiz
     Json(body).into_response()
 }
 
-fn render<R: Record>(list: &[R], rows: &[u32], fields: &[&str], version: &str) -> Vec<Value> {
-    rows.iter().filter_map(|&i| list.get(i as usize)).map(|r| r.to_json(version, fields)).collect()
+fn render<R: Object>(store: &Store<R>, rows: &[u32], fields: &[&str], version: &str) -> Vec<Value> {
+    rows.iter().filter_map(|&i| store.rows().get(i as usize)).map(|r| r.to_json(version, fields)).collect()
 }
 
 async fn more(AxState(s): AxState<Arc<State>>, Path((version, locator)): Path<(String, String)>) -> Response {
@@ -375,7 +379,7 @@ async fn deleted(
     let (Some(start), Some(end)) = (parse_time(start), parse_time(end)) else {
         return replication("start and end must be dateTimes like 2024-01-01T00:00:00+00:00");
     };
-    let now = s.clock.now();
+    let now = s.core.clock.now();
     if end - start <= Duration::minutes(1) {
         return replication("startDate must chronologically precede endDate by more than one minute");
     }
@@ -395,7 +399,7 @@ async fn deleted(
     let window = now - Duration::days(15);
     let earliest = minute(purged.map_or(window, |p| p.max(window)));
     let latest = minute(end.min(now));
-    let data = s.read();
+    let data = s.data.read();
     let mut out: Vec<(DateTime<Utc>, String)> = match object {
         SObject::Account => deletions(&data.accounts, start.max(earliest), latest),
         SObject::Contact => deletions(&data.contacts, start.max(earliest), latest),
@@ -413,9 +417,11 @@ async fn deleted(
     .into_response()
 }
 
-fn deletions<R: Record>(list: &[R], from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<(DateTime<Utc>, String)> {
-    list.iter()
-        .filter_map(|r| r.deleted_at().filter(|d| *d >= from && *d <= to).map(|d| (d, r.id().to_owned())))
+fn deletions<R: Object>(store: &Store<R>, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<(DateTime<Utc>, String)> {
+    store
+        .rows()
+        .iter()
+        .filter_map(|r| r.deleted_at().filter(|d| *d >= from && *d <= to).map(|d| (d, Record::id(r).to_owned())))
         .collect()
 }
 
@@ -424,6 +430,6 @@ async fn limits(AxState(s): AxState<Arc<State>>, Path(version): Path<String>) ->
         return r;
     }
     let max = s.options.daily_limit;
-    let used = (s.limiter.stats().requests as u32).min(max);
+    let used = (s.core.limiter.stats().requests as u32).min(max);
     Json(json!({ "DailyApiRequests": { "Max": max, "Remaining": max - used } })).into_response()
 }

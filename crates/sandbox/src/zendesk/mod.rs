@@ -6,15 +6,17 @@ mod routes;
 #[cfg(test)]
 mod tests;
 
-use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
 use crate::clock::{Clock, whole_seconds};
-use crate::faults::FaultHandle;
-use crate::ratelimit::RateLimiter;
-use crate::server::Server;
+use crate::emulator::faults::FaultHandle;
+use crate::emulator::ratelimit::RateLimiter;
+use crate::emulator::server::Server;
+use crate::emulator::store::{Record, Results, Store};
+use crate::emulator::{Core, Shared};
 use crate::{Error, Result};
 use model::{Organization, Ticket, User, ZendeskData};
 
@@ -64,42 +66,58 @@ pub struct Credentials {
     pub oauth_token: String,
 }
 
-#[derive(Debug)]
-pub(crate) struct State {
-    pub(crate) data: RwLock<ZendeskData>,
-    pub(crate) options: Options,
-    pub(crate) credentials: Credentials,
-    pub(crate) clock: Clock,
-    pub(crate) faults: FaultHandle,
-    pub(crate) limiter: RateLimiter,
+/// The account's records, indexed; exports serve `(updated_at, id)` order.
+#[derive(Debug, Default)]
+pub struct Stores {
+    pub organizations: Store<Organization>,
+    pub users: Store<User>,
+    pub tickets: Store<Ticket>,
 }
 
-impl State {
-    pub(crate) fn read(&self) -> RwLockReadGuard<'_, ZendeskData> {
-        self.data.read().unwrap_or_else(|e| e.into_inner())
+impl From<ZendeskData> for Stores {
+    fn from(data: ZendeskData) -> Self {
+        Self {
+            organizations: data.organizations.into_iter().collect(),
+            users: data.users.into_iter().collect(),
+            tickets: data.tickets.into_iter().collect(),
+        }
     }
+}
 
-    fn write(&self) -> RwLockWriteGuard<'_, ZendeskData> {
-        self.data.write().unwrap_or_else(|e| e.into_inner())
-    }
+#[derive(Debug)]
+pub(crate) struct State {
+    pub(crate) data: Shared<Stores>,
+    pub(crate) options: Options,
+    pub(crate) credentials: Credentials,
+    pub(crate) core: Core,
+    /// Search hits (as served, with `result_type`) by query and data version.
+    pub(crate) searches: Results<Vec<serde_json::Value>>,
 }
 
 /// The records of one exported resource, for the generic mutation methods.
-pub trait Resource: Clone {
+pub trait Resource: Record<Id = u64> {
     const NAME: &'static str;
-    fn id(&self) -> u64;
     fn set_id(&mut self, id: u64);
     fn stamp(&mut self, created: Option<DateTime<Utc>>, updated: DateTime<Utc>);
-    fn list_mut(data: &mut ZendeskData) -> &mut Vec<Self>;
+    fn store_mut(data: &mut Stores) -> &mut Store<Self>;
 }
 
 macro_rules! resource {
     ($t:ty, $name:literal, $field:ident) => {
+        impl Record for $t {
+            type Id = u64;
+            fn id(&self) -> &u64 {
+                &self.id
+            }
+            fn created(&self) -> DateTime<Utc> {
+                self.created_at
+            }
+            fn updated(&self) -> DateTime<Utc> {
+                self.updated_at
+            }
+        }
         impl Resource for $t {
             const NAME: &'static str = $name;
-            fn id(&self) -> u64 {
-                self.id
-            }
             fn set_id(&mut self, id: u64) {
                 self.id = id;
             }
@@ -109,7 +127,7 @@ macro_rules! resource {
                 }
                 self.updated_at = updated;
             }
-            fn list_mut(data: &mut ZendeskData) -> &mut Vec<Self> {
+            fn store_mut(data: &mut Stores) -> &mut Store<Self> {
                 &mut data.$field
             }
         }
@@ -131,16 +149,15 @@ impl Emulator {
     pub(crate) async fn start(data: ZendeskData, options: Options, clock: Clock) -> Result<Self> {
         let limiter = RateLimiter::new(options.rate_limited, options.window);
         let state = Arc::new(State {
-            data: RwLock::new(data),
+            data: Shared::new(data.into()),
             options,
             credentials: Credentials {
                 email: "sync@accord-sandbox.example".into(),
                 api_token: "sandboxZendeskApiToken0123456789abcdef".into(),
                 oauth_token: "sandbox-zendesk-oauth-token".into(),
             },
-            clock,
-            faults: FaultHandle::default(),
-            limiter,
+            core: Core::new(clock, limiter, 1),
+            searches: Results::new(16),
         });
         let server = Server::start("zendesk", routes::router(state.clone())).await?;
         let base_url = server.base_url();
@@ -157,41 +174,37 @@ impl Emulator {
     }
 
     pub fn faults(&self) -> &FaultHandle {
-        &self.state.faults
+        &self.state.core.faults
     }
 
     pub fn rate_limiter(&self) -> &RateLimiter {
-        &self.state.limiter
+        &self.state.core.limiter
     }
 
     /// Adds a record created and updated now; an id of 0 gets the next free one. Returns the id.
     pub fn insert<R: Resource>(&self, mut record: R) -> u64 {
-        let now = whole_seconds(self.state.clock.now());
-        let mut data = self.state.write();
-        let list = R::list_mut(&mut data);
-        if record.id() == 0 {
-            record.set_id(list.iter().map(Resource::id).max().unwrap_or(0) + 1);
+        let now = whole_seconds(self.state.core.clock.now());
+        let mut data = self.state.data.write();
+        let store = R::store_mut(&mut data);
+        if *record.id() == 0 {
+            record.set_id(store.rows().last().map_or(0, |r| *r.id()) + 1);
         }
         record.stamp(Some(now), now);
-        let id = record.id();
-        let at = list.partition_point(|r| r.id() < id);
-        list.insert(at, record);
+        let id = *record.id();
+        store.insert(record);
         id
     }
 
     /// Changes a record and stamps its `updated_at` now.
     pub fn update<R: Resource>(&self, id: u64, change: impl FnOnce(&mut R)) -> Result<()> {
-        let now = whole_seconds(self.state.clock.now());
-        let mut data = self.state.write();
-        let list = R::list_mut(&mut data);
-        let i = list.binary_search_by_key(&id, Resource::id).map_err(|_| Error::NotFound {
-            vendor: "zendesk",
-            object: R::NAME,
-            id: id.to_string(),
-        })?;
-        change(&mut list[i]);
-        list[i].stamp(None, now);
-        Ok(())
+        let now = whole_seconds(self.state.core.clock.now());
+        let mut data = self.state.data.write();
+        R::store_mut(&mut data)
+            .update(&id, |r| {
+                change(r);
+                r.stamp(None, now);
+            })
+            .ok_or_else(|| Error::NotFound { vendor: "zendesk", object: R::NAME, id: id.to_string() })
     }
 
     /// Deletes a ticket: it stays in the incremental export with `status: "deleted"`.
@@ -207,7 +220,12 @@ impl Emulator {
 
     /// A copy of the data as served now.
     pub fn snapshot(&self) -> ZendeskData {
-        self.state.read().clone()
+        let data = self.state.data.read();
+        ZendeskData {
+            organizations: data.organizations.rows().to_vec(),
+            users: data.users.rows().to_vec(),
+            tickets: data.tickets.rows().to_vec(),
+        }
     }
 
     pub(crate) async fn shutdown(&mut self) {

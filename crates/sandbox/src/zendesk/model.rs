@@ -3,9 +3,12 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
+use crate::emulator::respond::TimeFormat;
+
 /// Zendesk's timestamp form: `2024-01-31T09:15:00Z`.
 pub fn timestamp(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+    static FORMAT: TimeFormat = TimeFormat::new("%Y-%m-%dT%H:%M:%SZ");
+    FORMAT.render(t)
 }
 
 /// A Zendesk organization. `external_id` is the linking key.
@@ -173,6 +176,216 @@ impl Ticket {
             "from_messaging_channel": false,
         })
     }
+}
+
+/// When the account's configuration (groups, fields, forms, macros, policies) was set up: a year
+/// before the generated data's `AS_OF`.
+pub fn configured_at() -> DateTime<Utc> {
+    DateTime::from_timestamp(crate::generate::AS_OF - 365 * 86_400, 0).unwrap_or_default()
+}
+
+/// The account's groups: `(id, name)`. Every agent is in the first, its default.
+pub const GROUPS: &[(u64, &str)] = &[(360_000_001, "Support"), (360_000_002, "Billing")];
+
+/// A group, as `/api/v2/groups` lists it.
+pub fn group_json(base: &str, (id, name): (u64, &str)) -> Value {
+    let at = timestamp(configured_at());
+    json!({
+        "url": format!("{base}/api/v2/groups/{id}.json"),
+        "id": id,
+        "is_public": true,
+        "name": name,
+        "description": "",
+        "default": id == GROUPS[0].0,
+        "deleted": false,
+        "created_at": at,
+        "updated_at": at,
+    })
+}
+
+/// An agent's membership of the default group, as `/api/v2/group_memberships` lists it.
+pub fn group_membership_json(base: &str, agent: &User) -> Value {
+    let id = 361_000_000 + agent.id;
+    json!({
+        "url": format!("{base}/api/v2/group_memberships/{id}.json"),
+        "id": id,
+        "user_id": agent.id,
+        "group_id": GROUPS[0].0,
+        "default": true,
+        "created_at": timestamp(agent.created_at),
+        "updated_at": timestamp(agent.created_at),
+    })
+}
+
+/// A custom field definition (`ticket_fields`, `user_fields`, `organization_fields`).
+fn field_json(base: &str, kind: &str, id: u64, key: &str, title: &str, field_type: &str, options: &[&str]) -> Value {
+    let at = timestamp(configured_at());
+    let mut f = json!({
+        "url": format!("{base}/api/v2/{kind}/{id}.json"),
+        "id": id,
+        "type": field_type,
+        "key": key,
+        "title": title,
+        "raw_title": title,
+        "description": "",
+        "raw_description": "",
+        "position": 0,
+        "active": true,
+        "system": false,
+        "regexp_for_validation": null,
+        "created_at": at,
+        "updated_at": at,
+    });
+    if !options.is_empty() {
+        f["custom_field_options"] = options
+            .iter()
+            .enumerate()
+            .map(|(i, o)| json!({ "id": id * 10 + i as u64, "name": o, "raw_name": o, "value": o, "position": i, "default": false }))
+            .collect();
+    }
+    f
+}
+
+/// The organization fields: `tier`, the dropdown every organization's `organization_fields` has.
+pub fn organization_fields(base: &str) -> Vec<Value> {
+    vec![field_json(
+        base,
+        "organization_fields",
+        370_000_001,
+        "tier",
+        "Tier",
+        "dropdown",
+        &["gold", "silver", "bronze"],
+    )]
+}
+
+/// The user fields: none are defined, so users carry an empty `user_fields`.
+pub fn user_fields(_base: &str) -> Vec<Value> {
+    Vec::new()
+}
+
+/// The ticket fields: Zendesk's system fields, which every account lists (tickets carry no custom
+/// field values).
+pub fn ticket_fields(base: &str) -> Vec<Value> {
+    let at = timestamp(configured_at());
+    let system = [
+        (380_000_001u64, "subject", "Subject", true),
+        (380_000_002, "description", "Description", true),
+        (380_000_003, "status", "Status", true),
+        (380_000_004, "tickettype", "Type", false),
+        (380_000_005, "priority", "Priority", false),
+        (380_000_006, "group", "Group", false),
+        (380_000_007, "assignee", "Assignee", true),
+    ];
+    system
+        .iter()
+        .enumerate()
+        .map(|(i, &(id, field_type, title, required))| {
+            json!({
+                "url": format!("{base}/api/v2/ticket_fields/{id}.json"),
+                "id": id,
+                "type": field_type,
+                "title": title,
+                "raw_title": title,
+                "description": "",
+                "raw_description": "",
+                "position": i + 1,
+                "active": true,
+                "required": false,
+                "collapsed_for_agents": false,
+                "regexp_for_validation": null,
+                "title_in_portal": title,
+                "raw_title_in_portal": title,
+                "visible_in_portal": true,
+                "editable_in_portal": required,
+                "required_in_portal": required,
+                "tag": null,
+                "created_at": at,
+                "updated_at": at,
+                "removable": false,
+                "key": null,
+                "agent_description": null,
+            })
+        })
+        .collect()
+}
+
+/// The one ticket form every account has.
+pub fn ticket_forms(base: &str) -> Vec<Value> {
+    let at = timestamp(configured_at());
+    let ids: Vec<u64> = ticket_fields(base).iter().filter_map(|f| f["id"].as_u64()).collect();
+    vec![json!({
+        "url": format!("{base}/api/v2/ticket_forms/390000001.json"),
+        "id": 390_000_001u64,
+        "name": "Default Ticket Form",
+        "raw_name": "Default Ticket Form",
+        "display_name": "Default Ticket Form",
+        "raw_display_name": "Default Ticket Form",
+        "end_user_visible": true,
+        "position": 0,
+        "ticket_field_ids": ids,
+        "active": true,
+        "default": true,
+        "created_at": at,
+        "updated_at": at,
+        "in_all_brands": true,
+        "restricted_brand_ids": [],
+        "end_user_conditions": [],
+        "agent_conditions": [],
+    })]
+}
+
+/// The account's shared macros.
+pub fn macros(base: &str) -> Vec<Value> {
+    let at = timestamp(configured_at());
+    [(400_000_001u64, "Close and thank", "solved"), (400_000_002, "Ask for details", "pending")]
+        .iter()
+        .enumerate()
+        .map(|(i, &(id, title, status))| {
+            json!({
+                "url": format!("{base}/api/v2/macros/{id}.json"),
+                "id": id,
+                "title": title,
+                "raw_title": title,
+                "active": true,
+                "description": null,
+                "position": i + 1,
+                "restriction": null,
+                "default": false,
+                "actions": [{ "field": "status", "value": status }],
+                "created_at": at,
+                "updated_at": at,
+            })
+        })
+        .collect()
+}
+
+/// The account's SLA policy: first reply within 8 business hours for urgent and high tickets.
+pub fn sla_policies(base: &str) -> Vec<Value> {
+    let at = timestamp(configured_at());
+    let target = |priority: &str| json!({ "priority": priority, "metric": "first_reply_time", "target": 480, "business_hours": true });
+    vec![json!({
+        "url": format!("{base}/api/v2/slas/policies/410000001.json"),
+        "id": 410_000_001u64,
+        "title": "Urgent and high first reply",
+        "description": "",
+        "position": 1,
+        "filter": { "all": [], "any": [
+            { "field": "priority", "operator": "is", "value": "urgent" },
+            { "field": "priority", "operator": "is", "value": "high" },
+        ] },
+        "policy_metrics": [target("urgent"), target("high")],
+        "created_at": at,
+        "updated_at": at,
+    })]
+}
+
+/// A ticket's metric events: its agent work time and requester wait time start when it is
+/// created, as Zendesk's `incremental/ticket_metric_events` reports them.
+pub fn ticket_metric_events(ticket: &Ticket) -> [Value; 2] {
+    let at = timestamp(ticket.created_at);
+    let event = |n: u64, metric: &str| json!({ "id": ticket.id * 10 + n, "ticket_id": ticket.id, "metric": metric, "instance_id": 1, "type": "activate", "time": at });
+    [event(1, "agent_work_time"), event(2, "requester_wait_time")]
 }
 
 #[cfg(test)]

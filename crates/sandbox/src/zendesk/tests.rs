@@ -7,7 +7,7 @@ use base64::Engine;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use super::model::{Ticket, User};
+use super::model::{self, Ticket, User};
 use crate::tests::support::{client, sandbox};
 use crate::{Fault, Sandbox, SandboxOptions, Schedule};
 
@@ -240,4 +240,168 @@ async fn a_deleted_user_stays_in_the_export_as_inactive() {
     assert_eq!(users.len(), 1, "{users:?}");
     assert_eq!(users[0]["id"], user);
     assert_eq!(users[0]["active"], false);
+}
+
+/// The lists clients read during discovery (Singer's tap-zendesk, through zenpy): each in
+/// Zendesk's offset shape (`next_page`, `count`) and, with `page[size]`, its cursor shape
+/// (`meta.has_more`, `meta.after_cursor`), both walking the same items.
+#[tokio::test]
+async fn account_lists_page_in_both_styles() {
+    let (s, company) = sandbox(unlimited()).await;
+    let agents = company.zendesk.users.iter().filter(|u| u.role != "end-user").count();
+    assert!(agents > 1, "the generated account has agents");
+    for (path, key, expected) in [
+        ("/api/v2/groups", "groups", 2),
+        ("/api/v2/group_memberships.json", "group_memberships", agents),
+        ("/api/v2/ticket_fields", "ticket_fields", 7),
+        ("/api/v2/user_fields.json", "user_fields", 0),
+        ("/api/v2/organization_fields.json", "organization_fields", 1),
+        ("/api/v2/ticket_forms.json", "ticket_forms", 1),
+        ("/api/v2/macros", "macros", 2),
+        ("/api/v2/tags", "tags", 0),
+        ("/api/v2/satisfaction_ratings", "satisfaction_ratings", 0),
+        ("/api/v2/slas/policies.json", "sla_policies", 1),
+        ("/api/v2/channels/voice/phone_numbers.json", "phone_numbers", 0),
+    ] {
+        let body: Value = get(&s, path).await.json().await.unwrap();
+        assert_eq!(body["count"], expected, "{path}");
+        assert_eq!(body[key].as_array().map(Vec::len), Some(expected), "{path}");
+        assert_eq!(body["next_page"], Value::Null, "{path}");
+        // One item a page, both ways.
+        let mut offset_ids = Vec::new();
+        let mut url = format!("{path}?per_page=1");
+        loop {
+            let body: Value = get(&s, &url).await.json().await.unwrap();
+            offset_ids.extend(body[key].as_array().unwrap().iter().map(|i| i["id"].clone()));
+            match body["next_page"].as_str() {
+                Some(next) => url = next.to_owned(),
+                None => break,
+            }
+        }
+        let mut cursor_ids = Vec::new();
+        let mut url = format!("{path}?page[size]=1");
+        loop {
+            let body: Value = get(&s, &url).await.json().await.unwrap();
+            cursor_ids.extend(body[key].as_array().unwrap().iter().map(|i| i["id"].clone()));
+            if body["meta"]["has_more"] != json!(true) {
+                break;
+            }
+            url = format!("{path}?page[size]=1&page[after]={}", body["meta"]["after_cursor"].as_str().unwrap());
+        }
+        assert_eq!(offset_ids.len(), expected, "{path}");
+        assert_eq!(offset_ids, cursor_ids, "{path}");
+    }
+    let fields: Value = get(&s, "/api/v2/organization_fields.json").await.json().await.unwrap();
+    let tier = &fields["organization_fields"][0];
+    assert_eq!((tier["key"].as_str(), tier["type"].as_str()), (Some("tier"), Some("dropdown")));
+    let options: BTreeSet<&str> =
+        tier["custom_field_options"].as_array().unwrap().iter().filter_map(|o| o["value"].as_str()).collect();
+    let used: BTreeSet<&str> = company.zendesk.organizations.iter().filter_map(|o| o.tier.as_deref()).collect();
+    assert!(used.is_subset(&options), "every organization's tier is an option: {used:?} ⊄ {options:?}");
+    let bad = get(&s, "/api/v2/groups?page[size]=1&page[after]=nope").await;
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(get(&s, "/api/v2/nothing.json").await.status(), StatusCode::NOT_FOUND);
+}
+
+/// Search finds records by type, time window and text; zenpy's token check asks for an empty
+/// window (`updated>now updated<2000-01-02`) and gets the real empty shape.
+#[tokio::test]
+async fn search_filters_by_type_time_and_text() {
+    let (s, company) = sandbox(unlimited()).await;
+    let search = |q: &str| {
+        format!("/api/v2/search.json?query={}", q.replace(' ', "%20").replace('>', "%3E").replace('<', "%3C"))
+    };
+    let body: Value = get(&s, &search("updated>2026-01-01T00:00:00Z updated<2000-01-02T00:00:00Z type:user"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body, json!({ "results": [], "facets": null, "next_page": null, "previous_page": null, "count": 0 }));
+    let users = company.zendesk.users.len();
+    let body: Value = get(&s, &search("type:user")).await.json().await.unwrap();
+    assert_eq!(body["count"], users);
+    assert_eq!(body["results"].as_array().unwrap().len(), users.min(100));
+    assert_eq!(body["results"][0]["result_type"], "user");
+    assert_eq!(body["next_page"].is_string(), users > 100);
+    let org = &company.zendesk.organizations[0];
+    let word = org.name.split_whitespace().next().unwrap().to_lowercase();
+    let body: Value = get(&s, &search(&format!("type:organization {word}"))).await.json().await.unwrap();
+    let names: Vec<&str> = body["results"].as_array().unwrap().iter().filter_map(|r| r["name"].as_str()).collect();
+    assert!(names.contains(&org.name.as_str()), "{names:?}");
+    assert!(names.iter().all(|n| n.to_lowercase().contains(&word)));
+    let before = model::timestamp(org.updated_at + chrono::Duration::seconds(1));
+    let body: Value = get(&s, &search(&format!("type:organization updated<{before}"))).await.json().await.unwrap();
+    let expected = company.zendesk.organizations.iter().filter(|o| o.updated_at <= org.updated_at).count();
+    assert_eq!(body["count"], expected);
+    assert_eq!(get(&s, &search("updated>yesterday")).await.status(), StatusCode::BAD_REQUEST);
+}
+
+/// Ticket metric events and audits are derived from the tickets; a deleted ticket has neither.
+#[tokio::test]
+async fn metric_events_and_audits_follow_the_tickets() {
+    let (s, company) = sandbox(unlimited()).await;
+    let live: Vec<&Ticket> = company.zendesk.tickets.iter().filter(|t| !t.is_deleted()).collect();
+    let mut events = Vec::new();
+    let mut url = "/api/v2/incremental/ticket_metric_events.json?start_time=0&per_page=50".to_owned();
+    for _ in 0..1000 {
+        let body: Value = get(&s, &url).await.json().await.unwrap();
+        events.extend(body["ticket_metric_events"].as_array().unwrap().iter().cloned());
+        if body["end_of_stream"] == json!(true) {
+            break;
+        }
+        url = body["next_page"].as_str().unwrap().to_owned();
+    }
+    // Pages restart at their last second, so events of a boundary second come again.
+    let ids: BTreeSet<u64> = events.iter().map(|e| e["id"].as_u64().unwrap()).collect();
+    assert_eq!(ids.len(), 2 * live.len());
+    let t = live[0];
+    let body: Value = get(&s, &format!("/api/v2/tickets/{}/audits.json", t.id)).await.json().await.unwrap();
+    assert_eq!(body["count"], 1);
+    assert_eq!(body["audits"][0]["ticket_id"], t.id);
+    assert_eq!(body["audits"][0]["events"][0]["type"], "Comment");
+    assert_eq!(body["audits"][0]["events"][0]["body"], t.subject.as_str());
+    let deleted = company.zendesk.tickets.iter().find(|t| t.is_deleted()).expect("the company has a deleted ticket");
+    assert_eq!(get(&s, &format!("/api/v2/tickets/{}/audits.json", deleted.id)).await.status(), StatusCode::NOT_FOUND);
+}
+
+/// Behind a proxy that names the vendor's host, the links an emulator writes name it too.
+#[tokio::test]
+async fn links_name_the_forwarded_host() {
+    let (s, _) = sandbox(unlimited()).await;
+    let res = client()
+        .get(format!("{}/api/v2/incremental/users/cursor.json?start_time=0&per_page=1", s.zendesk.base_url()))
+        .header("authorization", basic(&s))
+        .header("x-forwarded-host", "accord.zendesk.com")
+        .header("x-forwarded-proto", "https")
+        .send()
+        .await
+        .unwrap();
+    let body: Value = res.json().await.unwrap();
+    assert!(
+        body["after_url"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://accord.zendesk.com/api/v2/incremental/users/cursor.json?")
+    );
+    assert!(body["users"][0]["url"].as_str().unwrap().starts_with("https://accord.zendesk.com/api/v2/users/"));
+}
+
+/// `start_time` is read as Zendesk reads it: whole or fractional Unix seconds, or an ISO 8601
+/// time (zenpy passes strings through), and never in the future.
+#[tokio::test]
+async fn start_time_takes_seconds_fractions_and_iso_times() {
+    let (s, company) = sandbox(unlimited()).await;
+    let t = company.zendesk.organizations.iter().map(|o| o.updated_at).min().unwrap();
+    let count = |body: Value| body["organizations"].as_array().map(Vec::len);
+    let expected = company.zendesk.organizations.len();
+    for start in [t.timestamp().to_string(), format!("{}.0", t.timestamp()), model::timestamp(t)] {
+        let body: Value =
+            get(&s, &format!("/api/v2/incremental/organizations.json?start_time={start}")).await.json().await.unwrap();
+        assert_eq!(count(body), Some(expected.min(1000)), "start_time={start}");
+    }
+    let future = model::timestamp(chrono::Utc::now() + chrono::Duration::hours(1));
+    let res = get(&s, &format!("/api/v2/incremental/organizations.json?start_time={future}")).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let res = get(&s, "/api/v2/incremental/organizations.json?start_time=yesterday").await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
 }

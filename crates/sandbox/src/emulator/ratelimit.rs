@@ -10,6 +10,8 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
+
 /// One limit: at most `max` requests per `window`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limit {
@@ -38,6 +40,43 @@ impl Verdict {
     /// `reset_in` rounded up to whole seconds, never 0: what a `Retry-After` header says.
     pub fn retry_after_secs(&self) -> u64 {
         self.reset_in.as_millis().div_ceil(1000).max(1) as u64
+    }
+}
+
+/// How a vendor's limit headers say when the window resets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reset {
+    /// A Unix time of the wall clock (clients compare it with their own clock): Intercom, Capsule.
+    UnixTime,
+    /// Seconds from now: Freshdesk's `Retry-After`-like counters.
+    Seconds,
+}
+
+/// The names of a vendor's rate-limit headers: Zendesk's `x-rate-limit` and
+/// `x-rate-limit-remaining`, Intercom's `x-ratelimit-limit`, `-remaining` and `-reset`, ...
+#[derive(Debug, Clone, Copy)]
+pub struct LimitHeaders {
+    pub limit: &'static str,
+    pub remaining: &'static str,
+    pub reset: Option<(&'static str, Reset)>,
+}
+
+impl LimitHeaders {
+    /// The headers of an answer with `remaining` of `limit` left and the window closing in
+    /// `reset_in` (rounded up to whole seconds).
+    pub fn headers(&self, limit: u32, remaining: u32, reset_in: Duration) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(HeaderName::from_static(self.limit), HeaderValue::from(limit));
+        h.insert(HeaderName::from_static(self.remaining), HeaderValue::from(remaining));
+        if let Some((name, style)) = self.reset {
+            let secs = reset_in.as_millis().div_ceil(1000) as i64;
+            let value = match style {
+                Reset::UnixTime => chrono::Utc::now().timestamp() + secs,
+                Reset::Seconds => secs,
+            };
+            h.insert(HeaderName::from_static(name), HeaderValue::from(value));
+        }
+        h
     }
 }
 
@@ -197,6 +236,19 @@ mod tests {
         assert_eq!((refused[1].allowed, refused[1].remaining), (true, 9), "nothing was taken from acct");
         let v = rl.acquire("acct", big).unwrap();
         assert_eq!(v.remaining, 8, "only two requests were taken from the account window");
+    }
+
+    #[test]
+    fn limit_headers_carry_the_vendors_names() {
+        let style = LimitHeaders { limit: "x-ratelimit-limit", remaining: "x-ratelimit-remaining", reset: None };
+        let h = style.headers(100, 7, Duration::from_millis(1500));
+        assert_eq!(
+            (h["x-ratelimit-limit"].to_str().unwrap(), h["x-ratelimit-remaining"].to_str().unwrap()),
+            ("100", "7")
+        );
+        assert_eq!(h.len(), 2);
+        let style = LimitHeaders { reset: Some(("x-ratelimit-reset", Reset::Seconds)), ..style };
+        assert_eq!(style.headers(1, 0, Duration::from_millis(1500))["x-ratelimit-reset"], "2");
     }
 
     #[test]

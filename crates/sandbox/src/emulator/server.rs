@@ -23,16 +23,14 @@ use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 use tower::ServiceExt;
 
+use super::Core;
+use super::faults::{DropConnection, Fault, dropped, lose_record, truncate};
 use crate::Error;
 use crate::clock::Clock;
-use crate::faults::{DropConnection, Fault, FaultHandle, dropped, lose_record, truncate};
-use crate::ratelimit::RateLimiter;
 
 /// What an emulator tells the shared guard.
 pub(crate) trait Vendor: Send + Sync + 'static {
-    fn faults(&self) -> &FaultHandle;
-    fn clock(&self) -> &Clock;
-    fn limiter(&self) -> &RateLimiter;
+    fn core(&self) -> &Core;
     /// `Err` is the vendor's answer to missing or wrong credentials. Public endpoints (an OAuth
     /// token endpoint) and unknown paths answer `Ok`: the router decides those.
     fn authorize(&self, req: &Request) -> Result<(), Response>;
@@ -44,22 +42,23 @@ pub(crate) trait Vendor: Send + Sync + 'static {
 
 /// The middleware every emulator's router is wrapped in.
 pub(crate) async fn guard<V: Vendor>(State(vendor): State<Arc<V>>, req: Request, next: Next) -> Response {
-    vendor.limiter().observe();
-    let fault = vendor.faults().next(req.uri().path());
+    let core = vendor.core();
+    core.limiter.observe();
+    let fault = core.faults.next(req.uri().path());
     match fault {
         Some(Fault::Drop) => return dropped(),
         Some(f @ (Fault::Status(_) | Fault::RateLimited)) => {
-            return stamp_date(vendor.clock(), vendor.fault_response(f));
+            return stamp_date(&core.clock, vendor.fault_response(f));
         }
         Some(Fault::Delay(d)) => tokio::time::sleep(d).await,
         Some(Fault::Truncate | Fault::LoseRecord) | None => {}
     }
     if let Err(refused) = vendor.authorize(&req) {
-        return stamp_date(vendor.clock(), refused);
+        return stamp_date(&core.clock, refused);
     }
     let headers = match vendor.throttle(&req) {
         Ok(h) => h,
-        Err(refused) => return stamp_date(vendor.clock(), refused),
+        Err(refused) => return stamp_date(&core.clock, refused),
     };
     let mut response = next.run(req).await;
     response.headers_mut().extend(headers);
@@ -68,12 +67,13 @@ pub(crate) async fn guard<V: Vendor>(State(vendor): State<Arc<V>>, req: Request,
         Some(Fault::LoseRecord) => response = lose_record(response).await,
         _ => {}
     }
-    stamp_date(vendor.clock(), response)
+    stamp_date(&core.clock, response)
 }
 
 /// Sets `Date` from the sandbox clock (hyper adds the wall clock only when it is missing).
 fn stamp_date(clock: &Clock, mut response: Response) -> Response {
-    let date = clock.now().format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+    static FORMAT: super::respond::TimeFormat = super::respond::TimeFormat::new("%a, %d %b %Y %H:%M:%S GMT");
+    let date = FORMAT.render(clock.now());
     if let Ok(v) = axum::http::HeaderValue::from_str(&date) {
         response.headers_mut().insert(axum::http::header::DATE, v);
     }

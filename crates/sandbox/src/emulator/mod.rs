@@ -1,0 +1,63 @@
+//! The machinery every vendor emulator shares, so that a vendor's folder is its routes and its
+//! model: the loopback server and the request guard in front of every route (`server`),
+//! credential checks and OAuth token issuing ([`auth`]), the paging styles ([`paging`]), rate-limit
+//! windows and the vendors' limit headers ([`ratelimit`]), fault injection ([`faults`]), response
+//! helpers and error bodies ([`respond`]), and indexed stores of records ([`store`]).
+//!
+//! Nothing here knows a vendor: each vendor's `routes.rs` says which paging style, header names
+//! and error shape it uses.
+
+pub mod auth;
+pub mod faults;
+pub mod paging;
+pub mod ratelimit;
+pub mod respond;
+pub(crate) mod server;
+pub mod store;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use crate::clock::Clock;
+use faults::FaultHandle;
+use ratelimit::RateLimiter;
+
+/// What every running emulator has: the sandbox clock, its fault rules, its limiter and meter,
+/// and a sequence for the ids and tokens it mints.
+#[derive(Debug)]
+pub(crate) struct Core {
+    pub clock: Clock,
+    pub faults: FaultHandle,
+    pub limiter: RateLimiter,
+    seq: AtomicU64,
+}
+
+impl Core {
+    /// `first` is the first number [`Core::next_seq`] hands out.
+    pub fn new(clock: Clock, limiter: RateLimiter, first: u64) -> Self {
+        Self { clock, faults: FaultHandle::default(), limiter, seq: AtomicU64::new(first) }
+    }
+
+    /// The next number of the emulator's sequence.
+    pub fn next_seq(&self) -> u64 {
+        self.seq.fetch_add(1, Ordering::Relaxed)
+    }
+}
+
+/// An emulator's data behind a lock that a panicking handler cannot poison for the others.
+#[derive(Debug, Default)]
+pub(crate) struct Shared<T>(RwLock<T>);
+
+impl<T> Shared<T> {
+    pub fn new(value: T) -> Self {
+        Self(RwLock::new(value))
+    }
+
+    pub fn read(&self) -> RwLockReadGuard<'_, T> {
+        self.0.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn write(&self) -> RwLockWriteGuard<'_, T> {
+        self.0.write().unwrap_or_else(|e| e.into_inner())
+    }
+}
