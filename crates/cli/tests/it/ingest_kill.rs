@@ -100,7 +100,6 @@ api_key = {{ file = "send" }}
             for _ in 0..3 {
                 let (client, acked, next) = (client.clone(), acked.clone(), next.clone());
                 let url = format!("http://127.0.0.1:{port}/v1/auth-1/send-1");
-                let body = body;
                 posters.push(tokio::spawn(async move {
                     loop {
                         let b = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
