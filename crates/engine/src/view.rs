@@ -204,3 +204,45 @@ pub fn account_360(hub: &Hub, account_id: &str, per_kind: u32, now: Timestamp) -
     }
     Ok(Some(Account360 { account, usage_30d, dau, wau, mau, mrr_minor, mrr: money_text(mrr_minor), records }))
 }
+
+/// Active users of an account on one day: that day, the 7 days and the 30 days ending with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ActiveUsersDay {
+    /// The day's start, epoch ms (UTC).
+    pub day: i64,
+    pub dau: u64,
+    pub wau: u64,
+    pub mau: u64,
+}
+
+/// DAU, WAU and MAU of an account for each of the `days` days ending with the day of `now`, from
+/// the hourly rollups (one read: distinct users per day).
+pub fn active_users_series(hub: &Hub, account_id: &str, days: u32, now: Timestamp) -> Result<Vec<ActiveUsersDay>> {
+    const DAY: i64 = 86_400_000;
+    let today = now.timestamp_millis().div_euclid(DAY) * DAY;
+    let first = today - i64::from(days.saturating_sub(1)) * DAY;
+    // MAU of the first day reaches 29 days further back.
+    let pairs = hub.store.web_daily_users(account_id, first - 29 * DAY, today + DAY)?;
+    let mut users_by_day: BTreeMap<i64, Vec<&str>> = BTreeMap::new();
+    for (day, user) in &pairs {
+        users_by_day.entry(*day).or_default().push(user);
+    }
+    let distinct = |from: i64, to: i64| {
+        let mut set = std::collections::HashSet::new();
+        for (_, users) in users_by_day.range(from..=to) {
+            set.extend(users.iter().copied());
+        }
+        set.len() as u64
+    };
+    Ok((0..i64::from(days))
+        .map(|i| {
+            let day = first + i * DAY;
+            ActiveUsersDay {
+                day,
+                dau: users_by_day.get(&day).map_or(0, |u| u.len() as u64),
+                wau: distinct(day - 6 * DAY, day),
+                mau: distinct(day - 29 * DAY, day),
+            }
+        })
+        .collect())
+}

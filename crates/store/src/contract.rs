@@ -696,7 +696,7 @@ pub fn web_signin_failures_are_counted(store: &dyn Store) {
 }
 
 pub fn web_accounts_search_filter_and_summaries(store: &dyn Store) {
-    let mut plan = |id: &str, name: &str, plan: &str| {
+    let plan = |id: &str, name: &str, plan: &str| {
         let mut a = account(id, name);
         a.attributes = json!({"id": id, "name": name, "Plan": plan, "Seats": 5});
         a
