@@ -36,12 +36,14 @@ struct Data {
     series: Vec<ActiveUsersDay>,
     billing_sources: Vec<String>,
     fixes: BTreeMap<i64, Vec<String>>,
+    open_tickets: u64,
 }
 
 fn read(hub: &accord_engine::Hub, id: &str) -> Result<Option<Data>, WebError> {
     let now = chrono::Utc::now();
     let Some(view) = account_360(hub, id, PER_KIND, now)? else { return Ok(None) };
-    let last = hub.store.web_account_summaries(&[id.to_owned()], 0)?.pop().and_then(|s| s.last_activity_ms);
+    let summary = hub.store.web_account_summaries(&[id.to_owned()], 0)?.pop().unwrap_or_default();
+    let last = summary.last_activity_ms;
     let now_ms = now.timestamp_millis();
     let usage_end = match last {
         Some(l) if l < now_ms - 30 * DAY_MS => (l.div_euclid(DAY_MS) + 1) * DAY_MS,
@@ -61,7 +63,7 @@ fn read(hub: &accord_engine::Hub, id: &str) -> Result<Option<Data>, WebError> {
         .map(|p| format!("{}/{}", p.source, p.object()))
         .collect();
     let fixes = view.account.rejections_near.iter().map(|e| (e.id, accord_engine::explain::fixes(e))).collect();
-    Ok(Some(Data { view, usage_end, usage, series, billing_sources, fixes }))
+    Ok(Some(Data { view, usage_end, usage, series, billing_sources, fixes, open_tickets: summary.open_tickets }))
 }
 
 fn field<'a>(record: &'a Value, name: &str) -> &'a Value {
@@ -327,7 +329,7 @@ pub async fn show(
         ],
     );
     let stale = d.usage_end < chrono::Utc::now().timestamp_millis() - DAY_MS;
-    let tickets = d.view.records.get("ticket").map_or(0, Vec::len);
+    let tickets: u64 = d.view.account.linked.iter().filter(|g| g.kind == ObjectKind::Ticket).map(|g| g.count).sum();
     let body = html! {
         p {
             span.badge class=(a.status.code()) { (a.status.code()) } " "
@@ -355,7 +357,8 @@ pub async fn show(
             (card("MAU", last.map_or(0, |p| p.mau)))
             (card("Events (30 d)", d.usage.events))
             (card("Sessions (30 d)", d.usage.sessions))
-            (card("Tickets shown", tickets))
+            (card("Open tickets", d.open_tickets))
+            (card("Tickets", tickets))
             (card("MRR", if d.billing_sources.is_empty() { "no billing source".to_owned() } else { d.view.mrr.clone() }))
             (card("Open rejections near", a.rejections_near.len()))
         }

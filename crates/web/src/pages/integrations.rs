@@ -94,7 +94,12 @@ fn overview_tables(sources: &[SourceOverview], latest: Option<&JobState>) -> (Ta
 }
 
 pub async fn show(State(web): State<Web>, who: SignedIn, Query(q): Query) -> Result<Response, WebError> {
-    let sources = web.blocking(|hub| Ok(accord_engine::overview::sources(hub)?)).await?;
+    let mut sources = web.blocking(|hub| Ok(accord_engine::overview::sources(hub)?)).await?;
+    // The API's streams nothing was posted to say nothing.
+    for s in sources.iter_mut().filter(|s| matches!(s.kind.as_str(), "api" | "events")) {
+        s.objects.retain(|o| o.linked + o.rejected + o.deleted > 0);
+    }
+    sources.retain(|s| !s.objects.is_empty() || s.last_run.is_some());
     let latest = web.0.jobs.latest();
     let latest_state = latest.as_ref().map(|j| j.snapshot());
     let (runs, objects) = overview_tables(&sources, latest_state.as_ref());
@@ -119,7 +124,7 @@ pub async fn show(State(web): State<Web>, who: SignedIn, Query(q): Query) -> Res
                         label { input type="checkbox" name="source" value=(s.source); " " (s.source) }
                     }
                 }
-                label { input type="checkbox" name="full" value="1"; " full re-read (ignore cursors)" }
+                label.check { input type="checkbox" name="full" value="1"; " full re-read (ignore cursors)" }
                 button type="submit" { "Start sync" }
             }
         } @else {
