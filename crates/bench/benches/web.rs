@@ -116,11 +116,11 @@ api_key = { file = "key" }
                 .header(axum::http::header::COOKIE, &cookie)
                 .body(axum::body::Body::empty())
                 .unwrap();
-            let app = app.clone();
+            let (app, shown) = (app.clone(), path.clone());
             let t = Instant::now();
             let body = rt.block_on(async move {
                 let res = app.oneshot(req).await.unwrap();
-                assert_eq!(res.status(), 200, "{path}");
+                assert_eq!(res.status(), 200, "{shown}");
                 axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap()
             });
             let elapsed = t.elapsed();

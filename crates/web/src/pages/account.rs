@@ -260,7 +260,7 @@ fn tables(d: &Data) -> Vec<Table> {
     );
     let mut all: Vec<(&str, &Value)> =
         d.view.records.iter().flat_map(|(kind, list)| list.iter().map(move |r| (kind.as_str(), r))).collect();
-    all.sort_by(|x, y| (text(x.1, "source"), text(x.1, "object")).cmp(&(text(y.1, "source"), text(y.1, "object"))));
+    all.sort_by_key(|x| (text(x.1, "source"), text(x.1, "object")));
     for (kind, r) in all {
         let (rule, key) = provenance(r);
         linked.push(vec![
