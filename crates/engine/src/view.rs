@@ -246,3 +246,50 @@ pub fn active_users_series(hub: &Hub, account_id: &str, days: u32, now: Timestam
         })
         .collect())
 }
+
+/// Monthly recurring revenue of an account at the start of each of the `months` months up to
+/// `now` (the last point is `now` itself), in minor units, from its subscriptions' start and end
+/// dates. A subscription whose status says it was cancelled or expired counts only where its
+/// dates place it, and not at all without an end date (as the 360 view's MRR leaves it out).
+pub fn mrr_by_month(hub: &Hub, account_id: &str, months: u32, now: Timestamp) -> Result<Vec<(Timestamp, i64)>> {
+    use chrono::Datelike;
+    let query = RecordQuery { account_id: Some(account_id.to_owned()), ..Default::default() };
+    let subs = hub.store.records(ObjectKind::Subscription, &query, 0, 10_000)?.items;
+    let month_start = |y: i32, m: u32| {
+        chrono::NaiveDate::from_ymd_opt(y, m, 1).and_then(|d| d.and_hms_opt(0, 0, 0)).map(|d| d.and_utc())
+    };
+    let mut points = Vec::new();
+    let (mut y, mut m) = (now.year(), now.month());
+    for _ in 1..months.max(1) {
+        (y, m) = if m == 1 { (y - 1, 12) } else { (y, m - 1) };
+        if let Some(t) = month_start(y, m) {
+            points.push(t);
+        }
+    }
+    points.reverse();
+    if let Some(this_month) = month_start(now.year(), now.month()) {
+        points.push(this_month);
+    }
+    points.push(now);
+    points.dedup();
+    Ok(points
+        .into_iter()
+        .map(|t| {
+            let mrr = subs
+                .iter()
+                .filter(|r| r.field("start_date").as_time().is_none_or(|s| s <= t))
+                .filter(|r| match r.field("end_date").as_time() {
+                    Some(end) => end > t,
+                    None => {
+                        r.field("status").as_text().is_none_or(|s| !matches!(s, "canceled" | "cancelled" | "expired"))
+                    }
+                })
+                .filter_map(|r| match r.field("mrr") {
+                    FieldValue::Int(m) => Some(*m),
+                    _ => None,
+                })
+                .sum();
+            (t, mrr)
+        })
+        .collect())
+}

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use accord_core::ObjectKind;
-use accord_engine::view::{Account360, ActiveUsersDay, account_360, active_users_series};
+use accord_engine::view::{Account360, ActiveUsersDay, account_360, active_users_series, money_text, mrr_by_month};
 use accord_store::AccountStatus;
 use accord_store::usage::UsageSummary;
 use axum::extract::{Path, State};
@@ -37,6 +37,8 @@ struct Data {
     billing_sources: Vec<String>,
     fixes: BTreeMap<i64, Vec<String>>,
     open_tickets: u64,
+    /// MRR at the start of each of the last 12 months, and now (minor units).
+    mrr: Vec<(accord_core::Timestamp, i64)>,
 }
 
 fn read(hub: &accord_engine::Hub, id: &str) -> Result<Option<Data>, WebError> {
@@ -56,14 +58,15 @@ fn read(hub: &accord_engine::Hub, id: &str) -> Result<Option<Data>, WebError> {
     } else {
         hub.store.usage(id, usage_end - 30 * DAY_MS, usage_end)?
     };
-    let billing_sources = hub
+    let billing_sources: Vec<String> = hub
         .plan
         .streams()
         .filter(|p| matches!(p.kind(), ObjectKind::Subscription | ObjectKind::Invoice))
         .map(|p| format!("{}/{}", p.source, p.object()))
         .collect();
     let fixes = view.account.rejections_near.iter().map(|e| (e.id, accord_engine::explain::fixes(e))).collect();
-    Ok(Some(Data { view, usage_end, usage, series, billing_sources, fixes, open_tickets: summary.open_tickets }))
+    let mrr = if billing_sources.is_empty() { Vec::new() } else { mrr_by_month(hub, id, 12, now)? };
+    Ok(Some(Data { view, usage_end, usage, series, billing_sources, fixes, open_tickets: summary.open_tickets, mrr }))
 }
 
 fn field<'a>(record: &'a Value, name: &str) -> &'a Value {
@@ -238,6 +241,10 @@ fn tables(d: &Data) -> Vec<Table> {
         ]);
     }
 
+    let mut mrr = Table::new("mrr", "MRR by month (from the subscriptions' dates)", vec!["Month", "MRR#"]);
+    for (t, minor) in d.mrr.iter().rev() {
+        mrr.push(vec![crate::layout::date(t).into(), Cell::num(money_text(*minor))]);
+    }
     let mut groups = Table::new(
         "linked-sources",
         "Linked records by source",
@@ -292,7 +299,7 @@ fn tables(d: &Data) -> Vec<Table> {
             d.fixes.get(&e.id).map(|f| f.join(" ")).unwrap_or_default().into(),
         ]);
     }
-    vec![ids, features, modules, daily, tl, subs, invoices, groups, linked, near]
+    vec![ids, features, modules, daily, tl, subs, invoices, mrr, groups, linked, near]
 }
 
 fn card(label: &str, value: impl std::fmt::Display) -> Markup {
@@ -313,8 +320,8 @@ pub async fn show(
     if let Some(answer) = csv_answer(&q, &tables.iter().collect::<Vec<_>>()) {
         return answer;
     }
-    let [ids, features, modules, daily, timeline, subs, invoices, groups, linked, near] =
-        <[Table; 10]>::try_from(tables).map_err(|_| WebError::Internal("the 360 page lost a table".into()))?;
+    let [ids, features, modules, daily, timeline, subs, invoices, mrr, groups, linked, near] =
+        <[Table; 11]>::try_from(tables).map_err(|_| WebError::Internal("the 360 page lost a table".into()))?;
     let a = &d.view.account;
     let name = a.fields.get("name").map(json_text).unwrap_or_else(|| a.account_id.clone());
     let last = d.series.last().copied();
@@ -390,6 +397,12 @@ pub async fn show(
             p.notice { "No billing source: no subscription or invoice object is configured, so there is no MRR, subscription or invoice to show." }
         } @else {
             p { "MRR of the live subscriptions: " strong { (d.view.mrr) } " (from " (d.billing_sources.join(", ")) ")" }
+            (lines(
+                "MRR by month",
+                &d.mrr.iter().map(|(t, _)| crate::layout::date(t)).collect::<Vec<_>>(),
+                &[Series { label: "MRR", color: "#0b5cad", values: d.mrr.iter().map(|(_, m)| *m as f64 / 100.0).collect() }],
+            ))
+            details { summary { "MRR by month (the chart's figures)" } (mrr.render(&q)) }
             (subs.render(&q))
             (invoices.render(&q))
         }

@@ -341,6 +341,10 @@ fn pages_show_the_hub_and_every_table_downloads_as_csv() {
             "{}",
             tickets.body
         );
+        let mrr = a.get("/accounts/1001?csv=mrr").await;
+        let now = mrr.body.lines().nth(1).unwrap_or_default().to_owned();
+        assert!(now.ends_with(",5039.50"), "MRR now, as the 360 view counts it: {}", mrr.body);
+        assert_eq!(mrr.body.lines().count(), 1 + 13, "12 month starts and now");
         let missing = a.get("/accounts/1001?csv=nope").await;
         assert_eq!(missing.status, StatusCode::NOT_FOUND);
         assert!(missing.body.contains("its tables: ids, features"));
