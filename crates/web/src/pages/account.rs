@@ -387,7 +387,7 @@ pub async fn show(
         (ids.render(&q))
         h2 #usage { "Usage" }
         @if stale { p.notice { "No usage in the last 30 days: shown up to the last day with usage, " (ms_date(d.usage_end - DAY_MS)) "." } }
-        (chart)
+        div #usage-chart { (chart) }
         div.two { div { (features.render(&q)) } div { (modules.render(&q)) } }
         details { summary { "Active users per day (the chart's figures)" } (daily.render(&q)) }
         h2 #timeline { "Support and conversations" }
@@ -397,11 +397,11 @@ pub async fn show(
             p.notice { "No billing source: no subscription or invoice object is configured, so there is no MRR, subscription or invoice to show." }
         } @else {
             p { "MRR of the live subscriptions: " strong { (d.view.mrr) } " (from " (d.billing_sources.join(", ")) ")" }
-            (lines(
+            div #mrr-chart { (lines(
                 "MRR by month",
                 &d.mrr.iter().map(|(t, _)| crate::layout::date(t)).collect::<Vec<_>>(),
                 &[Series { label: "MRR", color: "#0b5cad", values: d.mrr.iter().map(|(_, m)| *m as f64 / 100.0).collect() }],
-            ))
+            )) }
             details { summary { "MRR by month (the chart's figures)" } (mrr.render(&q)) }
             (subs.render(&q))
             (invoices.render(&q))

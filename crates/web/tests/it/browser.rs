@@ -276,7 +276,7 @@ fn an_account_found_by_search_shows_usage_tickets_and_provenance() {
         assert_eq!(b.path().await, "/accounts/1001");
         assert_eq!(b.text("h1").await, "Acme Corp");
         // Usage: the chart has its three lines, and the features table the acme events.
-        let lines = b.client.find_all(Locator::Css("#usage ~ svg.chart polyline")).await.unwrap();
+        let lines = b.client.find_all(Locator::Css("#usage-chart polyline")).await.unwrap();
         assert_eq!(lines.len(), 3, "DAU, WAU and MAU");
         assert!(b.text("#table-features").await.contains("export"));
         // Tickets on the timeline, provenance of each linked record.
@@ -285,6 +285,7 @@ fn an_account_found_by_search_shows_usage_tickets_and_provenance() {
         let linked = b.text("#table-linked").await;
         assert!(linked.contains("T-1") && linked.contains("parent (rule 1)") && linked.contains("501"), "{linked}");
         assert!(b.text("#table-ids").await.contains("0015g00000AcmeAAA"), "the CRM id");
+        assert_eq!(b.client.find_all(Locator::Css("#mrr-chart polyline")).await.unwrap().len(), 1, "the MRR chart");
         b.shoot("account-360").await;
         // Keyboard: the skip link is the first stop and leads to the content.
         b.client.execute("document.activeElement.blur();", vec![]).await.unwrap();
