@@ -4,7 +4,8 @@
 //!
 //! `cargo bench -p accord-bench --bench web` prints p50 and p99 per page (goal: p99 under 100 ms).
 //! Each request goes through the whole router (session lookup, the engine's reads, rendering) and
-//! is timed until its body is read. `ACCORD_BENCH_REQUESTS` (default 200) sets requests per page.
+//! is timed until its body is read. `ACCORD_BENCH_REQUESTS` (default 200) sets requests per page;
+//! `ACCORD_BENCH_DIR=folder` keeps the generated hub there.
 
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -31,8 +32,16 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 fn main() {
     let requests: usize = std::env::var("ACCORD_BENCH_REQUESTS").ok().and_then(|v| v.parse().ok()).unwrap_or(200);
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("key"), "bench-key").unwrap();
+    // `ACCORD_BENCH_DIR` keeps the hub in a folder of your choosing, to look at afterwards.
+    let temp = tempfile::tempdir().unwrap();
+    let dir = match std::env::var_os("ACCORD_BENCH_DIR") {
+        Some(d) => {
+            std::fs::create_dir_all(&d).unwrap();
+            tempfile::Builder::new().prefix("web-").tempdir_in(d).unwrap().keep()
+        }
+        None => temp.path().to_path_buf(),
+    };
+    std::fs::write(dir.join("key"), "bench-key").unwrap();
     let toml = r#"
 store = "sqlite://hub.db"
 [system_of_record]
@@ -49,7 +58,7 @@ path = "accounts.csv"
 [server]
 api_key = { file = "key" }
 "#;
-    let config = Config::from_toml(toml, dir.path()).unwrap();
+    let config = Config::from_toml(toml, &dir).unwrap();
     let started = Instant::now();
     {
         let store = accord_store::open_and_migrate(&config.store_url()).unwrap();

@@ -28,8 +28,15 @@ CREATE TABLE web_signin_failures (
 );
 CREATE INDEX web_signin_failures_user ON web_signin_failures (user_name, at);
 
--- The accounts list orders by name and join date a page at a time, and reads each account's
+-- The accounts list orders by name and join date a page at a time (the status rides along so a
+-- page and the count read the index alone; no index leads with the status, which would tempt the
+-- planner to sort every active account to list a page in id order), and reads each account's
 -- activity from the rollups.
-CREATE INDEX accounts_status_name ON accounts (status, name, account_id);
-CREATE INDEX accounts_status_join_date ON accounts (status, join_date, account_id);
+CREATE INDEX accounts_name ON accounts (name, account_id, status);
+CREATE INDEX accounts_join_date ON accounts (join_date, account_id, status);
 CREATE INDEX usage_rollups_account ON usage_rollups (account_id, grain, bucket);
+
+-- The 360 page counts an account's events and lists its latest ones: without this index both
+-- read every event of the hub (an account with 100,000 events took ~120 ms of the page). It costs
+-- one more b-tree insert per stored event.
+CREATE INDEX events_account ON events (account_id, is_deleted, last_seen);

@@ -44,7 +44,8 @@ struct Data {
 fn read(hub: &accord_engine::Hub, id: &str) -> Result<Option<Data>, WebError> {
     let now = chrono::Utc::now();
     let Some(view) = account_360(hub, id, PER_KIND, now)? else { return Ok(None) };
-    let summary = hub.store.web_account_summaries(&[id.to_owned()], 0)?.pop().unwrap_or_default();
+    // Last activity and open tickets; active users come from the series below (none counted here).
+    let summary = hub.store.web_account_summaries(&[id.to_owned()], i64::MAX)?.pop().unwrap_or_default();
     let last = summary.last_activity_ms;
     let now_ms = now.timestamp_millis();
     let usage_end = match last {

@@ -169,6 +169,9 @@ impl Browser {
     async fn shoot(&self, name: &str) {
         for (width, height) in [(1280, 900), (390, 844)] {
             self.client.set_window_size(width, height).await.unwrap();
+            if width == 390 {
+                assert!(!self.overflows().await, "{name}: at 390 px the page scrolls sideways");
+            }
             let png = self.client.screenshot().await.unwrap();
             assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
             std::fs::write(shots_dir().join(format!("{name}-{width}.png")), png).unwrap();
