@@ -117,7 +117,7 @@ pub async fn list(State(web): State<Web>, who: SignedIn, Query(q): Query) -> Res
                 let summaries = hub.store.web_account_summaries(&ids, since)?;
                 Ok((page, summaries))
             };
-            let (mut page, mut summaries) = if export {
+            let (page, summaries) = if export {
                 let mut s = AccountSearch { page: 0, page_size: EXPORT_CHUNK, ..search.clone() };
                 let (mut all, mut sums) = read(&s)?;
                 while (u64::from(s.page) + 1) * u64::from(EXPORT_CHUNK) < all.total {
@@ -130,16 +130,17 @@ pub async fn list(State(web): State<Web>, who: SignedIn, Query(q): Query) -> Res
             } else {
                 read(&search)?
             };
-            // The System of Record's own field names, from one of its records, for the filters.
-            let sample = hub.store.accounts(&AccountQuery { page_size: 1, ..Default::default() })?;
+            // The System of Record's own field names, from one of its records, for the filters (a
+            // record of this page; another one only when the page is empty).
+            let sample = match page.items.first() {
+                Some(a) => Some(a.clone()),
+                None => hub.store.accounts(&AccountQuery { page_size: 1, ..Default::default() })?.items.pop(),
+            };
             let keys: Vec<String> = sample
-                .items
-                .first()
+                .as_ref()
                 .and_then(|a| a.attributes.as_object())
                 .map(|o| o.keys().cloned().collect())
                 .unwrap_or_default();
-            page.items.truncate(page.items.len());
-            summaries.truncate(page.items.len());
             Ok((page, summaries, keys))
         })
         .await?;
