@@ -49,8 +49,11 @@ enum Command {
     Rejects(cmd::rejects::RejectsCommand),
     /// Check id hygiene per source and coverage against the System of Record.
     Doctor,
-    /// Serve the Natero-compatible Account and Event APIs and accord's own API.
+    /// Serve the web app, the Natero-compatible Account and Event APIs and accord's own API.
     Serve(cmd::serve::Args),
+    /// The web app's users: add, list, remove, passwd.
+    #[command(subcommand)]
+    User(cmd::user::UserCommand),
     /// Apply the store's pending migrations (or list them with --status).
     Migrate(cmd::store::MigrateArgs),
     /// Copy a whole hub between stores (SQLite ↔ PostgreSQL), verifying row counts per table.
@@ -83,6 +86,7 @@ fn main() -> ExitCode {
         Command::Rejects(c) => cmd::rejects::run(&ctx, c),
         Command::Doctor => cmd::doctor::run(&ctx),
         Command::Serve(args) => cmd::serve::run(&ctx, args),
+        Command::User(c) => cmd::user::run(&ctx, c),
         Command::Migrate(args) => cmd::store::migrate(&ctx, args),
         Command::Copy(args) => cmd::store::copy(&ctx, args),
     };

@@ -574,6 +574,22 @@ impl Hub {
     pub fn retry(&self, query: &QuarantineQuery) -> Result<RelinkReport> {
         let mut entries = Vec::new();
         self.store.for_each_quarantined(query, &mut |e| entries.push(e))?;
+        self.retry_entries(entries)
+    }
+
+    /// Retries the quarantined records with these ids (`QuarantineEntry::id`); ids no longer in the
+    /// quarantine are skipped (they linked since, or were retried by someone else).
+    pub fn retry_ids(&self, ids: &[i64]) -> Result<RelinkReport> {
+        let mut entries = Vec::new();
+        for id in ids {
+            if let Some(e) = self.store.quarantine_entry(*id)? {
+                entries.push(e);
+            }
+        }
+        self.retry_entries(entries)
+    }
+
+    fn retry_entries(&self, entries: Vec<QuarantineEntry>) -> Result<RelinkReport> {
         let mut report = RelinkReport::default();
         self.reprocess(entries, &mut report)?;
         let more = self.settle()?;

@@ -3,8 +3,10 @@
 //! logic (that is `accord-link`); it decides what happens, in which order, in which transaction.
 
 pub mod doctor;
+pub mod explain;
 pub mod hub;
 pub mod identity;
+pub mod overview;
 mod pipeline;
 pub mod plan;
 pub mod queue;

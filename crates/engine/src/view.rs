@@ -204,3 +204,92 @@ pub fn account_360(hub: &Hub, account_id: &str, per_kind: u32, now: Timestamp) -
     }
     Ok(Some(Account360 { account, usage_30d, dau, wau, mau, mrr_minor, mrr: money_text(mrr_minor), records }))
 }
+
+/// Active users of an account on one day: that day, the 7 days and the 30 days ending with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ActiveUsersDay {
+    /// The day's start, epoch ms (UTC).
+    pub day: i64,
+    pub dau: u64,
+    pub wau: u64,
+    pub mau: u64,
+}
+
+/// DAU, WAU and MAU of an account for each of the `days` days ending with the day of `now`, from
+/// the hourly rollups (one read: distinct users per day).
+pub fn active_users_series(hub: &Hub, account_id: &str, days: u32, now: Timestamp) -> Result<Vec<ActiveUsersDay>> {
+    const DAY: i64 = 86_400_000;
+    let today = now.timestamp_millis().div_euclid(DAY) * DAY;
+    let first = today - i64::from(days.saturating_sub(1)) * DAY;
+    // MAU of the first day reaches 29 days further back.
+    let pairs = hub.store.web_daily_users(account_id, first - 29 * DAY, today + DAY)?;
+    let mut users_by_day: BTreeMap<i64, Vec<&str>> = BTreeMap::new();
+    for (day, user) in &pairs {
+        users_by_day.entry(*day).or_default().push(user);
+    }
+    let distinct = |from: i64, to: i64| {
+        let mut set = std::collections::HashSet::new();
+        for (_, users) in users_by_day.range(from..=to) {
+            set.extend(users.iter().copied());
+        }
+        set.len() as u64
+    };
+    Ok((0..i64::from(days))
+        .map(|i| {
+            let day = first + i * DAY;
+            ActiveUsersDay {
+                day,
+                dau: users_by_day.get(&day).map_or(0, |u| u.len() as u64),
+                wau: distinct(day - 6 * DAY, day),
+                mau: distinct(day - 29 * DAY, day),
+            }
+        })
+        .collect())
+}
+
+/// Monthly recurring revenue of an account at the start of each of the `months` months up to
+/// `now` (the last point is `now` itself), in minor units, from its subscriptions' start and end
+/// dates. A subscription whose status says it was cancelled or expired counts only where its
+/// dates place it, and not at all without an end date (as the 360 view's MRR leaves it out).
+pub fn mrr_by_month(hub: &Hub, account_id: &str, months: u32, now: Timestamp) -> Result<Vec<(Timestamp, i64)>> {
+    use chrono::Datelike;
+    let query = RecordQuery { account_id: Some(account_id.to_owned()), ..Default::default() };
+    let subs = hub.store.records(ObjectKind::Subscription, &query, 0, 10_000)?.items;
+    let month_start = |y: i32, m: u32| {
+        chrono::NaiveDate::from_ymd_opt(y, m, 1).and_then(|d| d.and_hms_opt(0, 0, 0)).map(|d| d.and_utc())
+    };
+    let mut points = Vec::new();
+    let (mut y, mut m) = (now.year(), now.month());
+    for _ in 1..months.max(1) {
+        (y, m) = if m == 1 { (y - 1, 12) } else { (y, m - 1) };
+        if let Some(t) = month_start(y, m) {
+            points.push(t);
+        }
+    }
+    points.reverse();
+    if let Some(this_month) = month_start(now.year(), now.month()) {
+        points.push(this_month);
+    }
+    points.push(now);
+    points.dedup();
+    Ok(points
+        .into_iter()
+        .map(|t| {
+            let mrr = subs
+                .iter()
+                .filter(|r| r.field("start_date").as_time().is_none_or(|s| s <= t))
+                .filter(|r| match r.field("end_date").as_time() {
+                    Some(end) => end > t,
+                    None => {
+                        r.field("status").as_text().is_none_or(|s| !matches!(s, "canceled" | "cancelled" | "expired"))
+                    }
+                })
+                .filter_map(|r| match r.field("mrr") {
+                    FieldValue::Int(m) => Some(*m),
+                    _ => None,
+                })
+                .sum();
+            (t, mrr)
+        })
+        .collect())
+}

@@ -1,5 +1,6 @@
 //! `accord serve`: Natero's Account API v2 and Event API (existing clients work by changing only
-//! the host), accord's own API (360 view, quarantine, sources), health and Prometheus metrics.
+//! the host), accord's own API (360 view, quarantine, sources), health and Prometheus metrics,
+//! and the web app (`accord-web`, signed in with a session instead of the API key).
 //!
 //! Every route is registered through `utoipa_axum`'s `OpenApiRouter`, so the OpenAPI document at
 //! `/api/openapi.json` is generated from the same code that routes requests and cannot drift.
@@ -34,7 +35,8 @@ pub use state::{AppState, EventKeys};
 #[openapi(
     info(title = "accord", description = "Natero-compatible Account API v2 and Event API, and accord's own API. \
         Every route here needs the API key (`?api_key=KEY`, or HTTP Basic with user `api`), except the Event API, \
-        whose key pair is in its path. Open without a key: `/healthz`, `/api/openapi.json`, and `/metrics` \
+        whose key pair is in its path. The web app (`/signin`, `/accounts`, ... outside `/api`) takes a session cookie instead. \
+        Open without a key: `/healthz`, `/api/openapi.json`, and `/metrics` \
         unless `server.metrics_key` is set. A trailing slash before the query string is accepted on every route."),
     tags((name = "Account API v2", description = "Natero's Account API, field by field"),
          (name = "Event API", description = "Natero's Event API"),
@@ -126,6 +128,7 @@ pub fn app(state: AppState) -> Router {
     let openapi = Arc::new(api);
     let cors = state.inner().cors.clone();
     let router = router
+        .merge(accord_web::router(state.inner().web.clone()))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics::serve_metrics))
         .route(

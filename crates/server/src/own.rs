@@ -167,32 +167,27 @@ pub struct ObjectInfo {
 pub async fn sources(_: ApiKey, State(state): State<AppState>) -> ApiResult<Json<Vec<SourceInfo>>> {
     let out = state
         .blocking(|hub| {
-            let mut by_source: std::collections::BTreeMap<String, SourceInfo> = std::collections::BTreeMap::new();
-            for plan in hub.plan.streams() {
-                let kind = match hub.config.raw.sources.get(&plan.source) {
-                    Some(s) => s.kind.clone(),
-                    None if plan.source == accord_engine::plan::API_SOURCE => "api".into(),
-                    None => "events".into(),
-                };
-                let info = by_source.entry(plan.source.clone()).or_insert_with(|| SourceInfo {
-                    source: plan.source.clone(),
-                    kind,
-                    last_run: None,
-                    objects: vec![],
-                });
-                let stats = hub.store.object_stats(plan.kind(), &plan.source, plan.object())?;
-                info.objects.push(ObjectInfo {
-                    object: plan.object().into(),
-                    kind: plan.kind().name().into(),
-                    linked: stats.linked,
-                    rejected: stats.rejected_by_reason.values().sum(),
-                    rejected_by_reason: stats.rejected_by_reason,
-                });
-            }
-            for info in by_source.values_mut() {
-                info.last_run = hub.store.runs(Some(&info.source), 1)?.into_iter().next();
-            }
-            Ok::<_, accord_store::StoreError>(by_source.into_values().collect::<Vec<_>>())
+            Ok::<_, accord_engine::EngineError>(
+                accord_engine::overview::sources(hub)?
+                    .into_iter()
+                    .map(|s| SourceInfo {
+                        source: s.source,
+                        kind: s.kind,
+                        last_run: s.last_run,
+                        objects: s
+                            .objects
+                            .into_iter()
+                            .map(|o| ObjectInfo {
+                                object: o.object,
+                                kind: o.kind.name().into(),
+                                linked: o.linked,
+                                rejected: o.rejected,
+                                rejected_by_reason: o.rejected_by_reason,
+                            })
+                            .collect(),
+                    })
+                    .collect::<Vec<_>>(),
+            )
         })
         .await??;
     Ok(Json(out))

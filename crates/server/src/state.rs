@@ -36,6 +36,8 @@ pub struct Inner {
     /// Held while a product user is read, merged and written, so two writers of one user never
     /// drop each other's fields (one process; see `natero::people`).
     pub users_lock: tokio::sync::Mutex<()>,
+    /// The web app (sign-in, pages, syncs started from the browser).
+    pub web: accord_web::Web,
 }
 
 impl AppState {
@@ -48,6 +50,7 @@ impl AppState {
         metrics_key: Option<SecretString>,
     ) -> Self {
         let queue = accord_engine::queue::IngestQueue::start(hub.clone()).expect("cannot start the ingest thread");
+        let web = accord_web::Web::new(hub.clone());
         Self(Arc::new(Inner {
             hub,
             api_key,
@@ -58,6 +61,7 @@ impl AppState {
             queue,
             metrics_key,
             users_lock: tokio::sync::Mutex::new(()),
+            web,
         }))
     }
 

@@ -12,6 +12,7 @@ use serde_json::json;
 
 use crate::Store;
 use crate::model::*;
+use crate::web::*;
 
 fn t(ms: i64) -> Timestamp {
     chrono::Utc.timestamp_millis_opt(ms).unwrap()
@@ -644,6 +645,116 @@ pub fn export_import_round_trips(store: &dyn Store) {
     assert!(store.export_table("no_such_table", &mut |_| {}).is_err());
 }
 
+fn web_user(name: &str, role: &str, hash: &str, at: i64) -> WebUser {
+    WebUser { name: name.into(), role: role.into(), password_hash: hash.into(), created_at: t(at), updated_at: t(at) }
+}
+
+pub fn web_users_and_sessions(store: &dyn Store) {
+    assert!(store.web_put_user(&web_user("bo", "viewer", "$argon2id$a", 1_000)).unwrap(), "a new user");
+    assert!(store.web_put_user(&web_user("al", "admin", "$argon2id$b", 1_000)).unwrap());
+    assert!(!store.web_put_user(&web_user("bo", "operator", "$argon2id$c", 2_000)).unwrap(), "replaced");
+    let bo = store.web_user("bo").unwrap().unwrap();
+    assert_eq!((bo.role.as_str(), bo.password_hash.as_str()), ("operator", "$argon2id$c"));
+    assert_eq!((bo.created_at, bo.updated_at), (t(1_000), t(2_000)), "created_at is kept");
+    assert_eq!(store.web_users().unwrap().iter().map(|u| u.name.as_str()).collect::<Vec<_>>(), ["al", "bo"]);
+    assert!(store.web_user("Bo").unwrap().is_none(), "names are exact");
+
+    let session = |hash: &str, user: &str, at: i64| WebSession {
+        token_hash: hash.into(),
+        user_name: user.into(),
+        created_at: t(at),
+        expires_at: t(at + 1_000),
+    };
+    store.web_put_session(&session("h1", "bo", 10_000)).unwrap();
+    store.web_put_session(&session("h2", "bo", 10_500)).unwrap();
+    store.web_put_session(&session("h3", "al", 10_500)).unwrap();
+    assert_eq!(store.web_session("h1", 10_999).unwrap().unwrap().user_name, "bo");
+    assert!(store.web_session("h1", 11_000).unwrap().is_none(), "expired at expires_at");
+    assert!(store.web_session("nope", 10_000).unwrap().is_none());
+    // A new session sweeps the expired ones.
+    store.web_put_session(&session("h4", "al", 11_200)).unwrap();
+    assert!(store.web_session("h1", 0).unwrap().is_none(), "h1 expired at 11,000 and was removed");
+    assert!(store.web_session("h2", 11_200).unwrap().is_some());
+    store.web_remove_session("h4").unwrap();
+    assert!(store.web_session("h4", 11_200).unwrap().is_none());
+    assert_eq!(store.web_remove_sessions_of("bo").unwrap(), 1);
+    assert!(store.web_session("h2", 11_200).unwrap().is_none());
+    assert!(store.web_remove_user("al").unwrap());
+    assert!(!store.web_remove_user("al").unwrap());
+    assert!(store.web_session("h3", 11_000).unwrap().is_none(), "a removed user's sessions go with it");
+}
+
+pub fn web_signin_failures_are_counted(store: &dyn Store) {
+    for at in [100, 200, 300] {
+        store.web_signin_failed("bo", at, 0).unwrap();
+    }
+    store.web_signin_failed("al", 300, 0).unwrap();
+    assert_eq!(store.web_signin_failures("bo", 150).unwrap(), [200, 300]);
+    assert_eq!(store.web_signin_failures("bo", 0).unwrap().len(), 3);
+    store.web_signin_failed("al", 400, 250).unwrap();
+    assert_eq!(store.web_signin_failures("bo", 0).unwrap(), [300], "failures before 250 are forgotten");
+    store.web_clear_signin_failures("al").unwrap();
+    assert!(store.web_signin_failures("al", 0).unwrap().is_empty());
+    assert_eq!(store.web_signin_failures("bo", 0).unwrap(), [300]);
+}
+
+pub fn web_accounts_search_filter_and_summaries(store: &dyn Store) {
+    let plan = |id: &str, name: &str, plan: &str| {
+        let mut a = account(id, name);
+        a.attributes = json!({"id": id, "name": name, "Plan": plan, "Seats": 5});
+        a
+    };
+    let mut closed = ticket("T2", "1042", "done");
+    closed.fields[1] = FieldValue::Text("Solved".into());
+    store
+        .apply(&WriteBatch {
+            accounts: vec![
+                plan("1042", "Acme 100%", "Enterprise"),
+                plan("7", "Globex", "Starter"),
+                plan("8", "acme_b", "Starter"),
+            ],
+            records: vec![
+                ticket("T1", "1042", "open one"),
+                closed,
+                event("e1", "1042", "u1", "s1", 1_714_550_400_000, None, None),
+                event("e2", "1042", "u2", "s1", 1_714_640_400_000, None, None),
+            ],
+            quarantine: vec![rejected_ticket("T9", "1042.0")],
+            ..WriteBatch::default()
+        })
+        .unwrap();
+    let ids = |search: &AccountSearch| {
+        let page = store.web_accounts(search).unwrap();
+        (page.total, page.items.iter().map(|a| a.account_id.to_string()).collect::<Vec<_>>())
+    };
+    let base = AccountSearch { page_size: 10, ..AccountSearch::default() };
+    assert_eq!(ids(&base), (3, vec!["1042".into(), "7".into(), "8".into()]));
+    let text = |t: &str| AccountSearch { text: Some(t.into()), ..base.clone() };
+    assert_eq!(ids(&text("ACME")).1, ["1042", "8"], "case-insensitive, by name");
+    assert_eq!(ids(&text("04")).1, ["1042"], "by id");
+    assert_eq!(ids(&text("0%")).1, ["1042"], "a % is a character, not a wildcard");
+    assert_eq!(ids(&text("e_b")).1, ["8"]);
+    assert_eq!(ids(&text("e_")).1, ["8"], "an _ is a character too");
+    let by = |field: AccountField, v: &str| AccountSearch { equals: vec![(field, v.into())], ..base.clone() };
+    assert_eq!(ids(&by(AccountField::Attribute("Plan".into()), "Starter")).1, ["7", "8"]);
+    assert_eq!(ids(&by(AccountField::Attribute("Seats".into()), "5")).0, 3, "numbers compare as text");
+    assert_eq!(ids(&by(AccountField::Typed("name"), "Globex")).1, ["7"]);
+    assert!(store.web_accounts(&by(AccountField::Typed("nope"), "x")).is_err());
+    assert!(store.web_accounts(&by(AccountField::Attribute("a\"b".into()), "x")).is_err());
+    let sorted = AccountSearch { order: AccountOrder::Name, descending: true, page_size: 2, page: 1, ..base.clone() };
+    assert_eq!(ids(&sorted), (3, vec!["1042".into()]), "Globex, acme_b | Acme 100% (byte order)");
+
+    let s = store.web_account_summaries(&["7".into(), "1042".into()], 1_714_600_000_000).unwrap();
+    assert_eq!(s[0], AccountSummary { account_id: "7".into(), ..AccountSummary::default() });
+    assert_eq!(s[1].account_id, "1042");
+    assert_eq!(s[1].last_activity_ms, Some(1_714_640_400_000));
+    assert_eq!(s[1].active_users, 1, "u2 only is active since the instant");
+    assert_eq!(s[1].open_tickets, 1, "the solved ticket is not open");
+    assert_eq!(s[1].rejections_near, 1, "T9 hints at 1042");
+    let days = store.web_daily_users("1042", 0, i64::MAX).unwrap();
+    assert_eq!(days, [(1_714_521_600_000, "u1".to_owned()), (1_714_608_000_000, "u2".to_owned())]);
+}
+
 /// One contract case: takes a freshly migrated store, panics on a broken promise.
 pub type Case = fn(&dyn Store);
 
@@ -708,4 +819,7 @@ pub const CASES: &[(&str, Case)] = &[
     ("listings_order_by_a_column", listings_order_by_a_column),
     ("account_entries_merge_and_delete", account_entries_merge_and_delete),
     ("metric_definitions_by_name", metric_definitions_by_name),
+    ("web_users_and_sessions", web_users_and_sessions),
+    ("web_signin_failures_are_counted", web_signin_failures_are_counted),
+    ("web_accounts_search_filter_and_summaries", web_accounts_search_filter_and_summaries),
 ];

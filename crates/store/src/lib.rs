@@ -14,6 +14,7 @@ pub mod postgres;
 mod sql;
 pub mod sqlite;
 pub mod usage;
+pub mod web;
 
 #[doc(hidden)]
 pub mod contract;
@@ -24,6 +25,7 @@ use accord_core::{ObjectKind, TriedKey};
 use serde_json::Value;
 
 pub use model::*;
+pub use web::{AccountField, AccountSearch, AccountSummary, WebSession, WebUser};
 
 /// Errors from the store.
 #[derive(Debug, thiserror::Error)]
@@ -229,6 +231,50 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Inserts exported rows into a table, in one transaction.
     fn import_rows(&self, table: &str, rows: &[ExportRow]) -> Result<()>;
+
+    // The web app (`accord-web`): users, sessions, failed sign-ins and the accounts list.
+
+    /// Every web user, by name.
+    fn web_users(&self) -> Result<Vec<WebUser>>;
+
+    fn web_user(&self, name: &str) -> Result<Option<WebUser>>;
+
+    /// Inserts or replaces a web user (its `created_at` kept when it exists); whether it is new.
+    fn web_put_user(&self, user: &WebUser) -> Result<bool>;
+
+    /// Removes a web user and its sessions; whether it existed.
+    fn web_remove_user(&self, name: &str) -> Result<bool>;
+
+    /// Stores a session, and removes the sessions expired by its `created_at`.
+    fn web_put_session(&self, session: &WebSession) -> Result<()>;
+
+    /// The session of a token hash, if it has not expired at `now_ms`.
+    fn web_session(&self, token_hash: &str, now_ms: i64) -> Result<Option<WebSession>>;
+
+    fn web_remove_session(&self, token_hash: &str) -> Result<()>;
+
+    /// Removes every session of a user (after a password change); how many.
+    fn web_remove_sessions_of(&self, user_name: &str) -> Result<u64>;
+
+    /// Records a failed sign-in for a user name at `at_ms`, and forgets those before `forget_before_ms`.
+    fn web_signin_failed(&self, user_name: &str, at_ms: i64, forget_before_ms: i64) -> Result<()>;
+
+    /// The times of a user name's failed sign-ins since `since_ms`, oldest first.
+    fn web_signin_failures(&self, user_name: &str, since_ms: i64) -> Result<Vec<i64>>;
+
+    /// Forgets a user name's failed sign-ins (after a successful one).
+    fn web_clear_signin_failures(&self, user_name: &str) -> Result<()>;
+
+    /// A page of accounts matching a search.
+    fn web_accounts(&self, search: &AccountSearch) -> Result<Page<AccountRow>>;
+
+    /// What the accounts list shows of these accounts, in the order given; active users counted
+    /// from `since_ms`.
+    fn web_account_summaries(&self, account_ids: &[String], since_ms: i64) -> Result<Vec<AccountSummary>>;
+
+    /// The distinct (day start, user id) pairs with usage of an account between two instants
+    /// (epoch ms, end exclusive), ordered by day: what active-user series are counted from.
+    fn web_daily_users(&self, account_id: &str, from_ms: i64, to_ms: i64) -> Result<Vec<(i64, String)>>;
 }
 
 /// How many index-log entries are kept; a process further behind rebuilds its index.

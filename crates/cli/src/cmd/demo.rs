@@ -1,6 +1,6 @@
 //! `accord demo`: a generated company served by emulated Salesforce, Zendesk and Intercom APIs,
-//! synced into an embedded SQLite file with progress, summarised, then served over the
-//! Natero-compatible API until Ctrl-C.
+//! synced into an embedded SQLite file with progress, summarised, then served (the web app, with a
+//! demo user, and the Natero-compatible API) until Ctrl-C.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -112,6 +112,15 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<ExitCode> {
         return Ok(if report.failed() { ExitCode::from(1) } else { ExitCode::SUCCESS });
     }
     let state = accord_server::state_from_config(hub.clone(), &hub.config)?;
+    // A demo user for the web app, with a fresh password each run (kept beside the API key).
+    let password: String = rand::rng().sample_iter(rand::distr::Alphanumeric).take(16).map(char::from).collect();
+    accord_web::users::put(hub.store.as_ref(), "demo", accord_web::Role::Admin, &password)?;
+    std::fs::write(args.dir.join("web_password"), &password)?;
+    println!(
+        "web app: http://{}/  sign in as  demo / {password}  (admin; also in {})",
+        args.listen,
+        args.dir.join("web_password").display()
+    );
     println!("serving http://{}: try  curl 'http://{}/api/v2/accounts?api_key={key}'", args.listen, args.listen);
     println!("Event API: POST http://{}/v1/{auth}/{send}  (Ctrl-C stops)", args.listen);
     runtime.block_on(accord_server::serve(state, &args.listen, hub.config.raw.server.event_retention_days))?;

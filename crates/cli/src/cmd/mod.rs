@@ -8,6 +8,7 @@ pub mod rejects;
 pub mod serve;
 pub mod store;
 pub mod sync;
+pub mod user;
 
 use std::path::PathBuf;
 

@@ -22,7 +22,7 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<ExitCode> {
     let listen = args.listen.unwrap_or_else(|| config.raw.server.listen.clone());
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     if !ctx.json {
-        eprintln!("accord serve: listening on http://{listen} (Ctrl-C to stop)");
+        eprintln!("accord serve: listening on http://{listen} (Ctrl-C to stop); web app at http://{listen}/signin");
     }
     runtime
         .block_on(accord_server::serve(state, &listen, config.raw.server.event_retention_days))

@@ -172,3 +172,50 @@ fn init_writes_a_config_that_loads() {
     assert_eq!(sync.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&sync.stderr).contains("crm_accounts.csv"));
 }
+
+/// `accord` with a line on standard input.
+fn accord_stdin(dir: &Path, args: &[&str], input: &str) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_accord"))
+        .arg("--config")
+        .arg(dir.join("accord.toml"))
+        .args(args)
+        .env_remove("ACCORD_CONFIG")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn web_users_are_added_listed_changed_and_removed() {
+    let dir = example_copy();
+    let add =
+        accord_stdin(dir.path(), &["user", "add", "ana", "--role", "admin", "--password-stdin"], "a fine password\n");
+    assert!(add.status.success(), "{}", String::from_utf8_lossy(&add.stderr));
+    assert!(stdout(&add).contains("added ana (admin)"), "{}", stdout(&add));
+
+    let again = accord_stdin(dir.path(), &["user", "add", "ana", "--password-stdin"], "a fine password\n");
+    assert_eq!(again.status.code(), Some(2), "a duplicate is the user's to fix");
+    assert!(String::from_utf8_lossy(&again.stderr).contains("user \"ana\" exists already"));
+    let short = accord_stdin(dir.path(), &["user", "add", "bo", "--password-stdin"], "short\n");
+    assert_eq!(short.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&short.stderr).contains("at least 10 characters"));
+    let role = accord(dir.path(), &["user", "add", "bo", "--role", "root"]);
+    assert_eq!(role.status.code(), Some(2), "clap refuses an unknown role");
+
+    let list = json(&accord(dir.path(), &["user", "list", "--json"]));
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!((list[0]["name"].as_str(), list[0]["role"].as_str()), (Some("ana"), Some("admin")));
+    assert!(list[0].get("password_hash").is_none(), "hashes are never printed");
+
+    let passwd = accord_stdin(dir.path(), &["user", "passwd", "ana", "--password-stdin"], "another fine one\n");
+    assert!(passwd.status.success());
+    assert_eq!(accord(dir.path(), &["user", "remove", "ana"]).status.code(), Some(0));
+    let gone = accord(dir.path(), &["user", "remove", "ana"]);
+    assert_eq!(gone.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&gone.stderr).contains("no web user \"ana\""));
+}

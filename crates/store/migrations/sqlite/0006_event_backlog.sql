@@ -1,6 +1,5 @@
--- Raw events in one b-tree. The table was a rowid heap plus a unique index on
--- (source, object, native_id) plus an index on created_at: three trees written per event. Now the
--- key is the table: an event's native id starts with its time (`ev:<epoch ms>:<content hash>`), so
+-- Raw events keyed by their identity. The table was a rowid heap plus a unique index on
+-- (source, object, native_id) plus an index on created_at. Now the key is the table: an event's native id starts with its time (`ev:<epoch ms>:<content hash>`), so
 -- within a source the key is time-first and new events append at the end of the tree, and the
 -- unique key is what makes a duplicate delivery (same content, same id) a no-op across processes.
 -- `backlog` names the usage_backlog entry of the transaction that stored the event.
@@ -38,6 +37,8 @@ INSERT INTO events_keyed (source, object, native_id, account_id, link_rule, link
     FROM events;
 DROP TABLE events;
 ALTER TABLE events_keyed RENAME TO events;
+-- The index 0005 made for the 360 page (an account's events), on the new table.
+CREATE INDEX events_account ON events (account_id, is_deleted, last_seen);
 
 -- Usage rollups are aggregated in memory across transactions and written at most a second or so
 -- later (see crates/store/src/usage.rs). Each transaction that stores new events writes one row

@@ -1,6 +1,7 @@
 //! The embedded SQLite backend: one file, WAL, one writer connection and a small reader pool.
 
 mod rows;
+mod web;
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
@@ -23,6 +24,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "pending_keys", include_str!("../../migrations/sqlite/0002_pending_keys.sql")),
     (3, "record_keys", include_str!("../../migrations/sqlite/0003_record_keys.sql")),
     (4, "natero_details", include_str!("../../migrations/sqlite/0004_natero_details.sql")),
+    (5, "web", include_str!("../../migrations/sqlite/0005_web.sql")),
     (6, "event_backlog", include_str!("../../migrations/sqlite/0006_event_backlog.sql")),
 ];
 
@@ -1000,6 +1002,62 @@ impl Store for SqliteStore {
             }
             Ok(out)
         })
+    }
+
+    fn web_users(&self) -> Result<Vec<crate::WebUser>> {
+        self.web_users_impl()
+    }
+
+    fn web_user(&self, name: &str) -> Result<Option<crate::WebUser>> {
+        self.web_user_impl(name)
+    }
+
+    fn web_put_user(&self, user: &crate::WebUser) -> Result<bool> {
+        self.web_put_user_impl(user)
+    }
+
+    fn web_remove_user(&self, name: &str) -> Result<bool> {
+        self.web_remove_user_impl(name)
+    }
+
+    fn web_put_session(&self, session: &crate::WebSession) -> Result<()> {
+        self.web_put_session_impl(session)
+    }
+
+    fn web_session(&self, token_hash: &str, now_ms: i64) -> Result<Option<crate::WebSession>> {
+        self.web_session_impl(token_hash, now_ms)
+    }
+
+    fn web_remove_session(&self, token_hash: &str) -> Result<()> {
+        self.web_remove_session_impl(token_hash)
+    }
+
+    fn web_remove_sessions_of(&self, user_name: &str) -> Result<u64> {
+        self.web_remove_sessions_of_impl(user_name)
+    }
+
+    fn web_signin_failed(&self, user_name: &str, at_ms: i64, forget_before_ms: i64) -> Result<()> {
+        self.web_signin_failed_impl(user_name, at_ms, forget_before_ms)
+    }
+
+    fn web_signin_failures(&self, user_name: &str, since_ms: i64) -> Result<Vec<i64>> {
+        self.web_signin_failures_impl(user_name, since_ms)
+    }
+
+    fn web_clear_signin_failures(&self, user_name: &str) -> Result<()> {
+        self.web_clear_signin_failures_impl(user_name)
+    }
+
+    fn web_accounts(&self, search: &crate::AccountSearch) -> Result<Page<AccountRow>> {
+        self.web_accounts_impl(search)
+    }
+
+    fn web_account_summaries(&self, account_ids: &[String], since_ms: i64) -> Result<Vec<crate::AccountSummary>> {
+        self.web_account_summaries_impl(account_ids, since_ms)
+    }
+
+    fn web_daily_users(&self, account_id: &str, from_ms: i64, to_ms: i64) -> Result<Vec<(i64, String)>> {
+        self.web_daily_users_impl(account_id, from_ms, to_ms)
     }
 }
 
