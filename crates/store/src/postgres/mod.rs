@@ -216,7 +216,7 @@ impl PgStore {
     }
 
     /// Reads of the rollups see every event this process committed.
-    fn flush_own_usage(&self) -> Result<()> {
+    pub(super) fn flush_own_usage(&self) -> Result<()> {
         if self.pending.lock().unwrap_or_else(|e| e.into_inner()).is_empty() {
             return Ok(());
         }

@@ -205,6 +205,7 @@ impl PgStore {
     }
 
     pub(super) fn web_account_summaries_impl(&self, ids: &[String], since_ms: i64) -> Result<Vec<AccountSummary>> {
+        self.flush_own_usage()?;
         let closed: Vec<&str> = CLOSED_TICKET_STATUSES.to_vec();
         self.read(|conn| {
             let mut out: Vec<AccountSummary> =
@@ -250,6 +251,7 @@ impl PgStore {
         from_ms: i64,
         to_ms: i64,
     ) -> Result<Vec<(i64, String)>> {
+        self.flush_own_usage()?;
         self.read(|conn| {
             let rows = conn.query_typed(
                 "SELECT DISTINCT bucket - (bucket % 86400000) AS day, user_id FROM usage_rollups

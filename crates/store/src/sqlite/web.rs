@@ -199,6 +199,7 @@ impl SqliteStore {
     }
 
     pub(super) fn web_account_summaries_impl(&self, ids: &[String], since_ms: i64) -> Result<Vec<AccountSummary>> {
+        self.flush_own_usage()?;
         self.read(|conn| {
             let mut last =
                 conn.prepare_cached("SELECT MAX(bucket) FROM usage_rollups WHERE account_id = ?1 AND grain = 'hour'")?;
@@ -235,6 +236,7 @@ impl SqliteStore {
         from_ms: i64,
         to_ms: i64,
     ) -> Result<Vec<(i64, String)>> {
+        self.flush_own_usage()?;
         self.read(|conn| {
             let mut st = conn.prepare_cached(
                 "SELECT DISTINCT bucket - (bucket % 86400000) AS day, user_id FROM usage_rollups
