@@ -487,8 +487,14 @@ pub fn events_count_once_and_roll_up(store: &dyn Store) {
     assert_eq!(u.days[0].active_users, 2);
     assert_eq!(store.active_users("A", day, day + 3 * 86_400_000).unwrap(), 3);
     assert_eq!(store.active_users("B", day, day + 3 * 86_400_000).unwrap(), 0);
-    // Retention removes raw events but keeps the rollups.
+    let events_of_a = || {
+        let counts = store.record_counts("A").unwrap();
+        counts.iter().filter(|c| c.kind == ObjectKind::Event).map(|c| c.count).sum::<u64>()
+    };
+    assert_eq!(events_of_a(), 4, "an account's events are counted once each");
+    // Retention removes raw events but keeps the rollups (and the counts).
     assert_eq!(store.prune_events(day + 86_400_000).unwrap(), 3);
+    assert_eq!(events_of_a(), 4);
     let left = store.records(ObjectKind::Event, &RecordQuery::default(), 0, 10).unwrap();
     assert_eq!(left.total, 1);
     assert_eq!(store.usage("A", day, day + 86_400_000).unwrap().events, 3);

@@ -303,6 +303,7 @@ pub const TABLES: &[&str] = &[
     "sync_runs",
     "usage_rollups",
     "usage_sessions",
+    "event_counts",
     "account_metrics",
     "pending_keys",
     "account_entries",
@@ -358,6 +359,9 @@ pub type CopyReport = std::collections::BTreeMap<String, (u64, u64)>;
 /// caller checks that they agree (`copy_verified`).
 pub fn copy(from: &dyn Store, to: &dyn Store, mut progress: impl FnMut(&str, u64)) -> Result<CopyReport> {
     const CHUNK: usize = 5_000;
+    // The usage still pending (of this process, or left by a stopped one) goes to the rollups
+    // first, so the copy has it; the backlog itself is not copied.
+    from.flush_usage()?;
     let target = to.table_counts()?;
     if let Some((t, n)) = target.iter().find(|(_, n)| **n > 0) {
         return Err(StoreError::Invalid(format!("the target is not empty: table {t} holds {n} rows")));

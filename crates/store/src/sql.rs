@@ -33,6 +33,19 @@ pub(crate) fn upsert_record(kind: ObjectKind, ph: fn(usize) -> String) -> String
 }
 
 /// `INSERT ... ON CONFLICT DO NOTHING` for events: an event's identity is its content.
+/// An account's stored records of a kind per (source, object), `?1` the account id. Events are
+/// counted by the rollups' `event_counts`, so the raw events need no index by account.
+pub(crate) fn record_counts(kind: ObjectKind) -> String {
+    if kind == ObjectKind::Event {
+        return "SELECT source, object, events FROM event_counts WHERE account_id = ?1 AND events > 0 ORDER BY source, object"
+            .into();
+    }
+    format!(
+        "SELECT source, object, COUNT(*) FROM {} WHERE account_id = ?1 AND is_deleted = 0 GROUP BY source, object ORDER BY source, object",
+        kind.table()
+    )
+}
+
 pub(crate) fn select_record(kind: ObjectKind) -> String {
     format!("SELECT {} FROM {}", record_columns(kind).join(", "), kind.table())
 }

@@ -77,6 +77,8 @@ pub struct SessionKey {
 pub struct UsageDelta {
     pub rollups: BTreeMap<RollupKey, RollupValues>,
     pub sessions: BTreeSet<SessionKey>,
+    /// New events per (account, source, object): the account's event counts (`event_counts`).
+    pub counts: BTreeMap<(String, String, String), i64>,
 }
 
 impl UsageDelta {
@@ -104,6 +106,7 @@ impl UsageDelta {
         let grain = Grain::Hour;
         let bucket = grain.bucket(ms);
         let account_id = event.account_id.to_string();
+        *self.counts.entry((account_id.clone(), event.key.source.clone(), event.key.object.clone())).or_default() += 1;
         let key = RollupKey { account_id: account_id.clone(), grain, bucket, user_id: user, product, module, feature };
         let acc = self.rollups.entry(key).or_default();
         acc.events += values.events;
@@ -116,7 +119,7 @@ impl UsageDelta {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.rollups.is_empty() && self.sessions.is_empty()
+        self.rollups.is_empty() && self.sessions.is_empty() && self.counts.is_empty()
     }
 
     /// Adds a copy of another delta to this one.
@@ -129,6 +132,9 @@ impl UsageDelta {
             acc.active_duration += v.active_duration;
         }
         self.sessions.extend(other.sessions.iter().cloned());
+        for (k, n) in &other.counts {
+            *self.counts.entry(k.clone()).or_default() += n;
+        }
     }
 
     /// Adds another delta to this one.
@@ -145,6 +151,9 @@ impl UsageDelta {
             acc.active_duration += v.active_duration;
         }
         self.sessions.extend(other.sessions);
+        for (k, n) in other.counts {
+            *self.counts.entry(k).or_default() += n;
+        }
     }
 }
 

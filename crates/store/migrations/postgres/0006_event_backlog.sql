@@ -4,6 +4,9 @@
 -- identity column and the created_at index were written with every event and read by nothing
 -- else than retention, which now scans.
 DROP INDEX events_created;
+-- 0005's index of events by account: it cost a third of the Event API's throughput (measured on
+-- SQLite), and what read it, an account's event counts, now comes from event_counts.
+DROP INDEX IF EXISTS events_account;
 ALTER TABLE events DROP COLUMN id;
 -- The usage_backlog entry of the transaction that stored the event (see below).
 ALTER TABLE events ADD COLUMN backlog BIGINT;
@@ -22,3 +25,16 @@ CREATE TABLE usage_backlog (
     last_id TEXT COLLATE "C" NOT NULL,
     written_at BIGINT NOT NULL
 );
+
+-- Stored events per account and source, written with the rollups (one row per account and source
+-- per flush, not one index entry per event). Like the rollups, they keep counting the events
+-- retention removes.
+CREATE TABLE event_counts (
+    account_id TEXT COLLATE "C" NOT NULL,
+    source TEXT COLLATE "C" NOT NULL,
+    object TEXT COLLATE "C" NOT NULL,
+    events BIGINT NOT NULL,
+    PRIMARY KEY (account_id, source, object)
+);
+INSERT INTO event_counts (account_id, source, object, events)
+    SELECT account_id, source, object, COUNT(*) FROM events WHERE NOT is_deleted GROUP BY account_id, source, object;

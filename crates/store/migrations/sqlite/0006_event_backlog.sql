@@ -37,8 +37,22 @@ INSERT INTO events_keyed (source, object, native_id, account_id, link_rule, link
     FROM events;
 DROP TABLE events;
 ALTER TABLE events_keyed RENAME TO events;
--- The index 0005 made for the 360 page (an account's events), on the new table.
-CREATE INDEX events_account ON events (account_id, is_deleted, last_seen);
+-- 0005's index of events by account went with the old table: it cost a third of the Event API's
+-- throughput (66,000 against 41,000 events/s, measured), and what read it, an account's event
+-- counts, now comes from event_counts.
+
+-- Stored events per account and source, written with the rollups (so at the cost of one row per
+-- account and source per flush, not one index entry per event). Like the rollups, they keep
+-- counting the events retention removes.
+CREATE TABLE event_counts (
+    account_id TEXT NOT NULL,
+    source TEXT NOT NULL,
+    object TEXT NOT NULL,
+    events INTEGER NOT NULL,
+    PRIMARY KEY (account_id, source, object)
+) WITHOUT ROWID;
+INSERT INTO event_counts (account_id, source, object, events)
+    SELECT account_id, source, object, COUNT(*) FROM events WHERE is_deleted = 0 GROUP BY account_id, source, object;
 
 -- Usage rollups are aggregated in memory across transactions and written at most a second or so
 -- later (see crates/store/src/usage.rs). Each transaction that stores new events writes one row

@@ -574,14 +574,11 @@ impl Store for PgStore {
     }
 
     fn record_counts(&self, account_id: &str) -> Result<Vec<RecordCount>> {
+        self.flush_own_usage()?;
         self.read(|conn| {
             let mut out = Vec::new();
             for kind in sql::record_kinds() {
-                let sql = format!(
-                    "SELECT source, object, COUNT(*) FROM {} WHERE account_id = $1 AND NOT is_deleted
-                     GROUP BY source, object ORDER BY source, object",
-                    kind.table()
-                );
+                let sql = sql::record_counts(kind).replace("?1", "$1").replace("is_deleted = 0", "NOT is_deleted");
                 for r in conn.query_typed(&sql, &[(&account_id, Type::TEXT)])? {
                     out.push(RecordCount { source: r.try_get(0)?, object: r.try_get(1)?, kind, count: count(&r, 2)? });
                 }
@@ -1873,6 +1870,24 @@ fn apply_usage(tx: &mut Transaction<'_>, usage: &UsageDelta) -> Result<()> {
             &format!(
                 "INSERT INTO usage_sessions (grain, bucket, account_id, session_id) SELECT * FROM {}
                  ON CONFLICT DO NOTHING",
+                c.unnest(1)
+            ),
+            &c.params(),
+        )?;
+    }
+    if !usage.counts.is_empty() {
+        // BTreeMap order, as for the rollups: concurrent flushes lock the rows in one order.
+        let mut c = Columns::of(&[Text, Text, Text, BigInt], usage.counts.len());
+        for ((account_id, source, object), n) in &usage.counts {
+            c.cols[0].text(account_id);
+            c.cols[1].text(source);
+            c.cols[2].text(object);
+            c.cols[3].int(*n);
+        }
+        tx.execute_typed(
+            &format!(
+                "INSERT INTO event_counts (account_id, source, object, events) SELECT * FROM {}
+                 ON CONFLICT (account_id, source, object) DO UPDATE SET events = event_counts.events + excluded.events",
                 c.unnest(1)
             ),
             &c.params(),

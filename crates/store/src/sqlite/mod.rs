@@ -474,16 +474,19 @@ impl Store for SqliteStore {
     }
 
     fn record_counts(&self, account_id: &str) -> Result<Vec<RecordCount>> {
+        self.flush_own_usage()?;
         self.read(|conn| {
             let mut out = Vec::new();
             for kind in sql::record_kinds() {
-                let mut st = conn.prepare_cached(&format!(
-                    "SELECT source, object, COUNT(*) FROM {} WHERE account_id = ?1 AND is_deleted = 0 GROUP BY source, object ORDER BY source, object",
-                    kind.table()
-                ))?;
+                let mut st = conn.prepare_cached(&sql::record_counts(kind))?;
                 let mut rows = st.query(params![account_id])?;
                 while let Some(r) = rows.next()? {
-                    out.push(RecordCount { source: r.get(0)?, object: r.get(1)?, kind, count: r.get::<_, i64>(2)? as u64 });
+                    out.push(RecordCount {
+                        source: r.get(0)?,
+                        object: r.get(1)?,
+                        kind,
+                        count: r.get::<_, i64>(2)? as u64,
+                    });
                 }
             }
             Ok(out)
@@ -1531,6 +1534,13 @@ fn apply_usage(tx: &rusqlite::Transaction<'_>, usage: &UsageDelta) -> Result<()>
     )?;
     for k in &usage.sessions {
         st.execute(params![k.grain.code(), k.bucket, k.account_id, k.session_id])?;
+    }
+    let mut st = tx.prepare_cached(
+        "INSERT INTO event_counts (account_id, source, object, events) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (account_id, source, object) DO UPDATE SET events = events + excluded.events",
+    )?;
+    for ((account_id, source, object), n) in &usage.counts {
+        st.execute(params![account_id, source, object, n])?;
     }
     Ok(())
 }
