@@ -161,11 +161,19 @@ impl UsageDelta {
 pub(crate) const FLUSH_EVERY: Duration = Duration::from_secs(1);
 /// ... or once this many events wait, which bounds the memory they take.
 pub(crate) const FLUSH_EVENTS: u64 = 100_000;
+/// Rollup rows one write takes with it, unless forced (a flush, a read, shutdown): a slice of the
+/// pending usage per transaction keeps every request's commit short.
+pub(crate) const FLUSH_ROWS_PER_WRITE: usize = 4_000;
 /// A backlog entry this old (epoch ms) belongs to a process that stopped before it wrote its
 /// rollups (a live one writes them within [`FLUSH_EVERY`]): the next flush of any process rolls
 /// it up from its raw events. Should a slow process still hold it, its own flush finds the entry
 /// gone and drops its copy, so the events are counted exactly once either way.
 pub(crate) const ORPHAN_AFTER_MS: i64 = 5_000;
+
+/// The rows a delta writes.
+fn rows_of(delta: &UsageDelta) -> usize {
+    delta.rollups.len() + delta.sessions.len() + delta.counts.len()
+}
 
 /// The usage of events this process stored but has not written to the rollups yet, per backlog
 /// entry (`usage_backlog.seq`): aggregated in memory across transactions, so a flush writes one
@@ -174,9 +182,9 @@ pub(crate) const ORPHAN_AFTER_MS: i64 = 5_000;
 /// the events through the backlog after a crash.
 #[derive(Debug, Default)]
 pub(crate) struct PendingUsage {
-    by_entry: BTreeMap<i64, (UsageDelta, u64)>,
+    /// Per backlog entry: its usage, its events, and when it was added.
+    by_entry: BTreeMap<i64, (UsageDelta, u64, Instant)>,
     events: u64,
-    oldest: Option<Instant>,
     /// When this process last looked for entries a stopped process left.
     checked_orphans: Option<Instant>,
 }
@@ -184,11 +192,10 @@ pub(crate) struct PendingUsage {
 impl PendingUsage {
     /// Records what committed backlog entry `seq` adds (`events` new events).
     pub(crate) fn add(&mut self, seq: i64, delta: UsageDelta, events: u64) {
-        let entry = self.by_entry.entry(seq).or_default();
+        let entry = self.by_entry.entry(seq).or_insert_with(|| (UsageDelta::default(), 0, Instant::now()));
         entry.0.merge(delta);
         entry.1 += events;
         self.events += events;
-        self.oldest.get_or_insert_with(Instant::now);
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -198,21 +205,36 @@ impl PendingUsage {
     /// Whether a write should flush now.
     pub(crate) fn due(&self) -> bool {
         let orphan_check = Duration::from_millis(ORPHAN_AFTER_MS as u64);
+        let oldest = self.by_entry.values().next().map(|e| e.2);
         self.events >= FLUSH_EVENTS
-            || self.oldest.is_some_and(|t| t.elapsed() >= FLUSH_EVERY)
+            || oldest.is_some_and(|t| t.elapsed() >= FLUSH_EVERY)
             || self.checked_orphans.is_none_or(|t| t.elapsed() >= orphan_check)
     }
 
-    /// Takes the entries to write with a transaction: when they are due, or always with `force`.
-    /// Should that transaction fail, they are not put back: their backlog entries stay in the
-    /// store, and a later flush rolls them up from the events as a stopped process's.
+    /// Takes entries to write with a transaction: when they are due, the oldest ones up to about
+    /// [`FLUSH_ROWS_PER_WRITE`] rows (so one request's commit never carries a whole second of
+    /// rollups; the next writes take the rest), or all of them with `force`. Should that
+    /// transaction fail, they are not put back: their backlog entries stay in the store, and a
+    /// later flush rolls them up from the events as a stopped process's.
     pub(crate) fn take(&mut self, force: bool) -> Option<Vec<(i64, UsageDelta)>> {
         if !force && !self.due() {
             return None;
         }
-        let taken = std::mem::take(&mut self.by_entry).into_iter().map(|(seq, (d, _))| (seq, d)).collect();
-        self.events = 0;
-        self.oldest = None;
+        // A quarter of what waits, at least: should the writes bring more than a slice each, the
+        // slices grow with the backlog instead of the backlog growing until one write takes it all.
+        let pending_rows: usize = self.by_entry.values().map(|e| rows_of(&e.0)).sum();
+        let limit = if force { usize::MAX } else { FLUSH_ROWS_PER_WRITE.max(pending_rows / 4) };
+        let mut taken = Vec::new();
+        let mut rows = 0;
+        while let Some(entry) = self.by_entry.first_entry() {
+            if rows >= limit {
+                break;
+            }
+            let (seq, (delta, events, _)) = entry.remove_entry();
+            rows += rows_of(&delta);
+            self.events -= events;
+            taken.push((seq, delta));
+        }
         Some(taken)
     }
 
