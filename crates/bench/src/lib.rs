@@ -39,9 +39,20 @@ pub fn median(mut values: Vec<f64>) -> f64 {
 
 /// Empties a PostgreSQL benchmark database (drops and re-creates its `public` schema), so each
 /// run starts from a fresh hub as the SQLite runs do.
+/// The previous run's hub may still be finishing (its commit thread writes the last rollups as it
+/// stops), so a deadlock with it is retried.
 pub fn empty_postgres(url: &str) {
     let mut client = postgres::Client::connect(url, postgres::NoTls).expect("connect to ACCORD_BENCH_STORE");
-    client.batch_execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;").expect("empty ACCORD_BENCH_STORE");
+    for attempt in 1.. {
+        match client.batch_execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;") {
+            Ok(()) => return,
+            Err(e) if attempt < 10 => {
+                eprintln!("emptying ACCORD_BENCH_STORE failed ({e}); retrying");
+                std::thread::sleep(std::time::Duration::from_millis(500));
+            }
+            Err(e) => panic!("empty ACCORD_BENCH_STORE: {e}"),
+        }
+    }
 }
 
 /// Starts a new peak-memory measurement (Linux: resets `VmHWM` to the current resident size).
