@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use crate::accord;
-use crate::postgres::{Killed, free_port, pg_url, schema, wait_healthy};
+use crate::postgres::{Killed, event_hub, free_port, pg_url, schema, wait_healthy};
 
 const ACCOUNTS: usize = 50;
 const PER_BATCH: usize = 200;
@@ -25,38 +25,7 @@ fn an_hour_ago() -> i64 {
 type Read = Box<dyn Fn() -> (Vec<i64>, i64)>;
 
 fn run(store: &str, read: Read) {
-    let dir = tempfile::tempdir().unwrap();
-    let mut csv = String::from("id,name,joined\n");
-    for a in 0..ACCOUNTS {
-        csv.push_str(&format!("A{a},Account {a},2024-01-01\n"));
-    }
-    std::fs::write(dir.path().join("accounts.csv"), csv).unwrap();
-    for (f, v) in [("key", "k-123"), ("auth", "auth-1"), ("send", "send-1")] {
-        std::fs::write(dir.path().join(f), v).unwrap();
-    }
-    let toml = format!(
-        r#"store = "{store}"
-[system_of_record]
-source = "crm"
-object = "accounts"
-account_id = "id"
-name = "name"
-join_date = "joined"
-[sources.crm]
-kind = "file"
-[[sources.crm.objects]]
-name = "accounts"
-kind = "account"
-path = "accounts.csv"
-[server]
-api_key = {{ file = "key" }}
-[[server.event_sources]]
-source = "product"
-auth_key = {{ file = "auth" }}
-api_key = {{ file = "send" }}
-"#
-    );
-    std::fs::write(dir.path().join("accord.toml"), toml).unwrap();
+    let dir = event_hub(store, ACCOUNTS);
     assert!(accord(dir.path(), &["sync"]).status.success());
 
     let serve = |port: u16| {

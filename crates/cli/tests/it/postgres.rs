@@ -28,6 +28,44 @@ pub fn schema(base: &str, name: &str) -> String {
     format!("{base}{sep}options=-c%20search_path%3D{name}")
 }
 
+/// A hub folder for the Event API tests: `accounts` SOR accounts `A0`, `A1`, ... in a CSV, the API
+/// key `k-123`, and the event source `product` with keys `auth-1` / `send-1`, on `store`.
+pub fn event_hub(store: &str, accounts: usize) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let mut csv = String::from("id,name,joined\n");
+    for a in 0..accounts {
+        csv.push_str(&format!("A{a},Account {a},2024-01-01\n"));
+    }
+    std::fs::write(dir.path().join("accounts.csv"), csv).unwrap();
+    for (f, v) in [("key", "k-123"), ("auth", "auth-1"), ("send", "send-1")] {
+        std::fs::write(dir.path().join(f), v).unwrap();
+    }
+    let toml = format!(
+        r#"store = "{store}"
+[system_of_record]
+source = "crm"
+object = "accounts"
+account_id = "id"
+name = "name"
+join_date = "joined"
+[sources.crm]
+kind = "file"
+[[sources.crm.objects]]
+name = "accounts"
+kind = "account"
+path = "accounts.csv"
+[server]
+api_key = {{ file = "key" }}
+[[server.event_sources]]
+source = "product"
+auth_key = {{ file = "auth" }}
+api_key = {{ file = "send" }}
+"#
+    );
+    std::fs::write(dir.path().join("accord.toml"), toml).unwrap();
+    dir
+}
+
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
@@ -55,39 +93,8 @@ pub fn wait_healthy(port: u16) {
 fn two_servers_and_a_sync_share_one_database() {
     let Some(base) = pg_url() else { return };
     let url = schema(&base, &format!("accord_procs_{}", std::process::id()));
-    let dir = tempfile::tempdir().unwrap();
     let accounts = 400;
-    let mut csv = String::from("id,name,joined\n");
-    for a in 0..accounts {
-        csv.push_str(&format!("A{a},Account {a},2024-01-01\n"));
-    }
-    std::fs::write(dir.path().join("accounts.csv"), csv).unwrap();
-    for (f, v) in [("key", "k-123"), ("auth", "auth-1"), ("send", "send-1")] {
-        std::fs::write(dir.path().join(f), v).unwrap();
-    }
-    let toml = format!(
-        r#"store = "{url}"
-[system_of_record]
-source = "crm"
-object = "accounts"
-account_id = "id"
-name = "name"
-join_date = "joined"
-[sources.crm]
-kind = "file"
-[[sources.crm.objects]]
-name = "accounts"
-kind = "account"
-path = "accounts.csv"
-[server]
-api_key = {{ file = "key" }}
-[[server.event_sources]]
-source = "product"
-auth_key = {{ file = "auth" }}
-api_key = {{ file = "send" }}
-"#
-    );
-    std::fs::write(dir.path().join("accord.toml"), toml).unwrap();
+    let dir = event_hub(&url, accounts);
     assert!(accord(dir.path(), &["migrate"]).status.success());
 
     let (p1, p2) = (free_port(), free_port());
