@@ -500,6 +500,88 @@ pub fn events_count_once_and_roll_up(store: &dyn Store) {
     assert_eq!(store.usage("A", day, day + 86_400_000).unwrap().events, 3);
 }
 
+/// Reads over any window (whole days from the daily tables, edges from the hourly rows) give what
+/// the events themselves say: an hourly bucket counts when it starts inside the window.
+pub fn usage_over_any_window_matches_the_events(store: &dyn Store) {
+    use std::collections::{BTreeMap, BTreeSet};
+    let (hour, day) = (3_600_000_i64, 86_400_000_i64);
+    let start = 1_714_521_600_000 - 3 * day; // a few days before 2024-05-01T00:00Z
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = move |below: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % below
+    };
+    let (modules, features) = (["reports", "billing"], ["export", "pay", "share"]);
+    let mut events = Vec::new();
+    for i in 0..600 {
+        let account = if next(4) == 0 { "B" } else { "A" };
+        let user = if next(10) == 0 { String::new() } else { format!("u{}", next(12)) };
+        let at = start + next(12 * day as u64) as i64;
+        let feature =
+            (next(5) > 0).then(|| (modules[next(2) as usize], features[next(3) as usize], 1.0 + next(3) as f64));
+        let spent = feature.is_none().then(|| next(100) as f64);
+        events.push((account, user.clone(), at, feature, spent));
+        let e = event(&format!("w{i}"), account, &user, &format!("s-{user}-{}", at / (5 * hour)), at, feature, spent);
+        store.apply(&WriteBatch { records: vec![e], ..WriteBatch::default() }).unwrap();
+    }
+    let ceil_hour = |ms: i64| ms.div_euclid(hour) * hour + if ms.rem_euclid(hour) == 0 { 0 } else { hour };
+    let windows = [
+        (start, start + 12 * day),
+        (start + 10 * hour + 7, start + 9 * day + 5 * hour + 1),
+        (start + day, start + 3 * day),
+        (start + 2 * day - 1, start + 2 * day + 30 * hour),
+        (start + 5 * day + 3 * hour, start + 5 * day + 20 * hour),
+        (start + 4 * day, start + 4 * day),
+    ];
+    for (from, to) in windows {
+        let inside: Vec<_> = events
+            .iter()
+            .filter(|(a, _, at, _, _)| {
+                let b = at.div_euclid(hour) * hour;
+                *a == "A" && b >= ceil_hour(from) && b < to
+            })
+            .collect();
+        let u = store.usage("A", from, to).unwrap();
+        let what = format!("window {from}..{to}");
+        assert_eq!(u.events, inside.len() as i64, "{what}");
+        let total: f64 = inside.iter().filter_map(|e| e.3.map(|f| f.2)).sum();
+        assert_eq!(u.feature_total, total, "{what}");
+        let spent: f64 = inside.iter().filter_map(|e| e.4).sum();
+        assert_eq!(u.time_spent, spent, "{what}");
+        let users: BTreeSet<&str> = inside.iter().map(|e| e.1.as_str()).filter(|u| !u.is_empty()).collect();
+        assert_eq!(u.active_users, users.len() as u64, "{what}");
+        assert_eq!(store.active_users("A", from, to).unwrap(), users.len() as u64, "{what}");
+        let sessions: BTreeSet<String> = inside.iter().map(|e| format!("s-{}-{}", e.1, e.2 / (5 * hour))).collect();
+        assert_eq!(u.sessions, sessions.len() as u64, "{what}");
+        let mut per_feature: BTreeMap<(&str, &str), i64> = BTreeMap::new();
+        for e in &inside {
+            let (m, f) = e.3.map_or(("", ""), |f| (f.0, f.1));
+            *per_feature.entry((m, f)).or_default() += 1;
+        }
+        let got: BTreeMap<(&str, &str), i64> =
+            u.features.iter().map(|f| ((f.module.as_str(), f.feature.as_str()), f.events)).collect();
+        assert_eq!(got, per_feature, "{what}");
+        assert!(u.features.windows(2).all(|w| w[0].events >= w[1].events), "{what}: most used first");
+        let mut per_day: BTreeMap<i64, (i64, BTreeSet<&str>)> = BTreeMap::new();
+        for e in &inside {
+            let d = per_day.entry(e.2.div_euclid(day) * day).or_default();
+            d.0 += 1;
+            if !e.1.is_empty() {
+                d.1.insert(&e.1);
+            }
+        }
+        let want: Vec<(i64, i64, u64)> = per_day.iter().map(|(d, (n, u))| (*d, *n, u.len() as u64)).collect();
+        let got: Vec<(i64, i64, u64)> = u.days.iter().map(|d| (d.day, d.events, d.active_users)).collect();
+        assert_eq!(got, want, "{what}");
+        let pairs: BTreeSet<(i64, String)> =
+            per_day.iter().flat_map(|(d, (_, users))| users.iter().map(|u| (*d, (*u).to_owned()))).collect();
+        let daily: BTreeSet<(i64, String)> = store.web_daily_users("A", from, to).unwrap().into_iter().collect();
+        assert_eq!(daily, pairs, "{what}");
+    }
+}
+
 pub fn metrics_upsert_per_day(store: &dyn Store) {
     let m = |name: &str, day: i64, value: f64| MetricRow { account_id: id("A"), name: name.into(), day: t(day), value };
     store
@@ -819,6 +901,7 @@ pub const CASES: &[(&str, Case)] = &[
     ("index_loads_links_emails_and_filtered", index_loads_links_emails_and_filtered),
     ("paging_and_order", paging_and_order),
     ("events_count_once_and_roll_up", events_count_once_and_roll_up),
+    ("usage_over_any_window_matches_the_events", usage_over_any_window_matches_the_events),
     ("metrics_upsert_per_day", metrics_upsert_per_day),
     ("record_queries_filter", record_queries_filter),
     ("export_import_round_trips", export_import_round_trips),

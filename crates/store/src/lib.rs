@@ -303,6 +303,8 @@ pub const TABLES: &[&str] = &[
     "sync_runs",
     "usage_rollups",
     "usage_sessions",
+    "usage_daily",
+    "usage_daily_users",
     "event_counts",
     "account_metrics",
     "pending_keys",

@@ -63,6 +63,15 @@ pub struct RollupValues {
     pub active_duration: f64,
 }
 
+impl RollupValues {
+    fn add(&mut self, other: &RollupValues) {
+        self.events += other.events;
+        self.total += other.total;
+        self.time_spent += other.time_spent;
+        self.active_duration += other.active_duration;
+    }
+}
+
 /// One session seen in a bucket.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SessionKey {
@@ -72,11 +81,33 @@ pub struct SessionKey {
     pub session_id: String,
 }
 
+/// One daily row's key: the hourly key without its user, at the day's start.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DailyKey {
+    pub account_id: String,
+    pub day: i64,
+    pub product: String,
+    pub module: String,
+    pub feature: String,
+}
+
+/// A user active in an account on a day (the day's start).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DailyUser {
+    pub account_id: String,
+    pub day: i64,
+    pub user_id: String,
+}
+
 /// Everything a set of new events adds.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct UsageDelta {
     pub rollups: BTreeMap<RollupKey, RollupValues>,
     pub sessions: BTreeSet<SessionKey>,
+    /// The same events summed per day without the user dimension (`usage_daily`)...
+    pub daily: BTreeMap<DailyKey, RollupValues>,
+    /// ... and their users per day (`usage_daily_users`).
+    pub daily_users: BTreeSet<DailyUser>,
     /// New events per (account, source, object): the account's event counts (`event_counts`).
     pub counts: BTreeMap<(String, String, String), i64>,
 }
@@ -101,18 +132,26 @@ impl UsageDelta {
             time_spent: number("time_spent"),
             active_duration: number("active_duration"),
         };
-        // Only hourly rows are stored: daily figures are sums (and distinct users) over 24 of them,
-        // which halves the writes of every event.
+        // The hourly rows carry the user; the daily ones (a read's whole days) do not, and the
+        // day's users are kept apart, so a day is one row per feature plus one per user.
         let grain = Grain::Hour;
         let bucket = grain.bucket(ms);
+        let day = Grain::Day.bucket(ms);
         let account_id = event.account_id.to_string();
         *self.counts.entry((account_id.clone(), event.key.source.clone(), event.key.object.clone())).or_default() += 1;
+        let daily = DailyKey {
+            account_id: account_id.clone(),
+            day,
+            product: product.clone(),
+            module: module.clone(),
+            feature: feature.clone(),
+        };
+        self.daily.entry(daily).or_default().add(&values);
+        if !user.is_empty() {
+            self.daily_users.insert(DailyUser { account_id: account_id.clone(), day, user_id: user.clone() });
+        }
         let key = RollupKey { account_id: account_id.clone(), grain, bucket, user_id: user, product, module, feature };
-        let acc = self.rollups.entry(key).or_default();
-        acc.events += values.events;
-        acc.total += values.total;
-        acc.time_spent += values.time_spent;
-        acc.active_duration += values.active_duration;
+        self.rollups.entry(key).or_default().add(&values);
         if !session.is_empty() {
             self.sessions.insert(SessionKey { account_id, grain, bucket, session_id: session });
         }
@@ -125,13 +164,13 @@ impl UsageDelta {
     /// Adds a copy of another delta to this one.
     pub fn merge_from(&mut self, other: &UsageDelta) {
         for (k, v) in &other.rollups {
-            let acc = self.rollups.entry(k.clone()).or_default();
-            acc.events += v.events;
-            acc.total += v.total;
-            acc.time_spent += v.time_spent;
-            acc.active_duration += v.active_duration;
+            self.rollups.entry(k.clone()).or_default().add(v);
+        }
+        for (k, v) in &other.daily {
+            self.daily.entry(k.clone()).or_default().add(v);
         }
         self.sessions.extend(other.sessions.iter().cloned());
+        self.daily_users.extend(other.daily_users.iter().cloned());
         for (k, n) in &other.counts {
             *self.counts.entry(k.clone()).or_default() += n;
         }
@@ -144,13 +183,13 @@ impl UsageDelta {
             return;
         }
         for (k, v) in other.rollups {
-            let acc = self.rollups.entry(k).or_default();
-            acc.events += v.events;
-            acc.total += v.total;
-            acc.time_spent += v.time_spent;
-            acc.active_duration += v.active_duration;
+            self.rollups.entry(k).or_default().add(&v);
+        }
+        for (k, v) in other.daily {
+            self.daily.entry(k).or_default().add(&v);
         }
         self.sessions.extend(other.sessions);
+        self.daily_users.extend(other.daily_users);
         for (k, n) in other.counts {
             *self.counts.entry(k).or_default() += n;
         }
@@ -172,7 +211,7 @@ pub(crate) const ORPHAN_AFTER_MS: i64 = 5_000;
 
 /// The rows a delta writes.
 fn rows_of(delta: &UsageDelta) -> usize {
-    delta.rollups.len() + delta.sessions.len() + delta.counts.len()
+    delta.rollups.len() + delta.sessions.len() + delta.counts.len() + delta.daily.len() + delta.daily_users.len()
 }
 
 /// The usage of events this process stored but has not written to the rollups yet, per backlog
@@ -244,6 +283,36 @@ impl PendingUsage {
     }
 }
 
+/// How a read of `[from, to)` splits between the rollups. The range holds the hourly buckets that
+/// start in `[first_hour, end_hour)`; of those, the ones in `[first_day, end_day)` make whole days
+/// and are read from the daily tables, the others (the partial first and last days) from the
+/// hourly rows. Without a whole day, `first_day == end_day == end_hour`: every hour is an edge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Span {
+    pub first_hour: i64,
+    pub end_hour: i64,
+    pub first_day: i64,
+    pub end_day: i64,
+}
+
+/// An end for "from then on" ranges, far enough to hold any event and small enough to round up.
+pub(crate) const FAR_FUTURE_MS: i64 = i64::MAX / 4;
+
+impl Span {
+    pub(crate) fn of(from: i64, to: i64) -> Span {
+        let (from, to) = (from.clamp(-FAR_FUTURE_MS, FAR_FUTURE_MS), to.clamp(-FAR_FUTURE_MS, FAR_FUTURE_MS));
+        let ceil = |ms: i64, size: i64| ms.div_euclid(size) * size + if ms.rem_euclid(size) == 0 { 0 } else { size };
+        let first_hour = ceil(from, HOUR_MS);
+        let end_hour = ceil(to, HOUR_MS).max(first_hour);
+        let (first_day, end_day) = (ceil(first_hour, DAY_MS), Grain::Day.bucket(end_hour));
+        if first_day < end_day {
+            Span { first_hour, end_hour, first_day, end_day }
+        } else {
+            Span { first_hour, end_hour, first_day: end_hour, end_day: end_hour }
+        }
+    }
+}
+
 /// Usage of one account over a time range, from the rollups.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct UsageSummary {
@@ -301,5 +370,36 @@ mod tests {
         let export = hour.iter().find(|(k, _)| k.feature == "export").unwrap().1;
         assert_eq!((export.events, export.total), (2, 3.0));
         assert_eq!(d.sessions.len(), 2, "two sessions");
+        let daily: Vec<_> = d.daily.iter().map(|(k, v)| (k.day, k.feature.as_str(), v.events)).collect();
+        assert_eq!(daily, [(1_714_521_600_000, "", 1), (1_714_521_600_000, "export", 2)]);
+        assert_eq!(d.daily_users.len(), 2, "u1 and u2 on that day");
+    }
+
+    #[test]
+    fn a_span_reads_whole_days_daily_and_the_edges_hourly() {
+        let (h, day) = (HOUR_MS, DAY_MS);
+        let d = 100 * day;
+        // 30 days back from mid-day: hours up to the first midnight, 29 whole days, today's hours.
+        let s = Span::of(d + 10 * h + 5, d + 30 * day + 10 * h + 5);
+        assert_eq!((s.first_hour, s.end_hour), (d + 11 * h, d + 30 * day + 11 * h));
+        assert_eq!((s.first_day, s.end_day), (d + day, d + 30 * day));
+        // Aligned on days: no edges.
+        let s = Span::of(d, d + 2 * day);
+        assert_eq!((s.first_hour, s.first_day, s.end_day, s.end_hour), (d, d, d + 2 * day, d + 2 * day));
+        // Under a whole day: every hour is an edge.
+        let s = Span::of(d + h, d + day + h);
+        assert_eq!((s.first_day, s.end_day), (s.end_hour, s.end_hour));
+        assert_eq!((s.first_hour, s.end_hour), (d + h, d + day + h));
+        // A bucket counts when it starts inside the range; an empty or reversed range is empty.
+        let s = Span::of(d + 1, d + 1);
+        assert_eq!(s.first_hour, s.end_hour);
+        let s = Span::of(d + day, d);
+        assert_eq!(s.first_hour, s.end_hour);
+        // Unbounded ends are clamped, not overflowed.
+        let s = Span::of(i64::MIN, i64::MAX);
+        assert!(s.first_day - s.first_hour < DAY_MS && s.end_hour - s.end_day < DAY_MS);
+        // Before 1970, days still start at midnight.
+        let s = Span::of(-3 * day, -day + 1);
+        assert_eq!((s.first_day, s.end_day), (-3 * day, -day));
     }
 }

@@ -23,7 +23,7 @@ use serde_json::Value;
 
 use crate::model::*;
 use crate::sql;
-use crate::usage::{DayUsage, FeatureUsage, Grain, PendingUsage, UsageDelta, UsageSummary};
+use crate::usage::{DayUsage, FeatureUsage, PendingUsage, Span, UsageDelta, UsageSummary};
 use crate::{MigrationInfo, Result, Store, StoreError};
 
 use rows::*;
@@ -35,6 +35,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (4, "natero_details", include_str!("../../migrations/postgres/0004_natero_details.sql")),
     (5, "web", include_str!("../../migrations/postgres/0005_web.sql")),
     (6, "event_backlog", include_str!("../../migrations/postgres/0006_event_backlog.sql")),
+    (7, "daily_usage", include_str!("../../migrations/postgres/0007_daily_usage.sql")),
 ];
 
 /// Connections per process: enough for a server's blocking threads and a sync at once, small
@@ -927,33 +928,29 @@ impl Store for PgStore {
 
     fn usage(&self, account_id: &str, from: i64, to: i64) -> Result<UsageSummary> {
         self.flush_own_usage()?;
-        let (first, step) = bucket_range(Grain::Hour, from);
+        let span = Span::of(from, to);
         self.read(|conn| {
-            let hour = "hour";
-            let params: [Param<'_>; 5] = [
-                (&account_id, Type::TEXT),
-                (&first, Type::INT8),
-                (&to, Type::INT8),
-                (&step, Type::INT8),
-                (&hour, Type::TEXT),
-            ];
+            let params = span_params(&account_id, &span);
             let mut out = UsageSummary::default();
             let r = conn.query_typed_one(
                 &format!(
-                    "SELECT COALESCE(SUM(r.events), 0)::int8, COALESCE(SUM(r.total), 0), COALESCE(SUM(r.time_spent), 0),
-                            COALESCE(SUM(r.active_duration), 0), COUNT(DISTINCT NULLIF(r.user_id, ''))
-                     FROM {BUCKETS} JOIN usage_rollups r ON r.grain = $5 AND r.bucket = b.x AND r.account_id = $1"
+                    "SELECT COALESCE(SUM(events), 0)::int8, COALESCE(SUM(total), 0), COALESCE(SUM(time_spent), 0),
+                            COALESCE(SUM(active_duration), 0)
+                     FROM (SELECT events, total, time_spent, active_duration FROM {WHOLE_DAYS}
+                           UNION ALL SELECT r.events, r.total, r.time_spent, r.active_duration FROM {EDGE_ROLLUPS}) u"
                 ),
                 &params,
             )?;
             (out.events, out.feature_total, out.time_spent, out.active_duration) =
                 (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?);
-            out.active_users = count(&r, 4)?;
+            out.active_users =
+                count(&conn.query_typed_one(&format!("SELECT COUNT(*) FROM ({DAILY_USERS} UNION {EDGE_USERS}) u"), &params)?, 0)?;
+            // Sessions are kept hourly only: every hour of the range.
             out.sessions = count(
                 &conn.query_typed_one(
                     &format!(
                         "SELECT COUNT(DISTINCT s.session_id)
-                         FROM {BUCKETS} JOIN usage_sessions s ON s.grain = $5 AND s.bucket = b.x AND s.account_id = $1"
+                         FROM {HOURS} JOIN usage_sessions s ON s.grain = 'hour' AND s.bucket = h.x AND s.account_id = $1"
                     ),
                     &params,
                 )?,
@@ -961,10 +958,12 @@ impl Store for PgStore {
             )?;
             let rows = conn.query_typed(
                 &format!(
-                    "SELECT r.product, r.module, r.feature, SUM(r.events)::int8, SUM(r.total), SUM(r.time_spent)
-                     FROM {BUCKETS} JOIN usage_rollups r ON r.grain = $5 AND r.bucket = b.x AND r.account_id = $1
-                     GROUP BY r.product, r.module, r.feature
-                     ORDER BY SUM(r.events) DESC, r.product, r.module, r.feature"
+                    "SELECT product, module, feature, SUM(events)::int8, SUM(total), SUM(time_spent)
+                     FROM (SELECT product, module, feature, events, total, time_spent FROM {WHOLE_DAYS}
+                           UNION ALL SELECT r.product, r.module, r.feature, r.events, r.total, r.time_spent
+                           FROM {EDGE_ROLLUPS}) u
+                     GROUP BY product, module, feature
+                     ORDER BY SUM(events) DESC, product, module, feature"
                 ),
                 &params,
             )?;
@@ -978,17 +977,31 @@ impl Store for PgStore {
                     time_spent: r.try_get(5)?,
                 });
             }
-            // Days are summed from the same hourly buckets, as the usage_daily view does.
+            let mut users_per_day = BTreeMap::new();
+            for r in conn.query_typed(
+                &format!(
+                    "SELECT day, COUNT(*) FROM (
+                         SELECT day, user_id FROM usage_daily_users WHERE account_id = $1 AND day >= $4 AND day < $5
+                         UNION SELECT {DAY_OF_BUCKET}, r.user_id FROM {EDGE_ROLLUPS} WHERE r.user_id <> '') u
+                     GROUP BY day"
+                ),
+                &params,
+            )? {
+                users_per_day.insert(r.try_get::<_, i64>(0)?, count(&r, 1)?);
+            }
             let rows = conn.query_typed(
                 &format!(
-                    "SELECT (b.x / 86400000) * 86400000 AS day, SUM(r.events)::int8, COUNT(DISTINCT NULLIF(r.user_id, ''))
-                     FROM {BUCKETS} JOIN usage_rollups r ON r.grain = $5 AND r.bucket = b.x AND r.account_id = $1
+                    "SELECT day, SUM(events)::int8 FROM (
+                         SELECT day, events FROM {WHOLE_DAYS}
+                         UNION ALL SELECT {DAY_OF_BUCKET}, r.events FROM {EDGE_ROLLUPS}) u
                      GROUP BY day ORDER BY day"
                 ),
                 &params,
             )?;
             for r in rows {
-                out.days.push(DayUsage { day: r.try_get(0)?, events: r.try_get(1)?, active_users: count(&r, 2)? });
+                let day = r.try_get(0)?;
+                let active_users = users_per_day.get(&day).copied().unwrap_or(0);
+                out.days.push(DayUsage { day, events: r.try_get(1)?, active_users });
             }
             Ok(out)
         })
@@ -996,23 +1009,10 @@ impl Store for PgStore {
 
     fn active_users(&self, account_id: &str, from_ms: i64, to_ms: i64) -> Result<u64> {
         self.flush_own_usage()?;
-        let (first, step) = bucket_range(Grain::Hour, from_ms);
+        let span = Span::of(from_ms, to_ms);
         self.read(|conn| {
-            let r = conn.query_typed_one(
-                &format!(
-                    "SELECT COUNT(DISTINCT r.user_id)
-                     FROM {BUCKETS} JOIN usage_rollups r ON r.grain = $5 AND r.bucket = b.x AND r.account_id = $1
-                     WHERE r.user_id <> ''"
-                ),
-                &[
-                    (&account_id, Type::TEXT),
-                    (&first, Type::INT8),
-                    (&to_ms, Type::INT8),
-                    (&step, Type::INT8),
-                    (&"hour", Type::TEXT),
-                ],
-            )?;
-            count(&r, 0)
+            let sql = format!("SELECT COUNT(*) FROM ({DAILY_USERS} UNION {EDGE_USERS}) u");
+            count(&conn.query_typed_one(&sql, &span_params(&account_id, &span))?, 0)
         })
     }
 
@@ -1218,22 +1218,43 @@ fn key_params(key: &RecordKey) -> [Param<'_>; 3] {
     [(&key.source, Type::TEXT), (&key.object, Type::TEXT), (&key.native_id, Type::TEXT)]
 }
 
-/// The buckets of a grain that start in `[$2, $3)`, `$4` apart, as the rows `b(x)`. Rollups are
-/// keyed by time first, so reading one account's range is one index seek per bucket.
-const BUCKETS: &str = "generate_series($2::int8, $3::int8 - 1, $4::int8) AS b(x)";
-
-/// First bucket start at or after `from`, and the bucket size, for a grain.
-fn bucket_range(grain: Grain, from: i64) -> (i64, i64) {
-    let size = grain_size(grain);
-    let first = grain.bucket(from);
-    (if first < from { first + size } else { first }, size)
+/// The edge hours of a [`Span`] (bound by [`span_params`]): `[first_hour, first_day)` and
+/// `[end_day, end_hour)`, as `b(x)`. Rollups are keyed by time first, so reading one account's
+/// edges is one index seek per hour.
+macro_rules! edge_hours {
+    () => {
+        "(SELECT x FROM generate_series($2::int8, $4::int8 - 1, 3600000) AS f(x)
+          UNION ALL SELECT x FROM generate_series($5::int8, $3::int8 - 1, 3600000) AS l(x)) AS b(x)"
+    };
 }
+pub(super) use edge_hours;
+/// Every hour of the span, as `h(x)`.
+const HOURS: &str = "generate_series($2::int8, $3::int8 - 1, 3600000) AS h(x)";
+/// The hourly rollup rows of the edge hours, as `r`.
+pub(super) const EDGE_ROLLUPS: &str =
+    concat!(edge_hours!(), " JOIN usage_rollups r ON r.grain = 'hour' AND r.bucket = b.x AND r.account_id = $1");
+/// The daily rows of the whole days.
+const WHOLE_DAYS: &str = "usage_daily WHERE account_id = $1 AND day >= $4 AND day < $5";
+/// The users of the whole days and of the edge hours.
+const DAILY_USERS: &str = "SELECT user_id FROM usage_daily_users WHERE account_id = $1 AND day >= $4 AND day < $5";
+const EDGE_USERS: &str = concat!(
+    "SELECT r.user_id FROM ",
+    edge_hours!(),
+    " JOIN usage_rollups r ON r.grain = 'hour' AND r.bucket = b.x AND r.account_id = $1 WHERE r.user_id <> ''"
+);
+/// The UTC day of an hourly bucket `b.x` (non-negative modulo: days before 1970 start at midnight too).
+pub(super) const DAY_OF_BUCKET: &str = "b.x - ((b.x % 86400000) + 86400000) % 86400000";
 
-fn grain_size(grain: Grain) -> i64 {
-    match grain {
-        Grain::Hour => 3_600_000,
-        Grain::Day => 86_400_000,
-    }
+/// The parameters of the span queries: `$1` the account, `$2`..`$5` the span's first hour, end
+/// hour, first whole day and end of the whole days.
+pub(super) fn span_params<'a>(account_id: &'a &'a str, s: &'a Span) -> [Param<'a>; 5] {
+    [
+        (account_id, Type::TEXT),
+        (&s.first_hour, Type::INT8),
+        (&s.end_hour, Type::INT8),
+        (&s.first_day, Type::INT8),
+        (&s.end_day, Type::INT8),
+    ]
 }
 
 fn status_codes(statuses: &[AccountStatus]) -> Vec<&'static str> {
@@ -1853,6 +1874,49 @@ fn apply_usage(tx: &mut Transaction<'_>, usage: &UsageDelta) -> Result<()> {
                     events = usage_rollups.events + excluded.events, total = usage_rollups.total + excluded.total,
                     time_spent = usage_rollups.time_spent + excluded.time_spent,
                     active_duration = usage_rollups.active_duration + excluded.active_duration",
+                c.unnest(1)
+            ),
+            &c.params(),
+        )?;
+    }
+    if !usage.daily.is_empty() {
+        let mut c = Columns::of(&[Text, BigInt, Text, Text, Text, BigInt, Double, Double, Double], usage.daily.len());
+        for (k, v) in &usage.daily {
+            let cols = &mut c.cols;
+            cols[0].text(&k.account_id);
+            cols[1].int(k.day);
+            cols[2].text(&k.product);
+            cols[3].text(&k.module);
+            cols[4].text(&k.feature);
+            cols[5].int(v.events);
+            cols[6].double(v.total);
+            cols[7].double(v.time_spent);
+            cols[8].double(v.active_duration);
+        }
+        tx.execute_typed(
+            &format!(
+                "INSERT INTO usage_daily (account_id, day, product, module, feature,
+                                          events, total, time_spent, active_duration)
+                 SELECT * FROM {}
+                 ON CONFLICT (account_id, day, product, module, feature) DO UPDATE SET
+                    events = usage_daily.events + excluded.events, total = usage_daily.total + excluded.total,
+                    time_spent = usage_daily.time_spent + excluded.time_spent,
+                    active_duration = usage_daily.active_duration + excluded.active_duration",
+                c.unnest(1)
+            ),
+            &c.params(),
+        )?;
+    }
+    if !usage.daily_users.is_empty() {
+        let mut c = Columns::of(&[Text, BigInt, Text], usage.daily_users.len());
+        for u in &usage.daily_users {
+            c.cols[0].text(&u.account_id);
+            c.cols[1].int(u.day);
+            c.cols[2].text(&u.user_id);
+        }
+        tx.execute_typed(
+            &format!(
+                "INSERT INTO usage_daily_users (account_id, day, user_id) SELECT * FROM {} ON CONFLICT DO NOTHING",
                 c.unnest(1)
             ),
             &c.params(),

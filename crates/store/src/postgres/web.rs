@@ -3,8 +3,9 @@
 use postgres::types::Type;
 
 use super::rows::{account_from_row, count, time};
-use super::{Param, PgStore, status_codes};
+use super::{DAY_OF_BUCKET, EDGE_ROLLUPS, Param, PgStore, edge_hours, span_params, status_codes};
 use crate::model::{AccountQuery, AccountRow, Page};
+use crate::usage::{FAR_FUTURE_MS, Span};
 use crate::web::{AccountField, AccountSearch, AccountSummary, CLOSED_TICKET_STATUSES, WebSession, WebUser};
 use crate::{Result, sql};
 
@@ -212,14 +213,37 @@ impl PgStore {
                 ids.iter().map(|id| AccountSummary { account_id: id.clone(), ..Default::default() }).collect();
             let at = |id: &str| ids.iter().position(|i| i == id);
             for r in conn.query_typed(
-                "SELECT account_id, MAX(bucket),
-                        COUNT(DISTINCT user_id) FILTER (WHERE bucket >= $2 AND user_id <> '')
-                 FROM usage_rollups WHERE account_id = ANY($1) AND grain = 'hour' GROUP BY account_id",
-                &[(&ids, Type::TEXT_ARRAY), (&since_ms, Type::INT8)],
+                "SELECT id, (SELECT MAX(bucket) FROM usage_rollups WHERE account_id = id AND grain = 'hour')
+                 FROM unnest($1::text[]) AS id",
+                &[(&ids, Type::TEXT_ARRAY)],
             )? {
                 if let Some(i) = at(r.try_get(0)?) {
                     out[i].last_activity_ms = r.try_get(1)?;
-                    out[i].active_users = count(&r, 2)?;
+                }
+            }
+            // Users since `since_ms`, however far ahead their events are dated.
+            let span = Span::of(since_ms, FAR_FUTURE_MS);
+            for r in conn.query_typed(
+                concat!(
+                    "SELECT account_id, COUNT(DISTINCT user_id) FROM (
+                         SELECT account_id, user_id FROM usage_daily_users
+                         WHERE account_id = ANY($1) AND day >= $4 AND day < $5
+                         UNION ALL SELECT r.account_id, r.user_id FROM ",
+                    edge_hours!(),
+                    " JOIN usage_rollups r ON r.grain = 'hour' AND r.bucket = b.x AND r.account_id = ANY($1)
+                         WHERE r.user_id <> '') u
+                     GROUP BY account_id"
+                ),
+                &[
+                    (&ids, Type::TEXT_ARRAY),
+                    (&span.first_hour, Type::INT8),
+                    (&span.end_hour, Type::INT8),
+                    (&span.first_day, Type::INT8),
+                    (&span.end_day, Type::INT8),
+                ],
+            )? {
+                if let Some(i) = at(r.try_get(0)?) {
+                    out[i].active_users = count(&r, 1)?;
                 }
             }
             for r in conn.query_typed(
@@ -253,11 +277,14 @@ impl PgStore {
     ) -> Result<Vec<(i64, String)>> {
         self.flush_own_usage()?;
         self.read(|conn| {
+            let span = Span::of(from_ms, to_ms);
             let rows = conn.query_typed(
-                "SELECT DISTINCT bucket - (bucket % 86400000) AS day, user_id FROM usage_rollups
-                 WHERE account_id = $1 AND grain = 'hour' AND bucket >= $2 AND bucket < $3 AND user_id <> ''
-                 ORDER BY day, user_id",
-                &[(&account_id, Type::TEXT), (&from_ms, Type::INT8), (&to_ms, Type::INT8)],
+                &format!(
+                    "SELECT day, user_id FROM usage_daily_users WHERE account_id = $1 AND day >= $4 AND day < $5
+                     UNION SELECT {DAY_OF_BUCKET} AS day, r.user_id FROM {EDGE_ROLLUPS} WHERE r.user_id <> ''
+                     ORDER BY day, user_id"
+                ),
+                &span_params(&account_id, &span),
             )?;
             rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
         })

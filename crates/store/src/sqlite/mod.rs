@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use crate::model::*;
 use crate::sql;
-use crate::usage::{DayUsage, FeatureUsage, PendingUsage, UsageDelta, UsageSummary};
+use crate::usage::{DayUsage, FeatureUsage, PendingUsage, Span, UsageDelta, UsageSummary};
 use crate::{MigrationInfo, Result, Store, StoreError};
 
 use rows::*;
@@ -26,6 +26,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (4, "natero_details", include_str!("../../migrations/sqlite/0004_natero_details.sql")),
     (5, "web", include_str!("../../migrations/sqlite/0005_web.sql")),
     (6, "event_backlog", include_str!("../../migrations/sqlite/0006_event_backlog.sql")),
+    (7, "daily_usage", include_str!("../../migrations/sqlite/0007_daily_usage.sql")),
 ];
 
 /// Keys looked up per statement (SQLite binds at most 32,766 parameters).
@@ -794,16 +795,11 @@ impl Store for SqliteStore {
 
     fn active_users(&self, account_id: &str, from_ms: i64, to_ms: i64) -> Result<u64> {
         self.flush_own_usage()?;
+        let span = Span::of(from_ms, to_ms);
         self.read(|conn| {
-            let (first, step) = bucket_range(crate::usage::Grain::Hour, from_ms);
             Ok(conn
-                .prepare_cached(&format!(
-                    "{BUCKETS} SELECT COUNT(DISTINCT r.user_id)
-                     FROM b CROSS JOIN usage_rollups r ON r.grain = ?5 AND r.bucket = b.x AND r.account_id = ?1
-                     WHERE r.user_id <> ''"
-                ))?
-                .query_row(params![account_id, first, to_ms, step, "hour"], |r| r.get::<_, i64>(0))?
-                as u64)
+                .prepare_cached(&format!("{EDGE_HOURS} SELECT COUNT(*) FROM ({DAILY_USERS} UNION {EDGE_USERS})"))?
+                .query_row(span_params(account_id, &span), |r| r.get::<_, i64>(0))? as u64)
         })
     }
 
@@ -1064,23 +1060,32 @@ impl Store for SqliteStore {
     }
 }
 
-/// The buckets of a grain that start in `[from, to)`, as a recursive CTE named `b(x)`. Rollups are
-/// keyed by time first, so reading one account walks these buckets with one seek each.
-const BUCKETS: &str =
-    "WITH RECURSIVE b(x) AS (SELECT ?2 WHERE ?2 < ?3 UNION ALL SELECT x + ?4 FROM b WHERE x + ?4 < ?3)";
+/// The edge hours of a [`Span`] (bound by [`span_params`]): `[first_hour, first_day)` and
+/// `[end_day, end_hour)`, as a CTE named `b(x)`, with the whole range's hours as `h(x)`. Rollups
+/// are keyed by time first, so reading one account walks these hours with one seek each.
+pub(super) const EDGE_HOURS: &str = "WITH RECURSIVE
+    f(x) AS (SELECT ?2 WHERE ?2 < ?4 UNION ALL SELECT x + 3600000 FROM f WHERE x + 3600000 < ?4),
+    l(x) AS (SELECT ?5 WHERE ?5 < ?3 UNION ALL SELECT x + 3600000 FROM l WHERE x + 3600000 < ?3),
+    b(x) AS (SELECT x FROM f UNION ALL SELECT x FROM l),
+    h(x) AS (SELECT ?2 WHERE ?2 < ?3 UNION ALL SELECT x + 3600000 FROM h WHERE x + 3600000 < ?3)";
 
-/// First bucket start at or after `from`, and the bucket size, for a grain.
-fn bucket_range(grain: crate::usage::Grain, from: i64) -> (i64, i64) {
-    let size = grain_size(grain);
-    let first = grain.bucket(from);
-    (if first < from { first + size } else { first }, size)
-}
+/// The hourly rollup rows of the edge hours, as `r`.
+pub(super) const EDGE_ROLLUPS: &str =
+    "b CROSS JOIN usage_rollups r ON r.grain = 'hour' AND r.bucket = b.x AND r.account_id = ?1";
+/// The daily rows of the whole days.
+pub(super) const WHOLE_DAYS: &str = "usage_daily WHERE account_id = ?1 AND day >= ?4 AND day < ?5";
+/// The users of the whole days and of the edge hours.
+pub(super) const DAILY_USERS: &str =
+    "SELECT user_id FROM usage_daily_users WHERE account_id = ?1 AND day >= ?4 AND day < ?5";
+pub(super) const EDGE_USERS: &str = "SELECT r.user_id FROM b CROSS JOIN usage_rollups r
+     ON r.grain = 'hour' AND r.bucket = b.x AND r.account_id = ?1 WHERE r.user_id <> ''";
+/// The UTC day of an hourly bucket `b.x` (non-negative modulo: days before 1970 start at midnight too).
+pub(super) const DAY_OF_BUCKET: &str = "b.x - ((b.x % 86400000) + 86400000) % 86400000";
 
-fn grain_size(grain: crate::usage::Grain) -> i64 {
-    match grain {
-        crate::usage::Grain::Hour => 3_600_000,
-        crate::usage::Grain::Day => 86_400_000,
-    }
+/// The parameters of [`EDGE_HOURS`] and the queries that use it: `?1` the account, `?2`..`?5`
+/// the span's first hour, end hour, first whole day and end of the whole days.
+pub(super) fn span_params<'a>(account_id: &'a str, s: &Span) -> (&'a str, i64, i64, i64, i64) {
+    (account_id, s.first_hour, s.end_hour, s.first_day, s.end_day)
 }
 
 impl SqliteStore {
@@ -1098,30 +1103,34 @@ impl SqliteStore {
     }
 
     fn usage_impl(&self, account_id: &str, from: i64, to: i64) -> Result<UsageSummary> {
-        use crate::usage::Grain;
-        let (first, step) = bucket_range(Grain::Hour, from);
-        let args = params![account_id, first, to, step, "hour"];
+        let span = Span::of(from, to);
+        let args = span_params(account_id, &span);
         self.read(|conn| {
             let mut out = UsageSummary::default();
-            let (events, total, spent, active, users): (i64, f64, f64, f64, i64) = conn
+            let (events, total, spent, active): (i64, f64, f64, f64) = conn
                 .prepare_cached(&format!(
-                    "{BUCKETS} SELECT COALESCE(SUM(r.events), 0), COALESCE(SUM(r.total), 0), COALESCE(SUM(r.time_spent), 0),
-                            COALESCE(SUM(r.active_duration), 0), COUNT(DISTINCT NULLIF(r.user_id, ''))
-                     FROM b CROSS JOIN usage_rollups r ON r.grain = ?5 AND r.bucket = b.x AND r.account_id = ?1"
+                    "{EDGE_HOURS} SELECT COALESCE(SUM(events), 0), COALESCE(SUM(total), 0), COALESCE(SUM(time_spent), 0),
+                            COALESCE(SUM(active_duration), 0)
+                     FROM (SELECT events, total, time_spent, active_duration FROM {WHOLE_DAYS}
+                           UNION ALL SELECT r.events, r.total, r.time_spent, r.active_duration FROM {EDGE_ROLLUPS})"
                 ))?
-                .query_row(args, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?;
+                .query_row(args, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
             (out.events, out.feature_total, out.time_spent, out.active_duration) = (events, total, spent, active);
-            out.active_users = users as u64;
+            out.active_users = conn
+                .prepare_cached(&format!("{EDGE_HOURS} SELECT COUNT(*) FROM ({DAILY_USERS} UNION {EDGE_USERS})"))?
+                .query_row(args, |r| r.get::<_, i64>(0))? as u64;
+            // Sessions are kept hourly only: every hour of the range.
             out.sessions = conn
                 .prepare_cached(&format!(
-                    "{BUCKETS} SELECT COUNT(DISTINCT s.session_id)
-                     FROM b CROSS JOIN usage_sessions s ON s.grain = ?5 AND s.bucket = b.x AND s.account_id = ?1"
+                    "{EDGE_HOURS} SELECT COUNT(DISTINCT s.session_id)
+                     FROM h CROSS JOIN usage_sessions s ON s.grain = 'hour' AND s.bucket = h.x AND s.account_id = ?1"
                 ))?
                 .query_row(args, |r| r.get::<_, i64>(0))? as u64;
             let mut st = conn.prepare_cached(&format!(
-                "{BUCKETS} SELECT r.product, r.module, r.feature, SUM(r.events), SUM(r.total), SUM(r.time_spent)
-                 FROM b CROSS JOIN usage_rollups r ON r.grain = ?5 AND r.bucket = b.x AND r.account_id = ?1
-                 GROUP BY r.product, r.module, r.feature ORDER BY SUM(r.events) DESC, r.product, r.module, r.feature"
+                "{EDGE_HOURS} SELECT product, module, feature, SUM(events), SUM(total), SUM(time_spent)
+                 FROM (SELECT product, module, feature, events, total, time_spent FROM {WHOLE_DAYS}
+                       UNION ALL SELECT r.product, r.module, r.feature, r.events, r.total, r.time_spent FROM {EDGE_ROLLUPS})
+                 GROUP BY product, module, feature ORDER BY SUM(events) DESC, product, module, feature"
             ))?;
             let mut rows = st.query(args)?;
             while let Some(r) = rows.next()? {
@@ -1134,14 +1143,28 @@ impl SqliteStore {
                     time_spent: r.get(5)?,
                 });
             }
+            let mut users_per_day = BTreeMap::new();
             let mut st = conn.prepare_cached(&format!(
-                "{BUCKETS} SELECT (b.x / 86400000) * 86400000 AS day, SUM(r.events), COUNT(DISTINCT NULLIF(r.user_id, ''))
-                 FROM b CROSS JOIN usage_rollups r ON r.grain = ?5 AND r.bucket = b.x AND r.account_id = ?1
+                "{EDGE_HOURS} SELECT day, COUNT(*) FROM (
+                     SELECT day, user_id FROM usage_daily_users WHERE account_id = ?1 AND day >= ?4 AND day < ?5
+                     UNION SELECT {DAY_OF_BUCKET}, r.user_id FROM {EDGE_ROLLUPS} WHERE r.user_id <> '')
+                 GROUP BY day"
+            ))?;
+            let mut rows = st.query(args)?;
+            while let Some(r) = rows.next()? {
+                users_per_day.insert(r.get::<_, i64>(0)?, r.get::<_, i64>(1)? as u64);
+            }
+            let mut st = conn.prepare_cached(&format!(
+                "{EDGE_HOURS} SELECT day, SUM(events) FROM (
+                     SELECT day, events FROM {WHOLE_DAYS}
+                     UNION ALL SELECT {DAY_OF_BUCKET} AS day, r.events FROM {EDGE_ROLLUPS})
                  GROUP BY day ORDER BY day"
             ))?;
             let mut rows = st.query(args)?;
             while let Some(r) = rows.next()? {
-                out.days.push(DayUsage { day: r.get(0)?, events: r.get(1)?, active_users: r.get::<_, i64>(2)? as u64 });
+                let day = r.get(0)?;
+                let active_users = users_per_day.get(&day).copied().unwrap_or(0);
+                out.days.push(DayUsage { day, events: r.get(1)?, active_users });
             }
             Ok(out)
         })
@@ -1528,6 +1551,31 @@ fn apply_usage(tx: &rusqlite::Transaction<'_>, usage: &UsageDelta) -> Result<()>
             v.time_spent,
             v.active_duration
         ])?;
+    }
+    let mut st = tx.prepare_cached(
+        "INSERT INTO usage_daily (account_id, day, product, module, feature, events, total, time_spent, active_duration)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+         ON CONFLICT (account_id, day, product, module, feature) DO UPDATE SET
+            events = events + excluded.events, total = total + excluded.total,
+            time_spent = time_spent + excluded.time_spent, active_duration = active_duration + excluded.active_duration",
+    )?;
+    for (k, v) in &usage.daily {
+        st.execute(params![
+            k.account_id,
+            k.day,
+            k.product,
+            k.module,
+            k.feature,
+            v.events,
+            v.total,
+            v.time_spent,
+            v.active_duration
+        ])?;
+    }
+    let mut st =
+        tx.prepare_cached("INSERT OR IGNORE INTO usage_daily_users (account_id, day, user_id) VALUES (?1, ?2, ?3)")?;
+    for u in &usage.daily_users {
+        st.execute(params![u.account_id, u.day, u.user_id])?;
     }
     let mut st = tx.prepare_cached(
         "INSERT OR IGNORE INTO usage_sessions (grain, bucket, account_id, session_id) VALUES (?1, ?2, ?3, ?4)",

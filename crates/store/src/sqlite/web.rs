@@ -4,8 +4,9 @@ use rusqlite::types::Value as SqlValue;
 use rusqlite::{OptionalExtension, params, params_from_iter};
 
 use super::rows::{account_from_row, time};
-use super::{SqliteStore, status_codes};
+use super::{DAILY_USERS, DAY_OF_BUCKET, EDGE_HOURS, EDGE_ROLLUPS, EDGE_USERS, SqliteStore, span_params, status_codes};
 use crate::model::{AccountQuery, AccountRow, Page};
+use crate::usage::{FAR_FUTURE_MS, Span};
 use crate::web::{AccountField, AccountSearch, AccountSummary, CLOSED_TICKET_STATUSES, WebSession, WebUser};
 use crate::{Result, sql};
 
@@ -203,10 +204,10 @@ impl SqliteStore {
         self.read(|conn| {
             let mut last =
                 conn.prepare_cached("SELECT MAX(bucket) FROM usage_rollups WHERE account_id = ?1 AND grain = 'hour'")?;
-            let mut users = conn.prepare_cached(
-                "SELECT COUNT(DISTINCT user_id) FROM usage_rollups
-                 WHERE account_id = ?1 AND grain = 'hour' AND bucket >= ?2 AND user_id <> ''",
-            )?;
+            // Users since `since_ms`, however far ahead their events are dated.
+            let span = Span::of(since_ms, FAR_FUTURE_MS);
+            let mut users =
+                conn.prepare_cached(&format!("{EDGE_HOURS} SELECT COUNT(*) FROM ({DAILY_USERS} UNION {EDGE_USERS})"))?;
             let closed = CLOSED_TICKET_STATUSES.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", ");
             let mut tickets = conn.prepare_cached(&format!(
                 "SELECT COUNT(*) FROM support_tickets WHERE account_id = ?1 AND is_deleted = 0
@@ -221,7 +222,7 @@ impl SqliteStore {
                 out.push(AccountSummary {
                     account_id: id.clone(),
                     last_activity_ms: last.query_row(params![id], |r| r.get(0))?,
-                    active_users: users.query_row(params![id, since_ms], |r| r.get::<_, i64>(0))? as u64,
+                    active_users: users.query_row(span_params(id, &span), |r| r.get::<_, i64>(0))? as u64,
                     open_tickets: tickets.query_row(params![id], |r| r.get::<_, i64>(0))? as u64,
                     rejections_near: near.query_row(params![id], |r| r.get::<_, i64>(0))? as u64,
                 });
@@ -238,12 +239,13 @@ impl SqliteStore {
     ) -> Result<Vec<(i64, String)>> {
         self.flush_own_usage()?;
         self.read(|conn| {
-            let mut st = conn.prepare_cached(
-                "SELECT DISTINCT bucket - (bucket % 86400000) AS day, user_id FROM usage_rollups
-                 WHERE account_id = ?1 AND grain = 'hour' AND bucket >= ?2 AND bucket < ?3 AND user_id <> ''
-                 ORDER BY day, user_id",
-            )?;
-            let rows = st.query_map(params![account_id, from_ms, to_ms], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            let span = Span::of(from_ms, to_ms);
+            let mut st = conn.prepare_cached(&format!(
+                "{EDGE_HOURS} SELECT day, user_id FROM usage_daily_users WHERE account_id = ?1 AND day >= ?4 AND day < ?5
+                 UNION SELECT {DAY_OF_BUCKET} AS day, r.user_id FROM {EDGE_ROLLUPS} WHERE r.user_id <> ''
+                 ORDER BY day, user_id"
+            ))?;
+            let rows = st.query_map(span_params(account_id, &span), |r| Ok((r.get(0)?, r.get(1)?)))?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
         })
     }

@@ -1,0 +1,39 @@
+-- The view of daily sums over the hourly rows (read by nothing) gives way to a table.
+DROP VIEW IF EXISTS usage_daily;
+
+-- Daily usage, written with the hourly rollups from the same in-memory aggregate (so each day's
+-- row is exactly the sum of its 24 hourly rows). A read over a range takes its whole days from
+-- here and only its partial first and last days from the hourly rows: the 360 page's 30 days are
+-- at most 30 rows per feature and one row per user and day, instead of one row per hour, user
+-- and feature. Keyed by account first: these are read per account, and written a few rows per
+-- account per flush. Sessions stay hourly only.
+CREATE TABLE usage_daily (
+    account_id TEXT NOT NULL,
+    day INTEGER NOT NULL,
+    product TEXT NOT NULL,
+    module TEXT NOT NULL,
+    feature TEXT NOT NULL,
+    events INTEGER NOT NULL,
+    total REAL NOT NULL,
+    time_spent REAL NOT NULL,
+    active_duration REAL NOT NULL,
+    PRIMARY KEY (account_id, day, product, module, feature)
+) WITHOUT ROWID;
+
+-- The distinct non-empty user ids active per account and day.
+CREATE TABLE usage_daily_users (
+    account_id TEXT NOT NULL,
+    day INTEGER NOT NULL,
+    user_id TEXT NOT NULL,
+    PRIMARY KEY (account_id, day, user_id)
+) WITHOUT ROWID;
+
+-- Days start at UTC midnight; the modulo is made non-negative for buckets before 1970.
+INSERT INTO usage_daily (account_id, day, product, module, feature, events, total, time_spent, active_duration)
+    SELECT account_id, bucket - ((bucket % 86400000) + 86400000) % 86400000, product, module, feature,
+           SUM(events), SUM(total), SUM(time_spent), SUM(active_duration)
+    FROM usage_rollups WHERE grain = 'hour'
+    GROUP BY 1, 2, 3, 4, 5;
+INSERT INTO usage_daily_users (account_id, day, user_id)
+    SELECT DISTINCT account_id, bucket - ((bucket % 86400000) + 86400000) % 86400000, user_id
+    FROM usage_rollups WHERE grain = 'hour' AND user_id <> '';
