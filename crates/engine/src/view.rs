@@ -223,28 +223,61 @@ pub fn active_users_series(hub: &Hub, account_id: &str, days: u32, now: Timestam
     let first = today - i64::from(days.saturating_sub(1)) * DAY;
     // MAU of the first day reaches 29 days further back.
     let pairs = hub.store.web_daily_users(account_id, first - 29 * DAY, today + DAY)?;
-    let mut users_by_day: BTreeMap<i64, Vec<&str>> = BTreeMap::new();
+    // Users as small numbers, and each day's users as a list of them.
+    let mut number: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    let mut users_by_day: BTreeMap<i64, Vec<usize>> = BTreeMap::new();
     for (day, user) in &pairs {
-        users_by_day.entry(*day).or_default().push(user);
+        let next = number.len();
+        users_by_day.entry(*day).or_default().push(*number.entry(user.as_str()).or_insert(next));
     }
-    let distinct = |from: i64, to: i64| {
-        let mut set = std::collections::HashSet::new();
-        for (_, users) in users_by_day.range(from..=to) {
-            set.extend(users.iter().copied());
-        }
-        set.len() as u64
-    };
-    Ok((0..i64::from(days))
+    let days = i64::from(days);
+    let wau = sliding_distinct(&users_by_day, number.len(), first, days, 7);
+    let mau = sliding_distinct(&users_by_day, number.len(), first, days, 30);
+    Ok((0..days)
         .map(|i| {
             let day = first + i * DAY;
-            ActiveUsersDay {
-                day,
-                dau: users_by_day.get(&day).map_or(0, |u| u.len() as u64),
-                wau: distinct(day - 6 * DAY, day),
-                mau: distinct(day - 29 * DAY, day),
-            }
+            let dau = users_by_day.get(&day).map_or(0, |u| u.len() as u64);
+            ActiveUsersDay { day, dau, wau: wau[i as usize], mau: mau[i as usize] }
         })
         .collect())
+}
+
+/// For each of `days` days from `first`, the distinct users of the `width` days ending with it:
+/// a window slid a day at a time, each day's users entering and leaving it once.
+fn sliding_distinct(
+    users_by_day: &BTreeMap<i64, Vec<usize>>,
+    users: usize,
+    first: i64,
+    days: i64,
+    width: i64,
+) -> Vec<u64> {
+    const DAY: i64 = 86_400_000;
+    let mut in_window = vec![0u32; users];
+    let mut distinct = 0u64;
+    let mut enter = |day: i64, step: i32, distinct: &mut u64| {
+        for &u in users_by_day.get(&day).map_or(&[][..], Vec::as_slice) {
+            let n = &mut in_window[u];
+            if step > 0 {
+                *distinct += u64::from(*n == 0);
+                *n += 1;
+            } else {
+                *n -= 1;
+                *distinct -= u64::from(*n == 0);
+            }
+        }
+    };
+    for back in 1..width {
+        enter(first - back * DAY, 1, &mut distinct);
+    }
+    (0..days)
+        .map(|i| {
+            let day = first + i * DAY;
+            enter(day, 1, &mut distinct);
+            let out = distinct;
+            enter(day - (width - 1) * DAY, -1, &mut distinct);
+            out
+        })
+        .collect()
 }
 
 /// Monthly recurring revenue of an account at the start of each of the `months` months up to
@@ -292,4 +325,37 @@ pub fn mrr_by_month(hub: &Hub, account_id: &str, months: u32, now: Timestamp) ->
             (t, mrr)
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sliding_windows_count_each_user_once_per_window() {
+        const DAY: i64 = 86_400_000;
+        // Users 0..5 on pseudo-random days, compared with a distinct count per window.
+        let mut by_day: BTreeMap<i64, Vec<usize>> = BTreeMap::new();
+        let mut x = 7u64;
+        for _ in 0..200 {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            let (day, user) = ((x >> 33) % 60, ((x >> 20) % 5) as usize);
+            let users = by_day.entry(day as i64 * DAY).or_default();
+            if !users.contains(&user) {
+                users.push(user);
+            }
+        }
+        let (first, days) = (29 * DAY, 31);
+        for width in [1, 7, 30] {
+            let got = sliding_distinct(&by_day, 5, first, days, width);
+            let want: Vec<u64> = (0..days)
+                .map(|i| {
+                    let day = first + i * DAY;
+                    let window = by_day.range(day - (width - 1) * DAY..=day);
+                    window.flat_map(|(_, u)| u.iter()).collect::<std::collections::BTreeSet<_>>().len() as u64
+                })
+                .collect();
+            assert_eq!(got, want, "width {width}");
+        }
+    }
 }

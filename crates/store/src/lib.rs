@@ -302,7 +302,7 @@ pub const TABLES: &[&str] = &[
     "checkpoints",
     "sync_runs",
     "usage_rollups",
-    "usage_sessions",
+    "usage_session_starts",
     "usage_daily",
     "usage_daily_users",
     "event_counts",

@@ -72,12 +72,10 @@ impl RollupValues {
     }
 }
 
-/// One session seen in a bucket.
+/// One session of an account.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SessionKey {
     pub account_id: String,
-    pub grain: Grain,
-    pub bucket: i64,
     pub session_id: String,
 }
 
@@ -103,7 +101,8 @@ pub struct DailyUser {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct UsageDelta {
     pub rollups: BTreeMap<RollupKey, RollupValues>,
-    pub sessions: BTreeSet<SessionKey>,
+    /// The hour of each session's earliest event (`usage_session_starts`, which keeps the minimum).
+    pub sessions: BTreeMap<SessionKey, i64>,
     /// The same events summed per day without the user dimension (`usage_daily`)...
     pub daily: BTreeMap<DailyKey, RollupValues>,
     /// ... and their users per day (`usage_daily_users`).
@@ -153,7 +152,10 @@ impl UsageDelta {
         let key = RollupKey { account_id: account_id.clone(), grain, bucket, user_id: user, product, module, feature };
         self.rollups.entry(key).or_default().add(&values);
         if !session.is_empty() {
-            self.sessions.insert(SessionKey { account_id, grain, bucket, session_id: session });
+            self.sessions
+                .entry(SessionKey { account_id, session_id: session })
+                .and_modify(|h| *h = (*h).min(bucket))
+                .or_insert(bucket);
         }
     }
 
@@ -169,7 +171,9 @@ impl UsageDelta {
         for (k, v) in &other.daily {
             self.daily.entry(k.clone()).or_default().add(v);
         }
-        self.sessions.extend(other.sessions.iter().cloned());
+        for (k, hour) in &other.sessions {
+            self.sessions.entry(k.clone()).and_modify(|h| *h = (*h).min(*hour)).or_insert(*hour);
+        }
         self.daily_users.extend(other.daily_users.iter().cloned());
         for (k, n) in &other.counts {
             *self.counts.entry(k.clone()).or_default() += n;
@@ -188,7 +192,9 @@ impl UsageDelta {
         for (k, v) in other.daily {
             self.daily.entry(k).or_default().add(&v);
         }
-        self.sessions.extend(other.sessions);
+        for (k, hour) in other.sessions {
+            self.sessions.entry(k).and_modify(|h| *h = (*h).min(hour)).or_insert(hour);
+        }
         self.daily_users.extend(other.daily_users);
         for (k, n) in other.counts {
             *self.counts.entry(k).or_default() += n;
@@ -321,6 +327,7 @@ pub struct UsageSummary {
     pub time_spent: f64,
     pub active_duration: f64,
     pub active_users: u64,
+    /// Sessions whose earliest event falls in the range.
     pub sessions: u64,
     /// Per product, module and feature.
     pub features: Vec<FeatureUsage>,

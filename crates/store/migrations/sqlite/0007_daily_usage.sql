@@ -6,7 +6,7 @@ DROP VIEW IF EXISTS usage_daily;
 -- here and only its partial first and last days from the hourly rows: the 360 page's 30 days are
 -- at most 30 rows per feature and one row per user and day, instead of one row per hour, user
 -- and feature. Keyed by account first: these are read per account, and written a few rows per
--- account per flush. Sessions stay hourly only.
+-- account per flush.
 CREATE TABLE usage_daily (
     account_id TEXT NOT NULL,
     day INTEGER NOT NULL,
@@ -37,3 +37,18 @@ INSERT INTO usage_daily (account_id, day, product, module, feature, events, tota
 INSERT INTO usage_daily_users (account_id, day, user_id)
     SELECT DISTINCT account_id, bucket - ((bucket % 86400000) + 86400000) % 86400000, user_id
     FROM usage_rollups WHERE grain = 'hour' AND user_id <> '';
+
+-- Sessions are counted where they start: one row per account and session with the hour of its
+-- first event (kept the earliest whatever order events arrive in), so "sessions in the last 30
+-- days" is an index range count instead of a distinct count over every session-hour. It replaces
+-- the hourly session rows.
+CREATE TABLE usage_session_starts (
+    account_id TEXT NOT NULL,
+    session_id TEXT NOT NULL,
+    first_hour INTEGER NOT NULL,
+    PRIMARY KEY (account_id, session_id)
+) WITHOUT ROWID;
+CREATE INDEX usage_session_starts_hour ON usage_session_starts (account_id, first_hour);
+INSERT INTO usage_session_starts (account_id, session_id, first_hour)
+    SELECT account_id, session_id, MIN(bucket) FROM usage_sessions WHERE grain = 'hour' GROUP BY account_id, session_id;
+DROP TABLE usage_sessions;

@@ -943,16 +943,16 @@ impl Store for PgStore {
             )?;
             (out.events, out.feature_total, out.time_spent, out.active_duration) =
                 (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?);
-            out.active_users =
-                count(&conn.query_typed_one(&format!("SELECT COUNT(*) FROM ({DAILY_USERS} UNION {EDGE_USERS}) u"), &params)?, 0)?;
-            // Sessions are kept hourly only: every hour of the range.
+            out.active_users = count(
+                &conn
+                    .query_typed_one(&format!("SELECT COUNT(*) FROM ({DAILY_USERS} UNION {EDGE_USERS}) u"), &params)?,
+                0,
+            )?;
             out.sessions = count(
                 &conn.query_typed_one(
-                    &format!(
-                        "SELECT COUNT(DISTINCT s.session_id)
-                         FROM {HOURS} JOIN usage_sessions s ON s.grain = 'hour' AND s.bucket = h.x AND s.account_id = $1"
-                    ),
-                    &params,
+                    "SELECT COUNT(*) FROM usage_session_starts
+                     WHERE account_id = $1 AND first_hour >= $2 AND first_hour < $3",
+                    &params[..3],
                 )?,
                 0,
             )?;
@@ -1228,8 +1228,6 @@ macro_rules! edge_hours {
     };
 }
 pub(super) use edge_hours;
-/// Every hour of the span, as `h(x)`.
-const HOURS: &str = "generate_series($2::int8, $3::int8 - 1, 3600000) AS h(x)";
 /// The hourly rollup rows of the edge hours, as `r`.
 pub(super) const EDGE_ROLLUPS: &str =
     concat!(edge_hours!(), " JOIN usage_rollups r ON r.grain = 'hour' AND r.bucket = b.x AND r.account_id = $1");
@@ -1923,17 +1921,17 @@ fn apply_usage(tx: &mut Transaction<'_>, usage: &UsageDelta) -> Result<()> {
         )?;
     }
     if !usage.sessions.is_empty() {
-        let mut c = Columns::of(&[Text, BigInt, Text, Text], usage.sessions.len());
-        for k in &usage.sessions {
-            c.cols[0].text(k.grain.code());
-            c.cols[1].int(k.bucket);
-            c.cols[2].text(&k.account_id);
-            c.cols[3].text(&k.session_id);
+        let mut c = Columns::of(&[Text, Text, BigInt], usage.sessions.len());
+        for (k, hour) in &usage.sessions {
+            c.cols[0].text(&k.account_id);
+            c.cols[1].text(&k.session_id);
+            c.cols[2].int(*hour);
         }
         tx.execute_typed(
             &format!(
-                "INSERT INTO usage_sessions (grain, bucket, account_id, session_id) SELECT * FROM {}
-                 ON CONFLICT DO NOTHING",
+                "INSERT INTO usage_session_starts (account_id, session_id, first_hour) SELECT * FROM {}
+                 ON CONFLICT (account_id, session_id) DO UPDATE SET first_hour = excluded.first_hour
+                 WHERE excluded.first_hour < usage_session_starts.first_hour",
                 c.unnest(1)
             ),
             &c.params(),

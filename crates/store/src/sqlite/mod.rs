@@ -1061,13 +1061,12 @@ impl Store for SqliteStore {
 }
 
 /// The edge hours of a [`Span`] (bound by [`span_params`]): `[first_hour, first_day)` and
-/// `[end_day, end_hour)`, as a CTE named `b(x)`, with the whole range's hours as `h(x)`. Rollups
+/// `[end_day, end_hour)`, as a CTE named `b(x)`. Rollups
 /// are keyed by time first, so reading one account walks these hours with one seek each.
 pub(super) const EDGE_HOURS: &str = "WITH RECURSIVE
     f(x) AS (SELECT ?2 WHERE ?2 < ?4 UNION ALL SELECT x + 3600000 FROM f WHERE x + 3600000 < ?4),
     l(x) AS (SELECT ?5 WHERE ?5 < ?3 UNION ALL SELECT x + 3600000 FROM l WHERE x + 3600000 < ?3),
-    b(x) AS (SELECT x FROM f UNION ALL SELECT x FROM l),
-    h(x) AS (SELECT ?2 WHERE ?2 < ?3 UNION ALL SELECT x + 3600000 FROM h WHERE x + 3600000 < ?3)";
+    b(x) AS (SELECT x FROM f UNION ALL SELECT x FROM l)";
 
 /// The hourly rollup rows of the edge hours, as `r`.
 pub(super) const EDGE_ROLLUPS: &str =
@@ -1119,13 +1118,12 @@ impl SqliteStore {
             out.active_users = conn
                 .prepare_cached(&format!("{EDGE_HOURS} SELECT COUNT(*) FROM ({DAILY_USERS} UNION {EDGE_USERS})"))?
                 .query_row(args, |r| r.get::<_, i64>(0))? as u64;
-            // Sessions are kept hourly only: every hour of the range.
             out.sessions = conn
-                .prepare_cached(&format!(
-                    "{EDGE_HOURS} SELECT COUNT(DISTINCT s.session_id)
-                     FROM h CROSS JOIN usage_sessions s ON s.grain = 'hour' AND s.bucket = h.x AND s.account_id = ?1"
-                ))?
-                .query_row(args, |r| r.get::<_, i64>(0))? as u64;
+                .prepare_cached(
+                    "SELECT COUNT(*) FROM usage_session_starts WHERE account_id = ?1 AND first_hour >= ?2 AND first_hour < ?3",
+                )?
+                .query_row(params![account_id, span.first_hour, span.end_hour], |r| r.get::<_, i64>(0))?
+                as u64;
             let mut st = conn.prepare_cached(&format!(
                 "{EDGE_HOURS} SELECT product, module, feature, SUM(events), SUM(total), SUM(time_spent)
                  FROM (SELECT product, module, feature, events, total, time_spent FROM {WHOLE_DAYS}
@@ -1578,10 +1576,12 @@ fn apply_usage(tx: &rusqlite::Transaction<'_>, usage: &UsageDelta) -> Result<()>
         st.execute(params![u.account_id, u.day, u.user_id])?;
     }
     let mut st = tx.prepare_cached(
-        "INSERT OR IGNORE INTO usage_sessions (grain, bucket, account_id, session_id) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT INTO usage_session_starts (account_id, session_id, first_hour) VALUES (?1, ?2, ?3)
+         ON CONFLICT (account_id, session_id) DO UPDATE SET first_hour = excluded.first_hour
+         WHERE excluded.first_hour < first_hour",
     )?;
-    for k in &usage.sessions {
-        st.execute(params![k.grain.code(), k.bucket, k.account_id, k.session_id])?;
+    for (k, hour) in &usage.sessions {
+        st.execute(params![k.account_id, k.session_id, hour])?;
     }
     let mut st = tx.prepare_cached(
         "INSERT INTO event_counts (account_id, source, object, events) VALUES (?1, ?2, ?3, ?4)

@@ -364,7 +364,7 @@ pub async fn show(
             (card("WAU", last.map_or(0, |p| p.wau)))
             (card("MAU", last.map_or(0, |p| p.mau)))
             (card("Events (30 d)", d.usage.events))
-            (card("Sessions (30 d)", d.usage.sessions))
+            (card("Sessions started (30 d)", d.usage.sessions))
             (card("Open tickets", d.open_tickets))
             (card("Tickets", tickets))
             (card("MRR", if d.billing_sources.is_empty() { "no billing source".to_owned() } else { d.view.mrr.clone() }))
