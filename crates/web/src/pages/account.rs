@@ -252,7 +252,11 @@ fn tables(d: &Data) -> Vec<Table> {
         vec!["Source", "Object", "Kind", "Records#", "Rules that linked the shown records"],
     );
     for g in &a.linked {
-        let rules = g.rules.iter().map(|(r, n)| format!("{r} {n}")).collect::<Vec<_>>().join(", ");
+        let rules = if g.kind == ObjectKind::Event {
+            "not listed: usage events are summed under Usage".to_owned()
+        } else {
+            g.rules.iter().map(|(r, n)| format!("{r} {n}")).collect::<Vec<_>>().join(", ")
+        };
         groups.push(vec![
             g.source.clone().into(),
             g.object.clone().into(),
