@@ -170,19 +170,7 @@ pub fn account_360(hub: &Hub, account_id: &str, per_kind: u32, now: Timestamp) -
         let query = RecordQuery { account_id: Some(account_id.to_owned()), ..Default::default() };
         if kind == ObjectKind::Subscription {
             // MRR counts every live subscription that has not ended, not only the ones shown.
-            let all = store.records(kind, &query, 0, 10_000)?;
-            mrr_minor = all
-                .items
-                .iter()
-                .filter(|r| r.field("end_date").as_time().is_none_or(|end| end > now))
-                .filter(|r| {
-                    r.field("status").as_text().is_none_or(|s| !matches!(s, "canceled" | "cancelled" | "expired"))
-                })
-                .filter_map(|r| match r.field("mrr") {
-                    FieldValue::Int(m) => Some(*m),
-                    _ => None,
-                })
-                .sum();
+            mrr_minor = current_mrr(hub, account_id, now)?;
         }
         let page = store.records(kind, &query, 0, per_kind.max(1))?;
         if page.items.is_empty() {
@@ -206,6 +194,33 @@ pub fn account_360(hub: &Hub, account_id: &str, per_kind: u32, now: Timestamp) -
         records.insert(kind.name().to_owned(), list);
     }
     Ok(Some(Account360 { account, usage_30d, dau, wau, mau, mrr_minor, mrr: money_text(mrr_minor), records }))
+}
+
+/// Monthly recurring revenue of an account at `now`, in minor units: the `mrr` of its live
+/// subscriptions that have not ended and whose status is not cancelled or expired.
+pub fn current_mrr(hub: &Hub, account_id: &str, now: Timestamp) -> Result<i64> {
+    let query = RecordQuery { account_id: Some(account_id.to_owned()), ..Default::default() };
+    let all = hub.store.records(ObjectKind::Subscription, &query, 0, 10_000)?;
+    Ok(all
+        .items
+        .iter()
+        .filter(|r| r.field("end_date").as_time().is_none_or(|end| end > now))
+        .filter(|r| r.field("status").as_text().is_none_or(|s| !matches!(s, "canceled" | "cancelled" | "expired")))
+        .filter_map(|r| match r.field("mrr") {
+            FieldValue::Int(m) => Some(*m),
+            _ => None,
+        })
+        .sum())
+}
+
+/// The configured streams that bring billing records (subscriptions or invoices), as
+/// `source/object`: without one, MRR is "no billing source" rather than zero.
+pub fn billing_sources(hub: &Hub) -> Vec<String> {
+    hub.plan
+        .streams()
+        .filter(|p| matches!(p.kind(), ObjectKind::Subscription | ObjectKind::Invoice))
+        .map(|p| format!("{}/{}", p.source, p.object()))
+        .collect()
 }
 
 /// Active users of an account on one day: that day, the 7 days and the 30 days ending with it.

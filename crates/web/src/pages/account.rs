@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 
 use accord_core::ObjectKind;
-use accord_engine::view::{Account360, ActiveUsersDay, account_360, active_users_series, money_text, mrr_by_month};
+use accord_engine::view::{
+    Account360, ActiveUsersDay, account_360, active_users_series, billing_sources, money_text, mrr_by_month,
+};
 use accord_store::AccountStatus;
 use accord_store::usage::UsageSummary;
 use axum::extract::{Path, State};
@@ -59,12 +61,7 @@ fn read(hub: &accord_engine::Hub, id: &str) -> Result<Option<Data>, WebError> {
     } else {
         hub.store.usage(id, usage_end - 30 * DAY_MS, usage_end)?
     };
-    let billing_sources: Vec<String> = hub
-        .plan
-        .streams()
-        .filter(|p| matches!(p.kind(), ObjectKind::Subscription | ObjectKind::Invoice))
-        .map(|p| format!("{}/{}", p.source, p.object()))
-        .collect();
+    let billing_sources = billing_sources(hub);
     let fixes = view.account.rejections_near.iter().map(|e| (e.id, accord_engine::explain::fixes(e))).collect();
     let mrr = if billing_sources.is_empty() { Vec::new() } else { mrr_by_month(hub, id, 12, now)? };
     Ok(Some(Data { view, usage_end, usage, series, billing_sources, fixes, open_tickets: summary.open_tickets, mrr }))
@@ -95,7 +92,7 @@ fn tables(d: &Data) -> Vec<Table> {
     let mut ids =
         Table::new("ids", "The account's ids in each system", vec!["System", "Object", "Id", "How it is known"]);
     ids.push(vec![
-        a.account_id.as_str().into(),
+        "accord".into(),
         "account_id".into(),
         a.account_id.as_str().into(),
         "accord's account id (System of Record)".into(),

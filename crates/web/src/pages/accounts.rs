@@ -2,6 +2,7 @@
 //! columns, paged on the server (the store counts and reads one page: fast at 100,000 accounts).
 
 use accord_core::ObjectKind;
+use accord_engine::view::{billing_sources, current_mrr, money_text};
 use accord_store::{AccountField, AccountOrder, AccountQuery, AccountSearch, AccountStatus, AccountSummary, Page};
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
@@ -69,29 +70,31 @@ fn search(q: &Pairs) -> Result<AccountSearch, WebError> {
     })
 }
 
-fn table(caption: String, rows: &Page<accord_store::AccountRow>, summaries: &[AccountSummary]) -> Table {
-    let mut t = Table::new(
-        "accounts",
-        caption,
-        vec![
-            "Account id",
-            "Name",
-            "Join date",
-            "Status",
-            "Last activity",
-            "Active users (30 d)#",
-            "Open tickets#",
-            "Rejections near#",
-        ],
-    )
-    .empty("no account matches");
-    for (a, s) in rows.items.iter().zip(summaries) {
+/// The accounts table. `mrr` holds each row's MRR (minor units) when a billing source is configured.
+fn table(
+    caption: String,
+    rows: &Page<accord_store::AccountRow>,
+    summaries: &[AccountSummary],
+    mrr: Option<&[i64]>,
+) -> Table {
+    let mut columns = vec!["Account id", "Name", "Join date", "Status"];
+    if mrr.is_some() {
+        columns.push("MRR#");
+    }
+    columns.extend(["Last activity", "Active users (30 d)#", "Open tickets#", "Rejections near#"]);
+    let mut t = Table::new("accounts", caption, columns).empty("no account matches");
+    for (i, (a, s)) in rows.items.iter().zip(summaries).enumerate() {
         let id = a.account_id.to_string();
-        t.push(vec![
+        let mut row = vec![
             Cell::link(id.clone(), account_href(&id)),
             a.text("name").unwrap_or_default().into(),
             a.field("join_date").as_time().map(|d| date(&d)).unwrap_or_default().into(),
             Cell::from(a.status.code()).class(a.status.code()),
+        ];
+        if let Some(mrr) = mrr {
+            row.push(Cell::from(money_text(mrr.get(i).copied().unwrap_or(0))).class("num"));
+        }
+        row.extend([
             s.last_activity_ms.map(ms_time).unwrap_or_default().into(),
             Cell::num(s.active_users),
             Cell::num(s.open_tickets),
@@ -101,6 +104,7 @@ fn table(caption: String, rows: &Page<accord_store::AccountRow>, summaries: &[Ac
                 Cell::num(0)
             },
         ]);
+        t.push(row);
     }
     t
 }
@@ -109,7 +113,7 @@ pub async fn list(State(web): State<Web>, who: SignedIn, Query(q): Query) -> Res
     let search = search(&q)?;
     let export = q.get("csv") == Some("accounts");
     let since = chrono::Utc::now().timestamp_millis() - 30 * DAY_MS;
-    let (rows, summaries, sor_keys) = web
+    let (rows, summaries, sor_keys, mrr) = web
         .blocking(move |hub| {
             let read = |s: &AccountSearch| -> Result<_, WebError> {
                 let page = hub.store.web_accounts(s)?;
@@ -141,7 +145,15 @@ pub async fn list(State(web): State<Web>, who: SignedIn, Query(q): Query) -> Res
                 .and_then(|a| a.attributes.as_object())
                 .map(|o| o.keys().cloned().collect())
                 .unwrap_or_default();
-            Ok((page, summaries, keys))
+            // MRR per shown account, once a billing source is configured.
+            let mrr = if billing_sources(hub).is_empty() {
+                None
+            } else {
+                let now = chrono::Utc::now();
+                let ids = page.items.iter().map(|a| current_mrr(hub, a.account_id.as_str(), now));
+                Some(ids.collect::<Result<Vec<i64>, _>>()?)
+            };
+            Ok((page, summaries, keys, mrr))
         })
         .await?;
     let shown_from = u64::from(rows.page) * u64::from(PAGE_SIZE) + 1;
@@ -152,7 +164,7 @@ pub async fn list(State(web): State<Web>, who: SignedIn, Query(q): Query) -> Res
     } else {
         format!("{}–{} of {} accounts", shown_from, shown_from + rows.items.len() as u64 - 1, rows.total)
     };
-    let t = table(caption, &rows, &summaries);
+    let t = table(caption, &rows, &summaries, mrr.as_deref());
     if export {
         return t.csv();
     }
@@ -212,7 +224,7 @@ pub async fn list(State(web): State<Web>, who: SignedIn, Query(q): Query) -> Res
             span { "Page " (current) " of " (pages) }
             @if current < pages { a href=(format!("?{}", q.with("page", Some(&(current + 1).to_string())))) rel="next" { "Next →" } }
         }
-        p.muted { "Active users count distinct users with usage in the last 30 days. Rejections near: open rejections whose key or hint names the account. MRR appears once a billing source is configured (none is read yet)." }
+        p.muted { "Active users count distinct users with usage in the last 30 days. Rejections near: open rejections whose key or hint names the account. MRR (of the live subscriptions) appears once a billing source is configured." }
     };
     Ok(page("Accounts", &who, Nav::Accounts, body).into_response())
 }

@@ -325,9 +325,10 @@ fn pages_show_the_hub_and_every_table_downloads_as_csv() {
         let mut lines = csv.body.lines();
         assert_eq!(
             lines.next(),
-            Some("Account id,Name,Join date,Status,Last activity,Active users (30 d),Open tickets,Rejections near")
+            Some("Account id,Name,Join date,Status,MRR,Last activity,Active users (30 d),Open tickets,Rejections near")
         );
-        assert!(csv.body.contains("1001,Acme Corp,2021-03-04,active,"), "{}", csv.body);
+        // The fixture has a billing source: the list shows each account's MRR as the 360 view does.
+        assert!(csv.body.contains("1001,Acme Corp,2021-03-04,active,5039.50,"), "{}", csv.body);
 
         let view = a.get("/accounts/1001").await;
         assert_eq!(view.status, StatusCode::OK);
