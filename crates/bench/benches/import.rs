@@ -126,7 +126,7 @@ fields = {{ requester_email = "requester", created_at = "created" }}
     let hub = Hub::open(config).unwrap();
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
     let start = Instant::now();
-    let only = |s: &str| SyncOptions { sources: vec![s.into()], full: false };
+    let only = |s: &str| SyncOptions { sources: vec![s.into()], full: false, ..SyncOptions::default() };
     accord_engine::sync(&hub, &only("crm"), &Quiet, rt.handle()).unwrap();
     let accounts_s = start.elapsed().as_secs_f64();
     reset_peak_rss();

@@ -5,7 +5,10 @@
 //!    emulators with their rate limits off, end to end into SQLite: records/s and peak memory;
 //! 2. Intercom contacts read with Intercom's real limit on (10,000 requests a minute, counted in
 //!    10-second slices) and one contact per page: achieved requests/s as a fraction of the limit,
-//!    and the 429s the emulator sent.
+//!    and the 429s the emulator sent;
+//! 3. every shipped system at its real limit (a company of `ACCORD_BENCH_LIMITED_SIZE` accounts,
+//!    default 2,000), synced one source after another and then with the sources at the same time:
+//!    seconds, limiter waits and 429s of each, and the ratio.
 //!
 //! The emulators run on a runtime of their own, whose threads are named `accord-emulator`, so
 //! the CPU time they spend serving (handlers, JSON, their side of the sockets) is measured apart
@@ -111,6 +114,37 @@ fn main() {
         stats.throttled
     );
     emulators.block_on(sandbox.shutdown());
+
+    // 3. Every system at its real limit, one source after another against all at once. Each run
+    //    has emulators of its own (their limit windows start empty), serving the same company.
+    let size: usize = std::env::var("ACCORD_BENCH_LIMITED_SIZE").ok().and_then(|v| v.parse().ok()).unwrap_or(2_000);
+    let mut seconds = Vec::new();
+    for sequential in [true, false] {
+        let sandbox =
+            emulators.block_on(Sandbox::start(Company::generate(6, size), SandboxOptions::default())).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config::from_toml(&sandbox.accord_toml(dir.path(), true).unwrap(), dir.path()).unwrap();
+        let hub = Hub::open(config).unwrap();
+        let options = SyncOptions { sequential, ..SyncOptions::default() };
+        let start = Instant::now();
+        let report = accord_engine::sync(&hub, &options, &Quiet, rt.handle()).unwrap();
+        let elapsed = start.elapsed().as_secs_f64();
+        assert!(!report.failed(), "{report:?}");
+        let fetched: u64 = report.sources.iter().map(|s| s.counts.fetched).sum();
+        let waits: u64 = report.sources.iter().flat_map(|s| &s.streams).map(|s| s.rate_limit_waits).sum();
+        let throttled = sandbox.throttled();
+        println!(
+            "sync (every system at its real limit, {}): {fetched} records in {elapsed:.1} s, {waits} waits for the limiter, 429s sent by the emulators: {throttled}",
+            if sequential { "one source after another" } else { "sources at the same time" },
+        );
+        seconds.push(elapsed);
+        drop(hub);
+        emulators.block_on(sandbox.shutdown());
+    }
+    println!(
+        "sync (every system at its real limit): concurrent sources take {:.2}x the time of sequential ones",
+        seconds[1] / seconds[0]
+    );
 }
 
 /// The name of the emulator runtime's threads (`/proc` keeps 15 bytes of it).

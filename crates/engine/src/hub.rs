@@ -140,7 +140,10 @@ impl Hub {
     /// Rebuilds this process's view of the index from the store (after a failed write, whose index
     /// changes were made first).
     fn rebuild(&self, view: &mut IndexView) -> Result<()> {
+        let local = std::mem::take(&mut view.local);
         *view = crate::shared::build(self.store.as_ref(), &self.plan)?;
+        view.local = local;
+        view.local.note_rebuilt();
         Ok(())
     }
 
@@ -217,6 +220,8 @@ impl Hub {
                 sor_claims: page.sor_claims.as_deref_mut(),
             }
             .prepare(items, &mut prepared);
+            prepared.generation = index.local.generation;
+            prepared.stream = Some((plan.source.clone(), plan.object().to_owned()));
         }
         if let Some(pass) = page.full_pass.take() {
             let b = &prepared.batch;
@@ -257,13 +262,19 @@ impl Hub {
     /// and displaced SOR records resolved against the store, and, on the last page of a full pass,
     /// the object's records the pass never returned tombstoned (deleted at the source).
     pub fn commit(&self, page: PreparedPage) -> Result<IngestOutcome> {
-        let Prepared { mut batch, counts, mut ops, mut sor_deletions, displaced, items } = page.0;
+        let Prepared { mut batch, counts, mut ops, mut sor_deletions, displaced, items, generation, stream } = page.0;
         let mut index = self.lock();
-        // Another process may have changed the index since the page was linked: the keys it changed
-        // go to the feed with this page, so its records are re-checked against the fresh view.
+        // This process (another stream, source or API request) or another process may have changed
+        // the index since the page was linked: the keys changed go to the feed with this page, so
+        // its records are re-checked against the fresh view.
+        let (mut stale, local) = match index.local.since(generation, stream.as_ref()) {
+            crate::shared::Since::Keys(keys) => (false, keys),
+            crate::shared::Since::Unknown => (true, Vec::new()),
+        };
         let foreign = self.refresh(&mut index)?;
-        let stale = if foreign.rebuilt { page_keys(&batch) } else { Vec::new() };
-        let mut foreign: Vec<TriedKey> = foreign.changed.into_iter().chain(stale).collect();
+        stale |= foreign.rebuilt;
+        let stale = if stale { page_keys(&batch) } else { Vec::new() };
+        let mut foreign: Vec<TriedKey> = local.into_iter().chain(foreign.changed).chain(stale).collect();
         batch.pending_keys.extend(foreign.iter().cloned());
         let deletions = self.pass_deletions(&index, &batch)?;
         let reconciled = deletions.counts.fetched;
@@ -283,6 +294,7 @@ impl Hub {
         for op in ops.iter().cloned() {
             changed.extend(op.apply(&mut index));
         }
+        index.local.note_by(&changed, stream);
         batch.pending_keys.extend(changed.iter().cloned());
         batch.index_entities = crate::shared::entities_of(&ops, &self.plan, &batch);
         let mut batches = [batch];
@@ -403,9 +415,12 @@ impl Hub {
                     if foreign.rebuilt {
                         keys.extend(batches.iter().flat_map(page_keys));
                     }
+                    let mut again = Vec::new();
                     for op in ops.iter().cloned() {
-                        keys.extend(op.apply(view));
+                        again.extend(op.apply(view));
                     }
+                    view.local.note(&again);
+                    keys.extend(again);
                     batches[0].pending_keys.extend(keys.iter().cloned());
                     added.extend(keys);
                 }
@@ -455,6 +470,7 @@ impl Hub {
                 keys.extend(op.clone().apply(&mut index));
                 all_ops.push(op);
             }
+            index.local.note(&keys);
             p.batch.pending_keys.extend(keys.iter().cloned());
             changed.push(keys);
             prepared.push(p);
@@ -659,6 +675,7 @@ impl Hub {
             index.account(account_id).ok_or_else(|| EngineError::NotFound(format!("account {account_id:?}")))?;
         let id = entry.account_id.clone();
         let pending_keys = index.set_account_state(account_id, AccountState::Deleted);
+        index.local.note(&pending_keys);
         let batch = WriteBatch {
             account_status: vec![(id.clone(), accord_store::AccountStatus::Deleted)],
             delete_list: vec![DeleteListChange::Add { account_id: id.clone(), reason: reason.to_owned() }],
@@ -686,6 +703,7 @@ impl Hub {
             }
             let id = entry.account_id.clone();
             let pending_keys = index.set_account_state(account_id, AccountState::Active);
+            index.local.note(&pending_keys);
             let batch = WriteBatch {
                 account_status: vec![(id.clone(), accord_store::AccountStatus::Active)],
                 delete_list: vec![DeleteListChange::Remove { account_id: id.clone() }],

@@ -63,6 +63,10 @@ pub(crate) struct Prepared {
     pub displaced: Vec<RecordKey>,
     /// What happened to each item, in order, when the caller asked (the APIs answer per record).
     pub items: Option<Vec<ItemResult>>,
+    /// The index view's generation the page was linked against, and the page's stream (see
+    /// `shared::LocalChanges`).
+    pub generation: u64,
+    pub stream: Option<crate::shared::StreamTag>,
 }
 
 /// What happened to one item of a page.

@@ -25,6 +25,81 @@ const LOG_CHUNK: u32 = 5_000;
 pub(crate) struct IndexView {
     pub index: LinkIndex,
     pub seq: i64,
+    /// This view's own history, so a page linked against it and committed later (the sync driver
+    /// links one page while another commits; several sources sync at once) learns what changed in
+    /// between, in this process as well as in others.
+    pub local: LocalChanges,
+}
+
+/// How many changes of a view are remembered: a page prepared further back is re-checked whole.
+const LOCAL_HISTORY: usize = 4_096;
+
+/// The changes made to a view, numbered.
+#[derive(Debug, Default)]
+pub(crate) struct LocalChanges {
+    /// The number of the latest change.
+    pub generation: u64,
+    /// Recent changes, oldest first: the keys each changed (`None` when the view was rebuilt, so
+    /// what changed is unknown), and the stream whose page made it, if a page did.
+    recent: std::collections::VecDeque<(u64, Option<Vec<TriedKey>>, Option<StreamTag>)>,
+}
+
+/// A stream, as `(source, object)`. Pages of one stream never depend on each other (rules point at
+/// other objects), so a page need not be re-checked for what its own stream's pages changed.
+pub(crate) type StreamTag = (String, String);
+
+/// What changed in a view since a generation.
+#[derive(Debug, PartialEq)]
+pub(crate) enum Since {
+    Keys(Vec<TriedKey>),
+    /// Too long ago, or the view was rebuilt since: every key of the page must be re-checked.
+    Unknown,
+}
+
+impl LocalChanges {
+    /// Records a change of the view that changed `keys` (nothing when none changed).
+    pub fn note(&mut self, keys: &[TriedKey]) {
+        self.note_by(keys, None);
+    }
+
+    /// Records a change a page of `stream` made.
+    pub fn note_by(&mut self, keys: &[TriedKey], stream: Option<StreamTag>) {
+        if !keys.is_empty() {
+            self.push(Some(keys.to_vec()), stream);
+        }
+    }
+
+    /// Records that the view was rebuilt from the store.
+    pub fn note_rebuilt(&mut self) {
+        self.push(None, None);
+    }
+
+    fn push(&mut self, change: Option<Vec<TriedKey>>, stream: Option<StreamTag>) {
+        self.generation += 1;
+        self.recent.push_back((self.generation, change, stream));
+        if self.recent.len() > LOCAL_HISTORY {
+            self.recent.pop_front();
+        }
+    }
+
+    /// The keys changed after generation `since`, leaving out what pages of `stream` changed.
+    pub fn since(&self, since: u64, stream: Option<&StreamTag>) -> Since {
+        if since == self.generation {
+            return Since::Keys(Vec::new());
+        }
+        if self.recent.front().is_none_or(|(g, _, _)| *g > since + 1) {
+            return Since::Unknown;
+        }
+        let mut keys = Vec::new();
+        for (_, change, by) in self.recent.iter().filter(|(g, _, _)| *g > since) {
+            match change {
+                Some(_) if stream.is_some() && by.as_ref() == stream => {}
+                Some(k) => keys.extend(k.iter().cloned()),
+                None => return Since::Unknown,
+            }
+        }
+        Since::Keys(keys)
+    }
 }
 
 impl Deref for IndexView {
@@ -57,15 +132,21 @@ impl IndexView {
         loop {
             let log = store.index_log_since(self.seq, LOG_CHUNK)?;
             if !log.complete {
+                let local = std::mem::take(&mut self.local);
                 *self = build(store, plan)?;
+                self.local = local;
+                self.local.note_rebuilt();
                 out.rebuilt = true;
                 return Ok(out);
             }
             let done = log.entries.len() < LOG_CHUNK as usize;
             for (seq, entities) in log.entries {
+                let mut changed = Vec::new();
                 for entity in entities {
-                    out.changed.extend(self.reread(store, plan, entity)?);
+                    changed.extend(self.reread(store, plan, entity)?);
                 }
+                self.local.note(&changed);
+                out.changed.extend(changed);
                 self.seq = seq;
             }
             if done {
@@ -132,7 +213,7 @@ impl IndexView {
 pub(crate) fn build(store: &dyn Store, plan: &Plan) -> Result<IndexView> {
     let seq = store.index_log_since(0, 0)?.latest;
     let index = crate::hub::load_index(store, plan)?;
-    Ok(IndexView { index, seq })
+    Ok(IndexView { index, seq, local: LocalChanges::default() })
 }
 
 /// The index-log entities of a batch: what its index operations change (other processes re-read
@@ -168,4 +249,35 @@ pub(crate) fn entities_of(ops: &[IndexOp], plan: &Plan, batch: &WriteBatch) -> V
     out.sort();
     out.dedup();
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(k: &str) -> TriedKey {
+        TriedKey { space: accord_core::KeySpace::Email, key: k.to_owned() }
+    }
+
+    #[test]
+    fn a_page_learns_what_changed_since_it_was_linked_except_by_its_own_stream() {
+        let mut local = LocalChanges::default();
+        let at = local.generation;
+        assert_eq!(local.since(at, None), Since::Keys(vec![]));
+        let own: StreamTag = ("crm".into(), "contacts".into());
+        local.note_by(&[key("a@x.io")], Some(own.clone()));
+        local.note(&[]);
+        local.note_by(&[key("b@x.io")], Some(("support".into(), "users".into())));
+        local.note(&[key("c@x.io")]);
+        assert_eq!(local.since(at, Some(&own)), Since::Keys(vec![key("b@x.io"), key("c@x.io")]));
+        assert_eq!(local.since(at, None), Since::Keys(vec![key("a@x.io"), key("b@x.io"), key("c@x.io")]));
+        assert_eq!(local.since(local.generation - 1, None), Since::Keys(vec![key("c@x.io")]));
+        local.note_rebuilt();
+        assert_eq!(local.since(at, None), Since::Unknown, "a rebuild since: unknown");
+        let after = local.generation;
+        for i in 0..=LOCAL_HISTORY {
+            local.note(&[key(&format!("{i}@x.io"))]);
+        }
+        assert_eq!(local.since(after, None), Since::Unknown, "further back than the history");
+    }
 }

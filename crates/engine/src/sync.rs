@@ -1,5 +1,6 @@
-//! The sync driver: pulls pages from connectors and ingests them, System of Record first, with a
-//! checkpoint after every page and a settle of the change feed after every stream.
+//! The sync driver: pulls pages from connectors and ingests them, System of Record first (then the
+//! other sources at the same time), with a checkpoint after every page and a settle of the change
+//! feed after every stream.
 
 use std::collections::{HashMap, HashSet};
 
@@ -9,7 +10,7 @@ use accord_store::{Checkpoint, RunCounts};
 use serde::Serialize;
 
 use crate::hub::{Hub, PageContext, RelinkReport};
-use crate::plan::StreamPlan;
+use crate::plan::{SourcePlan, StreamPlan};
 use crate::{EngineError, Result};
 
 /// What to sync.
@@ -19,6 +20,11 @@ pub struct SyncOptions {
     pub sources: Vec<String>,
     /// Ignore saved cursors and read everything again.
     pub full: bool,
+    /// Sync the sources one after another. By default, once the System of Record's sources are
+    /// done, the other sources sync at the same time, each within its own vendor's limit (their
+    /// pages commit one at a time through the store), so a full sync takes about as long as its
+    /// slowest source rather than the sum of them all.
+    pub sequential: bool,
 }
 
 /// Receives progress while a sync runs (the CLI draws progress bars with it).
@@ -95,59 +101,109 @@ pub fn sync(
             )));
         }
     }
+    let chosen: Vec<&SourcePlan> =
+        hub.plan.sources.iter().filter(|s| options.sources.is_empty() || options.sources.contains(&s.name)).collect();
+    // The plan's order up to the System of Record (and the source its filter reads, before it)
+    // goes first, one at a time: every other source links against the accounts they make.
+    let creates = |s: &&SourcePlan| s.streams.iter().any(|p| p.creates_accounts());
+    let split = chosen.iter().rposition(creates).map_or(0, |i| i + 1);
+    let (first, rest) = chosen.split_at(split);
     let mut sor_claims: HashMap<String, String> = HashMap::new();
     let mut reports = Vec::new();
-    for source in hub.plan.sources.iter().filter(|s| options.sources.is_empty() || options.sources.contains(&s.name)) {
-        let interrupted = hub.store.interrupt_runs(&source.name)?;
-        let run_id = hub.store.start_run(&source.name)?;
-        let mut report = SourceReport {
-            source: source.name.clone(),
-            run_id,
-            counts: RunCounts::default(),
-            streams: Vec::new(),
-            relinked: RelinkReport::default(),
-            interrupted_runs: interrupted,
-            error: None,
-        };
-        for plan in &source.streams {
-            let also = if plan.creates_accounts() { hub.also_exists_values()? } else { None };
-            if plan.creates_accounts() {
-                // The ids the SOR's stored records already hold: a resumed sync, whose first pages
-                // were committed by a stopped process, must not let a later record take them.
-                for (id, native_id) in hub.account_claims(plan)? {
-                    sor_claims.entry(id).or_insert(native_id);
-                }
-            }
-            let claims = plan.creates_accounts().then_some(&mut sor_claims);
-            let stream_report =
-                sync_stream(hub, source, plan, options.full, run_id, also.as_ref(), claims, observer, handle)?;
-            report.counts.add(&stream_report.counts);
-            if let Some(e) = &stream_report.error {
-                report.error.get_or_insert_with(|| format!("{}: {e}", plan.object()));
-            }
-            observer.stream_finished(&source.name, &stream_report);
-            report.streams.push(stream_report);
-            let relinked = hub.settle()?;
-            if relinked.retried > 0 {
-                observer.relinked(&source.name, &relinked);
-            }
-            report.relinked.retried += relinked.retried;
-            report.relinked.linked += relinked.linked;
-            for (r, n) in relinked.still_rejected {
-                *report.relinked.still_rejected.entry(r).or_default() += n;
+    for source in first {
+        reports.push(sync_source(hub, source, options, &mut sor_claims, observer, handle)?);
+    }
+    if options.sequential || rest.len() < 2 {
+        for source in rest {
+            reports.push(sync_source(hub, source, options, &mut HashMap::new(), observer, handle)?);
+        }
+    } else {
+        let results: Vec<Result<SourceReport>> = std::thread::scope(|scope| {
+            let threads: Vec<_> = rest
+                .iter()
+                .map(|source| {
+                    let name = source.name.clone();
+                    let thread = std::thread::Builder::new().name(format!("sync {name}")).spawn_scoped(scope, || {
+                        sync_source(hub, source, options, &mut HashMap::new(), observer, handle)
+                    });
+                    (name, thread)
+                })
+                .collect();
+            threads
+                .into_iter()
+                .map(|(name, thread)| match thread {
+                    // A panic goes on up, as it would have without the thread.
+                    Ok(t) => t.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                    Err(e) => Err(EngineError::Invalid(format!("cannot start the sync of {name:?}: {e}"))),
+                })
+                .collect()
+        });
+        for result in results {
+            reports.push(result?);
+        }
+    }
+    // Reported in the configured order, whatever order they finished in.
+    reports.sort_by_key(|r| chosen.iter().position(|s| s.name == r.source));
+    Ok(SyncReport { sources: reports })
+}
+
+/// Syncs one source's streams in order, settling the change feed after each.
+fn sync_source(
+    hub: &Hub,
+    source: &SourcePlan,
+    options: &SyncOptions,
+    sor_claims: &mut HashMap<String, String>,
+    observer: &dyn SyncObserver,
+    handle: &tokio::runtime::Handle,
+) -> Result<SourceReport> {
+    let interrupted = hub.store.interrupt_runs(&source.name)?;
+    let run_id = hub.store.start_run(&source.name)?;
+    let mut report = SourceReport {
+        source: source.name.clone(),
+        run_id,
+        counts: RunCounts::default(),
+        streams: Vec::new(),
+        relinked: RelinkReport::default(),
+        interrupted_runs: interrupted,
+        error: None,
+    };
+    for plan in &source.streams {
+        let also = if plan.creates_accounts() { hub.also_exists_values()? } else { None };
+        if plan.creates_accounts() {
+            // The ids the SOR's stored records already hold: a resumed sync, whose first pages
+            // were committed by a stopped process, must not let a later record take them.
+            for (id, native_id) in hub.account_claims(plan)? {
+                sor_claims.entry(id).or_insert(native_id);
             }
         }
-        let status = if report.error.is_some() { "failed" } else { "ok" };
-        hub.store.finish_run(run_id, status, report.error.as_deref())?;
-        reports.push(report);
+        let claims = plan.creates_accounts().then_some(&mut *sor_claims);
+        let stream_report =
+            sync_stream(hub, source, plan, options.full, run_id, also.as_ref(), claims, observer, handle)?;
+        report.counts.add(&stream_report.counts);
+        if let Some(e) = &stream_report.error {
+            report.error.get_or_insert_with(|| format!("{}: {e}", plan.object()));
+        }
+        observer.stream_finished(&source.name, &stream_report);
+        report.streams.push(stream_report);
+        let relinked = hub.settle()?;
+        if relinked.retried > 0 {
+            observer.relinked(&source.name, &relinked);
+        }
+        report.relinked.retried += relinked.retried;
+        report.relinked.linked += relinked.linked;
+        for (r, n) in relinked.still_rejected {
+            *report.relinked.still_rejected.entry(r).or_default() += n;
+        }
     }
-    Ok(SyncReport { sources: reports })
+    let status = if report.error.is_some() { "failed" } else { "ok" };
+    hub.store.finish_run(run_id, status, report.error.as_deref())?;
+    Ok(report)
 }
 
 #[allow(clippy::too_many_arguments)]
 fn sync_stream(
     hub: &Hub,
-    source: &crate::plan::SourcePlan,
+    source: &SourcePlan,
     plan: &StreamPlan,
     full: bool,
     run_id: i64,

@@ -119,6 +119,14 @@ impl Sandbox {
         self.ledger.with_deletions_seen_in(&sf, &zd, &ic).truth()
     }
 
+    /// The 429s every emulator has sent so far.
+    pub fn throttled(&self) -> u64 {
+        [self.salesforce.rate_limiter(), self.zendesk.rate_limiter(), self.intercom.rate_limiter()]
+            .iter()
+            .map(|l| l.stats().throttled)
+            .sum()
+    }
+
     /// Stops every emulator and waits until their servers have closed.
     pub async fn shutdown(mut self) {
         self.salesforce.shutdown().await;

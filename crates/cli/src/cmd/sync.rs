@@ -16,6 +16,10 @@ pub struct Args {
     /// Ignore saved cursors and read everything again.
     #[arg(long)]
     full: bool,
+    /// Sync the sources one after another (by default the sources other than the System of
+    /// Record sync at the same time, each within its own rate limit).
+    #[arg(long)]
+    sequential: bool,
     /// No progress bars.
     #[arg(long)]
     no_progress: bool,
@@ -24,7 +28,7 @@ pub struct Args {
 pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<ExitCode> {
     let hub = ctx.hub()?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().worker_threads(2).build()?;
-    let options = SyncOptions { sources: args.sources, full: args.full };
+    let options = SyncOptions { sources: args.sources, full: args.full, sequential: args.sequential };
     let show_progress = !args.no_progress && !ctx.json && std::io::stderr().is_terminal();
     let progress = Progress::new(show_progress);
     let observer: &dyn SyncObserver = if show_progress { &progress } else { &Quiet };

@@ -73,7 +73,7 @@ fn reason(hub: &Hub, object: &str, id: &str) -> Option<RejectReason> {
 }
 
 fn crm_only(hub: &Hub) {
-    sync_with(hub, SyncOptions { sources: vec!["crm".into()], full: false });
+    sync_with(hub, SyncOptions { sources: vec!["crm".into()], full: false, ..SyncOptions::default() });
 }
 
 /// After any settle, asking again changes nothing, and the report counts each record once.

@@ -72,7 +72,7 @@ fn a_late_account_relinks_its_records_and_their_children() {
         "accounts.csv",
         "id,name,joined,status\nA1,Alpha,2024-01-01,active\nA3,Gamma,2024-02-01,active\n",
     );
-    let report = sync_with(&hub, SyncOptions { sources: vec!["crm".into()], full: false });
+    let report = sync_with(&hub, SyncOptions { sources: vec!["crm".into()], full: false, ..SyncOptions::default() });
     assert_eq!(report.sources[0].relinked.linked, 2, "o3 and t3");
     let t3 = hub.store.record(ObjectKind::Ticket, &RecordKey::new("support", "tickets", "t3")).unwrap().unwrap();
     assert_eq!(t3.account_id.as_str(), "A3");
@@ -259,13 +259,13 @@ fn an_interrupted_sync_resumes_from_its_checkpoint_without_duplicates() {
     drop(stream);
     assert_eq!(hub.store.accounts(&AccountQuery { page_size: 100, ..Default::default() }).unwrap().total, 20);
 
-    let report = sync_with(&hub, SyncOptions { sources: vec!["crm".into()], full: false });
+    let report = sync_with(&hub, SyncOptions { sources: vec!["crm".into()], full: false, ..SyncOptions::default() });
     let st = &report.sources[0].streams[0];
     assert!(st.resumed);
     assert_eq!(st.counts.fetched, 30, "only the rows after the checkpoint");
     assert_eq!(hub.store.accounts(&AccountQuery { page_size: 100, ..Default::default() }).unwrap().total, 50);
     // The next sync reads the finished file whole again, idempotently.
-    let again = sync_with(&hub, SyncOptions { sources: vec!["crm".into()], full: false });
+    let again = sync_with(&hub, SyncOptions { sources: vec!["crm".into()], full: false, ..SyncOptions::default() });
     assert_eq!(again.sources[0].streams[0].counts.fetched, 50);
     assert_eq!(hub.store.accounts(&AccountQuery { page_size: 100, ..Default::default() }).unwrap().total, 50);
 }

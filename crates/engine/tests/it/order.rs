@@ -58,7 +58,7 @@ fn run(company: &Company, schedule: &Schedule) -> (std::collections::BTreeMap<St
         format!("{}per_page = {}\n", sandbox.accord_toml(dir.path(), false).unwrap(), schedule.intercom_per_page);
     std::fs::write(dir.path().join("accord.toml"), toml).unwrap();
     for (i, &s) in schedule.order.iter().enumerate() {
-        let only = SyncOptions { sources: vec![SOURCES[s].to_owned()], full: false };
+        let only = SyncOptions { sources: vec![SOURCES[s].to_owned()], full: false, ..SyncOptions::default() };
         if let Some(stop_at) = schedule.stops[i] {
             let hub = open(dir.path());
             let observer = StopAt { stop_at, seen: AtomicU64::new(0) };

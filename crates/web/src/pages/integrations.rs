@@ -140,7 +140,11 @@ pub async fn show(State(web): State<Web>, who: SignedIn, Query(q): Query) -> Res
 pub async fn start_sync(State(web): State<Web>, who: SignedIn, Form(f): Form) -> Result<Response, WebError> {
     who.check_csrf(&f)?;
     who.require(Role::Operator, "starting a sync")?;
-    let options = SyncOptions { sources: f.all("source").map(str::to_owned).collect(), full: f.get("full").is_some() };
+    let options = SyncOptions {
+        sources: f.all("source").map(str::to_owned).collect(),
+        full: f.get("full").is_some(),
+        ..SyncOptions::default()
+    };
     let known: Vec<String> = web.hub().plan.sources.iter().map(|s| s.name.clone()).collect();
     if let Some(bad) = options.sources.iter().find(|s| !known.contains(s)) {
         return Err(WebError::BadRequest(format!("no source named {bad:?}; configured sources: {}", known.join(", "))));
