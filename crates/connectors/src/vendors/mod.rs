@@ -6,3 +6,4 @@ pub mod common;
 pub mod intercom;
 pub mod salesforce;
 pub mod zendesk;
+pub mod delighted;
