@@ -26,6 +26,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod clock;
+pub mod delighted;
 pub mod emulator;
 pub mod generate;
 pub mod intercom;
@@ -64,6 +65,7 @@ pub struct SandboxOptions {
     pub salesforce: salesforce::Options,
     pub zendesk: zendesk::Options,
     pub intercom: intercom::Options,
+    pub delighted: delighted::Options,
 }
 
 impl SandboxOptions {
@@ -73,6 +75,7 @@ impl SandboxOptions {
         o.salesforce.rate_limited = false;
         o.zendesk.rate_limited = false;
         o.intercom.rate_limited = false;
+        o.delighted.rate_limited = false;
         o
     }
 }
@@ -85,6 +88,7 @@ pub struct Sandbox {
     pub salesforce: salesforce::Emulator,
     pub zendesk: zendesk::Emulator,
     pub intercom: intercom::Emulator,
+    pub delighted: delighted::Emulator,
     clock: Clock,
     /// The planted truth of the company the emulators started with.
     ledger: truth::Ledger,
@@ -94,11 +98,12 @@ impl Sandbox {
     /// Starts the emulators serving `company`. Must be called inside a Tokio runtime.
     pub async fn start(company: Company, options: SandboxOptions) -> Result<Sandbox> {
         let clock = Clock::new();
-        let Company { salesforce, zendesk, intercom, ledger, .. } = company;
+        let Company { salesforce, zendesk, intercom, delighted, ledger, .. } = company;
         Ok(Sandbox {
             salesforce: salesforce::Emulator::start(salesforce, options.salesforce, clock.clone()).await?,
             zendesk: zendesk::Emulator::start(zendesk, options.zendesk, clock.clone()).await?,
             intercom: intercom::Emulator::start(intercom, options.intercom, clock.clone()).await?,
+            delighted: delighted::Emulator::start(delighted, options.delighted, clock.clone()).await?,
             clock,
             ledger,
         })
@@ -116,7 +121,8 @@ impl Sandbox {
     /// is not in the truth, a changed one keeps the outcome planted for it.
     pub fn truth(&self) -> Truth {
         let (sf, zd, ic) = (self.salesforce.snapshot(), self.zendesk.snapshot(), self.intercom.snapshot());
-        self.ledger.with_deletions_seen_in(&sf, &zd, &ic).truth()
+        let dl = self.delighted.snapshot();
+        self.ledger.with_deletions_seen_in(&sf, &zd, &ic, &dl).truth()
     }
 
     /// Stops every emulator and waits until their servers have closed.
@@ -124,6 +130,7 @@ impl Sandbox {
         self.salesforce.shutdown().await;
         self.zendesk.shutdown().await;
         self.intercom.shutdown().await;
+        self.delighted.shutdown().await;
     }
 }
 
@@ -137,6 +144,7 @@ impl Sandbox {
         let sf = self.salesforce.credentials();
         let zd = self.zendesk.credentials();
         let ic = self.intercom.credentials();
+        let dl = self.delighted.credentials();
         for (name, value) in [
             ("sf_client_id", sf.client_id.as_str()),
             ("sf_client_secret", sf.client_secret.as_str()),
@@ -145,6 +153,7 @@ impl Sandbox {
             // Not in the config: for clients that use OAuth, as Singer's tap-zendesk does.
             ("zendesk_oauth_token", zd.oauth_token.as_str()),
             ("intercom_token", ic.access_token.as_str()),
+            ("delighted_key", dl.api_key.as_str()),
         ] {
             std::fs::write(dir.join(name), value)?;
         }
@@ -178,11 +187,17 @@ api_token = {{ file = "zendesk_token" }}
 kind = "intercom"
 base_url = "{ic_url}"
 access_token = {{ file = "intercom_token" }}
+{limits}
+[sources.delighted]
+kind = "delighted"
+base_url = "{dl_url}"
+api_key = {{ file = "delighted_key" }}
 {limits}"#,
             sf_url = self.salesforce.login_url(),
             zd_url = self.zendesk.base_url(),
             zd_email = zd.email,
             ic_url = self.intercom.base_url(),
+            dl_url = self.delighted.base_url(),
         ))
     }
 }
