@@ -1,4 +1,4 @@
-//! In-process emulators of the Salesforce REST, Zendesk Support and Intercom APIs, a deterministic
+//! In-process emulators of the Salesforce REST, Zendesk Support, Intercom and Delighted APIs, a deterministic
 //! messy company spread across them, and the ground truth of which record belongs to which account.
 //!
 //! ```no_run
@@ -136,7 +136,8 @@ impl Sandbox {
 
 impl Sandbox {
     /// An `accord.toml` for this sandbox: Salesforce as the System of Record (account id in
-    /// `Account_ID__c`, only `Type = 'Customer'` accounts), Zendesk and Intercom as sources, the
+    /// `Account_ID__c`, only `Type = 'Customer'` accounts), Zendesk, Delighted and Intercom as
+    /// sources (Intercom's table last: tests append settings to it), the
     /// credentials written as secret files in `dir` (with Zendesk's OAuth token, which the config
     /// does not use), and a store file there. Source names equal the
     /// vendors' names, so the truth's keys match the hub's.
@@ -183,15 +184,15 @@ base_url = "{zd_url}"
 email = "{zd_email}"
 api_token = {{ file = "zendesk_token" }}
 {limits}
-[sources.intercom]
-kind = "intercom"
-base_url = "{ic_url}"
-access_token = {{ file = "intercom_token" }}
-{limits}
 [sources.delighted]
 kind = "delighted"
 base_url = "{dl_url}"
 api_key = {{ file = "delighted_key" }}
+{limits}
+[sources.intercom]
+kind = "intercom"
+base_url = "{ic_url}"
+access_token = {{ file = "intercom_token" }}
 {limits}"#,
             sf_url = self.salesforce.login_url(),
             zd_url = self.zendesk.base_url(),
