@@ -27,6 +27,7 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::delighted::model::DelightedData;
+use crate::desk::DeskData;
 use crate::intercom::model::{self as ic, AttributeValue, ContactRef, IntercomData};
 use crate::salesforce::model::{self as sf, SObject, SalesforceData, sf_id};
 use crate::truth::{
@@ -212,6 +213,7 @@ pub struct Company {
     pub intercom: IntercomData,
     pub planted: Vec<Planted>,
     pub delighted: DelightedData,
+    pub desk: DeskData,
     /// What every link key means: the truth's source.
     pub(crate) ledger: Ledger,
     /// Situations the second day can delete.
@@ -257,6 +259,9 @@ impl Company {
             + i.contacts.len()
             + i.conversations.len()
             + self.delighted.survey_responses.len()
+            + self.desk.companies.len()
+            + self.desk.customers.len()
+            + self.desk.cases.len()
     }
 
     /// The second day: deletes a planted set of records, chosen by `seed` among the situations
@@ -624,6 +629,7 @@ struct Generator {
     zd_orgs: HashMap<u64, Ix>,
     ic_companies: HashMap<String, Ix>,
     dl_seq: u64,
+    desk_seq: u64,
 }
 
 fn at(secs: i64) -> DateTime<Utc> {
@@ -650,6 +656,7 @@ impl Generator {
             ledger: Ledger::default(),
             scenarios: Scenarios::default(),
             delighted: DelightedData::default(),
+            desk: DeskData::default(),
         };
         Self {
             rng: ChaCha8Rng::seed_from_u64(seed),
@@ -667,6 +674,7 @@ impl Generator {
             zd_orgs: HashMap::new(),
             ic_companies: HashMap::new(),
             dl_seq: 0,
+            desk_seq: 0,
         }
     }
 
@@ -760,6 +768,7 @@ impl Generator {
             self.contacts_with_their_own_case();
         }
         self.delighted(&people);
+        self.desk(&people);
         self.plain_accounts();
         self.finish()
     }
@@ -1957,6 +1966,8 @@ impl Generator {
 
 #[path = "delighted/seed.rs"]
 mod delighted_seed;
+#[path = "desk/seed.rs"]
+mod desk_seed;
 
 /// An Intercom contact to make: what goes in its link fields, and what each means.
 #[derive(Debug, Default)]

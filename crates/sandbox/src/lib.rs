@@ -27,6 +27,7 @@
 
 pub mod clock;
 pub mod delighted;
+pub mod desk;
 pub mod emulator;
 pub mod generate;
 pub mod intercom;
@@ -89,6 +90,8 @@ pub struct Sandbox {
     pub zendesk: zendesk::Emulator,
     pub intercom: intercom::Emulator,
     pub delighted: delighted::Emulator,
+    /// Desk's export (Desk shut down in 2020: no emulator), written by [`Sandbox::accord_toml`].
+    pub desk: desk::DeskData,
     clock: Clock,
     /// The planted truth of the company the emulators started with.
     ledger: truth::Ledger,
@@ -98,12 +101,13 @@ impl Sandbox {
     /// Starts the emulators serving `company`. Must be called inside a Tokio runtime.
     pub async fn start(company: Company, options: SandboxOptions) -> Result<Sandbox> {
         let clock = Clock::new();
-        let Company { salesforce, zendesk, intercom, delighted, ledger, .. } = company;
+        let Company { salesforce, zendesk, intercom, delighted, desk, ledger, .. } = company;
         Ok(Sandbox {
             salesforce: salesforce::Emulator::start(salesforce, options.salesforce, clock.clone()).await?,
             zendesk: zendesk::Emulator::start(zendesk, options.zendesk, clock.clone()).await?,
             intercom: intercom::Emulator::start(intercom, options.intercom, clock.clone()).await?,
             delighted: delighted::Emulator::start(delighted, options.delighted, clock.clone()).await?,
+            desk,
             clock,
             ledger,
         })
@@ -122,7 +126,7 @@ impl Sandbox {
     pub fn truth(&self) -> Truth {
         let (sf, zd, ic) = (self.salesforce.snapshot(), self.zendesk.snapshot(), self.intercom.snapshot());
         let dl = self.delighted.snapshot();
-        self.ledger.with_deletions_seen_in(&sf, &zd, &ic, &dl).truth()
+        self.ledger.with_deletions_seen_in(&sf, &zd, &ic, &dl, &self.desk).truth()
     }
 
     /// Stops every emulator and waits until their servers have closed.
@@ -136,8 +140,9 @@ impl Sandbox {
 
 impl Sandbox {
     /// An `accord.toml` for this sandbox: Salesforce as the System of Record (account id in
-    /// `Account_ID__c`, only `Type = 'Customer'` accounts), Zendesk, Delighted and Intercom as
-    /// sources (Intercom's table last: tests append settings to it), the
+    /// `Account_ID__c`, only `Type = 'Customer'` accounts), Zendesk, Desk (its export written to
+    /// `desk-export/` in `dir`), Delighted and Intercom as sources (Intercom's table last: tests
+    /// append settings to it), the
     /// credentials written as secret files in `dir` (with Zendesk's OAuth token, which the config
     /// does not use), and a store file there. Source names equal the
     /// vendors' names, so the truth's keys match the hub's.
@@ -158,6 +163,7 @@ impl Sandbox {
         ] {
             std::fs::write(dir.join(name), value)?;
         }
+        self.desk.write_export(&dir.join("desk-export"))?;
         let limits = if throttled { "" } else { "unthrottled = true\n" };
         Ok(format!(
             r#"# accord demo: a generated company spread across emulated Salesforce, Zendesk and Intercom.
@@ -184,6 +190,10 @@ base_url = "{zd_url}"
 email = "{zd_email}"
 api_token = {{ file = "zendesk_token" }}
 {limits}
+[sources.desk]
+kind = "desk"
+dir = "desk-export"
+
 [sources.delighted]
 kind = "delighted"
 base_url = "{dl_url}"

@@ -32,6 +32,9 @@
 //! | `intercom/contacts` | `field custom_attributes.account_id`, `parent companies.data[0].id → companies`, `email email` |
 //! | `intercom/conversations` | `parent contacts.contacts[0].id → contacts` |
 //! | `delighted/survey_responses` | `email person.email` |
+//! | `desk/companies` | `field custom_fields.account_id`, `domain domains` |
+//! | `desk/customers` | `parent _links.company.id → companies`, `email emails[0].value` |
+//! | `desk/cases` | `parent _links.company.id → companies`, `parent _links.customer.id → customers` |
 //!
 //! # What accord must answer
 //!
@@ -86,6 +89,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::delighted::model::DelightedData;
+use crate::desk::DeskData;
 use crate::intercom::model::IntercomData;
 use crate::salesforce::model::SalesforceData;
 use crate::zendesk::model::ZendeskData;
@@ -95,10 +99,11 @@ pub const SALESFORCE: &str = "salesforce";
 pub const ZENDESK: &str = "zendesk";
 pub const INTERCOM: &str = "intercom";
 pub const DELIGHTED: &str = "delighted";
+pub const DESK: &str = "desk";
 
 /// The objects the sandbox serves, System of Record first. A reading order for a config at most:
 /// the truth does not depend on it.
-pub const OBJECTS: [(&str, &str); 10] = [
+pub const OBJECTS: [(&str, &str); 13] = [
     (SALESFORCE, "Account"),
     (SALESFORCE, "Contact"),
     (SALESFORCE, "Case"),
@@ -109,6 +114,9 @@ pub const OBJECTS: [(&str, &str); 10] = [
     (INTERCOM, "contacts"),
     (INTERCOM, "conversations"),
     (DELIGHTED, "survey_responses"),
+    (DESK, "companies"),
+    (DESK, "customers"),
+    (DESK, "cases"),
 ];
 
 /// accord's rejection reason codes.
@@ -356,6 +364,18 @@ pub(crate) mod rules {
     pub fn dl_response(email: Option<Key>) -> Vec<Step> {
         steps([("email", email)])
     }
+
+    pub fn dk_company(account_id: Option<Key>, domain: Option<Key>) -> Vec<Step> {
+        steps([("field", account_id), ("domain", domain)])
+    }
+
+    pub fn dk_customer(company: Option<Key>, email: Option<Key>) -> Vec<Step> {
+        steps([("parent", company), ("email", email)])
+    }
+
+    pub fn dk_case(company: Option<Key>, customer: Option<Key>) -> Vec<Step> {
+        steps([("parent", company), ("parent", customer)])
+    }
 }
 
 /// What a System of Record record is.
@@ -494,6 +514,7 @@ impl Ledger {
         zd: &ZendeskData,
         ic: &IntercomData,
         dl: &DelightedData,
+        dk: &DeskData,
     ) -> Ledger {
         let mut live: HashSet<(&str, &str)> = HashSet::new();
         live.extend(sf.accounts.iter().filter(|r| r.deleted_at.is_none()).map(|r| ("Account", r.id.as_str())));
@@ -511,6 +532,16 @@ impl Ledger {
         live.extend(ic.contacts.iter().map(|r| ("contacts", r.id.as_str())));
         live.extend(ic.conversations.iter().map(|r| ("conversations", r.id.as_str())));
         live.extend(dl.survey_responses.iter().map(|r| ("survey_responses", r.id.as_str())));
+        // Desk's export does not change: its records are live as generated. (Its object names
+        // meet Intercom's `companies`, whose ids are 24 hex digits, never Desk's numbers.)
+        let dk_ids: Vec<(&str, String)> = dk
+            .companies
+            .iter()
+            .map(|r| ("companies", r.id.to_string()))
+            .chain(dk.customers.iter().map(|r| ("customers", r.id.to_string())))
+            .chain(dk.cases.iter().map(|r| ("cases", r.id.to_string())))
+            .collect();
+        live.extend(dk_ids.iter().map(|(o, id)| (*o, id.as_str())));
         let mut out = self.clone();
         for e in &mut out.entries {
             if e.gone == Gone::Live && !live.contains(&(e.key.object, e.key.native_id.as_str())) {
