@@ -41,6 +41,10 @@ fn error(status: StatusCode, message: &str) -> Response {
 }
 
 async fn not_found() -> Response {
+    not_found_body()
+}
+
+fn not_found_body() -> Response {
     error(StatusCode::NOT_FOUND, "Not Found")
 }
 
@@ -83,13 +87,9 @@ impl Vendor for State {
             Fault::Status(code) => {
                 error(StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), "Internal Server Error")
             }
-            Fault::Delay(_) | Fault::Drop | Fault::Truncate | Fault::LoseRecord => not_found_sync(),
+            Fault::Delay(_) | Fault::Drop | Fault::Truncate | Fault::LoseRecord => not_found_body(),
         }
     }
-}
-
-fn not_found_sync() -> Response {
-    error(StatusCode::NOT_FOUND, "Not Found")
 }
 
 /// A Unix-time parameter (`1700000000` or `1700000000.0`); `Err` names a bad one.

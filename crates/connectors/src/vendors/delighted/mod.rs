@@ -11,7 +11,9 @@ mod streams;
 use std::path::Path;
 
 use accord_core::config::SourceConfig;
-use accord_core::secret::SecretRef;
+use accord_core::secret::{SecretRef, SecretString};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use accord_core::{Config, ConfigError};
 use serde::Deserialize;
 
@@ -78,7 +80,9 @@ pub fn connector(
         s.api_key.resolve(base_dir).map_err(|e| ConfigError::new(format!("sources.{name}.api_key"), e.to_string()))?;
     let client = HttpClient::new(
         s.base_url.clone(),
-        Auth::Basic { user: key.expose().to_owned(), password: accord_core::secret::SecretString::new(String::new()) },
+        // Basic with the key as the user: sent as a header built here, so that the key stays a
+        // secret (never in a `Debug` print of the client).
+        Auth::Header { name: "Authorization".into(), value: SecretString::new(format!("Basic {}", BASE64.encode(format!("{}:", key.expose())))) },
         Limiter::new(effective_limit(s.rate_limit, s.unthrottled, Limit::per_minute(s.per_minute.max(1)))),
         RetryPolicy::default(),
         Box::new(DelightedRules),
@@ -88,4 +92,34 @@ pub fn connector(
     let mut streams = streams::streams(s.per_page.clamp(1, 100), s.reconcile_every.0);
     apply_overrides(name, &mut streams, &source.objects)?;
     Ok(HttpConnector::new("delighted", client, streams))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Connector;
+
+    fn config(dir: &Path, extra: &str) -> Config {
+        let toml = format!(
+            "[system_of_record]\nsource = \"crm\"\nobject = \"accounts\"\naccount_id = \"id\"\n\
+             [sources.crm]\nkind = \"file\"\n[[sources.crm.objects]]\nname = \"accounts\"\nkind = \"account\"\n\
+             path = \"a.csv\"\n[sources.nps]\nkind = \"delighted\"\napi_key = {{ file = \"key\" }}\n{extra}"
+        );
+        Config::from_toml(&toml, dir).unwrap()
+    }
+
+    #[test]
+    fn the_key_is_sent_as_basic_auth_and_never_printed() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("key"), "s3cr3t-delighted-key").unwrap();
+        let c = config(dir.path(), "per_page = 500\n");
+        let connector = connector("nps", &c.raw.sources["nps"], &c, dir.path()).unwrap();
+        let printed = format!("{connector:?}");
+        assert!(!printed.contains("s3cr3t"), "{printed}");
+        assert_eq!(connector.objects()[0].name, "survey_responses");
+        assert_eq!(connector.objects()[0].link[0].field().as_str(), "person.email");
+        let bad = config(dir.path(), "page_size = 10\n");
+        let e = super::connector("nps", &bad.raw.sources["nps"], &bad, dir.path()).unwrap_err().to_string();
+        assert!(e.contains("sources.nps") && e.contains("page_size"), "{e}");
+    }
 }
