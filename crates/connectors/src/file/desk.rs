@@ -133,11 +133,17 @@ pub fn connector(name: &str, source: &SourceConfig, base_dir: &Path) -> Result<D
         let Some(def) = objects.iter_mut().find(|d| d.name == o.name) else {
             return Err(ConfigError::new(
                 format!("{key}.name"),
-                format!("{:?} is not an object of a desk source; its objects: \"companies\", \"customers\", \"cases\"", o.name),
+                format!(
+                    "{:?} is not an object of a desk source; its objects: \"companies\", \"customers\", \"cases\"",
+                    o.name
+                ),
             ));
         };
         if o.kind.is_some_and(|k| Some(k) != def.kind) {
-            return Err(ConfigError::new(format!("{key}.kind"), format!("desk {} have a fixed kind; leave kind out", o.name)));
+            return Err(ConfigError::new(
+                format!("{key}.kind"),
+                format!("desk {} have a fixed kind; leave kind out", o.name),
+            ));
         }
         if o.link.is_some() {
             def.link = o.link.clone();
@@ -244,7 +250,8 @@ mod tests {
         let page = |entries: Value| json!({"total_entries": 1, "_links": {"self": {"href": "/x"}}, "_embedded": {"entries": entries}});
         std::fs::write(
             dir.path().join("companies.json"),
-            page(json!([{"id": 1, "name": "Acme", "domains": ["acme.com"], "custom_fields": {"acct": "A-1"}}])).to_string(),
+            page(json!([{"id": 1, "name": "Acme", "domains": ["acme.com"], "custom_fields": {"acct": "A-1"}}]))
+                .to_string(),
         )
         .unwrap();
         std::fs::write(
@@ -256,7 +263,8 @@ mod tests {
         .unwrap();
         std::fs::write(
             dir.path().join("cases.json"),
-            page(json!([{"id": 9, "subject": "Help", "_links": {"customer": {"href": "/api/v2/customers/5"}}}])).to_string(),
+            page(json!([{"id": 9, "subject": "Help", "_links": {"customer": {"href": "/api/v2/customers/5"}}}]))
+                .to_string(),
         )
         .unwrap();
         let toml = r#"
@@ -286,7 +294,8 @@ mod tests {
         assert_eq!(case.data["_links"]["customer"]["id"], "5");
         assert_eq!(read("customers").len(), 1);
 
-        let bad = toml.replace("account_id_field = \"custom_fields.acct\"", "[[sources.desk.objects]]\nname = \"tickets\"");
+        let bad =
+            toml.replace("account_id_field = \"custom_fields.acct\"", "[[sources.desk.objects]]\nname = \"tickets\"");
         let config = accord_core::Config::from_toml(&bad, dir.path()).unwrap();
         let e = connector("desk", &config.raw.sources["desk"], dir.path()).unwrap_err().to_string();
         assert!(e.contains("sources.desk.objects[0].name") && e.contains("\"cases\""), "{e}");

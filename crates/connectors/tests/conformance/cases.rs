@@ -8,7 +8,9 @@ use std::collections::BTreeSet;
 use accord_sandbox::{Fault, Schedule, salesforce};
 use serde_json::Value;
 
-use super::{DELIGHTED, INTERCOM, SALESFORCE, Vendor, ZENDESK, connector, expected, options, read, sandbox, set, try_read};
+use super::{
+    DELIGHTED, INTERCOM, SALESFORCE, Vendor, ZENDESK, connector, expected, options, read, sandbox, set, try_read,
+};
 
 /// Intercom with the connector's default page size (150), for the paging cases.
 const INTERCOM_DEFAULT_PAGES: Vendor =

@@ -122,7 +122,8 @@ async fn survey_responses(AxState(s): AxState<Arc<State>>, Query(params): Query<
             );
         }
     };
-    let expand_person = params.iter().any(|(k, v)| k.starts_with("expand") && v.split(',').any(|x| x.trim() == "person"));
+    let expand_person =
+        params.iter().any(|(k, v)| k.starts_with("expand") && v.split(',').any(|x| x.trim() == "person"));
     let bounds = (|| {
         Ok::<_, Response>((
             time_param(&params, "since")?,
@@ -137,8 +138,11 @@ async fn survey_responses(AxState(s): AxState<Arc<State>>, Query(params): Query<
     };
     let store = s.responses.read();
     let ordered = if by_updated { store.by_updated() } else { store.by_created() };
-    let (own_from, own_until, other_from, other_until) =
-        if by_updated { (updated_since, updated_until, since, until) } else { (since, until, updated_since, updated_until) };
+    let (own_from, own_until, other_from, other_until) = if by_updated {
+        (updated_since, updated_until, since, until)
+    } else {
+        (since, until, updated_since, updated_until)
+    };
     // Bounds are inclusive: `since` from its second, `until` to the end of its second.
     let lo = own_from.map_or(0, |t| ordered.since(t));
     let hi = own_until.map_or(ordered.len(), |t| ordered.since(t + chrono::Duration::seconds(1))).max(lo);

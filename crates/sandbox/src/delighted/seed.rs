@@ -62,7 +62,8 @@ impl Generator {
                 for _ in 0..answers {
                     let email = if self.chance(0.1) { capitalized(&p.email) } else { p.email.clone() };
                     let name = Some(format!("{} {}", p.first, p.last));
-                    let ix = self.delighted_response(Some(email), Some(Key::Email(p.address)), name, self.orgs[i].created);
+                    let ix =
+                        self.delighted_response(Some(email), Some(Key::Email(p.address)), name, self.orgs[i].created);
                     self.own(i, ix, false);
                 }
             }

@@ -69,7 +69,8 @@ async fn updated_since_in_change_order_serves_only_what_changed() {
     s.clock().advance(chrono::Duration::days(3650));
     let changed = responses[3].id.clone();
     s.delighted.update(&changed, |r| r.score = 10).unwrap();
-    let path = format!("/v1/survey_responses.json?per_page=100&order=asc:updated_at&updated_since={}.0", mark.timestamp());
+    let path =
+        format!("/v1/survey_responses.json?per_page=100&order=asc:updated_at&updated_since={}.0", mark.timestamp());
     let got = list_all(&s, &path).await;
     let ids: Vec<&str> = got.iter().map(|r| r["id"].as_str().unwrap()).collect();
     assert_eq!(ids, [changed.as_str()]);

@@ -19,10 +19,8 @@ impl Generator {
             }
             // A customer the second day may delete keeps its company findable by the account id.
             let o = &self.orgs[i];
-            let scenario = o.zd == super::ZdFate::Exact
-                && o.ic == super::IcFate::Exact
-                && !o.website_taken
-                && o.plain_people;
+            let scenario =
+                o.zd == super::ZdFate::Exact && o.ic == super::IcFate::Exact && !o.website_taken && o.plain_people;
             let (name, domain, account_id, created, website_taken) =
                 (o.name.clone(), o.domain.clone(), o.account_id.clone(), o.created, o.website_taken);
             let roll: f64 = rand::RngExt::random(&mut self.rng);
@@ -57,7 +55,8 @@ impl Generator {
             });
             for p in ps.iter().filter(|p| p.fate == PersonFate::Plain) {
                 let in_company = self.chance(0.85);
-                let customer = self.desk_customer(p, in_company.then(|| (company_id, name.clone(), company_ix)), c_created);
+                let customer =
+                    self.desk_customer(p, in_company.then(|| (company_id, name.clone(), company_ix)), c_created);
                 self.own(i, customer.1, false);
                 for _ in 0..self.rng_cases() {
                     let case = self.desk_case(Some(customer), c_created);

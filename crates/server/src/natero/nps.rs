@@ -70,11 +70,8 @@ pub fn apply(out: &mut Map<String, Value>, answers: &[RecordRow]) {
         out.insert("current_nps_score".into(), latest["nps_score"].clone());
     }
     if let Some(Value::Array(history)) = out.get_mut("nps_history") {
-        let mut merged: Vec<(i64, Value)> = history
-            .drain(..)
-            .map(|e| (e.get("date").and_then(entry_date).unwrap_or(0), e))
-            .chain(synced)
-            .collect();
+        let mut merged: Vec<(i64, Value)> =
+            history.drain(..).map(|e| (e.get("date").and_then(entry_date).unwrap_or(0), e)).chain(synced).collect();
         // Stable: entries of one instant keep API-written first.
         merged.sort_by_key(|(d, _)| *d);
         history.extend(merged.into_iter().map(|(_, e)| e));

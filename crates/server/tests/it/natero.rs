@@ -454,12 +454,18 @@ fields = { email = "person.email", responded_at = "created_at" }
     ];
     let text: String = answers.iter().map(|a| format!("{a}\n")).collect();
     std::fs::write(s.hub.config.base_dir.join("answers.ndjson"), text).unwrap();
-    let (_, r) = post(&s, "/api/v2/accounts", json!({"records": [
+    let (_, r) = post(
+        &s,
+        "/api/v2/accounts",
+        json!({"records": [
         {"account_id": "A1", "name": "Acme", "join_date": 1, "current_nps_score": 3,
          "nps_history": [{"nps_score": 3, "date": 1_600_000_000_000_i64, "username": "old", "survey_name": "2020"}]},
-        {"account_id": "A2", "name": "Beta", "join_date": 1, "current_nps_score": 7}]})).await;
+        {"account_id": "A2", "name": "Beta", "join_date": 1, "current_nps_score": 7}]}),
+    )
+    .await;
     assert_eq!(r["failed_results"], json!([]), "{r}");
-    let (_, r) = post(&s, "/api/v2/account_contacts", json!({"records": [{"account_id": "A1", "email": "ann@acme.io"}]})).await;
+    let (_, r) =
+        post(&s, "/api/v2/account_contacts", json!({"records": [{"account_id": "A1", "email": "ann@acme.io"}]})).await;
     assert_eq!(r["failed_results"], json!([]), "{r}");
     let hub = s.hub.clone();
     let handle = tokio::runtime::Handle::current();

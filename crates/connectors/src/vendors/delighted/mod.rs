@@ -12,9 +12,9 @@ use std::path::Path;
 
 use accord_core::config::SourceConfig;
 use accord_core::secret::{SecretRef, SecretString};
+use accord_core::{Config, ConfigError};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use accord_core::{Config, ConfigError};
 use serde::Deserialize;
 
 use super::common::{Period, RateLimitSetting, apply_overrides, effective_limit, settings};
@@ -82,7 +82,10 @@ pub fn connector(
         s.base_url.clone(),
         // Basic with the key as the user: sent as a header built here, so that the key stays a
         // secret (never in a `Debug` print of the client).
-        Auth::Header { name: "Authorization".into(), value: SecretString::new(format!("Basic {}", BASE64.encode(format!("{}:", key.expose())))) },
+        Auth::Header {
+            name: "Authorization".into(),
+            value: SecretString::new(format!("Basic {}", BASE64.encode(format!("{}:", key.expose())))),
+        },
         Limiter::new(effective_limit(s.rate_limit, s.unthrottled, Limit::per_minute(s.per_minute.max(1)))),
         RetryPolicy::default(),
         Box::new(DelightedRules),
