@@ -98,7 +98,8 @@ pub struct DeletionFeed {
 pub struct StreamDef {
     pub object: ObjectSpec,
     pub first_request: FirstRequest,
-    /// Where the array of records sits in a response.
+    /// Where the array of records sits in a response. An answer that is itself an array
+    /// (Delighted's lists) is the records, whatever this says.
     pub records: FieldPath,
     pub paginator: Paginator,
     /// The record field that orders changes (`SystemModstamp`, `updated_at`), for incremental sync.

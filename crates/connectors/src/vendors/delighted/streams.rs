@@ -36,6 +36,8 @@ pub fn streams(per_page: u32, reconcile_every: Option<chrono::Duration>) -> Vec<
             ]),
         ),
         first_request: Arc::new(first),
+        // Delighted answers a bare array, which the runtime takes as the records; the path
+        // only names them.
         records: path("survey_responses"),
         paginator: Paginator::UntilEmpty { param: "page".into(), first: 1 },
         cursor_field: Some(path("updated_at")),
