@@ -107,7 +107,8 @@ fn time_param(params: &HashMap<String, String>, key: &str) -> Result<Option<Date
 /// `GET /v1/survey_responses.json`: a JSON array, `per_page` (≤ 100) of page `page`; the page
 /// after the last is `[]`. `order` is `asc` (creation, the default), `desc`, `asc:updated_at` or
 /// `desc:updated_at`. The bounds on the order's own time are a binary search in its index; a
-/// bound on the other time filters while paging.
+/// bound on the other time, `person_id` and `person_email` filter while paging (no sync reads
+/// that way: the cost grows with the page number). `trend` is not emulated (there is one survey).
 async fn survey_responses(AxState(s): AxState<Arc<State>>, Query(params): Query<HashMap<String, String>>) -> Response {
     let paging = PageNumber::from_params(&params, DEFAULT_PER_PAGE, Some(MAX_PER_PAGE));
     let (by_updated, descending) = match params.get("order").map(|o| o.trim()) {
@@ -147,13 +148,19 @@ async fn survey_responses(AxState(s): AxState<Arc<State>>, Query(params): Query<
     let lo = own_from.map_or(0, |t| ordered.since(t));
     let hi = own_until.map_or(ordered.len(), |t| ordered.since(t + chrono::Duration::seconds(1))).max(lo);
     let offset = (paging.page - 1).saturating_mul(paging.per_page);
+    let person_id = params.get("person_id").map(|p| p.trim()).filter(|p| !p.is_empty());
+    let person_email = params.get("person_email").map(|e| e.trim()).filter(|e| !e.is_empty());
     let keep = |r: &super::SurveyResponse| {
         let t = if by_updated { r.created_at } else { r.updated_at };
-        other_from.is_none_or(|f| t >= f) && other_until.is_none_or(|u| t < u + chrono::Duration::seconds(1))
+        other_from.is_none_or(|f| t >= f)
+            && other_until.is_none_or(|u| t < u + chrono::Duration::seconds(1))
+            && person_id.is_none_or(|p| r.person.id == p)
+            && person_email.is_none_or(|e| r.person.email.as_deref().is_some_and(|m| m.eq_ignore_ascii_case(e)))
     };
     let positions: Box<dyn Iterator<Item = usize>> =
         if descending { Box::new((lo..hi).rev()) } else { Box::new(lo..hi) };
-    let page: Vec<Value> = if other_from.is_none() && other_until.is_none() {
+    let filtered = other_from.is_some() || other_until.is_some() || person_id.is_some() || person_email.is_some();
+    let page: Vec<Value> = if !filtered {
         positions.skip(offset).take(paging.per_page).map(|i| ordered.get(i).to_json(expand_person)).collect()
     } else {
         positions

@@ -82,6 +82,13 @@ async fn updated_since_in_change_order_serves_only_what_changed() {
         responses.iter().filter(|r| r.created_at.timestamp() == first).map(|r| r.id.as_str()).collect();
     assert_eq!(since.iter().map(|r| r["id"].as_str().unwrap()).collect::<BTreeSet<_>>(), want);
     assert_eq!(get(&s, "/v1/survey_responses.json?order=sideways").await.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    // One person's answers, by email in any case.
+    let email = responses.iter().find_map(|r| r.person.email.clone()).unwrap();
+    let path = format!("/v1/survey_responses.json?per_page=100&person_email={}", email.to_uppercase());
+    let theirs = page(&s, &path).await;
+    let want = responses.iter().filter(|r| r.person.email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(&email)));
+    assert_eq!(theirs.len(), want.count());
+    assert!(!theirs.is_empty() && theirs.len() < responses.len());
 }
 
 #[tokio::test]
