@@ -529,5 +529,7 @@ impl<'de> Visitor<'de> for Elements<'_, '_, '_> {
     }
 }
 
+pub mod desk;
+
 #[cfg(test)]
 mod tests;

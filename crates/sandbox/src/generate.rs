@@ -26,6 +26,8 @@ use chrono::{DateTime, Utc};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use crate::delighted::model::DelightedData;
+use crate::desk::DeskData;
 use crate::intercom::model::{self as ic, AttributeValue, ContactRef, IntercomData};
 use crate::salesforce::model::{self as sf, SObject, SalesforceData, sf_id};
 use crate::truth::{
@@ -210,6 +212,8 @@ pub struct Company {
     pub zendesk: ZendeskData,
     pub intercom: IntercomData,
     pub planted: Vec<Planted>,
+    pub delighted: DelightedData,
+    pub desk: DeskData,
     /// What every link key means: the truth's source.
     pub(crate) ledger: Ledger,
     /// Situations the second day can delete.
@@ -254,6 +258,10 @@ impl Company {
             + i.companies.len()
             + i.contacts.len()
             + i.conversations.len()
+            + self.delighted.survey_responses.len()
+            + self.desk.companies.len()
+            + self.desk.customers.len()
+            + self.desk.cases.len()
     }
 
     /// The second day: deletes a planted set of records, chosen by `seed` among the situations
@@ -620,6 +628,8 @@ struct Generator {
     domains: HashMap<String, DomainIx>,
     zd_orgs: HashMap<u64, Ix>,
     ic_companies: HashMap<String, Ix>,
+    dl_seq: u64,
+    desk_seq: u64,
 }
 
 fn at(secs: i64) -> DateTime<Utc> {
@@ -645,6 +655,8 @@ impl Generator {
             planted: Vec::new(),
             ledger: Ledger::default(),
             scenarios: Scenarios::default(),
+            delighted: DelightedData::default(),
+            desk: DeskData::default(),
         };
         Self {
             rng: ChaCha8Rng::seed_from_u64(seed),
@@ -661,6 +673,8 @@ impl Generator {
             domains: HashMap::new(),
             zd_orgs: HashMap::new(),
             ic_companies: HashMap::new(),
+            dl_seq: 0,
+            desk_seq: 0,
         }
     }
 
@@ -753,6 +767,8 @@ impl Generator {
             self.intercom_evidence();
             self.contacts_with_their_own_case();
         }
+        self.delighted(&people);
+        self.desk(&people);
         self.plain_accounts();
         self.finish()
     }
@@ -1943,9 +1959,15 @@ impl Generator {
         c.intercom.contacts.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
         c.intercom.conversations.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
         c.planted.sort_by(|a, b| (a.problem, &a.record).cmp(&(b.problem, &b.record)));
+        c.delighted.survey_responses.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
         self.out
     }
 }
+
+#[path = "delighted/seed.rs"]
+mod delighted_seed;
+#[path = "desk/seed.rs"]
+mod desk_seed;
 
 /// An Intercom contact to make: what goes in its link fields, and what each means.
 #[derive(Debug, Default)]

@@ -1,4 +1,4 @@
-//! In-process emulators of the Salesforce REST, Zendesk Support and Intercom APIs, a deterministic
+//! In-process emulators of the Salesforce REST, Zendesk Support, Intercom and Delighted APIs, a deterministic
 //! messy company spread across them, and the ground truth of which record belongs to which account.
 //!
 //! ```no_run
@@ -26,6 +26,8 @@
 #![allow(clippy::result_large_err)]
 
 pub mod clock;
+pub mod delighted;
+pub mod desk;
 pub mod emulator;
 pub mod generate;
 pub mod intercom;
@@ -64,6 +66,7 @@ pub struct SandboxOptions {
     pub salesforce: salesforce::Options,
     pub zendesk: zendesk::Options,
     pub intercom: intercom::Options,
+    pub delighted: delighted::Options,
 }
 
 impl SandboxOptions {
@@ -73,6 +76,7 @@ impl SandboxOptions {
         o.salesforce.rate_limited = false;
         o.zendesk.rate_limited = false;
         o.intercom.rate_limited = false;
+        o.delighted.rate_limited = false;
         o
     }
 }
@@ -85,6 +89,9 @@ pub struct Sandbox {
     pub salesforce: salesforce::Emulator,
     pub zendesk: zendesk::Emulator,
     pub intercom: intercom::Emulator,
+    pub delighted: delighted::Emulator,
+    /// Desk's export (Desk shut down in 2020: no emulator), written by [`Sandbox::accord_toml`].
+    pub desk: desk::DeskData,
     clock: Clock,
     /// The planted truth of the company the emulators started with.
     ledger: truth::Ledger,
@@ -94,11 +101,13 @@ impl Sandbox {
     /// Starts the emulators serving `company`. Must be called inside a Tokio runtime.
     pub async fn start(company: Company, options: SandboxOptions) -> Result<Sandbox> {
         let clock = Clock::new();
-        let Company { salesforce, zendesk, intercom, ledger, .. } = company;
+        let Company { salesforce, zendesk, intercom, delighted, desk, ledger, .. } = company;
         Ok(Sandbox {
             salesforce: salesforce::Emulator::start(salesforce, options.salesforce, clock.clone()).await?,
             zendesk: zendesk::Emulator::start(zendesk, options.zendesk, clock.clone()).await?,
             intercom: intercom::Emulator::start(intercom, options.intercom, clock.clone()).await?,
+            delighted: delighted::Emulator::start(delighted, options.delighted, clock.clone()).await?,
+            desk,
             clock,
             ledger,
         })
@@ -116,7 +125,8 @@ impl Sandbox {
     /// is not in the truth, a changed one keeps the outcome planted for it.
     pub fn truth(&self) -> Truth {
         let (sf, zd, ic) = (self.salesforce.snapshot(), self.zendesk.snapshot(), self.intercom.snapshot());
-        self.ledger.with_deletions_seen_in(&sf, &zd, &ic).truth()
+        let dl = self.delighted.snapshot();
+        self.ledger.with_deletions_seen_in(&sf, &zd, &ic, &dl, &self.desk).truth()
     }
 
     /// The 429s every emulator has sent so far.
@@ -132,12 +142,15 @@ impl Sandbox {
         self.salesforce.shutdown().await;
         self.zendesk.shutdown().await;
         self.intercom.shutdown().await;
+        self.delighted.shutdown().await;
     }
 }
 
 impl Sandbox {
     /// An `accord.toml` for this sandbox: Salesforce as the System of Record (account id in
-    /// `Account_ID__c`, only `Type = 'Customer'` accounts), Zendesk and Intercom as sources, the
+    /// `Account_ID__c`, only `Type = 'Customer'` accounts), Zendesk, Desk (its export written to
+    /// `desk-export/` in `dir`), Delighted and Intercom as sources (Intercom's table last: tests
+    /// append settings to it), the
     /// credentials written as secret files in `dir` (with Zendesk's OAuth token, which the config
     /// does not use), and a store file there. Source names equal the
     /// vendors' names, so the truth's keys match the hub's.
@@ -145,6 +158,7 @@ impl Sandbox {
         let sf = self.salesforce.credentials();
         let zd = self.zendesk.credentials();
         let ic = self.intercom.credentials();
+        let dl = self.delighted.credentials();
         for (name, value) in [
             ("sf_client_id", sf.client_id.as_str()),
             ("sf_client_secret", sf.client_secret.as_str()),
@@ -153,9 +167,11 @@ impl Sandbox {
             // Not in the config: for clients that use OAuth, as Singer's tap-zendesk does.
             ("zendesk_oauth_token", zd.oauth_token.as_str()),
             ("intercom_token", ic.access_token.as_str()),
+            ("delighted_key", dl.api_key.as_str()),
         ] {
             std::fs::write(dir.join(name), value)?;
         }
+        self.desk.write_export(&dir.join("desk-export"))?;
         let limits = if throttled { "" } else { "unthrottled = true\n" };
         Ok(format!(
             r#"# accord demo: a generated company spread across emulated Salesforce, Zendesk and Intercom.
@@ -182,6 +198,15 @@ base_url = "{zd_url}"
 email = "{zd_email}"
 api_token = {{ file = "zendesk_token" }}
 {limits}
+[sources.desk]
+kind = "desk"
+dir = "desk-export"
+
+[sources.delighted]
+kind = "delighted"
+base_url = "{dl_url}"
+api_key = {{ file = "delighted_key" }}
+{limits}
 [sources.intercom]
 kind = "intercom"
 base_url = "{ic_url}"
@@ -191,6 +216,7 @@ access_token = {{ file = "intercom_token" }}
             zd_url = self.zendesk.base_url(),
             zd_email = zd.email,
             ic_url = self.intercom.base_url(),
+            dl_url = self.delighted.base_url(),
         ))
     }
 }

@@ -149,6 +149,9 @@ fn the_order_sensitive_situations_are_in_the_data() {
             ("salesforce", "Contact") => sf.contacts.iter().find(|r| r.id == k.native_id)?.email.clone(),
             ("zendesk", "users") => c.zendesk.users.iter().find(|r| r.id.to_string() == k.native_id)?.email.clone(),
             ("intercom", "contacts") => c.intercom.contacts.iter().find(|r| r.id == k.native_id)?.email.clone(),
+            ("delighted", "survey_responses") => {
+                c.delighted.survey_responses.iter().find(|r| r.id == k.native_id)?.person.email.clone()
+            }
             _ => None,
         }
     };
@@ -515,6 +518,30 @@ async fn a_full_read_over_http_serves_exactly_the_truths_records() {
                 Some(after) => url = format!("{}/{object}?per_page=150&starting_after={after}", s.intercom.base_url()),
                 None => break,
             }
+        }
+    }
+    let dl = s.delighted.credentials().api_key;
+    for page in 1.. {
+        let url = format!("{}/v1/survey_responses.json?per_page=100&page={page}", s.delighted.base_url());
+        let body: Value = http.get(&url).basic_auth(&dl, Some("")).send().await.unwrap().json().await.unwrap();
+        let rows = body.as_array().unwrap();
+        if rows.is_empty() {
+            break;
+        }
+        for r in rows {
+            seen.insert(RecordKey::new("delighted", "survey_responses", r["id"].as_str().unwrap()));
+        }
+    }
+    // Desk is an export: its files, as the `desk` source reads them.
+    let export = tempfile::tempdir().unwrap();
+    s.desk.write_export(export.path()).unwrap();
+    for object in ["companies", "customers", "cases"] {
+        let body: Value =
+            serde_json::from_slice(&std::fs::read(export.path().join(format!("{object}.json"))).unwrap()).unwrap();
+        let entries = body["_embedded"]["entries"].as_array().unwrap();
+        assert_eq!(body["total_entries"], entries.len());
+        for r in entries {
+            seen.insert(RecordKey::new("desk", static_object(object), r["id"].as_u64().unwrap().to_string()));
         }
     }
 

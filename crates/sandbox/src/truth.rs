@@ -31,6 +31,10 @@
 //! | `intercom/companies` | `field company_id` |
 //! | `intercom/contacts` | `field custom_attributes.account_id`, `parent companies.data[0].id → companies`, `email email` |
 //! | `intercom/conversations` | `parent contacts.contacts[0].id → contacts` |
+//! | `delighted/survey_responses` | `email person.email` |
+//! | `desk/companies` | `field custom_fields.account_id`, `domain domains` |
+//! | `desk/customers` | `parent _links.company.id → companies`, `email emails[0].value` |
+//! | `desk/cases` | `parent _links.company.id → companies`, `parent _links.customer.id → customers` |
 //!
 //! # What accord must answer
 //!
@@ -84,6 +88,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::delighted::model::DelightedData;
+use crate::desk::DeskData;
 use crate::intercom::model::IntercomData;
 use crate::salesforce::model::SalesforceData;
 use crate::zendesk::model::ZendeskData;
@@ -92,10 +98,12 @@ use crate::zendesk::model::ZendeskData;
 pub const SALESFORCE: &str = "salesforce";
 pub const ZENDESK: &str = "zendesk";
 pub const INTERCOM: &str = "intercom";
+pub const DELIGHTED: &str = "delighted";
+pub const DESK: &str = "desk";
 
 /// The objects the sandbox serves, System of Record first. A reading order for a config at most:
 /// the truth does not depend on it.
-pub const OBJECTS: [(&str, &str); 9] = [
+pub const OBJECTS: [(&str, &str); 13] = [
     (SALESFORCE, "Account"),
     (SALESFORCE, "Contact"),
     (SALESFORCE, "Case"),
@@ -105,6 +113,10 @@ pub const OBJECTS: [(&str, &str); 9] = [
     (INTERCOM, "companies"),
     (INTERCOM, "contacts"),
     (INTERCOM, "conversations"),
+    (DELIGHTED, "survey_responses"),
+    (DESK, "companies"),
+    (DESK, "customers"),
+    (DESK, "cases"),
 ];
 
 /// accord's rejection reason codes.
@@ -348,6 +360,22 @@ pub(crate) mod rules {
     pub fn ic_conversation(contact: Option<Key>) -> Vec<Step> {
         steps([("parent", contact)])
     }
+
+    pub fn dl_response(email: Option<Key>) -> Vec<Step> {
+        steps([("email", email)])
+    }
+
+    pub fn dk_company(account_id: Option<Key>, domain: Option<Key>) -> Vec<Step> {
+        steps([("field", account_id), ("domain", domain)])
+    }
+
+    pub fn dk_customer(company: Option<Key>, email: Option<Key>) -> Vec<Step> {
+        steps([("parent", company), ("email", email)])
+    }
+
+    pub fn dk_case(company: Option<Key>, customer: Option<Key>) -> Vec<Step> {
+        steps([("parent", company), ("parent", customer)])
+    }
 }
 
 /// What a System of Record record is.
@@ -480,7 +508,14 @@ impl Ledger {
     /// The ledger with every record the emulators no longer serve live marked as deleted after
     /// a first sync: Salesforce records with a deletion date, Zendesk tickets with status
     /// `deleted` and users with `active: false`, and records that are gone.
-    pub(crate) fn with_deletions_seen_in(&self, sf: &SalesforceData, zd: &ZendeskData, ic: &IntercomData) -> Ledger {
+    pub(crate) fn with_deletions_seen_in(
+        &self,
+        sf: &SalesforceData,
+        zd: &ZendeskData,
+        ic: &IntercomData,
+        dl: &DelightedData,
+        dk: &DeskData,
+    ) -> Ledger {
         let mut live: HashSet<(&str, &str)> = HashSet::new();
         live.extend(sf.accounts.iter().filter(|r| r.deleted_at.is_none()).map(|r| ("Account", r.id.as_str())));
         live.extend(sf.contacts.iter().filter(|r| r.deleted_at.is_none()).map(|r| ("Contact", r.id.as_str())));
@@ -496,6 +531,17 @@ impl Ledger {
         live.extend(ic.companies.iter().map(|r| ("companies", r.id.as_str())));
         live.extend(ic.contacts.iter().map(|r| ("contacts", r.id.as_str())));
         live.extend(ic.conversations.iter().map(|r| ("conversations", r.id.as_str())));
+        live.extend(dl.survey_responses.iter().map(|r| ("survey_responses", r.id.as_str())));
+        // Desk's export does not change: its records are live as generated. (Its object names
+        // meet Intercom's `companies`, whose ids are 24 hex digits, never Desk's numbers.)
+        let dk_ids: Vec<(&str, String)> = dk
+            .companies
+            .iter()
+            .map(|r| ("companies", r.id.to_string()))
+            .chain(dk.customers.iter().map(|r| ("customers", r.id.to_string())))
+            .chain(dk.cases.iter().map(|r| ("cases", r.id.to_string())))
+            .collect();
+        live.extend(dk_ids.iter().map(|(o, id)| (*o, id.as_str())));
         let mut out = self.clone();
         for e in &mut out.entries {
             if e.gone == Gone::Live && !live.contains(&(e.key.object, e.key.native_id.as_str())) {

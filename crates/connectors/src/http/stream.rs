@@ -49,6 +49,10 @@ pub enum Paginator {
     PageNumber { param: String, first: u64, next: FieldPath, page: FieldPath, total_pages: FieldPath },
     /// One page only.
     Single,
+    /// `page` numbers with no total and no link: the page after the last one is empty
+    /// (Delighted's lists). A page shorter than asked is not the end, since a server may serve
+    /// fewer than asked; only an empty page is. `param` starts at `first`.
+    UntilEmpty { param: String, first: u64 },
 }
 
 /// A count the vendor reports, checked against the records it returned.
@@ -94,7 +98,8 @@ pub struct DeletionFeed {
 pub struct StreamDef {
     pub object: ObjectSpec,
     pub first_request: FirstRequest,
-    /// Where the array of records sits in a response.
+    /// Where the array of records sits in a response. An answer that is itself an array
+    /// (Delighted's lists) is the records, whatever this says.
     pub records: FieldPath,
     pub paginator: Paginator,
     /// The record field that orders changes (`SystemModstamp`, `updated_at`), for incremental sync.
@@ -434,7 +439,9 @@ impl HttpStream {
             }
         };
         let mut body = fetched.body;
-        let records = match self.def.records.take(&mut body) {
+        // An answer that is itself an array is the page's records (Delighted's lists).
+        let bare = if body.is_array() { Some(body.take()) } else { None };
+        let records = match bare.or_else(|| self.def.records.take(&mut body)) {
             Some(Value::Array(a)) => a,
             None | Some(Value::Null) => Vec::new(),
             Some(other) => {
@@ -665,6 +672,14 @@ fn next_request(
             Ok(Some(current.clone().param(param, (this + 1).to_string())))
         }
         Paginator::Single => Ok(None),
+        Paginator::UntilEmpty { param, first } => {
+            if count == 0 {
+                return Ok(None);
+            }
+            let this: u64 =
+                current.query.iter().find(|(n, _)| n == param).and_then(|(_, v)| v.parse().ok()).unwrap_or(*first);
+            Ok(Some(current.clone().param(param, (this + 1).to_string())))
+        }
     }
 }
 
@@ -758,6 +773,19 @@ mod tests {
         assert_eq!(next_request(&p, &next, &linked, 1).unwrap().unwrap().query[1], ("page".into(), "3".into()));
         assert!(next_request(&p, &cur, &json!({"data": []}), 50).unwrap_err().contains("neither"));
         assert!(next_request(&p, &cur, &body, 0).unwrap_err().contains("empty"));
+    }
+
+    #[test]
+    fn until_empty_pages_end_only_on_an_empty_page() {
+        let p = Paginator::UntilEmpty { param: "page".into(), first: 1 };
+        let first = RequestSpec::get("/v1/survey_responses.json").param("per_page", "100");
+        // No page parameter yet: the first page is `first`, the next is 2.
+        let next = next_request(&p, &first, &json!([]), 100).unwrap().unwrap();
+        assert_eq!(next.query, vec![("per_page".into(), "100".into()), ("page".into(), "2".into())]);
+        // A short page (fewer than asked) is not the end.
+        let third = next_request(&p, &next, &json!([]), 3).unwrap().unwrap();
+        assert_eq!(third.query[1], ("page".into(), "3".into()));
+        assert_eq!(next_request(&p, &third, &json!([]), 0), Ok(None), "an empty page is the end");
     }
 
     #[test]

@@ -8,11 +8,13 @@ use std::collections::BTreeSet;
 use accord_sandbox::{Fault, Schedule, salesforce};
 use serde_json::Value;
 
-use super::{INTERCOM, SALESFORCE, Vendor, ZENDESK, connector, expected, options, read, sandbox, set, try_read};
+use super::{
+    DELIGHTED, INTERCOM, SALESFORCE, Vendor, ZENDESK, connector, expected, options, read, sandbox, set, try_read,
+};
 
 /// Intercom with the connector's default page size (150), for the paging cases.
 const INTERCOM_DEFAULT_PAGES: Vendor =
-    Vendor { name: "intercom", objects: ["companies", "contacts", "conversations"], settings: "", size: 400 };
+    Vendor { name: "intercom", objects: &["companies", "contacts", "conversations"], settings: "", size: 400 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn salesforce_data_goes_to_the_instance_never_to_the_login_host() {
@@ -339,4 +341,75 @@ async fn intercom_records_changing_during_a_pass_do_not_trip_the_count_check() {
     assert!(changed.is_subset(&set(&inc.ids)), "every change made before the pass is read");
     let next = read(c.as_ref(), "contacts", rest.cursor.clone(), None).await;
     assert!(next.ids.contains(&contacts[2].id), "the late change is read by the next pass");
+}
+
+/// Delighted: a deleted answer stops being listed (there is no feed); a due reconciling pass
+/// reads the whole list in creation order and leaves it out. An incremental pass asks for
+/// `updated_since` and reads only the changed answer, with its person's email.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delighted_reconciles_deletions_and_reads_changes_with_the_persons_email() {
+    let sb = sandbox(&DELIGHTED, options()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let c = connector(&sb, &DELIGHTED, dir.path(), "");
+    let object = "survey_responses";
+    let first = read(c.as_ref(), object, None, None).await;
+    first.completed_full_pass(object);
+    let responses = sb.delighted.snapshot().survey_responses;
+    let gone = responses[3].id.clone();
+    sb.delighted.delete(&gone).unwrap();
+    sb.clock().advance(chrono::Duration::days(2));
+    let changed = responses[5].id.clone();
+    sb.delighted.update(&changed, |r| r.score = 0).unwrap();
+    let next = read(c.as_ref(), object, first.cursor.clone(), None).await;
+    assert!(next.unmarked(), "no reconciling pass within reconcile_every");
+    assert_eq!(next.ids, std::slice::from_ref(&changed), "only the changed answer");
+    let due = age_last_full_pass(next.cursor.as_ref().unwrap(), 8);
+    let reconciled = read(c.as_ref(), object, Some(due), None).await;
+    reconciled.completed_full_pass(object);
+    assert!(!reconciled.ids.contains(&gone));
+    assert_eq!(set(&reconciled.ids), expected(&sb, &DELIGHTED, object).0);
+    // Every answer of the read carries the expanded person (its email is the link key).
+    let mut stream = c.open_stream(object, None, true).unwrap();
+    let page = stream.next_page().await.unwrap().unwrap();
+    let emails = page
+        .items
+        .iter()
+        .filter(|i| matches!(i, accord_connectors::Item::Record(r) if r.data["person"]["email"].is_string()))
+        .count();
+    assert!(emails > 0, "expand[]=person was asked");
+}
+
+/// Desk (a preset of the file source): the generated export, written by the sandbox's config,
+/// reads as exactly the truth's companies, customers and cases, each once, with the link ids
+/// taken from `_links.*.href`; a read stopped after its first page resumes with no gap and no
+/// repeat.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn desk_exports_read_exactly_the_truths_records_and_resume() {
+    const DESK: Vendor = Vendor { name: "desk", objects: &["companies", "customers", "cases"], settings: "", size: 60 };
+    let sb = sandbox(&DESK, options()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let toml = sb.accord_toml(dir.path(), false).unwrap();
+    let config = accord_core::Config::from_toml(&toml, dir.path()).unwrap();
+    let source = &config.raw.sources["desk"];
+    let c = accord_connectors::file::desk::connector("desk", source, dir.path()).unwrap().with_page_size(7);
+    for object in DESK.objects {
+        let r = read(&c, object, None, None).await;
+        let (live, _) = expected(&sb, &DESK, object);
+        assert!(!live.is_empty(), "{object}: the generated export has records");
+        assert_eq!(set(&r.ids), live, "desk/{object}: the records of the export");
+        assert_eq!(r.ids.len(), live.len(), "desk/{object}: no record twice");
+        let first = read(&c, object, None, Some(1)).await;
+        let rest = read(&c, object, first.cursor.clone(), None).await;
+        let mut all = first.ids.clone();
+        all.extend(rest.ids.iter().cloned());
+        assert_eq!(all, r.ids, "desk/{object}: resumed after the first page, in file order");
+    }
+    let mut cases = accord_connectors::Connector::open_stream(&c, "cases", None, false).unwrap();
+    let page = cases.next_page().await.unwrap().unwrap();
+    let linked = page
+        .items
+        .iter()
+        .filter(|i| matches!(i, accord_connectors::Item::Record(r) if r.data["_links"]["customer"]["id"].is_string()))
+        .count();
+    assert!(linked > 0, "cases carry their customer's id");
 }

@@ -84,3 +84,44 @@ fn every_planted_problem_is_explained_and_nothing_is_lost() {
 fn id(s: &str) -> accord_core::AccountId {
     accord_core::AccountId::new(s).unwrap()
 }
+
+/// The Desk example under `examples/desk`: the `desk` preset reads the HAL export, and every
+/// company, customer and case links by the rule the guide names for Desk, or is rejected with its
+/// reason and hint.
+#[test]
+fn the_desk_export_example_links_by_custom_field_domain_parent_and_email() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/desk");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(src.join("accord.toml"), dir.path().join("accord.toml")).unwrap();
+    std::fs::copy(src.join("crm_accounts.csv"), dir.path().join("crm_accounts.csv")).unwrap();
+    std::fs::create_dir(dir.path().join("export")).unwrap();
+    for f in ["companies.json", "customers.json", "cases.json"] {
+        std::fs::copy(src.join("export").join(f), dir.path().join("export").join(f)).unwrap();
+    }
+    let hub = accord_engine::Hub::open(accord_core::Config::load(&dir.path().join("accord.toml")).unwrap()).unwrap();
+    let report = sync(&hub);
+    assert!(!report.failed());
+    let linked = |kind: accord_core::ObjectKind, object: &str, native: &str| {
+        let r = hub.store.record(kind, &accord_store::RecordKey::new("desk", object, native)).unwrap();
+        r.map(|r| (r.account_id.to_string(), r.provenance.rule.name(), r.provenance.rule_index))
+    };
+    use accord_core::ObjectKind::{Contact, Organization, Ticket};
+    let at = |a: &str, rule: &'static str, i: usize| Some((a.to_owned(), rule, i));
+    assert_eq!(linked(Organization, "companies", "1"), at("1001", "field", 0));
+    assert_eq!(linked(Organization, "companies", "2"), at("1002", "domain", 1), "the SOR's website");
+    assert_eq!(linked(Organization, "companies", "3"), at("1003", "domain", 1), "the [[domains]] map");
+    assert_eq!(linked(Contact, "customers", "10"), at("1001", "parent", 0));
+    assert_eq!(linked(Contact, "customers", "11"), at("1001", "email", 1), "its email, in another case");
+    assert_eq!(linked(Contact, "customers", "12"), at("1002", "parent", 0));
+    assert_eq!(linked(Ticket, "cases", "100"), at("1001", "parent", 1));
+    assert_eq!(linked(Ticket, "cases", "101"), at("1001", "parent", 1));
+    assert_eq!(linked(Ticket, "cases", "102"), at("1002", "parent", 1));
+    let q = quarantine(&hub);
+    let get = |id: &str| q.iter().find(|e| e.key.source == "desk" && e.key.native_id == id).unwrap();
+    assert_eq!(get("4").rejection.reason, RejectReason::UnknownAccount);
+    assert_eq!(get("4").rejection.hints, vec![Hint::FloatSuffix { account_id: id("1001") }]);
+    assert_eq!(get("13").rejection.reason, RejectReason::UnknownAccount);
+    assert_eq!(get("103").rejection.reason, RejectReason::UnknownAccount);
+    assert_eq!(get("104").rejection.reason, RejectReason::MissingKey);
+    assert_eq!(q.iter().filter(|e| e.key.source == "desk").count(), 4, "nothing else is rejected");
+}

@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 
 use super::{
     BatchRequest, BatchResponse, FailedResult, ListParams, ListResponse, OkResponse, count_reasons, data_of, list_doc,
-    missing_fields_message, nested, record_columns, records_of, shape,
+    missing_fields_message, nested, nps, record_columns, records_of, shape,
 };
 use crate::auth::ApiKey;
 use crate::body::{RawBody, parse_json};
@@ -130,7 +130,8 @@ pub(crate) async fn upsert_accounts(state: &AppState, records: Vec<Value>) -> Ap
     Ok(BatchResponse { status_is_ok: true, stored: records.len() - failed.len(), failed_results: failed })
 }
 
-/// Accounts as Natero returns them, with the nested fields named in `only` (all when `None`).
+/// Accounts as Natero returns them, with the nested fields named in `only` (all when `None`), and
+/// the NPS answers synced from survey tools in `nps_history` and `current_nps_score`.
 async fn accounts_json(state: &AppState, accounts: &[AccountRow], only: Option<Vec<String>>) -> ApiResult<Vec<Value>> {
     let wanted: Option<Vec<&str>> =
         only.as_ref().map(|o| nested::FIELDS.into_iter().filter(|f| o.iter().any(|n| n == f)).collect());
@@ -140,15 +141,19 @@ async fn accounts_json(state: &AppState, accounts: &[AccountRow], only: Option<V
         let ids: Vec<String> = accounts.iter().map(|a| a.account_id.to_string()).collect();
         state.blocking(move |hub| hub.store.account_entries(&ids)).await??
     };
+    let ids: Vec<String> = accounts.iter().map(|a| a.account_id.to_string()).collect();
+    let answers = state.blocking(move |hub| nps::answers(hub.store.as_ref(), &ids)).await??;
     Ok(accounts
         .iter()
-        .map(|a| {
+        .zip(&answers)
+        .map(|(a, answers)| {
             let mut out = match shape::account(a) {
                 Value::Object(m) => m,
                 _ => Map::new(),
             };
             let mine: Vec<&AccountEntry> = entries.iter().filter(|e| e.account_id == a.account_id.as_str()).collect();
             nested::insert(&mut out, &mine, wanted.as_deref());
+            nps::apply(&mut out, answers);
             Value::Object(out)
         })
         .collect())

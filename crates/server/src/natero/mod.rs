@@ -8,6 +8,7 @@
 pub mod accounts;
 pub mod metrics;
 pub mod nested;
+pub mod nps;
 pub mod people;
 pub mod shape;
 

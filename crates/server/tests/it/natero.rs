@@ -429,3 +429,72 @@ async fn only_health_the_document_and_metrics_are_open() {
     let r = c.get(s.bare("/healthz")).send().await.unwrap();
     assert_eq!(r.status(), 200, "health stays open");
 }
+
+/// NPS answers synced from a survey tool (shaped as Delighted's survey responses, linked by
+/// `person.email` to a contact) are the account's `nps_history`, merged with what the Account
+/// API wrote, oldest first, and its `current_nps_score` is the latest answer's score.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn synced_nps_answers_are_the_accounts_nps_history_and_current_score() {
+    let survey = r#"
+[sources.survey]
+kind = "file"
+[[sources.survey.objects]]
+name = "survey_responses"
+kind = "nps_response"
+native_id = "id"
+path = "answers.ndjson"
+link = [{ rule = "email", field = "person.email" }]
+fields = { email = "person.email", responded_at = "created_at" }
+"#;
+    let s = Server::start_config(1024 * 1024, survey).await;
+    let answers = [
+        json!({"id": "1", "score": 6, "comment": "slow", "created_at": 1_700_000_000, "person": {"email": "ann@acme.io"}}),
+        json!({"id": "2", "score": 9, "comment": "better", "created_at": 1_700_100_000, "person": {"email": "ANN@acme.io"}}),
+        json!({"id": "3", "score": 2, "created_at": 1_700_200_000, "person": {"email": "nobody@else.io"}}),
+    ];
+    let text: String = answers.iter().map(|a| format!("{a}\n")).collect();
+    std::fs::write(s.hub.config.base_dir.join("answers.ndjson"), text).unwrap();
+    let (_, r) = post(
+        &s,
+        "/api/v2/accounts",
+        json!({"records": [
+        {"account_id": "A1", "name": "Acme", "join_date": 1, "current_nps_score": 3,
+         "nps_history": [{"nps_score": 3, "date": 1_600_000_000_000_i64, "username": "old", "survey_name": "2020"}]},
+        {"account_id": "A2", "name": "Beta", "join_date": 1, "current_nps_score": 7}]}),
+    )
+    .await;
+    assert_eq!(r["failed_results"], json!([]), "{r}");
+    let (_, r) =
+        post(&s, "/api/v2/account_contacts", json!({"records": [{"account_id": "A1", "email": "ann@acme.io"}]})).await;
+    assert_eq!(r["failed_results"], json!([]), "{r}");
+    let hub = s.hub.clone();
+    let handle = tokio::runtime::Handle::current();
+    let report = tokio::task::spawn_blocking(move || {
+        let options = accord_engine::SyncOptions { sources: vec!["survey".into()], full: false };
+        accord_engine::sync(&hub, &options, &accord_engine::sync::Quiet, &handle).unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(!report.failed(), "{:?}", report.sources.iter().map(|s| &s.error).collect::<Vec<_>>());
+
+    let (_, a) = get(&s, "/api/v2/accounts/A1").await;
+    let a = &a["result"];
+    let history = a["nps_history"].as_array().unwrap();
+    let scores: Vec<i64> = history.iter().map(|e| e["nps_score"].as_i64().unwrap()).collect();
+    assert_eq!(scores, [3, 6, 9], "API-written and synced answers, oldest first: {a}");
+    assert_eq!(history[1]["date"], 1_700_000_000_000_i64);
+    assert_eq!(history[2]["comments"], "better");
+    assert_eq!(history[2]["username"], "ANN@acme.io");
+    assert_eq!(history[2]["survey_name"], "survey/survey_responses");
+    assert_eq!(a["current_nps_score"], 9, "the latest synced answer");
+    // An account without synced answers keeps what the Account API wrote; lists say it too.
+    let (_, b) = get(&s, "/api/v2/accounts/A2").await;
+    assert_eq!(b["result"]["current_nps_score"], 7);
+    assert_eq!(b["result"]["nps_history"], json!([]));
+    let (_, list) = get(&s, "/api/v2/accounts").await;
+    let scores: Vec<&Value> = list["results"].as_array().unwrap().iter().map(|r| &r["current_nps_score"]).collect();
+    assert_eq!(scores, [&json!(9), &json!(7)]);
+    assert!(list["results"][0].get("nps_history").is_none());
+    let (_, list) = get(&s, "/api/v2/accounts?include=nps_history").await;
+    assert_eq!(list["results"][0]["nps_history"].as_array().unwrap().len(), 3);
+}
