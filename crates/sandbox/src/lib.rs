@@ -131,10 +131,15 @@ impl Sandbox {
 
     /// The 429s every emulator has sent so far.
     pub fn throttled(&self) -> u64 {
-        [self.salesforce.rate_limiter(), self.zendesk.rate_limiter(), self.intercom.rate_limiter()]
-            .iter()
-            .map(|l| l.stats().throttled)
-            .sum()
+        [
+            self.salesforce.rate_limiter(),
+            self.zendesk.rate_limiter(),
+            self.intercom.rate_limiter(),
+            self.delighted.rate_limiter(),
+        ]
+        .iter()
+        .map(|l| l.stats().throttled)
+        .sum()
     }
 
     /// Stops every emulator and waits until their servers have closed.
