@@ -470,7 +470,11 @@ fields = { email = "person.email", responded_at = "created_at" }
     let hub = s.hub.clone();
     let handle = tokio::runtime::Handle::current();
     let report = tokio::task::spawn_blocking(move || {
-        let options = accord_engine::SyncOptions { sources: vec!["survey".into()], full: false, ..accord_engine::SyncOptions::default() };
+        let options = accord_engine::SyncOptions {
+            sources: vec!["survey".into()],
+            full: false,
+            ..accord_engine::SyncOptions::default()
+        };
         accord_engine::sync(&hub, &options, &accord_engine::sync::Quiet, &handle).unwrap()
     })
     .await

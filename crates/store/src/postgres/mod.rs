@@ -8,6 +8,7 @@
 //! still hits a deadlock or serialization failure is retried whole.
 
 mod rows;
+mod tls;
 mod web;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -16,7 +17,7 @@ use std::time::Duration;
 
 use ::postgres::fallible_iterator::FallibleIterator;
 use ::postgres::types::{ToSql, Type};
-use ::postgres::{Client, Config, NoTls, Transaction, error::SqlState};
+use ::postgres::{Client, Config, Transaction, error::SqlState};
 use accord_core::{ObjectKind, TriedKey};
 use r2d2_postgres::PostgresConnectionManager;
 use serde_json::Value;
@@ -50,7 +51,7 @@ const MIGRATION_LOCK: i64 = 0x6163_636f_7264;
 /// Attempts of a write transaction that fails with a deadlock or serialization failure.
 const WRITE_ATTEMPTS: u32 = 5;
 
-type Manager = PostgresConnectionManager<NoTls>;
+type Manager = PostgresConnectionManager<tokio_postgres_rustls::MakeRustlsConnect>;
 type Pool = r2d2::Pool<Manager>;
 /// A statement parameter with its type, so a statement costs one round trip (no separate prepare).
 type Param<'a> = (&'a (dyn ToSql + Sync), Type);
@@ -95,6 +96,21 @@ fn off_runtime<T: Send>(f: impl FnOnce() -> Result<T> + Send) -> Result<T> {
         Ok(out) => out,
         Err(panic) => std::panic::resume_unwind(panic),
     })
+}
+
+/// An error and its causes, as one line (a TLS refusal's reason is in its source).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let more = c.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        cause = c.source();
+    }
+    text
 }
 
 /// The URL without its password.
@@ -149,9 +165,13 @@ fn backoff(attempt: u32) -> Duration {
 impl PgStore {
     /// Connects to `postgres://user[:password]@host[:port]/db[?options]` and opens a pool. Fails
     /// fast, naming the server, when it cannot be reached. Does not migrate.
+    /// `sslmode` (up to `verify-full`) and `sslrootcert` take libpq's meanings (see `tls.rs`).
     pub fn connect(url: &str) -> Result<Self> {
+        let (rest, tls) = tls::split(url)?;
         let mut config: Config =
-            url.parse().map_err(|e| StoreError::Invalid(format!("invalid PostgreSQL URL {}: {e}", redact(url))))?;
+            rest.parse().map_err(|e| StoreError::Invalid(format!("invalid PostgreSQL URL {}: {e}", redact(url))))?;
+        config.ssl_mode(tls.ssl_mode());
+        let connector = tls::connector(&tls)?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
@@ -163,8 +183,8 @@ impl PgStore {
         // now, with its cause, instead of after the pool's checkout timeout.
         off_runtime(|| {
             let probe = config
-                .connect(NoTls)
-                .map_err(|e| StoreError::Unreachable { target: target.clone(), reason: e.to_string() })?;
+                .connect(connector.clone())
+                .map_err(|e| StoreError::Unreachable { target: target.clone(), reason: error_chain(&e) })?;
             drop(probe);
             Ok(())
         })?;
@@ -172,7 +192,7 @@ impl PgStore {
             .max_size(POOL_SIZE)
             .min_idle(Some(1))
             .connection_timeout(CHECKOUT_TIMEOUT)
-            .build_unchecked(PostgresConnectionManager::new(config, NoTls));
+            .build_unchecked(PostgresConnectionManager::new(config, connector));
         Ok(Self { pool: Some(pool), target, pending: Default::default() })
     }
 

@@ -2,6 +2,7 @@
 
 mod backlog;
 mod pg;
+mod tls;
 
 use accord_store::Store;
 use accord_store::contract::CASES;
