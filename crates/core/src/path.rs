@@ -39,6 +39,9 @@ impl FieldPath {
         if text.trim().is_empty() {
             return Err(err("it is empty"));
         }
+        if text == "." {
+            return Ok(Self::root());
+        }
         let mut segments = Vec::new();
         let mut rest = text;
         let mut expect_key = true;
@@ -87,6 +90,12 @@ impl FieldPath {
     /// A path of one key, taken literally (no parsing): for generated mappings.
     pub fn key(key: &str) -> Self {
         Self { text: key.to_owned(), segments: vec![Segment::Key(key.to_owned())] }
+    }
+
+    /// The record itself: for answers that are a bare JSON array of records (Freshdesk's lists).
+    /// It reads as `.`; `get` and `take` return the whole value.
+    pub fn root() -> Self {
+        Self { text: ".".to_owned(), segments: Vec::new() }
     }
 
     pub fn as_str(&self) -> &str {
@@ -213,6 +222,18 @@ mod tests {
         for bad in ["", "a..b", "a.", ".a", "a[", "a[x]", "a[=1]", "[\"x"] {
             assert!(FieldPath::parse(bad).is_err(), "{bad:?} should not parse");
         }
+    }
+
+    #[test]
+    fn the_root_path_is_the_whole_record() {
+        let mut v = json!([{"id": 1}, {"id": 2}]);
+        let root = FieldPath::parse(".").unwrap();
+        assert_eq!(root, FieldPath::root());
+        assert_eq!(root.get(&v), Some(&json!([{"id": 1}, {"id": 2}])));
+        assert_eq!(root.take(&mut v), Some(json!([{"id": 1}, {"id": 2}])));
+        assert_eq!(v, Value::Null, "taken");
+        assert_eq!(root.get(&Value::Null), None);
+        assert!(FieldPath::parse("..").is_err());
     }
 
     #[test]

@@ -26,6 +26,7 @@ use chrono::{DateTime, Utc};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use crate::freshdesk::model::FreshdeskData;
 use crate::intercom::model::{self as ic, AttributeValue, ContactRef, IntercomData};
 use crate::salesforce::model::{self as sf, SObject, SalesforceData, sf_id};
 use crate::truth::{
@@ -33,6 +34,9 @@ use crate::truth::{
     SALESFORCE, SorKind, Truth, ZENDESK, reason, rules,
 };
 use crate::zendesk::model::{self as zd, ZendeskData};
+
+#[path = "freshdesk/seed.rs"]
+mod freshdesk_seed;
 
 /// The generated data is "as of" this instant (2025-01-01T00:00:00Z): every timestamp is earlier.
 /// Salesforce deletions are re-dated relative to the sandbox's start (see the emulator).
@@ -109,10 +113,13 @@ pub enum Problem {
     NumericAccountAttribute,
     /// An Intercom contact whose `custom_attributes.account_id` is `100042.5`.
     NonIntegralAccountAttribute,
-    /// A Zendesk ticket deleted (status `deleted` in the export).
+    /// A Zendesk or Freshdesk ticket deleted (status `deleted` in the export, in Freshdesk's trash).
     DeletedTicket,
     /// A Salesforce contact or case deleted at the source.
     DeletedAtSource,
+    /// A Freshdesk contact outside any company whose email is typed in another case than the
+    /// customer's own contact's (`ADA.BERG@ACME.IO`): it links by that email all the same.
+    EmailInAnotherCase,
 
     // The second day (`Company::delete_some`).
     /// A Salesforce account holding an active account, deleted: its account goes on the delete list.
@@ -136,7 +143,7 @@ pub enum Problem {
 
 impl Problem {
     /// The problems of the generated data.
-    pub const ALL: [Problem; 33] = [
+    pub const ALL: [Problem; 34] = [
         Problem::SfMissingAccountId,
         Problem::SfMissingName,
         Problem::SfFilteredType,
@@ -170,6 +177,7 @@ impl Problem {
         Problem::NonIntegralAccountAttribute,
         Problem::DeletedTicket,
         Problem::DeletedAtSource,
+        Problem::EmailInAnotherCase,
     ];
 
     /// The problems the second day plants.
@@ -214,6 +222,7 @@ pub struct Company {
     pub(crate) ledger: Ledger,
     /// Situations the second day can delete.
     scenarios: Scenarios,
+    pub freshdesk: FreshdeskData,
 }
 
 /// What the second day deleted ([`Company::delete_some`]).
@@ -254,6 +263,9 @@ impl Company {
             + i.companies.len()
             + i.contacts.len()
             + i.conversations.len()
+            + self.freshdesk.companies.len()
+            + self.freshdesk.contacts.len()
+            + self.freshdesk.tickets.len()
     }
 
     /// The second day: deletes a planted set of records, chosen by `seed` among the situations
@@ -645,6 +657,7 @@ impl Generator {
             planted: Vec::new(),
             ledger: Ledger::default(),
             scenarios: Scenarios::default(),
+            freshdesk: FreshdeskData::default(),
         };
         Self {
             rng: ChaCha8Rng::seed_from_u64(seed),
@@ -753,6 +766,7 @@ impl Generator {
             self.intercom_evidence();
             self.contacts_with_their_own_case();
         }
+        self.freshdesk(&people);
         self.plain_accounts();
         self.finish()
     }
@@ -1942,6 +1956,9 @@ impl Generator {
         c.intercom.companies.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
         c.intercom.contacts.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
         c.intercom.conversations.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        c.freshdesk.companies.sort_by_key(|r| r.id);
+        c.freshdesk.contacts.sort_by_key(|r| r.id);
+        c.freshdesk.tickets.sort_by_key(|r| r.id);
         c.planted.sort_by(|a, b| (a.problem, &a.record).cmp(&(b.problem, &b.record)));
         self.out
     }

@@ -27,6 +27,7 @@
 
 pub mod clock;
 pub mod emulator;
+pub mod freshdesk;
 pub mod generate;
 pub mod intercom;
 pub mod salesforce;
@@ -64,6 +65,7 @@ pub struct SandboxOptions {
     pub salesforce: salesforce::Options,
     pub zendesk: zendesk::Options,
     pub intercom: intercom::Options,
+    pub freshdesk: freshdesk::Options,
 }
 
 impl SandboxOptions {
@@ -73,6 +75,7 @@ impl SandboxOptions {
         o.salesforce.rate_limited = false;
         o.zendesk.rate_limited = false;
         o.intercom.rate_limited = false;
+        o.freshdesk.rate_limited = false;
         o
     }
 }
@@ -85,6 +88,7 @@ pub struct Sandbox {
     pub salesforce: salesforce::Emulator,
     pub zendesk: zendesk::Emulator,
     pub intercom: intercom::Emulator,
+    pub freshdesk: freshdesk::Emulator,
     clock: Clock,
     /// The planted truth of the company the emulators started with.
     ledger: truth::Ledger,
@@ -94,11 +98,12 @@ impl Sandbox {
     /// Starts the emulators serving `company`. Must be called inside a Tokio runtime.
     pub async fn start(company: Company, options: SandboxOptions) -> Result<Sandbox> {
         let clock = Clock::new();
-        let Company { salesforce, zendesk, intercom, ledger, .. } = company;
+        let Company { salesforce, zendesk, intercom, ledger, freshdesk, .. } = company;
         Ok(Sandbox {
             salesforce: salesforce::Emulator::start(salesforce, options.salesforce, clock.clone()).await?,
             zendesk: zendesk::Emulator::start(zendesk, options.zendesk, clock.clone()).await?,
             intercom: intercom::Emulator::start(intercom, options.intercom, clock.clone()).await?,
+            freshdesk: freshdesk::Emulator::start(freshdesk, options.freshdesk, clock.clone()).await?,
             clock,
             ledger,
         })
@@ -116,7 +121,15 @@ impl Sandbox {
     /// is not in the truth, a changed one keeps the outcome planted for it.
     pub fn truth(&self) -> Truth {
         let (sf, zd, ic) = (self.salesforce.snapshot(), self.zendesk.snapshot(), self.intercom.snapshot());
-        self.ledger.with_deletions_seen_in(&sf, &zd, &ic).truth()
+        let fd = self.freshdesk.snapshot();
+        let fd_live: std::collections::HashSet<(&str, String)> = fd
+            .companies
+            .iter()
+            .map(|r| ("companies", r.id.to_string()))
+            .chain(fd.contacts.iter().filter(|r| !r.deleted).map(|r| ("contacts", r.id.to_string())))
+            .chain(fd.tickets.iter().filter(|r| !r.deleted).map(|r| ("tickets", r.id.to_string())))
+            .collect();
+        self.ledger.with_deletions_seen_in(&sf, &zd, &ic).with_gone_in(truth::FRESHDESK, &fd_live).truth()
     }
 
     /// Stops every emulator and waits until their servers have closed.
@@ -124,6 +137,7 @@ impl Sandbox {
         self.salesforce.shutdown().await;
         self.zendesk.shutdown().await;
         self.intercom.shutdown().await;
+        self.freshdesk.shutdown().await;
     }
 }
 
@@ -137,6 +151,7 @@ impl Sandbox {
         let sf = self.salesforce.credentials();
         let zd = self.zendesk.credentials();
         let ic = self.intercom.credentials();
+        let fd = self.freshdesk.credentials();
         for (name, value) in [
             ("sf_client_id", sf.client_id.as_str()),
             ("sf_client_secret", sf.client_secret.as_str()),
@@ -145,6 +160,7 @@ impl Sandbox {
             // Not in the config: for clients that use OAuth, as Singer's tap-zendesk does.
             ("zendesk_oauth_token", zd.oauth_token.as_str()),
             ("intercom_token", ic.access_token.as_str()),
+            ("freshdesk_api_key", fd.api_key.as_str()),
         ] {
             std::fs::write(dir.join(name), value)?;
         }
@@ -178,11 +194,19 @@ api_token = {{ file = "zendesk_token" }}
 kind = "intercom"
 base_url = "{ic_url}"
 access_token = {{ file = "intercom_token" }}
+{limits}
+[sources.freshdesk]
+kind = "freshdesk"
+base_url = "{fd_url}"
+api_key = {{ file = "freshdesk_api_key" }}
+account_id_field = "{fd_field}"
 {limits}"#,
             sf_url = self.salesforce.login_url(),
             zd_url = self.zendesk.base_url(),
             zd_email = zd.email,
             ic_url = self.intercom.base_url(),
+            fd_url = self.freshdesk.base_url(),
+            fd_field = freshdesk::model::ACCOUNT_ID_FIELD,
         ))
     }
 }

@@ -31,6 +31,9 @@
 //! | `intercom/companies` | `field company_id` |
 //! | `intercom/contacts` | `field custom_attributes.account_id`, `parent companies.data[0].id → companies`, `email email` |
 //! | `intercom/conversations` | `parent contacts.contacts[0].id → contacts` |
+//! | `freshdesk/companies` | `field custom_fields.account_id` |
+//! | `freshdesk/contacts` | `parent company_id → companies`, `email email` |
+//! | `freshdesk/tickets` | `parent company_id → companies`, `parent requester_id → contacts` |
 //!
 //! # What accord must answer
 //!
@@ -92,10 +95,11 @@ use crate::zendesk::model::ZendeskData;
 pub const SALESFORCE: &str = "salesforce";
 pub const ZENDESK: &str = "zendesk";
 pub const INTERCOM: &str = "intercom";
+pub const FRESHDESK: &str = "freshdesk";
 
 /// The objects the sandbox serves, System of Record first. A reading order for a config at most:
 /// the truth does not depend on it.
-pub const OBJECTS: [(&str, &str); 9] = [
+pub const OBJECTS: [(&str, &str); 12] = [
     (SALESFORCE, "Account"),
     (SALESFORCE, "Contact"),
     (SALESFORCE, "Case"),
@@ -105,6 +109,9 @@ pub const OBJECTS: [(&str, &str); 9] = [
     (INTERCOM, "companies"),
     (INTERCOM, "contacts"),
     (INTERCOM, "conversations"),
+    (FRESHDESK, "companies"),
+    (FRESHDESK, "contacts"),
+    (FRESHDESK, "tickets"),
 ];
 
 /// accord's rejection reason codes.
@@ -348,6 +355,18 @@ pub(crate) mod rules {
     pub fn ic_conversation(contact: Option<Key>) -> Vec<Step> {
         steps([("parent", contact)])
     }
+
+    pub fn fd_company(account_id_field: Option<Key>) -> Vec<Step> {
+        steps([("field", account_id_field)])
+    }
+
+    pub fn fd_contact(company_id: Option<Key>, email: Option<Key>) -> Vec<Step> {
+        steps([("parent", company_id), ("email", email)])
+    }
+
+    pub fn fd_ticket(company_id: Option<Key>, requester_id: Option<Key>) -> Vec<Step> {
+        steps([("parent", company_id), ("parent", requester_id)])
+    }
 }
 
 /// What a System of Record record is.
@@ -469,6 +488,11 @@ impl Ledger {
         self.accounts[a.0 as usize].holder.as_ref().map(|(h, _)| *h)
     }
 
+    /// How many records the ledger holds.
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
     pub(crate) fn entry(&self, ix: Ix) -> &Entry {
         &self.entries[ix as usize]
     }
@@ -497,12 +521,27 @@ impl Ledger {
         live.extend(ic.contacts.iter().map(|r| ("contacts", r.id.as_str())));
         live.extend(ic.conversations.iter().map(|r| ("conversations", r.id.as_str())));
         let mut out = self.clone();
+        let seen = [SALESFORCE, ZENDESK, INTERCOM];
         for e in &mut out.entries {
-            if e.gone == Gone::Live && !live.contains(&(e.key.object, e.key.native_id.as_str())) {
+            if e.gone == Gone::Live
+                && seen.contains(&e.key.source)
+                && !live.contains(&(e.key.object, e.key.native_id.as_str()))
+            {
                 e.gone = Gone::Later;
             }
         }
         out
+    }
+
+    /// The ledger with the records of `source` that it no longer serves live (not in `live`,
+    /// as `(object, native id)`) marked as deleted after a first sync.
+    pub(crate) fn with_gone_in(mut self, source: &str, live: &HashSet<(&str, String)>) -> Ledger {
+        for e in &mut self.entries {
+            if e.gone == Gone::Live && e.key.source == source && !live.contains(&(e.key.object, e.key.native_id.clone())) {
+                e.gone = Gone::Later;
+            }
+        }
+        self
     }
 
     /// What accord must answer for this data: the rules of the module docs applied to the

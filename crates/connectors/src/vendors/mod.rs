@@ -3,6 +3,7 @@
 //! against the sandbox live in `crates/connectors/tests/conformance`.
 
 pub mod common;
+pub mod freshdesk;
 pub mod intercom;
 pub mod salesforce;
 pub mod zendesk;
