@@ -8,7 +8,9 @@ use std::collections::BTreeSet;
 use accord_sandbox::{Fault, Schedule, salesforce};
 use serde_json::Value;
 
-use super::{INTERCOM, SALESFORCE, Vendor, ZENDESK, connector, expected, options, read, sandbox, set, try_read};
+use super::{
+    FRESHDESK, INTERCOM, SALESFORCE, Vendor, ZENDESK, connector, expected, options, read, sandbox, set, try_read,
+};
 
 /// Intercom with the connector's default page size (150), for the paging cases.
 const INTERCOM_DEFAULT_PAGES: Vendor =
@@ -339,4 +341,73 @@ async fn intercom_records_changing_during_a_pass_do_not_trip_the_count_check() {
     assert!(changed.is_subset(&set(&inc.ids)), "every change made before the pass is read");
     let next = read(c.as_ref(), "contacts", rest.cursor.clone(), None).await;
     assert!(next.ids.contains(&contacts[2].id), "the late change is read by the next pass");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn freshdesk_deleted_contacts_and_tickets_arrive_from_the_deletion_lists() {
+    let sb = sandbox(&FRESHDESK, options()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let c = connector(&sb, &FRESHDESK, dir.path(), "");
+    let contacts = read(c.as_ref(), "contacts", None, None).await;
+    let tickets = read(c.as_ref(), "tickets", None, None).await;
+    contacts.completed_full_pass("the first contacts pass");
+    tickets.completed_full_pass("the first tickets pass: everything updated since 1970");
+    // Every ticket is older than the 30 days a list without updated_since reaches: the pass read
+    // them all, so it sent updated_since.
+    assert_eq!(set(&tickets.ids), expected(&sb, &FRESHDESK, "tickets").0);
+    let snapshot = sb.freshdesk.snapshot();
+    let contact = snapshot.contacts.iter().find(|c| !c.deleted).unwrap().id;
+    let ticket = snapshot.tickets.iter().find(|t| !t.deleted).unwrap().id;
+    let old_ticket = snapshot.tickets.iter().find(|t| t.deleted).unwrap().id;
+    sb.clock().advance(chrono::Duration::minutes(2));
+    sb.freshdesk.delete_contact(contact).unwrap();
+    sb.freshdesk.delete_ticket(ticket).unwrap();
+    sb.clock().advance(chrono::Duration::minutes(2));
+    let contacts = read(c.as_ref(), "contacts", contacts.cursor.clone(), None).await;
+    let tickets = read(c.as_ref(), "tickets", tickets.cursor.clone(), None).await;
+    assert!(contacts.unmarked() && tickets.unmarked(), "incremental passes");
+    assert_eq!(contacts.deleted, vec![contact.to_string()], "state=deleted since the full pass began");
+    assert_eq!(tickets.deleted, vec![ticket.to_string()], "filter=deleted since the full pass began");
+    assert!(!tickets.deleted.contains(&old_ticket.to_string()), "a deletion older than the pass is not re-read");
+    // Nothing deleted is reported twice once the feed has moved on.
+    sb.clock().advance(chrono::Duration::minutes(2));
+    let quiet = read(c.as_ref(), "tickets", tickets.cursor.clone(), None).await;
+    assert!(quiet.deleted.is_empty(), "{:?}", quiet.deleted);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn freshdesk_deleted_companies_are_reconciled_every_reconcile_every() {
+    let sb = sandbox(&FRESHDESK, options()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let c = connector(&sb, &FRESHDESK, dir.path(), "");
+    let first = read(c.as_ref(), "companies", None, None).await;
+    first.completed_full_pass("the first companies pass");
+    let gone = sb.freshdesk.snapshot().companies[2].id;
+    sb.freshdesk.delete_company(gone).unwrap();
+    let next = read(c.as_ref(), "companies", first.cursor.clone(), None).await;
+    assert!(next.unmarked(), "within reconcile_every, no reconciling pass");
+    assert!(!next.ids.contains(&gone.to_string()));
+    let mut due = next.cursor.clone().unwrap();
+    let at = accord_core::time::parse_timestamp(&due["last_full_pass"]).unwrap();
+    due["last_full_pass"] = Value::String((at - chrono::Duration::days(8)).to_rfc3339());
+    let reconciled = read(c.as_ref(), "companies", Some(due), None).await;
+    reconciled.completed_full_pass("a due reconciling pass");
+    assert_eq!(set(&reconciled.ids), expected(&sb, &FRESHDESK, "companies").0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn freshdesk_settings_are_checked_when_parsed() {
+    let sb = sandbox(&FRESHDESK, options()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let toml = sb.accord_toml(dir.path(), false).unwrap();
+    let toml = toml.replace("account_id_field = \"account_id\"", "account_id_field = \"custom_fields.account_id\"");
+    let config = accord_core::Config::from_toml(&toml, dir.path()).unwrap();
+    let e = accord_connectors::open_source("freshdesk", &config.raw.sources["freshdesk"], &config).unwrap_err();
+    let e = e.to_string();
+    assert!(e.contains("sources.freshdesk.account_id_field") && e.contains("not a custom field name"), "{e}");
+    // Another field name reads another custom field.
+    let toml = sb.accord_toml(dir.path(), false).unwrap().replace("account_id_field = \"account_id\"", "account_id_field = \"acct_no\"");
+    let config = accord_core::Config::from_toml(&toml, dir.path()).unwrap();
+    let c = accord_connectors::open_source("freshdesk", &config.raw.sources["freshdesk"], &config).unwrap();
+    assert_eq!(c.objects()[0].link[0].field().as_str(), "custom_fields.acct_no");
 }

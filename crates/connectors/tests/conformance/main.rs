@@ -39,6 +39,9 @@ const INTERCOM: Vendor = Vendor {
     size: 60,
 };
 
+const FRESHDESK: Vendor =
+    Vendor { name: "freshdesk", objects: ["companies", "contacts", "tickets"], settings: "per_page = 20\n", size: 60 };
+
 fn options() -> SandboxOptions {
     let mut o = SandboxOptions::unlimited();
     o.salesforce.batch_size = 200;
@@ -237,7 +240,7 @@ async fn resumes_after_a_kill(v: &Vendor) {
 
 /// Changes one record of each object in the emulator; returns its id.
 fn change_one(sb: &Sandbox, v: &Vendor, object: &str) -> String {
-    use accord_sandbox::{intercom, salesforce, zendesk};
+    use accord_sandbox::{freshdesk, intercom, salesforce, zendesk};
     match (v.name, object) {
         ("salesforce", "Account") => {
             let id = sb.salesforce.snapshot().accounts[0].id.clone();
@@ -284,6 +287,21 @@ fn change_one(sb: &Sandbox, v: &Vendor, object: &str) -> String {
             sb.intercom.update::<intercom::model::Conversation>(&id, |c| c.title = Some("Renamed".into())).unwrap();
             id
         }
+        ("freshdesk", "companies") => {
+            let id = sb.freshdesk.snapshot().companies[0].id;
+            sb.freshdesk.update::<freshdesk::model::Company>(id, |c| c.name = "Renamed".into()).unwrap();
+            id.to_string()
+        }
+        ("freshdesk", "contacts") => {
+            let id = sb.freshdesk.snapshot().contacts.iter().find(|c| !c.deleted).unwrap().id;
+            sb.freshdesk.update::<freshdesk::model::Contact>(id, |c| c.name = "Renamed".into()).unwrap();
+            id.to_string()
+        }
+        ("freshdesk", "tickets") => {
+            let id = sb.freshdesk.snapshot().tickets.iter().find(|t| !t.deleted).unwrap().id;
+            sb.freshdesk.update::<freshdesk::model::Ticket>(id, |t| t.subject = "Renamed".into()).unwrap();
+            id.to_string()
+        }
         other => panic!("no change for {other:?}"),
     }
 }
@@ -299,7 +317,8 @@ async fn re_syncs_only_changes(v: &Vendor) {
         sb.clock().advance(chrono::Duration::seconds(120));
         let again = read(c.as_ref(), object, full.cursor.clone(), None).await;
         assert!(again.ids.contains(&changed), "{}/{object}: the changed record is re-read", v.name);
-        let incremental = !(v.name == "intercom" && object == "companies");
+        // Intercom's and Freshdesk's company lists have no change filter: every pass reads them.
+        let incremental = !(matches!(v.name, "intercom" | "freshdesk") && object == "companies");
         if incremental {
             assert!(
                 again.ids.len() < full.ids.len() / 2,
@@ -320,6 +339,7 @@ async fn survives_faults(v: &Vendor) {
         let faults = match v.name {
             "salesforce" => sb.salesforce.faults(),
             "zendesk" => sb.zendesk.faults(),
+            "freshdesk" => sb.freshdesk.faults(),
             _ => sb.intercom.faults(),
         };
         faults.inject(fault, Schedule::EveryNth(3));
@@ -349,12 +369,16 @@ async fn stays_under_the_rate_limit(v: &Vendor) {
     o.intercom.rate_limited = true;
     o.intercom.per_minute = limit.max * 30; // Intercom spreads its per-minute limit over slices: 6 per 2-second slice
     o.intercom.slice = limit.window;
+    o.freshdesk.rate_limited = true;
+    o.freshdesk.per_minute = limit.max;
+    o.freshdesk.window = limit.window;
     let sb = sandbox(v, o).await;
     let dir = tempfile::tempdir().unwrap();
     let c = connector(&sb, v, dir.path(), "rate_limit = { requests = 6, per_seconds = 2.0 }\n");
     let limiter = match v.name {
         "salesforce" => sb.salesforce.rate_limiter(),
         "zendesk" => sb.zendesk.rate_limiter(),
+        "freshdesk" => sb.freshdesk.rate_limiter(),
         _ => sb.intercom.rate_limiter(),
     };
     let mut read_all = BTreeMap::new();
@@ -385,4 +409,4 @@ macro_rules! conformance {
     )*};
 }
 
-conformance!(SALESFORCE => salesforce, ZENDESK => zendesk, INTERCOM => intercom);
+conformance!(SALESFORCE => salesforce, ZENDESK => zendesk, INTERCOM => intercom, FRESHDESK => freshdesk);
