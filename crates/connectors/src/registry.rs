@@ -5,10 +5,10 @@ use accord_core::{Config, ConfigError};
 
 use crate::Connector;
 use crate::file::FileConnector;
-use crate::vendors::{freshdesk, intercom, salesforce, zendesk};
+use crate::vendors::{capsule, freshdesk, intercom, salesforce, zendesk};
 
 /// Every source kind accord knows.
-pub const KINDS: &[&str] = &["file", "salesforce", "zendesk", "intercom", "freshdesk"];
+pub const KINDS: &[&str] = &["file", "salesforce", "zendesk", "intercom", "freshdesk", "capsule"];
 
 /// Builds the connector of a configured source.
 pub fn open_source(name: &str, source: &SourceConfig, config: &Config) -> Result<Box<dyn Connector>, ConfigError> {
@@ -19,6 +19,7 @@ pub fn open_source(name: &str, source: &SourceConfig, config: &Config) -> Result
         "zendesk" => Box::new(zendesk::connector(name, source, config, base)?),
         "intercom" => Box::new(intercom::connector(name, source, config, base)?),
         "freshdesk" => Box::new(freshdesk::connector(name, source, config, base)?),
+        "capsule" => Box::new(capsule::connector(name, source, config, base)?),
         other => {
             return Err(ConfigError::new(
                 format!("sources.{name}.kind"),

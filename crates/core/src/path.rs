@@ -1,7 +1,8 @@
 //! Field paths: where a value sits inside a source record.
 //!
 //! `external_id`, `metadata.account_id`, `companies.data[0].company_id`,
-//! `custom_fields[id=360001].value`, and `["Acct.No"]` for a key that itself contains a dot.
+//! `custom_fields[id=360001].value`, `fields[definition.name=Account ID].value` (the selector's key
+//! may be nested), and `["Acct.No"]` for a key that itself contains a dot.
 //! CSV headers with spaces need no quoting: `Account Number` is one segment.
 
 use std::fmt;
@@ -118,7 +119,9 @@ impl FieldPath {
                 Segment::Key(k) => at.as_object()?.get(k)?,
                 Segment::Index(i) => at.as_array()?.get(*i)?,
                 Segment::Match { key, value } => at.as_array()?.iter().find(|item| {
-                    item.get(key).is_some_and(|v| match v {
+                    // The key may name a nested field: `[definition.name=Account ID]`.
+                    let found = key.split('.').try_fold(*item, |v, k| v.get(k));
+                    found.is_some_and(|v| match v {
                         Value::String(s) => s == value,
                         Value::Number(n) => crate::id::integral_text(n).is_some_and(|t| t == *value),
                         _ => false,
@@ -222,6 +225,18 @@ mod tests {
         for bad in ["", "a..b", "a.", ".a", "a[", "a[x]", "a[=1]", "[\"x"] {
             assert!(FieldPath::parse(bad).is_err(), "{bad:?} should not parse");
         }
+    }
+
+    #[test]
+    fn a_selector_may_match_a_nested_key() {
+        let v = json!({"fields": [
+            {"value": "x", "definition": {"id": 1, "name": "Region"}},
+            {"value": "100042", "definition": {"id": 2, "name": "Account ID"}}
+        ]});
+        assert_eq!(get("fields[definition.name=Account ID].value", &v), Some(json!("100042")));
+        assert_eq!(get("fields[definition.id=1].value", &v), Some(json!("x")));
+        assert_eq!(get("fields[definition.name=Plan].value", &v), None);
+        assert_eq!(get("fields[definition=Region].value", &v), None, "an object is not text");
     }
 
     #[test]

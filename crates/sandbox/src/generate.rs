@@ -26,6 +26,7 @@ use chrono::{DateTime, Utc};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use crate::capsule::model::CapsuleData;
 use crate::freshdesk::model::FreshdeskData;
 use crate::intercom::model::{self as ic, AttributeValue, ContactRef, IntercomData};
 use crate::salesforce::model::{self as sf, SObject, SalesforceData, sf_id};
@@ -37,6 +38,8 @@ use crate::zendesk::model::{self as zd, ZendeskData};
 
 #[path = "freshdesk/seed.rs"]
 mod freshdesk_seed;
+#[path = "capsule/seed.rs"]
+mod capsule_seed;
 
 /// The generated data is "as of" this instant (2025-01-01T00:00:00Z): every timestamp is earlier.
 /// Salesforce deletions are re-dated relative to the sandbox's start (see the emulator).
@@ -120,6 +123,9 @@ pub enum Problem {
     /// A Freshdesk contact outside any company whose email is typed in another case than the
     /// customer's own contact's (`ADA.BERG@ACME.IO`): it links by that email all the same.
     EmailInAnotherCase,
+    /// A Capsule organisation without the custom field whose web address is typed by hand
+    /// (`www.acme.io`, `http://acme.io/`, `HTTP://WWW.ACME.IO/`): its domain links it.
+    WebsiteTypedByHand,
 
     // The second day (`Company::delete_some`).
     /// A Salesforce account holding an active account, deleted: its account goes on the delete list.
@@ -143,7 +149,7 @@ pub enum Problem {
 
 impl Problem {
     /// The problems of the generated data.
-    pub const ALL: [Problem; 34] = [
+    pub const ALL: [Problem; 35] = [
         Problem::SfMissingAccountId,
         Problem::SfMissingName,
         Problem::SfFilteredType,
@@ -178,6 +184,7 @@ impl Problem {
         Problem::DeletedTicket,
         Problem::DeletedAtSource,
         Problem::EmailInAnotherCase,
+        Problem::WebsiteTypedByHand,
     ];
 
     /// The problems the second day plants.
@@ -223,6 +230,7 @@ pub struct Company {
     /// Situations the second day can delete.
     scenarios: Scenarios,
     pub freshdesk: FreshdeskData,
+    pub capsule: CapsuleData,
 }
 
 /// What the second day deleted ([`Company::delete_some`]).
@@ -266,6 +274,7 @@ impl Company {
             + self.freshdesk.companies.len()
             + self.freshdesk.contacts.len()
             + self.freshdesk.tickets.len()
+            + self.capsule.parties.len()
     }
 
     /// The second day: deletes a planted set of records, chosen by `seed` among the situations
@@ -658,6 +667,7 @@ impl Generator {
             ledger: Ledger::default(),
             scenarios: Scenarios::default(),
             freshdesk: FreshdeskData::default(),
+            capsule: CapsuleData::default(),
         };
         Self {
             rng: ChaCha8Rng::seed_from_u64(seed),
@@ -767,6 +777,7 @@ impl Generator {
             self.contacts_with_their_own_case();
         }
         self.freshdesk(&people);
+        self.capsule(&people);
         self.plain_accounts();
         self.finish()
     }
@@ -1959,6 +1970,7 @@ impl Generator {
         c.freshdesk.companies.sort_by_key(|r| r.id);
         c.freshdesk.contacts.sort_by_key(|r| r.id);
         c.freshdesk.tickets.sort_by_key(|r| r.id);
+        c.capsule.parties.sort_by_key(|r| r.id);
         c.planted.sort_by(|a, b| (a.problem, &a.record).cmp(&(b.problem, &b.record)));
         self.out
     }

@@ -26,6 +26,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod clock;
+pub mod capsule;
 pub mod emulator;
 pub mod freshdesk;
 pub mod generate;
@@ -66,6 +67,7 @@ pub struct SandboxOptions {
     pub zendesk: zendesk::Options,
     pub intercom: intercom::Options,
     pub freshdesk: freshdesk::Options,
+    pub capsule: capsule::Options,
 }
 
 impl SandboxOptions {
@@ -76,6 +78,7 @@ impl SandboxOptions {
         o.zendesk.rate_limited = false;
         o.intercom.rate_limited = false;
         o.freshdesk.rate_limited = false;
+        o.capsule.rate_limited = false;
         o
     }
 }
@@ -89,6 +92,7 @@ pub struct Sandbox {
     pub zendesk: zendesk::Emulator,
     pub intercom: intercom::Emulator,
     pub freshdesk: freshdesk::Emulator,
+    pub capsule: capsule::Emulator,
     clock: Clock,
     /// The planted truth of the company the emulators started with.
     ledger: truth::Ledger,
@@ -98,12 +102,13 @@ impl Sandbox {
     /// Starts the emulators serving `company`. Must be called inside a Tokio runtime.
     pub async fn start(company: Company, options: SandboxOptions) -> Result<Sandbox> {
         let clock = Clock::new();
-        let Company { salesforce, zendesk, intercom, ledger, freshdesk, .. } = company;
+        let Company { salesforce, zendesk, intercom, ledger, freshdesk, capsule, .. } = company;
         Ok(Sandbox {
             salesforce: salesforce::Emulator::start(salesforce, options.salesforce, clock.clone()).await?,
             zendesk: zendesk::Emulator::start(zendesk, options.zendesk, clock.clone()).await?,
             intercom: intercom::Emulator::start(intercom, options.intercom, clock.clone()).await?,
             freshdesk: freshdesk::Emulator::start(freshdesk, options.freshdesk, clock.clone()).await?,
+            capsule: capsule::Emulator::start(capsule, options.capsule, clock.clone()).await?,
             clock,
             ledger,
         })
@@ -129,7 +134,20 @@ impl Sandbox {
             .chain(fd.contacts.iter().filter(|r| !r.deleted).map(|r| ("contacts", r.id.to_string())))
             .chain(fd.tickets.iter().filter(|r| !r.deleted).map(|r| ("tickets", r.id.to_string())))
             .collect();
-        self.ledger.with_deletions_seen_in(&sf, &zd, &ic).with_gone_in(truth::FRESHDESK, &fd_live).truth()
+        let cp = self.capsule.snapshot();
+        let cp_live: std::collections::HashSet<(&str, String)> = cp
+            .parties
+            .iter()
+            .map(|p| {
+                let object = if p.kind == capsule::model::PartyKind::Person { "people" } else { "organisations" };
+                (object, p.id.to_string())
+            })
+            .collect();
+        self.ledger
+            .with_deletions_seen_in(&sf, &zd, &ic)
+            .with_gone_in(truth::FRESHDESK, &fd_live)
+            .with_gone_in(truth::CAPSULE, &cp_live)
+            .truth()
     }
 
     /// Stops every emulator and waits until their servers have closed.
@@ -138,6 +156,7 @@ impl Sandbox {
         self.zendesk.shutdown().await;
         self.intercom.shutdown().await;
         self.freshdesk.shutdown().await;
+        self.capsule.shutdown().await;
     }
 }
 
@@ -152,6 +171,7 @@ impl Sandbox {
         let zd = self.zendesk.credentials();
         let ic = self.intercom.credentials();
         let fd = self.freshdesk.credentials();
+        let cp = self.capsule.credentials();
         for (name, value) in [
             ("sf_client_id", sf.client_id.as_str()),
             ("sf_client_secret", sf.client_secret.as_str()),
@@ -161,6 +181,7 @@ impl Sandbox {
             ("zendesk_oauth_token", zd.oauth_token.as_str()),
             ("intercom_token", ic.access_token.as_str()),
             ("freshdesk_api_key", fd.api_key.as_str()),
+            ("capsule_token", cp.access_token.as_str()),
         ] {
             std::fs::write(dir.join(name), value)?;
         }
@@ -200,6 +221,12 @@ kind = "freshdesk"
 base_url = "{fd_url}"
 api_key = {{ file = "freshdesk_api_key" }}
 account_id_field = "{fd_field}"
+{limits}
+[sources.capsule]
+kind = "capsule"
+base_url = "{cp_url}"
+access_token = {{ file = "capsule_token" }}
+account_id_field = "{cp_field}"
 {limits}"#,
             sf_url = self.salesforce.login_url(),
             zd_url = self.zendesk.base_url(),
@@ -207,6 +234,8 @@ account_id_field = "{fd_field}"
             ic_url = self.intercom.base_url(),
             fd_url = self.freshdesk.base_url(),
             fd_field = freshdesk::model::ACCOUNT_ID_FIELD,
+            cp_url = self.capsule.base_url(),
+            cp_field = capsule::model::ACCOUNT_ID_FIELD,
         ))
     }
 }

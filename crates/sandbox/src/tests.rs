@@ -549,6 +549,21 @@ async fn a_full_read_over_http_serves_exactly_the_truths_records() {
         }
     }
 
+    let mut url = format!("{}/api/v2/parties?perPage=100", s.capsule.base_url());
+    loop {
+        let res = http.get(&url).bearer_auth(s.capsule.credentials().access_token).send().await.unwrap();
+        let next = res.headers().get("link").map(|l| l.to_str().unwrap().to_owned());
+        let body: Value = res.json().await.unwrap();
+        for p in body["parties"].as_array().unwrap() {
+            let object = if p["type"] == "person" { "people" } else { "organisations" };
+            seen.insert(RecordKey::new("capsule", static_object(object), p["id"].as_u64().unwrap().to_string()));
+        }
+        match next {
+            Some(link) => url = link.trim_start_matches('<').split('>').next().unwrap().to_owned(),
+            None => break,
+        }
+    }
+
     let expected: BTreeSet<RecordKey> = truth.records.keys().cloned().collect();
     assert_eq!(seen.len(), expected.len());
     assert!(seen == expected, "served records differ from the truth's");

@@ -34,6 +34,8 @@
 //! | `freshdesk/companies` | `field custom_fields.account_id` |
 //! | `freshdesk/contacts` | `parent company_id → companies`, `email email` |
 //! | `freshdesk/tickets` | `parent company_id → companies`, `parent requester_id → contacts` |
+//! | `capsule/organisations` | `field fields[definition.name=Account ID].value`, `domain websites[service=URL].address` |
+//! | `capsule/people` | `parent organisation.id → organisations` |
 //!
 //! # What accord must answer
 //!
@@ -96,10 +98,11 @@ pub const SALESFORCE: &str = "salesforce";
 pub const ZENDESK: &str = "zendesk";
 pub const INTERCOM: &str = "intercom";
 pub const FRESHDESK: &str = "freshdesk";
+pub const CAPSULE: &str = "capsule";
 
 /// The objects the sandbox serves, System of Record first. A reading order for a config at most:
 /// the truth does not depend on it.
-pub const OBJECTS: [(&str, &str); 12] = [
+pub const OBJECTS: [(&str, &str); 14] = [
     (SALESFORCE, "Account"),
     (SALESFORCE, "Contact"),
     (SALESFORCE, "Case"),
@@ -112,6 +115,8 @@ pub const OBJECTS: [(&str, &str); 12] = [
     (FRESHDESK, "companies"),
     (FRESHDESK, "contacts"),
     (FRESHDESK, "tickets"),
+    (CAPSULE, "organisations"),
+    (CAPSULE, "people"),
 ];
 
 /// accord's rejection reason codes.
@@ -366,6 +371,14 @@ pub(crate) mod rules {
 
     pub fn fd_ticket(company_id: Option<Key>, requester_id: Option<Key>) -> Vec<Step> {
         steps([("parent", company_id), ("parent", requester_id)])
+    }
+
+    pub fn cp_organisation(account_id_field: Option<Key>, website: Option<Key>) -> Vec<Step> {
+        steps([("field", account_id_field), ("domain", website)])
+    }
+
+    pub fn cp_person(organisation: Option<Key>) -> Vec<Step> {
+        steps([("parent", organisation)])
     }
 }
 

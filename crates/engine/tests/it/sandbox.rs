@@ -211,7 +211,7 @@ fn a_sync_matches_the_truth(runs: &[(u64, usize, &[&str])]) {
 
 /// The System of Record last: every record arrives before the accounts, ids maps and evidence
 /// it needs, and earlier rules resolve after later ones did.
-const SOR_LAST: &[&str] = &["zendesk", "intercom", "salesforce"];
+const SOR_LAST: &[&str] = &["zendesk", "intercom", "freshdesk", "salesforce"];
 
 #[test]
 fn a_sync_of_the_sandbox_matches_the_ground_truth() {
@@ -249,7 +249,10 @@ fn deletions_between_two_syncs_match_the_ground_truth() {
     let sandbox = rt.block_on(Sandbox::start(company.clone(), SandboxOptions::unlimited())).unwrap();
     let dir = tempfile::tempdir().unwrap();
     // Intercom has no deletion feed: this hub reconciles it on every sync.
-    let toml = format!("{}reconcile_every = \"0s\"\n", sandbox.accord_toml(dir.path(), false).unwrap());
+    let toml = sandbox
+        .accord_toml(dir.path(), false)
+        .unwrap()
+        .replace("[sources.intercom]\n", "[sources.intercom]\nreconcile_every = \"0s\"\n");
     let hub = accord_engine::Hub::open(accord_core::Config::from_toml(&toml, dir.path()).unwrap()).unwrap();
     let sync = || {
         let report =
