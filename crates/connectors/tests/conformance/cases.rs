@@ -9,12 +9,12 @@ use accord_sandbox::{Fault, Schedule, salesforce};
 use serde_json::Value;
 
 use super::{
-    FRESHDESK, INTERCOM, SALESFORCE, Vendor, ZENDESK, connector, expected, options, read, sandbox, set, try_read,
+    CAPSULE, FRESHDESK, INTERCOM, SALESFORCE, Vendor, ZENDESK, connector, expected, options, read, sandbox, set, try_read,
 };
 
 /// Intercom with the connector's default page size (150), for the paging cases.
 const INTERCOM_DEFAULT_PAGES: Vendor =
-    Vendor { name: "intercom", objects: ["companies", "contacts", "conversations"], settings: "", size: 400 };
+    Vendor { name: "intercom", objects: &["companies", "contacts", "conversations"], settings: "", size: 400 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn salesforce_data_goes_to_the_instance_never_to_the_login_host() {
@@ -28,7 +28,7 @@ async fn salesforce_data_goes_to_the_instance_never_to_the_login_host() {
     let dir = tempfile::tempdir().unwrap();
     let c = connector(&sb, &SALESFORCE, dir.path(), "");
     let login_requests = sb.salesforce.rate_limiter().stats().requests;
-    for object in SALESFORCE.objects {
+    for &object in SALESFORCE.objects {
         let r = read(c.as_ref(), object, None, None).await;
         assert_eq!(set(&r.ids), expected(&sb, &SALESFORCE, object).0, "{object}: every record, from the instance");
     }
@@ -410,4 +410,28 @@ async fn freshdesk_settings_are_checked_when_parsed() {
     let config = accord_core::Config::from_toml(&toml, dir.path()).unwrap();
     let c = accord_connectors::open_source("freshdesk", &config.raw.sources["freshdesk"], &config).unwrap();
     assert_eq!(c.objects()[0].link[0].field().as_str(), "custom_fields.acct_no");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn capsule_each_object_keeps_its_own_party_type_and_deletions_come_from_the_deleted_list() {
+    let sb = sandbox(&CAPSULE, options()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let c = connector(&sb, &CAPSULE, dir.path(), "");
+    let orgs = read(c.as_ref(), "organisations", None, None).await;
+    let people = read(c.as_ref(), "people", None, None).await;
+    orgs.completed_full_pass("the first organisations pass");
+    people.completed_full_pass("the first people pass");
+    assert_eq!(set(&orgs.ids), expected(&sb, &CAPSULE, "organisations").0, "organisations only");
+    assert_eq!(set(&people.ids), expected(&sb, &CAPSULE, "people").0, "people only");
+    let snapshot = sb.capsule.snapshot();
+    let person = snapshot.parties.iter().find(|p| p.kind == accord_sandbox::capsule::model::PartyKind::Person).unwrap().id;
+    sb.clock().advance(chrono::Duration::minutes(2));
+    sb.capsule.delete(person).unwrap();
+    sb.clock().advance(chrono::Duration::minutes(2));
+    let people = read(c.as_ref(), "people", people.cursor.clone(), None).await;
+    assert!(people.unmarked(), "an incremental pass");
+    assert_eq!(people.deleted, vec![person.to_string()], "from /parties/deleted since the full pass began");
+    sb.clock().advance(chrono::Duration::minutes(2));
+    let quiet = read(c.as_ref(), "people", people.cursor.clone(), None).await;
+    assert!(quiet.deleted.is_empty() && quiet.ids.is_empty(), "{quiet:?}");
 }

@@ -1,7 +1,7 @@
 //! The conformance harness: every vendor connector, against its sandbox emulator, must page to the
 //! end, resume after a kill with no gap and no duplicate, re-sync incrementally fetching only
 //! changes, survive injected faults with the exact record set, and stay under the vendor's rate
-//! limit. One harness, three vendors: adding a system means adding a `Vendor` entry. `cases.rs`
+//! limit. One harness, every vendor: adding a system means adding a `Vendor` entry. `cases.rs`
 //! holds the cases of behaviour the vendors document and a same-assumption sandbox would hide:
 //! separate login and data hosts, server-chosen page sizes, totals, and deletions between syncs.
 
@@ -20,7 +20,7 @@ use serde_json::Value;
 struct Vendor {
     /// The source name (equal to the truth's source name).
     name: &'static str,
-    objects: [&'static str; 3],
+    objects: &'static [&'static str],
     /// Extra settings (page sizes) for the source table.
     settings: &'static str,
     /// Accounts in the generated company: enough for several pages at the vendor's smallest
@@ -29,18 +29,20 @@ struct Vendor {
 }
 
 const SALESFORCE: Vendor =
-    Vendor { name: "salesforce", objects: ["Account", "Contact", "Case"], settings: "", size: 400 };
+    Vendor { name: "salesforce", objects: &["Account", "Contact", "Case"], settings: "", size: 400 };
 const ZENDESK: Vendor =
-    Vendor { name: "zendesk", objects: ["organizations", "users", "tickets"], settings: "per_page = 25\n", size: 60 };
+    Vendor { name: "zendesk", objects: &["organizations", "users", "tickets"], settings: "per_page = 25\n", size: 60 };
 const INTERCOM: Vendor = Vendor {
     name: "intercom",
-    objects: ["companies", "contacts", "conversations"],
+    objects: &["companies", "contacts", "conversations"],
     settings: "per_page = 20\n",
     size: 60,
 };
 
 const FRESHDESK: Vendor =
-    Vendor { name: "freshdesk", objects: ["companies", "contacts", "tickets"], settings: "per_page = 20\n", size: 60 };
+    Vendor { name: "freshdesk", objects: &["companies", "contacts", "tickets"], settings: "per_page = 20\n", size: 60 };
+
+const CAPSULE: Vendor = Vendor { name: "capsule", objects: &["organisations", "people"], settings: "per_page = 20\n", size: 60 };
 
 fn options() -> SandboxOptions {
     let mut o = SandboxOptions::unlimited();
@@ -208,7 +210,7 @@ async fn pages_to_the_end(v: &Vendor) {
     let dir = tempfile::tempdir().unwrap();
     let c = connector(&sb, v, dir.path(), "");
     let mut multi_page = false;
-    for object in v.objects {
+    for &object in v.objects {
         let r = read(c.as_ref(), object, None, None).await;
         let (live, gone) = expected(&sb, v, object);
         assert_eq!(set(&r.ids), live, "{}/{object}: the records of a full read", v.name);
@@ -225,7 +227,7 @@ async fn resumes_after_a_kill(v: &Vendor) {
     let sb = sandbox(v, options()).await;
     let dir = tempfile::tempdir().unwrap();
     let c = connector(&sb, v, dir.path(), "");
-    for object in v.objects {
+    for &object in v.objects {
         let first = read(c.as_ref(), object, None, Some(1)).await;
         // The process dies here: only the first page and its cursor were committed.
         let rest = read(c.as_ref(), object, first.cursor.clone(), None).await;
@@ -240,7 +242,7 @@ async fn resumes_after_a_kill(v: &Vendor) {
 
 /// Changes one record of each object in the emulator; returns its id.
 fn change_one(sb: &Sandbox, v: &Vendor, object: &str) -> String {
-    use accord_sandbox::{freshdesk, intercom, salesforce, zendesk};
+    use accord_sandbox::{capsule, freshdesk, intercom, salesforce, zendesk};
     match (v.name, object) {
         ("salesforce", "Account") => {
             let id = sb.salesforce.snapshot().accounts[0].id.clone();
@@ -302,6 +304,18 @@ fn change_one(sb: &Sandbox, v: &Vendor, object: &str) -> String {
             sb.freshdesk.update::<freshdesk::model::Ticket>(id, |t| t.subject = "Renamed".into()).unwrap();
             id.to_string()
         }
+        ("capsule", kind) => {
+            let person = kind == "people";
+            let party = sb
+                .capsule
+                .snapshot()
+                .parties
+                .into_iter()
+                .find(|p| (p.kind == capsule::model::PartyKind::Person) == person)
+                .unwrap();
+            sb.capsule.update(party.id, |p| p.job_title = Some("Renamed".into())).unwrap();
+            party.id.to_string()
+        }
         other => panic!("no change for {other:?}"),
     }
 }
@@ -310,7 +324,7 @@ async fn re_syncs_only_changes(v: &Vendor) {
     let sb = sandbox(v, options()).await;
     let dir = tempfile::tempdir().unwrap();
     let c = connector(&sb, v, dir.path(), "");
-    for object in v.objects {
+    for &object in v.objects {
         let full = read(c.as_ref(), object, None, None).await;
         sb.clock().advance(chrono::Duration::days(2));
         let changed = change_one(&sb, v, object);
@@ -340,10 +354,11 @@ async fn survives_faults(v: &Vendor) {
             "salesforce" => sb.salesforce.faults(),
             "zendesk" => sb.zendesk.faults(),
             "freshdesk" => sb.freshdesk.faults(),
+            "capsule" => sb.capsule.faults(),
             _ => sb.intercom.faults(),
         };
         faults.inject(fault, Schedule::EveryNth(3));
-        for object in v.objects {
+        for &object in v.objects {
             // Retries absorb passing faults inside one run; Salesforce's quota refusal
             // (REQUEST_LIMIT_EXCEEDED) ends the run, and the next one resumes from the checkpoint.
             let (ids, _restarts) = read_resuming(c.as_ref(), object).await;
@@ -372,6 +387,9 @@ async fn stays_under_the_rate_limit(v: &Vendor) {
     o.freshdesk.rate_limited = true;
     o.freshdesk.per_minute = limit.max;
     o.freshdesk.window = limit.window;
+    o.capsule.rate_limited = true;
+    o.capsule.per_hour = limit.max;
+    o.capsule.window = limit.window;
     let sb = sandbox(v, o).await;
     let dir = tempfile::tempdir().unwrap();
     let c = connector(&sb, v, dir.path(), "rate_limit = { requests = 6, per_seconds = 2.0 }\n");
@@ -379,10 +397,11 @@ async fn stays_under_the_rate_limit(v: &Vendor) {
         "salesforce" => sb.salesforce.rate_limiter(),
         "zendesk" => sb.zendesk.rate_limiter(),
         "freshdesk" => sb.freshdesk.rate_limiter(),
+        "capsule" => sb.capsule.rate_limiter(),
         _ => sb.intercom.rate_limiter(),
     };
     let mut read_all = BTreeMap::new();
-    for object in v.objects {
+    for &object in v.objects {
         read_all.insert(object, read(c.as_ref(), object, None, None).await.ids.len());
     }
     let stats = limiter.stats();
@@ -409,4 +428,4 @@ macro_rules! conformance {
     )*};
 }
 
-conformance!(SALESFORCE => salesforce, ZENDESK => zendesk, INTERCOM => intercom, FRESHDESK => freshdesk);
+conformance!(SALESFORCE => salesforce, ZENDESK => zendesk, INTERCOM => intercom, FRESHDESK => freshdesk, CAPSULE => capsule);
