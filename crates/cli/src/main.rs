@@ -33,7 +33,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Generate a company in emulated Salesforce, Zendesk and Intercom, sync it, and serve the API.
+    /// Generate a company in emulated Salesforce, Zendesk, Intercom, Freshdesk and Capsule, sync it, and serve the API.
     Demo(cmd::demo::Args),
     /// Write a commented example accord.toml.
     Init(cmd::init::Args),

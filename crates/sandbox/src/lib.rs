@@ -1,5 +1,6 @@
-//! In-process emulators of the Salesforce REST, Zendesk Support and Intercom APIs, a deterministic
-//! messy company spread across them, and the ground truth of which record belongs to which account.
+//! In-process emulators of the Salesforce REST, Zendesk Support, Intercom, Freshdesk and Capsule
+//! APIs, a deterministic messy company spread across them, and the ground truth of which record
+//! belongs to which account.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), accord_sandbox::Error> {
@@ -19,7 +20,8 @@
 //! rate limits and their headers, fault injection, indexed record stores) is in [`emulator`].
 //! Each vendor folder has the same files: `model.rs` (records and their JSON), `routes.rs` (the
 //! HTTP API), `mod.rs` (options, credentials, the running emulator and its mutation methods) and
-//! `tests.rs`. Salesforce also has `soql.rs`, its query language.
+//! `tests.rs`. Salesforce also has `soql.rs`, its query language; Freshdesk and Capsule have
+//! `seed.rs`, their part of the generated company.
 
 // Handlers answer refusals with the vendor's `Response` as the error of a `Result`: it is built
 // once per request and returned straight to axum, so its size never travels far.
@@ -83,7 +85,7 @@ impl SandboxOptions {
     }
 }
 
-/// The three emulators, running on 127.0.0.1 ephemeral ports and sharing one clock.
+/// The emulators, running on 127.0.0.1 ephemeral ports and sharing one clock.
 ///
 /// Dropping the sandbox stops the servers; `shutdown` also waits for them to finish.
 #[derive(Debug)]
@@ -162,7 +164,8 @@ impl Sandbox {
 
 impl Sandbox {
     /// An `accord.toml` for this sandbox: Salesforce as the System of Record (account id in
-    /// `Account_ID__c`, only `Type = 'Customer'` accounts), Zendesk and Intercom as sources, the
+    /// `Account_ID__c`, only `Type = 'Customer'` accounts), Zendesk, Intercom, Freshdesk and
+    /// Capsule as sources, the
     /// credentials written as secret files in `dir` (with Zendesk's OAuth token, which the config
     /// does not use), and a store file there. Source names equal the
     /// vendors' names, so the truth's keys match the hub's.

@@ -1,6 +1,6 @@
-//! `accord demo`: a generated company served by emulated Salesforce, Zendesk and Intercom APIs,
-//! synced into an embedded SQLite file with progress, summarised, then served (the web app, with a
-//! demo user, and the Natero-compatible API) until Ctrl-C.
+//! `accord demo`: a generated company served by emulated Salesforce, Zendesk, Intercom, Freshdesk
+//! and Capsule APIs, synced into an embedded SQLite file with progress, summarised, then served
+//! (the web app, with a demo user, and the Natero-compatible API) until Ctrl-C.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -49,10 +49,12 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<ExitCode> {
         .block_on(Sandbox::start(company, SandboxOptions::unlimited()))
         .context("cannot start the vendor emulators")?;
     eprintln!(
-        "emulators: Salesforce {}, Zendesk {}, Intercom {} ({records} records)",
+        "emulators: Salesforce {}, Zendesk {}, Intercom {}, Freshdesk {}, Capsule {} ({records} records)",
         sandbox.salesforce.base_url(),
         sandbox.zendesk.base_url(),
-        sandbox.intercom.base_url()
+        sandbox.intercom.base_url(),
+        sandbox.freshdesk.base_url(),
+        sandbox.capsule.base_url()
     );
     let mut toml = sandbox.accord_toml(&args.dir, false)?;
     let key: String = rand::rng().sample_iter(rand::distr::Alphanumeric).take(32).map(char::from).collect();

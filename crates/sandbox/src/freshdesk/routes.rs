@@ -183,7 +183,9 @@ async fn companies(headers: HeaderMap, AxState(s): AxState<Arc<State>>, Query(pa
 /// `state=deleted` lists the soft-deleted contacts (other states: the live ones); with
 /// `_updated_since` in `updated_at` order, else in id order.
 async fn contacts(headers: HeaderMap, AxState(s): AxState<Arc<State>>, Query(params): Query<HashMap<String, String>>) -> Response {
-    let since = match time_param(&params, "_updated_since") {
+    // `updated_since` is read as `_updated_since` (clients such as Singer's tap send either).
+    let name = if params.contains_key("_updated_since") { "_updated_since" } else { "updated_since" };
+    let since = match time_param(&params, name) {
         Ok(t) => t,
         Err(r) => return r,
     };
@@ -318,7 +320,8 @@ async fn tickets(headers: HeaderMap, AxState(s): AxState<Arc<State>>, Query(para
     page(&headers, "/api/v2/tickets", &params, items, more.then_some(p.page + 1))
 }
 
-/// A ticket's conversations, time entries and satisfaction ratings: none in the generated data.
+/// A ticket's conversations, time entries and satisfaction ratings (of a ticket in the trash
+/// too): none in the generated data.
 async fn ticket_list(
     headers: HeaderMap,
     AxState(s): AxState<Arc<State>>,
@@ -328,7 +331,10 @@ async fn ticket_list(
     if !["conversations", "time_entries", "satisfaction_ratings"].contains(&list.as_str()) {
         return not_found().await;
     }
-    let exists = id.parse::<u64>().ok().is_some_and(|id| s.data.read().tickets.get(&id).is_some());
+    let exists = id.parse::<u64>().ok().is_some_and(|id| {
+        let data = s.data.read();
+        data.tickets.get(&id).is_some() || data.deleted_tickets.get(&id).is_some()
+    });
     if !exists {
         return not_found().await;
     }
