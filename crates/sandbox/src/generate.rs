@@ -38,10 +38,10 @@ use crate::truth::{
 };
 use crate::zendesk::model::{self as zd, ZendeskData};
 
-#[path = "freshdesk/seed.rs"]
-mod freshdesk_seed;
 #[path = "capsule/seed.rs"]
 mod capsule_seed;
+#[path = "freshdesk/seed.rs"]
+mod freshdesk_seed;
 
 /// The generated data is "as of" this instant (2025-01-01T00:00:00Z): every timestamp is earlier.
 /// Salesforce deletions are re-dated relative to the sandbox's start (see the emulator).

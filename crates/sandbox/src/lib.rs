@@ -27,8 +27,8 @@
 // once per request and returned straight to axum, so its size never travels far.
 #![allow(clippy::result_large_err)]
 
-pub mod clock;
 pub mod capsule;
+pub mod clock;
 pub mod emulator;
 pub mod freshdesk;
 pub mod generate;

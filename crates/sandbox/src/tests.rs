@@ -539,7 +539,11 @@ async fn a_full_read_over_http_serves_exactly_the_truths_records() {
                 let next = res.headers().get("link").map(|l| l.to_str().unwrap().to_owned());
                 let body: Value = res.json().await.unwrap();
                 for r in body.as_array().unwrap() {
-                    into.insert(RecordKey::new("freshdesk", static_object(object), r["id"].as_u64().unwrap().to_string()));
+                    into.insert(RecordKey::new(
+                        "freshdesk",
+                        static_object(object),
+                        r["id"].as_u64().unwrap().to_string(),
+                    ));
                 }
                 match next {
                     Some(link) => url = link.trim_start_matches('<').split('>').next().unwrap().to_owned(),

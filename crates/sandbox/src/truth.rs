@@ -550,7 +550,10 @@ impl Ledger {
     /// as `(object, native id)`) marked as deleted after a first sync.
     pub(crate) fn with_gone_in(mut self, source: &str, live: &HashSet<(&str, String)>) -> Ledger {
         for e in &mut self.entries {
-            if e.gone == Gone::Live && e.key.source == source && !live.contains(&(e.key.object, e.key.native_id.clone())) {
+            if e.gone == Gone::Live
+                && e.key.source == source
+                && !live.contains(&(e.key.object, e.key.native_id.clone()))
+            {
                 e.gone = Gone::Later;
             }
         }

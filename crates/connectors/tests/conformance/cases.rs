@@ -9,7 +9,8 @@ use accord_sandbox::{Fault, Schedule, salesforce};
 use serde_json::Value;
 
 use super::{
-    CAPSULE, FRESHDESK, INTERCOM, SALESFORCE, Vendor, ZENDESK, connector, expected, options, read, sandbox, set, try_read,
+    CAPSULE, FRESHDESK, INTERCOM, SALESFORCE, Vendor, ZENDESK, connector, expected, options, read, sandbox, set,
+    try_read,
 };
 
 /// Intercom with the connector's default page size (150), for the paging cases.
@@ -406,7 +407,10 @@ async fn freshdesk_settings_are_checked_when_parsed() {
     let e = e.to_string();
     assert!(e.contains("sources.freshdesk.account_id_field") && e.contains("not a custom field name"), "{e}");
     // Another field name reads another custom field.
-    let toml = sb.accord_toml(dir.path(), false).unwrap().replace("account_id_field = \"account_id\"", "account_id_field = \"acct_no\"");
+    let toml = sb
+        .accord_toml(dir.path(), false)
+        .unwrap()
+        .replace("account_id_field = \"account_id\"", "account_id_field = \"acct_no\"");
     let config = accord_core::Config::from_toml(&toml, dir.path()).unwrap();
     let c = accord_connectors::open_source("freshdesk", &config.raw.sources["freshdesk"], &config).unwrap();
     assert_eq!(c.objects()[0].link[0].field().as_str(), "custom_fields.acct_no");
@@ -424,7 +428,8 @@ async fn capsule_each_object_keeps_its_own_party_type_and_deletions_come_from_th
     assert_eq!(set(&orgs.ids), expected(&sb, &CAPSULE, "organisations").0, "organisations only");
     assert_eq!(set(&people.ids), expected(&sb, &CAPSULE, "people").0, "people only");
     let snapshot = sb.capsule.snapshot();
-    let person = snapshot.parties.iter().find(|p| p.kind == accord_sandbox::capsule::model::PartyKind::Person).unwrap().id;
+    let person =
+        snapshot.parties.iter().find(|p| p.kind == accord_sandbox::capsule::model::PartyKind::Person).unwrap().id;
     sb.clock().advance(chrono::Duration::minutes(2));
     sb.capsule.delete(person).unwrap();
     sb.clock().advance(chrono::Duration::minutes(2));

@@ -42,7 +42,8 @@ const INTERCOM: Vendor = Vendor {
 const FRESHDESK: Vendor =
     Vendor { name: "freshdesk", objects: &["companies", "contacts", "tickets"], settings: "per_page = 20\n", size: 60 };
 
-const CAPSULE: Vendor = Vendor { name: "capsule", objects: &["organisations", "people"], settings: "per_page = 20\n", size: 60 };
+const CAPSULE: Vendor =
+    Vendor { name: "capsule", objects: &["organisations", "people"], settings: "per_page = 20\n", size: 60 };
 
 fn options() -> SandboxOptions {
     let mut o = SandboxOptions::unlimited();

@@ -96,7 +96,8 @@ pub struct Emulator {
 impl Emulator {
     pub(crate) async fn start(data: CapsuleData, options: Options, clock: Clock) -> Result<Self> {
         let limiter = RateLimiter::new(options.rate_limited, options.window);
-        let stores = Stores { parties: data.parties.into_iter().collect(), deleted: data.deleted.into_iter().collect() };
+        let stores =
+            Stores { parties: data.parties.into_iter().collect(), deleted: data.deleted.into_iter().collect() };
         let state = Arc::new(State {
             data: Shared::new(stores),
             options,

@@ -69,11 +69,8 @@ impl Party {
                 json!({"id": self.id * 10 + 1, "type": null, "service": "URL", "address": w, "url": url})
             })
             .collect();
-        let emails: Vec<Value> = self
-            .email
-            .iter()
-            .map(|e| json!({"id": self.id * 10 + 2, "type": "Work", "address": e}))
-            .collect();
+        let emails: Vec<Value> =
+            self.email.iter().map(|e| json!({"id": self.id * 10 + 2, "type": "Work", "address": e})).collect();
         let mut v = json!({
             "id": self.id,
             "type": match self.kind { PartyKind::Organisation => "organisation", PartyKind::Person => "person" },

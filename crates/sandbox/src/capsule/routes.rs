@@ -54,7 +54,9 @@ impl Vendor for State {
     }
 
     fn authorize(&self, req: &Request) -> Result<(), Response> {
-        if !req.uri().path().starts_with("/api/v2/") || auth::bearer(req) == Some(self.credentials.access_token.as_str()) {
+        if !req.uri().path().starts_with("/api/v2/")
+            || auth::bearer(req) == Some(self.credentials.access_token.as_str())
+        {
             return Ok(());
         }
         Err(error(StatusCode::UNAUTHORIZED, "authentication failed"))
@@ -81,7 +83,11 @@ impl Vendor for State {
         match fault {
             Fault::RateLimited => {
                 let mut r = reply(StatusCode::TOO_MANY_REQUESTS, json!({ "error": "rate limit reached" }));
-                r.headers_mut().extend(LIMIT_HEADERS.headers(self.options.per_hour, 0, std::time::Duration::from_secs(1)));
+                r.headers_mut().extend(LIMIT_HEADERS.headers(
+                    self.options.per_hour,
+                    0,
+                    std::time::Duration::from_secs(1),
+                ));
                 r
             }
             Fault::Status(code) => {
@@ -119,7 +125,13 @@ fn paging(params: &HashMap<String, String>) -> PageNumber {
     PageNumber { page: param(params, "page").unwrap_or(1).max(1), per_page }
 }
 
-fn listing(headers: &HeaderMap, path: &str, params: &HashMap<String, String>, body: Value, next: Option<usize>) -> Response {
+fn listing(
+    headers: &HeaderMap,
+    path: &str,
+    params: &HashMap<String, String>,
+    body: Value,
+    next: Option<usize>,
+) -> Response {
     let mut r = Json(body).into_response();
     if let Some(n) = next {
         let url = url_with(&format!("{}{path}", base(headers)), params, &[("page", n.to_string())]);
@@ -135,7 +147,11 @@ fn embeds_fields(params: &HashMap<String, String>) -> bool {
 }
 
 /// People and organisations: in id order, or with `since` in `updatedAt` order from then on.
-async fn parties(headers: HeaderMap, AxState(s): AxState<Arc<State>>, Query(params): Query<HashMap<String, String>>) -> Response {
+async fn parties(
+    headers: HeaderMap,
+    AxState(s): AxState<Arc<State>>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
     let since = match since(&params) {
         Ok(t) => t,
         Err(r) => return r,
@@ -161,7 +177,11 @@ async fn parties(headers: HeaderMap, AxState(s): AxState<Arc<State>>, Query(para
 }
 
 /// The parties deleted since `since` (required).
-async fn deleted(headers: HeaderMap, AxState(s): AxState<Arc<State>>, Query(params): Query<HashMap<String, String>>) -> Response {
+async fn deleted(
+    headers: HeaderMap,
+    AxState(s): AxState<Arc<State>>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
     let since = match since(&params) {
         Ok(Some(t)) => t,
         Ok(None) => return error(StatusCode::BAD_REQUEST, "since is required"),
@@ -184,7 +204,11 @@ async fn deleted(headers: HeaderMap, AxState(s): AxState<Arc<State>>, Query(para
     listing(&headers, "/api/v2/parties/deleted", &params, body, p.has_next(len).then_some(p.page + 1))
 }
 
-async fn party(AxState(s): AxState<Arc<State>>, Path(id): Path<String>, Query(params): Query<HashMap<String, String>>) -> Response {
+async fn party(
+    AxState(s): AxState<Arc<State>>,
+    Path(id): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
     let data = s.data.read();
     match id.parse::<u64>().ok().and_then(|id| data.parties.get(&id)) {
         Some(p) => Json(json!({ "party": p.to_json(embeds_fields(&params)) })).into_response(),

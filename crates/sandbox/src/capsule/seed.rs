@@ -63,7 +63,10 @@ impl Generator {
                     let plain: Vec<usize> = (0..self.orgs.len())
                         .filter(|&i| {
                             let o = &self.orgs[i];
-                            o.sf == SfFate::Customer && !o.reserved && !o.website_taken && fates[i] != Some(Fate::ByWebsite)
+                            o.sf == SfFate::Customer
+                                && !o.reserved
+                                && !o.website_taken
+                                && fates[i] != Some(Fate::ByWebsite)
                         })
                         .collect();
                     let i = plain[rng.random_range(0..plain.len())];

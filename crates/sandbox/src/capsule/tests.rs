@@ -50,7 +50,10 @@ async fn parties_page_by_link_headers_and_embed_their_fields_when_asked() {
     let (plain, _) = all(&s, "/api/v2/parties?perPage=100", "parties").await;
     assert!(plain.iter().all(|p| p.get("fields").is_none()), "fields only with embed=fields");
     let (parties, _) = all(&s, "/api/v2/parties?perPage=100&embed=fields,tags", "parties").await;
-    let org = parties.iter().find(|p| p["type"] == "organisation" && p["fields"].as_array().is_some_and(|f| !f.is_empty())).unwrap();
+    let org = parties
+        .iter()
+        .find(|p| p["type"] == "organisation" && p["fields"].as_array().is_some_and(|f| !f.is_empty()))
+        .unwrap();
     assert_eq!(org["fields"][0]["definition"]["name"], "Account ID");
     assert_eq!(org["websites"][0]["service"], "URL");
     let person = parties.iter().find(|p| p["type"] == "person" && !p["organisation"].is_null()).unwrap();
@@ -83,7 +86,8 @@ async fn a_bearer_token_is_required_and_the_hourly_limit_counts_down_to_a_429() 
     o.capsule.rate_limited = true;
     o.capsule.per_hour = 2;
     let (s, _) = sandbox(o).await;
-    let res = client().get(format!("{}/api/v2/parties", s.capsule.base_url())).bearer_auth("nope").send().await.unwrap();
+    let res =
+        client().get(format!("{}/api/v2/parties", s.capsule.base_url())).bearer_auth("nope").send().await.unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     let now = chrono::Utc::now().timestamp();
     for left in ["1", "0"] {

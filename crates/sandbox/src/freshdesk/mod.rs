@@ -213,7 +213,11 @@ impl Emulator {
     pub fn delete_contact(&self, id: u64) -> Result<()> {
         let now = whole_seconds(self.state.core.clock.now());
         let mut data = self.state.data.write();
-        let mut c = data.contacts.remove(&id).ok_or(Error::NotFound { vendor: "freshdesk", object: "contacts", id: id.to_string() })?;
+        let mut c = data.contacts.remove(&id).ok_or(Error::NotFound {
+            vendor: "freshdesk",
+            object: "contacts",
+            id: id.to_string(),
+        })?;
         c.deleted = true;
         c.updated_at = now;
         data.deleted_contacts.insert(c);
@@ -225,7 +229,11 @@ impl Emulator {
     pub fn delete_ticket(&self, id: u64) -> Result<()> {
         let now = whole_seconds(self.state.core.clock.now());
         let mut data = self.state.data.write();
-        let mut t = data.tickets.remove(&id).ok_or(Error::NotFound { vendor: "freshdesk", object: "tickets", id: id.to_string() })?;
+        let mut t = data.tickets.remove(&id).ok_or(Error::NotFound {
+            vendor: "freshdesk",
+            object: "tickets",
+            id: id.to_string(),
+        })?;
         t.deleted = true;
         t.updated_at = now;
         data.deleted_tickets.insert(t);
@@ -235,7 +243,11 @@ impl Emulator {
     /// Deletes a company for good (`DELETE /api/v2/companies/{id}`): it simply stops appearing.
     pub fn delete_company(&self, id: u64) -> Result<()> {
         let mut data = self.state.data.write();
-        data.companies.remove(&id).map(drop).ok_or(Error::NotFound { vendor: "freshdesk", object: "companies", id: id.to_string() })
+        data.companies.remove(&id).map(drop).ok_or(Error::NotFound {
+            vendor: "freshdesk",
+            object: "companies",
+            id: id.to_string(),
+        })
     }
 
     /// A copy of the data as served now, deleted contacts and tickets included.

@@ -134,7 +134,12 @@ fn parse_time(text: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
         .ok()
         .or_else(|| chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S").ok().map(|t| t.and_utc()))
-        .or_else(|| chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0)).map(|t| t.and_utc()))
+        .or_else(|| {
+            chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map(|t| t.and_utc())
+        })
 }
 
 fn time_param(params: &HashMap<String, String>, name: &str) -> Result<Option<DateTime<Utc>>, Response> {
@@ -150,7 +155,13 @@ fn paging(params: &HashMap<String, String>) -> PageNumber {
 }
 
 /// A bare JSON array, with a `Link` header to the next page when one follows.
-fn page(headers: &HeaderMap, path: &str, params: &HashMap<String, String>, items: Vec<Value>, next: Option<usize>) -> Response {
+fn page(
+    headers: &HeaderMap,
+    path: &str,
+    params: &HashMap<String, String>,
+    items: Vec<Value>,
+    next: Option<usize>,
+) -> Response {
     let mut r = Json(Value::Array(items)).into_response();
     if let Some(n) = next {
         let url = url_with(&format!("{}{path}", base(headers)), params, &[("page", n.to_string())]);
@@ -170,7 +181,11 @@ fn slice<'a, R: Record>(order: Ordered<'a, R>, start: usize, descending: bool, p
     (rows, p.has_next(len))
 }
 
-async fn companies(headers: HeaderMap, AxState(s): AxState<Arc<State>>, Query(params): Query<HashMap<String, String>>) -> Response {
+async fn companies(
+    headers: HeaderMap,
+    AxState(s): AxState<Arc<State>>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
     let p = paging(&params);
     let data = s.data.read();
     let rows = data.companies.rows();
@@ -182,7 +197,11 @@ async fn companies(headers: HeaderMap, AxState(s): AxState<Arc<State>>, Query(pa
 
 /// `state=deleted` lists the soft-deleted contacts (other states: the live ones); with
 /// `_updated_since` in `updated_at` order, else in id order.
-async fn contacts(headers: HeaderMap, AxState(s): AxState<Arc<State>>, Query(params): Query<HashMap<String, String>>) -> Response {
+async fn contacts(
+    headers: HeaderMap,
+    AxState(s): AxState<Arc<State>>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
     // `updated_since` is read as `_updated_since` (clients such as Singer's tap send either).
     let name = if params.contains_key("_updated_since") { "_updated_since" } else { "updated_since" };
     let since = match time_param(&params, name) {
@@ -191,7 +210,10 @@ async fn contacts(headers: HeaderMap, AxState(s): AxState<Arc<State>>, Query(par
     };
     let state = params.get("state").map(String::as_str);
     if let Some(st) = state.filter(|st| !["blocked", "deleted", "unverified", "verified"].contains(st)) {
-        return invalid("state", &format!("It should be one of these values: 'blocked,deleted,unverified,verified' (got {st})"));
+        return invalid(
+            "state",
+            &format!("It should be one of these values: 'blocked,deleted,unverified,verified' (got {st})"),
+        );
     }
     let p = paging(&params);
     let data = s.data.read();
@@ -218,14 +240,21 @@ async fn contacts(headers: HeaderMap, AxState(s): AxState<Arc<State>>, Query(par
 /// name the open tickets), `updated_since` filters on `updated_at` and without it only tickets
 /// created in the last 30 days come back; `order_by` (`created_at` by default, `updated_at`,
 /// `due_by`, `status`) and `order_type` (`desc` by default); `include=requester,company,stats`.
-async fn tickets(headers: HeaderMap, AxState(s): AxState<Arc<State>>, Query(params): Query<HashMap<String, String>>) -> Response {
+async fn tickets(
+    headers: HeaderMap,
+    AxState(s): AxState<Arc<State>>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
     let since = match time_param(&params, "updated_since") {
         Ok(t) => t,
         Err(r) => return r,
     };
     let filter = params.get("filter").map(String::as_str);
     if let Some(f) = filter.filter(|f| !["new_and_my_open", "watching", "spam", "deleted"].contains(f)) {
-        return invalid("filter", &format!("It should be one of these values: 'new_and_my_open,watching,spam,deleted' (got {f})"));
+        return invalid(
+            "filter",
+            &format!("It should be one of these values: 'new_and_my_open,watching,spam,deleted' (got {f})"),
+        );
     }
     let order_by = params.get("order_by").map_or("created_at", String::as_str);
     if !["created_at", "updated_at", "due_by", "status"].contains(&order_by) {
@@ -238,7 +267,10 @@ async fn tickets(headers: HeaderMap, AxState(s): AxState<Arc<State>>, Query(para
     };
     let includes: Vec<&str> = params.get("include").map(|i| i.split(',').map(str::trim).collect()).unwrap_or_default();
     if let Some(bad) = includes.iter().find(|i| !["requester", "company", "stats", "description"].contains(*i)) {
-        return invalid("include", &format!("It should be one of these values: 'requester,company,stats,description' (got {bad})"));
+        return invalid(
+            "include",
+            &format!("It should be one of these values: 'requester,company,stats,description' (got {bad})"),
+        );
     }
     let p = paging(&params);
     let data = s.data.read();
@@ -261,9 +293,10 @@ async fn tickets(headers: HeaderMap, AxState(s): AxState<Arc<State>>, Query(para
             // Another order of the filtered list: computed once per query and data version.
             let query = format!("{filter:?} {order_by} {since:?} {created_from:?}");
             let version = store.version();
-            let keys = s
-                .lists
-                .get_or_try::<std::convert::Infallible>(&format!("{} {query}", filter == Some("deleted")), version, || {
+            let keys = s.lists.get_or_try::<std::convert::Infallible>(
+                &format!("{} {query}", filter == Some("deleted")),
+                version,
+                || {
                     let mut keys: Vec<(DateTime<Utc>, u64)> = store
                         .rows()
                         .iter()
@@ -278,12 +311,12 @@ async fn tickets(headers: HeaderMap, AxState(s): AxState<Arc<State>>, Query(para
                         .collect();
                     keys.sort_unstable();
                     Ok(keys)
-                });
+                },
+            );
             let Ok(keys) = keys;
             let range = p.range(keys.len());
-            let rows = range
-                .filter_map(|r| store.get(&keys[if descending { keys.len() - 1 - r } else { r }].1))
-                .collect();
+            let rows =
+                range.filter_map(|r| store.get(&keys[if descending { keys.len() - 1 - r } else { r }].1)).collect();
             (rows, p.has_next(keys.len()))
         }
     };
@@ -294,10 +327,12 @@ async fn tickets(headers: HeaderMap, AxState(s): AxState<Arc<State>>, Query(para
             for include in &includes {
                 match *include {
                     "requester" => {
-                        let c = data.contacts.get(&t.requester_id).or_else(|| data.deleted_contacts.get(&t.requester_id));
-                        v["requester"] = c.map_or(Value::Null, |c| {
-                            json!({"id": c.id, "name": c.name, "email": c.email, "mobile": null, "phone": null})
-                        });
+                        let c =
+                            data.contacts.get(&t.requester_id).or_else(|| data.deleted_contacts.get(&t.requester_id));
+                        v["requester"] = c.map_or(
+                            Value::Null,
+                            |c| json!({"id": c.id, "name": c.name, "email": c.email, "mobile": null, "phone": null}),
+                        );
                     }
                     "company" => {
                         v["company"] = t

@@ -15,7 +15,9 @@ use std::collections::HashMap;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::{AS_OF, Generator, Intent, Person, PersonFate, Problem, SUBJECTS, SfFate, at, capitalized, linked, rejected};
+use super::{
+    AS_OF, Generator, Intent, Person, PersonFate, Problem, SUBJECTS, SfFate, at, capitalized, linked, rejected,
+};
 use crate::freshdesk::model as fd;
 use crate::truth::{EmailIx, FRESHDESK, Gone, Ix, Key, Plan, RecordKey, reason, rules};
 
@@ -48,7 +50,8 @@ impl Seeder {
 impl Generator {
     /// Seeds Freshdesk from the companies and people made so far.
     pub(super) fn freshdesk(&mut self, people: &[Vec<Person>]) {
-        let mut s = Seeder { rng: ChaCha8Rng::seed_from_u64(self.seed ^ 0x00F5_E5D3_5C00), contact_seq: 0, ticket_seq: 0 };
+        let mut s =
+            Seeder { rng: ChaCha8Rng::seed_from_u64(self.seed ^ 0x00F5_E5D3_5C00), contact_seq: 0, ticket_seq: 0 };
         let fates = self.freshdesk_fates(&mut s);
         // Which Salesforce contact carrying a customer's `Id` holds each address: the evidence an
         // email typed in another case must still find.
@@ -123,7 +126,10 @@ impl Generator {
                     let plain: Vec<usize> = (0..self.orgs.len())
                         .filter(|&i| {
                             let o = &self.orgs[i];
-                            o.sf == SfFate::Customer && !o.reserved && !o.website_taken && fates[i] != Some(Fate::FloatId)
+                            o.sf == SfFate::Customer
+                                && !o.reserved
+                                && !o.website_taken
+                                && fates[i] != Some(Fate::FloatId)
                         })
                         .collect();
                     let i = plain[s.rng.random_range(0..plain.len())];
@@ -299,7 +305,11 @@ impl Generator {
             s.ticket_seq += 1;
             let tid = 5_000 + s.ticket_seq;
             let steps = rules::fd_ticket(Some(Key::Record(ix)), Some(Key::Record(contact_ix)));
-            self.out.ledger.push(RecordKey::new(FRESHDESK, "tickets", tid.to_string()), Plan::Rules { steps, email: None }, Gone::Live);
+            self.out.ledger.push(
+                RecordKey::new(FRESHDESK, "tickets", tid.to_string()),
+                Plan::Rules { steps, email: None },
+                Gone::Live,
+            );
             self.out.freshdesk.tickets.push(fd::Ticket {
                 id: tid,
                 subject: "Migrated from the old desk".into(),

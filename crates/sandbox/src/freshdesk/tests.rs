@@ -67,7 +67,8 @@ async fn lists_page_by_link_headers_to_every_live_record() {
         assert_eq!(tickets.len(), live_tickets.len(), "no ticket twice");
         assert_eq!(pages, live_tickets.len().div_ceil(per_page.min(100)), "at most 100 a page");
     }
-    let (asc, _) = all(&s, "/api/v2/tickets?updated_since=2000-01-01&order_by=updated_at&order_type=asc&per_page=50").await;
+    let (asc, _) =
+        all(&s, "/api/v2/tickets?updated_since=2000-01-01&order_by=updated_at&order_type=asc&per_page=50").await;
     let times: Vec<&str> = asc.iter().map(|t| t["updated_at"].as_str().unwrap()).collect();
     assert!(times.windows(2).all(|w| w[0] <= w[1]), "updated_at ascending");
     let (companies, _) = all(&s, "/api/v2/companies?per_page=40").await;

@@ -145,7 +145,10 @@ pub fn connector(
     if field.is_empty() || field.contains([']', '=']) {
         return Err(ConfigError::new(
             format!("sources.{name}.account_id_field"),
-            format!("{:?} is not a custom field name: write the field's name as Capsule shows it, e.g. \"Account ID\"", s.account_id_field),
+            format!(
+                "{:?} is not a custom field name: write the field's name as Capsule shows it, e.g. \"Account ID\"",
+                s.account_id_field
+            ),
         ));
     }
     let default = Limit { requests: s.per_hour.max(1), window: Duration::from_secs(3600) };

@@ -81,12 +81,16 @@ pub fn connector(
     base_dir: &Path,
 ) -> Result<HttpConnector, ConfigError> {
     let s: Settings = settings(name, &source.settings)?;
-    let key = s.api_key.resolve(base_dir).map_err(|e| ConfigError::new(format!("sources.{name}.api_key"), e.to_string()))?;
+    let key =
+        s.api_key.resolve(base_dir).map_err(|e| ConfigError::new(format!("sources.{name}.api_key"), e.to_string()))?;
     let field = s.account_id_field.trim();
     if field.is_empty() || field.contains(['.', '[', ']', '"']) {
         return Err(ConfigError::new(
             format!("sources.{name}.account_id_field"),
-            format!("{:?} is not a custom field name: write the field's name as the API shows it, e.g. \"account_id\"", s.account_id_field),
+            format!(
+                "{:?} is not a custom field name: write the field's name as the API shows it, e.g. \"account_id\"",
+                s.account_id_field
+            ),
         ));
     }
     let client = HttpClient::new(

@@ -32,7 +32,12 @@ fn since_text(since: Option<&Value>) -> String {
 /// or purged by an agent, from the trash): an older deletion start falls back to a full pass.
 const DELETION_WINDOW_DAYS: i64 = 30;
 
-fn deletion_feed(list: &'static str, filter: (&'static str, &'static str), since: &'static str, per_page: u32) -> DeletionFeed {
+fn deletion_feed(
+    list: &'static str,
+    filter: (&'static str, &'static str),
+    since: &'static str,
+    per_page: u32,
+) -> DeletionFeed {
     DeletionFeed {
         request: Arc::new(move |from: DateTime<Utc>, _end: DateTime<Utc>| {
             RequestSpec::get(list)
@@ -61,7 +66,9 @@ pub fn streams(account_id_field: &str, per_page: u32, reconcile_every: Option<ch
                 rules(json!([{"rule": "field", "field": account_id}])),
                 mapping(&[("name", "name"), ("domain", "domains[0]")]),
             ),
-            first_request: Arc::new(move |_| RequestSpec::get("/api/v2/companies").param("per_page", per_page.to_string())),
+            first_request: Arc::new(move |_| {
+                RequestSpec::get("/api/v2/companies").param("per_page", per_page.to_string())
+            }),
             records: accord_core::FieldPath::root(),
             paginator: Paginator::LinkHeader,
             cursor_field: None,
