@@ -113,8 +113,10 @@ impl Generator {
             }
             let roll: f64 = s.rng.random();
             let plain = o.sf == SfFate::Customer && !o.reserved && !o.website_taken;
+            // Only a number goes through a float (`100042.0`); `EU-2001` never does.
+            let numeric = o.account_id.bytes().all(|b| b.is_ascii_digit());
             fates.push(Some(match roll {
-                r if plain && r < 0.02 => Fate::FloatId,
+                r if plain && numeric && r < 0.02 => Fate::FloatId,
                 r if plain && r < 0.035 => Fate::TrailingSpace,
                 r if plain && r < 0.05 => Fate::NoField,
                 _ => Fate::Exact,
@@ -130,6 +132,7 @@ impl Generator {
                                 && !o.reserved
                                 && !o.website_taken
                                 && fates[i] != Some(Fate::FloatId)
+                                && (fate != Fate::FloatId || o.account_id.bytes().all(|b| b.is_ascii_digit()))
                         })
                         .collect();
                     let i = plain[s.rng.random_range(0..plain.len())];
