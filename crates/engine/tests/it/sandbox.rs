@@ -317,7 +317,9 @@ fn freshdesk_and_capsule_rejections_carry_their_hints() {
         let hint = |account: &str| AccountId::new(account.trim().trim_end_matches(".0")).unwrap();
         let company = || fd.companies.iter().find(|c| c.id.to_string() == p.record.native_id).unwrap();
         let want = match p.problem {
-            Problem::FloatFormattedId => Hint::FloatSuffix { account_id: hint(company().account_id.as_deref().unwrap()) },
+            Problem::FloatFormattedId => {
+                Hint::FloatSuffix { account_id: hint(company().account_id.as_deref().unwrap()) }
+            }
             Problem::TrailingSpace => Hint::Whitespace { account_id: hint(company().account_id.as_deref().unwrap()) },
             _ => continue,
         };
