@@ -86,13 +86,15 @@ pub enum Problem {
     CaseDrift,
     /// A Zendesk organization without `external_id` whose domain is an account's website.
     LinkedByDomain,
-    /// A Zendesk organization without `external_id` whose domain no account has.
+    /// A Zendesk organization without `external_id` (or a Capsule organisation without its custom
+    /// field) whose domain no account has.
     UnknownDomain,
     /// A Zendesk organization without `external_id` whose domain is a free-mail one.
     FreemailDomain,
     /// A Zendesk organization without `external_id` whose domain two accounts have.
     SharedDomain,
-    /// A Zendesk organization with neither `external_id` nor domains.
+    /// A Zendesk organization with neither `external_id` nor domains; a Freshdesk company without
+    /// its custom field; a Capsule organisation with neither custom field nor web address.
     NoLinkKeys,
     /// A record decided by an email that linked records of two accounts hold (one of them in an
     /// object synced after the record).
@@ -104,7 +106,7 @@ pub enum Problem {
     LateEmailEvidence,
     /// A record whose parent links only through late email evidence.
     LateParent,
-    /// A company only in Zendesk or only in Intercom, with an id that is no account.
+    /// A company only in Zendesk, Intercom or Freshdesk, with an id that is no account.
     OnlyInOneSystem,
     /// A Salesforce contact without `AccountId` whose email a linked contact elsewhere has.
     NoAccountIdKnownEmail,
@@ -120,7 +122,7 @@ pub enum Problem {
     NonIntegralAccountAttribute,
     /// A Zendesk or Freshdesk ticket deleted (status `deleted` in the export, in Freshdesk's trash).
     DeletedTicket,
-    /// A Salesforce contact or case deleted at the source.
+    /// A Salesforce contact or case, or a Freshdesk contact, deleted at the source.
     DeletedAtSource,
     /// A Freshdesk contact outside any company whose email is typed in another case than the
     /// customer's own contact's (`ADA.BERG@ACME.IO`): it links by that email all the same.
