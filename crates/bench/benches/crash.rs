@@ -87,7 +87,10 @@ fn main() {
     options.salesforce.batch_size = 50;
     let sandbox = rt.block_on(Sandbox::start(Company::generate(7, size), options)).unwrap();
     let write_config = |dir: &std::path::Path| {
-        let toml = format!("{}per_page = 20\n", sandbox.accord_toml(dir, false).unwrap());
+        let toml = sandbox
+            .accord_toml(dir, false)
+            .unwrap()
+            .replace("[sources.intercom]\n", "[sources.intercom]\nper_page = 20\n");
         std::fs::write(dir.join("accord.toml"), toml).unwrap();
     };
 

@@ -4,7 +4,8 @@
 //! use, the emulators' CPU time per page (their threads, measured as in the `sync` bench) when the
 //! generated company has 5,000 and 50,000 accounts: a page costs in proportion to the page when
 //! the two figures are close, and to the data set when the second is about ten times the first.
-//! Each style reads 200 pages of 50 records from the middle of its list.
+//! Each style reads 200 pages of 50 records from the middle of its list (Freshdesk's and Capsule's
+//! page-numbered lists, whose next page the `Link` header names, are read by page number).
 
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -106,6 +107,30 @@ fn main() {
             let body = get(url.clone(), &basic);
             url = body["next_page"].as_str().unwrap().to_owned();
             body["end_of_stream"] != json!(true)
+        });
+        // Freshdesk tickets by updated_since in updated_at order, page by page (the pages the
+        // `Link` headers name).
+        let fd = format!("Basic {}", BASE64.encode(format!("{}:X", sandbox.freshdesk.credentials().api_key)));
+        let mut page = 10;
+        measure("Freshdesk /tickets?updated_since=&page=N (Link header)", &mut || {
+            page += 1;
+            let url = format!(
+                "{}/api/v2/tickets?updated_since=1970-01-01T00:00:00Z&order_by=updated_at&order_type=asc&per_page=50&page={page}",
+                sandbox.freshdesk.base_url()
+            );
+            !get(url, &fd).as_array().unwrap().is_empty()
+        });
+
+        // Capsule parties changed since a time, page by page.
+        let cp = format!("Bearer {}", sandbox.capsule.credentials().access_token);
+        let mut page = 10;
+        measure("Capsule /parties?since=&page=N (Link header)", &mut || {
+            page += 1;
+            let url = format!(
+                "{}/api/v2/parties?since=2019-06-01T00:00:00Z&embed=fields&perPage=50&page={page}",
+                sandbox.capsule.base_url()
+            );
+            !get(url, &cp)["parties"].as_array().unwrap().is_empty()
         });
         emulators.block_on(sandbox.shutdown());
     }

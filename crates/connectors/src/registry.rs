@@ -5,10 +5,10 @@ use accord_core::{Config, ConfigError};
 
 use crate::Connector;
 use crate::file::FileConnector;
-use crate::vendors::{delighted, intercom, salesforce, zendesk};
+use crate::vendors::{capsule, delighted, freshdesk, intercom, salesforce, zendesk};
 
 /// Every source kind accord knows.
-pub const KINDS: &[&str] = &["file", "salesforce", "zendesk", "intercom", "delighted", "desk"];
+pub const KINDS: &[&str] = &["file", "salesforce", "zendesk", "intercom", "delighted", "desk", "freshdesk", "capsule"];
 
 /// Builds the connector of a configured source.
 pub fn open_source(name: &str, source: &SourceConfig, config: &Config) -> Result<Box<dyn Connector>, ConfigError> {
@@ -20,6 +20,8 @@ pub fn open_source(name: &str, source: &SourceConfig, config: &Config) -> Result
         "intercom" => Box::new(intercom::connector(name, source, config, base)?),
         "delighted" => Box::new(delighted::connector(name, source, config, base)?),
         "desk" => Box::new(crate::file::desk::connector(name, source, base)?),
+        "freshdesk" => Box::new(freshdesk::connector(name, source, config, base)?),
+        "capsule" => Box::new(capsule::connector(name, source, config, base)?),
         other => {
             return Err(ConfigError::new(
                 format!("sources.{name}.kind"),

@@ -1,7 +1,8 @@
 //! Field paths: where a value sits inside a source record.
 //!
 //! `external_id`, `metadata.account_id`, `companies.data[0].company_id`,
-//! `custom_fields[id=360001].value`, and `["Acct.No"]` for a key that itself contains a dot.
+//! `custom_fields[id=360001].value`, `fields[definition.name=Account ID].value` (the selector's key
+//! may be nested), and `["Acct.No"]` for a key that itself contains a dot.
 //! CSV headers with spaces need no quoting: `Account Number` is one segment.
 
 use std::fmt;
@@ -38,6 +39,9 @@ impl FieldPath {
         let err = |problem: &str| PathError { path: text.to_owned(), problem: problem.to_owned() };
         if text.trim().is_empty() {
             return Err(err("it is empty"));
+        }
+        if text == "." {
+            return Ok(Self::root());
         }
         let mut segments = Vec::new();
         let mut rest = text;
@@ -89,6 +93,12 @@ impl FieldPath {
         Self { text: key.to_owned(), segments: vec![Segment::Key(key.to_owned())] }
     }
 
+    /// The record itself: for answers that are a bare JSON array of records (Freshdesk's lists).
+    /// It reads as `.`; `get` and `take` return the whole value.
+    pub fn root() -> Self {
+        Self { text: ".".to_owned(), segments: Vec::new() }
+    }
+
     pub fn as_str(&self) -> &str {
         &self.text
     }
@@ -109,7 +119,9 @@ impl FieldPath {
                 Segment::Key(k) => at.as_object()?.get(k)?,
                 Segment::Index(i) => at.as_array()?.get(*i)?,
                 Segment::Match { key, value } => at.as_array()?.iter().find(|item| {
-                    item.get(key).is_some_and(|v| match v {
+                    // The key may name a nested field: `[definition.name=Account ID]`.
+                    let found = key.split('.').try_fold(*item, |v, k| v.get(k));
+                    found.is_some_and(|v| match v {
                         Value::String(s) => s == value,
                         Value::Number(n) => crate::id::integral_text(n).is_some_and(|t| t == *value),
                         _ => false,
@@ -213,6 +225,30 @@ mod tests {
         for bad in ["", "a..b", "a.", ".a", "a[", "a[x]", "a[=1]", "[\"x"] {
             assert!(FieldPath::parse(bad).is_err(), "{bad:?} should not parse");
         }
+    }
+
+    #[test]
+    fn a_selector_may_match_a_nested_key() {
+        let v = json!({"fields": [
+            {"value": "x", "definition": {"id": 1, "name": "Region"}},
+            {"value": "100042", "definition": {"id": 2, "name": "Account ID"}}
+        ]});
+        assert_eq!(get("fields[definition.name=Account ID].value", &v), Some(json!("100042")));
+        assert_eq!(get("fields[definition.id=1].value", &v), Some(json!("x")));
+        assert_eq!(get("fields[definition.name=Plan].value", &v), None);
+        assert_eq!(get("fields[definition=Region].value", &v), None, "an object is not text");
+    }
+
+    #[test]
+    fn the_root_path_is_the_whole_record() {
+        let mut v = json!([{"id": 1}, {"id": 2}]);
+        let root = FieldPath::parse(".").unwrap();
+        assert_eq!(root, FieldPath::root());
+        assert_eq!(root.get(&v), Some(&json!([{"id": 1}, {"id": 2}])));
+        assert_eq!(root.take(&mut v), Some(json!([{"id": 1}, {"id": 2}])));
+        assert_eq!(v, Value::Null, "taken");
+        assert_eq!(root.get(&Value::Null), None);
+        assert!(FieldPath::parse("..").is_err());
     }
 
     #[test]

@@ -424,13 +424,20 @@ const FREEMAIL: &[&str] = &[
 
 /// The lower-cased domain of an email (`x@Acme.com`) or web address (`https://www.acme.com/a`).
 /// `None` for free-mail domains and for text without a domain.
+/// Web addresses typed by hand are read as people mean them: `www.acme.io`, `http://acme.io/`,
+/// `HTTP://WWW.ACME.IO/`, `acme.io/contact`; an `@` in a URL's path (`medium.com/@acme`) or its
+/// user part (`http://me@acme.io`) does not make it an email.
 pub fn domain_of(text: &str) -> Option<String> {
     let t = text.trim();
+    let slash = t.find('/');
+    let url = t.contains("://") || slash.is_some_and(|s| t.find('@').is_none_or(|at| s < at));
     let host = match t.rsplit_once('@') {
-        Some((_, d)) => d,
-        None => {
+        Some((_, d)) if !url => d,
+        _ => {
             let no_scheme = t.split_once("://").map_or(t, |(_, rest)| rest);
-            no_scheme.split(['/', '?', '#', ':']).next().unwrap_or("")
+            let authority = no_scheme.split(['/', '?', '#']).next().unwrap_or("");
+            let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+            host.split(':').next().unwrap_or("")
         }
     };
     let host = host.trim_end_matches('.').to_lowercase();
@@ -456,6 +463,27 @@ mod tests {
         assert_eq!(domain_of("acme.io").as_deref(), Some("acme.io"));
         assert_eq!(domain_of("bob@gmail.com"), None);
         assert_eq!(domain_of("n/a"), None);
+    }
+
+    #[test]
+    fn web_addresses_typed_by_hand_give_their_domain() {
+        for typed in [
+            "www.acme.io",
+            "http://acme.io/",
+            "HTTP://WWW.ACME.IO/",
+            "acme.io/",
+            " https://www.acme.io/contact?x=1 ",
+            "http://www.acme.io:8080/",
+            "https://sales@acme.io/",
+            "Acme.IO.",
+        ] {
+            assert_eq!(domain_of(typed).as_deref(), Some("acme.io"), "{typed:?}");
+        }
+        assert_eq!(domain_of("www.acme.co.uk/").as_deref(), Some("acme.co.uk"));
+        assert_eq!(domain_of("https://medium.com/@acme").as_deref(), Some("medium.com"), "an @ in the path");
+        assert_eq!(domain_of("ann@www.acme.io").as_deref(), Some("acme.io"), "still an email");
+        assert_eq!(domain_of("http:///"), None);
+        assert_eq!(domain_of("www."), None);
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! The generated company: a deterministic, deliberately messy customer base spread across
-//! Salesforce, Zendesk and Intercom, with the problems accord's integration guide warns about.
+//! Salesforce, Zendesk, Intercom, Freshdesk and Capsule, with the problems accord's integration
+//! guide warns about (Freshdesk's and Capsule's parts are in `freshdesk/seed.rs` and
+//! `capsule/seed.rs`).
 //!
 //! Everything comes from a ChaCha8 stream seeded with the seed, so the same seed and size give the
 //! same data byte for byte. `size` is the number of real-world customer companies; the other
@@ -26,8 +28,10 @@ use chrono::{DateTime, Utc};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use crate::capsule::model::CapsuleData;
 use crate::delighted::model::DelightedData;
 use crate::desk::DeskData;
+use crate::freshdesk::model::FreshdeskData;
 use crate::intercom::model::{self as ic, AttributeValue, ContactRef, IntercomData};
 use crate::salesforce::model::{self as sf, SObject, SalesforceData, sf_id};
 use crate::truth::{
@@ -35,6 +39,11 @@ use crate::truth::{
     SALESFORCE, SorKind, Truth, ZENDESK, reason, rules,
 };
 use crate::zendesk::model::{self as zd, ZendeskData};
+
+#[path = "capsule/seed.rs"]
+mod capsule_seed;
+#[path = "freshdesk/seed.rs"]
+mod freshdesk_seed;
 
 /// The generated data is "as of" this instant (2025-01-01T00:00:00Z): every timestamp is earlier.
 /// Salesforce deletions are re-dated relative to the sandbox's start (see the emulator).
@@ -79,13 +88,15 @@ pub enum Problem {
     CaseDrift,
     /// A Zendesk organization without `external_id` whose domain is an account's website.
     LinkedByDomain,
-    /// A Zendesk organization without `external_id` whose domain no account has.
+    /// A Zendesk organization without `external_id` (or a Capsule organisation without its custom
+    /// field) whose domain no account has.
     UnknownDomain,
     /// A Zendesk organization without `external_id` whose domain is a free-mail one.
     FreemailDomain,
     /// A Zendesk organization without `external_id` whose domain two accounts have.
     SharedDomain,
-    /// A Zendesk organization with neither `external_id` nor domains.
+    /// A Zendesk organization with neither `external_id` nor domains; a Freshdesk company without
+    /// its custom field; a Capsule organisation with neither custom field nor web address.
     NoLinkKeys,
     /// A record decided by an email that linked records of two accounts hold (one of them in an
     /// object synced after the record).
@@ -97,7 +108,7 @@ pub enum Problem {
     LateEmailEvidence,
     /// A record whose parent links only through late email evidence.
     LateParent,
-    /// A company only in Zendesk or only in Intercom, with an id that is no account.
+    /// A company only in Zendesk, Intercom or Freshdesk, with an id that is no account.
     OnlyInOneSystem,
     /// A Salesforce contact without `AccountId` whose email a linked contact elsewhere has.
     NoAccountIdKnownEmail,
@@ -111,10 +122,16 @@ pub enum Problem {
     NumericAccountAttribute,
     /// An Intercom contact whose `custom_attributes.account_id` is `100042.5`.
     NonIntegralAccountAttribute,
-    /// A Zendesk ticket deleted (status `deleted` in the export).
+    /// A Zendesk or Freshdesk ticket deleted (status `deleted` in the export, in Freshdesk's trash).
     DeletedTicket,
-    /// A Salesforce contact or case deleted at the source.
+    /// A Salesforce contact or case, or a Freshdesk contact, deleted at the source.
     DeletedAtSource,
+    /// A Freshdesk contact outside any company whose email is typed in another case than the
+    /// customer's own contact's (`ADA.BERG@ACME.IO`): it links by that email all the same.
+    EmailInAnotherCase,
+    /// A Capsule organisation without the custom field whose web address is typed by hand
+    /// (`www.acme.io`, `http://acme.io/`, `HTTP://WWW.ACME.IO/`): its domain links it.
+    WebsiteTypedByHand,
 
     // The second day (`Company::delete_some`).
     /// A Salesforce account holding an active account, deleted: its account goes on the delete list.
@@ -138,7 +155,7 @@ pub enum Problem {
 
 impl Problem {
     /// The problems of the generated data.
-    pub const ALL: [Problem; 33] = [
+    pub const ALL: [Problem; 35] = [
         Problem::SfMissingAccountId,
         Problem::SfMissingName,
         Problem::SfFilteredType,
@@ -172,6 +189,8 @@ impl Problem {
         Problem::NonIntegralAccountAttribute,
         Problem::DeletedTicket,
         Problem::DeletedAtSource,
+        Problem::EmailInAnotherCase,
+        Problem::WebsiteTypedByHand,
     ];
 
     /// The problems the second day plants.
@@ -218,6 +237,8 @@ pub struct Company {
     pub(crate) ledger: Ledger,
     /// Situations the second day can delete.
     scenarios: Scenarios,
+    pub freshdesk: FreshdeskData,
+    pub capsule: CapsuleData,
 }
 
 /// What the second day deleted ([`Company::delete_some`]).
@@ -262,6 +283,10 @@ impl Company {
             + self.desk.companies.len()
             + self.desk.customers.len()
             + self.desk.cases.len()
+            + self.freshdesk.companies.len()
+            + self.freshdesk.contacts.len()
+            + self.freshdesk.tickets.len()
+            + self.capsule.parties.len()
     }
 
     /// The second day: deletes a planted set of records, chosen by `seed` among the situations
@@ -657,6 +682,8 @@ impl Generator {
             scenarios: Scenarios::default(),
             delighted: DelightedData::default(),
             desk: DeskData::default(),
+            freshdesk: FreshdeskData::default(),
+            capsule: CapsuleData::default(),
         };
         Self {
             rng: ChaCha8Rng::seed_from_u64(seed),
@@ -769,6 +796,8 @@ impl Generator {
         }
         self.delighted(&people);
         self.desk(&people);
+        self.freshdesk(&people);
+        self.capsule(&people);
         self.plain_accounts();
         self.finish()
     }
@@ -1958,6 +1987,10 @@ impl Generator {
         c.intercom.companies.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
         c.intercom.contacts.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
         c.intercom.conversations.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        c.freshdesk.companies.sort_by_key(|r| r.id);
+        c.freshdesk.contacts.sort_by_key(|r| r.id);
+        c.freshdesk.tickets.sort_by_key(|r| r.id);
+        c.capsule.parties.sort_by_key(|r| r.id);
         c.planted.sort_by(|a, b| (a.problem, &a.record).cmp(&(b.problem, &b.record)));
         c.delighted.survey_responses.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
         self.out

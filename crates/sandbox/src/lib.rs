@@ -1,5 +1,6 @@
-//! In-process emulators of the Salesforce REST, Zendesk Support, Intercom and Delighted APIs, a deterministic
-//! messy company spread across them, and the ground truth of which record belongs to which account.
+//! In-process emulators of the Salesforce REST, Zendesk Support, Intercom, Delighted, Freshdesk and
+//! Capsule APIs, a deterministic messy company spread across them (and a Desk export), and the
+//! ground truth of which record belongs to which account.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), accord_sandbox::Error> {
@@ -19,16 +20,19 @@
 //! rate limits and their headers, fault injection, indexed record stores) is in [`emulator`].
 //! Each vendor folder has the same files: `model.rs` (records and their JSON), `routes.rs` (the
 //! HTTP API), `mod.rs` (options, credentials, the running emulator and its mutation methods) and
-//! `tests.rs`. Salesforce also has `soql.rs`, its query language.
+//! `tests.rs`. Salesforce also has `soql.rs`, its query language; Freshdesk and Capsule have
+//! `seed.rs`, their part of the generated company.
 
 // Handlers answer refusals with the vendor's `Response` as the error of a `Result`: it is built
 // once per request and returned straight to axum, so its size never travels far.
 #![allow(clippy::result_large_err)]
 
+pub mod capsule;
 pub mod clock;
 pub mod delighted;
 pub mod desk;
 pub mod emulator;
+pub mod freshdesk;
 pub mod generate;
 pub mod intercom;
 pub mod salesforce;
@@ -67,6 +71,8 @@ pub struct SandboxOptions {
     pub zendesk: zendesk::Options,
     pub intercom: intercom::Options,
     pub delighted: delighted::Options,
+    pub freshdesk: freshdesk::Options,
+    pub capsule: capsule::Options,
 }
 
 impl SandboxOptions {
@@ -77,11 +83,13 @@ impl SandboxOptions {
         o.zendesk.rate_limited = false;
         o.intercom.rate_limited = false;
         o.delighted.rate_limited = false;
+        o.freshdesk.rate_limited = false;
+        o.capsule.rate_limited = false;
         o
     }
 }
 
-/// The three emulators, running on 127.0.0.1 ephemeral ports and sharing one clock.
+/// The emulators, running on 127.0.0.1 ephemeral ports and sharing one clock.
 ///
 /// Dropping the sandbox stops the servers; `shutdown` also waits for them to finish.
 #[derive(Debug)]
@@ -92,6 +100,8 @@ pub struct Sandbox {
     pub delighted: delighted::Emulator,
     /// Desk's export (Desk shut down in 2020: no emulator), written by [`Sandbox::accord_toml`].
     pub desk: desk::DeskData,
+    pub freshdesk: freshdesk::Emulator,
+    pub capsule: capsule::Emulator,
     clock: Clock,
     /// The planted truth of the company the emulators started with.
     ledger: truth::Ledger,
@@ -101,13 +111,15 @@ impl Sandbox {
     /// Starts the emulators serving `company`. Must be called inside a Tokio runtime.
     pub async fn start(company: Company, options: SandboxOptions) -> Result<Sandbox> {
         let clock = Clock::new();
-        let Company { salesforce, zendesk, intercom, delighted, desk, ledger, .. } = company;
+        let Company { salesforce, zendesk, intercom, delighted, desk, ledger, freshdesk, capsule, .. } = company;
         Ok(Sandbox {
             salesforce: salesforce::Emulator::start(salesforce, options.salesforce, clock.clone()).await?,
             zendesk: zendesk::Emulator::start(zendesk, options.zendesk, clock.clone()).await?,
             intercom: intercom::Emulator::start(intercom, options.intercom, clock.clone()).await?,
             delighted: delighted::Emulator::start(delighted, options.delighted, clock.clone()).await?,
             desk,
+            freshdesk: freshdesk::Emulator::start(freshdesk, options.freshdesk, clock.clone()).await?,
+            capsule: capsule::Emulator::start(capsule, options.capsule, clock.clone()).await?,
             clock,
             ledger,
         })
@@ -126,7 +138,28 @@ impl Sandbox {
     pub fn truth(&self) -> Truth {
         let (sf, zd, ic) = (self.salesforce.snapshot(), self.zendesk.snapshot(), self.intercom.snapshot());
         let dl = self.delighted.snapshot();
-        self.ledger.with_deletions_seen_in(&sf, &zd, &ic, &dl, &self.desk).truth()
+        let fd = self.freshdesk.snapshot();
+        let fd_live: std::collections::HashSet<(&str, String)> = fd
+            .companies
+            .iter()
+            .map(|r| ("companies", r.id.to_string()))
+            .chain(fd.contacts.iter().filter(|r| !r.deleted).map(|r| ("contacts", r.id.to_string())))
+            .chain(fd.tickets.iter().filter(|r| !r.deleted).map(|r| ("tickets", r.id.to_string())))
+            .collect();
+        let cp = self.capsule.snapshot();
+        let cp_live: std::collections::HashSet<(&str, String)> = cp
+            .parties
+            .iter()
+            .map(|p| {
+                let object = if p.kind == capsule::model::PartyKind::Person { "people" } else { "organisations" };
+                (object, p.id.to_string())
+            })
+            .collect();
+        self.ledger
+            .with_deletions_seen_in(&sf, &zd, &ic, &dl, &self.desk)
+            .with_gone_in(truth::FRESHDESK, &fd_live)
+            .with_gone_in(truth::CAPSULE, &cp_live)
+            .truth()
     }
 
     /// The 429s every emulator has sent so far.
@@ -136,6 +169,8 @@ impl Sandbox {
             self.zendesk.rate_limiter(),
             self.intercom.rate_limiter(),
             self.delighted.rate_limiter(),
+            self.freshdesk.rate_limiter(),
+            self.capsule.rate_limiter(),
         ]
         .iter()
         .map(|l| l.stats().throttled)
@@ -148,14 +183,16 @@ impl Sandbox {
         self.zendesk.shutdown().await;
         self.intercom.shutdown().await;
         self.delighted.shutdown().await;
+        self.freshdesk.shutdown().await;
+        self.capsule.shutdown().await;
     }
 }
 
 impl Sandbox {
     /// An `accord.toml` for this sandbox: Salesforce as the System of Record (account id in
     /// `Account_ID__c`, only `Type = 'Customer'` accounts), Zendesk, Desk (its export written to
-    /// `desk-export/` in `dir`), Delighted and Intercom as sources (Intercom's table last: tests
-    /// append settings to it), the
+    /// `desk-export/` in `dir`), Delighted, Freshdesk, Capsule and Intercom as sources (Intercom's
+    /// table last: tests append settings to it), the
     /// credentials written as secret files in `dir` (with Zendesk's OAuth token, which the config
     /// does not use), and a store file there. Source names equal the
     /// vendors' names, so the truth's keys match the hub's.
@@ -164,6 +201,8 @@ impl Sandbox {
         let zd = self.zendesk.credentials();
         let ic = self.intercom.credentials();
         let dl = self.delighted.credentials();
+        let fd = self.freshdesk.credentials();
+        let cp = self.capsule.credentials();
         for (name, value) in [
             ("sf_client_id", sf.client_id.as_str()),
             ("sf_client_secret", sf.client_secret.as_str()),
@@ -173,6 +212,8 @@ impl Sandbox {
             ("zendesk_oauth_token", zd.oauth_token.as_str()),
             ("intercom_token", ic.access_token.as_str()),
             ("delighted_key", dl.api_key.as_str()),
+            ("freshdesk_api_key", fd.api_key.as_str()),
+            ("capsule_token", cp.access_token.as_str()),
         ] {
             std::fs::write(dir.join(name), value)?;
         }
@@ -212,6 +253,18 @@ kind = "delighted"
 base_url = "{dl_url}"
 api_key = {{ file = "delighted_key" }}
 {limits}
+[sources.freshdesk]
+kind = "freshdesk"
+base_url = "{fd_url}"
+api_key = {{ file = "freshdesk_api_key" }}
+account_id_field = "{fd_field}"
+{limits}
+[sources.capsule]
+kind = "capsule"
+base_url = "{cp_url}"
+access_token = {{ file = "capsule_token" }}
+account_id_field = "{cp_field}"
+{limits}
 [sources.intercom]
 kind = "intercom"
 base_url = "{ic_url}"
@@ -222,6 +275,10 @@ access_token = {{ file = "intercom_token" }}
             zd_email = zd.email,
             ic_url = self.intercom.base_url(),
             dl_url = self.delighted.base_url(),
+            fd_url = self.freshdesk.base_url(),
+            fd_field = freshdesk::model::ACCOUNT_ID_FIELD,
+            cp_url = self.capsule.base_url(),
+            cp_field = capsule::model::ACCOUNT_ID_FIELD,
         ))
     }
 }

@@ -545,6 +545,56 @@ async fn a_full_read_over_http_serves_exactly_the_truths_records() {
         }
     }
 
+    let fd = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{}:X", s.freshdesk.credentials().api_key))
+    );
+    for (object, list, deletions) in [
+        ("companies", "companies?per_page=100", None),
+        ("contacts", "contacts?per_page=100", Some("contacts?per_page=100&state=deleted")),
+        (
+            "tickets",
+            "tickets?per_page=100&updated_since=1970-01-01T00:00:00Z",
+            Some("tickets?per_page=100&filter=deleted&updated_since=1970-01-01T00:00:00Z"),
+        ),
+    ] {
+        for (path, into) in [(Some(list), &mut seen), (deletions, &mut deleted)] {
+            let Some(path) = path else { continue };
+            let mut url = format!("{}/api/v2/{path}", s.freshdesk.base_url());
+            loop {
+                let res = http.get(&url).header("authorization", &fd).send().await.unwrap();
+                let next = res.headers().get("link").map(|l| l.to_str().unwrap().to_owned());
+                let body: Value = res.json().await.unwrap();
+                for r in body.as_array().unwrap() {
+                    into.insert(RecordKey::new(
+                        "freshdesk",
+                        static_object(object),
+                        r["id"].as_u64().unwrap().to_string(),
+                    ));
+                }
+                match next {
+                    Some(link) => url = link.trim_start_matches('<').split('>').next().unwrap().to_owned(),
+                    None => break,
+                }
+            }
+        }
+    }
+
+    let mut url = format!("{}/api/v2/parties?perPage=100", s.capsule.base_url());
+    loop {
+        let res = http.get(&url).bearer_auth(s.capsule.credentials().access_token).send().await.unwrap();
+        let next = res.headers().get("link").map(|l| l.to_str().unwrap().to_owned());
+        let body: Value = res.json().await.unwrap();
+        for p in body["parties"].as_array().unwrap() {
+            let object = if p["type"] == "person" { "people" } else { "organisations" };
+            seen.insert(RecordKey::new("capsule", static_object(object), p["id"].as_u64().unwrap().to_string()));
+        }
+        match next {
+            Some(link) => url = link.trim_start_matches('<').split('>').next().unwrap().to_owned(),
+            None => break,
+        }
+    }
+
     let expected: BTreeSet<RecordKey> = truth.records.keys().cloned().collect();
     assert_eq!(seen.len(), expected.len());
     assert!(seen == expected, "served records differ from the truth's");

@@ -35,6 +35,11 @@
 //! | `desk/companies` | `field custom_fields.account_id`, `domain domains` |
 //! | `desk/customers` | `parent _links.company.id → companies`, `email emails[0].value` |
 //! | `desk/cases` | `parent _links.company.id → companies`, `parent _links.customer.id → customers` |
+//! | `freshdesk/companies` | `field custom_fields.account_id` |
+//! | `freshdesk/contacts` | `parent company_id → companies`, `email email` |
+//! | `freshdesk/tickets` | `parent company_id → companies`, `parent requester_id → contacts` |
+//! | `capsule/organisations` | `field fields[definition.name=Account ID].value`, `domain websites[service=URL].address` |
+//! | `capsule/people` | `parent organisation.id → organisations` |
 //!
 //! # What accord must answer
 //!
@@ -100,10 +105,12 @@ pub const ZENDESK: &str = "zendesk";
 pub const INTERCOM: &str = "intercom";
 pub const DELIGHTED: &str = "delighted";
 pub const DESK: &str = "desk";
+pub const FRESHDESK: &str = "freshdesk";
+pub const CAPSULE: &str = "capsule";
 
 /// The objects the sandbox serves, System of Record first. A reading order for a config at most:
 /// the truth does not depend on it.
-pub const OBJECTS: [(&str, &str); 13] = [
+pub const OBJECTS: [(&str, &str); 18] = [
     (SALESFORCE, "Account"),
     (SALESFORCE, "Contact"),
     (SALESFORCE, "Case"),
@@ -117,6 +124,11 @@ pub const OBJECTS: [(&str, &str); 13] = [
     (DESK, "companies"),
     (DESK, "customers"),
     (DESK, "cases"),
+    (FRESHDESK, "companies"),
+    (FRESHDESK, "contacts"),
+    (FRESHDESK, "tickets"),
+    (CAPSULE, "organisations"),
+    (CAPSULE, "people"),
 ];
 
 /// accord's rejection reason codes.
@@ -376,6 +388,26 @@ pub(crate) mod rules {
     pub fn dk_case(company: Option<Key>, customer: Option<Key>) -> Vec<Step> {
         steps([("parent", company), ("parent", customer)])
     }
+
+    pub fn fd_company(account_id_field: Option<Key>) -> Vec<Step> {
+        steps([("field", account_id_field)])
+    }
+
+    pub fn fd_contact(company_id: Option<Key>, email: Option<Key>) -> Vec<Step> {
+        steps([("parent", company_id), ("email", email)])
+    }
+
+    pub fn fd_ticket(company_id: Option<Key>, requester_id: Option<Key>) -> Vec<Step> {
+        steps([("parent", company_id), ("parent", requester_id)])
+    }
+
+    pub fn cp_organisation(account_id_field: Option<Key>, website: Option<Key>) -> Vec<Step> {
+        steps([("field", account_id_field), ("domain", website)])
+    }
+
+    pub fn cp_person(organisation: Option<Key>) -> Vec<Step> {
+        steps([("parent", organisation)])
+    }
 }
 
 /// What a System of Record record is.
@@ -497,6 +529,11 @@ impl Ledger {
         self.accounts[a.0 as usize].holder.as_ref().map(|(h, _)| *h)
     }
 
+    /// How many records the ledger holds.
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
     pub(crate) fn entry(&self, ix: Ix) -> &Entry {
         &self.entries[ix as usize]
     }
@@ -543,12 +580,30 @@ impl Ledger {
             .collect();
         live.extend(dk_ids.iter().map(|(o, id)| (*o, id.as_str())));
         let mut out = self.clone();
+        let seen = [SALESFORCE, ZENDESK, INTERCOM, DELIGHTED, DESK];
         for e in &mut out.entries {
-            if e.gone == Gone::Live && !live.contains(&(e.key.object, e.key.native_id.as_str())) {
+            if e.gone == Gone::Live
+                && seen.contains(&e.key.source)
+                && !live.contains(&(e.key.object, e.key.native_id.as_str()))
+            {
                 e.gone = Gone::Later;
             }
         }
         out
+    }
+
+    /// The ledger with the records of `source` that it no longer serves live (not in `live`,
+    /// as `(object, native id)`) marked as deleted after a first sync.
+    pub(crate) fn with_gone_in(mut self, source: &str, live: &HashSet<(&str, String)>) -> Ledger {
+        for e in &mut self.entries {
+            if e.gone == Gone::Live
+                && e.key.source == source
+                && !live.contains(&(e.key.object, e.key.native_id.clone()))
+            {
+                e.gone = Gone::Later;
+            }
+        }
+        self
     }
 
     /// What accord must answer for this data: the rules of the module docs applied to the

@@ -183,6 +183,9 @@ pub struct Fetched {
     /// The server's time from `Date`, when the answer had a readable one. Windows the vendor
     /// computes on its own clock (Salesforce's `getDeleted`) are asked in this time.
     pub server_time: Option<DateTime<Utc>>,
+    /// The URL of the `Link` header's `rel="next"` entry, when the answer has one (Freshdesk,
+    /// Capsule): read by [`Paginator::LinkHeader`](super::Paginator::LinkHeader).
+    pub next_link: Option<String>,
 }
 
 /// A request the vendor refused for good (a 4xx other than 401 and 429): the status and the
@@ -306,7 +309,8 @@ impl HttpClient {
                                 if let Some(wait) = self.vendor.quota_exhausted_until(&headers) {
                                     self.limiter.pause_until(Instant::now() + wait).await;
                                 }
-                                return Ok(Ok(Fetched { body: v, server_time }));
+                                let next_link = link_next(&headers);
+                                return Ok(Ok(Fetched { body: v, server_time, next_link }));
                             }
                             Err(e) => Verdict::Transient(format!("the response body is not complete JSON: {e}")),
                         },
@@ -524,6 +528,35 @@ fn is_html(headers: &HeaderMap, body: &[u8]) -> bool {
     typed || start.starts_with(b"<!") || start.to_ascii_lowercase().starts_with(b"<html")
 }
 
+/// The target of the `rel="next"` entry of the `Link` headers (RFC 8288:
+/// `<https://h/x?page=2>; rel="next", <...>; rel="last"`), whatever the order of entries and
+/// parameters, and however many `Link` headers there are.
+pub fn link_next(headers: &HeaderMap) -> Option<String> {
+    for value in headers.get_all(reqwest::header::LINK) {
+        let Ok(text) = value.to_str() else { continue };
+        let mut rest = text;
+        while let Some(open) = rest.find('<') {
+            let Some(close) = rest[open..].find('>').map(|c| open + c) else { break };
+            let target = rest[open + 1..close].trim();
+            // The entry's parameters run to the next entry's `<`.
+            let params_end = rest[close..].find('<').map_or(rest.len(), |n| close + n);
+            let params = &rest[close + 1..params_end];
+            let is_next = params.split(';').any(|p| {
+                let p = p.trim().trim_end_matches(',').trim();
+                p.split_once('=').is_some_and(|(k, v)| {
+                    k.trim().eq_ignore_ascii_case("rel")
+                        && v.trim().trim_matches('"').split_whitespace().any(|r| r.eq_ignore_ascii_case("next"))
+                })
+            });
+            if is_next && !target.is_empty() {
+                return Some(target.to_owned());
+            }
+            rest = &rest[params_end..];
+        }
+    }
+    None
+}
+
 /// The server's clock from an HTTP `Date` header (`Tue, 15 Nov 1994 08:12:31 GMT`).
 fn date_header(headers: &HeaderMap) -> Option<DateTime<Utc>> {
     let text = headers.get(reqwest::header::DATE)?.to_str().ok()?;
@@ -634,6 +667,25 @@ mod tests {
         let f = client(&base).fetch_page(&RequestSpec::get("/x"), &mut FetchStats::default()).await.unwrap();
         assert_eq!(f.server_time, DateTime::from_timestamp(784_887_151, 0));
         assert_eq!(f.body, serde_json::json!({}));
+    }
+
+    #[test]
+    fn the_next_link_is_found_among_link_entries() {
+        let mut h = HeaderMap::new();
+        h.append(reqwest::header::LINK, "<https://a.example/x?page=1>; rel=\"prev\"".parse().unwrap());
+        h.append(
+            reqwest::header::LINK,
+            "<https://a.example/x?page=9>; rel=\"last\", <https://a.example/x?page=3&q=a,b>; type=\"json\"; REL=next"
+                .parse()
+                .unwrap(),
+        );
+        assert_eq!(link_next(&h).as_deref(), Some("https://a.example/x?page=3&q=a,b"));
+        let mut h = HeaderMap::new();
+        h.insert(reqwest::header::LINK, "<https://a.example/x?page=2>; rel=\"prev first\"".parse().unwrap());
+        assert_eq!(link_next(&h), None, "no next entry");
+        h.insert(reqwest::header::LINK, "<https://a.example/x?page=2>; rel=\"nofollow next\"".parse().unwrap());
+        assert_eq!(link_next(&h).as_deref(), Some("https://a.example/x?page=2"), "one of several relations");
+        assert_eq!(link_next(&HeaderMap::new()), None);
     }
 
     #[tokio::test]

@@ -53,6 +53,11 @@ pub enum Paginator {
     /// (Delighted's lists). A page shorter than asked is not the end, since a server may serve
     /// fewer than asked; only an empty page is. `param` starts at `first`.
     UntilEmpty { param: String, first: u64 },
+    /// The answer's `Link` header names the next page (`<https://...?page=2>; rel="next"`), as
+    /// Freshdesk, Capsule and GitHub page their lists: that URL is the next request, as given
+    /// (it carries every parameter of the list). No `rel="next"` entry: the end. A link to the
+    /// page it came from, or an empty page that links to another, is an error.
+    LinkHeader,
 }
 
 /// A count the vendor reports, checked against the records it returned.
@@ -72,6 +77,8 @@ pub type FirstRequest = Arc<dyn Fn(Option<&Value>) -> RequestSpec + Send + Sync>
 pub type DeletedRequest = Arc<dyn Fn(DateTime<Utc>, DateTime<Utc>) -> RequestSpec + Send + Sync>;
 
 /// A feed of deletions read at the start of every incremental pass (Salesforce `getDeleted`).
+/// On a stream paged by [`Paginator::LinkHeader`], the feed is a list paged the same way
+/// (Freshdesk's `filter=deleted`), read to its last page.
 #[derive(Clone)]
 pub struct DeletionFeed {
     pub request: DeletedRequest,
@@ -351,13 +358,46 @@ impl HttpStream {
         if end - from <= feed.min_span {
             return Ok(Deletions::TooSoon);
         }
-        let answer = match self.client.fetch_or_refusal(&(feed.request)(from, end), stats).await? {
-            Ok(fetched) => fetched.body,
-            Err(refusal) => {
-                return match feed.gap_errors.iter().find(|code| refusal.body.contains(*code)) {
-                    Some(code) => Ok(Deletions::Gap(format!("the deletion feed refused the start {from} ({code})"))),
-                    None => Err(ConnectorError::Fatal(format!("{}: {}", self.name(), refusal.message))),
-                };
+        let mut request = (feed.request)(from, end);
+        let mut ids = Vec::new();
+        let answer = loop {
+            let fetched = match self.client.fetch_or_refusal(&request, stats).await? {
+                Ok(fetched) => fetched,
+                Err(refusal) => {
+                    return match feed.gap_errors.iter().find(|code| refusal.body.contains(*code)) {
+                        Some(code) => {
+                            Ok(Deletions::Gap(format!("the deletion feed refused the start {from} ({code})")))
+                        }
+                        None => Err(ConnectorError::Fatal(format!("{}: {}", self.name(), refusal.message))),
+                    };
+                }
+            };
+            let answer = fetched.body;
+            let page = match feed.list.get(&answer) {
+                Some(Value::Array(gone)) => gone.as_slice(),
+                None | Some(Value::Null) => &[],
+                Some(other) => {
+                    return Err(ConnectorError::Fatal(format!(
+                        "{}: expected an array at {} in the deletion feed's answer, found {}",
+                        self.name(),
+                        feed.list,
+                        type_name(other)
+                    )));
+                }
+            };
+            ids.extend(
+                page.iter().filter_map(|g| feed.id.get(g).and_then(|v| accord_core::id::key_text(v).ok().flatten())),
+            );
+            // A feed on a list paged by `Link` headers (Freshdesk's deleted tickets) is read to
+            // its last page; other feeds answer in one document.
+            let next = match self.def.paginator {
+                Paginator::LinkHeader => next_link_request(&request, fetched.next_link.as_deref(), page.len())
+                    .map_err(|why| ConnectorError::Fatal(format!("{}: deletion feed: {why}", self.name())))?,
+                _ => None,
+            };
+            match next {
+                Some(next) => request = next,
+                None => break answer,
             }
         };
         let instant = |p: &Option<FieldPath>| {
@@ -370,21 +410,6 @@ impl HttpStream {
                 "the deletion log starts at {earliest}, after the cursor's start {from}"
             )));
         }
-        let ids = match feed.list.get(&answer) {
-            Some(Value::Array(gone)) => gone
-                .iter()
-                .filter_map(|g| feed.id.get(g).and_then(|v| accord_core::id::key_text(v).ok().flatten()))
-                .collect(),
-            None | Some(Value::Null) => Vec::new(),
-            Some(other) => {
-                return Err(ConnectorError::Fatal(format!(
-                    "{}: expected an array at {} in the deletion feed's answer, found {}",
-                    self.name(),
-                    feed.list,
-                    type_name(other)
-                )));
-            }
-        };
         // Never move the start back, and never past this read's end.
         let next_from = instant(&feed.next_start).map_or(end, |t| t.min(end)).max(from);
         Ok(Deletions::Read { ids, next_from })
@@ -438,6 +463,7 @@ impl HttpStream {
                 (request, fetched)
             }
         };
+        let next_link = fetched.next_link;
         let mut body = fetched.body;
         // An answer that is itself an array is the page's records (Delighted's lists).
         let bare = if body.is_array() { Some(body.take()) } else { None };
@@ -531,8 +557,11 @@ impl HttpStream {
         }
         // A page without cursor values (the empty last page) keeps the mark of the one before.
         self.cursor.boundary = if boundary.is_empty() { previous_boundary } else { boundary };
-        let next = next_request(&self.def.paginator, &request, &body, count)
-            .map_err(|why| ConnectorError::Fatal(format!("{}: {why}", self.name())))?;
+        let next = match &self.def.paginator {
+            Paginator::LinkHeader => next_link_request(&request, next_link.as_deref(), count),
+            paginator => next_request(paginator, &request, &body, count),
+        }
+        .map_err(|why| ConnectorError::Fatal(format!("{}: {why}", self.name())))?;
         self.cursor.next = next;
         if self.cursor.next.is_none()
             && failure.is_none()
@@ -680,7 +709,26 @@ fn next_request(
                 current.query.iter().find(|(n, _)| n == param).and_then(|(_, v)| v.parse().ok()).unwrap_or(*first);
             Ok(Some(current.clone().param(param, (this + 1).to_string())))
         }
+        Paginator::LinkHeader => Err("the Link header paginator reads the answer's headers".into()),
     }
+}
+
+/// The request for the page after one whose `Link` header named `link` as next (`None`: the end).
+fn next_link_request(current: &RequestSpec, link: Option<&str>, count: usize) -> Result<Option<RequestSpec>, String> {
+    let Some(url) = link.map(str::trim).filter(|u| !u.is_empty()) else { return Ok(None) };
+    let same = if current.query.is_empty() {
+        url == current.path
+    } else {
+        let query: Vec<String> = current.query.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        url.ends_with(&format!("{}?{}", current.path, query.join("&")))
+    };
+    if same {
+        return Err(format!("the Link header's next page is the page it came from ({url})"));
+    }
+    if count == 0 {
+        return Err(format!("an empty page links to a next one ({url})"));
+    }
+    Ok(Some(RequestSpec::get(url)))
 }
 
 /// Orders cursor values: numbers numerically, text as RFC 3339 instants when both parse, else
@@ -786,6 +834,24 @@ mod tests {
         let third = next_request(&p, &next, &json!([]), 3).unwrap().unwrap();
         assert_eq!(third.query[1], ("page".into(), "3".into()));
         assert_eq!(next_request(&p, &third, &json!([]), 0), Ok(None), "an empty page is the end");
+    }
+
+    #[test]
+    fn link_headers_name_the_next_request_until_there_is_none() {
+        let first = RequestSpec::get("/api/v2/tickets").param("per_page", "100").param("page", "1");
+        let url = "https://acme.freshdesk.com/api/v2/tickets?page=2&per_page=100";
+        let next = next_link_request(&first, Some(url), 100).unwrap().unwrap();
+        assert_eq!((next.method.as_str(), next.path.as_str(), next.query.len()), ("GET", url, 0));
+        assert_eq!(next_link_request(&next, None, 3), Ok(None), "no next link: the end");
+        // However few records it held, a page with a next link is not the last one.
+        let third = next_link_request(&next, Some("https://acme.freshdesk.com/api/v2/tickets?page=3"), 7).unwrap();
+        assert!(third.is_some());
+        assert!(next_link_request(&next, Some(url), 100).unwrap_err().contains("page it came from"));
+        let e = next_link_request(&first, Some(url), 0).unwrap_err();
+        assert!(e.contains("empty page"), "{e}");
+        let relative = RequestSpec::get("/api/v2/parties").param("page", "2");
+        assert!(next_link_request(&relative, Some("https://api.capsulecrm.com/api/v2/parties?page=2"), 5).is_err());
+        assert!(next_request(&Paginator::LinkHeader, &first, &json!({}), 1).is_err(), "the body alone cannot tell");
     }
 
     #[test]

@@ -1,9 +1,12 @@
 //! One module per vendor. Each folder has the same files: `mod.rs` (settings, vendor rules and the
-//! connector), `streams.rs` (the streams, as data); Salesforce adds `soql.rs`. Conformance tests
+//! connector), `streams.rs` (the streams, as data); Salesforce adds `soql.rs`, and Capsule's `mod.rs` keeps
+//! each party stream to its own party type. Conformance tests
 //! against the sandbox live in `crates/connectors/tests/conformance`.
 
+pub mod capsule;
 pub mod common;
 pub mod delighted;
+pub mod freshdesk;
 pub mod intercom;
 pub mod salesforce;
 pub mod zendesk;

@@ -9,7 +9,8 @@ use accord_sandbox::{Fault, Schedule, salesforce};
 use serde_json::Value;
 
 use super::{
-    DELIGHTED, INTERCOM, SALESFORCE, Vendor, ZENDESK, connector, expected, options, read, sandbox, set, try_read,
+    CAPSULE, DELIGHTED, FRESHDESK, INTERCOM, SALESFORCE, Vendor, ZENDESK, connector, expected, options, read, sandbox,
+    set, try_read,
 };
 
 /// Intercom with the connector's default page size (150), for the paging cases.
@@ -28,7 +29,7 @@ async fn salesforce_data_goes_to_the_instance_never_to_the_login_host() {
     let dir = tempfile::tempdir().unwrap();
     let c = connector(&sb, &SALESFORCE, dir.path(), "");
     let login_requests = sb.salesforce.rate_limiter().stats().requests;
-    for object in SALESFORCE.objects {
+    for &object in SALESFORCE.objects {
         let r = read(c.as_ref(), object, None, None).await;
         assert_eq!(set(&r.ids), expected(&sb, &SALESFORCE, object).0, "{object}: every record, from the instance");
     }
@@ -412,4 +413,101 @@ async fn desk_exports_read_exactly_the_truths_records_and_resume() {
         .filter(|i| matches!(i, accord_connectors::Item::Record(r) if r.data["_links"]["customer"]["id"].is_string()))
         .count();
     assert!(linked > 0, "cases carry their customer's id");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn freshdesk_deleted_contacts_and_tickets_arrive_from_the_deletion_lists() {
+    let sb = sandbox(&FRESHDESK, options()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let c = connector(&sb, &FRESHDESK, dir.path(), "");
+    let contacts = read(c.as_ref(), "contacts", None, None).await;
+    let tickets = read(c.as_ref(), "tickets", None, None).await;
+    contacts.completed_full_pass("the first contacts pass");
+    tickets.completed_full_pass("the first tickets pass: everything updated since 1970");
+    // Every ticket is older than the 30 days a list without updated_since reaches: the pass read
+    // them all, so it sent updated_since.
+    assert_eq!(set(&tickets.ids), expected(&sb, &FRESHDESK, "tickets").0);
+    let snapshot = sb.freshdesk.snapshot();
+    let contact = snapshot.contacts.iter().find(|c| !c.deleted).unwrap().id;
+    let ticket = snapshot.tickets.iter().find(|t| !t.deleted).unwrap().id;
+    let old_ticket = snapshot.tickets.iter().find(|t| t.deleted).unwrap().id;
+    sb.clock().advance(chrono::Duration::minutes(2));
+    sb.freshdesk.delete_contact(contact).unwrap();
+    sb.freshdesk.delete_ticket(ticket).unwrap();
+    sb.clock().advance(chrono::Duration::minutes(2));
+    let contacts = read(c.as_ref(), "contacts", contacts.cursor.clone(), None).await;
+    let tickets = read(c.as_ref(), "tickets", tickets.cursor.clone(), None).await;
+    assert!(contacts.unmarked() && tickets.unmarked(), "incremental passes");
+    assert_eq!(contacts.deleted, vec![contact.to_string()], "state=deleted since the full pass began");
+    assert_eq!(tickets.deleted, vec![ticket.to_string()], "filter=deleted since the full pass began");
+    assert!(!tickets.deleted.contains(&old_ticket.to_string()), "a deletion older than the pass is not re-read");
+    // Nothing deleted is reported twice once the feed has moved on.
+    sb.clock().advance(chrono::Duration::minutes(2));
+    let quiet = read(c.as_ref(), "tickets", tickets.cursor.clone(), None).await;
+    assert!(quiet.deleted.is_empty(), "{:?}", quiet.deleted);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn freshdesk_deleted_companies_are_reconciled_every_reconcile_every() {
+    let sb = sandbox(&FRESHDESK, options()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let c = connector(&sb, &FRESHDESK, dir.path(), "");
+    let first = read(c.as_ref(), "companies", None, None).await;
+    first.completed_full_pass("the first companies pass");
+    let gone = sb.freshdesk.snapshot().companies[2].id;
+    sb.freshdesk.delete_company(gone).unwrap();
+    let next = read(c.as_ref(), "companies", first.cursor.clone(), None).await;
+    assert!(next.unmarked(), "within reconcile_every, no reconciling pass");
+    assert!(!next.ids.contains(&gone.to_string()));
+    let mut due = next.cursor.clone().unwrap();
+    let at = accord_core::time::parse_timestamp(&due["last_full_pass"]).unwrap();
+    due["last_full_pass"] = Value::String((at - chrono::Duration::days(8)).to_rfc3339());
+    let reconciled = read(c.as_ref(), "companies", Some(due), None).await;
+    reconciled.completed_full_pass("a due reconciling pass");
+    assert_eq!(set(&reconciled.ids), expected(&sb, &FRESHDESK, "companies").0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn freshdesk_settings_are_checked_when_parsed() {
+    let sb = sandbox(&FRESHDESK, options()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let toml = sb.accord_toml(dir.path(), false).unwrap();
+    let toml = toml.replace("account_id_field = \"account_id\"", "account_id_field = \"custom_fields.account_id\"");
+    let config = accord_core::Config::from_toml(&toml, dir.path()).unwrap();
+    let e = accord_connectors::open_source("freshdesk", &config.raw.sources["freshdesk"], &config).unwrap_err();
+    let e = e.to_string();
+    assert!(e.contains("sources.freshdesk.account_id_field") && e.contains("not a custom field name"), "{e}");
+    // Another field name reads another custom field.
+    let toml = sb
+        .accord_toml(dir.path(), false)
+        .unwrap()
+        .replace("account_id_field = \"account_id\"", "account_id_field = \"acct_no\"");
+    let config = accord_core::Config::from_toml(&toml, dir.path()).unwrap();
+    let c = accord_connectors::open_source("freshdesk", &config.raw.sources["freshdesk"], &config).unwrap();
+    assert_eq!(c.objects()[0].link[0].field().as_str(), "custom_fields.acct_no");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn capsule_each_object_keeps_its_own_party_type_and_deletions_come_from_the_deleted_list() {
+    let sb = sandbox(&CAPSULE, options()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let c = connector(&sb, &CAPSULE, dir.path(), "");
+    let orgs = read(c.as_ref(), "organisations", None, None).await;
+    let people = read(c.as_ref(), "people", None, None).await;
+    orgs.completed_full_pass("the first organisations pass");
+    people.completed_full_pass("the first people pass");
+    assert_eq!(set(&orgs.ids), expected(&sb, &CAPSULE, "organisations").0, "organisations only");
+    assert_eq!(set(&people.ids), expected(&sb, &CAPSULE, "people").0, "people only");
+    let snapshot = sb.capsule.snapshot();
+    let person =
+        snapshot.parties.iter().find(|p| p.kind == accord_sandbox::capsule::model::PartyKind::Person).unwrap().id;
+    sb.clock().advance(chrono::Duration::minutes(2));
+    sb.capsule.delete(person).unwrap();
+    sb.clock().advance(chrono::Duration::minutes(2));
+    let people = read(c.as_ref(), "people", people.cursor.clone(), None).await;
+    assert!(people.unmarked(), "an incremental pass");
+    assert_eq!(people.deleted, vec![person.to_string()], "from /parties/deleted since the full pass began");
+    sb.clock().advance(chrono::Duration::minutes(2));
+    let quiet = read(c.as_ref(), "people", people.cursor.clone(), None).await;
+    assert!(quiet.deleted.is_empty() && quiet.ids.is_empty(), "{quiet:?}");
 }

@@ -57,7 +57,8 @@ impl SyncObserver for CountPages {
 
 /// The sandbox's config, with Intercom paging by 9.
 fn write_config(sandbox: &Sandbox, dir: &std::path::Path) {
-    let toml = format!("{}per_page = 9\n", sandbox.accord_toml(dir, false).unwrap());
+    let toml =
+        sandbox.accord_toml(dir, false).unwrap().replace("[sources.intercom]\n", "[sources.intercom]\nper_page = 9\n");
     std::fs::write(dir.join("accord.toml"), toml).unwrap();
 }
 

@@ -35,7 +35,10 @@ fn deletions_between_two_syncs_reach_the_link_state() {
     let sandbox = rt.block_on(Sandbox::start(Company::generate(5, 60), SandboxOptions::unlimited())).unwrap();
     let dir = tempfile::tempdir().unwrap();
     // Intercom has no deletion feed: reconcile on every sync here.
-    let toml = format!("{}reconcile_every = \"0s\"\n", sandbox.accord_toml(dir.path(), false).unwrap());
+    let toml = sandbox
+        .accord_toml(dir.path(), false)
+        .unwrap()
+        .replace("[sources.intercom]\n", "[sources.intercom]\nreconcile_every = \"0s\"\n");
     let hub = Hub::open(accord_core::Config::from_toml(&toml, dir.path()).unwrap()).unwrap();
     sync(&hub, &rt);
 

@@ -54,8 +54,10 @@ fn run(company: &Company, schedule: &Schedule) -> (std::collections::BTreeMap<St
     options.salesforce.batch_size = schedule.salesforce_batch;
     let sandbox = rt.block_on(Sandbox::start(company.clone(), options)).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let toml =
-        format!("{}per_page = {}\n", sandbox.accord_toml(dir.path(), false).unwrap(), schedule.intercom_per_page);
+    let toml = sandbox
+        .accord_toml(dir.path(), false)
+        .unwrap()
+        .replace("[sources.intercom]\n", &format!("[sources.intercom]\nper_page = {}\n", schedule.intercom_per_page));
     std::fs::write(dir.path().join("accord.toml"), toml).unwrap();
     for (i, &s) in schedule.order.iter().enumerate() {
         let only = SyncOptions { sources: vec![SOURCES[s].to_owned()], full: false, ..SyncOptions::default() };

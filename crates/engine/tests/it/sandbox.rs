@@ -211,7 +211,7 @@ fn a_sync_matches_the_truth(runs: &[(u64, usize, &[&str])]) {
 
 /// The System of Record last: every record arrives before the accounts, ids maps and evidence
 /// it needs, and earlier rules resolve after later ones did.
-const SOR_LAST: &[&str] = &["zendesk", "intercom", "delighted", "desk", "salesforce"];
+const SOR_LAST: &[&str] = &["zendesk", "intercom", "delighted", "desk", "freshdesk", "capsule", "salesforce"];
 
 #[test]
 fn a_sync_of_the_sandbox_matches_the_ground_truth() {
@@ -249,7 +249,10 @@ fn deletions_between_two_syncs_match_the_ground_truth() {
     let sandbox = rt.block_on(Sandbox::start(company.clone(), SandboxOptions::unlimited())).unwrap();
     let dir = tempfile::tempdir().unwrap();
     // Intercom has no deletion feed: this hub reconciles it on every sync.
-    let toml = format!("{}reconcile_every = \"0s\"\n", sandbox.accord_toml(dir.path(), false).unwrap());
+    let toml = sandbox
+        .accord_toml(dir.path(), false)
+        .unwrap()
+        .replace("[sources.intercom]\n", "[sources.intercom]\nreconcile_every = \"0s\"\n");
     let hub = accord_engine::Hub::open(accord_core::Config::from_toml(&toml, dir.path()).unwrap()).unwrap();
     let sync = || {
         let report =
@@ -283,5 +286,57 @@ fn deletions_between_two_syncs_match_the_ground_truth() {
     assert!(second.is_empty(), "day two: {}", summary(&second));
     let retry = hub.retry(&QuarantineQuery::default()).unwrap();
     assert_eq!(retry.linked, 0, "day two settled: {retry:?}");
+    rt.block_on(sandbox.shutdown());
+}
+
+/// Freshdesk companies with a mangled account id are rejected with the hint that names the
+/// account they meant (`100042.0`, `100042 `), and every Capsule organisation linked by a web
+/// address typed by hand records that address as its key.
+#[test]
+fn freshdesk_and_capsule_rejections_carry_their_hints() {
+    use accord_core::{AccountId, Hint};
+    use accord_sandbox::{Intent, Problem};
+    let rt = runtime();
+    let company = Company::generate(11, 300);
+    let planted = company.planted.clone();
+    let sandbox = rt.block_on(Sandbox::start(company, SandboxOptions::unlimited())).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let toml = sandbox.accord_toml(dir.path(), false).unwrap();
+    let hub = accord_engine::Hub::open(accord_core::Config::from_toml(&toml, dir.path()).unwrap()).unwrap();
+    let report = accord_engine::sync(&hub, &SyncOptions::default(), &accord_engine::sync::Quiet, rt.handle()).unwrap();
+    assert!(!report.failed());
+    let mut hints = HashMap::new();
+    hub.store
+        .for_each_quarantined(&QuarantineQuery::default(), &mut |e| {
+            hints.insert((e.key.source.clone(), e.key.native_id.clone()), e.rejection.hints.clone());
+        })
+        .unwrap();
+    let fd = sandbox.freshdesk.snapshot();
+    let mut checked = 0;
+    for p in planted.iter().filter(|p| p.record.source == "freshdesk") {
+        let hint = |account: &str| AccountId::new(account.trim().trim_end_matches(".0")).unwrap();
+        let company = || fd.companies.iter().find(|c| c.id.to_string() == p.record.native_id).unwrap();
+        let want = match p.problem {
+            Problem::FloatFormattedId => {
+                Hint::FloatSuffix { account_id: hint(company().account_id.as_deref().unwrap()) }
+            }
+            Problem::TrailingSpace => Hint::Whitespace { account_id: hint(company().account_id.as_deref().unwrap()) },
+            _ => continue,
+        };
+        let got = &hints[&("freshdesk".to_owned(), p.record.native_id.clone())];
+        assert!(got.contains(&want), "{:?} {:?}: hints {got:?}", p.problem, p.record);
+        checked += 1;
+    }
+    assert!(checked >= 2, "a float-formatted and a padded id were planted");
+    let cp = sandbox.capsule.snapshot();
+    let by_hand: Vec<_> = planted.iter().filter(|p| p.problem == Problem::WebsiteTypedByHand).collect();
+    assert!(!by_hand.is_empty());
+    for p in by_hand {
+        assert!(matches!(p.intent, Intent::Outcome(_)));
+        let rk = RecordKey::new("capsule", "organisations", p.record.native_id.clone());
+        let stored = hub.store.record(ObjectKind::Organization, &rk).unwrap().expect("linked");
+        let typed = cp.parties.iter().find(|c| c.id.to_string() == p.record.native_id).unwrap().website.clone();
+        assert_eq!(Some(stored.provenance.key), typed, "the key is the address as typed");
+    }
     rt.block_on(sandbox.shutdown());
 }
