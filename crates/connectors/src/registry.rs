@@ -5,10 +5,10 @@ use accord_core::{Config, ConfigError};
 
 use crate::Connector;
 use crate::file::FileConnector;
-use crate::vendors::{intercom, salesforce, zendesk};
+use crate::vendors::{intercom, jira, salesforce, zendesk};
 
 /// Every source kind accord knows.
-pub const KINDS: &[&str] = &["file", "salesforce", "zendesk", "intercom"];
+pub const KINDS: &[&str] = &["file", "salesforce", "zendesk", "intercom", "jira"];
 
 /// Builds the connector of a configured source.
 pub fn open_source(name: &str, source: &SourceConfig, config: &Config) -> Result<Box<dyn Connector>, ConfigError> {
@@ -18,6 +18,7 @@ pub fn open_source(name: &str, source: &SourceConfig, config: &Config) -> Result
         "salesforce" => Box::new(salesforce::connector(name, source, config, base)?),
         "zendesk" => Box::new(zendesk::connector(name, source, config, base)?),
         "intercom" => Box::new(intercom::connector(name, source, config, base)?),
+        "jira" => Box::new(jira::connector(name, source, config, base)?),
         other => {
             return Err(ConfigError::new(
                 format!("sources.{name}.kind"),

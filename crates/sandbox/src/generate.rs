@@ -27,6 +27,7 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::intercom::model::{self as ic, AttributeValue, ContactRef, IntercomData};
+use crate::jira::model::JiraData;
 use crate::salesforce::model::{self as sf, SObject, SalesforceData, sf_id};
 use crate::truth::{
     AccountIx, AccountTruth, By, DomainIx, EmailIx, Expected, Gone, INTERCOM, Ix, Key, Ledger, Plan, RecordKey,
@@ -113,6 +114,10 @@ pub enum Problem {
     DeletedTicket,
     /// A Salesforce contact or case deleted at the source.
     DeletedAtSource,
+    /// A JIRA issue carrying only a support id (the Salesforce account's `Support_ID__c`).
+    JiraSupportIdOnly,
+    /// A JIRA issue whose support id no account has.
+    JiraUnknownSupportId,
 
     // The second day (`Company::delete_some`).
     /// A Salesforce account holding an active account, deleted: its account goes on the delete list.
@@ -136,7 +141,7 @@ pub enum Problem {
 
 impl Problem {
     /// The problems of the generated data.
-    pub const ALL: [Problem; 33] = [
+    pub const ALL: [Problem; 35] = [
         Problem::SfMissingAccountId,
         Problem::SfMissingName,
         Problem::SfFilteredType,
@@ -170,6 +175,8 @@ impl Problem {
         Problem::NonIntegralAccountAttribute,
         Problem::DeletedTicket,
         Problem::DeletedAtSource,
+        Problem::JiraSupportIdOnly,
+        Problem::JiraUnknownSupportId,
     ];
 
     /// The problems the second day plants.
@@ -214,6 +221,7 @@ pub struct Company {
     pub(crate) ledger: Ledger,
     /// Situations the second day can delete.
     scenarios: Scenarios,
+    pub jira: JiraData,
 }
 
 /// What the second day deleted ([`Company::delete_some`]).
@@ -254,6 +262,7 @@ impl Company {
             + i.companies.len()
             + i.contacts.len()
             + i.conversations.len()
+            + self.jira.issues.len()
     }
 
     /// The second day: deletes a planted set of records, chosen by `seed` among the situations
@@ -296,8 +305,9 @@ impl Company {
             // naming the account by its id now point at a deleted account, the rest at nothing.
             let linked = |ix: Ix| before.records.get(key(ix)).and_then(Expected::account_id).is_some();
             for &ix in sc.others.iter().filter(|&&ix| live(ix) && linked(ix)) {
+                // Every other rule of a plain customer's record fails without ending the search.
                 let names_it = matches!(&l.entry(ix).plan, Plan::Rules { steps, .. }
-                    if steps.first().is_some_and(|s| s.key == Key::Account(sc.account)));
+                    if steps.iter().any(|s| s.key == Key::Account(sc.account) || s.key == Key::Support(sc.holder)));
                 if names_it {
                     let intent = Intent::Outcome(Expected::rejected(reason::DELETED_ACCOUNT));
                     plant(&mut day, Problem::PointsAtDeletedAccount, key(ix), intent);
@@ -645,6 +655,7 @@ impl Generator {
             planted: Vec::new(),
             ledger: Ledger::default(),
             scenarios: Scenarios::default(),
+            jira: JiraData::default(),
         };
         Self {
             rng: ChaCha8Rng::seed_from_u64(seed),
@@ -753,6 +764,7 @@ impl Generator {
             self.intercom_evidence();
             self.contacts_with_their_own_case();
         }
+        self.jira();
         self.plain_accounts();
         self.finish()
     }
@@ -928,6 +940,7 @@ impl Generator {
             created_date: at(o.created),
             system_modstamp: at(modstamp),
             deleted_at: None,
+            support_id: None,
         };
         let fate = o.sf;
         let (account_id, website_domain) = (o.account_id.clone(), o.website_domain.clone());
@@ -1903,6 +1916,28 @@ impl Generator {
 
     /// Customers the second day may delete: plain everywhere, with people in every system, and
     /// no plant spanning companies touches them.
+    /// Support ids on the companies' Salesforce accounts, and the JIRA site ([`crate::jira::seed`]).
+    fn jira(&mut self) {
+        let mut orgs = Vec::with_capacity(self.orgs.len());
+        for (i, o) in self.orgs.iter().enumerate() {
+            let support_id = crate::jira::seed::support_id(i);
+            self.out.salesforce.accounts[i].support_id = Some(support_id.clone());
+            orgs.push(crate::jira::seed::SeedOrg {
+                account: o.account.expect("accounts are made with the Salesforce records"),
+                account_id: o.account_id.clone(),
+                holder: o.sf_ix,
+                support_id,
+                customer: o.sf == SfFate::Customer,
+                created: o.created,
+            });
+        }
+        let (data, issues) = crate::jira::seed::seed(self.seed, &orgs, &mut self.out.ledger, &mut self.out.planted);
+        for (o, ixs) in self.orgs.iter_mut().zip(issues) {
+            o.records.extend(ixs);
+        }
+        self.out.jira = data;
+    }
+
     fn plain_accounts(&mut self) {
         for i in 0..self.orgs.len() {
             let o = &self.orgs[i];

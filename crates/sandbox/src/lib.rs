@@ -1,4 +1,4 @@
-//! In-process emulators of the Salesforce REST, Zendesk Support and Intercom APIs, a deterministic
+//! In-process emulators of the Salesforce REST, Zendesk Support, Intercom and JIRA Cloud APIs, a deterministic
 //! messy company spread across them, and the ground truth of which record belongs to which account.
 //!
 //! ```no_run
@@ -29,6 +29,7 @@ pub mod clock;
 pub mod emulator;
 pub mod generate;
 pub mod intercom;
+pub mod jira;
 pub mod salesforce;
 pub mod truth;
 pub mod zendesk;
@@ -64,6 +65,7 @@ pub struct SandboxOptions {
     pub salesforce: salesforce::Options,
     pub zendesk: zendesk::Options,
     pub intercom: intercom::Options,
+    pub jira: jira::Options,
 }
 
 impl SandboxOptions {
@@ -73,6 +75,7 @@ impl SandboxOptions {
         o.salesforce.rate_limited = false;
         o.zendesk.rate_limited = false;
         o.intercom.rate_limited = false;
+        o.jira.rate_limited = false;
         o
     }
 }
@@ -85,6 +88,7 @@ pub struct Sandbox {
     pub salesforce: salesforce::Emulator,
     pub zendesk: zendesk::Emulator,
     pub intercom: intercom::Emulator,
+    pub jira: jira::Emulator,
     clock: Clock,
     /// The planted truth of the company the emulators started with.
     ledger: truth::Ledger,
@@ -94,11 +98,12 @@ impl Sandbox {
     /// Starts the emulators serving `company`. Must be called inside a Tokio runtime.
     pub async fn start(company: Company, options: SandboxOptions) -> Result<Sandbox> {
         let clock = Clock::new();
-        let Company { salesforce, zendesk, intercom, ledger, .. } = company;
+        let Company { salesforce, zendesk, intercom, ledger, jira, .. } = company;
         Ok(Sandbox {
             salesforce: salesforce::Emulator::start(salesforce, options.salesforce, clock.clone()).await?,
             zendesk: zendesk::Emulator::start(zendesk, options.zendesk, clock.clone()).await?,
             intercom: intercom::Emulator::start(intercom, options.intercom, clock.clone()).await?,
+            jira: jira::Emulator::start(jira, options.jira, clock.clone()).await?,
             clock,
             ledger,
         })
@@ -116,7 +121,7 @@ impl Sandbox {
     /// is not in the truth, a changed one keeps the outcome planted for it.
     pub fn truth(&self) -> Truth {
         let (sf, zd, ic) = (self.salesforce.snapshot(), self.zendesk.snapshot(), self.intercom.snapshot());
-        self.ledger.with_deletions_seen_in(&sf, &zd, &ic).truth()
+        self.ledger.with_deletions_seen_in(&sf, &zd, &ic).with_jira_deletions_seen_in(&self.jira.snapshot()).truth()
     }
 
     /// Stops every emulator and waits until their servers have closed.
@@ -124,12 +129,14 @@ impl Sandbox {
         self.salesforce.shutdown().await;
         self.zendesk.shutdown().await;
         self.intercom.shutdown().await;
+        self.jira.shutdown().await;
     }
 }
 
 impl Sandbox {
     /// An `accord.toml` for this sandbox: Salesforce as the System of Record (account id in
-    /// `Account_ID__c`, only `Type = 'Customer'` accounts), Zendesk and Intercom as sources, the
+    /// `Account_ID__c`, only `Type = 'Customer'` accounts, `Support_ID__c` as the accounts'
+    /// `support_account_id`), Zendesk, Intercom and JIRA as sources, the
     /// credentials written as secret files in `dir` (with Zendesk's OAuth token, which the config
     /// does not use), and a store file there. Source names equal the
     /// vendors' names, so the truth's keys match the hub's.
@@ -137,6 +144,7 @@ impl Sandbox {
         let sf = self.salesforce.credentials();
         let zd = self.zendesk.credentials();
         let ic = self.intercom.credentials();
+        let jira = self.jira.credentials();
         for (name, value) in [
             ("sf_client_id", sf.client_id.as_str()),
             ("sf_client_secret", sf.client_secret.as_str()),
@@ -145,6 +153,7 @@ impl Sandbox {
             // Not in the config: for clients that use OAuth, as Singer's tap-zendesk does.
             ("zendesk_oauth_token", zd.oauth_token.as_str()),
             ("intercom_token", ic.access_token.as_str()),
+            ("jira_token", jira.api_token.as_str()),
         ] {
             std::fs::write(dir.join(name), value)?;
         }
@@ -167,7 +176,12 @@ login_url = "{sf_url}"
 client_id = {{ file = "sf_client_id" }}
 client_secret = {{ file = "sf_client_secret" }}
 refresh_token = {{ file = "sf_refresh_token" }}
+extra_account_fields = ["Support_ID__c"]
 {limits}
+[[sources.salesforce.objects]]
+name = "Account"
+fields = {{ support_account_id = "Support_ID__c" }}
+
 [sources.zendesk]
 kind = "zendesk"
 base_url = "{zd_url}"
@@ -178,11 +192,19 @@ api_token = {{ file = "zendesk_token" }}
 kind = "intercom"
 base_url = "{ic_url}"
 access_token = {{ file = "intercom_token" }}
+{limits}
+[sources.jira]
+kind = "jira"
+base_url = "{jira_url}"
+email = "{jira_email}"
+api_token = {{ file = "jira_token" }}
 {limits}"#,
             sf_url = self.salesforce.login_url(),
             zd_url = self.zendesk.base_url(),
             zd_email = zd.email,
             ic_url = self.intercom.base_url(),
+            jira_url = self.jira.base_url(),
+            jira_email = jira.email,
         ))
     }
 }

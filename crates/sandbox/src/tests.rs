@@ -518,6 +518,33 @@ async fn a_full_read_over_http_serves_exactly_the_truths_records() {
         }
     }
 
+    let jira = s.jira.credentials();
+    let mut token: Option<String> = None;
+    loop {
+        let mut body = serde_json::json!({ "jql": "updated >= \"1970-01-01 00:00\"", "maxResults": 100 });
+        if let Some(t) = &token {
+            body["nextPageToken"] = Value::String(t.clone());
+        }
+        let url = format!("{}/rest/api/3/search/jql", s.jira.base_url());
+        let page: Value = http
+            .post(&url)
+            .basic_auth(&jira.email, Some(&jira.api_token))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        for r in page["issues"].as_array().unwrap() {
+            seen.insert(RecordKey::new("jira", "issues", r["id"].as_str().unwrap()));
+        }
+        match page["nextPageToken"].as_str() {
+            Some(t) => token = Some(t.to_owned()),
+            None => break,
+        }
+    }
+
     let expected: BTreeSet<RecordKey> = truth.records.keys().cloned().collect();
     assert_eq!(seen.len(), expected.len());
     assert!(seen == expected, "served records differ from the truth's");

@@ -31,6 +31,7 @@
 //! | `intercom/companies` | `field company_id` |
 //! | `intercom/contacts` | `field custom_attributes.account_id`, `parent companies.data[0].id → companies`, `email email` |
 //! | `intercom/conversations` | `parent contacts.contacts[0].id → contacts` |
+//! | `jira/issues` | `field fields_by_name["Account ID"]`, `support_id fields_by_name["Support ID"]` (the Salesforce account's `Support_ID__c` is its `support_account_id`) |
 //!
 //! # What accord must answer
 //!
@@ -50,6 +51,8 @@
 //!   account that record holds, and answers as a key naming that account does (so a contact of a
 //!   filtered account is `filtered_account`). An `Id` whose record holds no account (missing a
 //!   required field, a duplicate, deleted before accord saw it) is `unknown_account`.
+//! - `support_id`: the `Support_ID__c` of a Salesforce account record answers as its `Id` does
+//!   through `crm_account_id`: the account holds the support id of the record holding it.
 //! - `parent`: the parent's account when the parent links; `unknown_account` when the parent is
 //!   rejected, deleted or absent, whatever the parent's own reason.
 //! - `email`: the accounts of the live records holding that address that link by a rule other
@@ -92,10 +95,11 @@ use crate::zendesk::model::ZendeskData;
 pub const SALESFORCE: &str = "salesforce";
 pub const ZENDESK: &str = "zendesk";
 pub const INTERCOM: &str = "intercom";
+pub const JIRA: &str = "jira";
 
 /// The objects the sandbox serves, System of Record first. A reading order for a config at most:
 /// the truth does not depend on it.
-pub const OBJECTS: [(&str, &str); 9] = [
+pub const OBJECTS: [(&str, &str); 10] = [
     (SALESFORCE, "Account"),
     (SALESFORCE, "Contact"),
     (SALESFORCE, "Case"),
@@ -105,6 +109,7 @@ pub const OBJECTS: [(&str, &str); 9] = [
     (INTERCOM, "companies"),
     (INTERCOM, "contacts"),
     (INTERCOM, "conversations"),
+    (JIRA, "issues"),
 ];
 
 /// accord's rejection reason codes.
@@ -294,6 +299,8 @@ pub(crate) enum Key {
     Record(Ix),
     /// An email address.
     Email(EmailIx),
+    /// The `Support_ID__c` of a Salesforce account record.
+    Support(Ix),
 }
 
 /// One rule of a record, with what it finds.
@@ -347,6 +354,10 @@ pub(crate) mod rules {
 
     pub fn ic_conversation(contact: Option<Key>) -> Vec<Step> {
         steps([("parent", contact)])
+    }
+
+    pub fn jira_issue(account_field: Option<Key>, support_id: Option<Key>) -> Vec<Step> {
+        steps([("field", account_field), ("support_id", support_id)])
     }
 }
 
@@ -497,12 +508,25 @@ impl Ledger {
         live.extend(ic.contacts.iter().map(|r| ("contacts", r.id.as_str())));
         live.extend(ic.conversations.iter().map(|r| ("conversations", r.id.as_str())));
         let mut out = self.clone();
-        for e in &mut out.entries {
+        let theirs = [SALESFORCE, ZENDESK, INTERCOM];
+        for e in out.entries.iter_mut().filter(|e| theirs.contains(&e.key.source)) {
             if e.gone == Gone::Live && !live.contains(&(e.key.object, e.key.native_id.as_str())) {
                 e.gone = Gone::Later;
             }
         }
         out
+    }
+
+    /// The ledger with the JIRA issues the emulator no longer serves marked as deleted after a
+    /// first sync.
+    pub(crate) fn with_jira_deletions_seen_in(mut self, jira: &crate::jira::model::JiraData) -> Ledger {
+        let live: HashSet<String> = jira.issues.iter().map(|i| i.id.to_string()).collect();
+        for e in self.entries.iter_mut().filter(|e| e.key.source == JIRA) {
+            if e.gone == Gone::Live && !live.contains(&e.key.native_id) {
+                e.gone = Gone::Later;
+            }
+        }
+        self
     }
 
     /// What accord must answer for this data: the rules of the module docs applied to the
@@ -684,7 +708,7 @@ impl<'a> Resolver<'a> {
                     _ => fails(reason::AMBIGUOUS),
                 }
             }
-            Key::Crm(r) => match self.ledger.entry(r).plan {
+            Key::Crm(r) | Key::Support(r) => match self.ledger.entry(r).plan {
                 Plan::Sor { account: Some(a), .. } if self.ledger.holder(a) == Some(r) => self.find(Key::Account(a)),
                 _ => fails(reason::UNKNOWN_ACCOUNT),
             },

@@ -4,5 +4,6 @@
 
 pub mod common;
 pub mod intercom;
+pub mod jira;
 pub mod salesforce;
 pub mod zendesk;
