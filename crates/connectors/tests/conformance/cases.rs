@@ -8,11 +8,11 @@ use std::collections::BTreeSet;
 use accord_sandbox::{Fault, Schedule, salesforce};
 use serde_json::Value;
 
-use super::{INTERCOM, SALESFORCE, Vendor, ZENDESK, connector, expected, options, read, sandbox, set, try_read};
+use super::{INTERCOM, JIRA, SALESFORCE, Vendor, ZENDESK, connector, expected, options, read, sandbox, set, try_read};
 
 /// Intercom with the connector's default page size (150), for the paging cases.
 const INTERCOM_DEFAULT_PAGES: Vendor =
-    Vendor { name: "intercom", objects: ["companies", "contacts", "conversations"], settings: "", size: 400 };
+    Vendor { name: "intercom", objects: &["companies", "contacts", "conversations"], settings: "", size: 400 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn salesforce_data_goes_to_the_instance_never_to_the_login_host() {
@@ -339,4 +339,89 @@ async fn intercom_records_changing_during_a_pass_do_not_trip_the_count_check() {
     assert!(changed.is_subset(&set(&inc.ids)), "every change made before the pass is read");
     let next = read(c.as_ref(), "contacts", rest.cursor.clone(), None).await;
     assert!(next.ids.contains(&contacts[2].id), "the late change is read by the next pass");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jira_links_read_custom_fields_by_name_and_a_wrong_name_fails_naming_the_fields() {
+    let sb = sandbox(&JIRA, options()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let c = connector(&sb, &JIRA, dir.path(), "");
+    let spec = c.objects()[0].clone();
+    assert_eq!(
+        serde_json::to_value(&spec.link).unwrap(),
+        serde_json::json!([
+            {"rule": "field", "field": "fields_by_name[\"Account ID\"]"},
+            {"rule": "support_id", "field": "fields_by_name[\"Support ID\"]"}
+        ])
+    );
+    // Every issue carries its custom fields under their names, as the emulator's ids hold them.
+    let mut stream = c.open_stream("issues", None, false).unwrap();
+    let page = stream.next_page().await.unwrap().unwrap();
+    let issues = sb.jira.snapshot().issues;
+    let mut checked = 0;
+    for item in page.items {
+        let accord_connectors::Item::Record(r) = item else { panic!("a record") };
+        let id: u64 = r.data["id"].as_str().unwrap().parse().unwrap();
+        let issue = issues.iter().find(|i| i.id == id).unwrap();
+        let by_name = &r.data["fields_by_name"];
+        assert_eq!(by_name["Account ID"].as_str(), issue.account_id.as_deref(), "{id}");
+        assert_eq!(by_name["Support ID"].as_str(), issue.support_id.as_deref(), "{id}");
+        assert_eq!(by_name["Account ID"], r.data["fields"]["customfield_10050"]);
+        checked += 1;
+    }
+    assert!(checked > 0);
+    let wrong = connector(&sb, &JIRA, dir.path(), "support_id_field = \"Suport ID\"\n");
+    let r = try_read(wrong.as_ref(), "issues", None, false, None).await;
+    let e = r.error.expect("a name no custom field has fails the stream");
+    assert!(e.contains("\"Suport ID\"") && e.contains("\"Support ID\"") && e.contains("\"Account ID\""), "{e}");
+    assert_eq!(r.pages, 0, "before any page");
+    // A path needs no resolving.
+    let by_path = connector(&sb, &JIRA, dir.path(), "account_field = \"fields.customfield_10050\"\nsupport_id_field = \"off\"\n");
+    assert_eq!(
+        serde_json::to_value(&by_path.objects()[0].link).unwrap(),
+        serde_json::json!([{"rule": "field", "field": "fields.customfield_10050"}])
+    );
+    let all = read(by_path.as_ref(), "issues", None, None).await;
+    assert_eq!(set(&all.ids), expected(&sb, &JIRA, "issues").0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jira_an_issue_changed_in_the_minute_of_the_mark_is_read_by_the_next_pass() {
+    let sb = sandbox(&JIRA, options()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let c = connector(&sb, &JIRA, dir.path(), "");
+    let full = read(c.as_ref(), "issues", None, None).await;
+    let issues = sb.jira.snapshot().issues;
+    let (a, b) = (issues[1].id, issues[2].id);
+    sb.clock().advance(chrono::Duration::days(1));
+    sb.jira.update(a, |i| i.summary = "First".into()).unwrap();
+    let first = read(c.as_ref(), "issues", full.cursor.clone(), None).await;
+    assert_eq!(first.ids, [a.to_string()], "only the change");
+    // Ten seconds later, in the same minute as the mark: JQL cannot tell them apart by the
+    // minute, so the next pass starts at the mark's minute (minus the overlap).
+    sb.clock().advance(chrono::Duration::seconds(10));
+    sb.jira.update(b, |i| i.summary = "Second".into()).unwrap();
+    let second = read(c.as_ref(), "issues", first.cursor.clone(), None).await;
+    assert!(second.ids.contains(&b.to_string()), "{:?}", second.ids);
+    assert!(!second.ids.contains(&a.to_string()), "the issue at the mark is skipped once: {:?}", second.ids);
+    let third = read(c.as_ref(), "issues", second.cursor.clone(), None).await;
+    assert!(third.ids.len() <= 2, "no growing re-reads: {:?}", third.ids);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jira_reconciles_deletions_every_reconcile_every() {
+    let sb = sandbox(&JIRA, options()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let c = connector(&sb, &JIRA, dir.path(), "");
+    let first = read(c.as_ref(), "issues", None, None).await;
+    first.completed_full_pass("issues");
+    let gone = sb.jira.snapshot().issues[3].id;
+    sb.jira.delete(gone).unwrap();
+    let next = read(c.as_ref(), "issues", first.cursor.clone(), None).await;
+    assert!(next.unmarked() && next.deleted.is_empty(), "JIRA reports no deletions");
+    let due = age_last_full_pass(next.cursor.as_ref().unwrap(), 8);
+    let reconciled = read(c.as_ref(), "issues", Some(due), None).await;
+    reconciled.completed_full_pass("issues");
+    assert_eq!(set(&reconciled.ids), expected(&sb, &JIRA, "issues").0);
+    assert!(!reconciled.ids.contains(&gone.to_string()));
 }

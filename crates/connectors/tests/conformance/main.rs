@@ -1,7 +1,7 @@
 //! The conformance harness: every vendor connector, against its sandbox emulator, must page to the
 //! end, resume after a kill with no gap and no duplicate, re-sync incrementally fetching only
 //! changes, survive injected faults with the exact record set, and stay under the vendor's rate
-//! limit. One harness, three vendors: adding a system means adding a `Vendor` entry. `cases.rs`
+//! limit. One harness, every vendor: adding a system means adding a `Vendor` entry. `cases.rs`
 //! holds the cases of behaviour the vendors document and a same-assumption sandbox would hide:
 //! separate login and data hosts, server-chosen page sizes, totals, and deletions between syncs.
 
@@ -20,7 +20,7 @@ use serde_json::Value;
 struct Vendor {
     /// The source name (equal to the truth's source name).
     name: &'static str,
-    objects: [&'static str; 3],
+    objects: &'static [&'static str],
     /// Extra settings (page sizes) for the source table.
     settings: &'static str,
     /// Accounts in the generated company: enough for several pages at the vendor's smallest
@@ -29,15 +29,16 @@ struct Vendor {
 }
 
 const SALESFORCE: Vendor =
-    Vendor { name: "salesforce", objects: ["Account", "Contact", "Case"], settings: "", size: 400 };
+    Vendor { name: "salesforce", objects: &["Account", "Contact", "Case"], settings: "", size: 400 };
 const ZENDESK: Vendor =
-    Vendor { name: "zendesk", objects: ["organizations", "users", "tickets"], settings: "per_page = 25\n", size: 60 };
+    Vendor { name: "zendesk", objects: &["organizations", "users", "tickets"], settings: "per_page = 25\n", size: 60 };
 const INTERCOM: Vendor = Vendor {
     name: "intercom",
-    objects: ["companies", "contacts", "conversations"],
+    objects: &["companies", "contacts", "conversations"],
     settings: "per_page = 20\n",
     size: 60,
 };
+const JIRA: Vendor = Vendor { name: "jira", objects: &["issues"], settings: "max_results = 10\n", size: 60 };
 
 fn options() -> SandboxOptions {
     let mut o = SandboxOptions::unlimited();
@@ -205,7 +206,7 @@ async fn pages_to_the_end(v: &Vendor) {
     let dir = tempfile::tempdir().unwrap();
     let c = connector(&sb, v, dir.path(), "");
     let mut multi_page = false;
-    for object in v.objects {
+    for &object in v.objects {
         let r = read(c.as_ref(), object, None, None).await;
         let (live, gone) = expected(&sb, v, object);
         assert_eq!(set(&r.ids), live, "{}/{object}: the records of a full read", v.name);
@@ -222,7 +223,7 @@ async fn resumes_after_a_kill(v: &Vendor) {
     let sb = sandbox(v, options()).await;
     let dir = tempfile::tempdir().unwrap();
     let c = connector(&sb, v, dir.path(), "");
-    for object in v.objects {
+    for &object in v.objects {
         let first = read(c.as_ref(), object, None, Some(1)).await;
         // The process dies here: only the first page and its cursor were committed.
         let rest = read(c.as_ref(), object, first.cursor.clone(), None).await;
@@ -284,6 +285,11 @@ fn change_one(sb: &Sandbox, v: &Vendor, object: &str) -> String {
             sb.intercom.update::<intercom::model::Conversation>(&id, |c| c.title = Some("Renamed".into())).unwrap();
             id
         }
+        ("jira", "issues") => {
+            let id = sb.jira.snapshot().issues[0].id;
+            sb.jira.update(id, |i| i.summary = "Renamed".into()).unwrap();
+            id.to_string()
+        }
         other => panic!("no change for {other:?}"),
     }
 }
@@ -292,7 +298,7 @@ async fn re_syncs_only_changes(v: &Vendor) {
     let sb = sandbox(v, options()).await;
     let dir = tempfile::tempdir().unwrap();
     let c = connector(&sb, v, dir.path(), "");
-    for object in v.objects {
+    for &object in v.objects {
         let full = read(c.as_ref(), object, None, None).await;
         sb.clock().advance(chrono::Duration::days(2));
         let changed = change_one(&sb, v, object);
@@ -317,13 +323,9 @@ async fn survives_faults(v: &Vendor) {
         let sb = sandbox(v, options()).await;
         let dir = tempfile::tempdir().unwrap();
         let c = connector(&sb, v, dir.path(), "");
-        let faults = match v.name {
-            "salesforce" => sb.salesforce.faults(),
-            "zendesk" => sb.zendesk.faults(),
-            _ => sb.intercom.faults(),
-        };
+        let faults = faults_of(&sb, v);
         faults.inject(fault, Schedule::EveryNth(3));
-        for object in v.objects {
+        for &object in v.objects {
             // Retries absorb passing faults inside one run; Salesforce's quota refusal
             // (REQUEST_LIMIT_EXCEEDED) ends the run, and the next one resumes from the checkpoint.
             let (ids, _restarts) = read_resuming(c.as_ref(), object).await;
@@ -349,16 +351,20 @@ async fn stays_under_the_rate_limit(v: &Vendor) {
     o.intercom.rate_limited = true;
     o.intercom.per_minute = limit.max * 30; // Intercom spreads its per-minute limit over slices: 6 per 2-second slice
     o.intercom.slice = limit.window;
+    o.jira.rate_limited = true;
+    o.jira.per_minute = limit.max;
+    o.jira.window = limit.window;
     let sb = sandbox(v, o).await;
     let dir = tempfile::tempdir().unwrap();
     let c = connector(&sb, v, dir.path(), "rate_limit = { requests = 6, per_seconds = 2.0 }\n");
     let limiter = match v.name {
         "salesforce" => sb.salesforce.rate_limiter(),
         "zendesk" => sb.zendesk.rate_limiter(),
+        "jira" => sb.jira.rate_limiter(),
         _ => sb.intercom.rate_limiter(),
     };
     let mut read_all = BTreeMap::new();
-    for object in v.objects {
+    for &object in v.objects {
         read_all.insert(object, read(c.as_ref(), object, None, None).await.ids.len());
     }
     let stats = limiter.stats();
@@ -385,4 +391,14 @@ macro_rules! conformance {
     )*};
 }
 
-conformance!(SALESFORCE => salesforce, ZENDESK => zendesk, INTERCOM => intercom);
+/// The fault rules of the vendor's emulator.
+fn faults_of<'a>(sb: &'a Sandbox, v: &Vendor) -> &'a accord_sandbox::FaultHandle {
+    match v.name {
+        "salesforce" => sb.salesforce.faults(),
+        "zendesk" => sb.zendesk.faults(),
+        "jira" => sb.jira.faults(),
+        _ => sb.intercom.faults(),
+    }
+}
+
+conformance!(SALESFORCE => salesforce, ZENDESK => zendesk, INTERCOM => intercom, JIRA => jira);
