@@ -139,7 +139,8 @@ impl Sandbox {
     /// `support_account_id`), Zendesk, Intercom and JIRA as sources, the
     /// credentials written as secret files in `dir` (with Zendesk's OAuth token, which the config
     /// does not use), and a store file there. Source names equal the
-    /// vendors' names, so the truth's keys match the hub's.
+    /// vendors' names, so the truth's keys match the hub's. Intercom's table comes last, so
+    /// settings appended to the text are Intercom's.
     pub fn accord_toml(&self, dir: &std::path::Path, throttled: bool) -> std::io::Result<String> {
         let sf = self.salesforce.credentials();
         let zd = self.zendesk.credentials();
@@ -159,7 +160,7 @@ impl Sandbox {
         }
         let limits = if throttled { "" } else { "unthrottled = true\n" };
         Ok(format!(
-            r#"# accord demo: a generated company spread across emulated Salesforce, Zendesk and Intercom.
+            r#"# accord demo: a generated company spread across emulated Salesforce, Zendesk, JIRA and Intercom.
 store = "sqlite://accord-demo.db"
 
 [system_of_record]
@@ -188,16 +189,16 @@ base_url = "{zd_url}"
 email = "{zd_email}"
 api_token = {{ file = "zendesk_token" }}
 {limits}
-[sources.intercom]
-kind = "intercom"
-base_url = "{ic_url}"
-access_token = {{ file = "intercom_token" }}
-{limits}
 [sources.jira]
 kind = "jira"
 base_url = "{jira_url}"
 email = "{jira_email}"
 api_token = {{ file = "jira_token" }}
+{limits}
+[sources.intercom]
+kind = "intercom"
+base_url = "{ic_url}"
+access_token = {{ file = "intercom_token" }}
 {limits}"#,
             sf_url = self.salesforce.login_url(),
             zd_url = self.zendesk.base_url(),
