@@ -75,6 +75,11 @@ impl Issue {
         f.insert(ACCOUNT_FIELD.into(), opt(&self.account_id));
         f.insert(SUPPORT_FIELD.into(), opt(&self.support_id));
         f.insert(STORY_POINTS.into(), self.story_points.map_or(Value::Null, Value::from));
+        // No comments are generated; the page of them is there, as `*all` returns it.
+        f.insert(
+            "comment".into(),
+            json!({"comments": [], "self": format!("{base}/rest/api/3/issue/{}/comment", self.id), "maxResults": 0, "total": 0, "startAt": 0}),
+        );
         f
     }
 
@@ -100,6 +105,7 @@ pub const FIELDS: &[(&str, &str, bool, &str)] = &[
     ("project", "Project", false, "project"),
     ("created", "Created", false, "datetime"),
     ("updated", "Updated", false, "datetime"),
+    ("comment", "Comment", false, "comments-page"),
     (STORY_POINTS, "Story point estimate", true, "number"),
     (ACCOUNT_FIELD, "Account ID", true, "string"),
     (SUPPORT_FIELD, "Support ID", true, "string"),
