@@ -799,7 +799,11 @@ mod tests {
 
     #[test]
     fn next_tokens_go_back_in_the_query_of_a_get_or_the_body_of_a_post() {
-        let p = Paginator::NextToken { field: path("nextPageToken"), param: "nextPageToken".into(), last: Some(path("isLast")) };
+        let p = Paginator::NextToken {
+            field: path("nextPageToken"),
+            param: "nextPageToken".into(),
+            last: Some(path("isLast")),
+        };
         let get = RequestSpec::get("/rest/api/3/search/jql").param("jql", "updated >= 0");
         let next = next_request(&p, &get, &json!({"nextPageToken": "t1", "isLast": false}), 2).unwrap().unwrap();
         assert_eq!(next.query[1], ("nextPageToken".into(), "t1".into()));

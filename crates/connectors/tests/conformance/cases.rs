@@ -376,7 +376,8 @@ async fn jira_links_read_custom_fields_by_name_and_a_wrong_name_fails_naming_the
     assert!(e.contains("\"Suport ID\"") && e.contains("\"Support ID\"") && e.contains("\"Account ID\""), "{e}");
     assert_eq!(r.pages, 0, "before any page");
     // A path needs no resolving.
-    let by_path = connector(&sb, &JIRA, dir.path(), "account_field = \"fields.customfield_10050\"\nsupport_id_field = \"off\"\n");
+    let by_path =
+        connector(&sb, &JIRA, dir.path(), "account_field = \"fields.customfield_10050\"\nsupport_id_field = \"off\"\n");
     assert_eq!(
         serde_json::to_value(&by_path.objects()[0].link).unwrap(),
         serde_json::json!([{"rule": "field", "field": "fields.customfield_10050"}])

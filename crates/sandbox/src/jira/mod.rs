@@ -147,12 +147,11 @@ impl Emulator {
 
     /// Deletes an issue. JIRA has no feed of deletions: the issue stops appearing in searches.
     pub fn delete(&self, id: u64) -> Result<()> {
-        self.state
-            .issues
-            .write()
-            .remove(&id)
-            .map(drop)
-            .ok_or_else(|| Error::NotFound { vendor: "jira", object: "issue", id: id.to_string() })
+        self.state.issues.write().remove(&id).map(drop).ok_or_else(|| Error::NotFound {
+            vendor: "jira",
+            object: "issue",
+            id: id.to_string(),
+        })
     }
 
     /// A copy of the data as served now.

@@ -36,9 +36,7 @@ pub(crate) fn router(state: Arc<State>) -> Router {
             .route(&format!("/rest/api/{v}/myself"), get(myself))
             .route(&format!("/rest/api/{v}/serverInfo"), get(server_info));
     }
-    r.fallback(not_found)
-        .layer(axum::middleware::from_fn_with_state(state.clone(), guard::<State>))
-        .with_state(state)
+    r.fallback(not_found).layer(axum::middleware::from_fn_with_state(state.clone(), guard::<State>)).with_state(state)
 }
 
 /// JIRA's `ErrorCollection`.
@@ -91,10 +89,9 @@ impl Vendor for State {
         match fault {
             Fault::RateLimited => too_many(self.options.per_minute, std::time::Duration::from_secs(1)),
             Fault::Status(503) => retry_after(error(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable"), 1),
-            Fault::Status(code) => error(
-                StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-                "Internal server error",
-            ),
+            Fault::Status(code) => {
+                error(StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), "Internal server error")
+            }
             Fault::Delay(_) | Fault::Drop | Fault::Truncate | Fault::LoseRecord => {
                 error(StatusCode::NOT_FOUND, "Not Found")
             }
@@ -176,7 +173,10 @@ async fn search_get(
 
 async fn search_post(AxState(s): AxState<Arc<State>>, headers: HeaderMap, body: Bytes) -> Response {
     let Ok(body) = serde_json::from_slice::<Value>(&body) else {
-        return error(StatusCode::BAD_REQUEST, "Invalid request payload. Refer to the REST API documentation and try again.");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "Invalid request payload. Refer to the REST API documentation and try again.",
+        );
     };
     let text = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_owned);
     let list = |k: &str| match body.get(k) {
@@ -317,7 +317,9 @@ impl Jql {
         let mut jql = Jql::default();
         let clauses = split_and(filter)?;
         if clauses.is_empty() {
-            return Err("Unbounded JQL queries are not allowed here. Please add a search restriction to your query.".into());
+            return Err(
+                "Unbounded JQL queries are not allowed here. Please add a search restriction to your query.".into()
+            );
         }
         for clause in clauses {
             jql.clause(&clause, now, zone)?;
@@ -354,7 +356,11 @@ impl Jql {
                     ">" => self.from = Some((t, false)),
                     "<=" => self.to = Some((t, true)),
                     "<" => self.to = Some((t, false)),
-                    _ => return Err(format!("Error in the JQL Query: the sandbox compares updated with >, >=, < or <= ({clause:?})")),
+                    _ => {
+                        return Err(format!(
+                            "Error in the JQL Query: the sandbox compares updated with >, >=, < or <= ({clause:?})"
+                        ));
+                    }
                 }
                 Ok(())
             }
@@ -424,10 +430,7 @@ fn unquote(v: &str) -> &str {
 /// The user's offset east of UTC: `UTC`, or `Etc/GMT-3` (three hours east, as the tz database
 /// writes it).
 fn offset(zone: &str) -> Duration {
-    let hours = zone
-        .strip_prefix("Etc/GMT")
-        .and_then(|h| h.parse::<i64>().ok())
-        .map_or(0, |h| -h);
+    let hours = zone.strip_prefix("Etc/GMT").and_then(|h| h.parse::<i64>().ok()).map_or(0, |h| -h);
     Duration::hours(hours)
 }
 
@@ -489,8 +492,12 @@ mod unit {
         assert_eq!(j.from, Some((t("2025-01-02T07:05:00Z"), true)), "three hours east of UTC");
         let j = Jql::parse("updated >= -1d", now, "UTC").unwrap();
         assert_eq!(j.from, Some((t("2025-01-09T12:00:00Z"), true)));
-        let j = Jql::parse("(project = SUP) AND updated > \"2025-01-02\" AND updated < \"2025-01-03\"", now, "UTC").unwrap();
-        assert_eq!((j.from, j.to, j.project.as_deref()), (Some((t("2025-01-02T00:00:00Z"), false)), Some((t("2025-01-03T00:00:00Z"), false)), Some("SUP")));
+        let j = Jql::parse("(project = SUP) AND updated > \"2025-01-02\" AND updated < \"2025-01-03\"", now, "UTC")
+            .unwrap();
+        assert_eq!(
+            (j.from, j.to, j.project.as_deref()),
+            (Some((t("2025-01-02T00:00:00Z"), false)), Some((t("2025-01-03T00:00:00Z"), false)), Some("SUP"))
+        );
     }
 
     #[test]

@@ -57,9 +57,26 @@ enum Fate {
 const ROTATION: [Fate; 20] = {
     use Fate::*;
     [
-        AccountField, SupportOnly, AccountField, Both, AccountField, SupportOnly, AccountField, NoKeys, AccountField,
-        SupportOnly, AccountField, MangledAccountAndSupport, AccountField, SupportOnly, Both, AccountField,
-        UnknownSupport, AccountField, SupportOnly, AccountField,
+        AccountField,
+        SupportOnly,
+        AccountField,
+        Both,
+        AccountField,
+        SupportOnly,
+        AccountField,
+        NoKeys,
+        AccountField,
+        SupportOnly,
+        AccountField,
+        MangledAccountAndSupport,
+        AccountField,
+        SupportOnly,
+        Both,
+        AccountField,
+        UnknownSupport,
+        AccountField,
+        SupportOnly,
+        AccountField,
     ]
 };
 
@@ -100,9 +117,12 @@ pub(crate) fn seed(
                     Some(Key::Support(org.holder)),
                 ),
                 Fate::SupportOnly => (None, Some(org.support_id.clone()), None, Some(Key::Support(org.holder))),
-                Fate::MangledAccountAndSupport => {
-                    (Some(mangled.0.clone()), Some(org.support_id.clone()), Some(Key::NoAccount), Some(Key::Support(org.holder)))
-                }
+                Fate::MangledAccountAndSupport => (
+                    Some(mangled.0.clone()),
+                    Some(org.support_id.clone()),
+                    Some(Key::NoAccount),
+                    Some(Key::Support(org.holder)),
+                ),
                 Fate::NoKeys => (None, None, None, None),
                 Fate::UnknownSupport => (None, Some(format!("SUP-9{:04}", n)), None, Some(Key::NoAccount)),
             };
@@ -115,10 +135,9 @@ pub(crate) fn seed(
                 Fate::SupportOnly if org.customer => Some((Problem::JiraSupportIdOnly, by_support())),
                 Fate::MangledAccountAndSupport if org.customer => Some((mangled.1, by_support())),
                 Fate::NoKeys => Some((Problem::NoLinkKeys, Intent::Outcome(Expected::rejected(reason::MISSING_KEY)))),
-                Fate::UnknownSupport => Some((
-                    Problem::JiraUnknownSupportId,
-                    Intent::Outcome(Expected::rejected(reason::UNKNOWN_ACCOUNT)),
-                )),
+                Fate::UnknownSupport => {
+                    Some((Problem::JiraUnknownSupportId, Intent::Outcome(Expected::rejected(reason::UNKNOWN_ACCOUNT))))
+                }
                 _ => None,
             };
             if let Some((problem, intent)) = problem {

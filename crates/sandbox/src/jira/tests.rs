@@ -10,7 +10,8 @@ use serde_json::{Value, json};
 use crate::tests::support::{client, sandbox};
 use crate::{Sandbox, SandboxOptions};
 
-const SPEC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/specs/jira/jira-cloud-platform-v3-openapi.json");
+const SPEC: &str =
+    concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/specs/jira/jira-cloud-platform-v3-openapi.json");
 
 fn unlimited() -> SandboxOptions {
     let mut o = SandboxOptions::default();
@@ -68,7 +69,8 @@ async fn searches_page_to_the_end_by_get_and_post_in_updated_order() {
     let all: BTreeSet<String> = company.jira.issues.iter().map(|i| i.id.to_string()).collect();
     assert!(all.len() > 150, "several pages: {} issues", all.len());
     for (max, by_post) in [(7, true), (50, false), (1000, true)] {
-        let (issues, pages) = search_all(&s, "updated >= \"1970-01-01 00:00\" ORDER BY updated ASC", max, by_post).await;
+        let (issues, pages) =
+            search_all(&s, "updated >= \"1970-01-01 00:00\" ORDER BY updated ASC", max, by_post).await;
         let got = ids(&issues);
         assert_eq!(got.iter().cloned().collect::<BTreeSet<_>>(), all, "maxResults {max}");
         assert_eq!(got.len(), all.len(), "maxResults {max}: no issue twice");
@@ -102,7 +104,8 @@ async fn jql_dates_have_minute_precision_in_the_users_time_zone() {
     s.jira.update(id, |i| i.summary = "Changed".into()).unwrap();
     let changed = s.jira.snapshot().issues.into_iter().find(|i| i.id == id).unwrap().updated;
     // The minute the change happened, written in the user's zone (two hours east of UTC).
-    let local = |t: chrono::DateTime<chrono::Utc>| (t + chrono::Duration::hours(2)).format("%Y-%m-%d %H:%M").to_string();
+    let local =
+        |t: chrono::DateTime<chrono::Utc>| (t + chrono::Duration::hours(2)).format("%Y-%m-%d %H:%M").to_string();
     let (issues, _) = search_all(&s, &format!("updated >= \"{}\"", local(changed)), 50, true).await;
     assert_eq!(ids(&issues), [id.to_string()], "the minute of the change includes it, seconds and all");
     let next_minute = changed + chrono::Duration::minutes(1);
@@ -142,8 +145,13 @@ async fn the_removed_search_unbounded_queries_and_bad_credentials_answer_as_jira
         .unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     let fields = get(&s, "/rest/api/3/field").await;
-    let custom: Vec<&str> =
-        fields.as_array().unwrap().iter().filter(|f| f["custom"] == true).map(|f| f["name"].as_str().unwrap()).collect();
+    let custom: Vec<&str> = fields
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["custom"] == true)
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
     assert!(custom.contains(&"Account ID") && custom.contains(&"Support ID"), "{custom:?}");
 }
 
@@ -241,7 +249,9 @@ async fn answers_validate_against_the_official_spec() {
     }
     spec.check("User", &get(&s, "/rest/api/3/myself").await);
     spec.check("ServerInformation", &get(&s, "/rest/api/2/serverInfo").await);
-    for (path, status) in [("/rest/api/3/search?jql=x", StatusCode::GONE), ("/rest/api/3/search/jql?jql=", StatusCode::BAD_REQUEST)] {
+    for (path, status) in
+        [("/rest/api/3/search?jql=x", StatusCode::GONE), ("/rest/api/3/search/jql?jql=", StatusCode::BAD_REQUEST)]
+    {
         let res = request(&s, reqwest::Method::GET, path).send().await.unwrap();
         assert_eq!(res.status(), status, "{path}");
         spec.check("ErrorCollection", &res.json().await.unwrap());

@@ -45,9 +45,17 @@ impl SObject {
     /// The queryable fields, with their canonical spelling.
     pub fn fields(self) -> &'static [&'static str] {
         match self {
-            SObject::Account => {
-                &["Id", "Name", "Type", "Website", "Account_ID__c", "CreatedDate", "SystemModstamp", "IsDeleted", "Support_ID__c"]
-            }
+            SObject::Account => &[
+                "Id",
+                "Name",
+                "Type",
+                "Website",
+                "Account_ID__c",
+                "CreatedDate",
+                "SystemModstamp",
+                "IsDeleted",
+                "Support_ID__c",
+            ],
             SObject::Contact => {
                 &["Id", "AccountId", "Email", "FirstName", "LastName", "CreatedDate", "SystemModstamp", "IsDeleted"]
             }

@@ -110,7 +110,10 @@ impl FieldSetting {
     pub fn parse(text: &str, key: &str) -> Result<Self, ConfigError> {
         let t = text.trim();
         if t.is_empty() {
-            return Err(ConfigError::new(key, "write a custom field's name, a path such as fields.customfield_10050, or \"off\""));
+            return Err(ConfigError::new(
+                key,
+                "write a custom field's name, a path such as fields.customfield_10050, or \"off\"",
+            ));
         }
         if t.eq_ignore_ascii_case("off") {
             return Ok(Self::Off);
@@ -119,7 +122,10 @@ impl FieldSetting {
             return accord_core::FieldPath::parse(t).map(Self::Path).map_err(|e| ConfigError::new(key, e.to_string()));
         }
         if t.contains("\"]") {
-            return Err(ConfigError::new(key, format!("{t:?}: a field name cannot contain \"]; write its path (fields.customfield_NNNNN)")));
+            return Err(ConfigError::new(
+                key,
+                format!("{t:?}: a field name cannot contain \"]; write its path (fields.customfield_NNNNN)"),
+            ));
         }
         Ok(Self::Name(t.to_owned()))
     }
@@ -127,7 +133,9 @@ impl FieldSetting {
     /// The path the link rules read.
     pub fn path(&self) -> Option<accord_core::FieldPath> {
         match self {
-            Self::Name(n) => Some(accord_core::FieldPath::parse(&format!("fields_by_name[\"{n}\"]")).expect("checked name")),
+            Self::Name(n) => {
+                Some(accord_core::FieldPath::parse(&format!("fields_by_name[\"{n}\"]")).expect("checked name"))
+            }
             Self::Path(p) => Some(p.clone()),
             Self::Off => None,
         }
@@ -263,9 +271,15 @@ async fn resolve(client: Arc<HttpClient>, wanted: Arc<Vec<String>>) -> Result<Re
     let resolved = resolve_names(&custom, &wanted)?;
     let me = client.fetch(&RequestSpec::get("/rest/api/3/myself"), &mut stats).await?;
     let zone = me.get("timeZone").and_then(Value::as_str).unwrap_or_default();
-    let utc = matches!(zone, "UTC" | "Etc/UTC" | "GMT" | "Etc/GMT" | "Etc/UCT" | "UCT" | "Etc/Universal" | "Universal" | "Zulu");
+    let utc = matches!(
+        zone,
+        "UTC" | "Etc/UTC" | "GMT" | "Etc/GMT" | "Etc/UCT" | "UCT" | "Etc/Universal" | "Universal" | "Zulu"
+    );
     if !utc {
-        tracing::info!(time_zone = zone, "the JIRA user's time zone is not UTC: incremental passes start 14 hours earlier");
+        tracing::info!(
+            time_zone = zone,
+            "the JIRA user's time zone is not UTC: incremental passes start 14 hours earlier"
+        );
     }
     Ok(Resolved { utc, ..resolved })
 }
@@ -327,9 +341,14 @@ mod tests {
     use super::*;
 
     fn custom() -> Vec<(String, String)> {
-        [("customfield_10050", "Account ID"), ("customfield_10051", "Support ID"), ("customfield_1", "Team"), ("customfield_2", "Team")]
-            .map(|(i, n)| (i.to_owned(), n.to_owned()))
-            .to_vec()
+        [
+            ("customfield_10050", "Account ID"),
+            ("customfield_10051", "Support ID"),
+            ("customfield_1", "Team"),
+            ("customfield_2", "Team"),
+        ]
+        .map(|(i, n)| (i.to_owned(), n.to_owned()))
+        .to_vec()
     }
 
     #[test]
@@ -346,7 +365,8 @@ mod tests {
     #[test]
     fn issues_carry_their_custom_fields_by_name() {
         let r = resolve_names(&custom(), &[]).unwrap();
-        let mut issue = json!({"id": "10001", "fields": {"summary": "x", "customfield_10050": "100042", "customfield_1": "a"}});
+        let mut issue =
+            json!({"id": "10001", "fields": {"summary": "x", "customfield_10050": "100042", "customfield_1": "a"}});
         add_fields_by_name(&mut issue, &r.names);
         assert_eq!(issue["fields_by_name"], json!({"Account ID": "100042"}));
         let path = FieldSetting::parse("Account ID", "k").unwrap().path().unwrap();
