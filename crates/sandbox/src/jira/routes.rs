@@ -390,8 +390,7 @@ fn split_and(text: &str) -> Result<Vec<String>, String> {
     let mut clauses = Vec::new();
     let mut current = String::new();
     let mut quote: Option<char> = None;
-    let mut words = text.split_inclusive(char::is_whitespace).peekable();
-    while let Some(word) = words.next() {
+    for word in text.split_inclusive(char::is_whitespace) {
         for c in word.chars() {
             match (quote, c) {
                 (Some(q), c) if c == q => quote = None,
