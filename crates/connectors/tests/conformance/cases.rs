@@ -384,6 +384,16 @@ async fn jira_links_read_custom_fields_by_name_and_a_wrong_name_fails_naming_the
     );
     let all = read(by_path.as_ref(), "issues", None, None).await;
     assert_eq!(set(&all.ids), expected(&sb, &JIRA, "issues").0);
+    // A restriction is joined to accord's own filter; an ORDER BY in it is refused when parsed.
+    let sup = connector(&sb, &JIRA, dir.path(), "jql = \"project = SUP\"\n");
+    assert_eq!(set(&read(sup.as_ref(), "issues", None, None).await.ids), expected(&sb, &JIRA, "issues").0);
+    let other = connector(&sb, &JIRA, dir.path(), "jql = \"project = OPS\"\n");
+    assert!(read(other.as_ref(), "issues", None, None).await.ids.is_empty(), "no issue of another project");
+    let toml = sb.accord_toml(dir.path(), false).unwrap();
+    let toml = toml.replace("[sources.jira]\n", "[sources.jira]\njql = \"project = SUP ORDER BY created\"\n");
+    let config = accord_core::Config::from_toml(&toml, dir.path()).unwrap();
+    let e = accord_connectors::open_source("jira", &config.raw.sources["jira"], &config).unwrap_err().to_string();
+    assert!(e.contains("sources.jira.jql") && e.contains("ORDER BY"), "{e}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

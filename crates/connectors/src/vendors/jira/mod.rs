@@ -48,8 +48,8 @@ pub struct Settings {
     pub email: String,
     /// An API token of that account (id.atlassian.com → Security → API tokens).
     pub api_token: SecretRef,
-    /// JQL that restricts the issues read (`project = SUP`), joined with `AND` to the incremental
-    /// filter. Without it every issue the user can see is read.
+    /// JQL that restricts the issues read (`project = SUP`), without `ORDER BY`, joined with
+    /// `AND` to the incremental filter. Without it every issue the user can see is read.
     pub jql: Option<String>,
     /// The issue custom field holding our account id: its name as JIRA shows it, or a path into
     /// the issue (`fields.customfield_10050`). `"off"` for none.
@@ -176,6 +176,14 @@ pub fn connector(
         .api_token
         .resolve(base_dir)
         .map_err(|e| ConfigError::new(format!("sources.{name}.api_token"), e.to_string()))?;
+    if let Some(jql) = &s.jql
+        && jql.to_ascii_lowercase().contains("order by")
+    {
+        return Err(ConfigError::new(
+            format!("sources.{name}.jql"),
+            format!("{jql:?}: leave ORDER BY out; accord orders by updated to read changes incrementally"),
+        ));
+    }
     let account = FieldSetting::parse(&s.account_field, &format!("sources.{name}.account_field"))?;
     let support = FieldSetting::parse(&s.support_id_field, &format!("sources.{name}.support_id_field"))?;
     let default = Limit { requests: s.per_minute.max(1), window: Duration::from_secs(60) };
