@@ -5,10 +5,10 @@ use accord_core::{Config, ConfigError};
 
 use crate::Connector;
 use crate::file::FileConnector;
-use crate::vendors::{intercom, jira, salesforce, zendesk};
+use crate::vendors::{intercom, jira, keap, salesforce, zendesk};
 
 /// Every source kind accord knows.
-pub const KINDS: &[&str] = &["file", "salesforce", "zendesk", "intercom", "jira"];
+pub const KINDS: &[&str] = &["file", "salesforce", "zendesk", "intercom", "jira", "keap"];
 
 /// Builds the connector of a configured source.
 pub fn open_source(name: &str, source: &SourceConfig, config: &Config) -> Result<Box<dyn Connector>, ConfigError> {
@@ -19,6 +19,7 @@ pub fn open_source(name: &str, source: &SourceConfig, config: &Config) -> Result
         "zendesk" => Box::new(zendesk::connector(name, source, config, base)?),
         "intercom" => Box::new(intercom::connector(name, source, config, base)?),
         "jira" => Box::new(jira::connector(name, source, config, base)?),
+        "keap" => Box::new(keap::connector(name, source, config, base)?),
         other => {
             return Err(ConfigError::new(
                 format!("sources.{name}.kind"),

@@ -28,6 +28,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::intercom::model::{self as ic, AttributeValue, ContactRef, IntercomData};
 use crate::jira::model::JiraData;
+use crate::keap::model::KeapData;
 use crate::salesforce::model::{self as sf, SObject, SalesforceData, sf_id};
 use crate::truth::{
     AccountIx, AccountTruth, By, DomainIx, EmailIx, Expected, Gone, INTERCOM, Ix, Key, Ledger, Plan, RecordKey,
@@ -118,6 +119,8 @@ pub enum Problem {
     JiraSupportIdOnly,
     /// A JIRA issue whose support id no account has.
     JiraUnknownSupportId,
+    /// A Keap contact of a company with several contacts (by its ContactID, or its company).
+    KeapSeveralContactsOfOneCompany,
 
     // The second day (`Company::delete_some`).
     /// A Salesforce account holding an active account, deleted: its account goes on the delete list.
@@ -141,7 +144,7 @@ pub enum Problem {
 
 impl Problem {
     /// The problems of the generated data.
-    pub const ALL: [Problem; 35] = [
+    pub const ALL: [Problem; 36] = [
         Problem::SfMissingAccountId,
         Problem::SfMissingName,
         Problem::SfFilteredType,
@@ -177,6 +180,7 @@ impl Problem {
         Problem::DeletedAtSource,
         Problem::JiraSupportIdOnly,
         Problem::JiraUnknownSupportId,
+        Problem::KeapSeveralContactsOfOneCompany,
     ];
 
     /// The problems the second day plants.
@@ -222,6 +226,7 @@ pub struct Company {
     /// Situations the second day can delete.
     scenarios: Scenarios,
     pub jira: JiraData,
+    pub keap: KeapData,
 }
 
 /// What the second day deleted ([`Company::delete_some`]).
@@ -263,6 +268,8 @@ impl Company {
             + i.contacts.len()
             + i.conversations.len()
             + self.jira.issues.len()
+            + self.keap.companies.len()
+            + self.keap.contacts.len()
     }
 
     /// The second day: deletes a planted set of records, chosen by `seed` among the situations
@@ -656,6 +663,7 @@ impl Generator {
             ledger: Ledger::default(),
             scenarios: Scenarios::default(),
             jira: JiraData::default(),
+            keap: KeapData::default(),
         };
         Self {
             rng: ChaCha8Rng::seed_from_u64(seed),
@@ -765,6 +773,7 @@ impl Generator {
             self.contacts_with_their_own_case();
         }
         self.jira();
+        self.keap();
         self.plain_accounts();
         self.finish()
     }
@@ -1936,6 +1945,27 @@ impl Generator {
             o.records.extend(ixs);
         }
         self.out.jira = data;
+    }
+
+    /// The Keap app ([`crate::keap::seed`]).
+    fn keap(&mut self) {
+        let orgs: Vec<crate::keap::seed::SeedOrg> = self
+            .orgs
+            .iter()
+            .map(|o| crate::keap::seed::SeedOrg {
+                account: o.account.expect("accounts are made with the Salesforce records"),
+                account_id: o.account_id.clone(),
+                name: o.name.clone(),
+                domain: o.domain.clone(),
+                customer: o.sf == SfFate::Customer,
+                created: o.created,
+            })
+            .collect();
+        let (data, records) = crate::keap::seed::seed(self.seed, &orgs, &mut self.out.ledger, &mut self.out.planted);
+        for (o, ixs) in self.orgs.iter_mut().zip(records) {
+            o.records.extend(ixs);
+        }
+        self.out.keap = data;
     }
 
     fn plain_accounts(&mut self) {

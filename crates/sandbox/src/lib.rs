@@ -30,6 +30,7 @@ pub mod emulator;
 pub mod generate;
 pub mod intercom;
 pub mod jira;
+pub mod keap;
 pub mod salesforce;
 pub mod truth;
 pub mod zendesk;
@@ -66,6 +67,7 @@ pub struct SandboxOptions {
     pub zendesk: zendesk::Options,
     pub intercom: intercom::Options,
     pub jira: jira::Options,
+    pub keap: keap::Options,
 }
 
 impl SandboxOptions {
@@ -76,6 +78,7 @@ impl SandboxOptions {
         o.zendesk.rate_limited = false;
         o.intercom.rate_limited = false;
         o.jira.rate_limited = false;
+        o.keap.rate_limited = false;
         o
     }
 }
@@ -89,6 +92,7 @@ pub struct Sandbox {
     pub zendesk: zendesk::Emulator,
     pub intercom: intercom::Emulator,
     pub jira: jira::Emulator,
+    pub keap: keap::Emulator,
     clock: Clock,
     /// The planted truth of the company the emulators started with.
     ledger: truth::Ledger,
@@ -98,12 +102,13 @@ impl Sandbox {
     /// Starts the emulators serving `company`. Must be called inside a Tokio runtime.
     pub async fn start(company: Company, options: SandboxOptions) -> Result<Sandbox> {
         let clock = Clock::new();
-        let Company { salesforce, zendesk, intercom, ledger, jira, .. } = company;
+        let Company { salesforce, zendesk, intercom, ledger, jira, keap, .. } = company;
         Ok(Sandbox {
             salesforce: salesforce::Emulator::start(salesforce, options.salesforce, clock.clone()).await?,
             zendesk: zendesk::Emulator::start(zendesk, options.zendesk, clock.clone()).await?,
             intercom: intercom::Emulator::start(intercom, options.intercom, clock.clone()).await?,
             jira: jira::Emulator::start(jira, options.jira, clock.clone()).await?,
+            keap: keap::Emulator::start(keap, options.keap, clock.clone()).await?,
             clock,
             ledger,
         })
@@ -121,7 +126,11 @@ impl Sandbox {
     /// is not in the truth, a changed one keeps the outcome planted for it.
     pub fn truth(&self) -> Truth {
         let (sf, zd, ic) = (self.salesforce.snapshot(), self.zendesk.snapshot(), self.intercom.snapshot());
-        self.ledger.with_deletions_seen_in(&sf, &zd, &ic).with_jira_deletions_seen_in(&self.jira.snapshot()).truth()
+        self.ledger
+            .with_deletions_seen_in(&sf, &zd, &ic)
+            .with_jira_deletions_seen_in(&self.jira.snapshot())
+            .with_keap_deletions_seen_in(&self.keap.snapshot())
+            .truth()
     }
 
     /// Stops every emulator and waits until their servers have closed.
@@ -130,6 +139,7 @@ impl Sandbox {
         self.zendesk.shutdown().await;
         self.intercom.shutdown().await;
         self.jira.shutdown().await;
+        self.keap.shutdown().await;
     }
 }
 
@@ -146,6 +156,7 @@ impl Sandbox {
         let zd = self.zendesk.credentials();
         let ic = self.intercom.credentials();
         let jira = self.jira.credentials();
+        let keap = self.keap.credentials();
         for (name, value) in [
             ("sf_client_id", sf.client_id.as_str()),
             ("sf_client_secret", sf.client_secret.as_str()),
@@ -155,6 +166,9 @@ impl Sandbox {
             ("zendesk_oauth_token", zd.oauth_token.as_str()),
             ("intercom_token", ic.access_token.as_str()),
             ("jira_token", jira.api_token.as_str()),
+            ("keap_client_id", keap.client_id.as_str()),
+            ("keap_client_secret", keap.client_secret.as_str()),
+            ("keap_refresh_token", keap.refresh_token.as_str()),
         ] {
             std::fs::write(dir.join(name), value)?;
         }
@@ -195,6 +209,16 @@ base_url = "{jira_url}"
 email = "{jira_email}"
 api_token = {{ file = "jira_token" }}
 {limits}
+[sources.keap]
+kind = "keap"
+base_url = "{keap_url}"
+token_url = "{keap_token_url}"
+client_id = {{ file = "keap_client_id" }}
+client_secret = {{ file = "keap_client_secret" }}
+refresh_token = {{ file = "keap_refresh_token" }}
+company_field = "7"
+contact_field = "9"
+{limits}
 [sources.intercom]
 kind = "intercom"
 base_url = "{ic_url}"
@@ -206,6 +230,8 @@ access_token = {{ file = "intercom_token" }}
             ic_url = self.intercom.base_url(),
             jira_url = self.jira.base_url(),
             jira_email = jira.email,
+            keap_url = self.keap.base_url(),
+            keap_token_url = self.keap.token_url(),
         ))
     }
 }

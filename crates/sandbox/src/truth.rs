@@ -31,6 +31,8 @@
 //! | `intercom/companies` | `field company_id` |
 //! | `intercom/contacts` | `field custom_attributes.account_id`, `parent companies.data[0].id → companies`, `email email` |
 //! | `intercom/conversations` | `parent contacts.contacts[0].id → contacts` |
+//! | `keap/companies` | `field custom_fields[id=7].content` (the "CompanyID" custom field) |
+//! | `keap/contacts` | `field custom_fields[id=9].content` ("ContactID"), `parent company.id → companies` |
 //! | `jira/issues` | `field fields_by_name["Account ID"]`, `support_id fields_by_name["Support ID"]` (the Salesforce account's `Support_ID__c` is its `support_account_id`) |
 //!
 //! # What accord must answer
@@ -96,10 +98,11 @@ pub const SALESFORCE: &str = "salesforce";
 pub const ZENDESK: &str = "zendesk";
 pub const INTERCOM: &str = "intercom";
 pub const JIRA: &str = "jira";
+pub const KEAP: &str = "keap";
 
 /// The objects the sandbox serves, System of Record first. A reading order for a config at most:
 /// the truth does not depend on it.
-pub const OBJECTS: [(&str, &str); 10] = [
+pub const OBJECTS: [(&str, &str); 12] = [
     (SALESFORCE, "Account"),
     (SALESFORCE, "Contact"),
     (SALESFORCE, "Case"),
@@ -110,6 +113,8 @@ pub const OBJECTS: [(&str, &str); 10] = [
     (INTERCOM, "contacts"),
     (INTERCOM, "conversations"),
     (JIRA, "issues"),
+    (KEAP, "companies"),
+    (KEAP, "contacts"),
 ];
 
 /// accord's rejection reason codes.
@@ -359,6 +364,14 @@ pub(crate) mod rules {
     pub fn jira_issue(account_field: Option<Key>, support_id: Option<Key>) -> Vec<Step> {
         steps([("field", account_field), ("support_id", support_id)])
     }
+
+    pub fn keap_company(company_id: Option<Key>) -> Vec<Step> {
+        steps([("field", company_id)])
+    }
+
+    pub fn keap_contact(contact_id: Option<Key>, company: Option<Key>) -> Vec<Step> {
+        steps([("field", contact_id), ("parent", company)])
+    }
 }
 
 /// What a System of Record record is.
@@ -523,6 +536,23 @@ impl Ledger {
         let live: HashSet<String> = jira.issues.iter().map(|i| i.id.to_string()).collect();
         for e in self.entries.iter_mut().filter(|e| e.key.source == JIRA) {
             if e.gone == Gone::Live && !live.contains(&e.key.native_id) {
+                e.gone = Gone::Later;
+            }
+        }
+        self
+    }
+
+    /// The ledger with the Keap records the emulator no longer serves marked as deleted after a
+    /// first sync.
+    pub(crate) fn with_keap_deletions_seen_in(mut self, keap: &crate::keap::model::KeapData) -> Ledger {
+        let live: HashSet<(&str, String)> = keap
+            .companies
+            .iter()
+            .map(|c| ("companies", c.id.to_string()))
+            .chain(keap.contacts.iter().map(|c| ("contacts", c.id.to_string())))
+            .collect();
+        for e in self.entries.iter_mut().filter(|e| e.key.source == KEAP) {
+            if e.gone == Gone::Live && !live.contains(&(e.key.object, e.key.native_id.clone())) {
                 e.gone = Gone::Later;
             }
         }

@@ -5,5 +5,6 @@
 pub mod common;
 pub mod intercom;
 pub mod jira;
+pub mod keap;
 pub mod salesforce;
 pub mod zendesk;
