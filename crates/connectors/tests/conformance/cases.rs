@@ -8,7 +8,9 @@ use std::collections::BTreeSet;
 use accord_sandbox::{Fault, Schedule, salesforce};
 use serde_json::Value;
 
-use super::{INTERCOM, JIRA, SALESFORCE, Vendor, ZENDESK, connector, expected, options, read, sandbox, set, try_read};
+use super::{
+    INTERCOM, JIRA, KEAP, SALESFORCE, Vendor, ZENDESK, connector, expected, options, read, sandbox, set, try_read,
+};
 
 /// Intercom with the connector's default page size (150), for the paging cases.
 const INTERCOM_DEFAULT_PAGES: Vendor =
@@ -434,5 +436,59 @@ async fn jira_reconciles_deletions_every_reconcile_every() {
     let reconciled = read(c.as_ref(), "issues", Some(due), None).await;
     reconciled.completed_full_pass("issues");
     assert_eq!(set(&reconciled.ids), expected(&sb, &JIRA, "issues").0);
+    assert!(!reconciled.ids.contains(&gone.to_string()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keap_a_sync_killed_after_a_token_rotation_resumes_with_the_saved_token() {
+    let sb = sandbox(&KEAP, options()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let first_token = sb.keap.credentials().refresh_token;
+    let c = connector(&sb, &KEAP, dir.path(), "");
+    let first = read(c.as_ref(), "contacts", None, Some(1)).await;
+    assert!(!sb.keap.refresh_token_valid(&first_token), "the grant spent the configured token");
+    let saved = std::fs::read_to_string(dir.path().join("keap.refresh_token")).unwrap();
+    assert!(!saved.contains(&first_token), "its successor is on disk");
+    // The process dies here. The next one has the same config, still naming the spent token.
+    drop(c);
+    let c = connector(&sb, &KEAP, dir.path(), "");
+    let rest = read(c.as_ref(), "contacts", first.cursor.clone(), None).await;
+    let mut all = set(&first.ids);
+    all.extend(rest.ids.iter().cloned());
+    assert_eq!(all, expected(&sb, &KEAP, "contacts").0, "no gap, no lock-out");
+    // An access token that expires mid-pass is refreshed once more, and the chain goes on.
+    let before = std::fs::read_to_string(dir.path().join("keap.refresh_token")).unwrap();
+    let mut stream = c.open_stream("companies", None, false).unwrap();
+    stream.next_page().await.unwrap().unwrap();
+    sb.keap.expire_access_tokens();
+    while stream.next_page().await.unwrap().is_some() {}
+    assert_ne!(std::fs::read_to_string(dir.path().join("keap.refresh_token")).unwrap(), before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keap_companies_are_read_whole_and_reconciled_on_every_pass() {
+    let sb = sandbox(&KEAP, options()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let c = connector(&sb, &KEAP, dir.path(), "");
+    let first = read(c.as_ref(), "companies", None, None).await;
+    first.completed_full_pass("companies");
+    let again = read(c.as_ref(), "companies", first.cursor.clone(), None).await;
+    again.completed_full_pass("companies, the next pass");
+    assert_eq!(set(&again.ids), expected(&sb, &KEAP, "companies").0);
+    let spec = c.objects().iter().find(|o| o.name == "contacts").unwrap().clone();
+    assert_eq!(
+        serde_json::to_value(&spec.link).unwrap(),
+        serde_json::json!([
+            {"rule": "field", "field": "custom_fields[id=9].content"},
+            {"rule": "parent", "field": "company.id", "object": "companies"}
+        ])
+    );
+    // A deleted contact leaves with the next reconciling pass.
+    let gone = sb.keap.snapshot().contacts[2].id;
+    let contacts = read(c.as_ref(), "contacts", None, None).await;
+    sb.keap.delete_contact(gone).unwrap();
+    let due = age_last_full_pass(contacts.cursor.as_ref().unwrap(), 8);
+    let reconciled = read(c.as_ref(), "contacts", Some(due), None).await;
+    reconciled.completed_full_pass("contacts");
     assert!(!reconciled.ids.contains(&gone.to_string()));
 }
