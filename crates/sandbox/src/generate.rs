@@ -1,5 +1,5 @@
 //! The generated company: a deterministic, deliberately messy customer base spread across
-//! Salesforce, Zendesk, Intercom and JIRA, with the problems accord's integration guide warns about.
+//! Salesforce, Zendesk, Intercom, JIRA and Keap, with the problems accord's integration guide warns about.
 //!
 //! Everything comes from a ChaCha8 stream seeded with the seed, so the same seed and size give the
 //! same data byte for byte. `size` is the number of real-world customer companies; the other

@@ -1,4 +1,4 @@
-//! In-process emulators of the Salesforce REST, Zendesk Support, Intercom and JIRA Cloud APIs, a deterministic
+//! In-process emulators of the Salesforce REST, Zendesk Support, Intercom, JIRA Cloud and Keap APIs, a deterministic
 //! messy company spread across them, and the ground truth of which record belongs to which account.
 //!
 //! ```no_run
@@ -146,7 +146,7 @@ impl Sandbox {
 impl Sandbox {
     /// An `accord.toml` for this sandbox: Salesforce as the System of Record (account id in
     /// `Account_ID__c`, only `Type = 'Customer'` accounts, `Support_ID__c` as the accounts'
-    /// `support_account_id`), Zendesk, Intercom and JIRA as sources, the
+    /// `support_account_id`), Zendesk, JIRA, Keap and Intercom as sources, the
     /// credentials written as secret files in `dir` (with Zendesk's OAuth token, which the config
     /// does not use), and a store file there. Source names equal the
     /// vendors' names, so the truth's keys match the hub's. Intercom's table comes last, so
@@ -174,7 +174,7 @@ impl Sandbox {
         }
         let limits = if throttled { "" } else { "unthrottled = true\n" };
         Ok(format!(
-            r#"# accord demo: a generated company spread across emulated Salesforce, Zendesk, JIRA and Intercom.
+            r#"# accord demo: a generated company spread across emulated Salesforce, Zendesk, JIRA, Keap and Intercom.
 store = "sqlite://accord-demo.db"
 
 [system_of_record]

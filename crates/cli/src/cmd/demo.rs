@@ -1,4 +1,4 @@
-//! `accord demo`: a generated company served by emulated Salesforce, Zendesk, Intercom and JIRA APIs,
+//! `accord demo`: a generated company served by emulated Salesforce, Zendesk, Intercom, JIRA and Keap APIs,
 //! synced into an embedded SQLite file with progress, summarised, then served (the web app, with a
 //! demo user, and the Natero-compatible API) until Ctrl-C.
 
@@ -49,11 +49,12 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<ExitCode> {
         .block_on(Sandbox::start(company, SandboxOptions::unlimited()))
         .context("cannot start the vendor emulators")?;
     eprintln!(
-        "emulators: Salesforce {}, Zendesk {}, Intercom {}, JIRA {} ({records} records)",
+        "emulators: Salesforce {}, Zendesk {}, Intercom {}, JIRA {}, Keap {} ({records} records)",
         sandbox.salesforce.base_url(),
         sandbox.zendesk.base_url(),
         sandbox.intercom.base_url(),
-        sandbox.jira.base_url()
+        sandbox.jira.base_url(),
+        sandbox.keap.base_url()
     );
     let mut toml = sandbox.accord_toml(&args.dir, false)?;
     let key: String = rand::rng().sample_iter(rand::distr::Alphanumeric).take(32).map(char::from).collect();
