@@ -451,18 +451,23 @@ async fn keap_a_sync_killed_after_a_token_rotation_resumes_with_the_saved_token(
     assert!(!saved.contains(&first_token), "its successor is on disk");
     // The process dies here. The next one has the same config, still naming the spent token.
     drop(c);
-    let c = connector(&sb, &KEAP, dir.path(), "");
+    let toml = sb.accord_toml(dir.path(), false).unwrap();
+    std::fs::write(dir.path().join("keap_refresh_token"), &first_token).unwrap();
+    let config = accord_core::Config::from_toml(&toml, dir.path()).unwrap();
+    let c = accord_connectors::open_source("keap", &config.raw.sources["keap"], &config).unwrap();
     let rest = read(c.as_ref(), "contacts", first.cursor.clone(), None).await;
     let mut all = set(&first.ids);
     all.extend(rest.ids.iter().cloned());
     assert_eq!(all, expected(&sb, &KEAP, "contacts").0, "no gap, no lock-out");
-    // An access token that expires mid-pass is refreshed once more, and the chain goes on.
+    // An access token that expires is refreshed once more (a 401, then a grant), and the chain
+    // goes on.
     let before = std::fs::read_to_string(dir.path().join("keap.refresh_token")).unwrap();
-    let mut stream = c.open_stream("companies", None, false).unwrap();
-    stream.next_page().await.unwrap().unwrap();
     sb.keap.expire_access_tokens();
-    while stream.next_page().await.unwrap().is_some() {}
-    assert_ne!(std::fs::read_to_string(dir.path().join("keap.refresh_token")).unwrap(), before);
+    let companies = read(c.as_ref(), "companies", None, None).await;
+    assert_eq!(set(&companies.ids), expected(&sb, &KEAP, "companies").0);
+    let after = std::fs::read_to_string(dir.path().join("keap.refresh_token")).unwrap();
+    assert_ne!(after, before);
+    assert!(after.contains(&sb.keap.credentials().refresh_token), "the file holds the token valid now");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -49,7 +49,8 @@ impl Default for Options {
     }
 }
 
-/// The app's OAuth2 client and the refresh token it was first given.
+/// The app's OAuth2 client and the refresh token valid now (each grant replaces it: what a user
+/// authorizing again would be given).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Credentials {
     pub client_id: String,
@@ -83,6 +84,8 @@ pub(crate) struct State {
     /// Company ids (in id order) matching a filter, by filter and data version.
     pub(crate) company_hits: Results<Vec<u64>>,
     pub(crate) tokens: Tokens,
+    /// The refresh token the last grant issued (the one valid now).
+    pub(crate) latest_refresh: std::sync::Mutex<String>,
     pub(crate) options: Options,
     pub(crate) credentials: Credentials,
     pub(crate) core: Core,
@@ -109,6 +112,7 @@ impl Emulator {
             contacts: Shared::new(data.contacts.into_iter().collect()),
             company_hits: Results::new(16),
             tokens: Tokens::new(options.token_lifetime, Refresh::Rotating, &credentials.refresh_token),
+            latest_refresh: std::sync::Mutex::new(credentials.refresh_token.clone()),
             options,
             credentials,
             core: Core::new(clock, limiter, 2),
@@ -128,8 +132,10 @@ impl Emulator {
         format!("{}/token", self.base_url)
     }
 
+    /// The client's credentials with the refresh token valid now.
     pub fn credentials(&self) -> Credentials {
-        self.state.credentials.clone()
+        let latest = self.state.latest_refresh.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        Credentials { refresh_token: latest, ..self.state.credentials.clone() }
     }
 
     pub fn faults(&self) -> &FaultHandle {

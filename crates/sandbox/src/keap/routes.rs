@@ -131,6 +131,7 @@ async fn token(AxState(s): AxState<Arc<State>>, Form(form): Form<HashMap<String,
     if !s.tokens.grant(field("refresh_token"), access.clone(), Some(refresh.clone()), s.core.clock.now()) {
         return oauth_error("invalid_grant", "Invalid refresh token");
     }
+    *s.latest_refresh.lock().unwrap_or_else(|e| e.into_inner()) = refresh.clone();
     Json(json!({
         "access_token": access,
         "token_type": "bearer",

@@ -70,6 +70,7 @@ async fn refresh_tokens_rotate_and_the_redeemed_one_stops_working() {
     assert!(!s.keap.refresh_token_valid(&first) && s.keap.refresh_token_valid(&next));
     let (status, body) = grant(&s, &first).await;
     assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")));
+    assert_eq!(s.keap.credentials().refresh_token, next, "the credentials name the token valid now");
     let (status, _) = grant(&s, &next).await;
     assert_eq!(status, StatusCode::OK);
     let res = get(&s, "not-a-token", "/rest/v2/contacts").await;
