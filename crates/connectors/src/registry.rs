@@ -5,10 +5,11 @@ use accord_core::{Config, ConfigError};
 
 use crate::Connector;
 use crate::file::FileConnector;
-use crate::vendors::{capsule, delighted, freshdesk, intercom, salesforce, zendesk};
+use crate::vendors::{capsule, delighted, freshdesk, intercom, jira, keap, salesforce, zendesk};
 
 /// Every source kind accord knows.
-pub const KINDS: &[&str] = &["file", "salesforce", "zendesk", "intercom", "delighted", "desk", "freshdesk", "capsule"];
+pub const KINDS: &[&str] =
+    &["file", "salesforce", "zendesk", "intercom", "delighted", "desk", "freshdesk", "capsule", "jira", "keap"];
 
 /// Builds the connector of a configured source.
 pub fn open_source(name: &str, source: &SourceConfig, config: &Config) -> Result<Box<dyn Connector>, ConfigError> {
@@ -22,6 +23,8 @@ pub fn open_source(name: &str, source: &SourceConfig, config: &Config) -> Result
         "desk" => Box::new(crate::file::desk::connector(name, source, base)?),
         "freshdesk" => Box::new(freshdesk::connector(name, source, config, base)?),
         "capsule" => Box::new(capsule::connector(name, source, config, base)?),
+        "jira" => Box::new(jira::connector(name, source, config, base)?),
+        "keap" => Box::new(keap::connector(name, source, config, base)?),
         other => {
             return Err(ConfigError::new(
                 format!("sources.{name}.kind"),

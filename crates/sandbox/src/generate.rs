@@ -1,7 +1,7 @@
 //! The generated company: a deterministic, deliberately messy customer base spread across
-//! Salesforce, Zendesk, Intercom, Freshdesk and Capsule, with the problems accord's integration
-//! guide warns about (Freshdesk's and Capsule's parts are in `freshdesk/seed.rs` and
-//! `capsule/seed.rs`).
+//! Salesforce, Zendesk, Intercom, Delighted, Freshdesk, Capsule, JIRA and Keap (and a Desk export),
+//! with the problems accord's integration guide warns about (each vendor's part beyond the first
+//! three is in its `seed.rs` or in this file's JIRA and Keap sections).
 //!
 //! Everything comes from a ChaCha8 stream seeded with the seed, so the same seed and size give the
 //! same data byte for byte. `size` is the number of real-world customer companies; the other
@@ -33,6 +33,8 @@ use crate::delighted::model::DelightedData;
 use crate::desk::DeskData;
 use crate::freshdesk::model::FreshdeskData;
 use crate::intercom::model::{self as ic, AttributeValue, ContactRef, IntercomData};
+use crate::jira::model::JiraData;
+use crate::keap::model::KeapData;
 use crate::salesforce::model::{self as sf, SObject, SalesforceData, sf_id};
 use crate::truth::{
     AccountIx, AccountTruth, By, DomainIx, EmailIx, Expected, Gone, INTERCOM, Ix, Key, Ledger, Plan, RecordKey,
@@ -132,6 +134,12 @@ pub enum Problem {
     /// A Capsule organisation without the custom field whose web address is typed by hand
     /// (`www.acme.io`, `http://acme.io/`, `HTTP://WWW.ACME.IO/`): its domain links it.
     WebsiteTypedByHand,
+    /// A JIRA issue carrying only a support id (the Salesforce account's `Support_ID__c`).
+    JiraSupportIdOnly,
+    /// A JIRA issue whose support id no account has.
+    JiraUnknownSupportId,
+    /// A Keap contact of a company with several contacts (by its ContactID, or its company).
+    KeapSeveralContactsOfOneCompany,
 
     // The second day (`Company::delete_some`).
     /// A Salesforce account holding an active account, deleted: its account goes on the delete list.
@@ -155,7 +163,7 @@ pub enum Problem {
 
 impl Problem {
     /// The problems of the generated data.
-    pub const ALL: [Problem; 35] = [
+    pub const ALL: [Problem; 38] = [
         Problem::SfMissingAccountId,
         Problem::SfMissingName,
         Problem::SfFilteredType,
@@ -191,6 +199,9 @@ impl Problem {
         Problem::DeletedAtSource,
         Problem::EmailInAnotherCase,
         Problem::WebsiteTypedByHand,
+        Problem::JiraSupportIdOnly,
+        Problem::JiraUnknownSupportId,
+        Problem::KeapSeveralContactsOfOneCompany,
     ];
 
     /// The problems the second day plants.
@@ -239,6 +250,8 @@ pub struct Company {
     scenarios: Scenarios,
     pub freshdesk: FreshdeskData,
     pub capsule: CapsuleData,
+    pub jira: JiraData,
+    pub keap: KeapData,
 }
 
 /// What the second day deleted ([`Company::delete_some`]).
@@ -287,6 +300,9 @@ impl Company {
             + self.freshdesk.contacts.len()
             + self.freshdesk.tickets.len()
             + self.capsule.parties.len()
+            + self.jira.issues.len()
+            + self.keap.companies.len()
+            + self.keap.contacts.len()
     }
 
     /// The second day: deletes a planted set of records, chosen by `seed` among the situations
@@ -329,8 +345,9 @@ impl Company {
             // naming the account by its id now point at a deleted account, the rest at nothing.
             let linked = |ix: Ix| before.records.get(key(ix)).and_then(Expected::account_id).is_some();
             for &ix in sc.others.iter().filter(|&&ix| live(ix) && linked(ix)) {
+                // Every other rule of a plain customer's record fails without ending the search.
                 let names_it = matches!(&l.entry(ix).plan, Plan::Rules { steps, .. }
-                    if steps.first().is_some_and(|s| s.key == Key::Account(sc.account)));
+                    if steps.iter().any(|s| s.key == Key::Account(sc.account) || s.key == Key::Support(sc.holder)));
                 if names_it {
                     let intent = Intent::Outcome(Expected::rejected(reason::DELETED_ACCOUNT));
                     plant(&mut day, Problem::PointsAtDeletedAccount, key(ix), intent);
@@ -684,6 +701,8 @@ impl Generator {
             desk: DeskData::default(),
             freshdesk: FreshdeskData::default(),
             capsule: CapsuleData::default(),
+            jira: JiraData::default(),
+            keap: KeapData::default(),
         };
         Self {
             rng: ChaCha8Rng::seed_from_u64(seed),
@@ -798,6 +817,8 @@ impl Generator {
         self.desk(&people);
         self.freshdesk(&people);
         self.capsule(&people);
+        self.jira();
+        self.keap();
         self.plain_accounts();
         self.finish()
     }
@@ -973,6 +994,7 @@ impl Generator {
             created_date: at(o.created),
             system_modstamp: at(modstamp),
             deleted_at: None,
+            support_id: None,
         };
         let fate = o.sf;
         let (account_id, website_domain) = (o.account_id.clone(), o.website_domain.clone());
@@ -1948,6 +1970,49 @@ impl Generator {
 
     /// Customers the second day may delete: plain everywhere, with people in every system, and
     /// no plant spanning companies touches them.
+    /// Support ids on the companies' Salesforce accounts, and the JIRA site ([`crate::jira::seed`]).
+    fn jira(&mut self) {
+        let mut orgs = Vec::with_capacity(self.orgs.len());
+        for (i, o) in self.orgs.iter().enumerate() {
+            let support_id = crate::jira::seed::support_id(i);
+            self.out.salesforce.accounts[i].support_id = Some(support_id.clone());
+            orgs.push(crate::jira::seed::SeedOrg {
+                account: o.account.expect("accounts are made with the Salesforce records"),
+                account_id: o.account_id.clone(),
+                holder: o.sf_ix,
+                support_id,
+                customer: o.sf == SfFate::Customer,
+                created: o.created,
+            });
+        }
+        let (data, issues) = crate::jira::seed::seed(self.seed, &orgs, &mut self.out.ledger, &mut self.out.planted);
+        for (o, ixs) in self.orgs.iter_mut().zip(issues) {
+            o.records.extend(ixs);
+        }
+        self.out.jira = data;
+    }
+
+    /// The Keap app ([`crate::keap::seed`]).
+    fn keap(&mut self) {
+        let orgs: Vec<crate::keap::seed::SeedOrg> = self
+            .orgs
+            .iter()
+            .map(|o| crate::keap::seed::SeedOrg {
+                account: o.account.expect("accounts are made with the Salesforce records"),
+                account_id: o.account_id.clone(),
+                name: o.name.clone(),
+                domain: o.domain.clone(),
+                customer: o.sf == SfFate::Customer,
+                created: o.created,
+            })
+            .collect();
+        let (data, records) = crate::keap::seed::seed(self.seed, &orgs, &mut self.out.ledger, &mut self.out.planted);
+        for (o, ixs) in self.orgs.iter_mut().zip(records) {
+            o.records.extend(ixs);
+        }
+        self.out.keap = data;
+    }
+
     fn plain_accounts(&mut self) {
         for i in 0..self.orgs.len() {
             let o = &self.orgs[i];

@@ -1,6 +1,6 @@
-//! In-process emulators of the Salesforce REST, Zendesk Support, Intercom, Delighted, Freshdesk and
-//! Capsule APIs, a deterministic messy company spread across them (and a Desk export), and the
-//! ground truth of which record belongs to which account.
+//! In-process emulators of the Salesforce REST, Zendesk Support, Intercom, Delighted, Freshdesk,
+//! Capsule, JIRA Cloud and Keap APIs, a deterministic messy company spread across them (and a Desk
+//! export), and the ground truth of which record belongs to which account.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), accord_sandbox::Error> {
@@ -35,6 +35,8 @@ pub mod emulator;
 pub mod freshdesk;
 pub mod generate;
 pub mod intercom;
+pub mod jira;
+pub mod keap;
 pub mod salesforce;
 pub mod truth;
 pub mod zendesk;
@@ -73,6 +75,8 @@ pub struct SandboxOptions {
     pub delighted: delighted::Options,
     pub freshdesk: freshdesk::Options,
     pub capsule: capsule::Options,
+    pub jira: jira::Options,
+    pub keap: keap::Options,
 }
 
 impl SandboxOptions {
@@ -85,6 +89,8 @@ impl SandboxOptions {
         o.delighted.rate_limited = false;
         o.freshdesk.rate_limited = false;
         o.capsule.rate_limited = false;
+        o.jira.rate_limited = false;
+        o.keap.rate_limited = false;
         o
     }
 }
@@ -102,6 +108,8 @@ pub struct Sandbox {
     pub desk: desk::DeskData,
     pub freshdesk: freshdesk::Emulator,
     pub capsule: capsule::Emulator,
+    pub jira: jira::Emulator,
+    pub keap: keap::Emulator,
     clock: Clock,
     /// The planted truth of the company the emulators started with.
     ledger: truth::Ledger,
@@ -111,7 +119,8 @@ impl Sandbox {
     /// Starts the emulators serving `company`. Must be called inside a Tokio runtime.
     pub async fn start(company: Company, options: SandboxOptions) -> Result<Sandbox> {
         let clock = Clock::new();
-        let Company { salesforce, zendesk, intercom, delighted, desk, ledger, freshdesk, capsule, .. } = company;
+        let Company { salesforce, zendesk, intercom, delighted, desk, ledger, freshdesk, capsule, jira, keap, .. } =
+            company;
         Ok(Sandbox {
             salesforce: salesforce::Emulator::start(salesforce, options.salesforce, clock.clone()).await?,
             zendesk: zendesk::Emulator::start(zendesk, options.zendesk, clock.clone()).await?,
@@ -120,6 +129,8 @@ impl Sandbox {
             desk,
             freshdesk: freshdesk::Emulator::start(freshdesk, options.freshdesk, clock.clone()).await?,
             capsule: capsule::Emulator::start(capsule, options.capsule, clock.clone()).await?,
+            jira: jira::Emulator::start(jira, options.jira, clock.clone()).await?,
+            keap: keap::Emulator::start(keap, options.keap, clock.clone()).await?,
             clock,
             ledger,
         })
@@ -159,6 +170,8 @@ impl Sandbox {
             .with_deletions_seen_in(&sf, &zd, &ic, &dl, &self.desk)
             .with_gone_in(truth::FRESHDESK, &fd_live)
             .with_gone_in(truth::CAPSULE, &cp_live)
+            .with_jira_deletions_seen_in(&self.jira.snapshot())
+            .with_keap_deletions_seen_in(&self.keap.snapshot())
             .truth()
     }
 
@@ -171,6 +184,8 @@ impl Sandbox {
             self.delighted.rate_limiter(),
             self.freshdesk.rate_limiter(),
             self.capsule.rate_limiter(),
+            self.jira.rate_limiter(),
+            self.keap.rate_limiter(),
         ]
         .iter()
         .map(|l| l.stats().throttled)
@@ -185,17 +200,21 @@ impl Sandbox {
         self.delighted.shutdown().await;
         self.freshdesk.shutdown().await;
         self.capsule.shutdown().await;
+        self.jira.shutdown().await;
+        self.keap.shutdown().await;
     }
 }
 
 impl Sandbox {
     /// An `accord.toml` for this sandbox: Salesforce as the System of Record (account id in
-    /// `Account_ID__c`, only `Type = 'Customer'` accounts), Zendesk, Desk (its export written to
-    /// `desk-export/` in `dir`), Delighted, Freshdesk, Capsule and Intercom as sources (Intercom's
-    /// table last: tests append settings to it), the
+    /// `Account_ID__c`, only `Type = 'Customer'` accounts, `Support_ID__c` as the accounts'
+    /// `support_account_id`), Zendesk, Desk (its export written to `desk-export/` in `dir`),
+    /// Delighted, Freshdesk, Capsule, JIRA, Keap and Intercom as sources (Intercom's table last:
+    /// tests append settings to it), the
     /// credentials written as secret files in `dir` (with Zendesk's OAuth token, which the config
     /// does not use), and a store file there. Source names equal the
-    /// vendors' names, so the truth's keys match the hub's.
+    /// vendors' names, so the truth's keys match the hub's. Intercom's table comes last, so
+    /// settings appended to the text are Intercom's.
     pub fn accord_toml(&self, dir: &std::path::Path, throttled: bool) -> std::io::Result<String> {
         let sf = self.salesforce.credentials();
         let zd = self.zendesk.credentials();
@@ -203,6 +222,8 @@ impl Sandbox {
         let dl = self.delighted.credentials();
         let fd = self.freshdesk.credentials();
         let cp = self.capsule.credentials();
+        let jira = self.jira.credentials();
+        let keap = self.keap.credentials();
         for (name, value) in [
             ("sf_client_id", sf.client_id.as_str()),
             ("sf_client_secret", sf.client_secret.as_str()),
@@ -214,13 +235,17 @@ impl Sandbox {
             ("delighted_key", dl.api_key.as_str()),
             ("freshdesk_api_key", fd.api_key.as_str()),
             ("capsule_token", cp.access_token.as_str()),
+            ("jira_token", jira.api_token.as_str()),
+            ("keap_client_id", keap.client_id.as_str()),
+            ("keap_client_secret", keap.client_secret.as_str()),
+            ("keap_refresh_token", keap.refresh_token.as_str()),
         ] {
             std::fs::write(dir.join(name), value)?;
         }
         self.desk.write_export(&dir.join("desk-export"))?;
         let limits = if throttled { "" } else { "unthrottled = true\n" };
         Ok(format!(
-            r#"# accord demo: a generated company spread across emulated Salesforce, Zendesk and Intercom.
+            r#"# accord demo: a generated company spread across emulated Salesforce, Zendesk, JIRA, Keap and Intercom.
 store = "sqlite://accord-demo.db"
 
 [system_of_record]
@@ -237,7 +262,12 @@ login_url = "{sf_url}"
 client_id = {{ file = "sf_client_id" }}
 client_secret = {{ file = "sf_client_secret" }}
 refresh_token = {{ file = "sf_refresh_token" }}
+extra_account_fields = ["Support_ID__c"]
 {limits}
+[[sources.salesforce.objects]]
+name = "Account"
+fields = {{ support_account_id = "Support_ID__c" }}
+
 [sources.zendesk]
 kind = "zendesk"
 base_url = "{zd_url}"
@@ -265,6 +295,22 @@ base_url = "{cp_url}"
 access_token = {{ file = "capsule_token" }}
 account_id_field = "{cp_field}"
 {limits}
+[sources.jira]
+kind = "jira"
+base_url = "{jira_url}"
+email = "{jira_email}"
+api_token = {{ file = "jira_token" }}
+{limits}
+[sources.keap]
+kind = "keap"
+base_url = "{keap_url}"
+token_url = "{keap_token_url}"
+client_id = {{ file = "keap_client_id" }}
+client_secret = {{ file = "keap_client_secret" }}
+refresh_token = {{ file = "keap_refresh_token" }}
+company_field = "7"
+contact_field = "9"
+{limits}
 [sources.intercom]
 kind = "intercom"
 base_url = "{ic_url}"
@@ -279,6 +325,10 @@ access_token = {{ file = "intercom_token" }}
             fd_field = freshdesk::model::ACCOUNT_ID_FIELD,
             cp_url = self.capsule.base_url(),
             cp_field = capsule::model::ACCOUNT_ID_FIELD,
+            jira_url = self.jira.base_url(),
+            jira_email = jira.email,
+            keap_url = self.keap.base_url(),
+            keap_token_url = self.keap.token_url(),
         ))
     }
 }

@@ -595,6 +595,64 @@ async fn a_full_read_over_http_serves_exactly_the_truths_records() {
         }
     }
 
+    let jira = s.jira.credentials();
+    let mut token: Option<String> = None;
+    loop {
+        let mut body = serde_json::json!({ "jql": "updated >= \"1970-01-01 00:00\"", "maxResults": 100 });
+        if let Some(t) = &token {
+            body["nextPageToken"] = Value::String(t.clone());
+        }
+        let url = format!("{}/rest/api/3/search/jql", s.jira.base_url());
+        let page: Value = http
+            .post(&url)
+            .basic_auth(&jira.email, Some(&jira.api_token))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        for r in page["issues"].as_array().unwrap() {
+            seen.insert(RecordKey::new("jira", "issues", r["id"].as_str().unwrap()));
+        }
+        match page["nextPageToken"].as_str() {
+            Some(t) => token = Some(t.to_owned()),
+            None => break,
+        }
+    }
+
+    let keap = s.keap.credentials();
+    let grant: Value = http
+        .post(s.keap.token_url())
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", keap.client_id.as_str()),
+            ("client_secret", keap.client_secret.as_str()),
+            ("refresh_token", keap.refresh_token.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let bearer = grant["access_token"].as_str().unwrap().to_owned();
+    for object in ["companies", "contacts"] {
+        let mut token = String::new();
+        loop {
+            let url = format!("{}/rest/v2/{object}?page_size=200&page_token={token}", s.keap.base_url());
+            let page: Value = http.get(&url).bearer_auth(&bearer).send().await.unwrap().json().await.unwrap();
+            for r in page[object].as_array().unwrap() {
+                seen.insert(RecordKey::new("keap", static_object(object), r["id"].as_str().unwrap()));
+            }
+            match page["next_page_token"].as_str() {
+                Some(t) if !t.is_empty() => token = t.to_owned(),
+                _ => break,
+            }
+        }
+    }
+
     let expected: BTreeSet<RecordKey> = truth.records.keys().cloned().collect();
     assert_eq!(seen.len(), expected.len());
     assert!(seen == expected, "served records differ from the truth's");

@@ -40,6 +40,9 @@
 //! | `freshdesk/tickets` | `parent company_id → companies`, `parent requester_id → contacts` |
 //! | `capsule/organisations` | `field fields[definition.name=Account ID].value`, `domain websites[service=URL].address` |
 //! | `capsule/people` | `parent organisation.id → organisations` |
+//! | `keap/companies` | `field custom_fields[id=7].content` (the "CompanyID" custom field) |
+//! | `keap/contacts` | `field custom_fields[id=9].content` ("ContactID"), `parent company.id → companies` |
+//! | `jira/issues` | `field fields_by_name["Account ID"]`, `support_id fields_by_name["Support ID"]` (the Salesforce account's `Support_ID__c` is its `support_account_id`) |
 //!
 //! # What accord must answer
 //!
@@ -59,6 +62,8 @@
 //!   account that record holds, and answers as a key naming that account does (so a contact of a
 //!   filtered account is `filtered_account`). An `Id` whose record holds no account (missing a
 //!   required field, a duplicate, deleted before accord saw it) is `unknown_account`.
+//! - `support_id`: the `Support_ID__c` of a Salesforce account record answers as its `Id` does
+//!   through `crm_account_id`: the account holds the support id of the record holding it.
 //! - `parent`: the parent's account when the parent links; `unknown_account` when the parent is
 //!   rejected, deleted or absent, whatever the parent's own reason.
 //! - `email`: the accounts of the live records holding that address that link by a rule other
@@ -107,10 +112,12 @@ pub const DELIGHTED: &str = "delighted";
 pub const DESK: &str = "desk";
 pub const FRESHDESK: &str = "freshdesk";
 pub const CAPSULE: &str = "capsule";
+pub const JIRA: &str = "jira";
+pub const KEAP: &str = "keap";
 
 /// The objects the sandbox serves, System of Record first. A reading order for a config at most:
 /// the truth does not depend on it.
-pub const OBJECTS: [(&str, &str); 18] = [
+pub const OBJECTS: [(&str, &str); 21] = [
     (SALESFORCE, "Account"),
     (SALESFORCE, "Contact"),
     (SALESFORCE, "Case"),
@@ -129,6 +136,9 @@ pub const OBJECTS: [(&str, &str); 18] = [
     (FRESHDESK, "tickets"),
     (CAPSULE, "organisations"),
     (CAPSULE, "people"),
+    (JIRA, "issues"),
+    (KEAP, "companies"),
+    (KEAP, "contacts"),
 ];
 
 /// accord's rejection reason codes.
@@ -318,6 +328,8 @@ pub(crate) enum Key {
     Record(Ix),
     /// An email address.
     Email(EmailIx),
+    /// The `Support_ID__c` of a Salesforce account record.
+    Support(Ix),
 }
 
 /// One rule of a record, with what it finds.
@@ -407,6 +419,18 @@ pub(crate) mod rules {
 
     pub fn cp_person(organisation: Option<Key>) -> Vec<Step> {
         steps([("parent", organisation)])
+    }
+
+    pub fn jira_issue(account_field: Option<Key>, support_id: Option<Key>) -> Vec<Step> {
+        steps([("field", account_field), ("support_id", support_id)])
+    }
+
+    pub fn keap_company(company_id: Option<Key>) -> Vec<Step> {
+        steps([("field", company_id)])
+    }
+
+    pub fn keap_contact(contact_id: Option<Key>, company: Option<Key>) -> Vec<Step> {
+        steps([("field", contact_id), ("parent", company)])
     }
 }
 
@@ -581,11 +605,8 @@ impl Ledger {
         live.extend(dk_ids.iter().map(|(o, id)| (*o, id.as_str())));
         let mut out = self.clone();
         let seen = [SALESFORCE, ZENDESK, INTERCOM, DELIGHTED, DESK];
-        for e in &mut out.entries {
-            if e.gone == Gone::Live
-                && seen.contains(&e.key.source)
-                && !live.contains(&(e.key.object, e.key.native_id.as_str()))
-            {
+        for e in out.entries.iter_mut().filter(|e| seen.contains(&e.key.source)) {
+            if e.gone == Gone::Live && !live.contains(&(e.key.object, e.key.native_id.as_str())) {
                 e.gone = Gone::Later;
             }
         }
@@ -600,6 +621,35 @@ impl Ledger {
                 && e.key.source == source
                 && !live.contains(&(e.key.object, e.key.native_id.clone()))
             {
+                e.gone = Gone::Later;
+            }
+        }
+        self
+    }
+
+    /// The ledger with the JIRA issues the emulator no longer serves marked as deleted after a
+    /// first sync.
+    pub(crate) fn with_jira_deletions_seen_in(mut self, jira: &crate::jira::model::JiraData) -> Ledger {
+        let live: HashSet<String> = jira.issues.iter().map(|i| i.id.to_string()).collect();
+        for e in self.entries.iter_mut().filter(|e| e.key.source == JIRA) {
+            if e.gone == Gone::Live && !live.contains(&e.key.native_id) {
+                e.gone = Gone::Later;
+            }
+        }
+        self
+    }
+
+    /// The ledger with the Keap records the emulator no longer serves marked as deleted after a
+    /// first sync.
+    pub(crate) fn with_keap_deletions_seen_in(mut self, keap: &crate::keap::model::KeapData) -> Ledger {
+        let live: HashSet<(&str, String)> = keap
+            .companies
+            .iter()
+            .map(|c| ("companies", c.id.to_string()))
+            .chain(keap.contacts.iter().map(|c| ("contacts", c.id.to_string())))
+            .collect();
+        for e in self.entries.iter_mut().filter(|e| e.key.source == KEAP) {
+            if e.gone == Gone::Live && !live.contains(&(e.key.object, e.key.native_id.clone())) {
                 e.gone = Gone::Later;
             }
         }
@@ -785,7 +835,7 @@ impl<'a> Resolver<'a> {
                     _ => fails(reason::AMBIGUOUS),
                 }
             }
-            Key::Crm(r) => match self.ledger.entry(r).plan {
+            Key::Crm(r) | Key::Support(r) => match self.ledger.entry(r).plan {
                 Plan::Sor { account: Some(a), .. } if self.ledger.holder(a) == Some(r) => self.find(Key::Account(a)),
                 _ => fails(reason::UNKNOWN_ACCOUNT),
             },

@@ -1,7 +1,7 @@
 //! `accord demo`: a generated company served by emulated Salesforce, Zendesk, Intercom, Delighted,
-//! Freshdesk and Capsule APIs and a Desk export, synced into an embedded SQLite file with progress,
-//! summarised, then served
-//! (the web app, with a demo user, and the Natero-compatible API) until Ctrl-C.
+//! Freshdesk, Capsule, JIRA and Keap APIs and a Desk export, synced into an embedded SQLite file
+//! with progress, summarised, then served (the web app, with a demo user, and the
+//! Natero-compatible API) until Ctrl-C.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -50,13 +50,15 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<ExitCode> {
         .block_on(Sandbox::start(company, SandboxOptions::unlimited()))
         .context("cannot start the vendor emulators")?;
     eprintln!(
-        "emulators: Salesforce {}, Zendesk {}, Intercom {}, Delighted {}, Freshdesk {}, Capsule {}; a Desk export ({records} records)",
+        "emulators: Salesforce {}, Zendesk {}, Intercom {}, Delighted {}, Freshdesk {}, Capsule {}, JIRA {}, Keap {}; a Desk export ({records} records)",
         sandbox.salesforce.base_url(),
         sandbox.zendesk.base_url(),
         sandbox.intercom.base_url(),
         sandbox.delighted.base_url(),
         sandbox.freshdesk.base_url(),
-        sandbox.capsule.base_url()
+        sandbox.capsule.base_url(),
+        sandbox.jira.base_url(),
+        sandbox.keap.base_url()
     );
     let mut toml = sandbox.accord_toml(&args.dir, false)?;
     let key: String = rand::rng().sample_iter(rand::distr::Alphanumeric).take(32).map(char::from).collect();

@@ -22,6 +22,7 @@ use tokio::sync::RwLock;
 use tokio::time::Instant;
 
 use super::limiter::Limiter;
+use super::rotation::TokenFile;
 use crate::ConnectorError;
 
 /// A request, serializable so a cursor can hold the next one.
@@ -77,6 +78,15 @@ pub enum Auth {
         client_id: SecretString,
         client_secret: SecretString,
         refresh_token: SecretString,
+    },
+    /// OAuth2 refresh-token flow where every grant returns a new refresh token and the redeemed
+    /// one stops working (Keap): the current one is kept in a [`TokenFile`], saved as soon as a
+    /// grant returns it.
+    OAuth2Rotating {
+        token_url: String,
+        client_id: SecretString,
+        client_secret: SecretString,
+        tokens: Arc<TokenFile>,
     },
 }
 
@@ -339,7 +349,9 @@ impl HttpClient {
                     tracing::debug!(wait_ms = wait.as_millis() as u64, "rate limited by the vendor");
                     self.limiter.pause_until(Instant::now() + wait).await;
                 }
-                Verdict::AuthExpired if !refreshed && matches!(self.auth, Auth::OAuth2 { .. }) => {
+                Verdict::AuthExpired
+                    if !refreshed && matches!(self.auth, Auth::OAuth2 { .. } | Auth::OAuth2Rotating { .. }) =>
+                {
                     refreshed = true;
                     *self.token.write().await = None;
                 }
@@ -380,7 +392,7 @@ impl HttpClient {
         // Authenticate first: the token response may name the API host (Salesforce's
         // `instance_url`), and a URL built before it would go to the login host.
         let bearer = match &self.auth {
-            Auth::OAuth2 { .. } => Some(self.access_token().await?),
+            Auth::OAuth2 { .. } | Auth::OAuth2Rotating { .. } => Some(self.access_token().await?),
             _ => None,
         };
         let url = self.url(&req.path).await;
@@ -393,7 +405,7 @@ impl HttpClient {
             Auth::Query { name, value } => builder.query(&[(name, value.expose())]),
             Auth::Basic { user, password } => builder.basic_auth(user, Some(password.expose())),
             Auth::Bearer(token) => builder.bearer_auth(token.expose()),
-            Auth::OAuth2 { .. } => match &bearer {
+            Auth::OAuth2 { .. } | Auth::OAuth2Rotating { .. } => match &bearer {
                 Some(token) => builder.bearer_auth(token.expose()),
                 None => builder,
             },
@@ -426,8 +438,14 @@ impl HttpClient {
         if let Some(t) = slot.clone() {
             return Ok(t);
         }
-        let Auth::OAuth2 { token_url, client_id, client_secret, refresh_token } = &self.auth else {
-            return Err(SendError::Fatal("not an OAuth2 source".into()));
+        let (token_url, client_id, client_secret, refresh_token, rotating) = match &self.auth {
+            Auth::OAuth2 { token_url, client_id, client_secret, refresh_token } => {
+                (token_url, client_id, client_secret, refresh_token.clone(), None)
+            }
+            Auth::OAuth2Rotating { token_url, client_id, client_secret, tokens } => {
+                (token_url, client_id, client_secret, tokens.current().map_err(SendError::Fatal)?, Some(tokens))
+            }
+            _ => return Err(SendError::Fatal("not an OAuth2 source".into())),
         };
         let form = [
             ("grant_type", "refresh_token"),
@@ -461,8 +479,14 @@ impl HttpClient {
             .map_err(|e| transient(format!("the token response (HTTP {status}) is not complete JSON: {e}")))?;
         if !status.is_success() {
             let error = body.get("error").and_then(Value::as_str).unwrap_or("unknown error");
+            let hint = rotating.map_or_else(String::new, |t| {
+                format!(
+                    "; the refresh token came from {} (or the config): authorize again and put the new refresh token in the config",
+                    t.path().display()
+                )
+            });
             return Err(SendError::Fatal(format!(
-                "{target}: the OAuth2 token refresh failed (HTTP {status}: {error})"
+                "{target}: the OAuth2 token refresh failed (HTTP {status}: {error}){hint}"
             )));
         }
         let token = body
@@ -474,6 +498,19 @@ impl HttpClient {
             Ok(Some(base)) => *self.base_url.write().await = base.trim_end_matches('/').to_owned(),
             Ok(None) => {}
             Err(why) => return Err(SendError::Fatal(format!("{target}: {why}"))),
+        }
+        if let Some(tokens) = rotating {
+            // The redeemed token is dead now: keep its successor before anything else happens.
+            let next =
+                body.get("refresh_token").and_then(Value::as_str).filter(|t| !t.is_empty()).ok_or_else(|| {
+                    SendError::Fatal(format!(
+                        "{target}: the token response has no refresh_token, and this vendor's refresh tokens rotate"
+                    ))
+                })?;
+            if let Err(why) = tokens.save(&SecretString::new(next)) {
+                // This process goes on with the new token; the next grant tries to save again.
+                tracing::error!(%why, "the rotated refresh token is only in memory: fix the file before this process ends");
+            }
         }
         let token = SecretString::new(token);
         *slot = Some(token.clone());
@@ -625,6 +662,108 @@ mod tests {
         let e = client(&base).fetch(&req, &mut FetchStats::default()).await.unwrap_err().to_string();
         assert!(!e.contains("secret-in-query"), "the query never shows: {e}");
         (base, e)
+    }
+
+    /// A token endpoint whose refresh tokens rotate (`/token`) and a data path that takes only
+    /// the latest access token (`/data`); returns the base URL.
+    async fn rotating_server() -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let state = Arc::new(std::sync::Mutex::new((1u32, String::new())));
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let state = state.clone();
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 16384];
+                    let mut read = 0;
+                    loop {
+                        match socket.read(&mut buf[read..]).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => read += n,
+                        }
+                        let text = String::from_utf8_lossy(&buf[..read]).into_owned();
+                        let Some(end) = text.find("\r\n\r\n") else { continue };
+                        let length: usize = text[..end]
+                            .lines()
+                            .find_map(|l| {
+                                l.to_ascii_lowercase()
+                                    .strip_prefix("content-length:")
+                                    .map(|v| v.trim().parse().unwrap_or(0))
+                            })
+                            .unwrap_or(0);
+                        if read < end + 4 + length {
+                            continue;
+                        }
+                        let (head, body) = (&text[..end], &text[end + 4..end + 4 + length]);
+                        let (status, json) = {
+                            let mut s = state.lock().unwrap();
+                            if head.starts_with("POST /token") {
+                                if body.contains(&format!("refresh_token=r{}", s.0)) {
+                                    s.0 += 1;
+                                    s.1 = format!("a{}", s.0);
+                                    (
+                                        "200 OK",
+                                        format!("{{\"access_token\":\"{}\",\"refresh_token\":\"r{}\"}}", s.1, s.0),
+                                    )
+                                } else {
+                                    ("400 Bad Request", "{\"error\":\"invalid_grant\"}".to_owned())
+                                }
+                            } else if head.contains(&format!("Bearer {}", s.1)) && !s.1.is_empty() {
+                                ("200 OK", "{}".to_owned())
+                            } else {
+                                ("401 Unauthorized", "{}".to_owned())
+                            }
+                        };
+                        let answer = format!(
+                            "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{json}",
+                            json.len()
+                        );
+                        let _ = socket.write_all(answer.as_bytes()).await;
+                        let _ = socket.shutdown().await;
+                        return;
+                    }
+                });
+            }
+        });
+        base
+    }
+
+    fn rotating_client(base: &str, file: &std::path::Path, seed: &str) -> HttpClient {
+        let auth = Auth::OAuth2Rotating {
+            token_url: format!("{base}/token"),
+            client_id: SecretString::new("id"),
+            client_secret: SecretString::new("secret"),
+            tokens: Arc::new(TokenFile::new(file.to_owned(), SecretString::new(seed))),
+        };
+        HttpClient::new(base.to_owned(), auth, Limiter::new(None), RetryPolicy::default(), Box::new(Plain), vec![])
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_rotated_refresh_token_is_saved_before_use_and_the_next_process_continues_the_chain() {
+        let base = rotating_server().await;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("keap.refresh_token");
+        let first = rotating_client(&base, &file, "r1");
+        first.fetch(&RequestSpec::get("/data"), &mut FetchStats::default()).await.unwrap();
+        assert!(std::fs::read_to_string(&file).unwrap().contains("\"r2\""), "r1 is spent, r2 is on disk");
+        // The process is killed; the next one starts from the same config (still naming r1).
+        let second = rotating_client(&base, &file, "r1");
+        second.fetch(&RequestSpec::get("/data"), &mut FetchStats::default()).await.unwrap();
+        assert!(std::fs::read_to_string(&file).unwrap().contains("\"r3\""));
+        // Its access token expires (another client took a newer one): one refresh, from r3.
+        let third = rotating_client(&base, &file, "r1");
+        third.fetch(&RequestSpec::get("/data"), &mut FetchStats::default()).await.unwrap();
+        second.fetch(&RequestSpec::get("/data"), &mut FetchStats::default()).await.unwrap();
+        assert!(std::fs::read_to_string(&file).unwrap().contains("\"r5\""));
+        // Without the file, the configured token is dead, and the error says what to do.
+        std::fs::remove_file(&file).unwrap();
+        let lost = rotating_client(&base, &file, "r1");
+        let e = lost.fetch(&RequestSpec::get("/data"), &mut FetchStats::default()).await.unwrap_err().to_string();
+        assert!(
+            e.contains("invalid_grant") && e.contains("keap.refresh_token") && e.contains("authorize again"),
+            "{e}"
+        );
     }
 
     #[tokio::test]

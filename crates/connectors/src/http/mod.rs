@@ -3,6 +3,7 @@
 
 pub mod client;
 pub mod limiter;
+pub mod rotation;
 pub mod stream;
 
 use std::sync::Arc;
@@ -11,6 +12,7 @@ use serde_json::Value;
 
 pub use client::{Auth, Fetched, HttpClient, Refusal, RequestSpec, RetryPolicy, Vendor, Verdict};
 pub use limiter::{Limit, Limiter};
+pub use rotation::TokenFile;
 pub use stream::{DeletionFeed, HttpCursor, HttpStream, Paginator, StreamDef, Total};
 
 use crate::{Connector, ConnectorError, ObjectSpec, Stream};

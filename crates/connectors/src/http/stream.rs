@@ -58,6 +58,12 @@ pub enum Paginator {
     /// (it carries every parameter of the list). No `rel="next"` entry: the end. A link to the
     /// page it came from, or an empty page that links to another, is an error.
     LinkHeader,
+    /// A continuation token: the token at `field` goes back as `param`, as a query parameter of
+    /// a GET or a top-level member of a POST's JSON body (JIRA's `nextPageToken`, Keap's
+    /// `next_page_token` sent as `page_token`). No token (absent, null or empty), or `last` true:
+    /// the end. A token equal to the one just sent is an error (the server would loop), and so is
+    /// `last` false without a token.
+    NextToken { field: FieldPath, param: String, last: Option<FieldPath> },
 }
 
 /// A count the vendor reports, checked against the records it returned.
@@ -710,6 +716,37 @@ fn next_request(
             Ok(Some(current.clone().param(param, (this + 1).to_string())))
         }
         Paginator::LinkHeader => Err("the Link header paginator reads the answer's headers".into()),
+        Paginator::NextToken { field, param, last } => {
+            let flag = last.as_ref().and_then(|f| f.get(body)).and_then(Value::as_bool);
+            let token = field.get(body).and_then(Value::as_str).filter(|t| !t.is_empty());
+            let token = match (flag, token) {
+                (Some(true), _) => return Ok(None),
+                (Some(false), None) => {
+                    return Err(format!(
+                        "the response says more pages follow ({} is false) but has no {field}",
+                        last.as_ref().map_or_else(String::new, ToString::to_string)
+                    ));
+                }
+                (_, None) => return Ok(None),
+                (_, Some(t)) => t.to_owned(),
+            };
+            let previous = match current.body.as_ref() {
+                Some(b) => b.get(param.as_str()).and_then(Value::as_str).map(str::to_owned),
+                None => current.query.iter().find(|(n, _)| n == param).map(|(_, v)| v.clone()),
+            };
+            if previous.as_deref() == Some(token.as_str()) {
+                return Err(format!("the vendor's {field} repeats the token of the page it came from"));
+            }
+            let mut next = current.clone();
+            match next.body.as_mut() {
+                Some(Value::Object(b)) => {
+                    b.insert(param.clone(), Value::String(token));
+                }
+                Some(_) => return Err("the request body is not a JSON object; the token has no place".into()),
+                None => next = next.param(param, token),
+            }
+            Ok(Some(next))
+        }
     }
 }
 
@@ -852,6 +889,33 @@ mod tests {
         let relative = RequestSpec::get("/api/v2/parties").param("page", "2");
         assert!(next_link_request(&relative, Some("https://api.capsulecrm.com/api/v2/parties?page=2"), 5).is_err());
         assert!(next_request(&Paginator::LinkHeader, &first, &json!({}), 1).is_err(), "the body alone cannot tell");
+    }
+
+    #[test]
+    fn next_tokens_go_back_in_the_query_of_a_get_or_the_body_of_a_post() {
+        let p = Paginator::NextToken {
+            field: path("nextPageToken"),
+            param: "nextPageToken".into(),
+            last: Some(path("isLast")),
+        };
+        let get = RequestSpec::get("/rest/api/3/search/jql").param("jql", "updated >= 0");
+        let next = next_request(&p, &get, &json!({"nextPageToken": "t1", "isLast": false}), 2).unwrap().unwrap();
+        assert_eq!(next.query[1], ("nextPageToken".into(), "t1".into()));
+        assert_eq!(next.query[0].0, "jql", "the rest of the request stays");
+        assert!(next_request(&p, &next, &json!({"nextPageToken": "t1"}), 2).unwrap_err().contains("repeats"));
+        assert_eq!(next_request(&p, &get, &json!({"nextPageToken": "t9", "isLast": true}), 2), Ok(None));
+        assert_eq!(next_request(&p, &get, &json!({"issues": []}), 0), Ok(None), "no token, no flag: the end");
+        assert!(next_request(&p, &get, &json!({"isLast": false}), 2).unwrap_err().contains("isLast is false"));
+        let post = RequestSpec::post("/rest/api/3/search/jql", json!({"jql": "x", "maxResults": 2}));
+        let next = next_request(&p, &post, &json!({"nextPageToken": "t2"}), 2).unwrap().unwrap();
+        assert_eq!(next.body.unwrap(), json!({"jql": "x", "maxResults": 2, "nextPageToken": "t2"}));
+        assert!(next.query.is_empty());
+        // Keap: `next_page_token` in the answer, `page_token` in the request, no flag.
+        let keap = Paginator::NextToken { field: path("next_page_token"), param: "page_token".into(), last: None };
+        let list = RequestSpec::get("/rest/v2/contacts");
+        let next = next_request(&keap, &list, &json!({"next_page_token": "abc"}), 1).unwrap().unwrap();
+        assert_eq!(next.query, vec![("page_token".into(), "abc".into())]);
+        assert_eq!(next_request(&keap, &next, &json!({"next_page_token": ""}), 0), Ok(None));
     }
 
     #[test]

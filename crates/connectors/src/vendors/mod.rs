@@ -8,5 +8,7 @@ pub mod common;
 pub mod delighted;
 pub mod freshdesk;
 pub mod intercom;
+pub mod jira;
+pub mod keap;
 pub mod salesforce;
 pub mod zendesk;

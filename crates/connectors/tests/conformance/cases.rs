@@ -9,8 +9,8 @@ use accord_sandbox::{Fault, Schedule, salesforce};
 use serde_json::Value;
 
 use super::{
-    CAPSULE, DELIGHTED, FRESHDESK, INTERCOM, SALESFORCE, Vendor, ZENDESK, connector, expected, options, read, sandbox,
-    set, try_read,
+    CAPSULE, DELIGHTED, FRESHDESK, INTERCOM, JIRA, KEAP, SALESFORCE, Vendor, ZENDESK, connector, expected, options,
+    read, sandbox, set, try_read,
 };
 
 /// Intercom with the connector's default page size (150), for the paging cases.
@@ -510,4 +510,159 @@ async fn capsule_each_object_keeps_its_own_party_type_and_deletions_come_from_th
     sb.clock().advance(chrono::Duration::minutes(2));
     let quiet = read(c.as_ref(), "people", people.cursor.clone(), None).await;
     assert!(quiet.deleted.is_empty() && quiet.ids.is_empty(), "{quiet:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jira_links_read_custom_fields_by_name_and_a_wrong_name_fails_naming_the_fields() {
+    let sb = sandbox(&JIRA, options()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let c = connector(&sb, &JIRA, dir.path(), "");
+    let spec = c.objects()[0].clone();
+    assert_eq!(
+        serde_json::to_value(&spec.link).unwrap(),
+        serde_json::json!([
+            {"rule": "field", "field": "fields_by_name[\"Account ID\"]"},
+            {"rule": "support_id", "field": "fields_by_name[\"Support ID\"]"}
+        ])
+    );
+    // Every issue carries its custom fields under their names, as the emulator's ids hold them.
+    let mut stream = c.open_stream("issues", None, false).unwrap();
+    let page = stream.next_page().await.unwrap().unwrap();
+    let issues = sb.jira.snapshot().issues;
+    let mut checked = 0;
+    for item in page.items {
+        let accord_connectors::Item::Record(r) = item else { panic!("a record") };
+        let id: u64 = r.data["id"].as_str().unwrap().parse().unwrap();
+        let issue = issues.iter().find(|i| i.id == id).unwrap();
+        let by_name = &r.data["fields_by_name"];
+        assert_eq!(by_name["Account ID"].as_str(), issue.account_id.as_deref(), "{id}");
+        assert_eq!(by_name["Support ID"].as_str(), issue.support_id.as_deref(), "{id}");
+        assert_eq!(by_name["Account ID"], r.data["fields"]["customfield_10050"]);
+        checked += 1;
+    }
+    assert!(checked > 0);
+    let wrong = connector(&sb, &JIRA, dir.path(), "support_id_field = \"Suport ID\"\n");
+    let r = try_read(wrong.as_ref(), "issues", None, false, None).await;
+    let e = r.error.expect("a name no custom field has fails the stream");
+    assert!(e.contains("\"Suport ID\"") && e.contains("\"Support ID\"") && e.contains("\"Account ID\""), "{e}");
+    assert_eq!(r.pages, 0, "before any page");
+    // A path needs no resolving.
+    let by_path =
+        connector(&sb, &JIRA, dir.path(), "account_field = \"fields.customfield_10050\"\nsupport_id_field = \"off\"\n");
+    assert_eq!(
+        serde_json::to_value(&by_path.objects()[0].link).unwrap(),
+        serde_json::json!([{"rule": "field", "field": "fields.customfield_10050"}])
+    );
+    let all = read(by_path.as_ref(), "issues", None, None).await;
+    assert_eq!(set(&all.ids), expected(&sb, &JIRA, "issues").0);
+    // A restriction is joined to accord's own filter; an ORDER BY in it is refused when parsed.
+    let sup = connector(&sb, &JIRA, dir.path(), "jql = \"project = SUP\"\n");
+    assert_eq!(set(&read(sup.as_ref(), "issues", None, None).await.ids), expected(&sb, &JIRA, "issues").0);
+    let other = connector(&sb, &JIRA, dir.path(), "jql = \"project = OPS\"\n");
+    assert!(read(other.as_ref(), "issues", None, None).await.ids.is_empty(), "no issue of another project");
+    let toml = sb.accord_toml(dir.path(), false).unwrap();
+    let toml = toml.replace("[sources.jira]\n", "[sources.jira]\njql = \"project = SUP ORDER BY created\"\n");
+    let config = accord_core::Config::from_toml(&toml, dir.path()).unwrap();
+    let e = accord_connectors::open_source("jira", &config.raw.sources["jira"], &config).unwrap_err().to_string();
+    assert!(e.contains("sources.jira.jql") && e.contains("ORDER BY"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jira_an_issue_changed_in_the_minute_of_the_mark_is_read_by_the_next_pass() {
+    let sb = sandbox(&JIRA, options()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let c = connector(&sb, &JIRA, dir.path(), "");
+    let full = read(c.as_ref(), "issues", None, None).await;
+    let issues = sb.jira.snapshot().issues;
+    let (a, b) = (issues[1].id, issues[2].id);
+    sb.clock().advance(chrono::Duration::days(1));
+    sb.jira.update(a, |i| i.summary = "First".into()).unwrap();
+    let first = read(c.as_ref(), "issues", full.cursor.clone(), None).await;
+    assert_eq!(first.ids, [a.to_string()], "only the change");
+    // Ten seconds later, in the same minute as the mark: JQL cannot tell them apart by the
+    // minute, so the next pass starts at the mark's minute (minus the overlap).
+    sb.clock().advance(chrono::Duration::seconds(10));
+    sb.jira.update(b, |i| i.summary = "Second".into()).unwrap();
+    let second = read(c.as_ref(), "issues", first.cursor.clone(), None).await;
+    assert!(second.ids.contains(&b.to_string()), "{:?}", second.ids);
+    assert!(!second.ids.contains(&a.to_string()), "the issue at the mark is skipped once: {:?}", second.ids);
+    let third = read(c.as_ref(), "issues", second.cursor.clone(), None).await;
+    assert!(third.ids.len() <= 2, "no growing re-reads: {:?}", third.ids);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jira_reconciles_deletions_every_reconcile_every() {
+    let sb = sandbox(&JIRA, options()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let c = connector(&sb, &JIRA, dir.path(), "");
+    let first = read(c.as_ref(), "issues", None, None).await;
+    first.completed_full_pass("issues");
+    let gone = sb.jira.snapshot().issues[3].id;
+    sb.jira.delete(gone).unwrap();
+    let next = read(c.as_ref(), "issues", first.cursor.clone(), None).await;
+    assert!(next.unmarked() && next.deleted.is_empty(), "JIRA reports no deletions");
+    let due = age_last_full_pass(next.cursor.as_ref().unwrap(), 8);
+    let reconciled = read(c.as_ref(), "issues", Some(due), None).await;
+    reconciled.completed_full_pass("issues");
+    assert_eq!(set(&reconciled.ids), expected(&sb, &JIRA, "issues").0);
+    assert!(!reconciled.ids.contains(&gone.to_string()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keap_a_sync_killed_after_a_token_rotation_resumes_with_the_saved_token() {
+    let sb = sandbox(&KEAP, options()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let first_token = sb.keap.credentials().refresh_token;
+    let c = connector(&sb, &KEAP, dir.path(), "");
+    let first = read(c.as_ref(), "contacts", None, Some(1)).await;
+    assert!(!sb.keap.refresh_token_valid(&first_token), "the grant spent the configured token");
+    let saved = std::fs::read_to_string(dir.path().join("keap.refresh_token")).unwrap();
+    assert!(!saved.contains(&first_token), "its successor is on disk");
+    // The process dies here. The next one has the same config, still naming the spent token.
+    drop(c);
+    let toml = sb.accord_toml(dir.path(), false).unwrap();
+    std::fs::write(dir.path().join("keap_refresh_token"), &first_token).unwrap();
+    let config = accord_core::Config::from_toml(&toml, dir.path()).unwrap();
+    let c = accord_connectors::open_source("keap", &config.raw.sources["keap"], &config).unwrap();
+    let rest = read(c.as_ref(), "contacts", first.cursor.clone(), None).await;
+    let mut all = set(&first.ids);
+    all.extend(rest.ids.iter().cloned());
+    assert_eq!(all, expected(&sb, &KEAP, "contacts").0, "no gap, no lock-out");
+    // An access token that expires is refreshed once more (a 401, then a grant), and the chain
+    // goes on.
+    let before = std::fs::read_to_string(dir.path().join("keap.refresh_token")).unwrap();
+    sb.keap.expire_access_tokens();
+    let companies = read(c.as_ref(), "companies", None, None).await;
+    assert_eq!(set(&companies.ids), expected(&sb, &KEAP, "companies").0);
+    let after = std::fs::read_to_string(dir.path().join("keap.refresh_token")).unwrap();
+    assert_ne!(after, before);
+    assert!(after.contains(&sb.keap.credentials().refresh_token), "the file holds the token valid now");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keap_companies_are_read_whole_and_reconciled_on_every_pass() {
+    let sb = sandbox(&KEAP, options()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let c = connector(&sb, &KEAP, dir.path(), "");
+    let first = read(c.as_ref(), "companies", None, None).await;
+    first.completed_full_pass("companies");
+    let again = read(c.as_ref(), "companies", first.cursor.clone(), None).await;
+    again.completed_full_pass("companies, the next pass");
+    assert_eq!(set(&again.ids), expected(&sb, &KEAP, "companies").0);
+    let spec = c.objects().iter().find(|o| o.name == "contacts").unwrap().clone();
+    assert_eq!(
+        serde_json::to_value(&spec.link).unwrap(),
+        serde_json::json!([
+            {"rule": "field", "field": "custom_fields[id=9].content"},
+            {"rule": "parent", "field": "company.id", "object": "companies"}
+        ])
+    );
+    // A deleted contact leaves with the next reconciling pass.
+    let gone = sb.keap.snapshot().contacts[2].id;
+    let contacts = read(c.as_ref(), "contacts", None, None).await;
+    sb.keap.delete_contact(gone).unwrap();
+    let due = age_last_full_pass(contacts.cursor.as_ref().unwrap(), 8);
+    let reconciled = read(c.as_ref(), "contacts", Some(due), None).await;
+    reconciled.completed_full_pass("contacts");
+    assert!(!reconciled.ids.contains(&gone.to_string()));
 }

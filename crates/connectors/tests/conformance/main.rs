@@ -46,6 +46,9 @@ const FRESHDESK: Vendor =
 
 const CAPSULE: Vendor =
     Vendor { name: "capsule", objects: &["organisations", "people"], settings: "per_page = 20\n", size: 60 };
+const JIRA: Vendor = Vendor { name: "jira", objects: &["issues"], settings: "max_results = 10\n", size: 60 };
+const KEAP: Vendor =
+    Vendor { name: "keap", objects: &["companies", "contacts"], settings: "page_size = 10\n", size: 60 };
 
 fn options() -> SandboxOptions {
     let mut o = SandboxOptions::unlimited();
@@ -324,6 +327,21 @@ fn change_one(sb: &Sandbox, v: &Vendor, object: &str) -> String {
             sb.capsule.update(party.id, |p| p.job_title = Some("Renamed".into())).unwrap();
             party.id.to_string()
         }
+        ("jira", "issues") => {
+            let id = sb.jira.snapshot().issues[0].id;
+            sb.jira.update(id, |i| i.summary = "Renamed".into()).unwrap();
+            id.to_string()
+        }
+        ("keap", "companies") => {
+            let id = sb.keap.snapshot().companies[0].id;
+            sb.keap.update_company(id, |c| c.company_name = "Renamed".into()).unwrap();
+            id.to_string()
+        }
+        ("keap", "contacts") => {
+            let id = sb.keap.snapshot().contacts[0].id;
+            sb.keap.update_contact(id, |c| c.given_name = "Renamed".into()).unwrap();
+            id.to_string()
+        }
         other => panic!("no change for {other:?}"),
     }
 }
@@ -339,8 +357,8 @@ async fn re_syncs_only_changes(v: &Vendor) {
         sb.clock().advance(chrono::Duration::seconds(120));
         let again = read(c.as_ref(), object, full.cursor.clone(), None).await;
         assert!(again.ids.contains(&changed), "{}/{object}: the changed record is re-read", v.name);
-        // Intercom's and Freshdesk's company lists have no change filter: every pass reads them.
-        let incremental = !(matches!(v.name, "intercom" | "freshdesk") && object == "companies");
+        // Intercom's, Freshdesk's and Keap's company lists are read whole on every pass.
+        let incremental = !(matches!(v.name, "intercom" | "freshdesk" | "keap") && object == "companies");
         if incremental {
             assert!(
                 again.ids.len() < full.ids.len() / 2,
@@ -358,14 +376,7 @@ async fn survives_faults(v: &Vendor) {
         let sb = sandbox(v, options()).await;
         let dir = tempfile::tempdir().unwrap();
         let c = connector(&sb, v, dir.path(), "");
-        let faults = match v.name {
-            "salesforce" => sb.salesforce.faults(),
-            "zendesk" => sb.zendesk.faults(),
-            "delighted" => sb.delighted.faults(),
-            "freshdesk" => sb.freshdesk.faults(),
-            "capsule" => sb.capsule.faults(),
-            _ => sb.intercom.faults(),
-        };
+        let faults = faults_of(&sb, v);
         faults.inject(fault, Schedule::EveryNth(3));
         for &object in v.objects {
             // Retries absorb passing faults inside one run; Salesforce's quota refusal
@@ -402,6 +413,12 @@ async fn stays_under_the_rate_limit(v: &Vendor) {
     o.capsule.rate_limited = true;
     o.capsule.per_hour = limit.max;
     o.capsule.window = limit.window;
+    o.jira.rate_limited = true;
+    o.jira.per_minute = limit.max;
+    o.jira.window = limit.window;
+    o.keap.rate_limited = true;
+    o.keap.per_minute = limit.max;
+    o.keap.window = limit.window;
     let sb = sandbox(v, o).await;
     let dir = tempfile::tempdir().unwrap();
     let c = connector(&sb, v, dir.path(), "rate_limit = { requests = 6, per_seconds = 2.0 }\n");
@@ -411,6 +428,8 @@ async fn stays_under_the_rate_limit(v: &Vendor) {
         "delighted" => sb.delighted.rate_limiter(),
         "freshdesk" => sb.freshdesk.rate_limiter(),
         "capsule" => sb.capsule.rate_limiter(),
+        "jira" => sb.jira.rate_limiter(),
+        "keap" => sb.keap.rate_limiter(),
         _ => sb.intercom.rate_limiter(),
     };
     let mut read_all = BTreeMap::new();
@@ -441,11 +460,27 @@ macro_rules! conformance {
     )*};
 }
 
+/// The fault rules of the vendor's emulator.
+fn faults_of<'a>(sb: &'a Sandbox, v: &Vendor) -> &'a accord_sandbox::FaultHandle {
+    match v.name {
+        "salesforce" => sb.salesforce.faults(),
+        "zendesk" => sb.zendesk.faults(),
+        "delighted" => sb.delighted.faults(),
+        "freshdesk" => sb.freshdesk.faults(),
+        "capsule" => sb.capsule.faults(),
+        "jira" => sb.jira.faults(),
+        "keap" => sb.keap.faults(),
+        _ => sb.intercom.faults(),
+    }
+}
+
 conformance!(
     SALESFORCE => salesforce,
     ZENDESK => zendesk,
     INTERCOM => intercom,
     DELIGHTED => delighted,
     FRESHDESK => freshdesk,
-    CAPSULE => capsule
+    CAPSULE => capsule,
+    JIRA => jira,
+    KEAP => keap
 );

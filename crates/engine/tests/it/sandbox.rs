@@ -1,4 +1,4 @@
-//! A whole sync of the sandbox company (Salesforce as System of Record, Zendesk, Intercom) through
+//! A whole sync of the sandbox company (Salesforce as System of Record, Zendesk, Intercom, JIRA, Keap) through
 //! the real connectors over HTTP: every record ends exactly where the generator's planted ground
 //! truth says — linked to the right account by the right rule, or rejected with the right reason —
 //! and every account is held by the right record. 300 accounts in `cargo test`; 3,000 and 30,000
@@ -211,7 +211,8 @@ fn a_sync_matches_the_truth(runs: &[(u64, usize, &[&str])]) {
 
 /// The System of Record last: every record arrives before the accounts, ids maps and evidence
 /// it needs, and earlier rules resolve after later ones did.
-const SOR_LAST: &[&str] = &["zendesk", "intercom", "delighted", "desk", "freshdesk", "capsule", "salesforce"];
+const SOR_LAST: &[&str] =
+    &["zendesk", "intercom", "delighted", "desk", "freshdesk", "capsule", "jira", "keap", "salesforce"];
 
 #[test]
 fn a_sync_of_the_sandbox_matches_the_ground_truth() {
@@ -248,11 +249,11 @@ fn deletions_between_two_syncs_match_the_ground_truth() {
     let truth_after = second_day.truth();
     let sandbox = rt.block_on(Sandbox::start(company.clone(), SandboxOptions::unlimited())).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    // Intercom has no deletion feed: this hub reconciles it on every sync.
-    let toml = sandbox
-        .accord_toml(dir.path(), false)
-        .unwrap()
-        .replace("[sources.intercom]\n", "[sources.intercom]\nreconcile_every = \"0s\"\n");
+    // Intercom, JIRA and Keap have no deletion feed: this hub reconciles them on every sync.
+    let toml = sandbox.accord_toml(dir.path(), false).unwrap();
+    let toml = ["intercom", "jira", "keap"].iter().fold(toml, |t, name| {
+        t.replace(&format!("[sources.{name}]\n"), &format!("[sources.{name}]\nreconcile_every = \"0s\"\n"))
+    });
     let hub = accord_engine::Hub::open(accord_core::Config::from_toml(&toml, dir.path()).unwrap()).unwrap();
     let sync = || {
         let report =

@@ -45,9 +45,17 @@ impl SObject {
     /// The queryable fields, with their canonical spelling.
     pub fn fields(self) -> &'static [&'static str] {
         match self {
-            SObject::Account => {
-                &["Id", "Name", "Type", "Website", "Account_ID__c", "CreatedDate", "SystemModstamp", "IsDeleted"]
-            }
+            SObject::Account => &[
+                "Id",
+                "Name",
+                "Type",
+                "Website",
+                "Account_ID__c",
+                "CreatedDate",
+                "SystemModstamp",
+                "IsDeleted",
+                "Support_ID__c",
+            ],
             SObject::Contact => {
                 &["Id", "AccountId", "Email", "FirstName", "LastName", "CreatedDate", "SystemModstamp", "IsDeleted"]
             }
@@ -140,6 +148,8 @@ pub struct Account {
     pub system_modstamp: DateTime<Utc>,
     /// Set when the record is in the recycle bin (reported by `getDeleted` and `queryAll`).
     pub deleted_at: Option<DateTime<Utc>>,
+    /// `Support_ID__c`: the id support (JIRA) knows the account by.
+    pub support_id: Option<String>,
 }
 
 /// A Salesforce Contact.
@@ -209,6 +219,7 @@ common_record!(Account, SObject::Account, |r| {
     "Type" => text(&r.account_type),
     "Website" => text(&r.website),
     "Account_ID__c" => text(&r.account_id),
+    "Support_ID__c" => text(&r.support_id),
 });
 common_record!(Contact, SObject::Contact, |r| {
     "AccountId" => text(&r.account_id),

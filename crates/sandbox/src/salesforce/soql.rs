@@ -526,6 +526,7 @@ mod tests {
             created_date: t,
             system_modstamp: t,
             deleted_at: None,
+            support_id: None,
         }
     }
 
