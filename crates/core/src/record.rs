@@ -273,6 +273,30 @@ object_kinds! {
         currency: Text,
         start_date: Time,
         end_date: Time,
+        /// Billing interval of the (first) item: `day`, `week`, `month`, `year` (Natero's cycle_unit).
+        billing_interval: Text,
+        /// Intervals per billing cycle (Natero's cycle_length); 1 when absent.
+        interval_count: Int,
+        quantity: Int,
+        /// Price of one unit for one interval, in minor units of `currency`.
+        unit_amount: Int,
+        /// A usage-based price: not recurring revenue.
+        metered: Bool,
+        /// Recurring discount: percent off in basis points (2500 = 25%).
+        discount_percent_bp: Int,
+        /// Recurring discount: amount off each billing period, minor units.
+        discount_amount: Int,
+        /// `once`, `repeating` or `forever`; `once` does not lower MRR.
+        discount_duration: Text,
+        /// When a `repeating` discount ends.
+        discount_end: Time,
+        trial_start: Time,
+        trial_end: Time,
+        current_period_start: Time,
+        /// The next renewal while the subscription renews.
+        current_period_end: Time,
+        cancel_at_period_end: Bool,
+        canceled_at: Time,
     }
     /// An invoice statement: informational, paid or unpaid.
     Invoice => Statement, "invoice", "statements" {
@@ -283,6 +307,16 @@ object_kinds! {
         paid_at: Time,
         is_failed: Bool,
         non_recurring: Bool,
+        /// The vendor's status: `draft`, `open`, `paid`, `uncollectible`, `void`, ...
+        status: Text,
+        /// The subscription the invoice bills, when it bills one.
+        subscription_id: Text,
+        period_start: Time,
+        period_end: Time,
+        /// Tax included in `amount`, excluded from MRR.
+        tax: Money,
+        /// How many line items it has (the items are in the payload).
+        line_count: Int,
     }
     /// A conversation or email with the customer.
     Interaction => Interaction, "interaction", "interactions" {

@@ -445,6 +445,81 @@ pub fn book_movements(
     Ok((mrr, movements))
 }
 
+/// Reads the rate table of `[revenue]`; USD when no currency is set.
+pub fn rates_from_config(cfg: &accord_core::config::RevenueConfig) -> Result<Rates, RateError> {
+    let reporting = Currency::parse(cfg.currency.as_deref().unwrap_or("USD"))?;
+    cfg.rates.iter().try_fold(Rates::new(reporting), |rates, (code, rate)| rates.with(Currency::parse(code)?, rate))
+}
+
+fn date(t: Option<accord_core::Timestamp>) -> Option<NaiveDate> {
+    t.map(|t| t.date_naive())
+}
+
+/// A stored subscription's typed fields as the model's terms. A record with only a precomputed
+/// `mrr` (a CSV export) is one monthly item of that amount. Without a start date or any amount
+/// it carries no revenue (`None`). An unknown status counts as active, as Natero's import does;
+/// a cancelled one without an end date never counted.
+pub fn from_record(
+    id: &str,
+    account_id: &str,
+    r: &accord_core::record::Subscription,
+    reporting: Currency,
+) -> Option<Subscription> {
+    let start = date(r.start_date)?;
+    let currency = r.currency.as_deref().and_then(|c| Currency::parse(c).ok()).unwrap_or(reporting);
+    let item = match (r.unit_amount, r.mrr) {
+        (Some(unit), _) => Item {
+            plan: r.plan_code.clone().unwrap_or_default(),
+            unit_amount: unit,
+            quantity: r.quantity.unwrap_or(1),
+            interval: r.billing_interval.as_deref().and_then(Interval::parse).unwrap_or(Interval::Month),
+            interval_count: r.interval_count.and_then(|c| u32::try_from(c).ok()).unwrap_or(1),
+            metered: r.metered.unwrap_or(false),
+        },
+        (None, Some(mrr)) => Item {
+            plan: r.plan_code.clone().unwrap_or_default(),
+            unit_amount: mrr,
+            quantity: 1,
+            interval: Interval::Month,
+            interval_count: 1,
+            metered: false,
+        },
+        (None, None) => return None,
+    };
+    let duration = match r.discount_duration.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        Some("forever") => Some(DiscountDuration::Forever),
+        Some("repeating") => date(r.discount_end).map(|until| DiscountDuration::Repeating { until }),
+        // `once`, or an unknown duration: not recurring.
+        _ => None,
+    };
+    let discounts = match duration {
+        Some(duration) if r.discount_percent_bp.is_some() || r.discount_amount.is_some() => vec![Discount {
+            percent_off_bp: r.discount_percent_bp.and_then(|b| u32::try_from(b).ok()),
+            amount_off: r.discount_amount,
+            duration,
+        }],
+        _ => Vec::new(),
+    };
+    let status = r.status.as_deref().map_or(Some(Status::Active), Status::parse).unwrap_or(Status::Active);
+    let mut ended_at = date(r.end_date);
+    if status == Status::Canceled && ended_at.is_none() {
+        ended_at = date(r.canceled_at).or(Some(start));
+    }
+    Some(Subscription {
+        id: id.to_owned(),
+        account_id: account_id.to_owned(),
+        currency,
+        status,
+        phases: vec![Phase { from: start, until: None, items: vec![item], discounts }],
+        trial_start: date(r.trial_start),
+        trial_end: date(r.trial_end),
+        current_period_end: date(r.current_period_end),
+        cancel_at_period_end: r.cancel_at_period_end.unwrap_or(false),
+        canceled_at: date(r.canceled_at),
+        ended_at,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
