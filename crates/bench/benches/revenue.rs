@@ -38,10 +38,11 @@ fn main() {
                 7 | 8 => (Interval::Year, 10_000 + 1_000 * g.below(200) as i64),
                 _ => (Interval::Week, 300 + 10 * g.below(100) as i64),
             };
+            let quantity = 1 + g.below(3) as i64;
             let item = |unit: i64| Item {
                 plan: format!("plan-{}", unit % 7),
                 unit_amount: unit,
-                quantity: 1 + g.below(3) as i64,
+                quantity,
                 interval,
                 interval_count: 1,
                 metered: false,
@@ -84,8 +85,9 @@ fn main() {
         let last_month: i64 = mrr.values().map(|s| s.last().copied().unwrap_or(0)).sum();
         let count = |k: MovementKind| movements.iter().filter(|m| m.kind == k).count();
         summary = format!(
-            "{} accounts; MRR at {last}: {:.2} USD; movements: {} new, {} expansion, {} contraction, {} churn, {} reactivation",
+            "{} accounts; MRR at the end of {}: {:.2} USD; movements: {} new, {} expansion, {} contraction, {} churn, {} reactivation",
             mrr.len(),
+            last.format("%Y-%m"),
             last_month as f64 / 100.0,
             count(MovementKind::New),
             count(MovementKind::Expansion),

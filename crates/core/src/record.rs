@@ -380,6 +380,14 @@ pub fn extract_with_paths(
     paths: &[FieldPath],
     record: &Value,
 ) -> Result<Vec<FieldValue>, FieldError> {
+    // Amounts are read with the exponent of the record's own currency (JPY 0, USD 2, KWD 3);
+    // without a readable currency, two decimals.
+    let currency = kind
+        .fields()
+        .iter()
+        .zip(paths)
+        .find(|(f, _)| f.name == "currency")
+        .and_then(|(_, p)| p.get(record)?.as_str().and_then(|c| crate::money::Currency::parse(c).ok()));
     kind.fields()
         .iter()
         .zip(paths)
@@ -399,13 +407,22 @@ pub fn extract_with_paths(
                     Err(err(format!("missing required field {}", spec.name), true))
                 }
                 Some(Value::String(s)) if s.trim().is_empty() && spec.ty != FieldType::Text => Ok(FieldValue::Null),
-                Some(v) => convert(spec.ty, v).map_err(|p| err(p, false)),
+                Some(v) => convert_in(spec.ty, v, currency).map_err(|p| err(p, false)),
             }
         })
         .collect()
 }
 
+#[cfg(test)]
 fn convert(ty: FieldType, v: &Value) -> Result<FieldValue, String> {
+    convert_in(ty, v, None)
+}
+
+fn convert_in(ty: FieldType, v: &Value, currency: Option<crate::money::Currency>) -> Result<FieldValue, String> {
+    let money = |text: &str| match currency {
+        Some(c) => crate::money::Money::parse_major(text, c).map(|m| m.minor).map_err(|e| e.to_string()),
+        None => parse_money(text),
+    };
     match ty {
         FieldType::Text | FieldType::Email => Ok(match v {
             Value::String(s) => FieldValue::Text(s.clone()),
@@ -437,9 +454,9 @@ fn convert(ty: FieldType, v: &Value) -> Result<FieldValue, String> {
             // A number keeps its text (`1.25e2` too): read it as a plain decimal, never as a float.
             Value::Number(n) => {
                 let text = n.to_string();
-                parse_money(&crate::id::plain_decimal(&text).unwrap_or(text))
+                money(&crate::id::plain_decimal(&text).unwrap_or(text))
             }
-            Value::String(s) => parse_money(s.trim()),
+            Value::String(s) => money(s.trim()),
             other => Err(format!("{other} is not an amount")),
         }
         .map(FieldValue::Int),
@@ -581,6 +598,22 @@ mod tests {
         assert!(parse_money("1.234").is_err());
         assert!(parse_money("abc").is_err());
         assert!(parse_money(".").is_err());
+    }
+
+    #[test]
+    fn amounts_use_the_exponent_of_the_records_currency() {
+        let amounts = |row: Value| {
+            let v = extract_fields(ObjectKind::Invoice, &FieldMapping::default(), &row).unwrap();
+            let TypedRecord::Invoice(s) = ObjectKind::Invoice.typed(&v) else { panic!() };
+            (s.amount, s.tax)
+        };
+        assert_eq!(amounts(json!({"amount": "1500", "tax": "100", "currency": "jpy"})), (Some(1500), Some(100)));
+        assert_eq!(amounts(json!({"amount": "1.250", "tax": 0.125, "currency": "KWD"})), (Some(1250), Some(125)));
+        assert_eq!(amounts(json!({"amount": "12.5", "currency": "usd"})), (Some(1250), None));
+        assert_eq!(amounts(json!({"amount": "12.5"})), (Some(1250), None), "no currency: two decimals");
+        let e = extract_fields(ObjectKind::Invoice, &FieldMapping::default(), &json!({"amount": "1.5", "currency": "JPY"}))
+            .unwrap_err();
+        assert_eq!(e.field, "amount", "yen have no decimals: {e}");
     }
 
     #[test]

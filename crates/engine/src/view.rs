@@ -18,13 +18,23 @@ pub fn account_fields(row: &AccountRow) -> Map<String, Value> {
 
 /// A kind's typed field values as a JSON object (null fields left out).
 pub fn typed_map(kind: ObjectKind, values: &[FieldValue]) -> Map<String, Value> {
+    // Amounts are shown with the decimals of the record's currency (JPY none, KWD three).
+    let currency = kind
+        .fields()
+        .iter()
+        .zip(values)
+        .find(|(f, _)| f.name == "currency")
+        .and_then(|(_, v)| accord_core::Currency::parse(v.as_text()?).ok());
     kind.fields()
         .iter()
         .zip(values)
         .filter(|(_, v)| !v.is_null())
         .map(|(f, v)| {
             let value = match (f.ty, v) {
-                (FieldType::Money, FieldValue::Int(minor)) => Value::String(money_text(*minor)),
+                (FieldType::Money, FieldValue::Int(minor)) => Value::String(match currency {
+                    Some(c) => major_text(accord_core::Money::new(*minor, c)),
+                    None => money_text(*minor),
+                }),
                 _ => serde_json::to_value(v).unwrap_or(Value::Null),
             };
             (f.name.to_owned(), value)
@@ -36,6 +46,12 @@ pub fn typed_map(kind: ObjectKind, values: &[FieldValue]) -> Map<String, Value> 
 pub fn money_text(minor: i64) -> String {
     let sign = if minor < 0 { "-" } else { "" };
     format!("{sign}{}.{:02}", minor.unsigned_abs() / 100, minor.unsigned_abs() % 100)
+}
+
+/// An amount in major units with its currency's decimals, without the code: `"1.250"` KWD.
+pub fn major_text(m: accord_core::Money) -> String {
+    let text = m.to_string();
+    text.rsplit_once(' ').map_or(text.clone(), |(amount, _)| amount.to_owned())
 }
 
 /// One linked record, briefly.
