@@ -489,7 +489,9 @@ fn validate_revenue(r: &RevenueConfig) -> Result<(), ConfigError> {
         if !digits_ok || !rate.bytes().any(|b| (b'1'..=b'9').contains(&b)) {
             return Err(ConfigError::new(
                 key,
-                format!("{rate:?} is not a rate: write a positive decimal as text, e.g. \"1.08\" (at most 12 decimals)"),
+                format!(
+                    "{rate:?} is not a rate: write a positive decimal as text, e.g. \"1.08\" (at most 12 decimals)"
+                ),
             ));
         }
     }

@@ -162,11 +162,7 @@ impl Money {
             let cut = usize::try_from(-shift).map_err(|_| overflow())?;
             let kept = digits.len().saturating_sub(cut);
             if digits[kept..].bytes().any(|b| b != b'0') {
-                return Err(MoneyError::TooPrecise {
-                    text: text.to_owned(),
-                    currency,
-                    exponent: currency.exponent(),
-                });
+                return Err(MoneyError::TooPrecise { text: text.to_owned(), currency, exponent: currency.exponent() });
             }
             if kept == 0 { 0 } else { digits[..kept].parse().map_err(|_| overflow())? }
         };
@@ -177,7 +173,8 @@ impl Money {
         if self.currency != other.currency {
             return Err(MoneyError::Mismatch(other.currency, self.currency));
         }
-        let minor = self.minor.checked_add(other.minor).ok_or_else(|| MoneyError::Overflow(format!("{self} + {other}")))?;
+        let minor =
+            self.minor.checked_add(other.minor).ok_or_else(|| MoneyError::Overflow(format!("{self} + {other}")))?;
         Ok(Money { minor, currency: self.currency })
     }
 }

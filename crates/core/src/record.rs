@@ -611,8 +611,9 @@ mod tests {
         assert_eq!(amounts(json!({"amount": "1.250", "tax": 0.125, "currency": "KWD"})), (Some(1250), Some(125)));
         assert_eq!(amounts(json!({"amount": "12.5", "currency": "usd"})), (Some(1250), None));
         assert_eq!(amounts(json!({"amount": "12.5"})), (Some(1250), None), "no currency: two decimals");
-        let e = extract_fields(ObjectKind::Invoice, &FieldMapping::default(), &json!({"amount": "1.5", "currency": "JPY"}))
-            .unwrap_err();
+        let e =
+            extract_fields(ObjectKind::Invoice, &FieldMapping::default(), &json!({"amount": "1.5", "currency": "JPY"}))
+                .unwrap_err();
         assert_eq!(e.field, "amount", "yen have no decimals: {e}");
     }
 

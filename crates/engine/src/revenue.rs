@@ -66,7 +66,9 @@ pub enum DiscountDuration {
     Once,
     Forever,
     /// Until (excluding) this day.
-    Repeating { until: NaiveDate },
+    Repeating {
+        until: NaiveDate,
+    },
 }
 
 /// A discount on a subscription.
@@ -176,7 +178,8 @@ impl Subscription {
             Status::Active | Status::PastDue | Status::Canceled => true,
             Status::Trialing | Status::Unpaid | Status::Incomplete | Status::Paused => false,
         };
-        let in_trial = matches!((self.trial_start, self.trial_end), (s, Some(e)) if s.is_none_or(|s| s <= day) && day < e);
+        let in_trial =
+            matches!((self.trial_start, self.trial_end), (s, Some(e)) if s.is_none_or(|s| s <= day) && day < e);
         status_counts && !in_trial && self.stops().is_none_or(|stop| day < stop)
     }
 
@@ -381,7 +384,12 @@ fn next_month(m: NaiveDate) -> NaiveDate {
 
 /// MRR history of one account: month ends from the month of its first subscription (or the
 /// join date, whichever is earlier) to `today`.
-pub fn history(subs: &[&Subscription], join: NaiveDate, today: NaiveDate, rates: &Rates) -> Result<MrrHistory, RateError> {
+pub fn history(
+    subs: &[&Subscription],
+    join: NaiveDate,
+    today: NaiveDate,
+    rates: &Rates,
+) -> Result<MrrHistory, RateError> {
     let earliest = subs.iter().flat_map(|s| s.phases.iter().map(|p| p.from)).min().unwrap_or(join).min(join);
     let join_month = month_start(join);
     let mut h = MrrHistory {
@@ -397,18 +405,25 @@ pub fn history(subs: &[&Subscription], join: NaiveDate, today: NaiveDate, rates:
     while m <= today {
         let end = next_month(m).pred_opt().unwrap_or(m).min(today);
         let point = mrr_on(subs, end, rates)?;
-        if let Some(mv) = movement(m, previous, point.mrr, paid_before) {
-            if m >= join_month {
-                h.movements.push(mv);
-            }
+        if let Some(mv) = movement(m, previous, point.mrr, paid_before)
+            && m >= join_month
+        {
+            h.movements.push(mv);
         }
         paid_before |= previous > 0;
         previous = point.mrr;
-        if m < join_month { h.before_join.push(point) } else { h.months.push(point) }
+        if m < join_month {
+            h.before_join.push(point)
+        } else {
+            h.months.push(point)
+        }
         m = next_month(m);
     }
     Ok(h)
 }
+
+/// Month-end MRR per account (one figure per month) and every account's movements.
+pub type Book = (BTreeMap<String, Vec<i64>>, Vec<Movement>);
 
 /// Movements of every account, for each month from `first` to `last` (month starts), with
 /// the totals per kind: the whole book at once (the benchmark's workload).
@@ -417,7 +432,7 @@ pub fn book_movements(
     first: NaiveDate,
     last: NaiveDate,
     rates: &Rates,
-) -> Result<(BTreeMap<String, Vec<i64>>, Vec<Movement>), RateError> {
+) -> Result<Book, RateError> {
     let mut by_account: BTreeMap<&str, Vec<&Subscription>> = BTreeMap::new();
     for s in subs {
         by_account.entry(&s.account_id).or_default().push(s);
@@ -626,7 +641,12 @@ mod tests {
     fn phases_follow_upgrades_and_downgrades() {
         let mut s = sub("s", vec![item(1000, 1, Interval::Month, 1)], "2024-01-01");
         s.phases[0].until = Some(d("2024-02-10"));
-        s.phases.push(Phase { from: d("2024-02-10"), until: None, items: vec![item(3000, 1, Interval::Month, 1)], discounts: vec![] });
+        s.phases.push(Phase {
+            from: d("2024-02-10"),
+            until: None,
+            items: vec![item(3000, 1, Interval::Month, 1)],
+            discounts: vec![],
+        });
         assert_eq!(on(&s, "2024-02-09"), 1000);
         assert_eq!(on(&s, "2024-02-10"), 3000);
     }
