@@ -324,6 +324,46 @@ pub fn mrr_on(subs: &[&Subscription], day: NaiveDate, rates: &Rates) -> Result<M
     Ok(point)
 }
 
+/// One account's MRR on every day from `from` to `to` (inclusive).
+pub fn daily(
+    subs: &[&Subscription],
+    from: NaiveDate,
+    to: NaiveDate,
+    rates: &Rates,
+) -> Result<Vec<MrrPoint>, RateError> {
+    from.iter_days().take_while(|d| *d <= to).map(|d| mrr_on(subs, d, rates)).collect()
+}
+
+/// A subscription whose vendor reports its own MRR (Chargebee `subscription.mrr`) and accord's
+/// figure for the same day differs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Disagreement {
+    pub subscription: String,
+    pub account_id: String,
+    pub currency: Currency,
+    /// Minor units of the subscription's currency.
+    pub vendor: i64,
+    pub accord: i64,
+}
+
+/// Compares each subscription's vendor-reported MRR (`reported`, minor units of its currency)
+/// with accord's on `day`; returns the ones that differ.
+pub fn cross_check<'a>(subs: impl IntoIterator<Item = (&'a Subscription, i64)>, day: NaiveDate) -> Vec<Disagreement> {
+    subs.into_iter()
+        .filter_map(|(s, reported)| {
+            let (n, d) = s.monthly_on(day);
+            let accord = div_round(n, d) as i64;
+            (accord != reported).then(|| Disagreement {
+                subscription: s.id.clone(),
+                account_id: s.account_id.clone(),
+                currency: s.currency,
+                vendor: reported,
+                accord,
+            })
+        })
+        .collect()
+}
+
 /// A movement kind, ChartMogul's names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -721,6 +761,25 @@ mod tests {
         );
         assert_eq!(h.current_mrr, 7000);
         assert_eq!(h.renewal_date, Some(d("2024-07-03")));
+    }
+
+    #[test]
+    fn daily_mrr_changes_on_the_day_of_the_change() {
+        let mut s = sub("s", vec![item(3000, 1, Interval::Month, 1)], "2024-01-03");
+        s.status = Status::Canceled;
+        s.ended_at = Some(d("2024-01-05"));
+        let days = daily(&[&s], d("2024-01-01"), d("2024-01-06"), &usd()).unwrap();
+        assert_eq!(days.iter().map(|p| p.mrr).collect::<Vec<_>>(), vec![0, 0, 3000, 3000, 0, 0]);
+        assert_eq!(days.last().unwrap().day, d("2024-01-06"));
+    }
+
+    #[test]
+    fn vendor_mrr_is_cross_checked() {
+        let a = sub("a", vec![item(1000, 1, Interval::Week, 1)], "2024-01-01");
+        let b = sub("b", vec![item(5000, 1, Interval::Month, 1)], "2024-01-01");
+        let found = cross_check([(&a, 4333), (&b, 4000)], d("2024-02-01"));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!((found[0].subscription.as_str(), found[0].vendor, found[0].accord), ("b", 4000, 5000));
     }
 
     #[test]

@@ -134,3 +134,26 @@ fn bad_revenue_settings_are_refused_at_load() {
         assert_eq!(e.key, key, "{bad}");
     }
 }
+
+#[test]
+fn the_doctor_lists_subscriptions_whose_vendor_mrr_disagrees() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "accounts.csv", "id,name,joined\nA1,Alpha,2024-02-01\n");
+    // The vendor's own `mrr` beside the terms: s1 agrees (120 a year = 10 a month), s2 does not
+    // (a weekly 10 is 43.33 a month, the vendor says 40), s3 sends no terms and is not compared.
+    write(
+        dir.path(),
+        "subs.csv",
+        "id,account,currency,start_date,billing_interval,unit_amount,mrr\n\
+s1,A1,usd,2024-01-15,year,12000,10.00\n\
+s2,A1,usd,2024-01-15,week,1000,40.00\n\
+s3,A1,usd,2024-01-15,,,25.00\n",
+    );
+    let hub = hub(dir.path(), TOML);
+    sync(&hub);
+    let report = accord_engine::doctor::doctor(&hub).unwrap();
+    assert_eq!(report.mrr_checked, 2);
+    let found: Vec<_> =
+        report.mrr_disagreements.iter().map(|d| (d.subscription.as_str(), d.vendor, d.accord)).collect();
+    assert_eq!(found, vec![("billing/subscriptions/s2", 4000, 4333)]);
+}
