@@ -55,6 +55,21 @@ pub struct RawConfig {
     /// `accord serve` settings.
     #[serde(default)]
     pub server: ServerConfig,
+    /// How revenue is reported: the currency MRR is summed in and the rates to it.
+    #[serde(default)]
+    pub revenue: RevenueConfig,
+}
+
+/// Revenue reporting settings (`[revenue]`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevenueConfig {
+    /// The ISO currency MRR is reported in; `USD` when absent.
+    pub currency: Option<String>,
+    /// Reporting-currency units per unit of another currency, as decimal text read exactly:
+    /// `rates = { EUR = "1.08", JPY = "0.0067" }`. Original amounts are kept beside the converted.
+    #[serde(default)]
+    pub rates: BTreeMap<String, String>,
 }
 
 /// The System of Record.
@@ -310,6 +325,7 @@ fn validate(raw: &RawConfig) -> Result<Option<Filter>, ConfigError> {
             format!("{:?} is not a store URL: use sqlite://<path> or postgres://<user>@<host>/<db>", raw.store),
         ));
     }
+    validate_revenue(&raw.revenue)?;
     let sor = &raw.system_of_record;
     let Some(sor_source) = raw.sources.get(&sor.source) else {
         return Err(ConfigError::new(
@@ -456,6 +472,30 @@ fn validate(raw: &RawConfig) -> Result<Option<Filter>, ConfigError> {
         }
     }
     Ok(sor_filter)
+}
+
+fn validate_revenue(r: &RevenueConfig) -> Result<(), ConfigError> {
+    if let Some(c) = &r.currency {
+        crate::money::Currency::parse(c).map_err(|e| ConfigError::new("revenue.currency", e.to_string()))?;
+    }
+    for (code, rate) in &r.rates {
+        let key = format!("revenue.rates.{code}");
+        crate::money::Currency::parse(code).map_err(|e| ConfigError::new(&key, e.to_string()))?;
+        let (whole, frac) = rate.split_once('.').unwrap_or((rate, ""));
+        let digits_ok = !(whole.is_empty() && frac.is_empty())
+            && whole.bytes().all(|b| b.is_ascii_digit())
+            && frac.bytes().all(|b| b.is_ascii_digit())
+            && frac.len() <= 12;
+        if !digits_ok || !rate.bytes().any(|b| (b'1'..=b'9').contains(&b)) {
+            return Err(ConfigError::new(
+                key,
+                format!(
+                    "{rate:?} is not a rate: write a positive decimal as text, e.g. \"1.08\" (at most 12 decimals)"
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn validate_file_object(okey: &str, obj: &ObjectConfig, is_sor: bool) -> Result<(), ConfigError> {

@@ -6,6 +6,7 @@
 pub mod config;
 pub mod filter;
 pub mod id;
+pub mod money;
 pub mod path;
 pub mod reason;
 pub mod record;
@@ -15,6 +16,7 @@ pub mod time;
 
 pub use config::{Config, ConfigError};
 pub use id::{AccountId, InvalidAccountId, Normalizer};
+pub use money::{Currency, Money, MoneyError};
 pub use path::FieldPath;
 pub use reason::{Hint, KeySpace, Provenance, RejectReason, Rejection, TriedKey};
 pub use record::{FieldMapping, FieldValue, ObjectKind, TypedRecord};

@@ -273,6 +273,30 @@ object_kinds! {
         currency: Text,
         start_date: Time,
         end_date: Time,
+        /// Billing interval of the (first) item: `day`, `week`, `month`, `year` (Natero's cycle_unit).
+        billing_interval: Text,
+        /// Intervals per billing cycle (Natero's cycle_length); 1 when absent.
+        interval_count: Int,
+        quantity: Int,
+        /// Price of one unit for one interval, in minor units of `currency`.
+        unit_amount: Int,
+        /// A usage-based price: not recurring revenue.
+        metered: Bool,
+        /// Recurring discount: percent off in basis points (2500 = 25%).
+        discount_percent_bp: Int,
+        /// Recurring discount: amount off each billing period, minor units.
+        discount_amount: Int,
+        /// `once`, `repeating` or `forever`; `once` does not lower MRR.
+        discount_duration: Text,
+        /// When a `repeating` discount ends.
+        discount_end: Time,
+        trial_start: Time,
+        trial_end: Time,
+        current_period_start: Time,
+        /// The next renewal while the subscription renews.
+        current_period_end: Time,
+        cancel_at_period_end: Bool,
+        canceled_at: Time,
     }
     /// An invoice statement: informational, paid or unpaid.
     Invoice => Statement, "invoice", "statements" {
@@ -283,6 +307,16 @@ object_kinds! {
         paid_at: Time,
         is_failed: Bool,
         non_recurring: Bool,
+        /// The vendor's status: `draft`, `open`, `paid`, `uncollectible`, `void`, ...
+        status: Text,
+        /// The subscription the invoice bills, when it bills one.
+        subscription_id: Text,
+        period_start: Time,
+        period_end: Time,
+        /// Tax included in `amount`, excluded from MRR.
+        tax: Money,
+        /// How many line items it has (the items are in the payload).
+        line_count: Int,
     }
     /// A conversation or email with the customer.
     Interaction => Interaction, "interaction", "interactions" {
@@ -346,6 +380,14 @@ pub fn extract_with_paths(
     paths: &[FieldPath],
     record: &Value,
 ) -> Result<Vec<FieldValue>, FieldError> {
+    // Amounts are read with the exponent of the record's own currency (JPY 0, USD 2, KWD 3);
+    // without a readable currency, two decimals.
+    let currency = kind
+        .fields()
+        .iter()
+        .zip(paths)
+        .find(|(f, _)| f.name == "currency")
+        .and_then(|(_, p)| p.get(record)?.as_str().and_then(|c| crate::money::Currency::parse(c).ok()));
     kind.fields()
         .iter()
         .zip(paths)
@@ -365,13 +407,22 @@ pub fn extract_with_paths(
                     Err(err(format!("missing required field {}", spec.name), true))
                 }
                 Some(Value::String(s)) if s.trim().is_empty() && spec.ty != FieldType::Text => Ok(FieldValue::Null),
-                Some(v) => convert(spec.ty, v).map_err(|p| err(p, false)),
+                Some(v) => convert_in(spec.ty, v, currency).map_err(|p| err(p, false)),
             }
         })
         .collect()
 }
 
+#[cfg(test)]
 fn convert(ty: FieldType, v: &Value) -> Result<FieldValue, String> {
+    convert_in(ty, v, None)
+}
+
+fn convert_in(ty: FieldType, v: &Value, currency: Option<crate::money::Currency>) -> Result<FieldValue, String> {
+    let money = |text: &str| match currency {
+        Some(c) => crate::money::Money::parse_major(text, c).map(|m| m.minor).map_err(|e| e.to_string()),
+        None => parse_money(text),
+    };
     match ty {
         FieldType::Text | FieldType::Email => Ok(match v {
             Value::String(s) => FieldValue::Text(s.clone()),
@@ -403,9 +454,9 @@ fn convert(ty: FieldType, v: &Value) -> Result<FieldValue, String> {
             // A number keeps its text (`1.25e2` too): read it as a plain decimal, never as a float.
             Value::Number(n) => {
                 let text = n.to_string();
-                parse_money(&crate::id::plain_decimal(&text).unwrap_or(text))
+                money(&crate::id::plain_decimal(&text).unwrap_or(text))
             }
-            Value::String(s) => parse_money(s.trim()),
+            Value::String(s) => money(s.trim()),
             other => Err(format!("{other} is not an amount")),
         }
         .map(FieldValue::Int),
@@ -547,6 +598,23 @@ mod tests {
         assert!(parse_money("1.234").is_err());
         assert!(parse_money("abc").is_err());
         assert!(parse_money(".").is_err());
+    }
+
+    #[test]
+    fn amounts_use_the_exponent_of_the_records_currency() {
+        let amounts = |row: Value| {
+            let v = extract_fields(ObjectKind::Invoice, &FieldMapping::default(), &row).unwrap();
+            let TypedRecord::Invoice(s) = ObjectKind::Invoice.typed(&v) else { panic!() };
+            (s.amount, s.tax)
+        };
+        assert_eq!(amounts(json!({"amount": "1500", "tax": "100", "currency": "jpy"})), (Some(1500), Some(100)));
+        assert_eq!(amounts(json!({"amount": "1.250", "tax": 0.125, "currency": "KWD"})), (Some(1250), Some(125)));
+        assert_eq!(amounts(json!({"amount": "12.5", "currency": "usd"})), (Some(1250), None));
+        assert_eq!(amounts(json!({"amount": "12.5"})), (Some(1250), None), "no currency: two decimals");
+        let e =
+            extract_fields(ObjectKind::Invoice, &FieldMapping::default(), &json!({"amount": "1.5", "currency": "JPY"}))
+                .unwrap_err();
+        assert_eq!(e.field, "amount", "yen have no decimals: {e}");
     }
 
     #[test]

@@ -21,6 +21,11 @@ pub struct DoctorReport {
     pub objects: Vec<ObjectReport>,
     /// Emails that belong to users or contacts of more than one account.
     pub shared_emails: Vec<SharedEmail>,
+    /// Subscriptions whose vendor reports its own MRR (a stored `mrr` beside the price terms,
+    /// such as Chargebee's `subscription.mrr`): how many were compared with accord's figure
+    /// today, and the ones that disagree.
+    pub mrr_checked: u64,
+    pub mrr_disagreements: Vec<crate::revenue::Disagreement>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -176,5 +181,31 @@ pub fn doctor(hub: &Hub) -> Result<DoctorReport> {
             .map(|(e, ids)| SharedEmail { email: e.to_owned(), accounts: ids.iter().map(|i| i.to_string()).collect() })
             .collect()
     });
-    Ok(DoctorReport { accounts, sor: sor.finish(), objects, shared_emails })
+    let (mrr_checked, mrr_disagreements) = mrr_cross_check(hub)?;
+    Ok(DoctorReport { accounts, sor: sor.finish(), objects, shared_emails, mrr_checked, mrr_disagreements })
+}
+
+/// Compares accord's MRR of each subscription with the vendor's own, where the vendor sends one.
+fn mrr_cross_check(hub: &Hub) -> Result<(u64, Vec<crate::revenue::Disagreement>)> {
+    use accord_core::TypedRecord;
+    let today = chrono::Utc::now().date_naive();
+    let reporting = crate::revenue::rates_from_config(&hub.config.raw.revenue)
+        .map_err(|e| crate::EngineError::Invalid(e.to_string()))?
+        .reporting;
+    let mut pairs = Vec::new();
+    for plan in hub.plan.streams().filter(|p| p.kind() == ObjectKind::Subscription) {
+        hub.store.for_each_record(plan.kind(), &plan.source, plan.object(), &mut |r| {
+            let TypedRecord::Subscription(t) = ObjectKind::Subscription.typed(&r.fields) else { return };
+            let (Some(_), Some(reported)) = (t.unit_amount, t.mrr) else { return };
+            if r.is_deleted {
+                return;
+            }
+            let id = format!("{}/{}/{}", r.key.source, r.key.object, r.key.native_id);
+            if let Some(s) = crate::revenue::from_record(&id, r.account_id.as_str(), &t, reporting) {
+                pairs.push((s, reported));
+            }
+        })?;
+    }
+    let checked = pairs.len() as u64;
+    Ok((checked, crate::revenue::cross_check(pairs.iter().map(|(s, m)| (s, *m)), today)))
 }

@@ -11,6 +11,7 @@ mod pipeline;
 pub mod plan;
 pub mod queue;
 mod reclaim;
+pub mod revenue;
 mod shared;
 pub mod sync;
 pub mod view;

@@ -4,12 +4,12 @@
 use std::collections::BTreeMap;
 
 use accord_core::record::FieldType;
-use accord_core::{FieldValue, ObjectKind, Provenance, Timestamp};
+use accord_core::{FieldValue, ObjectKind, Provenance, Timestamp, TypedRecord};
 use accord_store::{AccountRow, AccountStatus, QuarantineEntry, RecordQuery};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::{Hub, Result};
+use crate::{EngineError, Hub, Result, revenue};
 
 /// An account's typed fields as a JSON object (null fields left out).
 pub fn account_fields(row: &AccountRow) -> Map<String, Value> {
@@ -18,13 +18,23 @@ pub fn account_fields(row: &AccountRow) -> Map<String, Value> {
 
 /// A kind's typed field values as a JSON object (null fields left out).
 pub fn typed_map(kind: ObjectKind, values: &[FieldValue]) -> Map<String, Value> {
+    // Amounts are shown with the decimals of the record's currency (JPY none, KWD three).
+    let currency = kind
+        .fields()
+        .iter()
+        .zip(values)
+        .find(|(f, _)| f.name == "currency")
+        .and_then(|(_, v)| accord_core::Currency::parse(v.as_text()?).ok());
     kind.fields()
         .iter()
         .zip(values)
         .filter(|(_, v)| !v.is_null())
         .map(|(f, v)| {
             let value = match (f.ty, v) {
-                (FieldType::Money, FieldValue::Int(minor)) => Value::String(money_text(*minor)),
+                (FieldType::Money, FieldValue::Int(minor)) => Value::String(match currency {
+                    Some(c) => major_text(accord_core::Money::new(*minor, c)),
+                    None => money_text(*minor),
+                }),
                 _ => serde_json::to_value(v).unwrap_or(Value::Null),
             };
             (f.name.to_owned(), value)
@@ -36,6 +46,12 @@ pub fn typed_map(kind: ObjectKind, values: &[FieldValue]) -> Map<String, Value> 
 pub fn money_text(minor: i64) -> String {
     let sign = if minor < 0 { "-" } else { "" };
     format!("{sign}{}.{:02}", minor.unsigned_abs() / 100, minor.unsigned_abs() % 100)
+}
+
+/// An amount in major units with its currency's decimals, without the code: `"1.250"` KWD.
+pub fn major_text(m: accord_core::Money) -> String {
+    let text = m.to_string();
+    text.rsplit_once(' ').map_or(text.clone(), |(amount, _)| amount.to_owned())
 }
 
 /// One linked record, briefly.
@@ -148,6 +164,9 @@ pub struct Account360 {
     /// Monthly recurring revenue of the active subscriptions, in minor units, and as text.
     pub mrr_minor: i64,
     pub mrr: String,
+    /// MRR by month from the join date, its movements, `current_mrr` and `renewal_date`; `None`
+    /// without a billing source.
+    pub revenue: Option<revenue::MrrHistory>,
     /// Linked records by kind (most recent first, at most `per_kind` each), with provenance.
     pub records: BTreeMap<String, Vec<Value>>,
 }
@@ -193,24 +212,49 @@ pub fn account_360(hub: &Hub, account_id: &str, per_kind: u32, now: Timestamp) -
             .collect();
         records.insert(kind.name().to_owned(), list);
     }
-    Ok(Some(Account360 { account, usage_30d, dau, wau, mau, mrr_minor, mrr: money_text(mrr_minor), records }))
+    let revenue = if billing_sources(hub).is_empty() { None } else { revenue_history(hub, account_id, now)? };
+    Ok(Some(Account360 { account, usage_30d, dau, wau, mau, mrr_minor, mrr: money_text(mrr_minor), revenue, records }))
 }
 
-/// Monthly recurring revenue of an account at `now`, in minor units: the `mrr` of its live
-/// subscriptions that have not ended and whose status is not cancelled or expired.
-pub fn current_mrr(hub: &Hub, account_id: &str, now: Timestamp) -> Result<i64> {
+/// The account's subscriptions as the revenue model's terms, and the configured rate table.
+fn account_revenue(hub: &Hub, account_id: &str) -> Result<(Vec<revenue::Subscription>, revenue::Rates)> {
+    let rates = revenue::rates_from_config(&hub.config.raw.revenue).map_err(|e| EngineError::Invalid(e.to_string()))?;
     let query = RecordQuery { account_id: Some(account_id.to_owned()), ..Default::default() };
-    let all = hub.store.records(ObjectKind::Subscription, &query, 0, 10_000)?;
-    Ok(all
-        .items
+    let rows = hub.store.records(ObjectKind::Subscription, &query, 0, 10_000)?.items;
+    let subs = rows
         .iter()
-        .filter(|r| r.field("end_date").as_time().is_none_or(|end| end > now))
-        .filter(|r| r.field("status").as_text().is_none_or(|s| !matches!(s, "canceled" | "cancelled" | "expired")))
-        .filter_map(|r| match r.field("mrr") {
-            FieldValue::Int(m) => Some(*m),
-            _ => None,
+        .filter(|r| !r.is_deleted)
+        .filter_map(|r| {
+            let TypedRecord::Subscription(s) = ObjectKind::Subscription.typed(&r.fields) else { return None };
+            let id = format!("{}/{}/{}", r.key.source, r.key.object, r.key.native_id);
+            revenue::from_record(&id, account_id, &s, rates.reporting)
         })
-        .sum())
+        .collect();
+    Ok((subs, rates))
+}
+
+fn mrr_at(subs: &[revenue::Subscription], rates: &revenue::Rates, t: Timestamp) -> Result<i64> {
+    let refs: Vec<_> = subs.iter().collect();
+    Ok(revenue::mrr_on(&refs, t.date_naive(), rates).map_err(|e| EngineError::Invalid(e.to_string()))?.mrr)
+}
+
+/// Monthly recurring revenue of an account at `now`, in minor units of the reporting currency
+/// (`[revenue]`), by the revenue model (`crate::revenue`): normalised to a month, active and past
+/// due subscriptions only, trials, metered items and `once` coupons left out.
+pub fn current_mrr(hub: &Hub, account_id: &str, now: Timestamp) -> Result<i64> {
+    let (subs, rates) = account_revenue(hub, account_id)?;
+    mrr_at(&subs, &rates, now)
+}
+
+/// An account's MRR history by month from its join date, with its movements, `current_mrr` and
+/// `renewal_date` (the earliest current period end of a subscription that renews). Revenue
+/// before the join date is in `before_join`, neither counted nor dropped.
+pub fn revenue_history(hub: &Hub, account_id: &str, now: Timestamp) -> Result<Option<revenue::MrrHistory>> {
+    let Some(row) = hub.store.account(account_id)? else { return Ok(None) };
+    let join = row.field("join_date").as_time().map_or(now.date_naive(), |t| t.date_naive());
+    let (subs, rates) = account_revenue(hub, account_id)?;
+    let refs: Vec<_> = subs.iter().collect();
+    revenue::history(&refs, join, now.date_naive(), &rates).map(Some).map_err(|e| EngineError::Invalid(e.to_string()))
 }
 
 /// The configured streams that bring billing records (subscriptions or invoices), as
@@ -299,13 +343,11 @@ fn sliding_distinct(
 }
 
 /// Monthly recurring revenue of an account at the start of each of the `months` months up to
-/// `now` (the last point is `now` itself), in minor units, from its subscriptions' start and end
-/// dates. A subscription whose status says it was cancelled or expired counts only where its
-/// dates place it, and not at all without an end date (as the 360 view's MRR leaves it out).
+/// `now` (the last point is `now` itself), in minor units, by the revenue model (see
+/// `current_mrr`). A subscription whose status says it was cancelled or expired counts only where
+/// its dates place it, and not at all without an end date.
 pub fn mrr_by_month(hub: &Hub, account_id: &str, months: u32, now: Timestamp) -> Result<Vec<(Timestamp, i64)>> {
     use chrono::Datelike;
-    let query = RecordQuery { account_id: Some(account_id.to_owned()), ..Default::default() };
-    let subs = hub.store.records(ObjectKind::Subscription, &query, 0, 10_000)?.items;
     let month_start = |y: i32, m: u32| {
         chrono::NaiveDate::from_ymd_opt(y, m, 1).and_then(|d| d.and_hms_opt(0, 0, 0)).map(|d| d.and_utc())
     };
@@ -323,26 +365,8 @@ pub fn mrr_by_month(hub: &Hub, account_id: &str, months: u32, now: Timestamp) ->
     }
     points.push(now);
     points.dedup();
-    Ok(points
-        .into_iter()
-        .map(|t| {
-            let mrr = subs
-                .iter()
-                .filter(|r| r.field("start_date").as_time().is_none_or(|s| s <= t))
-                .filter(|r| match r.field("end_date").as_time() {
-                    Some(end) => end > t,
-                    None => {
-                        r.field("status").as_text().is_none_or(|s| !matches!(s, "canceled" | "cancelled" | "expired"))
-                    }
-                })
-                .filter_map(|r| match r.field("mrr") {
-                    FieldValue::Int(m) => Some(*m),
-                    _ => None,
-                })
-                .sum();
-            (t, mrr)
-        })
-        .collect())
+    let (subs, rates) = account_revenue(hub, account_id)?;
+    points.into_iter().map(|t| Ok((t, mrr_at(&subs, &rates, t)?))).collect()
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use accord_core::filter::Filter;
-use accord_engine::view::{account_fields, account_view};
+use accord_engine::view::{account_fields, account_view, billing_sources, current_mrr, revenue_history};
 use accord_store::{AccountRow, AccountStatus};
 use serde_json::{Value, json};
 
@@ -22,7 +22,23 @@ pub struct ListArgs {
     /// At most this many rows.
     #[arg(long, default_value_t = 1000)]
     limit: usize,
+    /// Order by account_id (default), name, join_date, renewal_date or mrr (current MRR, highest
+    /// first unless --asc).
+    #[arg(long, default_value = "account_id")]
+    sort: String,
+    /// Ascending order for --sort mrr (other orders are ascending).
+    #[arg(long)]
+    asc: bool,
+    /// Only accounts whose current MRR is at least this amount, in the reporting currency's major
+    /// units (`[revenue] currency`, USD by default), e.g. 1000 or 99.50.
+    #[arg(long)]
+    min_mrr: Option<String>,
+    /// Only accounts whose current MRR is at most this amount.
+    #[arg(long)]
+    max_mrr: Option<String>,
 }
+
+const SORTS: &[&str] = &["account_id", "name", "join_date", "renewal_date", "mrr"];
 
 #[derive(Debug, clap::Subcommand)]
 pub enum AccountCommand {
@@ -66,35 +82,68 @@ pub fn list(ctx: &Ctx, args: ListArgs) -> anyhow::Result<ExitCode> {
     };
     let filter =
         args.filter.as_deref().map(Filter::parse).transpose().map_err(|e| UsageError(format!("--filter: {e}")))?;
+    if !SORTS.contains(&args.sort.as_str()) {
+        return Err(UsageError(format!("--sort {:?}: use one of {}", args.sort, SORTS.join(", "))).into());
+    }
     let hub = ctx.hub()?;
-    let mut rows = Vec::new();
-    let mut total = 0usize;
+    let rates = accord_engine::revenue::rates_from_config(&hub.config.raw.revenue)?;
+    let bound = |flag: &str, v: &Option<String>| -> anyhow::Result<Option<i64>> {
+        v.as_deref()
+            .map(|t| accord_core::Money::parse_major(t, rates.reporting).map(|m| m.minor))
+            .transpose()
+            .map_err(|e| UsageError(format!("{flag}: {e}")).into())
+    };
+    let (min, max) = (bound("--min-mrr", &args.min_mrr)?, bound("--max-mrr", &args.max_mrr)?);
+    let mut matching = Vec::new();
     hub.store.for_each_account(&statuses, &mut |a| {
         if filter.as_ref().is_none_or(|f| f.matches(&account_document(&a))) {
-            total += 1;
-            if rows.len() < args.limit {
-                rows.push(a);
-            }
+            matching.push(a);
         }
     })?;
+    // MRR is read per account only when something asks for it.
+    let wants_mrr = min.is_some() || max.is_some() || args.sort == "mrr" || !billing_sources(&hub).is_empty();
+    let now = chrono::Utc::now();
+    let mut rows: Vec<(AccountRow, Option<i64>)> = Vec::with_capacity(matching.len());
+    for a in matching {
+        let mrr = if wants_mrr { Some(current_mrr(&hub, a.account_id.as_str(), now)?) } else { None };
+        if mrr.is_some_and(|m| min.is_some_and(|lo| m < lo) || max.is_some_and(|hi| m > hi)) {
+            continue;
+        }
+        rows.push((a, mrr));
+    }
+    match args.sort.as_str() {
+        "mrr" if args.asc => rows.sort_by_key(|(a, m)| (*m, a.account_id.to_string())),
+        "mrr" => rows.sort_by_key(|(a, m)| (std::cmp::Reverse(*m), a.account_id.to_string())),
+        "name" => rows.sort_by(|(a, _), (b, _)| a.text("name").cmp(&b.text("name"))),
+        field @ ("join_date" | "renewal_date") => {
+            rows.sort_by_key(|(a, _)| (a.field(field).as_time().is_none(), a.field(field).as_time()))
+        }
+        _ => {}
+    }
+    let total = rows.len();
+    rows.truncate(args.limit);
+    let money = |m: i64| accord_core::Money::new(m, rates.reporting).to_string();
     if ctx.json {
         let out: Vec<Value> = rows
             .iter()
-            .map(|a| {
-                json!({"account_id": a.account_id, "status": a.status, "fields": account_fields(a), "origin": a.origin.to_string()})
+            .map(|(a, mrr)| {
+                json!({"account_id": a.account_id, "status": a.status, "fields": account_fields(a), "origin": a.origin.to_string(),
+                       "current_mrr": mrr, "currency": mrr.map(|_| rates.reporting.code())})
             })
             .collect();
         super::print_json(&json!({"total": total, "accounts": out}))?;
         return Ok(ExitCode::SUCCESS);
     }
-    let mut t = table(&["account_id", "name", "join_date", "status", "from"]);
-    for a in &rows {
+    let mut t = table(&["account_id", "name", "join_date", "status", "from", "current_mrr", "renewal_date"]);
+    for (a, mrr) in &rows {
         t.add_row(vec![
             a.account_id.to_string(),
             a.text("name").unwrap_or("").to_owned(),
             a.field("join_date").as_time().map(|t| t.format("%Y-%m-%d").to_string()).unwrap_or_default(),
             a.status.code().to_owned(),
             a.origin.to_string(),
+            mrr.map(money).unwrap_or_default(),
+            a.field("renewal_date").as_time().map(|t| t.format("%Y-%m-%d").to_string()).unwrap_or_default(),
         ]);
     }
     println!("{t}");
@@ -145,6 +194,11 @@ pub fn run(ctx: &Ctx, command: AccountCommand) -> anyhow::Result<ExitCode> {
                 }
                 println!("{t}");
             }
+            if !billing_sources(&hub).is_empty()
+                && let Some(h) = revenue_history(&hub, &account_id, chrono::Utc::now())?
+            {
+                print_revenue(&h);
+            }
             if !view.rejections_near.is_empty() {
                 println!("\nopen rejections pointing near this account:");
                 let mut t = table(&["id", "record", "reason", "key", "hint"]);
@@ -187,4 +241,33 @@ fn not_found_is_usage(e: accord_engine::EngineError) -> anyhow::Error {
         }
         other => other.into(),
     }
+}
+
+/// The 360 view's revenue: current MRR, renewal, MRR by month from the join date, movements.
+fn print_revenue(h: &accord_engine::revenue::MrrHistory) {
+    let money = |m: i64| accord_core::Money::new(m, h.reporting).to_string();
+    println!("\nrevenue: current MRR {}", money(h.current_mrr));
+    if let Some(r) = h.renewal_date {
+        println!("  renewal_date {r}");
+    }
+    let mut t = table(&["month end", "MRR", "by currency", "movement"]);
+    let row = |p: &accord_engine::revenue::MrrPoint, movement: String, before: bool| {
+        let original: Vec<String> =
+            p.original.iter().map(|(c, m)| accord_core::Money::new(*m, *c).to_string()).collect();
+        let day = if before { format!("{} (before join date)", p.day) } else { p.day.to_string() };
+        vec![day, money(p.mrr), original.join(", "), movement]
+    };
+    for p in &h.before_join {
+        t.add_row(row(p, String::new(), true));
+    }
+    for p in &h.months {
+        let movement = h
+            .movements
+            .iter()
+            .find(|m| accord_engine::revenue::month_start(p.day) == m.month)
+            .map(|m| format!("{:?} {}", m.kind, money(m.amount)).to_lowercase())
+            .unwrap_or_default();
+        t.add_row(row(p, movement, false));
+    }
+    println!("{t}");
 }

@@ -65,6 +65,27 @@ pub fn run(ctx: &Ctx) -> anyhow::Result<ExitCode> {
             println!("  {} → {}", s.email, s.accounts.join(", "));
         }
     }
+    if report.mrr_checked > 0 {
+        if report.mrr_disagreements.is_empty() {
+            println!("\nMRR: the vendors' own figures agree with accord's ({} subscriptions)", report.mrr_checked);
+        } else {
+            println!(
+                "\nMRR: {} of {} subscriptions disagree with the vendor's own figure:",
+                report.mrr_disagreements.len(),
+                report.mrr_checked
+            );
+            for d in &report.mrr_disagreements {
+                let money = |m: i64| accord_core::Money::new(m, d.currency).to_string();
+                println!(
+                    "  {} (account {}): vendor {}, accord {}",
+                    d.subscription,
+                    d.account_id,
+                    money(d.vendor),
+                    money(d.accord)
+                );
+            }
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 

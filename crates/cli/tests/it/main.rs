@@ -237,3 +237,31 @@ fn web_users_are_added_listed_changed_and_removed() {
     assert_eq!(gone.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&gone.stderr).contains("no web user \"ana\""));
 }
+
+#[test]
+fn accounts_sort_and_filter_by_mrr_and_show_the_revenue_history() {
+    let dir = example_copy();
+    assert!(accord(dir.path(), &["sync"]).status.success());
+    let all = json(&accord(dir.path(), &["accounts", "--sort", "mrr", "--json"]));
+    let mrr: Vec<i64> =
+        all["accounts"].as_array().unwrap().iter().map(|a| a["current_mrr"].as_i64().unwrap()).collect();
+    assert!(mrr.iter().any(|m| *m > 0), "the example bills some accounts: {mrr:?}");
+    assert!(mrr.windows(2).all(|w| w[0] >= w[1]), "highest first: {mrr:?}");
+    let top = mrr[0];
+    let threshold = format!("{}.{:02}", top / 100, top % 100);
+    let rich = json(&accord(dir.path(), &["accounts", "--sort", "mrr", "--min-mrr", &threshold, "--json"]));
+    let kept: Vec<i64> =
+        rich["accounts"].as_array().unwrap().iter().map(|a| a["current_mrr"].as_i64().unwrap()).collect();
+    assert_eq!(kept, mrr.iter().copied().filter(|m| *m >= top).collect::<Vec<_>>());
+    let asc = json(&accord(dir.path(), &["accounts", "--sort", "mrr", "--asc", "--max-mrr", "0", "--json"]));
+    assert!(asc["accounts"].as_array().unwrap().iter().all(|a| a["current_mrr"] == 0));
+    let bad = accord(dir.path(), &["accounts", "--min-mrr", "12.345"]);
+    assert_eq!(bad.status.code(), Some(2), "{}", String::from_utf8_lossy(&bad.stderr));
+    let bad = accord(dir.path(), &["accounts", "--sort", "revenue"]);
+    assert_eq!(bad.status.code(), Some(2));
+
+    let id = all["accounts"][0]["account_id"].as_str().unwrap().to_owned();
+    let show = stdout(&accord(dir.path(), &["account", "show", &id]));
+    let money = format!("{}.{:02} USD", top / 100, top % 100);
+    assert!(show.contains(&format!("revenue: current MRR {money}")), "{show}");
+}

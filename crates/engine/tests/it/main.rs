@@ -6,6 +6,7 @@ mod example;
 mod fixpoint;
 mod flows;
 mod order;
+mod revenue;
 mod sandbox;
 
 use std::path::Path;

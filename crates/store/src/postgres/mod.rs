@@ -37,6 +37,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (5, "web", include_str!("../../migrations/postgres/0005_web.sql")),
     (6, "event_backlog", include_str!("../../migrations/postgres/0006_event_backlog.sql")),
     (7, "daily_usage", include_str!("../../migrations/postgres/0007_daily_usage.sql")),
+    (8, "revenue", include_str!("../../migrations/postgres/0008_revenue.sql")),
 ];
 
 /// Connections per process: enough for a server's blocking threads and a sync at once, small

@@ -27,6 +27,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (5, "web", include_str!("../../migrations/sqlite/0005_web.sql")),
     (6, "event_backlog", include_str!("../../migrations/sqlite/0006_event_backlog.sql")),
     (7, "daily_usage", include_str!("../../migrations/sqlite/0007_daily_usage.sql")),
+    (8, "revenue", include_str!("../../migrations/sqlite/0008_revenue.sql")),
 ];
 
 /// Keys looked up per statement (SQLite binds at most 32,766 parameters).
