@@ -2,7 +2,7 @@
 //! Pure: the backends call it with the events that were new in the transaction, so a duplicate
 //! delivery (same event identity) is never counted twice.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use accord_core::{FieldValue, ObjectKind};
@@ -232,7 +232,17 @@ pub(crate) struct PendingUsage {
     events: u64,
     /// When this process last looked for entries a stopped process left.
     checked_orphans: Option<Instant>,
+    /// Day-user rows and session starts this process has committed. Writing them again changes
+    /// nothing (rows are never deleted; a session start only moves earlier), so flushes leave
+    /// them out: most events of a busy day repeat users and sessions already written.
+    known_users: HashSet<DailyUser>,
+    known_sessions: HashMap<SessionKey, i64>,
+    /// What the last `take` writes of them, known once its transaction commits.
+    unconfirmed: (Vec<DailyUser>, Vec<(SessionKey, i64)>),
 }
+
+/// Rows remembered as written before the memory is given back (they are then written again once).
+const KNOWN_ROWS: usize = 1_000_000;
 
 impl PendingUsage {
     /// Records what committed backlog entry `seq` adds (`events` new events).
@@ -271,11 +281,16 @@ impl PendingUsage {
         let limit = if force { usize::MAX } else { FLUSH_ROWS_PER_WRITE.max(pending_rows / 4) };
         let mut taken = Vec::new();
         let mut rows = 0;
+        self.unconfirmed = Default::default();
         while let Some(entry) = self.by_entry.first_entry() {
             if rows >= limit {
                 break;
             }
-            let (seq, (delta, events, _)) = entry.remove_entry();
+            let (seq, (mut delta, events, _)) = entry.remove_entry();
+            delta.daily_users.retain(|u| !self.known_users.contains(u));
+            delta.sessions.retain(|k, hour| self.known_sessions.get(k).is_none_or(|known| *hour < *known));
+            self.unconfirmed.0.extend(delta.daily_users.iter().cloned());
+            self.unconfirmed.1.extend(delta.sessions.iter().map(|(k, h)| (k.clone(), *h)));
             rows += rows_of(&delta);
             self.events -= events;
             taken.push((seq, delta));
@@ -283,9 +298,23 @@ impl PendingUsage {
         Some(taken)
     }
 
-    /// After a transaction that wrote what [`PendingUsage::take`] gave committed.
-    pub(crate) fn flushed(&mut self) {
+    /// After a transaction that took pending usage committed; `wrote`: with what
+    /// [`PendingUsage::take`] gave (a retried PostgreSQL transaction goes without it).
+    pub(crate) fn flushed(&mut self, wrote: bool) {
         self.checked_orphans = Some(Instant::now());
+        let (users, sessions) = std::mem::take(&mut self.unconfirmed);
+        if !wrote {
+            return;
+        }
+        if self.known_users.len() + self.known_sessions.len() > KNOWN_ROWS {
+            self.known_users.clear();
+            self.known_sessions.clear();
+        }
+        self.known_users.extend(users);
+        for (k, hour) in sessions {
+            let known = self.known_sessions.entry(k).or_insert(hour);
+            *known = (*known).min(hour);
+        }
     }
 }
 

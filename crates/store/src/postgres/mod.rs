@@ -214,17 +214,21 @@ impl PgStore {
         // backlog entries stay, and a later flush rolls them up from the events.
         let mut flush = self.usage_to_flush(false);
         let flushing = flush.is_some();
+        // Whether the attempt that committed wrote the pending usage.
+        let wrote = std::cell::Cell::new(false);
         let (outcomes, fresh) = self.write(|tx| {
+            wrote.set(false);
             let mut fresh = Vec::new();
             let outcomes = batches.iter().map(|b| apply_batch(tx, b, &mut fresh)).collect::<Result<Vec<_>>>()?;
             if let Some(entries) = flush.take() {
                 write_pending_usage(tx, entries)?;
+                wrote.set(true);
             }
             Ok((outcomes, fresh))
         })?;
         let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
         if flushing {
-            pending.flushed();
+            pending.flushed(wrote.get());
         }
         for (seq, delta, events) in fresh {
             pending.add(seq, delta, events);
@@ -352,8 +356,16 @@ impl Store for PgStore {
 
     fn flush_usage(&self) -> Result<()> {
         let mut entries = self.usage_to_flush(true);
-        self.write(|tx| write_pending_usage(tx, entries.take().unwrap_or_default()))?;
-        self.pending.lock().unwrap_or_else(|e| e.into_inner()).flushed();
+        let wrote = std::cell::Cell::new(false);
+        self.write(|tx| {
+            wrote.set(false);
+            let taken = entries.take();
+            let had = taken.is_some();
+            write_pending_usage(tx, taken.unwrap_or_default())?;
+            wrote.set(had);
+            Ok(())
+        })?;
+        self.pending.lock().unwrap_or_else(|e| e.into_inner()).flushed(wrote.get());
         Ok(())
     }
 

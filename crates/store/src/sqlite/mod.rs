@@ -127,7 +127,7 @@ impl SqliteStore {
             tx.commit()?;
             let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
             if flushing {
-                pending.flushed();
+                pending.flushed(true);
             }
             for (seq, delta, events) in fresh {
                 pending.add(seq, delta, events);
@@ -223,7 +223,7 @@ impl Store for SqliteStore {
             let entries = self.usage_to_flush(true).unwrap_or_default();
             write_pending_usage(&tx, entries)?;
             tx.commit()?;
-            self.pending.lock().unwrap_or_else(|e| e.into_inner()).flushed();
+            self.pending.lock().unwrap_or_else(|e| e.into_inner()).flushed(true);
             Ok(())
         })
     }
