@@ -5,7 +5,7 @@ use accord_core::ConfigError;
 use accord_core::config::ObjectConfig;
 use serde::Deserialize;
 
-use crate::http::{Limit, StreamDef};
+use crate::http::{Auth, HttpClient, Limit, Limiter, RetryPolicy, StreamDef, Vendor};
 
 /// An override of the vendor's documented rate limit.
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -64,6 +64,35 @@ pub fn apply_overrides(source: &str, streams: &mut [StreamDef], objects: &[Objec
         }
     }
     Ok(())
+}
+
+/// A secret of a source's settings, read now; an unreadable one names `sources.<name>.<key>`.
+pub fn secret(
+    name: &str,
+    key: &str,
+    secret: &accord_core::secret::SecretRef,
+    base_dir: &std::path::Path,
+) -> Result<accord_core::secret::SecretString, ConfigError> {
+    secret.resolve(base_dir).map_err(|e| ConfigError::new(format!("sources.{name}.{key}"), e.to_string()))
+}
+
+/// A vendor's HTTP client, with the default retry policy and the vendor's rate limit (`None`:
+/// unthrottled), naming the source on error.
+pub fn client(
+    name: &str,
+    base_url: &str,
+    auth: Auth,
+    limit: Option<Limit>,
+    rules: Box<dyn Vendor>,
+    headers: Vec<(String, String)>,
+) -> Result<HttpClient, ConfigError> {
+    HttpClient::new(base_url.to_owned(), auth, Limiter::new(limit), RetryPolicy::default(), rules, headers)
+        .map_err(|e| ConfigError::new(format!("sources.{name}"), e.to_string()))
+}
+
+/// The `Accept` header of vendors that answer JSON only when asked.
+pub fn accept_json() -> (String, String) {
+    ("Accept".into(), "application/json".into())
 }
 
 /// Deserializes a source's settings table, naming the source on error.

@@ -24,9 +24,10 @@ use reqwest::header::HeaderMap;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::common::{self, accept_json};
 use super::common::{RateLimitSetting, apply_overrides, effective_limit, settings};
 use crate::http::client::{default_verdict, until_epoch};
-use crate::http::{Auth, HttpClient, HttpConnector, Limit, Limiter, RetryPolicy, Vendor, Verdict};
+use crate::http::{Auth, HttpConnector, Limit, Vendor, Verdict};
 use crate::{Connector, ConnectorError, Item, ObjectSpec, Page, Stream};
 
 /// `[sources.<name>]` settings of kind `capsule`.
@@ -137,10 +138,7 @@ pub fn connector(
     base_dir: &Path,
 ) -> Result<CapsuleConnector, ConfigError> {
     let s: Settings = settings(name, &source.settings)?;
-    let token = s
-        .access_token
-        .resolve(base_dir)
-        .map_err(|e| ConfigError::new(format!("sources.{name}.access_token"), e.to_string()))?;
+    let token = common::secret(name, "access_token", &s.access_token, base_dir)?;
     let field = s.account_id_field.trim();
     if field.is_empty() || field.contains([']', '=']) {
         return Err(ConfigError::new(
@@ -152,15 +150,14 @@ pub fn connector(
         ));
     }
     let default = Limit { requests: s.per_hour.max(1), window: Duration::from_secs(3600) };
-    let client = HttpClient::new(
-        s.base_url.clone(),
+    let client = common::client(
+        name,
+        &s.base_url,
         Auth::Bearer(token),
-        Limiter::new(effective_limit(s.rate_limit, s.unthrottled, default)),
-        RetryPolicy::default(),
+        effective_limit(s.rate_limit, s.unthrottled, default),
         Box::new(CapsuleRules),
-        vec![("Accept".into(), "application/json".into())],
-    )
-    .map_err(|e| ConfigError::new(format!("sources.{name}"), e.to_string()))?;
+        vec![accept_json()],
+    )?;
     let mut streams = streams::streams(field, s.per_page.clamp(1, 100));
     apply_overrides(name, &mut streams, &source.objects)?;
     Ok(CapsuleConnector { inner: HttpConnector::new("capsule", client, streams) })

@@ -17,8 +17,9 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::Deserialize;
 
+use super::common::{self, accept_json};
 use super::common::{Period, RateLimitSetting, apply_overrides, effective_limit, settings};
-use crate::http::{Auth, HttpClient, HttpConnector, Limit, Limiter, RetryPolicy, Vendor};
+use crate::http::{Auth, HttpConnector, Limit, Vendor};
 
 /// `[sources.<name>]` settings of kind `delighted`.
 #[derive(Debug, Clone, Deserialize)]
@@ -76,22 +77,20 @@ pub fn connector(
     base_dir: &Path,
 ) -> Result<HttpConnector, ConfigError> {
     let s: Settings = settings(name, &source.settings)?;
-    let key =
-        s.api_key.resolve(base_dir).map_err(|e| ConfigError::new(format!("sources.{name}.api_key"), e.to_string()))?;
-    let client = HttpClient::new(
-        s.base_url.clone(),
+    let key = common::secret(name, "api_key", &s.api_key, base_dir)?;
+    let client = common::client(
+        name,
+        &s.base_url,
         // Basic with the key as the user: sent as a header built here, so that the key stays a
         // secret (never in a `Debug` print of the client).
         Auth::Header {
             name: "Authorization".into(),
             value: SecretString::new(format!("Basic {}", BASE64.encode(format!("{}:", key.expose())))),
         },
-        Limiter::new(effective_limit(s.rate_limit, s.unthrottled, Limit::per_minute(s.per_minute.max(1)))),
-        RetryPolicy::default(),
+        effective_limit(s.rate_limit, s.unthrottled, Limit::per_minute(s.per_minute.max(1))),
         Box::new(DelightedRules),
-        vec![("Accept".into(), "application/json".into())],
-    )
-    .map_err(|e| ConfigError::new(format!("sources.{name}"), e.to_string()))?;
+        vec![accept_json()],
+    )?;
     let mut streams = streams::streams(s.per_page.clamp(1, 100), s.reconcile_every.0);
     apply_overrides(name, &mut streams, &source.objects)?;
     Ok(HttpConnector::new("delighted", client, streams))

@@ -22,8 +22,9 @@ use accord_core::secret::SecretString;
 use accord_core::{Config, ConfigError};
 use serde::Deserialize;
 
+use super::common::{self, accept_json};
 use super::common::{Period, RateLimitSetting, apply_overrides, effective_limit, settings};
-use crate::http::{Auth, HttpClient, HttpConnector, Limit, Limiter, RetryPolicy, Vendor};
+use crate::http::{Auth, HttpConnector, Limit, Vendor};
 
 /// `[sources.<name>]` settings of kind `freshdesk`.
 #[derive(Debug, Clone, Deserialize)]
@@ -81,8 +82,7 @@ pub fn connector(
     base_dir: &Path,
 ) -> Result<HttpConnector, ConfigError> {
     let s: Settings = settings(name, &source.settings)?;
-    let key =
-        s.api_key.resolve(base_dir).map_err(|e| ConfigError::new(format!("sources.{name}.api_key"), e.to_string()))?;
+    let key = common::secret(name, "api_key", &s.api_key, base_dir)?;
     let field = s.account_id_field.trim();
     if field.is_empty() || field.contains(['.', '[', ']', '"']) {
         return Err(ConfigError::new(
@@ -93,15 +93,14 @@ pub fn connector(
             ),
         ));
     }
-    let client = HttpClient::new(
-        s.base_url.clone(),
+    let client = common::client(
+        name,
+        &s.base_url,
         Auth::Basic { user: key.expose().to_owned(), password: SecretString::new("X") },
-        Limiter::new(effective_limit(s.rate_limit, s.unthrottled, Limit::per_minute(s.per_minute.max(1)))),
-        RetryPolicy::default(),
+        effective_limit(s.rate_limit, s.unthrottled, Limit::per_minute(s.per_minute.max(1))),
         Box::new(FreshdeskRules),
-        vec![("Accept".into(), "application/json".into())],
-    )
-    .map_err(|e| ConfigError::new(format!("sources.{name}"), e.to_string()))?;
+        vec![accept_json()],
+    )?;
     let mut streams = streams::streams(field, s.per_page.clamp(1, 100), s.reconcile_every.0);
     apply_overrides(name, &mut streams, &source.objects)?;
     Ok(HttpConnector::new("freshdesk", client, streams))

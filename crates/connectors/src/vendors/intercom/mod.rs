@@ -15,9 +15,10 @@ use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use serde::Deserialize;
 
+use super::common::{self, accept_json};
 use super::common::{Period, RateLimitSetting, apply_overrides, effective_limit, settings};
 use crate::http::client::{default_verdict, until_epoch};
-use crate::http::{Auth, HttpClient, HttpConnector, Limit, Limiter, RetryPolicy, Vendor, Verdict};
+use crate::http::{Auth, HttpConnector, Limit, Vendor, Verdict};
 
 /// `[sources.<name>]` settings of kind `intercom`.
 #[derive(Debug, Clone, Deserialize)]
@@ -94,21 +95,17 @@ pub fn connector(
     base_dir: &Path,
 ) -> Result<HttpConnector, ConfigError> {
     let s: Settings = settings(name, &source.settings)?;
-    let token = s
-        .access_token
-        .resolve(base_dir)
-        .map_err(|e| ConfigError::new(format!("sources.{name}.access_token"), e.to_string()))?;
+    let token = common::secret(name, "access_token", &s.access_token, base_dir)?;
     // Intercom counts per 10-second slice: the minute's allowance split evenly.
     let default = Limit { requests: s.per_minute.div_ceil(6).max(1), window: Duration::from_secs(10) };
-    let client = HttpClient::new(
-        s.base_url.clone(),
+    let client = common::client(
+        name,
+        &s.base_url,
         Auth::Bearer(token),
-        Limiter::new(effective_limit(s.rate_limit, s.unthrottled, default)),
-        RetryPolicy::default(),
+        effective_limit(s.rate_limit, s.unthrottled, default),
         Box::new(IntercomRules),
-        vec![("Intercom-Version".into(), s.version.clone()), ("Accept".into(), "application/json".into())],
-    )
-    .map_err(|e| ConfigError::new(format!("sources.{name}"), e.to_string()))?;
+        vec![("Intercom-Version".into(), s.version.clone()), accept_json()],
+    )?;
     let mut streams = streams::streams(s.per_page.clamp(1, 150), s.reconcile_every.0);
     apply_overrides(name, &mut streams, &source.objects)?;
     Ok(HttpConnector::new("intercom", client, streams))

@@ -33,9 +33,10 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use tokio::sync::OnceCell;
 
+use super::common::{self, accept_json};
 use super::common::{Period, RateLimitSetting, apply_overrides, effective_limit, settings};
 use crate::http::client::FetchStats;
-use crate::http::{Auth, HttpClient, HttpConnector, Limit, Limiter, RequestSpec, RetryPolicy, Vendor};
+use crate::http::{Auth, HttpClient, HttpConnector, Limit, RequestSpec, Vendor};
 use crate::{Connector, ConnectorError, Item, ObjectSpec, Page, Stream};
 
 /// `[sources.<name>]` settings of kind `jira`.
@@ -172,10 +173,7 @@ pub fn connector(
     base_dir: &Path,
 ) -> Result<JiraConnector, ConfigError> {
     let s: Settings = settings(name, &source.settings)?;
-    let token = s
-        .api_token
-        .resolve(base_dir)
-        .map_err(|e| ConfigError::new(format!("sources.{name}.api_token"), e.to_string()))?;
+    let token = common::secret(name, "api_token", &s.api_token, base_dir)?;
     if let Some(jql) = &s.jql
         && jql.to_ascii_lowercase().contains("order by")
     {
@@ -187,15 +185,14 @@ pub fn connector(
     let account = FieldSetting::parse(&s.account_field, &format!("sources.{name}.account_field"))?;
     let support = FieldSetting::parse(&s.support_id_field, &format!("sources.{name}.support_id_field"))?;
     let default = Limit { requests: s.per_minute.max(1), window: Duration::from_secs(60) };
-    let client = HttpClient::new(
-        s.base_url.clone(),
+    let client = common::client(
+        name,
+        &s.base_url,
         Auth::Basic { user: s.email.clone(), password: token },
-        Limiter::new(effective_limit(s.rate_limit, s.unthrottled, default)),
-        RetryPolicy::default(),
+        effective_limit(s.rate_limit, s.unthrottled, default),
         Box::new(JiraRules),
-        vec![("Accept".into(), "application/json".into())],
-    )
-    .map_err(|e| ConfigError::new(format!("sources.{name}"), e.to_string()))?;
+        vec![accept_json()],
+    )?;
     let resolved = Arc::new(OnceCell::new());
     let names: Vec<String> = [&account, &support]
         .into_iter()

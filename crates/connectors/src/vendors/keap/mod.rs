@@ -28,9 +28,10 @@ use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use serde::Deserialize;
 
+use super::common::{self, accept_json};
 use super::common::{Period, RateLimitSetting, apply_overrides, effective_limit, settings};
 use crate::http::client::default_verdict;
-use crate::http::{Auth, HttpClient, HttpConnector, Limit, Limiter, RetryPolicy, TokenFile, Vendor, Verdict};
+use crate::http::{Auth, HttpConnector, Limit, TokenFile, Vendor, Verdict};
 
 /// `[sources.<name>]` settings of kind `keap`.
 #[derive(Debug, Clone, Deserialize)]
@@ -130,9 +131,7 @@ pub fn connector(
     base_dir: &Path,
 ) -> Result<HttpConnector, ConfigError> {
     let s: Settings = settings(name, &source.settings)?;
-    let secret = |r: &SecretRef, key: &str| {
-        r.resolve(base_dir).map_err(|e| ConfigError::new(format!("sources.{name}.{key}"), e.to_string()))
-    };
+    let secret = |r: &SecretRef, key: &str| common::secret(name, key, r, base_dir);
     for (key, id) in [("company_field", &s.company_field), ("contact_field", &s.contact_field)] {
         if id.trim().is_empty() || id.contains(']') {
             return Err(ConfigError::new(
@@ -149,15 +148,14 @@ pub fn connector(
         tokens: Arc::new(TokenFile::new(file, secret(&s.refresh_token, "refresh_token")?)),
     };
     let default = Limit { requests: s.per_minute.max(1), window: Duration::from_secs(60) };
-    let client = HttpClient::new(
-        s.base_url.clone(),
+    let client = common::client(
+        name,
+        &s.base_url,
         auth,
-        Limiter::new(effective_limit(s.rate_limit, s.unthrottled, default)),
-        RetryPolicy::default(),
+        effective_limit(s.rate_limit, s.unthrottled, default),
         Box::new(KeapRules),
-        vec![("Accept".into(), "application/json".into())],
-    )
-    .map_err(|e| ConfigError::new(format!("sources.{name}"), e.to_string()))?;
+        vec![accept_json()],
+    )?;
     let mut streams = streams::streams(
         s.page_size.clamp(1, 1000),
         s.reconcile_every.0,

@@ -18,9 +18,10 @@ use reqwest::header::HeaderMap;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::common::{self};
 use super::common::{RateLimitSetting, apply_overrides, effective_limit, settings};
 use crate::http::client::{default_verdict, excerpt};
-use crate::http::{Auth, HttpClient, HttpConnector, Limit, Limiter, RetryPolicy, Vendor, Verdict};
+use crate::http::{Auth, HttpConnector, Limit, Vendor, Verdict};
 
 pub use soql::compile as filter_to_soql;
 
@@ -108,9 +109,7 @@ pub fn connector(
     base_dir: &Path,
 ) -> Result<HttpConnector, ConfigError> {
     let s: Settings = settings(name, &source.settings)?;
-    let secret = |r: &SecretRef, key: &str| {
-        r.resolve(base_dir).map_err(|e| ConfigError::new(format!("sources.{name}.{key}"), e.to_string()))
-    };
+    let secret = |r: &SecretRef, key: &str| common::secret(name, key, r, base_dir);
     let auth = Auth::OAuth2 {
         token_url: format!("{}/services/oauth2/token", s.login_url.trim_end_matches('/')),
         client_id: secret(&s.client_id, "client_id")?,
@@ -119,15 +118,7 @@ pub fn connector(
     };
     let limit =
         effective_limit(s.rate_limit, s.unthrottled, Limit { requests: 100_000, window: Duration::from_secs(86_400) });
-    let client = HttpClient::new(
-        s.login_url.clone(),
-        auth,
-        Limiter::new(limit),
-        RetryPolicy::default(),
-        Box::new(SalesforceRules),
-        vec![],
-    )
-    .map_err(|e| ConfigError::new(format!("sources.{name}"), e.to_string()))?;
+    let client = common::client(name, &s.login_url, auth, limit, Box::new(SalesforceRules), vec![])?;
     let sor_where = (s.push_filter_to_soql && config.sor().source == name)
         .then(|| config.sor_filter.as_ref().and_then(soql::compile))
         .flatten();

@@ -12,8 +12,9 @@ use accord_core::secret::SecretRef;
 use accord_core::{Config, ConfigError};
 use serde::Deserialize;
 
+use super::common::{self};
 use super::common::{RateLimitSetting, apply_overrides, effective_limit, settings};
-use crate::http::{Auth, HttpClient, HttpConnector, Limit, Limiter, RetryPolicy, Vendor};
+use crate::http::{Auth, HttpConnector, Limit, Vendor};
 
 /// `[sources.<name>]` settings of kind `zendesk`.
 #[derive(Debug, Clone, Deserialize)]
@@ -54,9 +55,7 @@ pub fn connector(
     base_dir: &Path,
 ) -> Result<HttpConnector, ConfigError> {
     let s: Settings = settings(name, &source.settings)?;
-    let secret = |r: &SecretRef, key: &str| {
-        r.resolve(base_dir).map_err(|e| ConfigError::new(format!("sources.{name}.{key}"), e.to_string()))
-    };
+    let secret = |r: &SecretRef, key: &str| common::secret(name, key, r, base_dir);
     let auth = match (&s.email, &s.api_token, &s.oauth_token) {
         (_, _, Some(token)) => Auth::Bearer(secret(token, "oauth_token")?),
         (Some(email), Some(token), None) => {
@@ -70,15 +69,14 @@ pub fn connector(
         }
     };
     let default = Limit::per_minute(if s.high_volume { 30 } else { 10 });
-    let client = HttpClient::new(
-        s.base_url.clone(),
+    let client = common::client(
+        name,
+        &s.base_url,
         auth,
-        Limiter::new(effective_limit(s.rate_limit, s.unthrottled, default)),
-        RetryPolicy::default(),
+        effective_limit(s.rate_limit, s.unthrottled, default),
         Box::new(ZendeskRules),
         vec![],
-    )
-    .map_err(|e| ConfigError::new(format!("sources.{name}"), e.to_string()))?;
+    )?;
     let mut streams = streams::streams(s.per_page.clamp(1, 1000));
     apply_overrides(name, &mut streams, &source.objects)?;
     Ok(HttpConnector::new("zendesk", client, streams))
