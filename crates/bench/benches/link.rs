@@ -31,14 +31,14 @@ fn main() {
         index.upsert_link(
             "support/orgs",
             &format!("org-{i}"),
-            RecordLink { account_id: account.clone(), email: None, is_user: false },
+            RecordLink { account_id: account.clone(), email: None, is_user: false, organization: None },
         );
         for u in 0..2 {
             let email: Arc<str> = Arc::from(format!("user{u}@acct{i}.example.com"));
             index.upsert_link(
                 "product/users",
                 &format!("u-{i}-{u}"),
-                RecordLink { account_id: account.clone(), email: Some(email), is_user: true },
+                RecordLink { account_id: account.clone(), email: Some(email), is_user: true, organization: None },
             );
         }
     }

@@ -168,6 +168,9 @@ pub enum KeySpace {
     Domain,
     /// A product user id.
     User,
+    /// The organization id that linked records of an object (`source/object`) name in their
+    /// `organization_id`: what a `children` rule reads.
+    Children(String),
 }
 
 impl KeySpace {
@@ -182,6 +185,7 @@ impl KeySpace {
             KeySpace::Email => "email".into(),
             KeySpace::Domain => "domain".into(),
             KeySpace::User => "user".into(),
+            KeySpace::Children(m) => format!("children:{m}"),
         }
     }
 
@@ -194,7 +198,10 @@ impl KeySpace {
             "email" => KeySpace::Email,
             "domain" => KeySpace::Domain,
             "user" => KeySpace::User,
-            other => KeySpace::Map(other.strip_prefix("map:")?.to_owned()),
+            other => match other.strip_prefix("children:") {
+                Some(m) => KeySpace::Children(m.to_owned()),
+                None => KeySpace::Map(other.strip_prefix("map:")?.to_owned()),
+            },
         })
     }
 }

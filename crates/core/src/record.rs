@@ -240,6 +240,9 @@ object_kinds! {
         last_name: Text,
         title: Text,
         is_primary: Bool,
+        /// The id, in its own system, of the organization the contact belongs to (a Keap
+        /// contact's `company.id`): what `children` rules of that organization read.
+        organization_id: Text,
     }
     /// A product usage event.
     Event => UsageEvent, "event", "events" {

@@ -17,6 +17,7 @@ pub enum RuleKind {
     Domain,
     SupportId,
     UserMap,
+    Children,
 }
 
 impl RuleKind {
@@ -29,13 +30,31 @@ impl RuleKind {
             RuleKind::Domain => "domain",
             RuleKind::SupportId => "support_id",
             RuleKind::UserMap => "user_map",
+            RuleKind::Children => "children",
         }
     }
 
     pub fn from_name(name: &str) -> Option<Self> {
-        [Self::Field, Self::NativeId, Self::Parent, Self::Email, Self::Domain, Self::SupportId, Self::UserMap]
-            .into_iter()
-            .find(|r| r.name() == name)
+        [
+            Self::Field,
+            Self::NativeId,
+            Self::Parent,
+            Self::Email,
+            Self::Domain,
+            Self::SupportId,
+            Self::UserMap,
+            Self::Children,
+        ]
+        .into_iter()
+        .find(|r| r.name() == name)
+    }
+
+    /// Whether a record linked by this rule is evidence of its account for others: its key is
+    /// an id of the account itself (`field`, `native_id`, `support_id`, `user_map`) or a website's
+    /// domain, not another record's link (`parent`, `children`) or an email, whose meaning comes
+    /// from records linked some other way.
+    pub fn is_direct(self) -> bool {
+        !matches!(self, RuleKind::Parent | RuleKind::Children | RuleKind::Email)
     }
 }
 
@@ -130,6 +149,10 @@ pub enum LinkRule {
     SupportId { field: FieldPath },
     /// The user id in `field` maps to an account through the user → account mapping table.
     UserMap { field: FieldPath },
+    /// The record is the organization of linked records of `object` in the same source (their
+    /// `organization_id` is the id in `field`), and those linked by a direct rule (see
+    /// [`RuleKind::is_direct`]) agree on one account; several accounts are ambiguous.
+    Children { field: FieldPath, object: String },
 }
 
 impl LinkRule {
@@ -142,6 +165,7 @@ impl LinkRule {
             LinkRule::Domain { .. } => RuleKind::Domain,
             LinkRule::SupportId { .. } => RuleKind::SupportId,
             LinkRule::UserMap { .. } => RuleKind::UserMap,
+            LinkRule::Children { .. } => RuleKind::Children,
         }
     }
 
@@ -153,7 +177,8 @@ impl LinkRule {
             | LinkRule::Email { field }
             | LinkRule::Domain { field }
             | LinkRule::SupportId { field }
-            | LinkRule::UserMap { field } => field,
+            | LinkRule::UserMap { field }
+            | LinkRule::Children { field, .. } => field,
         }
     }
 
@@ -162,6 +187,7 @@ impl LinkRule {
         match self {
             LinkRule::NativeId { field, map } => format!("native_id {field} via {map}"),
             LinkRule::Parent { field, object } => format!("parent {field} → {object}"),
+            LinkRule::Children { field, object } => format!("children {object} naming {field}"),
             other => format!("{} {}", other.kind(), other.field()),
         }
     }

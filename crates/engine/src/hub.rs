@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use accord_connectors::{Item, RawRecord};
-use accord_core::{AccountId, Config, KeySpace, ObjectKind, RejectReason, RuleKind, TriedKey};
-use accord_link::{AccountState, LinkIndex, RecordLink};
+use accord_core::{AccountId, Config, KeySpace, ObjectKind, RejectReason, TriedKey};
+use accord_link::{AccountState, LinkIndex};
 use accord_store::{
     Checkpoint, DeleteListChange, DomainRow, IndexRow, QuarantineEntry, QuarantineQuery, RunCounts, Store, WriteBatch,
 };
@@ -14,7 +14,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 pub use crate::pipeline::ItemResult;
-use crate::pipeline::{Context, IndexOp, MALFORMED, Prepared, entry_from, entry_of};
+use crate::pipeline::{Context, IndexOp, MALFORMED, Prepared, entry_from, entry_of, record_link};
 use crate::plan::{Plan, StreamPlan};
 use crate::shared::IndexView;
 use crate::{EngineError, Result};
@@ -817,16 +817,11 @@ pub(crate) fn load_index(store: &dyn Store, plan: &Plan) -> Result<LinkIndex> {
         IndexRow::Domain(d) => {
             index.add_domain(&d.domain, &d.account_id);
         }
-        IndexRow::Link { key, kind, account_id, email, provenance } => {
-            let email = email
-                .filter(|_| provenance.rule != RuleKind::Email)
-                .map(|e| e.trim().to_lowercase())
-                .filter(|e| e.contains('@'))
-                .map(Arc::from);
+        IndexRow::Link { key, kind, account_id, email, organization, provenance } => {
             if !plan.stream(&key.source, &key.object).is_some_and(|s| s.indexed) {
                 return;
             }
-            let link = RecordLink { account_id, email, is_user: kind == ObjectKind::User };
+            let link = record_link(kind, account_id, provenance.rule, email.as_deref(), organization.as_deref());
             index.upsert_link(&key.map_name(), &key.native_id, link);
         }
     })?;

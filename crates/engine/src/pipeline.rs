@@ -188,20 +188,10 @@ impl Context<'_> {
                 out.counts.linked += 1;
                 out.result(|| ItemResult::Linked { account_id: linked.account_id.clone() });
                 if self.plan.indexed {
-                    // A record linked by its email is no evidence for that email: only records
-                    // whose account is known another way say which account an email belongs to.
-                    let email = (linked.provenance.rule != RuleKind::Email)
-                        .then(|| email_of(kind, &fields))
-                        .flatten()
-                        .map(Arc::from);
                     out.ops.push(IndexOp::Link {
                         map: self.plan.map_name(),
                         native_id: key.native_id.clone(),
-                        link: RecordLink {
-                            account_id: linked.account_id.clone(),
-                            email,
-                            is_user: kind == ObjectKind::User,
-                        },
+                        link: record_link_of(kind, linked.account_id.clone(), linked.provenance.rule, &fields),
                     });
                 }
                 out.batch.records.push(RecordRow {
@@ -428,10 +418,43 @@ impl Context<'_> {
 /// The key under which a malformed row's raw content is kept.
 pub(crate) const MALFORMED: &str = "malformed_row";
 
-pub(crate) fn email_of(kind: ObjectKind, fields: &[FieldValue]) -> Option<String> {
-    let pos = kind.fields().iter().position(|f| f.name == "email")?;
-    let e = fields.get(pos)?.as_text()?.trim().to_lowercase();
+fn normal_email(text: &str) -> Option<String> {
+    let e = text.trim().to_lowercase();
     e.contains('@').then_some(e)
+}
+
+fn text_field<'f>(kind: ObjectKind, fields: &'f [FieldValue], name: &str) -> Option<&'f str> {
+    let pos = kind.fields().iter().position(|f| f.name == name)?;
+    fields.get(pos)?.as_text().map(str::trim).filter(|t| !t.is_empty())
+}
+
+/// A linked record's entry in the lookup tables. Only what the record is evidence of goes in: a
+/// record linked by its email says nothing about that email, and only a contact linked by a
+/// direct rule says which account its organization (`organization_id`) belongs to.
+pub(crate) fn record_link(
+    kind: ObjectKind,
+    account_id: AccountId,
+    rule: RuleKind,
+    email: Option<&str>,
+    organization: Option<&str>,
+) -> RecordLink {
+    RecordLink {
+        account_id,
+        email: email.filter(|_| rule != RuleKind::Email).and_then(normal_email).map(Arc::from),
+        is_user: kind == ObjectKind::User,
+        organization: organization.filter(|_| kind == ObjectKind::Contact && rule.is_direct()).map(Arc::from),
+    }
+}
+
+/// [`record_link`] of a record's typed fields.
+pub(crate) fn record_link_of(
+    kind: ObjectKind,
+    account_id: AccountId,
+    rule: RuleKind,
+    fields: &[FieldValue],
+) -> RecordLink {
+    let email = text_field(kind, fields, "email");
+    record_link(kind, account_id, rule, email, text_field(kind, fields, "organization_id"))
 }
 
 /// The index entry of an account row.

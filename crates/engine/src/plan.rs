@@ -166,6 +166,7 @@ impl Plan {
                 format!("source {:?} has no object {:?}", also.source, also.object),
             ));
         }
+        check_children_rules(&streams)?;
         // Sync order: the source the SOR filter depends on, then the SOR, then the rest by name.
         let first = sor_cfg.also_exists_in.as_ref().map(|a| a.source.clone());
         sources.sort_by_key(|s| {
@@ -268,6 +269,46 @@ impl Plan {
     }
 }
 
+/// A `children` rule reads the contacts of its own source that link by a direct rule. So that
+/// "links by a direct rule" never depends on the organization's own link (which would let the two
+/// answers chase each other), the contacts' direct rules must all come before their `parent`,
+/// `children` and `email` rules.
+fn check_children_rules(streams: &BTreeMap<(String, String), Arc<StreamPlan>>) -> Result<(), ConfigError> {
+    for ((source, object), plan) in streams {
+        for (i, rule) in plan.spec.link.iter().enumerate() {
+            let LinkRule::Children { object: child, .. } = rule else { continue };
+            let at = format!("sources.{source}.objects.{object}.link[{i}]");
+            let Some(child_plan) = streams.get(&(source.clone(), child.clone())) else {
+                return Err(ConfigError::new(at, format!("source {source:?} has no object {child:?}")));
+            };
+            if child_plan.kind() != ObjectKind::Contact {
+                return Err(ConfigError::new(
+                    at,
+                    format!(
+                        "a children rule reads contacts (their organization_id); {source}/{child} holds {} records",
+                        child_plan.kind().name()
+                    ),
+                ));
+            }
+            let rules = &child_plan.spec.link;
+            if let Some(first_indirect) = rules.iter().position(|r| !r.kind().is_direct())
+                && let Some(late) = rules[first_indirect..].iter().find(|r| r.kind().is_direct())
+            {
+                return Err(ConfigError::new(
+                    at,
+                    format!(
+                        "{source}/{child} lists {} after {}: a children rule needs the contacts' direct rules \
+                         (field, native_id, support_id, user_map, domain) before their parent, children and email rules",
+                        late.describe(),
+                        rules[first_indirect].describe()
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The (source, object) pairs some rule points at: their linked records feed id maps.
 fn referenced_maps(connectors: &[(String, Box<dyn Connector>)]) -> HashSet<(String, String)> {
     let mut out = HashSet::new();
@@ -275,7 +316,7 @@ fn referenced_maps(connectors: &[(String, Box<dyn Connector>)]) -> HashSet<(Stri
         for spec in c.objects() {
             for rule in &spec.link {
                 match rule {
-                    LinkRule::Parent { object, .. } => {
+                    LinkRule::Parent { object, .. } | LinkRule::Children { object, .. } => {
                         out.insert((name.clone(), object.clone()));
                     }
                     LinkRule::NativeId { map: IdMapRef::Object { source, object }, .. } => {

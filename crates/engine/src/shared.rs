@@ -7,14 +7,13 @@
 //! rather than replaying operations, makes every view converge whatever order it reads in.
 
 use std::ops::{Deref, DerefMut};
-use std::sync::Arc;
 
-use accord_core::{ObjectKind, RejectReason, RuleKind, TriedKey};
-use accord_link::{LinkIndex, RecordLink};
+use accord_core::{ObjectKind, RejectReason, TriedKey};
+use accord_link::LinkIndex;
 use accord_store::{IndexEntity, RecordKey, Store, WriteBatch};
 
 use crate::Result;
-use crate::pipeline::{IndexOp, email_of, entry_from, entry_of};
+use crate::pipeline::{IndexOp, entry_from, entry_of, record_link_of};
 use crate::plan::Plan;
 
 /// Index-log entries read per round of a refresh.
@@ -190,11 +189,7 @@ impl IndexView {
                 }
                 match store.record(kind, &key)?.filter(|r| !r.is_deleted) {
                     Some(r) => {
-                        let email = (r.provenance.rule != RuleKind::Email)
-                            .then(|| email_of(kind, &r.fields))
-                            .flatten()
-                            .map(Arc::from);
-                        let link = RecordLink { account_id: r.account_id, email, is_user: kind == ObjectKind::User };
+                        let link = record_link_of(kind, r.account_id, r.provenance.rule, &r.fields);
                         self.index.upsert_link(&key.map_name(), &key.native_id, link)
                     }
                     None => self.index.remove_link(&key.map_name(), &key.native_id),

@@ -66,6 +66,9 @@ pub struct RecordLink {
     pub email: Option<Arc<str>>,
     /// True for product users: the native id is a user_id for `user_map` rules.
     pub is_user: bool,
+    /// The organization a contact linked by a direct rule names (its `organization_id`), for
+    /// `children` rules. `None` for a contact linked through another record or an email.
+    pub organization: Option<Arc<str>>,
 }
 
 /// Accounts referenced by a key, with how many entries reference each.
@@ -123,6 +126,8 @@ pub struct LinkIndex {
     emails: Map<Box<str>, Refs>,
     users: Map<Box<str>, Refs>,
     domains: Map<Box<str>, Refs>,
+    /// By object (`source/object`): organization id → the accounts of the linked records naming it.
+    children: Map<Box<str>, Map<Box<str>, Refs>>,
     /// Explicit domain entries, so a website change does not remove them.
     explicit_domains: Vec<(String, AccountId)>,
 }
@@ -181,6 +186,11 @@ impl LinkIndex {
 
     pub fn map_lookup(&self, map: &str, native_id: &str) -> Option<&AccountId> {
         self.maps.get(map)?.get(native_id).map(|l| &l.account_id)
+    }
+
+    /// The accounts of the linked records of `map` (`source/object`) that name organization `id`.
+    pub fn accounts_by_children(&self, map: &str, id: &str) -> Vec<&AccountId> {
+        self.children.get(map).and_then(|m| m.get(id)).map(|r| r.accounts().collect()).unwrap_or_default()
     }
 
     pub fn accounts_by_email(&self, lower_email: &str) -> Vec<&AccountId> {
@@ -347,10 +357,10 @@ impl LinkIndex {
             return Vec::new();
         }
         let mut changed = vec![key(KeySpace::Map(map.into()), native_id)];
-        self.add_derived(native_id, &link, &mut changed);
+        self.add_derived(map, native_id, &link, &mut changed);
         let old = self.maps.entry(map.into()).or_default().insert(native_id.into(), link);
         if let Some(old) = old {
-            self.remove_derived(native_id, &old, &mut changed);
+            self.remove_derived(map, native_id, &old, &mut changed);
         }
         changed
     }
@@ -360,12 +370,16 @@ impl LinkIndex {
         let mut changed = Vec::new();
         if let Some(old) = self.maps.get_mut(map).and_then(|m| m.remove(native_id)) {
             changed.push(key(KeySpace::Map(map.into()), native_id));
-            self.remove_derived(native_id, &old, &mut changed);
+            self.remove_derived(map, native_id, &old, &mut changed);
         }
         changed
     }
 
-    fn add_derived(&mut self, native_id: &str, link: &RecordLink, changed: &mut Vec<TriedKey>) {
+    fn add_derived(&mut self, map: &str, native_id: &str, link: &RecordLink, changed: &mut Vec<TriedKey>) {
+        if let Some(org) = &link.organization {
+            add_ref(self.children.entry(map.into()).or_default(), org, &link.account_id);
+            changed.push(key(KeySpace::Children(map.into()), org.as_ref()));
+        }
         if let Some(e) = &link.email {
             add_ref(&mut self.emails, e, &link.account_id);
             changed.push(key(KeySpace::Email, e.as_ref()));
@@ -376,7 +390,13 @@ impl LinkIndex {
         }
     }
 
-    fn remove_derived(&mut self, native_id: &str, old: &RecordLink, changed: &mut Vec<TriedKey>) {
+    fn remove_derived(&mut self, map: &str, native_id: &str, old: &RecordLink, changed: &mut Vec<TriedKey>) {
+        if let Some(org) = &old.organization {
+            if let Some(refs) = self.children.get_mut(map) {
+                remove_ref(refs, org, &old.account_id);
+            }
+            changed.push(key(KeySpace::Children(map.into()), org.as_ref()));
+        }
         if let Some(e) = &old.email {
             remove_ref(&mut self.emails, e, &old.account_id);
             changed.push(key(KeySpace::Email, e.as_ref()));
@@ -490,14 +510,22 @@ mod tests {
     fn moving_a_record_leaves_no_stale_email() {
         let mut ix = LinkIndex::new();
         let email: Arc<str> = "a@x.io".into();
-        ix.upsert_link("s/users", "u1", RecordLink { account_id: id("A"), email: Some(email.clone()), is_user: true });
+        ix.upsert_link(
+            "s/users",
+            "u1",
+            RecordLink { account_id: id("A"), email: Some(email.clone()), is_user: true, organization: None },
+        );
         ix.upsert_link(
             "s/contacts",
             "c1",
-            RecordLink { account_id: id("A"), email: Some(email.clone()), is_user: false },
+            RecordLink { account_id: id("A"), email: Some(email.clone()), is_user: false, organization: None },
         );
         assert_eq!(ix.accounts_by_email("a@x.io"), vec![&id("A")]);
-        ix.upsert_link("s/users", "u1", RecordLink { account_id: id("B"), email: Some(email.clone()), is_user: true });
+        ix.upsert_link(
+            "s/users",
+            "u1",
+            RecordLink { account_id: id("B"), email: Some(email.clone()), is_user: true, organization: None },
+        );
         let mut both = ix.accounts_by_email("a@x.io");
         both.sort();
         assert_eq!(both, vec![&id("A"), &id("B")]);

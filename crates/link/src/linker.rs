@@ -85,7 +85,9 @@ impl LinkSpec {
                 LinkRule::NativeId { map: IdMapRef::Object { source, object }, .. } => {
                     Some(format!("{source}/{object}"))
                 }
-                LinkRule::Parent { object, .. } => Some(format!("{source}/{object}")),
+                LinkRule::Parent { object, .. } | LinkRule::Children { object, .. } => {
+                    Some(format!("{source}/{object}"))
+                }
                 _ => None,
             })
             .collect();
@@ -215,6 +217,12 @@ impl LinkSpec {
                 };
                 let step = self.choose(index, index.accounts_by_domain(&domain), &text, "domain");
                 with_tried(step, KeySpace::Domain, &domain)
+            }
+            LinkRule::Children { .. } => {
+                let map = self.maps[i].as_deref().unwrap_or_default();
+                let id = normalize(&text, &self.normalizers);
+                let step = self.choose(index, index.accounts_by_children(map, &id), &text, &format!("{map} records"));
+                with_tried(step, KeySpace::Children(map.into()), &id)
             }
             LinkRule::UserMap { .. } => {
                 let user = normalize(&text, &self.normalizers);

@@ -37,26 +37,30 @@ fn hub() -> LinkIndex {
     filtered.crm_account_id = Some("001F".into());
     ix.set_filtered(filtered, "sf-77");
     let email = |e: &str| Some(Arc::<str>::from(e));
-    ix.upsert_link("support/orgs", "org-1", RecordLink { account_id: id("1042"), email: None, is_user: false });
+    ix.upsert_link(
+        "support/orgs",
+        "org-1",
+        RecordLink { account_id: id("1042"), email: None, is_user: false, organization: None },
+    );
     ix.upsert_link(
         "product/users",
         "u-1",
-        RecordLink { account_id: id("1043"), email: email("ann@acme.io"), is_user: true },
+        RecordLink { account_id: id("1043"), email: email("ann@acme.io"), is_user: true, organization: None },
     );
     ix.upsert_link(
         "crm/contacts",
         "c-1",
-        RecordLink { account_id: id("1042"), email: email("shared@corp.com"), is_user: false },
+        RecordLink { account_id: id("1042"), email: email("shared@corp.com"), is_user: false, organization: None },
     );
     ix.upsert_link(
         "crm/contacts",
         "c-2",
-        RecordLink { account_id: id("1043"), email: email("shared@corp.com"), is_user: false },
+        RecordLink { account_id: id("1043"), email: email("shared@corp.com"), is_user: false, organization: None },
     );
     ix.upsert_link(
         "crm/contacts",
         "c-9",
-        RecordLink { account_id: id("9"), email: email("gone@old.com"), is_user: false },
+        RecordLink { account_id: id("9"), email: email("gone@old.com"), is_user: false, organization: None },
     );
     ix.add_domain("beta.dev", &id("1043"));
     ix
@@ -99,6 +103,47 @@ fn native_id_rule_uses_maps_and_account_fields() {
 fn parent_rule_follows_the_same_source() {
     let s = spec(json!([{"rule": "parent", "field": "organization_id", "object": "orgs"}]));
     assert_eq!(linked(&s, json!({"organization_id": "org-1"})), ("1042".into(), RuleKind::Parent, "org-1".into()));
+}
+
+#[test]
+fn children_rule_takes_the_account_its_contacts_agree_on_and_never_picks_one() {
+    let mut ix = hub();
+    let contact = |account: &str, org: &str| RecordLink {
+        account_id: id(account),
+        email: None,
+        is_user: false,
+        organization: Some(Arc::from(org)),
+    };
+    let s = spec(json!([{"rule": "children", "field": "id", "object": "contacts"}]));
+    let company = |org: &str| json!({"id": org});
+    // Two contacts naming co-1 agree on 1042.
+    ix.upsert_link("support/contacts", "c-1", contact("1042", "co-1"));
+    let changed = ix.upsert_link("support/contacts", "c-2", contact("1042", "co-1"));
+    assert!(changed.contains(&TriedKey { space: KeySpace::Children("support/contacts".into()), key: "co-1".into() }));
+    let l = s.link(&ix, &company("co-1")).unwrap();
+    assert_eq!((l.account_id.as_str(), l.provenance.rule), ("1042", RuleKind::Children));
+    assert!(
+        l.depends_on.contains(&TriedKey { space: KeySpace::Children("support/contacts".into()), key: "co-1".into() })
+    );
+    // A third names another account: ambiguous, with both candidates.
+    ix.upsert_link("support/contacts", "c-3", contact("1043", "co-1"));
+    let r = s.link(&ix, &company("co-1")).unwrap_err();
+    assert_eq!(r.reason, RejectReason::Ambiguous);
+    assert_eq!(r.hints, vec![Hint::Candidates { account_ids: vec![id("1042"), id("1043")] }]);
+    // It moves to 1042: they agree again, and the stale candidate is gone.
+    ix.upsert_link("support/contacts", "c-3", contact("1042", "co-1"));
+    assert_eq!(s.link(&ix, &company("co-1")).unwrap().account_id.as_str(), "1042");
+    // Contacts of the deleted account only: the company points at it.
+    ix.upsert_link("support/contacts", "c-4", contact("9", "co-2"));
+    assert_eq!(s.link(&ix, &company("co-2")).unwrap_err().reason, RejectReason::DeletedAccount);
+    // No contact names it; and one whose contacts are all removed.
+    assert_eq!(s.link(&ix, &company("co-3")).unwrap_err().reason, RejectReason::UnknownAccount);
+    for c in ["c-1", "c-2", "c-3"] {
+        ix.remove_link("support/contacts", c);
+    }
+    let r = s.link(&ix, &company("co-1")).unwrap_err();
+    assert_eq!(r.reason, RejectReason::UnknownAccount);
+    assert_eq!(r.tried, vec![TriedKey { space: KeySpace::Children("support/contacts".into()), key: "co-1".into() }]);
 }
 
 #[test]

@@ -40,7 +40,7 @@
 //! | `freshdesk/tickets` | `parent company_id → companies`, `parent requester_id → contacts` |
 //! | `capsule/organisations` | `field fields[definition.name=Account ID].value`, `domain websites[service=URL].address` |
 //! | `capsule/people` | `parent organisation.id → organisations` |
-//! | `keap/companies` | `field custom_fields[id=7].content` (the "CompanyID" custom field) |
+//! | `keap/companies` | `field custom_fields[id=7].content` (the "CompanyID" custom field), `children id → contacts` |
 //! | `keap/contacts` | `field custom_fields[id=9].content` ("ContactID"), `parent company.id → companies` |
 //! | `jira/issues` | `field fields_by_name["Account ID"]`, `support_id fields_by_name["Support ID"]` (the Salesforce account's `Support_ID__c` is its `support_account_id`) |
 //!
@@ -64,6 +64,9 @@
 //!   required field, a duplicate, deleted before accord saw it) is `unknown_account`.
 //! - `support_id`: the `Support_ID__c` of a Salesforce account record answers as its `Id` does
 //!   through `crm_account_id`: the account holds the support id of the record holding it.
+//! - `children`: the accounts of the record's live members (the contacts naming it as their
+//!   organization) that link by a rule before their first `parent`, `children` or `email` rule.
+//!   One account links, several are `ambiguous`, none is `unknown_account`.
 //! - `parent`: the parent's account when the parent links; `unknown_account` when the parent is
 //!   rejected, deleted or absent, whatever the parent's own reason.
 //! - `email`: the accounts of the live records holding that address that link by a rule other
@@ -330,6 +333,9 @@ pub(crate) enum Key {
     Email(EmailIx),
     /// The `Support_ID__c` of a Salesforce account record.
     Support(Ix),
+    /// The record's own id, which its members (records the generator made members of it, see
+    /// [`Ledger::member`]) name as their organization: a `children` rule.
+    Children(Ix),
 }
 
 /// One rule of a record, with what it finds.
@@ -425,8 +431,8 @@ pub(crate) mod rules {
         steps([("field", account_field), ("support_id", support_id)])
     }
 
-    pub fn keap_company(company_id: Option<Key>) -> Vec<Step> {
-        steps([("field", company_id)])
+    pub fn keap_company(company_id: Option<Key>, itself: Key) -> Vec<Step> {
+        steps([("field", company_id), ("children", Some(itself))])
     }
 
     pub fn keap_contact(contact_id: Option<Key>, company: Option<Key>) -> Vec<Step> {
@@ -489,6 +495,8 @@ pub struct Ledger {
     accounts: Vec<AccountPlan>,
     emails: Vec<String>,
     domains: Vec<String>,
+    /// `(member, organization)`: the member names the organization as its own.
+    members: Vec<(Ix, Ix)>,
 }
 
 impl Ledger {
@@ -560,6 +568,17 @@ impl Ledger {
 
     pub(crate) fn entry(&self, ix: Ix) -> &Entry {
         &self.entries[ix as usize]
+    }
+
+    /// The position the next [`Ledger::push`] gives, for a plan that names its own record.
+    pub(crate) fn next_ix(&self) -> Ix {
+        self.entries.len() as Ix
+    }
+
+    /// Records that `member` names `organization` as its organization (what a `children` rule of
+    /// the organization reads).
+    pub(crate) fn member(&mut self, member: Ix, organization: Ix) {
+        self.members.push((member, organization));
     }
 
     pub(crate) fn set_gone(&mut self, ix: Ix, gone: Gone) {
@@ -729,6 +748,7 @@ struct Resolver<'a> {
     busy: HashSet<Result<Ix, EmailIx>>,
     holders: HashMap<EmailIx, Vec<Ix>>,
     websites: HashMap<DomainIx, Vec<AccountIx>>,
+    members: HashMap<Ix, Vec<Ix>>,
 }
 
 impl<'a> Resolver<'a> {
@@ -745,6 +765,10 @@ impl<'a> Resolver<'a> {
                 websites.entry(d).or_default().push(AccountIx(i as u32));
             }
         }
+        let mut members: HashMap<Ix, Vec<Ix>> = HashMap::new();
+        for &(member, organization) in &ledger.members {
+            members.entry(organization).or_default().push(member);
+        }
         Self {
             ledger,
             outcomes: vec![None; ledger.entries.len()],
@@ -752,6 +776,7 @@ impl<'a> Resolver<'a> {
             busy: HashSet::new(),
             holders,
             websites,
+            members,
         }
     }
 
@@ -851,7 +876,41 @@ impl<'a> Resolver<'a> {
                     _ => fails(reason::AMBIGUOUS),
                 }
             }
+            Key::Children(organization) => {
+                let accounts = self.member_accounts(organization);
+                match accounts.len() {
+                    1 => Found::Account(*accounts.first().expect("one")),
+                    0 => fails(reason::UNKNOWN_ACCOUNT),
+                    _ => fails(reason::AMBIGUOUS),
+                }
+            }
         }
+    }
+
+    /// The accounts an organization's live members link to by a direct rule: the rules before
+    /// their first `parent`, `children` or `email` rule (which the connectors list after the
+    /// direct ones), so a member's evidence never depends on the organization's own answer.
+    fn member_accounts(&mut self, organization: Ix) -> BTreeSet<AccountIx> {
+        let members = self.members.get(&organization).cloned().unwrap_or_default();
+        let mut accounts = BTreeSet::new();
+        for m in members {
+            let entry = self.ledger.entry(m);
+            let Plan::Rules { steps, .. } = &entry.plan else { continue };
+            if entry.gone != Gone::Live {
+                continue;
+            }
+            for step in steps.iter().take_while(|s| !matches!(s.by.rule, "parent" | "children" | "email")) {
+                match self.find(step.key) {
+                    Found::Account(a) => {
+                        accounts.insert(a);
+                        break;
+                    }
+                    Found::Fails { ends: true, .. } => break,
+                    Found::Fails { ends: false, .. } => {}
+                }
+            }
+        }
+        accounts
     }
 
     /// The accounts an email is evidence for: those of its live holders that link by another

@@ -437,6 +437,8 @@ pub enum IndexRow {
         kind: ObjectKind,
         account_id: AccountId,
         email: Option<String>,
+        /// A contact's `organization_id`, for `children` rules.
+        organization: Option<String>,
         /// How the record linked: email evidence comes only from records linked another way.
         provenance: Provenance,
     },

@@ -85,6 +85,11 @@ pub(crate) fn email_field(kind: ObjectKind) -> Option<&'static str> {
     matches!(kind, ObjectKind::User | ObjectKind::Contact).then_some("email")
 }
 
+/// The column naming a record's organization in its own system, for `children` rules.
+pub(crate) fn organization_field(kind: ObjectKind) -> Option<&'static str> {
+    (kind == ObjectKind::Contact).then_some("organization_id")
+}
+
 /// The `ORDER BY` of a record listing. Only names from code reach the SQL: a requested column is
 /// looked up among [`crate::orderable_columns`]. NULLs sort lowest (first ascending, last
 /// descending) on both backends.

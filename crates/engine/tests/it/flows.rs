@@ -286,3 +286,84 @@ fn retry_applies_a_new_normalizer() {
     assert_eq!((report.retried, report.linked), (2, 2), "o1 with the normalizer, then t1 through it");
     assert!(quarantine(&second).is_empty());
 }
+
+const KEAP_LIKE: &str = r#"
+[sources.keap]
+kind = "file"
+[[sources.keap.objects]]
+name = "companies"
+kind = "organization"
+path = "companies.csv"
+native_id = "id"
+link = [{ rule = "field", field = "company_account" }, { rule = "children", field = "id", object = "contacts" }]
+[[sources.keap.objects]]
+name = "contacts"
+kind = "contact"
+path = "contacts.csv"
+native_id = "id"
+fields = { organization_id = "company" }
+link = [{ rule = "field", field = "contact_account" }, { rule = "parent", field = "company", object = "companies" }]
+"#;
+
+/// The guide's warning about Keap: several contacts can match one company. A company without
+/// its own account id takes the one its contacts agree on, is `ambiguous` (with the candidates)
+/// when they disagree, and never picks one; contacts without an id follow their company.
+#[test]
+fn a_company_takes_the_account_its_contacts_agree_on_and_never_picks_one() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "accounts.csv", "id,name,joined,status\nA1,Alpha,2024-01-01,active\nA2,Beta,2024-01-01,active\n");
+    write(dir.path(), "companies.csv", "id,company_account\nc1,\nc2,\nc3,\nc4,A2\n");
+    write(
+        dir.path(),
+        "contacts.csv",
+        "id,company,contact_account\n\
+         p1,c1,A1\np2,c1,A1\np3,c1,\n\
+         p4,c2,A1\np5,c2,A2\np6,c2,\n\
+         p7,c3,\n\
+         p8,c4,A1\n",
+    );
+    let hub = hub(dir.path(), &format!("{CRM}{KEAP_LIKE}"));
+    sync(&hub);
+    let org = |id: &str| hub.store.record(ObjectKind::Organization, &RecordKey::new("keap", "companies", id)).unwrap();
+    let contact = |id: &str| hub.store.record(ObjectKind::Contact, &RecordKey::new("keap", "contacts", id)).unwrap();
+    let c1 = org("c1").expect("c1 links");
+    assert_eq!((c1.account_id.as_str(), c1.provenance.rule), ("A1", RuleKind::Children));
+    assert_eq!(contact("p3").expect("p3 follows c1").provenance.rule, RuleKind::Parent);
+    // c4's own id wins over its contact's.
+    assert_eq!(org("c4").unwrap().account_id.as_str(), "A2");
+    assert!(org("c2").is_none() && org("c3").is_none() && contact("p6").is_none() && contact("p7").is_none());
+    let q = quarantine(&hub);
+    let reason = |id: &str| q.iter().find(|e| e.key.native_id == id).map(|e| e.rejection.clone()).unwrap();
+    let c2 = reason("c2");
+    assert_eq!(c2.reason, RejectReason::Ambiguous);
+    assert_eq!(
+        c2.hints,
+        vec![accord_core::Hint::Candidates {
+            account_ids: vec![accord_core::AccountId::new("A1").unwrap(), accord_core::AccountId::new("A2").unwrap()]
+        }]
+    );
+    assert_eq!(reason("c3").reason, RejectReason::UnknownAccount);
+    assert_eq!(reason("p6").reason, RejectReason::UnknownAccount);
+
+    // p4 is corrected to A2: c2's contacts agree, and c2 and p6 link without a retry.
+    write(
+        dir.path(),
+        "contacts.csv",
+        "id,company,contact_account\np1,c1,A1\np2,c1,A1\np3,c1,\np4,c2,A2\np5,c2,A2\np6,c2,\np7,c3,\np8,c4,A1\n",
+    );
+    sync(&hub);
+    assert_eq!(org("c2").expect("c2 links").account_id.as_str(), "A2");
+    assert_eq!(contact("p6").expect("p6 follows c2").account_id.as_str(), "A2");
+}
+
+#[test]
+fn a_children_rule_needs_its_contacts_direct_rules_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let toml = format!("{CRM}{KEAP_LIKE}").replace(
+        r#"link = [{ rule = "field", field = "contact_account" }, { rule = "parent", field = "company", object = "companies" }]"#,
+        r#"link = [{ rule = "parent", field = "company", object = "companies" }, { rule = "field", field = "contact_account" }]"#,
+    );
+    let config = accord_core::Config::from_toml(&toml, dir.path()).unwrap();
+    let err = accord_engine::Hub::open(config).err().expect("refused").to_string();
+    assert!(err.contains("sources.keap.objects.companies.link[1]") && err.contains("before their parent"), "{err}");
+}

@@ -291,10 +291,11 @@ fn deletions_between_two_syncs_match_the_ground_truth() {
 }
 
 /// Freshdesk companies with a mangled account id are rejected with the hint that names the
-/// account they meant (`100042.0`, `100042 `), and every Capsule organisation linked by a web
-/// address typed by hand records that address as its key.
+/// account they meant (`100042.0`, `100042 `), every Capsule organisation linked by a web
+/// address typed by hand records that address as its key, and a Keap company whose contacts'
+/// ContactIDs match two accounts is `ambiguous` with exactly those two as candidates.
 #[test]
-fn freshdesk_and_capsule_rejections_carry_their_hints() {
+fn freshdesk_capsule_and_keap_rejections_carry_their_hints() {
     use accord_core::{AccountId, Hint};
     use accord_sandbox::{Intent, Problem};
     let rt = runtime();
@@ -339,5 +340,38 @@ fn freshdesk_and_capsule_rejections_carry_their_hints() {
         let typed = cp.parties.iter().find(|c| c.id.to_string() == p.record.native_id).unwrap().website.clone();
         assert_eq!(Some(stored.provenance.key), typed, "the key is the address as typed");
     }
+    let keap = sandbox.keap.snapshot();
+    let (mut ambiguous, mut by_contacts) = (0, 0);
+    for p in planted.iter().filter(|p| p.problem == Problem::KeapSeveralContactsOfOneCompany) {
+        if p.record.object != "companies" {
+            continue;
+        }
+        let company: u64 = p.record.native_id.parse().unwrap();
+        let mut carried: Vec<AccountId> = keap
+            .contacts
+            .iter()
+            .filter(|c| c.company.as_ref().is_some_and(|(id, _)| *id == company))
+            .filter_map(|c| c.account_id.as_deref())
+            .map(|a| AccountId::new(a).unwrap())
+            .collect();
+        carried.sort();
+        carried.dedup();
+        match &p.intent {
+            Intent::Outcome(accord_sandbox::Expected::Rejected { reason }) if *reason == "ambiguous" => {
+                let got = &hints[&("keap".to_owned(), p.record.native_id.clone())];
+                assert_eq!(got, &vec![Hint::Candidates { account_ids: carried }], "{:?}", p.record);
+                ambiguous += 1;
+            }
+            Intent::Outcome(accord_sandbox::Expected::Linked { account_id, by }) => {
+                let rk = RecordKey::new("keap", "companies", p.record.native_id.clone());
+                let stored = hub.store.record(ObjectKind::Organization, &rk).unwrap().expect("linked");
+                assert_eq!(stored.provenance.rule.name(), by.as_ref().unwrap().rule);
+                assert_eq!(carried, vec![AccountId::new(account_id).unwrap()]);
+                by_contacts += 1;
+            }
+            _ => {}
+        }
+    }
+    assert!(ambiguous >= 1 && by_contacts >= 1, "planted: {ambiguous} ambiguous, {by_contacts} linked by contacts");
     rt.block_on(sandbox.shutdown());
 }

@@ -38,6 +38,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (6, "event_backlog", include_str!("../../migrations/postgres/0006_event_backlog.sql")),
     (7, "daily_usage", include_str!("../../migrations/postgres/0007_daily_usage.sql")),
     (8, "revenue", include_str!("../../migrations/postgres/0008_revenue.sql")),
+    (10, "contact_organization", include_str!("../../migrations/postgres/0010_contact_organization.sql")),
 ];
 
 /// Connections per process: enough for a server's blocking threads and a sync at once, small
@@ -398,8 +399,9 @@ impl Store for PgStore {
             let mut seen = HashSet::new();
             for kind in kinds.iter().copied().filter(|k| *k != ObjectKind::Account && seen.insert(*k)) {
                 let email = sql::email_field(kind).unwrap_or("NULL::text");
+                let organization = sql::organization_field(kind).unwrap_or("NULL::text");
                 let sql = format!(
-                    "SELECT source, object, native_id, account_id, {email}, link_rule, link_rule_index, link_key FROM {} WHERE NOT is_deleted",
+                    "SELECT source, object, native_id, account_id, {email}, link_rule, link_rule_index, link_key, {organization} FROM {} WHERE NOT is_deleted",
                     kind.table()
                 );
                 stream(conn, &sql, [], |r| {
@@ -408,6 +410,7 @@ impl Store for PgStore {
                         kind,
                         account_id: account_id(&r, 3)?,
                         email: r.try_get(4)?,
+                        organization: r.try_get(8)?,
                         provenance: accord_core::Provenance {
                             rule: accord_core::RuleKind::from_name(r.try_get::<_, &str>(5)?)
                                 .ok_or_else(|| StoreError::Invalid("unknown link rule in the store".into()))?,

@@ -28,6 +28,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (6, "event_backlog", include_str!("../../migrations/sqlite/0006_event_backlog.sql")),
     (7, "daily_usage", include_str!("../../migrations/sqlite/0007_daily_usage.sql")),
     (8, "revenue", include_str!("../../migrations/sqlite/0008_revenue.sql")),
+    (10, "contact_organization", include_str!("../../migrations/sqlite/0010_contact_organization.sql")),
 ];
 
 /// Keys looked up per statement (SQLite binds at most 32,766 parameters).
@@ -256,8 +257,9 @@ impl Store for SqliteStore {
             let mut seen = HashSet::new();
             for kind in kinds.iter().copied().filter(|k| *k != ObjectKind::Account && seen.insert(*k)) {
                 let email = sql::email_field(kind).unwrap_or("NULL");
+                let organization = sql::organization_field(kind).unwrap_or("NULL");
                 let mut st = conn.prepare(&format!(
-                    "SELECT source, object, native_id, account_id, {email}, link_rule, link_rule_index, link_key FROM {} WHERE is_deleted = 0",
+                    "SELECT source, object, native_id, account_id, {email}, link_rule, link_rule_index, link_key, {organization} FROM {} WHERE is_deleted = 0",
                     kind.table()
                 ))?;
                 let mut rows = st.query([])?;
@@ -267,6 +269,7 @@ impl Store for SqliteStore {
                         kind,
                         account_id: account_id(r, 3)?,
                         email: r.get(4)?,
+                        organization: r.get(8)?,
                         provenance: provenance(r.get(5)?, r.get(6)?, r.get(7)?)?,
                     });
                 }

@@ -24,7 +24,13 @@ pub fn streams(
         object: object(
             "companies",
             ObjectKind::Organization,
-            rules(json!([{"rule": "field", "field": format!("custom_fields[id={company_field}].content")}])),
+            // The guide's warning: several contacts can match one company. A company without its
+            // CompanyID takes the account its contacts' ContactIDs agree on; when they disagree it
+            // is ambiguous, with the candidates.
+            rules(json!([
+                {"rule": "field", "field": format!("custom_fields[id={company_field}].content")},
+                {"rule": "children", "field": "id", "object": "contacts"}
+            ])),
             mapping(&[("name", "company_name"), ("website", "website")]),
         ),
         first_request: Arc::new(move |_| {
@@ -57,6 +63,7 @@ pub fn streams(
                 ("email", "email_addresses[0].email"),
                 ("first_name", "given_name"),
                 ("last_name", "family_name"),
+                ("organization_id", "company.id"),
             ]),
         ),
         first_request: Arc::new(move |since: Option<&Value>| {
