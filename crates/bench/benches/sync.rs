@@ -11,6 +11,10 @@
 //!    after another and then with the sources at the same time: seconds, limiter waits and 429s
 //!    of each, and the ratio. `ACCORD_BENCH_ONLY=limits` runs this part alone.
 //!
+//! Parts 1 and 3 also print a line per vendor: its records, requests, the span from its first
+//! request to its last and the records/s over it, the peak requests one window of each of the
+//! vendor's limits granted as a fraction of that limit, and the 429s it sent (goal: 0).
+//!
 //! The emulators run on a runtime of their own, whose threads are named `accord-emulator`, so
 //! the CPU time they spend serving (handlers, JSON, their side of the sockets) is measured apart
 //! from accord's and printed as a share of the process's CPU time during the sync.
@@ -87,6 +91,7 @@ fn unthrottled_and_intercom(rt: &tokio::runtime::Runtime, emulators: &tokio::run
             fetched as f64 / emulator
         );
     }
+    per_vendor("unthrottled", &report, &sandbox);
     drop(hub);
     emulators.block_on(sandbox.shutdown());
 
@@ -149,6 +154,7 @@ fn every_system_at_its_limit(rt: &tokio::runtime::Runtime, emulators: &tokio::ru
             "sync (every system at its real limit, {}): {fetched} records in {elapsed:.1} s, {waits} waits for the limiter, 429s sent by the emulators: {throttled}",
             if sequential { "one source after another" } else { "sources at the same time" },
         );
+        per_vendor(if sequential { "at its limit, sequential" } else { "at its limit, concurrent" }, &report, &sandbox);
         seconds.push(elapsed);
         drop(hub);
         emulators.block_on(sandbox.shutdown());
@@ -157,6 +163,38 @@ fn every_system_at_its_limit(rt: &tokio::runtime::Runtime, emulators: &tokio::ru
         "sync (every system at its real limit): concurrent sources take {:.2}x the time of sequential ones",
         seconds[1] / seconds[0]
     );
+}
+
+/// One line per vendor emulator: records, requests, active span, records/s, how close it came to
+/// each of its limits (when they are on), and its 429s.
+fn per_vendor(run: &str, report: &accord_engine::SyncReport, sandbox: &Sandbox) {
+    for (source, limiter) in sandbox.rate_limiters() {
+        let Some(r) = report.sources.iter().find(|s| s.source == source) else { continue };
+        let stats = limiter.stats();
+        let active = stats.active().as_secs_f64();
+        let limits: Vec<String> = limiter
+            .scope_use()
+            .iter()
+            .map(|u| {
+                format!(
+                    "{} {}/{} per {} s ({:.0}%)",
+                    u.scope,
+                    u.peak,
+                    u.limit.max,
+                    u.limit.window.as_secs(),
+                    100.0 * u.fraction()
+                )
+            })
+            .collect();
+        println!(
+            "sync ({run}) {source}: {} records in {} requests over {active:.1} s: {:.0} records/s; limits: {}; 429s: {}",
+            r.counts.fetched,
+            stats.requests,
+            r.counts.fetched as f64 / active.max(0.001),
+            if limits.is_empty() { "off".to_owned() } else { limits.join(", ") },
+            stats.throttled
+        );
+    }
 }
 
 /// The name of the emulator runtime's threads (`/proc` keeps 15 bytes of it).

@@ -48,7 +48,7 @@ pub use clock::Clock;
 pub use emulator::{faults, ratelimit};
 pub use faults::{Fault, FaultCounts, FaultHandle, Schedule};
 pub use generate::{AS_OF, Company, Intent, Planted, Problem, SecondDay};
-pub use ratelimit::{Limit, RateLimiter, RateStats};
+pub use ratelimit::{Limit, RateLimiter, RateStats, ScopeUse};
 pub use truth::{AccountTruth, By, Expected, OBJECTS, RecordKey, Truth};
 
 /// Errors of the sandbox's Rust API (the emulated HTTP APIs answer in their vendors' shapes).
@@ -175,21 +175,23 @@ impl Sandbox {
             .truth()
     }
 
+    /// Each emulator's limiter and meter, by source kind.
+    pub fn rate_limiters(&self) -> Vec<(&'static str, RateLimiter)> {
+        vec![
+            (truth::SALESFORCE, self.salesforce.rate_limiter().clone()),
+            (truth::ZENDESK, self.zendesk.rate_limiter().clone()),
+            (truth::INTERCOM, self.intercom.rate_limiter().clone()),
+            (truth::DELIGHTED, self.delighted.rate_limiter().clone()),
+            (truth::FRESHDESK, self.freshdesk.rate_limiter().clone()),
+            (truth::CAPSULE, self.capsule.rate_limiter().clone()),
+            (truth::JIRA, self.jira.rate_limiter().clone()),
+            (truth::KEAP, self.keap.rate_limiter().clone()),
+        ]
+    }
+
     /// The 429s every emulator has sent so far.
     pub fn throttled(&self) -> u64 {
-        [
-            self.salesforce.rate_limiter(),
-            self.zendesk.rate_limiter(),
-            self.intercom.rate_limiter(),
-            self.delighted.rate_limiter(),
-            self.freshdesk.rate_limiter(),
-            self.capsule.rate_limiter(),
-            self.jira.rate_limiter(),
-            self.keap.rate_limiter(),
-        ]
-        .iter()
-        .map(|l| l.stats().throttled)
-        .sum()
+        self.rate_limiters().iter().map(|(_, l)| l.stats().throttled).sum()
     }
 
     /// Stops every emulator and waits until their servers have closed.

@@ -96,6 +96,36 @@ pub struct RateStats {
     pub throttled: u64,
     /// The most requests received within any sliding window of the metered length.
     pub max_in_window: u64,
+    /// When the first and the last request arrived: the span a client was active.
+    pub first: Option<Instant>,
+    pub last: Option<Instant>,
+}
+
+impl RateStats {
+    /// From the first request to the last.
+    pub fn active(&self) -> Duration {
+        match (self.first, self.last) {
+            (Some(a), Some(b)) => b.duration_since(a),
+            _ => Duration::ZERO,
+        }
+    }
+}
+
+/// How close a client came to one of the emulator's limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScopeUse {
+    /// The limit's name (`account`, `incremental`, `app`, ...).
+    pub scope: &'static str,
+    pub limit: Limit,
+    /// The most requests granted within one of its windows.
+    pub peak: u32,
+}
+
+impl ScopeUse {
+    /// The peak as a fraction of the limit.
+    pub fn fraction(&self) -> f64 {
+        f64::from(self.peak) / f64::from(self.limit.max.max(1))
+    }
 }
 
 #[derive(Debug)]
@@ -105,6 +135,8 @@ struct State {
     meter_window: Duration,
     recent: VecDeque<Instant>,
     stats: RateStats,
+    /// Per scope, in the order first seen: its limit and the most requests one window granted.
+    peaks: Vec<ScopeUse>,
 }
 
 /// The limiter and meter of one emulator. Cheap to clone; clones share state.
@@ -122,6 +154,7 @@ impl RateLimiter {
             meter_window,
             recent: VecDeque::new(),
             stats: RateStats::default(),
+            peaks: Vec::new(),
         };
         Self { state: Arc::new(Mutex::new(state)) }
     }
@@ -145,10 +178,16 @@ impl RateLimiter {
         self.lock().stats
     }
 
+    /// How close clients came to each limit that was enforced.
+    pub fn scope_use(&self) -> Vec<ScopeUse> {
+        self.lock().peaks.clone()
+    }
+
     /// Zeroes the counters and closes every window.
     pub fn reset(&self) {
         let mut s = self.lock();
         s.stats = RateStats::default();
+        s.peaks.clear();
         s.recent.clear();
         s.windows.clear();
     }
@@ -163,6 +202,8 @@ impl RateLimiter {
         }
         s.recent.push_back(now);
         s.stats.requests += 1;
+        s.stats.first.get_or_insert(now);
+        s.stats.last = Some(now);
         s.stats.max_in_window = s.stats.max_in_window.max(s.recent.len() as u64);
     }
 
@@ -193,9 +234,16 @@ impl RateLimiter {
             });
         }
         if verdicts.iter().all(|v| v.allowed) {
-            for (name, _) in scopes {
-                if let Some(w) = s.windows.get_mut(name) {
-                    w.used += 1;
+            for (name, limit) in scopes {
+                let Some(w) = s.windows.get_mut(name) else { continue };
+                w.used += 1;
+                let used = w.used;
+                match s.peaks.iter_mut().find(|p| p.scope == *name) {
+                    Some(p) => {
+                        p.peak = p.peak.max(used);
+                        p.limit = *limit;
+                    }
+                    None => s.peaks.push(ScopeUse { scope: name, limit: *limit, peak: used }),
                 }
             }
         } else {
