@@ -795,6 +795,15 @@ pub fn web_signin_failures_are_counted(store: &dyn Store) {
     assert_eq!(store.web_signin_failures("bo", 0).unwrap(), [300]);
 }
 
+pub fn webhook_deliveries_are_remembered_once(store: &dyn Store) {
+    assert!(store.remember_delivery("stripe", "t=100,v1=ab", 100, 0).unwrap());
+    assert!(!store.remember_delivery("stripe", "t=100,v1=ab", 150, 0).unwrap(), "a replay");
+    assert!(store.remember_delivery("zendesk", "t=100,v1=ab", 150, 0).unwrap(), "per source");
+    assert!(store.remember_delivery("stripe", "t=200,v1=cd", 200, 120).unwrap());
+    // Forgotten once older than the tolerance (a replay of it then fails its timestamp check).
+    assert!(store.remember_delivery("stripe", "t=100,v1=ab", 300, 120).unwrap());
+}
+
 pub fn web_accounts_search_filter_and_summaries(store: &dyn Store) {
     let plan = |id: &str, name: &str, plan: &str| {
         let mut a = account(id, name);
@@ -919,5 +928,6 @@ pub const CASES: &[(&str, Case)] = &[
     ("metric_definitions_by_name", metric_definitions_by_name),
     ("web_users_and_sessions", web_users_and_sessions),
     ("web_signin_failures_are_counted", web_signin_failures_are_counted),
+    ("webhook_deliveries_are_remembered_once", webhook_deliveries_are_remembered_once),
     ("web_accounts_search_filter_and_summaries", web_accounts_search_filter_and_summaries),
 ];

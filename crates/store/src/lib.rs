@@ -265,6 +265,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Forgets a user name's failed sign-ins (after a successful one).
     fn web_clear_signin_failures(&self, user_name: &str) -> Result<()>;
 
+    /// Records that a webhook delivery of `source` was received at `at_ms`, and forgets those
+    /// received before `forget_before_ms`. `false` when it was already recorded: a replay. Two
+    /// processes receiving one delivery get one `true` between them.
+    fn remember_delivery(&self, source: &str, delivery: &str, at_ms: i64, forget_before_ms: i64) -> Result<bool>;
+
     /// A page of accounts matching a search.
     fn web_accounts(&self, search: &AccountSearch) -> Result<Page<AccountRow>>;
 

@@ -39,6 +39,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (7, "daily_usage", include_str!("../../migrations/postgres/0007_daily_usage.sql")),
     (8, "revenue", include_str!("../../migrations/postgres/0008_revenue.sql")),
     (10, "contact_organization", include_str!("../../migrations/postgres/0010_contact_organization.sql")),
+    (11, "webhook_deliveries", include_str!("../../migrations/postgres/0011_webhook_deliveries.sql")),
 ];
 
 /// Connections per process: enough for a server's blocking threads and a sync at once, small
@@ -1220,6 +1221,10 @@ impl Store for PgStore {
 
     fn web_clear_signin_failures(&self, user_name: &str) -> Result<()> {
         self.web_clear_signin_failures_impl(user_name)
+    }
+
+    fn remember_delivery(&self, source: &str, delivery: &str, at_ms: i64, forget_before_ms: i64) -> Result<bool> {
+        self.remember_delivery_impl(source, delivery, at_ms, forget_before_ms)
     }
 
     fn web_accounts(&self, search: &crate::AccountSearch) -> Result<Page<AccountRow>> {

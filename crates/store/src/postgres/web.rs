@@ -132,6 +132,23 @@ impl PgStore {
         })
     }
 
+    pub(super) fn remember_delivery_impl(
+        &self,
+        source: &str,
+        delivery: &str,
+        at_ms: i64,
+        forget_before_ms: i64,
+    ) -> Result<bool> {
+        self.write(|tx| {
+            tx.execute_typed("DELETE FROM webhook_deliveries WHERE received_at < $1", &[(&forget_before_ms, Type::INT8)])?;
+            let inserted = tx.execute_typed(
+                "INSERT INTO webhook_deliveries (source, delivery, received_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                &[(&source, Type::TEXT), (&delivery, Type::TEXT), (&at_ms, Type::INT8)],
+            )?;
+            Ok(inserted == 1)
+        })
+    }
+
     pub(super) fn web_signin_failures_impl(&self, user_name: &str, since_ms: i64) -> Result<Vec<i64>> {
         self.read(|conn| {
             let rows = conn.query_typed(

@@ -125,6 +125,25 @@ impl SqliteStore {
         })
     }
 
+    pub(super) fn remember_delivery_impl(
+        &self,
+        source: &str,
+        delivery: &str,
+        at_ms: i64,
+        forget_before_ms: i64,
+    ) -> Result<bool> {
+        self.write(|conn| {
+            let tx = conn.transaction()?;
+            tx.execute("DELETE FROM webhook_deliveries WHERE received_at < ?1", params![forget_before_ms])?;
+            let new = tx.execute(
+                "INSERT INTO webhook_deliveries (source, delivery, received_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+                params![source, delivery, at_ms],
+            )? == 1;
+            tx.commit()?;
+            Ok(new)
+        })
+    }
+
     pub(super) fn web_signin_failures_impl(&self, user_name: &str, since_ms: i64) -> Result<Vec<i64>> {
         self.read(|conn| {
             let mut st = conn
