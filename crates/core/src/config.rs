@@ -112,9 +112,40 @@ pub struct SourceConfig {
     /// Objects to read, in order (an object may depend on one read before it).
     #[serde(default)]
     pub objects: Vec<ObjectConfig>,
+    /// The vendor's webhooks, received at `POST /webhooks/<source>` by `accord serve`.
+    #[serde(default)]
+    pub webhook: Option<WebhookConfig>,
     /// The kind's own settings, validated by its connector.
     #[serde(flatten)]
     pub settings: toml::Table,
+}
+
+/// A source's webhooks: each delivery whose signature checks out starts an incremental sync of
+/// the source (deliveries close together share one).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookConfig {
+    /// The secret the vendor signs with (Stripe's endpoint secret `whsec_...`, Intercom's client
+    /// secret, Zendesk's webhook signing secret, JIRA's webhook secret, the token Freshdesk sends).
+    pub secret: SecretRef,
+    /// Deliveries within this many seconds of the first share one sync (default 2).
+    #[serde(default = "default_debounce_seconds")]
+    pub debounce_seconds: u64,
+    /// How far a signed timestamp may be from now, in seconds (default 300, Stripe's).
+    #[serde(default = "default_tolerance_seconds")]
+    pub tolerance_seconds: u64,
+}
+
+/// The source kinds whose webhooks `accord serve` verifies (each vendor's own way; the server's
+/// `webhooks` module holds the schemes).
+pub const WEBHOOK_KINDS: &[&str] = &["stripe", "zendesk", "intercom", "jira", "freshdesk"];
+
+fn default_debounce_seconds() -> u64 {
+    2
+}
+
+fn default_tolerance_seconds() -> u64 {
+    300
 }
 
 /// The format of a file object.
@@ -390,6 +421,16 @@ fn validate(raw: &RawConfig) -> Result<Option<Filter>, ConfigError> {
         }
         if !valid_name(name) {
             return Err(ConfigError::new(key, "source names use letters, digits, '_' and '-' (at most 64)"));
+        }
+        if source.webhook.is_some() && !WEBHOOK_KINDS.contains(&source.kind.as_str()) {
+            return Err(ConfigError::new(
+                format!("{key}.webhook"),
+                format!(
+                    "{:?} sources send no webhooks accord can verify; the kinds that do: {}",
+                    source.kind,
+                    WEBHOOK_KINDS.join(", ")
+                ),
+            ));
         }
         let mut object_names = BTreeSet::new();
         for (i, obj) in source.objects.iter().enumerate() {

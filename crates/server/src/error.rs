@@ -26,6 +26,8 @@ pub enum ApiError {
     Forbidden,
     BadRequest(String),
     NotFound(String),
+    /// The request repeats one already acted on (409), e.g. a replayed webhook delivery.
+    Conflict(String),
     MethodNotAllowed,
     PayloadTooLarge(u64),
     /// A `Content-Encoding` we cannot decode (415).
@@ -47,6 +49,7 @@ impl IntoResponse for ApiError {
             ApiError::Forbidden => (StatusCode::FORBIDDEN, "forbidden", "the credentials are not valid".to_owned()),
             ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, "bad_request", m),
             ApiError::NotFound(m) => (StatusCode::NOT_FOUND, "not_found", m),
+            ApiError::Conflict(m) => (StatusCode::CONFLICT, "conflict", m),
             ApiError::MethodNotAllowed => (
                 StatusCode::METHOD_NOT_ALLOWED,
                 "method_not_allowed",

@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod natero;
 pub mod own;
 pub mod state;
+pub mod webhooks;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -36,8 +37,8 @@ pub use state::{AppState, EventKeys};
     info(title = "accord", description = "Natero-compatible Account API v2 and Event API, and accord's own API. \
         Every route here needs the API key (`?api_key=KEY`, or HTTP Basic with user `api`), except the Event API, \
         whose key pair is in its path. The web app (`/signin`, `/accounts`, ... outside `/api`) takes a session cookie instead. \
-        Open without a key: `/healthz`, `/api/openapi.json`, and `/metrics` \
-        unless `server.metrics_key` is set. A trailing slash before the query string is accepted on every route."),
+        Open without a key: `/healthz`, `/api/openapi.json`, `/metrics` \
+        unless `server.metrics_key` is set, and `/webhooks/{source}`, which takes the vendor's signature instead. A trailing slash before the query string is accepted on every route."),
     tags((name = "Account API v2", description = "Natero's Account API, field by field"),
          (name = "Event API", description = "Natero's Event API"),
          (name = "accord", description = "accord's own API")),
@@ -122,6 +123,7 @@ pub fn app(state: AppState) -> Router {
         .routes(routes!(own::rejections))
         .routes(routes!(own::retry))
         .routes(routes!(own::sources))
+        .routes(routes!(webhooks::receive))
         .split_for_parts();
     let mut api = api;
     event_body(&mut api);
@@ -222,7 +224,8 @@ pub fn state_from_config(hub: Arc<Hub>, config: &Config) -> Result<AppState, Ser
         )
     };
     let metrics_key = server.metrics_key.as_ref().map(|k| k.resolve(&config.base_dir)).transpose()?;
-    Ok(AppState::new(hub, api_key, event_keys, server.body_limit_bytes, cors, metrics_key))
+    let webhooks = webhooks::Webhooks::from_config(config)?;
+    Ok(AppState::new(hub, api_key, event_keys, server.body_limit_bytes, cors, metrics_key, webhooks))
 }
 
 /// Serves until SIGINT or SIGTERM, then stops accepting connections and lets requests in flight

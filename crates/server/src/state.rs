@@ -38,6 +38,8 @@ pub struct Inner {
     pub users_lock: tokio::sync::Mutex<()>,
     /// The web app (sign-in, pages, syncs started from the browser).
     pub web: accord_web::Web,
+    /// `POST /webhooks/{source}`: the endpoints and the syncs they start.
+    pub webhooks: crate::webhooks::Webhooks,
 }
 
 impl AppState {
@@ -48,6 +50,7 @@ impl AppState {
         body_limit: u64,
         cors: Option<Vec<axum::http::HeaderValue>>,
         metrics_key: Option<SecretString>,
+        webhooks: crate::webhooks::Webhooks,
     ) -> Self {
         let queue = accord_engine::queue::IngestQueue::start(hub.clone()).expect("cannot start the ingest thread");
         let web = accord_web::Web::new(hub.clone());
@@ -62,6 +65,7 @@ impl AppState {
             metrics_key,
             users_lock: tokio::sync::Mutex::new(()),
             web,
+            webhooks,
         }))
     }
 

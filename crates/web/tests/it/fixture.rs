@@ -91,6 +91,7 @@ fn serve(runtime: &tokio::runtime::Runtime, hub: Arc<Hub>) -> String {
         1 << 20,
         None,
         None,
+        accord_server::webhooks::Webhooks::default(),
     );
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
