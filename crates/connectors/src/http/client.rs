@@ -57,6 +57,8 @@ impl RequestSpec {
 /// How a source authenticates.
 #[derive(Debug, Clone)]
 pub enum Auth {
+    /// No credentials (an open API, or one reached through a network that authenticates).
+    None,
     /// A header holding the key (e.g. `X-Api-Key`).
     Header {
         name: String,
@@ -401,6 +403,7 @@ impl HttpClient {
             builder = builder.header(k, v);
         }
         builder = match &self.auth {
+            Auth::None => builder,
             Auth::Header { name, value } => builder.header(name, value.expose()),
             Auth::Query { name, value } => builder.query(&[(name, value.expose())]),
             Auth::Basic { user, password } => builder.basic_auth(user, Some(password.expose())),
