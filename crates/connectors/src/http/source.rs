@@ -193,3 +193,137 @@ fn paginator(p: &PaginatorConfig) -> Paginator {
         PaginatorConfig::Single => Paginator::Single,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use reqwest::header::HeaderValue;
+    use serde_json::json;
+
+    use super::*;
+    use crate::Connector;
+
+    const TOML: &str = r#"
+        [system_of_record]
+        source = "crm"
+        object = "accounts"
+        account_id = "number"
+        [sources.crm]
+        kind = "file"
+        [[sources.crm.objects]]
+        name = "accounts"
+        kind = "account"
+        path = "accounts.csv"
+
+        [sources.helpdesk]
+        kind = "http"
+        base_url = "http://127.0.0.1:9/api/v2"
+        auth = { kind = "basic", username = { file = "key" }, password = "X" }
+        retry = { header = "X-Wait" }
+        [[sources.helpdesk.objects]]
+        name = "tickets"
+        kind = "ticket"
+        path = "/tickets"
+        native_id = "id"
+        link = [{ rule = "field", field = "account" }]
+        params = { order_by = "updated_at" }
+        paginator = { kind = "next_token", field = "next", param = "token", per_page = 50, per_page_param = "limit" }
+        cursor = { field = "updated_at", param = "since", format = "unix", overlap_seconds = 60, start = "0" }
+        deletions = { authoritative = true, field = "state", value = "gone", feed = { path = "/tickets/deleted", params = { all = true }, since_param = "from", until_param = "to", records = "items", id = "ticket_id", window = "14d" } }
+        total = { field = "count", per = "page" }
+    "#;
+
+    fn parsed(text: &str) -> (tempfile::TempDir, Config) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("key"), "secret-key\n").unwrap();
+        let config = Config::from_toml(text, dir.path()).unwrap();
+        (dir, config)
+    }
+
+    #[test]
+    fn an_object_becomes_a_stream_of_the_shared_runtime() {
+        let (dir, config) = parsed(TOML);
+        let parsed = conf::parse("helpdesk", &config.raw.sources["helpdesk"], None).unwrap();
+        let def = stream(&parsed.objects[0]);
+        let full = (def.first_request)(None);
+        assert_eq!(full.path, "/tickets");
+        let q = |r: &RequestSpec| r.query.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>();
+        assert_eq!(q(&full), ["order_by=updated_at", "limit=50", "since=0"], "a full read sends `start`");
+        let since = json!("2024-01-31T09:15:00.000Z");
+        assert_eq!(q(&(def.first_request)(Some(&since))), ["order_by=updated_at", "limit=50", "since=1706692500"]);
+        assert!(matches!(&def.paginator, Paginator::NextToken { param, last: None, .. } if param == "token"));
+        assert_eq!((def.cursor_field.as_ref().unwrap().as_str(), def.overlap_seconds), ("updated_at", 60));
+        assert_eq!(def.deleted_when, Some((accord_core::FieldPath::key("state"), json!("gone"))));
+        assert!(def.authoritative && def.reconcile_every.is_none());
+        assert!(matches!(&def.total, Some(Total::Page(f)) if f.as_str() == "count"));
+        let feed = def.deletions.as_ref().unwrap();
+        assert_eq!((feed.list.as_str(), feed.id.as_str(), feed.window.num_days()), ("items", "ticket_id", 14));
+        let (from, to) = (DateTime::from_timestamp(1_000, 0).unwrap(), DateTime::from_timestamp(2_000, 0).unwrap());
+        let gone = (feed.request)(from, to);
+        assert_eq!(gone.path, "/tickets/deleted");
+        assert_eq!(q(&gone), ["all=true", "limit=50", "from=1000", "to=2000"], "the cursor's format, the page size");
+        let c = connector("helpdesk", &config.raw.sources["helpdesk"], &config, dir.path()).unwrap();
+        assert_eq!((c.kind(), c.objects()[0].name.as_str()), ("http", "tickets"));
+    }
+
+    #[test]
+    fn auth_reads_its_secrets_and_names_a_missing_one() {
+        let (dir, config) = parsed(TOML);
+        let source = &config.raw.sources["helpdesk"];
+        let s = conf::parse("helpdesk", source, None).unwrap().settings;
+        match auth("helpdesk", &s.auth, dir.path()).unwrap() {
+            Auth::Basic { user, password } => assert_eq!((user.as_str(), password.expose()), ("secret-key", "X")),
+            other => panic!("{other:?}"),
+        }
+        let header = HttpAuth::ApiKey {
+            header: Some("Authorization".into()),
+            query: None,
+            key: accord_core::secret::SecretRef::File { file: "key".into() },
+            prefix: Some("Token token=".into()),
+        };
+        match auth("helpdesk", &header, dir.path()).unwrap() {
+            Auth::Header { name, value } => {
+                assert_eq!((name.as_str(), value.expose()), ("Authorization", "Token token=secret-key"))
+            }
+            other => panic!("{other:?}"),
+        }
+        std::fs::remove_file(dir.path().join("key")).unwrap();
+        let e = connector("helpdesk", source, &config, dir.path()).unwrap_err();
+        assert_eq!(e.key, "sources.helpdesk.auth.username");
+        assert!(!e.to_string().contains("secret-key"));
+    }
+
+    #[test]
+    fn a_429_waits_as_long_as_the_configured_header_says() {
+        let mut h = HeaderMap::new();
+        h.insert("x-wait", HeaderValue::from_static("7"));
+        h.insert("retry-after", HeaderValue::from_static("1"));
+        let seconds = Signals { retry: RetrySignal { header: "X-Wait".into(), format: WaitFormat::Seconds } };
+        let v = seconds.classify(StatusCode::TOO_MANY_REQUESTS, &h, b"");
+        assert_eq!(v, Verdict::RateLimited(std::time::Duration::from_secs(7)));
+        let reset = (Utc::now().timestamp() + 30).to_string();
+        h.insert("x-reset", HeaderValue::from_str(&reset).unwrap());
+        let unix = Signals { retry: RetrySignal { header: "X-Reset".into(), format: WaitFormat::UnixTime } };
+        let Verdict::RateLimited(wait) = unix.classify(StatusCode::TOO_MANY_REQUESTS, &h, b"") else { panic!() };
+        assert!((28..=30).contains(&wait.as_secs()), "{wait:?}");
+        // Without the configured header, HTTP's Retry-After; other answers as HTTP says.
+        let other = Signals { retry: RetrySignal { header: "X-None".into(), format: WaitFormat::Seconds } };
+        assert_eq!(
+            other.classify(StatusCode::TOO_MANY_REQUESTS, &h, b""),
+            Verdict::RateLimited(std::time::Duration::from_secs(1))
+        );
+        assert!(matches!(other.classify(StatusCode::SERVICE_UNAVAILABLE, &h, b""), Verdict::Transient(_)));
+        assert_eq!(other.classify(StatusCode::OK, &h, b""), Verdict::Ok);
+    }
+
+    #[test]
+    fn the_example_in_examples_rest_is_a_valid_source() {
+        let example = include_str!("../../../../examples/rest/freshdesk.toml");
+        let text = format!(
+            "[system_of_record]\nsource = \"crm\"\nobject = \"accounts\"\naccount_id = \"n\"\n[sources.crm]\nkind = \"file\"\n[[sources.crm.objects]]\nname = \"accounts\"\nkind = \"account\"\npath = \"a.csv\"\n{example}"
+        );
+        let config = Config::from_toml(&text, Path::new(".")).unwrap();
+        let parsed = conf::parse("freshdesk", &config.raw.sources["freshdesk"], None).unwrap();
+        let names: Vec<_> = parsed.objects.iter().map(|o| o.name.as_str()).collect();
+        assert_eq!(names, ["companies", "contacts", "tickets"]);
+    }
+}

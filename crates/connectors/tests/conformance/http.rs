@@ -24,10 +24,7 @@ pub fn freshdesk_as_http(sb: &Sandbox, toml: &str, extra: &str) -> String {
     };
     swap("https://acme.freshdesk.com", &sb.freshdesk.base_url());
     swap("{ env = \"FRESHDESK_API_KEY\" }", "{ file = \"freshdesk_api_key\" }");
-    swap(
-        "custom_fields.account_id",
-        &format!("custom_fields.{}", accord_sandbox::freshdesk::model::ACCOUNT_ID_FIELD),
-    );
+    swap("custom_fields.account_id", &format!("custom_fields.{}", accord_sandbox::freshdesk::model::ACCOUNT_ID_FIELD));
     // Several pages per object at the harness's size.
     swap("per_page = 100", "per_page = 20");
     if extra.contains("rate_limit") {

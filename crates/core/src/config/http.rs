@@ -599,3 +599,200 @@ fn parse_object(okey: &str, o: &ObjectConfig, is_sor: bool) -> Result<HttpObject
         total,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::Config;
+
+    const GOOD: &str = r#"
+        [system_of_record]
+        source = "crm"
+        object = "accounts"
+        account_id = "number"
+
+        [sources.crm]
+        kind = "http"
+        base_url = "https://crm.example.com/api"
+        auth = { kind = "bearer", token = { env = "CRM_TOKEN" } }
+        [[sources.crm.objects]]
+        name = "accounts"
+        kind = "account"
+        path = "/accounts"
+        native_id = "id"
+        records = "data"
+        paginator = { kind = "next_url", field = "links.next" }
+        total = { field = "meta.total" }
+
+        [sources.helpdesk]
+        kind = "http"
+        base_url = "http://127.0.0.1:8080/api/v2"
+        auth = { kind = "basic", username = { env = "HD_KEY" }, password = "X" }
+        rate_limit = { requests = 100, per_seconds = 60 }
+        retry = { header = "X-RateLimit-Reset", format = "unix_time" }
+        [[sources.helpdesk.objects]]
+        name = "companies"
+        kind = "organization"
+        path = "/companies"
+        native_id = "id"
+        link = [{ rule = "field", field = "custom_fields.account_id" }]
+        fields = { name = "name" }
+        paginator = { kind = "link_header", per_page = 100 }
+        deletions = { authoritative = true, reconcile_every = "7d" }
+        [[sources.helpdesk.objects]]
+        name = "tickets"
+        kind = "ticket"
+        path = "/tickets"
+        native_id = "id"
+        link = [{ rule = "parent", field = "company_id", object = "companies" }]
+        params = { order_by = "updated_at", limit = 5, archived = false }
+        paginator = { kind = "page_number", per_page = 50, per_page_param = "limit" }
+        cursor = { field = "updated_at", param = "updated_since", format = "unix", overlap_seconds = 60 }
+        deletions = { field = "status", value = "deleted", feed = { path = "/tickets/deleted", since_param = "since", window = "30d" } }
+    "#;
+
+    fn err(text: &str) -> ConfigError {
+        Config::from_toml(text, Path::new(".")).unwrap_err()
+    }
+
+    fn helpdesk(text: &str) -> HttpSource {
+        let c = Config::from_toml(text, Path::new(".")).unwrap();
+        parse("helpdesk", &c.raw.sources["helpdesk"], None).unwrap()
+    }
+
+    #[test]
+    fn an_http_source_parses_into_its_objects() {
+        let s = helpdesk(GOOD);
+        assert_eq!(s.settings.base_url, "http://127.0.0.1:8080/api/v2");
+        assert_eq!(s.settings.retry, RetrySignal { header: "X-RateLimit-Reset".into(), format: WaitFormat::UnixTime });
+        assert!(matches!(s.settings.auth, HttpAuth::Basic { password: Credential::Text(ref p), .. } if p == "X"));
+        let [companies, tickets] = &s.objects[..] else { panic!("two objects") };
+        assert_eq!(companies.paginator.page_size(), Some(("per_page", 100)));
+        assert_eq!(companies.records, FieldPath::root(), "an answer's records default to the answer itself");
+        assert_eq!(companies.deletions.reconcile_every, Some(Period(Some(chrono::Duration::days(7)))));
+        assert_eq!(tickets.paginator.page_size(), Some(("limit", 50)));
+        assert!(matches!(&tickets.paginator, PaginatorConfig::PageNumber { param, first: 1, .. } if param == "page"));
+        let params: Vec<_> = tickets.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        assert_eq!(params, ["archived=false", "limit=5", "order_by=updated_at"]);
+        assert_eq!(tickets.cursor.as_ref().unwrap().format, TimeFormat::Unix);
+        assert_eq!(tickets.deleted_value, Some(serde_json::json!("deleted")));
+        assert_eq!(tickets.deletions.feed.as_ref().unwrap().id, FieldPath::key("id"));
+        let c = Config::from_toml(GOOD, Path::new(".")).unwrap();
+        let crm = parse("crm", &c.raw.sources["crm"], Some("accounts")).unwrap();
+        assert!(crm.objects[0].link.is_empty() && crm.objects[0].total.is_some());
+    }
+
+    #[test]
+    fn an_unknown_paginator_names_the_source_object_and_key_and_the_known_ones() {
+        let e = err(&GOOD.replace("kind = \"link_header\"", "kind = \"cursor\""));
+        assert_eq!(e.key, "sources.helpdesk.objects[0].paginator");
+        assert!(e.message.contains("\"companies\"") && e.message.contains("cursor"), "{e}");
+        assert!(e.message.contains("link_header") && e.message.contains("next_token"), "{e}");
+        let e = err(&GOOD.replace("paginator = { kind = \"link_header\", per_page = 100 }\n", ""));
+        assert_eq!(e.key, "sources.helpdesk.objects[0].paginator");
+        assert!(e.message.contains("until_empty"), "{e}");
+        let e = err(&GOOD.replace("per_page = 100", "page_size = 100"));
+        assert_eq!(e.key, "sources.helpdesk.objects[0].paginator");
+        assert!(e.message.contains("page_size") && e.message.contains("per_page"), "{e}");
+        let e = err(&GOOD.replace("per_page = 100", "per_page = 0"));
+        assert_eq!(e.key, "sources.helpdesk.objects[0].paginator.per_page");
+    }
+
+    #[test]
+    fn a_missing_field_names_the_object_and_the_key() {
+        let e = err(&GOOD.replace("param = \"updated_since\", ", ""));
+        assert_eq!(e.key, "sources.helpdesk.objects[1].cursor");
+        assert!(e.message.contains("\"tickets\"") && e.message.contains("missing field `param`"), "{e}");
+        let e = err(&GOOD.replace("path = \"/tickets\"\n", ""));
+        assert_eq!(e.key, "sources.helpdesk.objects[1].path");
+        let e = err(&GOOD.replace("since_param = \"since\", ", ""));
+        assert_eq!(e.key, "sources.helpdesk.objects[1].deletions");
+        assert!(e.message.contains("since_param"), "{e}");
+        let e = err(&GOOD.replace("window = \"30d\"", "window = \"a month\""));
+        assert_eq!(e.key, "sources.helpdesk.objects[1].deletions");
+        assert!(e.message.contains("not a period"), "{e}");
+        let e = err(&GOOD.replace("field = \"status\", ", ""));
+        assert_eq!(e.key, "sources.helpdesk.objects[1].deletions.field");
+        let e = err(
+            &GOOD.replace("native_id = \"id\"\n        link = [{ rule = \"parent\"", "link = [{ rule = \"parent\"")
+        );
+        assert_eq!(e.key, "sources.helpdesk.objects[1].native_id");
+        let e = err(&GOOD.replace("kind = \"ticket\"\n", ""));
+        assert_eq!(e.key, "sources.helpdesk.objects[1].kind");
+        let e = err(&GOOD.replace(", token = { env = \"CRM_TOKEN\" }", ""));
+        assert_eq!(e.key, "sources.crm");
+        assert!(e.message.contains("token"), "{e}");
+    }
+
+    #[test]
+    fn a_bad_url_or_path_names_its_key() {
+        for bad in ["127.0.0.1:8080/api/v2", "http:///api", "http://host/api?x=1", "ftp://host"] {
+            let e = err(&GOOD.replace("http://127.0.0.1:8080/api/v2", bad));
+            assert_eq!(e.key, "sources.helpdesk.base_url", "{bad}");
+            assert!(e.message.contains(bad), "{e}");
+        }
+        let e = err(&GOOD.replace("path = \"/companies\"", "path = \"companies?page=1\""));
+        assert_eq!(e.key, "sources.helpdesk.objects[0].path");
+        let e = err(&GOOD.replace("path = \"/tickets/deleted\"", "path = \"tickets/deleted\""));
+        assert_eq!(e.key, "sources.helpdesk.objects[1].deletions.feed.path");
+    }
+
+    #[test]
+    fn settings_and_references_are_checked() {
+        let e = err(&GOOD.replace("retry = {", "retries = {"));
+        assert_eq!(e.key, "sources.helpdesk");
+        assert!(e.message.contains("retries") && e.message.contains("rate_limit"), "{e}");
+        let e = err(&GOOD.replace("object = \"companies\"", "object = \"orgs\""));
+        assert_eq!(e.key, "sources.helpdesk.objects[1].link[0].object", "http objects are all listed: {e}");
+        let e =
+            err(&GOOD.replace("object = \"accounts\"\n        account_id", "object = \"Account\"\n        account_id"));
+        assert_eq!(e.key, "system_of_record.object");
+        let e = err(&GOOD.replace(
+            "auth = { kind = \"bearer\", token = { env = \"CRM_TOKEN\" } }",
+            "auth = { kind = \"api_key\", header = \"X-Key\", query = \"key\", key = { env = \"K\" } }",
+        ));
+        assert_eq!(e.key, "sources.crm.auth");
+        let e = err(&GOOD.replace("params = { order_by", "params = { since = 2024-01-01, order_by"));
+        assert_eq!(e.key, "sources.helpdesk.objects[1].params.since");
+        let e = err(&GOOD
+            .replace("reconcile_every = \"7d\"", "reconcile_every = \"7d\", authoritative = false")
+            .replace("authoritative = true, ", ""));
+        assert_eq!(e.key, "sources.helpdesk.objects[0].deletions.reconcile_every");
+        let file = r#"
+            [system_of_record]
+            source = "crm"
+            object = "accounts"
+            account_id = "number"
+            [sources.crm]
+            kind = "file"
+            [[sources.crm.objects]]
+            name = "accounts"
+            kind = "account"
+            path = "accounts.csv"
+            paginator = { kind = "single" }
+        "#;
+        let e = err(file);
+        assert_eq!(e.key, "sources.crm.objects[0]");
+        assert!(e.message.contains("for http sources only"), "{e}");
+    }
+
+    #[test]
+    fn cursor_values_are_written_in_the_chosen_form() {
+        let v = serde_json::json!("2024-01-31T09:15:00.250Z");
+        assert_eq!(TimeFormat::Rfc3339.write(&v).unwrap(), "2024-01-31T09:15:00Z");
+        assert_eq!(TimeFormat::Rfc3339Millis.write(&v).unwrap(), "2024-01-31T09:15:00.250Z");
+        assert_eq!(TimeFormat::Unix.write(&v).unwrap(), "1706692500");
+        assert_eq!(TimeFormat::UnixMillis.write(&v).unwrap(), "1706692500250");
+        assert_eq!(TimeFormat::Date.write(&v).unwrap(), "2024-01-31");
+        assert_eq!(TimeFormat::Raw.write(&serde_json::json!(42)).unwrap(), "42");
+        assert_eq!(TimeFormat::Rfc3339.write(&serde_json::json!("soon")), None);
+    }
+
+    #[test]
+    fn a_credential_never_prints_its_text() {
+        let c = Credential::Text("hunter2".into());
+        assert!(!format!("{c:?}").contains("hunter2"));
+    }
+}
