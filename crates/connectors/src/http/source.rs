@@ -286,6 +286,8 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+        let c = connector("helpdesk", source, &config, dir.path()).unwrap();
+        assert!(!format!("{c:?}").contains("secret-key"), "the key is the Basic user: never printed");
         std::fs::remove_file(dir.path().join("key")).unwrap();
         let e = connector("helpdesk", source, &config, dir.path()).unwrap_err();
         assert_eq!(e.key, "sources.helpdesk.auth.username");
@@ -325,5 +327,19 @@ mod tests {
         let parsed = conf::parse("freshdesk", &config.raw.sources["freshdesk"], None).unwrap();
         let names: Vec<_> = parsed.objects.iter().map(|o| o.name.as_str()).collect();
         assert_eq!(names, ["companies", "contacts", "tickets"]);
+    }
+
+    #[test]
+    fn the_readme_example_is_a_valid_source() {
+        let readme = include_str!("../../../../README.md");
+        let section = &readme[readme.find("## Adding a REST source").expect("the README section")..];
+        let start = section.find("```toml\n").expect("a toml block") + "```toml\n".len();
+        let block = &section[start..start + section[start..].find("```").unwrap()];
+        let text = format!(
+            "[system_of_record]\nsource = \"crm\"\nobject = \"accounts\"\naccount_id = \"n\"\n[sources.crm]\nkind = \"file\"\n[[sources.crm.objects]]\nname = \"accounts\"\nkind = \"account\"\npath = \"a.csv\"\n{block}"
+        );
+        let config = Config::from_toml(&text, Path::new(".")).unwrap();
+        let parsed = conf::parse("freshdesk", &config.raw.sources["freshdesk"], None).unwrap();
+        assert_eq!(parsed.objects.len(), 2);
     }
 }
