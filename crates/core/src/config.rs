@@ -3,7 +3,8 @@
 //! `Config::load` reads the file, rejects unknown keys (naming the key and what is allowed), and
 //! checks everything that does not depend on a connector: the System of Record, object names, link
 //! rule references, the SOR filter, file options. Connector-specific settings stay a TOML table here
-//! and are validated by the connector registry.
+//! and are validated by the connector registry; an `http` source, whose objects are all written
+//! here, is checked here too ([`http`]).
 
 pub mod http;
 
