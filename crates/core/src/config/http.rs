@@ -234,7 +234,8 @@ impl PaginatorConfig {
 /// The incremental cursor: `cursor = { field = "updated_at", param = "updated_since" }`. After a
 /// finished pass, the next one sends `param` = the greatest `field` seen, less `overlap_seconds`,
 /// written in `format`. A full read sends `start` when given (for lists that hold only recent
-/// records without the filter), else no `param`.
+/// records without the filter), else no `param`; so does a pass whose mark is not a time in
+/// `format` (it reads more, never less).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CursorConfig {
