@@ -9,7 +9,7 @@ use crate::vendors::{capsule, delighted, freshdesk, intercom, jira, keap, salesf
 
 /// Every source kind accord knows.
 pub const KINDS: &[&str] =
-    &["file", "salesforce", "zendesk", "intercom", "delighted", "desk", "freshdesk", "capsule", "jira", "keap"];
+    &["file", "salesforce", "zendesk", "intercom", "delighted", "desk", "freshdesk", "capsule", "jira", "keap", "http"];
 
 /// Builds the connector of a configured source.
 pub fn open_source(name: &str, source: &SourceConfig, config: &Config) -> Result<Box<dyn Connector>, ConfigError> {
@@ -25,6 +25,7 @@ pub fn open_source(name: &str, source: &SourceConfig, config: &Config) -> Result
         "capsule" => Box::new(capsule::connector(name, source, config, base)?),
         "jira" => Box::new(jira::connector(name, source, config, base)?),
         "keap" => Box::new(keap::connector(name, source, config, base)?),
+        "http" => Box::new(crate::http::source::connector(name, source, config, base)?),
         other => {
             return Err(ConfigError::new(
                 format!("sources.{name}.kind"),

@@ -3,7 +3,10 @@
 //! `Config::load` reads the file, rejects unknown keys (naming the key and what is allowed), and
 //! checks everything that does not depend on a connector: the System of Record, object names, link
 //! rule references, the SOR filter, file options. Connector-specific settings stay a TOML table here
-//! and are validated by the connector registry.
+//! and are validated by the connector registry; an `http` source, whose objects are all written
+//! here, is checked here too ([`http`]).
+
+pub mod http;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -196,6 +199,27 @@ pub struct ObjectConfig {
     pub records: Option<FieldPath>,
     /// File sources, CSV format: the field delimiter (default `,`; `\t` for .tsv).
     pub delimiter: Option<char>,
+    /// HTTP sources: query parameters every request of the list sends (`{ order_by = "id" }`).
+    pub params: Option<toml::Table>,
+    /// HTTP sources: how the list pages (`{ kind = "link_header", per_page = 100 }`).
+    pub paginator: Option<toml::Table>,
+    /// HTTP sources: the incremental filter (`{ field = "updated_at", param = "updated_since" }`).
+    pub cursor: Option<toml::Table>,
+    /// HTTP sources: how deletions show (a field's value, a feed, reconciling full reads).
+    pub deletions: Option<toml::Table>,
+    /// HTTP sources: the count the API reports, checked against what was read.
+    pub total: Option<toml::Table>,
+}
+
+impl ObjectConfig {
+    /// Whether any key only an `http` source reads is set.
+    fn has_http_keys(&self) -> bool {
+        self.params.is_some()
+            || self.paginator.is_some()
+            || self.cursor.is_some()
+            || self.deletions.is_some()
+            || self.total.is_some()
+    }
 }
 
 /// A domain map entry.
@@ -364,7 +388,7 @@ fn validate(raw: &RawConfig) -> Result<Option<Filter>, ConfigError> {
             format!("no source named {:?}; defined sources: {}", sor.source, names(raw.sources.keys())),
         ));
     };
-    if sor_source.kind == "file" && !sor_source.objects.iter().any(|o| o.name == sor.object) {
+    if lists_objects(&sor_source.kind) && !sor_source.objects.iter().any(|o| o.name == sor.object) {
         return Err(ConfigError::new(
             "system_of_record.object",
             format!(
@@ -483,7 +507,7 @@ fn validate(raw: &RawConfig) -> Result<Option<Filter>, ConfigError> {
                 let rkey = format!("{okey}.link[{j}]");
                 match rule {
                     LinkRule::Parent { object, .. } => {
-                        if !source.objects.iter().any(|o| &o.name == object) && source.kind == "file" {
+                        if !source.objects.iter().any(|o| &o.name == object) && lists_objects(&source.kind) {
                             return Err(ConfigError::new(
                                 format!("{rkey}.object"),
                                 format!(
@@ -507,9 +531,20 @@ fn validate(raw: &RawConfig) -> Result<Option<Filter>, ConfigError> {
             }
             if source.kind == "file" {
                 validate_file_object(&okey, obj, is_sor)?;
+            } else if source.kind == "http" {
+                // Checked with the source's own settings below.
             } else if obj.path.is_some() || obj.format.is_some() || obj.records.is_some() || obj.delimiter.is_some() {
                 return Err(ConfigError::new(okey, "path, format, records and delimiter are for file sources only"));
             }
+            if source.kind != "http" && obj.has_http_keys() {
+                return Err(ConfigError::new(
+                    okey,
+                    "params, paginator, cursor, deletions and total are for http sources only",
+                ));
+            }
+        }
+        if source.kind == "http" {
+            http::parse(name, source, (*name == sor.source).then_some(sor.object.as_str()))?;
         }
     }
     Ok(sor_filter)
@@ -539,14 +574,13 @@ fn validate_revenue(r: &RevenueConfig) -> Result<(), ConfigError> {
     Ok(())
 }
 
+/// Sources whose objects are all written in the config (so a reference to another is checked).
+fn lists_objects(kind: &str) -> bool {
+    matches!(kind, "file" | "http")
+}
+
 fn validate_file_object(okey: &str, obj: &ObjectConfig, is_sor: bool) -> Result<(), ConfigError> {
-    let Some(kind) = obj.kind else {
-        let kinds: Vec<_> = ObjectKind::ALL.iter().map(|k| k.name()).collect();
-        return Err(ConfigError::new(
-            format!("{okey}.kind"),
-            format!("file objects need a kind; one of {}", kinds.join(", ")),
-        ));
-    };
+    require_kind_id_link(okey, obj, is_sor, "file")?;
     let Some(path) = &obj.path else {
         return Err(ConfigError::new(format!("{okey}.path"), "file objects need a path"));
     };
@@ -556,10 +590,23 @@ fn validate_file_object(okey: &str, obj: &ObjectConfig, is_sor: bool) -> Result<
             format!("cannot tell the format of {}: set format to csv, json or ndjson", path.display()),
         ));
     }
+    Ok(())
+}
+
+/// What an object of a source that lists its objects (`file`, `http`) must say: its kind, where
+/// its records keep their ids, and (but for the System of Record) its link rules.
+fn require_kind_id_link(okey: &str, obj: &ObjectConfig, is_sor: bool, what: &str) -> Result<ObjectKind, ConfigError> {
+    let Some(kind) = obj.kind else {
+        let kinds: Vec<_> = ObjectKind::ALL.iter().map(|k| k.name()).collect();
+        return Err(ConfigError::new(
+            format!("{okey}.kind"),
+            format!("{what} objects need a kind; one of {}", kinds.join(", ")),
+        ));
+    };
     if obj.native_id.is_none() && kind != ObjectKind::Event && !is_sor {
         return Err(ConfigError::new(
             format!("{okey}.native_id"),
-            "name the field that holds each record's id in this file",
+            format!("name the field that holds each record's id in this {what} source"),
         ));
     }
     if !is_sor && obj.link.as_ref().is_none_or(|l| l.is_empty()) {
@@ -568,7 +615,7 @@ fn validate_file_object(okey: &str, obj: &ObjectConfig, is_sor: bool) -> Result<
             "list at least one link rule (field, native_id, parent, email, domain, support_id, user_map)",
         ));
     }
-    Ok(())
+    Ok(kind)
 }
 
 fn check_object_ref(raw: &RawConfig, key: &str, source: &str, object: &str) -> Result<(), ConfigError> {
@@ -578,7 +625,7 @@ fn check_object_ref(raw: &RawConfig, key: &str, source: &str, object: &str) -> R
             format!("no source named {source:?}; defined sources: {}", names(raw.sources.keys())),
         ));
     };
-    if s.kind == "file" && !s.objects.iter().any(|o| o.name == object) {
+    if lists_objects(&s.kind) && !s.objects.iter().any(|o| o.name == object) {
         return Err(ConfigError::new(
             key,
             format!(

@@ -67,6 +67,42 @@ pub fn to_rfc3339(t: &Timestamp) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
+/// A period written as text: `"7d"`, `"12h"`, `"30m"`, `"90s"` or `"2w"`; `"off"` for none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Period(pub Option<chrono::Duration>);
+
+impl Period {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let t = text.trim();
+        if t.eq_ignore_ascii_case("off") || t.eq_ignore_ascii_case("never") {
+            return Ok(Period(None));
+        }
+        let bad = || {
+            format!("{text:?} is not a period: write a number and a unit (s, m, h, d or w), e.g. \"7d\", or \"off\"")
+        };
+        let split = t.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+        let (n, unit) = t.split_at(split);
+        let n: i64 = n.parse().map_err(|_| bad())?;
+        let seconds = match unit.trim() {
+            "s" => 1,
+            "m" => 60,
+            "h" => 3600,
+            "d" => 86_400,
+            "w" => 7 * 86_400,
+            _ => return Err(bad()),
+        };
+        let total = n.checked_mul(seconds).filter(|s| *s <= 3650 * 86_400).ok_or_else(bad)?;
+        Ok(Period(Some(chrono::Duration::seconds(total))))
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Period {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = <String as serde::Deserialize>::deserialize(d)?;
+        Period::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -94,5 +130,18 @@ mod tests {
         assert_eq!(ms(json!("")), None);
         assert_eq!(ms(json!(true)), None);
         assert_eq!(ms(json!("2020-13-45")), None);
+    }
+
+    #[test]
+    fn periods_parse_with_units_or_off() {
+        assert_eq!(Period::parse("7d"), Ok(Period(Some(chrono::Duration::days(7)))));
+        assert_eq!(Period::parse(" 12h "), Ok(Period(Some(chrono::Duration::hours(12)))));
+        assert_eq!(Period::parse("0s"), Ok(Period(Some(chrono::Duration::zero()))));
+        assert_eq!(Period::parse("2w"), Ok(Period(Some(chrono::Duration::days(14)))));
+        assert_eq!(Period::parse("off"), Ok(Period(None)));
+        for bad in ["7", "d", "7 days", "-1d", "99999999999d"] {
+            let e = Period::parse(bad).unwrap_err();
+            assert!(e.contains("not a period") && e.contains("7d"), "{bad}: {e}");
+        }
     }
 }

@@ -54,9 +54,12 @@ impl RequestSpec {
     }
 }
 
-/// How a source authenticates.
-#[derive(Debug, Clone)]
+/// How a source authenticates. Its `Debug` shows the method and the names it sends, never a
+/// credential (a Basic user is often an API key).
+#[derive(Clone)]
 pub enum Auth {
+    /// No credentials (an open API, or one reached through a network that authenticates).
+    None,
     /// A header holding the key (e.g. `X-Api-Key`).
     Header {
         name: String,
@@ -88,6 +91,24 @@ pub enum Auth {
         client_secret: SecretString,
         tokens: Arc<TokenFile>,
     },
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Auth::None => f.write_str("Auth::None"),
+            Auth::Header { name, .. } => f.debug_struct("Auth::Header").field("name", name).finish_non_exhaustive(),
+            Auth::Query { name, .. } => f.debug_struct("Auth::Query").field("name", name).finish_non_exhaustive(),
+            Auth::Basic { .. } => f.write_str("Auth::Basic([redacted])"),
+            Auth::Bearer(_) => f.write_str("Auth::Bearer([redacted])"),
+            Auth::OAuth2 { token_url, .. } => {
+                f.debug_struct("Auth::OAuth2").field("token_url", token_url).finish_non_exhaustive()
+            }
+            Auth::OAuth2Rotating { token_url, .. } => {
+                f.debug_struct("Auth::OAuth2Rotating").field("token_url", token_url).finish_non_exhaustive()
+            }
+        }
+    }
 }
 
 /// What a response means.
@@ -401,6 +422,7 @@ impl HttpClient {
             builder = builder.header(k, v);
         }
         builder = match &self.auth {
+            Auth::None => builder,
             Auth::Header { name, value } => builder.header(name, value.expose()),
             Auth::Query { name, value } => builder.query(&[(name, value.expose())]),
             Auth::Basic { user, password } => builder.basic_auth(user, Some(password.expose())),

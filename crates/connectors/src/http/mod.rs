@@ -4,6 +4,7 @@
 pub mod client;
 pub mod limiter;
 pub mod rotation;
+pub mod source;
 pub mod stream;
 
 use std::sync::Arc;

@@ -7,28 +7,20 @@ use serde::Deserialize;
 
 use crate::http::{Auth, HttpClient, Limit, Limiter, RetryPolicy, StreamDef, Vendor};
 
-/// An override of the vendor's documented rate limit.
-#[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RateLimitSetting {
-    /// Requests allowed per window.
-    pub requests: u32,
-    /// The window, in seconds.
-    pub per_seconds: f64,
-}
+/// A period written as text (`"7d"`, `"off"`), shared with the config of `http` sources.
+pub use accord_core::time::Period;
 
-impl RateLimitSetting {
-    pub fn limit(self) -> Limit {
-        Limit {
-            requests: self.requests.max(1),
-            window: std::time::Duration::from_secs_f64(self.per_seconds.max(0.001)),
-        }
-    }
+/// An override of the vendor's documented rate limit (`rate_limit = { requests, per_seconds }`).
+pub use accord_core::config::http::RateLimitSetting;
+
+/// The limiter's form of a rate-limit setting.
+pub fn limit_of(s: RateLimitSetting) -> Limit {
+    Limit { requests: s.requests.max(1), window: std::time::Duration::from_secs_f64(s.per_seconds.max(0.001)) }
 }
 
 /// The limit to enforce: the user's, or the vendor's default; none when `unthrottled`.
 pub fn effective_limit(setting: Option<RateLimitSetting>, unthrottled: bool, default: Limit) -> Option<Limit> {
-    if unthrottled { None } else { Some(setting.map_or(default, RateLimitSetting::limit)) }
+    if unthrottled { None } else { Some(setting.map_or(default, limit_of)) }
 }
 
 /// Applies `[[sources.X.objects]]` entries to the connector's streams: `link`, `normalize` and
@@ -127,58 +119,4 @@ pub fn object(
     fields: accord_core::FieldMapping,
 ) -> crate::ObjectSpec {
     crate::ObjectSpec { name: name.into(), kind, native_id: Some(path("id")), link, normalize: vec![], fields }
-}
-
-/// A period written as text: `"7d"`, `"12h"`, `"30m"`, `"90s"` or `"2w"`; `"off"` for none.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Period(pub Option<chrono::Duration>);
-
-impl Period {
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let t = text.trim();
-        if t.eq_ignore_ascii_case("off") || t.eq_ignore_ascii_case("never") {
-            return Ok(Period(None));
-        }
-        let bad = || {
-            format!("{text:?} is not a period: write a number and a unit (s, m, h, d or w), e.g. \"7d\", or \"off\"")
-        };
-        let split = t.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
-        let (n, unit) = t.split_at(split);
-        let n: i64 = n.parse().map_err(|_| bad())?;
-        let seconds = match unit.trim() {
-            "s" => 1,
-            "m" => 60,
-            "h" => 3600,
-            "d" => 86_400,
-            "w" => 7 * 86_400,
-            _ => return Err(bad()),
-        };
-        let total = n.checked_mul(seconds).filter(|s| *s <= 3650 * 86_400).ok_or_else(bad)?;
-        Ok(Period(Some(chrono::Duration::seconds(total))))
-    }
-}
-
-impl<'de> Deserialize<'de> for Period {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        Period::parse(&text).map_err(serde::de::Error::custom)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn periods_parse_with_units_or_off() {
-        assert_eq!(Period::parse("7d"), Ok(Period(Some(chrono::Duration::days(7)))));
-        assert_eq!(Period::parse(" 12h "), Ok(Period(Some(chrono::Duration::hours(12)))));
-        assert_eq!(Period::parse("0s"), Ok(Period(Some(chrono::Duration::zero()))));
-        assert_eq!(Period::parse("2w"), Ok(Period(Some(chrono::Duration::days(14)))));
-        assert_eq!(Period::parse("off"), Ok(Period(None)));
-        for bad in ["7", "d", "7 days", "-1d", "99999999999d"] {
-            let e = Period::parse(bad).unwrap_err();
-            assert!(e.contains("not a period") && e.contains("7d"), "{bad}: {e}");
-        }
-    }
 }

@@ -9,8 +9,8 @@ use accord_sandbox::{Fault, Schedule, salesforce};
 use serde_json::Value;
 
 use super::{
-    CAPSULE, DELIGHTED, FRESHDESK, INTERCOM, JIRA, KEAP, SALESFORCE, Vendor, ZENDESK, connector, expected, options,
-    read, sandbox, set, try_read,
+    CAPSULE, DELIGHTED, FRESHDESK, FRESHDESK_HTTP, INTERCOM, JIRA, KEAP, SALESFORCE, Vendor, ZENDESK, connector,
+    expected, options, read, sandbox, set, try_read,
 };
 
 /// Intercom with the connector's default page size (150), for the paging cases.
@@ -417,16 +417,26 @@ async fn desk_exports_read_exactly_the_truths_records_and_resume() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn freshdesk_deleted_contacts_and_tickets_arrive_from_the_deletion_lists() {
-    let sb = sandbox(&FRESHDESK, options()).await;
+    deletion_lists(&FRESHDESK).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn freshdesk_http_deleted_contacts_and_tickets_arrive_from_the_deletion_lists() {
+    deletion_lists(&FRESHDESK_HTTP).await
+}
+
+/// Freshdesk's deletion lists, read by the shipped connector or by the `http` source.
+async fn deletion_lists(v: &Vendor) {
+    let sb = sandbox(v, options()).await;
     let dir = tempfile::tempdir().unwrap();
-    let c = connector(&sb, &FRESHDESK, dir.path(), "");
+    let c = connector(&sb, v, dir.path(), "");
     let contacts = read(c.as_ref(), "contacts", None, None).await;
     let tickets = read(c.as_ref(), "tickets", None, None).await;
     contacts.completed_full_pass("the first contacts pass");
     tickets.completed_full_pass("the first tickets pass: everything updated since 1970");
     // Every ticket is older than the 30 days a list without updated_since reaches: the pass read
     // them all, so it sent updated_since.
-    assert_eq!(set(&tickets.ids), expected(&sb, &FRESHDESK, "tickets").0);
+    assert_eq!(set(&tickets.ids), expected(&sb, v, "tickets").0);
     let snapshot = sb.freshdesk.snapshot();
     let contact = snapshot.contacts.iter().find(|c| !c.deleted).unwrap().id;
     let ticket = snapshot.tickets.iter().find(|t| !t.deleted).unwrap().id;
@@ -449,9 +459,18 @@ async fn freshdesk_deleted_contacts_and_tickets_arrive_from_the_deletion_lists()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn freshdesk_deleted_companies_are_reconciled_every_reconcile_every() {
-    let sb = sandbox(&FRESHDESK, options()).await;
+    companies_reconciled(&FRESHDESK).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn freshdesk_http_deleted_companies_are_reconciled_every_reconcile_every() {
+    companies_reconciled(&FRESHDESK_HTTP).await
+}
+
+async fn companies_reconciled(v: &Vendor) {
+    let sb = sandbox(v, options()).await;
     let dir = tempfile::tempdir().unwrap();
-    let c = connector(&sb, &FRESHDESK, dir.path(), "");
+    let c = connector(&sb, v, dir.path(), "");
     let first = read(c.as_ref(), "companies", None, None).await;
     first.completed_full_pass("the first companies pass");
     let gone = sb.freshdesk.snapshot().companies[2].id;
@@ -464,7 +483,7 @@ async fn freshdesk_deleted_companies_are_reconciled_every_reconcile_every() {
     due["last_full_pass"] = Value::String((at - chrono::Duration::days(8)).to_rfc3339());
     let reconciled = read(c.as_ref(), "companies", Some(due), None).await;
     reconciled.completed_full_pass("a due reconciling pass");
-    assert_eq!(set(&reconciled.ids), expected(&sb, &FRESHDESK, "companies").0);
+    assert_eq!(set(&reconciled.ids), expected(&sb, v, "companies").0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

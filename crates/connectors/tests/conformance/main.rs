@@ -6,6 +6,7 @@
 //! separate login and data hosts, server-chosen page sizes, totals, and deletions between syncs.
 
 mod cases;
+mod http;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -44,6 +45,10 @@ const DELIGHTED: Vendor =
 const FRESHDESK: Vendor =
     Vendor { name: "freshdesk", objects: &["companies", "contacts", "tickets"], settings: "per_page = 20\n", size: 60 };
 
+/// Freshdesk through a `kind = "http"` source described in accord.toml (`http.rs`).
+const FRESHDESK_HTTP: Vendor =
+    Vendor { name: "freshdesk", objects: &["companies", "contacts", "tickets"], settings: http::SETTINGS, size: 60 };
+
 const CAPSULE: Vendor =
     Vendor { name: "capsule", objects: &["organisations", "people"], settings: "per_page = 20\n", size: 60 };
 const JIRA: Vendor = Vendor { name: "jira", objects: &["issues"], settings: "max_results = 10\n", size: 60 };
@@ -67,9 +72,15 @@ fn connector(sandbox: &Sandbox, v: &Vendor, dir: &Path, extra: &str) -> Box<dyn 
     // Unthrottled unless the test sets its own limit: the emulators here enforce none.
     let toml = sandbox.accord_toml(dir, !extra.is_empty()).unwrap();
     let header = format!("[sources.{}]\n", v.name);
-    let toml = toml.replace(&header, &format!("{header}{}{extra}", v.settings));
+    let toml = if v.settings == http::SETTINGS {
+        http::freshdesk_as_http(sandbox, &toml, extra)
+    } else {
+        toml.replace(&header, &format!("{header}{}{extra}", v.settings))
+    };
     let config = Config::from_toml(&toml, dir).unwrap();
-    accord_connectors::open_source(v.name, &config.raw.sources[v.name], &config).unwrap()
+    let c = accord_connectors::open_source(v.name, &config.raw.sources[v.name], &config).unwrap();
+    assert_eq!(c.kind() == "http", v.settings == http::SETTINGS, "{}: the connector asked for", v.name);
+    c
 }
 
 /// Reads a stream to its end; returns its records' ids, deleted ids, page count and last cursor.
@@ -482,5 +493,6 @@ conformance!(
     FRESHDESK => freshdesk,
     CAPSULE => capsule,
     JIRA => jira,
-    KEAP => keap
+    KEAP => keap,
+    FRESHDESK_HTTP => freshdesk_http
 );

@@ -5,6 +5,7 @@ mod deletions;
 mod example;
 mod fixpoint;
 mod flows;
+mod http_source;
 mod order;
 mod revenue;
 mod sandbox;
