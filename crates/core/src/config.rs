@@ -131,9 +131,9 @@ pub struct WebhookConfig {
     /// The secret the vendor signs with (Stripe's endpoint secret `whsec_...`, Intercom's client
     /// secret, Zendesk's webhook signing secret, JIRA's webhook secret, the token Freshdesk sends).
     pub secret: SecretRef,
-    /// Deliveries within this many seconds of the first share one sync (default 2).
-    #[serde(default = "default_debounce_seconds")]
-    pub debounce_seconds: u64,
+    /// Deliveries within this many seconds of the first share one sync. Default 2, and 61 for
+    /// Zendesk, whose incremental exports leave out the last minute of changes.
+    pub debounce_seconds: Option<u64>,
     /// How far a signed timestamp may be from now, in seconds (default 300, Stripe's).
     #[serde(default = "default_tolerance_seconds")]
     pub tolerance_seconds: u64,
@@ -142,10 +142,6 @@ pub struct WebhookConfig {
 /// The source kinds whose webhooks `accord serve` verifies (each vendor's own way; the server's
 /// `webhooks` module holds the schemes).
 pub const WEBHOOK_KINDS: &[&str] = &["stripe", "zendesk", "intercom", "jira", "freshdesk"];
-
-fn default_debounce_seconds() -> u64 {
-    2
-}
 
 fn default_tolerance_seconds() -> u64 {
     300

@@ -364,6 +364,9 @@ fn a_children_rule_needs_its_contacts_direct_rules_first() {
         r#"link = [{ rule = "parent", field = "company", object = "companies" }, { rule = "field", field = "contact_account" }]"#,
     );
     let config = accord_core::Config::from_toml(&toml, dir.path()).unwrap();
-    let err = accord_engine::Hub::open(config).err().expect("refused").to_string();
+    let Err(err) = accord_engine::Hub::open(config) else {
+        panic!("a children rule over contacts listing parent first is refused")
+    };
+    let err = err.to_string();
     assert!(err.contains("sources.keap.objects.companies.link[1]") && err.contains("before their parent"), "{err}");
 }

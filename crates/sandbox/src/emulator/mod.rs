@@ -2,7 +2,8 @@
 //! model: the loopback server and the request guard in front of every route (`server`),
 //! credential checks and OAuth token issuing ([`auth`]), the paging styles ([`paging`]), rate-limit
 //! windows and the vendors' limit headers ([`ratelimit`]), fault injection ([`faults`]), response
-//! helpers and error bodies ([`respond`]), and indexed stores of records ([`store`]).
+//! helpers and error bodies ([`respond`]), indexed stores of records ([`store`]), and the
+//! webhooks emulators send, signed as their vendors sign them ([`webhooks`]).
 //!
 //! Nothing here knows a vendor: each vendor's `routes.rs` says which paging style, header names
 //! and error shape it uses.
@@ -14,6 +15,7 @@ pub mod ratelimit;
 pub mod respond;
 pub(crate) mod server;
 pub mod store;
+pub mod webhooks;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -23,19 +25,26 @@ use faults::FaultHandle;
 use ratelimit::RateLimiter;
 
 /// What every running emulator has: the sandbox clock, its fault rules, its limiter and meter,
-/// and a sequence for the ids and tokens it mints.
+/// where its webhooks go, and a sequence for the ids and tokens it mints.
 #[derive(Debug)]
 pub(crate) struct Core {
     pub clock: Clock,
     pub faults: FaultHandle,
     pub limiter: RateLimiter,
+    pub webhooks: webhooks::Webhooks,
     seq: AtomicU64,
 }
 
 impl Core {
     /// `first` is the first number [`Core::next_seq`] hands out.
     pub fn new(clock: Clock, limiter: RateLimiter, first: u64) -> Self {
-        Self { clock, faults: FaultHandle::default(), limiter, seq: AtomicU64::new(first) }
+        Self {
+            clock,
+            faults: FaultHandle::default(),
+            limiter,
+            webhooks: webhooks::Webhooks::default(),
+            seq: AtomicU64::new(first),
+        }
     }
 
     /// The next number of the emulator's sequence.

@@ -221,6 +221,11 @@ impl Emulator {
         &self.state.core.limiter
     }
 
+    /// Where this emulator sends its webhooks when its data changes (signed as Intercom signs them).
+    pub fn webhooks(&self) -> &crate::emulator::webhooks::Webhooks {
+        &self.state.core.webhooks
+    }
+
     /// Adds a record created and updated now; an empty `id` gets a new Intercom-style one
     /// (conversations get the next number). Returns the id.
     pub fn insert<R: Resource>(&self, mut record: R) -> String {
@@ -238,7 +243,29 @@ impl Emulator {
         record.stamp(id, Some(now), now);
         let id = record.id().clone();
         store.insert(record);
+        drop(data);
+        self.notify::<R>(&id, "created", now);
         id
+    }
+
+    /// An Intercom notification (`contact.user.updated`, `company.created`, ...) naming the item.
+    fn notify<R: Resource>(&self, id: &str, change: &str, now: chrono::DateTime<chrono::Utc>) {
+        let hooks = &self.state.core.webhooks;
+        let topic = match R::NAME {
+            "contact" => format!("contact.user.{change}"),
+            other => format!("{other}.{change}"),
+        };
+        let body = serde_json::json!({
+            "type": "notification_event",
+            "app_id": "sandbox",
+            "id": format!("notif_{:08x}", hooks.next_id()),
+            "topic": topic,
+            "created_at": now.timestamp(),
+            "delivery_attempts": 1,
+            "first_sent_at": now.timestamp(),
+            "data": {"type": "notification_event_data", "item": {"type": R::NAME, "id": id}},
+        });
+        hooks.deliver(crate::emulator::webhooks::Signing::Intercom, &body, self.state.core.clock.now());
     }
 
     /// Changes a record and stamps its `updated_at` now.
@@ -250,7 +277,10 @@ impl Emulator {
                 change(r);
                 r.stamp(None, None, now);
             })
-            .ok_or_else(|| Error::NotFound { vendor: "intercom", object: R::NAME, id: id.to_owned() })
+            .ok_or_else(|| Error::NotFound { vendor: "intercom", object: R::NAME, id: id.to_owned() })?;
+        drop(data);
+        self.notify::<R>(id, "updated", now);
+        Ok(())
     }
 
     /// Deletes a record. Intercom has no feed of deletions: the record simply stops appearing in
@@ -261,7 +291,10 @@ impl Emulator {
             vendor: "intercom",
             object: R::NAME,
             id: id.to_owned(),
-        })
+        })?;
+        drop(data);
+        self.notify::<R>(id, "deleted", whole_seconds(self.state.core.clock.now()));
+        Ok(())
     }
 
     /// A copy of the data as served now.

@@ -120,6 +120,11 @@ impl Emulator {
         &self.state.core.limiter
     }
 
+    /// Where this emulator sends its webhooks when its data changes (signed as JIRA Cloud signs them).
+    pub fn webhooks(&self) -> &crate::emulator::webhooks::Webhooks {
+        &self.state.core.webhooks
+    }
+
     /// Adds an issue created and updated now, with the next id and key; returns the id.
     pub fn insert(&self, mut issue: Issue) -> u64 {
         let now = self.state.core.clock.now();
@@ -129,7 +134,20 @@ impl Emulator {
         issue.updated = now;
         let id = issue.id;
         self.state.issues.write().insert(issue);
+        self.notify(id, "created");
         id
+    }
+
+    /// A JIRA webhook (`jira:issue_created`, `_updated`, `_deleted`) naming the issue.
+    fn notify(&self, id: u64, change: &str) {
+        let now = self.state.core.clock.now();
+        let body = serde_json::json!({
+            "timestamp": now.timestamp_millis(),
+            "webhookEvent": format!("jira:issue_{change}"),
+            "issue_event_type_name": format!("issue_{change}"),
+            "issue": {"id": id.to_string(), "key": format!("{}-{}", model::PROJECT, id.saturating_sub(10_000))},
+        });
+        self.state.core.webhooks.deliver(crate::emulator::webhooks::Signing::Jira, &body, now);
     }
 
     /// Changes an issue and stamps its `updated` now.
@@ -142,7 +160,9 @@ impl Emulator {
                 change(i);
                 i.updated = now;
             })
-            .ok_or_else(|| Error::NotFound { vendor: "jira", object: "issue", id: id.to_string() })
+            .ok_or_else(|| Error::NotFound { vendor: "jira", object: "issue", id: id.to_string() })?;
+        self.notify(id, "updated");
+        Ok(())
     }
 
     /// Deletes an issue. JIRA has no feed of deletions: the issue stops appearing in searches.
@@ -151,7 +171,9 @@ impl Emulator {
             vendor: "jira",
             object: "issue",
             id: id.to_string(),
-        })
+        })?;
+        self.notify(id, "deleted");
+        Ok(())
     }
 
     /// A copy of the data as served now.

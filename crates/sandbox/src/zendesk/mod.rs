@@ -181,6 +181,11 @@ impl Emulator {
         &self.state.core.limiter
     }
 
+    /// Where this emulator sends its webhooks when its data changes (signed as Zendesk signs them).
+    pub fn webhooks(&self) -> &crate::emulator::webhooks::Webhooks {
+        &self.state.core.webhooks
+    }
+
     /// Adds a record created and updated now; an id of 0 gets the next free one. Returns the id.
     pub fn insert<R: Resource>(&self, mut record: R) -> u64 {
         let now = whole_seconds(self.state.core.clock.now());
@@ -192,7 +197,23 @@ impl Emulator {
         record.stamp(Some(now), now);
         let id = *record.id();
         store.insert(record);
+        drop(data);
+        self.notify::<R>(id, "created", now);
         id
+    }
+
+    /// A Zendesk event webhook (`zen:event-type:<object>.<change>`) naming the changed record.
+    fn notify<R: Resource>(&self, id: u64, change: &str, now: chrono::DateTime<chrono::Utc>) {
+        let hooks = &self.state.core.webhooks;
+        let body = serde_json::json!({
+            "id": format!("01HZ{:020}", hooks.next_id()),
+            "type": format!("zen:event-type:{}.{change}", R::NAME),
+            "subject": format!("zen:{}:{id}", R::NAME),
+            "time": now.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            "zendesk_event_version": "2022-11-06",
+            "detail": {"id": id.to_string()},
+        });
+        hooks.deliver(crate::emulator::webhooks::Signing::Zendesk, &body, self.state.core.clock.now());
     }
 
     /// Changes a record and stamps its `updated_at` now.
@@ -204,7 +225,10 @@ impl Emulator {
                 change(r);
                 r.stamp(None, now);
             })
-            .ok_or_else(|| Error::NotFound { vendor: "zendesk", object: R::NAME, id: id.to_string() })
+            .ok_or_else(|| Error::NotFound { vendor: "zendesk", object: R::NAME, id: id.to_string() })?;
+        drop(data);
+        self.notify::<R>(id, "updated", now);
+        Ok(())
     }
 
     /// Deletes a ticket: it stays in the incremental export with `status: "deleted"`.

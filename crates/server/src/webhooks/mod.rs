@@ -58,7 +58,7 @@ impl Webhooks {
                     scheme,
                     secret: w.secret.resolve(&config.base_dir)?,
                     tolerance_s: i64::try_from(w.tolerance_seconds).unwrap_or(i64::MAX),
-                    debounce: Duration::from_secs(w.debounce_seconds),
+                    debounce: Duration::from_secs(w.debounce_seconds.unwrap_or(scheme.default_debounce_seconds())),
                 },
             );
         }

@@ -44,6 +44,15 @@ impl Scheme {
         })
     }
 
+    /// How long deliveries wait for a sync by default: Zendesk's incremental exports leave out
+    /// changes of the last minute, so a sync sooner would not see the change it was told about.
+    pub fn default_debounce_seconds(self) -> u64 {
+        match self {
+            Scheme::Zendesk => 61,
+            _ => 2,
+        }
+    }
+
     fn algorithm(self) -> hmac::Algorithm {
         match self {
             Scheme::Intercom => hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY,
@@ -189,7 +198,7 @@ fn json(body: &[u8]) -> Result<Value, Refusal> {
 
 fn hex(text: &str) -> Option<Vec<u8>> {
     let text = text.trim();
-    if text.len() % 2 != 0 || text.is_empty() {
+    if !text.len().is_multiple_of(2) || text.is_empty() {
         return None;
     }
     (0..text.len()).step_by(2).map(|i| text.get(i..i + 2).and_then(|pair| u8::from_str_radix(pair, 16).ok())).collect()

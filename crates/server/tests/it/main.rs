@@ -5,6 +5,7 @@ mod api;
 mod clients;
 mod events;
 mod natero;
+mod webhooks;
 
 use std::net::SocketAddr;
 use std::path::Path;
