@@ -49,6 +49,8 @@ enum Command {
     Rejects(cmd::rejects::RejectsCommand),
     /// Check id hygiene per source and coverage against the System of Record.
     Doctor,
+    /// Write account ids back where each system's best link rule reads them (a dry run unless --apply).
+    Propagate(cmd::propagate::Args),
     /// Serve the web app, the Natero-compatible Account and Event APIs and accord's own API.
     Serve(cmd::serve::Args),
     /// The web app's users: add, list, remove, passwd.
@@ -85,6 +87,7 @@ fn main() -> ExitCode {
         Command::Account(c) => cmd::accounts::run(&ctx, c),
         Command::Rejects(c) => cmd::rejects::run(&ctx, c),
         Command::Doctor => cmd::doctor::run(&ctx),
+        Command::Propagate(args) => cmd::propagate::run(&ctx, args),
         Command::Serve(args) => cmd::serve::run(&ctx, args),
         Command::User(c) => cmd::user::run(&ctx, c),
         Command::Migrate(args) => cmd::store::migrate(&ctx, args),

@@ -115,4 +115,32 @@ pub trait Connector: Send + Sync + fmt::Debug {
 
     /// Opens the stream of one object, resuming after `cursor` unless `full`.
     fn open_stream(&self, object: &str, cursor: Option<Value>, full: bool) -> Result<Box<dyn Stream>, ConnectorError>;
+
+    /// How accord writes account ids back into this source (`accord propagate`), if it can.
+    fn write_back(&self) -> Option<&dyn WriteBack> {
+        None
+    }
+}
+
+/// Writes accord's account_id into the field a source's best link rule reads (`accord
+/// propagate`), through the vendor's API, within its rate limit and with its retries.
+pub trait WriteBack: Send + Sync {
+    /// The field of `object` the account id can be written into: the path its first link rule
+    /// (a `field` rule) reads. `None`: the object cannot be written.
+    fn writable_field(&self, object: &str) -> Option<&accord_core::FieldPath>;
+
+    /// The field's value at the vendor now, read back from the record (`None`: empty).
+    fn current<'a>(
+        &'a self,
+        object: &'a str,
+        native_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<String>, ConnectorError>>;
+
+    /// Writes `value` into the field; the vendor's answer in a few words.
+    fn write<'a>(
+        &'a self,
+        object: &'a str,
+        native_id: &'a str,
+        value: &'a str,
+    ) -> BoxFuture<'a, Result<String, ConnectorError>>;
 }

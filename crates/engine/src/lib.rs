@@ -9,6 +9,7 @@ pub mod identity;
 pub mod overview;
 mod pipeline;
 pub mod plan;
+pub mod propagate;
 pub mod queue;
 mod reclaim;
 pub mod revenue;

@@ -804,6 +804,32 @@ pub fn webhook_deliveries_are_remembered_once(store: &dyn Store) {
     assert!(store.remember_delivery("stripe", "t=100,v1=ab", 300, 120).unwrap());
 }
 
+pub fn propagation_writes_are_audited(store: &dyn Store) {
+    let entry = |id: &str| PropagationEntry {
+        id: 0,
+        at_ms: 1_000,
+        key: RecordKey::new("zendesk", "organizations", id),
+        field: "external_id".into(),
+        old_value: None,
+        new_value: "A1".into(),
+        status: "pending".into(),
+        answer: None,
+    };
+    let a = store.propagation_begin(&entry("1")).unwrap();
+    let b = store.propagation_begin(&entry("2")).unwrap();
+    assert_ne!(a, b);
+    store.propagation_finish(a, "written", Some("PUT /api/v2/organizations/1.json: stored"), 2_000).unwrap();
+    assert_eq!(store.propagation_interrupted().unwrap(), 1, "the one a stopped run left pending");
+    let h = store.propagation_history(10).unwrap();
+    assert_eq!(h.len(), 2);
+    assert_eq!((h[0].id, h[0].status.as_str()), (b, "interrupted"), "newest first");
+    assert_eq!(
+        (h[1].status.as_str(), h[1].at_ms, h[1].answer.as_deref()),
+        ("written", 2_000, Some("PUT /api/v2/organizations/1.json: stored"))
+    );
+    assert_eq!(h[1].key, RecordKey::new("zendesk", "organizations", "1"));
+}
+
 pub fn web_accounts_search_filter_and_summaries(store: &dyn Store) {
     let plan = |id: &str, name: &str, plan: &str| {
         let mut a = account(id, name);
@@ -929,5 +955,6 @@ pub const CASES: &[(&str, Case)] = &[
     ("web_users_and_sessions", web_users_and_sessions),
     ("web_signin_failures_are_counted", web_signin_failures_are_counted),
     ("webhook_deliveries_are_remembered_once", webhook_deliveries_are_remembered_once),
+    ("propagation_writes_are_audited", propagation_writes_are_audited),
     ("web_accounts_search_filter_and_summaries", web_accounts_search_filter_and_summaries),
 ];

@@ -270,6 +270,20 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// processes receiving one delivery get one `true` between them.
     fn remember_delivery(&self, source: &str, delivery: &str, at_ms: i64, forget_before_ms: i64) -> Result<bool>;
 
+    // `accord propagate`: the audit of account ids written back into sources.
+
+    /// Records a write about to be sent (its `status` is `pending`); its id.
+    fn propagation_begin(&self, entry: &PropagationEntry) -> Result<i64>;
+
+    /// Sets a write's outcome (`written`, `already`, `conflict`, `failed`) and the vendor's answer.
+    fn propagation_finish(&self, id: i64, status: &str, answer: Option<&str>, at_ms: i64) -> Result<()>;
+
+    /// Marks the writes a stopped run left `pending` as `interrupted`; how many.
+    fn propagation_interrupted(&self) -> Result<u64>;
+
+    /// The latest writes, newest first.
+    fn propagation_history(&self, limit: u32) -> Result<Vec<PropagationEntry>>;
+
     /// A page of accounts matching a search.
     fn web_accounts(&self, search: &AccountSearch) -> Result<Page<AccountRow>>;
 

@@ -533,3 +533,20 @@ pub fn quarantine_index_keys(rejection: &Rejection) -> Vec<(String, String)> {
     out.dedup();
     out
 }
+
+/// One write of an account id back into a source (`accord propagate`), as audited.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PropagationEntry {
+    /// 0 until stored.
+    pub id: i64,
+    /// When it was recorded, then when it finished (epoch ms).
+    pub at_ms: i64,
+    pub key: RecordKey,
+    pub field: String,
+    pub old_value: Option<String>,
+    pub new_value: String,
+    /// `pending`, `written`, `already`, `conflict`, `failed` or `interrupted`.
+    pub status: String,
+    /// The vendor's answer, or the error.
+    pub answer: Option<String>,
+}

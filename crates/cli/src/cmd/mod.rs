@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod demo;
 pub mod doctor;
 pub mod init;
+pub mod propagate;
 pub mod rejects;
 pub mod serve;
 pub mod store;

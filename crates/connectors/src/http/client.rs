@@ -47,6 +47,11 @@ impl RequestSpec {
         Self { method: "POST".into(), path: path.into(), query: Vec::new(), body: Some(body) }
     }
 
+    /// A write: `PUT`, `PATCH` or `POST` with a JSON body.
+    pub fn with_body(method: &str, path: impl Into<String>, body: Value) -> Self {
+        Self { method: method.into(), path: path.into(), query: Vec::new(), body: Some(body) }
+    }
+
     pub fn param(mut self, name: &str, value: impl Into<String>) -> Self {
         self.query.retain(|(n, _)| n != name);
         self.query.push((name.to_owned(), value.into()));

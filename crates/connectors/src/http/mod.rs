@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-pub use client::{Auth, Fetched, HttpClient, Refusal, RequestSpec, RetryPolicy, Vendor, Verdict};
+pub use client::{Auth, FetchStats, Fetched, HttpClient, Refusal, RequestSpec, RetryPolicy, Vendor, Verdict};
 pub use limiter::{Limit, Limiter};
 pub use rotation::TokenFile;
 pub use stream::{DeletionFeed, HttpCursor, HttpStream, Paginator, StreamDef, Total};
@@ -25,12 +25,51 @@ pub struct HttpConnector {
     client: Arc<HttpClient>,
     streams: Vec<Arc<StreamDef>>,
     objects: Vec<ObjectSpec>,
+    writes: Vec<WriteDef>,
+}
+
+/// How one object's best-choice field is read back and written, as data (like [`StreamDef`]).
+pub struct WriteDef {
+    pub object: String,
+    /// The field the object's first `field` rule reads.
+    pub field: accord_core::FieldPath,
+    /// The request reading one record by its native id.
+    pub read: Box<dyn Fn(&str) -> RequestSpec + Send + Sync>,
+    /// Where the field's value sits in that answer.
+    pub read_value: accord_core::FieldPath,
+    /// The request writing a value into one record.
+    pub write: Box<dyn Fn(&str, &str) -> RequestSpec + Send + Sync>,
+}
+
+impl std::fmt::Debug for WriteDef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WriteDef").field("object", &self.object).field("field", &self.field).finish()
+    }
 }
 
 impl HttpConnector {
     pub fn new(kind: &'static str, client: HttpClient, streams: Vec<StreamDef>) -> Self {
         let objects = streams.iter().map(|s| s.object.clone()).collect();
-        Self { kind, client: Arc::new(client), streams: streams.into_iter().map(Arc::new).collect(), objects }
+        Self {
+            kind,
+            client: Arc::new(client),
+            streams: streams.into_iter().map(Arc::new).collect(),
+            objects,
+            writes: Vec::new(),
+        }
+    }
+
+    /// The connector, able to write account ids back into these objects.
+    pub fn with_writes(mut self, writes: Vec<WriteDef>) -> Self {
+        self.writes = writes;
+        self
+    }
+
+    fn write_def(&self, object: &str) -> Result<&WriteDef, ConnectorError> {
+        self.writes
+            .iter()
+            .find(|w| w.object == object)
+            .ok_or_else(|| ConnectorError::Fatal(format!("{} cannot write into {object}", self.kind)))
     }
 
     pub fn client(&self) -> &Arc<HttpClient> {
@@ -54,5 +93,49 @@ impl Connector for HttpConnector {
             .find(|s| s.object.name == object)
             .ok_or_else(|| ConnectorError::Fatal(format!("{} has no object {object}", self.kind)))?;
         Ok(Box::new(HttpStream::new(self.client.clone(), def.clone(), cursor, full)))
+    }
+
+    fn write_back(&self) -> Option<&dyn crate::WriteBack> {
+        (!self.writes.is_empty()).then_some(self as &dyn crate::WriteBack)
+    }
+}
+
+impl crate::WriteBack for HttpConnector {
+    fn writable_field(&self, object: &str) -> Option<&accord_core::FieldPath> {
+        self.writes.iter().find(|w| w.object == object).map(|w| &w.field)
+    }
+
+    fn current<'a>(
+        &'a self,
+        object: &'a str,
+        native_id: &'a str,
+    ) -> futures::future::BoxFuture<'a, Result<Option<String>, ConnectorError>> {
+        Box::pin(async move {
+            let def = self.write_def(object)?;
+            let body = self.client.fetch(&(def.read)(native_id), &mut FetchStats::default()).await?;
+            Ok(def.read_value.get(&body).and_then(|v| accord_core::id::key_text(v).ok().flatten()))
+        })
+    }
+
+    fn write<'a>(
+        &'a self,
+        object: &'a str,
+        native_id: &'a str,
+        value: &'a str,
+    ) -> futures::future::BoxFuture<'a, Result<String, ConnectorError>> {
+        Box::pin(async move {
+            let def = self.write_def(object)?;
+            let request = (def.write)(native_id, value);
+            let answer = self.client.fetch(&request, &mut FetchStats::default()).await?;
+            // The vendor answers with the record: its value read back is the proof.
+            let stored = def.read_value.get(&answer).and_then(|v| accord_core::id::key_text(v).ok().flatten());
+            match stored {
+                Some(v) if v == value => Ok(format!("{} {}: stored", request.method, request.path)),
+                other => Err(ConnectorError::Fatal(format!(
+                    "{} {} answered without the value written (it holds {other:?})",
+                    request.method, request.path
+                ))),
+            }
+        })
     }
 }

@@ -7,6 +7,7 @@ mod fixpoint;
 mod flows;
 mod http_source;
 mod order;
+mod propagate;
 mod revenue;
 mod sandbox;
 

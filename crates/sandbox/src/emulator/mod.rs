@@ -32,6 +32,8 @@ pub(crate) struct Core {
     pub faults: FaultHandle,
     pub limiter: RateLimiter,
     pub webhooks: webhooks::Webhooks,
+    /// `(object, id)` of every write a client made through the API, in order.
+    writes: std::sync::Mutex<Vec<(String, String)>>,
     seq: AtomicU64,
 }
 
@@ -43,8 +45,19 @@ impl Core {
             faults: FaultHandle::default(),
             limiter,
             webhooks: webhooks::Webhooks::default(),
+            writes: Default::default(),
             seq: AtomicU64::new(first),
         }
+    }
+
+    /// Notes a write a client made through the API.
+    pub fn log_write(&self, object: &str, id: &str) {
+        self.writes.lock().unwrap_or_else(|e| e.into_inner()).push((object.to_owned(), id.to_owned()));
+    }
+
+    /// Every write clients made through the API, in order: `(object, id)`.
+    pub fn writes(&self) -> Vec<(String, String)> {
+        self.writes.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// The next number of the emulator's sequence.

@@ -181,6 +181,11 @@ impl Emulator {
         &self.state.core.limiter
     }
 
+    /// Every write clients made through the API, in order: `(object, id)`.
+    pub fn writes(&self) -> Vec<(String, String)> {
+        self.state.core.writes()
+    }
+
     /// Where this emulator sends its webhooks when its data changes (signed as Zendesk signs them).
     pub fn webhooks(&self) -> &crate::emulator::webhooks::Webhooks {
         &self.state.core.webhooks
@@ -202,18 +207,8 @@ impl Emulator {
         id
     }
 
-    /// A Zendesk event webhook (`zen:event-type:<object>.<change>`) naming the changed record.
     fn notify<R: Resource>(&self, id: u64, change: &str, now: chrono::DateTime<chrono::Utc>) {
-        let hooks = &self.state.core.webhooks;
-        let body = serde_json::json!({
-            "id": format!("01HZ{:020}", hooks.next_id()),
-            "type": format!("zen:event-type:{}.{change}", R::NAME),
-            "subject": format!("zen:{}:{id}", R::NAME),
-            "time": now.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-            "zendesk_event_version": "2022-11-06",
-            "detail": {"id": id.to_string()},
-        });
-        hooks.deliver(crate::emulator::webhooks::Signing::Zendesk, &body, self.state.core.clock.now());
+        notify(&self.state, R::NAME, id, change, now);
     }
 
     /// Changes a record and stamps its `updated_at` now.
@@ -255,4 +250,19 @@ impl Emulator {
     pub(crate) async fn shutdown(&mut self) {
         self.server.shutdown().await;
     }
+}
+
+/// A Zendesk event webhook (`zen:event-type:<object>.<change>`) naming the changed record, when a
+/// client subscribed.
+pub(crate) fn notify(state: &State, object: &str, id: u64, change: &str, now: chrono::DateTime<chrono::Utc>) {
+    let hooks = &state.core.webhooks;
+    let body = serde_json::json!({
+        "id": format!("01HZ{:020}", hooks.next_id()),
+        "type": format!("zen:event-type:{object}.{change}"),
+        "subject": format!("zen:{object}:{id}"),
+        "time": now.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        "zendesk_event_version": "2022-11-06",
+        "detail": {"id": id.to_string()},
+    });
+    hooks.deliver(crate::emulator::webhooks::Signing::Zendesk, &body, state.core.clock.now());
 }

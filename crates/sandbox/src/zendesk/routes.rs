@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::{Path, Query, Request, State as AxState};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Json, Response};
@@ -37,6 +38,7 @@ pub(crate) fn router(state: Arc<State>) -> Router {
         .route("/api/v2/search.json", get(search))
         .route("/api/v2/search", get(search))
         .route("/api/v2/{list}", get(account_list))
+        .route("/api/v2/organizations/{id}", get(show_organization).put(update_organization))
         .route("/api/v2/slas/policies.json", get(sla_policies))
         .route("/api/v2/slas/policies", get(sla_policies))
         .route("/api/v2/channels/voice/phone_numbers.json", get(phone_numbers))
@@ -384,6 +386,64 @@ fn encode_list_cursor(position: usize) -> String {
 
 fn decode_list_cursor(cursor: &str) -> Option<usize> {
     String::from_utf8(BASE64.decode(cursor.trim()).ok()?).ok()?.strip_prefix('p')?.parse().ok()
+}
+
+fn organization_id(id: &str) -> Option<u64> {
+    id.strip_suffix(".json").unwrap_or(id).parse().ok()
+}
+
+/// `GET /api/v2/organizations/{id}[.json]`.
+async fn show_organization(AxState(s): AxState<Arc<State>>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    let found = {
+        let data = s.data.read();
+        organization_id(&id).and_then(|id| data.organizations.get(&id)).map(|o| o.to_json(&base(&headers)))
+    };
+    match found {
+        Some(o) => Json(json!({"organization": o})).into_response(),
+        None => not_found().await,
+    }
+}
+
+/// `PUT /api/v2/organizations/{id}[.json]` with `{"organization": {...}}`: `name`, `external_id`,
+/// `domain_names` and `organization_fields.tier` change (others are ignored, as fields a plan does
+/// not have are); the answer is the organization as stored.
+async fn update_organization(
+    AxState(s): AxState<Arc<State>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(id) = organization_id(&id) else { return not_found().await };
+    let Ok(Value::Object(root)) = serde_json::from_slice::<Value>(&body) else {
+        return error(StatusCode::BAD_REQUEST, "InvalidJSON", "the body is not a JSON object");
+    };
+    let Some(Value::Object(change)) = root.get("organization") else {
+        return error(StatusCode::UNPROCESSABLE_ENTITY, "RecordInvalid", "the body has no \"organization\" object");
+    };
+    if let Some(v) = change.get("external_id").filter(|v| !v.is_string() && !v.is_null()) {
+        return error(StatusCode::UNPROCESSABLE_ENTITY, "RecordInvalid", &format!("external_id must be text, not {v}"));
+    }
+    let now = crate::clock::whole_seconds(s.core.clock.now());
+    let stored = {
+        let mut data = s.data.write();
+        let updated = data.organizations.update(&id, |o| {
+            if let Some(v) = change.get("external_id") {
+                o.external_id = v.as_str().map(str::to_owned);
+            }
+            if let Some(name) = change.get("name").and_then(Value::as_str) {
+                o.name = name.to_owned();
+            }
+            if let Some(Value::Array(d)) = change.get("domain_names") {
+                o.domain_names = d.iter().filter_map(Value::as_str).map(str::to_owned).collect();
+            }
+            o.updated_at = now;
+        });
+        updated.and_then(|()| data.organizations.get(&id).map(|o| o.to_json(&base(&headers))))
+    };
+    let Some(json) = stored else { return not_found().await };
+    s.core.log_write("organization", &id.to_string());
+    super::notify(&s, "organization", id, "updated", now);
+    Json(json!({"organization": json})).into_response()
 }
 
 /// The account's configuration lists and the lists derived from its records:

@@ -149,6 +149,70 @@ impl PgStore {
         })
     }
 
+    pub(super) fn propagation_begin_impl(&self, e: &crate::PropagationEntry) -> Result<i64> {
+        self.write(|tx| {
+            let row = tx.query_typed(
+                "INSERT INTO propagation_log (at, source, object, native_id, field, old_value, new_value, status, answer)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', NULL) RETURNING id",
+                &[
+                    (&e.at_ms, Type::INT8),
+                    (&e.key.source, Type::TEXT),
+                    (&e.key.object, Type::TEXT),
+                    (&e.key.native_id, Type::TEXT),
+                    (&e.field, Type::TEXT),
+                    (&e.old_value, Type::TEXT),
+                    (&e.new_value, Type::TEXT),
+                ],
+            )?;
+            Ok(row.first().map(|r| r.get::<_, i64>(0)).unwrap_or_default())
+        })
+    }
+
+    pub(super) fn propagation_finish_impl(
+        &self,
+        id: i64,
+        status: &str,
+        answer: Option<&str>,
+        at_ms: i64,
+    ) -> Result<()> {
+        self.write(|tx| {
+            tx.execute_typed(
+                "UPDATE propagation_log SET status = $2, answer = $3, at = $4 WHERE id = $1",
+                &[(&id, Type::INT8), (&status, Type::TEXT), (&answer, Type::TEXT), (&at_ms, Type::INT8)],
+            )?;
+            Ok(())
+        })
+    }
+
+    pub(super) fn propagation_interrupted_impl(&self) -> Result<u64> {
+        self.write(|tx| {
+            Ok(tx.execute_typed("UPDATE propagation_log SET status = 'interrupted' WHERE status = 'pending'", &[])?)
+        })
+    }
+
+    pub(super) fn propagation_history_impl(&self, limit: u32) -> Result<Vec<crate::PropagationEntry>> {
+        self.read(|conn| {
+            let rows = conn.query_typed(
+                "SELECT id, at, source, object, native_id, field, old_value, new_value, status, answer
+                 FROM propagation_log ORDER BY id DESC LIMIT $1",
+                &[(&i64::from(limit), Type::INT8)],
+            )?;
+            Ok(rows
+                .iter()
+                .map(|r| crate::PropagationEntry {
+                    id: r.get(0),
+                    at_ms: r.get(1),
+                    key: crate::RecordKey { source: r.get(2), object: r.get(3), native_id: r.get(4) },
+                    field: r.get(5),
+                    old_value: r.get(6),
+                    new_value: r.get(7),
+                    status: r.get(8),
+                    answer: r.get(9),
+                })
+                .collect())
+        })
+    }
+
     pub(super) fn web_signin_failures_impl(&self, user_name: &str, since_ms: i64) -> Result<Vec<i64>> {
         self.read(|conn| {
             let rows = conn.query_typed(

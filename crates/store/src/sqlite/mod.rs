@@ -30,6 +30,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (8, "revenue", include_str!("../../migrations/sqlite/0008_revenue.sql")),
     (10, "contact_organization", include_str!("../../migrations/sqlite/0010_contact_organization.sql")),
     (11, "webhook_deliveries", include_str!("../../migrations/sqlite/0011_webhook_deliveries.sql")),
+    (12, "propagation", include_str!("../../migrations/sqlite/0012_propagation.sql")),
 ];
 
 /// Keys looked up per statement (SQLite binds at most 32,766 parameters).
@@ -1054,6 +1055,22 @@ impl Store for SqliteStore {
 
     fn remember_delivery(&self, source: &str, delivery: &str, at_ms: i64, forget_before_ms: i64) -> Result<bool> {
         self.remember_delivery_impl(source, delivery, at_ms, forget_before_ms)
+    }
+
+    fn propagation_begin(&self, entry: &crate::PropagationEntry) -> Result<i64> {
+        self.propagation_begin_impl(entry)
+    }
+
+    fn propagation_finish(&self, id: i64, status: &str, answer: Option<&str>, at_ms: i64) -> Result<()> {
+        self.propagation_finish_impl(id, status, answer, at_ms)
+    }
+
+    fn propagation_interrupted(&self) -> Result<u64> {
+        self.propagation_interrupted_impl()
+    }
+
+    fn propagation_history(&self, limit: u32) -> Result<Vec<crate::PropagationEntry>> {
+        self.propagation_history_impl(limit)
     }
 
     fn web_accounts(&self, search: &crate::AccountSearch) -> Result<Page<AccountRow>> {

@@ -144,6 +144,61 @@ impl SqliteStore {
         })
     }
 
+    pub(super) fn propagation_begin_impl(&self, e: &crate::PropagationEntry) -> Result<i64> {
+        self.write(|conn| {
+            conn.execute(
+                "INSERT INTO propagation_log (at, source, object, native_id, field, old_value, new_value, status, answer)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', NULL)",
+                params![e.at_ms, e.key.source, e.key.object, e.key.native_id, e.field, e.old_value, e.new_value],
+            )?;
+            Ok(conn.last_insert_rowid())
+        })
+    }
+
+    pub(super) fn propagation_finish_impl(
+        &self,
+        id: i64,
+        status: &str,
+        answer: Option<&str>,
+        at_ms: i64,
+    ) -> Result<()> {
+        self.write(|conn| {
+            conn.execute(
+                "UPDATE propagation_log SET status = ?2, answer = ?3, at = ?4 WHERE id = ?1",
+                params![id, status, answer, at_ms],
+            )?;
+            Ok(())
+        })
+    }
+
+    pub(super) fn propagation_interrupted_impl(&self) -> Result<u64> {
+        self.write(|conn| {
+            Ok(conn.execute("UPDATE propagation_log SET status = 'interrupted' WHERE status = 'pending'", [])? as u64)
+        })
+    }
+
+    pub(super) fn propagation_history_impl(&self, limit: u32) -> Result<Vec<crate::PropagationEntry>> {
+        self.read(|conn| {
+            let mut st = conn.prepare_cached(
+                "SELECT id, at, source, object, native_id, field, old_value, new_value, status, answer
+                 FROM propagation_log ORDER BY id DESC LIMIT ?1",
+            )?;
+            let rows = st.query_map(params![limit], |r| {
+                Ok(crate::PropagationEntry {
+                    id: r.get(0)?,
+                    at_ms: r.get(1)?,
+                    key: crate::RecordKey { source: r.get(2)?, object: r.get(3)?, native_id: r.get(4)? },
+                    field: r.get(5)?,
+                    old_value: r.get(6)?,
+                    new_value: r.get(7)?,
+                    status: r.get(8)?,
+                    answer: r.get(9)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
     pub(super) fn web_signin_failures_impl(&self, user_name: &str, since_ms: i64) -> Result<Vec<i64>> {
         self.read(|conn| {
             let mut st = conn

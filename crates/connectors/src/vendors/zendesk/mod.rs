@@ -79,5 +79,5 @@ pub fn connector(
     )?;
     let mut streams = streams::streams(s.per_page.clamp(1, 1000));
     apply_overrides(name, &mut streams, &source.objects)?;
-    Ok(HttpConnector::new("zendesk", client, streams))
+    Ok(HttpConnector::new("zendesk", client, streams).with_writes(vec![streams::organization_external_id()]))
 }

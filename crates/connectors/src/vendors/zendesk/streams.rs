@@ -99,3 +99,21 @@ pub fn streams(per_page: u32) -> Vec<StreamDef> {
         ),
     ]
 }
+
+/// `accord propagate` writes the account id into an organization's `external_id`
+/// (`PUT /api/v2/organizations/{id}.json`), and reads it back from `GET` of the same path.
+pub fn organization_external_id() -> crate::http::WriteDef {
+    crate::http::WriteDef {
+        object: "organizations".into(),
+        field: path("external_id"),
+        read: Box::new(|id| RequestSpec::get(format!("/api/v2/organizations/{id}.json"))),
+        read_value: path("organization.external_id"),
+        write: Box::new(|id, value| {
+            RequestSpec::with_body(
+                "PUT",
+                format!("/api/v2/organizations/{id}.json"),
+                json!({"organization": {"external_id": value}}),
+            )
+        }),
+    }
+}

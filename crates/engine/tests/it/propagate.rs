@@ -1,0 +1,89 @@
+//! `accord propagate` against the Zendesk emulator: the plan is exactly the organizations the
+//! ground truth links by an acceptable rule (their domain), split by whether their `external_id`
+//! is empty (upgrade) or holds something (conflict); applying writes each upgrade once, leaves a
+//! value the vendor gained meanwhile untouched, and the next sync links the written records by
+//! `field`; a second apply writes nothing.
+
+use std::collections::BTreeSet;
+
+use accord_core::{ObjectKind, RuleKind};
+use accord_engine::propagate;
+use accord_engine::sync::Quiet;
+use accord_engine::{Hub, SyncOptions};
+use accord_sandbox::zendesk::model::Organization;
+use accord_sandbox::{Company, Expected, Sandbox, SandboxOptions};
+use accord_store::RecordKey;
+
+#[test]
+fn the_plan_is_exact_applying_writes_each_field_once_and_the_next_sync_links_by_field() {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let mut options = SandboxOptions::unlimited();
+    options.zendesk.exclude_recent = chrono::Duration::zero();
+    let sandbox = rt.block_on(Sandbox::start(Company::generate(8, 120), options)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = accord_core::Config::from_toml(&sandbox.accord_toml(dir.path(), false).unwrap(), dir.path()).unwrap();
+    let hub = Hub::open(config).unwrap();
+    let sync = |hub: &Hub| {
+        let r = accord_engine::sync(hub, &SyncOptions::default(), &Quiet, rt.handle()).unwrap();
+        assert!(!r.failed(), "{r:?}");
+    };
+    sync(&hub);
+
+    // What the truth says: organizations linked by their domain, by whether external_id is set.
+    let truth = sandbox.truth();
+    let orgs = sandbox.zendesk.snapshot().organizations;
+    let external = |id: &str| orgs.iter().find(|o| o.id.to_string() == id).and_then(|o| o.external_id.clone());
+    let (mut upgrades, mut conflicts) = (BTreeSet::new(), BTreeSet::new());
+    for (key, expected) in &truth.records {
+        if let (("zendesk", "organizations"), Expected::Linked { account_id, by: Some(by) }) =
+            ((key.source, key.object), expected)
+            && by.index > 0
+        {
+            let entry = (key.native_id.clone(), account_id.clone());
+            if external(&key.native_id).is_some() { conflicts.insert(entry) } else { upgrades.insert(entry) };
+        }
+    }
+    assert!(upgrades.len() >= 2, "the company has organizations linked by domain only: {upgrades:?}");
+    let plan = propagate::plan(&hub).unwrap();
+    let planned: BTreeSet<_> = plan.upgrades.iter().map(|u| (u.key.native_id.clone(), u.account_id.clone())).collect();
+    assert_eq!(planned, upgrades, "upgrades");
+    assert!(plan.upgrades.iter().all(|u| u.field == "external_id" && u.linked_by == RuleKind::Domain));
+    let planned: BTreeSet<_> = plan.conflicts.iter().map(|c| (c.key.native_id.clone(), c.account_id.clone())).collect();
+    assert_eq!(planned, conflicts, "conflicts");
+
+    // Meanwhile someone fills one organization's external_id at the vendor: it is left alone.
+    let taken = plan.upgrades[0].key.native_id.clone();
+    sandbox.zendesk.update::<Organization>(taken.parse().unwrap(), |o| o.external_id = Some("crm-7731".into())).unwrap();
+    let applied = propagate::apply(&hub, &plan, &Quiet, rt.handle()).unwrap();
+    assert_eq!((applied.written, applied.conflicts, applied.failed), (upgrades.len() as u64 - 1, 1, 0), "{applied:?}");
+    let writes = sandbox.zendesk.writes();
+    let written: BTreeSet<String> = writes.iter().map(|(_, id)| id.clone()).collect();
+    assert_eq!(writes.len(), written.len(), "each field written once: {writes:?}");
+    assert!(!written.contains(&taken), "a field that holds a value is never overwritten");
+    let after = sandbox.zendesk.snapshot().organizations;
+    assert_eq!(after.iter().find(|o| o.id.to_string() == taken).unwrap().external_id.as_deref(), Some("crm-7731"));
+    let history = hub.store.propagation_history(1000).unwrap();
+    assert_eq!(history.len(), upgrades.len());
+    assert!(history.iter().any(|e| e.status == "conflict" && e.key.native_id == taken));
+
+    // The next sync links them by `field`, to the same accounts (Zendesk's export ends before
+    // the current second: the sync runs a moment later).
+    sandbox.clock().advance(chrono::Duration::seconds(2));
+    sync(&hub);
+    for (id, account) in upgrades.iter().filter(|(id, _)| *id != taken) {
+        let r = hub
+            .store
+            .record(ObjectKind::Organization, &RecordKey::new("zendesk", "organizations", id.clone()))
+            .unwrap()
+            .expect("still linked");
+        assert_eq!((r.account_id.as_str(), r.provenance.rule), (account.as_str(), RuleKind::Field), "{id}");
+    }
+    // A second run has nothing to upgrade, and reports the taken one as a conflict.
+    let again = propagate::plan(&hub).unwrap();
+    assert!(again.upgrades.is_empty(), "{:?}", again.upgrades);
+    assert!(again.conflicts.iter().any(|c| c.key.native_id == taken && c.current == "crm-7731"));
+    let applied = propagate::apply(&hub, &again, &Quiet, rt.handle()).unwrap();
+    assert_eq!(applied.written, 0);
+    assert_eq!(sandbox.zendesk.writes().len(), writes.len(), "a second apply writes nothing");
+    rt.block_on(sandbox.shutdown());
+}
