@@ -28,17 +28,22 @@ pub struct HttpConnector {
     writes: Vec<WriteDef>,
 }
 
+/// Builds the request reading one record by its native id.
+pub type ReadRequest = Box<dyn Fn(&str) -> RequestSpec + Send + Sync>;
+/// Builds the request writing a value (the second argument) into one record.
+pub type WriteRequest = Box<dyn Fn(&str, &str) -> RequestSpec + Send + Sync>;
+
 /// How one object's best-choice field is read back and written, as data (like [`StreamDef`]).
 pub struct WriteDef {
     pub object: String,
     /// The field the object's first `field` rule reads.
     pub field: accord_core::FieldPath,
     /// The request reading one record by its native id.
-    pub read: Box<dyn Fn(&str) -> RequestSpec + Send + Sync>,
+    pub read: ReadRequest,
     /// Where the field's value sits in that answer.
     pub read_value: accord_core::FieldPath,
     /// The request writing a value into one record.
-    pub write: Box<dyn Fn(&str, &str) -> RequestSpec + Send + Sync>,
+    pub write: WriteRequest,
 }
 
 impl std::fmt::Debug for WriteDef {
