@@ -40,11 +40,17 @@ fn the_plan_is_exact_applying_writes_each_field_once_and_the_next_sync_links_by_
             && by.index > 0
         {
             let entry = (key.native_id.clone(), account_id.clone());
-            if external(&key.native_id).is_some() { conflicts.insert(entry) } else { upgrades.insert(entry) };
+            if external(&key.native_id).is_some() {
+                conflicts.insert(entry)
+            } else {
+                upgrades.insert(entry)
+            };
         }
     }
     assert!(upgrades.len() >= 2, "the company has organizations linked by domain only: {upgrades:?}");
-    let plan = propagate::plan(&hub).unwrap();
+    let mut plan = propagate::plan(&hub).unwrap();
+    plan.upgrades.retain(|u| u.key.source == "zendesk");
+    plan.conflicts.retain(|c| c.key.source == "zendesk");
     let planned: BTreeSet<_> = plan.upgrades.iter().map(|u| (u.key.native_id.clone(), u.account_id.clone())).collect();
     assert_eq!(planned, upgrades, "upgrades");
     assert!(plan.upgrades.iter().all(|u| u.field == "external_id" && u.linked_by == RuleKind::Domain));
@@ -53,7 +59,10 @@ fn the_plan_is_exact_applying_writes_each_field_once_and_the_next_sync_links_by_
 
     // Meanwhile someone fills one organization's external_id at the vendor: it is left alone.
     let taken = plan.upgrades[0].key.native_id.clone();
-    sandbox.zendesk.update::<Organization>(taken.parse().unwrap(), |o| o.external_id = Some("crm-7731".into())).unwrap();
+    sandbox
+        .zendesk
+        .update::<Organization>(taken.parse().unwrap(), |o| o.external_id = Some("crm-7731".into()))
+        .unwrap();
     let applied = propagate::apply(&hub, &plan, &Quiet, rt.handle()).unwrap();
     assert_eq!((applied.written, applied.conflicts, applied.failed), (upgrades.len() as u64 - 1, 1, 0), "{applied:?}");
     let writes = sandbox.zendesk.writes();
@@ -79,11 +88,63 @@ fn the_plan_is_exact_applying_writes_each_field_once_and_the_next_sync_links_by_
         assert_eq!((r.account_id.as_str(), r.provenance.rule), (account.as_str(), RuleKind::Field), "{id}");
     }
     // A second run has nothing to upgrade, and reports the taken one as a conflict.
-    let again = propagate::plan(&hub).unwrap();
+    let mut again = propagate::plan(&hub).unwrap();
+    again.upgrades.retain(|u| u.key.source == "zendesk");
     assert!(again.upgrades.is_empty(), "{:?}", again.upgrades);
     assert!(again.conflicts.iter().any(|c| c.key.native_id == taken && c.current == "crm-7731"));
     let applied = propagate::apply(&hub, &again, &Quiet, rt.handle()).unwrap();
     assert_eq!(applied.written, 0);
     assert_eq!(sandbox.zendesk.writes().len(), writes.len(), "a second apply writes nothing");
+    rt.block_on(sandbox.shutdown());
+}
+
+/// Keap companies without their CompanyID, linked through their contacts (`children`), get it
+/// written; the next sync links them by `field`.
+#[test]
+fn keap_companies_linked_by_their_contacts_get_their_company_id() {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let sandbox = rt.block_on(Sandbox::start(Company::generate(8, 120), SandboxOptions::unlimited())).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = accord_core::Config::from_toml(&sandbox.accord_toml(dir.path(), false).unwrap(), dir.path()).unwrap();
+    let hub = Hub::open(config).unwrap();
+    let sync =
+        |hub: &Hub| assert!(!accord_engine::sync(hub, &SyncOptions::default(), &Quiet, rt.handle()).unwrap().failed());
+    sync(&hub);
+    let expected: BTreeSet<(String, String)> = sandbox
+        .truth()
+        .records
+        .iter()
+        .filter_map(|(k, e)| match (k.source, k.object, e) {
+            ("keap", "companies", Expected::Linked { account_id, by: Some(by) }) if by.rule == "children" => {
+                Some((k.native_id.clone(), account_id.clone()))
+            }
+            _ => None,
+        })
+        .collect();
+    assert!(!expected.is_empty());
+    let plan = propagate::plan(&hub).unwrap();
+    let keap: BTreeSet<_> = plan
+        .upgrades
+        .iter()
+        .filter(|u| u.key.source == "keap")
+        .map(|u| (u.key.native_id.clone(), u.account_id.clone()))
+        .collect();
+    assert_eq!(keap, expected);
+    let only_keap = propagate::Plan {
+        upgrades: plan.upgrades.into_iter().filter(|u| u.key.source == "keap").collect(),
+        ..propagate::Plan::default()
+    };
+    let applied = propagate::apply(&hub, &only_keap, &Quiet, rt.handle()).unwrap();
+    assert_eq!((applied.written, applied.failed), (expected.len() as u64, 0), "{applied:?}");
+    assert_eq!(sandbox.keap.writes().len(), expected.len());
+    sync(&hub);
+    for (id, account) in &expected {
+        let r = hub
+            .store
+            .record(ObjectKind::Organization, &RecordKey::new("keap", "companies", id.clone()))
+            .unwrap()
+            .expect("linked");
+        assert_eq!((r.account_id.as_str(), r.provenance.rule), (account.as_str(), RuleKind::Field), "{id}");
+    }
     rt.block_on(sandbox.shutdown());
 }

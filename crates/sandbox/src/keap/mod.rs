@@ -146,6 +146,11 @@ impl Emulator {
         &self.state.core.limiter
     }
 
+    /// Every write clients made through the API, in order: `(object, id)`.
+    pub fn writes(&self) -> Vec<(String, String)> {
+        self.state.core.writes()
+    }
+
     /// Whether `refresh_token` can be redeemed now (a rotated-away one cannot).
     pub fn refresh_token_valid(&self, refresh_token: &str) -> bool {
         self.state.tokens.refresh_valid(refresh_token)

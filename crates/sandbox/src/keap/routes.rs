@@ -5,7 +5,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Form, Query, Request, State as AxState};
+use axum::body::Bytes;
+use axum::extract::{Form, Path, Query, Request, State as AxState};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, post};
@@ -27,6 +28,7 @@ pub(crate) fn router(state: Arc<State>) -> Router {
     Router::new()
         .route("/token", post(token))
         .route("/crm/rest/v2/companies", get(companies))
+        .route("/crm/rest/v2/companies/{id}", get(company).patch(update_company))
         .route("/crm/rest/v2/contacts", get(contacts))
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), guard::<State>))
@@ -164,6 +166,72 @@ fn time(v: &str) -> Option<DateTime<Utc>> {
 
 fn fields(params: &HashMap<String, String>) -> Vec<String> {
     params.get("fields").map(|f| f.split(',').map(|x| x.trim().to_owned()).collect()).unwrap_or_default()
+}
+
+/// `GET /v2/companies/{company_id}` (`fields` as on the list).
+async fn company(
+    AxState(s): AxState<Arc<State>>,
+    Path(id): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let chosen = fields(&params);
+    let found = id.parse::<u64>().ok().and_then(|id| s.companies.read().get(&id).map(|c| c.to_json(&chosen)));
+    match found {
+        Some(c) => Json(c).into_response(),
+        None => error(StatusCode::NOT_FOUND, &format!("Company not found: {id}")),
+    }
+}
+
+/// `PATCH /v2/companies/{company_id}`: `company_name` and the CompanyID custom field
+/// (`custom_fields: [{"id": "7", "content": ...}]`) change; the answer is the company with its
+/// custom fields.
+async fn update_company(AxState(s): AxState<Arc<State>>, Path(id): Path<String>, body: Bytes) -> Response {
+    let Ok(numeric) = id.parse::<u64>() else {
+        return error(StatusCode::NOT_FOUND, &format!("Company not found: {id}"));
+    };
+    let Ok(Value::Object(change)) = serde_json::from_slice::<Value>(&body) else {
+        return error(StatusCode::BAD_REQUEST, "Invalid request body: a Company object is expected");
+    };
+    let mut custom: Option<Option<String>> = None;
+    if let Some(list) = change.get("custom_fields") {
+        let Some(list) = list.as_array() else {
+            return error(StatusCode::BAD_REQUEST, "custom_fields must be a list of {id, content}");
+        };
+        for f in list {
+            match (
+                f.get("id").and_then(|v| v.as_str().map(str::to_owned).or_else(|| v.as_i64().map(|n| n.to_string()))),
+                f.get("content"),
+            ) {
+                (Some(fid), Some(content)) if fid == super::model::COMPANY_FIELD => {
+                    custom = Some(content.as_str().map(str::to_owned));
+                }
+                (Some(fid), _) => return error(StatusCode::BAD_REQUEST, &format!("Unknown custom field id: {fid}")),
+                _ => return error(StatusCode::BAD_REQUEST, "each custom field needs an id and a content"),
+            }
+        }
+    }
+    let now = crate::clock::whole_seconds(s.core.clock.now());
+    let answer = {
+        let mut store = s.companies.write();
+        store
+            .update(&numeric, |c| {
+                if let Some(value) = custom.clone() {
+                    c.account_id = value;
+                }
+                if let Some(name) = change.get("company_name").and_then(Value::as_str) {
+                    c.company_name = name.to_owned();
+                }
+                c.update_time = now;
+            })
+            .and_then(|()| store.get(&numeric).map(|c| c.to_json(&["custom_fields".to_owned()])))
+    };
+    match answer {
+        Some(c) => {
+            s.core.log_write("company", &id);
+            Json(c).into_response()
+        }
+        None => error(StatusCode::NOT_FOUND, &format!("Company not found: {id}")),
+    }
 }
 
 fn page_size(params: &HashMap<String, String>) -> Result<usize, Response> {

@@ -163,5 +163,6 @@ pub fn connector(
         s.contact_field.trim(),
     );
     apply_overrides(name, &mut streams, &source.objects)?;
-    Ok(HttpConnector::new("keap", client, streams))
+    let write = streams::company_id_field(s.company_field.trim());
+    Ok(HttpConnector::new("keap", client, streams).with_writes(vec![write]))
 }

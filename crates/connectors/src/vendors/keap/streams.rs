@@ -93,3 +93,22 @@ pub fn streams(
     };
     vec![companies, contacts]
 }
+
+/// `accord propagate` writes the account id into a company's CompanyID custom field
+/// (`PATCH /rest/v2/companies/{id}`), and reads it back from `GET` of the same company.
+pub fn company_id_field(company_field: &str) -> crate::http::WriteDef {
+    let field = company_field.to_owned();
+    crate::http::WriteDef {
+        object: "companies".into(),
+        field: path(&format!("custom_fields[id={company_field}].content")),
+        read: Box::new(|id| RequestSpec::get(format!("/rest/v2/companies/{id}")).param("fields", "custom_fields")),
+        read_value: path(&format!("custom_fields[id={company_field}].content")),
+        write: Box::new(move |id, value| {
+            RequestSpec::with_body(
+                "PATCH",
+                format!("/rest/v2/companies/{id}"),
+                json!({"custom_fields": [{"id": field, "content": value}]}),
+            )
+        }),
+    }
+}
