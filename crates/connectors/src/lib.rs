@@ -143,4 +143,27 @@ pub trait WriteBack: Send + Sync {
         native_id: &'a str,
         value: &'a str,
     ) -> BoxFuture<'a, Result<String, ConnectorError>>;
+
+    /// Whether records of `object` can be created (carrying an account id).
+    fn can_create(&self, object: &str) -> bool;
+
+    /// The native id of a record of `object` that already carries `account_id`, if any (so a
+    /// create is never made twice).
+    fn find<'a>(
+        &'a self,
+        object: &'a str,
+        account_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<String>, ConnectorError>>;
+
+    /// Creates a record of `object` for an account; its native id.
+    fn create<'a>(&'a self, object: &'a str, account: &'a NewRecord) -> BoxFuture<'a, Result<String, ConnectorError>>;
+}
+
+/// An account to create in a source (`accord propagate` with `create = true`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct NewRecord {
+    pub account_id: String,
+    pub name: String,
+    /// The domain of the account's website (free-mail and unusable ones left out).
+    pub domain: Option<String>,
 }

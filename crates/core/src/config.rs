@@ -118,6 +118,9 @@ pub struct SourceConfig {
     /// The vendor's webhooks, received at `POST /webhooks/<source>` by `accord serve`.
     #[serde(default)]
     pub webhook: Option<WebhookConfig>,
+    /// What `accord propagate` may do here besides writing account ids into records it links.
+    #[serde(default)]
+    pub propagate: Option<PropagateConfig>,
     /// The kind's own settings, validated by its connector.
     #[serde(flatten)]
     pub settings: toml::Table,
@@ -138,6 +141,22 @@ pub struct WebhookConfig {
     #[serde(default = "default_tolerance_seconds")]
     pub tolerance_seconds: u64,
 }
+
+/// What `accord propagate` may do in a source besides upgrading links (always planned).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PropagateConfig {
+    /// Create the System of Record's active accounts that have no record here, each carrying its
+    /// account id (off by default).
+    #[serde(default)]
+    pub create: bool,
+    /// Billing systems are never created in unless this is set as well.
+    #[serde(default)]
+    pub create_in_billing: bool,
+}
+
+/// Billing systems: `accord propagate` creates nothing in them unless `create_in_billing` says so.
+pub const BILLING_KINDS: &[&str] = &["stripe", "chargebee", "recurly", "chargify", "zuora", "braintree", "xero"];
 
 /// The source kinds whose webhooks `accord serve` verifies (each vendor's own way; the server's
 /// `webhooks` module holds the schemes).
@@ -450,6 +469,16 @@ fn validate(raw: &RawConfig) -> Result<Option<Filter>, ConfigError> {
                     source.kind,
                     WEBHOOK_KINDS.join(", ")
                 ),
+            ));
+        }
+        if let Some(p) = &source.propagate
+            && p.create
+            && BILLING_KINDS.contains(&source.kind.as_str())
+            && !p.create_in_billing
+        {
+            return Err(ConfigError::new(
+                format!("{key}.propagate.create"),
+                "accord never creates customers in a billing system unless `create_in_billing = true` is set too",
             ));
         }
         let mut object_names = BTreeSet::new();

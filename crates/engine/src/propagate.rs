@@ -13,6 +13,11 @@
 //! ours is `already` (a write a stopped run had sent, so a re-run writes each field once), any
 //! other value a `conflict`. Writes a stopped run left `pending` are marked `interrupted` when
 //! the next run starts.
+//!
+//! Where a source says `[sources.<name>.propagate] create = true` (never for a billing system
+//! unless `create_in_billing` says so too), the System of Record's active accounts with no record
+//! there are **created**, each carrying its account id; a record already carrying it is looked
+//! up first, so a stopped run never makes one twice.
 
 use std::collections::BTreeMap;
 
@@ -46,11 +51,21 @@ pub struct Conflict {
     pub linked_by: RuleKind,
 }
 
+/// An account to create in a source that has no record of it (`create = true`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Create {
+    pub source: String,
+    pub object: String,
+    pub account: accord_connectors::NewRecord,
+}
+
 /// What `accord propagate` would write.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Plan {
     pub upgrades: Vec<Upgrade>,
     pub conflicts: Vec<Conflict>,
+    /// Accounts to create, in sources whose `[sources.<name>.propagate]` says `create = true`.
+    pub creates: Vec<Create>,
     /// Source objects whose best rule could be written but was replaced in accord.toml by a
     /// rule that is not that field: `(source, object)`, skipped.
     pub skipped: Vec<(String, String)>,
@@ -72,7 +87,14 @@ pub fn plan(hub: &Hub) -> Result<Plan> {
                 }
             }
             let field = writable.to_string();
+            let create =
+                hub.config.raw.sources.get(&source.name).and_then(|c| c.propagate.as_ref()).is_some_and(|p| p.create)
+                    && writer.can_create(object);
+            let mut covered = std::collections::HashSet::new();
             hub.store.for_each_record(stream.kind(), &source.name, object, &mut |r| {
+                if !r.is_deleted {
+                    covered.insert(r.account_id.to_string());
+                }
                 if r.is_deleted || r.provenance.rule_index == 0 {
                     return;
                 }
@@ -93,9 +115,39 @@ pub fn plan(hub: &Hub) -> Result<Plan> {
                     }),
                 }
             })?;
+            if create {
+                plan_creates(hub, &source.name, object, &covered, &mut out.creates)?;
+            }
         }
     }
     Ok(out)
+}
+
+/// The active accounts with no live record of `source/object`: each to create, with its name and
+/// its website's domain.
+fn plan_creates(
+    hub: &Hub,
+    source: &str,
+    object: &str,
+    covered: &std::collections::HashSet<String>,
+    out: &mut Vec<Create>,
+) -> Result<()> {
+    hub.store.for_each_account(&[accord_store::AccountStatus::Active], &mut |a| {
+        if covered.contains(a.account_id.as_str()) {
+            return;
+        }
+        let text = |name: &str| a.field(name).as_text().map(str::to_owned);
+        out.push(Create {
+            source: source.to_owned(),
+            object: object.to_owned(),
+            account: accord_connectors::NewRecord {
+                account_id: a.account_id.to_string(),
+                name: text("name").unwrap_or_else(|| a.account_id.to_string()),
+                domain: text("website").as_deref().and_then(accord_link::domain_of),
+            },
+        });
+    })?;
+    Ok(())
 }
 
 /// What applying did, per outcome.
@@ -110,6 +162,11 @@ pub struct Applied {
     pub failed: u64,
     /// Writes a stopped run had left pending.
     pub interrupted_before: u64,
+    /// Records created for accounts.
+    pub created: u64,
+    /// Accounts the source already had a record carrying their id for (made by a run that
+    /// stopped, or by someone else): not created again.
+    pub found: u64,
     /// The errors of the failed writes, by record.
     pub errors: BTreeMap<String, String>,
 }
@@ -169,6 +226,49 @@ pub fn apply(
             _ => applied.failed += 1,
         }
         observer.done(upgrade, status);
+    }
+    for create in &plan.creates {
+        let Some(writer) =
+            hub.plan.sources.iter().find(|s| s.name == create.source).and_then(|s| s.connector.write_back())
+        else {
+            continue;
+        };
+        let now = || chrono::Utc::now().timestamp_millis();
+        let key =
+            RecordKey::new(create.source.clone(), create.object.clone(), format!("new:{}", create.account.account_id));
+        let id = hub.store.propagation_begin(&PropagationEntry {
+            id: 0,
+            at_ms: now(),
+            key: key.clone(),
+            field: "create".into(),
+            old_value: None,
+            new_value: create.account.account_id.clone(),
+            status: "pending".into(),
+            answer: None,
+        })?;
+        let outcome = runtime.block_on(async {
+            // Found first: a create a stopped run had sent is not made twice.
+            match writer.find(&create.object, &create.account.account_id).await? {
+                Some(existing) => Ok(("found", format!("{} {existing} already carries it", create.object))),
+                None => writer
+                    .create(&create.object, &create.account)
+                    .await
+                    .map(|new| ("created", format!("created {} {new}", create.object))),
+            }
+        });
+        let (status, answer) = match outcome {
+            Ok(done) => done,
+            Err(e) => {
+                applied.errors.insert(format!("{}/{}/{}", key.source, key.object, key.native_id), e.to_string());
+                ("failed", e.to_string())
+            }
+        };
+        hub.store.propagation_finish(id, status, Some(&answer), now())?;
+        match status {
+            "created" => applied.created += 1,
+            "found" => applied.found += 1,
+            _ => applied.failed += 1,
+        }
     }
     Ok(applied)
 }

@@ -92,6 +92,22 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<ExitCode> {
             }
             println!("{t}");
         }
+        if !plan.creates.is_empty() {
+            println!(
+                "\ncreate: {} accounts of the System of Record missing in sources that allow it",
+                plan.creates.len()
+            );
+            let mut t = table(&["in", "account", "name", "domain"]);
+            for c in &plan.creates {
+                t.add_row(vec![
+                    format!("{}/{}", c.source, c.object),
+                    c.account.account_id.clone(),
+                    c.account.name.clone(),
+                    c.account.domain.clone().unwrap_or_default(),
+                ]);
+            }
+            println!("{t}");
+        }
         for (source, object) in &plan.skipped {
             println!("skipped {source}/{object}: its first link rule is not the field accord writes");
         }
@@ -110,10 +126,12 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<ExitCode> {
         super::print_json(&applied)?;
     } else {
         println!(
-            "propagate: {} written, {} already held by the vendor, {} conflicts left untouched, {} failed{}",
+            "propagate: {} written, {} already held by the vendor, {} conflicts left untouched, {} created, {} found already there, {} failed{}",
             applied.written,
             applied.already,
             applied.conflicts,
+            applied.created,
+            applied.found,
             applied.failed,
             if applied.interrupted_before > 0 {
                 format!(" ({} writes of a stopped run were marked interrupted)", applied.interrupted_before)

@@ -44,6 +44,24 @@ pub struct WriteDef {
     pub read_value: accord_core::FieldPath,
     /// The request writing a value into one record.
     pub write: WriteRequest,
+    /// How a record is created for an account, where the vendor allows it.
+    pub create: Option<CreateDef>,
+}
+
+/// Builds the request creating a record for an account.
+pub type CreateRequest = Box<dyn Fn(&crate::NewRecord) -> RequestSpec + Send + Sync>;
+
+/// How a record is found by the account id it carries, and created.
+#[allow(missing_debug_implementations)] // closures
+pub struct CreateDef {
+    /// The request finding records that carry an account id, and where their list sits.
+    pub find: ReadRequest,
+    pub found: accord_core::FieldPath,
+    /// The id of a found record, within one found.
+    pub found_id: accord_core::FieldPath,
+    pub create: CreateRequest,
+    /// Where the new record's id sits in the answer.
+    pub created_id: accord_core::FieldPath,
 }
 
 impl std::fmt::Debug for WriteDef {
@@ -142,5 +160,49 @@ impl crate::WriteBack for HttpConnector {
                 ))),
             }
         })
+    }
+
+    fn can_create(&self, object: &str) -> bool {
+        self.writes.iter().any(|w| w.object == object && w.create.is_some())
+    }
+
+    fn find<'a>(
+        &'a self,
+        object: &'a str,
+        account_id: &'a str,
+    ) -> futures::future::BoxFuture<'a, Result<Option<String>, ConnectorError>> {
+        Box::pin(async move {
+            let def = self.create_def(object)?;
+            let body = self.client.fetch(&(def.find)(account_id), &mut FetchStats::default()).await?;
+            let found = def.found.get(&body).and_then(Value::as_array).cloned().unwrap_or_default();
+            Ok(found.iter().find_map(|r| def.found_id.get(r).and_then(|v| accord_core::id::key_text(v).ok().flatten())))
+        })
+    }
+
+    fn create<'a>(
+        &'a self,
+        object: &'a str,
+        account: &'a crate::NewRecord,
+    ) -> futures::future::BoxFuture<'a, Result<String, ConnectorError>> {
+        Box::pin(async move {
+            let def = self.create_def(object)?;
+            let request = (def.create)(account);
+            let answer = self.client.fetch(&request, &mut FetchStats::default()).await?;
+            def.created_id.get(&answer).and_then(|v| accord_core::id::key_text(v).ok().flatten()).ok_or_else(|| {
+                ConnectorError::Fatal(format!(
+                    "{} {} answered without the new record's id",
+                    request.method, request.path
+                ))
+            })
+        })
+    }
+}
+
+impl HttpConnector {
+    fn create_def(&self, object: &str) -> Result<&CreateDef, ConnectorError> {
+        self.write_def(object)?
+            .create
+            .as_ref()
+            .ok_or_else(|| ConnectorError::Fatal(format!("{} cannot create {object}", self.kind)))
     }
 }

@@ -148,3 +148,71 @@ fn keap_companies_linked_by_their_contacts_get_their_company_id() {
     }
     rt.block_on(sandbox.shutdown());
 }
+
+/// With `create = true`, the System of Record's active accounts that Zendesk has no organization
+/// for are created there, carrying their account id; a second run creates nothing, and the next
+/// sync links the new organizations by `field`.
+#[test]
+fn accounts_missing_in_zendesk_are_created_once_when_the_config_says_so() {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let mut options = SandboxOptions::unlimited();
+    options.zendesk.exclude_recent = chrono::Duration::zero();
+    let sandbox = rt.block_on(Sandbox::start(Company::generate(8, 120), options)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let toml = sandbox.accord_toml(dir.path(), false).unwrap() + "\n[sources.zendesk.propagate]\ncreate = true\n";
+    let hub = Hub::open(accord_core::Config::from_toml(&toml, dir.path()).unwrap()).unwrap();
+    let sync =
+        |hub: &Hub| assert!(!accord_engine::sync(hub, &SyncOptions::default(), &Quiet, rt.handle()).unwrap().failed());
+    sync(&hub);
+    // The truth: active accounts, less those a Zendesk organization links to.
+    let truth = sandbox.truth();
+    let covered: BTreeSet<&String> = truth
+        .records
+        .iter()
+        .filter(|(k, _)| k.source == "zendesk" && k.object == "organizations")
+        .filter_map(|(_, e)| match e {
+            Expected::Linked { account_id, .. } => Some(account_id),
+            _ => None,
+        })
+        .collect();
+    let missing: BTreeSet<String> = truth.accounts.keys().filter(|a| !covered.contains(a)).cloned().collect();
+    assert!(!missing.is_empty());
+    let plan = propagate::plan(&hub).unwrap();
+    let planned: BTreeSet<String> = plan.creates.iter().map(|c| c.account.account_id.clone()).collect();
+    assert_eq!(planned, missing);
+    // Zendesk refuses a second organization of one name: an account whose name an unlinked
+    // organization already has fails with the vendor's answer (that organization needs its
+    // external_id fixed, not a twin).
+    let before = sandbox.zendesk.snapshot().organizations;
+    let taken = |name: &str| before.iter().any(|o| o.name.eq_ignore_ascii_case(name));
+    let (clash, free): (Vec<_>, Vec<_>) = plan.creates.iter().partition(|c| taken(&c.account.name));
+    let creates_only = propagate::Plan { creates: plan.creates.clone(), ..propagate::Plan::default() };
+    let applied = propagate::apply(&hub, &creates_only, &Quiet, rt.handle()).unwrap();
+    assert_eq!(
+        (applied.created, applied.found, applied.failed),
+        (free.len() as u64, 0, clash.len() as u64),
+        "{applied:?}"
+    );
+    assert!(applied.errors.values().all(|e| e.contains("Name: has already been taken")), "{:?}", applied.errors);
+    // Again, as a stopped run would: each is found, none created twice.
+    let applied = propagate::apply(&hub, &creates_only, &Quiet, rt.handle()).unwrap();
+    assert_eq!((applied.created, applied.found), (0, free.len() as u64));
+    sandbox.clock().advance(chrono::Duration::seconds(2));
+    sync(&hub);
+    let orgs = sandbox.zendesk.snapshot().organizations;
+    let missing: BTreeSet<String> = free.iter().map(|c| c.account.account_id.clone()).collect();
+    for account in &missing {
+        let org = orgs.iter().find(|o| o.external_id.as_deref() == Some(account.as_str())).expect("created");
+        let r = hub
+            .store
+            .record(ObjectKind::Organization, &RecordKey::new("zendesk", "organizations", org.id.to_string()))
+            .unwrap()
+            .expect("synced");
+        assert_eq!((r.account_id.as_str(), r.provenance.rule), (account.as_str(), RuleKind::Field));
+    }
+    let left: BTreeSet<String> =
+        propagate::plan(&hub).unwrap().creates.iter().map(|c| c.account.account_id.clone()).collect();
+    let clashing: BTreeSet<String> = clash.iter().map(|c| c.account.account_id.clone()).collect();
+    assert_eq!(left, clashing, "only the refused ones are left to create");
+    rt.block_on(sandbox.shutdown());
+}

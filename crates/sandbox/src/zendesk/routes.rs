@@ -39,6 +39,10 @@ pub(crate) fn router(state: Arc<State>) -> Router {
         .route("/api/v2/search", get(search))
         .route("/api/v2/{list}", get(account_list))
         .route("/api/v2/organizations/{id}", get(show_organization).put(update_organization))
+        .route("/api/v2/organizations/search", get(search_organizations))
+        .route("/api/v2/organizations/search.json", get(search_organizations))
+        .route("/api/v2/organizations", get(not_found).post(create_organization))
+        .route("/api/v2/organizations.json", get(not_found).post(create_organization))
         .route("/api/v2/slas/policies.json", get(sla_policies))
         .route("/api/v2/slas/policies", get(sla_policies))
         .route("/api/v2/channels/voice/phone_numbers.json", get(phone_numbers))
@@ -444,6 +448,76 @@ async fn update_organization(
     s.core.log_write("organization", &id.to_string());
     super::notify(&s, "organization", id, "updated", now);
     Json(json!({"organization": json})).into_response()
+}
+
+/// `GET /api/v2/organizations/search.json?external_id=X` (or `name=`): the organizations carrying it.
+async fn search_organizations(
+    AxState(s): AxState<Arc<State>>,
+    headers: HeaderMap,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let (external, name) = (params.get("external_id"), params.get("name"));
+    if external.is_none() && name.is_none() {
+        return error(StatusCode::BAD_REQUEST, "InvalidEndpoint", "external_id or name is required");
+    }
+    let b = base(&headers);
+    let found: Vec<Value> = {
+        let data = s.data.read();
+        data.organizations
+            .rows()
+            .iter()
+            .filter(|o| external.is_none_or(|e| o.external_id.as_deref() == Some(e.as_str())))
+            .filter(|o| name.is_none_or(|n| o.name.eq_ignore_ascii_case(n)))
+            .map(|o| o.to_json(&b))
+            .collect()
+    };
+    let count = found.len();
+    Json(json!({"organizations": found, "next_page": null, "previous_page": null, "count": count})).into_response()
+}
+
+/// `POST /api/v2/organizations.json` with `{"organization": {"name", "external_id", "domain_names"}}`:
+/// 201 and the organization; a name already taken is 422, as Zendesk answers.
+async fn create_organization(AxState(s): AxState<Arc<State>>, headers: HeaderMap, body: Bytes) -> Response {
+    let Ok(Value::Object(root)) = serde_json::from_slice::<Value>(&body) else {
+        return error(StatusCode::BAD_REQUEST, "InvalidJSON", "the body is not a JSON object");
+    };
+    let Some(Value::Object(org)) = root.get("organization") else {
+        return error(StatusCode::UNPROCESSABLE_ENTITY, "RecordInvalid", "the body has no \"organization\" object");
+    };
+    let Some(name) = org.get("name").and_then(Value::as_str).map(str::trim).filter(|n| !n.is_empty()) else {
+        return error(StatusCode::UNPROCESSABLE_ENTITY, "RecordInvalid", "Name: cannot be blank");
+    };
+    let now = crate::clock::whole_seconds(s.core.clock.now());
+    let created = {
+        let mut data = s.data.write();
+        if data.organizations.rows().iter().any(|o| o.name.eq_ignore_ascii_case(name)) {
+            None
+        } else {
+            let id = data.organizations.rows().last().map_or(1, |o| o.id + 1);
+            let o = Organization {
+                id,
+                name: name.to_owned(),
+                external_id: org.get("external_id").and_then(Value::as_str).map(str::to_owned),
+                domain_names: org
+                    .get("domain_names")
+                    .and_then(Value::as_array)
+                    .map(|d| d.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+                    .unwrap_or_default(),
+                tier: None,
+                created_at: now,
+                updated_at: now,
+            };
+            let json = o.to_json(&base(&headers));
+            data.organizations.insert(o);
+            Some((id, json))
+        }
+    };
+    let Some((id, json)) = created else {
+        return error(StatusCode::UNPROCESSABLE_ENTITY, "RecordInvalid", "Name: has already been taken");
+    };
+    s.core.log_write("organization", &id.to_string());
+    super::notify(&s, "organization", id, "created", now);
+    (StatusCode::CREATED, Json(json!({"organization": json}))).into_response()
 }
 
 /// The account's configuration lists and the lists derived from its records:

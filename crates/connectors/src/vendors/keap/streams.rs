@@ -110,5 +110,6 @@ pub fn company_id_field(company_field: &str) -> crate::http::WriteDef {
                 json!({"custom_fields": [{"id": field, "content": value}]}),
             )
         }),
+        create: None,
     }
 }

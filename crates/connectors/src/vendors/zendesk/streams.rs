@@ -115,5 +115,20 @@ pub fn organization_external_id() -> crate::http::WriteDef {
                 json!({"organization": {"external_id": value}}),
             )
         }),
+        create: Some(crate::http::CreateDef {
+            find: Box::new(|account_id| {
+                RequestSpec::get("/api/v2/organizations/search.json").param("external_id", account_id)
+            }),
+            found: path("organizations"),
+            found_id: path("id"),
+            create: Box::new(|a| {
+                let mut org = json!({"name": a.name, "external_id": a.account_id});
+                if let Some(domain) = &a.domain {
+                    org["domain_names"] = json!([domain]);
+                }
+                RequestSpec::post("/api/v2/organizations.json", json!({ "organization": org }))
+            }),
+            created_id: path("organization.id"),
+        }),
     }
 }
