@@ -1,5 +1,6 @@
 //! The embedded SQLite backend: one file, WAL, one writer connection and a small reader pool.
 
+mod lock;
 mod rows;
 mod web;
 
@@ -28,6 +29,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (6, "event_backlog", include_str!("../../migrations/sqlite/0006_event_backlog.sql")),
     (7, "daily_usage", include_str!("../../migrations/sqlite/0007_daily_usage.sql")),
     (8, "revenue", include_str!("../../migrations/sqlite/0008_revenue.sql")),
+    (9, "source_locks", include_str!("../../migrations/sqlite/0009_source_locks.sql")),
 ];
 
 /// Keys looked up per statement (SQLite binds at most 32,766 parameters).
@@ -303,6 +305,14 @@ impl Store for SqliteStore {
             )?;
             Ok(conn.last_insert_rowid())
         })
+    }
+
+    fn lock_source(&self, source: &str, holder: &str, now_ms: i64, ttl_ms: i64) -> Result<crate::LockAttempt> {
+        lock::lock_source(self, source, holder, now_ms, ttl_ms)
+    }
+
+    fn source_lock_holder(&self, source: &str, now_ms: i64) -> Result<Option<crate::LockHolder>> {
+        self.read(|conn| lock::holder_of(conn, source, now_ms))
     }
 
     fn interrupt_runs(&self, source: &str) -> Result<u64> {
