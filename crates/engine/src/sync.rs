@@ -1,12 +1,17 @@
 //! The sync driver: pulls pages from connectors and ingests them, System of Record first (then the
 //! other sources at the same time), with a checkpoint after every page and a settle of the change
-//! feed after every stream.
+//! feed after every stream. Each source's run holds its run lock in the store
+//! (`Store::lock_source`) from start to end, renewed while it runs, so a source never runs twice
+//! at a time, whichever processes start it.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use accord_connectors::PageStats;
 use accord_core::ObjectKind;
-use accord_store::{Checkpoint, RunCounts};
+use accord_store::{Checkpoint, LockAttempt, LockHolder, RunCounts, SourceLock};
 use serde::Serialize;
 
 use crate::hub::{Hub, PageContext, RelinkReport};
@@ -25,7 +30,32 @@ pub struct SyncOptions {
     /// pages commit one at a time through the store), so a full sync takes about as long as its
     /// slowest source rather than the sum of them all.
     pub sequential: bool,
+    /// What is running the sync, for the run locks' holder (`accord sync`, `accord serve
+    /// (schedule)`); the process id and host are added. Empty: `accord`.
+    pub started_by: String,
+    /// What to do when another run holds a source's lock.
+    pub if_busy: IfBusy,
+    /// Set to stop the sync at the next page of each stream (its runs end `interrupted`, and the
+    /// next sync resumes them from their last committed page).
+    pub cancel: Option<std::sync::Arc<AtomicBool>>,
 }
+
+/// What a sync does when a source it should run is being run by someone else.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum IfBusy {
+    /// Run nothing and return `EngineError::Busy`, naming the holder.
+    #[default]
+    Fail,
+    /// Run the other sources and report the busy ones in `SyncReport::busy`.
+    Skip,
+}
+
+/// How long a run lock lasts unless renewed: a holder that stopped without releasing it (killed,
+/// or its machine gone) blocks its source this long at most (SQLite; on PostgreSQL the lock ends
+/// with the holder's connection).
+pub const LOCK_TTL: Duration = Duration::from_secs(60);
+/// How often a running sync renews its locks: several renewals fit in one lease.
+const LOCK_RENEW_EVERY: Duration = Duration::from_secs(15);
 
 /// Receives progress while a sync runs (the CLI draws progress bars with it).
 pub trait SyncObserver: Send + Sync {
@@ -76,6 +106,9 @@ pub struct SourceReport {
 #[derive(Debug, Clone, Serialize)]
 pub struct SyncReport {
     pub sources: Vec<SourceReport>,
+    /// Sources not run because another run held their lock (with `IfBusy::Skip`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub busy: Vec<LockHolder>,
 }
 
 impl SyncReport {
@@ -101,8 +134,126 @@ pub fn sync(
             )));
         }
     }
-    let chosen: Vec<&SourcePlan> =
+    let mut chosen: Vec<&SourcePlan> =
         hub.plan.sources.iter().filter(|s| options.sources.is_empty() || options.sources.contains(&s.name)).collect();
+    // Every chosen source's lock first, in plan order (the same order in every process), so a
+    // sync that cannot run one of them with `IfBusy::Fail` runs none.
+    let holder = lock_holder(&options.started_by);
+    let mut locks = Vec::new();
+    let mut busy = Vec::new();
+    for source in &chosen {
+        match hub.store.lock_source(&source.name, &holder, now_ms(), LOCK_TTL.as_millis() as i64)? {
+            LockAttempt::Acquired(lock) => locks.push(lock),
+            LockAttempt::Held(h) if options.if_busy == IfBusy::Skip => busy.push(h),
+            LockAttempt::Held(h) => return Err(EngineError::Busy(h)),
+        }
+    }
+    chosen.retain(|s| !busy.iter().any(|b| b.source == s.name));
+    let guard = RunLocks { locks, lost: Mutex::new(HashMap::new()), stop: AtomicBool::new(false) };
+    let result = std::thread::scope(|scope| {
+        let renewer = std::thread::Builder::new()
+            .name("sync locks".into())
+            .spawn_scoped(scope, || guard.renew_until_stopped())
+            .map_err(|e| EngineError::Invalid(format!("cannot start the lock renewer: {e}")))?;
+        // Stops the renewer however the sync ends (a panic too: the scope waits for its threads).
+        let _stop = StopRenewer(&guard, renewer.thread().clone());
+        sync_chosen(hub, &chosen, options, &guard, observer, handle)
+    });
+    guard.release();
+    let mut report = result?;
+    report.busy = busy;
+    Ok(report)
+}
+
+/// The locks of a sync's sources, renewed by a thread of their own while the sync runs.
+struct RunLocks {
+    locks: Vec<Box<dyn SourceLock>>,
+    /// Sources whose lock was lost, with why: their streams stop at the next page.
+    lost: Mutex<HashMap<String, String>>,
+    stop: AtomicBool,
+}
+
+impl RunLocks {
+    fn renew_until_stopped(&self) {
+        loop {
+            std::thread::park_timeout(LOCK_RENEW_EVERY);
+            if self.stop.load(Ordering::Acquire) {
+                return;
+            }
+            for lock in &self.locks {
+                if self.lost.lock().unwrap_or_else(|e| e.into_inner()).contains_key(lock.source()) {
+                    continue;
+                }
+                match lock.renew(now_ms()) {
+                    Ok(()) => {}
+                    Err(e @ accord_store::StoreError::LockLost { .. }) => {
+                        tracing::error!(source = lock.source(), error = %e, "stopping the run of a source whose lock is lost");
+                        self.lost
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .insert(lock.source().to_owned(), e.to_string());
+                    }
+                    // A failed renewal is retried at the next turn, well within the lease.
+                    Err(e) => tracing::warn!(source = lock.source(), error = %e, "could not renew a run lock"),
+                }
+            }
+        }
+    }
+
+    fn lost(&self, source: &str) -> Option<String> {
+        self.lost.lock().unwrap_or_else(|e| e.into_inner()).get(source).cloned()
+    }
+
+    fn release(self) {
+        for lock in self.locks {
+            let source = lock.source().to_owned();
+            if let Err(e) = lock.release() {
+                tracing::warn!(%source, error = %e, "could not release a run lock; it expires on its own");
+            }
+        }
+    }
+}
+
+const CANCELLED: &str = "stopped before the end (the process is shutting down); the next sync resumes here";
+
+fn cancelled(cancel: Option<&std::sync::Arc<AtomicBool>>) -> bool {
+    cancel.is_some_and(|c| c.load(Ordering::Relaxed))
+}
+
+struct StopRenewer<'a>(&'a RunLocks, std::thread::Thread);
+
+impl Drop for StopRenewer<'_> {
+    fn drop(&mut self) {
+        self.0.stop.store(true, Ordering::Release);
+        self.1.unpark();
+    }
+}
+
+/// `<started_by>, pid <pid> on <host>`: enough to find the process that holds a lock.
+fn lock_holder(started_by: &str) -> String {
+    let what = if started_by.is_empty() { "accord" } else { started_by };
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .or_else(|| {
+            std::fs::read_to_string("/etc/hostname").ok().map(|h| h.trim().to_owned()).filter(|h| !h.is_empty())
+        })
+        .unwrap_or_else(|| "this host".into());
+    format!("{what}, pid {} on {host}", std::process::id())
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+fn sync_chosen(
+    hub: &Hub,
+    chosen: &[&SourcePlan],
+    options: &SyncOptions,
+    locks: &RunLocks,
+    observer: &dyn SyncObserver,
+    handle: &tokio::runtime::Handle,
+) -> Result<SyncReport> {
     // The plan's order up to the System of Record (and the source its filter reads, before it)
     // goes first, one at a time: every other source links against the accounts they make.
     let creates = |s: &&SourcePlan| s.streams.iter().any(|p| p.creates_accounts());
@@ -111,11 +262,11 @@ pub fn sync(
     let mut sor_claims: HashMap<String, String> = HashMap::new();
     let mut reports = Vec::new();
     for source in first {
-        reports.push(sync_source(hub, source, options, &mut sor_claims, observer, handle)?);
+        reports.push(sync_source(hub, source, options, locks, &mut sor_claims, observer, handle)?);
     }
     if options.sequential || rest.len() < 2 {
         for source in rest {
-            reports.push(sync_source(hub, source, options, &mut HashMap::new(), observer, handle)?);
+            reports.push(sync_source(hub, source, options, locks, &mut HashMap::new(), observer, handle)?);
         }
     } else {
         let results: Vec<Result<SourceReport>> = std::thread::scope(|scope| {
@@ -124,7 +275,7 @@ pub fn sync(
                 .map(|source| {
                     let name = source.name.clone();
                     let thread = std::thread::Builder::new().name(format!("sync {name}")).spawn_scoped(scope, || {
-                        sync_source(hub, source, options, &mut HashMap::new(), observer, handle)
+                        sync_source(hub, source, options, locks, &mut HashMap::new(), observer, handle)
                     });
                     (name, thread)
                 })
@@ -144,7 +295,7 @@ pub fn sync(
     }
     // Reported in the configured order, whatever order they finished in.
     reports.sort_by_key(|r| chosen.iter().position(|s| s.name == r.source));
-    Ok(SyncReport { sources: reports })
+    Ok(SyncReport { sources: reports, busy: Vec::new() })
 }
 
 /// Syncs one source's streams in order, settling the change feed after each.
@@ -152,6 +303,7 @@ fn sync_source(
     hub: &Hub,
     source: &SourcePlan,
     options: &SyncOptions,
+    locks: &RunLocks,
     sor_claims: &mut HashMap<String, String>,
     observer: &dyn SyncObserver,
     handle: &tokio::runtime::Handle,
@@ -168,6 +320,10 @@ fn sync_source(
         error: None,
     };
     for plan in &source.streams {
+        if cancelled(options.cancel.as_ref()) {
+            report.error.get_or_insert_with(|| CANCELLED.into());
+            break;
+        }
         let also = if plan.creates_accounts() { hub.also_exists_values()? } else { None };
         if plan.creates_accounts() {
             // The ids the SOR's stored records already hold: a resumed sync, whose first pages
@@ -178,7 +334,7 @@ fn sync_source(
         }
         let claims = plan.creates_accounts().then_some(&mut *sor_claims);
         let stream_report =
-            sync_stream(hub, source, plan, options.full, run_id, also.as_ref(), claims, observer, handle)?;
+            sync_stream(hub, source, plan, options, run_id, also.as_ref(), claims, locks, observer, handle)?;
         report.counts.add(&stream_report.counts);
         if let Some(e) = &stream_report.error {
             report.error.get_or_insert_with(|| format!("{}: {e}", plan.object()));
@@ -195,7 +351,11 @@ fn sync_source(
             *report.relinked.still_rejected.entry(r).or_default() += n;
         }
     }
-    let status = if report.error.is_some() { "failed" } else { "ok" };
+    let status = match &report.error {
+        None => "ok",
+        Some(_) if cancelled(options.cancel.as_ref()) => "interrupted",
+        Some(_) => "failed",
+    };
     hub.store.finish_run(run_id, status, report.error.as_deref())?;
     Ok(report)
 }
@@ -205,13 +365,15 @@ fn sync_stream(
     hub: &Hub,
     source: &SourcePlan,
     plan: &StreamPlan,
-    full: bool,
+    options: &SyncOptions,
     run_id: i64,
     also: Option<&HashSet<String>>,
     mut claims: Option<&mut HashMap<String, String>>,
+    locks: &RunLocks,
     observer: &dyn SyncObserver,
     handle: &tokio::runtime::Handle,
 ) -> Result<StreamReport> {
+    let (full, cancel) = (options.full, options.cancel.as_ref());
     let cursor = if full { None } else { hub.store.checkpoint(&source.name, plan.object())? };
     let mut report = StreamReport {
         object: plan.object().to_owned(),
@@ -249,6 +411,14 @@ fn sync_stream(
             Ok((counts, reconciled))
         });
         loop {
+            if let Some(why) = locks.lost(&source.name) {
+                report.error = Some(why);
+                break;
+            }
+            if cancelled(cancel) {
+                report.error = Some(CANCELLED.into());
+                break;
+            }
             let page = match handle.block_on(stream.next_page()) {
                 Ok(Some(page)) => page,
                 Ok(None) => break,

@@ -23,11 +23,35 @@ fn percent(part: u64, whole: u64) -> String {
     if whole == 0 { "—".into() } else { format!("{:.0}%", 100.0 * part as f64 / whole as f64) }
 }
 
+/// "running (holder)" while a run holds the source's lock, else the next scheduled run ("due" once
+/// it is past: a server runs it at its next turn).
+fn next_run(s: &SourceOverview, now: chrono::DateTime<chrono::Utc>) -> String {
+    match (&s.running, &s.next_run) {
+        (Some(h), _) => format!("running now ({})", h.holder),
+        (None, Some(t)) if *t <= now => "due now".into(),
+        (None, Some(t)) => t.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        (None, None) => String::new(),
+    }
+}
+
 fn overview_tables(sources: &[SourceOverview], latest: Option<&JobState>) -> (Table, Table) {
+    let now = chrono::Utc::now();
     let mut runs = Table::new(
         "runs",
         "Last sync run per source",
-        vec!["Source", "Kind", "Started", "Finished", "Status", "Fetched#", "Linked#", "Rejected#", "Error"],
+        vec![
+            "Source",
+            "Kind",
+            "Started",
+            "Finished",
+            "Status",
+            "Fetched#",
+            "Linked#",
+            "Rejected#",
+            "Error",
+            "Schedule",
+            "Next run",
+        ],
     );
     let mut objects = Table::new(
         "objects",
@@ -59,6 +83,8 @@ fn overview_tables(sources: &[SourceOverview], latest: Option<&JobState>) -> (Ta
             Cell::num(r.map_or(0, |r| r.counts.linked)),
             Cell::num(r.map_or(0, |r| r.counts.rejected)),
             r.and_then(|r| r.error.clone()).unwrap_or_default().into(),
+            s.schedule.clone().unwrap_or_default().into(),
+            next_run(s, now).into(),
         ]);
         for o in &s.objects {
             let stream =
@@ -143,6 +169,7 @@ pub async fn start_sync(State(web): State<Web>, who: SignedIn, Form(f): Form) ->
     let options = SyncOptions {
         sources: f.all("source").map(str::to_owned).collect(),
         full: f.get("full").is_some(),
+        started_by: format!("the web app (user {})", who.user),
         ..SyncOptions::default()
     };
     let known: Vec<String> = web.hub().plan.sources.iter().map(|s| s.name.clone()).collect();

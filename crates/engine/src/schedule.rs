@@ -1,0 +1,197 @@
+//! Scheduled syncs: which sources are due when, and running the due ones. `accord serve` drives a
+//! `Scheduler` from a task of its own; everything here takes the time as an argument, so the
+//! decisions are tested with any clock.
+//!
+//! A source's next run is the first slot of its `schedule` after its last run started, whoever
+//! started it (a schedule, `accord sync`, the web app, another process): the runs are in the
+//! store, so every process computes the same next run and a restart changes nothing. A source that
+//! never ran is due at once. The due sources run as one incremental sync, System of Record first;
+//! one that another run holds the lock of is skipped and, like a failed run, tried again at its
+//! next slot.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use accord_core::{Schedule, Timestamp};
+use accord_store::AccountQuery;
+use serde::Serialize;
+
+use crate::sync::{IfBusy, Quiet, SyncOptions, SyncReport};
+use crate::{Hub, Result};
+
+/// A scheduled source: its schedule, its last run's start and its next run.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScheduledSource {
+    pub source: String,
+    /// The setting, as written (`every 15m`, `cron: */15 * * * *`).
+    pub schedule: String,
+    pub last_started: Option<Timestamp>,
+    pub next_run: Timestamp,
+}
+
+/// The next run of every scheduled source at `now`, in plan order, from the last runs in the
+/// store.
+pub fn next_runs(hub: &Hub, now: Timestamp) -> Result<Vec<ScheduledSource>> {
+    next_runs_with(hub, &HashMap::new(), now)
+}
+
+fn next_runs_with(hub: &Hub, attempted: &HashMap<String, Timestamp>, now: Timestamp) -> Result<Vec<ScheduledSource>> {
+    let mut out = Vec::new();
+    for source in &hub.plan.sources {
+        let Some(schedule) = hub.config.schedules.get(&source.name) else { continue };
+        let last_run = hub.store.runs(Some(&source.name), 1)?.into_iter().next().map(|r| r.started_at);
+        out.push(next_run(&source.name, schedule, last_run, attempted.get(&source.name).copied(), now));
+    }
+    Ok(out)
+}
+
+/// A source's next run from its last run's start and this scheduler's last attempt (a skipped or
+/// failed attempt that left no run behind still uses up its slot).
+fn next_run(
+    source: &str,
+    schedule: &Schedule,
+    last_run: Option<Timestamp>,
+    attempted: Option<Timestamp>,
+    now: Timestamp,
+) -> ScheduledSource {
+    let last = match (last_run, attempted) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    };
+    ScheduledSource {
+        source: source.to_owned(),
+        schedule: schedule.to_string(),
+        last_started: last_run,
+        next_run: schedule.next_run(last, now),
+    }
+}
+
+/// What one turn of the scheduler did.
+#[derive(Debug, Default)]
+pub struct Turn {
+    /// The sources that were due, in plan order.
+    pub due: Vec<String>,
+    /// The sync of the due sources (busy ones listed in its `busy`).
+    pub report: Option<SyncReport>,
+    /// The sync could not run at all (the store failed, a connector could not start).
+    pub error: Option<String>,
+    /// Accounts the System of Record's run added (active accounts after minus before).
+    pub new_accounts: u64,
+}
+
+/// Runs scheduled sources when they are due. Holds this process's last attempt per source.
+#[derive(Debug, Default)]
+pub struct Scheduler {
+    attempted: HashMap<String, Timestamp>,
+    /// Set to stop a running sync at its next page (`accord serve` shutting down).
+    pub cancel: Arc<AtomicBool>,
+}
+
+impl Scheduler {
+    /// Whether any source has a schedule.
+    pub fn any(hub: &Hub) -> bool {
+        !hub.config.schedules.is_empty()
+    }
+
+    /// The scheduled sources with their next runs, as this scheduler sees them at `now`.
+    pub fn next_runs(&self, hub: &Hub, now: Timestamp) -> Result<Vec<ScheduledSource>> {
+        next_runs_with(hub, &self.attempted, now)
+    }
+
+    /// When the next source is due (`None`: nothing is scheduled).
+    pub fn next_due(&self, hub: &Hub, now: Timestamp) -> Result<Option<Timestamp>> {
+        Ok(self.next_runs(hub, now)?.iter().map(|s| s.next_run).min())
+    }
+
+    /// Runs the sources due at `now` as one incremental sync (System of Record first; a source
+    /// another run holds is skipped). Every attempt uses up its slot, so a failing source is tried
+    /// again at its next slot, not in a loop. Never panics on a failed sync: the error is in the
+    /// turn. Must run outside async code, like `sync`.
+    pub fn run_due(&mut self, hub: &Hub, now: Timestamp, handle: &tokio::runtime::Handle) -> Turn {
+        let due: Vec<String> = match self.next_runs(hub, now) {
+            Ok(all) => all.into_iter().filter(|s| s.next_run <= now).map(|s| s.source).collect(),
+            Err(e) => return Turn { error: Some(e.to_string()), ..Turn::default() },
+        };
+        if due.is_empty() {
+            return Turn::default();
+        }
+        for source in &due {
+            self.attempted.insert(source.clone(), now);
+        }
+        let options = SyncOptions {
+            sources: due.clone(),
+            full: false,
+            started_by: "accord serve (schedule)".into(),
+            if_busy: IfBusy::Skip,
+            cancel: Some(self.cancel.clone()),
+            ..SyncOptions::default()
+        };
+        let sor = &hub.config.sor().source;
+        let before = due.contains(sor).then(|| active_accounts(hub)).transpose();
+        let result = before.and_then(|before| {
+            let report = crate::sync(hub, &options, &Quiet, handle)?;
+            let after = before.map(|_| active_accounts(hub)).transpose()?;
+            Ok((report, after.zip(before).map_or(0, |(a, b)| a.saturating_sub(b))))
+        });
+        match result {
+            Ok((report, new_accounts)) => {
+                let ran_sor = report.sources.iter().any(|s| &s.source == sor && s.error.is_none());
+                if ran_sor {
+                    after_sor_run(hub, new_accounts);
+                }
+                Turn { due, report: Some(report), error: None, new_accounts }
+            }
+            Err(e) => Turn { due, report: None, error: Some(e.to_string()), new_accounts: 0 },
+        }
+    }
+}
+
+fn active_accounts(hub: &Hub) -> Result<u64> {
+    let query = AccountQuery { page_size: 1, ..Default::default() };
+    Ok(hub.store.accounts(&query)?.total)
+}
+
+/// The hook after a scheduled run of the System of Record. Issue 13 asks that propagation (writing
+/// new account ids to the other systems) run here when the config enables it; `accord propagate`
+/// is not built yet, so this only says how many accounts it would have to carry.
+fn after_sor_run(hub: &Hub, new_accounts: u64) {
+    if new_accounts > 0 {
+        tracing::info!(
+            source = %hub.config.sor().source,
+            new_accounts,
+            "the System of Record added accounts (propagating them to the other systems is not built yet)"
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> Timestamp {
+        chrono::DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&chrono::Utc)
+    }
+
+    #[test]
+    fn the_next_run_follows_the_last_start_or_the_last_attempt() {
+        let every = Schedule::parse("every 15m").unwrap();
+        let now = at("2026-03-01T10:00:00Z");
+        // Never ran, never tried: due now.
+        assert_eq!(next_run("crm", &every, None, None, now).next_run, now);
+        // Ran at 09:50: due at 10:05.
+        let ran = Some(at("2026-03-01T09:50:00Z"));
+        let s = next_run("crm", &every, ran, None, now);
+        assert_eq!((s.next_run, s.last_started, s.schedule.as_str()), (at("2026-03-01T10:05:00Z"), ran, "every 15m"));
+        // Tried at 10:05 and skipped (another process held it) or failed before a run was stored:
+        // the slot is used up, next at 10:20.
+        let tried = Some(at("2026-03-01T10:05:00Z"));
+        assert_eq!(next_run("crm", &every, ran, tried, now).next_run, at("2026-03-01T10:20:00Z"));
+        // Another process ran it later than this one tried: that run counts.
+        let later = Some(at("2026-03-01T10:07:00Z"));
+        assert_eq!(next_run("crm", &every, later, tried, now).next_run, at("2026-03-01T10:22:00Z"));
+        let cron = Schedule::parse("cron: 0 * * * *").unwrap();
+        assert_eq!(next_run("crm", &cron, ran, None, now).next_run, at("2026-03-01T10:00:00Z"));
+        assert_eq!(next_run("crm", &cron, None, tried, now).next_run, at("2026-03-01T11:00:00Z"));
+    }
+}
