@@ -8,6 +8,7 @@ mod flows;
 mod order;
 mod revenue;
 mod sandbox;
+mod schedule;
 
 use std::path::Path;
 
