@@ -2,6 +2,7 @@
 
 mod ingest_kill;
 mod postgres;
+mod schedule;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
