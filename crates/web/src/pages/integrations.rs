@@ -284,3 +284,38 @@ pub async fn job(
     };
     Ok(page_with(&format!("Sync #{id}"), &who, Nav::Integrations, refresh, body).into_response())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source(schedule: Option<&str>, next: Option<&str>, holder: Option<&str>) -> SourceOverview {
+        let t = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&chrono::Utc);
+        SourceOverview {
+            source: "crm".into(),
+            kind: "file".into(),
+            last_run: None,
+            schedule: schedule.map(str::to_owned),
+            next_run: next.map(t),
+            running: holder.map(|h| accord_store::LockHolder {
+                source: "crm".into(),
+                holder: h.into(),
+                acquired_at: t("2026-03-01T09:59:00Z"),
+                expires_at: t("2026-03-01T10:01:00Z"),
+            }),
+            objects: vec![],
+        }
+    }
+
+    #[test]
+    fn the_next_run_column_says_running_due_or_when() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-03-01T10:00:00Z").unwrap().with_timezone(&chrono::Utc);
+        let at = source(Some("every 15m"), Some("2026-03-01T10:14:30Z"), None);
+        assert_eq!(next_run(&at, now), "2026-03-01 10:14:30 UTC");
+        let due = source(Some("every 15m"), Some("2026-03-01T09:00:00Z"), None);
+        assert_eq!(next_run(&due, now), "due now");
+        let running = source(Some("every 15m"), Some("2026-03-01T10:14:30Z"), Some("accord sync, pid 9 on h"));
+        assert_eq!(next_run(&running, now), "running now (accord sync, pid 9 on h)");
+        assert_eq!(next_run(&source(None, None, None), now), "");
+    }
+}
