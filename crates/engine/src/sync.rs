@@ -232,14 +232,7 @@ impl Drop for StopRenewer<'_> {
 /// `<started_by>, pid <pid> on <host>`: enough to find the process that holds a lock.
 fn lock_holder(started_by: &str) -> String {
     let what = if started_by.is_empty() { "accord" } else { started_by };
-    let host = std::env::var("HOSTNAME")
-        .ok()
-        .filter(|h| !h.is_empty())
-        .or_else(|| {
-            std::fs::read_to_string("/etc/hostname").ok().map(|h| h.trim().to_owned()).filter(|h| !h.is_empty())
-        })
-        .unwrap_or_else(|| "this host".into());
-    format!("{what}, pid {} on {host}", std::process::id())
+    format!("{what}, pid {} on {}", std::process::id(), accord_store::this_host())
 }
 
 fn now_ms() -> i64 {

@@ -25,7 +25,7 @@ use std::sync::Arc;
 use accord_core::{ObjectKind, TriedKey};
 use serde_json::Value;
 
-pub use lock::{LockAttempt, LockHolder, SourceLock};
+pub use lock::{LockAttempt, LockHolder, SourceLock, this_host};
 pub use model::*;
 pub use web::{AccountField, AccountSearch, AccountSummary, WebSession, WebUser};
 

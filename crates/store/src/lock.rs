@@ -55,10 +55,57 @@ pub enum LockAttempt {
     Held(LockHolder),
 }
 
-/// A token no other holder uses: this process, the clock, and a counter.
+/// This machine's name (`HOSTNAME`, else `/etc/hostname`), for lock holders and lease tokens.
+pub fn this_host() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.trim().is_empty())
+        .or_else(|| {
+            std::fs::read_to_string("/etc/hostname").ok().map(|h| h.trim().to_owned()).filter(|h| !h.is_empty())
+        })
+        .unwrap_or_else(|| "localhost".into())
+}
+
+/// A token no other holder uses: `<pid>@<host>/<clock>-<counter>`, so a lease of a process that
+/// is gone from this machine can be told from a live one (`holder_is_gone`).
 pub(crate) fn new_token() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-    format!("{}-{nanos}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
+    format!("{}@{}/{nanos}-{}", std::process::id(), this_host(), NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+/// Whether a lease token names a process of this machine that no longer runs (Linux: no
+/// `/proc/<pid>`). Anything else (another machine, a token of another form, no `/proc`) counts as
+/// alive, and its lease is only taken over once it expires.
+pub(crate) fn holder_is_gone(token: &str) -> bool {
+    let Some((pid, rest)) = token.split_once('@') else { return false };
+    let Some((host, _)) = rest.rsplit_once('/') else { return false };
+    let Ok(pid) = pid.parse::<u32>() else { return false };
+    let proc = std::path::Path::new("/proc");
+    host == this_host()
+        && pid != std::process::id()
+        && proc.join("self").exists()
+        && !proc.join(pid.to_string()).exists()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_names_its_process_and_a_gone_process_is_told_apart() {
+        let token = new_token();
+        assert!(token.starts_with(&format!("{}@{}/", std::process::id(), this_host())), "{token}");
+        assert!(!holder_is_gone(&token), "this process runs");
+        if !std::path::Path::new("/proc/self").exists() {
+            return; // no way to tell on this system: every holder counts as alive
+        }
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        child.wait().unwrap();
+        assert!(holder_is_gone(&format!("{pid}@{}/1-0", this_host())), "an exited process");
+        assert!(!holder_is_gone(&format!("{pid}@another-host/1-0")), "another machine's process");
+        assert!(!holder_is_gone("token"), "a token of another form");
+    }
 }

@@ -161,6 +161,23 @@ fn a_manual_sync_refuses_a_held_source_and_names_the_holder() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let left: i64 = db.query_row("SELECT COUNT(*) FROM source_locks", [], |r| r.get(0)).unwrap();
     assert_eq!(left, 0, "a finished sync releases its locks");
+    // A sync killed on this machine (its process gone) leaves its lease behind: the next sync
+    // takes it over at once and resumes, without waiting for the lease to expire (Linux: `/proc`
+    // tells a gone process).
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let mut killed = Command::new("true").spawn().unwrap();
+    let pid = killed.id();
+    killed.wait().unwrap();
+    let host = accord_store::this_host();
+    db.execute(
+        "INSERT INTO source_locks VALUES ('crm', 'accord sync, killed', ?1, ?2, ?3)",
+        (format!("{pid}@{host}/1-0"), now, now + 60_000),
+    )
+    .unwrap();
+    let out = accord(dir.path(), &["sync"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
 #[test]

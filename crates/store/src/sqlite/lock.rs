@@ -7,7 +7,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::SqliteStore;
 use super::rows::time;
-use crate::lock::{LockAttempt, LockHolder, SourceLock, new_token};
+use crate::lock::{LockAttempt, LockHolder, SourceLock, holder_is_gone, new_token};
 use crate::{Result, StoreError};
 
 /// A held lease.
@@ -41,8 +41,23 @@ pub(super) fn lock_source(
         let lease = Lease { source: source.to_owned(), token, ttl_ms, conn: Mutex::new(Some(conn)) };
         return Ok(LockAttempt::Acquired(Box::new(lease)));
     }
-    // Held: by whom (read on the same connection, so it is the lease that refused this one,
-    // unless it was released in between, when the caller may simply try again).
+    // Held by a process of this machine that is gone (killed before it could release it): its
+    // lease is taken over now rather than when it expires, so a killed sync resumes at once.
+    let token_held: Option<String> =
+        conn.query_row("SELECT token FROM source_locks WHERE source = ?1", params![source], |r| r.get(0)).optional()?;
+    if let Some(dead) = token_held.filter(|t| holder_is_gone(t)) {
+        let taken = conn.execute(
+            "UPDATE source_locks SET holder = ?2, token = ?3, acquired_at = ?4, expires_at = ?5
+             WHERE source = ?1 AND token = ?6",
+            params![source, holder, token, now_ms, now_ms.saturating_add(ttl_ms), dead],
+        )?;
+        if taken == 1 {
+            tracing::info!(source, previous = %dead, "took over the run lock of a process that is gone");
+            let lease = Lease { source: source.to_owned(), token, ttl_ms, conn: Mutex::new(Some(conn)) };
+            return Ok(LockAttempt::Acquired(Box::new(lease)));
+        }
+    }
+    // Held: by whom (unless it was released in between, when the caller may simply try again).
     match holder_of(&conn, source, i64::MIN)? {
         Some(h) => Ok(LockAttempt::Held(h)),
         None => lock_source(store, source, holder, now_ms, ttl_ms),

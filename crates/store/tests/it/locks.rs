@@ -71,3 +71,33 @@ pub fn postgres_lock_ends_with_its_connection(
     drop(b);
     assert_eq!(store.source_lock_holder("crm", T0 + 4).unwrap(), None);
 }
+
+/// A lease whose holder was a process of this machine that is gone is taken over at once.
+pub fn sqlite_lease_of_a_gone_process_is_taken_over_at_once(store: &dyn Store, db: &std::path::Path) {
+    if !std::path::Path::new("/proc/self").exists() {
+        return; // no way to tell a gone process here: such leases wait for their expiry
+    }
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let pid = child.id();
+    child.wait().unwrap();
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.execute(
+        "INSERT INTO source_locks VALUES ('billing', 'accord sync (killed)', ?1, ?2, ?3)",
+        (format!("{pid}@{}/1-0", accord_store::this_host()), T0, T0 + 60_000),
+    )
+    .unwrap();
+    let lock = acquired(store.lock_source("billing", "accord sync (resumed)", T0 + 1, 60_000).unwrap());
+    assert_eq!(
+        store.source_lock_holder("billing", T0 + 2).unwrap().map(|h| h.holder),
+        Some("accord sync (resumed)".into())
+    );
+    drop(lock);
+    conn.execute("DELETE FROM source_locks WHERE source = 'billing'", []).unwrap();
+    // A live holder on another machine keeps its lease until it expires.
+    conn.execute(
+        "INSERT INTO source_locks VALUES ('billing', 'accord serve elsewhere', ?1, ?2, ?3)",
+        (format!("{pid}@another-host/1-0"), T0, T0 + 60_000),
+    )
+    .unwrap();
+    assert_eq!(held_by(store.lock_source("billing", "accord sync", T0 + 3, 60_000).unwrap()), "accord serve elsewhere");
+}

@@ -250,6 +250,7 @@ fn sqlite_run_lock_lease_is_taken_over_after_expiry() {
     a.migrate().unwrap();
     let b = SqliteStore::open(path.to_str().unwrap()).unwrap();
     locks::sqlite_lease_expires_and_is_taken_over(&a, &b);
+    locks::sqlite_lease_of_a_gone_process_is_taken_over_at_once(&a, &path);
 }
 
 #[test]
