@@ -149,7 +149,7 @@ pub fn sync(
         }
     }
     chosen.retain(|s| !busy.iter().any(|b| b.source == s.name));
-    let guard = RunLocks { locks, lost: Mutex::new(HashMap::new()), stop: AtomicBool::new(false) };
+    let guard = RunLocks { locks: Mutex::new(locks), lost: Mutex::new(HashMap::new()), stop: AtomicBool::new(false) };
     let result = std::thread::scope(|scope| {
         let renewer = std::thread::Builder::new()
             .name("sync locks".into())
@@ -165,9 +165,10 @@ pub fn sync(
     Ok(report)
 }
 
-/// The locks of a sync's sources, renewed by a thread of their own while the sync runs.
+/// The locks of a sync's sources, renewed by a thread of their own while the sync runs; each is
+/// released as soon as its source's run has ended.
 struct RunLocks {
-    locks: Vec<Box<dyn SourceLock>>,
+    locks: Mutex<Vec<Box<dyn SourceLock>>>,
     /// Sources whose lock was lost, with why: their streams stop at the next page.
     lost: Mutex<HashMap<String, String>>,
     stop: AtomicBool,
@@ -180,7 +181,7 @@ impl RunLocks {
             if self.stop.load(Ordering::Acquire) {
                 return;
             }
-            for lock in &self.locks {
+            for lock in self.locks.lock().unwrap_or_else(|e| e.into_inner()).iter() {
                 if self.lost.lock().unwrap_or_else(|e| e.into_inner()).contains_key(lock.source()) {
                     continue;
                 }
@@ -204,8 +205,20 @@ impl RunLocks {
         self.lost.lock().unwrap_or_else(|e| e.into_inner()).get(source).cloned()
     }
 
+    /// Releases the lock of a source whose run has ended.
+    fn release_source(&self, source: &str) {
+        let mut locks = self.locks.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(i) = locks.iter().position(|l| l.source() == source) {
+            let lock = locks.swap_remove(i);
+            drop(locks);
+            if let Err(e) = lock.release() {
+                tracing::warn!(%source, error = %e, "could not release a run lock; it expires on its own");
+            }
+        }
+    }
+
     fn release(self) {
-        for lock in self.locks {
+        for lock in self.locks.into_inner().unwrap_or_else(|e| e.into_inner()) {
             let source = lock.source().to_owned();
             if let Err(e) = lock.release() {
                 tracing::warn!(%source, error = %e, "could not release a run lock; it expires on its own");
@@ -350,6 +363,7 @@ fn sync_source(
         Some(_) => "failed",
     };
     hub.store.finish_run(run_id, status, report.error.as_deref())?;
+    locks.release_source(&source.name);
     Ok(report)
 }
 

@@ -186,3 +186,46 @@ fn a_cancelled_sync_stops_and_leaves_its_runs_interrupted() {
     assert!(hub.store.runs(None, 10).unwrap().iter().all(|r| r.status == "interrupted"));
     assert_eq!(hub.store.account("A1").unwrap(), None);
 }
+
+/// Records, at each page, who holds the run locks of `crm` and `support`.
+struct LockWatch<'a> {
+    hub: &'a accord_engine::Hub,
+    seen: std::sync::Mutex<Vec<(String, Option<String>, Option<String>)>>,
+}
+
+impl accord_engine::SyncObserver for LockWatch<'_> {
+    fn page(&self, source: &str, _: &str, _: &accord_connectors::PageStats, _: &accord_store::RunCounts) {
+        let now = Utc::now().timestamp_millis();
+        let holder = |s: &str| self.hub.store.source_lock_holder(s, now).unwrap().map(|h| h.holder);
+        self.seen.lock().unwrap().push((source.to_owned(), holder("crm"), holder("support")));
+    }
+}
+
+#[test]
+fn a_run_holds_its_source_lock_until_its_own_end() {
+    let (_dir, hub) = setup();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let watch = LockWatch { hub: &hub, seen: Default::default() };
+    let options = SyncOptions {
+        sources: vec!["crm".into(), "support".into()],
+        sequential: true,
+        started_by: "accord test".into(),
+        ..SyncOptions::default()
+    };
+    accord_engine::sync(&hub, &options, &watch, rt.handle()).unwrap();
+    let seen = watch.seen.into_inner().unwrap();
+    let me = format!("accord test, pid {} on {}", std::process::id(), accord_store::this_host());
+    let crm = seen.iter().find(|s| s.0 == "crm").expect("a crm page");
+    assert_eq!(
+        (crm.1.as_deref(), crm.2.as_deref()),
+        (Some(me.as_str()), Some(me.as_str())),
+        "both held from the start"
+    );
+    let support = seen.iter().find(|s| s.0 == "support").expect("a support page");
+    assert_eq!(
+        (support.1.as_deref(), support.2.as_deref()),
+        (None, Some(me.as_str())),
+        "crm released once its run ended"
+    );
+    assert_eq!(hub.store.source_lock_holder("support", Utc::now().timestamp_millis()).unwrap(), None);
+}
