@@ -187,10 +187,13 @@ fn a_cancelled_sync_stops_and_leaves_its_runs_interrupted() {
     assert_eq!(hub.store.account("A1").unwrap(), None);
 }
 
+/// At a page of `source`: the holders of the locks of `crm` and `support`.
+type Seen = (String, Option<String>, Option<String>);
+
 /// Records, at each page, who holds the run locks of `crm` and `support`.
 struct LockWatch<'a> {
     hub: &'a accord_engine::Hub,
-    seen: std::sync::Mutex<Vec<(String, Option<String>, Option<String>)>>,
+    seen: std::sync::Mutex<Vec<Seen>>,
 }
 
 impl accord_engine::SyncObserver for LockWatch<'_> {
