@@ -83,18 +83,19 @@ fn due_sources_run_sor_first_and_pick_up_new_data_at_their_slots() {
     // New data in both files.
     write(dir.path(), "accounts.csv", "id,name,joined\nA1,Alpha,2024-01-01\nA2,Beta,2024-02-01\n");
     write(dir.path(), "tickets.csv", "id,account\nt1,A1\nt2,A2\n");
-    // One minute on: nothing is due, nothing runs.
-    let turn = scheduler.run_due(&hub, t0 + Duration::minutes(1), rt.handle());
+    let next = scheduler.next_runs(&hub, t0).unwrap();
+    let support_at = next.iter().find(|s| s.source == "support").unwrap().next_run;
+    let crm_at = next.iter().find(|s| s.source == "crm").unwrap().next_run;
+    assert!(support_at > t0 && support_at <= t0 + Duration::minutes(16), "{support_at} vs {t0}");
+    assert_eq!(support_at.timestamp() % 900, 0, "a quarter hour");
+    assert!(crm_at > t0 + Duration::minutes(59) && crm_at <= t0 + Duration::minutes(61), "{crm_at}");
+    // Just before the first slot: nothing is due, nothing runs.
+    let turn = scheduler.run_due(&hub, support_at - Duration::milliseconds(1), rt.handle());
     assert!(turn.due.is_empty() && turn.report.is_none());
     assert_eq!(linked_to(&hub, "t2"), None);
 
     // The next quarter hour: support runs alone and reads t2, whose account the SOR has not
     // brought yet, so t2 waits in the quarantine.
-    let next = scheduler.next_runs(&hub, t0).unwrap();
-    let support_at = next.iter().find(|s| s.source == "support").unwrap().next_run;
-    let crm_at = next.iter().find(|s| s.source == "crm").unwrap().next_run;
-    assert!(support_at > t0 && support_at <= t0 + Duration::minutes(15), "{support_at} vs {t0}");
-    assert!(crm_at > t0 + Duration::minutes(59) && crm_at <= t0 + Duration::minutes(61), "{crm_at}");
     let turn = scheduler.run_due(&hub, support_at, rt.handle());
     assert_eq!(turn.due, ["support"]);
     assert_eq!(linked_to(&hub, "t2"), None);
@@ -123,9 +124,10 @@ fn a_failing_source_is_logged_in_the_turn_and_tried_at_its_next_slot() {
     assert!(support.error.as_deref().is_some_and(|e| e.contains("tickets.csv")), "{:?}", support.error);
     assert_eq!(hub.store.runs(Some("support"), 1).unwrap()[0].status, "failed");
     // Not retried in a loop: the next attempt waits for the next slot.
-    assert!(scheduler.run_due(&hub, t0 + Duration::seconds(1), rt.handle()).due.is_empty());
-    write(dir.path(), "tickets.csv", "id,account\nt1,A1\n");
     let at = scheduler.next_runs(&hub, t0).unwrap().into_iter().find(|s| s.source == "support").unwrap().next_run;
+    assert!(at > t0, "{at} vs {t0}");
+    assert!(scheduler.run_due(&hub, at - Duration::milliseconds(1), rt.handle()).due.is_empty());
+    write(dir.path(), "tickets.csv", "id,account\nt1,A1\n");
     let turn = scheduler.run_due(&hub, at, rt.handle());
     assert_eq!(turn.due, ["support"]);
     assert!(!turn.report.unwrap().failed());
