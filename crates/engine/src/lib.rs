@@ -12,6 +12,7 @@ pub mod plan;
 pub mod queue;
 mod reclaim;
 pub mod revenue;
+mod run_locks;
 pub mod schedule;
 mod shared;
 pub mod sync;

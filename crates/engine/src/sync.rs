@@ -5,17 +5,17 @@
 //! at a time, whichever processes start it.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
 use accord_connectors::PageStats;
 use accord_core::ObjectKind;
-use accord_store::{Checkpoint, LockAttempt, LockHolder, RunCounts, SourceLock};
+use accord_store::{Checkpoint, LockHolder, RunCounts};
 use serde::Serialize;
 
 use crate::hub::{Hub, PageContext, RelinkReport};
 use crate::plan::{SourcePlan, StreamPlan};
+pub use crate::run_locks::LOCK_TTL;
+use crate::run_locks::RunLocks;
 use crate::{EngineError, Result};
 
 /// What to sync.
@@ -49,13 +49,6 @@ pub enum IfBusy {
     /// Run the other sources and report the busy ones in `SyncReport::busy`.
     Skip,
 }
-
-/// How long a run lock lasts unless renewed: a holder that stopped without releasing it (killed,
-/// or its machine gone) blocks its source this long at most (SQLite; on PostgreSQL the lock ends
-/// with the holder's connection).
-pub const LOCK_TTL: Duration = Duration::from_secs(60);
-/// How often a running sync renews its locks: several renewals fit in one lease.
-const LOCK_RENEW_EVERY: Duration = Duration::from_secs(15);
 
 /// Receives progress while a sync runs (the CLI draws progress bars with it).
 pub trait SyncObserver: Send + Sync {
@@ -136,120 +129,19 @@ pub fn sync(
     }
     let mut chosen: Vec<&SourcePlan> =
         hub.plan.sources.iter().filter(|s| options.sources.is_empty() || options.sources.contains(&s.name)).collect();
-    // Every chosen source's lock first, in plan order (the same order in every process), so a
-    // sync that cannot run one of them with `IfBusy::Fail` runs none.
-    let holder = lock_holder(&options.started_by);
-    let mut locks = Vec::new();
-    let mut busy = Vec::new();
-    for source in &chosen {
-        match hub.store.lock_source(&source.name, &holder, now_ms(), LOCK_TTL.as_millis() as i64)? {
-            LockAttempt::Acquired(lock) => locks.push(lock),
-            LockAttempt::Held(h) if options.if_busy == IfBusy::Skip => busy.push(h),
-            LockAttempt::Held(h) => return Err(EngineError::Busy(h)),
-        }
-    }
+    let (locks, busy) = RunLocks::take(hub, &chosen, &options.started_by, options.if_busy)?;
     chosen.retain(|s| !busy.iter().any(|b| b.source == s.name));
-    let guard = RunLocks { locks: Mutex::new(locks), lost: Mutex::new(HashMap::new()), stop: AtomicBool::new(false) };
-    let result = std::thread::scope(|scope| {
-        let renewer = std::thread::Builder::new()
-            .name("sync locks".into())
-            .spawn_scoped(scope, || guard.renew_until_stopped())
-            .map_err(|e| EngineError::Invalid(format!("cannot start the lock renewer: {e}")))?;
-        // Stops the renewer however the sync ends (a panic too: the scope waits for its threads).
-        let _stop = StopRenewer(&guard, renewer.thread().clone());
-        sync_chosen(hub, &chosen, options, &guard, observer, handle)
-    });
-    guard.release();
-    let mut report = result?;
+    let result = locks.hold(|| sync_chosen(hub, &chosen, options, &locks, observer, handle));
+    locks.release();
+    let mut report = result??;
     report.busy = busy;
     Ok(report)
-}
-
-/// The locks of a sync's sources, renewed by a thread of their own while the sync runs; each is
-/// released as soon as its source's run has ended.
-struct RunLocks {
-    locks: Mutex<Vec<Box<dyn SourceLock>>>,
-    /// Sources whose lock was lost, with why: their streams stop at the next page.
-    lost: Mutex<HashMap<String, String>>,
-    stop: AtomicBool,
-}
-
-impl RunLocks {
-    fn renew_until_stopped(&self) {
-        loop {
-            std::thread::park_timeout(LOCK_RENEW_EVERY);
-            if self.stop.load(Ordering::Acquire) {
-                return;
-            }
-            for lock in self.locks.lock().unwrap_or_else(|e| e.into_inner()).iter() {
-                if self.lost.lock().unwrap_or_else(|e| e.into_inner()).contains_key(lock.source()) {
-                    continue;
-                }
-                match lock.renew(now_ms()) {
-                    Ok(()) => {}
-                    Err(e @ accord_store::StoreError::LockLost { .. }) => {
-                        tracing::error!(source = lock.source(), error = %e, "stopping the run of a source whose lock is lost");
-                        self.lost
-                            .lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .insert(lock.source().to_owned(), e.to_string());
-                    }
-                    // A failed renewal is retried at the next turn, well within the lease.
-                    Err(e) => tracing::warn!(source = lock.source(), error = %e, "could not renew a run lock"),
-                }
-            }
-        }
-    }
-
-    fn lost(&self, source: &str) -> Option<String> {
-        self.lost.lock().unwrap_or_else(|e| e.into_inner()).get(source).cloned()
-    }
-
-    /// Releases the lock of a source whose run has ended.
-    fn release_source(&self, source: &str) {
-        let mut locks = self.locks.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(i) = locks.iter().position(|l| l.source() == source) {
-            let lock = locks.swap_remove(i);
-            drop(locks);
-            if let Err(e) = lock.release() {
-                tracing::warn!(%source, error = %e, "could not release a run lock; it expires on its own");
-            }
-        }
-    }
-
-    fn release(self) {
-        for lock in self.locks.into_inner().unwrap_or_else(|e| e.into_inner()) {
-            let source = lock.source().to_owned();
-            if let Err(e) = lock.release() {
-                tracing::warn!(%source, error = %e, "could not release a run lock; it expires on its own");
-            }
-        }
-    }
 }
 
 const CANCELLED: &str = "stopped before the end (the process is shutting down); the next sync resumes here";
 
 fn cancelled(cancel: Option<&std::sync::Arc<AtomicBool>>) -> bool {
     cancel.is_some_and(|c| c.load(Ordering::Relaxed))
-}
-
-struct StopRenewer<'a>(&'a RunLocks, std::thread::Thread);
-
-impl Drop for StopRenewer<'_> {
-    fn drop(&mut self) {
-        self.0.stop.store(true, Ordering::Release);
-        self.1.unpark();
-    }
-}
-
-/// `<started_by>, pid <pid> on <host>`: enough to find the process that holds a lock.
-fn lock_holder(started_by: &str) -> String {
-    let what = if started_by.is_empty() { "accord" } else { started_by };
-    format!("{what}, pid {} on {}", std::process::id(), accord_store::this_host())
-}
-
-fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
 }
 
 fn sync_chosen(
