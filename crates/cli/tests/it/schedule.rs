@@ -229,3 +229,34 @@ fn two_servers_on_postgres_never_run_a_source_at_once() {
     let linked: i64 = db.query_one("SELECT COUNT(*) FROM support_tickets", &[]).unwrap().get(0);
     assert_eq!(linked, 1_000);
 }
+
+#[test]
+fn shutdown_stops_a_running_scheduled_sync_which_the_next_sync_resumes() {
+    // Large enough that the first scheduled run is still going when the server is told to stop.
+    let dir = scheduled_hub("sqlite://hub.db", 100_000);
+    let port = free_port();
+    let log = dir.path().join("serve.log");
+    let server = serve(dir.path(), port, &log);
+    wait_healthy(port);
+    wait_until("a scheduled run holds its lock", || {
+        sources(port).iter().any(|s| s["source"] == "crm" && s["running"]["holder"].is_string())
+    });
+    let stopping = Instant::now();
+    assert!(terminate(server), "accord serve exits cleanly on SIGTERM mid-run");
+    assert!(stopping.elapsed() < Duration::from_secs(20), "it stops at the next page, not at the end of the run");
+    let db = rusqlite::Connection::open(dir.path().join("hub.db")).unwrap();
+    let (status, error): (String, String) = db
+        .query_row("SELECT status, error FROM sync_runs WHERE source = 'crm' ORDER BY id DESC LIMIT 1", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!(status, "interrupted", "{error}");
+    assert!(error.contains("shutting down"), "{error}");
+    let locks: i64 = db.query_row("SELECT COUNT(*) FROM source_locks", [], |r| r.get(0)).unwrap();
+    assert_eq!(locks, 0, "a stopped server leaves no lock behind");
+    // The next sync resumes from the last committed page and ends with every account.
+    let out = accord(dir.path(), &["sync", "crm"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let accounts: i64 = db.query_row("SELECT COUNT(*) FROM accounts", [], |r| r.get(0)).unwrap();
+    assert_eq!(accounts, 100_000);
+}
