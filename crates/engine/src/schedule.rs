@@ -5,13 +5,14 @@
 //! A source's next run is the first slot of its `schedule` after its last run started, whoever
 //! started it (a schedule, `accord sync`, the web app, another process): the runs are in the
 //! store, so every process computes the same next run and a restart changes nothing. A source that
-//! never ran is due at once. The due sources run as one incremental sync, System of Record first;
-//! one that another run holds the lock of is skipped and, like a failed run, tried again at its
-//! next slot.
+//! never ran is due at once. The due sources run as one incremental sync (a turn), System of
+//! Record first; one that another run holds the lock of is skipped and, like a failed run, tried
+//! again at its next slot. Turns may overlap: sources that fall due while a long turn runs start a
+//! turn of their own (a source is in at most one turn at a time).
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
 
 use accord_core::{Schedule, Timestamp};
 use accord_store::AccountQuery;
@@ -80,12 +81,31 @@ pub struct Turn {
     pub new_accounts: u64,
 }
 
-/// Runs scheduled sources when they are due. Holds this process's last attempt per source.
+/// Runs scheduled sources when they are due. Holds this process's last attempt per source and
+/// the sources its turns are running; shared by the turns that run at once.
 #[derive(Debug, Default)]
 pub struct Scheduler {
-    attempted: HashMap<String, Timestamp>,
+    state: Mutex<State>,
     /// Set to stop a running sync at its next page (`accord serve` shutting down).
     pub cancel: Arc<AtomicBool>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    attempted: HashMap<String, Timestamp>,
+    running: HashSet<String>,
+}
+
+/// Takes a turn's sources off the running set however the turn ends.
+struct InTurn<'a>(&'a Scheduler, Vec<String>);
+
+impl Drop for InTurn<'_> {
+    fn drop(&mut self) {
+        let mut state = self.0.state();
+        for source in &self.1 {
+            state.running.remove(source);
+        }
+    }
 }
 
 impl Scheduler {
@@ -94,31 +114,55 @@ impl Scheduler {
         !hub.config.schedules.is_empty()
     }
 
-    /// The scheduled sources with their next runs, as this scheduler sees them at `now`.
-    pub fn next_runs(&self, hub: &Hub, now: Timestamp) -> Result<Vec<ScheduledSource>> {
-        next_runs_with(hub, &self.attempted, now)
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// When the next source is due (`None`: nothing is scheduled).
+    /// The scheduled sources with their next runs, as this scheduler sees them at `now`.
+    pub fn next_runs(&self, hub: &Hub, now: Timestamp) -> Result<Vec<ScheduledSource>> {
+        let attempted = self.state().attempted.clone();
+        next_runs_with(hub, &attempted, now)
+    }
+
+    /// When the next source that is not running in a turn is due (`None`: none).
     pub fn next_due(&self, hub: &Hub, now: Timestamp) -> Result<Option<Timestamp>> {
-        Ok(self.next_runs(hub, now)?.iter().map(|s| s.next_run).min())
+        let running = self.state().running.clone();
+        Ok(self.next_runs(hub, now)?.iter().filter(|s| !running.contains(&s.source)).map(|s| s.next_run).min())
+    }
+
+    /// The sources running in turns now.
+    pub fn running(&self) -> Vec<String> {
+        self.state().running.iter().cloned().collect()
     }
 
     /// Runs the sources due at `now` as one incremental sync (System of Record first; a source
     /// another run holds is skipped). Every attempt uses up its slot, so a failing source is tried
     /// again at its next slot, not in a loop. Never panics on a failed sync: the error is in the
-    /// turn. Must run outside async code, like `sync`.
-    pub fn run_due(&mut self, hub: &Hub, now: Timestamp, handle: &tokio::runtime::Handle) -> Turn {
-        let due: Vec<String> = match self.next_runs(hub, now) {
-            Ok(all) => all.into_iter().filter(|s| s.next_run <= now).map(|s| s.source).collect(),
-            Err(e) => return Turn { error: Some(e.to_string()), ..Turn::default() },
+    /// turn. Sources another turn of this scheduler is running are left to it. Must run outside
+    /// async code, like `sync`.
+    pub fn run_due(&self, hub: &Hub, now: Timestamp, handle: &tokio::runtime::Handle) -> Turn {
+        let due: Vec<String> = {
+            // Chosen and marked under one lock, so two turns never take the same source.
+            let mut state = self.state();
+            let all = match next_runs_with(hub, &state.attempted, now) {
+                Ok(all) => all,
+                Err(e) => return Turn { error: Some(e.to_string()), ..Turn::default() },
+            };
+            let due: Vec<String> = all
+                .into_iter()
+                .filter(|s| s.next_run <= now && !state.running.contains(&s.source))
+                .map(|s| s.source)
+                .collect();
+            for source in &due {
+                state.attempted.insert(source.clone(), now);
+                state.running.insert(source.clone());
+            }
+            due
         };
         if due.is_empty() {
             return Turn::default();
         }
-        for source in &due {
-            self.attempted.insert(source.clone(), now);
-        }
+        let _in_turn = InTurn(self, due.clone());
         let options = SyncOptions {
             sources: due.clone(),
             full: false,

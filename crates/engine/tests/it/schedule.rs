@@ -68,7 +68,7 @@ fn linked_to(hub: &accord_engine::Hub, native_id: &str) -> Option<String> {
 fn due_sources_run_sor_first_and_pick_up_new_data_at_their_slots() {
     let (dir, hub) = setup();
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let mut scheduler = Scheduler::default();
+    let scheduler = Scheduler::default();
     let t0 = Utc::now();
     // Never ran: both scheduled sources are due at once, the SOR first; the unscheduled one is not.
     let turn = scheduler.run_due(&hub, t0, rt.handle());
@@ -116,7 +116,7 @@ fn a_failing_source_is_logged_in_the_turn_and_tried_at_its_next_slot() {
     let (dir, hub) = setup();
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     std::fs::remove_file(dir.path().join("tickets.csv")).unwrap();
-    let mut scheduler = Scheduler::default();
+    let scheduler = Scheduler::default();
     let t0 = Utc::now();
     let turn = scheduler.run_due(&hub, t0, rt.handle());
     let report = turn.report.unwrap();
@@ -158,7 +158,7 @@ fn a_held_source_fails_a_manual_sync_naming_the_holder_and_is_skipped_by_the_sch
     // The locks the refused sync took are released again.
     assert_eq!(hub.store.source_lock_holder("crm", now).unwrap(), None);
     // The scheduler runs the others and skips the held one until its next slot.
-    let mut scheduler = Scheduler::default();
+    let scheduler = Scheduler::default();
     let turn = scheduler.run_due(&hub, Utc::now(), rt.handle());
     let report = turn.report.unwrap();
     assert_eq!(report.sources.iter().map(|s| s.source.as_str()).collect::<Vec<_>>(), ["crm"]);
@@ -233,4 +233,38 @@ fn a_run_holds_its_source_lock_until_its_own_end() {
         "crm released once its run ended"
     );
     assert_eq!(hub.store.source_lock_holder("support", Utc::now().timestamp_millis()).unwrap(), None);
+}
+
+#[test]
+fn a_source_in_a_running_turn_is_left_to_it() {
+    let (dir, hub) = setup();
+    // A turn that takes a while: many tickets.
+    let mut tickets = String::from("id,account\n");
+    for i in 0..100_000 {
+        tickets.push_str(&format!("t{i},A1\n"));
+    }
+    write(dir.path(), "tickets.csv", &tickets);
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let scheduler = Scheduler::default();
+    let t0 = Utc::now();
+    std::thread::scope(|s| {
+        let long = s.spawn(|| scheduler.run_due(&hub, t0, rt.handle()));
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while scheduler.running().is_empty() {
+            assert!(std::time::Instant::now() < deadline, "the turn never started");
+            std::thread::yield_now();
+        }
+        let mut running = scheduler.running();
+        running.sort();
+        assert_eq!(running, ["crm", "support"]);
+        // Due, but in the other turn: this one takes nothing, and the next due ignores them.
+        let second = scheduler.run_due(&hub, t0, rt.handle());
+        assert!(second.due.is_empty() && second.report.is_none(), "{:?}", second.due);
+        assert_eq!(scheduler.next_due(&hub, t0).unwrap(), None, "every scheduled source is running");
+        let first = long.join().unwrap();
+        assert_eq!(first.due, ["crm", "support"]);
+        assert_eq!(first.report.unwrap().sources[1].counts.linked, 100_000);
+    });
+    assert!(scheduler.running().is_empty(), "a finished turn frees its sources");
+    assert!(scheduler.next_due(&hub, t0).unwrap().is_some());
 }
