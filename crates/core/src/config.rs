@@ -18,6 +18,7 @@ use crate::id::Normalizer;
 use crate::path::FieldPath;
 use crate::record::{FieldMapping, ObjectKind};
 use crate::rule::{IdMapRef, LinkRule};
+use crate::schedule::Schedule;
 use crate::secret::SecretRef;
 
 /// A configuration error: the file, the key, and what is wrong or allowed.
@@ -112,6 +113,10 @@ pub struct AlsoExistsIn {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SourceConfig {
     pub kind: String,
+    /// When `accord serve` syncs this source on its own (incrementally): `"every 15m"` (`s`, `m`,
+    /// `h` or `d`) or `"cron: */15 * * * *"` (five fields, UTC). Unset: only when asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<String>,
     /// Objects to read, in order (an object may depend on one read before it).
     #[serde(default)]
     pub objects: Vec<ObjectConfig>,
@@ -153,6 +158,10 @@ pub struct PropagateConfig {
     /// Billing systems are never created in unless this is set as well.
     #[serde(default)]
     pub create_in_billing: bool,
+    /// `accord serve` propagates to this source after each scheduled System of Record run that
+    /// added accounts (the upgrades, and the creates when `create` is on).
+    #[serde(default)]
+    pub after_sor_run: bool,
 }
 
 /// Billing systems: `accord propagate` creates nothing in them unless `create_in_billing` says so.
@@ -313,6 +322,8 @@ pub struct Config {
     pub base_dir: PathBuf,
     pub file: Option<PathBuf>,
     pub sor_filter: Option<Filter>,
+    /// The parsed `schedule` of each source that has one.
+    pub schedules: BTreeMap<String, Schedule>,
 }
 
 impl Config {
@@ -343,7 +354,8 @@ impl Config {
             ConfigError::new(String::new(), format!("{message}{}", location.unwrap_or_default()))
         })?;
         let sor_filter = validate(&raw)?;
-        Ok(Self { raw, base_dir: base_dir.to_owned(), file: None, sor_filter })
+        let schedules = schedules(&raw)?;
+        Ok(Self { raw, base_dir: base_dir.to_owned(), file: None, sor_filter, schedules })
     }
 
     pub fn sor(&self) -> &SorConfig {
@@ -575,6 +587,18 @@ fn validate(raw: &RawConfig) -> Result<Option<Filter>, ConfigError> {
     Ok(sor_filter)
 }
 
+fn schedules(raw: &RawConfig) -> Result<BTreeMap<String, Schedule>, ConfigError> {
+    let mut out = BTreeMap::new();
+    for (name, source) in &raw.sources {
+        if let Some(text) = &source.schedule {
+            let schedule = Schedule::parse(text)
+                .map_err(|e| ConfigError::new(format!("sources.{name}.schedule"), format!("source {name:?}: {e}")))?;
+            out.insert(name.clone(), schedule);
+        }
+    }
+    Ok(out)
+}
+
 fn validate_revenue(r: &RevenueConfig) -> Result<(), ConfigError> {
     if let Some(c) = &r.currency {
         crate::money::Currency::parse(c).map_err(|e| ConfigError::new("revenue.currency", e.to_string()))?;
@@ -748,6 +772,29 @@ mod tests {
         assert_eq!(e.key, "sources.support.objects[0].native_id");
         let e = err(&GOOD.replace("path = \"orgs.ndjson\"", "path = \"orgs.dat\""));
         assert_eq!(e.key, "sources.support.objects[0].format");
+    }
+
+    #[test]
+    fn schedules_parse_per_source_and_errors_name_source_and_value() {
+        let text = GOOD.replace(
+            "[sources.support]\n        kind = \"file\"",
+            "[sources.support]\n        kind = \"file\"\n        schedule = \"every 15m\"",
+        );
+        let text = text.replace(
+            "[sources.crm]\n        kind = \"file\"",
+            "[sources.crm]\n        kind = \"file\"\n        schedule = \"cron: 0 * * * *\"",
+        );
+        let c = Config::from_toml(&text, Path::new(".")).unwrap();
+        assert_eq!(c.schedules["support"], Schedule::Every(std::time::Duration::from_secs(900)));
+        assert_eq!(c.schedules["crm"].to_string(), "cron: 0 * * * *");
+        assert_eq!(c.schedules.len(), 2);
+        assert!(Config::from_toml(GOOD, Path::new(".")).unwrap().schedules.is_empty());
+        let e = err(&text.replace("every 15m", "every fortnight"));
+        assert_eq!(e.key, "sources.support.schedule");
+        assert!(e.message.contains("\"support\"") && e.message.contains("every fortnight"), "{e}");
+        let e = err(&text.replace("cron: 0 * * * *", "cron: 0 25 * * *"));
+        assert_eq!(e.key, "sources.crm.schedule");
+        assert!(e.message.contains("0 25 * * *"), "{e}");
     }
 
     #[test]

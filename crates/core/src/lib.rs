@@ -11,6 +11,7 @@ pub mod path;
 pub mod reason;
 pub mod record;
 pub mod rule;
+pub mod schedule;
 pub mod secret;
 pub mod time;
 
@@ -21,4 +22,5 @@ pub use path::FieldPath;
 pub use reason::{Hint, KeySpace, Provenance, RejectReason, Rejection, TriedKey};
 pub use record::{FieldMapping, FieldValue, ObjectKind, TypedRecord};
 pub use rule::{IdMapRef, LinkRule, RuleKind};
+pub use schedule::Schedule;
 pub use time::Timestamp;

@@ -13,13 +13,15 @@ pub mod propagate;
 pub mod queue;
 mod reclaim;
 pub mod revenue;
+mod run_locks;
+pub mod schedule;
 mod shared;
 pub mod sync;
 pub mod view;
 
 pub use hub::{ApiPage, Hub, IngestOutcome, PageContext, RelinkReport};
 pub use plan::{Plan, StreamPlan};
-pub use sync::{SyncObserver, SyncOptions, SyncReport, sync};
+pub use sync::{IfBusy, SyncObserver, SyncOptions, SyncReport, sync};
 
 /// Errors from the engine.
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +39,9 @@ pub enum EngineError {
     /// A write failed for reasons outside the request (the store); reported as an internal error.
     #[error("{0}")]
     Failed(String),
+    /// Another run holds a source's run lock (a sync with `IfBusy::Fail`).
+    #[error("{0}: wait for that run to end (a lock whose holder stopped without releasing it expires within a minute)")]
+    Busy(accord_store::LockHolder),
 }
 
 pub type Result<T, E = EngineError> = std::result::Result<T, E>;

@@ -1,11 +1,13 @@
 //! The sources at a glance: per source its last sync run, per object what it holds (linked,
 //! rejected by reason, coverage of the System of Record's accounts) and its saved cursor. Read by
-//! the sources API and the web app's integrations page.
+//! the sources API and the web app's integrations page. A scheduled source also shows its schedule
+//! and next run, and a source being synced the run lock's holder.
 
 use std::collections::BTreeMap;
 
 use accord_core::ObjectKind;
-use accord_store::{AccountQuery, SyncRun};
+use accord_core::Timestamp;
+use accord_store::{AccountQuery, LockHolder, SyncRun};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -18,6 +20,12 @@ pub struct SourceOverview {
     /// `file`, `salesforce`, ... or `api` / `events` for the APIs.
     pub kind: String,
     pub last_run: Option<SyncRun>,
+    /// The `schedule` setting (`every 15m`, `cron: */15 * * * *`), if the source has one.
+    pub schedule: Option<String>,
+    /// When `accord serve` runs it next (in the past: due, and run as soon as a server is up).
+    pub next_run: Option<Timestamp>,
+    /// Who is syncing it now (the holder of its run lock), if anyone.
+    pub running: Option<LockHolder>,
     pub objects: Vec<ObjectOverview>,
 }
 
@@ -52,6 +60,9 @@ pub fn sources(hub: &Hub) -> Result<Vec<SourceOverview>> {
             source: plan.source.clone(),
             kind,
             last_run: None,
+            schedule: None,
+            next_run: None,
+            running: None,
             objects: vec![],
         });
         let stats = hub.store.object_stats(plan.kind(), &plan.source, plan.object())?;
@@ -67,8 +78,18 @@ pub fn sources(hub: &Hub) -> Result<Vec<SourceOverview>> {
             cursor: hub.store.checkpoint(&plan.source, plan.object())?,
         });
     }
+    let now = chrono::Utc::now();
     for info in by_source.values_mut() {
         info.last_run = hub.store.runs(Some(&info.source), 1)?.into_iter().next();
+        if hub.config.raw.sources.contains_key(&info.source) {
+            info.running = hub.store.source_lock_holder(&info.source, now.timestamp_millis())?;
+        }
+    }
+    for next in crate::schedule::next_runs(hub, now)? {
+        if let Some(info) = by_source.get_mut(&next.source) {
+            info.schedule = Some(next.schedule);
+            info.next_run = Some(next.next_run);
+        }
     }
     Ok(by_source.into_values().collect())
 }

@@ -1,16 +1,21 @@
 //! The sync driver: pulls pages from connectors and ingests them, System of Record first (then the
 //! other sources at the same time), with a checkpoint after every page and a settle of the change
-//! feed after every stream.
+//! feed after every stream. Each source's run holds its run lock in the store
+//! (`Store::lock_source`) from start to end, renewed while it runs, so a source never runs twice
+//! at a time, whichever processes start it.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use accord_connectors::PageStats;
 use accord_core::ObjectKind;
-use accord_store::{Checkpoint, RunCounts};
+use accord_store::{Checkpoint, LockHolder, RunCounts};
 use serde::Serialize;
 
 use crate::hub::{Hub, PageContext, RelinkReport};
 use crate::plan::{SourcePlan, StreamPlan};
+pub use crate::run_locks::LOCK_TTL;
+use crate::run_locks::RunLocks;
 use crate::{EngineError, Result};
 
 /// What to sync.
@@ -25,6 +30,24 @@ pub struct SyncOptions {
     /// pages commit one at a time through the store), so a full sync takes about as long as its
     /// slowest source rather than the sum of them all.
     pub sequential: bool,
+    /// What is running the sync, for the run locks' holder (`accord sync`, `accord serve
+    /// (schedule)`); the process id and host are added. Empty: `accord`.
+    pub started_by: String,
+    /// What to do when another run holds a source's lock.
+    pub if_busy: IfBusy,
+    /// Set to stop the sync at the next page of each stream (its runs end `interrupted`, and the
+    /// next sync resumes them from their last committed page).
+    pub cancel: Option<std::sync::Arc<AtomicBool>>,
+}
+
+/// What a sync does when a source it should run is being run by someone else.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum IfBusy {
+    /// Run nothing and return `EngineError::Busy`, naming the holder.
+    #[default]
+    Fail,
+    /// Run the other sources and report the busy ones in `SyncReport::busy`.
+    Skip,
 }
 
 /// Receives progress while a sync runs (the CLI draws progress bars with it).
@@ -76,6 +99,9 @@ pub struct SourceReport {
 #[derive(Debug, Clone, Serialize)]
 pub struct SyncReport {
     pub sources: Vec<SourceReport>,
+    /// Sources not run because another run held their lock (with `IfBusy::Skip`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub busy: Vec<LockHolder>,
 }
 
 impl SyncReport {
@@ -101,8 +127,31 @@ pub fn sync(
             )));
         }
     }
-    let chosen: Vec<&SourcePlan> =
+    let mut chosen: Vec<&SourcePlan> =
         hub.plan.sources.iter().filter(|s| options.sources.is_empty() || options.sources.contains(&s.name)).collect();
+    let (locks, busy) = RunLocks::take(hub, &chosen, &options.started_by, options.if_busy)?;
+    chosen.retain(|s| !busy.iter().any(|b| b.source == s.name));
+    let result = locks.hold(|| sync_chosen(hub, &chosen, options, &locks, observer, handle));
+    locks.release();
+    let mut report = result??;
+    report.busy = busy;
+    Ok(report)
+}
+
+const CANCELLED: &str = "stopped before the end (the process is shutting down); the next sync resumes here";
+
+fn cancelled(cancel: Option<&std::sync::Arc<AtomicBool>>) -> bool {
+    cancel.is_some_and(|c| c.load(Ordering::Relaxed))
+}
+
+fn sync_chosen(
+    hub: &Hub,
+    chosen: &[&SourcePlan],
+    options: &SyncOptions,
+    locks: &RunLocks,
+    observer: &dyn SyncObserver,
+    handle: &tokio::runtime::Handle,
+) -> Result<SyncReport> {
     // The plan's order up to the System of Record (and the source its filter reads, before it)
     // goes first, one at a time: every other source links against the accounts they make.
     let creates = |s: &&SourcePlan| s.streams.iter().any(|p| p.creates_accounts());
@@ -111,11 +160,11 @@ pub fn sync(
     let mut sor_claims: HashMap<String, String> = HashMap::new();
     let mut reports = Vec::new();
     for source in first {
-        reports.push(sync_source(hub, source, options, &mut sor_claims, observer, handle)?);
+        reports.push(sync_source(hub, source, options, locks, &mut sor_claims, observer, handle)?);
     }
     if options.sequential || rest.len() < 2 {
         for source in rest {
-            reports.push(sync_source(hub, source, options, &mut HashMap::new(), observer, handle)?);
+            reports.push(sync_source(hub, source, options, locks, &mut HashMap::new(), observer, handle)?);
         }
     } else {
         let results: Vec<Result<SourceReport>> = std::thread::scope(|scope| {
@@ -124,7 +173,7 @@ pub fn sync(
                 .map(|source| {
                     let name = source.name.clone();
                     let thread = std::thread::Builder::new().name(format!("sync {name}")).spawn_scoped(scope, || {
-                        sync_source(hub, source, options, &mut HashMap::new(), observer, handle)
+                        sync_source(hub, source, options, locks, &mut HashMap::new(), observer, handle)
                     });
                     (name, thread)
                 })
@@ -144,7 +193,7 @@ pub fn sync(
     }
     // Reported in the configured order, whatever order they finished in.
     reports.sort_by_key(|r| chosen.iter().position(|s| s.name == r.source));
-    Ok(SyncReport { sources: reports })
+    Ok(SyncReport { sources: reports, busy: Vec::new() })
 }
 
 /// Syncs one source's streams in order, settling the change feed after each.
@@ -152,6 +201,7 @@ fn sync_source(
     hub: &Hub,
     source: &SourcePlan,
     options: &SyncOptions,
+    locks: &RunLocks,
     sor_claims: &mut HashMap<String, String>,
     observer: &dyn SyncObserver,
     handle: &tokio::runtime::Handle,
@@ -168,6 +218,10 @@ fn sync_source(
         error: None,
     };
     for plan in &source.streams {
+        if cancelled(options.cancel.as_ref()) {
+            report.error.get_or_insert_with(|| CANCELLED.into());
+            break;
+        }
         let also = if plan.creates_accounts() { hub.also_exists_values()? } else { None };
         if plan.creates_accounts() {
             // The ids the SOR's stored records already hold: a resumed sync, whose first pages
@@ -178,7 +232,7 @@ fn sync_source(
         }
         let claims = plan.creates_accounts().then_some(&mut *sor_claims);
         let stream_report =
-            sync_stream(hub, source, plan, options.full, run_id, also.as_ref(), claims, observer, handle)?;
+            sync_stream(hub, source, plan, options, run_id, also.as_ref(), claims, locks, observer, handle)?;
         report.counts.add(&stream_report.counts);
         if let Some(e) = &stream_report.error {
             report.error.get_or_insert_with(|| format!("{}: {e}", plan.object()));
@@ -195,8 +249,13 @@ fn sync_source(
             *report.relinked.still_rejected.entry(r).or_default() += n;
         }
     }
-    let status = if report.error.is_some() { "failed" } else { "ok" };
+    let status = match &report.error {
+        None => "ok",
+        Some(_) if cancelled(options.cancel.as_ref()) => "interrupted",
+        Some(_) => "failed",
+    };
     hub.store.finish_run(run_id, status, report.error.as_deref())?;
+    locks.release_source(&source.name);
     Ok(report)
 }
 
@@ -205,13 +264,15 @@ fn sync_stream(
     hub: &Hub,
     source: &SourcePlan,
     plan: &StreamPlan,
-    full: bool,
+    options: &SyncOptions,
     run_id: i64,
     also: Option<&HashSet<String>>,
     mut claims: Option<&mut HashMap<String, String>>,
+    locks: &RunLocks,
     observer: &dyn SyncObserver,
     handle: &tokio::runtime::Handle,
 ) -> Result<StreamReport> {
+    let (full, cancel) = (options.full, options.cancel.as_ref());
     let cursor = if full { None } else { hub.store.checkpoint(&source.name, plan.object())? };
     let mut report = StreamReport {
         object: plan.object().to_owned(),
@@ -249,6 +310,14 @@ fn sync_stream(
             Ok((counts, reconciled))
         });
         loop {
+            if let Some(why) = locks.lost(&source.name) {
+                report.error = Some(why);
+                break;
+            }
+            if cancelled(cancel) {
+                report.error = Some(CANCELLED.into());
+                break;
+            }
             let page = match handle.block_on(stream.next_page()) {
                 Ok(Some(page)) => page,
                 Ok(None) => break,

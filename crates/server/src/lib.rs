@@ -13,6 +13,7 @@ pub mod extract;
 pub mod metrics;
 pub mod natero;
 pub mod own;
+pub mod schedule;
 pub mod state;
 pub mod webhooks;
 
@@ -230,7 +231,7 @@ pub fn state_from_config(hub: Arc<Hub>, config: &Config) -> Result<AppState, Ser
 
 /// Serves until SIGINT or SIGTERM, then stops accepting connections and lets requests in flight
 /// finish (their data is committed before they are answered). Raw events older than the retention
-/// are pruned every hour.
+/// are pruned every hour. Sources with a `schedule` are synced when due (`schedule::run`).
 pub async fn serve(state: AppState, listen: &str, retention_days: u32) -> Result<(), ServeError> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -238,8 +239,21 @@ pub async fn serve(state: AppState, listen: &str, retention_days: u32) -> Result
     let addr: SocketAddr = listener.local_addr()?;
     tracing::info!(%addr, "accord serve is listening");
     let pruner = tokio::spawn(prune_events(state.clone(), retention_days));
-    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown_signal()).await?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let scheduler = tokio::spawn(schedule::run(state.hub().clone(), stopped));
+    let served = axum::serve(listener, app(state))
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            let _ = stop.send(true);
+        })
+        .await;
+    // The scheduler stops with the server (a run in progress stops at its next page), also when
+    // serving failed.
+    if let Err(e) = scheduler.await {
+        tracing::warn!(error = %e, "the scheduler task ended abnormally");
+    }
     pruner.abort();
+    served?;
     tracing::info!("accord serve stopped");
     Ok(())
 }

@@ -147,7 +147,22 @@ pub struct SourceInfo {
     pub kind: String,
     #[schema(value_type = Option<Object>)]
     pub last_run: Option<SyncRun>,
+    /// The source's `schedule` setting (`every 15m`, `cron: */15 * * * *`); absent when it has none.
+    #[schema(example = "every 15m")]
+    pub schedule: Option<String>,
+    /// When `accord serve` syncs it next (UTC); absent without a schedule. In the past: due now.
+    pub next_run: Option<chrono::DateTime<chrono::Utc>>,
+    /// Who is syncing the source now (the holder of its run lock); absent when nobody is.
+    pub running: Option<RunningInfo>,
     pub objects: Vec<ObjectInfo>,
+}
+
+/// The holder of a source's run lock.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RunningInfo {
+    /// What holds it and where: `accord serve (schedule), pid 4242 on host-a`.
+    pub holder: String,
+    pub since: chrono::DateTime<chrono::Utc>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -160,7 +175,8 @@ pub struct ObjectInfo {
     pub rejected_by_reason: std::collections::BTreeMap<String, u64>,
 }
 
-/// The sources: last sync per source and counts per object.
+/// The sources: last sync per source, its schedule and next run, who syncs it now, and counts per
+/// object.
 #[utoipa::path(get, path = "/api/v2/sources", tag = "accord",
     responses((status = 200, body = Vec<SourceInfo>), (status = 401, body = crate::error::ErrorBody),
               (status = 403, body = crate::error::ErrorBody)))]
@@ -174,6 +190,9 @@ pub async fn sources(_: ApiKey, State(state): State<AppState>) -> ApiResult<Json
                         source: s.source,
                         kind: s.kind,
                         last_run: s.last_run,
+                        schedule: s.schedule,
+                        next_run: s.next_run,
+                        running: s.running.map(|h| RunningInfo { holder: h.holder, since: h.acquired_at }),
                         objects: s
                             .objects
                             .into_iter()

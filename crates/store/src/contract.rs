@@ -930,6 +930,39 @@ pub fn link_state(store: &dyn Store) -> BTreeMap<String, Vec<String>> {
     state
 }
 
+/// A source's run lock has one holder at a time; other sources are other locks; releasing or
+/// dropping a lock frees it.
+pub fn run_locks_exclude_each_other(store: &dyn Store) {
+    use crate::LockAttempt;
+    let t0 = 1_700_000_000_000;
+    let LockAttempt::Acquired(a) = store.lock_source("crm", "process A", t0, 60_000).unwrap() else {
+        panic!("a free lock is taken")
+    };
+    assert_eq!(a.source(), "crm");
+    match store.lock_source("crm", "process B", t0 + 1, 60_000).unwrap() {
+        LockAttempt::Held(h) => {
+            assert_eq!((h.source.as_str(), h.holder.as_str(), h.acquired_at), ("crm", "process A", t(t0)));
+            assert!(h.to_string().contains("process A"), "{h}");
+        }
+        LockAttempt::Acquired(_) => panic!("two holders of one source's run lock"),
+    }
+    let LockAttempt::Acquired(other) = store.lock_source("support", "process B", t0 + 1, 60_000).unwrap() else {
+        panic!("another source's lock is another lock")
+    };
+    assert_eq!(store.source_lock_holder("crm", t0 + 2).unwrap().map(|h| h.holder), Some("process A".into()));
+    assert_eq!(store.source_lock_holder("billing", t0 + 2).unwrap(), None);
+    a.renew(t0 + 30_000).unwrap();
+    assert!(matches!(store.lock_source("crm", "process B", t0 + 30_001, 60_000).unwrap(), LockAttempt::Held(_)));
+    a.release().unwrap();
+    assert_eq!(store.source_lock_holder("crm", t0 + 30_002).unwrap(), None);
+    let LockAttempt::Acquired(b) = store.lock_source("crm", "process B", t0 + 30_003, 60_000).unwrap() else {
+        panic!("a released lock is free")
+    };
+    drop(b);
+    assert!(matches!(store.lock_source("crm", "process C", t0 + 30_004, 60_000).unwrap(), LockAttempt::Acquired(_)));
+    drop(other);
+}
+
 pub const CASES: &[(&str, Case)] = &[
     ("migrations_are_idempotent", migrations_are_idempotent),
     ("upserts_are_idempotent", upserts_are_idempotent),
@@ -957,4 +990,5 @@ pub const CASES: &[(&str, Case)] = &[
     ("webhook_deliveries_are_remembered_once", webhook_deliveries_are_remembered_once),
     ("propagation_writes_are_audited", propagation_writes_are_audited),
     ("web_accounts_search_filter_and_summaries", web_accounts_search_filter_and_summaries),
+    ("run_locks_exclude_each_other", run_locks_exclude_each_other),
 ];

@@ -9,6 +9,7 @@
 //!   commit together;
 //! - SQL lives here and nowhere else, and every value is a bound parameter.
 
+mod lock;
 pub mod model;
 pub mod postgres;
 mod sql;
@@ -24,6 +25,7 @@ use std::sync::Arc;
 use accord_core::{ObjectKind, TriedKey};
 use serde_json::Value;
 
+pub use lock::{LockAttempt, LockHolder, SourceLock, this_host};
 pub use model::*;
 pub use web::{AccountField, AccountSearch, AccountSummary, WebSession, WebUser};
 
@@ -49,6 +51,9 @@ pub enum StoreError {
     /// Another process changed the lookup index after this writer's view (`WriteBatch::expect_log_seq`).
     #[error("the index log moved to {latest} past this writer's view: refresh and write again")]
     Stale { latest: i64 },
+    /// A run lock this process held is no longer its own (`SourceLock::renew`).
+    #[error("lost the run lock of {name:?}: {reason}")]
+    LockLost { name: String, reason: String },
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -98,6 +103,15 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Ends a sync run (`ok` or `failed`).
     fn finish_run(&self, run_id: i64, status: &str, error: Option<&str>) -> Result<()>;
+
+    /// Takes the run lock of a source for `holder` (a description: what and which process), or
+    /// says who holds it. A lease lasts `ttl_ms` from `now_ms` unless renewed; an expired lease is
+    /// taken over (SQLite). On PostgreSQL the lock is a session advisory lock held on a connection
+    /// of its own for the lock's life, so it ends with its holder however it stops.
+    fn lock_source(&self, source: &str, holder: &str, now_ms: i64, ttl_ms: i64) -> Result<LockAttempt>;
+
+    /// Who holds a source's run lock at `now_ms`, if anyone.
+    fn source_lock_holder(&self, source: &str, now_ms: i64) -> Result<Option<LockHolder>>;
 
     /// Marks the runs of a source still `running` as `interrupted` (their process stopped before
     /// finishing them); returns how many.

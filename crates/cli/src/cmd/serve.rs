@@ -23,6 +23,10 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     if !ctx.json {
         eprintln!("accord serve: listening on http://{listen} (Ctrl-C to stop); web app at http://{listen}/signin");
+        if !config.schedules.is_empty() {
+            let each: Vec<String> = config.schedules.iter().map(|(s, sch)| format!("{s} ({sch})")).collect();
+            eprintln!("accord serve: syncing on schedule: {}", each.join(", "));
+        }
     }
     runtime
         .block_on(accord_server::serve(state, &listen, config.raw.server.event_retention_days))

@@ -28,7 +28,15 @@ pub struct Args {
 pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<ExitCode> {
     let hub = ctx.hub()?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().worker_threads(2).build()?;
-    let options = SyncOptions { sources: args.sources, full: args.full, sequential: args.sequential };
+    // Another run of a source (a schedule of `accord serve`, another `accord sync`) holds its
+    // lock: nothing runs, and the error names the holder.
+    let options = SyncOptions {
+        sources: args.sources,
+        full: args.full,
+        sequential: args.sequential,
+        started_by: "accord sync".into(),
+        ..SyncOptions::default()
+    };
     let show_progress = !args.no_progress && !ctx.json && std::io::stderr().is_terminal();
     let progress = Progress::new(show_progress);
     let observer: &dyn SyncObserver = if show_progress { &progress } else { &Quiet };

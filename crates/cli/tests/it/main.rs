@@ -3,6 +3,7 @@
 mod ingest_kill;
 mod postgres;
 mod propagate_kill;
+mod schedule;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -162,7 +162,8 @@ pub fn connector(name: &str, source: &SourceConfig, base_dir: &Path) -> Result<D
     if let Some(dir) = &settings.dir {
         table.insert("dir".into(), toml::Value::String(dir.display().to_string()));
     }
-    let file = SourceConfig { kind: "file".into(), objects, webhook: None, propagate: None, settings: table };
+    let file =
+        SourceConfig { kind: "file".into(), schedule: None, objects, webhook: None, propagate: None, settings: table };
     Ok(DeskConnector { inner: FileConnector::new(name, &file, base_dir)? })
 }
 

@@ -10,6 +10,7 @@ mod order;
 mod propagate;
 mod revenue;
 mod sandbox;
+mod schedule;
 
 use std::path::Path;
 

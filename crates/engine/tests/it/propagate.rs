@@ -216,3 +216,50 @@ fn accounts_missing_in_zendesk_are_created_once_when_the_config_says_so() {
     assert_eq!(left, clashing, "only the refused ones are left to create");
     rt.block_on(sandbox.shutdown());
 }
+
+/// A scheduled System of Record run that brings a new account propagates it to Zendesk when
+/// `after_sor_run` says so: the organization exists there before anyone runs `accord propagate`.
+#[test]
+fn a_scheduled_sor_run_with_new_accounts_propagates_them() {
+    use accord_sandbox::salesforce::model::Account;
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let mut options = SandboxOptions::unlimited();
+    options.zendesk.exclude_recent = chrono::Duration::zero();
+    let sandbox = rt.block_on(Sandbox::start(Company::generate(8, 60), options)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let toml = sandbox
+        .accord_toml(dir.path(), false)
+        .unwrap()
+        .replace("[sources.salesforce]\n", "[sources.salesforce]\nschedule = \"every 15m\"\n")
+        + "\n[sources.zendesk.propagate]\ncreate = true\nafter_sor_run = true\n";
+    let hub = Hub::open(accord_core::Config::from_toml(&toml, dir.path()).unwrap()).unwrap();
+    assert!(!accord_engine::sync(&hub, &SyncOptions::default(), &Quiet, rt.handle()).unwrap().failed());
+    let now = chrono::Utc::now();
+    sandbox.salesforce.insert(Account {
+        id: String::new(),
+        name: Some("Northwind Signals".into()),
+        account_type: Some("Customer".into()),
+        website: Some("https://northwind-signals.example".into()),
+        account_id: Some("100999".into()),
+        created_date: now,
+        system_modstamp: now,
+        deleted_at: None,
+        support_id: None,
+    });
+    let scheduler = accord_engine::schedule::Scheduler::default();
+    let turn = scheduler.run_due(&hub, chrono::Utc::now() + chrono::Duration::minutes(16), rt.handle());
+    assert_eq!(turn.due, ["salesforce"]);
+    assert_eq!(turn.new_accounts, 1, "{:?}", turn.error);
+    let org = sandbox
+        .zendesk
+        .snapshot()
+        .organizations
+        .into_iter()
+        .find(|o| o.external_id.as_deref() == Some("100999"))
+        .expect("created in Zendesk by the scheduled run");
+    assert_eq!(
+        (org.name.as_str(), org.domain_names.as_slice()),
+        ("Northwind Signals", &["northwind-signals.example".to_owned()][..])
+    );
+    rt.block_on(sandbox.shutdown());
+}

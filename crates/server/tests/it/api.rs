@@ -233,6 +233,9 @@ async fn own_api_360_rejections_retry_and_sources() {
     let users = api["objects"].as_array().unwrap().iter().find(|o| o["object"] == "users").unwrap();
     assert_eq!((users["linked"].as_u64(), users["rejected"].as_u64()), (Some(1), Some(1)));
     assert!(sources.as_array().unwrap().iter().any(|s| s["source"] == "product" && s["kind"] == "events"));
+    // No schedule, nobody syncing: both absent.
+    let crm = sources.as_array().unwrap().iter().find(|s| s["source"] == "crm").unwrap();
+    assert_eq!((&crm["schedule"], &crm["next_run"], &crm["running"]), (&Value::Null, &Value::Null, &Value::Null));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -326,4 +329,10 @@ async fn health_metrics_and_the_openapi_document() {
         }
     }
     assert_eq!(doc["openapi"].as_str().map(|v| v.starts_with("3.")), Some(true));
+    // The sources' schedule, next run and run-lock holder are in the document as they are sent.
+    let source = &doc["components"]["schemas"]["SourceInfo"]["properties"];
+    assert_eq!(source["next_run"]["format"], "date-time", "{source}");
+    assert!(source["schedule"].is_object() && source["running"].is_object(), "{source}");
+    let running = &doc["components"]["schemas"]["RunningInfo"];
+    assert_eq!(running["required"], json!(["holder", "since"]), "{running}");
 }

@@ -7,6 +7,7 @@
 //! written in key order so two batches lock shared rows in the same order, and a transaction that
 //! still hits a deadlock or serialization failure is retried whole.
 
+mod lock;
 mod rows;
 mod tls;
 mod web;
@@ -38,6 +39,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (6, "event_backlog", include_str!("../../migrations/postgres/0006_event_backlog.sql")),
     (7, "daily_usage", include_str!("../../migrations/postgres/0007_daily_usage.sql")),
     (8, "revenue", include_str!("../../migrations/postgres/0008_revenue.sql")),
+    (9, "source_locks", include_str!("../../migrations/postgres/0009_source_locks.sql")),
     (10, "contact_organization", include_str!("../../migrations/postgres/0010_contact_organization.sql")),
     (11, "webhook_deliveries", include_str!("../../migrations/postgres/0011_webhook_deliveries.sql")),
     (12, "propagation", include_str!("../../migrations/postgres/0012_propagation.sql")),
@@ -68,6 +70,9 @@ pub struct PgStore {
     target: String,
     /// Usage of committed events not yet in the rollups.
     pending: std::sync::Mutex<PendingUsage>,
+    /// How to open a connection outside the pool (a run lock keeps one for its life).
+    config: Config,
+    connector: tokio_postgres_rustls::MakeRustlsConnect,
 }
 
 impl fmt::Debug for PgStore {
@@ -196,8 +201,8 @@ impl PgStore {
             .max_size(POOL_SIZE)
             .min_idle(Some(1))
             .connection_timeout(CHECKOUT_TIMEOUT)
-            .build_unchecked(PostgresConnectionManager::new(config, connector));
-        Ok(Self { pool: Some(pool), target, pending: Default::default() })
+            .build_unchecked(PostgresConnectionManager::new(config.clone(), connector.clone()));
+        Ok(Self { pool: Some(pool), target, pending: Default::default(), config, connector })
     }
 
     /// `user@host:port/db`.
@@ -453,6 +458,14 @@ impl Store for PgStore {
             )?;
             Ok(row.try_get(0)?)
         })
+    }
+
+    fn lock_source(&self, source: &str, holder: &str, now_ms: i64, ttl_ms: i64) -> Result<crate::LockAttempt> {
+        lock::lock_source(self, source, holder, now_ms, ttl_ms)
+    }
+
+    fn source_lock_holder(&self, source: &str, _now_ms: i64) -> Result<Option<crate::LockHolder>> {
+        self.read(|conn| lock::holder_of(conn, source))
     }
 
     fn interrupt_runs(&self, source: &str) -> Result<u64> {

@@ -1,5 +1,6 @@
 //! The embedded SQLite backend: one file, WAL, one writer connection and a small reader pool.
 
+mod lock;
 mod rows;
 mod web;
 
@@ -28,6 +29,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (6, "event_backlog", include_str!("../../migrations/sqlite/0006_event_backlog.sql")),
     (7, "daily_usage", include_str!("../../migrations/sqlite/0007_daily_usage.sql")),
     (8, "revenue", include_str!("../../migrations/sqlite/0008_revenue.sql")),
+    (9, "source_locks", include_str!("../../migrations/sqlite/0009_source_locks.sql")),
     (10, "contact_organization", include_str!("../../migrations/sqlite/0010_contact_organization.sql")),
     (11, "webhook_deliveries", include_str!("../../migrations/sqlite/0011_webhook_deliveries.sql")),
     (12, "propagation", include_str!("../../migrations/sqlite/0012_propagation.sql")),
@@ -308,6 +310,14 @@ impl Store for SqliteStore {
             )?;
             Ok(conn.last_insert_rowid())
         })
+    }
+
+    fn lock_source(&self, source: &str, holder: &str, now_ms: i64, ttl_ms: i64) -> Result<crate::LockAttempt> {
+        lock::lock_source(self, source, holder, now_ms, ttl_ms)
+    }
+
+    fn source_lock_holder(&self, source: &str, now_ms: i64) -> Result<Option<crate::LockHolder>> {
+        self.read(|conn| lock::holder_of(conn, source, now_ms))
     }
 
     fn interrupt_runs(&self, source: &str) -> Result<u64> {

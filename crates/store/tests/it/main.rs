@@ -1,6 +1,7 @@
 //! The store contract, run against SQLite always and PostgreSQL when `ACCORD_TEST_POSTGRES_URL` is set.
 
 mod backlog;
+mod locks;
 mod pg;
 mod tls;
 
@@ -239,4 +240,44 @@ fn postgres_usage_backlog() {
     }
     let schema = pg::Schema::create(&server);
     backlog::reads_and_shutdown_flush(&|| -> Box<dyn Store> { Box::new(schema.store()) });
+}
+
+#[test]
+fn sqlite_run_lock_lease_is_taken_over_after_expiry() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hub.db");
+    let a = SqliteStore::open(path.to_str().unwrap()).unwrap();
+    a.migrate().unwrap();
+    let b = SqliteStore::open(path.to_str().unwrap()).unwrap();
+    locks::sqlite_lease_expires_and_is_taken_over(&a, &b);
+    locks::sqlite_lease_of_a_gone_process_is_taken_over_at_once(&a, &path);
+}
+
+#[test]
+fn postgres_run_lock_ends_with_its_connection() {
+    let Some(server) = pg::server() else { return };
+    let schema = pg::Schema::create(&server);
+    let (a, b) = (schema.store(), schema.store());
+    let backend_of = || -> i32 {
+        let token: String = schema
+            .admin()
+            .query_one(&format!("SELECT token FROM {}.source_locks WHERE source = 'crm'", schema.name), &[])
+            .unwrap()
+            .get(0);
+        token.parse().unwrap()
+    };
+    let terminate = |pid: i32| {
+        schema.admin().execute("SELECT pg_terminate_backend($1)", &[&pid]).unwrap();
+    };
+    locks::postgres_lock_ends_with_its_connection(&a, &b, &backend_of, &terminate);
+}
+
+#[test]
+fn postgres_run_locks_of_two_schemas_are_distinct() {
+    let Some(server) = pg::server() else { return };
+    let (one, two) = (pg::Schema::create(&server), pg::Schema::create(&server));
+    let (a, b) = (one.store(), two.store());
+    let la = a.lock_source("crm", "hub one", 0, 1_000).unwrap();
+    let lb = b.lock_source("crm", "hub two", 0, 1_000).unwrap();
+    assert!(matches!((&la, &lb), (accord_store::LockAttempt::Acquired(_), accord_store::LockAttempt::Acquired(_))));
 }

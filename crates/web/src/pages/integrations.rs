@@ -23,11 +23,35 @@ fn percent(part: u64, whole: u64) -> String {
     if whole == 0 { "—".into() } else { format!("{:.0}%", 100.0 * part as f64 / whole as f64) }
 }
 
+/// "running (holder)" while a run holds the source's lock, else the next scheduled run ("due" once
+/// it is past: a server runs it at its next turn).
+fn next_run(s: &SourceOverview, now: chrono::DateTime<chrono::Utc>) -> String {
+    match (&s.running, &s.next_run) {
+        (Some(h), _) => format!("running now ({})", h.holder),
+        (None, Some(t)) if *t <= now => "due now".into(),
+        (None, Some(t)) => t.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        (None, None) => String::new(),
+    }
+}
+
 fn overview_tables(sources: &[SourceOverview], latest: Option<&JobState>) -> (Table, Table) {
+    let now = chrono::Utc::now();
     let mut runs = Table::new(
         "runs",
         "Last sync run per source",
-        vec!["Source", "Kind", "Started", "Finished", "Status", "Fetched#", "Linked#", "Rejected#", "Error"],
+        vec![
+            "Source",
+            "Kind",
+            "Started",
+            "Finished",
+            "Status",
+            "Fetched#",
+            "Linked#",
+            "Rejected#",
+            "Error",
+            "Schedule",
+            "Next run",
+        ],
     );
     let mut objects = Table::new(
         "objects",
@@ -59,6 +83,8 @@ fn overview_tables(sources: &[SourceOverview], latest: Option<&JobState>) -> (Ta
             Cell::num(r.map_or(0, |r| r.counts.linked)),
             Cell::num(r.map_or(0, |r| r.counts.rejected)),
             r.and_then(|r| r.error.clone()).unwrap_or_default().into(),
+            s.schedule.clone().unwrap_or_default().into(),
+            next_run(s, now).into(),
         ]);
         for o in &s.objects {
             let stream =
@@ -143,6 +169,7 @@ pub async fn start_sync(State(web): State<Web>, who: SignedIn, Form(f): Form) ->
     let options = SyncOptions {
         sources: f.all("source").map(str::to_owned).collect(),
         full: f.get("full").is_some(),
+        started_by: format!("the web app (user {})", who.user),
         ..SyncOptions::default()
     };
     let known: Vec<String> = web.hub().plan.sources.iter().map(|s| s.name.clone()).collect();
@@ -256,4 +283,39 @@ pub async fn job(
         p { a href="/integrations" { "← Integrations" } }
     };
     Ok(page_with(&format!("Sync #{id}"), &who, Nav::Integrations, refresh, body).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source(schedule: Option<&str>, next: Option<&str>, holder: Option<&str>) -> SourceOverview {
+        let t = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&chrono::Utc);
+        SourceOverview {
+            source: "crm".into(),
+            kind: "file".into(),
+            last_run: None,
+            schedule: schedule.map(str::to_owned),
+            next_run: next.map(t),
+            running: holder.map(|h| accord_store::LockHolder {
+                source: "crm".into(),
+                holder: h.into(),
+                acquired_at: t("2026-03-01T09:59:00Z"),
+                expires_at: t("2026-03-01T10:01:00Z"),
+            }),
+            objects: vec![],
+        }
+    }
+
+    #[test]
+    fn the_next_run_column_says_running_due_or_when() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-03-01T10:00:00Z").unwrap().with_timezone(&chrono::Utc);
+        let at = source(Some("every 15m"), Some("2026-03-01T10:14:30Z"), None);
+        assert_eq!(next_run(&at, now), "2026-03-01 10:14:30 UTC");
+        let due = source(Some("every 15m"), Some("2026-03-01T09:00:00Z"), None);
+        assert_eq!(next_run(&due, now), "due now");
+        let running = source(Some("every 15m"), Some("2026-03-01T10:14:30Z"), Some("accord sync, pid 9 on h"));
+        assert_eq!(next_run(&running, now), "running now (accord sync, pid 9 on h)");
+        assert_eq!(next_run(&source(None, None, None), now), "");
+    }
 }

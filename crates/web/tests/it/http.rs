@@ -356,6 +356,7 @@ fn pages_show_the_hub_and_every_table_downloads_as_csv() {
             ("/quarantine", "summary", "unknown_account"),
             ("/integrations", "objects", "support,tickets,ticket"),
             ("/integrations", "runs", "crm,file"),
+            ("/integrations", "runs", "error,schedule,next run"),
             ("/doctor", "coverage", "support,tickets,ticket"),
             ("/doctor", "hygiene", "float"),
             ("/doctor", "shared-emails", "pat@agency.io"),
