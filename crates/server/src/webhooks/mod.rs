@@ -191,10 +191,17 @@ impl Debouncer {
                 }
                 let (h, s, rt) = (hub.clone(), source.clone(), tokio::runtime::Handle::current());
                 let outcome = tokio::task::spawn_blocking(move || {
-                    let options = SyncOptions { sources: vec![s], ..SyncOptions::default() };
+                    let options = SyncOptions {
+                        sources: vec![s],
+                        started_by: "accord serve (webhook)".into(),
+                        ..SyncOptions::default()
+                    };
                     accord_engine::sync(&h, &options, &accord_engine::sync::Quiet, &rt)
                 })
                 .await;
+                // Another run holds the source (a schedule, `accord sync`, the browser): this
+                // delivery's change may be newer than what that run reads, so try again after it.
+                let busy = matches!(outcome, Ok(Err(accord_engine::EngineError::Busy(_))));
                 match outcome {
                     Ok(Ok(report)) if !report.failed() => {
                         let fetched: u64 = report.sources.iter().map(|s| s.counts.fetched).sum();
@@ -204,6 +211,7 @@ impl Debouncer {
                         let errors: Vec<String> = report.sources.iter().filter_map(|s| s.error.clone()).collect();
                         tracing::error!(source, errors = ?errors, "webhook sync failed");
                     }
+                    Ok(Err(e)) if busy => tracing::info!(source, holder = %e, "webhook sync waits for the run in progress"),
                     Ok(Err(e)) => tracing::error!(source, error = %e, "webhook sync failed"),
                     Err(e) => tracing::error!(source, error = %e, "webhook sync panicked"),
                 }
@@ -211,7 +219,7 @@ impl Debouncer {
                 let slot = slots.entry(source.clone()).or_default();
                 slot.running = false;
                 slot.runs += 1;
-                if !slot.again {
+                if !slot.again && !busy {
                     return;
                 }
                 slot.again = false;
