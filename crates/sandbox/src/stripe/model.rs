@@ -509,7 +509,8 @@ impl Snapshot {
     pub fn to_json(&self, shape: Shape) -> Value {
         match self {
             Snapshot::Customer(c) => c.to_json(),
-            Snapshot::Subscription(s) => s.to_json(shape, true),
+            // Events carry objects unexpanded, as Stripe sends them.
+            Snapshot::Subscription(s) => s.to_json(shape, false),
             Snapshot::Invoice(i) => i.to_json(shape),
         }
     }
