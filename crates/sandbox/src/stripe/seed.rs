@@ -8,6 +8,7 @@
 //! trial that lapses (canceled at its end), some were canceled at a period end, some are set to
 //! cancel at the current one, some are past due, some customers canceled and subscribed again
 //! (a reactivation), some carry a `forever`, `repeating` or `once` coupon, some a metered add-on,
+//! some extra seats on a subscription of their own that they give up (a contraction),
 //! and there are one-off invoices. Every billed period has an invoice.
 //!
 //! Mid-cycle upgrades and downgrades are not generated: a subscription's object shows only its
@@ -167,6 +168,40 @@ pub fn expected_mrr(terms: &[Terms], truth: &Truth, through: NaiveDate) -> BTree
             }
             month = next;
         }
+    }
+    out
+}
+
+/// The movements of one account's month-end MRR (`mrr`, months without revenue absent), from
+/// the month of `first` to that of `through`, counted from the month of `join`: `new` from zero
+/// the first time, `reactivation` from zero after revenue, `churn` to zero, `expansion` and
+/// `contraction` between other figures. Each is `(month, kind, change)`.
+pub fn expected_movements(
+    mrr: &BTreeMap<NaiveDate, i64>,
+    first: NaiveDate,
+    through: NaiveDate,
+    join: NaiveDate,
+) -> Vec<(NaiveDate, &'static str, i64)> {
+    let month_of = |d: NaiveDate| d.with_day(1).unwrap_or(d);
+    let (mut month, join) = (month_of(first), month_of(join));
+    let (mut before, mut ever) = (0i64, false);
+    let mut out = Vec::new();
+    while month <= through {
+        let now = mrr.get(&month).copied().unwrap_or(0);
+        let kind = match (before, now) {
+            (b, n) if b == n => None,
+            (0, _) if ever => Some("reactivation"),
+            (0, _) => Some("new"),
+            (_, 0) => Some("churn"),
+            (b, n) if n > b => Some("expansion"),
+            _ => Some("contraction"),
+        };
+        if let Some(kind) = kind.filter(|_| month >= join) {
+            out.push((month, kind, now - before));
+        }
+        ever |= before > 0;
+        before = now;
+        month = month.checked_add_months(Months::new(1)).unwrap_or(through + chrono::Duration::days(1));
     }
     out
 }
@@ -587,6 +622,20 @@ pub(crate) fn seed(seed: u64, orgs: &[SeedOrg], ledger: &mut Ledger) -> (StripeD
         } else {
             let plan = s.plan(customer.created);
             s.subscription(&mut customer, cix, currency, tier, &plan);
+        }
+        if s.rng.random_bool(0.08) {
+            // Extra seats on a subscription of their own, given up at a period end: the account's
+            // MRR contracts.
+            let mut seats = s.plan(customer.created);
+            seats.every = Every::Month;
+            seats.trial_days = None;
+            seats.lapses = false;
+            seats.cancel_at_period_end = false;
+            seats.past_due = false;
+            seats.coupon = None;
+            let on = s.day_between(noon(seats.start) + 40 * 86_400, AS_OF - 5 * 86_400);
+            seats.cancel_on = Some(on);
+            s.subscription(&mut customer, cix, currency, 0, &seats);
         }
         if s.rng.random_bool(0.05) {
             let mut add_on = s.plan(customer.created);
