@@ -8,8 +8,19 @@ use crate::file::FileConnector;
 use crate::vendors::{capsule, delighted, freshdesk, intercom, jira, keap, salesforce, stripe, zendesk};
 
 /// Every source kind accord knows.
-pub const KINDS: &[&str] =
-    &["file", "salesforce", "zendesk", "intercom", "delighted", "desk", "freshdesk", "capsule", "jira", "keap", "stripe"];
+pub const KINDS: &[&str] = &[
+    "file",
+    "salesforce",
+    "zendesk",
+    "intercom",
+    "delighted",
+    "desk",
+    "freshdesk",
+    "capsule",
+    "jira",
+    "keap",
+    "stripe",
+];
 
 /// Builds the connector of a configured source.
 pub fn open_source(name: &str, source: &SourceConfig, config: &Config) -> Result<Box<dyn Connector>, ConfigError> {

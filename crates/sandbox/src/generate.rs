@@ -35,8 +35,8 @@ use crate::freshdesk::model::FreshdeskData;
 use crate::intercom::model::{self as ic, AttributeValue, ContactRef, IntercomData};
 use crate::jira::model::JiraData;
 use crate::keap::model::KeapData;
-use crate::stripe::model::StripeData;
 use crate::salesforce::model::{self as sf, SObject, SalesforceData, sf_id};
+use crate::stripe::model::StripeData;
 use crate::truth::{
     AccountIx, AccountTruth, By, DomainIx, EmailIx, Expected, Gone, INTERCOM, Ix, Key, Ledger, Plan, RecordKey,
     SALESFORCE, SorKind, Truth, ZENDESK, reason, rules,

@@ -124,7 +124,18 @@ impl Sandbox {
     pub async fn start(company: Company, options: SandboxOptions) -> Result<Sandbox> {
         let clock = Clock::new();
         let Company {
-            salesforce, zendesk, intercom, delighted, desk, ledger, freshdesk, capsule, jira, keap, stripe, ..
+            salesforce,
+            zendesk,
+            intercom,
+            delighted,
+            desk,
+            ledger,
+            freshdesk,
+            capsule,
+            jira,
+            keap,
+            stripe,
+            ..
         } = company;
         Ok(Sandbox {
             salesforce: salesforce::Emulator::start(salesforce, options.salesforce, clock.clone()).await?,

@@ -960,7 +960,11 @@ mod tests {
         let third = has_more_request(&next, &more, &json!({"has_more": true}), Some("cus_4".into())).unwrap().unwrap();
         assert_eq!(third.query[1], ("starting_after".into(), "cus_4".into()), "the anchor moves, the rest stays");
         assert_eq!(has_more_request(&next, &more, &json!({"has_more": false}), Some("cus_4".into())), Ok(None));
-        assert!(has_more_request(&next, &more, &json!({"has_more": true}), Some("cus_2".into())).unwrap_err().contains("again"));
+        assert!(
+            has_more_request(&next, &more, &json!({"has_more": true}), Some("cus_2".into()))
+                .unwrap_err()
+                .contains("again")
+        );
         assert!(has_more_request(&first, &more, &json!({"has_more": true}), None).unwrap_err().contains("no record"));
         assert!(has_more_request(&first, &more, &json!({"data": []}), None).unwrap_err().contains("boolean"));
     }

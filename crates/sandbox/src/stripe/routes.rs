@@ -179,7 +179,9 @@ fn list_query(params: &Params) -> Result<ListQuery, Response> {
         None => 10,
         Some(t) => match t.trim().parse::<i64>() {
             Ok(n) if (1..=100).contains(&n) => n as usize,
-            Ok(n) => return Err(invalid(&format!("Invalid limit: {n}. The limit must be between 1 and 100."), "limit")),
+            Ok(n) => {
+                return Err(invalid(&format!("Invalid limit: {n}. The limit must be between 1 and 100."), "limit"));
+            }
             Err(_) => return Err(invalid(&format!("Invalid integer: {t}"), "limit")),
         },
     };
@@ -275,20 +277,15 @@ fn hits<R: crate::emulator::store::Record<Id = String>>(
     made.unwrap_or_default()
 }
 
-async fn customers(
-    AxState(s): AxState<Arc<State>>,
-    headers: HeaderMap,
-    Query(params): Query<Params>,
-) -> Response {
+async fn customers(AxState(s): AxState<Arc<State>>, headers: HeaderMap, Query(params): Query<Params>) -> Response {
     let q = match list_query(&params) {
         Ok(q) => q,
         Err(r) => return r,
     };
     let v = version(&s, &headers);
     let books = s.books.read();
-    let created_of = |id: &str| {
-        books.customers.get(&id.to_owned()).map(|c| c.created).or_else(|| books.deleted.get(id).copied())
-    };
+    let created_of =
+        |id: &str| books.customers.get(&id.to_owned()).map(|c| c.created).or_else(|| books.deleted.get(id).copied());
     let result = match one(&params, "email") {
         Some(email) => {
             let keys = hits(&s, &books, format!("customers email={email}"), &books.customers, |c| {
@@ -321,11 +318,7 @@ fn expands_discounts(params: &Params) -> bool {
     all(params, "expand[]").into_iter().chain(all(params, "expand")).any(|e| e.ends_with("discounts"))
 }
 
-async fn subscriptions(
-    AxState(s): AxState<Arc<State>>,
-    headers: HeaderMap,
-    Query(params): Query<Params>,
-) -> Response {
+async fn subscriptions(AxState(s): AxState<Arc<State>>, headers: HeaderMap, Query(params): Query<Params>) -> Response {
     let q = match list_query(&params) {
         Ok(q) => q,
         Err(r) => return r,
@@ -442,7 +435,8 @@ async fn events(AxState(s): AxState<Arc<State>>, headers: HeaderMap, Query(param
         Err(r) => return r,
     };
     let single = one(&params, "type").map(str::to_owned);
-    let types: Vec<String> = all(&params, "types[]").into_iter().chain(all(&params, "types")).map(str::to_owned).collect();
+    let types: Vec<String> =
+        all(&params, "types[]").into_iter().chain(all(&params, "types")).map(str::to_owned).collect();
     if single.is_some() && !types.is_empty() {
         return error(
             StatusCode::BAD_REQUEST,
@@ -462,7 +456,8 @@ async fn events(AxState(s): AxState<Arc<State>>, headers: HeaderMap, Query(param
     } else {
         let filter = format!("events type={single:?} types={types:?}");
         let keys = hits(&s, &books, filter, &books.events, |e| {
-            single.as_deref().is_some_and(|t| type_matches(t, &e.kind)) || types.iter().any(|t| type_matches(t, &e.kind))
+            single.as_deref().is_some_and(|t| type_matches(t, &e.kind))
+                || types.iter().any(|t| type_matches(t, &e.kind))
         });
         page(&keys, &q, Some(floor), created_of, "event")
     };

@@ -240,8 +240,12 @@ struct Seeder<'a> {
     seq: u64,
 }
 
-const CURRENCIES: [(&str, [i64; 3]); 4] =
-    [("USD", [4_900, 9_900, 29_900]), ("EUR", [4_500, 8_900, 27_900]), ("GBP", [3_900, 7_900, 23_900]), ("JPY", [5_000, 12_000, 38_000])];
+const CURRENCIES: [(&str, [i64; 3]); 4] = [
+    ("USD", [4_900, 9_900, 29_900]),
+    ("EUR", [4_500, 8_900, 27_900]),
+    ("GBP", [3_900, 7_900, 23_900]),
+    ("JPY", [5_000, 12_000, 38_000]),
+];
 
 impl Seeder<'_> {
     fn id(&mut self, prefix: &str) -> String {
@@ -345,7 +349,14 @@ impl Seeder<'_> {
     }
 
     /// Makes a subscription of `customer` on `plan`, its invoices, and its revenue terms.
-    fn subscription(&mut self, customer: &mut Customer, parent: Ix, currency: &'static str, tier: usize, p: &Plan1) -> String {
+    fn subscription(
+        &mut self,
+        customer: &mut Customer,
+        parent: Ix,
+        currency: &'static str,
+        tier: usize,
+        p: &Plan1,
+    ) -> String {
         let prices = CURRENCIES.iter().find(|(c, _)| *c == currency).map(|(_, p)| *p).unwrap_or([4_900; 3]);
         let monthly = prices[tier];
         let (unit, interval_name) = match (p.count_metered, p.every) {
@@ -488,24 +499,27 @@ impl Seeder<'_> {
                 let state = if last && status == "past_due" { "open" } else { "paid" };
                 let id = self.id("in");
                 let line_id = self.id("il");
-                self.push_invoice(Invoice {
-                    id,
-                    customer: customer.id.clone(),
-                    customer_email: customer.email.clone(),
-                    subscription: Some(sub_id.clone()),
-                    created: noon(from) + 3_600,
-                    currency: currency.to_lowercase(),
-                    subtotal,
-                    tax,
-                    status: state.into(),
-                    period_start: noon(from),
-                    period_end: noon(to),
-                    paid_at: (state == "paid").then_some(noon(from) + 7_200),
-                    line_id,
-                    description: format!("{} × plan ({})", p.quantity, interval_name),
-                    price: Some(price.clone()),
-                    quantity: p.quantity,
-                }, parent);
+                self.push_invoice(
+                    Invoice {
+                        id,
+                        customer: customer.id.clone(),
+                        customer_email: customer.email.clone(),
+                        subscription: Some(sub_id.clone()),
+                        created: noon(from) + 3_600,
+                        currency: currency.to_lowercase(),
+                        subtotal,
+                        tax,
+                        status: state.into(),
+                        period_start: noon(from),
+                        period_end: noon(to),
+                        paid_at: (state == "paid").then_some(noon(from) + 7_200),
+                        line_id,
+                        description: format!("{} × plan ({})", p.quantity, interval_name),
+                        price: Some(price.clone()),
+                        quantity: p.quantity,
+                    },
+                    parent,
+                );
                 j += 1;
             }
         }

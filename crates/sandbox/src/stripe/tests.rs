@@ -99,7 +99,10 @@ async fn bad_limits_and_cursors_get_stripe_errors() {
         let res = get_as(&s, BASIL, path).await;
         assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{path}");
         let body: Value = res.json().await.unwrap();
-        assert_eq!((body["error"]["type"].as_str(), body["error"]["param"].as_str()), (Some("invalid_request_error"), Some("limit")));
+        assert_eq!(
+            (body["error"]["type"].as_str(), body["error"]["param"].as_str()),
+            (Some("invalid_request_error"), Some("limit"))
+        );
     }
     let res = get_as(&s, BASIL, "/v1/customers?starting_after=cus_nope").await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
@@ -176,7 +179,13 @@ async fn mutations_record_events_and_a_deleted_customer_leaves_the_lists() {
     let subs = get(&s, "/v1/events?types[]=customer.subscription.deleted&types[]=customer.updated").await;
     assert_eq!(subs["data"].as_array().unwrap().len(), kinds.len() - 1);
     let wild = get(&s, "/v1/events?type=customer.subscription.*").await;
-    assert!(wild["data"].as_array().unwrap().iter().all(|e| e["type"].as_str().unwrap().starts_with("customer.subscription.")));
+    assert!(
+        wild["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["type"].as_str().unwrap().starts_with("customer.subscription."))
+    );
     let at = events[0]["created"].as_i64().unwrap();
     let later = get(&s, &format!("/v1/events?created[gt]={at}")).await;
     assert!(later["data"].as_array().unwrap().is_empty());
@@ -187,9 +196,10 @@ async fn mutations_record_events_and_a_deleted_customer_leaves_the_lists() {
     s.clock().advance(chrono::Duration::days(31));
     assert!(get(&s, "/v1/events").await["data"].as_array().unwrap().is_empty());
     s.stripe
-        .update_subscription(&company.stripe.subscriptions.iter().find(|x| x.status == "active" && x.customer != customer).unwrap().id, |x| {
-            x.status = "canceled".into()
-        })
+        .update_subscription(
+            &company.stripe.subscriptions.iter().find(|x| x.status == "active" && x.customer != customer).unwrap().id,
+            |x| x.status = "canceled".into(),
+        )
         .unwrap();
     assert_eq!(get(&s, "/v1/events").await["data"][0]["type"], "customer.subscription.deleted");
 }
@@ -206,7 +216,10 @@ async fn keys_go_as_basic_username_or_bearer_and_refusals_are_stripe_errors() {
         assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
         let body: Value = res.json().await.unwrap();
         assert_eq!(body["error"]["type"], "invalid_request_error");
-        assert!(body["error"]["message"].as_str().unwrap().contains("API key") || body["error"]["message"].as_str().unwrap().contains("API Key"));
+        assert!(
+            body["error"]["message"].as_str().unwrap().contains("API key")
+                || body["error"]["message"].as_str().unwrap().contains("API Key")
+        );
     }
 }
 
@@ -262,7 +275,8 @@ async fn answers_validate_against_the_official_spec() {
     let mut spec: Value = serde_json::from_str(&text).expect("the spec is JSON");
     nullable_to_json_schema(&mut spec);
     // The list answer of an operation: the 200 response's schema.
-    let list_schema = |path: &str| spec["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"].clone();
+    let list_schema =
+        |path: &str| spec["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"].clone();
     let check = |schema: Value, instance: &Value, what: &str| {
         let mut root = schema;
         root["components"] = spec["components"].clone();
@@ -271,7 +285,8 @@ async fn answers_validate_against_the_official_spec() {
             .should_validate_formats(false)
             .build(&root)
             .unwrap_or_else(|e| panic!("{what}: the schema does not compile: {e}"));
-        let errors: Vec<String> = v.iter_errors(instance).take(10).map(|e| format!("{e} at {}", e.instance_path())).collect();
+        let errors: Vec<String> =
+            v.iter_errors(instance).take(10).map(|e| format!("{e} at {}", e.instance_path())).collect();
         assert!(errors.is_empty(), "{what} rejects the answer: {errors:#?}");
         v
     };

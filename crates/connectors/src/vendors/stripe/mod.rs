@@ -115,7 +115,10 @@ pub fn connector(
     if s.api_version.split('.').next().unwrap_or_default() < "2025-03-31" {
         return Err(ConfigError::new(
             format!("sources.{name}.api_version"),
-            format!("{:?} is older than 2025-03-31.basil, whose shape accord reads; leave api_version out", s.api_version),
+            format!(
+                "{:?} is older than 2025-03-31.basil, whose shape accord reads; leave api_version out",
+                s.api_version
+            ),
         ));
     }
     // Stripe's documented limits: 25 requests a second in test mode (the sandbox), 100 in live mode.
@@ -216,10 +219,8 @@ impl StripeStream {
                     items.push(Item::Deleted { native_id: id });
                     continue;
                 }
-                let ids_only = object
-                    .get("discounts")
-                    .and_then(Value::as_array)
-                    .is_some_and(|d| d.iter().any(Value::is_string));
+                let ids_only =
+                    object.get("discounts").and_then(Value::as_array).is_some_and(|d| d.iter().any(Value::is_string));
                 if object.get("object").and_then(Value::as_str) == Some("subscription") && ids_only {
                     let request = RequestSpec::get(format!("/v1/subscriptions/{id}")).param("expand[]", "discounts");
                     object = self.client.fetch(&request, &mut stats).await?;
@@ -292,10 +293,8 @@ fn subscription_fields(s: &Value) -> Value {
         .and_then(|d| d.iter().find(|x| x.is_object()))
         .or_else(|| s.get("discount").filter(|d| d.is_object()));
     let coupon = discount.and_then(|d| d.get("coupon"));
-    let percent_bp = coupon
-        .and_then(|c| c.get("percent_off"))
-        .and_then(Value::as_f64)
-        .map(|p| (p * 100.0).round() as i64);
+    let percent_bp =
+        coupon.and_then(|c| c.get("percent_off")).and_then(Value::as_f64).map(|p| (p * 100.0).round() as i64);
     json!({
         "metered": recurring.and_then(|r| r.get("usage_type")).and_then(Value::as_str) == Some("metered"),
         "discount_percent_bp": percent_bp,
@@ -368,8 +367,11 @@ mod tests {
             "tax": 200, "subscription": "sub_1", "lines": {"data": [{}]}});
         assert_eq!(invoice_fields(&new), invoice_fields(&old));
         let f = invoice_fields(&new);
-        assert_eq!(f, json!({"amount": "12.00", "tax": "2.00", "subscription": "sub_1", "non_recurring": false,
-            "failed": true, "line_count": 1}));
+        assert_eq!(
+            f,
+            json!({"amount": "12.00", "tax": "2.00", "subscription": "sub_1", "non_recurring": false,
+            "failed": true, "line_count": 1})
+        );
     }
 
     #[test]
