@@ -2,7 +2,7 @@
 //! `limit` (1–100, default 10), `starting_after`/`ending_before` object ids and `created[gt|gte|
 //! lt|lte]`, each answer `{object: "list", data, has_more, url}`; `GET /v1/customers/{id}` (a
 //! deleted customer answers `{id, object, deleted: true}`), `/v1/subscriptions/{id}`,
-//! `/v1/invoices/{id}`. Subscriptions default to every status but `canceled` (`status=all` lists
+//! `/v1/invoices/{id}`, and the account itself (`/v1/account`, `/v1/accounts/{id}`). Subscriptions default to every status but `canceled` (`status=all` lists
 //! them all); events filter by `type` (with a `*` wildcard) or `types[]` and are kept 30 days.
 //! Auth is the secret key as the Basic username or a Bearer token; test-mode keys get Stripe's
 //! sandbox limit (25 requests a second) and a 429 beyond it. The `Stripe-Version` header chooses
@@ -30,6 +30,9 @@ use crate::emulator::store::{Key, Record, Results, Store};
 use crate::emulator::{Core, Shared};
 use crate::{Error, Result};
 use model::{Customer, Event, Invoice, Snapshot, StripeData, Subscription, stripe_id};
+
+/// The emulated account's id (`GET /v1/account`).
+pub const ACCOUNT_ID: &str = "acct_1SandboxAccord0000";
 
 /// The customer metadata key that holds our account id.
 pub const ACCOUNT_ID_KEY: &str = "account_id";

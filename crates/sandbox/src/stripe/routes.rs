@@ -32,6 +32,8 @@ pub(crate) fn router(state: Arc<State>) -> Router {
         .route("/v1/invoices", get(invoices))
         .route("/v1/invoices/{id}", get(invoice))
         .route("/v1/events", get(events))
+        .route("/v1/account", get(account))
+        .route("/v1/accounts/{id}", get(account))
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), guard::<State>))
         .with_state(state)
@@ -419,6 +421,29 @@ async fn invoice(AxState(s): AxState<Arc<State>>, headers: HeaderMap, Path(id): 
         Some(x) => answer(&v, x.to_json(Shape::of(&v))),
         None => missing("invoice", &id, "id"),
     }
+}
+
+/// The account the key belongs to (`/v1/account`, or `/v1/accounts/{id}` as clients that
+/// check their connection ask for it): its id and display settings.
+async fn account(AxState(s): AxState<Arc<State>>, headers: HeaderMap) -> Response {
+    let v = version(&s, &headers);
+    answer(
+        &v,
+        json!({
+            "id": super::ACCOUNT_ID,
+            "object": "account",
+            "business_profile": { "name": "Sandbox Inc.", "url": null },
+            "charges_enabled": true,
+            "country": "US",
+            "created": 1_546_300_800,
+            "default_currency": "usd",
+            "details_submitted": true,
+            "email": "billing@sandbox.example",
+            "payouts_enabled": true,
+            "settings": { "dashboard": { "display_name": "Sandbox Inc.", "timezone": "Etc/UTC" } },
+            "type": "standard",
+        }),
+    )
 }
 
 /// Whether an event type matches a `type` filter: exact, or a `*` wildcard (`customer.*`).

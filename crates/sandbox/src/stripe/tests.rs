@@ -211,6 +211,8 @@ async fn keys_go_as_basic_username_or_bearer_and_refusals_are_stripe_errors() {
     let url = format!("{}/v1/customers", s.stripe.base_url());
     let basic = client().get(&url).basic_auth(&key, None::<&str>).send().await.unwrap();
     assert_eq!(basic.status(), StatusCode::OK);
+    let account = get(&s, &format!("/v1/accounts/{}", super::ACCOUNT_ID)).await;
+    assert_eq!((account["object"].as_str(), account["id"].as_str()), (Some("account"), Some(super::ACCOUNT_ID)));
     for req in [client().get(&url), client().get(&url).bearer_auth("sk_test_wrong1234")] {
         let res = req.send().await.unwrap();
         assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
