@@ -1,5 +1,5 @@
 //! The generated company: a deterministic, deliberately messy customer base spread across
-//! Salesforce, Zendesk, Intercom, Delighted, Freshdesk, Capsule, JIRA and Keap (and a Desk export),
+//! Salesforce, Zendesk, Intercom, Delighted, Freshdesk, Capsule, JIRA, Keap and Stripe (and a Desk export),
 //! with the problems accord's integration guide warns about (each vendor's part beyond the first
 //! three is in its `seed.rs` or in this file's JIRA and Keap sections).
 //!

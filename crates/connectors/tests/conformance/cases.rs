@@ -705,6 +705,30 @@ async fn stripe_changes_and_deletions_come_from_events_and_an_old_cursor_reads_e
     }
     assert_eq!(names, vec![(renamed.clone(), Value::from("Second"))], "only the newest state of each");
     assert_eq!(deleted, vec![gone.clone()], "customer.deleted is a tombstone");
+    // An event's subscription names its discounts by id: the connector reads it again expanded.
+    let subs = read(c.as_ref(), "subscriptions", None, None).await;
+    let sub = sb.stripe.snapshot().subscriptions.into_iter().find(|s| s.discount.is_some()).unwrap();
+    let duration = match sub.discount.as_ref().unwrap().coupon.duration {
+        accord_sandbox::stripe::model::Duration::Once => "once",
+        accord_sandbox::stripe::model::Duration::Repeating(_) => "repeating",
+        accord_sandbox::stripe::model::Duration::Forever => "forever",
+    };
+    sb.clock().advance(chrono::Duration::seconds(2));
+    sb.stripe.update_subscription(&sub.id, |s| s.quantity += 1).unwrap();
+    let mut stream = c.open_stream("subscriptions", subs.cursor.clone(), false).unwrap();
+    let mut changed = Vec::new();
+    while let Some(page) = stream.next_page().await.unwrap() {
+        changed.extend(page.items.into_iter().filter_map(|i| match i {
+            accord_connectors::Item::Record(r) => Some(r.data),
+            _ => None,
+        }));
+    }
+    // (The margin before the full pass's start also re-reads the cancellations of the deleted
+    // customer's subscriptions.)
+    let record = changed.iter().find(|r| r["id"] == Value::from(sub.id.clone())).expect("the changed subscription");
+    assert!(changed.len() < subs.ids.len() / 2, "an events pass: {} of {}", changed.len(), subs.ids.len());
+    assert_eq!(record["items"]["data"][0]["quantity"], Value::from(sub.quantity + 1));
+    assert_eq!(record["accord"]["discount_duration"], Value::from(duration), "{:#}", record["accord"]);
     // 31 days later the events since the cursor are gone: the whole list again, as a full pass.
     sb.clock().advance(chrono::Duration::days(31));
     let mut old = cursor.clone().unwrap();

@@ -215,7 +215,7 @@ fn date(secs: i64) -> NaiveDate {
 }
 
 /// What the generator decides about one subscription.
-struct Plan1 {
+struct SubPlan {
     every: Every,
     count_metered: bool,
     start: NaiveDate,
@@ -300,7 +300,7 @@ impl Seeder<'_> {
         (Customer { id, created, email: email_text, name: Some(name), metadata: meta, currency: None }, ix)
     }
 
-    fn plan(&mut self, after: i64) -> Plan1 {
+    fn plan(&mut self, after: i64) -> SubPlan {
         let every = match self.rng.random_range(0..10) {
             0 => Every::Week,
             1 | 2 => Every::Year,
@@ -313,7 +313,7 @@ impl Seeder<'_> {
         };
         let start = self.day_between(after.max(earliest), AS_OF - 20 * 86_400);
         let roll: f64 = self.rng.random();
-        let mut p = Plan1 {
+        let mut p = SubPlan {
             every,
             count_metered: false,
             start,
@@ -355,7 +355,7 @@ impl Seeder<'_> {
         parent: Ix,
         currency: &'static str,
         tier: usize,
-        p: &Plan1,
+        p: &SubPlan,
     ) -> String {
         let prices = CURRENCIES.iter().find(|(c, _)| *c == currency).map(|(_, p)| *p).unwrap_or([4_900; 3]);
         let monthly = prices[tier];
