@@ -725,7 +725,7 @@ async fn stripe_changes_and_deletions_come_from_events_and_an_old_cursor_reads_e
     }
     // (The margin before the full pass's start also re-reads the cancellations of the deleted
     // customer's subscriptions.)
-    let record = changed.iter().find(|r| r["id"] == Value::from(sub.id.clone())).expect("the changed subscription");
+    let record = changed.iter().find(|r| r["id"] == sub.id.as_str()).expect("the changed subscription");
     assert!(changed.len() < subs.ids.len() / 2, "an events pass: {} of {}", changed.len(), subs.ids.len());
     assert_eq!(record["items"]["data"][0]["quantity"], Value::from(sub.quantity + 1));
     assert_eq!(record["accord"]["discount_duration"], Value::from(duration), "{:#}", record["accord"]);
