@@ -182,7 +182,7 @@ impl Customer {
             "description": null,
             "discount": null,
             "email": self.email,
-            "invoice_prefix": self.id[4..].chars().take(8).collect::<String>().to_uppercase(),
+            "invoice_prefix": self.id.chars().skip(4).take(8).collect::<String>().to_uppercase(),
             "invoice_settings": {
                 "custom_fields": null,
                 "default_payment_method": null,

@@ -212,7 +212,15 @@ fn list_query(params: &Params) -> Result<ListQuery, Response> {
             "created[gt]" => (Some(t + 1), None),
             "created[lte]" => (None, Some(t + 1)),
             "created[lt]" => (None, Some(t)),
-            _ => return Err(invalid(&format!("Received unknown parameter: {k}"), k)),
+            _ => {
+                return Err(error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request_error",
+                    &format!("Received unknown parameter: {k}"),
+                    Some("parameter_unknown"),
+                    Some(k),
+                ));
+            }
         };
         from = from.max(lo);
         until = match (until, hi) {

@@ -34,8 +34,8 @@ use serde_json::{Value, json};
 
 use super::common::{self, accept_json};
 use super::common::{RateLimitSetting, apply_overrides, effective_limit, settings};
-use crate::http::client::{FetchStats, default_verdict};
-use crate::http::{Auth, HttpClient, HttpConnector, HttpCursor, Limit, RequestSpec, Vendor, Verdict};
+use crate::http::client::FetchStats;
+use crate::http::{Auth, HttpClient, HttpConnector, HttpCursor, Limit, RequestSpec, Vendor};
 use crate::{Connector, ConnectorError, Item, ObjectSpec, Page, Stream};
 
 /// The version accord pins, whose shape the field mappings follow.
@@ -88,12 +88,9 @@ fn default_page_size() -> u32 {
 #[derive(Debug)]
 struct StripeRules;
 
-impl Vendor for StripeRules {
-    fn classify(&self, status: reqwest::StatusCode, headers: &reqwest::header::HeaderMap, body: &[u8]) -> Verdict {
-        // Stripe sends no Retry-After with a 429; the default wait applies.
-        default_verdict(status, headers, body)
-    }
-}
+/// Stripe answers as HTTP does: the default reading applies (it sends no `Retry-After` with a
+/// 429, so the default wait does too).
+impl Vendor for StripeRules {}
 
 /// Builds a Stripe source.
 pub fn connector(
