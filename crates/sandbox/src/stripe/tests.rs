@@ -319,3 +319,31 @@ async fn answers_validate_against_the_official_spec() {
         check(component("error"), &body, path);
     }
 }
+
+/// A customer deleted in the emulator is a tombstone in the sandbox's truth, and what linked
+/// through it (its subscriptions and invoices) is then `unknown_account`.
+#[tokio::test]
+async fn a_deleted_customer_shows_in_the_sandbox_truth() {
+    use crate::truth::{Expected, RecordKey, STRIPE, reason};
+    let (s, company) = sandbox(unlimited()).await;
+    let before = s.truth();
+    let sub = company
+        .stripe
+        .subscriptions
+        .iter()
+        .find(|x| {
+            let key = RecordKey::new(STRIPE, "subscriptions", x.id.clone());
+            before.records.get(&key).is_some_and(|e| e.account_id().is_some())
+        })
+        .unwrap();
+    s.stripe.delete_customer(&sub.customer).unwrap();
+    let after = s.truth();
+    assert!(after.tombstones.contains(&RecordKey::new(STRIPE, "customers", sub.customer.clone())));
+    let key = RecordKey::new(STRIPE, "subscriptions", sub.id.clone());
+    assert_eq!(after.records[&key], Expected::rejected(reason::UNKNOWN_ACCOUNT));
+    let invoices = company.stripe.invoices.iter().filter(|i| i.customer == sub.customer);
+    for i in invoices {
+        let key = RecordKey::new(STRIPE, "invoices", i.id.clone());
+        assert_eq!(after.records[&key], Expected::rejected(reason::UNKNOWN_ACCOUNT));
+    }
+}
