@@ -5,11 +5,23 @@ use accord_core::{Config, ConfigError};
 
 use crate::Connector;
 use crate::file::FileConnector;
-use crate::vendors::{capsule, delighted, freshdesk, intercom, jira, keap, salesforce, zendesk};
+use crate::vendors::{capsule, delighted, freshdesk, intercom, jira, keap, salesforce, stripe, zendesk};
 
 /// Every source kind accord knows.
-pub const KINDS: &[&str] =
-    &["file", "salesforce", "zendesk", "intercom", "delighted", "desk", "freshdesk", "capsule", "jira", "keap", "http"];
+pub const KINDS: &[&str] = &[
+    "file",
+    "salesforce",
+    "zendesk",
+    "intercom",
+    "delighted",
+    "desk",
+    "freshdesk",
+    "capsule",
+    "jira",
+    "keap",
+    "stripe",
+    "http",
+];
 
 /// Builds the connector of a configured source.
 pub fn open_source(name: &str, source: &SourceConfig, config: &Config) -> Result<Box<dyn Connector>, ConfigError> {
@@ -26,6 +38,7 @@ pub fn open_source(name: &str, source: &SourceConfig, config: &Config) -> Result
         "jira" => Box::new(jira::connector(name, source, config, base)?),
         "keap" => Box::new(keap::connector(name, source, config, base)?),
         "http" => Box::new(crate::http::source::connector(name, source, config, base)?),
+        "stripe" => Box::new(stripe::connector(name, source, config, base)?),
         other => {
             return Err(ConfigError::new(
                 format!("sources.{name}.kind"),

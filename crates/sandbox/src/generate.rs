@@ -1,5 +1,5 @@
 //! The generated company: a deterministic, deliberately messy customer base spread across
-//! Salesforce, Zendesk, Intercom, Delighted, Freshdesk, Capsule, JIRA and Keap (and a Desk export),
+//! Salesforce, Zendesk, Intercom, Delighted, Freshdesk, Capsule, JIRA, Keap and Stripe (and a Desk export),
 //! with the problems accord's integration guide warns about (each vendor's part beyond the first
 //! three is in its `seed.rs` or in this file's JIRA and Keap sections).
 //!
@@ -36,6 +36,7 @@ use crate::intercom::model::{self as ic, AttributeValue, ContactRef, IntercomDat
 use crate::jira::model::JiraData;
 use crate::keap::model::KeapData;
 use crate::salesforce::model::{self as sf, SObject, SalesforceData, sf_id};
+use crate::stripe::model::StripeData;
 use crate::truth::{
     AccountIx, AccountTruth, By, DomainIx, EmailIx, Expected, Gone, INTERCOM, Ix, Key, Ledger, Plan, RecordKey,
     SALESFORCE, SorKind, Truth, ZENDESK, reason, rules,
@@ -252,6 +253,9 @@ pub struct Company {
     pub capsule: CapsuleData,
     pub jira: JiraData,
     pub keap: KeapData,
+    pub stripe: StripeData,
+    /// Each Stripe subscription's revenue as the generator means it.
+    pub(crate) billing: Vec<crate::stripe::seed::Terms>,
 }
 
 /// What the second day deleted ([`Company::delete_some`]).
@@ -280,6 +284,18 @@ impl Company {
         self.ledger.truth()
     }
 
+    /// The MRR each account must show at each month end up to `through` (the last day counted),
+    /// in US cents at the sandbox's rates ([`crate::stripe::seed::RATES`]), computed from the
+    /// generator's own terms for the subscriptions `truth` links to each account. Months without
+    /// revenue are absent.
+    pub fn expected_mrr(
+        &self,
+        truth: &Truth,
+        through: chrono::NaiveDate,
+    ) -> std::collections::BTreeMap<String, std::collections::BTreeMap<chrono::NaiveDate, i64>> {
+        crate::stripe::seed::expected_mrr(&self.billing, truth, through)
+    }
+
     /// How many records each system holds, deleted ones included.
     pub fn record_count(&self) -> usize {
         let (s, z, i) = (&self.salesforce, &self.zendesk, &self.intercom);
@@ -303,6 +319,9 @@ impl Company {
             + self.jira.issues.len()
             + self.keap.companies.len()
             + self.keap.contacts.len()
+            + self.stripe.customers.len()
+            + self.stripe.subscriptions.len()
+            + self.stripe.invoices.len()
     }
 
     /// The second day: deletes a planted set of records, chosen by `seed` among the situations
@@ -703,6 +722,8 @@ impl Generator {
             capsule: CapsuleData::default(),
             jira: JiraData::default(),
             keap: KeapData::default(),
+            stripe: StripeData::default(),
+            billing: Vec::new(),
         };
         Self {
             rng: ChaCha8Rng::seed_from_u64(seed),
@@ -819,6 +840,7 @@ impl Generator {
         self.capsule(&people);
         self.jira();
         self.keap();
+        self.stripe(&people);
         self.plain_accounts();
         self.finish()
     }
@@ -2011,6 +2033,34 @@ impl Generator {
             o.records.extend(ixs);
         }
         self.out.keap = data;
+    }
+
+    /// The Stripe account ([`crate::stripe::seed`]): people's addresses only of companies no plant
+    /// spanning companies touches.
+    fn stripe(&mut self, people: &[Vec<Person>]) {
+        let orgs: Vec<crate::stripe::seed::SeedOrg> = self
+            .orgs
+            .iter()
+            .zip(people)
+            .map(|(o, ps)| crate::stripe::seed::SeedOrg {
+                account: o.account.expect("accounts are made with the Salesforce records"),
+                account_id: o.account_id.clone(),
+                name: o.name.clone(),
+                customer: o.sf == SfFate::Customer,
+                created: o.created,
+                emails: if o.reserved {
+                    Vec::new()
+                } else {
+                    ps.iter().filter(|p| p.fate == PersonFate::Plain).map(|p| (p.email.clone(), p.address)).collect()
+                },
+            })
+            .collect();
+        let (data, terms, records) = crate::stripe::seed::seed(self.seed, &orgs, &mut self.out.ledger);
+        for (o, ixs) in self.orgs.iter_mut().zip(records) {
+            o.records.extend(ixs);
+        }
+        self.out.stripe = data;
+        self.out.billing = terms;
     }
 
     fn plain_accounts(&mut self) {

@@ -1,5 +1,5 @@
 //! In-process emulators of the Salesforce REST, Zendesk Support, Intercom, Delighted, Freshdesk,
-//! Capsule, JIRA Cloud and Keap APIs, a deterministic messy company spread across them (and a Desk
+//! Capsule, JIRA Cloud, Keap and Stripe APIs, a deterministic messy company spread across them (and a Desk
 //! export), and the ground truth of which record belongs to which account.
 //!
 //! ```no_run
@@ -38,6 +38,7 @@ pub mod intercom;
 pub mod jira;
 pub mod keap;
 pub mod salesforce;
+pub mod stripe;
 pub mod truth;
 pub mod zendesk;
 
@@ -77,6 +78,7 @@ pub struct SandboxOptions {
     pub capsule: capsule::Options,
     pub jira: jira::Options,
     pub keap: keap::Options,
+    pub stripe: stripe::Options,
 }
 
 impl SandboxOptions {
@@ -91,6 +93,7 @@ impl SandboxOptions {
         o.capsule.rate_limited = false;
         o.jira.rate_limited = false;
         o.keap.rate_limited = false;
+        o.stripe.rate_limited = false;
         o
     }
 }
@@ -110,6 +113,7 @@ pub struct Sandbox {
     pub capsule: capsule::Emulator,
     pub jira: jira::Emulator,
     pub keap: keap::Emulator,
+    pub stripe: stripe::Emulator,
     clock: Clock,
     /// The planted truth of the company the emulators started with.
     ledger: truth::Ledger,
@@ -119,8 +123,20 @@ impl Sandbox {
     /// Starts the emulators serving `company`. Must be called inside a Tokio runtime.
     pub async fn start(company: Company, options: SandboxOptions) -> Result<Sandbox> {
         let clock = Clock::new();
-        let Company { salesforce, zendesk, intercom, delighted, desk, ledger, freshdesk, capsule, jira, keap, .. } =
-            company;
+        let Company {
+            salesforce,
+            zendesk,
+            intercom,
+            delighted,
+            desk,
+            ledger,
+            freshdesk,
+            capsule,
+            jira,
+            keap,
+            stripe,
+            ..
+        } = company;
         Ok(Sandbox {
             salesforce: salesforce::Emulator::start(salesforce, options.salesforce, clock.clone()).await?,
             zendesk: zendesk::Emulator::start(zendesk, options.zendesk, clock.clone()).await?,
@@ -131,6 +147,7 @@ impl Sandbox {
             capsule: capsule::Emulator::start(capsule, options.capsule, clock.clone()).await?,
             jira: jira::Emulator::start(jira, options.jira, clock.clone()).await?,
             keap: keap::Emulator::start(keap, options.keap, clock.clone()).await?,
+            stripe: stripe::Emulator::start(stripe, options.stripe, clock.clone()).await?,
             clock,
             ledger,
         })
@@ -166,12 +183,21 @@ impl Sandbox {
                 (object, p.id.to_string())
             })
             .collect();
+        let st = self.stripe.snapshot();
+        let st_live: std::collections::HashSet<(&str, String)> = st
+            .customers
+            .iter()
+            .map(|r| ("customers", r.id.clone()))
+            .chain(st.subscriptions.iter().map(|r| ("subscriptions", r.id.clone())))
+            .chain(st.invoices.iter().map(|r| ("invoices", r.id.clone())))
+            .collect();
         self.ledger
             .with_deletions_seen_in(&sf, &zd, &ic, &dl, &self.desk)
             .with_gone_in(truth::FRESHDESK, &fd_live)
             .with_gone_in(truth::CAPSULE, &cp_live)
             .with_jira_deletions_seen_in(&self.jira.snapshot())
             .with_keap_deletions_seen_in(&self.keap.snapshot())
+            .with_gone_in(truth::STRIPE, &st_live)
             .truth()
     }
 
@@ -186,6 +212,7 @@ impl Sandbox {
             (truth::CAPSULE, self.capsule.rate_limiter().clone()),
             (truth::JIRA, self.jira.rate_limiter().clone()),
             (truth::KEAP, self.keap.rate_limiter().clone()),
+            (truth::STRIPE, self.stripe.rate_limiter().clone()),
         ]
     }
 
@@ -204,6 +231,7 @@ impl Sandbox {
         self.capsule.shutdown().await;
         self.jira.shutdown().await;
         self.keap.shutdown().await;
+        self.stripe.shutdown().await;
     }
 }
 
@@ -211,7 +239,8 @@ impl Sandbox {
     /// An `accord.toml` for this sandbox: Salesforce as the System of Record (account id in
     /// `Account_ID__c`, only `Type = 'Customer'` accounts, `Support_ID__c` as the accounts'
     /// `support_account_id`), Zendesk, Desk (its export written to `desk-export/` in `dir`),
-    /// Delighted, Freshdesk, Capsule, JIRA, Keap and Intercom as sources (Intercom's table last:
+    /// Delighted, Freshdesk, Capsule, JIRA, Keap, Stripe (with a `[revenue]` rate table) and Intercom
+    /// as sources (Intercom's table last:
     /// tests append settings to it), the
     /// credentials written as secret files in `dir` (with Zendesk's OAuth token, which the config
     /// does not use), and a store file there. Source names equal the
@@ -226,6 +255,7 @@ impl Sandbox {
         let cp = self.capsule.credentials();
         let jira = self.jira.credentials();
         let keap = self.keap.credentials();
+        let stripe = self.stripe.credentials();
         for (name, value) in [
             ("sf_client_id", sf.client_id.as_str()),
             ("sf_client_secret", sf.client_secret.as_str()),
@@ -241,6 +271,7 @@ impl Sandbox {
             ("keap_client_id", keap.client_id.as_str()),
             ("keap_client_secret", keap.client_secret.as_str()),
             ("keap_refresh_token", keap.refresh_token.as_str()),
+            ("stripe_secret_key", stripe.secret_key.as_str()),
         ] {
             std::fs::write(dir.join(name), value)?;
         }
@@ -313,6 +344,15 @@ refresh_token = {{ file = "keap_refresh_token" }}
 company_field = "7"
 contact_field = "9"
 {limits}
+[sources.stripe]
+kind = "stripe"
+base_url = "{stripe_url}"
+secret_key = {{ file = "stripe_secret_key" }}
+{limits}
+[revenue]
+currency = "USD"
+rates = {{ {rates} }}
+
 [sources.intercom]
 kind = "intercom"
 base_url = "{ic_url}"
@@ -331,6 +371,8 @@ access_token = {{ file = "intercom_token" }}
             jira_email = jira.email,
             keap_url = self.keap.base_url(),
             keap_token_url = self.keap.token_url(),
+            stripe_url = self.stripe.base_url(),
+            rates = stripe::seed::RATES.iter().map(|(c, r)| format!("{c} = \"{r}\"")).collect::<Vec<_>>().join(", "),
         ))
     }
 }

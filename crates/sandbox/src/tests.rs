@@ -653,6 +653,23 @@ async fn a_full_read_over_http_serves_exactly_the_truths_records() {
         }
     }
 
+    let stripe_key = s.stripe.credentials().secret_key;
+    for (object, query) in [("customers", ""), ("subscriptions", "&status=all"), ("invoices", "")] {
+        let mut after = String::new();
+        loop {
+            let url = format!("{}/v1/{object}?limit=100{query}{after}", s.stripe.base_url());
+            let page: Value = http.get(&url).bearer_auth(&stripe_key).send().await.unwrap().json().await.unwrap();
+            let data = page["data"].as_array().unwrap();
+            for r in data {
+                seen.insert(RecordKey::new("stripe", static_object(object), r["id"].as_str().unwrap()));
+            }
+            match (page["has_more"].as_bool(), data.last()) {
+                (Some(true), Some(last)) => after = format!("&starting_after={}", last["id"].as_str().unwrap()),
+                _ => break,
+            }
+        }
+    }
+
     let expected: BTreeSet<RecordKey> = truth.records.keys().cloned().collect();
     assert_eq!(seen.len(), expected.len());
     assert!(seen == expected, "served records differ from the truth's");

@@ -42,6 +42,8 @@
 //! | `capsule/people` | `parent organisation.id → organisations` |
 //! | `keap/companies` | `field custom_fields[id=7].content` (the "CompanyID" custom field), `children id → contacts` |
 //! | `keap/contacts` | `field custom_fields[id=9].content` ("ContactID"), `parent company.id → companies` |
+//! | `stripe/customers` | `field metadata.account_id`, `email email` |
+//! | `stripe/subscriptions`, `stripe/invoices` | `parent customer → customers` |
 //! | `jira/issues` | `field fields_by_name["Account ID"]`, `support_id fields_by_name["Support ID"]` (the Salesforce account's `Support_ID__c` is its `support_account_id`) |
 //!
 //! # What accord must answer
@@ -117,10 +119,11 @@ pub const FRESHDESK: &str = "freshdesk";
 pub const CAPSULE: &str = "capsule";
 pub const JIRA: &str = "jira";
 pub const KEAP: &str = "keap";
+pub const STRIPE: &str = "stripe";
 
 /// The objects the sandbox serves, System of Record first. A reading order for a config at most:
 /// the truth does not depend on it.
-pub const OBJECTS: [(&str, &str); 21] = [
+pub const OBJECTS: [(&str, &str); 24] = [
     (SALESFORCE, "Account"),
     (SALESFORCE, "Contact"),
     (SALESFORCE, "Case"),
@@ -142,6 +145,9 @@ pub const OBJECTS: [(&str, &str); 21] = [
     (JIRA, "issues"),
     (KEAP, "companies"),
     (KEAP, "contacts"),
+    (STRIPE, "customers"),
+    (STRIPE, "subscriptions"),
+    (STRIPE, "invoices"),
 ];
 
 /// accord's rejection reason codes.
@@ -437,6 +443,15 @@ pub(crate) mod rules {
 
     pub fn keap_contact(contact_id: Option<Key>, company: Option<Key>) -> Vec<Step> {
         steps([("field", contact_id), ("parent", company)])
+    }
+
+    pub fn stripe_customer(account_id: Option<Key>, email: Option<Key>) -> Vec<Step> {
+        steps([("field", account_id), ("email", email)])
+    }
+
+    /// Subscriptions and invoices: through their customer.
+    pub fn stripe_child(customer: Option<Key>) -> Vec<Step> {
+        steps([("parent", customer)])
     }
 }
 

@@ -64,6 +64,10 @@ pub enum Paginator {
     /// the end. A token equal to the one just sent is an error (the server would loop), and so is
     /// `last` false without a token.
     NextToken { field: FieldPath, param: String, last: Option<FieldPath> },
+    /// Stripe's lists: while the flag at `more` is true (`has_more`), the next page is the same
+    /// request with `starting_after` set to the id (at `id`) of the page's last record. A page
+    /// that says more follow but is empty, or whose last id is the one just sent, is an error.
+    HasMore { more: FieldPath, id: FieldPath },
 }
 
 /// A count the vendor reports, checked against the records it returned.
@@ -486,6 +490,12 @@ impl HttpStream {
             }
         };
         let count = records.len();
+        let last_id = match &self.def.paginator {
+            Paginator::HasMore { id, .. } => {
+                records.last().and_then(|r| id.get(r)).and_then(|v| accord_core::id::key_text(v).ok().flatten())
+            }
+            _ => None,
+        };
         self.cursor.returned += count as u64;
         let mut failure = None;
         match &self.def.total {
@@ -565,6 +575,7 @@ impl HttpStream {
         self.cursor.boundary = if boundary.is_empty() { previous_boundary } else { boundary };
         let next = match &self.def.paginator {
             Paginator::LinkHeader => next_link_request(&request, next_link.as_deref(), count),
+            Paginator::HasMore { more, .. } => has_more_request(&request, more, &body, last_id),
             paginator => next_request(paginator, &request, &body, count),
         }
         .map_err(|why| ConnectorError::Fatal(format!("{}: {why}", self.name())))?;
@@ -716,6 +727,7 @@ fn next_request(
             Ok(Some(current.clone().param(param, (this + 1).to_string())))
         }
         Paginator::LinkHeader => Err("the Link header paginator reads the answer's headers".into()),
+        Paginator::HasMore { .. } => Err("the has-more paginator reads the page's last record".into()),
         Paginator::NextToken { field, param, last } => {
             let flag = last.as_ref().and_then(|f| f.get(body)).and_then(Value::as_bool);
             let token = field.get(body).and_then(Value::as_str).filter(|t| !t.is_empty());
@@ -748,6 +760,27 @@ fn next_request(
             Ok(Some(next))
         }
     }
+}
+
+/// The request after a page of a `has_more` list whose last record's id is `last_id`.
+fn has_more_request(
+    current: &RequestSpec,
+    more: &FieldPath,
+    body: &Value,
+    last_id: Option<String>,
+) -> Result<Option<RequestSpec>, String> {
+    match more.get(body) {
+        Some(Value::Bool(false)) => return Ok(None),
+        Some(Value::Bool(true)) => {}
+        other => return Err(format!("expected a boolean at {more}, found {}", other.map_or("nothing", type_name))),
+    }
+    let Some(last) = last_id else {
+        return Err(format!("the page says more follow ({more} is true) but has no record to continue after"));
+    };
+    if current.query.iter().any(|(k, v)| k == "starting_after" && *v == last) {
+        return Err(format!("the page after {last} ends with {last} again"));
+    }
+    Ok(Some(current.clone().param("starting_after", last)))
 }
 
 /// The request for the page after one whose `Link` header named `link` as next (`None`: the end).
@@ -916,6 +949,24 @@ mod tests {
         let next = next_request(&keap, &list, &json!({"next_page_token": "abc"}), 1).unwrap().unwrap();
         assert_eq!(next.query, vec![("page_token".into(), "abc".into())]);
         assert_eq!(next_request(&keap, &next, &json!({"next_page_token": ""}), 0), Ok(None));
+    }
+
+    #[test]
+    fn has_more_pages_continue_after_the_last_record() {
+        let more = path("has_more");
+        let first = RequestSpec::get("/v1/customers").param("limit", "2");
+        let next = has_more_request(&first, &more, &json!({"has_more": true}), Some("cus_2".into())).unwrap().unwrap();
+        assert_eq!(next.query, vec![("limit".into(), "2".into()), ("starting_after".into(), "cus_2".into())]);
+        let third = has_more_request(&next, &more, &json!({"has_more": true}), Some("cus_4".into())).unwrap().unwrap();
+        assert_eq!(third.query[1], ("starting_after".into(), "cus_4".into()), "the anchor moves, the rest stays");
+        assert_eq!(has_more_request(&next, &more, &json!({"has_more": false}), Some("cus_4".into())), Ok(None));
+        assert!(
+            has_more_request(&next, &more, &json!({"has_more": true}), Some("cus_2".into()))
+                .unwrap_err()
+                .contains("again")
+        );
+        assert!(has_more_request(&first, &more, &json!({"has_more": true}), None).unwrap_err().contains("no record"));
+        assert!(has_more_request(&first, &more, &json!({"data": []}), None).unwrap_err().contains("boolean"));
     }
 
     #[test]

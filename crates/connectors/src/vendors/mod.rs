@@ -11,4 +11,5 @@ pub mod intercom;
 pub mod jira;
 pub mod keap;
 pub mod salesforce;
+pub mod stripe;
 pub mod zendesk;

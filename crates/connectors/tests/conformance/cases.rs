@@ -9,7 +9,7 @@ use accord_sandbox::{Fault, Schedule, salesforce};
 use serde_json::Value;
 
 use super::{
-    CAPSULE, DELIGHTED, FRESHDESK, FRESHDESK_HTTP, INTERCOM, JIRA, KEAP, SALESFORCE, Vendor, ZENDESK, connector,
+    CAPSULE, DELIGHTED, FRESHDESK, FRESHDESK_HTTP, INTERCOM, JIRA, KEAP, SALESFORCE, STRIPE, Vendor, ZENDESK, connector,
     expected, options, read, sandbox, set, try_read,
 };
 
@@ -684,4 +684,78 @@ async fn keap_companies_are_read_whole_and_reconciled_on_every_pass() {
     let reconciled = read(c.as_ref(), "contacts", Some(due), None).await;
     reconciled.completed_full_pass("contacts");
     assert!(!reconciled.ids.contains(&gone.to_string()));
+}
+
+/// Stripe: a deleted customer arrives as a tombstone from its `customer.deleted` event, of an
+/// object's several events only the newest state is applied, and a cursor older than the 30 days
+/// of events Stripe keeps reads the whole list again as a reconciling pass.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stripe_changes_and_deletions_come_from_events_and_an_old_cursor_reads_everything() {
+    let sb = sandbox(&STRIPE, options()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let c = connector(&sb, &STRIPE, dir.path(), "");
+    let full = read(c.as_ref(), "customers", None, None).await;
+    full.completed_full_pass("stripe/customers");
+    let customers = sb.stripe.snapshot().customers;
+    let (renamed, gone) = (customers[0].id.clone(), customers[1].id.clone());
+    sb.clock().advance(chrono::Duration::minutes(5));
+    sb.stripe.update_customer(&renamed, |c| c.name = Some("First".into())).unwrap();
+    sb.stripe.update_customer(&gone, |c| c.name = Some("Doomed".into())).unwrap();
+    sb.clock().advance(chrono::Duration::seconds(2));
+    sb.stripe.update_customer(&renamed, |c| c.name = Some("Second".into())).unwrap();
+    sb.stripe.delete_customer(&gone).unwrap();
+    let spec = c.objects().iter().find(|o| o.name == "customers").unwrap().clone();
+    let mut stream = c.open_stream("customers", full.cursor.clone(), false).unwrap();
+    let (mut names, mut deleted) = (Vec::new(), Vec::new());
+    let mut cursor = None;
+    while let Some(page) = stream.next_page().await.unwrap() {
+        assert!(page.full_pass.is_none(), "an events pass is not a full pass");
+        for item in page.items {
+            match item {
+                accord_connectors::Item::Record(r) => {
+                    let id = accord_core::id::key_text(spec.native_id.as_ref().unwrap().get(&r.data).unwrap());
+                    names.push((id.unwrap().unwrap(), r.data["name"].clone()));
+                }
+                accord_connectors::Item::Deleted { native_id } => deleted.push(native_id),
+                other => panic!("{other:?}"),
+            }
+        }
+        cursor = Some(page.cursor);
+    }
+    assert_eq!(names, vec![(renamed.clone(), Value::from("Second"))], "only the newest state of each");
+    assert_eq!(deleted, vec![gone.clone()], "customer.deleted is a tombstone");
+    // An event's subscription names its discounts by id: the connector reads it again expanded.
+    let subs = read(c.as_ref(), "subscriptions", None, None).await;
+    let sub = sb.stripe.snapshot().subscriptions.into_iter().find(|s| s.discount.is_some()).unwrap();
+    let duration = match sub.discount.as_ref().unwrap().coupon.duration {
+        accord_sandbox::stripe::model::Duration::Once => "once",
+        accord_sandbox::stripe::model::Duration::Repeating(_) => "repeating",
+        accord_sandbox::stripe::model::Duration::Forever => "forever",
+    };
+    sb.clock().advance(chrono::Duration::seconds(2));
+    sb.stripe.update_subscription(&sub.id, |s| s.quantity += 1).unwrap();
+    let mut stream = c.open_stream("subscriptions", subs.cursor.clone(), false).unwrap();
+    let mut changed = Vec::new();
+    while let Some(page) = stream.next_page().await.unwrap() {
+        changed.extend(page.items.into_iter().filter_map(|i| match i {
+            accord_connectors::Item::Record(r) => Some(r.data),
+            _ => None,
+        }));
+    }
+    // (The margin before the full pass's start also re-reads the cancellations of the deleted
+    // customer's subscriptions.)
+    let record = changed.iter().find(|r| r["id"] == sub.id.as_str()).expect("the changed subscription");
+    assert!(changed.len() < subs.ids.len() / 2, "an events pass: {} of {}", changed.len(), subs.ids.len());
+    assert_eq!(record["items"]["data"][0]["quantity"], Value::from(sub.quantity + 1));
+    assert_eq!(record["accord"]["discount_duration"], Value::from(duration), "{:#}", record["accord"]);
+    // 31 days later the events since the cursor are gone: the whole list again, as a full pass.
+    sb.clock().advance(chrono::Duration::days(31));
+    let mut old = cursor.clone().unwrap();
+    let back = chrono::Utc::now().timestamp() - 31 * 86_400;
+    old["high_water"] = Value::from(back);
+    let again = read(c.as_ref(), "customers", Some(old), None).await;
+    again.completed_full_pass("stripe/customers after 31 days");
+    let live: BTreeSet<String> = sb.stripe.snapshot().customers.into_iter().map(|c| c.id).collect();
+    assert_eq!(set(&again.ids), live);
+    assert!(!live.contains(&gone));
 }

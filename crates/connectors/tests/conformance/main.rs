@@ -54,6 +54,12 @@ const CAPSULE: Vendor =
 const JIRA: Vendor = Vendor { name: "jira", objects: &["issues"], settings: "max_results = 10\n", size: 60 };
 const KEAP: Vendor =
     Vendor { name: "keap", objects: &["companies", "contacts"], settings: "page_size = 10\n", size: 60 };
+const STRIPE: Vendor = Vendor {
+    name: "stripe",
+    objects: &["customers", "subscriptions", "invoices"],
+    settings: "page_size = 10\n",
+    size: 60,
+};
 
 fn options() -> SandboxOptions {
     let mut o = SandboxOptions::unlimited();
@@ -353,6 +359,21 @@ fn change_one(sb: &Sandbox, v: &Vendor, object: &str) -> String {
             sb.keap.update_contact(id, |c| c.given_name = "Renamed".into()).unwrap();
             id.to_string()
         }
+        ("stripe", "customers") => {
+            let id = sb.stripe.snapshot().customers[0].id.clone();
+            sb.stripe.update_customer(&id, |c| c.name = Some("Renamed".into())).unwrap();
+            id
+        }
+        ("stripe", "subscriptions") => {
+            let id = sb.stripe.snapshot().subscriptions.iter().find(|s| s.discount.is_some()).unwrap().id.clone();
+            sb.stripe.update_subscription(&id, |s| s.quantity += 1).unwrap();
+            id
+        }
+        ("stripe", "invoices") => {
+            let id = sb.stripe.snapshot().invoices[0].id.clone();
+            sb.stripe.update_invoice(&id, |i| i.status = "void".into()).unwrap();
+            id
+        }
         other => panic!("no change for {other:?}"),
     }
 }
@@ -430,6 +451,9 @@ async fn stays_under_the_rate_limit(v: &Vendor) {
     o.keap.rate_limited = true;
     o.keap.per_minute = limit.max;
     o.keap.window = limit.window;
+    o.stripe.rate_limited = true;
+    o.stripe.per_second = limit.max;
+    o.stripe.window = limit.window;
     let sb = sandbox(v, o).await;
     let dir = tempfile::tempdir().unwrap();
     let c = connector(&sb, v, dir.path(), "rate_limit = { requests = 6, per_seconds = 2.0 }\n");
@@ -441,6 +465,7 @@ async fn stays_under_the_rate_limit(v: &Vendor) {
         "capsule" => sb.capsule.rate_limiter(),
         "jira" => sb.jira.rate_limiter(),
         "keap" => sb.keap.rate_limiter(),
+        "stripe" => sb.stripe.rate_limiter(),
         _ => sb.intercom.rate_limiter(),
     };
     let mut read_all = BTreeMap::new();
@@ -481,6 +506,7 @@ fn faults_of<'a>(sb: &'a Sandbox, v: &Vendor) -> &'a accord_sandbox::FaultHandle
         "capsule" => sb.capsule.faults(),
         "jira" => sb.jira.faults(),
         "keap" => sb.keap.faults(),
+        "stripe" => sb.stripe.faults(),
         _ => sb.intercom.faults(),
     }
 }
@@ -494,5 +520,6 @@ conformance!(
     CAPSULE => capsule,
     JIRA => jira,
     KEAP => keap,
-    FRESHDESK_HTTP => freshdesk_http
+    FRESHDESK_HTTP => freshdesk_http,
+    STRIPE => stripe
 );

@@ -100,6 +100,41 @@ pub fn take_page<T>(items: impl Iterator<Item = T>, per_page: usize) -> (Vec<T>,
     (page, more)
 }
 
+/// Where a newest-first list (Stripe's) resumes, as a position in the index (oldest first):
+/// `starting_after` an object walks toward older items, `ending_before` one toward newer ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Anchor {
+    /// From the newest item.
+    Newest,
+    /// The items at positions below this one (older than the anchor).
+    Older(usize),
+    /// The items at this position and above (newer than the anchor), nearest first.
+    Newer(usize),
+}
+
+/// A page of a list served newest first over an index kept oldest first: the positions (within
+/// `within`, a range of the index) of up to `limit` items from `anchor`, newest first, and
+/// whether more remain in the direction of travel. `Newer` takes the `limit` items nearest the
+/// anchor and still answers them newest first, as Stripe does. Costs the page, not the list.
+pub fn newest_first(within: Range<usize>, anchor: Anchor, limit: usize) -> (Vec<usize>, bool) {
+    let (lo, hi) = (within.start, within.end.max(within.start));
+    match anchor {
+        Anchor::Newest | Anchor::Older(_) => {
+            let top = match anchor {
+                Anchor::Older(p) => p.clamp(lo, hi),
+                _ => hi,
+            };
+            let from = top.saturating_sub(limit).max(lo);
+            ((from..top).rev().collect(), from > lo)
+        }
+        Anchor::Newer(p) => {
+            let start = p.clamp(lo, hi);
+            let to = (start + limit).min(hi);
+            ((start..to).rev().collect(), to < hi)
+        }
+    }
+}
+
 /// A time-window export page (Zendesk's time-based incremental export): `items` are the
 /// `(second, item)` at or after `start`, in order. The page holds `per_page` items, extended so it
 /// never ends inside a second and always gets past `start` while more remain (otherwise a second
@@ -189,6 +224,20 @@ mod tests {
         assert_eq!(take_page(1..=5, 2), (vec![1, 2], true));
         assert_eq!(take_page(1..=4, 4), (vec![1, 2, 3, 4], false));
         assert_eq!(take_page(1..1, 4), (vec![], false));
+    }
+
+    #[test]
+    fn newest_first_lists_walk_both_ways_from_an_anchor() {
+        // Positions 0..10, oldest first; a filter keeps 2..9.
+        assert_eq!(newest_first(2..9, Anchor::Newest, 3), (vec![8, 7, 6], true));
+        assert_eq!(newest_first(2..9, Anchor::Older(6), 3), (vec![5, 4, 3], true));
+        assert_eq!(newest_first(2..9, Anchor::Older(5), 3), (vec![4, 3, 2], false));
+        assert_eq!(newest_first(2..9, Anchor::Older(0), 3), (vec![], false), "an anchor older than the range");
+        // Toward newer items: the nearest ones, answered newest first.
+        assert_eq!(newest_first(2..9, Anchor::Newer(4), 2), (vec![5, 4], true));
+        assert_eq!(newest_first(2..9, Anchor::Newer(7), 5), (vec![8, 7], false));
+        assert_eq!(newest_first(2..9, Anchor::Newer(0), 2), (vec![3, 2], true));
+        assert_eq!(newest_first(5..5, Anchor::Newest, 2), (vec![], false));
     }
 
     #[test]

@@ -1,0 +1,678 @@
+//! The generated company's Stripe account, and the revenue it must show.
+//!
+//! Most customers of the System of Record get a Stripe customer: most carry our account id in
+//! `metadata.account_id`, some only a person's email (linked through the email where one account
+//! vouches for it), and one in a hundred is a billing-only customer no system knows
+//! (`unknown_account`, and so are its subscriptions and invoices). Subscriptions run monthly,
+//! annually or weekly in USD, EUR, GBP or JPY; some start with a trial that converts, some with a
+//! trial that lapses (canceled at its end), some were canceled at a period end, some are set to
+//! cancel at the current one, some are past due, some customers canceled and subscribed again
+//! (a reactivation), some carry a `forever`, `repeating` or `once` coupon, some a metered add-on,
+//! some extra seats on a subscription of their own that they give up (a contraction),
+//! and there are one-off invoices. Every billed period has an invoice.
+//!
+//! Mid-cycle upgrades and downgrades are not generated: a subscription's object shows only its
+//! current price, so the history before a change is not in what accord reads.
+//!
+//! [`Terms`] are each subscription's revenue as the generator intends it, and
+//! [`expected_mrr`] turns them into MRR per account per month with its own formula (not
+//! accord's): the truth a test compares `revenue_history` with, to the cent.
+//!
+//! Draws come from their own ChaCha8 stream: adding Stripe leaves every other system's data as it was.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Datelike, Months, NaiveDate, NaiveTime, Utc};
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::model::{Coupon, Customer, Discount, Duration, Invoice, Price, StripeData, Subscription, stripe_id};
+use crate::generate::AS_OF;
+use crate::truth::{AccountIx, EmailIx, Gone, Ix, Key, Ledger, Plan, RecordKey, STRIPE, Truth, rules};
+
+/// A company as Stripe needs it.
+#[derive(Debug, Clone)]
+pub(crate) struct SeedOrg {
+    pub account: AccountIx,
+    pub account_id: String,
+    pub name: String,
+    /// Its Salesforce account holds an active account.
+    pub customer: bool,
+    pub created: i64,
+    /// Addresses of its people that mean only them (lower case), with their ledger entries.
+    pub emails: Vec<(String, EmailIx)>,
+}
+
+/// The exchange rates of the sandbox's `[revenue]` table: USD per unit of each other currency.
+pub const RATES: [(&str, &str); 3] = [("EUR", "1.08"), ("GBP", "1.27"), ("JPY", "0.0067")];
+
+/// A billing interval, as the generator plans it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Every {
+    Week,
+    Month,
+    Year,
+}
+
+impl Every {
+    /// The start of the period `k` periods after `anchor`.
+    fn nth(self, anchor: NaiveDate, k: u32) -> NaiveDate {
+        match self {
+            Every::Week => anchor + chrono::Duration::days(7 * i64::from(k)),
+            Every::Month => anchor.checked_add_months(Months::new(k)).unwrap_or(anchor),
+            Every::Year => anchor.checked_add_months(Months::new(12 * k)).unwrap_or(anchor),
+        }
+    }
+}
+
+/// A recurring discount as it affects MRR.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Off {
+    /// Basis points off the price.
+    Percent(u32),
+    /// Minor units off each billing period.
+    Amount(i64),
+}
+
+/// One subscription's revenue as the generator means it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Terms {
+    pub subscription: RecordKey,
+    pub currency: &'static str,
+    pub unit_amount: i64,
+    pub quantity: i64,
+    pub every: Every,
+    /// First day it is served.
+    pub start: NaiveDate,
+    /// First day it is no longer served (ended, or the period end it cancels at).
+    pub end: Option<NaiveDate>,
+    /// Days of a free trial: `[from, until)`.
+    pub trial: Option<(NaiveDate, NaiveDate)>,
+    /// Still trialing now: it never paid.
+    pub trialing: bool,
+    /// Usage-based: never recurring revenue.
+    pub metered: bool,
+    /// A recurring discount and the first day it no longer applies (`None`: forever). `once`
+    /// coupons are not recurring and are not here.
+    pub discount: Option<(Off, Option<NaiveDate>)>,
+}
+
+fn exponent(currency: &str) -> u32 {
+    if currency == "JPY" { 0 } else { 2 }
+}
+
+/// `n / d` rounded half away from zero (`d > 0`).
+fn round(n: i128, d: i128) -> i128 {
+    let twice = 2 * n.abs() + d;
+    n.signum() * (twice / (2 * d))
+}
+
+impl Terms {
+    /// The exact monthly value on `day`, in minor units of the subscription's currency, as a
+    /// fraction `(n, d)`: a week is 52/12 of a month, a year 1/12.
+    fn monthly(&self, day: NaiveDate) -> (i128, i128) {
+        let served = day >= self.start && self.end.is_none_or(|e| day < e);
+        let in_trial = self.trial.is_some_and(|(a, b)| a <= day && day < b);
+        if !served || in_trial || self.trialing || self.metered {
+            return (0, 1);
+        }
+        let (per_n, per_d): (i128, i128) = match self.every {
+            Every::Week => (52, 12),
+            Every::Month => (1, 1),
+            Every::Year => (1, 12),
+        };
+        let mut period = i128::from(self.unit_amount) * i128::from(self.quantity);
+        let mut scale = 1i128;
+        match self.discount {
+            Some((off, until)) if until.is_none_or(|u| day < u) => match off {
+                Off::Percent(bp) => {
+                    period *= 10_000 - i128::from(bp);
+                    scale = 10_000;
+                }
+                Off::Amount(a) => period -= i128::from(a),
+            },
+            _ => {}
+        }
+        if period <= 0 {
+            return (0, 1);
+        }
+        (period * per_n, per_d * scale)
+    }
+}
+
+/// Expected MRR per account per month end (`through` is the last day counted; its month's figure
+/// is on that day), in minor units of USD converted with [`RATES`], each subscription rounded
+/// once: the sum over the subscriptions the truth links to the account. Months without revenue
+/// are absent.
+pub fn expected_mrr(terms: &[Terms], truth: &Truth, through: NaiveDate) -> BTreeMap<String, BTreeMap<NaiveDate, i64>> {
+    let mut out: BTreeMap<String, BTreeMap<NaiveDate, i64>> = BTreeMap::new();
+    for t in terms {
+        let Some(account) = truth.records.get(&t.subscription).and_then(|e| e.account_id()) else { continue };
+        let (rate_n, rate_d): (i128, i128) = match RATES.iter().find(|(c, _)| *c == t.currency) {
+            None => (1, 1),
+            Some((_, text)) => {
+                let (whole, frac) = text.split_once('.').unwrap_or((text, ""));
+                (format!("{whole}{frac}").parse().unwrap_or(0), 10i128.pow(frac.len() as u32))
+            }
+        };
+        // Minor units of USD (two decimals) per minor unit of the currency.
+        let shift = 10i128.pow(2 - exponent(t.currency).min(2));
+        let mut month = t.start.with_day(1).unwrap_or(t.start);
+        while month <= through {
+            let next = month.checked_add_months(Months::new(1)).unwrap_or(through);
+            let day = next.pred_opt().unwrap_or(month).min(through);
+            let (n, d) = t.monthly(day);
+            if n != 0 {
+                let usd = round(n * rate_n * shift, d * rate_d) as i64;
+                *out.entry(account.to_owned()).or_default().entry(month).or_default() += usd;
+            }
+            month = next;
+        }
+    }
+    out
+}
+
+/// The movements of one account's month-end MRR (`mrr`, months without revenue absent), from
+/// the month of `first` to that of `through`, counted from the month of `join`: `new` from zero
+/// the first time, `reactivation` from zero after revenue, `churn` to zero, `expansion` and
+/// `contraction` between other figures. Each is `(month, kind, change)`.
+pub fn expected_movements(
+    mrr: &BTreeMap<NaiveDate, i64>,
+    first: NaiveDate,
+    through: NaiveDate,
+    join: NaiveDate,
+) -> Vec<(NaiveDate, &'static str, i64)> {
+    let month_of = |d: NaiveDate| d.with_day(1).unwrap_or(d);
+    let (mut month, join) = (month_of(first), month_of(join));
+    let (mut before, mut ever) = (0i64, false);
+    let mut out = Vec::new();
+    while month <= through {
+        let now = mrr.get(&month).copied().unwrap_or(0);
+        let kind = match (before, now) {
+            (b, n) if b == n => None,
+            (0, _) if ever => Some("reactivation"),
+            (0, _) => Some("new"),
+            (_, 0) => Some("churn"),
+            (b, n) if n > b => Some("expansion"),
+            _ => Some("contraction"),
+        };
+        if let Some(kind) = kind.filter(|_| month >= join) {
+            out.push((month, kind, now - before));
+        }
+        ever |= before > 0;
+        before = now;
+        month = month.checked_add_months(Months::new(1)).unwrap_or(through + chrono::Duration::days(1));
+    }
+    out
+}
+
+fn noon(day: NaiveDate) -> i64 {
+    day.and_time(NaiveTime::from_hms_opt(12, 0, 0).unwrap_or_default()).and_utc().timestamp()
+}
+
+fn date(secs: i64) -> NaiveDate {
+    DateTime::<Utc>::from_timestamp(secs, 0).unwrap_or_default().date_naive()
+}
+
+/// What the generator decides about one subscription.
+struct SubPlan {
+    every: Every,
+    count_metered: bool,
+    start: NaiveDate,
+    trial_days: Option<i64>,
+    /// The trial lapses: canceled when it ends.
+    lapses: bool,
+    /// Ends at the end of the period holding this day.
+    cancel_on: Option<NaiveDate>,
+    /// Set to cancel at the end of the current period.
+    cancel_at_period_end: bool,
+    past_due: bool,
+    coupon: Option<(Off, Duration)>,
+    quantity: i64,
+}
+
+struct Seeder<'a> {
+    rng: ChaCha8Rng,
+    ledger: &'a mut Ledger,
+    data: StripeData,
+    terms: Vec<Terms>,
+    base: u64,
+    seq: u64,
+}
+
+const CURRENCIES: [(&str, [i64; 3]); 4] = [
+    ("USD", [4_900, 9_900, 29_900]),
+    ("EUR", [4_500, 8_900, 27_900]),
+    ("GBP", [3_900, 7_900, 23_900]),
+    ("JPY", [5_000, 12_000, 38_000]),
+];
+
+impl Seeder<'_> {
+    fn id(&mut self, prefix: &str) -> String {
+        self.seq += 1;
+        stripe_id(prefix, self.base + self.seq)
+    }
+
+    /// A day between `from` and `until` (exclusive), both Unix seconds.
+    fn day_between(&mut self, from: i64, until: i64) -> NaiveDate {
+        let (a, b) = (date(from), date(until));
+        let span = (b - a).num_days().max(1);
+        let d = a + chrono::Duration::days(self.rng.random_range(0..span));
+        // Anchors on days 29–31 would move with short months: keep to the 28th.
+        if d.day() > 28 { d.with_day(28).unwrap_or(d) } else { d }
+    }
+
+    fn customer(&mut self, org: Option<&SeedOrg>, k: usize) -> (Customer, Ix) {
+        let id = self.id("cus");
+        let created = match org {
+            Some(o) => noon(self.day_between(o.created + 86_400, AS_OF - 400 * 86_400)),
+            None => noon(self.day_between(AS_OF - 700 * 86_400, AS_OF - 400 * 86_400)),
+        };
+        let roll: f64 = self.rng.random();
+        let (metadata, email) = match org {
+            Some(o) => {
+                let person = (!o.emails.is_empty()).then(|| o.emails[self.rng.random_range(0..o.emails.len())].clone());
+                // Three in four carry our account id; the others only a person's email.
+                if roll < 0.75 || person.is_none() { (Some(o.account), person) } else { (None, person) }
+            }
+            None => (None, None),
+        };
+        let (email_text, email_key) = match (org, email) {
+            (_, Some((text, e))) => (Some(text), Some(e)),
+            (None, None) => {
+                let text = format!("billing{k}@solo{}.example", self.base / 10_000_000);
+                let e = self.ledger.email(text.clone());
+                (Some(text), Some(e))
+            }
+            (Some(_), None) => (None, None),
+        };
+        let steps = rules::stripe_customer(metadata.map(Key::Account), email_key.map(Key::Email));
+        let ix = self.ledger.push(
+            RecordKey::new(STRIPE, "customers", id.clone()),
+            Plan::Rules { steps, email: email_key },
+            Gone::Live,
+        );
+        let mut meta = BTreeMap::new();
+        if let (Some(_), Some(o)) = (metadata, org) {
+            meta.insert(super::ACCOUNT_ID_KEY.to_owned(), o.account_id.clone());
+        }
+        let name = org.map_or_else(|| format!("Solo Buyer {k}"), |o| o.name.clone());
+        (Customer { id, created, email: email_text, name: Some(name), metadata: meta, currency: None }, ix)
+    }
+
+    fn plan(&mut self, after: i64) -> SubPlan {
+        let every = match self.rng.random_range(0..10) {
+            0 => Every::Week,
+            1 | 2 => Every::Year,
+            _ => Every::Month,
+        };
+        // Weekly plans started recently (many invoices otherwise), the others within two years.
+        let earliest = match every {
+            Every::Week => AS_OF - 180 * 86_400,
+            _ => AS_OF - 700 * 86_400,
+        };
+        let start = self.day_between(after.max(earliest), AS_OF - 20 * 86_400);
+        let roll: f64 = self.rng.random();
+        let mut p = SubPlan {
+            every,
+            count_metered: false,
+            start,
+            trial_days: None,
+            lapses: false,
+            cancel_on: None,
+            cancel_at_period_end: false,
+            past_due: false,
+            coupon: None,
+            quantity: if self.rng.random_bool(0.3) { self.rng.random_range(2..=12) } else { 1 },
+        };
+        match roll {
+            r if r < 0.15 => p.trial_days = Some(14),
+            r if r < 0.22 => {
+                p.trial_days = Some(14);
+                p.lapses = true;
+            }
+            r if r < 0.32 => {
+                let d = self.day_between(noon(start) + 40 * 86_400, AS_OF - 5 * 86_400);
+                p.cancel_on = Some(d);
+            }
+            r if r < 0.38 => p.cancel_at_period_end = true,
+            r if r < 0.42 => p.past_due = true,
+            _ => {}
+        }
+        p.coupon = match self.rng.random_range(0..10) {
+            0 => Some((Off::Percent(2_000), Duration::Forever)),
+            1 => Some((Off::Amount(500), Duration::Repeating(3))),
+            2 => Some((Off::Percent(5_000), Duration::Once)),
+            _ => None,
+        };
+        p
+    }
+
+    /// Makes a subscription of `customer` on `plan`, its invoices, and its revenue terms.
+    fn subscription(
+        &mut self,
+        customer: &mut Customer,
+        parent: Ix,
+        currency: &'static str,
+        tier: usize,
+        p: &SubPlan,
+    ) -> String {
+        let prices = CURRENCIES.iter().find(|(c, _)| *c == currency).map(|(_, p)| *p).unwrap_or([4_900; 3]);
+        let monthly = prices[tier];
+        let (unit, interval_name) = match (p.count_metered, p.every) {
+            (true, _) => (if currency == "JPY" { 10 } else { 5 }, "month"),
+            (false, Every::Month) => (monthly, "month"),
+            (false, Every::Year) => (monthly * 10, "year"),
+            (false, Every::Week) => (monthly / 4, "week"),
+        };
+        let every = if p.count_metered { Every::Month } else { p.every };
+        let sub_id = self.id("sub");
+        let created = noon(p.start);
+        let price = Price {
+            id: self.id("price"),
+            product: self.id("prod"),
+            created: created - 86_400 * 30,
+            unit_amount: unit,
+            currency: currency.to_lowercase(),
+            interval: interval_name,
+            interval_count: 1,
+            metered: p.count_metered,
+        };
+        let today = date(AS_OF);
+        let trial = p.trial_days.map(|d| (p.start, p.start + chrono::Duration::days(d)));
+        let paid_from = trial.map_or(p.start, |(_, e)| e);
+        // The periods from the first paid day: find the one holding today, or the one a
+        // cancellation ends.
+        let mut k = 0u32;
+        while every.nth(paid_from, k + 1) <= today {
+            k += 1;
+        }
+        let (mut status, mut ended, mut canceled_at) = ("active", None, None);
+        let mut scheduled = p.cancel_at_period_end;
+        let mut current = (every.nth(paid_from, k), every.nth(paid_from, k + 1));
+        if p.lapses {
+            let (_, end) = trial.unwrap_or((p.start, p.start));
+            status = "canceled";
+            ended = Some(end);
+            canceled_at = Some(end);
+            current = (p.start, end);
+        } else if let Some(on) = p.cancel_on {
+            let mut j = 0u32;
+            while every.nth(paid_from, j + 1) <= on {
+                j += 1;
+            }
+            let end = every.nth(paid_from, j + 1);
+            canceled_at = Some(on);
+            if end <= today {
+                status = "canceled";
+                ended = Some(end);
+                current = (every.nth(paid_from, j), end);
+            } else {
+                // Asked to cancel, and the period it ends with is still running.
+                scheduled = true;
+            }
+        } else if trial.is_some_and(|(_, e)| e > today) {
+            status = "trialing";
+            current = trial.unwrap_or(current);
+        } else if p.past_due {
+            status = "past_due";
+        }
+        let cancel_at_period_end = scheduled && status == "active";
+        if cancel_at_period_end && canceled_at.is_none() {
+            canceled_at = Some(today - chrono::Duration::days(3));
+        }
+        let discount = p.coupon.map(|(off, duration)| {
+            let coupon = Coupon {
+                id: self.id("co").replacen("co_", "", 1),
+                created: created - 86_400,
+                percent_off_bp: match off {
+                    Off::Percent(bp) => Some(bp),
+                    Off::Amount(_) => None,
+                },
+                amount_off: match off {
+                    Off::Amount(a) => Some(a),
+                    Off::Percent(_) => None,
+                },
+                currency: matches!(off, Off::Amount(_)).then(|| currency.to_lowercase()),
+                duration,
+            };
+            let end = match duration {
+                Duration::Repeating(m) => Some(noon(paid_from.checked_add_months(Months::new(m)).unwrap_or(paid_from))),
+                _ => None,
+            };
+            Discount { id: self.id("di"), coupon, start: noon(paid_from), end }
+        });
+        let key = RecordKey::new(STRIPE, "subscriptions", sub_id.clone());
+        self.ledger.push(
+            key.clone(),
+            Plan::Rules { steps: rules::stripe_child(Some(Key::Record(parent))), email: None },
+            Gone::Live,
+        );
+        customer.currency.get_or_insert_with(|| currency.to_lowercase());
+        let served_until = if cancel_at_period_end { Some(current.1) } else { ended };
+        self.terms.push(Terms {
+            subscription: key,
+            currency,
+            unit_amount: unit,
+            quantity: p.quantity,
+            every,
+            start: p.start,
+            end: served_until,
+            trial,
+            trialing: status == "trialing",
+            metered: p.count_metered,
+            discount: discount.as_ref().and_then(|d| {
+                let off = match (d.coupon.percent_off_bp, d.coupon.amount_off) {
+                    (Some(bp), _) => Off::Percent(bp),
+                    (None, Some(a)) => Off::Amount(a),
+                    (None, None) => return None,
+                };
+                match d.coupon.duration {
+                    Duration::Once => None,
+                    Duration::Forever => Some((off, None)),
+                    Duration::Repeating(_) => Some((off, d.end.map(date))),
+                }
+            }),
+        });
+        // An invoice per billed period, from the first paid one to the current one.
+        if status != "trialing" && !p.lapses {
+            let mut j = 0u32;
+            loop {
+                let (from, to) = (every.nth(paid_from, j), every.nth(paid_from, j + 1));
+                if from > today || ended.is_some_and(|e| from >= e) {
+                    break;
+                }
+                let gross = unit * p.quantity;
+                let off = match &discount {
+                    Some(d) if d.coupon.duration == Duration::Once && j > 0 => 0,
+                    Some(d) if d.end.is_some_and(|e| noon(from) >= e) => 0,
+                    Some(d) => match (d.coupon.percent_off_bp, d.coupon.amount_off) {
+                        (Some(bp), _) => gross * i64::from(bp) / 10_000,
+                        (None, Some(a)) => a.min(gross),
+                        _ => 0,
+                    },
+                    None => 0,
+                };
+                let subtotal = if p.count_metered { unit * self.rng.random_range(0..400) } else { gross - off };
+                let tax = if currency == "EUR" || currency == "GBP" { subtotal / 5 } else { 0 };
+                let last = every.nth(paid_from, j + 1) > today;
+                let state = if last && status == "past_due" { "open" } else { "paid" };
+                let id = self.id("in");
+                let line_id = self.id("il");
+                self.push_invoice(
+                    Invoice {
+                        id,
+                        customer: customer.id.clone(),
+                        customer_email: customer.email.clone(),
+                        subscription: Some(sub_id.clone()),
+                        created: noon(from) + 3_600,
+                        currency: currency.to_lowercase(),
+                        subtotal,
+                        tax,
+                        status: state.into(),
+                        period_start: noon(from),
+                        period_end: noon(to),
+                        paid_at: (state == "paid").then_some(noon(from) + 7_200),
+                        line_id,
+                        description: format!("{} × plan ({})", p.quantity, interval_name),
+                        price: Some(price.clone()),
+                        quantity: p.quantity,
+                    },
+                    parent,
+                );
+                j += 1;
+            }
+        }
+        let item_id = self.id("si");
+        self.data.subscriptions.push(Subscription {
+            id: sub_id.clone(),
+            customer: customer.id.clone(),
+            status: status.into(),
+            created,
+            start_date: created,
+            item_id,
+            price,
+            quantity: p.quantity,
+            current_period_start: noon(current.0),
+            current_period_end: noon(current.1),
+            cancel_at_period_end,
+            canceled_at: canceled_at.map(noon),
+            ended_at: ended.map(noon),
+            trial_start: trial.map(|(a, _)| noon(a)),
+            trial_end: trial.map(|(_, b)| noon(b)),
+            discount,
+        });
+        sub_id
+    }
+
+    fn push_invoice(&mut self, invoice: Invoice, parent: Ix) {
+        self.ledger.push(
+            RecordKey::new(STRIPE, "invoices", invoice.id.clone()),
+            Plan::Rules { steps: rules::stripe_child(Some(Key::Record(parent))), email: None },
+            Gone::Live,
+        );
+        self.data.invoices.push(invoice);
+    }
+
+    /// A one-off invoice (an onboarding fee): not recurring.
+    fn one_off(&mut self, customer: &Customer, parent: Ix, currency: &'static str) {
+        let day = self.day_between(customer.created + 86_400, AS_OF - 86_400);
+        let id = self.id("in");
+        let line_id = self.id("il");
+        // ¥50,000 or 500.00 in the other currencies.
+        let amount = 50_000;
+        self.push_invoice(
+            Invoice {
+                id,
+                customer: customer.id.clone(),
+                customer_email: customer.email.clone(),
+                subscription: None,
+                created: noon(day),
+                currency: currency.to_lowercase(),
+                subtotal: amount,
+                tax: 0,
+                status: "paid".into(),
+                period_start: noon(day),
+                period_end: noon(day),
+                paid_at: Some(noon(day) + 3_600),
+                line_id,
+                description: "Onboarding".into(),
+                price: None,
+                quantity: 1,
+            },
+            parent,
+        );
+    }
+}
+
+/// Makes the account's records, records their meanings in `ledger`; returns the data, each
+/// subscription's revenue terms, and each org's records (in `orgs` order).
+pub(crate) fn seed(seed: u64, orgs: &[SeedOrg], ledger: &mut Ledger) -> (StripeData, Vec<Terms>, Vec<Vec<Ix>>) {
+    let mut s = Seeder {
+        rng: ChaCha8Rng::seed_from_u64(seed ^ 0x5354_5249_5045),
+        ledger,
+        data: StripeData::default(),
+        terms: Vec::new(),
+        base: (seed % 1000) * 10_000_000,
+        seq: 0,
+    };
+    let mut per_org = vec![Vec::new(); orgs.len()];
+    let solo = (orgs.len() / 100).max(1);
+    let mut k = 0usize;
+    for (o, org) in orgs.iter().map(Some).enumerate().chain((0..solo).map(|_| (usize::MAX, None))) {
+        if org.is_some_and(|g| !g.customer || !s.rng.random_bool(0.8)) {
+            continue;
+        }
+        k += 1;
+        let (mut customer, cix) = s.customer(org, k);
+        let first = s.ledger.len() as Ix;
+        let currency = match s.rng.random_range(0..20) {
+            0..=11 => "USD",
+            12..=14 => "EUR",
+            15..=17 => "GBP",
+            _ => "JPY",
+        };
+        let tier = s.rng.random_range(0..3);
+        if s.rng.random_bool(0.06) {
+            // A reactivation: a monthly subscription canceled at a period end, then, months
+            // later, a new one.
+            let mut old = s.plan(customer.created);
+            old.every = Every::Month;
+            old.trial_days = None;
+            old.lapses = false;
+            old.cancel_at_period_end = false;
+            old.past_due = false;
+            let on = s.day_between(noon(old.start) + 40 * 86_400, AS_OF - 150 * 86_400);
+            old.cancel_on = Some(on);
+            s.subscription(&mut customer, cix, currency, tier, &old);
+            let ended = s.terms.last().and_then(|t| t.end).unwrap_or(on);
+            let mut again = s.plan(noon(ended) + 75 * 86_400);
+            again.trial_days = None;
+            again.lapses = false;
+            again.cancel_on = None;
+            if again.start > ended + chrono::Duration::days(60) {
+                s.subscription(&mut customer, cix, currency, tier, &again);
+            }
+        } else {
+            let plan = s.plan(customer.created);
+            s.subscription(&mut customer, cix, currency, tier, &plan);
+        }
+        if s.rng.random_bool(0.08) {
+            // Extra seats on a subscription of their own, given up at a period end: the account's
+            // MRR contracts.
+            let mut seats = s.plan(customer.created);
+            seats.every = Every::Month;
+            seats.trial_days = None;
+            seats.lapses = false;
+            seats.cancel_at_period_end = false;
+            seats.past_due = false;
+            seats.coupon = None;
+            let on = s.day_between(noon(seats.start) + 40 * 86_400, AS_OF - 5 * 86_400);
+            seats.cancel_on = Some(on);
+            s.subscription(&mut customer, cix, currency, 0, &seats);
+        }
+        if s.rng.random_bool(0.05) {
+            let mut add_on = s.plan(customer.created);
+            add_on.count_metered = true;
+            add_on.trial_days = None;
+            add_on.lapses = false;
+            add_on.cancel_on = None;
+            add_on.coupon = None;
+            add_on.quantity = 1;
+            s.subscription(&mut customer, cix, currency, 0, &add_on);
+        }
+        if s.rng.random_bool(0.1) {
+            s.one_off(&customer, cix, currency);
+        }
+        s.data.customers.push(customer);
+        if org.is_some() {
+            per_org[o].push(cix);
+            per_org[o].extend(first..s.ledger.len() as Ix);
+        }
+    }
+    let Seeder { mut data, terms, .. } = s;
+    data.customers.sort_by(|a, b| a.id.cmp(&b.id));
+    data.subscriptions.sort_by(|a, b| a.id.cmp(&b.id));
+    data.invoices.sort_by(|a, b| a.id.cmp(&b.id));
+    (data, terms, per_org)
+}
