@@ -7,6 +7,7 @@
 //! - Intercom: `X-Hub-Signature: sha1=` hex(HMAC-SHA1(client secret, body)).
 //! - JIRA Cloud: `X-Hub-Signature: sha256=` hex(HMAC-SHA256(secret, body)), and the delivery's id in
 //!   `X-Atlassian-Webhook-Identifier`.
+//! - Stripe: `Stripe-Signature: t=<unix>,v1=` hex(HMAC-SHA256(endpoint secret, `<t>.<body>`)).
 //!
 //! Deliveries are sent from the runtime the emulator started on, one task each, so a mutation
 //! made from a test's own thread returns at once; [`Webhooks::sent`] and [`Webhooks::failed`]
@@ -26,6 +27,7 @@ pub(crate) enum Signing {
     Zendesk,
     Intercom,
     Jira,
+    Stripe,
 }
 
 #[derive(Debug, Clone)]
@@ -140,6 +142,13 @@ pub(crate) fn sign(
             let tag = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, secret), body);
             vec![("X-Hub-Signature", format!("sha1={}", hex(tag.as_ref())))]
         }
+        Signing::Stripe => {
+            let t = now.timestamp().to_string();
+            let mut signed = format!("{t}.").into_bytes();
+            signed.extend_from_slice(body);
+            let tag = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, secret), &signed);
+            vec![("Stripe-Signature", format!("t={t},v1={}", hex(tag.as_ref())))]
+        }
         Signing::Jira => {
             let tag = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, secret), body);
             vec![
@@ -164,6 +173,14 @@ mod tests {
         assert_eq!(jira[1], ("X-Atlassian-Webhook-Identifier", "7".to_owned()));
         let intercom = sign(Signing::Intercom, b"Jefe", body, Utc::now(), 1);
         assert_eq!(intercom[0].1, "sha1=effcdf6ae5eb2fa2d27416d5f184df9c259a7c79");
+    }
+
+    #[test]
+    fn stripe_signs_the_timestamp_a_dot_and_the_body() {
+        let now = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let h = sign(Signing::Stripe, b"whsec_x", b"{}", now, 1);
+        let tag = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, b"whsec_x"), b"1700000000.{}");
+        assert_eq!(h[0].1, format!("t=1700000000,v1={}", hex(tag.as_ref())));
     }
 
     #[test]

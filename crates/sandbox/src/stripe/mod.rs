@@ -187,7 +187,19 @@ impl Emulator {
             kind: kind.to_owned(),
             object,
         };
+        // Webhook endpoints get the event as `/v1/events` serves it, in the account's pinned shape.
+        let body = event.to_json(model::Shape::Basil);
         books.events.insert(event);
+        self.state.core.webhooks.deliver(
+            crate::emulator::webhooks::Signing::Stripe,
+            &body,
+            self.state.core.clock.now(),
+        );
+    }
+
+    /// Where this emulator sends its webhooks (signed as Stripe signs them) when its data changes.
+    pub fn webhooks(&self) -> &crate::emulator::webhooks::Webhooks {
+        &self.state.core.webhooks
     }
 
     fn missing(object: &'static str, id: &str) -> Error {

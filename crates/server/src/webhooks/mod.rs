@@ -211,7 +211,9 @@ impl Debouncer {
                         let errors: Vec<String> = report.sources.iter().filter_map(|s| s.error.clone()).collect();
                         tracing::error!(source, errors = ?errors, "webhook sync failed");
                     }
-                    Ok(Err(e)) if busy => tracing::info!(source, holder = %e, "webhook sync waits for the run in progress"),
+                    Ok(Err(e)) if busy => {
+                        tracing::info!(source, holder = %e, "webhook sync waits for the run in progress")
+                    }
                     Ok(Err(e)) => tracing::error!(source, error = %e, "webhook sync failed"),
                     Err(e) => tracing::error!(source, error = %e, "webhook sync panicked"),
                 }

@@ -166,6 +166,16 @@ async fn intercom_and_jira_changes_reach_the_360_view_signed_their_way() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stripe_customer_change_reaches_the_360_view_through_its_event() {
+    let s = setup_for("stripe").await;
+    let (customer, account) = linked_in(&s, "stripe", "customers");
+    s.sandbox.stripe.webhooks().subscribe(format!("{}/webhooks/stripe", s.base), SECRET);
+    s.sandbox.stripe.update_customer(&customer, |c| c.name = Some("Renamed in Stripe".into())).unwrap();
+    until_360_shows(&s, &account, "Renamed in Stripe").await;
+    assert_eq!((s.sandbox.stripe.webhooks().sent(), s.sandbox.stripe.webhooks().failed()), (1, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_stale_and_replayed_deliveries_are_refused() {
     let s = setup().await;
     let client = reqwest::Client::new();
