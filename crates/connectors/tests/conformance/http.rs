@@ -22,7 +22,7 @@ pub fn freshdesk_as_http(sb: &Sandbox, toml: &str, extra: &str) -> String {
         assert!(example.contains(from), "the example no longer has {from:?}");
         example = example.replace(from, to);
     };
-    swap("https://acme.freshdesk.com", sb.freshdesk.base_url());
+    swap("https://acme.freshdesk.com", &sb.freshdesk.base_url());
     swap("{ env = \"FRESHDESK_API_KEY\" }", "{ file = \"freshdesk_api_key\" }");
     swap("custom_fields.account_id", &format!("custom_fields.{}", accord_sandbox::freshdesk::model::ACCOUNT_ID_FIELD));
     // Several pages per object at the harness's size.

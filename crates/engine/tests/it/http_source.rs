@@ -18,10 +18,10 @@ fn with_http_freshdesk(sandbox: &Sandbox, toml: &str) -> String {
     let body = start + header.len();
     let end = toml[body..].find("\n[").map_or(toml.len(), |i| body + i + 1);
     let example = EXAMPLE
-        .replace("https://acme.freshdesk.com", sandbox.freshdesk.base_url())
+        .replace("https://acme.freshdesk.com", &sandbox.freshdesk.base_url())
         .replace("{ env = \"FRESHDESK_API_KEY\" }", "{ file = \"freshdesk_api_key\" }")
         .replacen(header, &format!("{header}unthrottled = true\n"), 1);
-    assert!(example.contains(sandbox.freshdesk.base_url()) && example.contains("freshdesk_api_key"));
+    assert!(example.contains(&sandbox.freshdesk.base_url()) && example.contains("freshdesk_api_key"));
     format!("{}{example}\n{}", &toml[..start], &toml[end..])
 }
 

@@ -14,9 +14,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::clock::{Clock, whole_seconds};
-use crate::emulator::faults::FaultHandle;
+use crate::emulator::Running;
 use crate::emulator::ratelimit::RateLimiter;
-use crate::emulator::server::Server;
 use crate::emulator::store::{Record, Store};
 use crate::emulator::{Core, Shared};
 use crate::{Error, Result};
@@ -78,7 +77,7 @@ impl Record for Deleted {
 }
 
 #[derive(Debug)]
-pub(crate) struct State {
+pub struct State {
     pub(crate) data: Shared<Stores>,
     pub(crate) options: Options,
     pub(crate) credentials: Credentials,
@@ -86,12 +85,7 @@ pub(crate) struct State {
 }
 
 /// A running Capsule emulator.
-#[derive(Debug)]
-pub struct Emulator {
-    server: Server,
-    state: Arc<State>,
-    base_url: String,
-}
+pub type Emulator = Running<State>;
 
 impl Emulator {
     pub(crate) async fn start(data: CapsuleData, options: Options, clock: Clock) -> Result<Self> {
@@ -104,32 +98,22 @@ impl Emulator {
             credentials: Credentials { access_token: "sandbox-capsule-token-0123456789".into() },
             core: Core::new(clock, limiter, 1),
         });
-        let server = Server::start("capsule", routes::router(state.clone())).await?;
-        let base_url = server.base_url();
-        Ok(Self { server, state, base_url })
+        Running::serve("capsule", state, routes::router).await
     }
 
     /// `http://127.0.0.1:PORT`, standing in for `https://api.capsulecrm.com`.
-    pub fn base_url(&self) -> &str {
-        &self.base_url
+    pub fn base_url(&self) -> String {
+        self.root_url()
     }
 
     pub fn credentials(&self) -> Credentials {
-        self.state.credentials.clone()
-    }
-
-    pub fn faults(&self) -> &FaultHandle {
-        &self.state.core.faults
-    }
-
-    pub fn rate_limiter(&self) -> &RateLimiter {
-        &self.state.core.limiter
+        self.state().credentials.clone()
     }
 
     /// Changes a party and stamps its `updatedAt` now.
     pub fn update(&self, id: u64, change: impl FnOnce(&mut Party)) -> Result<()> {
-        let now = whole_seconds(self.state.core.clock.now());
-        let mut data = self.state.data.write();
+        let now = whole_seconds(self.state().core.clock.now());
+        let mut data = self.state().data.write();
         data.parties
             .update(&id, |p| {
                 change(p);
@@ -140,8 +124,8 @@ impl Emulator {
 
     /// Deletes a party: it leaves the list and `/api/v2/parties/deleted` lists it from now.
     pub fn delete(&self, id: u64) -> Result<()> {
-        let now = whole_seconds(self.state.core.clock.now());
-        let mut data = self.state.data.write();
+        let now = whole_seconds(self.state().core.clock.now());
+        let mut data = self.state().data.write();
         data.parties.remove(&id).ok_or(Error::NotFound { vendor: "capsule", object: "parties", id: id.to_string() })?;
         data.deleted.insert(Deleted { id, deleted_at: now });
         Ok(())
@@ -149,11 +133,7 @@ impl Emulator {
 
     /// A copy of the data as served now.
     pub fn snapshot(&self) -> CapsuleData {
-        let data = self.state.data.read();
+        let data = self.state().data.read();
         CapsuleData { parties: data.parties.rows().to_vec(), deleted: data.deleted.rows().to_vec() }
-    }
-
-    pub(crate) async fn shutdown(&mut self) {
-        self.server.shutdown().await;
     }
 }

@@ -13,9 +13,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::clock::{Clock, whole_seconds};
-use crate::emulator::faults::FaultHandle;
+use crate::emulator::Running;
 use crate::emulator::ratelimit::RateLimiter;
-use crate::emulator::server::Server;
 use crate::emulator::store::{Record, Store};
 use crate::emulator::{Core, Shared};
 use crate::{Error, Result};
@@ -57,7 +56,7 @@ impl Record for SurveyResponse {
 }
 
 #[derive(Debug)]
-pub(crate) struct State {
+pub struct State {
     pub(crate) responses: Shared<Store<SurveyResponse>>,
     pub(crate) options: Options,
     pub(crate) credentials: Credentials,
@@ -65,12 +64,7 @@ pub(crate) struct State {
 }
 
 /// A running Delighted emulator.
-#[derive(Debug)]
-pub struct Emulator {
-    server: Server,
-    state: Arc<State>,
-    base_url: String,
-}
+pub type Emulator = Running<State>;
 
 impl Emulator {
     pub(crate) async fn start(data: DelightedData, options: Options, clock: Clock) -> Result<Self> {
@@ -81,32 +75,22 @@ impl Emulator {
             credentials: Credentials { api_key: "dlt_sandbox_3f9a1c7e5b2d".into() },
             core: Core::new(clock, limiter, 1),
         });
-        let server = Server::start("delighted", routes::router(state.clone())).await?;
-        let base_url = server.base_url();
-        Ok(Self { server, state, base_url })
+        Running::serve("delighted", state, routes::router).await
     }
 
     /// `http://127.0.0.1:PORT`, standing in for `https://api.delighted.com`.
-    pub fn base_url(&self) -> &str {
-        &self.base_url
+    pub fn base_url(&self) -> String {
+        self.root_url()
     }
 
     pub fn credentials(&self) -> Credentials {
-        self.state.credentials.clone()
-    }
-
-    pub fn faults(&self) -> &FaultHandle {
-        &self.state.core.faults
-    }
-
-    pub fn rate_limiter(&self) -> &RateLimiter {
-        &self.state.core.limiter
+        self.state().credentials.clone()
     }
 
     /// Changes a survey response (a new score or comment) and stamps its `updated_at` now.
     pub fn update(&self, id: &str, change: impl FnOnce(&mut SurveyResponse)) -> Result<()> {
-        let now = whole_seconds(self.state.core.clock.now());
-        self.state
+        let now = whole_seconds(self.state().core.clock.now());
+        self.state()
             .responses
             .write()
             .update(&id.to_owned(), |r| {
@@ -118,7 +102,7 @@ impl Emulator {
 
     /// Deletes a survey response: it stops being listed (there is no deletion feed).
     pub fn delete(&self, id: &str) -> Result<()> {
-        self.state.responses.write().remove(&id.to_owned()).map(drop).ok_or_else(|| Error::NotFound {
+        self.state().responses.write().remove(&id.to_owned()).map(drop).ok_or_else(|| Error::NotFound {
             vendor: "delighted",
             object: "survey_response",
             id: id.to_owned(),
@@ -127,11 +111,7 @@ impl Emulator {
 
     /// A copy of the data as served now, in creation order.
     pub fn snapshot(&self) -> DelightedData {
-        let store = self.state.responses.read();
+        let store = self.state().responses.read();
         DelightedData { survey_responses: store.by_created().iter_from(0).map(|(_, r)| r.clone()).collect() }
-    }
-
-    pub(crate) async fn shutdown(&mut self) {
-        self.server.shutdown().await;
     }
 }

@@ -14,6 +14,7 @@ pub mod paging;
 pub mod ratelimit;
 pub mod respond;
 pub(crate) mod server;
+pub use server::Running;
 pub mod store;
 pub mod webhooks;
 

@@ -85,6 +85,63 @@ fn stamp_date(clock: &Clock, mut response: Response) -> Response {
 #[error("connection dropped by an injected fault")]
 struct Dropped;
 
+/// A running emulator: its loopback server and the state its routes share. Each vendor's
+/// `Emulator` is a `Running` of its own state (`pub type Emulator = Running<State>`), so a vendor
+/// module holds only what is its own: how it starts (its data and credentials), its base URL,
+/// and the changes a test can make to its data.
+#[derive(Debug)]
+pub struct Running<S> {
+    server: Server,
+    state: Arc<S>,
+}
+
+// Only this crate's vendors implement `Vendor`; the accessors are public for the tests and
+// benchmarks of other crates, which hold a vendor's `Emulator` and never name the bound.
+#[allow(private_bounds)]
+impl<S: Vendor> Running<S> {
+    /// Serves `router(state)` on an ephemeral loopback port.
+    pub(crate) async fn serve(
+        vendor: &'static str,
+        state: Arc<S>,
+        router: fn(Arc<S>) -> Router,
+    ) -> Result<Self, Error> {
+        let server = Server::start(vendor, router(state.clone())).await?;
+        Ok(Self { server, state })
+    }
+
+    /// `http://127.0.0.1:PORT`: the server's root (each vendor's `base_url` adds its API's path).
+    pub fn root_url(&self) -> String {
+        self.server.base_url()
+    }
+
+    pub(crate) fn state(&self) -> &S {
+        &self.state
+    }
+
+    pub fn faults(&self) -> &super::faults::FaultHandle {
+        &self.state.core().faults
+    }
+
+    pub fn rate_limiter(&self) -> &super::ratelimit::RateLimiter {
+        &self.state.core().limiter
+    }
+
+    /// Where the emulator sends its webhooks when its data changes (vendors that send them).
+    pub fn webhooks(&self) -> &super::webhooks::Webhooks {
+        &self.state.core().webhooks
+    }
+
+    /// Every write clients made through the API, in order: `(object, id)`.
+    pub fn writes(&self) -> Vec<(String, String)> {
+        self.state.core().writes()
+    }
+
+    /// Stops accepting, closes open connections and waits for the server to end.
+    pub(crate) async fn shutdown(&mut self) {
+        self.server.shutdown().await;
+    }
+}
+
 /// A running emulator server on 127.0.0.1.
 #[derive(Debug)]
 pub(crate) struct Server {

@@ -16,9 +16,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::clock::{Clock, whole_seconds};
-use crate::emulator::faults::FaultHandle;
+use crate::emulator::Running;
 use crate::emulator::ratelimit::RateLimiter;
-use crate::emulator::server::Server;
 use crate::emulator::store::{Key, Record, Results, Store};
 use crate::emulator::{Core, Shared};
 use crate::{Error, Result};
@@ -90,7 +89,7 @@ impl Stores {
 }
 
 #[derive(Debug)]
-pub(crate) struct State {
+pub struct State {
     pub(crate) data: Shared<Stores>,
     pub(crate) options: Options,
     pub(crate) credentials: Credentials,
@@ -143,12 +142,7 @@ resource!(Contact, "contacts", contacts);
 resource!(Ticket, "tickets", tickets);
 
 /// A running Freshdesk emulator.
-#[derive(Debug)]
-pub struct Emulator {
-    server: Server,
-    state: Arc<State>,
-    base_url: String,
-}
+pub type Emulator = Running<State>;
 
 impl Emulator {
     pub(crate) async fn start(data: FreshdeskData, options: Options, clock: Clock) -> Result<Self> {
@@ -160,32 +154,22 @@ impl Emulator {
             core: Core::new(clock, limiter, 1),
             lists: Results::new(16),
         });
-        let server = Server::start("freshdesk", routes::router(state.clone())).await?;
-        let base_url = server.base_url();
-        Ok(Self { server, state, base_url })
+        Running::serve("freshdesk", state, routes::router).await
     }
 
     /// `http://127.0.0.1:PORT`, standing in for `https://{domain}.freshdesk.com`.
-    pub fn base_url(&self) -> &str {
-        &self.base_url
+    pub fn base_url(&self) -> String {
+        self.root_url()
     }
 
     pub fn credentials(&self) -> Credentials {
-        self.state.credentials.clone()
-    }
-
-    pub fn faults(&self) -> &FaultHandle {
-        &self.state.core.faults
-    }
-
-    pub fn rate_limiter(&self) -> &RateLimiter {
-        &self.state.core.limiter
+        self.state().credentials.clone()
     }
 
     /// Adds a live record created and updated now; an id of 0 gets the next free one. Returns it.
     pub fn insert<R: Resource>(&self, mut record: R) -> u64 {
-        let now = whole_seconds(self.state.core.clock.now());
-        let mut data = self.state.data.write();
+        let now = whole_seconds(self.state().core.clock.now());
+        let mut data = self.state().data.write();
         let store = R::store_mut(&mut data);
         if *record.id() == 0 {
             record.set_id(store.rows().last().map_or(0, |r| *r.id()) + 1_000_000);
@@ -198,8 +182,8 @@ impl Emulator {
 
     /// Changes a live record and stamps its `updated_at` now.
     pub fn update<R: Resource>(&self, id: u64, change: impl FnOnce(&mut R)) -> Result<()> {
-        let now = whole_seconds(self.state.core.clock.now());
-        let mut data = self.state.data.write();
+        let now = whole_seconds(self.state().core.clock.now());
+        let mut data = self.state().data.write();
         R::store_mut(&mut data)
             .update(&id, |r| {
                 change(r);
@@ -211,8 +195,8 @@ impl Emulator {
     /// Soft-deletes a contact (`DELETE /api/v2/contacts/{id}`): it leaves the list and appears
     /// with `state=deleted`, `deleted: true`, updated now.
     pub fn delete_contact(&self, id: u64) -> Result<()> {
-        let now = whole_seconds(self.state.core.clock.now());
-        let mut data = self.state.data.write();
+        let now = whole_seconds(self.state().core.clock.now());
+        let mut data = self.state().data.write();
         let mut c = data.contacts.remove(&id).ok_or(Error::NotFound {
             vendor: "freshdesk",
             object: "contacts",
@@ -227,8 +211,8 @@ impl Emulator {
     /// Deletes a ticket to the trash (`DELETE /api/v2/tickets/{id}`): it leaves the lists and
     /// appears with `filter=deleted`, `deleted: true`, updated now.
     pub fn delete_ticket(&self, id: u64) -> Result<()> {
-        let now = whole_seconds(self.state.core.clock.now());
-        let mut data = self.state.data.write();
+        let now = whole_seconds(self.state().core.clock.now());
+        let mut data = self.state().data.write();
         let mut t = data.tickets.remove(&id).ok_or(Error::NotFound {
             vendor: "freshdesk",
             object: "tickets",
@@ -242,7 +226,7 @@ impl Emulator {
 
     /// Deletes a company for good (`DELETE /api/v2/companies/{id}`): it simply stops appearing.
     pub fn delete_company(&self, id: u64) -> Result<()> {
-        let mut data = self.state.data.write();
+        let mut data = self.state().data.write();
         data.companies.remove(&id).map(drop).ok_or(Error::NotFound {
             vendor: "freshdesk",
             object: "companies",
@@ -252,10 +236,6 @@ impl Emulator {
 
     /// A copy of the data as served now, deleted contacts and tickets included.
     pub fn snapshot(&self) -> FreshdeskData {
-        self.state.data.read().snapshot()
-    }
-
-    pub(crate) async fn shutdown(&mut self) {
-        self.server.shutdown().await;
+        self.state().data.read().snapshot()
     }
 }

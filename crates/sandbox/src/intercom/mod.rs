@@ -12,9 +12,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::clock::{Clock, whole_seconds};
-use crate::emulator::faults::FaultHandle;
+use crate::emulator::Running;
 use crate::emulator::ratelimit::RateLimiter;
-use crate::emulator::server::Server;
 use crate::emulator::store::{Key, Record, Results, Store};
 use crate::emulator::{Core, Shared};
 use crate::{Error, Result};
@@ -109,7 +108,7 @@ impl Stores {
 }
 
 #[derive(Debug)]
-pub(crate) struct State {
+pub struct State {
     pub(crate) data: Shared<Stores>,
     pub(crate) scroll: Mutex<Option<Scroll>>,
     /// Search hits in list order, by query and data version.
@@ -181,12 +180,7 @@ resource!(Contact, "contact", contacts);
 resource!(Conversation, "conversation", conversations);
 
 /// A running Intercom emulator.
-#[derive(Debug)]
-pub struct Emulator {
-    server: Server,
-    state: Arc<State>,
-    base_url: String,
-}
+pub type Emulator = Running<State>;
 
 impl Emulator {
     pub(crate) async fn start(data: IntercomData, options: Options, clock: Clock) -> Result<Self> {
@@ -199,38 +193,23 @@ impl Emulator {
             credentials: Credentials { access_token: "dG9rOnNhbmRib3hfYWNjb3JkOjE6MA==".into() },
             core: Core::new(clock, limiter, 1),
         });
-        let server = Server::start("intercom", routes::router(state.clone())).await?;
-        let base_url = server.base_url();
-        Ok(Self { server, state, base_url })
+        Running::serve("intercom", state, routes::router).await
     }
 
     /// `http://127.0.0.1:PORT`, standing in for `https://api.intercom.io`.
-    pub fn base_url(&self) -> &str {
-        &self.base_url
+    pub fn base_url(&self) -> String {
+        self.root_url()
     }
 
     pub fn credentials(&self) -> Credentials {
-        self.state.credentials.clone()
-    }
-
-    pub fn faults(&self) -> &FaultHandle {
-        &self.state.core.faults
-    }
-
-    pub fn rate_limiter(&self) -> &RateLimiter {
-        &self.state.core.limiter
-    }
-
-    /// Where this emulator sends its webhooks when its data changes (signed as Intercom signs them).
-    pub fn webhooks(&self) -> &crate::emulator::webhooks::Webhooks {
-        &self.state.core.webhooks
+        self.state().credentials.clone()
     }
 
     /// Adds a record created and updated now; an empty `id` gets a new Intercom-style one
     /// (conversations get the next number). Returns the id.
     pub fn insert<R: Resource>(&self, mut record: R) -> String {
-        let now = whole_seconds(self.state.core.clock.now());
-        let mut data = self.state.data.write();
+        let now = whole_seconds(self.state().core.clock.now());
+        let mut data = self.state().data.write();
         let store = R::store_mut(&mut data);
         let id = if !record.id().is_empty() {
             None
@@ -238,7 +217,7 @@ impl Emulator {
             let max = store.rows().iter().filter_map(|c| c.id().parse::<u64>().ok()).max().unwrap_or(1000);
             Some((max + 1).to_string())
         } else {
-            Some(object_id(now, 1 << 40 | self.state.core.next_seq()))
+            Some(object_id(now, 1 << 40 | self.state().core.next_seq()))
         };
         record.stamp(id, Some(now), now);
         let id = record.id().clone();
@@ -250,7 +229,7 @@ impl Emulator {
 
     /// An Intercom notification (`contact.user.updated`, `company.created`, ...) naming the item.
     fn notify<R: Resource>(&self, id: &str, change: &str, now: chrono::DateTime<chrono::Utc>) {
-        let hooks = &self.state.core.webhooks;
+        let hooks = &self.state().core.webhooks;
         let topic = match R::NAME {
             "contact" => format!("contact.user.{change}"),
             other => format!("{other}.{change}"),
@@ -265,13 +244,13 @@ impl Emulator {
             "first_sent_at": now.timestamp(),
             "data": {"type": "notification_event_data", "item": {"type": R::NAME, "id": id}},
         });
-        hooks.deliver(crate::emulator::webhooks::Signing::Intercom, &body, self.state.core.clock.now());
+        hooks.deliver(crate::emulator::webhooks::Signing::Intercom, &body, self.state().core.clock.now());
     }
 
     /// Changes a record and stamps its `updated_at` now.
     pub fn update<R: Resource>(&self, id: &str, change: impl FnOnce(&mut R)) -> Result<()> {
-        let now = whole_seconds(self.state.core.clock.now());
-        let mut data = self.state.data.write();
+        let now = whole_seconds(self.state().core.clock.now());
+        let mut data = self.state().data.write();
         R::store_mut(&mut data)
             .update(&id.to_owned(), |r| {
                 change(r);
@@ -286,23 +265,19 @@ impl Emulator {
     /// Deletes a record. Intercom has no feed of deletions: the record simply stops appearing in
     /// lists, searches and `total_count`. Use it between two syncs to test reconciliation.
     pub fn delete<R: Resource>(&self, id: &str) -> Result<()> {
-        let mut data = self.state.data.write();
+        let mut data = self.state().data.write();
         R::store_mut(&mut data).remove(&id.to_owned()).map(drop).ok_or_else(|| Error::NotFound {
             vendor: "intercom",
             object: R::NAME,
             id: id.to_owned(),
         })?;
         drop(data);
-        self.notify::<R>(id, "deleted", whole_seconds(self.state.core.clock.now()));
+        self.notify::<R>(id, "deleted", whole_seconds(self.state().core.clock.now()));
         Ok(())
     }
 
     /// A copy of the data as served now.
     pub fn snapshot(&self) -> IntercomData {
-        self.state.data.read().snapshot()
-    }
-
-    pub(crate) async fn shutdown(&mut self) {
-        self.server.shutdown().await;
+        self.state().data.read().snapshot()
     }
 }

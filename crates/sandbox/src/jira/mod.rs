@@ -14,9 +14,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::clock::Clock;
-use crate::emulator::faults::FaultHandle;
+use crate::emulator::Running;
 use crate::emulator::ratelimit::RateLimiter;
-use crate::emulator::server::Server;
 use crate::emulator::store::{Record, Store};
 use crate::emulator::{Core, Shared};
 use crate::{Error, Result};
@@ -70,7 +69,7 @@ impl Record for Issue {
 }
 
 #[derive(Debug)]
-pub(crate) struct State {
+pub struct State {
     pub(crate) issues: Shared<Store<Issue>>,
     pub(crate) options: Options,
     pub(crate) credentials: Credentials,
@@ -78,12 +77,7 @@ pub(crate) struct State {
 }
 
 /// A running JIRA emulator.
-#[derive(Debug)]
-pub struct Emulator {
-    server: Server,
-    state: Arc<State>,
-    base_url: String,
-}
+pub type Emulator = Running<State>;
 
 impl Emulator {
     pub(crate) async fn start(data: JiraData, options: Options, clock: Clock) -> Result<Self> {
@@ -98,62 +92,47 @@ impl Emulator {
             },
             core: Core::new(clock, limiter, next),
         });
-        let server = Server::start("jira", routes::router(state.clone())).await?;
-        let base_url = server.base_url();
-        Ok(Self { server, state, base_url })
+        Running::serve("jira", state, routes::router).await
     }
 
     /// `http://127.0.0.1:PORT`, standing in for `https://<your-domain>.atlassian.net`.
-    pub fn base_url(&self) -> &str {
-        &self.base_url
+    pub fn base_url(&self) -> String {
+        self.root_url()
     }
 
     pub fn credentials(&self) -> Credentials {
-        self.state.credentials.clone()
-    }
-
-    pub fn faults(&self) -> &FaultHandle {
-        &self.state.core.faults
-    }
-
-    pub fn rate_limiter(&self) -> &RateLimiter {
-        &self.state.core.limiter
-    }
-
-    /// Where this emulator sends its webhooks when its data changes (signed as JIRA Cloud signs them).
-    pub fn webhooks(&self) -> &crate::emulator::webhooks::Webhooks {
-        &self.state.core.webhooks
+        self.state().credentials.clone()
     }
 
     /// Adds an issue created and updated now, with the next id and key; returns the id.
     pub fn insert(&self, mut issue: Issue) -> u64 {
-        let now = self.state.core.clock.now();
-        issue.id = self.state.core.next_seq();
+        let now = self.state().core.clock.now();
+        issue.id = self.state().core.next_seq();
         issue.key = format!("{}-{}", model::PROJECT, issue.id - 10_000);
         issue.created = now;
         issue.updated = now;
         let id = issue.id;
-        self.state.issues.write().insert(issue);
+        self.state().issues.write().insert(issue);
         self.notify(id, "created");
         id
     }
 
     /// A JIRA webhook (`jira:issue_created`, `_updated`, `_deleted`) naming the issue.
     fn notify(&self, id: u64, change: &str) {
-        let now = self.state.core.clock.now();
+        let now = self.state().core.clock.now();
         let body = serde_json::json!({
             "timestamp": now.timestamp_millis(),
             "webhookEvent": format!("jira:issue_{change}"),
             "issue_event_type_name": format!("issue_{change}"),
             "issue": {"id": id.to_string(), "key": format!("{}-{}", model::PROJECT, id.saturating_sub(10_000))},
         });
-        self.state.core.webhooks.deliver(crate::emulator::webhooks::Signing::Jira, &body, now);
+        self.state().core.webhooks.deliver(crate::emulator::webhooks::Signing::Jira, &body, now);
     }
 
     /// Changes an issue and stamps its `updated` now.
     pub fn update(&self, id: u64, change: impl FnOnce(&mut Issue)) -> Result<()> {
-        let now = self.state.core.clock.now();
-        self.state
+        let now = self.state().core.clock.now();
+        self.state()
             .issues
             .write()
             .update(&id, |i| {
@@ -167,7 +146,7 @@ impl Emulator {
 
     /// Deletes an issue. JIRA has no feed of deletions: the issue stops appearing in searches.
     pub fn delete(&self, id: u64) -> Result<()> {
-        self.state.issues.write().remove(&id).map(drop).ok_or_else(|| Error::NotFound {
+        self.state().issues.write().remove(&id).map(drop).ok_or_else(|| Error::NotFound {
             vendor: "jira",
             object: "issue",
             id: id.to_string(),
@@ -178,10 +157,6 @@ impl Emulator {
 
     /// A copy of the data as served now.
     pub fn snapshot(&self) -> JiraData {
-        JiraData { issues: self.state.issues.read().rows().to_vec() }
-    }
-
-    pub(crate) async fn shutdown(&mut self) {
-        self.server.shutdown().await;
+        JiraData { issues: self.state().issues.read().rows().to_vec() }
     }
 }

@@ -17,10 +17,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::clock::{Clock, whole_seconds};
+use crate::emulator::Running;
 use crate::emulator::auth::{Refresh, Tokens};
-use crate::emulator::faults::FaultHandle;
 use crate::emulator::ratelimit::RateLimiter;
-use crate::emulator::server::Server;
 use crate::emulator::store::{Record, Results, Store};
 use crate::emulator::{Core, Shared};
 use crate::{Error, Result};
@@ -78,7 +77,7 @@ record!(Company);
 record!(Contact);
 
 #[derive(Debug)]
-pub(crate) struct State {
+pub struct State {
     pub(crate) companies: Shared<Store<Company>>,
     pub(crate) contacts: Shared<Store<Contact>>,
     /// Company ids (in id order) matching a filter, by filter and data version.
@@ -92,12 +91,7 @@ pub(crate) struct State {
 }
 
 /// A running Keap emulator.
-#[derive(Debug)]
-pub struct Emulator {
-    server: Server,
-    state: Arc<State>,
-    base_url: String,
-}
+pub type Emulator = Running<State>;
 
 impl Emulator {
     pub(crate) async fn start(data: KeapData, options: Options, clock: Clock) -> Result<Self> {
@@ -117,54 +111,39 @@ impl Emulator {
             credentials,
             core: Core::new(clock, limiter, 2),
         });
-        let server = Server::start("keap", routes::router(state.clone())).await?;
-        let base_url = server.base_url();
-        Ok(Self { server, state, base_url })
+        Running::serve("keap", state, routes::router).await
     }
 
     /// `http://127.0.0.1:PORT/crm`, standing in for `https://api.infusionsoft.com/crm`.
     pub fn base_url(&self) -> String {
-        format!("{}/crm", self.base_url)
+        format!("{}/crm", self.root_url())
     }
 
     /// `http://127.0.0.1:PORT/token`, standing in for `https://api.infusionsoft.com/token`.
     pub fn token_url(&self) -> String {
-        format!("{}/token", self.base_url)
+        format!("{}/token", self.root_url())
     }
 
     /// The client's credentials with the refresh token valid now.
     pub fn credentials(&self) -> Credentials {
-        let latest = self.state.latest_refresh.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        Credentials { refresh_token: latest, ..self.state.credentials.clone() }
-    }
-
-    pub fn faults(&self) -> &FaultHandle {
-        &self.state.core.faults
-    }
-
-    pub fn rate_limiter(&self) -> &RateLimiter {
-        &self.state.core.limiter
-    }
-
-    /// Every write clients made through the API, in order: `(object, id)`.
-    pub fn writes(&self) -> Vec<(String, String)> {
-        self.state.core.writes()
+        let latest = self.state().latest_refresh.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        Credentials { refresh_token: latest, ..self.state().credentials.clone() }
     }
 
     /// Whether `refresh_token` can be redeemed now (a rotated-away one cannot).
     pub fn refresh_token_valid(&self, refresh_token: &str) -> bool {
-        self.state.tokens.refresh_valid(refresh_token)
+        self.state().tokens.refresh_valid(refresh_token)
     }
 
     /// Expires every access token issued so far.
     pub fn expire_access_tokens(&self) {
-        self.state.tokens.expire_all(self.state.core.clock.now());
+        self.state().tokens.expire_all(self.state().core.clock.now());
     }
 
     /// Changes a company and stamps its `update_time` now.
     pub fn update_company(&self, id: u64, change: impl FnOnce(&mut Company)) -> Result<()> {
-        let now = whole_seconds(self.state.core.clock.now());
-        self.state
+        let now = whole_seconds(self.state().core.clock.now());
+        self.state()
             .companies
             .write()
             .update(&id, |c| {
@@ -176,8 +155,8 @@ impl Emulator {
 
     /// Changes a contact and stamps its `update_time` now.
     pub fn update_contact(&self, id: u64, change: impl FnOnce(&mut Contact)) -> Result<()> {
-        let now = whole_seconds(self.state.core.clock.now());
-        self.state
+        let now = whole_seconds(self.state().core.clock.now());
+        self.state()
             .contacts
             .write()
             .update(&id, |c| {
@@ -189,7 +168,7 @@ impl Emulator {
 
     /// Deletes a contact: it stops appearing in lists.
     pub fn delete_contact(&self, id: u64) -> Result<()> {
-        self.state.contacts.write().remove(&id).map(drop).ok_or_else(|| Error::NotFound {
+        self.state().contacts.write().remove(&id).map(drop).ok_or_else(|| Error::NotFound {
             vendor: "keap",
             object: "contact",
             id: id.to_string(),
@@ -199,12 +178,8 @@ impl Emulator {
     /// A copy of the data as served now.
     pub fn snapshot(&self) -> KeapData {
         KeapData {
-            companies: self.state.companies.read().rows().to_vec(),
-            contacts: self.state.contacts.read().rows().to_vec(),
+            companies: self.state().companies.read().rows().to_vec(),
+            contacts: self.state().contacts.read().rows().to_vec(),
         }
-    }
-
-    pub(crate) async fn shutdown(&mut self) {
-        self.server.shutdown().await;
     }
 }

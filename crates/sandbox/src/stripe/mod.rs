@@ -23,9 +23,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::clock::Clock;
-use crate::emulator::faults::FaultHandle;
+use crate::emulator::Running;
 use crate::emulator::ratelimit::RateLimiter;
-use crate::emulator::server::Server;
 use crate::emulator::store::{Key, Record, Results, Store};
 use crate::emulator::{Core, Shared};
 use crate::{Error, Result};
@@ -115,7 +114,7 @@ impl Books {
 }
 
 #[derive(Debug)]
-pub(crate) struct State {
+pub struct State {
     pub(crate) books: Shared<Books>,
     /// The `(created, id)` keys of a filtered list, by filter and data version.
     pub(crate) hits: Results<Vec<Key<String>>>,
@@ -125,12 +124,7 @@ pub(crate) struct State {
 }
 
 /// A running Stripe emulator.
-#[derive(Debug)]
-pub struct Emulator {
-    server: Server,
-    state: Arc<State>,
-    base_url: String,
-}
+pub type Emulator = Running<State>;
 
 impl Emulator {
     pub(crate) async fn start(data: StripeData, options: Options, clock: Clock) -> Result<Self> {
@@ -149,40 +143,30 @@ impl Emulator {
             credentials: Credentials { secret_key: "sk_test_51SandboxAccord0000000000000000".into() },
             core: Core::new(clock, limiter, 1),
         });
-        let server = Server::start("stripe", routes::router(state.clone())).await?;
-        let base_url = server.base_url();
-        Ok(Self { server, state, base_url })
+        Running::serve("stripe", state, routes::router).await
     }
 
     /// `http://127.0.0.1:PORT`, standing in for `https://api.stripe.com` (paths are `/v1/...`).
     pub fn base_url(&self) -> String {
-        self.base_url.clone()
+        self.root_url().clone()
     }
 
     pub fn credentials(&self) -> Credentials {
-        self.state.credentials.clone()
-    }
-
-    pub fn faults(&self) -> &FaultHandle {
-        &self.state.core.faults
-    }
-
-    pub fn rate_limiter(&self) -> &RateLimiter {
-        &self.state.core.limiter
+        self.state().credentials.clone()
     }
 
     /// A new id with `prefix` (`sub`, `in`, ...), never one the seed used.
     pub fn new_id(&self, prefix: &str) -> String {
-        stripe_id(prefix, 1_000_000_000_000 + self.state.core.next_seq())
+        stripe_id(prefix, 1_000_000_000_000 + self.state().core.next_seq())
     }
 
     fn now(&self) -> i64 {
-        self.state.core.clock.now().timestamp()
+        self.state().core.clock.now().timestamp()
     }
 
     fn event(&self, books: &mut Books, kind: &str, object: Snapshot) {
         let event = Event {
-            id: stripe_id("evt", self.state.core.next_seq()),
+            id: stripe_id("evt", self.state().core.next_seq()),
             created: self.now(),
             kind: kind.to_owned(),
             object,
@@ -190,16 +174,11 @@ impl Emulator {
         // Webhook endpoints get the event as `/v1/events` serves it, in the account's pinned shape.
         let body = event.to_json(model::Shape::Basil);
         books.events.insert(event);
-        self.state.core.webhooks.deliver(
+        self.state().core.webhooks.deliver(
             crate::emulator::webhooks::Signing::Stripe,
             &body,
-            self.state.core.clock.now(),
+            self.state().core.clock.now(),
         );
-    }
-
-    /// Where this emulator sends its webhooks (signed as Stripe signs them) when its data changes.
-    pub fn webhooks(&self) -> &crate::emulator::webhooks::Webhooks {
-        &self.state.core.webhooks
     }
 
     fn missing(object: &'static str, id: &str) -> Error {
@@ -208,7 +187,7 @@ impl Emulator {
 
     /// Changes a customer and records `customer.updated`.
     pub fn update_customer(&self, id: &str, change: impl FnOnce(&mut Customer)) -> Result<()> {
-        let mut books = self.state.books.write();
+        let mut books = self.state().books.write();
         let c = books.customers.update(&id.to_owned(), |c| {
             change(c);
             c.clone()
@@ -223,7 +202,7 @@ impl Emulator {
     /// is recorded.
     pub fn delete_customer(&self, id: &str) -> Result<()> {
         let now = self.now();
-        let mut books = self.state.books.write();
+        let mut books = self.state().books.write();
         let c = books.customers.remove(&id.to_owned()).ok_or_else(|| Self::missing("customer", id))?;
         books.deleted.insert(c.id.clone(), c.created);
         let live: Vec<String> = books
@@ -250,7 +229,7 @@ impl Emulator {
 
     /// Adds a subscription and records `customer.subscription.created`.
     pub fn create_subscription(&self, subscription: Subscription) {
-        let mut books = self.state.books.write();
+        let mut books = self.state().books.write();
         books.subscriptions.insert(subscription.clone());
         self.event(&mut books, "customer.subscription.created", Snapshot::Subscription(subscription));
     }
@@ -258,7 +237,7 @@ impl Emulator {
     /// Changes a subscription and records `customer.subscription.updated`, or
     /// `customer.subscription.deleted` when the change cancels it.
     pub fn update_subscription(&self, id: &str, change: impl FnOnce(&mut Subscription)) -> Result<()> {
-        let mut books = self.state.books.write();
+        let mut books = self.state().books.write();
         let s = books.subscriptions.update(&id.to_owned(), |s| {
             let was = s.status.clone();
             change(s);
@@ -276,7 +255,7 @@ impl Emulator {
 
     /// Adds an invoice and records `invoice.created` (and `invoice.paid` when it is paid).
     pub fn create_invoice(&self, invoice: Invoice) {
-        let mut books = self.state.books.write();
+        let mut books = self.state().books.write();
         books.invoices.insert(invoice.clone());
         let paid = invoice.status == "paid";
         self.event(&mut books, "invoice.created", Snapshot::Invoice(invoice.clone()));
@@ -287,7 +266,7 @@ impl Emulator {
 
     /// Changes an invoice and records `invoice.paid`, `invoice.voided` or `invoice.updated`.
     pub fn update_invoice(&self, id: &str, change: impl FnOnce(&mut Invoice)) -> Result<()> {
-        let mut books = self.state.books.write();
+        let mut books = self.state().books.write();
         let i = books.invoices.update(&id.to_owned(), |i| {
             let was = i.status.clone();
             change(i);
@@ -305,16 +284,12 @@ impl Emulator {
 
     /// A copy of the data as served now (deleted customers left out).
     pub fn snapshot(&self) -> StripeData {
-        let books = self.state.books.read();
+        let books = self.state().books.read();
         StripeData {
             customers: books.customers.rows().to_vec(),
             subscriptions: books.subscriptions.rows().to_vec(),
             invoices: books.invoices.rows().to_vec(),
             events: books.events.rows().to_vec(),
         }
-    }
-
-    pub(crate) async fn shutdown(&mut self) {
-        self.server.shutdown().await;
     }
 }

@@ -12,9 +12,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::clock::{Clock, whole_seconds};
-use crate::emulator::faults::FaultHandle;
+use crate::emulator::Running;
 use crate::emulator::ratelimit::RateLimiter;
-use crate::emulator::server::Server;
 use crate::emulator::store::{Record, Results, Store};
 use crate::emulator::{Core, Shared};
 use crate::{Error, Result};
@@ -85,7 +84,7 @@ impl From<ZendeskData> for Stores {
 }
 
 #[derive(Debug)]
-pub(crate) struct State {
+pub struct State {
     pub(crate) data: Shared<Stores>,
     pub(crate) options: Options,
     pub(crate) credentials: Credentials,
@@ -138,12 +137,7 @@ resource!(User, "users", users);
 resource!(Ticket, "tickets", tickets);
 
 /// A running Zendesk emulator.
-#[derive(Debug)]
-pub struct Emulator {
-    server: Server,
-    state: Arc<State>,
-    base_url: String,
-}
+pub type Emulator = Running<State>;
 
 impl Emulator {
     pub(crate) async fn start(data: ZendeskData, options: Options, clock: Clock) -> Result<Self> {
@@ -159,42 +153,22 @@ impl Emulator {
             core: Core::new(clock, limiter, 1),
             searches: Results::new(16),
         });
-        let server = Server::start("zendesk", routes::router(state.clone())).await?;
-        let base_url = server.base_url();
-        Ok(Self { server, state, base_url })
+        Running::serve("zendesk", state, routes::router).await
     }
 
     /// `http://127.0.0.1:PORT`, standing in for `https://{subdomain}.zendesk.com`.
-    pub fn base_url(&self) -> &str {
-        &self.base_url
+    pub fn base_url(&self) -> String {
+        self.root_url()
     }
 
     pub fn credentials(&self) -> Credentials {
-        self.state.credentials.clone()
-    }
-
-    pub fn faults(&self) -> &FaultHandle {
-        &self.state.core.faults
-    }
-
-    pub fn rate_limiter(&self) -> &RateLimiter {
-        &self.state.core.limiter
-    }
-
-    /// Every write clients made through the API, in order: `(object, id)`.
-    pub fn writes(&self) -> Vec<(String, String)> {
-        self.state.core.writes()
-    }
-
-    /// Where this emulator sends its webhooks when its data changes (signed as Zendesk signs them).
-    pub fn webhooks(&self) -> &crate::emulator::webhooks::Webhooks {
-        &self.state.core.webhooks
+        self.state().credentials.clone()
     }
 
     /// Adds a record created and updated now; an id of 0 gets the next free one. Returns the id.
     pub fn insert<R: Resource>(&self, mut record: R) -> u64 {
-        let now = whole_seconds(self.state.core.clock.now());
-        let mut data = self.state.data.write();
+        let now = whole_seconds(self.state().core.clock.now());
+        let mut data = self.state().data.write();
         let store = R::store_mut(&mut data);
         if *record.id() == 0 {
             record.set_id(store.rows().last().map_or(0, |r| *r.id()) + 1);
@@ -208,13 +182,13 @@ impl Emulator {
     }
 
     fn notify<R: Resource>(&self, id: u64, change: &str, now: chrono::DateTime<chrono::Utc>) {
-        notify(&self.state, R::NAME, id, change, now);
+        notify(self.state(), R::NAME, id, change, now);
     }
 
     /// Changes a record and stamps its `updated_at` now.
     pub fn update<R: Resource>(&self, id: u64, change: impl FnOnce(&mut R)) -> Result<()> {
-        let now = whole_seconds(self.state.core.clock.now());
-        let mut data = self.state.data.write();
+        let now = whole_seconds(self.state().core.clock.now());
+        let mut data = self.state().data.write();
         R::store_mut(&mut data)
             .update(&id, |r| {
                 change(r);
@@ -239,16 +213,12 @@ impl Emulator {
 
     /// A copy of the data as served now.
     pub fn snapshot(&self) -> ZendeskData {
-        let data = self.state.data.read();
+        let data = self.state().data.read();
         ZendeskData {
             organizations: data.organizations.rows().to_vec(),
             users: data.users.rows().to_vec(),
             tickets: data.tickets.rows().to_vec(),
         }
-    }
-
-    pub(crate) async fn shutdown(&mut self) {
-        self.server.shutdown().await;
     }
 }
 
