@@ -36,20 +36,50 @@ pub struct RequestSpec {
     pub query: Vec<(String, String)>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<Value>,
+    /// A form-encoded body instead of JSON (Stripe's writes).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub form: Vec<(String, String)>,
+    /// Headers of this request only (Stripe's `Idempotency-Key`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<(String, String)>,
 }
 
 impl RequestSpec {
     pub fn get(path: impl Into<String>) -> Self {
-        Self { method: "GET".into(), path: path.into(), query: Vec::new(), body: None }
+        Self {
+            method: "GET".into(),
+            path: path.into(),
+            query: Vec::new(),
+            body: None,
+            form: Vec::new(),
+            headers: Vec::new(),
+        }
     }
 
     pub fn post(path: impl Into<String>, body: Value) -> Self {
-        Self { method: "POST".into(), path: path.into(), query: Vec::new(), body: Some(body) }
+        Self { body: Some(body), ..Self::get(path).with_method("POST") }
     }
 
     /// A write: `PUT`, `PATCH` or `POST` with a JSON body.
     pub fn with_body(method: &str, path: impl Into<String>, body: Value) -> Self {
-        Self { method: method.into(), path: path.into(), query: Vec::new(), body: Some(body) }
+        Self { body: Some(body), ..Self::get(path).with_method(method) }
+    }
+
+    /// A form-encoded write (`application/x-www-form-urlencoded`), as Stripe takes them.
+    pub fn form(method: &str, path: impl Into<String>, fields: Vec<(String, String)>) -> Self {
+        Self { form: fields, ..Self::get(path).with_method(method) }
+    }
+
+    fn with_method(mut self, method: &str) -> Self {
+        self.method = method.to_owned();
+        self
+    }
+
+    /// Adds a header to this request only.
+    pub fn header(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        self.headers.push((name.to_owned(), value.into()));
+        self
     }
 
     pub fn param(mut self, name: &str, value: impl Into<String>) -> Self {
@@ -437,8 +467,13 @@ impl HttpClient {
                 None => builder,
             },
         };
+        for (k, v) in &req.headers {
+            builder = builder.header(k, v);
+        }
         if let Some(body) = &req.body {
             builder = builder.json(body);
+        } else if !req.form.is_empty() {
+            builder = builder.form(&req.form);
         }
         let resp = match builder.send().await {
             Ok(resp) => resp,

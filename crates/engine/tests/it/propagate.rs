@@ -263,3 +263,53 @@ fn a_scheduled_sor_run_with_new_accounts_propagates_them() {
     );
     rt.block_on(sandbox.shutdown());
 }
+
+/// Stripe customers linked by their email get `metadata.account_id`, written form-encoded with an
+/// `Idempotency-Key` per customer and value: sent again, Stripe answers the first answer and
+/// applies nothing; the next sync (through `customer.updated` events) links them by `field`.
+#[test]
+fn stripe_customers_linked_by_email_get_their_metadata_once() {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let sandbox = rt.block_on(Sandbox::start(Company::generate(8, 120), SandboxOptions::unlimited())).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = accord_core::Config::from_toml(&sandbox.accord_toml(dir.path(), false).unwrap(), dir.path()).unwrap();
+    let hub = Hub::open(config).unwrap();
+    let sync =
+        |hub: &Hub| assert!(!accord_engine::sync(hub, &SyncOptions::default(), &Quiet, rt.handle()).unwrap().failed());
+    sync(&hub);
+    let mut plan = propagate::plan(&hub).unwrap();
+    plan.upgrades.retain(|u| u.key.source == "stripe");
+    plan.conflicts.clear();
+    plan.creates.clear();
+    assert!(!plan.upgrades.is_empty() && plan.upgrades.iter().all(|u| u.linked_by == RuleKind::Email));
+    let applied = propagate::apply(&hub, &plan, &Quiet, rt.handle()).unwrap();
+    assert_eq!((applied.written, applied.failed), (plan.upgrades.len() as u64, 0), "{applied:?}");
+    assert_eq!(sandbox.stripe.writes().len(), plan.upgrades.len());
+
+    // The same write again, as a retry after a lost answer: replayed, nothing applied twice.
+    let u = &plan.upgrades[0];
+    let (key, secret) = ("account_id", sandbox.stripe.credentials().secret_key);
+    let url = format!("{}/v1/customers/{}", sandbox.stripe.base_url().trim_end_matches('/'), u.key.native_id);
+    let idem = format!("accord-propagate-{}-{key}-{}", u.key.native_id, u.account_id);
+    let client = reqwest::Client::new();
+    let send = |value: &str| {
+        client
+            .post(&url)
+            .bearer_auth(&secret)
+            .header("Idempotency-Key", &idem)
+            .form(&[(format!("metadata[{key}]"), value.to_owned())])
+            .send()
+    };
+    let replay = rt.block_on(send(&u.account_id)).unwrap();
+    assert_eq!(replay.headers().get("idempotent-replayed").map(|v| v.to_str().unwrap()), Some("true"));
+    let other = rt.block_on(send("something else")).unwrap();
+    assert_eq!(other.status(), 400, "a used key with other parameters is refused");
+    assert_eq!(sandbox.stripe.writes().len(), plan.upgrades.len(), "nothing applied twice");
+
+    sync(&hub);
+    for u in &plan.upgrades {
+        let r = hub.store.record(ObjectKind::Organization, &u.key).unwrap().expect("linked");
+        assert_eq!((r.account_id.as_str(), r.provenance.rule), (u.account_id.as_str(), RuleKind::Field), "{:?}", u.key);
+    }
+    rt.block_on(sandbox.shutdown());
+}

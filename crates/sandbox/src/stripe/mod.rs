@@ -121,6 +121,24 @@ pub struct State {
     pub(crate) options: Options,
     pub(crate) credentials: Credentials,
     pub(crate) core: Core,
+    /// Answers to writes by `Idempotency-Key`: the parameters they were sent with, and the answer.
+    pub(crate) idempotent: std::sync::Mutex<HashMap<String, (Vec<(String, String)>, serde_json::Value)>>,
+}
+
+impl State {
+    /// Records an event, and sends it to the webhook endpoint (as `/v1/events` serves it, in the
+    /// account's pinned shape).
+    pub(crate) fn event(&self, books: &mut Books, kind: &str, object: Snapshot) {
+        let event = Event {
+            id: stripe_id("evt", self.core.next_seq()),
+            created: self.core.clock.now().timestamp(),
+            kind: kind.to_owned(),
+            object,
+        };
+        let body = event.to_json(model::Shape::Basil);
+        books.events.insert(event);
+        self.core.webhooks.deliver(crate::emulator::webhooks::Signing::Stripe, &body, self.core.clock.now());
+    }
 }
 
 /// A running Stripe emulator.
@@ -142,13 +160,14 @@ impl Emulator {
             options,
             credentials: Credentials { secret_key: "sk_test_51SandboxAccord0000000000000000".into() },
             core: Core::new(clock, limiter, 1),
+            idempotent: Default::default(),
         });
         Running::serve("stripe", state, routes::router).await
     }
 
     /// `http://127.0.0.1:PORT`, standing in for `https://api.stripe.com` (paths are `/v1/...`).
     pub fn base_url(&self) -> String {
-        self.root_url().clone()
+        self.root_url()
     }
 
     pub fn credentials(&self) -> Credentials {
@@ -165,20 +184,7 @@ impl Emulator {
     }
 
     fn event(&self, books: &mut Books, kind: &str, object: Snapshot) {
-        let event = Event {
-            id: stripe_id("evt", self.state().core.next_seq()),
-            created: self.now(),
-            kind: kind.to_owned(),
-            object,
-        };
-        // Webhook endpoints get the event as `/v1/events` serves it, in the account's pinned shape.
-        let body = event.to_json(model::Shape::Basil);
-        books.events.insert(event);
-        self.state().core.webhooks.deliver(
-            crate::emulator::webhooks::Signing::Stripe,
-            &body,
-            self.state().core.clock.now(),
-        );
+        self.state().event(books, kind, object);
     }
 
     fn missing(object: &'static str, id: &str) -> Error {

@@ -6,7 +6,7 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Path, Query, Request, State as AxState};
+use axum::extract::{Form, Path, Query, Request, State as AxState};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
@@ -26,7 +26,7 @@ use crate::emulator::{Core, auth};
 pub(crate) fn router(state: Arc<State>) -> Router {
     Router::new()
         .route("/v1/customers", get(customers))
-        .route("/v1/customers/{id}", get(customer))
+        .route("/v1/customers/{id}", get(customer).post(update_customer))
         .route("/v1/subscriptions", get(subscriptions))
         .route("/v1/subscriptions/{id}", get(subscription))
         .route("/v1/invoices", get(invoices))
@@ -321,6 +321,81 @@ async fn customer(AxState(s): AxState<Arc<State>>, headers: HeaderMap, Path(id):
         None if books.deleted.contains_key(&id) => answer(&v, Customer::deleted_json(&id)),
         None => missing("customer", &id, "id"),
     }
+}
+
+/// `POST /v1/customers/{id}`, form-encoded: `metadata[key]=value` (an empty value removes the
+/// key), `email`, `name`. With an `Idempotency-Key`, a repeat with the same parameters answers
+/// the first answer again (`Idempotent-Replayed: true`) without applying anything; other
+/// parameters with a used key are refused, as Stripe refuses them.
+async fn update_customer(
+    AxState(s): AxState<Arc<State>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Response {
+    let v = version(&s, &headers);
+    let key = headers.get("idempotency-key").and_then(|k| k.to_str().ok()).map(str::to_owned);
+    if let Some(k) = &key {
+        let seen = s.idempotent.lock().unwrap_or_else(|e| e.into_inner()).get(k).cloned();
+        match seen {
+            Some((params, body)) if params == fields => {
+                let mut r = answer(&v, body);
+                r.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+                return r;
+            }
+            Some(_) => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "idempotency_error",
+                    "Keys for idempotent requests can only be used with the same parameters they were first used with.",
+                    None,
+                    None,
+                );
+            }
+            None => {}
+        }
+    }
+    for (name, _) in &fields {
+        let known = name == "email" || name == "name" || (name.starts_with("metadata[") && name.ends_with(']'));
+        if !known {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request_error",
+                &format!("Received unknown parameter: {name}"),
+                Some("parameter_unknown"),
+                Some(name),
+            );
+        }
+    }
+    let body = {
+        let mut books = s.books.write();
+        let updated = books.customers.update(&id, |c| {
+            for (name, value) in &fields {
+                match name.as_str() {
+                    "email" => c.email = Some(value.clone()).filter(|v| !v.is_empty()),
+                    "name" => c.name = Some(value.clone()).filter(|v| !v.is_empty()),
+                    meta => {
+                        let k = meta["metadata[".len()..meta.len() - 1].to_owned();
+                        if value.is_empty() {
+                            c.metadata.remove(&k);
+                        } else {
+                            c.metadata.insert(k, value.clone());
+                        }
+                    }
+                }
+            }
+            c.clone()
+        });
+        let Some(c) = updated else { return missing("customer", &id, "id") };
+        let body = c.to_json();
+        s.event(&mut books, "customer.updated", super::model::Snapshot::Customer(c));
+        body
+    };
+    if let Some(k) = key {
+        s.idempotent.lock().unwrap_or_else(|e| e.into_inner()).insert(k, (fields, body.clone()));
+    }
+    s.core.log_write("customer", &id);
+    answer(&v, body)
 }
 
 /// Whether `expand[]` asks for the subscriptions' discount objects.

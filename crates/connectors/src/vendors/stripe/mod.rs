@@ -131,7 +131,8 @@ pub fn connector(
     )?;
     let mut streams = streams::streams(s.page_size.clamp(1, 100), &s.account_id_key);
     apply_overrides(name, &mut streams, &source.objects)?;
-    Ok(StripeConnector { inner: HttpConnector::new("stripe", client, streams) })
+    let write = streams::customer_metadata(&s.account_id_key);
+    Ok(StripeConnector { inner: HttpConnector::new("stripe", client, streams).with_writes(vec![write]) })
 }
 
 /// A configured Stripe source.
@@ -147,6 +148,10 @@ impl Connector for StripeConnector {
 
     fn objects(&self) -> &[ObjectSpec] {
         self.inner.objects()
+    }
+
+    fn write_back(&self) -> Option<&dyn crate::WriteBack> {
+        self.inner.write_back()
     }
 
     fn open_stream(&self, object: &str, cursor: Option<Value>, full: bool) -> Result<Box<dyn Stream>, ConnectorError> {

@@ -137,3 +137,26 @@ pub fn streams(page_size: u32, account_key: &str) -> Vec<StreamDef> {
         stream("invoices", invoices, RequestSpec::get("/v1/invoices"), page_size),
     ]
 }
+
+/// `accord propagate` writes the account id into a customer's metadata
+/// (`POST /v1/customers/{id}` with `metadata[<key>]`), and reads it back from `GET` of the same
+/// customer. Each write carries an `Idempotency-Key` made of the customer and the value, so a
+/// write a stopped run had sent is, sent again, Stripe's replay of the first answer.
+pub fn customer_metadata(account_key: &str) -> crate::http::WriteDef {
+    let key = account_key.to_owned();
+    crate::http::WriteDef {
+        object: "customers".into(),
+        field: path(&format!("metadata.{account_key}")),
+        read: Box::new(|id| RequestSpec::get(format!("/v1/customers/{id}"))),
+        read_value: path(&format!("metadata.{account_key}")),
+        write: Box::new(move |id, value| {
+            RequestSpec::form(
+                "POST",
+                format!("/v1/customers/{id}"),
+                vec![(format!("metadata[{key}]"), value.to_owned())],
+            )
+            .header("Idempotency-Key", format!("accord-propagate-{id}-{key}-{value}"))
+        }),
+        create: None,
+    }
+}
