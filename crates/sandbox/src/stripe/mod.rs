@@ -121,9 +121,12 @@ pub struct State {
     pub(crate) options: Options,
     pub(crate) credentials: Credentials,
     pub(crate) core: Core,
-    /// Answers to writes by `Idempotency-Key`: the parameters they were sent with, and the answer.
-    pub(crate) idempotent: std::sync::Mutex<HashMap<String, (Vec<(String, String)>, serde_json::Value)>>,
+    /// Answers to writes by `Idempotency-Key`.
+    pub(crate) idempotent: std::sync::Mutex<HashMap<String, Idempotent>>,
 }
+
+/// A write made with an `Idempotency-Key`: the parameters it was sent with, and its answer.
+pub(crate) type Idempotent = (Vec<(String, String)>, serde_json::Value);
 
 impl State {
     /// Records an event, and sends it to the webhook endpoint (as `/v1/events` serves it, in the
