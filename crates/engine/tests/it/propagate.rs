@@ -14,20 +14,44 @@ use accord_sandbox::zendesk::model::Organization;
 use accord_sandbox::{Company, Expected, Sandbox, SandboxOptions};
 use accord_store::RecordKey;
 
+/// A generated company of `size` accounts in the emulators, synced once into a hub whose
+/// accord.toml is the sandbox's with `edit` applied. Zendesk's export ends at the current second
+/// here rather than a minute ago.
+struct Fixture {
+    rt: tokio::runtime::Runtime,
+    sandbox: Sandbox,
+    hub: Hub,
+    _dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    fn new(size: usize, edit: impl FnOnce(String) -> String) -> Self {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let mut options = SandboxOptions::unlimited();
+        options.zendesk.exclude_recent = chrono::Duration::zero();
+        let sandbox = rt.block_on(Sandbox::start(Company::generate(8, size), options)).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let toml = edit(sandbox.accord_toml(dir.path(), false).unwrap());
+        let hub = Hub::open(accord_core::Config::from_toml(&toml, dir.path()).unwrap()).unwrap();
+        let f = Self { rt, sandbox, hub, _dir: dir };
+        f.sync();
+        f
+    }
+
+    fn sync(&self) {
+        let r = accord_engine::sync(&self.hub, &SyncOptions::default(), &Quiet, self.rt.handle()).unwrap();
+        assert!(!r.failed(), "{r:?}");
+    }
+
+    fn shutdown(self) {
+        self.rt.block_on(self.sandbox.shutdown());
+    }
+}
+
 #[test]
 fn the_plan_is_exact_applying_writes_each_field_once_and_the_next_sync_links_by_field() {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let mut options = SandboxOptions::unlimited();
-    options.zendesk.exclude_recent = chrono::Duration::zero();
-    let sandbox = rt.block_on(Sandbox::start(Company::generate(8, 120), options)).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let config = accord_core::Config::from_toml(&sandbox.accord_toml(dir.path(), false).unwrap(), dir.path()).unwrap();
-    let hub = Hub::open(config).unwrap();
-    let sync = |hub: &Hub| {
-        let r = accord_engine::sync(hub, &SyncOptions::default(), &Quiet, rt.handle()).unwrap();
-        assert!(!r.failed(), "{r:?}");
-    };
-    sync(&hub);
+    let f = Fixture::new(120, |t| t);
+    let (rt, sandbox, hub) = (&f.rt, &f.sandbox, &f.hub);
 
     // What the truth says: organizations linked by their domain, by whether external_id is set.
     let truth = sandbox.truth();
@@ -48,7 +72,7 @@ fn the_plan_is_exact_applying_writes_each_field_once_and_the_next_sync_links_by_
         }
     }
     assert!(upgrades.len() >= 2, "the company has organizations linked by domain only: {upgrades:?}");
-    let mut plan = propagate::plan(&hub).unwrap();
+    let mut plan = propagate::plan(hub).unwrap();
     plan.upgrades.retain(|u| u.key.source == "zendesk");
     plan.conflicts.retain(|c| c.key.source == "zendesk");
     let planned: BTreeSet<_> = plan.upgrades.iter().map(|u| (u.key.native_id.clone(), u.account_id.clone())).collect();
@@ -63,7 +87,7 @@ fn the_plan_is_exact_applying_writes_each_field_once_and_the_next_sync_links_by_
         .zendesk
         .update::<Organization>(taken.parse().unwrap(), |o| o.external_id = Some("crm-7731".into()))
         .unwrap();
-    let applied = propagate::apply(&hub, &plan, &Quiet, rt.handle()).unwrap();
+    let applied = propagate::apply(hub, &plan, &Quiet, rt.handle()).unwrap();
     assert_eq!((applied.written, applied.conflicts, applied.failed), (upgrades.len() as u64 - 1, 1, 0), "{applied:?}");
     let writes = sandbox.zendesk.writes();
     let written: BTreeSet<String> = writes.iter().map(|(_, id)| id.clone()).collect();
@@ -78,7 +102,7 @@ fn the_plan_is_exact_applying_writes_each_field_once_and_the_next_sync_links_by_
     // The next sync links them by `field`, to the same accounts (Zendesk's export ends before
     // the current second: the sync runs a moment later).
     sandbox.clock().advance(chrono::Duration::seconds(2));
-    sync(&hub);
+    f.sync();
     for (id, account) in upgrades.iter().filter(|(id, _)| *id != taken) {
         let r = hub
             .store
@@ -88,28 +112,22 @@ fn the_plan_is_exact_applying_writes_each_field_once_and_the_next_sync_links_by_
         assert_eq!((r.account_id.as_str(), r.provenance.rule), (account.as_str(), RuleKind::Field), "{id}");
     }
     // A second run has nothing to upgrade, and reports the taken one as a conflict.
-    let mut again = propagate::plan(&hub).unwrap();
+    let mut again = propagate::plan(hub).unwrap();
     again.upgrades.retain(|u| u.key.source == "zendesk");
     assert!(again.upgrades.is_empty(), "{:?}", again.upgrades);
     assert!(again.conflicts.iter().any(|c| c.key.native_id == taken && c.current == "crm-7731"));
-    let applied = propagate::apply(&hub, &again, &Quiet, rt.handle()).unwrap();
+    let applied = propagate::apply(hub, &again, &Quiet, rt.handle()).unwrap();
     assert_eq!(applied.written, 0);
     assert_eq!(sandbox.zendesk.writes().len(), writes.len(), "a second apply writes nothing");
-    rt.block_on(sandbox.shutdown());
+    f.shutdown();
 }
 
 /// Keap companies without their CompanyID, linked through their contacts (`children`), get it
 /// written; the next sync links them by `field`.
 #[test]
 fn keap_companies_linked_by_their_contacts_get_their_company_id() {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let sandbox = rt.block_on(Sandbox::start(Company::generate(8, 120), SandboxOptions::unlimited())).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let config = accord_core::Config::from_toml(&sandbox.accord_toml(dir.path(), false).unwrap(), dir.path()).unwrap();
-    let hub = Hub::open(config).unwrap();
-    let sync =
-        |hub: &Hub| assert!(!accord_engine::sync(hub, &SyncOptions::default(), &Quiet, rt.handle()).unwrap().failed());
-    sync(&hub);
+    let f = Fixture::new(120, |t| t);
+    let (rt, sandbox, hub) = (&f.rt, &f.sandbox, &f.hub);
     let expected: BTreeSet<(String, String)> = sandbox
         .truth()
         .records
@@ -122,7 +140,7 @@ fn keap_companies_linked_by_their_contacts_get_their_company_id() {
         })
         .collect();
     assert!(!expected.is_empty());
-    let plan = propagate::plan(&hub).unwrap();
+    let plan = propagate::plan(hub).unwrap();
     let keap: BTreeSet<_> = plan
         .upgrades
         .iter()
@@ -134,10 +152,10 @@ fn keap_companies_linked_by_their_contacts_get_their_company_id() {
         upgrades: plan.upgrades.into_iter().filter(|u| u.key.source == "keap").collect(),
         ..propagate::Plan::default()
     };
-    let applied = propagate::apply(&hub, &only_keap, &Quiet, rt.handle()).unwrap();
+    let applied = propagate::apply(hub, &only_keap, &Quiet, rt.handle()).unwrap();
     assert_eq!((applied.written, applied.failed), (expected.len() as u64, 0), "{applied:?}");
     assert_eq!(sandbox.keap.writes().len(), expected.len());
-    sync(&hub);
+    f.sync();
     for (id, account) in &expected {
         let r = hub
             .store
@@ -146,7 +164,7 @@ fn keap_companies_linked_by_their_contacts_get_their_company_id() {
             .expect("linked");
         assert_eq!((r.account_id.as_str(), r.provenance.rule), (account.as_str(), RuleKind::Field), "{id}");
     }
-    rt.block_on(sandbox.shutdown());
+    f.shutdown();
 }
 
 /// With `create = true`, the System of Record's active accounts that Zendesk has no organization
@@ -154,16 +172,8 @@ fn keap_companies_linked_by_their_contacts_get_their_company_id() {
 /// sync links the new organizations by `field`.
 #[test]
 fn accounts_missing_in_zendesk_are_created_once_when_the_config_says_so() {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let mut options = SandboxOptions::unlimited();
-    options.zendesk.exclude_recent = chrono::Duration::zero();
-    let sandbox = rt.block_on(Sandbox::start(Company::generate(8, 120), options)).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let toml = sandbox.accord_toml(dir.path(), false).unwrap() + "\n[sources.zendesk.propagate]\ncreate = true\n";
-    let hub = Hub::open(accord_core::Config::from_toml(&toml, dir.path()).unwrap()).unwrap();
-    let sync =
-        |hub: &Hub| assert!(!accord_engine::sync(hub, &SyncOptions::default(), &Quiet, rt.handle()).unwrap().failed());
-    sync(&hub);
+    let f = Fixture::new(120, |t| t + "\n[sources.zendesk.propagate]\ncreate = true\n");
+    let (rt, sandbox, hub) = (&f.rt, &f.sandbox, &f.hub);
     // The truth: active accounts, less those a Zendesk organization links to.
     let truth = sandbox.truth();
     let covered: BTreeSet<&String> = truth
@@ -177,7 +187,7 @@ fn accounts_missing_in_zendesk_are_created_once_when_the_config_says_so() {
         .collect();
     let missing: BTreeSet<String> = truth.accounts.keys().filter(|a| !covered.contains(a)).cloned().collect();
     assert!(!missing.is_empty());
-    let plan = propagate::plan(&hub).unwrap();
+    let plan = propagate::plan(hub).unwrap();
     let planned: BTreeSet<String> = plan.creates.iter().map(|c| c.account.account_id.clone()).collect();
     assert_eq!(planned, missing);
     // Zendesk refuses a second organization of one name: an account whose name an unlinked
@@ -187,7 +197,7 @@ fn accounts_missing_in_zendesk_are_created_once_when_the_config_says_so() {
     let taken = |name: &str| before.iter().any(|o| o.name.eq_ignore_ascii_case(name));
     let (clash, free): (Vec<_>, Vec<_>) = plan.creates.iter().partition(|c| taken(&c.account.name));
     let creates_only = propagate::Plan { creates: plan.creates.clone(), ..propagate::Plan::default() };
-    let applied = propagate::apply(&hub, &creates_only, &Quiet, rt.handle()).unwrap();
+    let applied = propagate::apply(hub, &creates_only, &Quiet, rt.handle()).unwrap();
     assert_eq!(
         (applied.created, applied.found, applied.failed),
         (free.len() as u64, 0, clash.len() as u64),
@@ -195,10 +205,10 @@ fn accounts_missing_in_zendesk_are_created_once_when_the_config_says_so() {
     );
     assert!(applied.errors.values().all(|e| e.contains("Name: has already been taken")), "{:?}", applied.errors);
     // Again, as a stopped run would: each is found, none created twice.
-    let applied = propagate::apply(&hub, &creates_only, &Quiet, rt.handle()).unwrap();
+    let applied = propagate::apply(hub, &creates_only, &Quiet, rt.handle()).unwrap();
     assert_eq!((applied.created, applied.found), (0, free.len() as u64));
     sandbox.clock().advance(chrono::Duration::seconds(2));
-    sync(&hub);
+    f.sync();
     let orgs = sandbox.zendesk.snapshot().organizations;
     let missing: BTreeSet<String> = free.iter().map(|c| c.account.account_id.clone()).collect();
     for account in &missing {
@@ -211,10 +221,10 @@ fn accounts_missing_in_zendesk_are_created_once_when_the_config_says_so() {
         assert_eq!((r.account_id.as_str(), r.provenance.rule), (account.as_str(), RuleKind::Field));
     }
     let left: BTreeSet<String> =
-        propagate::plan(&hub).unwrap().creates.iter().map(|c| c.account.account_id.clone()).collect();
+        propagate::plan(hub).unwrap().creates.iter().map(|c| c.account.account_id.clone()).collect();
     let clashing: BTreeSet<String> = clash.iter().map(|c| c.account.account_id.clone()).collect();
     assert_eq!(left, clashing, "only the refused ones are left to create");
-    rt.block_on(sandbox.shutdown());
+    f.shutdown();
 }
 
 /// A scheduled System of Record run that brings a new account propagates it to Zendesk when
@@ -222,18 +232,11 @@ fn accounts_missing_in_zendesk_are_created_once_when_the_config_says_so() {
 #[test]
 fn a_scheduled_sor_run_with_new_accounts_propagates_them() {
     use accord_sandbox::salesforce::model::Account;
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let mut options = SandboxOptions::unlimited();
-    options.zendesk.exclude_recent = chrono::Duration::zero();
-    let sandbox = rt.block_on(Sandbox::start(Company::generate(8, 60), options)).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let toml = sandbox
-        .accord_toml(dir.path(), false)
-        .unwrap()
-        .replace("[sources.salesforce]\n", "[sources.salesforce]\nschedule = \"every 15m\"\n")
-        + "\n[sources.zendesk.propagate]\ncreate = true\nafter_sor_run = true\n";
-    let hub = Hub::open(accord_core::Config::from_toml(&toml, dir.path()).unwrap()).unwrap();
-    assert!(!accord_engine::sync(&hub, &SyncOptions::default(), &Quiet, rt.handle()).unwrap().failed());
+    let f = Fixture::new(60, |t| {
+        t.replace("[sources.salesforce]\n", "[sources.salesforce]\nschedule = \"every 15m\"\n")
+            + "\n[sources.zendesk.propagate]\ncreate = true\nafter_sor_run = true\n"
+    });
+    let (rt, sandbox, hub) = (&f.rt, &f.sandbox, &f.hub);
     let now = chrono::Utc::now();
     sandbox.salesforce.insert(Account {
         id: String::new(),
@@ -247,7 +250,7 @@ fn a_scheduled_sor_run_with_new_accounts_propagates_them() {
         support_id: None,
     });
     let scheduler = accord_engine::schedule::Scheduler::default();
-    let turn = scheduler.run_due(&hub, chrono::Utc::now() + chrono::Duration::minutes(16), rt.handle());
+    let turn = scheduler.run_due(hub, chrono::Utc::now() + chrono::Duration::minutes(16), rt.handle());
     assert_eq!(turn.due, ["salesforce"]);
     assert_eq!(turn.new_accounts, 1, "{:?}", turn.error);
     let org = sandbox
@@ -261,7 +264,7 @@ fn a_scheduled_sor_run_with_new_accounts_propagates_them() {
         (org.name.as_str(), org.domain_names.as_slice()),
         ("Northwind Signals", &["northwind-signals.example".to_owned()][..])
     );
-    rt.block_on(sandbox.shutdown());
+    f.shutdown();
 }
 
 /// Stripe customers linked by their email get `metadata.account_id`, written form-encoded with an
@@ -269,20 +272,14 @@ fn a_scheduled_sor_run_with_new_accounts_propagates_them() {
 /// applies nothing; the next sync (through `customer.updated` events) links them by `field`.
 #[test]
 fn stripe_customers_linked_by_email_get_their_metadata_once() {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let sandbox = rt.block_on(Sandbox::start(Company::generate(8, 120), SandboxOptions::unlimited())).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let config = accord_core::Config::from_toml(&sandbox.accord_toml(dir.path(), false).unwrap(), dir.path()).unwrap();
-    let hub = Hub::open(config).unwrap();
-    let sync =
-        |hub: &Hub| assert!(!accord_engine::sync(hub, &SyncOptions::default(), &Quiet, rt.handle()).unwrap().failed());
-    sync(&hub);
-    let mut plan = propagate::plan(&hub).unwrap();
+    let f = Fixture::new(120, |t| t);
+    let (rt, sandbox, hub) = (&f.rt, &f.sandbox, &f.hub);
+    let mut plan = propagate::plan(hub).unwrap();
     plan.upgrades.retain(|u| u.key.source == "stripe");
     plan.conflicts.clear();
     plan.creates.clear();
     assert!(!plan.upgrades.is_empty() && plan.upgrades.iter().all(|u| u.linked_by == RuleKind::Email));
-    let applied = propagate::apply(&hub, &plan, &Quiet, rt.handle()).unwrap();
+    let applied = propagate::apply(hub, &plan, &Quiet, rt.handle()).unwrap();
     assert_eq!((applied.written, applied.failed), (plan.upgrades.len() as u64, 0), "{applied:?}");
     assert_eq!(sandbox.stripe.writes().len(), plan.upgrades.len());
 
@@ -306,10 +303,10 @@ fn stripe_customers_linked_by_email_get_their_metadata_once() {
     assert_eq!(other.status(), 400, "a used key with other parameters is refused");
     assert_eq!(sandbox.stripe.writes().len(), plan.upgrades.len(), "nothing applied twice");
 
-    sync(&hub);
+    f.sync();
     for u in &plan.upgrades {
         let r = hub.store.record(ObjectKind::Organization, &u.key).unwrap().expect("linked");
         assert_eq!((r.account_id.as_str(), r.provenance.rule), (u.account_id.as_str(), RuleKind::Field), "{:?}", u.key);
     }
-    rt.block_on(sandbox.shutdown());
+    f.shutdown();
 }
