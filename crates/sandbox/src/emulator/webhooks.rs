@@ -8,6 +8,8 @@
 //! - JIRA Cloud: `X-Hub-Signature: sha256=` hex(HMAC-SHA256(secret, body)), and the delivery's id in
 //!   `X-Atlassian-Webhook-Identifier`.
 //! - Stripe: `Stripe-Signature: t=<unix>,v1=` hex(HMAC-SHA256(endpoint secret, `<t>.<body>`)).
+//! - Freshdesk signs nothing: an automation rule's webhook carries the headers its author adds,
+//!   here `X-Webhook-Token: <secret>`.
 //!
 //! Deliveries are sent from the runtime the emulator started on, one task each, so a mutation
 //! made from a test's own thread returns at once; [`Webhooks::sent`] and [`Webhooks::failed`]
@@ -28,6 +30,7 @@ pub(crate) enum Signing {
     Intercom,
     Jira,
     Stripe,
+    Freshdesk,
 }
 
 #[derive(Debug, Clone)]
@@ -142,6 +145,7 @@ pub(crate) fn sign(
             let tag = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, secret), body);
             vec![("X-Hub-Signature", format!("sha1={}", hex(tag.as_ref())))]
         }
+        Signing::Freshdesk => vec![("X-Webhook-Token", String::from_utf8_lossy(secret).into_owned())],
         Signing::Stripe => {
             let t = now.timestamp().to_string();
             let mut signed = format!("{t}.").into_bytes();

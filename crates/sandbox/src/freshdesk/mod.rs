@@ -177,7 +177,23 @@ impl Emulator {
         record.stamp(Some(now), now);
         let id = *record.id();
         store.insert(record);
+        drop(data);
+        self.notify(R::NAME, id, "created");
         id
+    }
+
+    /// An automation rule's webhook (`{"freshdesk_webhook": {...}}`, the placeholders its author
+    /// chose) naming the changed record, when a client subscribed.
+    fn notify(&self, object: &str, id: u64, change: &str) {
+        let singular = object.trim_end_matches('s');
+        let body = serde_json::json!({
+            "freshdesk_webhook": {
+                "triggered_event": format!("{singular}_{change}"),
+                format!("{singular}_id"): id,
+            }
+        });
+        let core = &self.state().core;
+        core.webhooks.deliver(crate::emulator::webhooks::Signing::Freshdesk, &body, core.clock.now());
     }
 
     /// Changes a live record and stamps its `updated_at` now.
@@ -189,7 +205,10 @@ impl Emulator {
                 change(r);
                 r.stamp(None, now);
             })
-            .ok_or_else(|| Error::NotFound { vendor: "freshdesk", object: R::NAME, id: id.to_string() })
+            .ok_or_else(|| Error::NotFound { vendor: "freshdesk", object: R::NAME, id: id.to_string() })?;
+        drop(data);
+        self.notify(R::NAME, id, "updated");
+        Ok(())
     }
 
     /// Soft-deletes a contact (`DELETE /api/v2/contacts/{id}`): it leaves the list and appears

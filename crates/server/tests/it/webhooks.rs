@@ -176,6 +176,27 @@ async fn a_stripe_customer_change_reaches_the_360_view_through_its_event() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_freshdesk_ticket_change_reaches_the_360_view_with_its_token() {
+    let s = setup_for("freshdesk").await;
+    let (ticket, account) = linked_in(&s, "freshdesk", "tickets");
+    s.sandbox.freshdesk.webhooks().subscribe(format!("{}/webhooks/freshdesk", s.base), SECRET);
+    s.sandbox
+        .freshdesk
+        .update::<accord_sandbox::freshdesk::model::Ticket>(ticket.parse().unwrap(), |t| {
+            t.subject = "Escalated from a Freshdesk rule".into()
+        })
+        .unwrap();
+    until_360_shows(&s, &account, "Escalated from a Freshdesk rule").await;
+    assert_eq!((s.sandbox.freshdesk.webhooks().sent(), s.sandbox.freshdesk.webhooks().failed()), (1, 0));
+    // Without the token, or with another: refused.
+    let url = format!("{}/webhooks/freshdesk", s.base);
+    let client = reqwest::Client::new();
+    assert_eq!(client.post(&url).body("{}").send().await.unwrap().status(), 401);
+    let r = client.post(&url).header("X-Webhook-Token", "guess").body("{}").send().await.unwrap();
+    assert_eq!(r.status(), 401);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_stale_and_replayed_deliveries_are_refused() {
     let s = setup().await;
     let client = reqwest::Client::new();
