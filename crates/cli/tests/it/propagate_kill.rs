@@ -1,6 +1,6 @@
 //! kill -9 during `accord propagate --apply`: the writes go slowly (each Zendesk request is held
 //! 150 ms), the process is killed after a few, and a second run finishes the plan (Zendesk
-//! organizations, Keap companies and Stripe customers). Every record of the plan ends up holding its account id,
+//! organizations, Keap companies, Stripe customers and Intercom contacts). Every record of the plan ends up holding its account id,
 //! and each was written exactly once:
 //! the second run reads each field back before writing, so a write the killed run had sent is
 //! not sent again.
@@ -53,7 +53,11 @@ fn a_killed_apply_resumes_and_writes_each_field_exactly_once() {
         std::thread::sleep(Duration::from_millis(10));
     }
     drop(killed); // SIGKILL, then reaped
-    let before = sandbox.zendesk.writes().len() + sandbox.keap.writes().len() + sandbox.stripe.writes().len();
+    let before =
+        [&sandbox.zendesk.writes(), &sandbox.keap.writes(), &sandbox.stripe.writes(), &sandbox.intercom.writes()]
+            .iter()
+            .map(|w| w.len())
+            .sum::<usize>();
     assert!(before < upgrades.len(), "killed before the end ({before} of {})", upgrades.len());
     sandbox.zendesk.faults().clear();
 
@@ -61,7 +65,14 @@ fn a_killed_apply_resumes_and_writes_each_field_exactly_once() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let applied = json(&out);
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-    for (_, id) in sandbox.zendesk.writes().into_iter().chain(sandbox.keap.writes()).chain(sandbox.stripe.writes()) {
+    for (_, id) in sandbox
+        .zendesk
+        .writes()
+        .into_iter()
+        .chain(sandbox.keap.writes())
+        .chain(sandbox.stripe.writes())
+        .chain(sandbox.intercom.writes())
+    {
         *counts.entry(id).or_default() += 1;
     }
     assert!(counts.values().all(|n| *n == 1), "each field written once: {counts:?}");

@@ -310,3 +310,51 @@ fn stripe_customers_linked_by_email_get_their_metadata_once() {
     }
     f.shutdown();
 }
+
+/// Intercom contacts linked through their company or their email get
+/// `custom_attributes.account_id`; one whose attribute holds something else is a conflict; the
+/// next sync links the written ones by `field`.
+#[test]
+fn intercom_contacts_linked_another_way_get_their_account_attribute() {
+    let f = Fixture::new(120, |t| t);
+    let (rt, sandbox, hub) = (&f.rt, &f.sandbox, &f.hub);
+    let contacts = sandbox.intercom.snapshot().contacts;
+    let attribute = |id: &str| contacts.iter().find(|c| c.id == id).and_then(|c| c.account_id.clone());
+    let (mut upgrades, mut conflicts) = (BTreeSet::new(), BTreeSet::new());
+    for (key, expected) in &sandbox.truth().records {
+        if let (("intercom", "contacts"), Expected::Linked { account_id, by: Some(by) }) =
+            ((key.source, key.object), expected)
+            && by.index > 0
+        {
+            let entry = (key.native_id.clone(), account_id.clone());
+            if attribute(&key.native_id).is_some() {
+                conflicts.insert(entry)
+            } else {
+                upgrades.insert(entry)
+            };
+        }
+    }
+    assert!(!upgrades.is_empty());
+    let mut plan = propagate::plan(hub).unwrap();
+    plan.upgrades.retain(|u| u.key.source == "intercom");
+    plan.conflicts.retain(|c| c.key.source == "intercom");
+    plan.creates.clear();
+    let planned: BTreeSet<_> = plan.upgrades.iter().map(|u| (u.key.native_id.clone(), u.account_id.clone())).collect();
+    assert_eq!(planned, upgrades);
+    let planned: BTreeSet<_> = plan.conflicts.iter().map(|c| (c.key.native_id.clone(), c.account_id.clone())).collect();
+    assert_eq!(planned, conflicts);
+    let applied = propagate::apply(hub, &plan, &Quiet, rt.handle()).unwrap();
+    assert_eq!((applied.written, applied.failed), (upgrades.len() as u64, 0), "{applied:?}");
+    assert_eq!(sandbox.intercom.writes().len(), upgrades.len());
+    sandbox.clock().advance(chrono::Duration::seconds(2));
+    f.sync();
+    for (id, account) in &upgrades {
+        let r = hub
+            .store
+            .record(ObjectKind::Contact, &RecordKey::new("intercom", "contacts", id.clone()))
+            .unwrap()
+            .expect("linked");
+        assert_eq!((r.account_id.as_str(), r.provenance.rule), (account.as_str(), RuleKind::Field), "{id}");
+    }
+    f.shutdown();
+}

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Query, Request, State as AxState};
+use axum::extract::{Path, Query, Request, State as AxState};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, post};
@@ -38,6 +38,7 @@ pub(crate) fn router(state: Arc<State>) -> Router {
         .route("/companies/scroll", get(scroll))
         .route("/contacts", get(contacts))
         .route("/contacts/search", post(search_contacts))
+        .route("/contacts/{id}", get(show_contact).put(update_contact))
         .route("/conversations", get(conversations))
         .route("/conversations/search", post(search_conversations))
         .route("/tags", get(tags))
@@ -67,6 +68,61 @@ const LIMIT_HEADERS: LimitHeaders = LimitHeaders {
 /// token (Singer's tap-intercom does, before anything else).
 async fn tags() -> Response {
     Json(json!({ "type": "list", "data": [] })).into_response()
+}
+
+/// `GET /contacts/{id}`.
+async fn show_contact(AxState(s): AxState<Arc<State>>, Path(id): Path<String>) -> Response {
+    let found = s.data.read().contacts.get(&id).map(Contact::to_json);
+    match found {
+        Some(c) => Json(c).into_response(),
+        None => error(&s, StatusCode::NOT_FOUND, "not_found", "User Not Found"),
+    }
+}
+
+/// `PUT /contacts/{id}`: `name`, `email` and `custom_attributes.account_id` change (text or a
+/// number; `null` clears it); the answer is the contact as stored.
+async fn update_contact(AxState(s): AxState<Arc<State>>, Path(id): Path<String>, body: Bytes) -> Response {
+    use super::model::AttributeValue;
+    let Ok(Value::Object(change)) = serde_json::from_slice::<Value>(&body) else {
+        return error(&s, StatusCode::BAD_REQUEST, "parameter_invalid", "the body is not a JSON object");
+    };
+    let account = match change.get("custom_attributes").and_then(|c| c.get("account_id")) {
+        None => None,
+        Some(Value::Null) => Some(None),
+        Some(Value::String(t)) => Some(Some(AttributeValue::Text(t.clone()))),
+        Some(Value::Number(n)) => match n.as_i64() {
+            Some(i) => Some(Some(AttributeValue::Int(i))),
+            None => Some(n.as_f64().map(AttributeValue::Float)),
+        },
+        Some(other) => {
+            let message = format!("Custom attribute 'account_id' has a value of the wrong type: {other}");
+            return error(&s, StatusCode::BAD_REQUEST, "parameter_invalid", &message);
+        }
+    };
+    let now = crate::clock::whole_seconds(s.core.clock.now());
+    let stored = {
+        let mut data = s.data.write();
+        data.contacts.update(&id, |c| {
+            if let Some(a) = account.clone() {
+                c.account_id = a;
+            }
+            if let Some(name) = change.get("name").and_then(Value::as_str) {
+                c.name = Some(name.to_owned());
+            }
+            if let Some(email) = change.get("email").and_then(Value::as_str) {
+                c.email = Some(email.to_owned());
+            }
+            c.updated_at = now;
+            c.to_json()
+        })
+    };
+    match stored {
+        Some(c) => {
+            s.core.log_write("contact", &id);
+            Json(c).into_response()
+        }
+        None => error(&s, StatusCode::NOT_FOUND, "not_found", "User Not Found"),
+    }
 }
 
 async fn not_found(AxState(s): AxState<Arc<State>>) -> Response {

@@ -108,5 +108,5 @@ pub fn connector(
     )?;
     let mut streams = streams::streams(s.per_page.clamp(1, 150), s.reconcile_every.0);
     apply_overrides(name, &mut streams, &source.objects)?;
-    Ok(HttpConnector::new("intercom", client, streams))
+    Ok(HttpConnector::new("intercom", client, streams).with_writes(vec![streams::contact_account_id()]))
 }

@@ -112,3 +112,22 @@ pub fn streams(per_page: u32, reconcile_every: Option<chrono::Duration>) -> Vec<
         ),
     ]
 }
+
+/// `accord propagate` writes the account id into a contact's `custom_attributes.account_id`
+/// (`PUT /contacts/{id}`), and reads it back from `GET` of the same contact.
+pub fn contact_account_id() -> crate::http::WriteDef {
+    crate::http::WriteDef {
+        object: "contacts".into(),
+        field: path("custom_attributes.account_id"),
+        read: Box::new(|id| RequestSpec::get(format!("/contacts/{id}"))),
+        read_value: path("custom_attributes.account_id"),
+        write: Box::new(|id, value| {
+            RequestSpec::with_body(
+                "PUT",
+                format!("/contacts/{id}"),
+                json!({"custom_attributes": {"account_id": value}}),
+            )
+        }),
+        create: None,
+    }
+}
