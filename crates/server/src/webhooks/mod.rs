@@ -64,11 +64,6 @@ impl Webhooks {
         }
         Ok(Self { endpoints, syncs: Debouncer::default() })
     }
-
-    /// Syncs started by deliveries so far, per source (for tests and metrics).
-    pub fn syncs_run(&self, source: &str) -> u64 {
-        self.syncs.runs(source)
-    }
 }
 
 /// The checked head of a delivery: its source and what the body check needs.
@@ -153,16 +148,11 @@ struct Slot {
     scheduled: bool,
     running: bool,
     again: bool,
-    runs: u64,
 }
 
 impl Debouncer {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Slot>> {
         self.slots.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn runs(&self, source: &str) -> u64 {
-        self.lock().get(source).map_or(0, |s| s.runs)
     }
 
     /// A delivery for `source` arrived.
@@ -220,7 +210,6 @@ impl Debouncer {
                 let mut slots = this.lock();
                 let slot = slots.entry(source.clone()).or_default();
                 slot.running = false;
-                slot.runs += 1;
                 if !slot.again && !busy {
                     return;
                 }
