@@ -320,6 +320,13 @@ object_kinds! {
         tax: Money,
         /// How many line items it has (the items are in the payload).
         line_count: Int,
+        /// The first day the recurring price it bills applies: its period start, or the day of
+        /// the mid-cycle upgrade or downgrade it prorates.
+        billed_from: Time,
+        /// The subscription's recurring unit price it bills from `billed_from`, minor units.
+        billed_unit_amount: Int,
+        /// The quantity of that price.
+        billed_quantity: Int,
     }
     /// A conversation or email with the customer.
     Interaction => Interaction, "interaction", "interactions" {

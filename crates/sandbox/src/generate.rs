@@ -255,7 +255,7 @@ pub struct Company {
     pub keap: KeapData,
     pub stripe: StripeData,
     /// Each Stripe subscription's revenue as the generator means it.
-    pub(crate) billing: Vec<crate::stripe::seed::Terms>,
+    pub(crate) billing: Vec<crate::billing::Terms>,
 }
 
 /// What the second day deleted ([`Company::delete_some`]).
@@ -285,7 +285,7 @@ impl Company {
     }
 
     /// The MRR each account must show at each month end up to `through` (the last day counted),
-    /// in US cents at the sandbox's rates ([`crate::stripe::seed::RATES`]), computed from the
+    /// in US cents at the sandbox's rates ([`crate::billing::RATES`]), computed from the
     /// generator's own terms for the subscriptions `truth` links to each account. Months without
     /// revenue are absent.
     pub fn expected_mrr(
@@ -293,7 +293,7 @@ impl Company {
         truth: &Truth,
         through: chrono::NaiveDate,
     ) -> std::collections::BTreeMap<String, std::collections::BTreeMap<chrono::NaiveDate, i64>> {
-        crate::stripe::seed::expected_mrr(&self.billing, truth, through)
+        crate::billing::expected_mrr(&self.billing, truth, through)
     }
 
     /// How many records each system holds, deleted ones included.
@@ -2038,11 +2038,11 @@ impl Generator {
     /// The Stripe account ([`crate::stripe::seed`]): people's addresses only of companies no plant
     /// spanning companies touches.
     fn stripe(&mut self, people: &[Vec<Person>]) {
-        let orgs: Vec<crate::stripe::seed::SeedOrg> = self
+        let orgs: Vec<crate::billing::SeedOrg> = self
             .orgs
             .iter()
             .zip(people)
-            .map(|(o, ps)| crate::stripe::seed::SeedOrg {
+            .map(|(o, ps)| crate::billing::SeedOrg {
                 account: o.account.expect("accounts are made with the Salesforce records"),
                 account_id: o.account_id.clone(),
                 name: o.name.clone(),

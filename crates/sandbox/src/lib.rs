@@ -27,6 +27,7 @@
 // once per request and returned straight to axum, so its size never travels far.
 #![allow(clippy::result_large_err)]
 
+pub mod billing;
 pub mod capsule;
 pub mod clock;
 pub mod delighted;
@@ -372,7 +373,7 @@ access_token = {{ file = "intercom_token" }}
             keap_url = self.keap.base_url(),
             keap_token_url = self.keap.token_url(),
             stripe_url = self.stripe.base_url(),
-            rates = stripe::seed::RATES.iter().map(|(c, r)| format!("{c} = \"{r}\"")).collect::<Vec<_>>().join(", "),
+            rates = billing::RATES.iter().map(|(c, r)| format!("{c} = \"{r}\"")).collect::<Vec<_>>().join(", "),
         ))
     }
 }

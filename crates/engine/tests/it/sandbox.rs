@@ -423,7 +423,7 @@ fn mrr_matches_the_generators_figures(seed: u64, size: usize) {
         }
         let join = account.join_date.date_naive();
         let first = want.keys().next().copied().unwrap_or(join).min(join);
-        let want_moves = accord_sandbox::stripe::seed::expected_movements(&want, first, through, join);
+        let want_moves = accord_sandbox::billing::expected_movements(&want, first, through, join);
         let got_moves: Vec<(NaiveDate, String, i64)> = h
             .movements
             .iter()

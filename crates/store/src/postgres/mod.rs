@@ -43,6 +43,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (10, "contact_organization", include_str!("../../migrations/postgres/0010_contact_organization.sql")),
     (11, "webhook_deliveries", include_str!("../../migrations/postgres/0011_webhook_deliveries.sql")),
     (12, "propagation", include_str!("../../migrations/postgres/0012_propagation.sql")),
+    (13, "billed_price", include_str!("../../migrations/postgres/0013_billed_price.sql")),
 ];
 
 /// Connections per process: enough for a server's blocking threads and a sync at once, small

@@ -33,6 +33,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (10, "contact_organization", include_str!("../../migrations/sqlite/0010_contact_organization.sql")),
     (11, "webhook_deliveries", include_str!("../../migrations/sqlite/0011_webhook_deliveries.sql")),
     (12, "propagation", include_str!("../../migrations/sqlite/0012_propagation.sql")),
+    (13, "billed_price", include_str!("../../migrations/sqlite/0013_billed_price.sql")),
 ];
 
 /// Keys looked up per statement (SQLite binds at most 32,766 parameters).
