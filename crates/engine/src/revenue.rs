@@ -115,6 +115,15 @@ pub struct Phase {
     pub discounts: Vec<Discount>,
 }
 
+/// A recurring price a statement bills from a day on: its period start, or the day of the
+/// mid-cycle upgrade or downgrade it prorates (the statement's `billed_*` fields).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct BilledPrice {
+    pub from: NaiveDate,
+    pub unit_amount: i64,
+    pub quantity: i64,
+}
+
 /// A subscription's status now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -193,6 +202,52 @@ impl Subscription {
             return (0, 1);
         };
         phase_monthly(phase, day)
+    }
+
+    /// Splits the subscription's history at each day its statements bill another price, so its
+    /// MRR follows upgrades and downgrades (mid-cycle or at a renewal) rather than showing its
+    /// current price for all time: the ChartMogul method, invoices as the record of what was
+    /// sold when. `billed` is in the order the statements were issued; of two naming one day,
+    /// the later wins. Each price holds from its day to the next one's; before the first, the
+    /// first's; from the last on, the subscription's own current item (what it bills now, and
+    /// any change not invoiced yet). The interval, plan and discounts are the subscription's
+    /// own throughout: a change of interval shows as one from its day on only through the
+    /// current item. Without statements the one phase stays as it is.
+    pub fn follow_billed_prices(&mut self, billed: &[BilledPrice]) {
+        let [phase] = self.phases.as_slice() else { return };
+        let Some(current) = phase.items.first().cloned() else { return };
+        let mut points: Vec<BilledPrice> = Vec::with_capacity(billed.len());
+        for b in billed {
+            points.retain(|p| p.from != b.from);
+            points.push(*b);
+        }
+        points.sort_by_key(|p| p.from);
+        let start = phase.from;
+        let discounts = phase.discounts.clone();
+        let mut phases: Vec<Phase> = Vec::with_capacity(points.len());
+        for (i, p) in points.iter().enumerate() {
+            let from = if i == 0 { start } else { p.from.max(start) };
+            let items = if i + 1 == points.len() {
+                phase.items.clone()
+            } else {
+                vec![Item { unit_amount: p.unit_amount, quantity: p.quantity, ..current.clone() }]
+            };
+            if let Some(last) = phases.last_mut() {
+                if last.items == items {
+                    continue;
+                }
+                if from <= last.from {
+                    // A price billed before the subscription started: the later one holds.
+                    last.items = items;
+                    continue;
+                }
+                last.until = Some(from);
+            }
+            phases.push(Phase { from, until: None, items, discounts: discounts.clone() });
+        }
+        if !phases.is_empty() {
+            self.phases = phases;
+        }
     }
 
     /// `renewal_date`: the current period end, while the subscription counts and will renew.
@@ -689,6 +744,40 @@ mod tests {
         });
         assert_eq!(on(&s, "2024-02-09"), 1000);
         assert_eq!(on(&s, "2024-02-10"), 3000);
+    }
+
+    #[test]
+    fn billed_prices_split_the_history_at_each_change() {
+        let billed = |from: &str, unit: i64, quantity: i64| BilledPrice { from: d(from), unit_amount: unit, quantity };
+        // Now 3 seats at 3000; billed 1 at 1000 from Jan, upgraded mid-cycle on Feb 10 to 3 at
+        // 3000 (the proration), renewed at that price on Mar 1.
+        let mut s = sub("s", vec![item(3000, 3, Interval::Month, 1)], "2024-01-01");
+        s.follow_billed_prices(&[
+            billed("2024-01-01", 1000, 1),
+            billed("2024-02-01", 1000, 1),
+            billed("2024-02-10", 3000, 3),
+            billed("2024-03-01", 3000, 3),
+        ]);
+        assert_eq!(s.phases.len(), 2, "equal neighbours merge: {:?}", s.phases);
+        assert_eq!((on(&s, "2024-01-31"), on(&s, "2024-02-09")), (1000, 1000));
+        assert_eq!((on(&s, "2024-02-10"), on(&s, "2024-04-30")), (9000, 9000));
+        // A downgrade at a renewal; the first statement after a trial still prices the start;
+        // two statements of one day: the later wins.
+        let mut d2 = sub("d", vec![item(1000, 1, Interval::Month, 1)], "2024-01-01");
+        d2.follow_billed_prices(&[
+            billed("2024-01-15", 2000, 2),
+            billed("2024-03-15", 2000, 1),
+            billed("2024-03-15", 1000, 1),
+        ]);
+        assert_eq!((on(&d2, "2024-01-05"), on(&d2, "2024-03-14"), on(&d2, "2024-03-15")), (4000, 4000, 1000));
+        // The last billed price gives way to the current item: a change not invoiced yet.
+        let mut n = sub("n", vec![item(500, 1, Interval::Month, 1)], "2024-01-01");
+        n.follow_billed_prices(&[billed("2024-01-01", 700, 1), billed("2024-02-01", 700, 1)]);
+        assert_eq!((on(&n, "2024-01-31"), on(&n, "2024-02-05")), (700, 500));
+        // No statements: the current price throughout.
+        let mut none = sub("x", vec![item(500, 2, Interval::Month, 1)], "2024-01-01");
+        none.follow_billed_prices(&[]);
+        assert_eq!(on(&none, "2024-01-31"), 1000);
     }
 
     #[test]

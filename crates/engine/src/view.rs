@@ -216,10 +216,12 @@ pub fn account_360(hub: &Hub, account_id: &str, per_kind: u32, now: Timestamp) -
     Ok(Some(Account360 { account, usage_30d, dau, wau, mau, mrr_minor, mrr: money_text(mrr_minor), revenue, records }))
 }
 
-/// The account's subscriptions as the revenue model's terms, and the configured rate table.
+/// The account's subscriptions as the revenue model's terms, each following the prices its
+/// statements billed (upgrades and downgrades), and the configured rate table.
 fn account_revenue(hub: &Hub, account_id: &str) -> Result<(Vec<revenue::Subscription>, revenue::Rates)> {
     let rates = revenue::rates_from_config(&hub.config.raw.revenue).map_err(|e| EngineError::Invalid(e.to_string()))?;
     let query = RecordQuery { account_id: Some(account_id.to_owned()), ..Default::default() };
+    let billed = billed_prices(hub, &query)?;
     let rows = hub.store.records(ObjectKind::Subscription, &query, 0, 10_000)?.items;
     let subs = rows
         .iter()
@@ -227,10 +229,44 @@ fn account_revenue(hub: &Hub, account_id: &str) -> Result<(Vec<revenue::Subscrip
         .filter_map(|r| {
             let TypedRecord::Subscription(s) = ObjectKind::Subscription.typed(&r.fields) else { return None };
             let id = format!("{}/{}/{}", r.key.source, r.key.object, r.key.native_id);
-            revenue::from_record(&id, account_id, &s, rates.reporting)
+            let mut sub = revenue::from_record(&id, account_id, &s, rates.reporting)?;
+            if let Some(prices) = billed.get(&(r.key.source.clone(), r.key.native_id.clone())) {
+                sub.follow_billed_prices(prices);
+            }
+            Some(sub)
         })
         .collect();
     Ok((subs, rates))
+}
+
+/// The recurring prices the account's statements billed, per `(source, subscription id)`, in the
+/// order they were issued. Void, draft and deleted statements billed nothing.
+fn billed_prices(hub: &Hub, query: &RecordQuery) -> Result<BTreeMap<(String, String), Vec<revenue::BilledPrice>>> {
+    let rows = hub.store.records(ObjectKind::Invoice, query, 0, 100_000)?.items;
+    let mut billed: Vec<(Timestamp, (String, String), revenue::BilledPrice)> = rows
+        .iter()
+        .filter(|r| !r.is_deleted)
+        .filter_map(|r| {
+            let TypedRecord::Invoice(i) = ObjectKind::Invoice.typed(&r.fields) else { return None };
+            let status = i.status.as_deref().unwrap_or_default().to_ascii_lowercase();
+            if matches!(status.as_str(), "void" | "voided" | "draft" | "deleted" | "canceled" | "cancelled") {
+                return None;
+            }
+            let price = revenue::BilledPrice {
+                from: i.billed_from?.date_naive(),
+                unit_amount: i.billed_unit_amount?,
+                quantity: i.billed_quantity?,
+            };
+            let issued = i.issued_at.or(i.billed_from)?;
+            Some((issued, (r.key.source.clone(), i.subscription_id?), price))
+        })
+        .collect();
+    billed.sort_by_key(|(issued, _, p)| (*issued, p.from));
+    let mut out: BTreeMap<(String, String), Vec<revenue::BilledPrice>> = BTreeMap::new();
+    for (_, key, price) in billed {
+        out.entry(key).or_default().push(price);
+    }
+    Ok(out)
 }
 
 fn mrr_at(subs: &[revenue::Subscription], rates: &revenue::Rates, t: Timestamp) -> Result<i64> {

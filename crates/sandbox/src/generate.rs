@@ -296,6 +296,16 @@ impl Company {
         crate::billing::expected_mrr(&self.billing, truth, through)
     }
 
+    /// The subscriptions the generator upgrades or downgrades mid-cycle, as `source/object/id`:
+    /// their history before the change is only in their invoices.
+    pub fn changed_subscriptions(&self) -> Vec<String> {
+        self.billing
+            .iter()
+            .filter(|t| !t.changes.is_empty())
+            .map(|t| format!("{}/{}/{}", t.subscription.source, t.subscription.object, t.subscription.native_id))
+            .collect()
+    }
+
     /// How many records each system holds, deleted ones included.
     pub fn record_count(&self) -> usize {
         let (s, z, i) = (&self.salesforce, &self.zendesk, &self.intercom);
@@ -2060,7 +2070,7 @@ impl Generator {
             o.records.extend(ixs);
         }
         self.out.stripe = data;
-        self.out.billing = terms;
+        self.out.billing.extend(terms);
     }
 
     fn plain_accounts(&mut self) {

@@ -378,8 +378,9 @@ fn freshdesk_capsule_and_keap_rejections_carry_their_hints() {
 
 /// Revenue ground truth: after a sync of the sandbox, every account's MRR at every month end,
 /// and every movement, equal the generator's own figures (computed from the terms it gave each
-/// Stripe subscription, not by accord's model) to the cent, in four currencies converted with the
-/// sandbox's `[revenue]` rates.
+/// subscription, not by accord's model) to the cent, in four currencies converted with the
+/// sandbox's `[revenue]` rates, through mid-cycle upgrades and downgrades known only from
+/// their invoices.
 #[test]
 fn every_accounts_mrr_for_every_month_matches_the_generators_figures() {
     mrr_matches_the_generators_figures(11, 300);
@@ -398,6 +399,8 @@ fn mrr_matches_the_generators_figures(seed: u64, size: usize) {
     let truth = company.truth();
     let through = NaiveDate::from_ymd_opt(2024, 12, 31).unwrap();
     let expected = company.expected_mrr(&truth, through);
+    let changed = company.changed_subscriptions();
+    assert!(changed.len() >= size / 100, "{} subscriptions changed mid-cycle", changed.len());
     let sandbox = rt.block_on(Sandbox::start(company, SandboxOptions::unlimited())).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let toml = sandbox.accord_toml(dir.path(), false).unwrap();

@@ -130,6 +130,19 @@ pub struct Invoice {
     pub description: String,
     pub price: Option<Price>,
     pub quantity: i64,
+    /// The invoice of a mid-cycle upgrade or downgrade (`billing_reason: subscription_update`,
+    /// `proration_behavior: always_invoice`): its line is the remaining time on the new price,
+    /// over `period_start..period_end`, and this is the credit for the unused time on the old.
+    pub proration: Option<Credit>,
+}
+
+/// The credit line of a proration: unused time on the old price (a negative amount).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Credit {
+    pub line_id: String,
+    pub price: Price,
+    pub quantity: i64,
+    pub amount: i64,
 }
 
 impl Invoice {
@@ -360,10 +373,11 @@ impl Invoice {
     pub fn to_json(&self, shape: Shape) -> Value {
         let paid = self.status == "paid";
         let finalized = (self.status != "draft").then_some(self.created);
-        let mut line = json!({
+        let credit = self.proration.as_ref().map_or(0, |c| c.amount);
+        let line = json!({
             "id": self.line_id,
             "object": "line_item",
-            "amount": self.subtotal,
+            "amount": self.subtotal - credit,
             "currency": self.currency,
             "description": self.description,
             "discount_amounts": [],
@@ -372,7 +386,7 @@ impl Invoice {
             "livemode": false,
             "metadata": {},
             "period": { "start": self.period_start, "end": self.period_end },
-            "proration": false,
+            "proration": self.proration.is_some(),
             "quantity": self.quantity,
             "tax_amounts": [],
             "tax_rates": [],
@@ -392,7 +406,11 @@ impl Invoice {
             "attempted": self.status != "draft",
             "auto_advance": self.status == "draft" || self.status == "open",
             "automatic_tax": { "enabled": false, "status": null },
-            "billing_reason": if self.subscription.is_some() { "subscription_cycle" } else { "manual" },
+            "billing_reason": match (&self.subscription, &self.proration) {
+                (Some(_), Some(_)) => "subscription_update",
+                (Some(_), None) => "subscription_cycle",
+                (None, _) => "manual",
+            },
             "charge": null,
             "collection_method": "charge_automatically",
             "created": self.created,
@@ -455,28 +473,26 @@ impl Invoice {
             v.extend(rest);
         }
         let url = format!("/v1/invoices/{}/lines", self.id);
+        let mut lines = Vec::with_capacity(2);
+        if let Some(c) = &self.proration {
+            let mut credit = line.clone();
+            credit["id"] = json!(c.line_id);
+            credit["amount"] = json!(c.amount);
+            credit["quantity"] = json!(c.quantity);
+            credit["description"] = json!(format!("Unused time on {} × plan", c.quantity));
+            lines.push((credit, Some(&c.price)));
+        }
+        lines.push((line, self.price.as_ref()));
+        let lines: Vec<Value> = lines.into_iter().map(|(line, price)| self.line_json(line, price, shape)).collect();
         match shape {
             Shape::Legacy => {
-                line["price"] = self.price.as_ref().map_or(Value::Null, Price::to_json);
-                line["subscription"] = json!(self.subscription);
+                v["subscription"] = json!(self.subscription);
                 v["subscription"] = json!(self.subscription);
                 v["tax"] = if self.tax == 0 { Value::Null } else { json!(self.tax) };
                 v["total_tax_amounts"] = json!([]);
                 v["discount"] = Value::Null;
             }
             Shape::Basil => {
-                line["pricing"] = json!({
-                    "type": "price_details",
-                    "price_details": self.price.as_ref().map(|p| json!({ "price": p.id, "product": p.product })),
-                    "unit_amount_decimal": self.price.as_ref().map(|p| p.unit_amount.to_string()),
-                });
-                line["parent"] = match &self.subscription {
-                    Some(s) => json!({
-                        "type": "subscription_item_details",
-                        "subscription_item_details": { "subscription": s, "subscription_item": null, "proration": false },
-                    }),
-                    None => Value::Null,
-                };
                 v["parent"] = match &self.subscription {
                     Some(s) => json!({
                         "type": "subscription_details",
@@ -492,8 +508,36 @@ impl Invoice {
                 };
             }
         }
-        v["lines"] = list(url, vec![line]);
+        v["lines"] = list(url, lines);
         v
+    }
+
+    /// A line in the version's shape: the price and the subscription on the line (legacy), or
+    /// `pricing` and `parent` (basil).
+    fn line_json(&self, mut line: Value, price: Option<&Price>, shape: Shape) -> Value {
+        match shape {
+            Shape::Legacy => {
+                line["price"] = price.map_or(Value::Null, Price::to_json);
+                line["subscription"] = json!(self.subscription);
+            }
+            Shape::Basil => {
+                line["pricing"] = json!({
+                    "type": "price_details",
+                    "price_details": price.map(|p| json!({ "price": p.id, "product": p.product })),
+                    "unit_amount_decimal": price.map(|p| p.unit_amount.to_string()),
+                });
+                line["parent"] = match &self.subscription {
+                    Some(s) => json!({
+                        "type": "subscription_item_details",
+                        "subscription_item_details": {
+                            "subscription": s, "subscription_item": null, "proration": self.proration.is_some(),
+                        },
+                    }),
+                    None => Value::Null,
+                };
+            }
+        }
+        line
     }
 }
 

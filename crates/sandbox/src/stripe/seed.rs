@@ -11,8 +11,11 @@
 //! some extra seats on a subscription of their own that they give up (a contraction),
 //! and there are one-off invoices. Every billed period has an invoice.
 //!
-//! Mid-cycle upgrades and downgrades are not generated: a subscription's object shows only its
-//! current price, so the history before a change is not in what accord reads.
+//! Some paying subscriptions change mid-cycle: an upgrade to the next tier, or seats given up or
+//! added, on a day inside a billed period. The subscription's object then shows only its new
+//! price; the history is in its invoices, as Stripe bills it with `always_invoice`: a proration
+//! invoice on the day (unused time on the old price credited, the remaining time on the new
+//! one charged), and every later period at the new price.
 //!
 //! Each subscription's revenue as the generator intends it is its [`Terms`]; `crate::billing`
 //! turns them into the MRR per account per month a test compares `revenue_history` with.
@@ -25,8 +28,8 @@ use chrono::{Datelike, Months, NaiveDate};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::model::{Coupon, Customer, Discount, Duration, Invoice, Price, StripeData, Subscription, stripe_id};
-use crate::billing::{Every, Off, SeedOrg, Terms, date, noon};
+use super::model::{Coupon, Credit, Customer, Discount, Duration, Invoice, Price, StripeData, Subscription, stripe_id};
+use crate::billing::{Change, Every, Off, SeedOrg, Terms, date, noon};
 use crate::generate::AS_OF;
 use crate::truth::{Gone, Ix, Key, Ledger, Plan, RecordKey, STRIPE, rules};
 
@@ -258,6 +261,40 @@ impl Seeder<'_> {
             };
             Discount { id: self.id("di"), coupon, start: noon(paid_from), end }
         });
+        // A mid-cycle upgrade or downgrade of some paying subscriptions, on a day inside one of
+        // their billed periods: the next tier's price or another seat count from that day on,
+        // invoiced at once for the rest of the period (a proration: the unused time on the old
+        // price credited, the remaining time on the new one charged).
+        let mut change: Option<(NaiveDate, Price, i64)> = None;
+        let served_to = ended.unwrap_or(today).min(today);
+        if !p.count_metered && !p.lapses && status != "trialing" && served_to > paid_from + chrono::Duration::days(2) {
+            if self.rng.random_bool(0.15) {
+                let span = (served_to - paid_from).num_days();
+                let mut on = paid_from + chrono::Duration::days(self.rng.random_range(1..span));
+                let mut j = 0u32;
+                while every.nth(paid_from, j + 1) <= on {
+                    j += 1;
+                }
+                if every.nth(paid_from, j) == on {
+                    on += chrono::Duration::days(1);
+                }
+                let up = tier < 2 && self.rng.random_bool(0.6);
+                let (new_tier, new_quantity) = match (up, p.quantity) {
+                    (true, q) => (tier + 1, q),
+                    (false, q) if q > 1 => (tier, q - 1),
+                    (false, q) => (tier, q + 2),
+                };
+                let new_unit = match every {
+                    Every::Month => prices[new_tier],
+                    Every::Year => prices[new_tier] * 10,
+                    Every::Week => prices[new_tier] / 4,
+                };
+                let new_price = Price { id: self.id("price"), unit_amount: new_unit, ..price.clone() };
+                if on < served_to && on > paid_from {
+                    change = Some((on, new_price, new_quantity));
+                }
+            }
+        }
         let key = RecordKey::new(STRIPE, "subscriptions", sub_id.clone());
         self.ledger.push(
             key.clone(),
@@ -289,7 +326,14 @@ impl Seeder<'_> {
                     Duration::Repeating(_) => Some((off, d.end.map(date))),
                 }
             }),
-            changes: Vec::new(),
+            changes: change
+                .iter()
+                .map(|(from, price, quantity)| Change {
+                    from: *from,
+                    unit_amount: price.unit_amount,
+                    quantity: *quantity,
+                })
+                .collect(),
         });
         // An invoice per billed period, from the first paid one to the current one.
         if status != "trialing" && !p.lapses {
@@ -299,7 +343,9 @@ impl Seeder<'_> {
                 if from > today || ended.is_some_and(|e| from >= e) {
                     break;
                 }
-                let gross = unit * p.quantity;
+                let changed = change.as_ref().filter(|(on, _, _)| *on <= from);
+                let (bill_price, bill_quantity) = changed.map_or((&price, p.quantity), |(_, pr, q)| (pr, *q));
+                let gross = bill_price.unit_amount * bill_quantity;
                 let off = match &discount {
                     Some(d) if d.coupon.duration == Duration::Once && j > 0 => 0,
                     Some(d) if d.end.is_some_and(|e| noon(from) >= e) => 0,
@@ -331,16 +377,57 @@ impl Seeder<'_> {
                         period_end: noon(to),
                         paid_at: (state == "paid").then_some(noon(from) + 7_200),
                         line_id,
-                        description: format!("{} × plan ({})", p.quantity, interval_name),
-                        price: Some(price.clone()),
-                        quantity: p.quantity,
+                        description: format!("{bill_quantity} × plan ({interval_name})"),
+                        price: Some(bill_price.clone()),
+                        quantity: bill_quantity,
+                        proration: None,
                     },
                     parent,
                 );
+                if let Some((on, new_price, new_quantity)) = change.as_ref().filter(|(on, _, _)| from < *on && *on < to)
+                {
+                    let (left, days) = ((to - *on).num_days(), (to - from).num_days().max(1));
+                    let credit = -(price.unit_amount * p.quantity * left / days);
+                    let charge = new_price.unit_amount * new_quantity * left / days;
+                    let subtotal = charge + credit;
+                    let id = self.id("in");
+                    let (line_id, credit_line) = (self.id("il"), self.id("il"));
+                    self.push_invoice(
+                        Invoice {
+                            id,
+                            customer: customer.id.clone(),
+                            customer_email: customer.email.clone(),
+                            subscription: Some(sub_id.clone()),
+                            created: noon(*on) + 3_600,
+                            currency: currency.to_lowercase(),
+                            subtotal,
+                            tax: if currency == "EUR" || currency == "GBP" { subtotal / 5 } else { 0 },
+                            status: "paid".into(),
+                            period_start: noon(*on),
+                            period_end: noon(to),
+                            paid_at: Some(noon(*on) + 7_200),
+                            line_id,
+                            description: format!("Remaining time on {new_quantity} × plan ({interval_name})"),
+                            price: Some(new_price.clone()),
+                            quantity: *new_quantity,
+                            proration: Some(Credit {
+                                line_id: credit_line,
+                                price: price.clone(),
+                                quantity: p.quantity,
+                                amount: credit,
+                            }),
+                        },
+                        parent,
+                    );
+                }
                 j += 1;
             }
         }
         let item_id = self.id("si");
+        let (price, quantity) = match change {
+            Some((_, new_price, new_quantity)) => (new_price, new_quantity),
+            None => (price, p.quantity),
+        };
         self.data.subscriptions.push(Subscription {
             id: sub_id.clone(),
             customer: customer.id.clone(),
@@ -349,7 +436,7 @@ impl Seeder<'_> {
             start_date: created,
             item_id,
             price,
-            quantity: p.quantity,
+            quantity,
             current_period_start: noon(current.0),
             current_period_end: noon(current.1),
             cancel_at_period_end,
@@ -396,6 +483,7 @@ impl Seeder<'_> {
                 description: "Onboarding".into(),
                 price: None,
                 quantity: 1,
+                proration: None,
             },
             parent,
         );

@@ -322,6 +322,7 @@ fn invoice_fields(i: &Value) -> Value {
         .and_then(|v| v.as_str().map(str::to_owned).or_else(|| v.get("id").and_then(Value::as_str).map(str::to_owned)));
     let status = i.get("status").and_then(Value::as_str).unwrap_or_default();
     let attempted = i.get("attempted").and_then(Value::as_bool) == Some(true);
+    let billed = billed_line(i);
     json!({
         "amount": total.and_then(|t| major(t, currency)),
         "tax": tax.and_then(|t| major(t, currency)),
@@ -329,7 +330,42 @@ fn invoice_fields(i: &Value) -> Value {
         "non_recurring": subscription.is_none(),
         "failed": status == "uncollectible" || (status == "open" && attempted),
         "line_count": i.pointer("/lines/data").and_then(Value::as_array).map(Vec::len),
+        "billed_from": billed.map(|b| b.0),
+        "billed_unit_amount": billed.map(|b| b.1),
+        "billed_quantity": billed.map(|b| b.2),
     })
+}
+
+/// The recurring price a subscription invoice bills, as `(from, unit amount, quantity)`: its
+/// positive proration line when it prorates a mid-cycle change (from the change: the line's
+/// period start), else its first subscription line (from its period start). Credit lines
+/// (unused time on the old price) are negative and never the price billed. The line says
+/// whether it prorates in `parent.subscription_item_details.proration` (basil) or `proration`,
+/// and its price in `pricing.unit_amount_decimal` (basil; decimal text of minor units) or
+/// `price.unit_amount`.
+fn billed_line(i: &Value) -> Option<(i64, i64, i64)> {
+    let lines = i.pointer("/lines/data").and_then(Value::as_array)?;
+    let of_subscription = |l: &&Value| {
+        l.get("type").and_then(Value::as_str) == Some("subscription")
+            || l.pointer("/parent/type").and_then(Value::as_str) == Some("subscription_item_details")
+    };
+    let proration = |l: &Value| {
+        l.pointer("/parent/subscription_item_details/proration")
+            .or_else(|| l.get("proration"))
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
+    };
+    let positive = |l: &&Value| l.get("amount").and_then(Value::as_i64).is_some_and(|a| a >= 0);
+    let candidates: Vec<&Value> = lines.iter().filter(of_subscription).filter(positive).collect();
+    let line = candidates.iter().find(|l| proration(l)).or_else(|| candidates.first())?;
+    let unit = match line.pointer("/pricing/unit_amount_decimal").and_then(Value::as_str) {
+        // Whole minor units only: a fractional unit price (`"12.5"`) is not an amount MRR can
+        // hold exactly, so the invoice names no billed price.
+        Some(text) => text.parse::<i64>().ok()?,
+        None => line.pointer("/price/unit_amount").and_then(Value::as_i64)?,
+    };
+    let from = line.pointer("/period/start").and_then(Value::as_i64)?;
+    Some((from, unit, line.get("quantity").and_then(Value::as_i64).unwrap_or(1)))
 }
 
 #[cfg(test)]
@@ -372,8 +408,38 @@ mod tests {
         assert_eq!(
             f,
             json!({"amount": "12.00", "tax": "2.00", "subscription": "sub_1", "non_recurring": false,
-            "failed": true, "line_count": 1})
+            "failed": true, "line_count": 1, "billed_from": null, "billed_unit_amount": null,
+            "billed_quantity": null})
         );
+    }
+
+    #[test]
+    fn a_proration_bills_the_new_price_from_the_change_in_both_shapes() {
+        // An upgrade on day 15 of a period: unused time on the old price (negative), remaining
+        // time on the new one, both prorations over [15, 30).
+        let basil = json!({"lines": {"data": [
+            {"amount": -500, "quantity": 1, "period": {"start": 15, "end": 30},
+             "pricing": {"unit_amount_decimal": "1000"},
+             "parent": {"type": "subscription_item_details", "subscription_item_details": {"proration": true}}},
+            {"amount": 3000, "quantity": 2, "period": {"start": 15, "end": 30},
+             "pricing": {"unit_amount_decimal": "3000"},
+             "parent": {"type": "subscription_item_details", "subscription_item_details": {"proration": true}}},
+        ]}});
+        let legacy = json!({"lines": {"data": [
+            {"type": "subscription", "amount": -500, "quantity": 1, "proration": true,
+             "period": {"start": 15, "end": 30}, "price": {"unit_amount": 1000}},
+            {"type": "subscription", "amount": 3000, "quantity": 2, "proration": true,
+             "period": {"start": 15, "end": 30}, "price": {"unit_amount": 3000}},
+        ]}});
+        assert_eq!(billed_line(&basil), Some((15, 3000, 2)));
+        assert_eq!(billed_line(&legacy), Some((15, 3000, 2)));
+        // A cycle invoice bills its line from its period start; a one-off bills no price.
+        let cycle = json!({"lines": {"data": [{"type": "subscription", "amount": 2000, "quantity": 2,
+            "proration": false, "period": {"start": 30, "end": 60}, "price": {"unit_amount": 1000}}]}});
+        assert_eq!(billed_line(&cycle), Some((30, 1000, 2)));
+        let one_off = json!({"lines": {"data": [{"type": "invoiceitem", "amount": 50_000, "quantity": 1,
+            "period": {"start": 5, "end": 5}, "price": null}]}});
+        assert_eq!(billed_line(&one_off), None);
     }
 
     #[test]

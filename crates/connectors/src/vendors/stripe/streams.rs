@@ -123,6 +123,9 @@ pub fn streams(page_size: u32, account_key: &str) -> Vec<StreamDef> {
             ("period_end", "period_end"),
             ("tax", "accord.tax"),
             ("line_count", "accord.line_count"),
+            ("billed_from", "accord.billed_from"),
+            ("billed_unit_amount", "accord.billed_unit_amount"),
+            ("billed_quantity", "accord.billed_quantity"),
         ]),
     );
     vec![
