@@ -46,6 +46,21 @@ pub struct WriteDef {
     pub write: WriteRequest,
     /// How a record is created for an account, where the vendor allows it.
     pub create: Option<CreateDef>,
+    /// What the write request needs that only the vendor knows, read once before the first write.
+    pub lookup: Option<Lookup>,
+}
+
+/// A value a write needs that only the vendor knows: the id of the custom field the settings name
+/// (Capsule's field definitions). The connector reads it once, before the first write, into
+/// `into`, which the `write` closure holds a clone of; a write never goes out without it.
+#[allow(missing_debug_implementations)] // closures
+pub struct Lookup {
+    pub request: RequestSpec,
+    /// Where the value sits in the answer.
+    pub value: accord_core::FieldPath,
+    /// Said when the answer holds no such value (it names the setting to fix).
+    pub missing: String,
+    pub into: Arc<std::sync::OnceLock<String>>,
 }
 
 /// Builds the request creating a record for an account.
@@ -148,6 +163,14 @@ impl crate::WriteBack for HttpConnector {
     ) -> futures::future::BoxFuture<'a, Result<String, ConnectorError>> {
         Box::pin(async move {
             let def = self.write_def(object)?;
+            if let Some(lookup) = &def.lookup
+                && lookup.into.get().is_none()
+            {
+                let answer = self.client.fetch(&lookup.request, &mut FetchStats::default()).await?;
+                let found = lookup.value.get(&answer).and_then(|v| accord_core::id::key_text(v).ok().flatten());
+                let found = found.ok_or_else(|| ConnectorError::Fatal(lookup.missing.clone()))?;
+                let _ = lookup.into.set(found);
+            }
             let request = (def.write)(native_id, value);
             let answer = self.client.fetch(&request, &mut FetchStats::default()).await?;
             // The vendor answers with the record: its value read back is the proof.

@@ -358,3 +358,84 @@ fn intercom_contacts_linked_another_way_get_their_account_attribute() {
     }
     f.shutdown();
 }
+
+/// Capsule organisations linked by their web address get the "Account ID" custom field, written
+/// under its definition's id (read from Capsule's field definitions first); the next sync links
+/// them by `field`, and a second apply writes nothing.
+#[test]
+fn capsule_organisations_linked_by_domain_get_their_account_id_field() {
+    let f = Fixture::new(120, |t| t);
+    let (rt, sandbox, hub) = (&f.rt, &f.sandbox, &f.hub);
+    let parties = sandbox.capsule.snapshot().parties;
+    let field = |id: &str| parties.iter().find(|p| p.id.to_string() == id).and_then(|p| p.account_id.clone());
+    let (mut upgrades, mut conflicts) = (BTreeSet::new(), BTreeSet::new());
+    for (key, expected) in &sandbox.truth().records {
+        if let (("capsule", "organisations"), Expected::Linked { account_id, by: Some(by) }) =
+            ((key.source, key.object), expected)
+            && by.index > 0
+        {
+            let entry = (key.native_id.clone(), account_id.clone());
+            if field(&key.native_id).is_some() {
+                conflicts.insert(entry)
+            } else {
+                upgrades.insert(entry)
+            };
+        }
+    }
+    assert!(!upgrades.is_empty(), "the company has organisations linked by domain only");
+    let mut plan = propagate::plan(hub).unwrap();
+    plan.upgrades.retain(|u| u.key.source == "capsule");
+    plan.conflicts.retain(|c| c.key.source == "capsule");
+    plan.creates.clear();
+    let planned: BTreeSet<_> = plan.upgrades.iter().map(|u| (u.key.native_id.clone(), u.account_id.clone())).collect();
+    assert_eq!(planned, upgrades);
+    assert!(plan.upgrades.iter().all(|u| u.linked_by == RuleKind::Domain));
+    let planned: BTreeSet<_> = plan.conflicts.iter().map(|c| (c.key.native_id.clone(), c.account_id.clone())).collect();
+    assert_eq!(planned, conflicts);
+    let applied = propagate::apply(hub, &plan, &Quiet, rt.handle()).unwrap();
+    assert_eq!((applied.written, applied.failed), (upgrades.len() as u64, 0), "{applied:?}");
+    assert_eq!(sandbox.capsule.writes().len(), upgrades.len());
+    let after = sandbox.capsule.snapshot().parties;
+    for (id, account) in &upgrades {
+        let p = after.iter().find(|p| p.id.to_string() == *id).unwrap();
+        assert_eq!(p.account_id.as_deref(), Some(account.as_str()), "{id}");
+    }
+    sandbox.clock().advance(chrono::Duration::seconds(2));
+    f.sync();
+    for (id, account) in &upgrades {
+        let r = hub
+            .store
+            .record(ObjectKind::Organization, &RecordKey::new("capsule", "organisations", id.clone()))
+            .unwrap()
+            .expect("linked");
+        assert_eq!((r.account_id.as_str(), r.provenance.rule), (account.as_str(), RuleKind::Field), "{id}");
+    }
+    let mut again = propagate::plan(hub).unwrap();
+    again.upgrades.retain(|u| u.key.source == "capsule");
+    assert!(again.upgrades.is_empty(), "{:?}", again.upgrades);
+    f.shutdown();
+}
+
+/// A custom field name Capsule has no definition for: nothing is written, and each failed
+/// write's audit entry says which setting to fix.
+#[test]
+fn a_capsule_field_capsule_does_not_have_fails_each_write_saying_so() {
+    let f =
+        Fixture::new(60, |t| t.replace("account_id_field = \"Account ID\"", "account_id_field = \"Customer Number\""));
+    let (rt, sandbox, hub) = (&f.rt, &f.sandbox, &f.hub);
+    let mut plan = propagate::plan(hub).unwrap();
+    plan.upgrades.retain(|u| u.key.source == "capsule");
+    plan.conflicts.clear();
+    plan.creates.clear();
+    assert!(!plan.upgrades.is_empty(), "every organisation links by its domain now");
+    let applied = propagate::apply(hub, &plan, &Quiet, rt.handle()).unwrap();
+    assert_eq!((applied.written, applied.failed), (0, plan.upgrades.len() as u64), "{applied:?}");
+    assert!(sandbox.capsule.writes().is_empty());
+    let history = hub.store.propagation_history(1000).unwrap();
+    assert!(
+        history.iter().all(|e| e.status == "failed"
+            && e.answer.as_deref().is_some_and(|a| a.contains("Customer Number") && a.contains("account_id_field"))),
+        "{history:?}"
+    );
+    f.shutdown();
+}

@@ -26,7 +26,7 @@ pub(crate) fn router(state: Arc<State>) -> Router {
         .route("/api/v2/parties", get(parties))
         .route("/api/v2/parties/deleted", get(deleted))
         .route("/api/v2/parties/fields/definitions", get(definitions))
-        .route("/api/v2/parties/{id}", get(party))
+        .route("/api/v2/parties/{id}", get(party).put(update_party))
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), guard::<State>))
         .with_state(state)
@@ -212,6 +212,75 @@ async fn party(
     let data = s.data.read();
     match id.parse::<u64>().ok().and_then(|id| data.parties.get(&id)) {
         Some(p) => Json(json!({ "party": p.to_json(embeds_fields(&params)) })).into_response(),
+        None => not_found_now(),
+    }
+}
+
+/// `PUT /api/v2/parties/{id}`: the party's changes under `party`. A `fields` entry without an
+/// `id` adds a value of its `definition` (named by id), one with the `id` of a value the party
+/// holds changes it, and `_delete: true` removes it; a definition Capsule does not have is a 422,
+/// as is a body that is not a party. The answer is the party, with its fields on `embed=fields`.
+async fn update_party(
+    AxState(s): AxState<Arc<State>>,
+    Path(id): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+    body: axum::body::Bytes,
+) -> Response {
+    let invalid = |message: &str, field: &str| {
+        reply(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            json!({"message": message, "errors": [{"message": message, "resource": "party", "field": field}]}),
+        )
+    };
+    let Ok(change) = serde_json::from_slice::<Value>(&body) else {
+        return error(StatusCode::BAD_REQUEST, "Could not parse request body as JSON");
+    };
+    let Some(party) = change.get("party").and_then(Value::as_object) else {
+        return invalid("party is required", "party");
+    };
+    let Some(pid) = id.parse::<u64>().ok().filter(|pid| s.data.read().parties.get(pid).is_some()) else {
+        return not_found_now();
+    };
+    // `None`: fields untouched; `Some(v)`: the account id custom field becomes `v`.
+    let mut account_id: Option<Option<String>> = None;
+    if let Some(fields) = party.get("fields") {
+        let Some(fields) = fields.as_array() else { return invalid("fields must be a list", "fields") };
+        for f in fields {
+            let definition = f.pointer("/definition/id").and_then(|d| d.as_u64().or_else(|| d.as_str()?.parse().ok()));
+            if definition != Some(model::ACCOUNT_ID_DEFINITION) {
+                return invalid("definition not found", "fields.definition");
+            }
+            if f.get("_delete").and_then(Value::as_bool) == Some(true) {
+                account_id = Some(None);
+                continue;
+            }
+            let value = match f.get("value") {
+                Some(Value::String(v)) => v.clone(),
+                Some(Value::Number(n)) => n.to_string(),
+                _ => return invalid("value is required", "fields.value"),
+            };
+            account_id = Some(Some(value));
+        }
+    }
+    let now = crate::clock::whole_seconds(s.core.clock.now());
+    let answer = {
+        let mut data = s.data.write();
+        data.parties.update(&pid, |p| {
+            if let Some(v) = account_id.clone() {
+                p.account_id = v;
+            }
+            if let Some(name) = party.get("name").and_then(Value::as_str) {
+                p.name = name.to_owned();
+            }
+            p.updated_at = now;
+        });
+        data.parties.get(&pid).map(|p| p.to_json(embeds_fields(&params)))
+    };
+    match answer {
+        Some(p) => {
+            s.core.log_write("party", &id);
+            Json(json!({ "party": p })).into_response()
+        }
         None => not_found_now(),
     }
 }

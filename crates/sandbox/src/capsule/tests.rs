@@ -104,3 +104,37 @@ async fn a_bearer_token_is_required_and_the_hourly_limit_counts_down_to_a_429() 
     assert_eq!(body["error"], "rate limit reached");
     s.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_put_adds_a_field_value_by_its_definition_id_and_refuses_an_unknown_definition() {
+    let (s, company) = sandbox(SandboxOptions::unlimited()).await;
+    let org =
+        company.capsule.parties.iter().find(|p| p.kind == crate::capsule::model::PartyKind::Organisation).unwrap();
+    let put = |path: String, body: serde_json::Value| {
+        client()
+            .put(format!("{}{path}", s.capsule.base_url()))
+            .bearer_auth(s.capsule.credentials().access_token)
+            .json(&body)
+            .send()
+    };
+    let field = |definition: serde_json::Value| serde_json::json!({"party": {"fields": [{"definition": {"id": definition}, "value": "A-77"}]}});
+    let res = put(format!("/api/v2/parties/{}", org.id), field(serde_json::json!(9))).await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["errors"][0]["field"], "fields.definition", "{body}");
+    let res = put(format!("/api/v2/parties/{}", org.id), serde_json::json!({"name": "no wrapper"})).await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let res = put("/api/v2/parties/999999999".into(), field(serde_json::json!(412_001))).await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert!(s.capsule.writes().is_empty(), "refused writes change nothing");
+
+    let res = put(format!("/api/v2/parties/{}?embed=fields", org.id), field(serde_json::json!(412_001))).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["party"]["fields"][0]["value"], "A-77");
+    assert_eq!(body["party"]["fields"][0]["definition"]["name"], "Account ID");
+    let read: Value = get(&s, &format!("/api/v2/parties/{}?embed=fields", org.id)).await.json().await.unwrap();
+    assert_eq!(read["party"]["fields"][0]["value"], "A-77");
+    assert_eq!(s.capsule.writes().len(), 1);
+    s.shutdown().await;
+}

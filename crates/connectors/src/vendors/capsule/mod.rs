@@ -102,6 +102,10 @@ impl Connector for CapsuleConnector {
         self.inner.objects()
     }
 
+    fn write_back(&self) -> Option<&dyn crate::WriteBack> {
+        self.inner.write_back()
+    }
+
     fn open_stream(&self, object: &str, cursor: Option<Value>, full: bool) -> Result<Box<dyn Stream>, ConnectorError> {
         let keep = streams::party_type(object)
             .ok_or_else(|| ConnectorError::Fatal(format!("capsule has no object {object}")))?;
@@ -160,5 +164,6 @@ pub fn connector(
     )?;
     let mut streams = streams::streams(field, s.per_page.clamp(1, 100));
     apply_overrides(name, &mut streams, &source.objects)?;
-    Ok(CapsuleConnector { inner: HttpConnector::new("capsule", client, streams) })
+    let write = streams::organisation_field(field);
+    Ok(CapsuleConnector { inner: HttpConnector::new("capsule", client, streams).with_writes(vec![write]) })
 }

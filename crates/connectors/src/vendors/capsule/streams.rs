@@ -67,6 +67,41 @@ fn parties(object: ObjectSpec, per_page: u32) -> StreamDef {
     }
 }
 
+/// `accord propagate` writes the account id into an organisation's custom field, the one the
+/// settings name: `PUT /api/v2/parties/{id}?embed=fields` with the value under the field's
+/// definition id (a new field value carries no id of its own), which Capsule's field definitions
+/// give: read once, by name, before the first write. The answer is the party with its fields,
+/// read back by the definition's name; `GET` of the party reads the value now.
+pub fn organisation_field(account_id_field: &str) -> crate::http::WriteDef {
+    let definition = Arc::new(std::sync::OnceLock::<String>::new());
+    let known = definition.clone();
+    crate::http::WriteDef {
+        object: "organisations".into(),
+        field: path(&format!("fields[definition.name={account_id_field}].value")),
+        read: Box::new(|id| RequestSpec::get(format!("/api/v2/parties/{id}")).param("embed", "fields")),
+        read_value: path(&format!("party.fields[definition.name={account_id_field}].value")),
+        write: Box::new(move |id, value| {
+            // The connector reads the definition before the first write.
+            let id_json = known.get().map_or(Value::Null, |d| d.parse::<u64>().map_or_else(|_| json!(d), |n| json!(n)));
+            RequestSpec::with_body(
+                "PUT",
+                format!("/api/v2/parties/{id}"),
+                json!({"party": {"fields": [{"definition": {"id": id_json}, "value": value}]}}),
+            )
+            .param("embed", "fields")
+        }),
+        create: None,
+        lookup: Some(crate::http::Lookup {
+            request: RequestSpec::get("/api/v2/parties/fields/definitions").param("perPage", "100"),
+            value: path(&format!("definitions[name={account_id_field}].id")),
+            missing: format!(
+                "Capsule has no party custom field named {account_id_field:?} (account_id_field): create it in Capsule's settings, or name the one that holds the account id"
+            ),
+            into: definition,
+        }),
+    }
+}
+
 /// The streams, in reading order; `account_id_field` names the custom field's definition.
 pub fn streams(account_id_field: &str, per_page: u32) -> Vec<StreamDef> {
     let field = format!("fields[definition.name={account_id_field}].value");

@@ -129,5 +129,6 @@ pub fn contact_account_id() -> crate::http::WriteDef {
             )
         }),
         create: None,
+        lookup: None,
     }
 }

@@ -161,5 +161,6 @@ pub fn customer_metadata(account_key: &str) -> crate::http::WriteDef {
             .header("Idempotency-Key", format!("accord-propagate-{id}-{key}-{value}"))
         }),
         create: None,
+        lookup: None,
     }
 }
