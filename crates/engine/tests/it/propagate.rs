@@ -439,3 +439,52 @@ fn a_capsule_field_capsule_does_not_have_fails_each_write_saying_so() {
     );
     f.shutdown();
 }
+
+/// JIRA issues linked by their support id get the "Account ID" custom field, under the id
+/// `/field` names it by (`PUT /issue/{id}?returnIssue=true`); the next sync links them by
+/// `field`, and an issue whose field holds another value is a conflict, left alone.
+#[test]
+fn jira_issues_linked_by_their_support_id_get_their_account_field() {
+    let f = Fixture::new(120, |t| t);
+    let (rt, sandbox, hub) = (&f.rt, &f.sandbox, &f.hub);
+    let issues = sandbox.jira.snapshot().issues;
+    let field = |id: &str| issues.iter().find(|i| i.id.to_string() == id).and_then(|i| i.account_id.clone());
+    let (mut upgrades, mut conflicts) = (BTreeSet::new(), BTreeSet::new());
+    for (key, expected) in &sandbox.truth().records {
+        if let (("jira", "issues"), Expected::Linked { account_id, by: Some(by) }) =
+            ((key.source, key.object), expected)
+            && by.index > 0
+        {
+            let entry = (key.native_id.clone(), account_id.clone());
+            if field(&key.native_id).is_some() {
+                conflicts.insert(entry)
+            } else {
+                upgrades.insert(entry)
+            };
+        }
+    }
+    assert!(!upgrades.is_empty(), "the company has issues linked by their support id only");
+    let mut plan = propagate::plan(hub).unwrap();
+    plan.upgrades.retain(|u| u.key.source == "jira");
+    plan.conflicts.retain(|c| c.key.source == "jira");
+    plan.creates.clear();
+    let planned: BTreeSet<_> = plan.upgrades.iter().map(|u| (u.key.native_id.clone(), u.account_id.clone())).collect();
+    assert_eq!(planned, upgrades);
+    assert!(plan.upgrades.iter().all(|u| u.linked_by == RuleKind::SupportId));
+    let planned: BTreeSet<_> = plan.conflicts.iter().map(|c| (c.key.native_id.clone(), c.account_id.clone())).collect();
+    assert_eq!(planned, conflicts);
+    let applied = propagate::apply(hub, &plan, &Quiet, rt.handle()).unwrap();
+    assert_eq!((applied.written, applied.failed), (upgrades.len() as u64, 0), "{applied:?}");
+    assert_eq!(sandbox.jira.writes().len(), upgrades.len());
+    sandbox.clock().advance(chrono::Duration::seconds(61));
+    f.sync();
+    for (id, account) in &upgrades {
+        let r = hub
+            .store
+            .record(ObjectKind::Ticket, &RecordKey::new("jira", "issues", id.clone()))
+            .unwrap()
+            .expect("linked");
+        assert_eq!((r.account_id.as_str(), r.provenance.rule), (account.as_str(), RuleKind::Field), "{id}");
+    }
+    f.shutdown();
+}

@@ -79,6 +79,20 @@ pub struct State {
 /// A running JIRA emulator.
 pub type Emulator = Running<State>;
 
+impl State {
+    /// Sends the site's webhook of an issue's change (`created`, `updated`, `deleted`).
+    pub(crate) fn notify(&self, id: u64, change: &str) {
+        let now = self.core.clock.now();
+        let body = serde_json::json!({
+            "timestamp": now.timestamp_millis(),
+            "webhookEvent": format!("jira:issue_{change}"),
+            "issue_event_type_name": format!("issue_{change}"),
+            "issue": {"id": id.to_string(), "key": format!("{}-{}", model::PROJECT, id.saturating_sub(10_000))},
+        });
+        self.core.webhooks.deliver(crate::emulator::webhooks::Signing::Jira, &body, now);
+    }
+}
+
 impl Emulator {
     pub(crate) async fn start(data: JiraData, options: Options, clock: Clock) -> Result<Self> {
         let limiter = RateLimiter::new(options.rate_limited, options.window);
@@ -119,14 +133,7 @@ impl Emulator {
 
     /// A JIRA webhook (`jira:issue_created`, `_updated`, `_deleted`) naming the issue.
     fn notify(&self, id: u64, change: &str) {
-        let now = self.state().core.clock.now();
-        let body = serde_json::json!({
-            "timestamp": now.timestamp_millis(),
-            "webhookEvent": format!("jira:issue_{change}"),
-            "issue_event_type_name": format!("issue_{change}"),
-            "issue": {"id": id.to_string(), "key": format!("{}-{}", model::PROJECT, id.saturating_sub(10_000))},
-        });
-        self.state().core.webhooks.deliver(crate::emulator::webhooks::Signing::Jira, &body, now);
+        self.state().notify(id, change);
     }
 
     /// Changes an issue and stamps its `updated` now.

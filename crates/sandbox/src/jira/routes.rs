@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Query, Request, State as AxState};
+use axum::extract::{Path, Query, Request, State as AxState};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
@@ -33,6 +33,7 @@ pub(crate) fn router(state: Arc<State>) -> Router {
             .route(&format!("/rest/api/{v}/search/jql"), get(search_get).post(search_post))
             .route(&format!("/rest/api/{v}/search"), get(removed).post(removed))
             .route(&format!("/rest/api/{v}/field"), get(fields))
+            .route(&format!("/rest/api/{v}/issue/{{id}}"), get(issue).put(edit_issue))
             .route(&format!("/rest/api/{v}/myself"), get(myself))
             .route(&format!("/rest/api/{v}/serverInfo"), get(server_info));
     }
@@ -105,6 +106,104 @@ async fn not_found() -> Response {
 
 async fn removed() -> Response {
     error(StatusCode::GONE, REMOVED)
+}
+
+/// What JIRA answers for an issue it does not have, or one the user cannot see.
+const NO_ISSUE: &str = "Issue does not exist or you do not have permission to see it.";
+
+/// The issue named by its id or its key.
+fn find_issue(s: &State, id_or_key: &str) -> Option<Issue> {
+    let issues = s.issues.read();
+    match id_or_key.parse::<u64>() {
+        Ok(id) => issues.get(&id).cloned(),
+        Err(_) => issues.rows().iter().find(|i| i.key.eq_ignore_ascii_case(id_or_key)).cloned(),
+    }
+}
+
+/// `GET /rest/api/3/issue/{idOrKey}`: every field unless `fields` names some.
+async fn issue(
+    AxState(s): AxState<Arc<State>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(params): Query<Vec<(String, String)>>,
+) -> Response {
+    let mut asked: Vec<String> = params
+        .iter()
+        .filter(|(k, _)| k == "fields")
+        .flat_map(|(_, v)| v.split(',').map(|f| f.trim().to_owned()))
+        .filter(|f| !f.is_empty())
+        .collect();
+    if asked.is_empty() {
+        asked.push("*all".into());
+    }
+    match find_issue(&s, &id) {
+        Some(i) => Json(i.to_json(&base_url(&headers), keep_fields(&asked))).into_response(),
+        None => error(StatusCode::NOT_FOUND, NO_ISSUE),
+    }
+}
+
+/// `PUT /rest/api/3/issue/{idOrKey}`: sets the `fields` it names. The text custom fields take a
+/// string or null, story points a number or null, `summary` a string; a field the issue's edit
+/// screen does not have is refused by name (400 with `errors`), nothing changed. The answer is
+/// 204, or the issue with every field on `returnIssue=true`.
+async fn edit_issue(
+    AxState(s): AxState<Arc<State>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(params): Query<Vec<(String, String)>>,
+    body: Bytes,
+) -> Response {
+    let refused =
+        |errors: Map<String, Value>| reply(StatusCode::BAD_REQUEST, json!({"errorMessages": [], "errors": errors}));
+    let Ok(body) = serde_json::from_slice::<Value>(&body) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "Invalid request payload. Refer to the REST API documentation and try again.",
+        );
+    };
+    let Some(issue) = find_issue(&s, &id) else { return error(StatusCode::NOT_FOUND, NO_ISSUE) };
+    let fields = body.get("fields").and_then(Value::as_object).cloned().unwrap_or_default();
+    let mut errors = Map::new();
+    for (field, value) in &fields {
+        let ok = match field.as_str() {
+            super::model::ACCOUNT_FIELD | super::model::SUPPORT_FIELD => value.is_string() || value.is_null(),
+            super::model::STORY_POINTS => value.is_number() || value.is_null(),
+            "summary" => value.as_str().is_some_and(|t| !t.trim().is_empty()),
+            _ => {
+                errors.insert(
+                    field.clone(),
+                    json!(format!("Field '{field}' cannot be set. It is not on the appropriate screen, or unknown.")),
+                );
+                continue;
+            }
+        };
+        if !ok {
+            errors.insert(field.clone(), json!("Operation value must be a string"));
+        }
+    }
+    if !errors.is_empty() {
+        return refused(errors);
+    }
+    let now = s.core.clock.now();
+    let text = |v: &Value| v.as_str().map(str::to_owned);
+    s.issues.write().update(&issue.id, |i| {
+        for (field, value) in &fields {
+            match field.as_str() {
+                super::model::ACCOUNT_FIELD => i.account_id = text(value),
+                super::model::SUPPORT_FIELD => i.support_id = text(value),
+                super::model::STORY_POINTS => i.story_points = value.as_f64(),
+                _ => i.summary = text(value).unwrap_or_default(),
+            }
+        }
+        i.updated = now;
+    });
+    s.core.log_write("issue", &issue.id.to_string());
+    s.notify(issue.id, "updated");
+    let return_issue = params.iter().any(|(k, v)| k == "returnIssue" && v == "true");
+    match find_issue(&s, &issue.id.to_string()).filter(|_| return_issue) {
+        Some(i) => Json(i.to_json(&base_url(&headers), |_| true)).into_response(),
+        None => StatusCode::NO_CONTENT.into_response(),
+    }
 }
 
 async fn fields() -> Response {

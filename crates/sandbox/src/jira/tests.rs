@@ -268,3 +268,48 @@ async fn answers_validate_against_the_official_spec() {
     }
     spec.check("ErrorCollection", &limited.expect("the limit of 40 a minute is reached"));
 }
+
+#[tokio::test]
+async fn an_edit_sets_the_fields_it_names_and_refuses_one_the_screen_lacks_by_name() {
+    let (s, company) = sandbox(unlimited()).await;
+    let issue = company.jira.issues[0].clone();
+    let put = |path: String, body: Value| request(&s, reqwest::Method::PUT, &path).json(&body).send();
+    let res = put(
+        format!("/rest/api/3/issue/{}", issue.id),
+        json!({"fields": {"customfield_99999": "x", "customfield_10050": "A-1"}}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let body: Value = res.json().await.unwrap();
+    assert!(body["errors"]["customfield_99999"].as_str().unwrap().contains("cannot be set"), "{body}");
+    let res =
+        put(format!("/rest/api/3/issue/{}", issue.id), json!({"fields": {"customfield_10050": 7}})).await.unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST, "a text field takes text");
+    let res = put("/rest/api/3/issue/1".into(), json!({"fields": {"customfield_10050": "A-1"}})).await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert!(s.jira.writes().is_empty(), "refused edits change nothing");
+
+    // By key, 204 without returnIssue; by id with it, the edited issue.
+    let res =
+        put(format!("/rest/api/3/issue/{}", issue.key), json!({"fields": {"customfield_10050": "A-1"}})).await.unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let res = put(
+        format!("/rest/api/3/issue/{}?returnIssue=true", issue.id),
+        json!({"fields": {"customfield_10050": "A-2"}}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["fields"]["customfield_10050"], "A-2");
+    let read = get(&s, &format!("/rest/api/3/issue/{}?fields=customfield_10050", issue.id)).await;
+    assert_eq!(read["fields"].as_object().unwrap().len(), 1, "only the field asked for: {read}");
+    assert_eq!(read["fields"]["customfield_10050"], "A-2");
+    if let Some(spec) = Spec::load() {
+        spec.check("IssueBean", &read);
+        spec.check("IssueBean", &body);
+    }
+    assert_eq!(s.jira.writes().len(), 2);
+    s.shutdown().await;
+}

@@ -17,6 +17,11 @@
 //! the candidates (write `fields.customfield_NNNNN` instead). Auth is Basic email + API token;
 //! 429s (and some 503s) carry `Retry-After`. JIRA has no deletion feed: every `reconcile_every` a
 //! pass re-reads the whole list.
+//!
+//! `accord propagate` writes the account id into the account field of issues linked another way
+//! (by their support id): `PUT /rest/api/3/issue/{id}?returnIssue=true` with the field under its
+//! id (resolved through `/field` as the stream does), the answer the edited issue, read back; `GET`
+//! of the issue with that one field reads the value now.
 
 mod streams;
 
@@ -163,6 +168,8 @@ pub struct JiraConnector {
     inner: HttpConnector,
     names: Arc<Vec<String>>,
     resolved: Arc<OnceCell<Resolved>>,
+    /// The account field: what its rule reads, and how the setting names it.
+    account: Option<(accord_core::FieldPath, FieldSetting)>,
 }
 
 /// Builds a JIRA source.
@@ -211,7 +218,8 @@ pub fn connector(
     };
     let mut streams = vec![config.stream()];
     apply_overrides(name, &mut streams, &source.objects)?;
-    Ok(JiraConnector { inner: HttpConnector::new("jira", client, streams), names: Arc::new(names), resolved })
+    let account = account.path().map(|p| (p, account));
+    Ok(JiraConnector { inner: HttpConnector::new("jira", client, streams), names: Arc::new(names), resolved, account })
 }
 
 impl Connector for JiraConnector {
@@ -223,6 +231,10 @@ impl Connector for JiraConnector {
         self.inner.objects()
     }
 
+    fn write_back(&self) -> Option<&dyn crate::WriteBack> {
+        self.account.is_some().then_some(self as &dyn crate::WriteBack)
+    }
+
     fn open_stream(&self, object: &str, cursor: Option<Value>, full: bool) -> Result<Box<dyn Stream>, ConnectorError> {
         Ok(Box::new(JiraStream {
             inner: self.inner.open_stream(object, cursor, full)?,
@@ -230,6 +242,108 @@ impl Connector for JiraConnector {
             names: self.names.clone(),
             resolved: self.resolved.clone(),
         }))
+    }
+}
+
+impl JiraConnector {
+    /// The id of the account field (`customfield_10050`), its name resolved through `/field`
+    /// first where the setting gives a name.
+    async fn account_field_id(&self) -> Result<String, ConnectorError> {
+        let Some((_, setting)) = &self.account else {
+            return Err(ConnectorError::Fatal("jira: account_field is off: nothing to write".into()));
+        };
+        match setting {
+            FieldSetting::Name(name) => {
+                let (client, names) = (self.inner.client().clone(), self.names.clone());
+                let resolved = self.resolved.get_or_try_init(|| resolve(client, names)).await?;
+                resolved.names.iter().find(|(_, n)| *n == name).map(|(id, _)| id.clone()).ok_or_else(|| {
+                    ConnectorError::Fatal(format!("jira: no custom field is named {name:?} (account_field)"))
+                })
+            }
+            FieldSetting::Path(path) => path
+                .as_str()
+                .strip_prefix("fields.")
+                .filter(|id| id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+                .map(str::to_owned)
+                .ok_or_else(|| {
+                    ConnectorError::Fatal(format!(
+                        "jira: account_field {path} is not a field accord can write; name the custom field"
+                    ))
+                }),
+            FieldSetting::Off => Err(ConnectorError::Fatal("jira: account_field is off: nothing to write".into())),
+        }
+    }
+}
+
+/// A text field's value as the link rules read it: text, a number, or a select's `value`.
+fn field_text(fields: Option<&Value>, id: &str) -> Option<String> {
+    let v = fields?.get(id)?;
+    let v = v.get("value").unwrap_or(v);
+    accord_core::id::key_text(v).ok().flatten()
+}
+
+impl crate::WriteBack for JiraConnector {
+    fn writable_field(&self, object: &str) -> Option<&accord_core::FieldPath> {
+        self.account.as_ref().filter(|_| object == "issues").map(|(p, _)| p)
+    }
+
+    fn current<'a>(
+        &'a self,
+        _object: &'a str,
+        native_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<String>, ConnectorError>> {
+        Box::pin(async move {
+            let field = self.account_field_id().await?;
+            let request = RequestSpec::get(format!("/rest/api/3/issue/{native_id}")).param("fields", field.clone());
+            let issue = self.inner.client().fetch(&request, &mut FetchStats::default()).await?;
+            Ok(field_text(issue.get("fields"), &field))
+        })
+    }
+
+    fn write<'a>(
+        &'a self,
+        _object: &'a str,
+        native_id: &'a str,
+        value: &'a str,
+    ) -> BoxFuture<'a, Result<String, ConnectorError>> {
+        Box::pin(async move {
+            let field = self.account_field_id().await?;
+            let mut fields = Map::new();
+            fields.insert(field.clone(), Value::String(value.to_owned()));
+            let request = RequestSpec::with_body(
+                "PUT",
+                format!("/rest/api/3/issue/{native_id}"),
+                serde_json::json!({ "fields": fields }),
+            )
+            .param("returnIssue", "true");
+            let issue = self.inner.client().fetch(&request, &mut FetchStats::default()).await?;
+            match field_text(issue.get("fields"), &field) {
+                Some(v) if v == value => Ok(format!("PUT /rest/api/3/issue/{native_id}: stored in {field}")),
+                other => Err(ConnectorError::Fatal(format!(
+                    "PUT /rest/api/3/issue/{native_id} answered without the value written (it holds {other:?})"
+                ))),
+            }
+        })
+    }
+
+    fn can_create(&self, _object: &str) -> bool {
+        false
+    }
+
+    fn find<'a>(
+        &'a self,
+        _object: &'a str,
+        _account_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<String>, ConnectorError>> {
+        Box::pin(async { Err(ConnectorError::Fatal("jira: issues are not created for accounts".into())) })
+    }
+
+    fn create<'a>(
+        &'a self,
+        _object: &'a str,
+        _account: &'a crate::NewRecord,
+    ) -> BoxFuture<'a, Result<String, ConnectorError>> {
+        Box::pin(async { Err(ConnectorError::Fatal("jira: issues are not created for accounts".into())) })
     }
 }
 
