@@ -5,7 +5,8 @@
 //! carries with the rest of the query, and the lists' filters (`email` on accounts, `state` on
 //! subscriptions and invoices, `type` on invoices, `ids` everywhere); one record by id
 //! (`/accounts/{id}` also by `code-<code>`, `/subscriptions/{id}` by `uuid-<uuid>`,
-//! `/invoices/{id}` by `number-<number>`). The API key is the Basic username; every request
+//! `/invoices/{id}` by `number-<number>`), and each of these under `/sites/{site_id}` too
+//! (`subdomain-sandbox-accord` or the site's id), as older clients address them. The API key is the Basic username; every request
 //! must name the version in `Accept: application/vnd.recurly.v2021-02-25[+json]`, and a
 //! missing or unknown version is refused with 406, as Recurly refuses it. Answers carry
 //! `Recurly-Version` and the site's limit (`X-RateLimit-Limit`, `-Remaining`, `-Reset` as a Unix

@@ -7,12 +7,13 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Path, Query, Request, State as AxState};
+use axum::extract::{Extension, Path, Query, Request, State as AxState};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Json, Response};
-use axum::routing::{get, put};
+use axum::routing::{any, get, put};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde_json::{Value, json};
+use tower::ServiceExt;
 
 use super::{API_VERSION, Books, State, deactivate};
 use crate::emulator::faults::Fault;
@@ -23,7 +24,43 @@ use crate::emulator::server::{Vendor, guard};
 use crate::emulator::store::{Key, Record, Store};
 use crate::emulator::{Core, auth};
 
+/// The site's subdomain: `/sites/subdomain-sandbox-accord/...` addresses this site, as
+/// `/sites/{site id}/...` does.
+pub const SUBDOMAIN: &str = "sandbox-accord";
+
+/// The site's id, for `/sites/{site_id}/...`.
+pub const SITE_ID: &str = "s1teacc0rd00";
+
+/// The API, and its site-scoped form: `/sites/{site_id}/<path>` is `<path>` of this site (`next`
+/// paths keep the prefix); another site is `not_found`.
 pub(crate) fn router(state: Arc<State>) -> Router {
+    let api = api(state);
+    Router::new().route("/sites/{site_id}/{*rest}", any(site_scoped)).fallback_service(api.clone()).with_state(api)
+}
+
+/// The `/sites/{site_id}` a request came under.
+#[derive(Debug, Clone)]
+struct Prefix(String);
+
+async fn site_scoped(
+    AxState(api): AxState<Router>,
+    Path((site, rest)): Path<(String, String)>,
+    mut req: Request,
+) -> Response {
+    if site != SITE_ID && site != format!("subdomain-{SUBDOMAIN}") {
+        return error(StatusCode::NOT_FOUND, "not_found", &format!("Couldn't find Site with id = {site}"));
+    }
+    let query = req.uri().query().map(|q| format!("?{q}")).unwrap_or_default();
+    let Ok(uri) = format!("/{rest}{query}").parse() else { return not_found_response() };
+    *req.uri_mut() = uri;
+    req.extensions_mut().insert(Prefix(format!("/sites/{site}")));
+    match api.oneshot(req).await {
+        Ok(r) => r,
+        Err(never) => match never {},
+    }
+}
+
+fn api(state: Arc<State>) -> Router {
     Router::new()
         .route("/accounts", get(accounts))
         .route("/accounts/{id}", get(account).delete(deactivate_account))
@@ -315,6 +352,7 @@ fn list_answer(path: &str, params: &Params, page: Vec<Value>, last: Option<&Key<
 
 /// Reads a list: `ids`, or a page of `keys`, each record rendered by `render`.
 fn list<R: Record<Id = String>>(
+    prefix: &Option<Extension<Prefix>>,
     path: &str,
     params: &Params,
     q: &ListQuery,
@@ -328,10 +366,15 @@ fn list<R: Record<Id = String>>(
     }
     let (page, more) = page(keys, q);
     let data: Vec<Value> = page.iter().filter_map(|(_, id)| store.get(id)).filter_map(&render).collect();
-    list_answer(path, params, data, page.last(), more)
+    let path = format!("{}{path}", prefix.as_ref().map_or("", |p| p.0.0.as_str()));
+    list_answer(&path, params, data, page.last(), more)
 }
 
-async fn accounts(AxState(s): AxState<Arc<State>>, Query(params): Query<Params>) -> Response {
+async fn accounts(
+    AxState(s): AxState<Arc<State>>,
+    prefix: Option<Extension<Prefix>>,
+    Query(params): Query<Params>,
+) -> Response {
     let q = match list_query(&params) {
         Ok(q) => q,
         Err(r) => return r,
@@ -370,7 +413,7 @@ async fn accounts(AxState(s): AxState<Arc<State>>, Query(params): Query<Params>)
             && subscriber.is_none_or(|want| subscribers.contains(a.id.as_str()) == want)
             && (!past_due || late.contains(a.id.as_str()))
     });
-    list("/accounts", &params, &q, &books.accounts, &keys, |a| Some(a.to_json()))
+    list(&prefix, "/accounts", &params, &q, &books.accounts, &keys, |a| Some(a.to_json()))
 }
 
 async fn account(AxState(s): AxState<Arc<State>>, Path(id): Path<String>) -> Response {
@@ -415,7 +458,11 @@ fn subscription_state_matches(filter: &str, x: &super::model::Subscription, now:
     }
 }
 
-async fn subscriptions(AxState(s): AxState<Arc<State>>, Query(params): Query<Params>) -> Response {
+async fn subscriptions(
+    AxState(s): AxState<Arc<State>>,
+    prefix: Option<Extension<Prefix>>,
+    Query(params): Query<Params>,
+) -> Response {
     let q = match list_query(&params) {
         Ok(q) => q,
         Err(r) => return r,
@@ -434,7 +481,7 @@ async fn subscriptions(AxState(s): AxState<Arc<State>>, Query(params): Query<Par
     let keys = keys(&s, &books, &books.subscriptions, &q, filter, |x| {
         state.as_ref().is_none_or(|st| subscription_state_matches(st, x, now))
     });
-    list("/subscriptions", &params, &q, &books.subscriptions, &keys, |x| {
+    list(&prefix, "/subscriptions", &params, &q, &books.subscriptions, &keys, |x| {
         books.accounts.get(&x.account_id).map(|a| x.to_json(a))
     })
 }
@@ -451,7 +498,11 @@ async fn subscription(AxState(s): AxState<Arc<State>>, Path(id): Path<String>) -
     }
 }
 
-async fn invoices(AxState(s): AxState<Arc<State>>, Query(params): Query<Params>) -> Response {
+async fn invoices(
+    AxState(s): AxState<Arc<State>>,
+    prefix: Option<Extension<Prefix>>,
+    Query(params): Query<Params>,
+) -> Response {
     let q = match list_query(&params) {
         Ok(q) => q,
         Err(r) => return r,
@@ -479,7 +530,9 @@ async fn invoices(AxState(s): AxState<Arc<State>>, Query(params): Query<Params>)
                 t => i.kind == t,
             })
     });
-    list("/invoices", &params, &q, &books.invoices, &keys, |i| books.accounts.get(&i.account_id).map(|a| i.to_json(a)))
+    list(&prefix, "/invoices", &params, &q, &books.invoices, &keys, |i| {
+        books.accounts.get(&i.account_id).map(|a| i.to_json(a))
+    })
 }
 
 async fn invoice(AxState(s): AxState<Arc<State>>, Path(id): Path<String>) -> Response {
@@ -494,22 +547,30 @@ async fn invoice(AxState(s): AxState<Arc<State>>, Path(id): Path<String>) -> Res
     }
 }
 
-async fn plans(AxState(s): AxState<Arc<State>>, Query(params): Query<Params>) -> Response {
+async fn plans(
+    AxState(s): AxState<Arc<State>>,
+    prefix: Option<Extension<Prefix>>,
+    Query(params): Query<Params>,
+) -> Response {
     let q = match list_query(&params) {
         Ok(q) => q,
         Err(r) => return r,
     };
     let books = s.books.read();
     let keys = keys(&s, &books, &books.plans, &q, None, |_| true);
-    list("/plans", &params, &q, &books.plans, &keys, |p| Some(p.to_json()))
+    list(&prefix, "/plans", &params, &q, &books.plans, &keys, |p| Some(p.to_json()))
 }
 
-async fn coupons(AxState(s): AxState<Arc<State>>, Query(params): Query<Params>) -> Response {
+async fn coupons(
+    AxState(s): AxState<Arc<State>>,
+    prefix: Option<Extension<Prefix>>,
+    Query(params): Query<Params>,
+) -> Response {
     let q = match list_query(&params) {
         Ok(q) => q,
         Err(r) => return r,
     };
     let books = s.books.read();
     let keys = keys(&s, &books, &books.coupons, &q, None, |_| true);
-    list("/coupons", &params, &q, &books.coupons, &keys, |c| Some(c.to_json()))
+    list(&prefix, "/coupons", &params, &q, &books.coupons, &keys, |c| Some(c.to_json()))
 }

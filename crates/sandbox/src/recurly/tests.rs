@@ -104,6 +104,15 @@ async fn lists_page_by_cursor_in_both_orders_and_both_sort_fields() {
     assert!(ids(by_email["data"].as_array().unwrap()).contains(&account.id));
     let one = get(&s, &format!("/accounts/code-{}", account.code)).await;
     assert_eq!(one["id"], json!(account.id));
+    // Site-scoped paths are the same lists, and their `next` keeps the site.
+    let scoped = get(&s, "/sites/subdomain-sandbox-accord/accounts?limit=2&sort=updated_at&order=asc").await;
+    let plain = get(&s, "/accounts?limit=2&sort=updated_at&order=asc").await;
+    assert_eq!(scoped["data"], plain["data"]);
+    assert!(scoped["next"].as_str().unwrap().starts_with("/sites/subdomain-sandbox-accord/accounts?"));
+    let (scoped_all, _) = walk(&s, "/sites/subdomain-sandbox-accord/subscriptions?limit=50").await;
+    assert_eq!(scoped_all.len(), company.recurly.subscriptions.len());
+    let other = get_with(&s, Some(ACCEPT), "/sites/subdomain-elsewhere/accounts").await;
+    assert_eq!(other.status(), StatusCode::NOT_FOUND);
     let two = format!("{},{}", company.recurly.invoices[0].id, company.recurly.invoices[1].id);
     assert_eq!(get(&s, &format!("/invoices?ids={two}")).await["data"].as_array().unwrap().len(), 2);
 }
