@@ -2093,7 +2093,7 @@ impl Generator {
             })
             .collect();
         let holders: Vec<Ix> = self.orgs.iter().map(|o| o.sf_ix).collect();
-        let (data, terms, records, codes) =
+        let crate::recurly::seed::Seeded { data, terms, records, codes } =
             crate::recurly::seed::seed(self.seed, &orgs, &holders, &mut self.out.ledger);
         for (i, ((o, ixs), code)) in self.orgs.iter_mut().zip(records).zip(codes).enumerate() {
             o.records.extend(ixs);

@@ -11,7 +11,7 @@ use serde_json::{Number, Value, json};
 /// A Recurly-style id: 12 base-36 characters from `n`.
 pub fn recurly_id(n: u64) -> String {
     const DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
-    let mut x = n.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x5DEE_CE66_D;
+    let mut x = n.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x0005_DEEC_E66D;
     let mut out = vec![b'0'; 12];
     for slot in out.iter_mut().rev() {
         *slot = DIGITS[(x % 36) as usize];

@@ -578,17 +578,22 @@ impl Seeder<'_> {
     }
 }
 
+/// What the seed made.
+pub(crate) struct Seeded {
+    pub data: RecurlyData,
+    /// Each subscription's revenue terms.
+    pub terms: Vec<Terms>,
+    /// Each org's records, in `orgs` order.
+    pub records: Vec<Vec<Ix>>,
+    /// The account code each org's Salesforce account stores (`Billing_Account_ID__c`).
+    pub codes: Vec<Option<String>>,
+}
+
 /// Makes the site's records and records their meanings in `ledger`; `holders` are the orgs'
-/// Salesforce account records. Returns the data, each subscription's revenue terms, each org's
-/// records (in `orgs` order) and the account code each org's Salesforce account stores.
-pub(crate) fn seed(
-    seed: u64,
-    orgs: &[SeedOrg],
-    holders: &[Ix],
-    ledger: &mut Ledger,
-) -> (RecurlyData, Vec<Terms>, Vec<Vec<Ix>>, Vec<Option<String>>) {
+/// Salesforce account records.
+pub(crate) fn seed(seed: u64, orgs: &[SeedOrg], holders: &[Ix], ledger: &mut Ledger) -> Seeded {
     let mut s = Seeder {
-        rng: ChaCha8Rng::seed_from_u64(seed ^ 0x5245_4355_524c_59),
+        rng: ChaCha8Rng::seed_from_u64(seed ^ 0x0052_4543_5552_4c59),
         ledger,
         data: RecurlyData::default(),
         terms: Vec::new(),
@@ -671,5 +676,5 @@ pub(crate) fn seed(
     data.accounts.sort_by(|a, b| a.id.cmp(&b.id));
     data.subscriptions.sort_by(|a, b| a.id.cmp(&b.id));
     data.invoices.sort_by(|a, b| a.id.cmp(&b.id));
-    (data, terms, per_org, codes)
+    Seeded { data, terms, records: per_org, codes }
 }

@@ -152,7 +152,7 @@ pub fn connector(
         ));
     }
     let dated = s.api_version.strip_prefix('v').is_some_and(|d| {
-        chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_ok_and(|d| d.to_string() >= "2021-02-25".to_owned())
+        chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_ok_and(|d| d.to_string().as_str() >= "2021-02-25")
     });
     if !dated {
         return Err(ConfigError::new(
