@@ -13,7 +13,10 @@
 //! time): 400 requests a minute, a sandbox site's limit, with `{"error": {"type": "rate_limited"}}`
 //! and 429 beyond it. `DELETE /accounts/{id}` deactivates the account (it stays listed, with
 //! `state: inactive` and `deleted_at`) and expires its live subscriptions;
-//! `PUT /accounts/{id}/reactivate` undoes the deactivation.
+//! `PUT /accounts/{id}/reactivate` undoes the deactivation. A change made through the mutation
+//! methods (or a deactivation over HTTP) sends a JSON webhook notification to the subscribed
+//! endpoint, `{id, object_type, site_id, event_type, event_time, ...}`, signed in
+//! `Recurly-Signature` (see `emulator/webhooks.rs`).
 
 pub mod model;
 mod routes;
@@ -109,6 +112,23 @@ impl Books {
     }
 }
 
+impl State {
+    pub(crate) fn notify(&self, object_type: &str, event_type: &str, keys: serde_json::Value) {
+        let now = self.core.clock.now();
+        let mut body = serde_json::json!({
+            "id": recurly_id(50_000_000 + self.core.webhooks.next_id()),
+            "object_type": object_type,
+            "site_id": routes::SITE_ID,
+            "event_type": event_type,
+            "event_time": now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        });
+        if let (Some(b), serde_json::Value::Object(k)) = (body.as_object_mut(), keys) {
+            b.extend(k);
+        }
+        self.core.webhooks.deliver(crate::emulator::webhooks::Signing::Recurly, &body, now);
+    }
+}
+
 #[derive(Debug)]
 pub struct State {
     pub(crate) books: Shared<Books>,
@@ -160,6 +180,12 @@ impl Emulator {
         self.state().core.clock.now().timestamp()
     }
 
+    /// Sends the notification of a change to `object_type` (`account`, `subscription`,
+    /// `charge_invoice`).
+    fn notify(&self, object_type: &str, event_type: &str, keys: serde_json::Value) {
+        self.state().notify(object_type, event_type, keys);
+    }
+
     fn missing(object: &'static str, id: &str) -> Error {
         Error::NotFound { vendor: "recurly", object, id: id.to_owned() }
     }
@@ -168,56 +194,86 @@ impl Emulator {
     pub fn update_account(&self, id: &str, change: impl FnOnce(&mut Account)) -> Result<()> {
         let now = self.now();
         let mut books = self.state().books.write();
-        books
+        let code = books
             .accounts
             .update(&id.to_owned(), |a| {
                 change(a);
                 a.updated_at = now;
+                a.code.clone()
             })
-            .ok_or_else(|| Self::missing("account", id))
+            .ok_or_else(|| Self::missing("account", id))?;
+        drop(books);
+        self.notify("account", "updated", serde_json::json!({ "account_code": code }));
+        Ok(())
     }
 
     /// Deactivates an account as `DELETE /accounts/{id}` does.
     pub fn deactivate_account(&self, id: &str) -> Result<()> {
         let now = self.now();
         let mut books = self.state().books.write();
-        deactivate(&mut books, id, now).ok_or_else(|| Self::missing("account", id))
+        deactivate(&mut books, id, now).ok_or_else(|| Self::missing("account", id))?;
+        let code = books.accounts.get(&id.to_owned()).map(|a| a.code.clone());
+        drop(books);
+        self.notify("account", "deactivated", serde_json::json!({ "account_code": code }));
+        Ok(())
     }
 
     /// Adds a subscription (its times as given).
     pub fn create_subscription(&self, subscription: Subscription) {
+        let uuid = subscription.uuid.clone();
         self.state().books.write().subscriptions.insert(subscription);
+        self.notify("subscription", "created", serde_json::json!({ "uuid": uuid }));
     }
 
     /// Changes a subscription (its `updated_at` becomes now).
     pub fn update_subscription(&self, id: &str, change: impl FnOnce(&mut Subscription)) -> Result<()> {
         let now = self.now();
         let mut books = self.state().books.write();
-        books
+        let (was, state, uuid) = books
             .subscriptions
             .update(&id.to_owned(), |s| {
+                let was = s.state.clone();
                 change(s);
                 s.updated_at = now;
+                (was, s.state.clone(), s.uuid.clone())
             })
-            .ok_or_else(|| Self::missing("subscription", id))
+            .ok_or_else(|| Self::missing("subscription", id))?;
+        drop(books);
+        let event = match state.as_str() {
+            "canceled" | "expired" | "paused" if state != was => state.as_str(),
+            _ => "updated",
+        };
+        self.notify("subscription", event, serde_json::json!({ "uuid": uuid }));
+        Ok(())
     }
 
     /// Adds an invoice (its times as given).
     pub fn create_invoice(&self, invoice: Invoice) {
+        let number = invoice.number.clone();
         self.state().books.write().invoices.insert(invoice);
+        self.notify("charge_invoice", "created", serde_json::json!({ "number": number }));
     }
 
     /// Changes an invoice (its `updated_at` becomes now): voiding, paying, failing.
     pub fn update_invoice(&self, id: &str, change: impl FnOnce(&mut Invoice)) -> Result<()> {
         let now = self.now();
         let mut books = self.state().books.write();
-        books
+        let (was, state, number) = books
             .invoices
             .update(&id.to_owned(), |i| {
+                let was = i.state.clone();
                 change(i);
                 i.updated_at = now;
+                (was, i.state.clone(), i.number.clone())
             })
-            .ok_or_else(|| Self::missing("invoice", id))
+            .ok_or_else(|| Self::missing("invoice", id))?;
+        drop(books);
+        let event = match state.as_str() {
+            "paid" | "past_due" | "failed" | "voided" if state != was => state.as_str(),
+            _ => "updated",
+        };
+        self.notify("charge_invoice", event, serde_json::json!({ "number": number }));
+        Ok(())
     }
 
     /// A copy of the data as served now.

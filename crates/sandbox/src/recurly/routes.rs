@@ -431,7 +431,10 @@ async fn deactivate_account(AxState(s): AxState<Arc<State>>, Path(id): Path<Stri
     let Some(found) = books.find_account(&id) else { return missing("Account", &id) };
     deactivate(&mut books, &found, now);
     s.core.log_write("account", &found);
-    books.accounts.get(&found).map_or_else(|| missing("Account", &id), |a| answer(a.to_json()))
+    let Some(body) = books.accounts.get(&found).map(|a| a.to_json()) else { return missing("Account", &id) };
+    drop(books);
+    s.notify("account", "deactivated", json!({ "account_code": body["code"] }));
+    answer(body)
 }
 
 /// `PUT /accounts/{id}/reactivate`: an inactive account is active again.
