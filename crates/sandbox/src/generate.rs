@@ -254,6 +254,7 @@ pub struct Company {
     pub jira: JiraData,
     pub keap: KeapData,
     pub stripe: StripeData,
+    pub recurly: crate::recurly::model::RecurlyData,
     /// Each Stripe subscription's revenue as the generator means it.
     pub(crate) billing: Vec<crate::billing::Terms>,
 }
@@ -332,6 +333,9 @@ impl Company {
             + self.stripe.customers.len()
             + self.stripe.subscriptions.len()
             + self.stripe.invoices.len()
+            + self.recurly.accounts.len()
+            + self.recurly.subscriptions.len()
+            + self.recurly.invoices.len()
     }
 
     /// The second day: deletes a planted set of records, chosen by `seed` among the situations
@@ -376,7 +380,9 @@ impl Company {
             for &ix in sc.others.iter().filter(|&&ix| live(ix) && linked(ix)) {
                 // Every other rule of a plain customer's record fails without ending the search.
                 let names_it = matches!(&l.entry(ix).plan, Plan::Rules { steps, .. }
-                    if steps.iter().any(|s| s.key == Key::Account(sc.account) || s.key == Key::Support(sc.holder)));
+                    if steps.iter().any(|s| s.key == Key::Account(sc.account)
+                        || s.key == Key::Support(sc.holder)
+                        || s.key == Key::Billing(sc.holder)));
                 if names_it {
                     let intent = Intent::Outcome(Expected::rejected(reason::DELETED_ACCOUNT));
                     plant(&mut day, Problem::PointsAtDeletedAccount, key(ix), intent);
@@ -733,6 +739,7 @@ impl Generator {
             jira: JiraData::default(),
             keap: KeapData::default(),
             stripe: StripeData::default(),
+            recurly: Default::default(),
             billing: Vec::new(),
         };
         Self {
@@ -851,6 +858,7 @@ impl Generator {
         self.jira();
         self.keap();
         self.stripe(&people);
+        self.recurly(&people);
         self.plain_accounts();
         self.finish()
     }
@@ -1027,6 +1035,7 @@ impl Generator {
             system_modstamp: at(modstamp),
             deleted_at: None,
             support_id: None,
+            billing_id: None,
         };
         let fate = o.sf;
         let (account_id, website_domain) = (o.account_id.clone(), o.website_domain.clone());
@@ -2070,6 +2079,39 @@ impl Generator {
             o.records.extend(ixs);
         }
         self.out.stripe = data;
+        self.out.billing.extend(terms);
+    }
+
+    /// The Recurly site ([`crate::recurly::seed`]), and the account codes the Salesforce accounts
+    /// store (`Billing_Account_ID__c`); people's addresses as for Stripe.
+    fn recurly(&mut self, people: &[Vec<Person>]) {
+        let orgs: Vec<crate::billing::SeedOrg> = self
+            .orgs
+            .iter()
+            .zip(people)
+            .map(|(o, ps)| crate::billing::SeedOrg {
+                account: o.account.expect("accounts are made with the Salesforce records"),
+                account_id: o.account_id.clone(),
+                name: o.name.clone(),
+                customer: o.sf == SfFate::Customer,
+                created: o.created,
+                emails: if o.reserved {
+                    Vec::new()
+                } else {
+                    ps.iter().filter(|p| p.fate == PersonFate::Plain).map(|p| (p.email.clone(), p.address)).collect()
+                },
+            })
+            .collect();
+        let holders: Vec<Ix> = self.orgs.iter().map(|o| o.sf_ix).collect();
+        let crate::recurly::seed::Seeded { data, terms, records, codes } =
+            crate::recurly::seed::seed(self.seed, &orgs, &holders, &mut self.out.ledger);
+        for (i, ((o, ixs), code)) in self.orgs.iter_mut().zip(records).zip(codes).enumerate() {
+            o.records.extend(ixs);
+            if let Some(code) = code {
+                self.out.salesforce.accounts[i].billing_id = Some(code);
+            }
+        }
+        self.out.recurly = data;
         self.out.billing.extend(terms);
     }
 

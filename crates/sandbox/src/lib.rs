@@ -38,6 +38,7 @@ pub mod generate;
 pub mod intercom;
 pub mod jira;
 pub mod keap;
+pub mod recurly;
 pub mod salesforce;
 pub mod stripe;
 pub mod truth;
@@ -80,6 +81,7 @@ pub struct SandboxOptions {
     pub jira: jira::Options,
     pub keap: keap::Options,
     pub stripe: stripe::Options,
+    pub recurly: recurly::Options,
 }
 
 impl SandboxOptions {
@@ -95,6 +97,7 @@ impl SandboxOptions {
         o.jira.rate_limited = false;
         o.keap.rate_limited = false;
         o.stripe.rate_limited = false;
+        o.recurly.rate_limited = false;
         o
     }
 }
@@ -115,6 +118,7 @@ pub struct Sandbox {
     pub jira: jira::Emulator,
     pub keap: keap::Emulator,
     pub stripe: stripe::Emulator,
+    pub recurly: recurly::Emulator,
     clock: Clock,
     /// The planted truth of the company the emulators started with.
     ledger: truth::Ledger,
@@ -136,6 +140,7 @@ impl Sandbox {
             jira,
             keap,
             stripe,
+            recurly,
             ..
         } = company;
         Ok(Sandbox {
@@ -149,6 +154,7 @@ impl Sandbox {
             jira: jira::Emulator::start(jira, options.jira, clock.clone()).await?,
             keap: keap::Emulator::start(keap, options.keap, clock.clone()).await?,
             stripe: stripe::Emulator::start(stripe, options.stripe, clock.clone()).await?,
+            recurly: recurly::Emulator::start(recurly, options.recurly, clock.clone()).await?,
             clock,
             ledger,
         })
@@ -192,6 +198,15 @@ impl Sandbox {
             .chain(st.subscriptions.iter().map(|r| ("subscriptions", r.id.clone())))
             .chain(st.invoices.iter().map(|r| ("invoices", r.id.clone())))
             .collect();
+        let rc = self.recurly.snapshot();
+        let rc_live: std::collections::HashSet<(&str, String)> = rc
+            .accounts
+            .iter()
+            .filter(|a| a.state == "active")
+            .map(|r| ("accounts", r.id.clone()))
+            .chain(rc.subscriptions.iter().map(|r| ("subscriptions", r.id.clone())))
+            .chain(rc.invoices.iter().map(|r| ("invoices", r.id.clone())))
+            .collect();
         self.ledger
             .with_deletions_seen_in(&sf, &zd, &ic, &dl, &self.desk)
             .with_gone_in(truth::FRESHDESK, &fd_live)
@@ -199,6 +214,7 @@ impl Sandbox {
             .with_jira_deletions_seen_in(&self.jira.snapshot())
             .with_keap_deletions_seen_in(&self.keap.snapshot())
             .with_gone_in(truth::STRIPE, &st_live)
+            .with_gone_in(truth::RECURLY, &rc_live)
             .truth()
     }
 
@@ -214,6 +230,7 @@ impl Sandbox {
             (truth::JIRA, self.jira.rate_limiter().clone()),
             (truth::KEAP, self.keap.rate_limiter().clone()),
             (truth::STRIPE, self.stripe.rate_limiter().clone()),
+            (truth::RECURLY, self.recurly.rate_limiter().clone()),
         ]
     }
 
@@ -233,6 +250,7 @@ impl Sandbox {
         self.jira.shutdown().await;
         self.keap.shutdown().await;
         self.stripe.shutdown().await;
+        self.recurly.shutdown().await;
     }
 }
 
@@ -240,7 +258,8 @@ impl Sandbox {
     /// An `accord.toml` for this sandbox: Salesforce as the System of Record (account id in
     /// `Account_ID__c`, only `Type = 'Customer'` accounts, `Support_ID__c` as the accounts'
     /// `support_account_id`), Zendesk, Desk (its export written to `desk-export/` in `dir`),
-    /// Delighted, Freshdesk, Capsule, JIRA, Keap, Stripe (with a `[revenue]` rate table) and Intercom
+    /// Delighted, Freshdesk, Capsule, JIRA, Keap, Stripe, Recurly (accounts by the code in `Billing_Account_ID__c`, the accounts'
+    /// `billing_account_id`; with a `[revenue]` rate table) and Intercom
     /// as sources (Intercom's table last:
     /// tests append settings to it), the
     /// credentials written as secret files in `dir` (with Zendesk's OAuth token, which the config
@@ -257,6 +276,7 @@ impl Sandbox {
         let jira = self.jira.credentials();
         let keap = self.keap.credentials();
         let stripe = self.stripe.credentials();
+        let recurly = self.recurly.credentials();
         for (name, value) in [
             ("sf_client_id", sf.client_id.as_str()),
             ("sf_client_secret", sf.client_secret.as_str()),
@@ -273,6 +293,7 @@ impl Sandbox {
             ("keap_client_secret", keap.client_secret.as_str()),
             ("keap_refresh_token", keap.refresh_token.as_str()),
             ("stripe_secret_key", stripe.secret_key.as_str()),
+            ("recurly_api_key", recurly.api_key.as_str()),
         ] {
             std::fs::write(dir.join(name), value)?;
         }
@@ -296,11 +317,11 @@ login_url = "{sf_url}"
 client_id = {{ file = "sf_client_id" }}
 client_secret = {{ file = "sf_client_secret" }}
 refresh_token = {{ file = "sf_refresh_token" }}
-extra_account_fields = ["Support_ID__c"]
+extra_account_fields = ["Support_ID__c", "Billing_Account_ID__c"]
 {limits}
 [[sources.salesforce.objects]]
 name = "Account"
-fields = {{ support_account_id = "Support_ID__c" }}
+fields = {{ support_account_id = "Support_ID__c", billing_account_id = "Billing_Account_ID__c" }}
 
 [sources.zendesk]
 kind = "zendesk"
@@ -350,6 +371,11 @@ kind = "stripe"
 base_url = "{stripe_url}"
 secret_key = {{ file = "stripe_secret_key" }}
 {limits}
+[sources.recurly]
+kind = "recurly"
+base_url = "{recurly_url}"
+api_key = {{ file = "recurly_api_key" }}
+{limits}
 [revenue]
 currency = "USD"
 rates = {{ {rates} }}
@@ -373,6 +399,7 @@ access_token = {{ file = "intercom_token" }}
             keap_url = self.keap.base_url(),
             keap_token_url = self.keap.token_url(),
             stripe_url = self.stripe.base_url(),
+            recurly_url = self.recurly.base_url(),
             rates = billing::RATES.iter().map(|(c, r)| format!("{c} = \"{r}\"")).collect::<Vec<_>>().join(", "),
         ))
     }

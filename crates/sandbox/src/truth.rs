@@ -44,6 +44,8 @@
 //! | `keap/contacts` | `field custom_fields[id=9].content` ("ContactID"), `parent company.id → companies` |
 //! | `stripe/customers` | `field metadata.account_id`, `email email` |
 //! | `stripe/subscriptions`, `stripe/invoices` | `parent customer → customers` |
+//! | `recurly/accounts` | `native_id code via billing_account_id` (the Salesforce account's `Billing_Account_ID__c` is its `billing_account_id`), `email email` |
+//! | `recurly/subscriptions`, `recurly/invoices` | `parent account.id → accounts` |
 //! | `jira/issues` | `field fields_by_name["Account ID"]`, `support_id fields_by_name["Support ID"]` (the Salesforce account's `Support_ID__c` is its `support_account_id`) |
 //!
 //! # What accord must answer
@@ -120,10 +122,11 @@ pub const CAPSULE: &str = "capsule";
 pub const JIRA: &str = "jira";
 pub const KEAP: &str = "keap";
 pub const STRIPE: &str = "stripe";
+pub const RECURLY: &str = "recurly";
 
 /// The objects the sandbox serves, System of Record first. A reading order for a config at most:
 /// the truth does not depend on it.
-pub const OBJECTS: [(&str, &str); 24] = [
+pub const OBJECTS: [(&str, &str); 27] = [
     (SALESFORCE, "Account"),
     (SALESFORCE, "Contact"),
     (SALESFORCE, "Case"),
@@ -148,6 +151,9 @@ pub const OBJECTS: [(&str, &str); 24] = [
     (STRIPE, "customers"),
     (STRIPE, "subscriptions"),
     (STRIPE, "invoices"),
+    (RECURLY, "accounts"),
+    (RECURLY, "subscriptions"),
+    (RECURLY, "invoices"),
 ];
 
 /// accord's rejection reason codes.
@@ -339,6 +345,8 @@ pub(crate) enum Key {
     Email(EmailIx),
     /// The `Support_ID__c` of a Salesforce account record.
     Support(Ix),
+    /// The `Billing_Account_ID__c` of a Salesforce account record (a Recurly account code).
+    Billing(Ix),
     /// The record's own id, which its members (records the generator made members of it, see
     /// [`Ledger::member`]) name as their organization: a `children` rule.
     Children(Ix),
@@ -452,6 +460,16 @@ pub(crate) mod rules {
     /// Subscriptions and invoices: through their customer.
     pub fn stripe_child(customer: Option<Key>) -> Vec<Step> {
         steps([("parent", customer)])
+    }
+
+    /// Recurly accounts: the code through the SOR's `billing_account_id`, then the email.
+    pub fn recurly_account(code: Option<Key>, email: Option<Key>) -> Vec<Step> {
+        steps([("native_id", code), ("email", email)])
+    }
+
+    /// Recurly subscriptions and invoices: through their account.
+    pub fn recurly_child(account: Option<Key>) -> Vec<Step> {
+        steps([("parent", account)])
     }
 }
 
@@ -875,7 +893,7 @@ impl<'a> Resolver<'a> {
                     _ => fails(reason::AMBIGUOUS),
                 }
             }
-            Key::Crm(r) | Key::Support(r) => match self.ledger.entry(r).plan {
+            Key::Crm(r) | Key::Support(r) | Key::Billing(r) => match self.ledger.entry(r).plan {
                 Plan::Sor { account: Some(a), .. } if self.ledger.holder(a) == Some(r) => self.find(Key::Account(a)),
                 _ => fails(reason::UNKNOWN_ACCOUNT),
             },

@@ -68,6 +68,10 @@ pub enum Paginator {
     /// request with `starting_after` set to the id (at `id`) of the page's last record. A page
     /// that says more follow but is empty, or whose last id is the one just sent, is an error.
     HasMore { more: FieldPath, id: FieldPath },
+    /// Recurly's lists: while the flag at `more` is true (`has_more`), the path at `field`
+    /// (`next`, the list's path with its query and a `cursor`) is the next request, as given.
+    /// A flag that says more follow without a path, or a path to the page it came from, is an error.
+    NextPath { field: FieldPath, more: FieldPath },
 }
 
 /// A count the vendor reports, checked against the records it returned.
@@ -671,6 +675,18 @@ fn next_request(
                 None => Ok(None),
             }
         }
+        Paginator::NextPath { field, more } => {
+            if more.get(body).and_then(Value::as_bool) != Some(true) {
+                return Ok(None);
+            }
+            match field.get(body).and_then(Value::as_str).filter(|s| !s.is_empty()) {
+                None => Err(format!("the response says more pages follow ({more} is true) but has no {field}")),
+                Some(next) if current.query.is_empty() && next == current.path => {
+                    Err(format!("the vendor's {field} points at the page it came from ({next})"))
+                }
+                Some(next) => Ok(Some(RequestSpec::get(next))),
+            }
+        }
         Paginator::StartingAfter { field } => {
             let Some(token) = field.get(body).and_then(|v| accord_core::id::key_text(v).ok().flatten()) else {
                 return Ok(None);
@@ -855,6 +871,19 @@ mod tests {
         assert_eq!(next_request(&p, &cur, &json!({}), 2), Ok(None), "no flag and no link: the end");
         let same = RequestSpec::get("/q/2");
         assert!(next_request(&p, &same, &json!({"next": "/q/2", "done": false}), 2).is_err());
+    }
+
+    #[test]
+    fn next_paths_follow_has_more_and_refuse_a_missing_or_repeated_path() {
+        let p = Paginator::NextPath { field: path("next"), more: path("has_more") };
+        let cur = RequestSpec::get("/accounts").param("limit", "2");
+        let next = next_request(&p, &cur, &json!({"has_more": true, "next": "/accounts?cursor=x&limit=2"}), 2);
+        assert_eq!(next.unwrap().unwrap().path, "/accounts?cursor=x&limit=2");
+        assert_eq!(next_request(&p, &cur, &json!({"has_more": false, "next": null}), 2), Ok(None));
+        let err = next_request(&p, &cur, &json!({"has_more": true, "next": null}), 2).unwrap_err();
+        assert!(err.contains("has_more is true") && err.contains("no next"), "{err}");
+        let same = RequestSpec::get("/accounts?cursor=x&limit=2");
+        assert!(next_request(&p, &same, &json!({"has_more": true, "next": "/accounts?cursor=x&limit=2"}), 2).is_err());
     }
 
     #[test]

@@ -9,7 +9,7 @@ use accord_sandbox::{Fault, Schedule, salesforce};
 use serde_json::Value;
 
 use super::{
-    CAPSULE, DELIGHTED, FRESHDESK, FRESHDESK_HTTP, INTERCOM, JIRA, KEAP, SALESFORCE, STRIPE, Vendor, ZENDESK,
+    CAPSULE, DELIGHTED, FRESHDESK, FRESHDESK_HTTP, INTERCOM, JIRA, KEAP, RECURLY, SALESFORCE, STRIPE, Vendor, ZENDESK,
     connector, expected, options, read, sandbox, set, try_read,
 };
 
@@ -758,4 +758,78 @@ async fn stripe_changes_and_deletions_come_from_events_and_an_old_cursor_reads_e
     let live: BTreeSet<String> = sb.stripe.snapshot().customers.into_iter().map(|c| c.id).collect();
     assert_eq!(set(&again.ids), live);
     assert!(!live.contains(&gone));
+}
+
+/// Recurly: a deactivated account stays in the lists (`state: inactive`, `deleted_at`) and is a
+/// tombstone on the next incremental pass (`sort=updated_at&order=asc&begin_time=`), which reads
+/// little else and starts inside the second the last pass ended on; subscriptions carry their plan's
+/// interval and their coupon's duration, which the API gives only in `/plans` and `/coupons`,
+/// and exact minor units of their decimal price.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recurly_deactivations_are_tombstones_and_increments_start_inside_the_last_second() {
+    let sb = sandbox(&RECURLY, options()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let c = connector(&sb, &RECURLY, dir.path(), "");
+    let full = read(c.as_ref(), "accounts", None, None).await;
+    full.completed_full_pass("recurly/accounts");
+    let (live, gone) = expected(&sb, &RECURLY, "accounts");
+    assert_eq!((set(&full.ids), set(&full.deleted)), (live.clone(), gone), "inactive accounts are tombstones");
+    let accounts = sb.recurly.snapshot().accounts;
+    let active: Vec<_> = accounts.iter().filter(|a| a.state == "active").collect();
+    let (closing, renamed) = (active[0].id.clone(), active[1].id.clone());
+    sb.clock().advance(chrono::Duration::minutes(5));
+    sb.recurly.deactivate_account(&closing).unwrap();
+    sb.recurly.update_account(&renamed, |a| a.company = Some("Renamed Inc.".into())).unwrap();
+    let again = read(c.as_ref(), "accounts", full.cursor.clone(), None).await;
+    assert!(again.deleted.contains(&closing), "the deactivation is a tombstone: {:?}", again.deleted);
+    assert!(again.ids.contains(&renamed) && !again.ids.contains(&closing));
+    assert!(again.ids.len() + again.deleted.len() <= 3, "an incremental pass: {:?}", again.ids);
+    // The next pass starts a second before the last one's mark (Recurly's times are whole
+    // seconds, `begin_time` inclusive): a change in that second is read, and the record that was
+    // on the mark, which the server lists again, is not given twice.
+    let last = again.cursor.clone().unwrap();
+    sb.recurly.update_account(&active[2].id, |a| a.company = Some("Same Second".into())).unwrap();
+    let third = read(c.as_ref(), "accounts", Some(last), None).await;
+    assert!(third.ids.contains(&active[2].id), "{:?}", third.ids);
+    assert!(!third.ids.contains(&renamed), "the record on the mark is skipped once: {:?}", third.ids);
+
+    let mut stream = c.open_stream("subscriptions", None, false).unwrap();
+    let mut records = Vec::new();
+    while let Some(page) = stream.next_page().await.unwrap() {
+        records.extend(page.items.into_iter().filter_map(|i| match i {
+            accord_connectors::Item::Record(r) => Some(r.data),
+            _ => None,
+        }));
+    }
+    let site = sb.recurly.snapshot();
+    assert_eq!(records.len(), site.subscriptions.len());
+    for r in &records {
+        let sub = site.subscriptions.iter().find(|s| s.id == r["id"].as_str().unwrap()).unwrap();
+        let want = match (sub.plan.interval_unit, sub.plan.interval_length) {
+            ("days", 7) => ("week", 1),
+            ("months", 12) => ("year", 1),
+            _ => ("month", 1),
+        };
+        assert_eq!(
+            (r["accord"]["billing_interval"].as_str(), r["accord"]["interval_count"].as_i64()),
+            (Some(want.0), Some(want.1))
+        );
+        assert_eq!(
+            r["accord"]["unit_amount"].as_i64(),
+            Some(sub.unit_amount),
+            "exact minor units of {}",
+            r["unit_amount"]
+        );
+        let duration = sub.redemptions.first().map(|d| match d.coupon.duration {
+            "single_use" => "once",
+            "temporal" => "repeating",
+            other => other,
+        });
+        assert_eq!(r["accord"]["discount_duration"].as_str(), duration, "{:#}", r["accord"]);
+    }
+    assert!(
+        records
+            .iter()
+            .any(|r| r["accord"]["discount_duration"] == "repeating" && r["accord"]["discount_end"].is_string())
+    );
 }

@@ -61,6 +61,13 @@ const STRIPE: Vendor = Vendor {
     size: 60,
 };
 
+const RECURLY: Vendor = Vendor {
+    name: "recurly",
+    objects: &["accounts", "subscriptions", "invoices"],
+    settings: "page_size = 5\n",
+    size: 150,
+};
+
 fn options() -> SandboxOptions {
     let mut o = SandboxOptions::unlimited();
     o.salesforce.batch_size = 200;
@@ -374,6 +381,21 @@ fn change_one(sb: &Sandbox, v: &Vendor, object: &str) -> String {
             sb.stripe.update_invoice(&id, |i| i.status = "void".into()).unwrap();
             id
         }
+        ("recurly", "accounts") => {
+            let id = sb.recurly.snapshot().accounts[0].id.clone();
+            sb.recurly.update_account(&id, |a| a.company = Some("Renamed".into())).unwrap();
+            id
+        }
+        ("recurly", "subscriptions") => {
+            let id = sb.recurly.snapshot().subscriptions[0].id.clone();
+            sb.recurly.update_subscription(&id, |s| s.quantity += 1).unwrap();
+            id
+        }
+        ("recurly", "invoices") => {
+            let id = sb.recurly.snapshot().invoices[0].id.clone();
+            sb.recurly.update_invoice(&id, |i| i.state = "voided".into()).unwrap();
+            id
+        }
         other => panic!("no change for {other:?}"),
     }
 }
@@ -454,6 +476,9 @@ async fn stays_under_the_rate_limit(v: &Vendor) {
     o.stripe.rate_limited = true;
     o.stripe.per_second = limit.max;
     o.stripe.window = limit.window;
+    o.recurly.rate_limited = true;
+    o.recurly.per_window = limit.max;
+    o.recurly.window = limit.window;
     let sb = sandbox(v, o).await;
     let dir = tempfile::tempdir().unwrap();
     let c = connector(&sb, v, dir.path(), "rate_limit = { requests = 6, per_seconds = 2.0 }\n");
@@ -466,6 +491,7 @@ async fn stays_under_the_rate_limit(v: &Vendor) {
         "jira" => sb.jira.rate_limiter(),
         "keap" => sb.keap.rate_limiter(),
         "stripe" => sb.stripe.rate_limiter(),
+        "recurly" => sb.recurly.rate_limiter(),
         _ => sb.intercom.rate_limiter(),
     };
     let mut read_all = BTreeMap::new();
@@ -507,6 +533,7 @@ fn faults_of<'a>(sb: &'a Sandbox, v: &Vendor) -> &'a accord_sandbox::FaultHandle
         "jira" => sb.jira.faults(),
         "keap" => sb.keap.faults(),
         "stripe" => sb.stripe.faults(),
+        "recurly" => sb.recurly.faults(),
         _ => sb.intercom.faults(),
     }
 }
@@ -521,5 +548,6 @@ conformance!(
     JIRA => jira,
     KEAP => keap,
     FRESHDESK_HTTP => freshdesk_http,
-    STRIPE => stripe
+    STRIPE => stripe,
+    RECURLY => recurly
 );

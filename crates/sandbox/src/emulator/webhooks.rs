@@ -8,6 +8,7 @@
 //! - JIRA Cloud: `X-Hub-Signature: sha256=` hex(HMAC-SHA256(secret, body)), and the delivery's id in
 //!   `X-Atlassian-Webhook-Identifier`.
 //! - Stripe: `Stripe-Signature: t=<unix>,v1=` hex(HMAC-SHA256(endpoint secret, `<t>.<body>`)).
+//! - Recurly: `Recurly-Signature: <unix ms>,` hex(HMAC-SHA256(endpoint secret key, `<ms>.<body>`)).
 //! - Freshdesk signs nothing: an automation rule's webhook carries the headers its author adds,
 //!   here `X-Webhook-Token: <secret>`.
 //!
@@ -31,6 +32,7 @@ pub(crate) enum Signing {
     Jira,
     Stripe,
     Freshdesk,
+    Recurly,
 }
 
 #[derive(Debug, Clone)]
@@ -153,6 +155,13 @@ pub(crate) fn sign(
             let tag = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, secret), &signed);
             vec![("Stripe-Signature", format!("t={t},v1={}", hex(tag.as_ref())))]
         }
+        Signing::Recurly => {
+            let ms = now.timestamp_millis().to_string();
+            let mut signed = format!("{ms}.").into_bytes();
+            signed.extend_from_slice(body);
+            let tag = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, secret), &signed);
+            vec![("Recurly-Signature", format!("{ms},{}", hex(tag.as_ref())))]
+        }
         Signing::Jira => {
             let tag = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, secret), body);
             vec![
@@ -185,6 +194,14 @@ mod tests {
         let h = sign(Signing::Stripe, b"whsec_x", b"{}", now, 1);
         let tag = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, b"whsec_x"), b"1700000000.{}");
         assert_eq!(h[0].1, format!("t=1700000000,v1={}", hex(tag.as_ref())));
+    }
+
+    #[test]
+    fn recurly_signs_the_milliseconds_a_dot_and_the_body() {
+        let now = DateTime::from_timestamp_millis(1_700_000_000_123).unwrap();
+        let h = sign(Signing::Recurly, b"key", b"{}", now, 1);
+        let tag = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, b"key"), b"1700000000123.{}");
+        assert_eq!(h, vec![("Recurly-Signature", format!("1700000000123,{}", hex(tag.as_ref())))]);
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //! | `intercom` | `X-Hub-Signature: sha1=<hex>` | the body, HMAC-SHA1 (the app's client secret) | the body's `created_at` |
 //! | `jira` | `X-Hub-Signature: sha256=<hex>` | the body, HMAC-SHA256 | the body's `timestamp` (ms) |
 //! | `freshdesk` | `X-Webhook-Token: <secret>` (a header the automation rule adds; Freshdesk signs nothing) | — | — |
+//! | `recurly` | `Recurly-Signature: <unix ms>,<hex>[,<hex>...]` (several while a key rolls) | `<ms>.<body>`, HMAC-SHA256 (the endpoint's secret key) | the header's timestamp |
 //!
 //! A delivery's identity (what replay protection remembers) is the vendor's delivery id where it
 //! has one (Intercom's notification `id`, JIRA's `X-Atlassian-Webhook-Identifier`), else the
@@ -29,6 +30,7 @@ pub enum Scheme {
     Intercom,
     Jira,
     Freshdesk,
+    Recurly,
 }
 
 impl Scheme {
@@ -40,6 +42,7 @@ impl Scheme {
             "intercom" => Scheme::Intercom,
             "jira" => Scheme::Jira,
             "freshdesk" => Scheme::Freshdesk,
+            "recurly" => Scheme::Recurly,
             _ => return None,
         })
     }
@@ -149,6 +152,21 @@ pub fn check_head(scheme: Scheme, headers: &HeaderMap, now: DateTime<Utc>, toler
         Scheme::Freshdesk => {
             head.token = Some(header(headers, "X-Webhook-Token")?.to_owned());
         }
+        Scheme::Recurly => {
+            const NAME: &str = "Recurly-Signature";
+            let mut parts = header(headers, NAME)?.split(',').map(str::trim);
+            let ms = parts.next().filter(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()));
+            let ms = ms.ok_or(Refusal::Malformed(NAME))?;
+            for sig in parts {
+                head.signatures.push(hex(sig).ok_or(Refusal::Malformed(NAME))?);
+            }
+            if head.signatures.is_empty() {
+                return Err(Refusal::Malformed(NAME));
+            }
+            let at: i64 = ms.parse().map_err(|_| Refusal::Malformed(NAME))?;
+            fresh(at.div_euclid(1000), now, tolerance_s)?;
+            head.timestamp = Some(ms.to_owned());
+        }
     }
     Ok(head)
 }
@@ -168,7 +186,7 @@ pub fn check_body(
     }
     let key = hmac::Key::new(head.scheme.algorithm(), secret);
     let signed: Vec<u8> = match &head.timestamp {
-        Some(t) if head.scheme == Scheme::Stripe => [t.as_bytes(), b".", body].concat(),
+        Some(t) if matches!(head.scheme, Scheme::Stripe | Scheme::Recurly) => [t.as_bytes(), b".", body].concat(),
         Some(t) => [t.as_bytes(), body].concat(),
         None => body.to_vec(),
     };
@@ -234,6 +252,11 @@ mod tests {
             }
             Scheme::Jira => vec![("X-Hub-Signature", format!("sha256={}", hex_text(hmac::sign(&key, body).as_ref())))],
             Scheme::Freshdesk => vec![("X-Webhook-Token", String::from_utf8_lossy(secret).into_owned())],
+            Scheme::Recurly => {
+                let ms = now.timestamp_millis().to_string();
+                let tag = hmac::sign(&key, &[ms.as_bytes(), b".", body].concat());
+                vec![("Recurly-Signature", format!("{ms},{}", hex_text(tag.as_ref())))]
+            }
         }
     }
 
@@ -262,7 +285,8 @@ mod tests {
         }
     }
 
-    const ALL: [Scheme; 5] = [Scheme::Stripe, Scheme::Zendesk, Scheme::Intercom, Scheme::Jira, Scheme::Freshdesk];
+    const ALL: [Scheme; 6] =
+        [Scheme::Stripe, Scheme::Zendesk, Scheme::Intercom, Scheme::Jira, Scheme::Freshdesk, Scheme::Recurly];
 
     #[test]
     fn every_kind_with_webhooks_has_a_scheme() {
@@ -306,7 +330,7 @@ mod tests {
     #[test]
     fn a_stale_timestamp_is_refused_by_the_head_or_the_body() {
         let then = now() - chrono::Duration::seconds(301);
-        for scheme in [Scheme::Stripe, Scheme::Zendesk] {
+        for scheme in [Scheme::Stripe, Scheme::Zendesk, Scheme::Recurly] {
             let h = headers(&sign(scheme, b"s", &body_for(scheme, then), then));
             assert_eq!(check_head(scheme, &h, now(), 300).unwrap_err(), Refusal::Stale(301), "{scheme:?}");
         }
@@ -334,5 +358,33 @@ mod tests {
         let both = format!("{},{}", old[0].1, new[0].1.split_once(',').unwrap().1);
         let head = check_head(Scheme::Stripe, &headers(&[("Stripe-Signature", both)]), now(), 300).unwrap();
         assert!(check_body(&head, b"new", &body, now(), 300).is_ok());
+    }
+
+    /// Recurly's header: the Unix time in milliseconds, then one signature per active key; the
+    /// signed text is the milliseconds, a dot and the body.
+    #[test]
+    fn recurly_signs_milliseconds_a_dot_and_the_body_with_each_key() {
+        let body = br#"{"id":"n1","object_type":"subscription","event_type":"updated"}"#;
+        let ms = now().timestamp_millis();
+        let tag = |secret: &[u8]| {
+            let signed = [ms.to_string().as_bytes(), b".", &body[..]].concat();
+            hex_text(hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, secret), &signed).as_ref())
+        };
+        let value = format!("{ms},{},{}", tag(b"old key"), tag(b"new key"));
+        let head = check_head(Scheme::Recurly, &headers(&[("Recurly-Signature", value)]), now(), 300).unwrap();
+        assert!(check_body(&head, b"new key", body, now(), 300).is_ok(), "either key matches");
+        assert!(check_body(&head, b"old key", body, now(), 300).is_ok());
+        assert_eq!(check_body(&head, b"other", body, now(), 300), Err(Refusal::Mismatch));
+        for bad in [format!("{ms}"), format!("{},{}", now().timestamp(), "zz"), format!("x{ms},{}", tag(b"k"))] {
+            let h = headers(&[("Recurly-Signature", bad.clone())]);
+            assert_eq!(
+                check_head(Scheme::Recurly, &h, now(), 300).unwrap_err(),
+                Refusal::Malformed("Recurly-Signature"),
+                "{bad}"
+            );
+        }
+        // Seconds where milliseconds belong read as 1970: stale.
+        let h = headers(&[("Recurly-Signature", format!("{},{}", now().timestamp(), tag(b"k")))]);
+        assert!(matches!(check_head(Scheme::Recurly, &h, now(), 300), Err(Refusal::Stale(_))));
     }
 }

@@ -176,6 +176,38 @@ async fn a_stripe_customer_change_reaches_the_360_view_through_its_event() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recurly_account_change_reaches_the_360_view_signed_with_milliseconds() {
+    let s = setup_for("recurly").await;
+    let (account_id, account) = linked_in(&s, "recurly", "accounts");
+    s.sandbox.recurly.webhooks().subscribe(format!("{}/webhooks/recurly", s.base), SECRET);
+    s.sandbox.recurly.update_account(&account_id, |a| a.company = Some("Renamed in Recurly".into())).unwrap();
+    until_360_shows(&s, &account, "Renamed in Recurly").await;
+    assert_eq!((s.sandbox.recurly.webhooks().sent(), s.sandbox.recurly.webhooks().failed()), (1, 0));
+    // Signed in seconds instead of milliseconds, or with another key: refused.
+    let url = format!("{}/webhooks/recurly", s.base);
+    let body = r#"{"id":"n1","object_type":"account","event_type":"updated"}"#;
+    let sign = |key: &str, at: String| {
+        let tag = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, key.as_bytes()), format!("{at}.{body}").as_bytes());
+        let hex: String = tag.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+        format!("{at},{hex}")
+    };
+    let client = reqwest::Client::new();
+    let now = chrono::Utc::now();
+    for header in [sign(SECRET, now.timestamp().to_string()), sign("another key", now.timestamp_millis().to_string())] {
+        let r = client.post(&url).header("Recurly-Signature", header).body(body).send().await.unwrap();
+        assert_eq!(r.status(), 401);
+    }
+    let ok = client
+        .post(&url)
+        .header("Recurly-Signature", sign(SECRET, now.timestamp_millis().to_string()))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 202);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_freshdesk_ticket_change_reaches_the_360_view_with_its_token() {
     let s = setup_for("freshdesk").await;
     let (ticket, account) = linked_in(&s, "freshdesk", "tickets");
