@@ -254,7 +254,8 @@ pub struct Company {
     pub jira: JiraData,
     pub keap: KeapData,
     pub stripe: StripeData,
-    /// Each Stripe subscription's revenue as the generator means it.
+    pub maxio: crate::maxio::model::MaxioData,
+    /// Each billing subscription's revenue (Stripe's, Maxio's) as the generator means it.
     pub(crate) billing: Vec<crate::billing::Terms>,
 }
 
@@ -322,6 +323,10 @@ impl Company {
             + self.stripe.customers.len()
             + self.stripe.subscriptions.len()
             + self.stripe.invoices.len()
+            + self.maxio.customers.len()
+            + self.maxio.subscriptions.len()
+            + self.maxio.invoices.len()
+            + self.maxio.deleted_customers.len()
     }
 
     /// The second day: deletes a planted set of records, chosen by `seed` among the situations
@@ -723,6 +728,7 @@ impl Generator {
             jira: JiraData::default(),
             keap: KeapData::default(),
             stripe: StripeData::default(),
+            maxio: Default::default(),
             billing: Vec::new(),
         };
         Self {
@@ -841,6 +847,7 @@ impl Generator {
         self.jira();
         self.keap();
         self.stripe(&people);
+        self.maxio(&people);
         self.plain_accounts();
         self.finish()
     }
@@ -2038,8 +2045,29 @@ impl Generator {
     /// The Stripe account ([`crate::stripe::seed`]): people's addresses only of companies no plant
     /// spanning companies touches.
     fn stripe(&mut self, people: &[Vec<Person>]) {
-        let orgs: Vec<crate::billing::SeedOrg> = self
-            .orgs
+        let orgs = self.seed_orgs(people);
+        let (data, terms, records) = crate::stripe::seed::seed(self.seed, &orgs, &mut self.out.ledger);
+        for (o, ixs) in self.orgs.iter_mut().zip(records) {
+            o.records.extend(ixs);
+        }
+        self.out.stripe = data;
+        self.out.billing.extend(terms);
+    }
+
+    /// The Maxio site ([`crate::maxio::seed`]), on the same terms as Stripe's account.
+    fn maxio(&mut self, people: &[Vec<Person>]) {
+        let orgs = self.seed_orgs(people);
+        let (data, terms, records) = crate::maxio::seed::seed(self.seed, &orgs, &mut self.out.ledger);
+        for (o, ixs) in self.orgs.iter_mut().zip(records) {
+            o.records.extend(ixs);
+        }
+        self.out.maxio = data;
+        self.out.billing.extend(terms);
+    }
+
+    /// The companies as a billing system needs them.
+    fn seed_orgs(&self, people: &[Vec<Person>]) -> Vec<crate::billing::SeedOrg> {
+        self.orgs
             .iter()
             .zip(people)
             .map(|(o, ps)| crate::billing::SeedOrg {
@@ -2054,13 +2082,7 @@ impl Generator {
                     ps.iter().filter(|p| p.fate == PersonFate::Plain).map(|p| (p.email.clone(), p.address)).collect()
                 },
             })
-            .collect();
-        let (data, terms, records) = crate::stripe::seed::seed(self.seed, &orgs, &mut self.out.ledger);
-        for (o, ixs) in self.orgs.iter_mut().zip(records) {
-            o.records.extend(ixs);
-        }
-        self.out.stripe = data;
-        self.out.billing = terms;
+            .collect()
     }
 
     fn plain_accounts(&mut self) {

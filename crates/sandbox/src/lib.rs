@@ -1,5 +1,5 @@
 //! In-process emulators of the Salesforce REST, Zendesk Support, Intercom, Delighted, Freshdesk,
-//! Capsule, JIRA Cloud, Keap and Stripe APIs, a deterministic messy company spread across them (and a Desk
+//! Capsule, JIRA Cloud, Keap, Stripe and Maxio (Chargify) APIs, a deterministic messy company spread across them (and a Desk
 //! export), and the ground truth of which record belongs to which account.
 //!
 //! ```no_run
@@ -38,6 +38,7 @@ pub mod generate;
 pub mod intercom;
 pub mod jira;
 pub mod keap;
+pub mod maxio;
 pub mod salesforce;
 pub mod stripe;
 pub mod truth;
@@ -80,6 +81,7 @@ pub struct SandboxOptions {
     pub jira: jira::Options,
     pub keap: keap::Options,
     pub stripe: stripe::Options,
+    pub maxio: maxio::Options,
 }
 
 impl SandboxOptions {
@@ -95,6 +97,7 @@ impl SandboxOptions {
         o.jira.rate_limited = false;
         o.keap.rate_limited = false;
         o.stripe.rate_limited = false;
+        o.maxio.rate_limited = false;
         o
     }
 }
@@ -115,6 +118,7 @@ pub struct Sandbox {
     pub jira: jira::Emulator,
     pub keap: keap::Emulator,
     pub stripe: stripe::Emulator,
+    pub maxio: maxio::Emulator,
     clock: Clock,
     /// The planted truth of the company the emulators started with.
     ledger: truth::Ledger,
@@ -136,6 +140,7 @@ impl Sandbox {
             jira,
             keap,
             stripe,
+            maxio,
             ..
         } = company;
         Ok(Sandbox {
@@ -149,6 +154,7 @@ impl Sandbox {
             jira: jira::Emulator::start(jira, options.jira, clock.clone()).await?,
             keap: keap::Emulator::start(keap, options.keap, clock.clone()).await?,
             stripe: stripe::Emulator::start(stripe, options.stripe, clock.clone()).await?,
+            maxio: maxio::Emulator::start(maxio, options.maxio, clock.clone()).await?,
             clock,
             ledger,
         })
@@ -192,6 +198,14 @@ impl Sandbox {
             .chain(st.subscriptions.iter().map(|r| ("subscriptions", r.id.clone())))
             .chain(st.invoices.iter().map(|r| ("invoices", r.id.clone())))
             .collect();
+        let mx = self.maxio.snapshot();
+        let mx_live: std::collections::HashSet<(&str, String)> = mx
+            .customers
+            .iter()
+            .map(|r| ("customers", r.id.to_string()))
+            .chain(mx.subscriptions.iter().map(|r| ("subscriptions", r.id.to_string())))
+            .chain(mx.invoices.iter().map(|r| ("invoices", r.uid.clone())))
+            .collect();
         self.ledger
             .with_deletions_seen_in(&sf, &zd, &ic, &dl, &self.desk)
             .with_gone_in(truth::FRESHDESK, &fd_live)
@@ -199,6 +213,7 @@ impl Sandbox {
             .with_jira_deletions_seen_in(&self.jira.snapshot())
             .with_keap_deletions_seen_in(&self.keap.snapshot())
             .with_gone_in(truth::STRIPE, &st_live)
+            .with_gone_in(truth::MAXIO, &mx_live)
             .truth()
     }
 
@@ -214,6 +229,7 @@ impl Sandbox {
             (truth::JIRA, self.jira.rate_limiter().clone()),
             (truth::KEAP, self.keap.rate_limiter().clone()),
             (truth::STRIPE, self.stripe.rate_limiter().clone()),
+            (truth::MAXIO, self.maxio.rate_limiter().clone()),
         ]
     }
 
@@ -233,6 +249,7 @@ impl Sandbox {
         self.jira.shutdown().await;
         self.keap.shutdown().await;
         self.stripe.shutdown().await;
+        self.maxio.shutdown().await;
     }
 }
 
@@ -240,7 +257,7 @@ impl Sandbox {
     /// An `accord.toml` for this sandbox: Salesforce as the System of Record (account id in
     /// `Account_ID__c`, only `Type = 'Customer'` accounts, `Support_ID__c` as the accounts'
     /// `support_account_id`), Zendesk, Desk (its export written to `desk-export/` in `dir`),
-    /// Delighted, Freshdesk, Capsule, JIRA, Keap, Stripe (with a `[revenue]` rate table) and Intercom
+    /// Delighted, Freshdesk, Capsule, JIRA, Keap, Stripe, Maxio (with a `[revenue]` rate table) and Intercom
     /// as sources (Intercom's table last:
     /// tests append settings to it), the
     /// credentials written as secret files in `dir` (with Zendesk's OAuth token, which the config
@@ -257,6 +274,7 @@ impl Sandbox {
         let jira = self.jira.credentials();
         let keap = self.keap.credentials();
         let stripe = self.stripe.credentials();
+        let maxio = self.maxio.credentials();
         for (name, value) in [
             ("sf_client_id", sf.client_id.as_str()),
             ("sf_client_secret", sf.client_secret.as_str()),
@@ -273,6 +291,7 @@ impl Sandbox {
             ("keap_client_secret", keap.client_secret.as_str()),
             ("keap_refresh_token", keap.refresh_token.as_str()),
             ("stripe_secret_key", stripe.secret_key.as_str()),
+            ("maxio_api_key", maxio.api_key.as_str()),
         ] {
             std::fs::write(dir.join(name), value)?;
         }
@@ -350,6 +369,11 @@ kind = "stripe"
 base_url = "{stripe_url}"
 secret_key = {{ file = "stripe_secret_key" }}
 {limits}
+[sources.maxio]
+kind = "maxio"
+base_url = "{maxio_url}"
+api_key = {{ file = "maxio_api_key" }}
+{limits}
 [revenue]
 currency = "USD"
 rates = {{ {rates} }}
@@ -373,6 +397,7 @@ access_token = {{ file = "intercom_token" }}
             keap_url = self.keap.base_url(),
             keap_token_url = self.keap.token_url(),
             stripe_url = self.stripe.base_url(),
+            maxio_url = self.maxio.base_url(),
             rates = billing::RATES.iter().map(|(c, r)| format!("{c} = \"{r}\"")).collect::<Vec<_>>().join(", "),
         ))
     }

@@ -44,6 +44,8 @@
 //! | `keap/contacts` | `field custom_fields[id=9].content` ("ContactID"), `parent company.id → companies` |
 //! | `stripe/customers` | `field metadata.account_id`, `email email` |
 //! | `stripe/subscriptions`, `stripe/invoices` | `parent customer → customers` |
+//! | `maxio/customers` | `field reference`, `email email` |
+//! | `maxio/subscriptions`, `maxio/invoices` | `parent customer.id` / `customer_id → customers` |
 //! | `jira/issues` | `field fields_by_name["Account ID"]`, `support_id fields_by_name["Support ID"]` (the Salesforce account's `Support_ID__c` is its `support_account_id`) |
 //!
 //! # What accord must answer
@@ -120,10 +122,11 @@ pub const CAPSULE: &str = "capsule";
 pub const JIRA: &str = "jira";
 pub const KEAP: &str = "keap";
 pub const STRIPE: &str = "stripe";
+pub const MAXIO: &str = "maxio";
 
 /// The objects the sandbox serves, System of Record first. A reading order for a config at most:
 /// the truth does not depend on it.
-pub const OBJECTS: [(&str, &str); 24] = [
+pub const OBJECTS: [(&str, &str); 27] = [
     (SALESFORCE, "Account"),
     (SALESFORCE, "Contact"),
     (SALESFORCE, "Case"),
@@ -148,6 +151,9 @@ pub const OBJECTS: [(&str, &str); 24] = [
     (STRIPE, "customers"),
     (STRIPE, "subscriptions"),
     (STRIPE, "invoices"),
+    (MAXIO, "customers"),
+    (MAXIO, "subscriptions"),
+    (MAXIO, "invoices"),
 ];
 
 /// accord's rejection reason codes.
@@ -451,6 +457,16 @@ pub(crate) mod rules {
 
     /// Subscriptions and invoices: through their customer.
     pub fn stripe_child(customer: Option<Key>) -> Vec<Step> {
+        steps([("parent", customer)])
+    }
+
+    /// Maxio customers: by `reference` (our account id), then by email.
+    pub fn maxio_customer(reference: Option<Key>, email: Option<Key>) -> Vec<Step> {
+        steps([("field", reference), ("email", email)])
+    }
+
+    /// Maxio subscriptions (`customer.id`) and invoices (`customer_id`): through their customer.
+    pub fn maxio_child(customer: Option<Key>) -> Vec<Step> {
         steps([("parent", customer)])
     }
 }
