@@ -211,8 +211,19 @@ fn a_sync_matches_the_truth(runs: &[(u64, usize, &[&str])]) {
 
 /// The System of Record last: every record arrives before the accounts, ids maps and evidence
 /// it needs, and earlier rules resolve after later ones did.
-const SOR_LAST: &[&str] =
-    &["zendesk", "intercom", "delighted", "desk", "freshdesk", "capsule", "jira", "keap", "stripe", "maxio", "salesforce"];
+const SOR_LAST: &[&str] = &[
+    "zendesk",
+    "intercom",
+    "delighted",
+    "desk",
+    "freshdesk",
+    "capsule",
+    "jira",
+    "keap",
+    "stripe",
+    "maxio",
+    "salesforce",
+];
 
 #[test]
 fn a_sync_of_the_sandbox_matches_the_ground_truth() {

@@ -109,14 +109,14 @@ fn site_zone() -> FixedOffset {
     FixedOffset::east_opt(SITE_OFFSET_SECONDS).unwrap_or_else(|| FixedOffset::east_opt(0).unwrap())
 }
 
-/// `start_datetime` / `end_datetime`: `YYYY-MM-DD HH:MM:SS` (or with `T`), in the site's zone
-/// unless followed by a zone (`UTC`, `Z`, `+HH:MM`, `-HHMM`).
+/// `start_datetime` / `end_datetime`: `YYYY-MM-DD HH:MM:SS` (or with `T`, fractions of a second
+/// ignored), in the site's zone unless followed by a zone (`UTC`, `Z`, `+HH:MM`, `-HHMM`).
 pub(crate) fn parse_datetime(text: &str) -> Option<DateTime<Utc>> {
     let t = text.trim();
     let (stamp, zone) = if t.len() > 19 { t.split_at(19) } else { (t, "") };
     let stamp = stamp.replacen('T', " ", 1);
     let naive = NaiveDateTime::parse_from_str(&stamp, "%Y-%m-%d %H:%M:%S").ok()?;
-    let zone = zone.trim();
+    let zone = zone.strip_prefix('.').map_or(zone, |z| z.trim_start_matches(|c: char| c.is_ascii_digit())).trim();
     let offset = match zone {
         "" => site_zone(),
         "UTC" | "Z" | "GMT" => FixedOffset::east_opt(0)?,
@@ -550,6 +550,7 @@ mod tests {
         assert_eq!(parse_datetime("2026-01-10 07:00:00"), Some(utc("2026-01-10T12:00:00Z")));
         assert_eq!(parse_datetime("2026-01-10 07:00:00 UTC"), Some(utc("2026-01-10T07:00:00Z")));
         assert_eq!(parse_datetime("2026-01-10T07:00:00Z"), Some(utc("2026-01-10T07:00:00Z")));
+        assert_eq!(parse_datetime("2026-01-10T07:00:00.250000+00:00"), Some(utc("2026-01-10T07:00:00Z")));
         assert_eq!(parse_datetime("2026-01-10 07:00:00+01:00"), Some(utc("2026-01-10T06:00:00Z")));
         assert_eq!(parse_datetime("2026-01-10 07:00:00 -0500"), Some(utc("2026-01-10T12:00:00Z")));
         assert_eq!(parse_datetime("2026-01-10"), None);
