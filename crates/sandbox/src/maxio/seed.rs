@@ -502,7 +502,7 @@ impl Seeder<'_> {
             cancel_at_end_of_period: cancel_at_period_end,
             canceled_at: canceled_at
                 .map(noon)
-                .or_else(|| cancel_at_period_end.then(|| AS_OF - 3 * 86_400))
+                .or_else(|| cancel_at_period_end.then_some(AS_OF - 3 * 86_400))
                 .filter(|_| state != "expired"),
             expires_at: expires_at.map(noon),
             coupon: coupon.map(|mut c| {
