@@ -16,7 +16,11 @@
 //! Errors are `{"errors": [...]}` with 404, 422 and, past the rate limit, 429 with `Retry-After`
 //! (Maxio publishes no number: the emulator's limit is an option). `DELETE /customers/{id}.json`
 //! deletes a customer without subscriptions (one with any is refused with 422), as Maxio does.
-//! Mutations stamp `updated_at` with the sandbox clock.
+//! Mutations stamp `updated_at` with the sandbox clock and, when someone subscribed to the
+//! site's webhooks, send one as Maxio does: form-encoded (`id`, `event`, `payload[...]`), signed
+//! `X-Chargify-Webhook-Signature-Hmac-Sha-256` with the site's shared key (`customer_create`,
+//! `customer_update`, `subscription_state_change`, `subscription_product_change`,
+//! `subscription_updated`, `invoice_issued`, `invoice_updated`).
 
 pub mod model;
 mod routes;
@@ -174,6 +178,21 @@ impl Emulator {
         1_000_000_000 + self.state().core.next_seq() as i64
     }
 
+    /// Sends the site's webhook for `event` about `about` (`("customer", id)` ...).
+    fn notify(&self, event: &str, about: &[(&str, String)]) {
+        let core = &self.state().core;
+        let id = core.webhooks.next_id();
+        let mut fields = vec![
+            ("id".to_owned(), id.to_string()),
+            ("event".to_owned(), event.to_owned()),
+            ("payload[site][id]".to_owned(), "51288".to_owned()),
+            ("payload[site][subdomain]".to_owned(), SUBDOMAIN.to_owned()),
+            ("payload[event_id]".to_owned(), id.to_string()),
+        ];
+        fields.extend(about.iter().map(|(k, v)| (format!("payload[{k}]"), v.clone())));
+        core.webhooks.deliver_form(crate::emulator::webhooks::Signing::Maxio, &fields, core.clock.now(), id);
+    }
+
     fn missing(object: &'static str, id: impl ToString) -> Error {
         Error::NotFound { vendor: "maxio", object, id: id.to_string() }
     }
@@ -181,14 +200,19 @@ impl Emulator {
     /// Changes a customer (its `updated_at` becomes now).
     pub fn update_customer(&self, id: i64, change: impl FnOnce(&mut Customer)) -> Result<()> {
         let now = self.now();
-        let mut books = self.state().books.write();
-        books
-            .customers
-            .update(&id, |c| {
-                change(c);
-                c.updated = now;
-            })
-            .ok_or_else(|| Self::missing("customer", id))
+        let reference = {
+            let mut books = self.state().books.write();
+            books
+                .customers
+                .update(&id, |c| {
+                    change(c);
+                    c.updated = now;
+                    c.reference.clone().unwrap_or_default()
+                })
+                .ok_or_else(|| Self::missing("customer", id))?
+        };
+        self.notify("customer_update", &[("customer][id", id.to_string()), ("customer][reference", reference)]);
+        Ok(())
     }
 
     /// Deletes a customer as `DELETE /customers/{id}.json` does: only one without subscriptions.
@@ -209,20 +233,32 @@ impl Emulator {
         let now = self.now();
         customer.created = customer.created.min(now);
         customer.updated = now;
+        let about = [
+            ("customer][id", customer.id.to_string()),
+            ("customer][reference", customer.reference.clone().unwrap_or_default()),
+        ];
         self.state().books.write().customers.insert(customer);
+        self.notify("customer_create", &about);
     }
 
     /// Changes a subscription (its `updated_at` becomes now).
     pub fn update_subscription(&self, id: i64, change: impl FnOnce(&mut Subscription)) -> Result<()> {
         let now = self.now();
-        let mut books = self.state().books.write();
-        books
-            .subscriptions
-            .update(&id, |s| {
-                change(s);
-                s.updated = now;
-            })
-            .ok_or_else(|| Self::missing("subscription", id))
+        let (was, is) = {
+            let mut books = self.state().books.write();
+            books
+                .subscriptions
+                .update(&id, |s| {
+                    let was = s.state.clone();
+                    change(s);
+                    s.updated = now;
+                    (was, s.state.clone())
+                })
+                .ok_or_else(|| Self::missing("subscription", id))?
+        };
+        let event = if was == is { "subscription_updated" } else { "subscription_state_change" };
+        self.notify(event, &[("subscription][id", id.to_string()), ("subscription][state", is)]);
+        Ok(())
     }
 
     /// Moves a subscription to `product` on `day` mid-cycle, as a product change with proration
@@ -258,26 +294,40 @@ impl Emulator {
             s.updated = now;
         });
         books.invoices.insert(invoice);
+        drop(books);
+        self.notify(
+            "subscription_product_change",
+            &[("subscription][id", id.to_string()), ("subscription][product][id", product.to_string())],
+        );
+        self.notify("invoice_issued", &[("invoice][uid", uid.clone()), ("invoice][subscription_id", id.to_string())]);
         Ok(uid)
     }
 
     /// Adds an invoice (its `updated_at` becomes now).
     pub fn create_invoice(&self, mut invoice: Invoice) {
         invoice.updated = self.now();
+        let about =
+            [("invoice][uid", invoice.uid.clone()), ("invoice][subscription_id", invoice.subscription.to_string())];
         self.state().books.write().invoices.insert(invoice);
+        self.notify("invoice_issued", &about);
     }
 
     /// Changes an invoice (its `updated_at` becomes now).
     pub fn update_invoice(&self, id: i64, change: impl FnOnce(&mut Invoice)) -> Result<()> {
         let now = self.now();
-        let mut books = self.state().books.write();
-        books
-            .invoices
-            .update(&id, |i| {
-                change(i);
-                i.updated = now;
-            })
-            .ok_or_else(|| Self::missing("invoice", id))
+        let uid = {
+            let mut books = self.state().books.write();
+            books
+                .invoices
+                .update(&id, |i| {
+                    change(i);
+                    i.updated = now;
+                    i.uid.clone()
+                })
+                .ok_or_else(|| Self::missing("invoice", id))?
+        };
+        self.notify("invoice_updated", &[("invoice][uid", uid)]);
+        Ok(())
     }
 
     /// A copy of the data as served now.

@@ -10,10 +10,12 @@
 //! | `intercom` | `X-Hub-Signature: sha1=<hex>` | the body, HMAC-SHA1 (the app's client secret) | the body's `created_at` |
 //! | `jira` | `X-Hub-Signature: sha256=<hex>` | the body, HMAC-SHA256 | the body's `timestamp` (ms) |
 //! | `freshdesk` | `X-Webhook-Token: <secret>` (a header the automation rule adds; Freshdesk signs nothing) | — | — |
+//! | `maxio` (`chargify`) | `X-Chargify-Webhook-Signature-Hmac-Sha-256: <hex>` | the (form-encoded) body, HMAC-SHA256 (the site's shared key) | — (Maxio signs no time) |
 //!
 //! A delivery's identity (what replay protection remembers) is the vendor's delivery id where it
-//! has one (Intercom's notification `id`, JIRA's `X-Atlassian-Webhook-Identifier`), else the
-//! signed timestamp with the signature.
+//! has one (Intercom's notification `id`, JIRA's `X-Atlassian-Webhook-Identifier`, Maxio's
+//! `X-Chargify-Webhook-Id`), else the signed timestamp with the signature. Maxio signs no time,
+//! so its replays are refused only while the delivery is remembered (twice the tolerance).
 
 use axum::http::HeaderMap;
 use base64::Engine;
@@ -22,13 +24,14 @@ use ring::hmac;
 use serde_json::Value;
 
 /// How one vendor signs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Scheme {
     Stripe,
     Zendesk,
     Intercom,
     Jira,
     Freshdesk,
+    Maxio,
 }
 
 impl Scheme {
@@ -40,6 +43,7 @@ impl Scheme {
             "intercom" => Scheme::Intercom,
             "jira" => Scheme::Jira,
             "freshdesk" => Scheme::Freshdesk,
+            "maxio" | "chargify" => Scheme::Maxio,
             _ => return None,
         })
     }
@@ -149,6 +153,14 @@ pub fn check_head(scheme: Scheme, headers: &HeaderMap, now: DateTime<Utc>, toler
         Scheme::Freshdesk => {
             head.token = Some(header(headers, "X-Webhook-Token")?.to_owned());
         }
+        Scheme::Maxio => {
+            const NAME: &str = "X-Chargify-Webhook-Signature-Hmac-Sha-256";
+            head.signatures.push(hex(header(headers, NAME)?).ok_or(Refusal::Malformed(NAME))?);
+            head.delivery_id = headers
+                .get("X-Chargify-Webhook-Id")
+                .and_then(|v| v.to_str().ok())
+                .map(|v| format!("maxio:{}", v.trim()));
+        }
     }
     Ok(head)
 }
@@ -188,6 +200,7 @@ pub fn check_body(
             fresh(ms.div_euclid(1000), now, tolerance_s)?;
             Ok(Some(head.delivery_id.clone().unwrap_or(signature)))
         }
+        Scheme::Maxio => Ok(Some(head.delivery_id.clone().unwrap_or(signature))),
         _ => Ok(Some(format!("{}:{signature}", head.timestamp.as_deref().unwrap_or_default()))),
     }
 }
@@ -234,6 +247,10 @@ mod tests {
             }
             Scheme::Jira => vec![("X-Hub-Signature", format!("sha256={}", hex_text(hmac::sign(&key, body).as_ref())))],
             Scheme::Freshdesk => vec![("X-Webhook-Token", String::from_utf8_lossy(secret).into_owned())],
+            Scheme::Maxio => vec![
+                ("X-Chargify-Webhook-Signature-Hmac-Sha-256", hex_text(hmac::sign(&key, body).as_ref())),
+                ("X-Chargify-Webhook-Id", "81".to_owned()),
+            ],
         }
     }
 
@@ -258,18 +275,22 @@ mod tests {
             Scheme::Jira => {
                 format!(r#"{{"webhookEvent":"jira:issue_updated","timestamp":{}}}"#, at.timestamp_millis()).into_bytes()
             }
+            Scheme::Maxio => b"id=81&event=customer_update&payload[customer][id]=7".to_vec(),
             _ => br#"{"id":"evt_1","type":"customer.updated"}"#.to_vec(),
         }
     }
 
-    const ALL: [Scheme; 5] = [Scheme::Stripe, Scheme::Zendesk, Scheme::Intercom, Scheme::Jira, Scheme::Freshdesk];
+    const ALL: [Scheme; 6] =
+        [Scheme::Stripe, Scheme::Zendesk, Scheme::Intercom, Scheme::Jira, Scheme::Freshdesk, Scheme::Maxio];
 
     #[test]
     fn every_kind_with_webhooks_has_a_scheme() {
         for kind in accord_core::config::WEBHOOK_KINDS {
             assert!(Scheme::for_kind(kind).is_some(), "{kind}");
         }
-        assert_eq!(ALL.len(), accord_core::config::WEBHOOK_KINDS.len());
+        let schemes: std::collections::HashSet<_> =
+            accord_core::config::WEBHOOK_KINDS.iter().filter_map(|k| Scheme::for_kind(k)).collect();
+        assert_eq!(schemes, ALL.into_iter().collect(), "every scheme has a kind");
     }
 
     #[test]
@@ -282,6 +303,9 @@ mod tests {
             assert_eq!(id.is_some(), scheme != Scheme::Freshdesk, "{scheme:?}");
             if scheme == Scheme::Intercom {
                 assert_eq!(id.as_deref(), Some("notif_1"), "Intercom's notification id");
+            }
+            if scheme == Scheme::Maxio {
+                assert_eq!(id.as_deref(), Some("maxio:81"), "Maxio's webhook id");
             }
         }
     }
@@ -325,6 +349,10 @@ mod tests {
         );
         let h = headers(&[("Stripe-Signature", "t=abc,v1=00".into())]);
         assert_eq!(check_head(Scheme::Stripe, &h, now(), 300).unwrap_err(), Refusal::Malformed("Stripe-Signature"));
+        assert_eq!(
+            check_head(Scheme::Maxio, &HeaderMap::new(), now(), 300).unwrap_err(),
+            Refusal::Missing("X-Chargify-Webhook-Signature-Hmac-Sha-256")
+        );
         let h = headers(&[("X-Hub-Signature", "md5=00".into())]);
         assert_eq!(check_head(Scheme::Intercom, &h, now(), 300).unwrap_err(), Refusal::Malformed("X-Hub-Signature"));
         // A secret being rolled: Stripe signs with both, and either matches.
