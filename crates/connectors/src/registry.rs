@@ -5,7 +5,9 @@ use accord_core::{Config, ConfigError};
 
 use crate::Connector;
 use crate::file::FileConnector;
-use crate::vendors::{capsule, delighted, freshdesk, intercom, jira, keap, recurly, salesforce, stripe, zendesk};
+use crate::vendors::{
+    capsule, delighted, freshdesk, intercom, jira, keap, maxio, recurly, salesforce, stripe, zendesk,
+};
 
 /// Every source kind accord knows.
 pub const KINDS: &[&str] = &[
@@ -21,6 +23,8 @@ pub const KINDS: &[&str] = &[
     "keap",
     "stripe",
     "recurly",
+    "maxio",
+    "chargify",
     "http",
 ];
 
@@ -41,6 +45,8 @@ pub fn open_source(name: &str, source: &SourceConfig, config: &Config) -> Result
         "http" => Box::new(crate::http::source::connector(name, source, config, base)?),
         "stripe" => Box::new(stripe::connector(name, source, config, base)?),
         "recurly" => Box::new(recurly::connector(name, source, config, base)?),
+        // Maxio Advanced Billing was Chargify: both names are the same API.
+        "maxio" | "chargify" => Box::new(maxio::connector(name, source, config, base)?),
         other => {
             return Err(ConfigError::new(
                 format!("sources.{name}.kind"),

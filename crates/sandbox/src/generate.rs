@@ -255,7 +255,8 @@ pub struct Company {
     pub keap: KeapData,
     pub stripe: StripeData,
     pub recurly: crate::recurly::model::RecurlyData,
-    /// Each Stripe subscription's revenue as the generator means it.
+    pub maxio: crate::maxio::model::MaxioData,
+    /// Each billing subscription's revenue (Stripe's, Recurly's, Maxio's) as the generator means it.
     pub(crate) billing: Vec<crate::billing::Terms>,
 }
 
@@ -336,6 +337,10 @@ impl Company {
             + self.recurly.accounts.len()
             + self.recurly.subscriptions.len()
             + self.recurly.invoices.len()
+            + self.maxio.customers.len()
+            + self.maxio.subscriptions.len()
+            + self.maxio.invoices.len()
+            + self.maxio.deleted_customers.len()
     }
 
     /// The second day: deletes a planted set of records, chosen by `seed` among the situations
@@ -740,6 +745,7 @@ impl Generator {
             keap: KeapData::default(),
             stripe: StripeData::default(),
             recurly: Default::default(),
+            maxio: Default::default(),
             billing: Vec::new(),
         };
         Self {
@@ -859,6 +865,7 @@ impl Generator {
         self.keap();
         self.stripe(&people);
         self.recurly(&people);
+        self.maxio(&people);
         self.plain_accounts();
         self.finish()
     }
@@ -2057,23 +2064,7 @@ impl Generator {
     /// The Stripe account ([`crate::stripe::seed`]): people's addresses only of companies no plant
     /// spanning companies touches.
     fn stripe(&mut self, people: &[Vec<Person>]) {
-        let orgs: Vec<crate::billing::SeedOrg> = self
-            .orgs
-            .iter()
-            .zip(people)
-            .map(|(o, ps)| crate::billing::SeedOrg {
-                account: o.account.expect("accounts are made with the Salesforce records"),
-                account_id: o.account_id.clone(),
-                name: o.name.clone(),
-                customer: o.sf == SfFate::Customer,
-                created: o.created,
-                emails: if o.reserved {
-                    Vec::new()
-                } else {
-                    ps.iter().filter(|p| p.fate == PersonFate::Plain).map(|p| (p.email.clone(), p.address)).collect()
-                },
-            })
-            .collect();
+        let orgs = self.seed_orgs(people);
         let (data, terms, records) = crate::stripe::seed::seed(self.seed, &orgs, &mut self.out.ledger);
         for (o, ixs) in self.orgs.iter_mut().zip(records) {
             o.records.extend(ixs);
@@ -2082,11 +2073,20 @@ impl Generator {
         self.out.billing.extend(terms);
     }
 
-    /// The Recurly site ([`crate::recurly::seed`]), and the account codes the Salesforce accounts
-    /// store (`Billing_Account_ID__c`); people's addresses as for Stripe.
-    fn recurly(&mut self, people: &[Vec<Person>]) {
-        let orgs: Vec<crate::billing::SeedOrg> = self
-            .orgs
+    /// The Maxio site ([`crate::maxio::seed`]), on the same terms as Stripe's account.
+    fn maxio(&mut self, people: &[Vec<Person>]) {
+        let orgs = self.seed_orgs(people);
+        let (data, terms, records) = crate::maxio::seed::seed(self.seed, &orgs, &mut self.out.ledger);
+        for (o, ixs) in self.orgs.iter_mut().zip(records) {
+            o.records.extend(ixs);
+        }
+        self.out.maxio = data;
+        self.out.billing.extend(terms);
+    }
+
+    /// The companies as a billing system needs them.
+    fn seed_orgs(&self, people: &[Vec<Person>]) -> Vec<crate::billing::SeedOrg> {
+        self.orgs
             .iter()
             .zip(people)
             .map(|(o, ps)| crate::billing::SeedOrg {
@@ -2101,7 +2101,13 @@ impl Generator {
                     ps.iter().filter(|p| p.fate == PersonFate::Plain).map(|p| (p.email.clone(), p.address)).collect()
                 },
             })
-            .collect();
+            .collect()
+    }
+
+    /// The Recurly site ([`crate::recurly::seed`]), and the account codes the Salesforce accounts
+    /// store (`Billing_Account_ID__c`); people's addresses as for Stripe.
+    fn recurly(&mut self, people: &[Vec<Person>]) {
+        let orgs = self.seed_orgs(people);
         let holders: Vec<Ix> = self.orgs.iter().map(|o| o.sf_ix).collect();
         let crate::recurly::seed::Seeded { data, terms, records, codes } =
             crate::recurly::seed::seed(self.seed, &orgs, &holders, &mut self.out.ledger);

@@ -1,5 +1,5 @@
 //! In-process emulators of the Salesforce REST, Zendesk Support, Intercom, Delighted, Freshdesk,
-//! Capsule, JIRA Cloud, Keap and Stripe APIs, a deterministic messy company spread across them (and a Desk
+//! Capsule, JIRA Cloud, Keap, Stripe and Maxio (Chargify) APIs, a deterministic messy company spread across them (and a Desk
 //! export), and the ground truth of which record belongs to which account.
 //!
 //! ```no_run
@@ -38,6 +38,7 @@ pub mod generate;
 pub mod intercom;
 pub mod jira;
 pub mod keap;
+pub mod maxio;
 pub mod recurly;
 pub mod salesforce;
 pub mod stripe;
@@ -82,6 +83,7 @@ pub struct SandboxOptions {
     pub keap: keap::Options,
     pub stripe: stripe::Options,
     pub recurly: recurly::Options,
+    pub maxio: maxio::Options,
 }
 
 impl SandboxOptions {
@@ -98,6 +100,7 @@ impl SandboxOptions {
         o.keap.rate_limited = false;
         o.stripe.rate_limited = false;
         o.recurly.rate_limited = false;
+        o.maxio.rate_limited = false;
         o
     }
 }
@@ -119,6 +122,7 @@ pub struct Sandbox {
     pub keap: keap::Emulator,
     pub stripe: stripe::Emulator,
     pub recurly: recurly::Emulator,
+    pub maxio: maxio::Emulator,
     clock: Clock,
     /// The planted truth of the company the emulators started with.
     ledger: truth::Ledger,
@@ -141,6 +145,7 @@ impl Sandbox {
             keap,
             stripe,
             recurly,
+            maxio,
             ..
         } = company;
         Ok(Sandbox {
@@ -155,6 +160,7 @@ impl Sandbox {
             keap: keap::Emulator::start(keap, options.keap, clock.clone()).await?,
             stripe: stripe::Emulator::start(stripe, options.stripe, clock.clone()).await?,
             recurly: recurly::Emulator::start(recurly, options.recurly, clock.clone()).await?,
+            maxio: maxio::Emulator::start(maxio, options.maxio, clock.clone()).await?,
             clock,
             ledger,
         })
@@ -207,6 +213,14 @@ impl Sandbox {
             .chain(rc.subscriptions.iter().map(|r| ("subscriptions", r.id.clone())))
             .chain(rc.invoices.iter().map(|r| ("invoices", r.id.clone())))
             .collect();
+        let mx = self.maxio.snapshot();
+        let mx_live: std::collections::HashSet<(&str, String)> = mx
+            .customers
+            .iter()
+            .map(|r| ("customers", r.id.to_string()))
+            .chain(mx.subscriptions.iter().map(|r| ("subscriptions", r.id.to_string())))
+            .chain(mx.invoices.iter().map(|r| ("invoices", r.uid.clone())))
+            .collect();
         self.ledger
             .with_deletions_seen_in(&sf, &zd, &ic, &dl, &self.desk)
             .with_gone_in(truth::FRESHDESK, &fd_live)
@@ -215,6 +229,7 @@ impl Sandbox {
             .with_keap_deletions_seen_in(&self.keap.snapshot())
             .with_gone_in(truth::STRIPE, &st_live)
             .with_gone_in(truth::RECURLY, &rc_live)
+            .with_gone_in(truth::MAXIO, &mx_live)
             .truth()
     }
 
@@ -231,6 +246,7 @@ impl Sandbox {
             (truth::KEAP, self.keap.rate_limiter().clone()),
             (truth::STRIPE, self.stripe.rate_limiter().clone()),
             (truth::RECURLY, self.recurly.rate_limiter().clone()),
+            (truth::MAXIO, self.maxio.rate_limiter().clone()),
         ]
     }
 
@@ -251,6 +267,7 @@ impl Sandbox {
         self.keap.shutdown().await;
         self.stripe.shutdown().await;
         self.recurly.shutdown().await;
+        self.maxio.shutdown().await;
     }
 }
 
@@ -259,7 +276,7 @@ impl Sandbox {
     /// `Account_ID__c`, only `Type = 'Customer'` accounts, `Support_ID__c` as the accounts'
     /// `support_account_id`), Zendesk, Desk (its export written to `desk-export/` in `dir`),
     /// Delighted, Freshdesk, Capsule, JIRA, Keap, Stripe, Recurly (accounts by the code in `Billing_Account_ID__c`, the accounts'
-    /// `billing_account_id`; with a `[revenue]` rate table) and Intercom
+    /// `billing_account_id`), Maxio (with a `[revenue]` rate table) and Intercom
     /// as sources (Intercom's table last:
     /// tests append settings to it), the
     /// credentials written as secret files in `dir` (with Zendesk's OAuth token, which the config
@@ -277,6 +294,7 @@ impl Sandbox {
         let keap = self.keap.credentials();
         let stripe = self.stripe.credentials();
         let recurly = self.recurly.credentials();
+        let maxio = self.maxio.credentials();
         for (name, value) in [
             ("sf_client_id", sf.client_id.as_str()),
             ("sf_client_secret", sf.client_secret.as_str()),
@@ -294,6 +312,7 @@ impl Sandbox {
             ("keap_refresh_token", keap.refresh_token.as_str()),
             ("stripe_secret_key", stripe.secret_key.as_str()),
             ("recurly_api_key", recurly.api_key.as_str()),
+            ("maxio_api_key", maxio.api_key.as_str()),
         ] {
             std::fs::write(dir.join(name), value)?;
         }
@@ -375,6 +394,10 @@ secret_key = {{ file = "stripe_secret_key" }}
 kind = "recurly"
 base_url = "{recurly_url}"
 api_key = {{ file = "recurly_api_key" }}
+[sources.maxio]
+kind = "maxio"
+base_url = "{maxio_url}"
+api_key = {{ file = "maxio_api_key" }}
 {limits}
 [revenue]
 currency = "USD"
@@ -400,6 +423,7 @@ access_token = {{ file = "intercom_token" }}
             keap_token_url = self.keap.token_url(),
             stripe_url = self.stripe.base_url(),
             recurly_url = self.recurly.base_url(),
+            maxio_url = self.maxio.base_url(),
             rates = billing::RATES.iter().map(|(c, r)| format!("{c} = \"{r}\"")).collect::<Vec<_>>().join(", "),
         ))
     }

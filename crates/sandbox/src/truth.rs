@@ -46,6 +46,8 @@
 //! | `stripe/subscriptions`, `stripe/invoices` | `parent customer → customers` |
 //! | `recurly/accounts` | `native_id code via billing_account_id` (the Salesforce account's `Billing_Account_ID__c` is its `billing_account_id`), `email email` |
 //! | `recurly/subscriptions`, `recurly/invoices` | `parent account.id → accounts` |
+//! | `maxio/customers` | `field reference`, `email email` |
+//! | `maxio/subscriptions`, `maxio/invoices` | `parent customer.id` / `customer_id → customers` |
 //! | `jira/issues` | `field fields_by_name["Account ID"]`, `support_id fields_by_name["Support ID"]` (the Salesforce account's `Support_ID__c` is its `support_account_id`) |
 //!
 //! # What accord must answer
@@ -123,10 +125,11 @@ pub const JIRA: &str = "jira";
 pub const KEAP: &str = "keap";
 pub const STRIPE: &str = "stripe";
 pub const RECURLY: &str = "recurly";
+pub const MAXIO: &str = "maxio";
 
 /// The objects the sandbox serves, System of Record first. A reading order for a config at most:
 /// the truth does not depend on it.
-pub const OBJECTS: [(&str, &str); 27] = [
+pub const OBJECTS: [(&str, &str); 30] = [
     (SALESFORCE, "Account"),
     (SALESFORCE, "Contact"),
     (SALESFORCE, "Case"),
@@ -154,6 +157,9 @@ pub const OBJECTS: [(&str, &str); 27] = [
     (RECURLY, "accounts"),
     (RECURLY, "subscriptions"),
     (RECURLY, "invoices"),
+    (MAXIO, "customers"),
+    (MAXIO, "subscriptions"),
+    (MAXIO, "invoices"),
 ];
 
 /// accord's rejection reason codes.
@@ -470,6 +476,16 @@ pub(crate) mod rules {
     /// Recurly subscriptions and invoices: through their account.
     pub fn recurly_child(account: Option<Key>) -> Vec<Step> {
         steps([("parent", account)])
+    }
+
+    /// Maxio customers: by `reference` (our account id), then by email.
+    pub fn maxio_customer(reference: Option<Key>, email: Option<Key>) -> Vec<Step> {
+        steps([("field", reference), ("email", email)])
+    }
+
+    /// Maxio subscriptions (`customer.id`) and invoices (`customer_id`): through their customer.
+    pub fn maxio_child(customer: Option<Key>) -> Vec<Step> {
+        steps([("parent", customer)])
     }
 }
 

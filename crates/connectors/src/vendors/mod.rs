@@ -10,6 +10,7 @@ pub mod freshdesk;
 pub mod intercom;
 pub mod jira;
 pub mod keap;
+pub mod maxio;
 pub mod recurly;
 pub mod salesforce;
 pub mod stripe;

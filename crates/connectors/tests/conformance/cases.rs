@@ -9,8 +9,8 @@ use accord_sandbox::{Fault, Schedule, salesforce};
 use serde_json::Value;
 
 use super::{
-    CAPSULE, DELIGHTED, FRESHDESK, FRESHDESK_HTTP, INTERCOM, JIRA, KEAP, RECURLY, SALESFORCE, STRIPE, Vendor, ZENDESK,
-    connector, expected, options, read, sandbox, set, try_read,
+    CAPSULE, DELIGHTED, FRESHDESK, FRESHDESK_HTTP, INTERCOM, JIRA, KEAP, MAXIO, RECURLY, SALESFORCE, STRIPE, Vendor,
+    ZENDESK, connector, expected, options, read, sandbox, set, try_read,
 };
 
 /// Intercom with the connector's default page size (150), for the paging cases.
@@ -832,4 +832,106 @@ async fn recurly_deactivations_are_tombstones_and_increments_start_inside_the_la
             .iter()
             .any(|r| r["accord"]["discount_duration"] == "repeating" && r["accord"]["discount_end"].is_string())
     );
+}
+
+/// All records of one stream read from `cursor`, as the engine gets them (unwrapped, derived).
+async fn records(c: &dyn accord_connectors::Connector, object: &str, cursor: Option<Value>) -> (Vec<Value>, Value) {
+    let mut stream = c.open_stream(object, cursor, false).unwrap();
+    let (mut out, mut last) = (Vec::new(), Value::Null);
+    while let Some(page) = stream.next_page().await.unwrap() {
+        out.extend(page.items.into_iter().filter_map(|i| match i {
+            accord_connectors::Item::Record(r) => Some(r.data),
+            _ => None,
+        }));
+        last = page.cursor;
+    }
+    (out, last)
+}
+
+/// Maxio has no deletion feed: a customer deleted between syncs is left out of the next
+/// reconciling pass (every `reconcile_every`), while an incremental pass reads only what changed
+/// since the last one started. Records arrive unwrapped; coupon terms come from the subscription
+/// read again with `include[]=coupons`; cents and decimal strings arrive exact; a proration
+/// invoice names the new price and the change day.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn maxio_deletions_reconcile_changes_are_incremental_and_amounts_are_exact() {
+    use accord_sandbox::maxio::model::decimal;
+    let sb = sandbox(&MAXIO, options()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let c = connector(&sb, &MAXIO, dir.path(), "");
+    let full = read(c.as_ref(), "customers", None, None).await;
+    full.completed_full_pass("maxio/customers");
+    let site = sb.maxio.snapshot();
+    let gone = site.customers.iter().find(|c| !site.subscriptions.iter().any(|s| s.customer == c.id)).unwrap().id;
+    let renamed = site.customers.iter().find(|c| c.id != gone).unwrap().id;
+    sb.clock().advance(chrono::Duration::minutes(5));
+    sb.maxio.delete_customer(gone).unwrap();
+    sb.maxio.update_customer(renamed, |c| c.organization = Some("Renamed Ltd".into())).unwrap();
+    sb.clock().advance(chrono::Duration::minutes(2));
+    let inc = read(c.as_ref(), "customers", full.cursor.clone(), None).await;
+    assert!(inc.unmarked(), "an incremental pass is not a full pass");
+    assert_eq!(inc.ids, vec![renamed.to_string()], "only the change");
+    let (changed, _) = records(c.as_ref(), "customers", full.cursor.clone()).await;
+    assert_eq!(changed[0]["accord"]["name"], "Renamed Ltd", "unwrapped, with the derived name");
+    // A day after the last reconciling pass, the whole list again: the deleted customer is absent.
+    let mut old = inc.cursor.clone().unwrap();
+    old["last_full_pass"] = Value::from((chrono::Utc::now() - chrono::Duration::days(2)).to_rfc3339());
+    let again = read(c.as_ref(), "customers", Some(old), None).await;
+    again.completed_full_pass("maxio/customers a day later");
+    assert!(!again.ids.contains(&gone.to_string()));
+    assert_eq!(set(&again.ids), sb.maxio.snapshot().customers.iter().map(|c| c.id.to_string()).collect());
+
+    let (subs, _) = records(c.as_ref(), "subscriptions", None).await;
+    for s in &site.subscriptions {
+        let r = subs.iter().find(|r| r["id"] == s.id).unwrap();
+        assert_eq!(r["product_price_in_cents"], s.price_in_cents, "cents as they are");
+        let Some(coupon) = &s.coupon else { continue };
+        let want = match (coupon.recurring, coupon.uses_allowed) {
+            (false, _) => "once",
+            (true, None) => "forever",
+            (true, Some(_)) => "repeating",
+        };
+        assert_eq!(r["accord"]["discount_duration"], want, "{:#}", r["accord"]);
+        assert_eq!(r["accord"]["discount_amount"], serde_json::json!(coupon.amount_in_cents));
+        assert_eq!(r["accord"]["discount_percent_bp"], serde_json::json!(coupon.percentage_bp));
+    }
+    let requests = sb.maxio.rate_limiter().stats().requests;
+    let (invoices, _) = records(c.as_ref(), "invoices", None).await;
+    assert_eq!(invoices.len(), site.invoices.len());
+    let mut prorations = 0;
+    for i in &site.invoices {
+        let r = invoices.iter().find(|r| r["uid"] == i.uid.as_str()).unwrap();
+        let exact = |minor: i64| {
+            let text = decimal(minor, i.currency);
+            let (whole, frac) = text.split_once('.').unwrap();
+            match i.currency {
+                "JPY" => whole.to_owned(),
+                _ => format!("{whole}.{frac:0<2}"),
+            }
+        };
+        assert_eq!(r["accord"]["amount"], exact(i.total()), "{}: {}", i.uid, r["total_amount"]);
+        assert_eq!(r["accord"]["tax"], exact(i.tax()));
+        if i.lines.len() == 2 {
+            prorations += 1;
+            let charge = &i.lines[1];
+            let product = site.products.iter().find(|p| Some(p.id) == charge.product_id).unwrap();
+            assert_eq!(
+                r["accord"]["billed_unit_amount"],
+                product.price(i.currency).unwrap(),
+                "the new recurring price"
+            );
+            let day = charge.period.unwrap().0.format("%Y-%m-%d").to_string();
+            assert_eq!(r["accord"]["billed_from"], day.as_str(), "from the change day");
+        }
+    }
+    assert!(prorations > 0, "the site has mid-cycle changes");
+    // The pages (5 invoices each, then the empty one), and each price point once per currency.
+    let points: BTreeSet<(i64, &str)> = site
+        .invoices
+        .iter()
+        .filter_map(|i| i.lines.iter().find(|l| l.kind == "baseline" && l.subtotal() > 0).map(|l| (l, i.currency)))
+        .map(|(l, c)| (l.product_id.unwrap(), c))
+        .collect();
+    let sent = sb.maxio.rate_limiter().stats().requests - requests;
+    assert_eq!(sent, (site.invoices.len().div_ceil(5) + 1 + points.len()) as u64);
 }

@@ -68,6 +68,14 @@ const RECURLY: Vendor = Vendor {
     size: 150,
 };
 
+/// Maxio with a small page: a fifth of the customer accounts are on the site.
+const MAXIO: Vendor = Vendor {
+    name: "maxio",
+    objects: &["customers", "subscriptions", "invoices"],
+    settings: "per_page = 5\n",
+    size: 150,
+};
+
 fn options() -> SandboxOptions {
     let mut o = SandboxOptions::unlimited();
     o.salesforce.batch_size = 200;
@@ -396,6 +404,21 @@ fn change_one(sb: &Sandbox, v: &Vendor, object: &str) -> String {
             sb.recurly.update_invoice(&id, |i| i.state = "voided".into()).unwrap();
             id
         }
+        ("maxio", "customers") => {
+            let id = sb.maxio.snapshot().customers[0].id;
+            sb.maxio.update_customer(id, |c| c.organization = Some("Renamed".into())).unwrap();
+            id.to_string()
+        }
+        ("maxio", "subscriptions") => {
+            let id = sb.maxio.snapshot().subscriptions.iter().find(|s| s.coupon.is_some()).unwrap().id;
+            sb.maxio.update_subscription(id, |s| s.cancel_at_end_of_period = true).unwrap();
+            id.to_string()
+        }
+        ("maxio", "invoices") => {
+            let i = sb.maxio.snapshot().invoices[0].clone();
+            sb.maxio.update_invoice(i.id, |i| i.status = "voided".into()).unwrap();
+            i.uid
+        }
         other => panic!("no change for {other:?}"),
     }
 }
@@ -479,6 +502,9 @@ async fn stays_under_the_rate_limit(v: &Vendor) {
     o.recurly.rate_limited = true;
     o.recurly.per_window = limit.max;
     o.recurly.window = limit.window;
+    o.maxio.rate_limited = true;
+    o.maxio.requests = limit.max;
+    o.maxio.window = limit.window;
     let sb = sandbox(v, o).await;
     let dir = tempfile::tempdir().unwrap();
     let c = connector(&sb, v, dir.path(), "rate_limit = { requests = 6, per_seconds = 2.0 }\n");
@@ -492,6 +518,7 @@ async fn stays_under_the_rate_limit(v: &Vendor) {
         "keap" => sb.keap.rate_limiter(),
         "stripe" => sb.stripe.rate_limiter(),
         "recurly" => sb.recurly.rate_limiter(),
+        "maxio" => sb.maxio.rate_limiter(),
         _ => sb.intercom.rate_limiter(),
     };
     let mut read_all = BTreeMap::new();
@@ -534,6 +561,7 @@ fn faults_of<'a>(sb: &'a Sandbox, v: &Vendor) -> &'a accord_sandbox::FaultHandle
         "keap" => sb.keap.faults(),
         "stripe" => sb.stripe.faults(),
         "recurly" => sb.recurly.faults(),
+        "maxio" => sb.maxio.faults(),
         _ => sb.intercom.faults(),
     }
 }
@@ -549,5 +577,6 @@ conformance!(
     KEAP => keap,
     FRESHDESK_HTTP => freshdesk_http,
     STRIPE => stripe,
-    RECURLY => recurly
+    RECURLY => recurly,
+    MAXIO => maxio
 );

@@ -11,6 +11,9 @@
 //! - Recurly: `Recurly-Signature: <unix ms>,` hex(HMAC-SHA256(endpoint secret key, `<ms>.<body>`)).
 //! - Freshdesk signs nothing: an automation rule's webhook carries the headers its author adds,
 //!   here `X-Webhook-Token: <secret>`.
+//! - Maxio (Chargify): a form-encoded body (`id=..&event=..&payload[...]=..`),
+//!   `X-Chargify-Webhook-Signature-Hmac-Sha-256:` hex(HMAC-SHA256(the site's shared key, body)),
+//!   and the webhook's id in `X-Chargify-Webhook-Id`.
 //!
 //! Deliveries are sent from the runtime the emulator started on, one task each, so a mutation
 //! made from a test's own thread returns at once; [`Webhooks::sent`] and [`Webhooks::failed`]
@@ -33,6 +36,7 @@ pub(crate) enum Signing {
     Stripe,
     Freshdesk,
     Recurly,
+    Maxio,
 }
 
 #[derive(Debug, Clone)]
@@ -96,11 +100,34 @@ impl Webhooks {
 
     /// Signs `body` the vendor's way and posts it, when someone subscribed.
     pub(crate) fn deliver(&self, signing: Signing, body: &Value, now: DateTime<Utc>) {
+        self.deliver_bytes(signing, "application/json", body.to_string().into_bytes(), now, None);
+    }
+
+    /// Signs a form-encoded body (Maxio's) and posts it; `delivery` is the webhook's id.
+    pub(crate) fn deliver_form(
+        &self,
+        signing: Signing,
+        fields: &[(String, String)],
+        now: DateTime<Utc>,
+        delivery: u64,
+    ) {
+        let body = form_encode(fields).into_bytes();
+        self.deliver_bytes(signing, "application/x-www-form-urlencoded", body, now, Some(delivery));
+    }
+
+    fn deliver_bytes(
+        &self,
+        signing: Signing,
+        content_type: &str,
+        body: Vec<u8>,
+        now: DateTime<Utc>,
+        delivery: Option<u64>,
+    ) {
         let Some(target) = self.target().clone() else { return };
         let Some(runtime) = &self.runtime else { return };
-        let body = body.to_string().into_bytes();
-        let mut request = self.client.post(&target.url).header("content-type", "application/json");
-        for (name, value) in sign(signing, target.secret.as_bytes(), &body, now, self.next_id()) {
+        let mut request = self.client.post(&target.url).header("content-type", content_type);
+        let delivery = delivery.unwrap_or_else(|| self.next_id());
+        for (name, value) in sign(signing, target.secret.as_bytes(), &body, now, delivery) {
             request = request.header(name, value);
         }
         let (sent, failed) = (self.sent.clone(), self.failed.clone());
@@ -118,6 +145,21 @@ impl Webhooks {
             };
         });
     }
+}
+
+/// `application/x-www-form-urlencoded`: letters, digits and `*-._` as they are, a space as `+`,
+/// every other byte `%XX`.
+pub(crate) fn form_encode(fields: &[(String, String)]) -> String {
+    let enc = |t: &str| -> String {
+        t.bytes()
+            .map(|b| match b {
+                b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'*' | b'-' | b'.' | b'_' => (b as char).to_string(),
+                b' ' => "+".to_owned(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    };
+    fields.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect::<Vec<_>>().join("&")
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -148,6 +190,13 @@ pub(crate) fn sign(
             vec![("X-Hub-Signature", format!("sha1={}", hex(tag.as_ref())))]
         }
         Signing::Freshdesk => vec![("X-Webhook-Token", String::from_utf8_lossy(secret).into_owned())],
+        Signing::Maxio => {
+            let tag = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, secret), body);
+            vec![
+                ("X-Chargify-Webhook-Signature-Hmac-Sha-256", hex(tag.as_ref())),
+                ("X-Chargify-Webhook-Id", delivery.to_string()),
+            ]
+        }
         Signing::Stripe => {
             let t = now.timestamp().to_string();
             let mut signed = format!("{t}.").into_bytes();
@@ -184,8 +233,17 @@ mod tests {
         let jira = sign(Signing::Jira, b"Jefe", body, Utc::now(), 7);
         assert_eq!(jira[0].1, "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
         assert_eq!(jira[1], ("X-Atlassian-Webhook-Identifier", "7".to_owned()));
+        let maxio = sign(Signing::Maxio, b"Jefe", body, Utc::now(), 9);
+        assert_eq!(maxio[0].1, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+        assert_eq!(maxio[1], ("X-Chargify-Webhook-Id", "9".to_owned()));
         let intercom = sign(Signing::Intercom, b"Jefe", body, Utc::now(), 1);
         assert_eq!(intercom[0].1, "sha1=effcdf6ae5eb2fa2d27416d5f184df9c259a7c79");
+    }
+
+    #[test]
+    fn forms_are_encoded_as_browsers_encode_them() {
+        let f = [("payload[customer][email]".to_owned(), "a b+c@x.example".to_owned())];
+        assert_eq!(form_encode(&f), "payload%5Bcustomer%5D%5Bemail%5D=a+b%2Bc%40x.example");
     }
 
     #[test]

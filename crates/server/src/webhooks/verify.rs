@@ -11,10 +11,12 @@
 //! | `jira` | `X-Hub-Signature: sha256=<hex>` | the body, HMAC-SHA256 | the body's `timestamp` (ms) |
 //! | `freshdesk` | `X-Webhook-Token: <secret>` (a header the automation rule adds; Freshdesk signs nothing) | — | — |
 //! | `recurly` | `Recurly-Signature: <unix ms>,<hex>[,<hex>...]` (several while a key rolls) | `<ms>.<body>`, HMAC-SHA256 (the endpoint's secret key) | the header's timestamp |
+//! | `maxio` (`chargify`) | `X-Chargify-Webhook-Signature-Hmac-Sha-256: <hex>` | the (form-encoded) body, HMAC-SHA256 (the site's shared key) | — (Maxio signs no time) |
 //!
 //! A delivery's identity (what replay protection remembers) is the vendor's delivery id where it
-//! has one (Intercom's notification `id`, JIRA's `X-Atlassian-Webhook-Identifier`), else the
-//! signed timestamp with the signature.
+//! has one (Intercom's notification `id`, JIRA's `X-Atlassian-Webhook-Identifier`, Maxio's
+//! `X-Chargify-Webhook-Id`), else the signed timestamp with the signature. Maxio signs no time,
+//! so its replays are refused only while the delivery is remembered (twice the tolerance).
 
 use axum::http::HeaderMap;
 use base64::Engine;
@@ -23,7 +25,7 @@ use ring::hmac;
 use serde_json::Value;
 
 /// How one vendor signs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Scheme {
     Stripe,
     Zendesk,
@@ -31,6 +33,7 @@ pub enum Scheme {
     Jira,
     Freshdesk,
     Recurly,
+    Maxio,
 }
 
 impl Scheme {
@@ -43,6 +46,7 @@ impl Scheme {
             "jira" => Scheme::Jira,
             "freshdesk" => Scheme::Freshdesk,
             "recurly" => Scheme::Recurly,
+            "maxio" | "chargify" => Scheme::Maxio,
             _ => return None,
         })
     }
@@ -167,6 +171,14 @@ pub fn check_head(scheme: Scheme, headers: &HeaderMap, now: DateTime<Utc>, toler
             fresh(at.div_euclid(1000), now, tolerance_s)?;
             head.timestamp = Some(ms.to_owned());
         }
+        Scheme::Maxio => {
+            const NAME: &str = "X-Chargify-Webhook-Signature-Hmac-Sha-256";
+            head.signatures.push(hex(header(headers, NAME)?).ok_or(Refusal::Malformed(NAME))?);
+            head.delivery_id = headers
+                .get("X-Chargify-Webhook-Id")
+                .and_then(|v| v.to_str().ok())
+                .map(|v| format!("maxio:{}", v.trim()));
+        }
     }
     Ok(head)
 }
@@ -206,6 +218,7 @@ pub fn check_body(
             fresh(ms.div_euclid(1000), now, tolerance_s)?;
             Ok(Some(head.delivery_id.clone().unwrap_or(signature)))
         }
+        Scheme::Maxio => Ok(Some(head.delivery_id.clone().unwrap_or(signature))),
         _ => Ok(Some(format!("{}:{signature}", head.timestamp.as_deref().unwrap_or_default()))),
     }
 }
@@ -257,6 +270,10 @@ mod tests {
                 let tag = hmac::sign(&key, &[ms.as_bytes(), b".", body].concat());
                 vec![("Recurly-Signature", format!("{ms},{}", hex_text(tag.as_ref())))]
             }
+            Scheme::Maxio => vec![
+                ("X-Chargify-Webhook-Signature-Hmac-Sha-256", hex_text(hmac::sign(&key, body).as_ref())),
+                ("X-Chargify-Webhook-Id", "81".to_owned()),
+            ],
         }
     }
 
@@ -281,19 +298,29 @@ mod tests {
             Scheme::Jira => {
                 format!(r#"{{"webhookEvent":"jira:issue_updated","timestamp":{}}}"#, at.timestamp_millis()).into_bytes()
             }
+            Scheme::Maxio => b"id=81&event=customer_update&payload[customer][id]=7".to_vec(),
             _ => br#"{"id":"evt_1","type":"customer.updated"}"#.to_vec(),
         }
     }
 
-    const ALL: [Scheme; 6] =
-        [Scheme::Stripe, Scheme::Zendesk, Scheme::Intercom, Scheme::Jira, Scheme::Freshdesk, Scheme::Recurly];
+    const ALL: [Scheme; 7] = [
+        Scheme::Stripe,
+        Scheme::Zendesk,
+        Scheme::Intercom,
+        Scheme::Jira,
+        Scheme::Freshdesk,
+        Scheme::Recurly,
+        Scheme::Maxio,
+    ];
 
     #[test]
     fn every_kind_with_webhooks_has_a_scheme() {
         for kind in accord_core::config::WEBHOOK_KINDS {
             assert!(Scheme::for_kind(kind).is_some(), "{kind}");
         }
-        assert_eq!(ALL.len(), accord_core::config::WEBHOOK_KINDS.len());
+        let schemes: std::collections::HashSet<_> =
+            accord_core::config::WEBHOOK_KINDS.iter().filter_map(|k| Scheme::for_kind(k)).collect();
+        assert_eq!(schemes, ALL.into_iter().collect(), "every scheme has a kind");
     }
 
     #[test]
@@ -306,6 +333,9 @@ mod tests {
             assert_eq!(id.is_some(), scheme != Scheme::Freshdesk, "{scheme:?}");
             if scheme == Scheme::Intercom {
                 assert_eq!(id.as_deref(), Some("notif_1"), "Intercom's notification id");
+            }
+            if scheme == Scheme::Maxio {
+                assert_eq!(id.as_deref(), Some("maxio:81"), "Maxio's webhook id");
             }
         }
     }
@@ -349,6 +379,10 @@ mod tests {
         );
         let h = headers(&[("Stripe-Signature", "t=abc,v1=00".into())]);
         assert_eq!(check_head(Scheme::Stripe, &h, now(), 300).unwrap_err(), Refusal::Malformed("Stripe-Signature"));
+        assert_eq!(
+            check_head(Scheme::Maxio, &HeaderMap::new(), now(), 300).unwrap_err(),
+            Refusal::Missing("X-Chargify-Webhook-Signature-Hmac-Sha-256")
+        );
         let h = headers(&[("X-Hub-Signature", "md5=00".into())]);
         assert_eq!(check_head(Scheme::Intercom, &h, now(), 300).unwrap_err(), Refusal::Malformed("X-Hub-Signature"));
         // A secret being rolled: Stripe signs with both, and either matches.

@@ -208,6 +208,38 @@ async fn a_recurly_account_change_reaches_the_360_view_signed_with_milliseconds(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_maxio_customer_change_reaches_the_360_view_signed_with_the_site_key() {
+    let s = setup_for("maxio").await;
+    let (customer, account) = linked_in(&s, "maxio", "customers");
+    s.sandbox.maxio.webhooks().subscribe(format!("{}/webhooks/maxio", s.base), SECRET);
+    s.sandbox
+        .maxio
+        .update_customer(customer.parse().unwrap(), |c| c.organization = Some("Renamed in Maxio".into()))
+        .unwrap();
+    until_360_shows(&s, &account, "Renamed in Maxio").await;
+    assert_eq!((s.sandbox.maxio.webhooks().sent(), s.sandbox.maxio.webhooks().failed()), (1, 0));
+    // Signed with another key, or not at all: refused; the same webhook id twice: a replay.
+    let url = format!("{}/webhooks/maxio", s.base);
+    let client = reqwest::Client::new();
+    let body = "id=900&event=customer_update&payload[customer][id]=1";
+    let signed = |key: &str| {
+        let tag = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, key.as_bytes()), body.as_bytes());
+        tag.as_ref().iter().map(|b| format!("{b:02x}")).collect::<String>()
+    };
+    let post = |sig: Option<String>| {
+        let mut r = client.post(&url).header("content-type", "application/x-www-form-urlencoded").body(body);
+        if let Some(sig) = sig {
+            r = r.header("X-Chargify-Webhook-Signature-Hmac-Sha-256", sig).header("X-Chargify-Webhook-Id", "900");
+        }
+        r.send()
+    };
+    assert_eq!(post(None).await.unwrap().status(), 401);
+    assert_eq!(post(Some(signed("guess"))).await.unwrap().status(), 401);
+    assert_eq!(post(Some(signed(SECRET))).await.unwrap().status(), 202);
+    assert_eq!(post(Some(signed(SECRET))).await.unwrap().status(), 409, "a replay");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_freshdesk_ticket_change_reaches_the_360_view_with_its_token() {
     let s = setup_for("freshdesk").await;
     let (ticket, account) = linked_in(&s, "freshdesk", "tickets");
