@@ -5,7 +5,7 @@ use accord_core::{Config, ConfigError};
 
 use crate::Connector;
 use crate::file::FileConnector;
-use crate::vendors::{capsule, delighted, freshdesk, intercom, jira, keap, salesforce, stripe, zendesk};
+use crate::vendors::{capsule, chargebee, delighted, freshdesk, intercom, jira, keap, salesforce, stripe, zendesk};
 
 /// Every source kind accord knows.
 pub const KINDS: &[&str] = &[
@@ -20,6 +20,7 @@ pub const KINDS: &[&str] = &[
     "jira",
     "keap",
     "stripe",
+    "chargebee",
     "http",
 ];
 
@@ -39,6 +40,7 @@ pub fn open_source(name: &str, source: &SourceConfig, config: &Config) -> Result
         "keap" => Box::new(keap::connector(name, source, config, base)?),
         "http" => Box::new(crate::http::source::connector(name, source, config, base)?),
         "stripe" => Box::new(stripe::connector(name, source, config, base)?),
+        "chargebee" => Box::new(chargebee::connector(name, source, config, base)?),
         other => {
             return Err(ConfigError::new(
                 format!("sources.{name}.kind"),
