@@ -29,6 +29,7 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::capsule::model::CapsuleData;
+use crate::chargebee::model::ChargebeeData;
 use crate::delighted::model::DelightedData;
 use crate::desk::DeskData;
 use crate::freshdesk::model::FreshdeskData;
@@ -254,7 +255,8 @@ pub struct Company {
     pub jira: JiraData,
     pub keap: KeapData,
     pub stripe: StripeData,
-    /// Each Stripe subscription's revenue as the generator means it.
+    pub chargebee: ChargebeeData,
+    /// Each Stripe and Chargebee subscription's revenue as the generator means it.
     pub(crate) billing: Vec<crate::billing::Terms>,
 }
 
@@ -322,6 +324,9 @@ impl Company {
             + self.stripe.customers.len()
             + self.stripe.subscriptions.len()
             + self.stripe.invoices.len()
+            + self.chargebee.customers.len()
+            + self.chargebee.subscriptions.len()
+            + self.chargebee.invoices.len()
     }
 
     /// The second day: deletes a planted set of records, chosen by `seed` among the situations
@@ -723,6 +728,7 @@ impl Generator {
             jira: JiraData::default(),
             keap: KeapData::default(),
             stripe: StripeData::default(),
+            chargebee: ChargebeeData::default(),
             billing: Vec::new(),
         };
         Self {
@@ -841,6 +847,7 @@ impl Generator {
         self.jira();
         self.keap();
         self.stripe(&people);
+        self.chargebee(&people);
         self.plain_accounts();
         self.finish()
     }
@@ -1017,6 +1024,7 @@ impl Generator {
             system_modstamp: at(modstamp),
             deleted_at: None,
             support_id: None,
+            billing_id: None,
         };
         let fate = o.sf;
         let (account_id, website_domain) = (o.account_id.clone(), o.website_domain.clone());
@@ -2061,6 +2069,43 @@ impl Generator {
         }
         self.out.stripe = data;
         self.out.billing = terms;
+    }
+
+    /// The Chargebee site ([`crate::chargebee::seed`]), with the customer ids the Salesforce
+    /// accounts of its customers without a custom field carry (`Chargebee_Customer_ID__c`).
+    fn chargebee(&mut self, people: &[Vec<Person>]) {
+        let orgs: Vec<(crate::billing::SeedOrg, Ix)> = self
+            .orgs
+            .iter()
+            .zip(people)
+            .map(|(o, ps)| {
+                let org = crate::billing::SeedOrg {
+                    account: o.account.expect("accounts are made with the Salesforce records"),
+                    account_id: o.account_id.clone(),
+                    name: o.name.clone(),
+                    customer: o.sf == SfFate::Customer,
+                    created: o.created,
+                    emails: if o.reserved {
+                        Vec::new()
+                    } else {
+                        ps.iter()
+                            .filter(|p| p.fate == PersonFate::Plain)
+                            .map(|p| (p.email.clone(), p.address))
+                            .collect()
+                    },
+                };
+                (org, o.sf_ix)
+            })
+            .collect();
+        let (data, terms, records, billing_ids) = crate::chargebee::seed::seed(self.seed, &orgs, &mut self.out.ledger);
+        for (o, ixs) in self.orgs.iter_mut().zip(records) {
+            o.records.extend(ixs);
+        }
+        for (i, id) in billing_ids {
+            self.out.salesforce.accounts[i].billing_id = Some(id);
+        }
+        self.out.chargebee = data;
+        self.out.billing.extend(terms);
     }
 
     fn plain_accounts(&mut self) {

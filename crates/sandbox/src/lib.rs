@@ -1,5 +1,5 @@
 //! In-process emulators of the Salesforce REST, Zendesk Support, Intercom, Delighted, Freshdesk,
-//! Capsule, JIRA Cloud, Keap and Stripe APIs, a deterministic messy company spread across them (and a Desk
+//! Capsule, JIRA Cloud, Keap, Stripe and Chargebee APIs, a deterministic messy company spread across them (and a Desk
 //! export), and the ground truth of which record belongs to which account.
 //!
 //! ```no_run
@@ -29,6 +29,7 @@
 
 pub mod billing;
 pub mod capsule;
+pub mod chargebee;
 pub mod clock;
 pub mod delighted;
 pub mod desk;
@@ -80,6 +81,7 @@ pub struct SandboxOptions {
     pub jira: jira::Options,
     pub keap: keap::Options,
     pub stripe: stripe::Options,
+    pub chargebee: chargebee::Options,
 }
 
 impl SandboxOptions {
@@ -95,6 +97,7 @@ impl SandboxOptions {
         o.jira.rate_limited = false;
         o.keap.rate_limited = false;
         o.stripe.rate_limited = false;
+        o.chargebee.rate_limited = false;
         o
     }
 }
@@ -115,6 +118,7 @@ pub struct Sandbox {
     pub jira: jira::Emulator,
     pub keap: keap::Emulator,
     pub stripe: stripe::Emulator,
+    pub chargebee: chargebee::Emulator,
     clock: Clock,
     /// The planted truth of the company the emulators started with.
     ledger: truth::Ledger,
@@ -136,6 +140,7 @@ impl Sandbox {
             jira,
             keap,
             stripe,
+            chargebee,
             ..
         } = company;
         Ok(Sandbox {
@@ -149,6 +154,7 @@ impl Sandbox {
             jira: jira::Emulator::start(jira, options.jira, clock.clone()).await?,
             keap: keap::Emulator::start(keap, options.keap, clock.clone()).await?,
             stripe: stripe::Emulator::start(stripe, options.stripe, clock.clone()).await?,
+            chargebee: chargebee::Emulator::start(chargebee, options.chargebee, clock.clone()).await?,
             clock,
             ledger,
         })
@@ -192,6 +198,15 @@ impl Sandbox {
             .chain(st.subscriptions.iter().map(|r| ("subscriptions", r.id.clone())))
             .chain(st.invoices.iter().map(|r| ("invoices", r.id.clone())))
             .collect();
+        let cb = self.chargebee.snapshot();
+        let cb_live: std::collections::HashSet<(&str, String)> = cb
+            .customers
+            .iter()
+            .filter(|r| !r.deleted)
+            .map(|r| ("customers", r.id.clone()))
+            .chain(cb.subscriptions.iter().filter(|r| !r.deleted).map(|r| ("subscriptions", r.id.clone())))
+            .chain(cb.invoices.iter().filter(|r| !r.deleted).map(|r| ("invoices", r.id.clone())))
+            .collect();
         self.ledger
             .with_deletions_seen_in(&sf, &zd, &ic, &dl, &self.desk)
             .with_gone_in(truth::FRESHDESK, &fd_live)
@@ -199,6 +214,7 @@ impl Sandbox {
             .with_jira_deletions_seen_in(&self.jira.snapshot())
             .with_keap_deletions_seen_in(&self.keap.snapshot())
             .with_gone_in(truth::STRIPE, &st_live)
+            .with_gone_in(truth::CHARGEBEE, &cb_live)
             .truth()
     }
 
@@ -214,6 +230,7 @@ impl Sandbox {
             (truth::JIRA, self.jira.rate_limiter().clone()),
             (truth::KEAP, self.keap.rate_limiter().clone()),
             (truth::STRIPE, self.stripe.rate_limiter().clone()),
+            (truth::CHARGEBEE, self.chargebee.rate_limiter().clone()),
         ]
     }
 
@@ -233,14 +250,15 @@ impl Sandbox {
         self.jira.shutdown().await;
         self.keap.shutdown().await;
         self.stripe.shutdown().await;
+        self.chargebee.shutdown().await;
     }
 }
 
 impl Sandbox {
     /// An `accord.toml` for this sandbox: Salesforce as the System of Record (account id in
     /// `Account_ID__c`, only `Type = 'Customer'` accounts, `Support_ID__c` as the accounts'
-    /// `support_account_id`), Zendesk, Desk (its export written to `desk-export/` in `dir`),
-    /// Delighted, Freshdesk, Capsule, JIRA, Keap, Stripe (with a `[revenue]` rate table) and Intercom
+    /// `support_account_id`, `Chargebee_Customer_ID__c` as their `billing_account_id`), Zendesk, Desk (its export written to `desk-export/` in `dir`),
+    /// Delighted, Freshdesk, Capsule, JIRA, Keap, Stripe, Chargebee (with a `[revenue]` rate table) and Intercom
     /// as sources (Intercom's table last:
     /// tests append settings to it), the
     /// credentials written as secret files in `dir` (with Zendesk's OAuth token, which the config
@@ -257,6 +275,7 @@ impl Sandbox {
         let jira = self.jira.credentials();
         let keap = self.keap.credentials();
         let stripe = self.stripe.credentials();
+        let chargebee = self.chargebee.credentials();
         for (name, value) in [
             ("sf_client_id", sf.client_id.as_str()),
             ("sf_client_secret", sf.client_secret.as_str()),
@@ -273,6 +292,7 @@ impl Sandbox {
             ("keap_client_secret", keap.client_secret.as_str()),
             ("keap_refresh_token", keap.refresh_token.as_str()),
             ("stripe_secret_key", stripe.secret_key.as_str()),
+            ("chargebee_api_key", chargebee.api_key.as_str()),
         ] {
             std::fs::write(dir.join(name), value)?;
         }
@@ -296,11 +316,11 @@ login_url = "{sf_url}"
 client_id = {{ file = "sf_client_id" }}
 client_secret = {{ file = "sf_client_secret" }}
 refresh_token = {{ file = "sf_refresh_token" }}
-extra_account_fields = ["Support_ID__c"]
+extra_account_fields = ["Support_ID__c", "Chargebee_Customer_ID__c"]
 {limits}
 [[sources.salesforce.objects]]
 name = "Account"
-fields = {{ support_account_id = "Support_ID__c" }}
+fields = {{ support_account_id = "Support_ID__c", billing_account_id = "Chargebee_Customer_ID__c" }}
 
 [sources.zendesk]
 kind = "zendesk"
@@ -350,6 +370,11 @@ kind = "stripe"
 base_url = "{stripe_url}"
 secret_key = {{ file = "stripe_secret_key" }}
 {limits}
+[sources.chargebee]
+kind = "chargebee"
+base_url = "{chargebee_url}"
+api_key = {{ file = "chargebee_api_key" }}
+{limits}
 [revenue]
 currency = "USD"
 rates = {{ {rates} }}
@@ -373,6 +398,7 @@ access_token = {{ file = "intercom_token" }}
             keap_url = self.keap.base_url(),
             keap_token_url = self.keap.token_url(),
             stripe_url = self.stripe.base_url(),
+            chargebee_url = self.chargebee.base_url(),
             rates = billing::RATES.iter().map(|(c, r)| format!("{c} = \"{r}\"")).collect::<Vec<_>>().join(", "),
         ))
     }

@@ -44,6 +44,8 @@
 //! | `keap/contacts` | `field custom_fields[id=9].content` ("ContactID"), `parent company.id → companies` |
 //! | `stripe/customers` | `field metadata.account_id`, `email email` |
 //! | `stripe/subscriptions`, `stripe/invoices` | `parent customer → customers` |
+//! | `chargebee/customers` | `field cf_account_id`, `native_id id via billing_account_id` (the Salesforce account's `Chargebee_Customer_ID__c` is its `billing_account_id`) |
+//! | `chargebee/subscriptions`, `chargebee/invoices` | `parent customer_id → customers` |
 //! | `jira/issues` | `field fields_by_name["Account ID"]`, `support_id fields_by_name["Support ID"]` (the Salesforce account's `Support_ID__c` is its `support_account_id`) |
 //!
 //! # What accord must answer
@@ -66,6 +68,8 @@
 //!   required field, a duplicate, deleted before accord saw it) is `unknown_account`.
 //! - `support_id`: the `Support_ID__c` of a Salesforce account record answers as its `Id` does
 //!   through `crm_account_id`: the account holds the support id of the record holding it.
+//! - `native_id id via billing_account_id` (Chargebee customers): the `Chargebee_Customer_ID__c`
+//!   of a Salesforce account record answers as its `Id` does through `crm_account_id`.
 //! - `children`: the accounts of the record's live members (the contacts naming it as their
 //!   organization) that link by a rule before their first `parent`, `children` or `email` rule.
 //!   One account links, several are `ambiguous`, none is `unknown_account`.
@@ -120,10 +124,11 @@ pub const CAPSULE: &str = "capsule";
 pub const JIRA: &str = "jira";
 pub const KEAP: &str = "keap";
 pub const STRIPE: &str = "stripe";
+pub const CHARGEBEE: &str = "chargebee";
 
 /// The objects the sandbox serves, System of Record first. A reading order for a config at most:
 /// the truth does not depend on it.
-pub const OBJECTS: [(&str, &str); 24] = [
+pub const OBJECTS: [(&str, &str); 27] = [
     (SALESFORCE, "Account"),
     (SALESFORCE, "Contact"),
     (SALESFORCE, "Case"),
@@ -148,6 +153,9 @@ pub const OBJECTS: [(&str, &str); 24] = [
     (STRIPE, "customers"),
     (STRIPE, "subscriptions"),
     (STRIPE, "invoices"),
+    (CHARGEBEE, "customers"),
+    (CHARGEBEE, "subscriptions"),
+    (CHARGEBEE, "invoices"),
 ];
 
 /// accord's rejection reason codes.
@@ -339,6 +347,9 @@ pub(crate) enum Key {
     Email(EmailIx),
     /// The `Support_ID__c` of a Salesforce account record.
     Support(Ix),
+    /// The Chargebee customer id a Salesforce account record carries in
+    /// `Chargebee_Customer_ID__c` (the accounts' `billing_account_id`).
+    Billing(Ix),
     /// The record's own id, which its members (records the generator made members of it, see
     /// [`Ledger::member`]) name as their organization: a `children` rule.
     Children(Ix),
@@ -451,6 +462,15 @@ pub(crate) mod rules {
 
     /// Subscriptions and invoices: through their customer.
     pub fn stripe_child(customer: Option<Key>) -> Vec<Step> {
+        steps([("parent", customer)])
+    }
+
+    pub fn chargebee_customer(account_id_field: Option<Key>, id: Option<Key>) -> Vec<Step> {
+        steps([("field", account_id_field), ("native_id", id)])
+    }
+
+    /// Subscriptions and invoices: through their customer (`customer_id`).
+    pub fn chargebee_child(customer: Option<Key>) -> Vec<Step> {
         steps([("parent", customer)])
     }
 }
@@ -875,7 +895,7 @@ impl<'a> Resolver<'a> {
                     _ => fails(reason::AMBIGUOUS),
                 }
             }
-            Key::Crm(r) | Key::Support(r) => match self.ledger.entry(r).plan {
+            Key::Crm(r) | Key::Support(r) | Key::Billing(r) => match self.ledger.entry(r).plan {
                 Plan::Sor { account: Some(a), .. } if self.ledger.holder(a) == Some(r) => self.find(Key::Account(a)),
                 _ => fails(reason::UNKNOWN_ACCOUNT),
             },

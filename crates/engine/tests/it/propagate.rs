@@ -248,6 +248,7 @@ fn a_scheduled_sor_run_with_new_accounts_propagates_them() {
         system_modstamp: now,
         deleted_at: None,
         support_id: None,
+        billing_id: None,
     });
     let scheduler = accord_engine::schedule::Scheduler::default();
     let turn = scheduler.run_due(hub, chrono::Utc::now() + chrono::Duration::minutes(16), rt.handle());

@@ -55,6 +55,7 @@ impl SObject {
                 "SystemModstamp",
                 "IsDeleted",
                 "Support_ID__c",
+                "Chargebee_Customer_ID__c",
             ],
             SObject::Contact => {
                 &["Id", "AccountId", "Email", "FirstName", "LastName", "CreatedDate", "SystemModstamp", "IsDeleted"]
@@ -150,6 +151,9 @@ pub struct Account {
     pub deleted_at: Option<DateTime<Utc>>,
     /// `Support_ID__c`: the id support (JIRA) knows the account by.
     pub support_id: Option<String>,
+    /// `Chargebee_Customer_ID__c`: the account's customer id in Chargebee, for customers that
+    /// carry no account id of their own.
+    pub billing_id: Option<String>,
 }
 
 /// A Salesforce Contact.
@@ -220,6 +224,7 @@ common_record!(Account, SObject::Account, |r| {
     "Website" => text(&r.website),
     "Account_ID__c" => text(&r.account_id),
     "Support_ID__c" => text(&r.support_id),
+    "Chargebee_Customer_ID__c" => text(&r.billing_id),
 });
 common_record!(Contact, SObject::Contact, |r| {
     "AccountId" => text(&r.account_id),

@@ -527,6 +527,7 @@ mod tests {
             system_modstamp: t,
             deleted_at: None,
             support_id: None,
+            billing_id: None,
         }
     }
 
