@@ -61,6 +61,13 @@ const STRIPE: Vendor = Vendor {
     size: 60,
 };
 
+const CHARGEBEE: Vendor = Vendor {
+    name: "chargebee",
+    objects: &["customers", "subscriptions", "invoices"],
+    settings: "page_size = 10\n",
+    size: 60,
+};
+
 fn options() -> SandboxOptions {
     let mut o = SandboxOptions::unlimited();
     o.salesforce.batch_size = 200;
@@ -238,8 +245,8 @@ async fn pages_to_the_end(v: &Vendor) {
         let (live, gone) = expected(&sb, v, object);
         assert_eq!(set(&r.ids), live, "{}/{object}: the records of a full read", v.name);
         assert_eq!(r.ids.len(), live.len(), "{}/{object}: no record twice", v.name);
-        if v.name == "zendesk" && object == "tickets" {
-            assert_eq!(set(&r.deleted), gone, "deleted tickets arrive as tombstones");
+        if (v.name == "zendesk" && object == "tickets") || v.name == "chargebee" {
+            assert_eq!(set(&r.deleted), gone, "{}/{object}: deleted records arrive as tombstones", v.name);
         }
         multi_page |= r.pages > 2;
     }
@@ -374,6 +381,21 @@ fn change_one(sb: &Sandbox, v: &Vendor, object: &str) -> String {
             sb.stripe.update_invoice(&id, |i| i.status = "void".into()).unwrap();
             id
         }
+        ("chargebee", "customers") => {
+            let id = sb.chargebee.snapshot().customers.into_iter().find(|c| !c.deleted).unwrap().id;
+            sb.chargebee.update_customer(&id, |c| c.company = Some("Renamed".into())).unwrap();
+            id
+        }
+        ("chargebee", "subscriptions") => {
+            let id = sb.chargebee.snapshot().subscriptions.into_iter().find(|s| !s.deleted).unwrap().id;
+            sb.chargebee.update_subscription(&id, |s| s.quantity += 1).unwrap();
+            id
+        }
+        ("chargebee", "invoices") => {
+            let id = sb.chargebee.snapshot().invoices.into_iter().find(|i| !i.deleted).unwrap().id;
+            sb.chargebee.update_invoice(&id, |i| i.status = "voided".into()).unwrap();
+            id
+        }
         other => panic!("no change for {other:?}"),
     }
 }
@@ -454,6 +476,9 @@ async fn stays_under_the_rate_limit(v: &Vendor) {
     o.stripe.rate_limited = true;
     o.stripe.per_second = limit.max;
     o.stripe.window = limit.window;
+    o.chargebee.rate_limited = true;
+    o.chargebee.per_minute = limit.max;
+    o.chargebee.window = limit.window;
     let sb = sandbox(v, o).await;
     let dir = tempfile::tempdir().unwrap();
     let c = connector(&sb, v, dir.path(), "rate_limit = { requests = 6, per_seconds = 2.0 }\n");
@@ -466,6 +491,7 @@ async fn stays_under_the_rate_limit(v: &Vendor) {
         "jira" => sb.jira.rate_limiter(),
         "keap" => sb.keap.rate_limiter(),
         "stripe" => sb.stripe.rate_limiter(),
+        "chargebee" => sb.chargebee.rate_limiter(),
         _ => sb.intercom.rate_limiter(),
     };
     let mut read_all = BTreeMap::new();
@@ -507,6 +533,7 @@ fn faults_of<'a>(sb: &'a Sandbox, v: &Vendor) -> &'a accord_sandbox::FaultHandle
         "jira" => sb.jira.faults(),
         "keap" => sb.keap.faults(),
         "stripe" => sb.stripe.faults(),
+        "chargebee" => sb.chargebee.faults(),
         _ => sb.intercom.faults(),
     }
 }
@@ -521,5 +548,6 @@ conformance!(
     JIRA => jira,
     KEAP => keap,
     FRESHDESK_HTTP => freshdesk_http,
-    STRIPE => stripe
+    STRIPE => stripe,
+    CHARGEBEE => chargebee
 );

@@ -1,4 +1,4 @@
-//! A whole sync of the sandbox company (Salesforce as System of Record, Zendesk, Intercom, JIRA, Keap, Stripe) through
+//! A whole sync of the sandbox company (Salesforce as System of Record, Zendesk, Intercom, JIRA, Keap, Stripe, Chargebee) through
 //! the real connectors over HTTP: every record ends exactly where the generator's planted ground
 //! truth says — linked to the right account by the right rule, or rejected with the right reason —
 //! and every account is held by the right record. 300 accounts in `cargo test`; 3,000 and 30,000
@@ -212,7 +212,7 @@ fn a_sync_matches_the_truth(runs: &[(u64, usize, &[&str])]) {
 /// The System of Record last: every record arrives before the accounts, ids maps and evidence
 /// it needs, and earlier rules resolve after later ones did.
 const SOR_LAST: &[&str] =
-    &["zendesk", "intercom", "delighted", "desk", "freshdesk", "capsule", "jira", "keap", "stripe", "salesforce"];
+    &["zendesk", "intercom", "delighted", "desk", "freshdesk", "capsule", "jira", "keap", "stripe", "chargebee", "salesforce"];
 
 #[test]
 fn a_sync_of_the_sandbox_matches_the_ground_truth() {
