@@ -10,8 +10,7 @@ use serde_json::Value;
 
 use super::{
     CAPSULE, CHARGEBEE, DELIGHTED, FRESHDESK, FRESHDESK_HTTP, INTERCOM, JIRA, KEAP, SALESFORCE, STRIPE, Vendor,
-    ZENDESK,
-    connector, expected, options, read, sandbox, set, try_read,
+    ZENDESK, connector, expected, options, read, sandbox, set, try_read,
 };
 
 /// Intercom with the connector's default page size (150), for the paging cases.
