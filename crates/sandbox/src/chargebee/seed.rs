@@ -608,14 +608,15 @@ fn tax(currency: &str, amount: i64) -> i64 {
     if currency == "EUR" || currency == "GBP" { amount / 5 } else { 0 }
 }
 
+/// What [`seed`] makes: the site's data, each subscription's revenue terms, each org's records
+/// (in `orgs` order), and `(org position, Chargebee customer id)` for the Salesforce accounts that
+/// must carry the id.
+pub(crate) type Seeded = (ChargebeeData, Vec<Terms>, Vec<Vec<Ix>>, Vec<(usize, String)>);
+
 /// Makes the site's records and records their meanings in `ledger`; returns the data, each
 /// subscription's revenue terms, each org's records (in `orgs` order), and the Chargebee
 /// customer ids the Salesforce accounts of orgs must carry (`Chargebee_Customer_ID__c`).
-pub(crate) fn seed(
-    seed: u64,
-    orgs: &[(SeedOrg, Ix)],
-    ledger: &mut Ledger,
-) -> (ChargebeeData, Vec<Terms>, Vec<Vec<Ix>>, Vec<(usize, String)>) {
+pub(crate) fn seed(seed: u64, orgs: &[(SeedOrg, Ix)], ledger: &mut Ledger) -> Seeded {
     let mut s = Seeder {
         rng: ChaCha8Rng::seed_from_u64(seed ^ 0x4348_4152_4745_4245),
         ledger,

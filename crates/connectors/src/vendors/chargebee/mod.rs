@@ -415,6 +415,47 @@ fn invoice_fields(i: &Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use accord_core::LinkRule;
+
+    fn config(dir: &Path, extra: &str) -> Config {
+        let toml = format!(
+            "[system_of_record]\nsource = \"crm\"\nobject = \"accounts\"\naccount_id = \"id\"\n\
+             [sources.crm]\nkind = \"file\"\n[[sources.crm.objects]]\nname = \"accounts\"\nkind = \"account\"\n\
+             path = \"a.csv\"\n[sources.billing]\nkind = \"chargebee\"\napi_key = {{ file = \"key\" }}\n{extra}"
+        );
+        Config::from_toml(&toml, dir).unwrap()
+    }
+
+    fn build(dir: &Path, extra: &str) -> Result<ChargebeeConnector, ConfigError> {
+        let c = config(dir, extra);
+        connector("billing", &c.raw.sources["billing"], &c, dir)
+    }
+
+    #[test]
+    fn customers_link_by_custom_field_then_by_their_id_through_the_accounts() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("key"), "test_s3cr3t").unwrap();
+        let c = build(dir.path(), "site = \"acme-test\"\n").unwrap();
+        assert!(!format!("{c:?}").contains("s3cr3t"));
+        let customers = &c.objects()[0];
+        let rules: Vec<String> = customers.link.iter().map(LinkRule::describe).collect();
+        assert_eq!(rules, ["field cf_account_id", "native_id id via billing_account_id"]);
+        assert_eq!(customers.native_id.as_ref().unwrap().as_str(), "id", "the engine sees unwrapped records");
+        assert_eq!(c.objects()[1].link[0].describe(), "parent customer_id → customers");
+        let c =
+            build(dir.path(), "site = \"acme\"\naccount_id_field = \"meta_data.acct\"\ncustomer_id_map = \"off\"\n")
+                .unwrap();
+        let rules: Vec<String> = c.objects()[0].link.iter().map(LinkRule::describe).collect();
+        assert_eq!(rules, ["field meta_data.acct"]);
+        for (bad, key) in [
+            ("site = \"acme.chargebee.com\"\n", "sources.billing.site"),
+            ("", "sources.billing.site"),
+            ("site = \"acme\"\naccount_id_field = \"account_id\"\n", "sources.billing.account_id_field"),
+            ("site = \"acme\"\ncustomer_id_map = \"nowhere\"\n", "sources.billing.customer_id_map"),
+        ] {
+            assert_eq!(build(dir.path(), bad).unwrap_err().key, key, "{bad}");
+        }
+    }
 
     #[test]
     fn amounts_become_decimal_text_of_their_currency() {
