@@ -13,7 +13,11 @@
 //! requests a minute; beyond that, and for an injected rate-limit fault, the answer is 429 with
 //! `api_error_code: api_request_limit_exceeded`. Every error body is Chargebee's
 //! `{message, type, api_error_code, error_code, http_status_code}`. Mutations bump `updated_at`
-//! and `resource_version`; a deletion keeps the record, flagged.
+//! and `resource_version`; a deletion keeps the record, flagged. Each mutation sends the event
+//! Chargebee would (`customer_changed`, `customer_deleted`, `subscription_created`,
+//! `subscription_changed`, `subscription_cancelled`, `subscription_deleted`, `invoice_generated`,
+//! `invoice_updated`, `invoice_deleted`) to the subscribed webhook, with HTTP Basic
+//! authentication as a protected Chargebee webhook carries it.
 
 pub mod model;
 mod routes;
@@ -122,6 +126,24 @@ pub struct State {
     pub(crate) core: Core,
 }
 
+impl State {
+    /// Sends the event Chargebee would for a change to the webhook endpoint, if one subscribed.
+    fn event(&self, kind: &str, content: serde_json::Value) {
+        let now = self.core.clock.now();
+        let body = serde_json::json!({
+            "id": format!("ev_{}", model::event_id(self.core.webhooks.next_id())),
+            "occurred_at": now.timestamp(),
+            "source": "api",
+            "object": "event",
+            "api_version": "v2",
+            "event_type": kind,
+            "webhook_status": "scheduled",
+            "content": content,
+        });
+        self.core.webhooks.deliver(crate::emulator::webhooks::Signing::Chargebee, &body, now);
+    }
+}
+
 /// A running Chargebee emulator.
 pub type Emulator = Running<State>;
 
@@ -166,13 +188,16 @@ impl Emulator {
     pub fn update_customer(&self, id: &str, change: impl FnOnce(&mut Customer)) -> Result<()> {
         let now = self.now();
         let mut books = self.state().books.write();
-        books
+        let c = books
             .customers
             .update(&id.to_owned(), |c| {
                 change(c);
                 c.updated_at = now;
+                c.clone()
             })
-            .ok_or_else(|| Self::missing("customer", id))
+            .ok_or_else(|| Self::missing("customer", id))?;
+        self.state().event("customer_changed", serde_json::json!({"customer": c.to_json()}));
+        Ok(())
     }
 
     /// Deletes a customer as `POST /api/v2/customers/{id}/delete` does: the customer and its
@@ -206,40 +231,59 @@ impl Emulator {
 
     /// Adds a subscription.
     pub fn create_subscription(&self, subscription: Subscription) {
+        let body = serde_json::json!({"subscription": subscription.to_json()});
         self.state().books.write().subscriptions.insert(subscription);
+        self.state().event("subscription_created", body);
     }
 
     /// Changes a subscription; its `updated_at` becomes now.
     pub fn update_subscription(&self, id: &str, change: impl FnOnce(&mut Subscription)) -> Result<()> {
         let now = self.now();
-        self.state()
+        let (was, s) = self
+            .state()
             .books
             .write()
             .subscriptions
             .update(&id.to_owned(), |s| {
+                let was = s.status.clone();
                 change(s);
                 s.updated_at = now;
+                (was, s.clone())
             })
-            .ok_or_else(|| Self::missing("subscription", id))
+            .ok_or_else(|| Self::missing("subscription", id))?;
+        let kind = if s.status == "cancelled" && was != "cancelled" {
+            "subscription_cancelled"
+        } else {
+            "subscription_changed"
+        };
+        self.state().event(kind, serde_json::json!({"subscription": s.to_json()}));
+        Ok(())
     }
 
     /// Adds an invoice.
     pub fn create_invoice(&self, invoice: Invoice) {
+        let body = serde_json::json!({"invoice": invoice.to_json()});
         self.state().books.write().invoices.insert(invoice);
+        self.state().event("invoice_generated", body);
     }
 
     /// Changes an invoice; its `updated_at` becomes now.
     pub fn update_invoice(&self, id: &str, change: impl FnOnce(&mut Invoice)) -> Result<()> {
         let now = self.now();
-        self.state()
+        let i = self
+            .state()
             .books
             .write()
             .invoices
             .update(&id.to_owned(), |i| {
                 change(i);
                 i.updated_at = now;
+                i.clone()
             })
-            .ok_or_else(|| Self::missing("invoice", id))
+            .ok_or_else(|| Self::missing("invoice", id))?;
+        let kind = if i.deleted { "invoice_deleted" } else { "invoice_updated" };
+        self.state().event(kind, serde_json::json!({"invoice": i.to_json()}));
+        Ok(())
     }
 
     /// Deletes an invoice (kept, flagged `deleted`).

@@ -13,6 +13,18 @@ pub const ACCOUNT_ID_FIELD: &str = "cf_account_id";
 /// The `meta_data` key some customers carry our account id in instead.
 pub const META_DATA_KEY: &str = "account_id";
 
+/// A Chargebee-style id: letters and digits, unique per number (the seed's ids and events').
+pub fn event_id(n: u64) -> String {
+    const DIGITS: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let mut x = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let mut out = String::with_capacity(11);
+    for _ in 0..11 {
+        out.push(DIGITS[(x % 62) as usize] as char);
+        x /= 62;
+    }
+    out
+}
+
 /// A customer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Customer {

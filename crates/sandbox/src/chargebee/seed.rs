@@ -111,14 +111,7 @@ struct Seeder<'a> {
 
 /// A Chargebee-style id: 16 letters and digits, unique per number.
 fn cb_id(n: u64) -> String {
-    const DIGITS: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-    let mut x = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    let mut out = Vec::with_capacity(16);
-    for _ in 0..11 {
-        out.push(DIGITS[(x % 62) as usize]);
-        x /= 62;
-    }
-    format!("Az{}Cb1", String::from_utf8(out).unwrap_or_default())
+    format!("Az{}Cb1", super::model::event_id(n))
 }
 
 /// `n / d` rounded half away from zero (`d > 0`), as `billing` rounds.

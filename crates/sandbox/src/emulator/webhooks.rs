@@ -10,6 +10,8 @@
 //! - Stripe: `Stripe-Signature: t=<unix>,v1=` hex(HMAC-SHA256(endpoint secret, `<t>.<body>`)).
 //! - Freshdesk signs nothing: an automation rule's webhook carries the headers its author adds,
 //!   here `X-Webhook-Token: <secret>`.
+//! - Chargebee signs nothing either: a webhook can be protected with HTTP Basic authentication,
+//!   `Authorization: Basic` base64(`<username>:<password>`), the secret here.
 //!
 //! Deliveries are sent from the runtime the emulator started on, one task each, so a mutation
 //! made from a test's own thread returns at once; [`Webhooks::sent`] and [`Webhooks::failed`]
@@ -31,6 +33,7 @@ pub(crate) enum Signing {
     Jira,
     Stripe,
     Freshdesk,
+    Chargebee,
 }
 
 #[derive(Debug, Clone)]
@@ -146,6 +149,9 @@ pub(crate) fn sign(
             vec![("X-Hub-Signature", format!("sha1={}", hex(tag.as_ref())))]
         }
         Signing::Freshdesk => vec![("X-Webhook-Token", String::from_utf8_lossy(secret).into_owned())],
+        Signing::Chargebee => {
+            vec![("Authorization", format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(secret)))]
+        }
         Signing::Stripe => {
             let t = now.timestamp().to_string();
             let mut signed = format!("{t}.").into_bytes();

@@ -10,10 +10,11 @@
 //! | `intercom` | `X-Hub-Signature: sha1=<hex>` | the body, HMAC-SHA1 (the app's client secret) | the body's `created_at` |
 //! | `jira` | `X-Hub-Signature: sha256=<hex>` | the body, HMAC-SHA256 | the body's `timestamp` (ms) |
 //! | `freshdesk` | `X-Webhook-Token: <secret>` (a header the automation rule adds; Freshdesk signs nothing) | — | — |
+//! | `chargebee` | `Authorization: Basic base64(<username>:<password>)` (the webhook's basic authentication; Chargebee signs nothing) | — | — (Chargebee retries a failed event for days with its first `occurred_at`) |
 //!
 //! A delivery's identity (what replay protection remembers) is the vendor's delivery id where it
-//! has one (Intercom's notification `id`, JIRA's `X-Atlassian-Webhook-Identifier`), else the
-//! signed timestamp with the signature.
+//! has one (Intercom's notification `id`, JIRA's `X-Atlassian-Webhook-Identifier`, Chargebee's
+//! event `id`), else the signed timestamp with the signature.
 
 use axum::http::HeaderMap;
 use base64::Engine;
@@ -29,6 +30,7 @@ pub enum Scheme {
     Intercom,
     Jira,
     Freshdesk,
+    Chargebee,
 }
 
 impl Scheme {
@@ -40,6 +42,7 @@ impl Scheme {
             "intercom" => Scheme::Intercom,
             "jira" => Scheme::Jira,
             "freshdesk" => Scheme::Freshdesk,
+            "chargebee" => Scheme::Chargebee,
             _ => return None,
         })
     }
@@ -84,7 +87,7 @@ pub struct Head {
     timestamp: Option<String>,
     /// Candidate signatures, decoded.
     signatures: Vec<Vec<u8>>,
-    /// The shared token (Freshdesk).
+    /// The shared token (Freshdesk's header, Chargebee's `username:password`).
     token: Option<String>,
     delivery_id: Option<String>,
 }
@@ -149,6 +152,17 @@ pub fn check_head(scheme: Scheme, headers: &HeaderMap, now: DateTime<Utc>, toler
         Scheme::Freshdesk => {
             head.token = Some(header(headers, "X-Webhook-Token")?.to_owned());
         }
+        Scheme::Chargebee => {
+            const NAME: &str = "Authorization";
+            let encoded = header(headers, NAME)?.strip_prefix("Basic ").ok_or(Refusal::Malformed(NAME))?;
+            let decoded = base64::engine::general_purpose::STANDARD
+                .decode(encoded.trim())
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .filter(|pair| pair.contains(':'))
+                .ok_or(Refusal::Malformed(NAME))?;
+            head.token = Some(decoded);
+        }
     }
     Ok(head)
 }
@@ -164,7 +178,17 @@ pub fn check_body(
 ) -> Result<Option<String>, Refusal> {
     if let Some(token) = &head.token {
         use subtle::ConstantTimeEq;
-        return if bool::from(token.as_bytes().ct_eq(secret)) { Ok(None) } else { Err(Refusal::Mismatch) };
+        if !bool::from(token.as_bytes().ct_eq(secret)) {
+            return Err(Refusal::Mismatch);
+        }
+        if head.scheme != Scheme::Chargebee {
+            return Ok(None);
+        }
+        // Chargebee's event id names the delivery; its `occurred_at` is not checked: a failed
+        // delivery is retried for days with the event as it was.
+        let v = json(body)?;
+        let id = v.get("id").and_then(Value::as_str).ok_or(Refusal::Body("no event id".into()))?;
+        return Ok(Some(id.to_owned()));
     }
     let key = hmac::Key::new(head.scheme.algorithm(), secret);
     let signed: Vec<u8> = match &head.timestamp {
@@ -234,6 +258,9 @@ mod tests {
             }
             Scheme::Jira => vec![("X-Hub-Signature", format!("sha256={}", hex_text(hmac::sign(&key, body).as_ref())))],
             Scheme::Freshdesk => vec![("X-Webhook-Token", String::from_utf8_lossy(secret).into_owned())],
+            Scheme::Chargebee => {
+                vec![("Authorization", format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(secret)))]
+            }
         }
     }
 
@@ -258,11 +285,15 @@ mod tests {
             Scheme::Jira => {
                 format!(r#"{{"webhookEvent":"jira:issue_updated","timestamp":{}}}"#, at.timestamp_millis()).into_bytes()
             }
+            Scheme::Chargebee => {
+                br#"{"id":"ev_16BPgETyVrQbiGhA","event_type":"customer_changed","content":{}}"#.to_vec()
+            }
             _ => br#"{"id":"evt_1","type":"customer.updated"}"#.to_vec(),
         }
     }
 
-    const ALL: [Scheme; 5] = [Scheme::Stripe, Scheme::Zendesk, Scheme::Intercom, Scheme::Jira, Scheme::Freshdesk];
+    const ALL: [Scheme; 6] =
+        [Scheme::Stripe, Scheme::Zendesk, Scheme::Intercom, Scheme::Jira, Scheme::Freshdesk, Scheme::Chargebee];
 
     #[test]
     fn every_kind_with_webhooks_has_a_scheme() {
@@ -274,14 +305,18 @@ mod tests {
 
     #[test]
     fn a_delivery_signed_the_vendors_way_passes_and_names_itself() {
+        // Secrets with a colon: Chargebee's is a `username:password` pair.
         for scheme in ALL {
             let body = body_for(scheme, now());
-            let h = headers(&sign(scheme, b"whsec_test", &body, now()));
+            let h = headers(&sign(scheme, b"whsec:test", &body, now()));
             let head = check_head(scheme, &h, now(), 300).unwrap_or_else(|e| panic!("{scheme:?}: {e}"));
-            let id = check_body(&head, b"whsec_test", &body, now(), 300).unwrap_or_else(|e| panic!("{scheme:?}: {e}"));
+            let id = check_body(&head, b"whsec:test", &body, now(), 300).unwrap_or_else(|e| panic!("{scheme:?}: {e}"));
             assert_eq!(id.is_some(), scheme != Scheme::Freshdesk, "{scheme:?}");
             if scheme == Scheme::Intercom {
                 assert_eq!(id.as_deref(), Some("notif_1"), "Intercom's notification id");
+            }
+            if scheme == Scheme::Chargebee {
+                assert_eq!(id.as_deref(), Some("ev_16BPgETyVrQbiGhA"), "Chargebee's event id");
             }
         }
     }
@@ -290,15 +325,15 @@ mod tests {
     fn a_bad_signature_or_a_changed_body_is_refused() {
         for scheme in ALL {
             let body = body_for(scheme, now());
-            let h = headers(&sign(scheme, b"another secret", &body, now()));
+            let h = headers(&sign(scheme, b"another:secret", &body, now()));
             let head = check_head(scheme, &h, now(), 300).unwrap();
-            assert_eq!(check_body(&head, b"whsec_test", &body, now(), 300), Err(Refusal::Mismatch), "{scheme:?}");
-            if scheme != Scheme::Freshdesk {
-                let h = headers(&sign(scheme, b"whsec_test", &body, now()));
+            assert_eq!(check_body(&head, b"whsec:test", &body, now(), 300), Err(Refusal::Mismatch), "{scheme:?}");
+            if scheme != Scheme::Freshdesk && scheme != Scheme::Chargebee {
+                let h = headers(&sign(scheme, b"whsec:test", &body, now()));
                 let head = check_head(scheme, &h, now(), 300).unwrap();
                 let mut changed = body.clone();
                 changed.extend_from_slice(b" ");
-                assert_eq!(check_body(&head, b"whsec_test", &changed, now(), 300), Err(Refusal::Mismatch));
+                assert_eq!(check_body(&head, b"whsec:test", &changed, now(), 300), Err(Refusal::Mismatch));
             }
         }
     }
@@ -334,5 +369,29 @@ mod tests {
         let both = format!("{},{}", old[0].1, new[0].1.split_once(',').unwrap().1);
         let head = check_head(Scheme::Stripe, &headers(&[("Stripe-Signature", both)]), now(), 300).unwrap();
         assert!(check_body(&head, b"new", &body, now(), 300).is_ok());
+    }
+
+    #[test]
+    fn chargebee_takes_the_webhooks_basic_authentication() {
+        let body = body_for(Scheme::Chargebee, now());
+        let pair = b"accord:hook-password";
+        let head =
+            check_head(Scheme::Chargebee, &headers(&sign(Scheme::Chargebee, pair, &body, now())), now(), 300).unwrap();
+        assert_eq!(check_body(&head, b"accord:another", &body, now(), 300), Err(Refusal::Mismatch));
+        assert_eq!(check_body(&head, pair, b"{}", now(), 300), Err(Refusal::Body("no event id".into())));
+        let bearer = headers(&[("Authorization", "Bearer abc".into())]);
+        assert_eq!(
+            check_head(Scheme::Chargebee, &bearer, now(), 300).unwrap_err(),
+            Refusal::Malformed("Authorization")
+        );
+        let no_colon = headers(&sign(Scheme::Chargebee, b"justapassword", &body, now()));
+        assert_eq!(
+            check_head(Scheme::Chargebee, &no_colon, now(), 300).unwrap_err(),
+            Refusal::Malformed("Authorization")
+        );
+        assert_eq!(
+            check_head(Scheme::Chargebee, &HeaderMap::new(), now(), 300).unwrap_err(),
+            Refusal::Missing("Authorization")
+        );
     }
 }
