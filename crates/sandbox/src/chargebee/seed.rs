@@ -184,16 +184,20 @@ impl Seeder<'_> {
             }
             None => (None, Key::NoAccount),
         };
-        let steps = rules::chargebee_customer(field_key, Some(native_key));
-        let ix = self.ledger.push(
-            RecordKey::new(CHARGEBEE, "customers", id.clone()),
-            Plan::Rules { steps, email: None },
-            gone,
-        );
+        // The billing contact's address: evidence for it (the customer holds it), as every
+        // record holding an address is when it links by another rule.
         let (company, email) = match org {
-            Some((_, o, _)) => (o.name.clone(), o.emails.first().map(|(e, _)| e.clone())),
-            None => (format!("Solo Buyer {k}"), Some(format!("billing{k}@solo-cb.example"))),
+            Some((_, o, _)) => (o.name.clone(), o.emails.first().cloned()),
+            None => {
+                let text = format!("billing{k}@solo-cb.example");
+                let e = self.ledger.email(text.clone());
+                (format!("Solo Buyer {k}"), Some((text, e)))
+            }
         };
+        let steps = rules::chargebee_customer(field_key, Some(native_key));
+        let plan = Plan::Rules { steps, email: email.as_ref().map(|(_, e)| *e) };
+        let ix = self.ledger.push(RecordKey::new(CHARGEBEE, "customers", id.clone()), plan, gone);
+        let email = email.map(|(text, _)| text);
         let customer = Customer {
             id,
             first_name: Some("Accounts".into()),
