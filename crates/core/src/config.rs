@@ -170,7 +170,7 @@ pub const BILLING_KINDS: &[&str] = &["stripe", "chargebee", "recurly", "chargify
 /// The source kinds whose webhooks `accord serve` verifies (each vendor's own way; the server's
 /// `webhooks` module holds the schemes).
 pub const WEBHOOK_KINDS: &[&str] =
-    &["stripe", "zendesk", "intercom", "jira", "freshdesk", "recurly", "maxio", "chargify"];
+    &["stripe", "zendesk", "intercom", "jira", "freshdesk", "recurly", "maxio", "chargify", "chargebee"];
 
 fn default_tolerance_seconds() -> u64 {
     300

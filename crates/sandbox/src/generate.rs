@@ -29,6 +29,7 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::capsule::model::CapsuleData;
+use crate::chargebee::model::ChargebeeData;
 use crate::delighted::model::DelightedData;
 use crate::desk::DeskData;
 use crate::freshdesk::model::FreshdeskData;
@@ -256,7 +257,8 @@ pub struct Company {
     pub stripe: StripeData,
     pub recurly: crate::recurly::model::RecurlyData,
     pub maxio: crate::maxio::model::MaxioData,
-    /// Each billing subscription's revenue (Stripe's, Recurly's, Maxio's) as the generator means it.
+    pub chargebee: ChargebeeData,
+    /// Each billing subscription's revenue (Stripe's, Recurly's, Maxio's, Chargebee's) as the generator means it.
     pub(crate) billing: Vec<crate::billing::Terms>,
 }
 
@@ -341,6 +343,9 @@ impl Company {
             + self.maxio.subscriptions.len()
             + self.maxio.invoices.len()
             + self.maxio.deleted_customers.len()
+            + self.chargebee.customers.len()
+            + self.chargebee.subscriptions.len()
+            + self.chargebee.invoices.len()
     }
 
     /// The second day: deletes a planted set of records, chosen by `seed` among the situations
@@ -746,6 +751,7 @@ impl Generator {
             stripe: StripeData::default(),
             recurly: Default::default(),
             maxio: Default::default(),
+            chargebee: ChargebeeData::default(),
             billing: Vec::new(),
         };
         Self {
@@ -866,6 +872,7 @@ impl Generator {
         self.stripe(&people);
         self.recurly(&people);
         self.maxio(&people);
+        self.chargebee(&people);
         self.plain_accounts();
         self.finish()
     }
@@ -2118,6 +2125,45 @@ impl Generator {
             }
         }
         self.out.recurly = data;
+        self.out.billing.extend(terms);
+    }
+
+    /// The Chargebee site ([`crate::chargebee::seed`]), with the customer ids the Salesforce
+    /// accounts of its customers without a custom field carry (`Billing_Account_ID__c`).
+    fn chargebee(&mut self, people: &[Vec<Person>]) {
+        let orgs: Vec<(crate::billing::SeedOrg, Ix)> = self
+            .orgs
+            .iter()
+            .zip(people)
+            .map(|(o, ps)| {
+                let org = crate::billing::SeedOrg {
+                    account: o.account.expect("accounts are made with the Salesforce records"),
+                    account_id: o.account_id.clone(),
+                    name: o.name.clone(),
+                    customer: o.sf == SfFate::Customer,
+                    created: o.created,
+                    emails: if o.reserved {
+                        Vec::new()
+                    } else {
+                        ps.iter()
+                            .filter(|p| p.fate == PersonFate::Plain)
+                            .map(|p| (p.email.clone(), p.address))
+                            .collect()
+                    },
+                };
+                (org, o.sf_ix)
+            })
+            .collect();
+        let taken: Vec<bool> = self.out.salesforce.accounts.iter().map(|a| a.billing_id.is_some()).collect();
+        let (data, terms, records, billing_ids) =
+            crate::chargebee::seed::seed(self.seed, &orgs, &taken, &mut self.out.ledger);
+        for (o, ixs) in self.orgs.iter_mut().zip(records) {
+            o.records.extend(ixs);
+        }
+        for (i, id) in billing_ids {
+            self.out.salesforce.accounts[i].billing_id = Some(id);
+        }
+        self.out.chargebee = data;
         self.out.billing.extend(terms);
     }
 

@@ -1,5 +1,5 @@
 //! In-process emulators of the Salesforce REST, Zendesk Support, Intercom, Delighted, Freshdesk,
-//! Capsule, JIRA Cloud, Keap, Stripe and Maxio (Chargify) APIs, a deterministic messy company spread across them (and a Desk
+//! Capsule, JIRA Cloud, Keap, Stripe, Recurly, Maxio (Chargify) and Chargebee APIs, a deterministic messy company spread across them (and a Desk
 //! export), and the ground truth of which record belongs to which account.
 //!
 //! ```no_run
@@ -29,6 +29,7 @@
 
 pub mod billing;
 pub mod capsule;
+pub mod chargebee;
 pub mod clock;
 pub mod delighted;
 pub mod desk;
@@ -84,6 +85,7 @@ pub struct SandboxOptions {
     pub stripe: stripe::Options,
     pub recurly: recurly::Options,
     pub maxio: maxio::Options,
+    pub chargebee: chargebee::Options,
 }
 
 impl SandboxOptions {
@@ -101,6 +103,7 @@ impl SandboxOptions {
         o.stripe.rate_limited = false;
         o.recurly.rate_limited = false;
         o.maxio.rate_limited = false;
+        o.chargebee.rate_limited = false;
         o
     }
 }
@@ -123,6 +126,7 @@ pub struct Sandbox {
     pub stripe: stripe::Emulator,
     pub recurly: recurly::Emulator,
     pub maxio: maxio::Emulator,
+    pub chargebee: chargebee::Emulator,
     clock: Clock,
     /// The planted truth of the company the emulators started with.
     ledger: truth::Ledger,
@@ -146,6 +150,7 @@ impl Sandbox {
             stripe,
             recurly,
             maxio,
+            chargebee,
             ..
         } = company;
         Ok(Sandbox {
@@ -161,6 +166,7 @@ impl Sandbox {
             stripe: stripe::Emulator::start(stripe, options.stripe, clock.clone()).await?,
             recurly: recurly::Emulator::start(recurly, options.recurly, clock.clone()).await?,
             maxio: maxio::Emulator::start(maxio, options.maxio, clock.clone()).await?,
+            chargebee: chargebee::Emulator::start(chargebee, options.chargebee, clock.clone()).await?,
             clock,
             ledger,
         })
@@ -221,6 +227,15 @@ impl Sandbox {
             .chain(mx.subscriptions.iter().map(|r| ("subscriptions", r.id.to_string())))
             .chain(mx.invoices.iter().map(|r| ("invoices", r.uid.clone())))
             .collect();
+        let cb = self.chargebee.snapshot();
+        let cb_live: std::collections::HashSet<(&str, String)> = cb
+            .customers
+            .iter()
+            .filter(|r| !r.deleted)
+            .map(|r| ("customers", r.id.clone()))
+            .chain(cb.subscriptions.iter().filter(|r| !r.deleted).map(|r| ("subscriptions", r.id.clone())))
+            .chain(cb.invoices.iter().filter(|r| !r.deleted).map(|r| ("invoices", r.id.clone())))
+            .collect();
         self.ledger
             .with_deletions_seen_in(&sf, &zd, &ic, &dl, &self.desk)
             .with_gone_in(truth::FRESHDESK, &fd_live)
@@ -230,6 +245,7 @@ impl Sandbox {
             .with_gone_in(truth::STRIPE, &st_live)
             .with_gone_in(truth::RECURLY, &rc_live)
             .with_gone_in(truth::MAXIO, &mx_live)
+            .with_gone_in(truth::CHARGEBEE, &cb_live)
             .truth()
     }
 
@@ -247,6 +263,7 @@ impl Sandbox {
             (truth::STRIPE, self.stripe.rate_limiter().clone()),
             (truth::RECURLY, self.recurly.rate_limiter().clone()),
             (truth::MAXIO, self.maxio.rate_limiter().clone()),
+            (truth::CHARGEBEE, self.chargebee.rate_limiter().clone()),
         ]
     }
 
@@ -268,6 +285,7 @@ impl Sandbox {
         self.stripe.shutdown().await;
         self.recurly.shutdown().await;
         self.maxio.shutdown().await;
+        self.chargebee.shutdown().await;
     }
 }
 
@@ -276,7 +294,7 @@ impl Sandbox {
     /// `Account_ID__c`, only `Type = 'Customer'` accounts, `Support_ID__c` as the accounts'
     /// `support_account_id`), Zendesk, Desk (its export written to `desk-export/` in `dir`),
     /// Delighted, Freshdesk, Capsule, JIRA, Keap, Stripe, Recurly (accounts by the code in `Billing_Account_ID__c`, the accounts'
-    /// `billing_account_id`), Maxio (with a `[revenue]` rate table) and Intercom
+    /// `billing_account_id`), Maxio, Chargebee (customers by `cf_account_id`, or their id in `Billing_Account_ID__c`; with a `[revenue]` rate table) and Intercom
     /// as sources (Intercom's table last:
     /// tests append settings to it), the
     /// credentials written as secret files in `dir` (with Zendesk's OAuth token, which the config
@@ -295,6 +313,7 @@ impl Sandbox {
         let stripe = self.stripe.credentials();
         let recurly = self.recurly.credentials();
         let maxio = self.maxio.credentials();
+        let chargebee = self.chargebee.credentials();
         for (name, value) in [
             ("sf_client_id", sf.client_id.as_str()),
             ("sf_client_secret", sf.client_secret.as_str()),
@@ -313,6 +332,7 @@ impl Sandbox {
             ("stripe_secret_key", stripe.secret_key.as_str()),
             ("recurly_api_key", recurly.api_key.as_str()),
             ("maxio_api_key", maxio.api_key.as_str()),
+            ("chargebee_api_key", chargebee.api_key.as_str()),
         ] {
             std::fs::write(dir.join(name), value)?;
         }
@@ -398,6 +418,10 @@ api_key = {{ file = "recurly_api_key" }}
 kind = "maxio"
 base_url = "{maxio_url}"
 api_key = {{ file = "maxio_api_key" }}
+[sources.chargebee]
+kind = "chargebee"
+base_url = "{chargebee_url}"
+api_key = {{ file = "chargebee_api_key" }}
 {limits}
 [revenue]
 currency = "USD"
@@ -424,6 +448,7 @@ access_token = {{ file = "intercom_token" }}
             stripe_url = self.stripe.base_url(),
             recurly_url = self.recurly.base_url(),
             maxio_url = self.maxio.base_url(),
+            chargebee_url = self.chargebee.base_url(),
             rates = billing::RATES.iter().map(|(c, r)| format!("{c} = \"{r}\"")).collect::<Vec<_>>().join(", "),
         ))
     }

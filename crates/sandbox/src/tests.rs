@@ -724,12 +724,40 @@ async fn a_full_read_over_http_serves_exactly_the_truths_records() {
     for id in &company.maxio.deleted_customers {
         deleted.insert(RecordKey::new("maxio", "customers", id.to_string()));
     }
+    let chargebee_key = s.chargebee.credentials().api_key;
+    for (object, member) in [("customers", "customer"), ("subscriptions", "subscription"), ("invoices", "invoice")] {
+        let mut offset = String::new();
+        loop {
+            let url = format!("{}/api/v2/{object}?limit=100&include_deleted=true{offset}", s.chargebee.base_url());
+            let page: Value =
+                http.get(&url).basic_auth(&chargebee_key, Some("")).send().await.unwrap().json().await.unwrap();
+            for entry in page["list"].as_array().unwrap() {
+                let r = &entry[member];
+                let key = RecordKey::new("chargebee", static_object(object), r["id"].as_str().unwrap());
+                if r["deleted"] == Value::Bool(true) {
+                    deleted.insert(key)
+                } else {
+                    seen.insert(key)
+                };
+            }
+            match page["next_offset"].as_str() {
+                Some(o) => offset = format!("&offset={}", urlencode(o)),
+                None => break,
+            }
+        }
+    }
 
     let expected: BTreeSet<RecordKey> = truth.records.keys().cloned().collect();
     assert_eq!(seen.len(), expected.len());
     assert!(seen == expected, "served records differ from the truth's");
     assert_eq!(deleted, truth.tombstones);
     s.shutdown().await;
+}
+
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
 }
 
 fn static_object(name: &str) -> &'static str {

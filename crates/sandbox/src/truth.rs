@@ -48,6 +48,8 @@
 //! | `recurly/subscriptions`, `recurly/invoices` | `parent account.id → accounts` |
 //! | `maxio/customers` | `field reference`, `email email` |
 //! | `maxio/subscriptions`, `maxio/invoices` | `parent customer.id` / `customer_id → customers` |
+//! | `chargebee/customers` | `field cf_account_id`, `native_id id via billing_account_id` (the Salesforce account's `Billing_Account_ID__c` is its `billing_account_id`) |
+//! | `chargebee/subscriptions`, `chargebee/invoices` | `parent customer_id → customers` |
 //! | `jira/issues` | `field fields_by_name["Account ID"]`, `support_id fields_by_name["Support ID"]` (the Salesforce account's `Support_ID__c` is its `support_account_id`) |
 //!
 //! # What accord must answer
@@ -70,6 +72,8 @@
 //!   required field, a duplicate, deleted before accord saw it) is `unknown_account`.
 //! - `support_id`: the `Support_ID__c` of a Salesforce account record answers as its `Id` does
 //!   through `crm_account_id`: the account holds the support id of the record holding it.
+//! - `native_id id via billing_account_id` (Chargebee customers): the `Billing_Account_ID__c`
+//!   of a Salesforce account record answers as its `Id` does through `crm_account_id`.
 //! - `children`: the accounts of the record's live members (the contacts naming it as their
 //!   organization) that link by a rule before their first `parent`, `children` or `email` rule.
 //!   One account links, several are `ambiguous`, none is `unknown_account`.
@@ -126,10 +130,11 @@ pub const KEAP: &str = "keap";
 pub const STRIPE: &str = "stripe";
 pub const RECURLY: &str = "recurly";
 pub const MAXIO: &str = "maxio";
+pub const CHARGEBEE: &str = "chargebee";
 
 /// The objects the sandbox serves, System of Record first. A reading order for a config at most:
 /// the truth does not depend on it.
-pub const OBJECTS: [(&str, &str); 30] = [
+pub const OBJECTS: [(&str, &str); 33] = [
     (SALESFORCE, "Account"),
     (SALESFORCE, "Contact"),
     (SALESFORCE, "Case"),
@@ -160,6 +165,9 @@ pub const OBJECTS: [(&str, &str); 30] = [
     (MAXIO, "customers"),
     (MAXIO, "subscriptions"),
     (MAXIO, "invoices"),
+    (CHARGEBEE, "customers"),
+    (CHARGEBEE, "subscriptions"),
+    (CHARGEBEE, "invoices"),
 ];
 
 /// accord's rejection reason codes.
@@ -351,7 +359,8 @@ pub(crate) enum Key {
     Email(EmailIx),
     /// The `Support_ID__c` of a Salesforce account record.
     Support(Ix),
-    /// The `Billing_Account_ID__c` of a Salesforce account record (a Recurly account code).
+    /// The `Billing_Account_ID__c` of a Salesforce account record (the accounts'
+    /// `billing_account_id`): a Recurly account code or a Chargebee customer id.
     Billing(Ix),
     /// The record's own id, which its members (records the generator made members of it, see
     /// [`Ledger::member`]) name as their organization: a `children` rule.
@@ -485,6 +494,15 @@ pub(crate) mod rules {
 
     /// Maxio subscriptions (`customer.id`) and invoices (`customer_id`): through their customer.
     pub fn maxio_child(customer: Option<Key>) -> Vec<Step> {
+        steps([("parent", customer)])
+    }
+
+    pub fn chargebee_customer(account_id_field: Option<Key>, id: Option<Key>) -> Vec<Step> {
+        steps([("field", account_id_field), ("native_id", id)])
+    }
+
+    /// Subscriptions and invoices: through their customer (`customer_id`).
+    pub fn chargebee_child(customer: Option<Key>) -> Vec<Step> {
         steps([("parent", customer)])
     }
 }

@@ -4,6 +4,7 @@
 //! against the sandbox live in `crates/connectors/tests/conformance`.
 
 pub mod capsule;
+pub mod chargebee;
 pub mod common;
 pub mod delighted;
 pub mod freshdesk;

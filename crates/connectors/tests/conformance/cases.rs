@@ -9,8 +9,8 @@ use accord_sandbox::{Fault, Schedule, salesforce};
 use serde_json::Value;
 
 use super::{
-    CAPSULE, DELIGHTED, FRESHDESK, FRESHDESK_HTTP, INTERCOM, JIRA, KEAP, MAXIO, RECURLY, SALESFORCE, STRIPE, Vendor,
-    ZENDESK, connector, expected, options, read, sandbox, set, try_read,
+    CAPSULE, CHARGEBEE, DELIGHTED, FRESHDESK, FRESHDESK_HTTP, INTERCOM, JIRA, KEAP, MAXIO, RECURLY, SALESFORCE, STRIPE,
+    Vendor, ZENDESK, connector, expected, options, read, sandbox, set, try_read,
 };
 
 /// Intercom with the connector's default page size (150), for the paging cases.
@@ -934,4 +934,64 @@ async fn maxio_deletions_reconcile_changes_are_incremental_and_amounts_are_exact
         .collect();
     let sent = sb.maxio.rate_limiter().stats().requests - requests;
     assert_eq!(sent, (site.invoices.len().div_ceil(5) + 1 + points.len()) as u64);
+}
+
+/// Chargebee: an incremental pass reads what changed since the last one (`updated_at[after]`,
+/// sorted ascending), deletions come back flagged (`include_deleted`) and become tombstones,
+/// records reach the engine unwrapped from their list entries with the `accord.*` fields, and a
+/// subscription's coupon is read from `/api/v2/coupons/{id}` once per pass.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chargebee_changes_and_deletions_come_back_in_order_and_unwrapped() {
+    let sb = sandbox(&CHARGEBEE, options()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let c = connector(&sb, &CHARGEBEE, dir.path(), "");
+    let full = read(c.as_ref(), "customers", None, None).await;
+    full.completed_full_pass("chargebee/customers");
+    let live: Vec<_> = sb.chargebee.snapshot().customers.into_iter().filter(|c| !c.deleted).collect();
+    let (renamed, gone) = (live[0].id.clone(), live[1].id.clone());
+    sb.clock().advance(chrono::Duration::seconds(5));
+    sb.chargebee.update_customer(&renamed, |c| c.company = Some("Renamed Ltd".into())).unwrap();
+    sb.chargebee.delete_customer(&gone).unwrap();
+    let spec = c.objects().iter().find(|o| o.name == "customers").unwrap().clone();
+    assert_eq!(spec.native_id.as_ref().unwrap().to_string(), "id", "the engine sees the record, not its entry");
+    let mut stream = c.open_stream("customers", full.cursor.clone(), false).unwrap();
+    let (mut records, mut deleted) = (Vec::new(), Vec::new());
+    while let Some(page) = stream.next_page().await.unwrap() {
+        assert!(page.full_pass.is_none(), "an incremental pass is not a full pass");
+        for item in page.items {
+            match item {
+                accord_connectors::Item::Record(r) => records.push(r.data),
+                accord_connectors::Item::Deleted { native_id } => deleted.push(native_id),
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+    assert_eq!(deleted, vec![gone.clone()], "the deleted customer is a tombstone");
+    let ids: Vec<&str> = records.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, vec![renamed.as_str()], "only what changed since the last pass");
+    assert_eq!(records[0]["accord"]["name"], "Renamed Ltd");
+    assert!(records[0].get("customer").is_none(), "unwrapped");
+    // Subscriptions: the deleted customer's come back as tombstones; coupons' terms are read.
+    let subs = read(c.as_ref(), "subscriptions", None, None).await;
+    let snapshot = sb.chargebee.snapshot();
+    let theirs: BTreeSet<String> =
+        snapshot.subscriptions.iter().filter(|s| s.customer_id == gone).map(|s| s.id.clone()).collect();
+    assert!(theirs.iter().all(|id| subs.deleted.contains(id)), "{theirs:?} among {:?}", subs.deleted);
+    let with_coupon = snapshot.subscriptions.iter().find(|s| !s.coupons.is_empty() && !s.deleted).unwrap();
+    let mut stream = c.open_stream("subscriptions", None, true).unwrap();
+    let mut found = None;
+    while let Some(page) = stream.next_page().await.unwrap() {
+        for item in page.items {
+            if let accord_connectors::Item::Record(r) = item
+                && r.data["id"] == with_coupon.id.as_str()
+            {
+                found = Some(r.data);
+            }
+        }
+    }
+    let found = found.expect("the subscription with a coupon");
+    let duration = found["accord"]["discount_duration"].as_str().unwrap();
+    assert!(["once", "forever", "repeating"].contains(&duration), "{:#}", found["accord"]);
+    assert_eq!(found["accord"]["unit_amount"], Value::from(with_coupon.unit_price));
+    assert_eq!(found["accord"]["plan_code"], Value::from(with_coupon.item_price_id.clone()));
 }

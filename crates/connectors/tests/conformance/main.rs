@@ -76,6 +76,13 @@ const MAXIO: Vendor = Vendor {
     size: 150,
 };
 
+const CHARGEBEE: Vendor = Vendor {
+    name: "chargebee",
+    objects: &["customers", "subscriptions", "invoices"],
+    settings: "page_size = 10\n",
+    size: 60,
+};
+
 fn options() -> SandboxOptions {
     let mut o = SandboxOptions::unlimited();
     o.salesforce.batch_size = 200;
@@ -253,8 +260,8 @@ async fn pages_to_the_end(v: &Vendor) {
         let (live, gone) = expected(&sb, v, object);
         assert_eq!(set(&r.ids), live, "{}/{object}: the records of a full read", v.name);
         assert_eq!(r.ids.len(), live.len(), "{}/{object}: no record twice", v.name);
-        if v.name == "zendesk" && object == "tickets" {
-            assert_eq!(set(&r.deleted), gone, "deleted tickets arrive as tombstones");
+        if (v.name == "zendesk" && object == "tickets") || v.name == "chargebee" {
+            assert_eq!(set(&r.deleted), gone, "{}/{object}: deleted records arrive as tombstones", v.name);
         }
         multi_page |= r.pages > 2;
     }
@@ -419,6 +426,21 @@ fn change_one(sb: &Sandbox, v: &Vendor, object: &str) -> String {
             sb.maxio.update_invoice(i.id, |i| i.status = "voided".into()).unwrap();
             i.uid
         }
+        ("chargebee", "customers") => {
+            let id = sb.chargebee.snapshot().customers.into_iter().find(|c| !c.deleted).unwrap().id;
+            sb.chargebee.update_customer(&id, |c| c.company = Some("Renamed".into())).unwrap();
+            id
+        }
+        ("chargebee", "subscriptions") => {
+            let id = sb.chargebee.snapshot().subscriptions.into_iter().find(|s| !s.deleted).unwrap().id;
+            sb.chargebee.update_subscription(&id, |s| s.quantity += 1).unwrap();
+            id
+        }
+        ("chargebee", "invoices") => {
+            let id = sb.chargebee.snapshot().invoices.into_iter().find(|i| !i.deleted).unwrap().id;
+            sb.chargebee.update_invoice(&id, |i| i.status = "voided".into()).unwrap();
+            id
+        }
         other => panic!("no change for {other:?}"),
     }
 }
@@ -505,6 +527,9 @@ async fn stays_under_the_rate_limit(v: &Vendor) {
     o.maxio.rate_limited = true;
     o.maxio.requests = limit.max;
     o.maxio.window = limit.window;
+    o.chargebee.rate_limited = true;
+    o.chargebee.per_minute = limit.max;
+    o.chargebee.window = limit.window;
     let sb = sandbox(v, o).await;
     let dir = tempfile::tempdir().unwrap();
     let c = connector(&sb, v, dir.path(), "rate_limit = { requests = 6, per_seconds = 2.0 }\n");
@@ -519,6 +544,7 @@ async fn stays_under_the_rate_limit(v: &Vendor) {
         "stripe" => sb.stripe.rate_limiter(),
         "recurly" => sb.recurly.rate_limiter(),
         "maxio" => sb.maxio.rate_limiter(),
+        "chargebee" => sb.chargebee.rate_limiter(),
         _ => sb.intercom.rate_limiter(),
     };
     let mut read_all = BTreeMap::new();
@@ -562,6 +588,7 @@ fn faults_of<'a>(sb: &'a Sandbox, v: &Vendor) -> &'a accord_sandbox::FaultHandle
         "stripe" => sb.stripe.faults(),
         "recurly" => sb.recurly.faults(),
         "maxio" => sb.maxio.faults(),
+        "chargebee" => sb.chargebee.faults(),
         _ => sb.intercom.faults(),
     }
 }
@@ -578,5 +605,6 @@ conformance!(
     FRESHDESK_HTTP => freshdesk_http,
     STRIPE => stripe,
     RECURLY => recurly,
-    MAXIO => maxio
+    MAXIO => maxio,
+    CHARGEBEE => chargebee
 );

@@ -1,4 +1,4 @@
-//! A whole sync of the sandbox company (Salesforce as System of Record, Zendesk, Intercom, JIRA, Keap, Stripe) through
+//! A whole sync of the sandbox company (Salesforce as System of Record, Zendesk, Intercom, JIRA, Keap, Stripe, Chargebee) through
 //! the real connectors over HTTP: every record ends exactly where the generator's planted ground
 //! truth says — linked to the right account by the right rule, or rejected with the right reason —
 //! and every account is held by the right record. 300 accounts in `cargo test`; 3,000 and 30,000
@@ -223,6 +223,7 @@ const SOR_LAST: &[&str] = &[
     "stripe",
     "recurly",
     "maxio",
+    "chargebee",
     "salesforce",
 ];
 
@@ -456,5 +457,51 @@ fn mrr_matches_the_generators_figures(seed: u64, size: usize) {
     assert!(paying > size / 3 && months > size * 7, "{paying} paying accounts, {months} account-months compared");
     for kind in ["new", "expansion", "contraction", "churn", "reactivation"] {
         assert!(kinds.contains(kind), "no {kind} movement in the generated book: {kinds:?}");
+    }
+}
+
+/// Chargebee reports each subscription's own `mrr`: after a sync, `accord doctor` compares it
+/// with accord's figure and lists the one the generator made stale (the price before an
+/// upgrade). The others it may list are those whose terms change between the day the data is
+/// as of and the doctor's today (a term that ends, a coupon that runs out).
+#[test]
+fn the_doctor_lists_the_chargebee_subscription_whose_own_mrr_is_stale() {
+    let rt = runtime();
+    let company = Company::generate(11, 300);
+    let per_month = |x: &accord_sandbox::chargebee::model::Subscription| match x.billing_period_unit {
+        "week" => (x.unit_price * x.quantity * 104 + 12) / 24,
+        "year" => (x.unit_price * x.quantity * 2 + 12) / 24,
+        _ => x.unit_price * x.quantity,
+    };
+    let subs: HashMap<String, accord_sandbox::chargebee::model::Subscription> = company
+        .chargebee
+        .subscriptions
+        .iter()
+        .map(|s| (format!("chargebee/subscriptions/{}", s.id), s.clone()))
+        .collect();
+    let stale: Vec<_> = subs
+        .iter()
+        .filter(|(_, s)| s.coupons.is_empty() && s.status == "active" && !s.deleted && s.mrr != per_month(s))
+        .collect();
+    assert_eq!(stale.len(), 1, "the generator plants one stale figure");
+    let (stale_key, stale_sub) = stale[0];
+    let sandbox = rt.block_on(Sandbox::start(company.clone(), SandboxOptions::unlimited())).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let toml = sandbox.accord_toml(dir.path(), false).unwrap();
+    std::fs::write(dir.path().join("accord.toml"), toml).unwrap();
+    let hub = accord_engine::Hub::open(accord_core::Config::load(&dir.path().join("accord.toml")).unwrap()).unwrap();
+    let report = accord_engine::sync(&hub, &SyncOptions::default(), &accord_engine::sync::Quiet, rt.handle()).unwrap();
+    assert!(!report.failed(), "{:#?}", report.sources.iter().map(|s| &s.error).collect::<Vec<_>>());
+    let doctor = accord_engine::doctor::doctor(&hub).unwrap();
+    rt.block_on(sandbox.shutdown());
+    let live = subs.values().filter(|s| !s.deleted).count() as u64;
+    assert!(doctor.mrr_checked >= live / 2, "{} of {live} Chargebee subscriptions compared", doctor.mrr_checked);
+    let listed: HashMap<&str, (i64, i64)> =
+        doctor.mrr_disagreements.iter().map(|d| (d.subscription.as_str(), (d.vendor, d.accord))).collect();
+    assert_eq!(listed.get(stale_key.as_str()), Some(&(stale_sub.mrr, per_month(stale_sub))), "{listed:#?}");
+    for key in listed.keys().filter(|k| k.starts_with("chargebee/") && **k != stale_key.as_str()) {
+        let s = &subs[*key];
+        let changes = s.status == "non_renewing" || !s.coupons.is_empty();
+        assert!(changes, "{key} is listed but its terms stay as they are: {s:#?}");
     }
 }

@@ -14,6 +14,8 @@
 //! - Maxio (Chargify): a form-encoded body (`id=..&event=..&payload[...]=..`),
 //!   `X-Chargify-Webhook-Signature-Hmac-Sha-256:` hex(HMAC-SHA256(the site's shared key, body)),
 //!   and the webhook's id in `X-Chargify-Webhook-Id`.
+//! - Chargebee signs nothing either: a webhook can be protected with HTTP Basic authentication,
+//!   `Authorization: Basic` base64(`<username>:<password>`), the secret here.
 //!
 //! Deliveries are sent from the runtime the emulator started on, one task each, so a mutation
 //! made from a test's own thread returns at once; [`Webhooks::sent`] and [`Webhooks::failed`]
@@ -37,6 +39,7 @@ pub(crate) enum Signing {
     Freshdesk,
     Recurly,
     Maxio,
+    Chargebee,
 }
 
 #[derive(Debug, Clone)]
@@ -196,6 +199,9 @@ pub(crate) fn sign(
                 ("X-Chargify-Webhook-Signature-Hmac-Sha-256", hex(tag.as_ref())),
                 ("X-Chargify-Webhook-Id", delivery.to_string()),
             ]
+        }
+        Signing::Chargebee => {
+            vec![("Authorization", format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(secret)))]
         }
         Signing::Stripe => {
             let t = now.timestamp().to_string();

@@ -151,7 +151,8 @@ pub struct Account {
     pub deleted_at: Option<DateTime<Utc>>,
     /// `Support_ID__c`: the id support (JIRA) knows the account by.
     pub support_id: Option<String>,
-    /// `Billing_Account_ID__c`: the account's code in the billing system (Recurly).
+    /// `Billing_Account_ID__c`: the account's id in its billing system (a Recurly account code,
+    /// or the Chargebee customer id of a customer that carries no account id of its own).
     pub billing_id: Option<String>,
 }
 

@@ -12,11 +12,13 @@
 //! | `freshdesk` | `X-Webhook-Token: <secret>` (a header the automation rule adds; Freshdesk signs nothing) | — | — |
 //! | `recurly` | `Recurly-Signature: <unix ms>,<hex>[,<hex>...]` (several while a key rolls) | `<ms>.<body>`, HMAC-SHA256 (the endpoint's secret key) | the header's timestamp |
 //! | `maxio` (`chargify`) | `X-Chargify-Webhook-Signature-Hmac-Sha-256: <hex>` | the (form-encoded) body, HMAC-SHA256 (the site's shared key) | — (Maxio signs no time) |
+//! | `chargebee` | `Authorization: Basic base64(<username>:<password>)` (the webhook's basic authentication; Chargebee signs nothing) | — | — (Chargebee retries a failed event for days with its first `occurred_at`) |
 //!
 //! A delivery's identity (what replay protection remembers) is the vendor's delivery id where it
 //! has one (Intercom's notification `id`, JIRA's `X-Atlassian-Webhook-Identifier`, Maxio's
-//! `X-Chargify-Webhook-Id`), else the signed timestamp with the signature. Maxio signs no time,
-//! so its replays are refused only while the delivery is remembered (twice the tolerance).
+//! `X-Chargify-Webhook-Id`, Chargebee's event `id`), else the signed timestamp with the
+//! signature. Maxio signs no time, so its replays are refused only while the delivery is
+//! remembered (twice the tolerance).
 
 use axum::http::HeaderMap;
 use base64::Engine;
@@ -34,6 +36,7 @@ pub enum Scheme {
     Freshdesk,
     Recurly,
     Maxio,
+    Chargebee,
 }
 
 impl Scheme {
@@ -47,6 +50,7 @@ impl Scheme {
             "freshdesk" => Scheme::Freshdesk,
             "recurly" => Scheme::Recurly,
             "maxio" | "chargify" => Scheme::Maxio,
+            "chargebee" => Scheme::Chargebee,
             _ => return None,
         })
     }
@@ -91,7 +95,7 @@ pub struct Head {
     timestamp: Option<String>,
     /// Candidate signatures, decoded.
     signatures: Vec<Vec<u8>>,
-    /// The shared token (Freshdesk).
+    /// The shared token (Freshdesk's header, Chargebee's `username:password`).
     token: Option<String>,
     delivery_id: Option<String>,
 }
@@ -179,6 +183,17 @@ pub fn check_head(scheme: Scheme, headers: &HeaderMap, now: DateTime<Utc>, toler
                 .and_then(|v| v.to_str().ok())
                 .map(|v| format!("maxio:{}", v.trim()));
         }
+        Scheme::Chargebee => {
+            const NAME: &str = "Authorization";
+            let encoded = header(headers, NAME)?.strip_prefix("Basic ").ok_or(Refusal::Malformed(NAME))?;
+            let decoded = base64::engine::general_purpose::STANDARD
+                .decode(encoded.trim())
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .filter(|pair| pair.contains(':'))
+                .ok_or(Refusal::Malformed(NAME))?;
+            head.token = Some(decoded);
+        }
     }
     Ok(head)
 }
@@ -194,7 +209,17 @@ pub fn check_body(
 ) -> Result<Option<String>, Refusal> {
     if let Some(token) = &head.token {
         use subtle::ConstantTimeEq;
-        return if bool::from(token.as_bytes().ct_eq(secret)) { Ok(None) } else { Err(Refusal::Mismatch) };
+        if !bool::from(token.as_bytes().ct_eq(secret)) {
+            return Err(Refusal::Mismatch);
+        }
+        if head.scheme != Scheme::Chargebee {
+            return Ok(None);
+        }
+        // Chargebee's event id names the delivery; its `occurred_at` is not checked: a failed
+        // delivery is retried for days with the event as it was.
+        let v = json(body)?;
+        let id = v.get("id").and_then(Value::as_str).ok_or(Refusal::Body("no event id".into()))?;
+        return Ok(Some(id.to_owned()));
     }
     let key = hmac::Key::new(head.scheme.algorithm(), secret);
     let signed: Vec<u8> = match &head.timestamp {
@@ -274,6 +299,9 @@ mod tests {
                 ("X-Chargify-Webhook-Signature-Hmac-Sha-256", hex_text(hmac::sign(&key, body).as_ref())),
                 ("X-Chargify-Webhook-Id", "81".to_owned()),
             ],
+            Scheme::Chargebee => {
+                vec![("Authorization", format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(secret)))]
+            }
         }
     }
 
@@ -299,11 +327,14 @@ mod tests {
                 format!(r#"{{"webhookEvent":"jira:issue_updated","timestamp":{}}}"#, at.timestamp_millis()).into_bytes()
             }
             Scheme::Maxio => b"id=81&event=customer_update&payload[customer][id]=7".to_vec(),
+            Scheme::Chargebee => {
+                br#"{"id":"ev_16BPgETyVrQbiGhA","event_type":"customer_changed","content":{}}"#.to_vec()
+            }
             _ => br#"{"id":"evt_1","type":"customer.updated"}"#.to_vec(),
         }
     }
 
-    const ALL: [Scheme; 7] = [
+    const ALL: [Scheme; 8] = [
         Scheme::Stripe,
         Scheme::Zendesk,
         Scheme::Intercom,
@@ -311,6 +342,7 @@ mod tests {
         Scheme::Freshdesk,
         Scheme::Recurly,
         Scheme::Maxio,
+        Scheme::Chargebee,
     ];
 
     #[test]
@@ -325,17 +357,21 @@ mod tests {
 
     #[test]
     fn a_delivery_signed_the_vendors_way_passes_and_names_itself() {
+        // Secrets with a colon: Chargebee's is a `username:password` pair.
         for scheme in ALL {
             let body = body_for(scheme, now());
-            let h = headers(&sign(scheme, b"whsec_test", &body, now()));
+            let h = headers(&sign(scheme, b"whsec:test", &body, now()));
             let head = check_head(scheme, &h, now(), 300).unwrap_or_else(|e| panic!("{scheme:?}: {e}"));
-            let id = check_body(&head, b"whsec_test", &body, now(), 300).unwrap_or_else(|e| panic!("{scheme:?}: {e}"));
+            let id = check_body(&head, b"whsec:test", &body, now(), 300).unwrap_or_else(|e| panic!("{scheme:?}: {e}"));
             assert_eq!(id.is_some(), scheme != Scheme::Freshdesk, "{scheme:?}");
             if scheme == Scheme::Intercom {
                 assert_eq!(id.as_deref(), Some("notif_1"), "Intercom's notification id");
             }
             if scheme == Scheme::Maxio {
                 assert_eq!(id.as_deref(), Some("maxio:81"), "Maxio's webhook id");
+            }
+            if scheme == Scheme::Chargebee {
+                assert_eq!(id.as_deref(), Some("ev_16BPgETyVrQbiGhA"), "Chargebee's event id");
             }
         }
     }
@@ -344,15 +380,15 @@ mod tests {
     fn a_bad_signature_or_a_changed_body_is_refused() {
         for scheme in ALL {
             let body = body_for(scheme, now());
-            let h = headers(&sign(scheme, b"another secret", &body, now()));
+            let h = headers(&sign(scheme, b"another:secret", &body, now()));
             let head = check_head(scheme, &h, now(), 300).unwrap();
-            assert_eq!(check_body(&head, b"whsec_test", &body, now(), 300), Err(Refusal::Mismatch), "{scheme:?}");
-            if scheme != Scheme::Freshdesk {
-                let h = headers(&sign(scheme, b"whsec_test", &body, now()));
+            assert_eq!(check_body(&head, b"whsec:test", &body, now(), 300), Err(Refusal::Mismatch), "{scheme:?}");
+            if scheme != Scheme::Freshdesk && scheme != Scheme::Chargebee {
+                let h = headers(&sign(scheme, b"whsec:test", &body, now()));
                 let head = check_head(scheme, &h, now(), 300).unwrap();
                 let mut changed = body.clone();
                 changed.extend_from_slice(b" ");
-                assert_eq!(check_body(&head, b"whsec_test", &changed, now(), 300), Err(Refusal::Mismatch));
+                assert_eq!(check_body(&head, b"whsec:test", &changed, now(), 300), Err(Refusal::Mismatch));
             }
         }
     }
@@ -420,5 +456,29 @@ mod tests {
         // Seconds where milliseconds belong read as 1970: stale.
         let h = headers(&[("Recurly-Signature", format!("{},{}", now().timestamp(), tag(b"k")))]);
         assert!(matches!(check_head(Scheme::Recurly, &h, now(), 300), Err(Refusal::Stale(_))));
+    }
+
+    #[test]
+    fn chargebee_takes_the_webhooks_basic_authentication() {
+        let body = body_for(Scheme::Chargebee, now());
+        let pair = b"accord:hook-password";
+        let head =
+            check_head(Scheme::Chargebee, &headers(&sign(Scheme::Chargebee, pair, &body, now())), now(), 300).unwrap();
+        assert_eq!(check_body(&head, b"accord:another", &body, now(), 300), Err(Refusal::Mismatch));
+        assert_eq!(check_body(&head, pair, b"{}", now(), 300), Err(Refusal::Body("no event id".into())));
+        let bearer = headers(&[("Authorization", "Bearer abc".into())]);
+        assert_eq!(
+            check_head(Scheme::Chargebee, &bearer, now(), 300).unwrap_err(),
+            Refusal::Malformed("Authorization")
+        );
+        let no_colon = headers(&sign(Scheme::Chargebee, b"justapassword", &body, now()));
+        assert_eq!(
+            check_head(Scheme::Chargebee, &no_colon, now(), 300).unwrap_err(),
+            Refusal::Malformed("Authorization")
+        );
+        assert_eq!(
+            check_head(Scheme::Chargebee, &HeaderMap::new(), now(), 300).unwrap_err(),
+            Refusal::Missing("Authorization")
+        );
     }
 }

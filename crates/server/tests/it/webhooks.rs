@@ -27,6 +27,11 @@ async fn setup() -> Setup {
 
 /// The sandbox synced once, and `accord serve` with a webhook table on `source`.
 async fn setup_for(source: &str) -> Setup {
+    setup_with(source, SECRET).await
+}
+
+/// Like `setup_for`, with the webhook's secret.
+async fn setup_with(source: &str, secret: &str) -> Setup {
     let mut options = SandboxOptions::unlimited();
     // Zendesk's exports leave out the last minute (hence its 61 s default debounce) and end
     // before the current second: here only the latter, with a one-second debounce.
@@ -34,7 +39,7 @@ async fn setup_for(source: &str) -> Setup {
     let sandbox = Sandbox::start(Company::generate(21, 40), options).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("api_key"), crate::KEY).unwrap();
-    std::fs::write(dir.path().join("zd_webhook"), SECRET).unwrap();
+    std::fs::write(dir.path().join("zd_webhook"), secret).unwrap();
     let toml = sandbox.accord_toml(dir.path(), false).unwrap()
         + "\n[server]\napi_key = { file = \"api_key\" }\n\
            [sources.SOURCE.webhook]\nsecret = { file = \"zd_webhook\" }\ndebounce_seconds = 1\n"
@@ -295,4 +300,29 @@ async fn bad_stale_and_replayed_deliveries_are_refused() {
         let r = client.post(format!("{}/webhooks/{other}", s.base)).body(body).send().await.unwrap();
         assert_eq!(r.status().as_u16(), 404, "{other}");
     }
+}
+
+/// A Chargebee webhook protected with basic authentication (the source's secret is
+/// `username:password`): a customer change reaches the 360 view; other credentials, or none, are
+/// refused, and an event delivered twice is a replay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chargebee_customer_change_reaches_the_360_view_with_basic_auth() {
+    const PAIR: &str = "accord:cb-hook-password";
+    let s = setup_with("chargebee", PAIR).await;
+    let (customer, account) = linked_in(&s, "chargebee", "customers");
+    s.sandbox.chargebee.webhooks().subscribe(format!("{}/webhooks/chargebee", s.base), PAIR);
+    s.sandbox.chargebee.update_customer(&customer, |c| c.company = Some("Renamed in Chargebee".into())).unwrap();
+    until_360_shows(&s, &account, "Renamed in Chargebee").await;
+    assert_eq!((s.sandbox.chargebee.webhooks().sent(), s.sandbox.chargebee.webhooks().failed()), (1, 0));
+    let url = format!("{}/webhooks/chargebee", s.base);
+    let client = reqwest::Client::new();
+    let body = r#"{"id":"ev_replayed","event_type":"customer_changed","content":{}}"#;
+    assert_eq!(client.post(&url).body(body).send().await.unwrap().status(), 401, "no credentials");
+    let wrong = client.post(&url).basic_auth("accord", Some("guess")).body(body).send().await.unwrap();
+    assert_eq!(wrong.status(), 401);
+    let (user, password) = PAIR.split_once(':').unwrap();
+    let first = client.post(&url).basic_auth(user, Some(password)).body(body).send().await.unwrap();
+    assert_eq!(first.status(), 202);
+    let again = client.post(&url).basic_auth(user, Some(password)).body(body).send().await.unwrap();
+    assert_eq!(again.status(), 409, "the same event id again");
 }
