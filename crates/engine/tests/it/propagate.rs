@@ -489,3 +489,87 @@ fn jira_issues_linked_by_their_support_id_get_their_account_field() {
     }
     f.shutdown();
 }
+
+/// The records of `source/object` the truth links by a rule after the first, split by whether
+/// the vendor's field holds a value (`held`): the plan's upgrades and conflicts.
+fn linked_later(
+    sandbox: &Sandbox,
+    source: &str,
+    object: &str,
+    held: impl Fn(&str) -> bool,
+) -> [BTreeSet<(String, String)>; 2] {
+    let (mut upgrades, mut conflicts) = (BTreeSet::new(), BTreeSet::new());
+    for (key, expected) in &sandbox.truth().records {
+        if let Expected::Linked { account_id, by: Some(by) } = expected
+            && (key.source, key.object) == (source, object)
+            && by.index > 0
+        {
+            let entry = (key.native_id.clone(), account_id.clone());
+            if held(&key.native_id) {
+                conflicts.insert(entry)
+            } else {
+                upgrades.insert(entry)
+            };
+        }
+    }
+    [upgrades, conflicts]
+}
+
+/// Applies the plan's upgrades of `source` only, checks they were each written once, syncs, and
+/// checks the written records now link by `field` to the same accounts.
+fn apply_and_resync(
+    f: &Fixture,
+    source: &str,
+    object: &str,
+    kind: ObjectKind,
+    want: &[BTreeSet<(String, String)>; 2],
+) -> usize {
+    let mut plan = propagate::plan(&f.hub).unwrap();
+    plan.upgrades.retain(|u| u.key.source == source);
+    plan.conflicts.retain(|c| c.key.source == source);
+    plan.creates.clear();
+    let planned: BTreeSet<_> = plan.upgrades.iter().map(|u| (u.key.native_id.clone(), u.account_id.clone())).collect();
+    assert_eq!(planned, want[0], "{source} upgrades");
+    let planned: BTreeSet<_> = plan.conflicts.iter().map(|c| (c.key.native_id.clone(), c.account_id.clone())).collect();
+    assert_eq!(planned, want[1], "{source} conflicts");
+    let applied = propagate::apply(&f.hub, &plan, &Quiet, f.rt.handle()).unwrap();
+    assert_eq!((applied.written, applied.failed), (want[0].len() as u64, 0), "{applied:?}");
+    f.sandbox.clock().advance(chrono::Duration::seconds(2));
+    f.sync();
+    for (id, account) in &want[0] {
+        let r = f.hub.store.record(kind, &RecordKey::new(source, object, id.clone())).unwrap().expect("linked");
+        assert_eq!((r.account_id.as_str(), r.provenance.rule), (account.as_str(), RuleKind::Field), "{id}");
+    }
+    let mut again = propagate::plan(&f.hub).unwrap();
+    again.upgrades.retain(|u| u.key.source == source);
+    assert!(again.upgrades.is_empty(), "{:?}", again.upgrades);
+    applied.written as usize
+}
+
+/// Chargebee customers linked by their id in the System of Record or by email get
+/// `cf_account_id` (a form-encoded `POST /customers/{id}`); the next sync links them by `field`.
+#[test]
+fn chargebee_customers_linked_another_way_get_their_account_id_custom_field() {
+    let f = Fixture::new(200, |t| t);
+    let customers = f.sandbox.chargebee.snapshot().customers;
+    let held = |id: &str| customers.iter().any(|c| c.id == id && c.custom.contains_key("cf_account_id"));
+    let want = linked_later(&f.sandbox, "chargebee", "customers", held);
+    assert!(!want[0].is_empty(), "the company has Chargebee customers without cf_account_id that link");
+    let written = apply_and_resync(&f, "chargebee", "customers", ObjectKind::Organization, &want);
+    assert_eq!(f.sandbox.chargebee.writes().len(), written);
+    f.shutdown();
+}
+
+/// Maxio customers linked by email get their `reference` (`PUT /customers/{id}.json`); the next
+/// sync links them by `field`.
+#[test]
+fn maxio_customers_linked_by_email_get_their_reference() {
+    let f = Fixture::new(200, |t| t);
+    let customers = f.sandbox.maxio.snapshot().customers;
+    let held = |id: &str| customers.iter().any(|c| c.id.to_string() == id && c.reference.is_some());
+    let want = linked_later(&f.sandbox, "maxio", "customers", held);
+    assert!(!want[0].is_empty(), "the company has Maxio customers linked by email only");
+    let written = apply_and_resync(&f, "maxio", "customers", ObjectKind::Organization, &want);
+    assert_eq!(f.sandbox.maxio.writes().len(), written);
+    f.shutdown();
+}

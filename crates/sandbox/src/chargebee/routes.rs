@@ -25,7 +25,7 @@ use crate::emulator::{Core, auth};
 pub(crate) fn router(state: Arc<State>) -> Router {
     Router::new()
         .route("/api/v2/customers", get(customers))
-        .route("/api/v2/customers/{id}", get(customer))
+        .route("/api/v2/customers/{id}", get(customer).post(update_customer))
         .route("/api/v2/subscriptions", get(subscriptions))
         .route("/api/v2/subscriptions/{id}", get(subscription))
         .route("/api/v2/invoices", get(invoices))
@@ -386,6 +386,55 @@ async fn customer(AxState(s): AxState<Arc<State>>, Path(id): Path<String>) -> Re
     match s.books.read().customers.get(&id) {
         Some(c) => ok(json!({"customer": c.to_json()})),
         None => missing("customer", &id),
+    }
+}
+
+/// `POST /api/v2/customers/{id}`: a form-encoded update. Of the customer's fields this emulator
+/// changes the custom fields (`cf_*`) it holds a definition of, `company`, `email` and the names;
+/// a `cf_*` Chargebee has no field for is refused (400, naming it), as is an empty body. The
+/// answer is the customer, and its `customer_changed` event is sent.
+async fn update_customer(
+    AxState(s): AxState<Arc<State>>,
+    Path(id): Path<String>,
+    axum::extract::Form(fields): axum::extract::Form<Vec<(String, String)>>,
+) -> Response {
+    if fields.is_empty() {
+        return invalid("customer", "at least one attribute is required");
+    }
+    for (name, _) in &fields {
+        let known = name == super::model::ACCOUNT_ID_FIELD
+            || matches!(name.as_str(), "company" | "email" | "first_name" | "last_name");
+        if !known {
+            return invalid(name, "Unknown parameter or custom field");
+        }
+    }
+    let now = s.core.clock.now();
+    let updated = {
+        let mut books = s.books.write();
+        books.customers.update(&id, |c| {
+            for (name, value) in &fields {
+                match name.as_str() {
+                    "company" => c.company = Some(value.clone()),
+                    "email" => c.email = Some(value.clone()),
+                    "first_name" => c.first_name = Some(value.clone()),
+                    "last_name" => c.last_name = Some(value.clone()),
+                    _ => {
+                        c.custom.insert(name.clone(), value.clone());
+                    }
+                }
+            }
+            c.updated_at = now.timestamp();
+            c.clone()
+        })
+    };
+    match updated {
+        Some(c) if !c.deleted => {
+            s.core.log_write("customer", &id);
+            let body = json!({"customer": c.to_json()});
+            s.event("customer_changed", body.clone());
+            ok(body)
+        }
+        _ => missing("customer", &id),
     }
 }
 

@@ -27,7 +27,7 @@ pub(crate) fn router(state: Arc<State>) -> Router {
     Router::new()
         .route("/customers.json", get(customers))
         .route("/customers/lookup.json", get(lookup))
-        .route("/customers/{id}", get(customer).delete(delete_customer))
+        .route("/customers/{id}", get(customer).put(update_customer).delete(delete_customer))
         .route("/subscriptions.json", get(subscriptions))
         .route("/subscriptions/{id}", get(subscription))
         .route("/invoices.json", get(invoices))
@@ -312,6 +312,58 @@ async fn customer(AxState(s): AxState<Arc<State>>, Path(id): Path<String>) -> Re
     let books = s.books.read();
     match json_id(&id).and_then(|id| books.customers.get(&id)) {
         Some(c) => reply(StatusCode::OK, json!({ "customer": c.to_json() })),
+        None => not_found_response(),
+    }
+}
+
+/// `PUT /customers/{id}.json`: the changes under `customer`. This emulator changes `reference`,
+/// `organization`, `email` and the names; a `reference` another customer has is refused as Maxio
+/// does (422, "Reference must be unique"), as is a body without `customer`. The answer is the
+/// customer.
+async fn update_customer(AxState(s): AxState<Arc<State>>, Path(id): Path<String>, body: axum::body::Bytes) -> Response {
+    let Some(id) = json_id(&id) else { return not_found_response() };
+    let Ok(body) = serde_json::from_slice::<Value>(&body) else {
+        return errors(StatusCode::BAD_REQUEST, &["The request body could not be parsed as JSON"]);
+    };
+    let Some(change) = body.get("customer").and_then(Value::as_object) else {
+        return unprocessable("customer is required");
+    };
+    let text = |k: &str| change.get(k).and_then(Value::as_str).map(str::to_owned);
+    let now = s.core.clock.now().timestamp();
+    let mut books = s.books.write();
+    if books.customers.get(&id).is_none() {
+        return not_found_response();
+    }
+    if let Some(r) = text("reference")
+        && books.customers.rows().iter().any(|c| c.id != id && c.reference.as_deref() == Some(r.as_str()))
+    {
+        return unprocessable("Reference must be unique");
+    }
+    let updated = books.customers.update(&id, |c| {
+        if let Some(r) = text("reference") {
+            c.reference = Some(r);
+        }
+        if let Some(o) = text("organization") {
+            c.organization = Some(o);
+        }
+        if let Some(e) = text("email") {
+            c.email = Some(e);
+        }
+        if let Some(f) = text("first_name") {
+            c.first_name = f;
+        }
+        if let Some(l) = text("last_name") {
+            c.last_name = l;
+        }
+        c.updated = now;
+        c.to_json()
+    });
+    drop(books);
+    match updated {
+        Some(c) => {
+            s.core.log_write("customer", &id.to_string());
+            reply(StatusCode::OK, json!({ "customer": c }))
+        }
         None => not_found_response(),
     }
 }

@@ -192,7 +192,8 @@ pub fn connector(
         def.cursor_field = def.cursor_field.as_ref().map(under);
         def.deleted_when = def.deleted_when.take().map(|(p, v)| (under(&p), v));
     }
-    Ok(ChargebeeConnector { inner: HttpConnector::new("chargebee", client, streams), objects })
+    let writes = streams::customer_field(field).into_iter().collect();
+    Ok(ChargebeeConnector { inner: HttpConnector::new("chargebee", client, streams).with_writes(writes), objects })
 }
 
 /// A configured Chargebee source.
@@ -210,6 +211,10 @@ impl Connector for ChargebeeConnector {
 
     fn objects(&self) -> &[ObjectSpec] {
         &self.objects
+    }
+
+    fn write_back(&self) -> Option<&dyn crate::WriteBack> {
+        self.inner.write_back()
     }
 
     fn open_stream(&self, object: &str, cursor: Option<Value>, full: bool) -> Result<Box<dyn Stream>, ConnectorError> {

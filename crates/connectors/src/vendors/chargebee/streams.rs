@@ -131,3 +131,25 @@ pub fn streams(page_size: u32, account_field: &str, customer_map: Option<&IdMapR
     );
     vec![stream(customers, page_size), stream(subscriptions, page_size), stream(invoices, page_size)]
 }
+
+/// `accord propagate` writes the account id into a customer's custom field (`cf_*`, the one the
+/// first link rule reads): `POST /api/v2/customers/{id}` form-encoded, the answer the customer,
+/// read back; `GET` of the customer reads the value now. A `meta_data` key is not written (an
+/// update replaces the whole JSON object): `None` then.
+pub fn customer_field(account_field: &str) -> Option<crate::http::WriteDef> {
+    if !account_field.starts_with("cf_") {
+        return None;
+    }
+    let name = account_field.to_owned();
+    Some(crate::http::WriteDef {
+        object: "customers".into(),
+        field: path(account_field),
+        read: Box::new(|id| RequestSpec::get(format!("/api/v2/customers/{id}"))),
+        read_value: path(&format!("customer.{account_field}")),
+        write: Box::new(move |id, value| {
+            RequestSpec::form("POST", format!("/api/v2/customers/{id}"), vec![(name.clone(), value.to_owned())])
+        }),
+        create: None,
+        lookup: None,
+    })
+}

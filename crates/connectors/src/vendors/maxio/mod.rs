@@ -151,7 +151,8 @@ pub fn connector(
             d.object.native_id = Some(path(&format!("{w}.{id}")));
         }
     }
-    Ok(MaxioConnector { inner: HttpConnector::new("maxio", client, defs), objects })
+    let writes = vec![streams::customer_reference()];
+    Ok(MaxioConnector { inner: HttpConnector::new("maxio", client, defs).with_writes(writes), objects })
 }
 
 /// A configured Maxio source.
@@ -169,6 +170,10 @@ impl Connector for MaxioConnector {
 
     fn objects(&self) -> &[ObjectSpec] {
         &self.objects
+    }
+
+    fn write_back(&self) -> Option<&dyn crate::WriteBack> {
+        self.inner.write_back()
     }
 
     fn open_stream(&self, object: &str, cursor: Option<Value>, full: bool) -> Result<Box<dyn Stream>, ConnectorError> {

@@ -162,3 +162,21 @@ pub fn streams(objects: &[ObjectSpec], per_page: u32, reconcile_every: Option<ch
         })
         .collect()
 }
+
+/// `accord propagate` writes the account id into a customer's `reference`
+/// (`PUT /customers/{id}.json` with `{"customer": {"reference": ...}}`), the answer the customer,
+/// read back; `GET` of the customer reads the value now. Maxio keeps references unique: a value
+/// another customer holds is refused, and reported as the failure it is.
+pub fn customer_reference() -> crate::http::WriteDef {
+    crate::http::WriteDef {
+        object: "customers".into(),
+        field: path("reference"),
+        read: Box::new(|id| RequestSpec::get(format!("/customers/{id}.json"))),
+        read_value: path("customer.reference"),
+        write: Box::new(|id, value| {
+            RequestSpec::with_body("PUT", format!("/customers/{id}.json"), json!({"customer": {"reference": value}}))
+        }),
+        create: None,
+        lookup: None,
+    }
+}
