@@ -5,7 +5,7 @@ use accord_core::{Config, ConfigError};
 
 use crate::Connector;
 use crate::file::FileConnector;
-use crate::vendors::{capsule, delighted, freshdesk, intercom, jira, keap, recurly, salesforce, stripe, zendesk};
+use crate::vendors::{capsule, delighted, freshdesk, intercom, jira, keap, recurly, salesforce, stripe, zendesk, zuora};
 
 /// Every source kind accord knows.
 pub const KINDS: &[&str] = &[
@@ -21,6 +21,7 @@ pub const KINDS: &[&str] = &[
     "keap",
     "stripe",
     "recurly",
+    "zuora",
     "http",
 ];
 
@@ -41,6 +42,7 @@ pub fn open_source(name: &str, source: &SourceConfig, config: &Config) -> Result
         "http" => Box::new(crate::http::source::connector(name, source, config, base)?),
         "stripe" => Box::new(stripe::connector(name, source, config, base)?),
         "recurly" => Box::new(recurly::connector(name, source, config, base)?),
+        "zuora" => Box::new(zuora::connector(name, source, config, base)?),
         other => {
             return Err(ConfigError::new(
                 format!("sources.{name}.kind"),

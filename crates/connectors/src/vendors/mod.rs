@@ -14,3 +14,4 @@ pub mod recurly;
 pub mod salesforce;
 pub mod stripe;
 pub mod zendesk;
+pub mod zuora;
