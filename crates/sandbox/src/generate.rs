@@ -255,6 +255,10 @@ pub struct Company {
     pub keap: KeapData,
     pub stripe: StripeData,
     pub recurly: crate::recurly::model::RecurlyData,
+    pub zuora: crate::zuora::model::ZuoraData,
+    /// The Zuora subscription whose charge's `MRR` was planted off its price: `accord doctor`
+    /// lists it.
+    pub zuora_mrr_plant: Option<String>,
     /// Each Stripe subscription's revenue as the generator means it.
     pub(crate) billing: Vec<crate::billing::Terms>,
 }
@@ -336,6 +340,9 @@ impl Company {
             + self.recurly.accounts.len()
             + self.recurly.subscriptions.len()
             + self.recurly.invoices.len()
+            + self.zuora.accounts.len()
+            + self.zuora.subscriptions.len()
+            + self.zuora.invoices.len()
     }
 
     /// The second day: deletes a planted set of records, chosen by `seed` among the situations
@@ -740,6 +747,8 @@ impl Generator {
             keap: KeapData::default(),
             stripe: StripeData::default(),
             recurly: Default::default(),
+            zuora: Default::default(),
+            zuora_mrr_plant: None,
             billing: Vec::new(),
         };
         Self {
@@ -859,6 +868,7 @@ impl Generator {
         self.keap();
         self.stripe(&people);
         self.recurly(&people);
+        self.zuora();
         self.plain_accounts();
         self.finish()
     }
@@ -2112,6 +2122,36 @@ impl Generator {
             }
         }
         self.out.recurly = data;
+        self.out.billing.extend(terms);
+    }
+
+    /// The Zuora tenant ([`crate::zuora::seed`]) of customers with no Recurly code in the SOR,
+    /// and the Zuora account ids the Salesforce accounts store (`Billing_Account_ID__c`).
+    fn zuora(&mut self) {
+        let orgs: Vec<crate::billing::SeedOrg> = self
+            .orgs
+            .iter()
+            .map(|o| crate::billing::SeedOrg {
+                account: o.account.expect("accounts are made with the Salesforce records"),
+                account_id: o.account_id.clone(),
+                name: o.name.clone(),
+                customer: o.sf == SfFate::Customer,
+                created: o.created,
+                emails: Vec::new(),
+            })
+            .collect();
+        let holders: Vec<Ix> = self.orgs.iter().map(|o| o.sf_ix).collect();
+        let taken: Vec<bool> = self.out.salesforce.accounts.iter().map(|a| a.billing_id.is_some()).collect();
+        let crate::zuora::seed::Seeded { data, terms, records, ids, mrr_plant } =
+            crate::zuora::seed::seed(self.seed, &orgs, &holders, &taken, &mut self.out.ledger);
+        for (i, ((o, ixs), id)) in self.orgs.iter_mut().zip(records).zip(ids).enumerate() {
+            o.records.extend(ixs);
+            if let Some(id) = id {
+                self.out.salesforce.accounts[i].billing_id = Some(id);
+            }
+        }
+        self.out.zuora = data;
+        self.out.zuora_mrr_plant = mrr_plant;
         self.out.billing.extend(terms);
     }
 

@@ -43,6 +43,7 @@ pub mod salesforce;
 pub mod stripe;
 pub mod truth;
 pub mod zendesk;
+pub mod zuora;
 
 #[cfg(test)]
 mod tests;
@@ -82,6 +83,7 @@ pub struct SandboxOptions {
     pub keap: keap::Options,
     pub stripe: stripe::Options,
     pub recurly: recurly::Options,
+    pub zuora: zuora::Options,
 }
 
 impl SandboxOptions {
@@ -98,6 +100,7 @@ impl SandboxOptions {
         o.keap.rate_limited = false;
         o.stripe.rate_limited = false;
         o.recurly.rate_limited = false;
+        o.zuora.rate_limited = false;
         o
     }
 }
@@ -119,6 +122,7 @@ pub struct Sandbox {
     pub keap: keap::Emulator,
     pub stripe: stripe::Emulator,
     pub recurly: recurly::Emulator,
+    pub zuora: zuora::Emulator,
     clock: Clock,
     /// The planted truth of the company the emulators started with.
     ledger: truth::Ledger,
@@ -141,6 +145,7 @@ impl Sandbox {
             keap,
             stripe,
             recurly,
+            zuora,
             ..
         } = company;
         Ok(Sandbox {
@@ -155,6 +160,7 @@ impl Sandbox {
             keap: keap::Emulator::start(keap, options.keap, clock.clone()).await?,
             stripe: stripe::Emulator::start(stripe, options.stripe, clock.clone()).await?,
             recurly: recurly::Emulator::start(recurly, options.recurly, clock.clone()).await?,
+            zuora: zuora::Emulator::start(zuora, options.zuora, clock.clone()).await?,
             clock,
             ledger,
         })
@@ -207,6 +213,15 @@ impl Sandbox {
             .chain(rc.subscriptions.iter().map(|r| ("subscriptions", r.id.clone())))
             .chain(rc.invoices.iter().map(|r| ("invoices", r.id.clone())))
             .collect();
+        let zu = self.zuora.snapshot();
+        let zu_live: std::collections::HashSet<(&str, String)> = zu
+            .accounts
+            .iter()
+            .filter(|a| a.status != "Canceled")
+            .map(|r| ("accounts", r.id.clone()))
+            .chain(zu.subscriptions.iter().map(|r| ("subscriptions", r.id.clone())))
+            .chain(zu.invoices.iter().map(|r| ("invoices", r.id.clone())))
+            .collect();
         self.ledger
             .with_deletions_seen_in(&sf, &zd, &ic, &dl, &self.desk)
             .with_gone_in(truth::FRESHDESK, &fd_live)
@@ -215,6 +230,7 @@ impl Sandbox {
             .with_keap_deletions_seen_in(&self.keap.snapshot())
             .with_gone_in(truth::STRIPE, &st_live)
             .with_gone_in(truth::RECURLY, &rc_live)
+            .with_gone_in(truth::ZUORA, &zu_live)
             .truth()
     }
 
@@ -231,6 +247,7 @@ impl Sandbox {
             (truth::KEAP, self.keap.rate_limiter().clone()),
             (truth::STRIPE, self.stripe.rate_limiter().clone()),
             (truth::RECURLY, self.recurly.rate_limiter().clone()),
+            (truth::ZUORA, self.zuora.rate_limiter().clone()),
         ]
     }
 
@@ -251,6 +268,7 @@ impl Sandbox {
         self.keap.shutdown().await;
         self.stripe.shutdown().await;
         self.recurly.shutdown().await;
+        self.zuora.shutdown().await;
     }
 }
 
@@ -259,6 +277,7 @@ impl Sandbox {
     /// `Account_ID__c`, only `Type = 'Customer'` accounts, `Support_ID__c` as the accounts'
     /// `support_account_id`), Zendesk, Desk (its export written to `desk-export/` in `dir`),
     /// Delighted, Freshdesk, Capsule, JIRA, Keap, Stripe, Recurly (accounts by the code in `Billing_Account_ID__c`, the accounts'
+    /// `billing_account_id`), Zuora (accounts by `AccountId__c`, then by their `Id` in that same
     /// `billing_account_id`; with a `[revenue]` rate table) and Intercom
     /// as sources (Intercom's table last:
     /// tests append settings to it), the
@@ -277,6 +296,7 @@ impl Sandbox {
         let keap = self.keap.credentials();
         let stripe = self.stripe.credentials();
         let recurly = self.recurly.credentials();
+        let zuora = self.zuora.credentials();
         for (name, value) in [
             ("sf_client_id", sf.client_id.as_str()),
             ("sf_client_secret", sf.client_secret.as_str()),
@@ -294,6 +314,8 @@ impl Sandbox {
             ("keap_refresh_token", keap.refresh_token.as_str()),
             ("stripe_secret_key", stripe.secret_key.as_str()),
             ("recurly_api_key", recurly.api_key.as_str()),
+            ("zuora_client_id", zuora.client_id.as_str()),
+            ("zuora_client_secret", zuora.client_secret.as_str()),
         ] {
             std::fs::write(dir.join(name), value)?;
         }
@@ -376,6 +398,12 @@ kind = "recurly"
 base_url = "{recurly_url}"
 api_key = {{ file = "recurly_api_key" }}
 {limits}
+[sources.zuora]
+kind = "zuora"
+base_url = "{zuora_url}"
+client_id = {{ file = "zuora_client_id" }}
+client_secret = {{ file = "zuora_client_secret" }}
+{limits}
 [revenue]
 currency = "USD"
 rates = {{ {rates} }}
@@ -400,6 +428,7 @@ access_token = {{ file = "intercom_token" }}
             keap_token_url = self.keap.token_url(),
             stripe_url = self.stripe.base_url(),
             recurly_url = self.recurly.base_url(),
+            zuora_url = self.zuora.base_url(),
             rates = billing::RATES.iter().map(|(c, r)| format!("{c} = \"{r}\"")).collect::<Vec<_>>().join(", "),
         ))
     }

@@ -46,6 +46,8 @@
 //! | `stripe/subscriptions`, `stripe/invoices` | `parent customer → customers` |
 //! | `recurly/accounts` | `native_id code via billing_account_id` (the Salesforce account's `Billing_Account_ID__c` is its `billing_account_id`), `email email` |
 //! | `recurly/subscriptions`, `recurly/invoices` | `parent account.id → accounts` |
+//! | `zuora/accounts` | `field AccountId__c`, `native_id Id via billing_account_id` (the Zuora plug-in for Salesforce's `Account.Id` in `Billing_Account_ID__c`) |
+//! | `zuora/subscriptions`, `zuora/invoices` | `parent AccountId → accounts` |
 //! | `jira/issues` | `field fields_by_name["Account ID"]`, `support_id fields_by_name["Support ID"]` (the Salesforce account's `Support_ID__c` is its `support_account_id`) |
 //!
 //! # What accord must answer
@@ -123,10 +125,11 @@ pub const JIRA: &str = "jira";
 pub const KEAP: &str = "keap";
 pub const STRIPE: &str = "stripe";
 pub const RECURLY: &str = "recurly";
+pub const ZUORA: &str = "zuora";
 
 /// The objects the sandbox serves, System of Record first. A reading order for a config at most:
 /// the truth does not depend on it.
-pub const OBJECTS: [(&str, &str); 27] = [
+pub const OBJECTS: [(&str, &str); 30] = [
     (SALESFORCE, "Account"),
     (SALESFORCE, "Contact"),
     (SALESFORCE, "Case"),
@@ -154,6 +157,9 @@ pub const OBJECTS: [(&str, &str); 27] = [
     (RECURLY, "accounts"),
     (RECURLY, "subscriptions"),
     (RECURLY, "invoices"),
+    (ZUORA, "accounts"),
+    (ZUORA, "subscriptions"),
+    (ZUORA, "invoices"),
 ];
 
 /// accord's rejection reason codes.
@@ -345,7 +351,8 @@ pub(crate) enum Key {
     Email(EmailIx),
     /// The `Support_ID__c` of a Salesforce account record.
     Support(Ix),
-    /// The `Billing_Account_ID__c` of a Salesforce account record (a Recurly account code).
+    /// The `Billing_Account_ID__c` of a Salesforce account record (a Recurly account code, or a
+    /// Zuora `Account.Id`).
     Billing(Ix),
     /// The record's own id, which its members (records the generator made members of it, see
     /// [`Ledger::member`]) name as their organization: a `children` rule.
@@ -469,6 +476,17 @@ pub(crate) mod rules {
 
     /// Recurly subscriptions and invoices: through their account.
     pub fn recurly_child(account: Option<Key>) -> Vec<Step> {
+        steps([("parent", account)])
+    }
+
+    /// Zuora accounts: the custom field `AccountId__c`, then the `Id` through the SOR's
+    /// `billing_account_id`.
+    pub fn zuora_account(account_id: Option<Key>, id: Option<Key>) -> Vec<Step> {
+        steps([("field", account_id), ("native_id", id)])
+    }
+
+    /// Zuora subscriptions and invoices: through their account.
+    pub fn zuora_child(account: Option<Key>) -> Vec<Step> {
         steps([("parent", account)])
     }
 }

@@ -222,6 +222,7 @@ const SOR_LAST: &[&str] = &[
     "keap",
     "stripe",
     "recurly",
+    "zuora",
     "salesforce",
 ];
 

@@ -99,6 +99,9 @@ pub struct Settings {
     /// source's object (`<source>/<object>`).
     #[serde(default = "default_id_map")]
     pub zuora_account_id_field: String,
+    /// Rows per query call (`conf.batchSize`): 1–2,000, 2,000 by default.
+    #[serde(default = "default_batch_size")]
+    pub batch_size: u32,
     /// `Zuora-Entity-Ids`, for multi-entity tenants.
     pub entity_ids: Option<String>,
     pub rate_limit: Option<RateLimitSetting>,
@@ -129,6 +132,10 @@ impl Environment {
 
 fn default_account_field() -> String {
     "AccountId__c".into()
+}
+
+fn default_batch_size() -> u32 {
+    2_000
 }
 
 fn default_id_map() -> String {
@@ -247,7 +254,7 @@ pub fn connector(
         Box::new(ZuoraRules),
         headers,
     )?;
-    let mut streams = streams::streams(&s.account_id_field, &s.zuora_account_id_field);
+    let mut streams = streams::streams(&s.account_id_field, &s.zuora_account_id_field, s.batch_size.clamp(1, 2_000));
     apply_overrides(name, &mut streams, &source.objects)?;
     Ok(ZuoraConnector { inner: HttpConnector::new("zuora", client, streams) })
 }
@@ -301,7 +308,7 @@ async fn rows_where(
     for chunk in values.chunks(MAX_CONDITIONS) {
         let cond: Vec<String> = chunk.iter().map(|v| format!("{field} = {}", streams::literal(v))).collect();
         let q = format!("{} where {}", streams::zoql(object, &fields, None), cond.join(" or "));
-        let mut request = streams::query(q);
+        let mut request = streams::query(q, 2_000);
         loop {
             let mut body = client.fetch(&request, stats).await?;
             if let Some(why) = refusal(&body) {
@@ -629,8 +636,9 @@ mod tests {
         let q = streams::zoql("Account", &fields, Some(&json!("2024-03-01T12:00:00Z")));
         assert_eq!(q, "select Id, UpdatedDate from Account where UpdatedDate >= '2024-03-01T12:00:00+00:00'");
         assert_eq!(streams::literal("o'k\\"), "'o\\'k\\\\'");
-        let r = streams::query(q);
+        let r = streams::query(q, 50);
         assert_eq!((r.method.as_str(), r.path.as_str()), ("POST", "/v1/action/query"));
+        assert_eq!(r.body.unwrap()["conf"], json!({"batchSize": 50}));
     }
 
     #[test]

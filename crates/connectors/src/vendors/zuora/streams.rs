@@ -114,9 +114,10 @@ pub fn zoql(object: &str, fields: &[String], since: Option<&Value>) -> String {
     q
 }
 
-/// The first request of a query.
-pub fn query(zoql: String) -> RequestSpec {
-    RequestSpec::post(QUERY, json!({ "queryString": zoql }))
+/// The first request of a query: `conf.batchSize` rows a call (1–2,000; Zuora's default and
+/// maximum is 2,000). The locator keeps the batch size for `queryMore`.
+pub fn query(zoql: String, batch_size: u32) -> RequestSpec {
+    RequestSpec::post(QUERY, json!({ "queryString": zoql, "conf": { "batchSize": batch_size } }))
 }
 
 pub fn paginator() -> Paginator {
@@ -128,10 +129,16 @@ pub fn paginator() -> Paginator {
     }
 }
 
-fn stream(spec: crate::ObjectSpec, object: &'static str, fields: Vec<String>, deleted: Option<Value>) -> StreamDef {
+fn stream(
+    spec: crate::ObjectSpec,
+    object: &'static str,
+    fields: Vec<String>,
+    batch_size: u32,
+    deleted: Option<Value>,
+) -> StreamDef {
     StreamDef {
         object: spec,
-        first_request: Arc::new(move |since: Option<&Value>| query(zoql(object, &fields, since))),
+        first_request: Arc::new(move |since: Option<&Value>| query(zoql(object, &fields, since), batch_size)),
         records: path("records"),
         paginator: paginator(),
         cursor_field: Some(path("UpdatedDate")),
@@ -153,7 +160,7 @@ fn owned(f: &[&str]) -> Vec<String> {
 /// The streams, in reading order. `account_field` is the custom field (`AccountId__c`) holding
 /// accord's account id; `id_map` is where an account's Zuora `Id` is looked up (an SOR field
 /// such as `billing_account_id`, filled by the Zuora plug-in for Salesforce).
-pub fn streams(account_field: &str, id_map: &str) -> Vec<StreamDef> {
+pub fn streams(account_field: &str, id_map: &str, batch_size: u32) -> Vec<StreamDef> {
     let parent = || rules(json!([{"rule": "parent", "field": "AccountId", "object": "accounts"}]));
     let accounts = crate::ObjectSpec {
         name: "accounts".into(),
@@ -213,8 +220,8 @@ pub fn streams(account_field: &str, id_map: &str) -> Vec<StreamDef> {
         ]),
     };
     vec![
-        stream(accounts, "Account", account_fields(account_field), Some(json!("Canceled"))),
-        stream(subscriptions, "Subscription", owned(SUBSCRIPTION_FIELDS), None),
-        stream(invoices, "Invoice", owned(INVOICE_FIELDS), None),
+        stream(accounts, "Account", account_fields(account_field), batch_size, Some(json!("Canceled"))),
+        stream(subscriptions, "Subscription", owned(SUBSCRIPTION_FIELDS), batch_size, None),
+        stream(invoices, "Invoice", owned(INVOICE_FIELDS), batch_size, None),
     ]
 }
