@@ -527,7 +527,8 @@ pub(crate) fn seed(seed: u64, orgs: &[SeedOrg], holders: &[Ix], taken: &[bool], 
         };
         let custom = org.is_some() && s.rng.random_bool(0.6);
         let stored = org.is_some() && !custom;
-        let cancelled = org.is_some() && s.rng.random_bool(0.03);
+        // A few, and at least one in any company.
+        let cancelled = org.is_some() && (s.rng.random_bool(0.03) || k == 3);
         let field_key = match (custom, org) {
             (true, Some(g)) => Some(Key::Account(g.account)),
             _ => None,
