@@ -68,6 +68,13 @@ const RECURLY: Vendor = Vendor {
     size: 150,
 };
 
+const ZUORA: Vendor = Vendor {
+    name: "zuora",
+    objects: &["accounts", "subscriptions", "invoices"],
+    settings: "batch_size = 5\n",
+    size: 200,
+};
+
 fn options() -> SandboxOptions {
     let mut o = SandboxOptions::unlimited();
     o.salesforce.batch_size = 200;
@@ -396,6 +403,24 @@ fn change_one(sb: &Sandbox, v: &Vendor, object: &str) -> String {
             sb.recurly.update_invoice(&id, |i| i.state = "voided".into()).unwrap();
             id
         }
+        ("zuora", "accounts") => {
+            let id = sb.zuora.snapshot().accounts.iter().find(|a| a.status == "Active").unwrap().id.clone();
+            sb.zuora.update_account(&id, |a| a.name = "Renamed".into()).unwrap();
+            id
+        }
+        ("zuora", "subscriptions") => {
+            // A price change on the charge touches its subscription.
+            let z = sb.zuora.snapshot();
+            let charge = z.charges.iter().find(|c| c.is_last_segment).unwrap();
+            let sub = z.rate_plans.iter().find(|p| p.id == charge.rate_plan_id).unwrap().subscription_id.clone();
+            sb.zuora.update_charge(&charge.id.clone(), |c| c.quantity += 1).unwrap();
+            sub
+        }
+        ("zuora", "invoices") => {
+            let id = sb.zuora.snapshot().invoices[0].id.clone();
+            sb.zuora.update_invoice(&id, |i| i.status = "Canceled".into()).unwrap();
+            id
+        }
         other => panic!("no change for {other:?}"),
     }
 }
@@ -479,6 +504,9 @@ async fn stays_under_the_rate_limit(v: &Vendor) {
     o.recurly.rate_limited = true;
     o.recurly.per_window = limit.max;
     o.recurly.window = limit.window;
+    o.zuora.rate_limited = true;
+    o.zuora.per_window = limit.max;
+    o.zuora.window = limit.window;
     let sb = sandbox(v, o).await;
     let dir = tempfile::tempdir().unwrap();
     let c = connector(&sb, v, dir.path(), "rate_limit = { requests = 6, per_seconds = 2.0 }\n");
@@ -492,6 +520,7 @@ async fn stays_under_the_rate_limit(v: &Vendor) {
         "keap" => sb.keap.rate_limiter(),
         "stripe" => sb.stripe.rate_limiter(),
         "recurly" => sb.recurly.rate_limiter(),
+        "zuora" => sb.zuora.rate_limiter(),
         _ => sb.intercom.rate_limiter(),
     };
     let mut read_all = BTreeMap::new();
@@ -534,6 +563,7 @@ fn faults_of<'a>(sb: &'a Sandbox, v: &Vendor) -> &'a accord_sandbox::FaultHandle
         "keap" => sb.keap.faults(),
         "stripe" => sb.stripe.faults(),
         "recurly" => sb.recurly.faults(),
+        "zuora" => sb.zuora.faults(),
         _ => sb.intercom.faults(),
     }
 }
@@ -549,5 +579,6 @@ conformance!(
     KEAP => keap,
     FRESHDESK_HTTP => freshdesk_http,
     STRIPE => stripe,
-    RECURLY => recurly
+    RECURLY => recurly,
+    ZUORA => zuora
 );

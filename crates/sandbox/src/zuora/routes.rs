@@ -219,7 +219,9 @@ async fn query_more(AxState(s): AxState<Arc<State>>, body: Bytes) -> Response {
     let Some(locator) = body.get("queryLocator").and_then(Value::as_str) else {
         return refusal(StatusCode::BAD_REQUEST, "INVALID_VALUE", "queryLocator is required.");
     };
-    let cursor = s.cursors.lock().unwrap_or_else(|e| e.into_inner()).remove(locator);
+    // A locator stays valid after use (until Zuora forgets it): a client whose answer was lost
+    // on the way asks again with the same one.
+    let cursor = s.cursors.lock().unwrap_or_else(|e| e.into_inner()).get(locator).cloned();
     let Some(mut cursor) = cursor else {
         return refusal(StatusCode::BAD_REQUEST, "INVALID_VALUE", "invalid query locator");
     };

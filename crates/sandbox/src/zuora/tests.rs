@@ -165,6 +165,10 @@ async fn refusals_are_zuoras_error_bodies() {
     // A locator Zuora forgot is refused; the query can be run again.
     let res = post(&s, &t, "/v1/action/query", json!({ "queryString": "select Id from Account", "conf": {"batchSize": 2} })).await;
     let locator = res.json::<Value>().await.unwrap()["queryLocator"].as_str().unwrap().to_owned();
+    // A locator can be sent again (an answer lost on the way): the same rows.
+    let once: Value = post(&s, &t, "/v1/action/queryMore", json!({ "queryLocator": locator })).await.json().await.unwrap();
+    let twice: Value = post(&s, &t, "/v1/action/queryMore", json!({ "queryLocator": locator })).await.json().await.unwrap();
+    assert_eq!(once["records"], twice["records"]);
     s.zuora.expire_locators();
     let res = post(&s, &t, "/v1/action/queryMore", json!({ "queryLocator": locator })).await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
