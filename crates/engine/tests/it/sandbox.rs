@@ -458,3 +458,30 @@ fn mrr_matches_the_generators_figures(seed: u64, size: usize) {
         assert!(kinds.contains(kind), "no {kind} movement in the generated book: {kinds:?}");
     }
 }
+
+/// `accord doctor` compares Zuora's own MRR (the subscription's charges' `MRR`) with accord's:
+/// they agree on every subscription but the one the generator planted a unit of currency off,
+/// which it lists with both figures.
+#[test]
+fn the_doctor_lists_the_planted_zuora_mrr_disagreement() {
+    let rt = runtime();
+    let company = Company::generate(11, 300);
+    let plant = company.zuora_mrr_plant.clone().expect("a planted disagreement");
+    let sandbox = rt.block_on(Sandbox::start(company, SandboxOptions::unlimited())).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let toml = sandbox.accord_toml(dir.path(), false).unwrap();
+    std::fs::write(dir.path().join("accord.toml"), toml).unwrap();
+    let hub = accord_engine::Hub::open(accord_core::Config::load(&dir.path().join("accord.toml")).unwrap()).unwrap();
+    let options = SyncOptions { sources: vec!["salesforce".into(), "zuora".into()], ..SyncOptions::default() };
+    let report = accord_engine::sync(&hub, &options, &accord_engine::sync::Quiet, rt.handle()).unwrap();
+    assert!(!report.failed(), "{:#?}", report.sources.iter().map(|s| &s.error).collect::<Vec<_>>());
+    let doctor = accord_engine::doctor::doctor(&hub).unwrap();
+    assert!(doctor.mrr_checked > 10, "{} subscriptions compared", doctor.mrr_checked);
+    let found: Vec<_> = doctor.mrr_disagreements.iter().map(|d| (d.subscription.clone(), d.vendor - d.accord)).collect();
+    let unit = match doctor.mrr_disagreements.first().map(|d| d.currency.code()) {
+        Some("JPY") => 1,
+        _ => 100,
+    };
+    assert_eq!(found, vec![(format!("zuora/subscriptions/{plant}"), unit)]);
+    rt.block_on(sandbox.shutdown());
+}
