@@ -5,7 +5,9 @@ use accord_core::{Config, ConfigError};
 
 use crate::Connector;
 use crate::file::FileConnector;
-use crate::vendors::{capsule, delighted, freshdesk, intercom, jira, keap, recurly, salesforce, stripe, zendesk, zuora};
+use crate::vendors::{
+    capsule, delighted, freshdesk, intercom, jira, keap, recurly, salesforce, stripe, zendesk, zuora,
+};
 
 /// Every source kind accord knows.
 pub const KINDS: &[&str] = &[

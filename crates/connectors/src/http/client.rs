@@ -420,9 +420,7 @@ impl HttpClient {
                     tracing::debug!(wait_ms = wait.as_millis() as u64, "rate limited by the vendor");
                     self.limiter.pause_until(Instant::now() + wait).await;
                 }
-                Verdict::AuthExpired
-                    if !refreshed && self.is_oauth() =>
-                {
+                Verdict::AuthExpired if !refreshed && self.is_oauth() => {
                     refreshed = true;
                     *self.token.write().await = None;
                 }

@@ -902,7 +902,8 @@ mod tests {
             done: path("done"),
         };
         let first = RequestSpec::post("/v1/action/query", json!({"queryString": "select Id from Account"}));
-        let next = next_request(&p, &first, &json!({"done": false, "queryLocator": "L1", "size": 9}), 2).unwrap().unwrap();
+        let next =
+            next_request(&p, &first, &json!({"done": false, "queryLocator": "L1", "size": 9}), 2).unwrap().unwrap();
         assert_eq!((next.method.as_str(), next.path.as_str()), ("POST", "/v1/action/queryMore"));
         assert_eq!(next.body, Some(json!({"queryLocator": "L1"})));
         assert_eq!(next_request(&p, &next, &json!({"done": true, "size": 9}), 1), Ok(None));

@@ -9,8 +9,8 @@ use accord_sandbox::{Fault, Schedule, salesforce};
 use serde_json::Value;
 
 use super::{
-    CAPSULE, DELIGHTED, FRESHDESK, FRESHDESK_HTTP, INTERCOM, JIRA, KEAP, RECURLY, SALESFORCE, STRIPE, Vendor, ZENDESK, ZUORA,
-    connector, expected, options, read, sandbox, set, try_read,
+    CAPSULE, DELIGHTED, FRESHDESK, FRESHDESK_HTTP, INTERCOM, JIRA, KEAP, RECURLY, SALESFORCE, STRIPE, Vendor, ZENDESK,
+    ZUORA, connector, expected, options, read, sandbox, set, try_read,
 };
 
 /// Intercom with the connector's default page size (150), for the paging cases.

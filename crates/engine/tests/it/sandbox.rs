@@ -477,7 +477,8 @@ fn the_doctor_lists_the_planted_zuora_mrr_disagreement() {
     assert!(!report.failed(), "{:#?}", report.sources.iter().map(|s| &s.error).collect::<Vec<_>>());
     let doctor = accord_engine::doctor::doctor(&hub).unwrap();
     assert!(doctor.mrr_checked > 10, "{} subscriptions compared", doctor.mrr_checked);
-    let found: Vec<_> = doctor.mrr_disagreements.iter().map(|d| (d.subscription.clone(), d.vendor - d.accord)).collect();
+    let found: Vec<_> =
+        doctor.mrr_disagreements.iter().map(|d| (d.subscription.clone(), d.vendor - d.accord)).collect();
     let unit = match doctor.mrr_disagreements.first().map(|d| d.currency.code()) {
         Some("JPY") => 1,
         _ => 100,

@@ -322,7 +322,11 @@ fn select<R: Queryable + Record<Id = String>>(
     if let Some((field, values)) = equals {
         let mut seen = HashSet::new();
         if field == "Id" {
-            return values.into_iter().filter(|v| store.get(&(*v).to_owned()).is_some() && seen.insert(*v)).map(str::to_owned).collect();
+            return values
+                .into_iter()
+                .filter(|v| store.get(&(*v).to_owned()).is_some() && seen.insert(*v))
+                .map(str::to_owned)
+                .collect();
         }
         if let Some((name, index)) = parent.filter(|(name, _)| *name == field) {
             let _ = name;

@@ -461,7 +461,19 @@ impl Seeder<'_> {
                             cto,
                             at,
                         ),
-                        s.item(inv, Some(&sub_id), Some(&new.id), &new.name, currency, share(nu * nq), nu, nq, day, cto, at),
+                        s.item(
+                            inv,
+                            Some(&sub_id),
+                            Some(&new.id),
+                            &new.name,
+                            currency,
+                            share(nu * nq),
+                            nu,
+                            nq,
+                            day,
+                            cto,
+                            at,
+                        ),
                     ]
                 });
             }
@@ -479,7 +491,19 @@ impl Seeder<'_> {
         let fee = 50_000;
         let currency = account.currency.clone();
         self.invoice(account, parent, day, false, |s, inv, at| {
-            vec![s.item(inv, None, None, "Onboarding", &currency, fee, fee, 1, day, day + chrono::Duration::days(1), at)]
+            vec![s.item(
+                inv,
+                None,
+                None,
+                "Onboarding",
+                &currency,
+                fee,
+                fee,
+                1,
+                day,
+                day + chrono::Duration::days(1),
+                at,
+            )]
         });
     }
 }

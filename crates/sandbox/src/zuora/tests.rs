@@ -25,7 +25,11 @@ async fn token(s: &Sandbox) -> String {
     let c = s.zuora.credentials();
     let res = client()
         .post(format!("{}/oauth/token", s.zuora.base_url()))
-        .form(&[("client_id", c.client_id.as_str()), ("client_secret", &c.client_secret), ("grant_type", "client_credentials")])
+        .form(&[
+            ("client_id", c.client_id.as_str()),
+            ("client_secret", &c.client_secret),
+            ("grant_type", "client_credentials"),
+        ])
         .send()
         .await
         .unwrap();
@@ -107,7 +111,8 @@ async fn queries_page_by_batch_size_with_locators_and_filter_on_updated_date() {
     let t = token(&s).await;
     let n = company.zuora.accounts.len();
     assert!(n > 10, "{n} accounts");
-    let (rows, calls) = query_all(&s, &t, "select Id, Name, Status, UpdatedDate, AccountId__c from Account", Some(7)).await;
+    let (rows, calls) =
+        query_all(&s, &t, "select Id, Name, Status, UpdatedDate, AccountId__c from Account", Some(7)).await;
     assert_eq!(rows.len(), n);
     assert_eq!(calls, n.div_ceil(7));
     let unique: BTreeSet<&str> = rows.iter().map(|r| r["Id"].as_str().unwrap()).collect();
@@ -126,7 +131,8 @@ async fn queries_page_by_batch_size_with_locators_and_filter_on_updated_date() {
     let mark = times[times.len() / 2];
     let since = chrono::DateTime::from_timestamp(mark, 0).unwrap().to_rfc3339();
     let (changed, _) =
-        query_all(&s, &t, &format!("select Id, UpdatedDate from Account where UpdatedDate >= '{since}'"), Some(5)).await;
+        query_all(&s, &t, &format!("select Id, UpdatedDate from Account where UpdatedDate >= '{since}'"), Some(5))
+            .await;
     assert_eq!(changed.len(), times.iter().filter(|t| **t >= mark).count());
     // A changed account comes back.
     let id = company.zuora.accounts[0].id.clone();
@@ -160,14 +166,20 @@ async fn refusals_are_zuoras_error_bodies() {
     let res = post(&s, &t, "/v1/action/queryMore", json!({ "queryLocator": "2c92c0f8000000000000000000000000" })).await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     assert_eq!(res.json::<Value>().await.unwrap()["Errors"][0]["Code"], "INVALID_VALUE");
-    let res = post(&s, &t, "/v1/action/query", json!({ "queryString": "select Id from Account", "conf": {"batchSize": 0} })).await;
+    let res =
+        post(&s, &t, "/v1/action/query", json!({ "queryString": "select Id from Account", "conf": {"batchSize": 0} }))
+            .await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     // A locator Zuora forgot is refused; the query can be run again.
-    let res = post(&s, &t, "/v1/action/query", json!({ "queryString": "select Id from Account", "conf": {"batchSize": 2} })).await;
+    let res =
+        post(&s, &t, "/v1/action/query", json!({ "queryString": "select Id from Account", "conf": {"batchSize": 2} }))
+            .await;
     let locator = res.json::<Value>().await.unwrap()["queryLocator"].as_str().unwrap().to_owned();
     // A locator can be sent again (an answer lost on the way): the same rows.
-    let once: Value = post(&s, &t, "/v1/action/queryMore", json!({ "queryLocator": locator })).await.json().await.unwrap();
-    let twice: Value = post(&s, &t, "/v1/action/queryMore", json!({ "queryLocator": locator })).await.json().await.unwrap();
+    let once: Value =
+        post(&s, &t, "/v1/action/queryMore", json!({ "queryLocator": locator })).await.json().await.unwrap();
+    let twice: Value =
+        post(&s, &t, "/v1/action/queryMore", json!({ "queryLocator": locator })).await.json().await.unwrap();
     assert_eq!(once["records"], twice["records"]);
     s.zuora.expire_locators();
     let res = post(&s, &t, "/v1/action/queryMore", json!({ "queryLocator": locator })).await;
@@ -193,7 +205,10 @@ async fn the_rate_and_concurrency_limits_answer_request_exceeded_limit() {
     let reset: u64 = res.headers()["ratelimit-reset"].to_str().unwrap().parse().unwrap();
     assert!((1..=30).contains(&reset), "{reset}");
     let body: Value = res.json().await.unwrap();
-    assert_eq!((body["Errors"][0]["Code"].clone(), body["Success"].clone()), (json!("REQUEST_EXCEEDED_LIMIT"), json!(false)));
+    assert_eq!(
+        (body["Errors"][0]["Code"].clone(), body["Success"].clone()),
+        (json!("REQUEST_EXCEEDED_LIMIT"), json!(false))
+    );
 
     let mut o = SandboxOptions::unlimited();
     o.zuora.rate_limited = true;
@@ -263,9 +278,10 @@ async fn the_seed_bills_its_charges_and_cancellations_are_status_changes() {
     .await;
     assert_eq!(plans.len(), z.rate_plans.iter().filter(|p| p.subscription_id == sub.id).count());
     // Cancelling an account cancels its live subscriptions.
-    let live = z.accounts.iter().find(|a| {
-        a.status == "Active" && z.subscriptions.iter().any(|x| x.account_id == a.id && x.status == "Active")
-    });
+    let live = z
+        .accounts
+        .iter()
+        .find(|a| a.status == "Active" && z.subscriptions.iter().any(|x| x.account_id == a.id && x.status == "Active"));
     let live = live.unwrap();
     s.zuora.cancel_account(&live.id).unwrap();
     let now = s.zuora.snapshot();

@@ -256,7 +256,9 @@ pub fn time(text: &str) -> Option<DateTime<Utc>> {
         .map(|d| d.with_timezone(&Utc))
         .ok()
         .or_else(|| NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%.f").ok().map(|d| d.and_utc()))
-        .or_else(|| NaiveDate::parse_from_str(t, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0)).map(|d| d.and_utc()))
+        .or_else(|| {
+            NaiveDate::parse_from_str(t, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0)).map(|d| d.and_utc())
+        })
 }
 
 /// Whether a row's `value` passes `c`. Dates and date-times compare as times, numbers as

@@ -344,8 +344,10 @@ fn distinct<'a>(rows: impl Iterator<Item = &'a Value>, field: &str) -> Vec<Strin
 impl ZuoraStream {
     /// Learns the currencies of the accounts `rows` name that are not known yet.
     async fn currencies_of(&mut self, rows: &[&Value], stats: &mut FetchStats) -> Result<(), ConnectorError> {
-        let missing: Vec<String> =
-            distinct(rows.iter().copied(), "AccountId").into_iter().filter(|a| !self.currencies.contains_key(a)).collect();
+        let missing: Vec<String> = distinct(rows.iter().copied(), "AccountId")
+            .into_iter()
+            .filter(|a| !self.currencies.contains_key(a))
+            .collect();
         if missing.is_empty() {
             return Ok(());
         }
@@ -369,8 +371,9 @@ impl ZuoraStream {
         }
         if subscriptions {
             let ids = distinct(rows.iter().copied(), "Id");
-            let plans = rows_where(&self.client, "RatePlan", streams::RATE_PLAN_FIELDS, "SubscriptionId", &ids, &mut stats)
-                .await?;
+            let plans =
+                rows_where(&self.client, "RatePlan", streams::RATE_PLAN_FIELDS, "SubscriptionId", &ids, &mut stats)
+                    .await?;
             let plan_ids = distinct(plans.iter(), "Id");
             let charges =
                 rows_where(&self.client, "RatePlanCharge", streams::CHARGE_FIELDS, "RatePlanId", &plan_ids, &mut stats)
@@ -484,7 +487,8 @@ fn scaled(text: &str) -> Option<i128> {
     }
     let int: i128 = if int.is_empty() { 0 } else { int.parse().ok()? };
     let frac_units: i128 = if frac.is_empty() { 0 } else { frac.parse().ok()? };
-    let v = int.checked_mul(10i128.pow(MRR_SCALE))?.checked_add(frac_units * 10i128.pow(MRR_SCALE - frac.len() as u32))?;
+    let v =
+        int.checked_mul(10i128.pow(MRR_SCALE))?.checked_add(frac_units * 10i128.pow(MRR_SCALE - frac.len() as u32))?;
     Some(if neg { -v } else { v })
 }
 
@@ -538,10 +542,8 @@ fn subscription_fields(s: &Value, charges: &[Value], currency: Option<&str>) -> 
         .iter()
         .filter(|c| c.get("ChargeType").and_then(Value::as_str) == Some("Recurring") && !is_discount(c))
         .collect();
-    let periods: HashSet<Option<(&str, i64)>> = recurring
-        .iter()
-        .map(|c| c.get("BillingPeriod").and_then(Value::as_str).and_then(billing_period))
-        .collect();
+    let periods: HashSet<Option<(&str, i64)>> =
+        recurring.iter().map(|c| c.get("BillingPeriod").and_then(Value::as_str).and_then(billing_period)).collect();
     let period = match periods.into_iter().collect::<Vec<_>>().as_slice() {
         [Some(p)] => Some(*p),
         _ => None,
@@ -656,15 +658,22 @@ mod tests {
         assert_eq!((f["billing_interval"].clone(), f["interval_count"].clone()), (json!("month"), json!(3)));
         assert_eq!(f["mrr"], json!("200.33"), "rounded once to the cent");
         let charges = [
-            parsed(r#"{"ChargeType": "Recurring", "BillingPeriod": "Annual", "Price": 1200, "Quantity": 1, "MRR": 100}"#),
+            parsed(
+                r#"{"ChargeType": "Recurring", "BillingPeriod": "Annual", "Price": 1200, "Quantity": 1, "MRR": 100}"#,
+            ),
             parsed(r#"{"ChargeType": "Recurring", "ChargeModel": "Discount-Percentage", "MRR": -10.5}"#),
         ];
         let f = subscription_fields(&s, &charges, Some("EUR"));
         assert_eq!((f["unit_amount"].clone(), f["billing_interval"].clone()), (json!(120_000), json!("year")));
         assert_eq!(f["mrr"], json!("89.50"), "the discount charge's MRR lowers the sum");
-        assert_eq!((f["current_period_end"].clone(), f["cancel_at_period_end"].clone()), (json!("2025-01-10"), json!(false)));
+        assert_eq!(
+            (f["current_period_end"].clone(), f["cancel_at_period_end"].clone()),
+            (json!("2025-01-10"), json!(false))
+        );
         let mixed = [
-            parsed(r#"{"ChargeType": "Recurring", "BillingPeriod": "Annual", "Price": 1200, "Quantity": 1, "MRR": 100}"#),
+            parsed(
+                r#"{"ChargeType": "Recurring", "BillingPeriod": "Annual", "Price": 1200, "Quantity": 1, "MRR": 100}"#,
+            ),
             parsed(r#"{"ChargeType": "Recurring", "BillingPeriod": "Month", "Price": 5, "Quantity": 3, "MRR": 15}"#),
         ];
         let f = subscription_fields(&s, &mixed, Some("JPY"));
@@ -696,8 +705,10 @@ mod tests {
                 r#"{"SubscriptionId": "s1", "ProcessingType": 0, "ChargeAmount": 84.5, "UnitPrice": 99.0,
                 "Quantity": 2, "ServiceStartDate": "2024-03-15", "ServiceEndDate": "2024-03-31"}"#,
             ),
-            parsed(r#"{"SubscriptionId": "s1", "ProcessingType": 0, "ChargeAmount": 49, "UnitPrice": 49,
-                "Quantity": 1, "ServiceStartDate": "2024-03-01", "ServiceEndDate": "2024-03-14"}"#),
+            parsed(
+                r#"{"SubscriptionId": "s1", "ProcessingType": 0, "ChargeAmount": 49, "UnitPrice": 49,
+                "Quantity": 1, "ServiceStartDate": "2024-03-01", "ServiceEndDate": "2024-03-14"}"#,
+            ),
         ];
         let f = invoice_fields(&inv, &items, Some("USD"));
         assert_eq!(
@@ -717,7 +728,10 @@ mod tests {
         h.insert("ratelimit-reset", "30".parse().unwrap());
         assert_eq!(ZuoraRules.quota_exhausted_until(&h), Some(Duration::from_secs(30)));
         let body = br#"{"Errors": [{"Code": "REQUEST_EXCEEDED_LIMIT", "Message": "too many"}], "Success": false}"#;
-        assert_eq!(ZuoraRules.classify(StatusCode::TOO_MANY_REQUESTS, &h, body), Verdict::RateLimited(Duration::from_secs(30)));
+        assert_eq!(
+            ZuoraRules.classify(StatusCode::TOO_MANY_REQUESTS, &h, body),
+            Verdict::RateLimited(Duration::from_secs(30))
+        );
         h.insert("ratelimit-remaining", "5".parse().unwrap());
         assert_eq!(ZuoraRules.quota_exhausted_until(&h), None);
         let bad = br#"{"Errors": [{"Code": "INVALID_VALUE", "Message": "invalid field Foo"}], "Success": false}"#;
