@@ -6,7 +6,7 @@ use accord_core::{Config, ConfigError};
 use crate::Connector;
 use crate::file::FileConnector;
 use crate::vendors::{
-    capsule, chargebee, delighted, freshdesk, intercom, jira, keap, maxio, recurly, salesforce, stripe, zendesk,
+    capsule, chargebee, delighted, freshdesk, intercom, jira, keap, maxio, recurly, salesforce, stripe, zendesk, zuora,
 };
 
 /// Every source kind accord knows.
@@ -26,6 +26,7 @@ pub const KINDS: &[&str] = &[
     "maxio",
     "chargify",
     "chargebee",
+    "zuora",
     "http",
 ];
 
@@ -49,6 +50,7 @@ pub fn open_source(name: &str, source: &SourceConfig, config: &Config) -> Result
         // Maxio Advanced Billing was Chargify: both names are the same API.
         "maxio" | "chargify" => Box::new(maxio::connector(name, source, config, base)?),
         "chargebee" => Box::new(chargebee::connector(name, source, config, base)?),
+        "zuora" => Box::new(zuora::connector(name, source, config, base)?),
         other => {
             return Err(ConfigError::new(
                 format!("sources.{name}.kind"),

@@ -258,7 +258,11 @@ pub struct Company {
     pub recurly: crate::recurly::model::RecurlyData,
     pub maxio: crate::maxio::model::MaxioData,
     pub chargebee: ChargebeeData,
-    /// Each billing subscription's revenue (Stripe's, Recurly's, Maxio's, Chargebee's) as the generator means it.
+    pub zuora: crate::zuora::model::ZuoraData,
+    /// The Zuora subscription whose charge's `MRR` was planted off its price: `accord doctor`
+    /// lists it.
+    pub zuora_mrr_plant: Option<String>,
+    /// Each billing subscription's revenue (Stripe's, Recurly's, Maxio's, Chargebee's, Zuora's) as the generator means it.
     pub(crate) billing: Vec<crate::billing::Terms>,
 }
 
@@ -346,6 +350,9 @@ impl Company {
             + self.chargebee.customers.len()
             + self.chargebee.subscriptions.len()
             + self.chargebee.invoices.len()
+            + self.zuora.accounts.len()
+            + self.zuora.subscriptions.len()
+            + self.zuora.invoices.len()
     }
 
     /// The second day: deletes a planted set of records, chosen by `seed` among the situations
@@ -752,6 +759,8 @@ impl Generator {
             recurly: Default::default(),
             maxio: Default::default(),
             chargebee: ChargebeeData::default(),
+            zuora: Default::default(),
+            zuora_mrr_plant: None,
             billing: Vec::new(),
         };
         Self {
@@ -873,6 +882,7 @@ impl Generator {
         self.recurly(&people);
         self.maxio(&people);
         self.chargebee(&people);
+        self.zuora();
         self.plain_accounts();
         self.finish()
     }
@@ -2164,6 +2174,36 @@ impl Generator {
             self.out.salesforce.accounts[i].billing_id = Some(id);
         }
         self.out.chargebee = data;
+        self.out.billing.extend(terms);
+    }
+
+    /// The Zuora tenant ([`crate::zuora::seed`]) of customers with no Recurly code in the SOR,
+    /// and the Zuora account ids the Salesforce accounts store (`Billing_Account_ID__c`).
+    fn zuora(&mut self) {
+        let orgs: Vec<crate::billing::SeedOrg> = self
+            .orgs
+            .iter()
+            .map(|o| crate::billing::SeedOrg {
+                account: o.account.expect("accounts are made with the Salesforce records"),
+                account_id: o.account_id.clone(),
+                name: o.name.clone(),
+                customer: o.sf == SfFate::Customer,
+                created: o.created,
+                emails: Vec::new(),
+            })
+            .collect();
+        let holders: Vec<Ix> = self.orgs.iter().map(|o| o.sf_ix).collect();
+        let taken: Vec<bool> = self.out.salesforce.accounts.iter().map(|a| a.billing_id.is_some()).collect();
+        let crate::zuora::seed::Seeded { data, terms, records, ids, mrr_plant } =
+            crate::zuora::seed::seed(self.seed, &orgs, &holders, &taken, &mut self.out.ledger);
+        for (i, ((o, ixs), id)) in self.orgs.iter_mut().zip(records).zip(ids).enumerate() {
+            o.records.extend(ixs);
+            if let Some(id) = id {
+                self.out.salesforce.accounts[i].billing_id = Some(id);
+            }
+        }
+        self.out.zuora = data;
+        self.out.zuora_mrr_plant = mrr_plant;
         self.out.billing.extend(terms);
     }
 

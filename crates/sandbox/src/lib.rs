@@ -45,6 +45,7 @@ pub mod salesforce;
 pub mod stripe;
 pub mod truth;
 pub mod zendesk;
+pub mod zuora;
 
 #[cfg(test)]
 mod tests;
@@ -86,6 +87,7 @@ pub struct SandboxOptions {
     pub recurly: recurly::Options,
     pub maxio: maxio::Options,
     pub chargebee: chargebee::Options,
+    pub zuora: zuora::Options,
 }
 
 impl SandboxOptions {
@@ -104,6 +106,7 @@ impl SandboxOptions {
         o.recurly.rate_limited = false;
         o.maxio.rate_limited = false;
         o.chargebee.rate_limited = false;
+        o.zuora.rate_limited = false;
         o
     }
 }
@@ -127,6 +130,7 @@ pub struct Sandbox {
     pub recurly: recurly::Emulator,
     pub maxio: maxio::Emulator,
     pub chargebee: chargebee::Emulator,
+    pub zuora: zuora::Emulator,
     clock: Clock,
     /// The planted truth of the company the emulators started with.
     ledger: truth::Ledger,
@@ -151,6 +155,7 @@ impl Sandbox {
             recurly,
             maxio,
             chargebee,
+            zuora,
             ..
         } = company;
         Ok(Sandbox {
@@ -167,6 +172,7 @@ impl Sandbox {
             recurly: recurly::Emulator::start(recurly, options.recurly, clock.clone()).await?,
             maxio: maxio::Emulator::start(maxio, options.maxio, clock.clone()).await?,
             chargebee: chargebee::Emulator::start(chargebee, options.chargebee, clock.clone()).await?,
+            zuora: zuora::Emulator::start(zuora, options.zuora, clock.clone()).await?,
             clock,
             ledger,
         })
@@ -236,6 +242,15 @@ impl Sandbox {
             .chain(cb.subscriptions.iter().filter(|r| !r.deleted).map(|r| ("subscriptions", r.id.clone())))
             .chain(cb.invoices.iter().filter(|r| !r.deleted).map(|r| ("invoices", r.id.clone())))
             .collect();
+        let zu = self.zuora.snapshot();
+        let zu_live: std::collections::HashSet<(&str, String)> = zu
+            .accounts
+            .iter()
+            .filter(|a| a.status != "Canceled")
+            .map(|r| ("accounts", r.id.clone()))
+            .chain(zu.subscriptions.iter().map(|r| ("subscriptions", r.id.clone())))
+            .chain(zu.invoices.iter().map(|r| ("invoices", r.id.clone())))
+            .collect();
         self.ledger
             .with_deletions_seen_in(&sf, &zd, &ic, &dl, &self.desk)
             .with_gone_in(truth::FRESHDESK, &fd_live)
@@ -246,6 +261,7 @@ impl Sandbox {
             .with_gone_in(truth::RECURLY, &rc_live)
             .with_gone_in(truth::MAXIO, &mx_live)
             .with_gone_in(truth::CHARGEBEE, &cb_live)
+            .with_gone_in(truth::ZUORA, &zu_live)
             .truth()
     }
 
@@ -264,6 +280,7 @@ impl Sandbox {
             (truth::RECURLY, self.recurly.rate_limiter().clone()),
             (truth::MAXIO, self.maxio.rate_limiter().clone()),
             (truth::CHARGEBEE, self.chargebee.rate_limiter().clone()),
+            (truth::ZUORA, self.zuora.rate_limiter().clone()),
         ]
     }
 
@@ -286,6 +303,7 @@ impl Sandbox {
         self.recurly.shutdown().await;
         self.maxio.shutdown().await;
         self.chargebee.shutdown().await;
+        self.zuora.shutdown().await;
     }
 }
 
@@ -295,6 +313,8 @@ impl Sandbox {
     /// `support_account_id`), Zendesk, Desk (its export written to `desk-export/` in `dir`),
     /// Delighted, Freshdesk, Capsule, JIRA, Keap, Stripe, Recurly (accounts by the code in `Billing_Account_ID__c`, the accounts'
     /// `billing_account_id`), Maxio, Chargebee (customers by `cf_account_id`, or their id in `Billing_Account_ID__c`; with a `[revenue]` rate table) and Intercom
+    /// `billing_account_id`), Zuora (accounts by `AccountId__c`, then by their `Id` in that same
+    /// `billing_account_id`; with a `[revenue]` rate table) and Intercom
     /// as sources (Intercom's table last:
     /// tests append settings to it), the
     /// credentials written as secret files in `dir` (with Zendesk's OAuth token, which the config
@@ -314,6 +334,7 @@ impl Sandbox {
         let recurly = self.recurly.credentials();
         let maxio = self.maxio.credentials();
         let chargebee = self.chargebee.credentials();
+        let zuora = self.zuora.credentials();
         for (name, value) in [
             ("sf_client_id", sf.client_id.as_str()),
             ("sf_client_secret", sf.client_secret.as_str()),
@@ -333,6 +354,8 @@ impl Sandbox {
             ("recurly_api_key", recurly.api_key.as_str()),
             ("maxio_api_key", maxio.api_key.as_str()),
             ("chargebee_api_key", chargebee.api_key.as_str()),
+            ("zuora_client_id", zuora.client_id.as_str()),
+            ("zuora_client_secret", zuora.client_secret.as_str()),
         ] {
             std::fs::write(dir.join(name), value)?;
         }
@@ -423,6 +446,12 @@ kind = "chargebee"
 base_url = "{chargebee_url}"
 api_key = {{ file = "chargebee_api_key" }}
 {limits}
+[sources.zuora]
+kind = "zuora"
+base_url = "{zuora_url}"
+client_id = {{ file = "zuora_client_id" }}
+client_secret = {{ file = "zuora_client_secret" }}
+{limits}
 [revenue]
 currency = "USD"
 rates = {{ {rates} }}
@@ -449,6 +478,7 @@ access_token = {{ file = "intercom_token" }}
             recurly_url = self.recurly.base_url(),
             maxio_url = self.maxio.base_url(),
             chargebee_url = self.chargebee.base_url(),
+            zuora_url = self.zuora.base_url(),
             rates = billing::RATES.iter().map(|(c, r)| format!("{c} = \"{r}\"")).collect::<Vec<_>>().join(", "),
         ))
     }

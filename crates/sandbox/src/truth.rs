@@ -50,6 +50,8 @@
 //! | `maxio/subscriptions`, `maxio/invoices` | `parent customer.id` / `customer_id → customers` |
 //! | `chargebee/customers` | `field cf_account_id`, `native_id id via billing_account_id` (the Salesforce account's `Billing_Account_ID__c` is its `billing_account_id`) |
 //! | `chargebee/subscriptions`, `chargebee/invoices` | `parent customer_id → customers` |
+//! | `zuora/accounts` | `field AccountId__c`, `native_id Id via billing_account_id` (the Zuora plug-in for Salesforce's `Account.Id` in `Billing_Account_ID__c`) |
+//! | `zuora/subscriptions`, `zuora/invoices` | `parent AccountId → accounts` |
 //! | `jira/issues` | `field fields_by_name["Account ID"]`, `support_id fields_by_name["Support ID"]` (the Salesforce account's `Support_ID__c` is its `support_account_id`) |
 //!
 //! # What accord must answer
@@ -131,10 +133,11 @@ pub const STRIPE: &str = "stripe";
 pub const RECURLY: &str = "recurly";
 pub const MAXIO: &str = "maxio";
 pub const CHARGEBEE: &str = "chargebee";
+pub const ZUORA: &str = "zuora";
 
 /// The objects the sandbox serves, System of Record first. A reading order for a config at most:
 /// the truth does not depend on it.
-pub const OBJECTS: [(&str, &str); 33] = [
+pub const OBJECTS: [(&str, &str); 36] = [
     (SALESFORCE, "Account"),
     (SALESFORCE, "Contact"),
     (SALESFORCE, "Case"),
@@ -168,6 +171,9 @@ pub const OBJECTS: [(&str, &str); 33] = [
     (CHARGEBEE, "customers"),
     (CHARGEBEE, "subscriptions"),
     (CHARGEBEE, "invoices"),
+    (ZUORA, "accounts"),
+    (ZUORA, "subscriptions"),
+    (ZUORA, "invoices"),
 ];
 
 /// accord's rejection reason codes.
@@ -360,7 +366,7 @@ pub(crate) enum Key {
     /// The `Support_ID__c` of a Salesforce account record.
     Support(Ix),
     /// The `Billing_Account_ID__c` of a Salesforce account record (the accounts'
-    /// `billing_account_id`): a Recurly account code or a Chargebee customer id.
+    /// `billing_account_id`): a Recurly account code, a Chargebee customer id or a Zuora `Account.Id`.
     Billing(Ix),
     /// The record's own id, which its members (records the generator made members of it, see
     /// [`Ledger::member`]) name as their organization: a `children` rule.
@@ -504,6 +510,17 @@ pub(crate) mod rules {
     /// Subscriptions and invoices: through their customer (`customer_id`).
     pub fn chargebee_child(customer: Option<Key>) -> Vec<Step> {
         steps([("parent", customer)])
+    }
+
+    /// Zuora accounts: the custom field `AccountId__c`, then the `Id` through the SOR's
+    /// `billing_account_id`.
+    pub fn zuora_account(account_id: Option<Key>, id: Option<Key>) -> Vec<Step> {
+        steps([("field", account_id), ("native_id", id)])
+    }
+
+    /// Zuora subscriptions and invoices: through their account.
+    pub fn zuora_child(account: Option<Key>) -> Vec<Step> {
+        steps([("parent", account)])
     }
 }
 

@@ -126,6 +126,14 @@ pub enum Auth {
         client_secret: SecretString,
         tokens: Arc<TokenFile>,
     },
+    /// OAuth2 client credentials (Zuora): the id and secret buy an access token, which is kept
+    /// until shortly before its `expires_in` runs out or until the vendor rejects it (a 401),
+    /// then bought again. There is no refresh token.
+    OAuth2ClientCredentials {
+        token_url: String,
+        client_id: SecretString,
+        client_secret: SecretString,
+    },
 }
 
 impl std::fmt::Debug for Auth {
@@ -141,6 +149,9 @@ impl std::fmt::Debug for Auth {
             }
             Auth::OAuth2Rotating { token_url, .. } => {
                 f.debug_struct("Auth::OAuth2Rotating").field("token_url", token_url).finish_non_exhaustive()
+            }
+            Auth::OAuth2ClientCredentials { token_url, .. } => {
+                f.debug_struct("Auth::OAuth2ClientCredentials").field("token_url", token_url).finish_non_exhaustive()
             }
         }
     }
@@ -271,6 +282,9 @@ pub struct HttpClient {
     base_url: RwLock<String>,
     auth: Auth,
     token: RwLock<Option<SecretString>>,
+    /// When the cached token stops being used: its `expires_in` less a margin (`None`: until
+    /// the vendor rejects it).
+    token_deadline: std::sync::Mutex<Option<Instant>>,
     limiter: Arc<Limiter>,
     retry: RetryPolicy,
     vendor: Box<dyn Vendor>,
@@ -300,6 +314,7 @@ impl HttpClient {
             base_url: RwLock::new(base_url.trim_end_matches('/').to_owned()),
             auth,
             token: RwLock::new(None),
+            token_deadline: std::sync::Mutex::new(None),
             limiter: Arc::new(limiter),
             retry,
             vendor,
@@ -405,9 +420,7 @@ impl HttpClient {
                     tracing::debug!(wait_ms = wait.as_millis() as u64, "rate limited by the vendor");
                     self.limiter.pause_until(Instant::now() + wait).await;
                 }
-                Verdict::AuthExpired
-                    if !refreshed && matches!(self.auth, Auth::OAuth2 { .. } | Auth::OAuth2Rotating { .. }) =>
-                {
+                Verdict::AuthExpired if !refreshed && self.is_oauth() => {
                     refreshed = true;
                     *self.token.write().await = None;
                 }
@@ -447,10 +460,7 @@ impl HttpClient {
             .map_err(|e| SendError::Fatal(format!("{:?} is not an HTTP method: {e}", req.method)))?;
         // Authenticate first: the token response may name the API host (Salesforce's
         // `instance_url`), and a URL built before it would go to the login host.
-        let bearer = match &self.auth {
-            Auth::OAuth2 { .. } | Auth::OAuth2Rotating { .. } => Some(self.access_token().await?),
-            _ => None,
-        };
+        let bearer = if self.is_oauth() { Some(self.access_token().await?) } else { None };
         let url = self.url(&req.path).await;
         let mut builder = self.http.request(method, &url).query(&req.query);
         for (k, v) in &self.extra_headers {
@@ -462,7 +472,7 @@ impl HttpClient {
             Auth::Query { name, value } => builder.query(&[(name, value.expose())]),
             Auth::Basic { user, password } => builder.basic_auth(user, Some(password.expose())),
             Auth::Bearer(token) => builder.bearer_auth(token.expose()),
-            Auth::OAuth2 { .. } | Auth::OAuth2Rotating { .. } => match &bearer {
+            Auth::OAuth2 { .. } | Auth::OAuth2Rotating { .. } | Auth::OAuth2ClientCredentials { .. } => match &bearer {
                 Some(token) => builder.bearer_auth(token.expose()),
                 None => builder,
             },
@@ -492,29 +502,49 @@ impl HttpClient {
 
     /// The cached OAuth2 access token, refreshed when missing. A token endpoint that cannot be
     /// reached is a passing failure; one that answers with a refusal or an unusable body is not.
+    fn is_oauth(&self) -> bool {
+        matches!(self.auth, Auth::OAuth2 { .. } | Auth::OAuth2Rotating { .. } | Auth::OAuth2ClientCredentials { .. })
+    }
+
+    /// The cached token has passed its deadline (its `expires_in` less a margin).
+    fn token_expired(&self) -> bool {
+        let deadline = *self.token_deadline.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        deadline.is_some_and(|d| Instant::now() >= d)
+    }
+
     async fn access_token(&self) -> Result<SecretString, SendError> {
-        if let Some(t) = self.token.read().await.clone() {
+        if let Some(t) = self.token.read().await.clone().filter(|_| !self.token_expired()) {
             return Ok(t);
         }
         let mut slot = self.token.write().await;
-        if let Some(t) = slot.clone() {
+        if let Some(t) = slot.clone().filter(|_| !self.token_expired()) {
             return Ok(t);
         }
         let (token_url, client_id, client_secret, refresh_token, rotating) = match &self.auth {
             Auth::OAuth2 { token_url, client_id, client_secret, refresh_token } => {
-                (token_url, client_id, client_secret, refresh_token.clone(), None)
+                (token_url, client_id, client_secret, Some(refresh_token.clone()), None)
             }
             Auth::OAuth2Rotating { token_url, client_id, client_secret, tokens } => {
-                (token_url, client_id, client_secret, tokens.current().map_err(SendError::Fatal)?, Some(tokens))
+                (token_url, client_id, client_secret, Some(tokens.current().map_err(SendError::Fatal)?), Some(tokens))
+            }
+            Auth::OAuth2ClientCredentials { token_url, client_id, client_secret } => {
+                (token_url, client_id, client_secret, None, None)
             }
             _ => return Err(SendError::Fatal("not an OAuth2 source".into())),
         };
-        let form = [
-            ("grant_type", "refresh_token"),
-            ("client_id", client_id.expose()),
-            ("client_secret", client_secret.expose()),
-            ("refresh_token", refresh_token.expose()),
-        ];
+        let form: Vec<(&str, &str)> = match &refresh_token {
+            Some(refresh) => vec![
+                ("grant_type", "refresh_token"),
+                ("client_id", client_id.expose()),
+                ("client_secret", client_secret.expose()),
+                ("refresh_token", refresh.expose()),
+            ],
+            None => vec![
+                ("grant_type", "client_credentials"),
+                ("client_id", client_id.expose()),
+                ("client_secret", client_secret.expose()),
+            ],
+        };
         // The token endpoint counts against the same quota as data calls.
         self.limiter.acquire().await;
         let target = Target::of("POST", token_url);
@@ -574,6 +604,13 @@ impl HttpClient {
                 tracing::error!(%why, "the rotated refresh token is only in memory: fix the file before this process ends");
             }
         }
+        // `expires_in` (seconds): the token is bought again a little before it runs out, so a
+        // request in flight does not carry one that dies on the way (a 401 still buys a new one).
+        let deadline = body.get("expires_in").and_then(Value::as_u64).map(|secs| {
+            let margin = (secs / 10).clamp(1, 60);
+            Instant::now() + Duration::from_secs(secs.saturating_sub(margin))
+        });
+        *self.token_deadline.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = deadline;
         let token = SecretString::new(token);
         *slot = Some(token.clone());
         Ok(token)

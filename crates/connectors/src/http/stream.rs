@@ -72,6 +72,11 @@ pub enum Paginator {
     /// (`next`, the list's path with its query and a `cursor`) is the next request, as given.
     /// A flag that says more follow without a path, or a path to the page it came from, is an error.
     NextPath { field: FieldPath, more: FieldPath },
+    /// Zuora's ZOQL `queryMore`: while the flag at `done` is false, the next page is a POST to
+    /// `path` whose JSON body holds the answer's locator (at `locator`) as `param`
+    /// (`{"queryLocator": "..."}`). `done` false without a locator, or a locator equal to the
+    /// one just sent, is an error.
+    QueryMore { path: String, locator: FieldPath, param: String, done: FieldPath },
 }
 
 /// A count the vendor reports, checked against the records it returned.
@@ -733,6 +738,21 @@ fn next_request(
             }
             Ok(Some(current.clone().param(param, (this + 1).to_string())))
         }
+        Paginator::QueryMore { path, locator, param, done } => {
+            match done.get(body).and_then(Value::as_bool) {
+                Some(true) => return Ok(None),
+                Some(false) => {}
+                None => return Err(format!("the response has no boolean {done}, so its end is unknown")),
+            }
+            let Some(token) = locator.get(body).and_then(Value::as_str).filter(|t| !t.is_empty()) else {
+                return Err(format!("the response says more rows follow ({done} is false) but has no {locator}"));
+            };
+            let previous = current.body.as_ref().and_then(|b| b.get(param.as_str())).and_then(Value::as_str);
+            if previous == Some(token) {
+                return Err(format!("the vendor's {locator} repeats the locator of the page it came from"));
+            }
+            Ok(Some(RequestSpec::post(path.clone(), serde_json::json!({ param.as_str(): token }))))
+        }
         Paginator::Single => Ok(None),
         Paginator::UntilEmpty { param, first } => {
             if count == 0 {
@@ -871,6 +891,25 @@ mod tests {
         assert_eq!(next_request(&p, &cur, &json!({}), 2), Ok(None), "no flag and no link: the end");
         let same = RequestSpec::get("/q/2");
         assert!(next_request(&p, &same, &json!({"next": "/q/2", "done": false}), 2).is_err());
+    }
+
+    #[test]
+    fn query_more_posts_the_locator_until_done() {
+        let p = Paginator::QueryMore {
+            path: "/v1/action/queryMore".into(),
+            locator: path("queryLocator"),
+            param: "queryLocator".into(),
+            done: path("done"),
+        };
+        let first = RequestSpec::post("/v1/action/query", json!({"queryString": "select Id from Account"}));
+        let next =
+            next_request(&p, &first, &json!({"done": false, "queryLocator": "L1", "size": 9}), 2).unwrap().unwrap();
+        assert_eq!((next.method.as_str(), next.path.as_str()), ("POST", "/v1/action/queryMore"));
+        assert_eq!(next.body, Some(json!({"queryLocator": "L1"})));
+        assert_eq!(next_request(&p, &next, &json!({"done": true, "size": 9}), 1), Ok(None));
+        assert!(next_request(&p, &next, &json!({"done": false, "queryLocator": "L1"}), 2).is_err(), "a repeat");
+        assert!(next_request(&p, &first, &json!({"done": false}), 2).is_err(), "more without a locator");
+        assert!(next_request(&p, &first, &json!({"size": 2}), 2).is_err(), "no done flag");
     }
 
     #[test]

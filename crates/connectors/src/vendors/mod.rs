@@ -16,3 +16,4 @@ pub mod recurly;
 pub mod salesforce;
 pub mod stripe;
 pub mod zendesk;
+pub mod zuora;

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::{
     CAPSULE, CHARGEBEE, DELIGHTED, FRESHDESK, FRESHDESK_HTTP, INTERCOM, JIRA, KEAP, MAXIO, RECURLY, SALESFORCE, STRIPE,
-    Vendor, ZENDESK, connector, expected, options, read, sandbox, set, try_read,
+    Vendor, ZENDESK, ZUORA, connector, expected, options, read, sandbox, set, try_read,
 };
 
 /// Intercom with the connector's default page size (150), for the paging cases.
@@ -994,4 +994,97 @@ async fn chargebee_changes_and_deletions_come_back_in_order_and_unwrapped() {
     assert!(["once", "forever", "repeating"].contains(&duration), "{:#}", found["accord"]);
     assert_eq!(found["accord"]["unit_amount"], Value::from(with_coupon.unit_price));
     assert_eq!(found["accord"]["plan_code"], Value::from(with_coupon.item_price_id.clone()));
+}
+
+/// Every record of a stream's pass, as the connector derives it.
+async fn records_of(c: &dyn accord_connectors::Connector, object: &str) -> Vec<Value> {
+    let mut stream = c.open_stream(object, None, false).unwrap();
+    let mut records = Vec::new();
+    while let Some(page) = stream.next_page().await.unwrap() {
+        records.extend(page.items.into_iter().filter_map(|i| match i {
+            accord_connectors::Item::Record(r) => Some(r.data),
+            _ => None,
+        }));
+    }
+    records
+}
+
+/// Zuora: a cancelled account (`Status = Canceled`) is a tombstone on the next incremental pass
+/// (`where UpdatedDate >= '...'`), which reads little else; an expired token is bought again
+/// mid-pass, and a pass whose saved locator Zuora forgot starts again from its `since`; a
+/// subscription takes its unit price, quantity and billing period from its current charge
+/// segment and Zuora's MRR from the charges; a proration invoice bills the new price from the
+/// change day.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zuora_cancellations_are_tombstones_tokens_refresh_and_charges_price_subscriptions() {
+    let sb = sandbox(&ZUORA, options()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let c = connector(&sb, &ZUORA, dir.path(), "");
+    let full = read(c.as_ref(), "accounts", None, None).await;
+    full.completed_full_pass("zuora/accounts");
+    let (live, gone) = expected(&sb, &ZUORA, "accounts");
+    assert!(!gone.is_empty(), "the seed cancels some accounts");
+    assert_eq!((set(&full.ids), set(&full.deleted)), (live, gone), "cancelled accounts are tombstones");
+    let tenant = sb.zuora.snapshot();
+    let active: Vec<_> = tenant.accounts.iter().filter(|a| a.status == "Active").collect();
+    let (closing, renamed) = (active[0].id.clone(), active[1].id.clone());
+    sb.clock().advance(chrono::Duration::minutes(5));
+    sb.zuora.cancel_account(&closing).unwrap();
+    sb.zuora.update_account(&renamed, |a| a.name = "Renamed Inc.".into()).unwrap();
+    // The token the first pass bought has expired meanwhile: the client buys another.
+    sb.zuora.expire_tokens();
+    let again = read(c.as_ref(), "accounts", full.cursor.clone(), None).await;
+    assert!(again.deleted.contains(&closing), "the cancellation is a tombstone: {:?}", again.deleted);
+    assert!(again.ids.contains(&renamed) && !again.ids.contains(&closing));
+    assert!(again.ids.len() + again.deleted.len() <= 3, "an incremental pass: {:?}", again.ids);
+
+    // A pass killed after one page resumes by its locator; a forgotten locator restarts it.
+    let first = read(c.as_ref(), "invoices", None, Some(1)).await;
+    sb.zuora.expire_locators();
+    let rest = read(c.as_ref(), "invoices", first.cursor.clone(), None).await;
+    let (live, _) = expected(&sb, &ZUORA, "invoices");
+    let mut all = set(&first.ids);
+    all.extend(rest.ids.iter().cloned());
+    assert_eq!(all, live, "no gap after a restart");
+
+    let tenant = sb.zuora.snapshot();
+    let subs = records_of(c.as_ref(), "subscriptions").await;
+    assert_eq!(subs.len(), tenant.subscriptions.len());
+    let months = |p: &str| match p {
+        "Quarter" => ("month", 3),
+        "Annual" => ("year", 1),
+        _ => ("month", 1),
+    };
+    let mut checked = 0;
+    for r in &subs {
+        let id = r["Id"].as_str().unwrap();
+        let plans: Vec<&str> =
+            tenant.rate_plans.iter().filter(|p| p.subscription_id == id).map(|p| p.id.as_str()).collect();
+        let charge =
+            tenant.charges.iter().find(|c| plans.contains(&c.rate_plan_id.as_str()) && c.is_last_segment).unwrap();
+        let a = &r["accord"];
+        assert_eq!(a["unit_amount"].as_i64(), Some(charge.price), "{a:#}");
+        assert_eq!(a["quantity"].as_i64(), Some(charge.quantity));
+        let (interval, count) = months(&charge.billing_period);
+        assert_eq!((a["billing_interval"].as_str(), a["interval_count"].as_i64()), (Some(interval), Some(count)));
+        assert_eq!(a["currency"].as_str(), Some(charge.currency.as_str()));
+        if r["Status"] == "Active" {
+            assert!(a["mrr"].is_string(), "an active subscription reports Zuora's MRR: {a:#}");
+            checked += 1;
+        } else {
+            assert!(a["mrr"].is_null(), "an ended one does not");
+        }
+    }
+    assert!(checked > 5, "{checked}");
+    let invoices = records_of(c.as_ref(), "invoices").await;
+    let seg2: Vec<_> = tenant.charges.iter().filter(|c| c.segment == 2).collect();
+    assert!(!seg2.is_empty());
+    let proration = invoices
+        .iter()
+        .find(|i| i["accord"]["line_count"] == 2)
+        .unwrap_or_else(|| panic!("a proration invoice among {}", invoices.len()));
+    let b = &proration["accord"];
+    let new = seg2.iter().find(|c| b["billed_unit_amount"].as_i64() == Some(c.price)).unwrap();
+    assert_eq!(b["billed_from"].as_str().map(str::to_owned), Some(new.effective_start.format("%Y-%m-%d").to_string()));
+    assert_eq!(b["billed_quantity"].as_i64(), Some(new.quantity));
 }

@@ -83,6 +83,13 @@ const CHARGEBEE: Vendor = Vendor {
     size: 60,
 };
 
+const ZUORA: Vendor = Vendor {
+    name: "zuora",
+    objects: &["accounts", "subscriptions", "invoices"],
+    settings: "batch_size = 5\n",
+    size: 200,
+};
+
 fn options() -> SandboxOptions {
     let mut o = SandboxOptions::unlimited();
     o.salesforce.batch_size = 200;
@@ -441,6 +448,24 @@ fn change_one(sb: &Sandbox, v: &Vendor, object: &str) -> String {
             sb.chargebee.update_invoice(&id, |i| i.status = "voided".into()).unwrap();
             id
         }
+        ("zuora", "accounts") => {
+            let id = sb.zuora.snapshot().accounts.iter().find(|a| a.status == "Active").unwrap().id.clone();
+            sb.zuora.update_account(&id, |a| a.name = "Renamed".into()).unwrap();
+            id
+        }
+        ("zuora", "subscriptions") => {
+            // A price change on the charge touches its subscription.
+            let z = sb.zuora.snapshot();
+            let charge = z.charges.iter().find(|c| c.is_last_segment).unwrap();
+            let sub = z.rate_plans.iter().find(|p| p.id == charge.rate_plan_id).unwrap().subscription_id.clone();
+            sb.zuora.update_charge(&charge.id.clone(), |c| c.quantity += 1).unwrap();
+            sub
+        }
+        ("zuora", "invoices") => {
+            let id = sb.zuora.snapshot().invoices[0].id.clone();
+            sb.zuora.update_invoice(&id, |i| i.status = "Canceled".into()).unwrap();
+            id
+        }
         other => panic!("no change for {other:?}"),
     }
 }
@@ -530,6 +555,9 @@ async fn stays_under_the_rate_limit(v: &Vendor) {
     o.chargebee.rate_limited = true;
     o.chargebee.per_minute = limit.max;
     o.chargebee.window = limit.window;
+    o.zuora.rate_limited = true;
+    o.zuora.per_window = limit.max;
+    o.zuora.window = limit.window;
     let sb = sandbox(v, o).await;
     let dir = tempfile::tempdir().unwrap();
     let c = connector(&sb, v, dir.path(), "rate_limit = { requests = 6, per_seconds = 2.0 }\n");
@@ -545,6 +573,7 @@ async fn stays_under_the_rate_limit(v: &Vendor) {
         "recurly" => sb.recurly.rate_limiter(),
         "maxio" => sb.maxio.rate_limiter(),
         "chargebee" => sb.chargebee.rate_limiter(),
+        "zuora" => sb.zuora.rate_limiter(),
         _ => sb.intercom.rate_limiter(),
     };
     let mut read_all = BTreeMap::new();
@@ -589,6 +618,7 @@ fn faults_of<'a>(sb: &'a Sandbox, v: &Vendor) -> &'a accord_sandbox::FaultHandle
         "recurly" => sb.recurly.faults(),
         "maxio" => sb.maxio.faults(),
         "chargebee" => sb.chargebee.faults(),
+        "zuora" => sb.zuora.faults(),
         _ => sb.intercom.faults(),
     }
 }
@@ -606,5 +636,6 @@ conformance!(
     STRIPE => stripe,
     RECURLY => recurly,
     MAXIO => maxio,
-    CHARGEBEE => chargebee
+    CHARGEBEE => chargebee,
+    ZUORA => zuora
 );

@@ -224,6 +224,7 @@ const SOR_LAST: &[&str] = &[
     "recurly",
     "maxio",
     "chargebee",
+    "zuora",
     "salesforce",
 ];
 
@@ -504,4 +505,32 @@ fn the_doctor_lists_the_chargebee_subscription_whose_own_mrr_is_stale() {
         let changes = s.status == "non_renewing" || !s.coupons.is_empty();
         assert!(changes, "{key} is listed but its terms stay as they are: {s:#?}");
     }
+}
+
+/// `accord doctor` compares Zuora's own MRR (the subscription's charges' `MRR`) with accord's:
+/// they agree on every subscription but the one the generator planted a unit of currency off,
+/// which it lists with both figures.
+#[test]
+fn the_doctor_lists_the_planted_zuora_mrr_disagreement() {
+    let rt = runtime();
+    let company = Company::generate(11, 300);
+    let plant = company.zuora_mrr_plant.clone().expect("a planted disagreement");
+    let sandbox = rt.block_on(Sandbox::start(company, SandboxOptions::unlimited())).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let toml = sandbox.accord_toml(dir.path(), false).unwrap();
+    std::fs::write(dir.path().join("accord.toml"), toml).unwrap();
+    let hub = accord_engine::Hub::open(accord_core::Config::load(&dir.path().join("accord.toml")).unwrap()).unwrap();
+    let options = SyncOptions { sources: vec!["salesforce".into(), "zuora".into()], ..SyncOptions::default() };
+    let report = accord_engine::sync(&hub, &options, &accord_engine::sync::Quiet, rt.handle()).unwrap();
+    assert!(!report.failed(), "{:#?}", report.sources.iter().map(|s| &s.error).collect::<Vec<_>>());
+    let doctor = accord_engine::doctor::doctor(&hub).unwrap();
+    assert!(doctor.mrr_checked > 10, "{} subscriptions compared", doctor.mrr_checked);
+    let found: Vec<_> =
+        doctor.mrr_disagreements.iter().map(|d| (d.subscription.clone(), d.vendor - d.accord)).collect();
+    let unit = match doctor.mrr_disagreements.first().map(|d| d.currency.code()) {
+        Some("JPY") => 1,
+        _ => 100,
+    };
+    assert_eq!(found, vec![(format!("zuora/subscriptions/{plant}"), unit)]);
+    rt.block_on(sandbox.shutdown());
 }

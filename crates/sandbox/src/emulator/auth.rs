@@ -73,6 +73,19 @@ impl Tokens {
         Self { lifetime, refresh_mode, inner: Mutex::new(inner) }
     }
 
+    /// A client-credentials endpoint's bookkeeping (Zuora): access tokens only, no refresh token
+    /// to redeem.
+    pub fn client_credentials(lifetime: Duration) -> Self {
+        let inner = Inner { access: HashMap::new(), refresh: HashSet::new() };
+        Self { lifetime, refresh_mode: Refresh::Reusable, inner: Mutex::new(inner) }
+    }
+
+    /// Issues `access` (valid from `now` for the lifetime) to a client whose credentials the
+    /// endpoint checked.
+    pub fn issue(&self, access: String, now: DateTime<Utc>) {
+        self.lock().access.insert(access, now + self.lifetime);
+    }
+
     fn lock(&self) -> MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -148,6 +161,16 @@ mod tests {
         assert!(tokens.grant("r1", "a2".into(), None, t0), "the refresh token is reusable");
         tokens.expire_all(t0);
         assert!(!tokens.valid("a2", t0));
+    }
+
+    #[test]
+    fn client_credentials_tokens_expire_and_redeem_nothing() {
+        let t0 = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let tokens = Tokens::client_credentials(Duration::hours(1));
+        tokens.issue("a1".into(), t0);
+        assert!(tokens.valid("a1", t0 + Duration::minutes(59)));
+        assert!(!tokens.valid("a1", t0 + Duration::hours(1)));
+        assert!(!tokens.refresh_valid("") && !tokens.grant("", "a2".into(), None, t0));
     }
 
     #[test]

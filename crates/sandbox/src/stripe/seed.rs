@@ -267,32 +267,35 @@ impl Seeder<'_> {
         // price credited, the remaining time on the new one charged).
         let mut change: Option<(NaiveDate, Price, i64)> = None;
         let served_to = ended.unwrap_or(today).min(today);
-        if !p.count_metered && !p.lapses && status != "trialing" && served_to > paid_from + chrono::Duration::days(2) {
-            if self.rng.random_bool(0.15) {
-                let span = (served_to - paid_from).num_days();
-                let mut on = paid_from + chrono::Duration::days(self.rng.random_range(1..span));
-                let mut j = 0u32;
-                while every.nth(paid_from, j + 1) <= on {
-                    j += 1;
-                }
-                if every.nth(paid_from, j) == on {
-                    on += chrono::Duration::days(1);
-                }
-                let up = tier < 2 && self.rng.random_bool(0.6);
-                let (new_tier, new_quantity) = match (up, p.quantity) {
-                    (true, q) => (tier + 1, q),
-                    (false, q) if q > 1 => (tier, q - 1),
-                    (false, q) => (tier, q + 2),
-                };
-                let new_unit = match every {
-                    Every::Month => prices[new_tier],
-                    Every::Year => prices[new_tier] * 10,
-                    Every::Week => prices[new_tier] / 4,
-                };
-                let new_price = Price { id: self.id("price"), unit_amount: new_unit, ..price.clone() };
-                if on < served_to && on > paid_from {
-                    change = Some((on, new_price, new_quantity));
-                }
+        if !p.count_metered
+            && !p.lapses
+            && status != "trialing"
+            && served_to > paid_from + chrono::Duration::days(2)
+            && self.rng.random_bool(0.15)
+        {
+            let span = (served_to - paid_from).num_days();
+            let mut on = paid_from + chrono::Duration::days(self.rng.random_range(1..span));
+            let mut j = 0u32;
+            while every.nth(paid_from, j + 1) <= on {
+                j += 1;
+            }
+            if every.nth(paid_from, j) == on {
+                on += chrono::Duration::days(1);
+            }
+            let up = tier < 2 && self.rng.random_bool(0.6);
+            let (new_tier, new_quantity) = match (up, p.quantity) {
+                (true, q) => (tier + 1, q),
+                (false, q) if q > 1 => (tier, q - 1),
+                (false, q) => (tier, q + 2),
+            };
+            let new_unit = match every {
+                Every::Month => prices[new_tier],
+                Every::Year => prices[new_tier] * 10,
+                Every::Week => prices[new_tier] / 4,
+            };
+            let new_price = Price { id: self.id("price"), unit_amount: new_unit, ..price.clone() };
+            if on < served_to && on > paid_from {
+                change = Some((on, new_price, new_quantity));
             }
         }
         let key = RecordKey::new(STRIPE, "subscriptions", sub_id.clone());
