@@ -1,6 +1,6 @@
 //! kill -9 during `accord propagate --apply`: the writes go slowly (each Zendesk request is held
-//! 150 ms), the process is killed after a few, and a second run finishes the plan (Zendesk
-//! organizations, Keap companies, Stripe customers and Intercom contacts). Every record of the plan ends up holding its account id,
+//! 150 ms), the process is killed after a few, and a second run finishes the plan (every
+//! writable system's upgrades). Every record of the plan ends up holding its account id,
 //! and each was written exactly once:
 //! the second run reads each field back before writing, so a write the killed run had sent is
 //! not sent again.
@@ -13,6 +13,21 @@ use accord_sandbox::{Company, Fault, Sandbox, SandboxOptions, Schedule};
 
 use crate::postgres::Killed;
 use crate::{accord, json};
+
+/// Every write the writable emulators took: (object, native id).
+fn writes(s: &Sandbox) -> Vec<(String, String)> {
+    [
+        s.zendesk.writes(),
+        s.keap.writes(),
+        s.stripe.writes(),
+        s.intercom.writes(),
+        s.capsule.writes(),
+        s.jira.writes(),
+        s.chargebee.writes(),
+        s.maxio.writes(),
+    ]
+    .concat()
+}
 
 #[test]
 fn a_killed_apply_resumes_and_writes_each_field_exactly_once() {
@@ -53,11 +68,7 @@ fn a_killed_apply_resumes_and_writes_each_field_exactly_once() {
         std::thread::sleep(Duration::from_millis(10));
     }
     drop(killed); // SIGKILL, then reaped
-    let before =
-        [&sandbox.zendesk.writes(), &sandbox.keap.writes(), &sandbox.stripe.writes(), &sandbox.intercom.writes()]
-            .iter()
-            .map(|w| w.len())
-            .sum::<usize>();
+    let before = writes(&sandbox).len();
     assert!(before < upgrades.len(), "killed before the end ({before} of {})", upgrades.len());
     sandbox.zendesk.faults().clear();
 
@@ -65,14 +76,7 @@ fn a_killed_apply_resumes_and_writes_each_field_exactly_once() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let applied = json(&out);
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-    for (_, id) in sandbox
-        .zendesk
-        .writes()
-        .into_iter()
-        .chain(sandbox.keap.writes())
-        .chain(sandbox.stripe.writes())
-        .chain(sandbox.intercom.writes())
-    {
+    for (_, id) in writes(&sandbox) {
         *counts.entry(id).or_default() += 1;
     }
     assert!(counts.values().all(|n| *n == 1), "each field written once: {counts:?}");
