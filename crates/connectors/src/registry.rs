@@ -6,7 +6,7 @@ use accord_core::{Config, ConfigError};
 use crate::Connector;
 use crate::file::FileConnector;
 use crate::vendors::{
-    capsule, delighted, freshdesk, intercom, jira, keap, maxio, recurly, salesforce, stripe, zendesk,
+    capsule, delighted, freshdesk, intercom, jira, keap, maxio, recurly, salesforce, stripe, xero, zendesk,
 };
 
 /// Every source kind accord knows.
@@ -25,6 +25,7 @@ pub const KINDS: &[&str] = &[
     "recurly",
     "maxio",
     "chargify",
+    "xero",
     "http",
 ];
 
@@ -47,6 +48,7 @@ pub fn open_source(name: &str, source: &SourceConfig, config: &Config) -> Result
         "recurly" => Box::new(recurly::connector(name, source, config, base)?),
         // Maxio Advanced Billing was Chargify: both names are the same API.
         "maxio" | "chargify" => Box::new(maxio::connector(name, source, config, base)?),
+        "xero" => Box::new(xero::connector(name, source, config, base)?),
         other => {
             return Err(ConfigError::new(
                 format!("sources.{name}.kind"),

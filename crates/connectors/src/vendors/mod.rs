@@ -14,4 +14,5 @@ pub mod maxio;
 pub mod recurly;
 pub mod salesforce;
 pub mod stripe;
+pub mod xero;
 pub mod zendesk;
