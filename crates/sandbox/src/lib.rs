@@ -43,6 +43,7 @@ pub mod recurly;
 pub mod salesforce;
 pub mod stripe;
 pub mod truth;
+pub mod xero;
 pub mod zendesk;
 
 #[cfg(test)]
