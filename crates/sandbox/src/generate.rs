@@ -256,6 +256,7 @@ pub struct Company {
     pub stripe: StripeData,
     pub recurly: crate::recurly::model::RecurlyData,
     pub maxio: crate::maxio::model::MaxioData,
+    pub xero: crate::xero::model::XeroData,
     /// Each billing subscription's revenue (Stripe's, Recurly's, Maxio's) as the generator means it.
     pub(crate) billing: Vec<crate::billing::Terms>,
 }
@@ -341,6 +342,10 @@ impl Company {
             + self.maxio.subscriptions.len()
             + self.maxio.invoices.len()
             + self.maxio.deleted_customers.len()
+            + self.xero.contacts.len()
+            + self.xero.invoices.iter().filter(|i| i.kind == "ACCREC").count()
+            + self.xero.payments.len()
+            + self.xero.repeating_invoices.len()
     }
 
     /// The second day: deletes a planted set of records, chosen by `seed` among the situations
@@ -746,6 +751,7 @@ impl Generator {
             stripe: StripeData::default(),
             recurly: Default::default(),
             maxio: Default::default(),
+            xero: Default::default(),
             billing: Vec::new(),
         };
         Self {
@@ -866,6 +872,7 @@ impl Generator {
         self.stripe(&people);
         self.recurly(&people);
         self.maxio(&people);
+        self.xero(&people);
         self.plain_accounts();
         self.finish()
     }
@@ -2081,6 +2088,17 @@ impl Generator {
             o.records.extend(ixs);
         }
         self.out.maxio = data;
+        self.out.billing.extend(terms);
+    }
+
+    /// The Xero organisation ([`crate::xero::seed`]): repeating invoices as its subscriptions.
+    fn xero(&mut self, people: &[Vec<Person>]) {
+        let orgs = self.seed_orgs(people);
+        let (data, terms, records) = crate::xero::seed::seed(self.seed, &orgs, &mut self.out.ledger);
+        for (o, ixs) in self.orgs.iter_mut().zip(records) {
+            o.records.extend(ixs);
+        }
+        self.out.xero = data;
         self.out.billing.extend(terms);
     }
 

@@ -1,5 +1,5 @@
 //! In-process emulators of the Salesforce REST, Zendesk Support, Intercom, Delighted, Freshdesk,
-//! Capsule, JIRA Cloud, Keap, Stripe and Maxio (Chargify) APIs, a deterministic messy company spread across them (and a Desk
+//! Capsule, JIRA Cloud, Keap, Stripe, Maxio (Chargify) and Xero APIs, a deterministic messy company spread across them (and a Desk
 //! export), and the ground truth of which record belongs to which account.
 //!
 //! ```no_run
@@ -85,6 +85,7 @@ pub struct SandboxOptions {
     pub stripe: stripe::Options,
     pub recurly: recurly::Options,
     pub maxio: maxio::Options,
+    pub xero: xero::Options,
 }
 
 impl SandboxOptions {
@@ -102,6 +103,7 @@ impl SandboxOptions {
         o.stripe.rate_limited = false;
         o.recurly.rate_limited = false;
         o.maxio.rate_limited = false;
+        o.xero.rate_limited = false;
         o
     }
 }
@@ -124,6 +126,7 @@ pub struct Sandbox {
     pub stripe: stripe::Emulator,
     pub recurly: recurly::Emulator,
     pub maxio: maxio::Emulator,
+    pub xero: xero::Emulator,
     clock: Clock,
     /// The planted truth of the company the emulators started with.
     ledger: truth::Ledger,
@@ -147,6 +150,7 @@ impl Sandbox {
             stripe,
             recurly,
             maxio,
+            xero,
             ..
         } = company;
         Ok(Sandbox {
@@ -162,6 +166,7 @@ impl Sandbox {
             stripe: stripe::Emulator::start(stripe, options.stripe, clock.clone()).await?,
             recurly: recurly::Emulator::start(recurly, options.recurly, clock.clone()).await?,
             maxio: maxio::Emulator::start(maxio, options.maxio, clock.clone()).await?,
+            xero: xero::Emulator::start(xero, options.xero, clock.clone()).await?,
             clock,
             ledger,
         })
@@ -248,6 +253,7 @@ impl Sandbox {
             (truth::STRIPE, self.stripe.rate_limiter().clone()),
             (truth::RECURLY, self.recurly.rate_limiter().clone()),
             (truth::MAXIO, self.maxio.rate_limiter().clone()),
+            (truth::XERO, self.xero.rate_limiter().clone()),
         ]
     }
 
@@ -269,6 +275,7 @@ impl Sandbox {
         self.stripe.shutdown().await;
         self.recurly.shutdown().await;
         self.maxio.shutdown().await;
+        self.xero.shutdown().await;
     }
 }
 
@@ -277,7 +284,7 @@ impl Sandbox {
     /// `Account_ID__c`, only `Type = 'Customer'` accounts, `Support_ID__c` as the accounts'
     /// `support_account_id`), Zendesk, Desk (its export written to `desk-export/` in `dir`),
     /// Delighted, Freshdesk, Capsule, JIRA, Keap, Stripe, Recurly (accounts by the code in `Billing_Account_ID__c`, the accounts'
-    /// `billing_account_id`), Maxio (with a `[revenue]` rate table) and Intercom
+    /// `billing_account_id`), Maxio (with a `[revenue]` rate table), Xero and Intercom
     /// as sources (Intercom's table last:
     /// tests append settings to it), the
     /// credentials written as secret files in `dir` (with Zendesk's OAuth token, which the config
@@ -296,6 +303,7 @@ impl Sandbox {
         let stripe = self.stripe.credentials();
         let recurly = self.recurly.credentials();
         let maxio = self.maxio.credentials();
+        let xero = self.xero.credentials();
         for (name, value) in [
             ("sf_client_id", sf.client_id.as_str()),
             ("sf_client_secret", sf.client_secret.as_str()),
@@ -314,6 +322,9 @@ impl Sandbox {
             ("stripe_secret_key", stripe.secret_key.as_str()),
             ("recurly_api_key", recurly.api_key.as_str()),
             ("maxio_api_key", maxio.api_key.as_str()),
+            ("xero_client_id", xero.client_id.as_str()),
+            ("xero_client_secret", xero.client_secret.as_str()),
+            ("xero_refresh_token", xero.refresh_token.as_str()),
         ] {
             std::fs::write(dir.join(name), value)?;
         }
@@ -400,6 +411,14 @@ kind = "maxio"
 base_url = "{maxio_url}"
 api_key = {{ file = "maxio_api_key" }}
 {limits}
+[sources.xero]
+kind = "xero"
+base_url = "{xero_url}"
+token_url = "{xero_token_url}"
+client_id = {{ file = "xero_client_id" }}
+client_secret = {{ file = "xero_client_secret" }}
+refresh_token = {{ file = "xero_refresh_token" }}
+{limits}
 [revenue]
 currency = "USD"
 rates = {{ {rates} }}
@@ -425,6 +444,8 @@ access_token = {{ file = "intercom_token" }}
             stripe_url = self.stripe.base_url(),
             recurly_url = self.recurly.base_url(),
             maxio_url = self.maxio.base_url(),
+            xero_url = self.xero.base_url(),
+            xero_token_url = self.xero.token_url(),
             rates = billing::RATES.iter().map(|(c, r)| format!("{c} = \"{r}\"")).collect::<Vec<_>>().join(", "),
         ))
     }

@@ -48,6 +48,8 @@
 //! | `recurly/subscriptions`, `recurly/invoices` | `parent account.id → accounts` |
 //! | `maxio/customers` | `field reference`, `email email` |
 //! | `maxio/subscriptions`, `maxio/invoices` | `parent customer.id` / `customer_id → customers` |
+//! | `xero/contacts` | `field AccountNumber`, `email EmailAddress` |
+//! | `xero/invoices`, `xero/payments`, `xero/repeating_invoices` | `parent Contact.ContactID` / `Invoice.Contact.ContactID → contacts` |
 //! | `jira/issues` | `field fields_by_name["Account ID"]`, `support_id fields_by_name["Support ID"]` (the Salesforce account's `Support_ID__c` is its `support_account_id`) |
 //!
 //! # What accord must answer
@@ -126,10 +128,11 @@ pub const KEAP: &str = "keap";
 pub const STRIPE: &str = "stripe";
 pub const RECURLY: &str = "recurly";
 pub const MAXIO: &str = "maxio";
+pub const XERO: &str = "xero";
 
 /// The objects the sandbox serves, System of Record first. A reading order for a config at most:
 /// the truth does not depend on it.
-pub const OBJECTS: [(&str, &str); 30] = [
+pub const OBJECTS: [(&str, &str); 34] = [
     (SALESFORCE, "Account"),
     (SALESFORCE, "Contact"),
     (SALESFORCE, "Case"),
@@ -160,6 +163,10 @@ pub const OBJECTS: [(&str, &str); 30] = [
     (MAXIO, "customers"),
     (MAXIO, "subscriptions"),
     (MAXIO, "invoices"),
+    (XERO, "contacts"),
+    (XERO, "invoices"),
+    (XERO, "payments"),
+    (XERO, "repeating_invoices"),
 ];
 
 /// accord's rejection reason codes.
@@ -486,6 +493,16 @@ pub(crate) mod rules {
     /// Maxio subscriptions (`customer.id`) and invoices (`customer_id`): through their customer.
     pub fn maxio_child(customer: Option<Key>) -> Vec<Step> {
         steps([("parent", customer)])
+    }
+
+    /// Xero contacts: by `AccountNumber` (our account id), then by `EmailAddress`.
+    pub fn xero_contact(account_number: Option<Key>, email: Option<Key>) -> Vec<Step> {
+        steps([("field", account_number), ("email", email)])
+    }
+
+    /// Xero invoices, payments and repeating invoices: through their contact.
+    pub fn xero_child(contact: Option<Key>) -> Vec<Step> {
+        steps([("parent", contact)])
     }
 }
 

@@ -223,6 +223,7 @@ const SOR_LAST: &[&str] = &[
     "stripe",
     "recurly",
     "maxio",
+    "xero",
     "salesforce",
 ];
 

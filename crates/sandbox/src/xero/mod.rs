@@ -10,6 +10,7 @@
 
 pub mod model;
 mod routes;
+pub mod seed;
 #[cfg(test)]
 mod tests;
 
