@@ -222,6 +222,28 @@ impl Emulator {
             .ok_or_else(|| Error::NotFound { vendor: "xero", object: "invoice", id: id.to_owned() })
     }
 
+    /// Changes a payment and stamps its `UpdatedDateUTC` now.
+    pub fn update_payment(&self, id: &str, change: impl FnOnce(&mut Payment)) -> Result<()> {
+        let now = whole_seconds(self.state().core.clock.now());
+        self.state()
+            .payments
+            .write()
+            .update(&id.to_owned(), |p| {
+                change(p);
+                p.updated = now;
+            })
+            .ok_or_else(|| Error::NotFound { vendor: "xero", object: "payment", id: id.to_owned() })
+    }
+
+    /// Changes a repeating invoice (Xero keeps no update time on one).
+    pub fn update_repeating_invoice(&self, id: &str, change: impl FnOnce(&mut RepeatingInvoice)) -> Result<()> {
+        self.state().repeating.write().update(&id.to_owned(), change).ok_or_else(|| Error::NotFound {
+            vendor: "xero",
+            object: "repeating invoice",
+            id: id.to_owned(),
+        })
+    }
+
     /// Adds a contact, stamped now.
     pub fn add_contact(&self, mut contact: Contact) {
         contact.updated = whole_seconds(self.state().core.clock.now());
