@@ -345,3 +345,37 @@ pub(crate) fn seed(seed: u64, orgs: &[SeedOrg], ledger: &mut Ledger) -> (XeroDat
     data.repeating_invoices.sort_by(|a, b| a.id.cmp(&b.id));
     (data, terms, per_org)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::Company;
+
+    #[test]
+    fn the_book_has_every_kind_of_record_the_connector_reads() {
+        let c = Company::generate(11, 300);
+        let x = &c.xero;
+        assert!(x.contacts.len() > 20, "{} contacts", x.contacts.len());
+        assert!(x.contacts.iter().any(|c| c.status == "ARCHIVED"));
+        assert!(x.contacts.iter().any(|c| c.account_number.is_some()));
+        assert!(x.contacts.iter().any(|c| c.account_number.is_none() && c.email.is_some()));
+        assert!(x.contacts.iter().any(|c| c.name.starts_with("Solo Buyer")), "a billing-only contact");
+        let r = &x.repeating_invoices;
+        for (unit, period) in [("WEEKLY", 1), ("MONTHLY", 1), ("MONTHLY", 12)] {
+            assert!(r.iter().any(|x| x.unit == unit && x.period == period), "{unit} x{period}");
+        }
+        for status in ["AUTHORISED", "DRAFT", "DELETED"] {
+            assert!(r.iter().any(|x| x.status == status), "{status}");
+        }
+        assert!(r.iter().any(|x| x.end.is_some()));
+        let currencies: std::collections::BTreeSet<&str> = r.iter().map(|x| x.currency.as_str()).collect();
+        assert!(currencies.len() >= 3, "{currencies:?}");
+        for status in ["PAID", "VOIDED", "DELETED"] {
+            assert!(x.invoices.iter().any(|i| i.status == status), "{status} invoices");
+        }
+        assert!(x.invoices.iter().any(|i| i.kind == "ACCPAY"), "bills accord never reads");
+        assert!(x.payments.iter().any(|p| p.status == "DELETED"));
+        let authorised = r.iter().filter(|x| x.status == "AUTHORISED").count();
+        let terms = c.billing.iter().filter(|t| t.subscription.source == crate::truth::XERO).count();
+        assert_eq!(terms, authorised, "every authorised template, and only those, is revenue");
+    }
+}
