@@ -59,7 +59,8 @@ fn parse_text(s: &str) -> Option<Timestamp> {
 fn ms_json(inner: &str) -> Option<Timestamp> {
     let digits_end = inner.char_indices().skip(1).find(|(_, c)| *c == '+' || *c == '-').map_or(inner.len(), |(i, _)| i);
     let (millis, offset) = inner.split_at(digits_end);
-    if !offset.is_empty() && !(offset.len() == 5 && offset[1..].bytes().all(|b| b.is_ascii_digit())) {
+    let zoned = offset.len() == 5 && offset[1..].bytes().all(|b| b.is_ascii_digit());
+    if !(offset.is_empty() || zoned) {
         return None;
     }
     let millis: i64 = millis.parse().ok()?;

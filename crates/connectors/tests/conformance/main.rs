@@ -470,8 +470,9 @@ async fn re_syncs_only_changes(v: &Vendor) {
         assert!(again.ids.contains(&changed), "{}/{object}: the changed record is re-read", v.name);
         // Intercom's, Freshdesk's and Keap's company lists are read whole on every pass.
         // Xero's repeating invoices have neither paging nor If-Modified-Since: read whole.
-        let incremental = !(matches!(v.name, "intercom" | "freshdesk" | "keap") && object == "companies")
-            && !(v.name == "xero" && object == "repeating_invoices");
+        let whole = (matches!(v.name, "intercom" | "freshdesk" | "keap") && object == "companies")
+            || (v.name == "xero" && object == "repeating_invoices");
+        let incremental = !whole;
         if incremental {
             assert!(
                 again.ids.len() < full.ids.len() / 2,

@@ -229,7 +229,7 @@ impl Seeder<'_> {
         if status == "AUTHORISED" {
             let recent = starts.len().saturating_sub(6);
             let open_last = self.rng.random_range(0..5) == 0;
-            for (n, d) in starts[recent..].to_vec().into_iter().enumerate() {
+            for (n, d) in starts[recent..].iter().copied().enumerate() {
                 let last = recent + n + 1 == starts.len();
                 let status = if last && open_last { "AUTHORISED" } else { "PAID" };
                 self.invoice(contact, parent, currency, line.clone(), d, status, Some(&id));

@@ -228,7 +228,7 @@ async fn lists_page_in_update_order_with_archived_modified_since_and_where() {
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     // An archived contact comes back in a modified-since read as a status change.
     let mark = e.state().core.clock.now();
-    e.archive_contact(&all[0]["ContactID"].as_str().unwrap().to_owned()).unwrap();
+    e.archive_contact(all[0]["ContactID"].as_str().unwrap()).unwrap();
     let since = mark.format("%Y-%m-%dT%H:%M:%S").to_string();
     let (changed, _) = walk(&e, &token, "Contacts", "includeArchived=true", Some(&since)).await;
     assert_eq!(changed.len(), 1);
