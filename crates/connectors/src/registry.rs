@@ -6,7 +6,8 @@ use accord_core::{Config, ConfigError};
 use crate::Connector;
 use crate::file::FileConnector;
 use crate::vendors::{
-    capsule, chargebee, delighted, freshdesk, intercom, jira, keap, maxio, recurly, salesforce, stripe, zendesk, zuora,
+    capsule, chargebee, delighted, freshdesk, intercom, jira, keap, maxio, recurly, salesforce, stripe, xero, zendesk,
+    zuora,
 };
 
 /// Every source kind accord knows.
@@ -27,6 +28,7 @@ pub const KINDS: &[&str] = &[
     "chargify",
     "chargebee",
     "zuora",
+    "xero",
     "http",
 ];
 
@@ -51,6 +53,7 @@ pub fn open_source(name: &str, source: &SourceConfig, config: &Config) -> Result
         "maxio" | "chargify" => Box::new(maxio::connector(name, source, config, base)?),
         "chargebee" => Box::new(chargebee::connector(name, source, config, base)?),
         "zuora" => Box::new(zuora::connector(name, source, config, base)?),
+        "xero" => Box::new(xero::connector(name, source, config, base)?),
         other => {
             return Err(ConfigError::new(
                 format!("sources.{name}.kind"),

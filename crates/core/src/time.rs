@@ -10,7 +10,8 @@ const MILLIS_THRESHOLD: f64 = 1e11;
 
 /// A timestamp from a JSON value: ISO-8601/RFC 3339 text (`2024-05-01T10:00:00Z`,
 /// `2024-05-01 10:00:00`, `2024-05-01`), or an epoch number (milliseconds when ≥ 1e11, else
-/// seconds), also when the number comes as text (CSV cells are text).
+/// seconds), also when the number comes as text (CSV cells are text), or a Microsoft JSON date
+/// (`/Date(1439434356790+0000)/`, Xero's wire form).
 pub fn parse_timestamp(value: &Value) -> Option<Timestamp> {
     match value {
         Value::Number(n) => from_epoch(n.as_f64()?),
@@ -22,6 +23,9 @@ pub fn parse_timestamp(value: &Value) -> Option<Timestamp> {
 fn parse_text(s: &str) -> Option<Timestamp> {
     if s.is_empty() {
         return None;
+    }
+    if let Some(inner) = s.strip_prefix("/Date(").and_then(|r| r.strip_suffix(")/")) {
+        return ms_json(inner);
     }
     if s.bytes().all(|b| b.is_ascii_digit() || b == b'.' || b == b'-')
         && s.len() >= 9
@@ -47,6 +51,20 @@ fn parse_text(s: &str) -> Option<Timestamp> {
         .ok()
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .map(|t| Utc.from_utc_datetime(&t))
+}
+
+/// The inside of `/Date(…)/`: integer milliseconds since the epoch (UTC), optionally followed by
+/// the writer's zone offset (`+0000`, `-0800`). The milliseconds already name the instant; the
+/// offset only says where the writer was, so it does not move it.
+fn ms_json(inner: &str) -> Option<Timestamp> {
+    let digits_end = inner.char_indices().skip(1).find(|(_, c)| *c == '+' || *c == '-').map_or(inner.len(), |(i, _)| i);
+    let (millis, offset) = inner.split_at(digits_end);
+    let zoned = offset.len() == 5 && offset[1..].bytes().all(|b| b.is_ascii_digit());
+    if !(offset.is_empty() || zoned) {
+        return None;
+    }
+    let millis: i64 = millis.parse().ok()?;
+    Utc.timestamp_millis_opt(millis).single()
 }
 
 fn from_epoch(n: f64) -> Option<Timestamp> {
@@ -121,6 +139,13 @@ mod tests {
         assert_eq!(ms(json!("2020-08-31T23:06:18.483+02:00")), Some(1598907978483));
         assert_eq!(ms(json!("2020-08-31 21:06:18")), Some(1598907978000));
         assert_eq!(ms(json!("2020-08-31")), Some(1598832000000));
+        // Xero's Microsoft JSON dates: the milliseconds are the instant, the offset is not applied.
+        assert_eq!(ms(json!("/Date(1439434356790+0000)/")), Some(1439434356790));
+        assert_eq!(ms(json!("/Date(1439434356790-0800)/")), Some(1439434356790));
+        assert_eq!(ms(json!("/Date(1439434356790)/")), Some(1439434356790));
+        assert_eq!(ms(json!("/Date(-86400000+0000)/")), Some(-86400000));
+        assert_eq!(ms(json!("/Date(14394x4356790+0000)/")), None);
+        assert_eq!(ms(json!("/Date(1439434356790+00)/")), None);
         assert_eq!(ms(json!("2020-08-31T21:06:18+0000")), Some(1598907978000));
     }
 

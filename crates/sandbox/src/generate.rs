@@ -262,7 +262,8 @@ pub struct Company {
     /// The Zuora subscription whose charge's `MRR` was planted off its price: `accord doctor`
     /// lists it.
     pub zuora_mrr_plant: Option<String>,
-    /// Each billing subscription's revenue (Stripe's, Recurly's, Maxio's, Chargebee's, Zuora's) as the generator means it.
+    pub xero: crate::xero::model::XeroData,
+    /// Each billing subscription's revenue (Stripe's, Recurly's, Maxio's, Chargebee's, Zuora's, Xero's) as the generator means it.
     pub(crate) billing: Vec<crate::billing::Terms>,
 }
 
@@ -353,6 +354,10 @@ impl Company {
             + self.zuora.accounts.len()
             + self.zuora.subscriptions.len()
             + self.zuora.invoices.len()
+            + self.xero.contacts.len()
+            + self.xero.invoices.iter().filter(|i| i.kind == "ACCREC").count()
+            + self.xero.payments.len()
+            + self.xero.repeating_invoices.len()
     }
 
     /// The second day: deletes a planted set of records, chosen by `seed` among the situations
@@ -761,6 +766,7 @@ impl Generator {
             chargebee: ChargebeeData::default(),
             zuora: Default::default(),
             zuora_mrr_plant: None,
+            xero: Default::default(),
             billing: Vec::new(),
         };
         Self {
@@ -883,6 +889,7 @@ impl Generator {
         self.maxio(&people);
         self.chargebee(&people);
         self.zuora();
+        self.xero(&people);
         self.plain_accounts();
         self.finish()
     }
@@ -2098,6 +2105,17 @@ impl Generator {
             o.records.extend(ixs);
         }
         self.out.maxio = data;
+        self.out.billing.extend(terms);
+    }
+
+    /// The Xero organisation ([`crate::xero::seed`]): repeating invoices as its subscriptions.
+    fn xero(&mut self, people: &[Vec<Person>]) {
+        let orgs = self.seed_orgs(people);
+        let (data, terms, records) = crate::xero::seed::seed(self.seed, &orgs, &mut self.out.ledger);
+        for (o, ixs) in self.orgs.iter_mut().zip(records) {
+            o.records.extend(ixs);
+        }
+        self.out.xero = data;
         self.out.billing.extend(terms);
     }
 

@@ -1,5 +1,5 @@
 //! In-process emulators of the Salesforce REST, Zendesk Support, Intercom, Delighted, Freshdesk,
-//! Capsule, JIRA Cloud, Keap, Stripe, Recurly, Maxio (Chargify) and Chargebee APIs, a deterministic messy company spread across them (and a Desk
+//! Capsule, JIRA Cloud, Keap, Stripe, Recurly, Maxio (Chargify), Chargebee, Zuora and Xero APIs, a deterministic messy company spread across them (and a Desk
 //! export), and the ground truth of which record belongs to which account.
 //!
 //! ```no_run
@@ -44,6 +44,7 @@ pub mod recurly;
 pub mod salesforce;
 pub mod stripe;
 pub mod truth;
+pub mod xero;
 pub mod zendesk;
 pub mod zuora;
 
@@ -88,6 +89,7 @@ pub struct SandboxOptions {
     pub maxio: maxio::Options,
     pub chargebee: chargebee::Options,
     pub zuora: zuora::Options,
+    pub xero: xero::Options,
 }
 
 impl SandboxOptions {
@@ -107,6 +109,7 @@ impl SandboxOptions {
         o.maxio.rate_limited = false;
         o.chargebee.rate_limited = false;
         o.zuora.rate_limited = false;
+        o.xero.rate_limited = false;
         o
     }
 }
@@ -131,6 +134,7 @@ pub struct Sandbox {
     pub maxio: maxio::Emulator,
     pub chargebee: chargebee::Emulator,
     pub zuora: zuora::Emulator,
+    pub xero: xero::Emulator,
     clock: Clock,
     /// The planted truth of the company the emulators started with.
     ledger: truth::Ledger,
@@ -156,6 +160,7 @@ impl Sandbox {
             maxio,
             chargebee,
             zuora,
+            xero,
             ..
         } = company;
         Ok(Sandbox {
@@ -173,6 +178,7 @@ impl Sandbox {
             maxio: maxio::Emulator::start(maxio, options.maxio, clock.clone()).await?,
             chargebee: chargebee::Emulator::start(chargebee, options.chargebee, clock.clone()).await?,
             zuora: zuora::Emulator::start(zuora, options.zuora, clock.clone()).await?,
+            xero: xero::Emulator::start(xero, options.xero, clock.clone()).await?,
             clock,
             ledger,
         })
@@ -281,6 +287,7 @@ impl Sandbox {
             (truth::MAXIO, self.maxio.rate_limiter().clone()),
             (truth::CHARGEBEE, self.chargebee.rate_limiter().clone()),
             (truth::ZUORA, self.zuora.rate_limiter().clone()),
+            (truth::XERO, self.xero.rate_limiter().clone()),
         ]
     }
 
@@ -304,6 +311,7 @@ impl Sandbox {
         self.maxio.shutdown().await;
         self.chargebee.shutdown().await;
         self.zuora.shutdown().await;
+        self.xero.shutdown().await;
     }
 }
 
@@ -311,10 +319,9 @@ impl Sandbox {
     /// An `accord.toml` for this sandbox: Salesforce as the System of Record (account id in
     /// `Account_ID__c`, only `Type = 'Customer'` accounts, `Support_ID__c` as the accounts'
     /// `support_account_id`), Zendesk, Desk (its export written to `desk-export/` in `dir`),
-    /// Delighted, Freshdesk, Capsule, JIRA, Keap, Stripe, Recurly (accounts by the code in `Billing_Account_ID__c`, the accounts'
-    /// `billing_account_id`), Maxio, Chargebee (customers by `cf_account_id`, or their id in `Billing_Account_ID__c`; with a `[revenue]` rate table) and Intercom
-    /// `billing_account_id`), Zuora (accounts by `AccountId__c`, then by their `Id` in that same
-    /// `billing_account_id`; with a `[revenue]` rate table) and Intercom
+    /// Delighted, Freshdesk, Capsule, JIRA, Keap, the billing systems (Stripe; Recurly, Chargebee
+    /// and Zuora, whose ids the Salesforce accounts keep in `Billing_Account_ID__c`, the accounts'
+    /// `billing_account_id`; Maxio; Xero; with a `[revenue]` rate table) and Intercom
     /// as sources (Intercom's table last:
     /// tests append settings to it), the
     /// credentials written as secret files in `dir` (with Zendesk's OAuth token, which the config
@@ -335,6 +342,7 @@ impl Sandbox {
         let maxio = self.maxio.credentials();
         let chargebee = self.chargebee.credentials();
         let zuora = self.zuora.credentials();
+        let xero = self.xero.credentials();
         for (name, value) in [
             ("sf_client_id", sf.client_id.as_str()),
             ("sf_client_secret", sf.client_secret.as_str()),
@@ -356,6 +364,9 @@ impl Sandbox {
             ("chargebee_api_key", chargebee.api_key.as_str()),
             ("zuora_client_id", zuora.client_id.as_str()),
             ("zuora_client_secret", zuora.client_secret.as_str()),
+            ("xero_client_id", xero.client_id.as_str()),
+            ("xero_client_secret", xero.client_secret.as_str()),
+            ("xero_refresh_token", xero.refresh_token.as_str()),
         ] {
             std::fs::write(dir.join(name), value)?;
         }
@@ -452,6 +463,14 @@ base_url = "{zuora_url}"
 client_id = {{ file = "zuora_client_id" }}
 client_secret = {{ file = "zuora_client_secret" }}
 {limits}
+[sources.xero]
+kind = "xero"
+base_url = "{xero_url}"
+token_url = "{xero_token_url}"
+client_id = {{ file = "xero_client_id" }}
+client_secret = {{ file = "xero_client_secret" }}
+refresh_token = {{ file = "xero_refresh_token" }}
+{limits}
 [revenue]
 currency = "USD"
 rates = {{ {rates} }}
@@ -479,6 +498,8 @@ access_token = {{ file = "intercom_token" }}
             maxio_url = self.maxio.base_url(),
             chargebee_url = self.chargebee.base_url(),
             zuora_url = self.zuora.base_url(),
+            xero_url = self.xero.base_url(),
+            xero_token_url = self.xero.token_url(),
             rates = billing::RATES.iter().map(|(c, r)| format!("{c} = \"{r}\"")).collect::<Vec<_>>().join(", "),
         ))
     }

@@ -789,6 +789,50 @@ async fn a_full_read_over_http_serves_exactly_the_truths_records() {
         }
     }
 
+    // Xero: a refresh grant, then the sales lists with archived contacts, page by page.
+    let xc = s.xero.credentials();
+    let grant: Value = http
+        .post(s.xero.token_url())
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", xc.client_id.as_str()),
+            ("client_secret", xc.client_secret.as_str()),
+            ("refresh_token", xc.refresh_token.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let xero_token = grant["access_token"].as_str().unwrap().to_owned();
+    for (object, list, query, id) in [
+        ("contacts", "Contacts", "includeArchived=true", "ContactID"),
+        ("invoices", "Invoices", "where=Type%3D%3D%22ACCREC%22", "InvoiceID"),
+        ("payments", "Payments", "where=PaymentType%3D%3D%22ACCRECPAYMENT%22", "PaymentID"),
+        ("repeating_invoices", "RepeatingInvoices", "where=Type%3D%3D%22ACCREC%22", "RepeatingInvoiceID"),
+    ] {
+        for page in 1.. {
+            let url = format!("{}/api.xro/2.0/{list}?{query}&page={page}&pageSize=1000", s.xero.base_url());
+            let body: Value = http
+                .get(&url)
+                .bearer_auth(&xero_token)
+                .header("xero-tenant-id", crate::xero::TENANT_ID)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            for r in body[list].as_array().unwrap() {
+                seen.insert(RecordKey::new("xero", static_object(object), r[id].as_str().unwrap()));
+            }
+            if body["pagination"]["pageCount"].as_u64().is_none_or(|n| page >= n) {
+                break;
+            }
+        }
+    }
+
     let expected: BTreeSet<RecordKey> = truth.records.keys().cloned().collect();
     assert_eq!(seen.len(), expected.len());
     assert!(seen == expected, "served records differ from the truth's");

@@ -52,6 +52,8 @@
 //! | `chargebee/subscriptions`, `chargebee/invoices` | `parent customer_id → customers` |
 //! | `zuora/accounts` | `field AccountId__c`, `native_id Id via billing_account_id` (the Zuora plug-in for Salesforce's `Account.Id` in `Billing_Account_ID__c`) |
 //! | `zuora/subscriptions`, `zuora/invoices` | `parent AccountId → accounts` |
+//! | `xero/contacts` | `field AccountNumber`, `email EmailAddress` |
+//! | `xero/invoices`, `xero/payments`, `xero/repeating_invoices` | `parent Contact.ContactID` / `Invoice.Contact.ContactID → contacts` |
 //! | `jira/issues` | `field fields_by_name["Account ID"]`, `support_id fields_by_name["Support ID"]` (the Salesforce account's `Support_ID__c` is its `support_account_id`) |
 //!
 //! # What accord must answer
@@ -134,10 +136,11 @@ pub const RECURLY: &str = "recurly";
 pub const MAXIO: &str = "maxio";
 pub const CHARGEBEE: &str = "chargebee";
 pub const ZUORA: &str = "zuora";
+pub const XERO: &str = "xero";
 
 /// The objects the sandbox serves, System of Record first. A reading order for a config at most:
 /// the truth does not depend on it.
-pub const OBJECTS: [(&str, &str); 36] = [
+pub const OBJECTS: [(&str, &str); 40] = [
     (SALESFORCE, "Account"),
     (SALESFORCE, "Contact"),
     (SALESFORCE, "Case"),
@@ -174,6 +177,10 @@ pub const OBJECTS: [(&str, &str); 36] = [
     (ZUORA, "accounts"),
     (ZUORA, "subscriptions"),
     (ZUORA, "invoices"),
+    (XERO, "contacts"),
+    (XERO, "invoices"),
+    (XERO, "payments"),
+    (XERO, "repeating_invoices"),
 ];
 
 /// accord's rejection reason codes.
@@ -521,6 +528,16 @@ pub(crate) mod rules {
     /// Zuora subscriptions and invoices: through their account.
     pub fn zuora_child(account: Option<Key>) -> Vec<Step> {
         steps([("parent", account)])
+    }
+
+    /// Xero contacts: by `AccountNumber` (our account id), then by `EmailAddress`.
+    pub fn xero_contact(account_number: Option<Key>, email: Option<Key>) -> Vec<Step> {
+        steps([("field", account_number), ("email", email)])
+    }
+
+    /// Xero invoices, payments and repeating invoices: through their contact.
+    pub fn xero_child(contact: Option<Key>) -> Vec<Step> {
+        steps([("parent", contact)])
     }
 }
 

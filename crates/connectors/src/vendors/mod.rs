@@ -15,5 +15,6 @@ pub mod maxio;
 pub mod recurly;
 pub mod salesforce;
 pub mod stripe;
+pub mod xero;
 pub mod zendesk;
 pub mod zuora;

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::{
     CAPSULE, CHARGEBEE, DELIGHTED, FRESHDESK, FRESHDESK_HTTP, INTERCOM, JIRA, KEAP, MAXIO, RECURLY, SALESFORCE, STRIPE,
-    Vendor, ZENDESK, ZUORA, connector, expected, options, read, sandbox, set, try_read,
+    Vendor, XERO, ZENDESK, ZUORA, connector, expected, options, read, sandbox, set, try_read,
 };
 
 /// Intercom with the connector's default page size (150), for the paging cases.
@@ -1087,4 +1087,64 @@ async fn zuora_cancellations_are_tombstones_tokens_refresh_and_charges_price_sub
     let new = seg2.iter().find(|c| b["billed_unit_amount"].as_i64() == Some(c.price)).unwrap();
     assert_eq!(b["billed_from"].as_str().map(str::to_owned), Some(new.effective_start.format("%Y-%m-%d").to_string()));
     assert_eq!(b["billed_quantity"].as_i64(), Some(new.quantity));
+}
+
+/// Xero's 5,000 calls a day: a sync that would exceed the budget stops cleanly at the refusal
+/// (a 429 with `X-Rate-Limit-Problem: day`), keeps the cursor of its last page, says when it can
+/// resume, refuses again while the budget is spent, and after the reset continues from that
+/// cursor with no gap and no duplicate.
+#[tokio::test]
+async fn xero_a_sync_past_the_daily_budget_stops_keeps_its_checkpoint_and_resumes_after_the_reset() {
+    let sb = sandbox(&XERO, options()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let c = connector(&sb, &XERO, dir.path(), "");
+    let (live, _) = expected(&sb, &XERO, "contacts");
+    let first = read(c.as_ref(), "contacts", None, Some(1)).await;
+    assert!(first.ids.len() < live.len(), "the list spans pages");
+    // One call left today: the next page is read, the one after is refused.
+    sb.xero.set_day_remaining(1);
+    let cut = try_read(c.as_ref(), "contacts", first.cursor.clone(), false, None).await;
+    let error = cut.error.clone().expect("the day's limit ends the read");
+    assert!(error.contains("daily limit") && error.contains("resumes") && error.contains("Retry-After"), "{error}");
+    assert_eq!(cut.ids.len(), 5, "the page the last call paid for is delivered");
+    let checkpoint = cut.cursor.clone().expect("the last page's cursor is kept");
+    // A sync started while the budget is spent stops at once, with nothing read.
+    let refused = try_read(c.as_ref(), "contacts", Some(checkpoint.clone()), false, None).await;
+    assert!(refused.error.is_some_and(|e| e.contains("daily limit")) && refused.ids.is_empty());
+    sb.xero.reset_day();
+    let rest = read(c.as_ref(), "contacts", Some(checkpoint), None).await;
+    let mut all = first.ids.clone();
+    all.extend(cut.ids.iter().cloned());
+    all.extend(rest.ids.iter().cloned());
+    assert_eq!(set(&all), live, "no gap across the stop");
+    assert_eq!(all.len(), live.len(), "no duplicate across the stop");
+}
+
+/// Xero never deletes: an archived contact and a voided invoice come back in the next
+/// incremental pass as records whose status says so, never as tombstones; amounts are exact.
+#[tokio::test]
+async fn xero_archived_contacts_and_voided_invoices_are_status_changes() {
+    let sb = sandbox(&XERO, options()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let c = connector(&sb, &XERO, dir.path(), "");
+    let (contacts, cursor) = records(c.as_ref(), "contacts", None).await;
+    assert!(contacts.iter().any(|r| r["ContactStatus"] == "ARCHIVED"), "archived contacts are listed");
+    let (invoices, invoice_cursor) = records(c.as_ref(), "invoices", None).await;
+    assert!(invoices.iter().all(|i| i["Type"] == "ACCREC"), "sales invoices only");
+    let some = invoices.iter().find(|i| i["CurrencyCode"] == "JPY" || i["CurrencyCode"] == "USD").unwrap();
+    assert!(some["accord"]["amount"].is_string(), "{some}");
+    sb.clock().advance(chrono::Duration::days(1));
+    let id =
+        contacts.iter().find(|r| r["ContactStatus"] == "ACTIVE").unwrap()["ContactID"].as_str().unwrap().to_owned();
+    sb.xero.archive_contact(&id).unwrap();
+    let inv = invoices[0]["InvoiceID"].as_str().unwrap().to_owned();
+    sb.xero.update_invoice(&inv, |i| i.status = "VOIDED".into()).unwrap();
+    sb.clock().advance(chrono::Duration::seconds(5));
+    let again = read(c.as_ref(), "contacts", Some(cursor.clone()), None).await;
+    assert!(again.deleted.is_empty() && again.ids.contains(&id), "{:?}", again.ids);
+    let (changed, _) = records(c.as_ref(), "contacts", Some(cursor)).await;
+    assert_eq!(changed.iter().find(|r| r["ContactID"] == id.as_str()).unwrap()["ContactStatus"], "ARCHIVED");
+    let (changed, _) = records(c.as_ref(), "invoices", Some(invoice_cursor)).await;
+    let voided = changed.iter().find(|r| r["InvoiceID"] == inv.as_str()).unwrap();
+    assert_eq!(voided["accord"]["status"], "voided");
 }

@@ -225,6 +225,7 @@ const SOR_LAST: &[&str] = &[
     "maxio",
     "chargebee",
     "zuora",
+    "xero",
     "salesforce",
 ];
 
