@@ -10,9 +10,15 @@ use std::sync::Arc;
 
 use accord_core::rule::AccountIdField;
 use accord_core::{AccountId, KeySpace, TriedKey};
+use compact_str::CompactString;
 use foldhash::fast::RandomState;
+use smallvec::SmallVec;
 
 type Map<K, V> = HashMap<K, V, RandomState>;
+/// A lookup key. Keys up to 24 bytes (account ids, most native ids) are stored inline in the
+/// table's slot, so comparing one does not chase a pointer: with 100,000 accounts a lookup is then
+/// one cache miss instead of two (measured by `cargo bench --bench link`).
+type Key = CompactString;
 
 /// Whether an account can receive links.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,9 +77,10 @@ pub struct RecordLink {
     pub organization: Option<Arc<str>>,
 }
 
-/// Accounts referenced by a key, with how many entries reference each.
+/// Accounts referenced by a key, with how many entries reference each. Almost every key names one
+/// account, kept inline in the table's slot (no pointer to chase on a lookup).
 #[derive(Debug, Clone, Default)]
-struct Refs(Vec<(AccountId, u32)>);
+struct Refs(SmallVec<[(AccountId, u32); 1]>);
 
 impl Refs {
     fn add(&mut self, id: &AccountId) {
@@ -95,11 +102,11 @@ impl Refs {
     }
 }
 
-fn add_ref(map: &mut Map<Box<str>, Refs>, key: &str, id: &AccountId) {
+fn add_ref(map: &mut Map<Key, Refs>, key: &str, id: &AccountId) {
     map.entry(key.into()).or_default().add(id);
 }
 
-fn remove_ref(map: &mut Map<Box<str>, Refs>, key: &str, id: &AccountId) {
+fn remove_ref(map: &mut Map<Key, Refs>, key: &str, id: &AccountId) {
     if let Some(r) = map.get_mut(key) {
         r.remove(id);
         if r.0.is_empty() {
@@ -111,23 +118,23 @@ fn remove_ref(map: &mut Map<Box<str>, Refs>, key: &str, id: &AccountId) {
 /// All lookup tables of a hub.
 #[derive(Debug, Default)]
 pub struct LinkIndex {
-    accounts: Map<Box<str>, AccountEntry>,
+    accounts: Map<Key, AccountEntry>,
     /// SOR records excluded by the filter that are not accounts, by account id, with their
     /// account-field ids (so a record reaching one through `crm_account_id` hears it is filtered).
-    filtered: Map<Box<str>, AccountEntry>,
+    filtered: Map<Key, AccountEntry>,
     /// The native id of the SOR record behind each filtered mark → its account id.
-    filtered_origins: Map<Box<str>, Box<str>>,
-    lower: Map<Box<str>, Refs>,
+    filtered_origins: Map<Key, Key>,
+    lower: Map<Key, Refs>,
     /// Accounts by near key (trimmed, no zero fraction): the near-miss hints' candidates.
-    near: Map<Box<str>, Refs>,
-    account_fields: [Map<Box<str>, Refs>; 3],
+    near: Map<Key, Refs>,
+    account_fields: [Map<Key, Refs>; 3],
     /// Id maps by name (`source/object`): native id → the record's link.
-    maps: Map<Box<str>, Map<Box<str>, RecordLink>>,
-    emails: Map<Box<str>, Refs>,
-    users: Map<Box<str>, Refs>,
-    domains: Map<Box<str>, Refs>,
+    maps: Map<Key, Map<Key, RecordLink>>,
+    emails: Map<Key, Refs>,
+    users: Map<Key, Refs>,
+    domains: Map<Key, Refs>,
     /// By object (`source/object`): organization id → the accounts of the linked records naming it.
-    children: Map<Box<str>, Map<Box<str>, Refs>>,
+    children: Map<Key, Map<Key, Refs>>,
     /// Explicit domain entries, so a website change does not remove them.
     explicit_domains: Vec<(String, AccountId)>,
 }
@@ -281,7 +288,7 @@ impl LinkIndex {
     fn unfilter(&mut self, id: &str, changed: &mut Vec<TriedKey>) -> bool {
         match self.filtered.remove(id) {
             Some(old) => {
-                self.filtered_origins.retain(|_, a| a.as_ref() != id);
+                self.filtered_origins.retain(|_, a| a.as_str() != id);
                 self.unindex_fields(&old, changed);
                 true
             }
