@@ -68,6 +68,10 @@ struct Figures {
     p50_ms: f64,
     p99_ms: f64,
     parse_rate: f64,
+    /// CPU time of the whole process (server and client) per event, in microseconds.
+    cpu_us: f64,
+    /// CPU time of the one thread that commits every request's events, per event.
+    commit_us: f64,
 }
 
 fn run_once(n_batches: usize, connections: usize) -> Figures {
@@ -134,6 +138,10 @@ api_key = {{ file = "send" }}
     let payloads = Arc::new(batches(n_batches));
     let warmup = 5.min(n_batches);
     let url = format!("http://{addr}/v1/bench-auth/bench-send");
+    let (cpu_before, commit_before) = (
+        accord_bench::process_cpu_secs().unwrap_or(f64::NAN),
+        accord_bench::threads_cpu_secs("accord-ingest").unwrap_or(f64::NAN),
+    );
     let start = Instant::now();
     let latencies = rt.block_on(async {
         let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
@@ -165,6 +173,8 @@ api_key = {{ file = "send" }}
         all
     });
     let elapsed = start.elapsed();
+    let cpu = accord_bench::process_cpu_secs().unwrap_or(f64::NAN) - cpu_before;
+    let commit = accord_bench::threads_cpu_secs("accord-ingest").unwrap_or(f64::NAN) - commit_before;
     let mut latencies = latencies;
     latencies.sort();
     let events = n_batches * BATCH;
@@ -190,6 +200,8 @@ api_key = {{ file = "send" }}
         p50_ms: percentile(&latencies, 0.50).as_secs_f64() * 1e3,
         p99_ms: percentile(&latencies, 0.99).as_secs_f64() * 1e3,
         parse_rate,
+        cpu_us: cpu * 1e6 / events as f64,
+        commit_us: commit * 1e6 / events as f64,
     }
 }
 
@@ -214,5 +226,13 @@ fn main() {
     println!(
         "events ({backend}): serde_json alone parses the same lines at {parse_rate:.0} events/s; the Event API reaches {:.1}% of that",
         100.0 * rate / parse_rate
+    );
+    // CPU time is steadier than wall-clock time on a busy machine: the commit thread is serial, so
+    // its microseconds per event bound the rate an idle core could sustain.
+    let commit_us = m(|f| f.commit_us);
+    println!(
+        "events ({backend}): CPU per event {:.2} us (whole process, client included); commit thread {commit_us:.2} us, a ceiling of {:.0} events/s (medians of {n})",
+        m(|f| f.cpu_us),
+        1e6 / commit_us
     );
 }

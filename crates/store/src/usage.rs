@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use accord_core::{FieldValue, ObjectKind};
+use compact_str::CompactString;
 use serde::Serialize;
 
 use crate::model::RecordRow;
@@ -39,16 +40,21 @@ impl Grain {
     }
 }
 
-/// One rollup row's key. Empty strings stand for "not given".
+/// The text of a usage key: ids and names up to 24 bytes are inline, so building a key per event,
+/// comparing keys and cloning them into the pending usage allocates nothing for the usual short ids.
+pub type KeyText = CompactString;
+
+/// One rollup row's key, its fields in the order of the table's primary key (so a flush writes the
+/// rows in key order and the b-tree's cursor moves forward). Empty strings stand for "not given".
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RollupKey {
-    pub account_id: String,
     pub grain: Grain,
     pub bucket: i64,
-    pub user_id: String,
-    pub product: String,
-    pub module: String,
-    pub feature: String,
+    pub account_id: KeyText,
+    pub user_id: KeyText,
+    pub product: KeyText,
+    pub module: KeyText,
+    pub feature: KeyText,
 }
 
 /// What a rollup row accumulates.
@@ -75,26 +81,26 @@ impl RollupValues {
 /// One session of an account.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SessionKey {
-    pub account_id: String,
-    pub session_id: String,
+    pub account_id: KeyText,
+    pub session_id: KeyText,
 }
 
 /// One daily row's key: the hourly key without its user, at the day's start.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct DailyKey {
-    pub account_id: String,
+    pub account_id: KeyText,
     pub day: i64,
-    pub product: String,
-    pub module: String,
-    pub feature: String,
+    pub product: KeyText,
+    pub module: KeyText,
+    pub feature: KeyText,
 }
 
 /// A user active in an account on a day (the day's start).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct DailyUser {
-    pub account_id: String,
+    pub account_id: KeyText,
     pub day: i64,
-    pub user_id: String,
+    pub user_id: KeyText,
 }
 
 /// Everything a set of new events adds.
@@ -108,14 +114,14 @@ pub struct UsageDelta {
     /// ... and their users per day (`usage_daily_users`).
     pub daily_users: BTreeSet<DailyUser>,
     /// New events per (account, source, object): the account's event counts (`event_counts`).
-    pub counts: BTreeMap<(String, String, String), i64>,
+    pub counts: BTreeMap<(KeyText, KeyText, KeyText), i64>,
 }
 
 impl UsageDelta {
     /// Adds one newly stored event (a record of kind `event`).
     pub fn add(&mut self, event: &RecordRow) {
         debug_assert_eq!(event.kind, ObjectKind::Event);
-        let text = |name: &str| event.field(name).as_text().unwrap_or_default().to_owned();
+        let text = |name: &str| KeyText::from(event.field(name).as_text().unwrap_or_default());
         let number = |name: &str| match event.field(name) {
             FieldValue::Float(f) if f.is_finite() => *f,
             FieldValue::Int(i) => *i as f64,
@@ -136,8 +142,11 @@ impl UsageDelta {
         let grain = Grain::Hour;
         let bucket = grain.bucket(ms);
         let day = Grain::Day.bucket(ms);
-        let account_id = event.account_id.to_string();
-        *self.counts.entry((account_id.clone(), event.key.source.clone(), event.key.object.clone())).or_default() += 1;
+        let account_id = KeyText::from(event.account_id.as_str());
+        *self
+            .counts
+            .entry((account_id.clone(), event.key.source.as_str().into(), event.key.object.as_str().into()))
+            .or_default() += 1;
         let daily = DailyKey {
             account_id: account_id.clone(),
             day,
@@ -149,7 +158,7 @@ impl UsageDelta {
         if !user.is_empty() {
             self.daily_users.insert(DailyUser { account_id: account_id.clone(), day, user_id: user.clone() });
         }
-        let key = RollupKey { account_id: account_id.clone(), grain, bucket, user_id: user, product, module, feature };
+        let key = RollupKey { grain, bucket, account_id: account_id.clone(), user_id: user, product, module, feature };
         self.rollups.entry(key).or_default().add(&values);
         if !session.is_empty() {
             self.sessions
@@ -275,10 +284,18 @@ impl PendingUsage {
         if !force && !self.due() {
             return None;
         }
-        // A quarter of what waits, at least: should the writes bring more than a slice each, the
-        // slices grow with the backlog instead of the backlog growing until one write takes it all.
-        let pending_rows: usize = self.by_entry.values().map(|e| rows_of(&e.0)).sum();
-        let limit = if force { usize::MAX } else { FLUSH_ROWS_PER_WRITE.max(pending_rows / 4) };
+        // A bounded slice, so no request's commit waits for a second's worth of rollups: while the
+        // oldest entry is due, every write takes one, which keeps pace with any rate of commits.
+        // Only when the pending usage outgrows its memory bound do the slices grow with it (a
+        // quarter of what waits), trading latency for memory.
+        let limit = if force {
+            usize::MAX
+        } else if self.events > 4 * FLUSH_EVENTS {
+            let pending_rows: usize = self.by_entry.values().map(|e| rows_of(&e.0)).sum();
+            FLUSH_ROWS_PER_WRITE.max(pending_rows / 4)
+        } else {
+            FLUSH_ROWS_PER_WRITE
+        };
         let mut taken = Vec::new();
         let mut rows = 0;
         self.unconfirmed = Default::default();

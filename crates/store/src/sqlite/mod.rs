@@ -1,5 +1,6 @@
 //! The embedded SQLite backend: one file, WAL, one writer connection and a small reader pool.
 
+mod checkpoint;
 mod lock;
 mod rows;
 mod web;
@@ -53,6 +54,8 @@ pub struct SqliteStore {
     pending: Mutex<PendingUsage>,
     /// Set for `sqlite://:memory:`: a private temporary file removed on drop.
     temporary: bool,
+    /// Copies the WAL back into the database; `None` only while the store is dropped.
+    checkpointer: Option<checkpoint::Checkpointer>,
 }
 
 impl Drop for SqliteStore {
@@ -60,6 +63,7 @@ impl Drop for SqliteStore {
         if let Err(e) = self.flush_usage() {
             tracing::warn!(error = %e, "could not write the last usage rollups; the next run rolls them up from the events");
         }
+        drop(self.checkpointer.take());
         if self.temporary {
             for suffix in ["", "-wal", "-shm"] {
                 let _ = std::fs::remove_file(format!("{}{suffix}", self.path.display()));
@@ -78,8 +82,9 @@ fn open_connection(path: &Path) -> Result<Connection> {
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     conn.pragma_update(None, "cache_size", -32_000)?;
-    // Checkpoint the WAL every 4,000 pages (32 MiB) instead of 1,000: fewer, larger checkpoints.
-    conn.pragma_update(None, "wal_autocheckpoint", 4_000)?;
+    // The WAL is copied back by the store's checkpoint thread (see `checkpoint`); a commit does it
+    // itself only should the WAL reach 32,000 pages (256 MiB), if that thread falls behind.
+    conn.pragma_update(None, "wal_autocheckpoint", 32_000)?;
     conn.set_prepared_statement_cache_capacity(128);
     Ok(conn)
 }
@@ -100,12 +105,14 @@ impl SqliteStore {
                 .map_err(|e| StoreError::Invalid(format!("cannot create folder {}: {e}", dir.display())))?;
         }
         let writer = open_connection(&path)?;
+        let checkpointer = Some(checkpoint::Checkpointer::start(&path)?);
         Ok(Self {
             path,
             writer: Mutex::new(writer),
             readers: Mutex::new(Vec::new()),
             pending: Mutex::new(PendingUsage::default()),
             temporary,
+            checkpointer,
         })
     }
 
@@ -1574,13 +1581,13 @@ fn apply_usage(tx: &rusqlite::Transaction<'_>, usage: &UsageDelta) -> Result<()>
     )?;
     for (k, v) in &usage.rollups {
         st.execute(params![
-            k.account_id,
+            k.account_id.as_str(),
             k.grain.code(),
             k.bucket,
-            k.user_id,
-            k.product,
-            k.module,
-            k.feature,
+            k.user_id.as_str(),
+            k.product.as_str(),
+            k.module.as_str(),
+            k.feature.as_str(),
             v.events,
             v.total,
             v.time_spent,
@@ -1596,11 +1603,11 @@ fn apply_usage(tx: &rusqlite::Transaction<'_>, usage: &UsageDelta) -> Result<()>
     )?;
     for (k, v) in &usage.daily {
         st.execute(params![
-            k.account_id,
+            k.account_id.as_str(),
             k.day,
-            k.product,
-            k.module,
-            k.feature,
+            k.product.as_str(),
+            k.module.as_str(),
+            k.feature.as_str(),
             v.events,
             v.total,
             v.time_spent,
@@ -1610,7 +1617,7 @@ fn apply_usage(tx: &rusqlite::Transaction<'_>, usage: &UsageDelta) -> Result<()>
     let mut st =
         tx.prepare_cached("INSERT OR IGNORE INTO usage_daily_users (account_id, day, user_id) VALUES (?1, ?2, ?3)")?;
     for u in &usage.daily_users {
-        st.execute(params![u.account_id, u.day, u.user_id])?;
+        st.execute(params![u.account_id.as_str(), u.day, u.user_id.as_str()])?;
     }
     let mut st = tx.prepare_cached(
         "INSERT INTO usage_session_starts (account_id, session_id, first_hour) VALUES (?1, ?2, ?3)
@@ -1618,14 +1625,14 @@ fn apply_usage(tx: &rusqlite::Transaction<'_>, usage: &UsageDelta) -> Result<()>
          WHERE excluded.first_hour < first_hour",
     )?;
     for (k, hour) in &usage.sessions {
-        st.execute(params![k.account_id, k.session_id, hour])?;
+        st.execute(params![k.account_id.as_str(), k.session_id.as_str(), hour])?;
     }
     let mut st = tx.prepare_cached(
         "INSERT INTO event_counts (account_id, source, object, events) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (account_id, source, object) DO UPDATE SET events = events + excluded.events",
     )?;
     for ((account_id, source, object), n) in &usage.counts {
-        st.execute(params![account_id, source, object, n])?;
+        st.execute(params![account_id.as_str(), source.as_str(), object.as_str(), n])?;
     }
     Ok(())
 }
