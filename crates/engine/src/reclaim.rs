@@ -1,4 +1,4 @@
-//! Freeing committed pages off the thread that commits. A page of 10,000 records is some 100,000
+//! Freeing committed pages off the thread that commits. A page of 5,000 file rows is some 50,000
 //! allocations (JSON trees, strings); freeing them took a tenth of the commit thread's time in a
 //! 1,000,000-row import, and the commit thread is the import's bottleneck while the other core
 //! waits. So the committed batch goes to one helper thread that drops it. The channel is bounded:
@@ -10,7 +10,7 @@ use std::sync::mpsc::{SyncSender, sync_channel};
 type Garbage = Box<dyn Send>;
 
 /// Pages in flight to the helper at most.
-const IN_FLIGHT: usize = 2;
+const IN_FLIGHT: usize = 1;
 
 fn helper() -> Option<&'static SyncSender<Garbage>> {
     static HELPER: OnceLock<Option<SyncSender<Garbage>>> = OnceLock::new();
