@@ -97,6 +97,10 @@ pub enum ConnectorError {
     Config(#[from] ConfigError),
     #[error("{0}")]
     Fatal(String),
+    /// The vendor refused a write for its value or its record (a validation error, a unique
+    /// value another record holds): sending it again would be refused again.
+    #[error("refused: {0}")]
+    Refused(String),
 }
 
 /// A stream of pages for one object.

@@ -5,7 +5,10 @@
 //! "done": bool, "queryLocator": "..."}` with up to `batchSize` rows a call (1–2,000, 2,000 by
 //! default). The queries parse as Zuora's do (see `zoql`); objects `Account` (with the custom
 //! field `AccountId__c`), `Subscription`, `RatePlan`, `RatePlanCharge`, `Invoice`,
-//! `InvoiceItem`. A refusal is Zuora's body `{"Errors": [{"Code", "Message"}], "Success":
+//! `InvoiceItem`. `PUT /v1/accounts/{account-key}` changes an account's `name` and
+//! `AccountId__c` and answers `{"success": true}` without the account; an unknown field or key
+//! is refused with HTTP 200 and `{"success": false, "reasons": [{"code", "message"}]}`, the
+//! shape of Zuora's newer calls. A query's refusal is Zuora's body `{"Errors": [{"Code", "Message"}], "Success":
 //! false}`; a missing, unknown or expired token is 401 `{"message": "Authentication error"}`.
 //!
 //! Limits: requests per minute per tenant (`RateLimit-Limit`, `-Remaining`, `-Reset` in

@@ -25,6 +25,11 @@
 //! read before it are committed with their cursors, so the next sync after the reset continues
 //! from the last one: no gap and no repeat.
 //!
+//! Write-back: `accord propagate` fills the `AccountNumber` of contacts linked by email
+//! (`updateContact`, `POST /Contacts/{ContactID}`, the answer the contact, read back), after
+//! `/connections` names the organisation. Xero refuses an account number another contact has
+//! (400 `ValidationException`): the write is reported refused, with Xero's reason.
+//!
 //! MRR: Xero has no subscriptions. Each sales repeating invoice is read as one: its `Schedule`
 //! (`Unit` WEEKLY or MONTHLY, every `Period` of them; 12 months is a year) is the interval, the
 //! sum of its line items' `UnitAmount` × `Quantity` (before tax and line discounts) the price,
@@ -184,8 +189,46 @@ impl Vendor for XeroRules {
             let wait = retry_after(headers).unwrap_or(Duration::from_secs(1));
             return Verdict::RateLimited(wait.max(Duration::from_millis(100)));
         }
+        if status == StatusCode::BAD_REQUEST
+            && let Some(why) = validation_errors(body)
+        {
+            return Verdict::Fatal(format!("HTTP 400: {why}"));
+        }
         default_verdict(status, headers, body)
     }
+}
+
+/// A 400's `{"Type": "ValidationException", "Message", "Elements": [{"ValidationErrors":
+/// [{"Message"}]}]}` in a few words: the validation messages (the reason a write is refused).
+pub fn validation_errors(body: &[u8]) -> Option<String> {
+    let v: Value = serde_json::from_slice(body).ok()?;
+    let kind = v.get("Type").and_then(Value::as_str)?;
+    let messages: Vec<&str> = v
+        .get("Elements")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.get("ValidationErrors").and_then(Value::as_array))
+        .flatten()
+        .filter_map(|m| m.get("Message").and_then(Value::as_str))
+        .collect();
+    let message = v.get("Message").and_then(Value::as_str).unwrap_or_default();
+    Some(if messages.is_empty() { format!("{kind}: {message}") } else { format!("{kind}: {}", messages.join("; ")) })
+}
+
+/// Reads `/connections` once and keeps the organisation to name (see `pick_tenant`).
+async fn ensure_tenant(
+    client: &HttpClient,
+    tenant: &Tenant,
+    wanted: Option<&str>,
+    stats: &mut FetchStats,
+) -> Result<(), ConnectorError> {
+    if tenant.0.get().is_none() {
+        let connections = client.fetch(&RequestSpec::get("/connections"), stats).await?;
+        let id = pick_tenant(&connections, wanted).map_err(ConnectorError::Fatal)?;
+        let _ = tenant.0.set(id);
+    }
+    Ok(())
 }
 
 /// Builds a Xero source.
@@ -222,8 +265,9 @@ pub fn connector(
     let tenant = Tenant::default();
     let mut streams = streams::streams(&tenant, s.page_size.clamp(1, 1000), s.reconcile_every.0);
     apply_overrides(name, &mut streams, &source.objects)?;
+    let writes = vec![streams::contact_account_number(&tenant)];
     Ok(XeroConnector {
-        inner: HttpConnector::new("xero", client, streams),
+        inner: HttpConnector::new("xero", client, streams).with_writes(writes),
         tenant,
         wanted: s.tenant_id.clone(),
         day_remaining,
@@ -255,6 +299,10 @@ impl Connector for XeroConnector {
         self.inner.objects()
     }
 
+    fn write_back(&self) -> Option<&dyn crate::WriteBack> {
+        Some(self)
+    }
+
     fn open_stream(&self, object: &str, cursor: Option<Value>, full: bool) -> Result<Box<dyn Stream>, ConnectorError> {
         Ok(Box::new(XeroStream {
             inner: self.inner.open_stream(object, cursor, full)?,
@@ -262,6 +310,58 @@ impl Connector for XeroConnector {
             tenant: self.tenant.clone(),
             wanted: self.wanted.clone(),
         }))
+    }
+}
+
+/// The HTTP connector's write-back, once the organisation to name is known (a `propagate` run
+/// reads no page before its first write).
+impl crate::WriteBack for XeroConnector {
+    fn writable_field(&self, object: &str) -> Option<&accord_core::FieldPath> {
+        self.writes().writable_field(object)
+    }
+
+    fn current<'a>(
+        &'a self,
+        object: &'a str,
+        native_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<String>, ConnectorError>> {
+        Box::pin(async move {
+            self.tenant_known().await?;
+            self.writes().current(object, native_id).await
+        })
+    }
+
+    fn write<'a>(&'a self, object: &'a str, native_id: &'a str, value: &'a str) -> BoxFuture<'a, Result<String, ConnectorError>> {
+        Box::pin(async move {
+            self.tenant_known().await?;
+            self.writes().write(object, native_id, value).await
+        })
+    }
+
+    fn can_create(&self, _object: &str) -> bool {
+        false
+    }
+
+    fn find<'a>(&'a self, object: &'a str, _account_id: &'a str) -> BoxFuture<'a, Result<Option<String>, ConnectorError>> {
+        Box::pin(async move { Err(ConnectorError::Fatal(format!("xero cannot create {object}"))) })
+    }
+
+    fn create<'a>(
+        &'a self,
+        object: &'a str,
+        _account: &'a crate::NewRecord,
+    ) -> BoxFuture<'a, Result<String, ConnectorError>> {
+        Box::pin(async move { Err(ConnectorError::Fatal(format!("xero cannot create {object}"))) })
+    }
+}
+
+impl XeroConnector {
+    fn writes(&self) -> &dyn crate::WriteBack {
+        &self.inner
+    }
+
+    async fn tenant_known(&self) -> Result<(), ConnectorError> {
+        ensure_tenant(self.inner.client(), &self.tenant, self.wanted.as_deref(), &mut FetchStats::default()).await
     }
 }
 
@@ -276,11 +376,7 @@ struct XeroStream {
 impl XeroStream {
     async fn page(&mut self) -> Result<Option<Page>, ConnectorError> {
         let mut stats = FetchStats::default();
-        if self.tenant.0.get().is_none() {
-            let connections = self.client.fetch(&RequestSpec::get("/connections"), &mut stats).await?;
-            let id = pick_tenant(&connections, self.wanted.as_deref()).map_err(ConnectorError::Fatal)?;
-            let _ = self.tenant.0.set(id);
-        }
+        ensure_tenant(&self.client, &self.tenant, self.wanted.as_deref(), &mut stats).await?;
         let Some(mut page) = self.inner.next_page().await? else { return Ok(None) };
         for item in &mut page.items {
             if let Item::Record(raw) = item {
