@@ -219,7 +219,8 @@ pub fn apply(
             Ok((status, answer)) => (status, answer),
             Err(e) => {
                 applied.errors.insert(format!("{}/{}/{}", upgrade.key.source, object, native_id), e.to_string());
-                let status = if matches!(e, accord_connectors::ConnectorError::Refused(_)) { "refused" } else { "failed" };
+                let status =
+                    if matches!(e, accord_connectors::ConnectorError::Refused(_)) { "refused" } else { "failed" };
                 (status, e.to_string())
             }
         };

@@ -193,7 +193,9 @@ impl crate::WriteBack for HttpConnector {
             };
             let (proof, read_again) = match def.confirm {
                 Confirm::Answer => (answer, false),
-                Confirm::ReadBack => (self.client.fetch(&(def.read)(native_id), &mut FetchStats::default()).await?, true),
+                Confirm::ReadBack => {
+                    (self.client.fetch(&(def.read)(native_id), &mut FetchStats::default()).await?, true)
+                }
             };
             let stored = def.read_value.get(&proof).and_then(|v| accord_core::id::key_text(v).ok().flatten());
             match (stored, read_again) {

@@ -544,7 +544,11 @@ fn apply_around_one(
     let applied = propagate::apply(&f.hub, &plan, &Quiet, f.rt.handle()).unwrap();
     let n = want[0].len() as u64;
     let (conflicts, refused) = if expect == Disturbed::Conflict { (1, 0) } else { (0, 1) };
-    assert_eq!((applied.written, applied.conflicts, applied.refused, applied.failed), (n - 1, conflicts, refused, 0), "{applied:?}");
+    assert_eq!(
+        (applied.written, applied.conflicts, applied.refused, applied.failed),
+        (n - 1, conflicts, refused, 0),
+        "{applied:?}"
+    );
     let history = f.hub.store.propagation_history(1000).unwrap();
     let entry = history.iter().find(|e| e.key == first.key).expect("the disturbed record is audited");
     let status = if expect == Disturbed::Conflict { "conflict" } else { "refused" };
@@ -562,7 +566,11 @@ fn apply_around_one(
     let expected_left: Vec<&str> = if expect == Disturbed::Refused { vec![&first.key.native_id] } else { vec![] };
     assert_eq!(left, expected_left, "only a refused record stays to upgrade");
     let second = propagate::apply(&f.hub, &again, &Quiet, f.rt.handle()).unwrap();
-    assert_eq!((second.written, second.refused, second.failed), (0, refused, 0), "a second apply writes nothing: {second:?}");
+    assert_eq!(
+        (second.written, second.refused, second.failed),
+        (0, refused, 0),
+        "a second apply writes nothing: {second:?}"
+    );
     (first.key.native_id, answer)
 }
 
@@ -578,7 +586,8 @@ fn zuora_accounts_linked_by_their_id_get_their_custom_field_read_back() {
     assert!(want[0].len() >= 2, "the company has Zuora accounts linked by their id only: {want:?}");
     let zuora = &f.sandbox.zuora;
     let disturb = |id: &str, _: &str| zuora.update_account(id, |a| a.account_id_c = Some("crm-7731".into())).unwrap();
-    let (taken, answer) = apply_around_one(&f, "zuora", "accounts", ObjectKind::Organization, &want, disturb, Disturbed::Conflict);
+    let (taken, answer) =
+        apply_around_one(&f, "zuora", "accounts", ObjectKind::Organization, &want, disturb, Disturbed::Conflict);
     assert!(answer.contains("crm-7731"), "{answer}");
     let after = zuora.snapshot().accounts;
     assert_eq!(after.iter().find(|a| a.id == taken).unwrap().account_id_c.as_deref(), Some("crm-7731"), "untouched");
@@ -589,7 +598,10 @@ fn zuora_accounts_linked_by_their_id_get_their_custom_field_read_back() {
     assert_eq!(writes.len(), want[0].len() - 1, "each field written once: {writes:?}");
     let history = f.hub.store.propagation_history(1000).unwrap();
     let written = history.iter().filter(|e| e.key.source == "zuora" && e.status == "written");
-    assert!(written.clone().count() == want[0].len() - 1 && written.clone().all(|e| e.answer.as_deref().unwrap_or("").contains("read back")));
+    assert!(
+        written.clone().count() == want[0].len() - 1
+            && written.clone().all(|e| e.answer.as_deref().unwrap_or("").contains("read back"))
+    );
     f.shutdown();
 }
 
@@ -606,8 +618,10 @@ fn xero_contacts_linked_by_email_get_their_account_number_and_a_duplicate_is_ref
     let xero = &f.sandbox.xero;
     let planned = |id: &str| want.iter().flatten().any(|(p, _)| p == id);
     let other = contacts.iter().find(|c| !planned(&c.id)).expect("a contact outside the plan").id.clone();
-    let disturb = |_: &str, account: &str| xero.update_contact(&other, |c| c.account_number = Some(account.to_owned())).unwrap();
-    let (refused, answer) = apply_around_one(&f, "xero", "contacts", ObjectKind::Organization, &want, disturb, Disturbed::Refused);
+    let disturb =
+        |_: &str, account: &str| xero.update_contact(&other, |c| c.account_number = Some(account.to_owned())).unwrap();
+    let (refused, answer) =
+        apply_around_one(&f, "xero", "contacts", ObjectKind::Organization, &want, disturb, Disturbed::Refused);
     assert!(answer.contains("Account Number already exists"), "{answer}");
     let after = xero.snapshot().contacts;
     assert_eq!(after.iter().find(|c| c.id == refused).unwrap().account_number, None, "nothing written");

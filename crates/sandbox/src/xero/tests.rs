@@ -377,7 +377,10 @@ async fn a_contact_update_sets_its_account_number_and_refuses_one_another_contac
         update(&e, &token, free, json!({"Contacts": [{"ContactID": free, "AccountNumber": "acct-9"}]})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["Contacts"][0]["AccountNumber"], "acct-9", "the answer is the contact");
-    assert_eq!(get(&e, &token, &format!("/api.xro/2.0/Contacts/{free}"), None).await["Contacts"][0]["AccountNumber"], "acct-9");
+    assert_eq!(
+        get(&e, &token, &format!("/api.xro/2.0/Contacts/{free}"), None).await["Contacts"][0]["AccountNumber"],
+        "acct-9"
+    );
     let since = (t0() + Duration::days(30)).format("%Y-%m-%dT%H:%M:%S").to_string();
     let (changed, _) = walk(&e, &token, "Contacts", "includeArchived=true", Some(&since)).await;
     assert_eq!(changed.iter().map(|c| c["ContactID"].clone()).collect::<Vec<_>>(), vec![json!(free)], "modified since");

@@ -14,7 +14,9 @@ use axum::response::{IntoResponse, Json, Response};
 use axum::routing::post;
 use serde_json::{Map, Value, json};
 
-use super::model::{ACCOUNT_ID_FIELD, Account, Invoice, InvoiceItem, Queryable, RatePlan, RatePlanCharge, Subscription};
+use super::model::{
+    ACCOUNT_ID_FIELD, Account, Invoice, InvoiceItem, Queryable, RatePlan, RatePlanCharge, Subscription,
+};
 use super::zoql::{self, Literal, Op, Query};
 use super::{Books, Cursor, State};
 use crate::emulator::faults::Fault;
@@ -178,7 +180,10 @@ fn batch_size(body: &Value) -> Result<usize, Response> {
 /// 40 an object not found).
 fn reasons(s: &State, code: u64, message: &str) -> Response {
     let process = format!("{:016X}", s.core.next_seq().wrapping_mul(0x9E37_79B9_7F4A_7C15));
-    reply(StatusCode::OK, json!({ "success": false, "processId": process, "reasons": [{ "code": code, "message": message }] }))
+    reply(
+        StatusCode::OK,
+        json!({ "success": false, "processId": process, "reasons": [{ "code": code, "message": message }] }),
+    )
 }
 
 /// Fields of the update call this emulator takes without modelling them (Zuora keeps them;
@@ -195,7 +200,9 @@ async fn update_account(AxState(s): AxState<Arc<State>>, Path(key): Path<String>
         Ok(b) => b,
         Err(r) => return r,
     };
-    let Some(change) = body.as_object() else { return reasons(&s, 50_000_020, "The request body is not a JSON object.") };
+    let Some(change) = body.as_object() else {
+        return reasons(&s, 50_000_020, "The request body is not a JSON object.");
+    };
     for (field, value) in change {
         let known = field == "name" || field == ACCOUNT_ID_FIELD || UNMODELLED.contains(&field.as_str());
         if !known {

@@ -327,7 +327,8 @@ async fn an_account_update_takes_the_custom_field_and_refuses_what_zuora_refuses
         .await
         .unwrap();
     assert_eq!((body["success"].clone(), body["reasons"][0]["code"].clone()), (json!(false), json!(50_000_040)));
-    let body: Value = put(format!("/v1/accounts/{}", blank.id), json!({ "AccountId__c": 12 })).await.json().await.unwrap();
+    let body: Value =
+        put(format!("/v1/accounts/{}", blank.id), json!({ "AccountId__c": 12 })).await.json().await.unwrap();
     assert_eq!(body["success"], false, "a text custom field takes text");
     let unchanged = s.zuora.snapshot().accounts.into_iter().find(|a| a.id == blank.id).unwrap();
     assert_eq!((unchanged.account_id_c.as_deref(), unchanged.name.as_str()), (Some("acct-77"), "Renamed Ltd"));
