@@ -207,3 +207,20 @@ fn requests_name_the_tenant_and_the_modified_since_instant() {
     let repeating = (defs[3].first_request)(Some(&since));
     assert!(repeating.query.iter().all(|(n, _)| n != "page"), "repeating invoices are not paged");
 }
+
+#[test]
+fn the_write_back_posts_the_account_number_to_the_tenant() {
+    let tenant = Tenant::default();
+    let _ = tenant.0.set("T-1".into());
+    let def = streams::contact_account_number(&tenant);
+    let w = (def.write)("c-1", "acct-9");
+    assert_eq!((w.method.as_str(), w.path.as_str()), ("POST", "/api.xro/2.0/Contacts/c-1"));
+    assert_eq!(w.body, Some(json!({"Contacts": [{"ContactID": "c-1", "AccountNumber": "acct-9"}]})));
+    assert!(w.headers.contains(&("xero-tenant-id".into(), "T-1".into())));
+    let r = (def.read)("c-1");
+    assert_eq!((r.method.as_str(), r.path.as_str()), ("GET", "/api.xro/2.0/Contacts/c-1"));
+    assert!(r.headers.contains(&("xero-tenant-id".into(), "T-1".into())));
+    let answer = json!({"Contacts": [{"ContactID": "c-1", "AccountNumber": "acct-9"}]});
+    assert_eq!(def.read_value.get(&answer), Some(&json!("acct-9")));
+    assert_eq!(def.confirm, crate::http::Confirm::Answer);
+}

@@ -756,6 +756,21 @@ mod tests {
     }
 
     #[test]
+    fn the_write_back_puts_the_custom_field_and_reads_it_back_by_zoql() {
+        let def = streams::account_field("Acct__c");
+        let w = (def.write)("2c92a0f9", "acct-1");
+        assert_eq!((w.method.as_str(), w.path.as_str()), ("PUT", "/v1/accounts/2c92a0f9"));
+        assert_eq!(w.body, Some(json!({"Acct__c": "acct-1"})));
+        let r = (def.read)("o'brien");
+        assert_eq!(r.path, QUERY);
+        assert_eq!(r.body.unwrap()["queryString"], "select Id, Acct__c from Account where Id = 'o\\'brien'");
+        assert_eq!(def.confirm, crate::http::Confirm::ReadBack, "Zuora's answer carries no account");
+        let answer = json!({"records": [{"Id": "2c92a0f9", "Acct__c": "acct-1"}], "size": 1, "done": true});
+        assert_eq!(def.read_value.get(&answer), Some(&json!("acct-1")));
+        assert_eq!(def.field.to_string(), "Acct__c");
+    }
+
+    #[test]
     fn billing_periods() {
         assert_eq!(billing_period("Annual"), Some(("year", 1)));
         assert_eq!(billing_period("Semi-Annual"), Some(("month", 6)));
