@@ -33,6 +33,7 @@ pub(crate) fn router(state: Arc<State>) -> Router {
         .route("/api.xro/2.0/Invoices", get(invoices))
         .route("/api.xro/2.0/Payments", get(payments))
         .route("/api.xro/2.0/RepeatingInvoices", get(repeating))
+        .route("/api.xro/2.0/Currencies", get(currencies))
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), guard::<State>))
         .with_state(state)
@@ -349,6 +350,36 @@ async fn contacts(
         "Contacts",
         super::model::Contact::to_json,
     )
+}
+
+/// `GET /Currencies` (`getCurrencies`): the organisation's currencies, those its invoices and
+/// repeating invoices are in, by code (`where=Code=="USD"` picks one). Clients read it to check
+/// their access (tap-xero does before anything else).
+async fn currencies(AxState(s): AxState<Arc<State>>, Query(params): Query<HashMap<String, String>>) -> Response {
+    let filters = match where_clause(&params, &["Code"]) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let mut codes: Vec<String> = s.invoices.read().rows().iter().map(|i| i.currency.clone()).collect();
+    codes.extend(s.repeating.read().rows().iter().map(|r| r.currency.clone()));
+    codes.sort();
+    codes.dedup();
+    let name = |code: &str| match code {
+        "USD" => "United States Dollar",
+        "EUR" => "Euro",
+        "GBP" => "British Pound",
+        "JPY" => "Japanese Yen",
+        "AUD" => "Australian Dollar",
+        "NZD" => "New Zealand Dollar",
+        "CAD" => "Canadian Dollar",
+        _ => "",
+    };
+    let records = codes
+        .iter()
+        .filter(|c| filters.iter().all(|(_, v)| *c == v))
+        .map(|c| json!({"Code": c, "Description": name(c)}))
+        .collect();
+    envelope(&s, "Currencies", records, None)
 }
 
 /// `GET /Contacts/{ContactID}` (`getContact`): the contact, archived or not, alone in `Contacts`.

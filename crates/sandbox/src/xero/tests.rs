@@ -335,6 +335,14 @@ async fn answers_validate_against_the_official_spec() {
         assert!(!body[list].as_array().unwrap().is_empty());
         check(&v, &body, &format!("GET {path}"));
     }
+    let named = accounting["paths"]["/Currencies"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].clone();
+    assert_eq!(named, json!("#/components/schemas/Currencies"));
+    let currencies = get(&e, &token, "/api.xro/2.0/Currencies", None).await;
+    let codes: Vec<&str> = currencies["Currencies"].as_array().unwrap().iter().map(|c| c["Code"].as_str().unwrap()).collect();
+    assert_eq!(codes, ["EUR", "GBP", "JPY", "USD"], "the currencies the books are in");
+    check(&validator(&accounting, "Currencies"), &currencies, "GET /Currencies");
+    let usd = get(&e, &token, "/api.xro/2.0/Currencies?where=Code%3D%3D%22USD%22", None).await;
+    assert_eq!(usd["Currencies"], json!([{"Code": "USD", "Description": "United States Dollar"}]));
     // The check can fail: a contact's status is one of the spec's.
     let v = validator(&accounting, "Contacts");
     assert!(!v.is_valid(&json!({"Contacts": [{"ContactID": "x", "ContactStatus": "GONE"}]})));
