@@ -335,10 +335,13 @@ async fn answers_validate_against_the_official_spec() {
         assert!(!body[list].as_array().unwrap().is_empty());
         check(&v, &body, &format!("GET {path}"));
     }
-    let named = accounting["paths"]["/Currencies"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].clone();
+    let named = accounting["paths"]["/Currencies"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+        ["$ref"]
+        .clone();
     assert_eq!(named, json!("#/components/schemas/Currencies"));
     let currencies = get(&e, &token, "/api.xro/2.0/Currencies", None).await;
-    let codes: Vec<&str> = currencies["Currencies"].as_array().unwrap().iter().map(|c| c["Code"].as_str().unwrap()).collect();
+    let codes: Vec<&str> =
+        currencies["Currencies"].as_array().unwrap().iter().map(|c| c["Code"].as_str().unwrap()).collect();
     assert_eq!(codes, ["EUR", "GBP", "JPY", "USD"], "the currencies the books are in");
     check(&validator(&accounting, "Currencies"), &currencies, "GET /Currencies");
     let usd = get(&e, &token, "/api.xro/2.0/Currencies?where=Code%3D%3D%22USD%22", None).await;

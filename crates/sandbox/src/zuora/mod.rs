@@ -19,6 +19,7 @@
 //! `UpdatedDate` too (the emulator does not model Zuora's subscription versions: a change is
 //! made in place, a mid-cycle price change as a new charge segment).
 
+mod export;
 pub mod model;
 mod routes;
 pub mod seed;
@@ -158,6 +159,8 @@ pub struct State {
     /// `queryLocator` → the query it continues.
     pub(crate) cursors: std::sync::Mutex<HashMap<String, Cursor>>,
     pub(crate) in_flight: AtomicUsize,
+    /// Data-source exports and their files (`export`).
+    pub(crate) exports: std::sync::Mutex<export::Exports>,
     pub(crate) tokens: Tokens,
     pub(crate) options: Options,
     pub(crate) credentials: Credentials,
@@ -189,6 +192,7 @@ impl Emulator {
             books: Shared::new(books),
             cursors: Default::default(),
             in_flight: AtomicUsize::new(0),
+            exports: Default::default(),
             tokens: Tokens::client_credentials(options.token_lifetime),
             options,
             credentials: Credentials {

@@ -37,6 +37,11 @@ pub(crate) fn router(state: Arc<State>) -> Router {
         .route("/v1/action/query", post(query))
         .route("/v1/action/queryMore", post(query_more))
         .route("/v1/accounts/{key}", axum::routing::put(update_account))
+        .route("/v1/describe", axum::routing::get(super::export::describe_all))
+        .route("/v1/describe/{object}", axum::routing::get(super::export::describe))
+        .route("/v1/object/export", post(super::export::create))
+        .route("/v1/object/export/{id}", axum::routing::get(super::export::job))
+        .route("/v1/files/{id}", axum::routing::get(super::export::file))
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), guard::<State>))
         .with_state(state)
@@ -239,7 +244,7 @@ async fn update_account(AxState(s): AxState<Arc<State>>, Path(key): Path<String>
     reply(StatusCode::OK, json!({ "success": true }))
 }
 
-const OBJECTS: &[(&str, &[&str])] = &[
+pub(crate) const OBJECTS: &[(&str, &[&str])] = &[
     (Account::OBJECT, Account::FIELDS),
     (Subscription::OBJECT, Subscription::FIELDS),
     (RatePlan::OBJECT, RatePlan::FIELDS),
@@ -344,7 +349,7 @@ fn rows<R: Queryable + Record<Id = String>>(store: &Store<R>, ids: &[String], fi
 }
 
 /// The ids a query selects, taken now.
-fn run_query(books: &Books, q: &Query) -> Vec<String> {
+pub(crate) fn run_query(books: &Books, q: &Query) -> Vec<String> {
     match q.object {
         "Account" => select(&books.accounts, q, None),
         "Subscription" => select(&books.subscriptions, q, None),
