@@ -8,7 +8,9 @@
 //! `InvoiceItem`. `PUT /v1/accounts/{account-key}` changes an account's `name` and
 //! `AccountId__c` and answers `{"success": true}` without the account; an unknown field or key
 //! is refused with HTTP 200 and `{"success": false, "reasons": [{"code", "message"}]}`, the
-//! shape of Zuora's newer calls. A query's refusal is Zuora's body `{"Errors": [{"Code", "Message"}], "Success":
+//! shape of Zuora's newer calls. `GET /v1/describe[/{Object}]` and the data-source exports
+//! (`POST /v1/object/export`, its job, its CSV file) serve what Singer's tap-zuora reads (see
+//! `export`). A query's refusal is Zuora's body `{"Errors": [{"Code", "Message"}], "Success":
 //! false}`; a missing, unknown or expired token is 401 `{"message": "Authentication error"}`.
 //!
 //! Limits: requests per minute per tenant (`RateLimit-Limit`, `-Remaining`, `-Reset` in

@@ -334,3 +334,52 @@ async fn an_account_update_takes_the_custom_field_and_refuses_what_zuora_refuses
     assert_eq!((unchanged.account_id_c.as_deref(), unchanged.name.as_str()), (Some("acct-77"), "Renamed Ltd"));
     assert_eq!(s.zuora.writes().len(), 2, "refused updates are no writes");
 }
+
+#[tokio::test]
+async fn describe_and_data_source_exports_serve_what_tap_zuora_reads() {
+    let (s, _) = sandbox(unlimited()).await;
+    let token = token(&s).await;
+    let get = |path: String| {
+        let (url, token) = (format!("{}{path}", s.zuora.base_url()), token.clone());
+        async move { client().get(url).bearer_auth(token).send().await.unwrap() }
+    };
+    let objects = get("/v1/describe".into()).await.text().await.unwrap();
+    assert!(objects.contains("<object href=\"/v1/describe/Account\"><name>Account</name>"), "{objects}");
+    let account = get("/v1/describe/Account".into()).await.text().await.unwrap();
+    assert!(account.contains("<name>AccountId__c</name>") && account.contains("<custom>true</custom>"), "{account}");
+    assert!(account.contains("<name>UpdatedDate</name><label>UpdatedDate</label>"));
+    assert!(account.contains("<type>datetime</type>") && account.contains("<context>export</context>"));
+    assert_eq!(get("/v1/describe/Nothing".into()).await.status(), StatusCode::NOT_FOUND);
+
+    // An export runs at once; its file is CSV with object-qualified headers.
+    let export = |query: String| {
+        let (url, token) = (format!("{}/v1/object/export", s.zuora.base_url()), token.clone());
+        async move {
+            let body = json!({"Format": "csv", "Query": query});
+            client().post(url).bearer_auth(token).json(&body).send().await.unwrap()
+        }
+    };
+    let csv_of = |query: String| async {
+        let res = export(query).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let job: Value = res.json().await.unwrap();
+        assert_eq!(job["Success"], true, "{job}");
+        let status: Value =
+            get(format!("/v1/object/export/{}", job["Id"].as_str().unwrap())).await.json().await.unwrap();
+        assert_eq!(status["Status"], "Completed");
+        get(format!("/v1/files/{}", status["FileId"].as_str().unwrap())).await.text().await.unwrap()
+    };
+    let probe = csv_of("select * from Account limit 2".into()).await;
+    let lines: Vec<&str> = probe.lines().collect();
+    assert_eq!(lines.len(), 3, "a header and two rows: {probe}");
+    assert!(lines[0].starts_with("Account.Id,Account.AccountNumber,Account.Name"), "{}", lines[0]);
+    let (all, _) =
+        query_all(&s, &token, "select Id from Account where UpdatedDate >= '2000-01-01T00:00:00Z'", None).await;
+    let window = "select Account.Id, Name from Account where UpdatedDate >= '2000-01-01T00:00:00Z' and UpdatedDate < '2100-01-01T00:00:00Z'";
+    let file = csv_of(window.into()).await;
+    assert_eq!(file.lines().count(), all.len() + 1, "the window holds every account");
+    assert_eq!(file.lines().next(), Some("Account.Id,Account.Name"));
+    let res = export("select Id, Account.Name from Subscription".into()).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST, "joins are not emulated");
+    assert_eq!(get("/v1/files/ffff".into()).await.status(), StatusCode::NOT_FOUND);
+}
