@@ -190,6 +190,12 @@ pub fn apply(
     runtime: &tokio::runtime::Handle,
 ) -> Result<Applied> {
     let mut applied = Applied { interrupted_before: hub.store.propagation_interrupted()?, ..Applied::default() };
+    // Writes spend the same budget as syncs (Xero's day): the sources learn it first.
+    for source in hub.plan.sources.iter().filter(|s| {
+        plan.upgrades.iter().any(|u| u.key.source == s.name) || plan.creates.iter().any(|c| c.source == s.name)
+    }) {
+        crate::sync::resume(hub, source)?;
+    }
     for upgrade in &plan.upgrades {
         let Some(writer) =
             hub.plan.sources.iter().find(|s| s.name == upgrade.key.source).and_then(|s| s.connector.write_back())

@@ -220,13 +220,7 @@ fn sync_source(
         interrupted_runs: interrupted,
         error: None,
     };
-    // Every saved cursor first: what the source's streams share rides in them (Xero's day
-    // budget), so the source knows it before its first call, whichever stream saved it last.
-    let mut saved = Vec::new();
-    for plan in &source.streams {
-        saved.extend(hub.store.checkpoint(&source.name, plan.object())?);
-    }
-    source.connector.resume(&saved);
+    resume(hub, source)?;
     for plan in &source.streams {
         if cancelled(options.cancel.as_ref()) {
             report.error.get_or_insert_with(|| CANCELLED.into());
@@ -267,6 +261,18 @@ fn sync_source(
     hub.store.finish_run(run_id, status, report.error.as_deref())?;
     locks.release_source(&source.name);
     Ok(report)
+}
+
+/// Hands the connector every saved cursor of its source first: what the source's streams share
+/// rides in them (Xero's day budget), so it is known before the first call, whichever stream
+/// saved it last.
+pub(crate) fn resume(hub: &Hub, source: &SourcePlan) -> Result<()> {
+    let mut saved = Vec::new();
+    for plan in &source.streams {
+        saved.extend(hub.store.checkpoint(&source.name, plan.object())?);
+    }
+    source.connector.resume(&saved);
+    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -1,7 +1,8 @@
 //! Xero's day of calls across processes: a sync that spends the organisation's budget stops
 //! before the call it cannot pay for and keeps its checkpoints; a new process (a new hub on the
 //! same store) knows the budget is spent before its first call and makes none; the progress the
-//! engine reports carries what is left; the day after, the sync finishes with every record.
+//! engine reports carries what is left; a propagate run knows it too; the day after, the sync
+//! finishes with every record.
 
 use std::sync::Mutex;
 
@@ -67,6 +68,15 @@ fn xeros_day_budget_is_kept_across_processes_and_shown_with_each_page() {
     assert_eq!(errors.len(), 4, "{errors:?}");
     assert!(errors.iter().all(|(_, e)| e.contains("no call was made") && e.contains("resumes")), "{errors:?}");
     assert_eq!(sandbox.xero.day_used(), before, "a spent budget is known before the first call");
+    // Writing back spends the same budget: `accord propagate --apply` learns it too.
+    let mut plan = accord_engine::propagate::plan(&hub).unwrap();
+    plan.upgrades.retain(|u| u.key.source == "xero");
+    plan.creates.clear();
+    assert!(!plan.upgrades.is_empty(), "the contacts read so far include some linked by email");
+    let applied = accord_engine::propagate::apply(&hub, &plan, &accord_engine::sync::Quiet, rt.handle()).unwrap();
+    assert_eq!((applied.written, applied.failed), (0, plan.upgrades.len() as u64), "{applied:?}");
+    assert!(applied.errors.values().all(|e| e.contains("no call was made")), "{:?}", applied.errors);
+    assert_eq!(sandbox.xero.day_used(), before);
     drop(hub);
 
     // The next day (by Xero's clock): the sync finishes, every contact read once.
