@@ -24,6 +24,23 @@ pub fn reasons(by_reason: &std::collections::BTreeMap<String, u64>) -> String {
     by_reason.iter().map(|(r, n)| format!("{r} {n}")).collect::<Vec<_>>().join(", ")
 }
 
+/// A stream's progress line after a page: records, pages, links, how far (when known), the
+/// rate-limit waits and what the vendor says is left of its day of calls (Xero).
+pub fn page_message(counts: &RunCounts, pages: u64, waits: u64, stats: &PageStats) -> String {
+    let mut msg =
+        format!("{} records in {pages} pages, {} linked, {} rejected", counts.fetched, counts.linked, counts.rejected);
+    if let Some((done, total)) = stats.position.filter(|(_, t)| *t > 0) {
+        msg.push_str(&format!(", {:>3}%", done * 100 / total));
+    }
+    if waits > 0 {
+        msg.push_str(&format!(", {waits} rate-limit waits"));
+    }
+    if let Some(left) = stats.day_calls_left {
+        msg.push_str(&format!(", {left} calls left today"));
+    }
+    msg
+}
+
 /// Progress bars for a sync, one per stream.
 pub struct Progress {
     multi: MultiProgress,
@@ -75,31 +92,42 @@ impl SyncObserver for Progress {
             entry.1 += stats.rate_limit_waits;
             *entry
         };
-        let mut msg = format!(
-            "{} records in {pages} pages, {} linked, {} rejected",
-            counts.fetched, counts.linked, counts.rejected
-        );
-        if let Some((done, total)) = stats.position.filter(|(_, t)| *t > 0) {
-            msg.push_str(&format!(", {:>3}%", done * 100 / total));
-        }
-        if waits > 0 {
-            msg.push_str(&format!(", {waits} rate-limit waits"));
-        }
-        bar.set_message(msg);
+        bar.set_message(page_message(counts, pages, waits, stats));
     }
 
     fn stream_finished(&self, source: &str, report: &StreamReport) {
         let bar = self.bar(source, &report.object);
         let state = if report.error.is_some() { "failed" } else { "done" };
-        bar.finish_with_message(format!(
+        let mut msg = format!(
             "{state}: {} records, {} linked, {} rejected",
             report.counts.fetched, report.counts.linked, report.counts.rejected
-        ));
+        );
+        if let Some(left) = report.day_calls_left {
+            msg.push_str(&format!(", {left} calls left today"));
+        }
+        bar.finish_with_message(msg);
     }
 
     fn relinked(&self, _source: &str, report: &RelinkReport) {
         if report.linked > 0 {
             let _ = self.multi.println(format!("  re-linked {} quarantined records", report.linked));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_progress_line_shows_what_is_left_of_the_vendors_day() {
+        let counts = RunCounts { fetched: 120, linked: 100, rejected: 20, ..RunCounts::default() };
+        let plain = page_message(&counts, 3, 0, &PageStats::default());
+        assert_eq!(plain, "120 records in 3 pages, 100 linked, 20 rejected");
+        let stats = PageStats { day_calls_left: Some(4_321), ..PageStats::default() };
+        assert_eq!(
+            page_message(&counts, 3, 2, &stats),
+            "120 records in 3 pages, 100 linked, 20 rejected, 2 rate-limit waits, 4321 calls left today"
+        );
     }
 }

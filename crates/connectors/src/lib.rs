@@ -51,6 +51,9 @@ pub struct PageStats {
     pub rate_limit_waits: u64,
     /// Work done and total work, in the stream's own unit (bytes for files), when known.
     pub position: Option<(u64, u64)>,
+    /// Calls the vendor says are left of its daily budget after this page (Xero's
+    /// `X-DayLimit-Remaining`), for vendors that count calls by the day.
+    pub day_calls_left: Option<u64>,
 }
 
 /// A page of items and the cursor that resumes right after it.
@@ -97,6 +100,10 @@ pub enum ConnectorError {
     Config(#[from] ConfigError),
     #[error("{0}")]
     Fatal(String),
+    /// The vendor refused a write for its value or its record (a validation error, a unique
+    /// value another record holds): sending it again would be refused again.
+    #[error("refused: {0}")]
+    Refused(String),
 }
 
 /// A stream of pages for one object.
@@ -115,6 +122,11 @@ pub trait Connector: Send + Sync + fmt::Debug {
 
     /// Opens the stream of one object, resuming after `cursor` unless `full`.
     fn open_stream(&self, object: &str, cursor: Option<Value>, full: bool) -> Result<Box<dyn Stream>, ConnectorError>;
+
+    /// The saved cursors of this source's streams, given before its first stream opens in a
+    /// sync: what the source's streams share (Xero's day budget) rides in them, and the stream
+    /// that saved it last is not always the first to open.
+    fn resume(&self, _cursors: &[Value]) {}
 
     /// How accord writes account ids back into this source (`accord propagate`), if it can.
     fn write_back(&self) -> Option<&dyn WriteBack> {

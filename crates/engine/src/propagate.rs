@@ -11,8 +11,9 @@
 //! connector's): each write is audited in the store before it is sent (`pending`) and finished
 //! with its outcome. Before writing, the field is read back from the vendor: a value equal to
 //! ours is `already` (a write a stopped run had sent, so a re-run writes each field once), any
-//! other value a `conflict`. Writes a stopped run left `pending` are marked `interrupted` when
-//! the next run starts.
+//! other value a `conflict`. A write the vendor refuses for its value (a validation error, a
+//! unique value another record holds) is `refused`, with the vendor's reason, and not retried.
+//! Writes a stopped run left `pending` are marked `interrupted` when the next run starts.
 //!
 //! Where a source says `[sources.<name>.propagate] create = true` (never for a billing system
 //! unless `create_in_billing` says so too), the System of Record's active accounts with no record
@@ -159,6 +160,9 @@ pub struct Applied {
     pub already: u64,
     /// The vendor's field held another value when read back: left untouched.
     pub conflicts: u64,
+    /// The vendor refused the value (a validation error, a unique value another record holds):
+    /// audited as `refused` with the vendor's reason, and not sent again in this run.
+    pub refused: u64,
     pub failed: u64,
     /// Writes a stopped run had left pending.
     pub interrupted_before: u64,
@@ -167,7 +171,7 @@ pub struct Applied {
     /// Accounts the source already had a record carrying their id for (made by a run that
     /// stopped, or by someone else): not created again.
     pub found: u64,
-    /// The errors of the failed writes, by record.
+    /// The errors of the failed and refused writes, by record.
     pub errors: BTreeMap<String, String>,
 }
 
@@ -186,6 +190,12 @@ pub fn apply(
     runtime: &tokio::runtime::Handle,
 ) -> Result<Applied> {
     let mut applied = Applied { interrupted_before: hub.store.propagation_interrupted()?, ..Applied::default() };
+    // Writes spend the same budget as syncs (Xero's day): the sources learn it first.
+    for source in hub.plan.sources.iter().filter(|s| {
+        plan.upgrades.iter().any(|u| u.key.source == s.name) || plan.creates.iter().any(|c| c.source == s.name)
+    }) {
+        crate::sync::resume(hub, source)?;
+    }
     for upgrade in &plan.upgrades {
         let Some(writer) =
             hub.plan.sources.iter().find(|s| s.name == upgrade.key.source).and_then(|s| s.connector.write_back())
@@ -215,7 +225,9 @@ pub fn apply(
             Ok((status, answer)) => (status, answer),
             Err(e) => {
                 applied.errors.insert(format!("{}/{}/{}", upgrade.key.source, object, native_id), e.to_string());
-                ("failed", e.to_string())
+                let status =
+                    if matches!(e, accord_connectors::ConnectorError::Refused(_)) { "refused" } else { "failed" };
+                (status, e.to_string())
             }
         };
         hub.store.propagation_finish(id, status, Some(&answer), now())?;
@@ -223,6 +235,7 @@ pub fn apply(
             "written" => applied.written += 1,
             "already" => applied.already += 1,
             "conflict" => applied.conflicts += 1,
+            "refused" => applied.refused += 1,
             _ => applied.failed += 1,
         }
         observer.done(upgrade, status);

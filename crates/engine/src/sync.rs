@@ -77,6 +77,9 @@ pub struct StreamReport {
     pub resumed: bool,
     /// Records deleted at the source, found by a full pass that no longer returned them.
     pub reconciled_deletions: u64,
+    /// What the vendor said is left of its daily budget of calls after the last page (Xero).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub day_calls_left: Option<u64>,
     pub error: Option<String>,
 }
 
@@ -217,6 +220,7 @@ fn sync_source(
         interrupted_runs: interrupted,
         error: None,
     };
+    resume(hub, source)?;
     for plan in &source.streams {
         if cancelled(options.cancel.as_ref()) {
             report.error.get_or_insert_with(|| CANCELLED.into());
@@ -259,6 +263,18 @@ fn sync_source(
     Ok(report)
 }
 
+/// Hands the connector every saved cursor of its source first: what the source's streams share
+/// rides in them (Xero's day budget), so it is known before the first call, whichever stream
+/// saved it last.
+pub(crate) fn resume(hub: &Hub, source: &SourcePlan) -> Result<()> {
+    let mut saved = Vec::new();
+    for plan in &source.streams {
+        saved.extend(hub.store.checkpoint(&source.name, plan.object())?);
+    }
+    source.connector.resume(&saved);
+    Ok(())
+}
+
 #[allow(clippy::too_many_arguments)]
 fn sync_stream(
     hub: &Hub,
@@ -284,6 +300,7 @@ fn sync_stream(
         rate_limit_waits: 0,
         resumed: false,
         reconciled_deletions: 0,
+        day_calls_left: None,
         error: None,
     };
     let had_cursor = cursor.is_some();
@@ -336,6 +353,7 @@ fn sync_stream(
             report.requests += page.stats.requests;
             report.retries += page.stats.retries;
             report.rate_limit_waits += page.stats.rate_limit_waits;
+            report.day_calls_left = page.stats.day_calls_left.or(report.day_calls_left);
             let checkpoint =
                 Checkpoint { source: source.name.clone(), stream: plan.object().to_owned(), cursor: page.cursor };
             let ctx = PageContext {

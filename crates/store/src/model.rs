@@ -545,7 +545,7 @@ pub struct PropagationEntry {
     pub field: String,
     pub old_value: Option<String>,
     pub new_value: String,
-    /// `pending`, `written`, `already`, `conflict`, `failed` or `interrupted`.
+    /// `pending`, `written`, `already`, `conflict`, `refused`, `failed` or `interrupted`.
     pub status: String,
     /// The vendor's answer, or the error.
     pub answer: Option<String>,

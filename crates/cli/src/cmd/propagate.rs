@@ -126,10 +126,11 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<ExitCode> {
         super::print_json(&applied)?;
     } else {
         println!(
-            "propagate: {} written, {} already held by the vendor, {} conflicts left untouched, {} created, {} found already there, {} failed{}",
+            "propagate: {} written, {} already held by the vendor, {} conflicts left untouched, {} refused by the vendor, {} created, {} found already there, {} failed{}",
             applied.written,
             applied.already,
             applied.conflicts,
+            applied.refused,
             applied.created,
             applied.found,
             applied.failed,

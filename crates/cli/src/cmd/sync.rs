@@ -75,6 +75,9 @@ fn print_report(report: &SyncReport) {
         if s.interrupted_runs > 0 {
             println!("{}: resumed after an interrupted sync (the stopped run is marked `interrupted`)", s.source);
         }
+        if let Some(left) = s.streams.iter().rev().find_map(|st| st.day_calls_left) {
+            println!("{}: {left} calls left of its daily budget (the vendor's count after the last page)", s.source);
+        }
         if s.relinked.linked > 0 {
             println!("{}: {} quarantined records linked after its records arrived", s.source, s.relinked.linked);
         }

@@ -25,6 +25,8 @@ fn writes(s: &Sandbox) -> Vec<(String, String)> {
         s.jira.writes(),
         s.chargebee.writes(),
         s.maxio.writes(),
+        s.zuora.writes(),
+        s.xero.writes(),
     ]
     .concat()
 }
@@ -47,6 +49,12 @@ fn a_killed_apply_resumes_and_writes_each_field_exactly_once() {
         .map(|u| (u["key"]["native_id"].as_str().unwrap().to_owned(), u["account_id"].as_str().unwrap().to_owned()))
         .collect();
     assert!(upgrades.len() >= 4, "enough writes to stop in the middle: {upgrades:?}");
+    let sources: std::collections::BTreeSet<&str> =
+        plan["upgrades"].as_array().unwrap().iter().map(|u| u["key"]["source"].as_str().unwrap()).collect();
+    for writable in ["zendesk", "keap", "stripe", "intercom", "capsule", "jira", "chargebee", "maxio", "zuora", "xero"]
+    {
+        assert!(sources.contains(writable), "the plan writes into {writable}: {sources:?}");
+    }
 
     sandbox.zendesk.faults().inject_on(
         "/api/v2/organizations/",

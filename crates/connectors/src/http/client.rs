@@ -184,6 +184,12 @@ pub trait Vendor: Send + Sync + std::fmt::Debug {
         None
     }
 
+    /// Refuses, before it is sent, a request the vendor's budget cannot pay for (Xero's day of
+    /// calls, spent): the reason, which ends the request with an error and sends nothing.
+    fn before_send(&self, _req: &RequestSpec) -> Result<(), String> {
+        Ok(())
+    }
+
     /// The base URL learned from an OAuth2 token response (Salesforce's `instance_url`): `Ok(None)`
     /// keeps the configured base, `Err` says what the response lacks.
     fn base_url_from_token(&self, _token: &Value) -> Result<Option<String>, String> {
@@ -362,6 +368,7 @@ impl HttpClient {
         let mut limited = 0u32;
         let mut refreshed = false;
         loop {
+            self.vendor.before_send(req).map_err(ConnectorError::Fatal)?;
             if self.limiter.acquire().await {
                 stats.rate_limit_waits += 1;
             }
@@ -694,7 +701,7 @@ pub fn link_next(headers: &HeaderMap) -> Option<String> {
 }
 
 /// The server's clock from an HTTP `Date` header (`Tue, 15 Nov 1994 08:12:31 GMT`).
-fn date_header(headers: &HeaderMap) -> Option<DateTime<Utc>> {
+pub(crate) fn date_header(headers: &HeaderMap) -> Option<DateTime<Utc>> {
     let text = headers.get(reqwest::header::DATE)?.to_str().ok()?;
     DateTime::parse_from_rfc2822(text.trim()).ok().map(|t| t.with_timezone(&Utc))
 }

@@ -48,6 +48,18 @@ pub struct WriteDef {
     pub create: Option<CreateDef>,
     /// What the write request needs that only the vendor knows, read once before the first write.
     pub lookup: Option<Lookup>,
+    /// How the stored value is proven after the write.
+    pub confirm: Confirm,
+}
+
+/// How a write's stored value is proven for the audit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Confirm {
+    /// The vendor answers with the record: `read_value` of the answer is the proof.
+    Answer,
+    /// The vendor's answer lacks the record (Zuora's `{"success": true}`): the record is read
+    /// again with `read`, and `read_value` of that answer is the proof.
+    ReadBack,
 }
 
 /// A value a write needs that only the vendor knows: the id of the custom field the settings name
@@ -172,13 +184,31 @@ impl crate::WriteBack for HttpConnector {
                 let _ = lookup.into.set(found);
             }
             let request = (def.write)(native_id, value);
-            let answer = self.client.fetch(&request, &mut FetchStats::default()).await?;
-            // The vendor answers with the record: its value read back is the proof.
-            let stored = def.read_value.get(&answer).and_then(|v| accord_core::id::key_text(v).ok().flatten());
-            match stored {
-                Some(v) if v == value => Ok(format!("{} {}: stored", request.method, request.path)),
-                other => Err(ConnectorError::Fatal(format!(
+            let answer = match self.client.fetch_or_refusal(&request, &mut FetchStats::default()).await? {
+                Ok(fetched) => fetched.body,
+                Err(refusal) if refuses_the_value(refusal.status) => {
+                    return Err(ConnectorError::Refused(refusal.message));
+                }
+                Err(refusal) => return Err(ConnectorError::Fatal(refusal.message)),
+            };
+            let (proof, read_again) = match def.confirm {
+                Confirm::Answer => (answer, false),
+                Confirm::ReadBack => {
+                    (self.client.fetch(&(def.read)(native_id), &mut FetchStats::default()).await?, true)
+                }
+            };
+            let stored = def.read_value.get(&proof).and_then(|v| accord_core::id::key_text(v).ok().flatten());
+            match (stored, read_again) {
+                (Some(v), false) if v == value => Ok(format!("{} {}: stored", request.method, request.path)),
+                (Some(v), true) if v == value => {
+                    Ok(format!("{} {}: stored (read back: {v:?})", request.method, request.path))
+                }
+                (other, false) => Err(ConnectorError::Fatal(format!(
                     "{} {} answered without the value written (it holds {other:?})",
+                    request.method, request.path
+                ))),
+                (other, true) => Err(ConnectorError::Fatal(format!(
+                    "{} {} was accepted, but the record read back holds {other:?}",
                     request.method, request.path
                 ))),
             }
@@ -219,6 +249,13 @@ impl crate::WriteBack for HttpConnector {
             })
         })
     }
+}
+
+/// Whether a write refused with `status` was refused for its value or its record (a 2xx with
+/// an error body, as Zuora answers; 400, 409, 422), rather than for the request as a whole.
+/// Such a refusal is reported as one and never retried.
+fn refuses_the_value(status: reqwest::StatusCode) -> bool {
+    status.is_success() || matches!(status.as_u16(), 400 | 409 | 422)
 }
 
 impl HttpConnector {

@@ -628,6 +628,7 @@ impl HttpStream {
             retries: stats.retries,
             rate_limit_waits: stats.rate_limit_waits,
             position: None,
+            day_calls_left: None,
         };
         Ok(Some(Page {
             items,

@@ -1089,10 +1089,12 @@ async fn zuora_cancellations_are_tombstones_tokens_refresh_and_charges_price_sub
     assert_eq!(b["billed_quantity"].as_i64(), Some(new.quantity));
 }
 
-/// Xero's 5,000 calls a day: a sync that would exceed the budget stops cleanly at the refusal
-/// (a 429 with `X-Rate-Limit-Problem: day`), keeps the cursor of its last page, says when it can
-/// resume, refuses again while the budget is spent, and after the reset continues from that
-/// cursor with no gap and no duplicate.
+/// Xero's 5,000 calls a day: a sync that spends the budget stops cleanly before the call it
+/// cannot pay for (the last answer said `X-DayLimit-Remaining: 0`), keeps the cursor of its last
+/// page, says when it can resume; a new process given that checkpoint knows the budget is spent
+/// before its first call and makes none; after the day, it continues from that cursor with no
+/// gap and no duplicate. A refusal the connector did not see coming (a 429 with
+/// `X-Rate-Limit-Problem: day`) stops it the same way.
 #[tokio::test]
 async fn xero_a_sync_past_the_daily_budget_stops_keeps_its_checkpoint_and_resumes_after_the_reset() {
     let sb = sandbox(&XERO, options()).await;
@@ -1101,23 +1103,47 @@ async fn xero_a_sync_past_the_daily_budget_stops_keeps_its_checkpoint_and_resume
     let (live, _) = expected(&sb, &XERO, "contacts");
     let first = read(c.as_ref(), "contacts", None, Some(1)).await;
     assert!(first.ids.len() < live.len(), "the list spans pages");
-    // One call left today: the next page is read, the one after is refused.
+    // One call left today: the next page is read, and the one after is not asked for.
     sb.xero.set_day_remaining(1);
+    let used = sb.xero.day_used();
     let cut = try_read(c.as_ref(), "contacts", first.cursor.clone(), false, None).await;
     let error = cut.error.clone().expect("the day's limit ends the read");
-    assert!(error.contains("daily limit") && error.contains("resumes") && error.contains("Retry-After"), "{error}");
+    assert!(
+        error.contains("daily limit") && error.contains("resumes") && error.contains("no call was made"),
+        "{error}"
+    );
     assert_eq!(cut.ids.len(), 5, "the page the last call paid for is delivered");
+    assert_eq!(sb.xero.day_used(), used + 1, "no call past the budget");
     let checkpoint = cut.cursor.clone().expect("the last page's cursor is kept");
-    // A sync started while the budget is spent stops at once, with nothing read.
-    let refused = try_read(c.as_ref(), "contacts", Some(checkpoint.clone()), false, None).await;
+    assert_eq!(checkpoint["day_budget"]["remaining"], 0, "the checkpoint keeps the budget: {checkpoint}");
+    // A new process, given the checkpoint, stops at once: nothing read, no call made.
+    let again = connector(&sb, &XERO, dir.path(), "");
+    let refused = try_read(again.as_ref(), "contacts", Some(checkpoint.clone()), false, None).await;
     assert!(refused.error.is_some_and(|e| e.contains("daily limit")) && refused.ids.is_empty());
-    sb.xero.reset_day();
-    let rest = read(c.as_ref(), "contacts", Some(checkpoint), None).await;
+    assert_eq!(sb.xero.day_used(), used + 1, "a spent budget is known before the first call");
+    // So does one that learns it from another stream's checkpoint (the engine gives them all).
+    let third = connector(&sb, &XERO, dir.path(), "");
+    third.resume(std::slice::from_ref(&checkpoint));
+    let invoices = try_read(third.as_ref(), "invoices", None, false, None).await;
+    assert!(invoices.error.is_some_and(|e| e.contains("daily limit")) && invoices.ids.is_empty());
+    assert_eq!(sb.xero.day_used(), used + 1);
+
+    // A day later (by Xero's clock) the budget is whole again: the sync continues from the cut.
+    sb.clock().advance(chrono::Duration::hours(24) + chrono::Duration::minutes(1));
+    let next_day = connector(&sb, &XERO, dir.path(), "");
+    let rest = read(next_day.as_ref(), "contacts", Some(checkpoint), None).await;
     let mut all = first.ids.clone();
     all.extend(cut.ids.iter().cloned());
     all.extend(rest.ids.iter().cloned());
     assert_eq!(set(&all), live, "no gap across the stop");
     assert_eq!(all.len(), live.len(), "no duplicate across the stop");
+
+    // Spent behind the connector's back (another app of the organisation's): Xero's 429 stops it.
+    sb.xero.set_day_remaining(0);
+    let other = connector(&sb, &XERO, dir.path(), "");
+    let stopped = try_read(other.as_ref(), "invoices", None, false, None).await;
+    let error = stopped.error.expect("the 429 ends the read");
+    assert!(error.contains("daily limit") && error.contains("Retry-After"), "{error}");
 }
 
 /// Xero never deletes: an archived contact and a voided invoice come back in the next

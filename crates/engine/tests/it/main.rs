@@ -1,5 +1,6 @@
 //! Engine integration tests: files in a temp folder, a real SQLite store, the whole pipeline.
 
+mod budget;
 mod crash;
 mod deletions;
 mod example;

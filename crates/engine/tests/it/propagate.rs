@@ -504,3 +504,130 @@ fn maxio_customers_linked_by_email_get_their_reference() {
     assert_eq!(f.sandbox.maxio.writes().len(), written);
     f.shutdown();
 }
+
+/// What [`apply_around_one`] expects of the record disturbed before the apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Disturbed {
+    /// The vendor's field gained another value: a conflict, left untouched.
+    Conflict,
+    /// The vendor refuses the value: refused, again on every run.
+    Refused,
+}
+
+/// Like [`apply_and_resync`], with the vendor changed meanwhile by `disturb` (given the first
+/// upgrade's native id and account id) so that the first upgrade is `expect`ed to be a conflict
+/// or a refusal; the others are written once and link by `field` after the next sync, and a
+/// second apply writes nothing. The disturbed record's native id and the audit's answer for it.
+fn apply_around_one(
+    f: &Fixture,
+    source: &str,
+    object: &str,
+    kind: ObjectKind,
+    want: &[BTreeSet<(String, String)>; 2],
+    disturb: impl FnOnce(&str, &str),
+    expect: Disturbed,
+) -> (String, String) {
+    let only = |mut plan: propagate::Plan| {
+        plan.upgrades.retain(|u| u.key.source == source);
+        plan.conflicts.retain(|c| c.key.source == source);
+        plan.creates.clear();
+        plan
+    };
+    let plan = only(propagate::plan(&f.hub).unwrap());
+    let planned: BTreeSet<_> = plan.upgrades.iter().map(|u| (u.key.native_id.clone(), u.account_id.clone())).collect();
+    assert_eq!(planned, want[0], "{source} upgrades");
+    let planned: BTreeSet<_> = plan.conflicts.iter().map(|c| (c.key.native_id.clone(), c.account_id.clone())).collect();
+    assert_eq!(planned, want[1], "{source} conflicts");
+    let first = plan.upgrades[0].clone();
+    disturb(&first.key.native_id, &first.account_id);
+
+    let applied = propagate::apply(&f.hub, &plan, &Quiet, f.rt.handle()).unwrap();
+    let n = want[0].len() as u64;
+    let (conflicts, refused) = if expect == Disturbed::Conflict { (1, 0) } else { (0, 1) };
+    assert_eq!(
+        (applied.written, applied.conflicts, applied.refused, applied.failed),
+        (n - 1, conflicts, refused, 0),
+        "{applied:?}"
+    );
+    let history = f.hub.store.propagation_history(1000).unwrap();
+    let entry = history.iter().find(|e| e.key == first.key).expect("the disturbed record is audited");
+    let status = if expect == Disturbed::Conflict { "conflict" } else { "refused" };
+    assert_eq!(entry.status, status, "{entry:?}");
+    let answer = entry.answer.clone().unwrap_or_default();
+
+    f.sandbox.clock().advance(chrono::Duration::seconds(2));
+    f.sync();
+    for (id, account) in want[0].iter().filter(|(id, _)| *id != first.key.native_id) {
+        let r = f.hub.store.record(kind, &RecordKey::new(source, object, id.clone())).unwrap().expect("linked");
+        assert_eq!((r.account_id.as_str(), r.provenance.rule), (account.as_str(), RuleKind::Field), "{id}");
+    }
+    let again = only(propagate::plan(&f.hub).unwrap());
+    let left: Vec<&str> = again.upgrades.iter().map(|u| u.key.native_id.as_str()).collect();
+    let expected_left: Vec<&str> = if expect == Disturbed::Refused { vec![&first.key.native_id] } else { vec![] };
+    assert_eq!(left, expected_left, "only a refused record stays to upgrade");
+    let second = propagate::apply(&f.hub, &again, &Quiet, f.rt.handle()).unwrap();
+    assert_eq!(
+        (second.written, second.refused, second.failed),
+        (0, refused, 0),
+        "a second apply writes nothing: {second:?}"
+    );
+    (first.key.native_id, answer)
+}
+
+/// Zuora accounts linked by their `Id` in the System of Record (its `billing_account_id`) get
+/// `AccountId__c` (`PUT /v1/accounts/{id}`, answered `{"success": true}`, so read back by ZOQL);
+/// one whose field gained a value meanwhile is a conflict and keeps it.
+#[test]
+fn zuora_accounts_linked_by_their_id_get_their_custom_field_read_back() {
+    let f = Fixture::new(200, |t| t);
+    let accounts = f.sandbox.zuora.snapshot().accounts;
+    let held = |id: &str| accounts.iter().any(|a| a.id == id && a.account_id_c.is_some());
+    let want = linked_later(&f.sandbox, "zuora", "accounts", held);
+    assert!(want[0].len() >= 2, "the company has Zuora accounts linked by their id only: {want:?}");
+    let zuora = &f.sandbox.zuora;
+    let disturb = |id: &str, _: &str| zuora.update_account(id, |a| a.account_id_c = Some("crm-7731".into())).unwrap();
+    let (taken, answer) =
+        apply_around_one(&f, "zuora", "accounts", ObjectKind::Organization, &want, disturb, Disturbed::Conflict);
+    assert!(answer.contains("crm-7731"), "{answer}");
+    let after = zuora.snapshot().accounts;
+    assert_eq!(after.iter().find(|a| a.id == taken).unwrap().account_id_c.as_deref(), Some("crm-7731"), "untouched");
+    for (id, account) in want[0].iter().filter(|(id, _)| *id != taken) {
+        assert_eq!(after.iter().find(|a| a.id == *id).unwrap().account_id_c.as_deref(), Some(account.as_str()));
+    }
+    let writes = zuora.writes();
+    assert_eq!(writes.len(), want[0].len() - 1, "each field written once: {writes:?}");
+    let history = f.hub.store.propagation_history(1000).unwrap();
+    let written = history.iter().filter(|e| e.key.source == "zuora" && e.status == "written");
+    assert!(
+        written.clone().count() == want[0].len() - 1
+            && written.clone().all(|e| e.answer.as_deref().unwrap_or("").contains("read back"))
+    );
+    f.shutdown();
+}
+
+/// Xero contacts linked by email get their `AccountNumber` (`POST /Contacts/{ContactID}` under
+/// the organisation's tenant id); a number another contact took meanwhile is refused by Xero,
+/// audited as refused with Xero's reason, and the contact keeps none.
+#[test]
+fn xero_contacts_linked_by_email_get_their_account_number_and_a_duplicate_is_refused() {
+    let f = Fixture::new(200, |t| t);
+    let contacts = f.sandbox.xero.snapshot().contacts;
+    let held = |id: &str| contacts.iter().any(|c| c.id == id && c.account_number.is_some());
+    let want = linked_later(&f.sandbox, "xero", "contacts", held);
+    assert!(want[0].len() >= 2, "the company has Xero contacts linked by email only: {want:?}");
+    let xero = &f.sandbox.xero;
+    let planned = |id: &str| want.iter().flatten().any(|(p, _)| p == id);
+    let other = contacts.iter().find(|c| !planned(&c.id)).expect("a contact outside the plan").id.clone();
+    let disturb =
+        |_: &str, account: &str| xero.update_contact(&other, |c| c.account_number = Some(account.to_owned())).unwrap();
+    let (refused, answer) =
+        apply_around_one(&f, "xero", "contacts", ObjectKind::Organization, &want, disturb, Disturbed::Refused);
+    assert!(answer.contains("Account Number already exists"), "{answer}");
+    let after = xero.snapshot().contacts;
+    assert_eq!(after.iter().find(|c| c.id == refused).unwrap().account_number, None, "nothing written");
+    for (id, account) in want[0].iter().filter(|(id, _)| *id != refused) {
+        assert_eq!(after.iter().find(|c| c.id == *id).unwrap().account_number.as_deref(), Some(account.as_str()));
+    }
+    assert_eq!(xero.writes().len(), want[0].len() - 1, "a refused write is no write");
+    f.shutdown();
+}

@@ -2,7 +2,10 @@
 //! the token endpoint's refresh grant with refresh tokens that rotate, and
 //! `/api.xro/2.0/Contacts|Invoices|Payments|RepeatingInvoices` with `page`/`pageSize`,
 //! `If-Modified-Since`, `includeArchived`, `where` (the type filters accord sends), the
-//! `xero-tenant-id` check, Microsoft JSON dates and exact amounts. Limits per tenant: calls a
+//! `xero-tenant-id` check, Microsoft JSON dates and exact amounts; `/Currencies` (the
+//! currencies of the books, which clients read to check their access); `GET` and `POST
+//! /api.xro/2.0/Contacts/{ContactID}` read and update one contact (an `AccountNumber` another
+//! contact has is refused with Xero's 400 `ValidationException`). Limits per tenant: calls a
 //! minute (60) and a day (5,000, configurable so a test can spend it), with
 //! `X-MinLimit-Remaining` / `X-DayLimit-Remaining` / `X-AppMinLimit-Remaining` on every answer
 //! and a 429 with `X-Rate-Limit-Problem` (`minute` or `day`) and `Retry-After`. Nothing is

@@ -171,7 +171,12 @@ impl Contact {
             "IsCustomer": true,
             "IsSupplier": false,
             "UpdatedDateUTC": ms_date(self.updated),
+            // Xero lists a contact's groups and people even when it has none (clients index
+            // them: tap-xero does).
+            "ContactGroups": [],
+            "ContactPersons": [],
             "HasAttachments": false,
+            "HasValidationErrors": false,
         });
         if let Some(n) = &self.account_number {
             v["AccountNumber"] = json!(n);

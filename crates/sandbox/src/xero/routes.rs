@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use axum::Router;
-use axum::extract::{Form, Query, Request, State as AxState};
+use axum::body::Bytes;
+use axum::extract::{Form, Path, Query, Request, State as AxState};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, post};
@@ -28,9 +29,11 @@ pub(crate) fn router(state: Arc<State>) -> Router {
         .route("/connect/token", post(token))
         .route("/connections", get(connections))
         .route("/api.xro/2.0/Contacts", get(contacts))
+        .route("/api.xro/2.0/Contacts/{id}", get(contact).post(update_contact))
         .route("/api.xro/2.0/Invoices", get(invoices))
         .route("/api.xro/2.0/Payments", get(payments))
         .route("/api.xro/2.0/RepeatingInvoices", get(repeating))
+        .route("/api.xro/2.0/Currencies", get(currencies))
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), guard::<State>))
         .with_state(state)
@@ -347,6 +350,134 @@ async fn contacts(
         "Contacts",
         super::model::Contact::to_json,
     )
+}
+
+/// `GET /Currencies` (`getCurrencies`): the organisation's currencies, those its invoices and
+/// repeating invoices are in, by code (`where=Code=="USD"` picks one). Clients read it to check
+/// their access (tap-xero does before anything else).
+async fn currencies(AxState(s): AxState<Arc<State>>, Query(params): Query<HashMap<String, String>>) -> Response {
+    let filters = match where_clause(&params, &["Code"]) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let mut codes: Vec<String> = s.invoices.read().rows().iter().map(|i| i.currency.clone()).collect();
+    codes.extend(s.repeating.read().rows().iter().map(|r| r.currency.clone()));
+    codes.sort();
+    codes.dedup();
+    let name = |code: &str| match code {
+        "USD" => "United States Dollar",
+        "EUR" => "Euro",
+        "GBP" => "British Pound",
+        "JPY" => "Japanese Yen",
+        "AUD" => "Australian Dollar",
+        "NZD" => "New Zealand Dollar",
+        "CAD" => "Canadian Dollar",
+        _ => "",
+    };
+    let records = codes
+        .iter()
+        .filter(|c| filters.iter().all(|(_, v)| *c == v))
+        .map(|c| json!({"Code": c, "Description": name(c)}))
+        .collect();
+    envelope(&s, "Currencies", records, None)
+}
+
+/// `GET /Contacts/{ContactID}` (`getContact`): the contact, archived or not, alone in `Contacts`.
+async fn contact(AxState(s): AxState<Arc<State>>, Path(id): Path<String>) -> Response {
+    let store = s.contacts.read();
+    match store.get(&id.to_ascii_lowercase()).or_else(|| store.get(&id)) {
+        Some(c) => envelope(&s, "Contacts", vec![c.to_json()], None),
+        None => not_found_now(),
+    }
+}
+
+/// Xero's refusal of a write that fails validation: 400, `ValidationException`, the reasons
+/// under `Elements[].ValidationErrors`, the element echoed.
+fn validation(element: Value, messages: &[String]) -> Response {
+    let mut element = element;
+    element["ValidationErrors"] = Value::Array(messages.iter().map(|m| json!({ "Message": m })).collect());
+    element["HasValidationErrors"] = Value::Bool(true);
+    reply(
+        StatusCode::BAD_REQUEST,
+        json!({"ErrorNumber": 10, "Type": "ValidationException", "Message": "A validation exception occurred",
+            "Elements": [element]}),
+    )
+}
+
+/// `POST /Contacts/{ContactID}` (`updateContact`): `{"Contacts": [{...}]}`, one contact whose
+/// given fields change. This emulator changes `AccountNumber`, `Name`, `EmailAddress` and
+/// `ContactStatus` and ignores the fields it does not model, as Xero ignores properties it does
+/// not know. An `AccountNumber` another contact has is refused (Xero keeps them unique), as is
+/// an empty `Name` or a `ContactID` in the body naming another contact. The answer is the
+/// contact, in `Contacts`.
+async fn update_contact(AxState(s): AxState<Arc<State>>, Path(id): Path<String>, body: Bytes) -> Response {
+    let Ok(body) = serde_json::from_slice::<Value>(&body) else {
+        return api_error(StatusCode::BAD_REQUEST, 14, "PostDataInvalidException", "Invalid Json data");
+    };
+    let change = match body.get("Contacts").and_then(Value::as_array).map(Vec::as_slice) {
+        Some([one]) if one.is_object() => one.clone(),
+        _ => {
+            return api_error(
+                StatusCode::BAD_REQUEST,
+                14,
+                "PostDataInvalidException",
+                "The request body must hold one contact in Contacts",
+            );
+        }
+    };
+    let text = |k: &str| change.get(k).and_then(Value::as_str).map(str::trim).map(str::to_owned);
+    let now = s.core.clock.now();
+    let mut store = s.contacts.write();
+    let Some(current) = store.get(&id.to_ascii_lowercase()).or_else(|| store.get(&id)).cloned() else {
+        return not_found_now();
+    };
+    if let Some(other) = text("ContactID")
+        && !other.eq_ignore_ascii_case(&current.id)
+    {
+        return validation(change, &[format!("The ContactID {other} in the body is not the contact {id} updated")]);
+    }
+    let mut problems = Vec::new();
+    if let Some(n) = text("AccountNumber")
+        && !n.is_empty()
+        && store.rows().iter().any(|c| c.id != current.id && c.account_number.as_deref() == Some(n.as_str()))
+    {
+        problems.push("Account Number already exists. Please enter a different Account Number.".to_owned());
+    }
+    if text("Name").is_some_and(|n| n.is_empty()) {
+        problems.push("The contact name must be specified.".to_owned());
+    }
+    if let Some(st) = text("ContactStatus")
+        && !matches!(st.as_str(), "ACTIVE" | "ARCHIVED")
+    {
+        problems.push(format!("{st} is not a contact status this call can set"));
+    }
+    if !problems.is_empty() {
+        return validation(change, &problems);
+    }
+    let updated = store.update(&current.id, |c| {
+        if let Some(n) = text("AccountNumber") {
+            c.account_number = (!n.is_empty()).then_some(n);
+        }
+        if let Some(n) = text("Name") {
+            c.name = n;
+        }
+        if let Some(e) = text("EmailAddress") {
+            c.email = (!e.is_empty()).then_some(e);
+        }
+        if let Some(st) = text("ContactStatus") {
+            c.status = st;
+        }
+        c.updated = now;
+        c.to_json()
+    });
+    drop(store);
+    match updated {
+        Some(c) => {
+            s.core.log_write("contact", &current.id);
+            envelope(&s, "Contacts", vec![c], None)
+        }
+        None => not_found_now(),
+    }
 }
 
 /// `GET /Invoices`: sales and bills, `where=Type=="ACCREC"` for sales only.

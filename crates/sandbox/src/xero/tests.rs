@@ -335,6 +335,17 @@ async fn answers_validate_against_the_official_spec() {
         assert!(!body[list].as_array().unwrap().is_empty());
         check(&v, &body, &format!("GET {path}"));
     }
+    let named = accounting["paths"]["/Currencies"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+        ["$ref"]
+        .clone();
+    assert_eq!(named, json!("#/components/schemas/Currencies"));
+    let currencies = get(&e, &token, "/api.xro/2.0/Currencies", None).await;
+    let codes: Vec<&str> =
+        currencies["Currencies"].as_array().unwrap().iter().map(|c| c["Code"].as_str().unwrap()).collect();
+    assert_eq!(codes, ["EUR", "GBP", "JPY", "USD"], "the currencies the books are in");
+    check(&validator(&accounting, "Currencies"), &currencies, "GET /Currencies");
+    let usd = get(&e, &token, "/api.xro/2.0/Currencies?where=Code%3D%3D%22USD%22", None).await;
+    assert_eq!(usd["Currencies"], json!([{"Code": "USD", "Description": "United States Dollar"}]));
     // The check can fail: a contact's status is one of the spec's.
     let v = validator(&accounting, "Contacts");
     assert!(!v.is_valid(&json!({"Contacts": [{"ContactID": "x", "ContactStatus": "GONE"}]})));
@@ -350,4 +361,69 @@ async fn answers_validate_against_the_official_spec() {
         check(&one, c, "GET /connections");
     }
     assert!(!one.is_valid(&json!({"tenantId": 7})));
+}
+
+async fn update(e: &Emulator, token: &str, id: &str, body: Value) -> (StatusCode, Value) {
+    let res = client()
+        .post(format!("{}/api.xro/2.0/Contacts/{id}", e.base_url()))
+        .bearer_auth(token)
+        .header("xero-tenant-id", TENANT_ID)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    (res.status(), res.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn a_contact_update_sets_its_account_number_and_refuses_one_another_contact_has() {
+    let e = emulator(unlimited()).await;
+    let token = access(&e).await;
+    let (free, taken) = ("00000000-0000-4000-8000-000000000001", "00000000-0000-4000-8000-000000000002");
+    let one = get(&e, &token, &format!("/api.xro/2.0/Contacts/{free}"), None).await;
+    assert_eq!((one["Contacts"][0]["ContactID"].as_str(), one["Contacts"][0].get("AccountNumber")), (Some(free), None));
+    e.state().core.clock.advance(Duration::seconds(3));
+
+    let (status, body) =
+        update(&e, &token, free, json!({"Contacts": [{"ContactID": free, "AccountNumber": "acct-9"}]})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["Contacts"][0]["AccountNumber"], "acct-9", "the answer is the contact");
+    assert_eq!(
+        get(&e, &token, &format!("/api.xro/2.0/Contacts/{free}"), None).await["Contacts"][0]["AccountNumber"],
+        "acct-9"
+    );
+    let since = (t0() + Duration::days(30)).format("%Y-%m-%dT%H:%M:%S").to_string();
+    let (changed, _) = walk(&e, &token, "Contacts", "includeArchived=true", Some(&since)).await;
+    assert_eq!(changed.iter().map(|c| c["ContactID"].clone()).collect::<Vec<_>>(), vec![json!(free)], "modified since");
+
+    // ACC-2 is contact 2's: refused, with Xero's validation shape, and nothing changes.
+    let (status, body) = update(&e, &token, free, json!({"Contacts": [{"AccountNumber": "ACC-2"}]})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!((body["ErrorNumber"].clone(), body["Type"].clone()), (json!(10), json!("ValidationException")));
+    let message = body["Elements"][0]["ValidationErrors"][0]["Message"].as_str().unwrap();
+    assert!(message.contains("Account Number already exists"), "{message}");
+    assert_eq!(e.snapshot().contacts.iter().find(|c| c.id == free).unwrap().account_number.as_deref(), Some("acct-9"));
+    // Its own number again is no duplicate; a body without one contact is refused.
+    let (status, _) = update(&e, &token, taken, json!({"Contacts": [{"AccountNumber": "ACC-2"}]})).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = update(&e, &token, free, json!({"AccountNumber": "x"})).await;
+    assert_eq!((status, body["Type"].clone()), (StatusCode::BAD_REQUEST, json!("PostDataInvalidException")));
+    let (status, _) = update(&e, &token, "00000000-0000-4000-8000-999999999999", json!({"Contacts": [{}]})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(e.writes(), vec![("contact".to_owned(), free.to_owned()), ("contact".to_owned(), taken.to_owned())]);
+
+    // The answers are the spec's: getContact's and updateContact's 200s, and the 400's Error.
+    let Some(accounting) = spec(SPEC) else { return };
+    let op = &accounting["paths"]["/Contacts/{ContactID}"];
+    for method in ["get", "post"] {
+        let named = op[method]["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].clone();
+        assert_eq!(named, json!("#/components/schemas/Contacts"), "{method}");
+    }
+    assert_eq!(op["post"]["responses"]["400"]["$ref"], "#/components/responses/400Error");
+    check(&validator(&accounting, "Contacts"), &one, "GET /Contacts/{ContactID}");
+    let (_, answer) = update(&e, &token, free, json!({"Contacts": [{"Name": "Renamed"}]})).await;
+    check(&validator(&accounting, "Contacts"), &answer, "POST /Contacts/{ContactID}");
+    let (_, refused) = update(&e, &token, free, json!({"Contacts": [{"AccountNumber": "ACC-2"}]})).await;
+    check(&validator(&accounting, "Error"), &refused, "the 400 of POST /Contacts/{ContactID}");
+    assert!(!validator(&accounting, "Error").is_valid(&json!({"Elements": [{"ValidationErrors": "no"}]})));
 }

@@ -5,7 +5,12 @@
 //! "done": bool, "queryLocator": "..."}` with up to `batchSize` rows a call (1–2,000, 2,000 by
 //! default). The queries parse as Zuora's do (see `zoql`); objects `Account` (with the custom
 //! field `AccountId__c`), `Subscription`, `RatePlan`, `RatePlanCharge`, `Invoice`,
-//! `InvoiceItem`. A refusal is Zuora's body `{"Errors": [{"Code", "Message"}], "Success":
+//! `InvoiceItem`. `PUT /v1/accounts/{account-key}` changes an account's `name` and
+//! `AccountId__c` and answers `{"success": true}` without the account; an unknown field or key
+//! is refused with HTTP 200 and `{"success": false, "reasons": [{"code", "message"}]}`, the
+//! shape of Zuora's newer calls. `GET /v1/describe[/{Object}]` and the data-source exports
+//! (`POST /v1/object/export`, its job, its CSV file) serve what Singer's tap-zuora reads (see
+//! `export`). A query's refusal is Zuora's body `{"Errors": [{"Code", "Message"}], "Success":
 //! false}`; a missing, unknown or expired token is 401 `{"message": "Authentication error"}`.
 //!
 //! Limits: requests per minute per tenant (`RateLimit-Limit`, `-Remaining`, `-Reset` in
@@ -16,6 +21,7 @@
 //! `UpdatedDate` too (the emulator does not model Zuora's subscription versions: a change is
 //! made in place, a mid-cycle price change as a new charge segment).
 
+mod export;
 pub mod model;
 mod routes;
 pub mod seed;
@@ -155,6 +161,8 @@ pub struct State {
     /// `queryLocator` → the query it continues.
     pub(crate) cursors: std::sync::Mutex<HashMap<String, Cursor>>,
     pub(crate) in_flight: AtomicUsize,
+    /// Data-source exports and their files (`export`).
+    pub(crate) exports: std::sync::Mutex<export::Exports>,
     pub(crate) tokens: Tokens,
     pub(crate) options: Options,
     pub(crate) credentials: Credentials,
@@ -186,6 +194,7 @@ impl Emulator {
             books: Shared::new(books),
             cursors: Default::default(),
             in_flight: AtomicUsize::new(0),
+            exports: Default::default(),
             tokens: Tokens::client_credentials(options.token_lifetime),
             options,
             credentials: Credentials {

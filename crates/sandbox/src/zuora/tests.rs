@@ -288,3 +288,98 @@ async fn the_seed_bills_its_charges_and_cancellations_are_status_changes() {
     assert_eq!(now.accounts.iter().find(|a| a.id == live.id).unwrap().status, "Canceled");
     assert!(now.subscriptions.iter().filter(|x| x.account_id == live.id).all(|x| x.status != "Active"));
 }
+
+#[tokio::test]
+async fn an_account_update_takes_the_custom_field_and_refuses_what_zuora_refuses() {
+    let (s, _) = sandbox(unlimited()).await;
+    let token = token(&s).await;
+    let put = |path: String, body: Value| {
+        let (url, token) = (format!("{}{path}", s.zuora.base_url()), token.clone());
+        async move { client().put(url).bearer_auth(token).json(&body).send().await.unwrap() }
+    };
+    let accounts = s.zuora.snapshot().accounts;
+    let blank = accounts.iter().find(|a| a.account_id_c.is_none()).expect("an account without AccountId__c");
+    let before = blank.updated;
+    s.clock().advance(chrono::Duration::seconds(5));
+
+    let res = put(format!("/v1/accounts/{}", blank.id), json!({ "AccountId__c": "acct-77" })).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.json::<Value>().await.unwrap(), json!({ "success": true }), "no account in the answer");
+    let zoql = format!("select Id, AccountId__c, UpdatedDate from Account where Id = '{}'", blank.id);
+    let (rows, _) = query_all(&s, &token, &zoql, None).await;
+    assert_eq!(rows[0]["AccountId__c"], "acct-77");
+    let after = s.zuora.snapshot().accounts.into_iter().find(|a| a.id == blank.id).unwrap();
+    assert!(after.updated > before, "UpdatedDate moves, so an incremental read sees the change");
+    assert_eq!(s.zuora.writes(), vec![("account".to_owned(), blank.id.clone())]);
+
+    // By its number too; an unknown field and an unknown key are refused with HTTP 200.
+    let res = put(format!("/v1/accounts/{}", blank.account_number), json!({ "name": "Renamed Ltd" })).await;
+    assert_eq!(res.json::<Value>().await.unwrap(), json!({ "success": true }));
+    let res = put(format!("/v1/accounts/{}", blank.id), json!({ "Region__c": "EMEA" })).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["success"], false);
+    assert_eq!(body["reasons"][0]["code"], 50_000_020);
+    assert!(body["reasons"][0]["message"].as_str().unwrap().contains("Region__c"), "{body}");
+    let body: Value = put("/v1/accounts/8a8aa0000000000000000000000000ff".into(), json!({ "AccountId__c": "x" }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!((body["success"].clone(), body["reasons"][0]["code"].clone()), (json!(false), json!(50_000_040)));
+    let body: Value =
+        put(format!("/v1/accounts/{}", blank.id), json!({ "AccountId__c": 12 })).await.json().await.unwrap();
+    assert_eq!(body["success"], false, "a text custom field takes text");
+    let unchanged = s.zuora.snapshot().accounts.into_iter().find(|a| a.id == blank.id).unwrap();
+    assert_eq!((unchanged.account_id_c.as_deref(), unchanged.name.as_str()), (Some("acct-77"), "Renamed Ltd"));
+    assert_eq!(s.zuora.writes().len(), 2, "refused updates are no writes");
+}
+
+#[tokio::test]
+async fn describe_and_data_source_exports_serve_what_tap_zuora_reads() {
+    let (s, _) = sandbox(unlimited()).await;
+    let token = token(&s).await;
+    let get = |path: String| {
+        let (url, token) = (format!("{}{path}", s.zuora.base_url()), token.clone());
+        async move { client().get(url).bearer_auth(token).send().await.unwrap() }
+    };
+    let objects = get("/v1/describe".into()).await.text().await.unwrap();
+    assert!(objects.contains("<object href=\"/v1/describe/Account\"><name>Account</name>"), "{objects}");
+    let account = get("/v1/describe/Account".into()).await.text().await.unwrap();
+    assert!(account.contains("<name>AccountId__c</name>") && account.contains("<custom>true</custom>"), "{account}");
+    assert!(account.contains("<name>UpdatedDate</name><label>UpdatedDate</label>"));
+    assert!(account.contains("<type>datetime</type>") && account.contains("<context>export</context>"));
+    assert_eq!(get("/v1/describe/Nothing".into()).await.status(), StatusCode::NOT_FOUND);
+
+    // An export runs at once; its file is CSV with object-qualified headers.
+    let export = |query: String| {
+        let (url, token) = (format!("{}/v1/object/export", s.zuora.base_url()), token.clone());
+        async move {
+            let body = json!({"Format": "csv", "Query": query});
+            client().post(url).bearer_auth(token).json(&body).send().await.unwrap()
+        }
+    };
+    let csv_of = |query: String| async {
+        let res = export(query).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let job: Value = res.json().await.unwrap();
+        assert_eq!(job["Success"], true, "{job}");
+        let status: Value =
+            get(format!("/v1/object/export/{}", job["Id"].as_str().unwrap())).await.json().await.unwrap();
+        assert_eq!(status["Status"], "Completed");
+        get(format!("/v1/files/{}", status["FileId"].as_str().unwrap())).await.text().await.unwrap()
+    };
+    let probe = csv_of("select * from Account limit 2".into()).await;
+    let lines: Vec<&str> = probe.lines().collect();
+    assert_eq!(lines.len(), 3, "a header and two rows: {probe}");
+    assert!(lines[0].starts_with("Account.Id,Account.AccountNumber,Account.Name"), "{}", lines[0]);
+    let (all, _) =
+        query_all(&s, &token, "select Id from Account where UpdatedDate >= '2000-01-01T00:00:00Z'", None).await;
+    let window = "select Account.Id, Name from Account where UpdatedDate >= '2000-01-01T00:00:00Z' and UpdatedDate < '2100-01-01T00:00:00Z'";
+    let file = csv_of(window.into()).await;
+    assert_eq!(file.lines().count(), all.len() + 1, "the window holds every account");
+    assert_eq!(file.lines().next(), Some("Account.Id,Account.Name"));
+    let res = export("select Id, Account.Name from Subscription".into()).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST, "joins are not emulated");
+    assert_eq!(get("/v1/files/ffff".into()).await.status(), StatusCode::NOT_FOUND);
+}

@@ -99,6 +99,7 @@ pub fn organisation_field(account_id_field: &str) -> crate::http::WriteDef {
             ),
             into: definition,
         }),
+        confirm: crate::http::Confirm::Answer,
     }
 }
 

@@ -151,5 +151,6 @@ pub fn customer_field(account_field: &str) -> Option<crate::http::WriteDef> {
         }),
         create: None,
         lookup: None,
+        confirm: crate::http::Confirm::Answer,
     })
 }

@@ -130,5 +130,6 @@ pub fn contact_account_id() -> crate::http::WriteDef {
         }),
         create: None,
         lookup: None,
+        confirm: crate::http::Confirm::Answer,
     }
 }

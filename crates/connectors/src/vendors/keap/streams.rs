@@ -112,5 +112,6 @@ pub fn company_id_field(company_field: &str) -> crate::http::WriteDef {
         }),
         create: None,
         lookup: None,
+        confirm: crate::http::Confirm::Answer,
     }
 }

@@ -178,5 +178,6 @@ pub fn customer_reference() -> crate::http::WriteDef {
         }),
         create: None,
         lookup: None,
+        confirm: crate::http::Confirm::Answer,
     }
 }

@@ -162,5 +162,6 @@ pub fn customer_metadata(account_key: &str) -> crate::http::WriteDef {
         }),
         create: None,
         lookup: None,
+        confirm: crate::http::Confirm::Answer,
     }
 }

@@ -25,6 +25,11 @@
 //! read before it are committed with their cursors, so the next sync after the reset continues
 //! from the last one: no gap and no repeat.
 //!
+//! Write-back: `accord propagate` fills the `AccountNumber` of contacts linked by email
+//! (`updateContact`, `POST /Contacts/{ContactID}`, the answer the contact, read back), after
+//! `/connections` names the organisation. Xero refuses an account number another contact has
+//! (400 `ValidationException`): the write is reported refused, with Xero's reason.
+//!
 //! MRR: Xero has no subscriptions. Each sales repeating invoice is read as one: its `Schedule`
 //! (`Unit` WEEKLY or MONTHLY, every `Period` of them; 12 months is a year) is the interval, the
 //! sum of its line items' `UnitAmount` × `Quantity` (before tax and line discounts) the price,
@@ -36,22 +41,22 @@
 mod streams;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use accord_core::config::SourceConfig;
 use accord_core::money::{Currency, Money};
 use accord_core::secret::SecretRef;
 use accord_core::{Config, ConfigError};
+use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::common::{self, RateLimitSetting, accept_json, apply_overrides, effective_limit, settings};
-use crate::http::client::{FetchStats, default_verdict, retry_after};
+use crate::http::client::{FetchStats, date_header, default_verdict, retry_after};
 use crate::http::{Auth, HttpClient, HttpConnector, Limit, RequestSpec, TokenFile, Vendor, Verdict};
 use crate::{Connector, ConnectorError, Item, ObjectSpec, Page, Stream};
 
@@ -142,11 +147,70 @@ pub fn pick_tenant(connections: &Value, wanted: Option<&str>) -> Result<String, 
     }
 }
 
+/// What Xero last said of the organisation's day of calls. It rides in every stream's
+/// checkpoint (`day_budget` in the cursor), so a new process knows it before its first call.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayBudget {
+    /// `X-DayLimit-Remaining` of the latest answer that carried it.
+    pub remaining: Option<u64>,
+    /// When that answer was sent, by Xero's clock (its `Date`).
+    pub at: Option<DateTime<Utc>>,
+    /// When the budget refills, by Xero's clock: a daily-limit 429's time plus its `Retry-After`.
+    pub resets_at: Option<DateTime<Utc>>,
+}
+
+impl DayBudget {
+    /// Xero's day is at most 24 hours: a budget seen spent refills by then even when no
+    /// `Retry-After` said so.
+    const DAY: chrono::TimeDelta = chrono::TimeDelta::hours(24);
+
+    /// Until when the budget stays spent, if it is spent at `now` (Xero's clock).
+    pub fn spent_until(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        if self.remaining != Some(0) {
+            return None;
+        }
+        let until = self.resets_at.or_else(|| self.at.map(|t| t + Self::DAY))?;
+        (now < until).then_some(until)
+    }
+
+    /// What is left at `now`: `None` when unknown, or when the day it was seen in is over.
+    pub fn left(&self, now: DateTime<Utc>) -> Option<u64> {
+        let until = self.resets_at.or_else(|| self.at.map(|t| t + Self::DAY))?;
+        self.remaining.filter(|_| now < until)
+    }
+}
+
+/// The budget and the difference between Xero's clock and ours (from each answer's `Date`), so
+/// that a budget seen by Xero's clock is judged by it.
+#[derive(Debug, Default)]
+struct Budget {
+    day: DayBudget,
+    /// Xero's clock minus ours, from the latest answer with a `Date`.
+    offset: Option<chrono::TimeDelta>,
+}
+
+impl Budget {
+    fn server_now(&self) -> DateTime<Utc> {
+        Utc::now() + self.offset.unwrap_or_default()
+    }
+
+    /// Keeps `saved` when it was seen later than what this process knows.
+    fn merge(&mut self, saved: &DayBudget) {
+        let newer = match (saved.at, self.day.at) {
+            (Some(a), Some(b)) => a > b,
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        if newer {
+            self.day = saved.clone();
+        }
+    }
+}
+
 /// Xero's answers: the day's budget kept from every answer, and its 429s told apart.
 #[derive(Debug, Default)]
 struct XeroRules {
-    /// The latest `X-DayLimit-Remaining` (-1 before any answer).
-    day_remaining: Arc<AtomicI64>,
+    budget: Arc<Mutex<Budget>>,
 }
 
 /// The 429's `X-Rate-Limit-Problem` (`minute`, `concurrent`, `day`, `appminute`).
@@ -154,12 +218,14 @@ fn problem(headers: &HeaderMap) -> String {
     headers.get("x-rate-limit-problem").and_then(|v| v.to_str().ok()).unwrap_or("").trim().to_ascii_lowercase()
 }
 
+fn at_text(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
 /// The error that ends a sync on the day's limit: when it can resume.
 pub fn day_limit_message(headers: &HeaderMap) -> String {
     let wait = retry_after(headers);
-    let when = wait
-        .and_then(|w| chrono::Duration::from_std(w).ok())
-        .map(|w| (chrono::Utc::now() + w).to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+    let when = wait.and_then(|w| chrono::Duration::from_std(w).ok()).map(|w| at_text(Utc::now() + w));
     format!(
         "Xero's daily limit of calls for this organisation is spent (429, X-Rate-Limit-Problem: day); the sync \
          stopped after its last committed page and resumes from it when run again {}",
@@ -170,22 +236,94 @@ pub fn day_limit_message(headers: &HeaderMap) -> String {
     )
 }
 
+/// The error that refuses a call the day's budget cannot pay for, before it is sent.
+fn spent_message(day: &DayBudget, until: DateTime<Utc>) -> String {
+    format!(
+        "Xero's daily limit of calls for this organisation is spent (X-DayLimit-Remaining was 0{}): no call was \
+         made; the sync keeps its last committed page and resumes from it when run again after {} (Xero's clock)",
+        day.at.map(|t| format!(" at {}", at_text(t))).unwrap_or_default(),
+        at_text(until)
+    )
+}
+
 impl Vendor for XeroRules {
     fn classify(&self, status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Verdict {
-        if let Some(n) = headers.get("x-daylimit-remaining").and_then(|v| v.to_str().ok()?.trim().parse::<i64>().ok()) {
-            self.day_remaining.store(n, Ordering::Relaxed);
+        {
+            let mut b = self.budget.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(server) = date_header(headers) {
+                b.offset = Some(server - Utc::now());
+            }
+            let now = b.server_now();
+            if let Some(n) =
+                headers.get("x-daylimit-remaining").and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok())
+            {
+                b.day = DayBudget { remaining: Some(n), at: Some(now), resets_at: None };
+            }
+            if status == StatusCode::TOO_MANY_REQUESTS && problem(headers) == "day" {
+                let reset = retry_after(headers).and_then(|w| chrono::Duration::from_std(w).ok()).map(|w| now + w);
+                b.day = DayBudget { remaining: Some(0), at: Some(now), resets_at: reset };
+            }
         }
         if status == StatusCode::TOO_MANY_REQUESTS {
             if problem(headers) == "day" {
-                self.day_remaining.store(0, Ordering::Relaxed);
                 // Waiting hours inside a sync helps no one: stop, keep the checkpoint.
                 return Verdict::Fatal(day_limit_message(headers));
             }
             let wait = retry_after(headers).unwrap_or(Duration::from_secs(1));
             return Verdict::RateLimited(wait.max(Duration::from_millis(100)));
         }
+        if status == StatusCode::BAD_REQUEST
+            && let Some(why) = validation_errors(body)
+        {
+            return Verdict::Fatal(format!("HTTP 400: {why}"));
+        }
         default_verdict(status, headers, body)
     }
+
+    /// The Accounting API's calls count against the day (`/connections` does not).
+    fn before_send(&self, req: &RequestSpec) -> Result<(), String> {
+        if !req.path.starts_with("/api.xro/") {
+            return Ok(());
+        }
+        let b = self.budget.lock().unwrap_or_else(|e| e.into_inner());
+        match b.day.spent_until(b.server_now()) {
+            Some(until) => Err(spent_message(&b.day, until)),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A 400's `{"Type": "ValidationException", "Message", "Elements": [{"ValidationErrors":
+/// [{"Message"}]}]}` in a few words: the validation messages (the reason a write is refused).
+pub fn validation_errors(body: &[u8]) -> Option<String> {
+    let v: Value = serde_json::from_slice(body).ok()?;
+    let kind = v.get("Type").and_then(Value::as_str)?;
+    let messages: Vec<&str> = v
+        .get("Elements")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.get("ValidationErrors").and_then(Value::as_array))
+        .flatten()
+        .filter_map(|m| m.get("Message").and_then(Value::as_str))
+        .collect();
+    let message = v.get("Message").and_then(Value::as_str).unwrap_or_default();
+    Some(if messages.is_empty() { format!("{kind}: {message}") } else { format!("{kind}: {}", messages.join("; ")) })
+}
+
+/// Reads `/connections` once and keeps the organisation to name (see `pick_tenant`).
+async fn ensure_tenant(
+    client: &HttpClient,
+    tenant: &Tenant,
+    wanted: Option<&str>,
+    stats: &mut FetchStats,
+) -> Result<(), ConnectorError> {
+    if tenant.0.get().is_none() {
+        let connections = client.fetch(&RequestSpec::get("/connections"), stats).await?;
+        let id = pick_tenant(&connections, wanted).map_err(ConnectorError::Fatal)?;
+        let _ = tenant.0.set(id);
+    }
+    Ok(())
 }
 
 /// Builds a Xero source.
@@ -209,8 +347,8 @@ pub fn connector(
         client_secret: secret(&s.client_secret, "client_secret")?,
         tokens: Arc::new(TokenFile::new(file, secret(&s.refresh_token, "refresh_token")?)),
     };
-    let rules = XeroRules { day_remaining: Arc::new(AtomicI64::new(-1)) };
-    let day_remaining = rules.day_remaining.clone();
+    let rules = XeroRules::default();
+    let budget = rules.budget.clone();
     let client = common::client(
         name,
         s.base_url.trim_end_matches('/'),
@@ -222,11 +360,12 @@ pub fn connector(
     let tenant = Tenant::default();
     let mut streams = streams::streams(&tenant, s.page_size.clamp(1, 1000), s.reconcile_every.0);
     apply_overrides(name, &mut streams, &source.objects)?;
+    let writes = vec![streams::contact_account_number(&tenant)];
     Ok(XeroConnector {
-        inner: HttpConnector::new("xero", client, streams),
+        inner: HttpConnector::new("xero", client, streams).with_writes(writes),
         tenant,
         wanted: s.tenant_id.clone(),
-        day_remaining,
+        budget,
     })
 }
 
@@ -236,13 +375,30 @@ pub struct XeroConnector {
     inner: HttpConnector,
     tenant: Tenant,
     wanted: Option<String>,
-    day_remaining: Arc<AtomicI64>,
+    budget: Arc<Mutex<Budget>>,
 }
 
+/// Where a stream's checkpoint keeps the day's budget.
+const BUDGET_KEY: &str = "day_budget";
+
 impl XeroConnector {
-    /// What the latest answer said is left of the organisation's daily budget.
+    /// What Xero last said is left of the organisation's daily budget (this process's answers
+    /// or a checkpoint's), while that day lasts.
     pub fn day_remaining(&self) -> Option<u64> {
-        u64::try_from(self.day_remaining.load(Ordering::Relaxed)).ok()
+        let b = self.budget.lock().unwrap_or_else(|e| e.into_inner());
+        b.day.left(b.server_now())
+    }
+
+    /// The budget as the checkpoints keep it.
+    pub fn day_budget(&self) -> DayBudget {
+        self.budget.lock().unwrap_or_else(|e| e.into_inner()).day.clone()
+    }
+
+    /// Learns the budget a checkpoint kept, when it is newer than this process's.
+    fn learn(&self, cursor: &Value) {
+        if let Some(saved) = cursor.get(BUDGET_KEY).and_then(|v| serde_json::from_value::<DayBudget>(v.clone()).ok()) {
+            self.budget.lock().unwrap_or_else(|e| e.into_inner()).merge(&saved);
+        }
     }
 }
 
@@ -255,13 +411,92 @@ impl Connector for XeroConnector {
         self.inner.objects()
     }
 
+    fn write_back(&self) -> Option<&dyn crate::WriteBack> {
+        Some(self)
+    }
+
+    fn resume(&self, cursors: &[Value]) {
+        for c in cursors {
+            self.learn(c);
+        }
+    }
+
     fn open_stream(&self, object: &str, cursor: Option<Value>, full: bool) -> Result<Box<dyn Stream>, ConnectorError> {
+        let cursor = cursor.map(|mut c| {
+            self.learn(&c);
+            if let Some(map) = c.as_object_mut() {
+                map.remove(BUDGET_KEY);
+            }
+            c
+        });
         Ok(Box::new(XeroStream {
             inner: self.inner.open_stream(object, cursor, full)?,
             client: self.inner.client().clone(),
             tenant: self.tenant.clone(),
             wanted: self.wanted.clone(),
+            budget: self.budget.clone(),
         }))
+    }
+}
+
+/// The HTTP connector's write-back, once the organisation to name is known (a `propagate` run
+/// reads no page before its first write).
+impl crate::WriteBack for XeroConnector {
+    fn writable_field(&self, object: &str) -> Option<&accord_core::FieldPath> {
+        self.writes().writable_field(object)
+    }
+
+    fn current<'a>(
+        &'a self,
+        object: &'a str,
+        native_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<String>, ConnectorError>> {
+        Box::pin(async move {
+            self.tenant_known().await?;
+            self.writes().current(object, native_id).await
+        })
+    }
+
+    fn write<'a>(
+        &'a self,
+        object: &'a str,
+        native_id: &'a str,
+        value: &'a str,
+    ) -> BoxFuture<'a, Result<String, ConnectorError>> {
+        Box::pin(async move {
+            self.tenant_known().await?;
+            self.writes().write(object, native_id, value).await
+        })
+    }
+
+    fn can_create(&self, _object: &str) -> bool {
+        false
+    }
+
+    fn find<'a>(
+        &'a self,
+        object: &'a str,
+        _account_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<String>, ConnectorError>> {
+        Box::pin(async move { Err(ConnectorError::Fatal(format!("xero cannot create {object}"))) })
+    }
+
+    fn create<'a>(
+        &'a self,
+        object: &'a str,
+        _account: &'a crate::NewRecord,
+    ) -> BoxFuture<'a, Result<String, ConnectorError>> {
+        Box::pin(async move { Err(ConnectorError::Fatal(format!("xero cannot create {object}"))) })
+    }
+}
+
+impl XeroConnector {
+    fn writes(&self) -> &dyn crate::WriteBack {
+        &self.inner
+    }
+
+    async fn tenant_known(&self) -> Result<(), ConnectorError> {
+        ensure_tenant(self.inner.client(), &self.tenant, self.wanted.as_deref(), &mut FetchStats::default()).await
     }
 }
 
@@ -271,16 +506,13 @@ struct XeroStream {
     client: Arc<HttpClient>,
     tenant: Tenant,
     wanted: Option<String>,
+    budget: Arc<Mutex<Budget>>,
 }
 
 impl XeroStream {
     async fn page(&mut self) -> Result<Option<Page>, ConnectorError> {
         let mut stats = FetchStats::default();
-        if self.tenant.0.get().is_none() {
-            let connections = self.client.fetch(&RequestSpec::get("/connections"), &mut stats).await?;
-            let id = pick_tenant(&connections, self.wanted.as_deref()).map_err(ConnectorError::Fatal)?;
-            let _ = self.tenant.0.set(id);
-        }
+        ensure_tenant(&self.client, &self.tenant, self.wanted.as_deref(), &mut stats).await?;
         let Some(mut page) = self.inner.next_page().await? else { return Ok(None) };
         for item in &mut page.items {
             if let Item::Record(raw) = item {
@@ -290,6 +522,15 @@ impl XeroStream {
         page.stats.requests += stats.requests;
         page.stats.retries += stats.retries;
         page.stats.rate_limit_waits += stats.rate_limit_waits;
+        let (day, left) = {
+            let b = self.budget.lock().unwrap_or_else(|e| e.into_inner());
+            (b.day.clone(), b.day.left(b.server_now()))
+        };
+        page.stats.day_calls_left = left;
+        // The budget is committed with the page, so the next process knows it before calling.
+        if let (Some(map), Ok(saved)) = (page.cursor.as_object_mut(), serde_json::to_value(&day)) {
+            map.insert(BUDGET_KEY.into(), saved);
+        }
         Ok(Some(page))
     }
 }

@@ -198,3 +198,32 @@ pub fn streams(tenant: &Tenant, page_size: u32, reconcile_every: Option<chrono::
         repeating,
     ]
 }
+
+/// `accord propagate` writes the account id into a contact's `AccountNumber` (`updateContact`:
+/// `POST /api.xro/2.0/Contacts/{ContactID}` with `{"Contacts": [{"AccountNumber": ...}]}`), the
+/// answer the contact, read back; `getContact` (`GET /Contacts/{ContactID}`) reads the value now.
+/// Both name the organisation in `xero-tenant-id`. Xero keeps account numbers unique: one another
+/// contact has is refused (400, `ValidationException`, the reason in
+/// `Elements[].ValidationErrors`), and reported as refused.
+pub fn contact_account_number(tenant: &Tenant) -> crate::http::WriteDef {
+    let (read_tenant, write_tenant) = (tenant.clone(), tenant.clone());
+    crate::http::WriteDef {
+        object: "contacts".into(),
+        field: path("AccountNumber"),
+        read: Box::new(move |id| {
+            RequestSpec::get(format!("/api.xro/2.0/Contacts/{id}")).header("xero-tenant-id", read_tenant.id())
+        }),
+        read_value: path("Contacts[0].AccountNumber"),
+        write: Box::new(move |id, value| {
+            RequestSpec::with_body(
+                "POST",
+                format!("/api.xro/2.0/Contacts/{id}"),
+                json!({"Contacts": [{"ContactID": id, "AccountNumber": value}]}),
+            )
+            .header("xero-tenant-id", write_tenant.id())
+        }),
+        create: None,
+        lookup: None,
+        confirm: crate::http::Confirm::Answer,
+    }
+}

@@ -118,11 +118,12 @@ fn invoices_and_payments_carry_exact_amounts_and_their_status() {
 
 #[test]
 fn a_minute_limit_waits_and_a_day_limit_stops_saying_when_to_resume() {
-    let rules = XeroRules { day_remaining: Arc::new(AtomicI64::new(-1)) };
+    let rules = XeroRules::default();
+    let left = |r: &XeroRules| r.budget.lock().unwrap().day.remaining;
     let mut h = HeaderMap::new();
     h.insert("x-daylimit-remaining", "4321".parse().unwrap());
     assert_eq!(rules.classify(StatusCode::OK, &h, b"{}"), Verdict::Ok);
-    assert_eq!(rules.day_remaining.load(Ordering::Relaxed), 4321);
+    assert_eq!(left(&rules), Some(4321));
     h.insert("x-rate-limit-problem", "minute".parse().unwrap());
     h.insert("retry-after", "7".parse().unwrap());
     assert_eq!(rules.classify(StatusCode::TOO_MANY_REQUESTS, &h, b""), Verdict::RateLimited(Duration::from_secs(7)));
@@ -138,7 +139,52 @@ fn a_minute_limit_waits_and_a_day_limit_stops_saying_when_to_resume() {
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(rules.day_remaining.load(Ordering::Relaxed), 0);
+    let day = rules.budget.lock().unwrap().day.clone();
+    assert_eq!(day.remaining, Some(0));
+    let (at, resets) = (day.at.unwrap(), day.resets_at.unwrap());
+    assert_eq!(resets - at, chrono::TimeDelta::seconds(3600), "the refill is the 429's time plus Retry-After");
+    // Spent: the next data call is refused before it is sent; /connections is no data call.
+    let why = rules.before_send(&RequestSpec::get("/api.xro/2.0/Contacts")).unwrap_err();
+    assert!(why.contains("daily limit") && why.contains("no call was made") && why.contains(&at_text(resets)), "{why}");
+    assert_eq!(rules.before_send(&RequestSpec::get("/connections")), Ok(()));
+}
+
+#[test]
+fn the_budget_is_judged_by_xeros_clock_and_the_newest_saved_one_wins() {
+    let rules = XeroRules::default();
+    // Xero's clock is two days ahead of ours (the sandbox's clock, or a skewed host).
+    let ahead = Utc::now() + chrono::TimeDelta::days(2);
+    let mut h = HeaderMap::new();
+    h.insert("date", ahead.format("%a, %d %b %Y %H:%M:%S GMT").to_string().parse().unwrap());
+    h.insert("x-daylimit-remaining", "0".parse().unwrap());
+    assert_eq!(rules.classify(StatusCode::OK, &h, b"{}"), Verdict::Ok);
+    let day = rules.budget.lock().unwrap().day.clone();
+    let seen = day.at.unwrap();
+    assert!((seen - ahead).num_seconds().abs() <= 1, "seen at Xero's time: {seen} vs {ahead}");
+    assert!(rules.before_send(&RequestSpec::get("/api.xro/2.0/Invoices")).is_err(), "spent, no Retry-After: a day");
+    assert_eq!(day.spent_until(seen + chrono::TimeDelta::hours(23)), Some(seen + chrono::TimeDelta::hours(24)));
+    assert_eq!(day.spent_until(seen + chrono::TimeDelta::hours(24)), None, "refilled after a day");
+    assert_eq!(day.left(seen + chrono::TimeDelta::hours(25)), None, "yesterday's count says nothing of today");
+
+    let mut b = Budget::default();
+    let old = DayBudget { remaining: Some(900), at: Some(seen - chrono::TimeDelta::hours(1)), resets_at: None };
+    let new = DayBudget { remaining: Some(3), at: Some(seen), resets_at: None };
+    b.merge(&new);
+    b.merge(&old);
+    assert_eq!(b.day, new, "an older checkpoint's budget does not replace a newer one");
+    assert_eq!(serde_json::from_value::<DayBudget>(serde_json::to_value(&new).unwrap()).unwrap(), new);
+}
+
+#[test]
+fn a_validation_error_names_its_messages() {
+    let body = br#"{"ErrorNumber": 10, "Type": "ValidationException", "Message": "A validation exception occurred",
+        "Elements": [{"ValidationErrors": [{"Message": "Account Number already exists."}]}]}"#;
+    assert_eq!(validation_errors(body).as_deref(), Some("ValidationException: Account Number already exists."));
+    match XeroRules::default().classify(StatusCode::BAD_REQUEST, &HeaderMap::new(), body) {
+        Verdict::Fatal(why) => assert_eq!(why, "HTTP 400: ValidationException: Account Number already exists."),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(validation_errors(b"not json"), None);
 }
 
 #[test]
@@ -160,4 +206,21 @@ fn requests_name_the_tenant_and_the_modified_since_instant() {
     assert!(full.query.contains(&("where".into(), "Type==\"ACCREC\"".into())));
     let repeating = (defs[3].first_request)(Some(&since));
     assert!(repeating.query.iter().all(|(n, _)| n != "page"), "repeating invoices are not paged");
+}
+
+#[test]
+fn the_write_back_posts_the_account_number_to_the_tenant() {
+    let tenant = Tenant::default();
+    let _ = tenant.0.set("T-1".into());
+    let def = streams::contact_account_number(&tenant);
+    let w = (def.write)("c-1", "acct-9");
+    assert_eq!((w.method.as_str(), w.path.as_str()), ("POST", "/api.xro/2.0/Contacts/c-1"));
+    assert_eq!(w.body, Some(json!({"Contacts": [{"ContactID": "c-1", "AccountNumber": "acct-9"}]})));
+    assert!(w.headers.contains(&("xero-tenant-id".into(), "T-1".into())));
+    let r = (def.read)("c-1");
+    assert_eq!((r.method.as_str(), r.path.as_str()), ("GET", "/api.xro/2.0/Contacts/c-1"));
+    assert!(r.headers.contains(&("xero-tenant-id".into(), "T-1".into())));
+    let answer = json!({"Contacts": [{"ContactID": "c-1", "AccountNumber": "acct-9"}]});
+    assert_eq!(def.read_value.get(&answer), Some(&json!("acct-9")));
+    assert_eq!(def.confirm, crate::http::Confirm::Answer);
 }

@@ -131,5 +131,6 @@ pub fn organization_external_id() -> crate::http::WriteDef {
             created_id: path("organization.id"),
         }),
         lookup: None,
+        confirm: crate::http::Confirm::Answer,
     }
 }

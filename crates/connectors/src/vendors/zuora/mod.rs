@@ -44,6 +44,10 @@
 //! `billed_quantity`. `ServiceEndDate` is the last day served; the typed `period_end` is the
 //! next day (an instant, as the other vendors give it).
 //!
+//! **Write-back.** `accord propagate` fills the custom field of accounts linked by their `Id`
+//! (or another acceptable rule) with `PUT /v1/accounts/{id}`; Zuora's answer carries no account,
+//! so the value is read back with ZOQL for the audit (`streams::account_field`).
+//!
 //! **Rate limits.** Zuora counts requests per tenant per minute, hour and day by request class,
 //! and limits concurrent requests; either answers 429 with `REQUEST_EXCEEDED_LIMIT`. The client
 //! keeps to 600 requests a minute by default (a setting) and sends one request at a time per
@@ -256,7 +260,8 @@ pub fn connector(
     )?;
     let mut streams = streams::streams(&s.account_id_field, &s.zuora_account_id_field, s.batch_size.clamp(1, 2_000));
     apply_overrides(name, &mut streams, &source.objects)?;
-    Ok(ZuoraConnector { inner: HttpConnector::new("zuora", client, streams) })
+    let writes = vec![streams::account_field(&s.account_id_field)];
+    Ok(ZuoraConnector { inner: HttpConnector::new("zuora", client, streams).with_writes(writes) })
 }
 
 /// A configured Zuora source.
@@ -272,6 +277,10 @@ impl Connector for ZuoraConnector {
 
     fn objects(&self) -> &[ObjectSpec] {
         self.inner.objects()
+    }
+
+    fn write_back(&self) -> Option<&dyn crate::WriteBack> {
+        self.inner.write_back()
     }
 
     fn open_stream(&self, object: &str, cursor: Option<Value>, full: bool) -> Result<Box<dyn Stream>, ConnectorError> {
@@ -744,6 +753,21 @@ mod tests {
         assert_eq!(refusal(&json!({"records": [], "done": true})), None);
         assert_eq!(ZuoraRules.classify(StatusCode::UNAUTHORIZED, &HeaderMap::new(), b"{}"), Verdict::AuthExpired);
         assert!(is_custom_field("AccountId__c") && !is_custom_field("AccountId") && !is_custom_field("__c"));
+    }
+
+    #[test]
+    fn the_write_back_puts_the_custom_field_and_reads_it_back_by_zoql() {
+        let def = streams::account_field("Acct__c");
+        let w = (def.write)("2c92a0f9", "acct-1");
+        assert_eq!((w.method.as_str(), w.path.as_str()), ("PUT", "/v1/accounts/2c92a0f9"));
+        assert_eq!(w.body, Some(json!({"Acct__c": "acct-1"})));
+        let r = (def.read)("o'brien");
+        assert_eq!(r.path, QUERY);
+        assert_eq!(r.body.unwrap()["queryString"], "select Id, Acct__c from Account where Id = 'o\\'brien'");
+        assert_eq!(def.confirm, crate::http::Confirm::ReadBack, "Zuora's answer carries no account");
+        let answer = json!({"records": [{"Id": "2c92a0f9", "Acct__c": "acct-1"}], "size": 1, "done": true});
+        assert_eq!(def.read_value.get(&answer), Some(&json!("acct-1")));
+        assert_eq!(def.field.to_string(), "Acct__c");
     }
 
     #[test]

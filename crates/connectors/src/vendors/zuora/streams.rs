@@ -225,3 +225,31 @@ pub fn streams(account_field: &str, id_map: &str, batch_size: u32) -> Vec<Stream
         stream(invoices, "Invoice", owned(INVOICE_FIELDS), batch_size, None),
     ]
 }
+
+/// `accord propagate` writes the account id into the tenant's custom field (`account_field`,
+/// `AccountId__c` by default) of an account linked another way: `PUT /v1/accounts/{id}` with
+/// `{"AccountId__c": "..."}`, Zuora's update of an account by its key (custom fields sit at the
+/// top level of the body). Zuora answers `{"success": true}` without the account, so the value
+/// is read back with the same ZOQL query that reads it before the write
+/// (`select Id, AccountId__c from Account where Id = '…'`). A field the tenant does not have is
+/// refused by Zuora (`"success": false` with its reasons) and reported as refused.
+pub fn account_field(account_field: &str) -> crate::http::WriteDef {
+    let (read_field, write_field) = (account_field.to_owned(), account_field.to_owned());
+    crate::http::WriteDef {
+        object: "accounts".into(),
+        field: path(account_field),
+        read: Box::new(move |id| {
+            let fields = vec!["Id".to_owned(), read_field.clone()];
+            query(format!("{} where Id = {}", zoql("Account", &fields, None), literal(id)), 1)
+        }),
+        read_value: path(&format!("records[0].{account_field}")),
+        write: Box::new(move |id, value| {
+            let mut body = serde_json::Map::new();
+            body.insert(write_field.clone(), Value::String(value.to_owned()));
+            RequestSpec::with_body("PUT", format!("/v1/accounts/{id}"), Value::Object(body))
+        }),
+        create: None,
+        lookup: None,
+        confirm: crate::http::Confirm::ReadBack,
+    }
+}
