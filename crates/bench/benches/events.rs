@@ -140,7 +140,7 @@ api_key = {{ file = "send" }}
     let url = format!("http://{addr}/v1/bench-auth/bench-send");
     let (cpu_before, commit_before) = (
         accord_bench::process_cpu_secs().unwrap_or(f64::NAN),
-        accord_bench::threads_cpu_secs("accord-ingest").unwrap_or(f64::NAN),
+        accord_bench::threads_cpu("accord-ingest").unwrap_or_default(),
     );
     let start = Instant::now();
     let latencies = rt.block_on(async {
@@ -174,7 +174,7 @@ api_key = {{ file = "send" }}
     });
     let elapsed = start.elapsed();
     let cpu = accord_bench::process_cpu_secs().unwrap_or(f64::NAN) - cpu_before;
-    let commit = accord_bench::threads_cpu_secs("accord-ingest").unwrap_or(f64::NAN) - commit_before;
+    let commit = accord_bench::threads_cpu_secs_since("accord-ingest", &commit_before).unwrap_or(f64::NAN);
     let mut latencies = latencies;
     latencies.sort();
     let events = n_batches * BATCH;

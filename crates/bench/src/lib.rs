@@ -116,15 +116,29 @@ pub fn process_cpu_secs() -> Option<f64> {
 /// CPU time used so far by this process's live threads named `name` (as `/proc` shows it, at most
 /// 15 bytes), in seconds: the scheduler's nanosecond count of each (`/proc/self/task/*/schedstat`).
 pub fn threads_cpu_secs(name: &str) -> Option<f64> {
-    let mut total_ns = 0u64;
+    Some(threads_cpu(name)?.values().sum::<u64>() as f64 / 1e9)
+}
+
+/// The CPU time of each live thread named `name`, in nanoseconds, by thread id.
+pub fn threads_cpu(name: &str) -> Option<std::collections::HashMap<u64, u64>> {
+    let mut out = std::collections::HashMap::new();
     for task in std::fs::read_dir("/proc/self/task").ok()? {
         let dir = task.ok()?.path();
         let Ok(comm) = std::fs::read_to_string(dir.join("comm")) else { continue };
         if comm.trim_end() != name {
             continue;
         }
+        let Some(tid) = dir.file_name().and_then(|n| n.to_str()).and_then(|n| n.parse().ok()) else { continue };
         let Ok(sched) = std::fs::read_to_string(dir.join("schedstat")) else { continue };
-        total_ns += sched.split_whitespace().next()?.parse::<u64>().ok()?;
+        out.insert(tid, sched.split_whitespace().next()?.parse::<u64>().ok()?);
     }
-    Some(total_ns as f64 / 1e9)
+    Some(out)
+}
+
+/// CPU seconds the threads named `name` used since `before` (a [`threads_cpu`] reading): a thread
+/// that ended in between (an earlier run's, still stopping at the first reading) is left out
+/// instead of making the figure negative.
+pub fn threads_cpu_secs_since(name: &str, before: &std::collections::HashMap<u64, u64>) -> Option<f64> {
+    let now = threads_cpu(name)?;
+    Some(now.iter().map(|(tid, ns)| ns - before.get(tid).copied().unwrap_or(0).min(*ns)).sum::<u64>() as f64 / 1e9)
 }

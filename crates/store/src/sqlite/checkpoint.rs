@@ -1,9 +1,12 @@
 //! WAL checkpoints on a thread of their own. With SQLite's automatic checkpoint, the commit that
 //! fills the WAL copies it into the database before it returns: every few thousand pages one
 //! request waits tens of milliseconds for work that is not its own (the Event API's p99). Here the
-//! committing connections only append to the WAL, and this thread copies it back in `PASSIVE`
-//! mode, which never blocks a writer or a reader. The automatic checkpoint stays as a safety net
-//! at a much larger WAL, should this thread fall behind.
+//! thread copies the WAL back in `PASSIVE` mode as it grows, which never blocks a writer or a
+//! reader, so when a commit's automatic checkpoint comes due (32 MiB of WAL) the pages are
+//! already copied and it has only the last few to do. That automatic checkpoint stays with the
+//! writer on purpose: it runs between the writer's transactions, so it can finish the WAL, and
+//! only a finished WAL starts over; a passive checkpoint racing a steady stream of commits never
+//! reaches the WAL's end, and the WAL would grow without bound.
 
 use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex};
