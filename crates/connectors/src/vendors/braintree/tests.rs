@@ -129,3 +129,222 @@ fn settings_are_checked_and_keys_never_show() {
     assert!(e.contains("sources.bt"), "{e}");
     assert!(config("environment = \"sandbox\"\nfull_rescan = \"1d\"").is_ok());
 }
+
+/// The schema tests: Braintree's official GraphQL schema (`shared/specs/braintree/schema.graphql`)
+/// judges both the queries the connector sends and the emulator's answers to them.
+mod schema {
+    use std::sync::Arc;
+
+    use apollo_compiler::executable::{self, Selection};
+    use apollo_compiler::schema::ExtendedType;
+    use apollo_compiler::validation::Valid;
+    use apollo_compiler::{ExecutableDocument, Schema};
+    use serde_json::{Value, json};
+
+    const SCHEMA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/specs/braintree/schema.graphql");
+
+    /// The parsed and validated schema, or `None` (the test then says it skipped) when shared/ is
+    /// not beside the clone. CI sets `ACCORD_REQUIRE_SHARED=1`, which makes a missing schema fail.
+    fn schema() -> Option<Valid<Schema>> {
+        match std::fs::read_to_string(SCHEMA) {
+            Ok(text) => Some(Schema::parse_and_validate(text, "schema.graphql").expect("Braintree's schema is valid GraphQL")),
+            Err(e) if std::env::var_os("ACCORD_REQUIRE_SHARED").is_some() => {
+                panic!("ACCORD_REQUIRE_SHARED is set, so Braintree's GraphQL schema must be at {SCHEMA}: {e}")
+            }
+            Err(e) => {
+                eprintln!("skipping the Braintree schema check: {SCHEMA} not readable ({e}); shared/ is not beside the clone");
+                None
+            }
+        }
+    }
+
+    /// Every query the connector sends, with the variables of a full and of an incremental pass.
+    fn requests() -> Vec<(&'static str, Value)> {
+        let since = json!("2024-06-01T00:00:00Z");
+        let mut out = Vec::new();
+        for query in [super::streams::CUSTOMERS, super::streams::TRANSACTIONS] {
+            for s in [None, Some(&since)] {
+                out.push((query, super::streams::request(query, s, 5).body.unwrap()["variables"].clone()));
+            }
+        }
+        out
+    }
+
+    fn validate(schema: &Valid<Schema>, query: &str, variables: &Value) -> Valid<ExecutableDocument> {
+        let doc = ExecutableDocument::parse_and_validate(schema, query, "query.graphql")
+            .unwrap_or_else(|e| panic!("the query does not validate against Braintree's schema:\n{}\n{query}", e.errors));
+        let op = doc.operations.iter().next().expect("one operation");
+        let values: apollo_compiler::response::JsonMap =
+            serde_json::from_str(&variables.to_string()).expect("variables as a JSON map");
+        apollo_compiler::request::coerce_variable_values(schema, op, &values)
+            .unwrap_or_else(|e| panic!("the variables {variables} do not fit the query's variable types: {e:?}"));
+        doc
+    }
+
+    #[test]
+    fn every_query_the_connector_sends_validates_against_the_schema() {
+        let Some(schema) = schema() else { return };
+        for (query, variables) in requests() {
+            validate(&schema, query, &variables);
+        }
+        // The check can fail: a field Braintree does not have, a wrong argument, a bad variable.
+        assert!(ExecutableDocument::parse_and_validate(&schema, "{ search { customers(input: {}) { edges { node { updatedAt } } } } }", "x").is_err());
+        assert!(ExecutableDocument::parse_and_validate(&schema, "{ search { customers(first: 2) { edges { node { id } } } } }", "x").is_err());
+        let doc = validate(&schema, super::streams::CUSTOMERS, &json!({"input": {}}));
+        let op = doc.operations.iter().next().unwrap();
+        let bad: apollo_compiler::response::JsonMap = serde_json::from_str(r#"{"input": {"updatedAt": {}}}"#).unwrap();
+        assert!(apollo_compiler::request::coerce_variable_values(&schema, op, &bad).is_err());
+    }
+
+    /// What in `value` (the answer to `set`) the schema does not allow: a field not selected, a
+    /// selected field missing, a null where the type is non-null, a value of the wrong shape.
+    fn check_set(schema: &Schema, set: &executable::SelectionSet, doc: &ExecutableDocument, value: &Value, at: &str, out: &mut Vec<String>) {
+        let Value::Object(obj) = value else {
+            out.push(format!("{at}: expected an object of type {}, found {value}", set.ty));
+            return;
+        };
+        let mut fields = Vec::new();
+        collect(set, doc, &mut fields);
+        for key in obj.keys() {
+            if !fields.iter().any(|f| f.response_key().as_str() == key) {
+                out.push(format!("{at}.{key}: not selected"));
+            }
+        }
+        for f in fields {
+            let key = f.response_key().as_str();
+            match obj.get(key) {
+                None => out.push(format!("{at}.{key}: selected but missing")),
+                Some(v) => check_typed(schema, f.ty(), &f.selection_set, doc, v, &format!("{at}.{key}"), out),
+            }
+        }
+    }
+
+    fn collect<'a>(set: &'a executable::SelectionSet, doc: &'a ExecutableDocument, out: &mut Vec<&'a executable::Field>) {
+        for s in &set.selections {
+            match s {
+                Selection::Field(f) => out.push(f),
+                Selection::InlineFragment(i) => collect(&i.selection_set, doc, out),
+                Selection::FragmentSpread(s) => {
+                    if let Some(f) = doc.fragments.get(&s.fragment_name) {
+                        collect(&f.selection_set, doc, out);
+                    }
+                }
+            }
+        }
+    }
+
+    fn check_typed(
+        schema: &Schema,
+        ty: &apollo_compiler::ast::Type,
+        set: &executable::SelectionSet,
+        doc: &ExecutableDocument,
+        v: &Value,
+        at: &str,
+        out: &mut Vec<String>,
+    ) {
+        use apollo_compiler::ast::Type;
+        if v.is_null() {
+            if ty.is_non_null() {
+                out.push(format!("{at}: null, but the type is {ty}"));
+            }
+            return;
+        }
+        let name = match ty {
+            Type::List(inner) | Type::NonNullList(inner) => {
+                match v.as_array() {
+                    Some(items) => {
+                        for (i, item) in items.iter().enumerate() {
+                            check_typed(schema, inner, set, doc, item, &format!("{at}[{i}]"), out);
+                        }
+                    }
+                    None => out.push(format!("{at}: expected a list ({ty}), found {v}")),
+                }
+                return;
+            }
+            Type::Named(n) | Type::NonNullNamed(n) => n,
+        };
+        match schema.types.get(name) {
+            Some(ExtendedType::Object(_) | ExtendedType::Interface(_) | ExtendedType::Union(_)) => {
+                check_set(schema, set, doc, v, at, out)
+            }
+            Some(ExtendedType::Enum(e)) => {
+                if !v.as_str().is_some_and(|s| e.values.keys().any(|k| k.as_str() == s)) {
+                    out.push(format!("{at}: {v} is not a value of enum {name}"));
+                }
+            }
+            Some(ExtendedType::Scalar(_)) => {
+                let ok = match name.as_str() {
+                    "Int" => v.as_i64().is_some_and(|n| i32::try_from(n).is_ok()),
+                    "Float" => v.is_number(),
+                    "Boolean" => v.is_boolean(),
+                    "Timestamp" => v.as_str().is_some_and(|t| chrono::DateTime::parse_from_rfc3339(t).is_ok()),
+                    // "A whole number or exactly two or three decimal places."
+                    "Amount" => v.as_str().is_some_and(|a| {
+                        let (int, frac) = a.strip_prefix('-').unwrap_or(a).split_once('.').unwrap_or((a, ""));
+                        !int.is_empty()
+                            && int.bytes().all(|b| b.is_ascii_digit())
+                            && (frac.is_empty() || (2..=3).contains(&frac.len()) && frac.bytes().all(|b| b.is_ascii_digit()))
+                    }),
+                    _ => v.is_string(),
+                };
+                if !ok {
+                    out.push(format!("{at}: {v} is not a {name}"));
+                }
+            }
+            _ => out.push(format!("{at}: {name} is not an output type")),
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_emulators_answers_conform_to_the_selected_fields_types() {
+        let Some(schema) = schema() else { return };
+        let sb = accord_sandbox::Sandbox::start(accord_sandbox::Company::generate(3, 80), accord_sandbox::SandboxOptions::unlimited())
+            .await
+            .unwrap();
+        let c = sb.braintree.credentials();
+        let http = reqwest::Client::new();
+        let mut checked = 0;
+        for (query, variables) in requests() {
+            let doc = Arc::new(validate(&schema, query, &variables));
+            let op = doc.operations.iter().next().unwrap();
+            let mut variables = variables;
+            loop {
+                let answer: Value = http
+                    .post(format!("{}/graphql", sb.braintree.base_url()))
+                    .basic_auth(&c.public_key, Some(&c.private_key))
+                    .header("Braintree-Version", super::DEFAULT_VERSION)
+                    .json(&json!({"query": query, "variables": variables}))
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                assert!(answer.get("errors").is_none(), "{answer}");
+                let mut problems = Vec::new();
+                check_set(&schema, &op.selection_set, &doc, &answer["data"], "data", &mut problems);
+                assert!(problems.is_empty(), "the answer breaks the schema:\n{}", problems.join("\n"));
+                let connection = answer["data"]["search"].as_object().unwrap().values().next().unwrap().clone();
+                checked += connection["edges"].as_array().unwrap().len();
+                if connection["pageInfo"]["hasNextPage"] != json!(true) {
+                    break;
+                }
+                variables["after"] = connection["pageInfo"]["endCursor"].clone();
+            }
+        }
+        assert!(checked > 20, "records checked: {checked}");
+        // The check can fail: an unselected field, a null in a non-null place, a bad scalar.
+        let doc = validate(&schema, super::streams::TRANSACTIONS, &json!({"input": {}}));
+        let op = doc.operations.iter().next().unwrap();
+        let mut problems = Vec::new();
+        let bad = json!({"search": {"transactions": {"pageInfo": {"hasNextPage": null, "endCursor": null, "extra": 1},
+            "edges": [{"node": {"id": "x", "legacyId": "1", "createdAt": "yesterday", "status": "PAID", "orderId": null,
+            "amount": {"value": "1.5", "currencyCode": "USD"}, "customer": null, "customFields": null}}]}}});
+        check_set(&schema, &op.selection_set, &doc, &bad, "data", &mut problems);
+        let text = problems.join("\n");
+        for says in ["pageInfo.extra: not selected", "hasNextPage: null", "createdAt", "PAID", "1.5"] {
+            assert!(text.contains(says), "{says}: {text}");
+        }
+        sb.shutdown().await;
+    }
+}
