@@ -98,6 +98,14 @@ const XERO: Vendor = Vendor {
     size: 150,
 };
 
+/// Braintree with a small page: a fifth of the customer accounts are in the vault.
+const BRAINTREE: Vendor = Vendor {
+    name: "braintree",
+    objects: &["customers", "transactions"],
+    settings: "page_size = 5\n",
+    size: 150,
+};
+
 fn options() -> SandboxOptions {
     let mut o = SandboxOptions::unlimited();
     o.salesforce.batch_size = 200;
@@ -500,6 +508,21 @@ fn change_one(sb: &Sandbox, v: &Vendor, object: &str) -> String {
             sb.xero.update_repeating_invoice(&id, |r| r.status = "DELETED".into()).unwrap();
             id
         }
+        // Braintree keeps no update time: the only change an incremental (createdAt) pass can see
+        // is a new record. Changes to existing ones wait for the full re-scan (`cases.rs`).
+        ("braintree", "customers") => {
+            let mut c = sb.braintree.snapshot().customers[0].clone();
+            c.id.clear();
+            c.legacy_id.clear();
+            c.email = Some("new.customer@braintree.example".into());
+            sb.braintree.add_customer(c)
+        }
+        ("braintree", "transactions") => {
+            let mut t = sb.braintree.snapshot().transactions[0].clone();
+            t.id.clear();
+            t.legacy_id.clear();
+            sb.braintree.add_transaction(t)
+        }
         other => panic!("no change for {other:?}"),
     }
 }
@@ -598,6 +621,9 @@ async fn stays_under_the_rate_limit(v: &Vendor) {
     o.xero.rate_limited = true;
     o.xero.per_minute = limit.max;
     o.xero.window = limit.window;
+    o.braintree.rate_limited = true;
+    o.braintree.requests = limit.max;
+    o.braintree.window = limit.window;
     let sb = sandbox(v, o).await;
     let dir = tempfile::tempdir().unwrap();
     let c = connector(&sb, v, dir.path(), "rate_limit = { requests = 6, per_seconds = 2.0 }\n");
@@ -615,6 +641,7 @@ async fn stays_under_the_rate_limit(v: &Vendor) {
         "chargebee" => sb.chargebee.rate_limiter(),
         "zuora" => sb.zuora.rate_limiter(),
         "xero" => sb.xero.rate_limiter(),
+        "braintree" => sb.braintree.rate_limiter(),
         _ => sb.intercom.rate_limiter(),
     };
     let mut read_all = BTreeMap::new();
@@ -661,6 +688,7 @@ fn faults_of<'a>(sb: &'a Sandbox, v: &Vendor) -> &'a accord_sandbox::FaultHandle
         "chargebee" => sb.chargebee.faults(),
         "zuora" => sb.zuora.faults(),
         "xero" => sb.xero.faults(),
+        "braintree" => sb.braintree.faults(),
         _ => sb.intercom.faults(),
     }
 }
@@ -680,5 +708,6 @@ conformance!(
     MAXIO => maxio,
     CHARGEBEE => chargebee,
     ZUORA => zuora,
-    XERO => xero
+    XERO => xero,
+    BRAINTREE => braintree
 );
