@@ -186,6 +186,7 @@ fn execute(s: &State, request: &Value) -> Result<Value, Failure> {
                 }
                 Value::Object(search)
             }
+            ("Query", "node") => cx.node(field)?,
             ("Mutation", "updateCustomer") => cx.update_customer(field)?,
             (_, other) => return Err(invalid(format!("Cannot query field \"{other}\" on type \"{root}\""))),
         };
@@ -403,6 +404,23 @@ impl Cx<'_> {
             "edges": edges,
         });
         self.project(&full, &field.selection_set, field.name.as_str())
+    }
+
+    /// `node(id:)`: the customer or transaction with that global id, or `null`.
+    fn node(&self, field: &ast::Field) -> Result<Value, Failure> {
+        let id = match self.argument(field, "id") {
+            Value::String(id) => id,
+            other => return Err(invalid(format!("id must be an ID, got {other}"))),
+        };
+        let customers = self.s.customers.read();
+        let full = match customers.get(&id) {
+            Some(c) => c.json(),
+            None => match self.s.transactions.read().get(&id) {
+                Some(t) => t.json(t.customer_id.as_ref().and_then(|c| customers.get(c))),
+                None => Value::Null,
+            },
+        };
+        self.project(&full, &field.selection_set, "node")
     }
 
     /// `updateCustomer(input: {customerId, customer: {customFields, email, ...}})`.

@@ -19,6 +19,13 @@
 //! update time to follow, so a change to a customer already read is seen by the next full
 //! re-scan (`full_rescan`, a week by default), and so is a deletion.
 //!
+//! `accord propagate` writes our account id into the custom field of customers linked another
+//! way (by email): `updateCustomer` with `customFields`, after reading the field back with
+//! `node(id:)`. Braintree refuses a custom field not defined in its Control Panel; the write then
+//! fails with Braintree's message. A customer written this way links by `field` once it is read
+//! again, which for Braintree is the next full re-scan (or `accord sync --full`): an incremental
+//! pass does not see a change to an existing customer.
+//!
 //! Amounts (`MonetaryAmount.value`, Braintree's `Amount` scalar: a decimal string in major
 //! units) are read exactly with the currency's exponent (`accord_core::money`), never through a
 //! float. Braintree reports no MRR: there is no vendor figure for `accord doctor` to compare.
@@ -41,7 +48,7 @@ use serde_json::{Value, json};
 
 use super::common::{self, RateLimitSetting, accept_json, apply_overrides, effective_limit, settings};
 use crate::http::client::default_verdict;
-use crate::http::{Auth, HttpConnector, Limit, Vendor, Verdict};
+use crate::http::{Auth, FetchStats, HttpConnector, Limit, RequestSpec, Vendor, Verdict};
 use crate::{Connector, ConnectorError, Item, ObjectSpec, Page, Stream};
 
 /// The `Braintree-Version` sent unless the settings name another.
@@ -207,13 +214,106 @@ pub fn connector(
     )?;
     let mut streams = streams::streams(s.account_id_field.trim(), s.page_size, s.full_rescan.0);
     apply_overrides(name, &mut streams, &source.objects)?;
-    Ok(BraintreeConnector { inner: HttpConnector::new("braintree", client, streams) })
+    // The custom field written back is the one the customers' first rule reads, when that rule
+    // is the default `customFields[name=...].value` (after the user's overrides).
+    let writable = streams.iter().find(|s| s.object.name == "customers").and_then(|s| match s.object.link.first() {
+        Some(accord_core::LinkRule::Field { field, .. }) => custom_field_name(field).map(|n| (field.clone(), n)),
+        _ => None,
+    });
+    Ok(BraintreeConnector { inner: HttpConnector::new("braintree", client, streams), writable })
+}
+
+/// The API name a `customFields[name=X].value` path reads.
+fn custom_field_name(path: &accord_core::FieldPath) -> Option<String> {
+    let text = path.as_str();
+    let name = text.strip_prefix("customFields[name=")?.strip_suffix("].value")?;
+    (!name.is_empty()).then(|| name.to_owned())
 }
 
 /// A configured Braintree source.
 #[derive(Debug)]
 pub struct BraintreeConnector {
     inner: HttpConnector,
+    /// The customers' account-id path and the custom field's API name, when writable.
+    writable: Option<(accord_core::FieldPath, String)>,
+}
+
+impl BraintreeConnector {
+    fn custom_field(&self) -> Result<&str, ConnectorError> {
+        self.writable.as_ref().map(|(_, n)| n.as_str()).ok_or_else(|| {
+            ConnectorError::Fatal("braintree: the customers' first link rule is not a custom field: nothing to write".into())
+        })
+    }
+
+    async fn graphql(&self, query: &str, variables: Value) -> Result<Value, ConnectorError> {
+        let request = RequestSpec::post("/graphql", json!({"query": query, "variables": variables}));
+        self.inner.client().fetch(&request, &mut FetchStats::default()).await
+    }
+}
+
+/// The value of custom field `name` in `fields` (a `customFields` list).
+fn custom_value(fields: Option<&Value>, name: &str) -> Option<String> {
+    fields?.as_array()?.iter().find(|f| f.get("name").and_then(Value::as_str) == Some(name))?.get("value")?.as_str().map(str::to_owned).filter(|v| !v.is_empty())
+}
+
+impl crate::WriteBack for BraintreeConnector {
+    fn writable_field(&self, object: &str) -> Option<&accord_core::FieldPath> {
+        self.writable.as_ref().filter(|_| object == "customers").map(|(p, _)| p)
+    }
+
+    fn current<'a>(
+        &'a self,
+        _object: &'a str,
+        native_id: &'a str,
+    ) -> futures::future::BoxFuture<'a, Result<Option<String>, ConnectorError>> {
+        Box::pin(async move {
+            let name = self.custom_field()?;
+            let answer = self.graphql(streams::READ_CUSTOMER, json!({"id": native_id})).await?;
+            let node = answer.pointer("/data/node").filter(|n| !n.is_null()).ok_or_else(|| {
+                ConnectorError::Fatal(format!("braintree: customer {native_id} is not in the vault (deleted?)"))
+            })?;
+            Ok(custom_value(node.get("customFields"), name))
+        })
+    }
+
+    fn write<'a>(
+        &'a self,
+        _object: &'a str,
+        native_id: &'a str,
+        value: &'a str,
+    ) -> futures::future::BoxFuture<'a, Result<String, ConnectorError>> {
+        Box::pin(async move {
+            let name = self.custom_field()?;
+            let input = json!({"customerId": native_id, "customer": {"customFields": [{"name": name, "value": value}]}});
+            let answer = self.graphql(streams::UPDATE_CUSTOMER, json!({"input": input})).await?;
+            match custom_value(answer.pointer("/data/updateCustomer/customer/customFields"), name) {
+                Some(v) if v == value => Ok(format!("updateCustomer {native_id}: stored in custom field {name}")),
+                other => Err(ConnectorError::Fatal(format!(
+                    "updateCustomer {native_id} answered without the value written (custom field {name} holds {other:?})"
+                ))),
+            }
+        })
+    }
+
+    fn can_create(&self, _object: &str) -> bool {
+        false
+    }
+
+    fn find<'a>(
+        &'a self,
+        _object: &'a str,
+        _account_id: &'a str,
+    ) -> futures::future::BoxFuture<'a, Result<Option<String>, ConnectorError>> {
+        Box::pin(async { Err(ConnectorError::Fatal("braintree: accord creates no Braintree customers".into())) })
+    }
+
+    fn create<'a>(
+        &'a self,
+        _object: &'a str,
+        _account: &'a crate::NewRecord,
+    ) -> futures::future::BoxFuture<'a, Result<String, ConnectorError>> {
+        Box::pin(async { Err(ConnectorError::Fatal("braintree: accord creates no Braintree customers".into())) })
+    }
 }
 
 impl Connector for BraintreeConnector {
@@ -227,6 +327,10 @@ impl Connector for BraintreeConnector {
 
     fn open_stream(&self, object: &str, cursor: Option<Value>, full: bool) -> Result<Box<dyn Stream>, ConnectorError> {
         Ok(Box::new(BraintreeStream { inner: self.inner.open_stream(object, cursor, full)? }))
+    }
+
+    fn write_back(&self) -> Option<&dyn crate::WriteBack> {
+        self.writable.as_ref().map(|_| self as &dyn crate::WriteBack)
     }
 }
 

@@ -63,6 +63,20 @@ pub const TRANSACTIONS: &str = "query Transactions($input: TransactionSearchInpu
   }
 }";
 
+/// Reads one customer's custom fields back (before a write, and to see what a write left).
+pub const READ_CUSTOMER: &str = "query Customer($id: ID!) {
+  node(id: $id) {
+    ... on Customer { id customFields { name value } }
+  }
+}";
+
+/// Writes custom fields into one customer (`accord propagate`).
+pub const UPDATE_CUSTOMER: &str = "mutation UpdateCustomer($input: UpdateCustomerInput!) {
+  updateCustomer(input: $input) {
+    customer { id customFields { name value } }
+  }
+}";
+
 /// The search input of a pass: everything, or what was created from `since` on.
 pub fn search_input(since: Option<&Value>) -> Value {
     match since.and_then(accord_core::time::parse_timestamp) {
