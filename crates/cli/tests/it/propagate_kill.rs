@@ -25,6 +25,7 @@ fn writes(s: &Sandbox) -> Vec<(String, String)> {
         s.jira.writes(),
         s.chargebee.writes(),
         s.maxio.writes(),
+        s.braintree.writes(),
     ]
     .concat()
 }
