@@ -6,8 +6,8 @@ use accord_core::{Config, ConfigError};
 use crate::Connector;
 use crate::file::FileConnector;
 use crate::vendors::{
-    braintree, capsule, chargebee, delighted, freshdesk, intercom, jira, keap, maxio, recurly, salesforce, stripe, xero, zendesk,
-    zuora,
+    braintree, capsule, chargebee, delighted, freshdesk, intercom, jira, keap, maxio, recurly, salesforce, stripe,
+    xero, zendesk, zuora,
 };
 
 /// Every source kind accord knows.

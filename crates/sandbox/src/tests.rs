@@ -836,8 +836,14 @@ async fn a_full_read_over_http_serves_exactly_the_truths_records() {
     // Braintree: the two searches with an empty input, as Relay connections.
     let bt = s.braintree.credentials();
     for (object, query) in [
-        ("customers", "query($after: String) { search { customers(input: {}, first: 50, after: $after) { pageInfo { hasNextPage endCursor } edges { node { id } } } } }"),
-        ("transactions", "query($after: String) { search { transactions(input: {}, first: 50, after: $after) { pageInfo { hasNextPage endCursor } edges { node { id } } } } }"),
+        (
+            "customers",
+            "query($after: String) { search { customers(input: {}, first: 50, after: $after) { pageInfo { hasNextPage endCursor } edges { node { id } } } } }",
+        ),
+        (
+            "transactions",
+            "query($after: String) { search { transactions(input: {}, first: 50, after: $after) { pageInfo { hasNextPage endCursor } edges { node { id } } } } }",
+        ),
     ] {
         let mut after = Value::Null;
         loop {

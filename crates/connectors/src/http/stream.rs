@@ -978,11 +978,12 @@ mod tests {
     fn relay_pages_send_the_end_cursor_as_after_until_has_next_page_is_false() {
         let p = Paginator::Relay { page_info: path("data.search.customers.pageInfo"), after: "after".into() };
         let first = RequestSpec::post("/graphql", json!({"query": "q", "variables": {"input": {}, "first": 2}}));
-        let page = |more: bool, end: Value| {
-            json!({"data": {"search": {"customers": {"pageInfo": {"hasNextPage": more, "endCursor": end}}}}})
-        };
+        let page = |more: bool, end: Value| json!({"data": {"search": {"customers": {"pageInfo": {"hasNextPage": more, "endCursor": end}}}}});
         let next = next_request(&p, &first, &page(true, json!("c2")), 2).unwrap().unwrap();
-        assert_eq!(next.body.clone().unwrap(), json!({"query": "q", "variables": {"input": {}, "first": 2, "after": "c2"}}));
+        assert_eq!(
+            next.body.clone().unwrap(),
+            json!({"query": "q", "variables": {"input": {}, "first": 2, "after": "c2"}})
+        );
         let third = next_request(&p, &next, &page(true, json!("c4")), 2).unwrap().unwrap();
         assert_eq!(third.body.as_ref().unwrap()["variables"]["after"], "c4", "the cursor moves, the rest stays");
         assert_eq!(next_request(&p, &third, &page(false, json!("c5")), 1), Ok(None));

@@ -9,8 +9,8 @@ use accord_sandbox::{Fault, Schedule, salesforce};
 use serde_json::Value;
 
 use super::{
-    BRAINTREE, CAPSULE, CHARGEBEE, DELIGHTED, FRESHDESK, FRESHDESK_HTTP, INTERCOM, JIRA, KEAP, MAXIO, RECURLY, SALESFORCE, STRIPE,
-    Vendor, XERO, ZENDESK, ZUORA, connector, expected, options, read, sandbox, set, try_read,
+    BRAINTREE, CAPSULE, CHARGEBEE, DELIGHTED, FRESHDESK, FRESHDESK_HTTP, INTERCOM, JIRA, KEAP, MAXIO, RECURLY,
+    SALESFORCE, STRIPE, Vendor, XERO, ZENDESK, ZUORA, connector, expected, options, read, sandbox, set, try_read,
 };
 
 /// Intercom with the connector's default page size (150), for the paging cases.
@@ -1175,14 +1175,21 @@ async fn braintree_increments_read_new_records_and_the_full_rescan_sees_changes_
     // Within full_rescan, a pass reads what was created since the mark: the new customer only.
     let inc = read(c.as_ref(), "customers", full.cursor.clone(), None).await;
     assert!(inc.unmarked(), "an incremental pass is not a full pass");
-    assert_eq!(inc.ids, vec![added.clone()], "only the new customer; Braintree says nothing of the change or the deletion");
+    assert_eq!(
+        inc.ids,
+        vec![added.clone()],
+        "only the new customer; Braintree says nothing of the change or the deletion"
+    );
     // Once the last full pass is older than full_rescan (7 days), every customer is read again:
     // the change arrives and the hard-deleted customer is missing from a complete pass, which
     // the engine turns into its tombstone.
     let due = age_last_full_pass(inc.cursor.as_ref().unwrap(), 8);
     let (reread, _) = records(c.as_ref(), "customers", Some(due.clone())).await;
     let relinked = reread.iter().find(|r| r["id"] == changed.as_str()).expect("the changed customer is re-read");
-    assert_eq!(relinked["customFields"].as_array().unwrap().iter().find(|f| f["name"] == "account_id").unwrap()["value"], "RELINKED-1");
+    assert_eq!(
+        relinked["customFields"].as_array().unwrap().iter().find(|f| f["name"] == "account_id").unwrap()["value"],
+        "RELINKED-1"
+    );
     let rescan = read(c.as_ref(), "customers", Some(due), None).await;
     rescan.completed_full_pass("braintree/customers after full_rescan");
     assert!(!rescan.ids.contains(&gone));

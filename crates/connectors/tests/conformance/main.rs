@@ -99,12 +99,8 @@ const XERO: Vendor = Vendor {
 };
 
 /// Braintree with a small page: a fifth of the customer accounts are in the vault.
-const BRAINTREE: Vendor = Vendor {
-    name: "braintree",
-    objects: &["customers", "transactions"],
-    settings: "page_size = 5\n",
-    size: 150,
-};
+const BRAINTREE: Vendor =
+    Vendor { name: "braintree", objects: &["customers", "transactions"], settings: "page_size = 5\n", size: 150 };
 
 fn options() -> SandboxOptions {
     let mut o = SandboxOptions::unlimited();

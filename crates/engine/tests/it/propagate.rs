@@ -513,7 +513,8 @@ fn maxio_customers_linked_by_email_get_their_reference() {
 fn braintree_customers_linked_by_email_get_the_account_id_custom_field() {
     let f = Fixture::new(200, |t| t);
     let customers = f.sandbox.braintree.snapshot().customers;
-    let held = |id: &str| customers.iter().any(|c| c.id == id && c.custom_fields.iter().any(|(n, _)| n == "account_id"));
+    let held =
+        |id: &str| customers.iter().any(|c| c.id == id && c.custom_fields.iter().any(|(n, _)| n == "account_id"));
     let want = linked_later(&f.sandbox, "braintree", "customers", held);
     assert!(!want[0].is_empty(), "the company has Braintree customers linked by email only");
     let mut plan = propagate::plan(&f.hub).unwrap();

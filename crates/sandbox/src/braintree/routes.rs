@@ -70,7 +70,13 @@ impl Vendor for State {
         match auth::basic(req) {
             Some((public, private))
                 if public == self.credentials.public_key && private == self.credentials.private_key => {}
-            _ => return Err(errors(StatusCode::UNAUTHORIZED, "AUTHENTICATION", "Authentication credentials are invalid")),
+            _ => {
+                return Err(errors(
+                    StatusCode::UNAUTHORIZED,
+                    "AUTHENTICATION",
+                    "Authentication credentials are invalid",
+                ));
+            }
         }
         let version = req.headers().get("braintree-version").and_then(|v| v.to_str().ok()).unwrap_or("").trim();
         if chrono::NaiveDate::parse_from_str(version, "%Y-%m-%d").is_err() {
@@ -87,7 +93,11 @@ impl Vendor for State {
         if req.uri().path() != "/graphql" {
             return Ok(HeaderMap::new());
         }
-        match self.core.limiter.acquire("requests", Limit { max: self.options.requests.max(1), window: self.options.window }) {
+        match self
+            .core
+            .limiter
+            .acquire("requests", Limit { max: self.options.requests.max(1), window: self.options.window })
+        {
             Some(v) if !v.allowed => Err(too_many(v.retry_after_secs())),
             _ => Ok(HeaderMap::new()),
         }
@@ -124,7 +134,10 @@ async fn graphql(AxState(s): AxState<Arc<State>>, body: Bytes) -> Response {
         _ => return errors(StatusCode::BAD_REQUEST, "VALIDATION", "The request body must be a JSON object"),
     };
     match execute(&s, &request) {
-        Ok(data) => reply(StatusCode::OK, json!({"data": data, "extensions": {"requestId": "00000000-acc0-4000-8000-000000000001"}})),
+        Ok(data) => reply(
+            StatusCode::OK,
+            json!({"data": data, "extensions": {"requestId": "00000000-acc0-4000-8000-000000000001"}}),
+        ),
         Err(Failure(class, message)) => errors(StatusCode::OK, class, &message),
     }
 }
@@ -156,7 +169,8 @@ fn execute(s: &State, request: &Value) -> Result<Value, Failure> {
     }
     .ok_or_else(|| invalid("No such operation"))?;
     for v in &op.variables {
-        if v.ty.is_non_null() && variables.get(v.name.as_str()).is_none_or(Value::is_null) && v.default_value.is_none() {
+        if v.ty.is_non_null() && variables.get(v.name.as_str()).is_none_or(Value::is_null) && v.default_value.is_none()
+        {
             return Err(invalid(format!("Variable '{}' has an invalid value: null for a non-null type", v.name)));
         }
     }
@@ -219,10 +233,9 @@ fn decode_cursor(text: &str) -> Option<(DateTime<Utc>, String)> {
 }
 
 fn timestamp(v: &Value, at: &str) -> Result<DateTime<Utc>, Failure> {
-    v.as_str()
-        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-        .map(|t| t.with_timezone(&Utc))
-        .ok_or_else(|| invalid(format!("Variable 'input' has an invalid value: {at} must be a Timestamp (ISO 8601), got {v}")))
+    v.as_str().and_then(|t| DateTime::parse_from_rfc3339(t).ok()).map(|t| t.with_timezone(&Utc)).ok_or_else(|| {
+        invalid(format!("Variable 'input' has an invalid value: {at} must be a Timestamp (ISO 8601), got {v}"))
+    })
 }
 
 /// What a search's input asks for.
@@ -235,7 +248,9 @@ struct Filter {
 
 impl Filter {
     fn parse(input: &Value) -> Result<Self, Failure> {
-        let Value::Object(input) = input else { return Err(invalid("Variable 'input' has an invalid value: expected an object")) };
+        let Value::Object(input) = input else {
+            return Err(invalid("Variable 'input' has an invalid value: expected an object"));
+        };
         let mut f = Filter::default();
         for (k, v) in input {
             match (k.as_str(), v) {
@@ -318,11 +333,15 @@ impl Cx<'_> {
     fn project(&self, value: &Value, set: &[Selection], path: &str) -> Result<Value, Failure> {
         match value {
             Value::Null => Ok(Value::Null),
-            Value::Array(items) => items.iter().map(|v| self.project(v, set, path)).collect::<Result<_, _>>().map(Value::Array),
+            Value::Array(items) => {
+                items.iter().map(|v| self.project(v, set, path)).collect::<Result<_, _>>().map(Value::Array)
+            }
             Value::Object(obj) => {
                 let ty = obj.get("__typename").and_then(Value::as_str).unwrap_or("Object");
                 if set.is_empty() {
-                    return Err(invalid(format!("Field \"{path}\" of type \"{ty}\" must have a selection of subfields")));
+                    return Err(invalid(format!(
+                        "Field \"{path}\" of type \"{ty}\" must have a selection of subfields"
+                    )));
                 }
                 let mut out = Map::new();
                 for f in self.fields(set, ty)? {
@@ -334,8 +353,11 @@ impl Cx<'_> {
                                 .get(name)
                                 .ok_or_else(|| invalid(format!("Cannot query field \"{name}\" on type \"{ty}\"")))?;
                             if f.selection_set.is_empty() {
-                                if child.is_object() || child.as_array().is_some_and(|a| a.iter().any(Value::is_object)) {
-                                    return Err(invalid(format!("Field \"{name}\" of type \"{ty}\" must have a selection of subfields")));
+                                if child.is_object() || child.as_array().is_some_and(|a| a.iter().any(Value::is_object))
+                                {
+                                    return Err(invalid(format!(
+                                        "Field \"{name}\" of type \"{ty}\" must have a selection of subfields"
+                                    )));
                                 }
                                 child.clone()
                             } else {
@@ -426,7 +448,8 @@ impl Cx<'_> {
     /// `updateCustomer(input: {customerId, customer: {customFields, email, ...}})`.
     fn update_customer(&self, field: &ast::Field) -> Result<Value, Failure> {
         let input = self.argument(field, "input");
-        let id = input.get("customerId").and_then(Value::as_str).ok_or_else(|| invalid("input.customerId is required"))?;
+        let id =
+            input.get("customerId").and_then(Value::as_str).ok_or_else(|| invalid("input.customerId is required"))?;
         let change = input.get("customer").cloned().unwrap_or(Value::Null);
         let Value::Object(change) = change else { return Err(invalid("input.customer must be an object")) };
         let defined = self.s.custom_field_names.read().clone();
@@ -436,7 +459,10 @@ impl Cx<'_> {
             match k.as_str() {
                 "customFields" => {
                     for cf in v.as_array().map_or(&[][..], Vec::as_slice) {
-                        let name = cf.get("name").and_then(Value::as_str).ok_or_else(|| invalid("customFields[].name is required"))?;
+                        let name = cf
+                            .get("name")
+                            .and_then(Value::as_str)
+                            .ok_or_else(|| invalid("customFields[].name is required"))?;
                         if !defined.iter().any(|d| d == name) {
                             return Err(invalid(format!("Custom field is invalid: {name}")));
                         }

@@ -87,7 +87,11 @@ impl Seeder<'_> {
             legacy_id: legacy,
             created: at(created - created % 60),
             email: Some(email),
-            company: if company { Some(org.map_or_else(|| format!("Solo Buyer {k}"), |o| o.name.clone())) } else { None },
+            company: if company {
+                Some(org.map_or_else(|| format!("Solo Buyer {k}"), |o| o.name.clone()))
+            } else {
+                None
+            },
             first_name: (!company).then(|| "Pat".to_owned()),
             last_name: (!company).then(|| format!("Buyer{k}")),
             website: None,
@@ -100,7 +104,11 @@ impl Seeder<'_> {
         let legacy = format!("t{}", self.legacy());
         let id = global_id("transaction", &legacy);
         let steps = rules::braintree_child(customer.map(|(_, ix)| Key::Record(ix)));
-        self.ledger.push(RecordKey::new(BRAINTREE, "transactions", id.clone()), Plan::Rules { steps, email: None }, Gone::Live);
+        self.ledger.push(
+            RecordKey::new(BRAINTREE, "transactions", id.clone()),
+            Plan::Rules { steps, email: None },
+            Gone::Live,
+        );
         let from = customer.map_or(AS_OF - 200 * 86_400, |(c, _)| c.created.timestamp());
         let created = from + self.rng.random_range(3_600..(AS_OF - from).max(7_200));
         let minor = [4_900, 9_900, 29_900, 1_250][self.rng.random_range(0..4)];
@@ -172,8 +180,11 @@ mod tests {
         assert!(b.customers.iter().any(field), "customers with the account id field");
         assert!(b.customers.iter().any(|c| !field(c) && c.email.is_some()), "customers known by email only");
         assert!(b.customers.iter().any(|c| c.company.is_none() && c.first_name.is_some()), "people as customers");
-        assert!(b.customers.iter().any(|c| c.company.as_deref().is_some_and(|n| n.starts_with("Solo Buyer"))
-            || c.email.as_deref().is_some_and(|e| e.contains("@braintree"))), "a billing-only customer");
+        assert!(
+            b.customers.iter().any(|c| c.company.as_deref().is_some_and(|n| n.starts_with("Solo Buyer"))
+                || c.email.as_deref().is_some_and(|e| e.contains("@braintree"))),
+            "a billing-only customer"
+        );
         assert!(b.transactions.iter().any(|t| t.customer_id.is_none()), "guest checkouts");
         for status in ["SETTLED", "PROCESSOR_DECLINED", "VOIDED"] {
             assert!(b.transactions.iter().any(|t| t.status == status), "{status}");

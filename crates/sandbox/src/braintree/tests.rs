@@ -65,7 +65,10 @@ async fn keys_and_the_version_are_required() {
     let (status, answer) = post(&e, body.clone(), true, false).await;
     assert_eq!(status, 400);
     assert!(answer["errors"][0]["message"].as_str().unwrap().contains("Braintree-Version"));
-    assert_eq!(post(&e, body, true, true).await, (200, json!({"data": {"ping": "pong"}, "extensions": {"requestId": "00000000-acc0-4000-8000-000000000001"}})));
+    assert_eq!(
+        post(&e, body, true, true).await,
+        (200, json!({"data": {"ping": "pong"}, "extensions": {"requestId": "00000000-acc0-4000-8000-000000000001"}}))
+    );
 }
 
 #[tokio::test]
@@ -76,7 +79,8 @@ async fn searches_page_as_relay_connections_with_only_the_selected_fields() {
     let mut pages = 0;
     loop {
         let (status, answer) =
-            post(&e, json!({"query": SEARCH, "variables": {"input": {}, "first": 2, "after": after}}), true, true).await;
+            post(&e, json!({"query": SEARCH, "variables": {"input": {}, "first": 2, "after": after}}), true, true)
+                .await;
         assert_eq!(status, 200, "{answer}");
         let c = &answer["data"]["search"]["customers"];
         for edge in c["edges"].as_array().unwrap() {
@@ -105,7 +109,8 @@ async fn searches_page_as_relay_connections_with_only_the_selected_fields() {
     e.delete_customer(&expected[0]).unwrap();
     let (_, answer) = post(&e, json!({"query": SEARCH, "variables": {"input": {}, "first": 50}}), true, true).await;
     assert_eq!(answer["data"]["search"]["customers"]["edges"].as_array().unwrap().len(), 4);
-    let q = "{ search { transactions(input: {}) { edges { node { amount { value currencyCode } customer { id } } } } } }";
+    let q =
+        "{ search { transactions(input: {}) { edges { node { amount { value currencyCode } customer { id } } } } } }";
     let (_, answer) = post(&e, json!({"query": q}), true, true).await;
     let node = &answer["data"]["search"]["transactions"]["edges"][0]["node"];
     assert_eq!(node["amount"], json!({"value": "12.50", "currencyCode": "EUR"}));
@@ -120,7 +125,10 @@ async fn bad_queries_are_graphql_validation_errors() {
         ("{ search { customers(input: {}) { edges { node { customFields } } } } }", "selection of subfields"),
         ("{ search { customers(input: {}, first: 500) { edges { node { id } } } } }", "first must be"),
         ("{ search { customers(input: {}, after: \"zzz\") { edges { node { id } } } } }", "Invalid cursor"),
-        ("{ search { customers(input: {createdAt: {greaterThanOrEqualTo: \"yesterday\"}}) { edges { node { id } } } } }", "Timestamp"),
+        (
+            "{ search { customers(input: {createdAt: {greaterThanOrEqualTo: \"yesterday\"}}) { edges { node { id } } } } }",
+            "Timestamp",
+        ),
         ("{ search { customers { edges { node { id } } } } }", "non-null"),
         ("{ search { customers(input: {}) { edges { node { id } } }", "expected"),
     ] {
@@ -140,7 +148,10 @@ async fn update_customer_sets_defined_custom_fields_and_refuses_others() {
     let m = "mutation($input: UpdateCustomerInput!) { updateCustomer(input: $input) { customer { id customFields { name value } } } }";
     let input = json!({"customerId": id, "customer": {"customFields": [{"name": ACCOUNT_ID_FIELD, "value": "NEW-1"}]}});
     let (_, answer) = post(&e, json!({"query": m, "variables": {"input": input}}), true, true).await;
-    assert_eq!(answer["data"]["updateCustomer"]["customer"]["customFields"], json!([{"name": ACCOUNT_ID_FIELD, "value": "NEW-1"}]));
+    assert_eq!(
+        answer["data"]["updateCustomer"]["customer"]["customFields"],
+        json!([{"name": ACCOUNT_ID_FIELD, "value": "NEW-1"}])
+    );
     assert_eq!(e.writes(), vec![("customers".to_owned(), id.clone())]);
     let input = json!({"customerId": id, "customer": {"customFields": [{"name": "acct", "value": "X"}]}});
     let (_, answer) = post(&e, json!({"query": m, "variables": {"input": input}}), true, true).await;

@@ -143,7 +143,8 @@ pub fn graphql_verdict(body: &[u8]) -> Option<Verdict> {
             let message = e.get("message").and_then(Value::as_str).unwrap_or("no message");
             match e.get("path").and_then(Value::as_array) {
                 Some(p) if !p.is_empty() => {
-                    let at: Vec<String> = p.iter().map(|s| s.as_str().map_or_else(|| s.to_string(), str::to_owned)).collect();
+                    let at: Vec<String> =
+                        p.iter().map(|s| s.as_str().map_or_else(|| s.to_string(), str::to_owned)).collect();
                     format!("{message} (at {})", at.join("."))
                 }
                 _ => message.to_owned(),
@@ -179,7 +180,10 @@ impl Vendor for BraintreeRules {
 
 fn check_version(name: &str, version: &str) -> Result<(), ConfigError> {
     chrono::NaiveDate::parse_from_str(version, "%Y-%m-%d").map(|_| ()).map_err(|_| {
-        ConfigError::new(format!("sources.{name}.braintree_version"), format!("{version:?} is not a date: write YYYY-MM-DD"))
+        ConfigError::new(
+            format!("sources.{name}.braintree_version"),
+            format!("{version:?} is not a date: write YYYY-MM-DD"),
+        )
     })
 }
 
@@ -193,7 +197,10 @@ pub fn connector(
     let s: Settings = settings(name, &source.settings)?;
     check_version(name, &s.braintree_version)?;
     if s.account_id_field.trim().is_empty() {
-        return Err(ConfigError::new(format!("sources.{name}.account_id_field"), "empty: name the custom field's API name"));
+        return Err(ConfigError::new(
+            format!("sources.{name}.account_id_field"),
+            "empty: name the custom field's API name",
+        ));
     }
     if !(1..=50).contains(&s.page_size) {
         return Err(ConfigError::new(format!("sources.{name}.page_size"), format!("{} is outside 1–50", s.page_size)));
@@ -241,7 +248,9 @@ pub struct BraintreeConnector {
 impl BraintreeConnector {
     fn custom_field(&self) -> Result<&str, ConnectorError> {
         self.writable.as_ref().map(|(_, n)| n.as_str()).ok_or_else(|| {
-            ConnectorError::Fatal("braintree: the customers' first link rule is not a custom field: nothing to write".into())
+            ConnectorError::Fatal(
+                "braintree: the customers' first link rule is not a custom field: nothing to write".into(),
+            )
         })
     }
 
@@ -253,7 +262,14 @@ impl BraintreeConnector {
 
 /// The value of custom field `name` in `fields` (a `customFields` list).
 fn custom_value(fields: Option<&Value>, name: &str) -> Option<String> {
-    fields?.as_array()?.iter().find(|f| f.get("name").and_then(Value::as_str) == Some(name))?.get("value")?.as_str().map(str::to_owned).filter(|v| !v.is_empty())
+    fields?
+        .as_array()?
+        .iter()
+        .find(|f| f.get("name").and_then(Value::as_str) == Some(name))?
+        .get("value")?
+        .as_str()
+        .map(str::to_owned)
+        .filter(|v| !v.is_empty())
 }
 
 impl crate::WriteBack for BraintreeConnector {
@@ -284,7 +300,8 @@ impl crate::WriteBack for BraintreeConnector {
     ) -> futures::future::BoxFuture<'a, Result<String, ConnectorError>> {
         Box::pin(async move {
             let name = self.custom_field()?;
-            let input = json!({"customerId": native_id, "customer": {"customFields": [{"name": name, "value": value}]}});
+            let input =
+                json!({"customerId": native_id, "customer": {"customFields": [{"name": name, "value": value}]}});
             let answer = self.graphql(streams::UPDATE_CUSTOMER, json!({"input": input})).await?;
             match custom_value(answer.pointer("/data/updateCustomer/customer/customFields"), name) {
                 Some(v) if v == value => Ok(format!("updateCustomer {native_id}: stored in custom field {name}")),
@@ -393,7 +410,10 @@ fn customer_fields(c: &Value) -> Value {
 fn transaction_fields(t: &Value) -> Value {
     let status = t.get("status").and_then(Value::as_str).unwrap_or_default();
     let currency = t.pointer("/amount/currencyCode").and_then(Value::as_str);
-    let paid = matches!(status, "SETTLED" | "SETTLEMENT_CONFIRMED" | "SETTLING" | "SETTLEMENT_PENDING" | "SUBMITTED_FOR_SETTLEMENT");
+    let paid = matches!(
+        status,
+        "SETTLED" | "SETTLEMENT_CONFIRMED" | "SETTLING" | "SETTLEMENT_PENDING" | "SUBMITTED_FOR_SETTLEMENT"
+    );
     let failed = matches!(status, "FAILED" | "GATEWAY_REJECTED" | "PROCESSOR_DECLINED" | "SETTLEMENT_DECLINED");
     json!({
         "amount": exact_amount(t.pointer("/amount/value"), currency),

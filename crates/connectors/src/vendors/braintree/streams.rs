@@ -89,7 +89,10 @@ pub fn search_input(since: Option<&Value>) -> Value {
 
 /// The first request of a pass of `query`.
 pub fn request(query: &str, since: Option<&Value>, page_size: u32) -> RequestSpec {
-    RequestSpec::post("/graphql", json!({"query": query, "variables": {"input": search_input(since), "first": page_size}}))
+    RequestSpec::post(
+        "/graphql",
+        json!({"query": query, "variables": {"input": search_input(since), "first": page_size}}),
+    )
 }
 
 fn relay(
@@ -103,7 +106,10 @@ fn relay(
         object,
         first_request: Arc::new(move |since: Option<&Value>| request(query, since, page_size)),
         records: path(&format!("data.search.{connection}.edges")),
-        paginator: Paginator::Relay { page_info: path(&format!("data.search.{connection}.pageInfo")), after: "after".into() },
+        paginator: Paginator::Relay {
+            page_info: path(&format!("data.search.{connection}.pageInfo")),
+            after: "after".into(),
+        },
         cursor_field: Some(path("createdAt")),
         overlap_seconds: 1,
         deleted_when: None,

@@ -63,9 +63,13 @@ fn records_get_their_accord_fields() {
     assert_eq!(t["accord"]["status"], "settled");
     assert_eq!(t["accord"]["paid_at"], "2026-01-02T03:04:05Z");
     assert_eq!(t["accord"]["failed"], false);
-    let mut declined = json!({"id": "x", "status": "PROCESSOR_DECLINED", "amount": {"value": "5", "currencyCode": "USD"}});
+    let mut declined =
+        json!({"id": "x", "status": "PROCESSOR_DECLINED", "amount": {"value": "5", "currencyCode": "USD"}});
     derive(&mut declined);
-    assert_eq!((declined["accord"]["failed"].clone(), declined["accord"]["paid_at"].clone()), (json!(true), Value::Null));
+    assert_eq!(
+        (declined["accord"]["failed"].clone(), declined["accord"]["paid_at"].clone()),
+        (json!(true), Value::Null)
+    );
     let mut c = json!({"id": "c", "company": null, "firstName": "Ada", "lastName": "Lovelace"});
     derive(&mut c);
     assert_eq!(c["accord"]["name"], "Ada Lovelace");
@@ -147,12 +151,16 @@ mod schema {
     /// not beside the clone. CI sets `ACCORD_REQUIRE_SHARED=1`, which makes a missing schema fail.
     fn schema() -> Option<Valid<Schema>> {
         match std::fs::read_to_string(SCHEMA) {
-            Ok(text) => Some(Schema::parse_and_validate(text, "schema.graphql").expect("Braintree's schema is valid GraphQL")),
+            Ok(text) => {
+                Some(Schema::parse_and_validate(text, "schema.graphql").expect("Braintree's schema is valid GraphQL"))
+            }
             Err(e) if std::env::var_os("ACCORD_REQUIRE_SHARED").is_some() => {
                 panic!("ACCORD_REQUIRE_SHARED is set, so Braintree's GraphQL schema must be at {SCHEMA}: {e}")
             }
             Err(e) => {
-                eprintln!("skipping the Braintree schema check: {SCHEMA} not readable ({e}); shared/ is not beside the clone");
+                eprintln!(
+                    "skipping the Braintree schema check: {SCHEMA} not readable ({e}); shared/ is not beside the clone"
+                );
                 None
             }
         }
@@ -168,14 +176,18 @@ mod schema {
             }
         }
         out.push((super::streams::READ_CUSTOMER, json!({"id": "Y3VzdG9tZXJfMQ"})));
-        out.push((super::streams::UPDATE_CUSTOMER, json!({"input": {"customerId": "Y3VzdG9tZXJfMQ",
-            "customer": {"customFields": [{"name": "account_id", "value": "A-1"}]}}})));
+        out.push((
+            super::streams::UPDATE_CUSTOMER,
+            json!({"input": {"customerId": "Y3VzdG9tZXJfMQ",
+            "customer": {"customFields": [{"name": "account_id", "value": "A-1"}]}}}),
+        ));
         out
     }
 
     fn validate(schema: &Valid<Schema>, query: &str, variables: &Value) -> Valid<ExecutableDocument> {
-        let doc = ExecutableDocument::parse_and_validate(schema, query, "query.graphql")
-            .unwrap_or_else(|e| panic!("the query does not validate against Braintree's schema:\n{}\n{query}", e.errors));
+        let doc = ExecutableDocument::parse_and_validate(schema, query, "query.graphql").unwrap_or_else(|e| {
+            panic!("the query does not validate against Braintree's schema:\n{}\n{query}", e.errors)
+        });
         let op = doc.operations.iter().next().expect("one operation");
         let values: apollo_compiler::response::JsonMap =
             serde_json::from_str(&variables.to_string()).expect("variables as a JSON map");
@@ -191,8 +203,22 @@ mod schema {
             validate(&schema, query, &variables);
         }
         // The check can fail: a field Braintree does not have, a wrong argument, a bad variable.
-        assert!(ExecutableDocument::parse_and_validate(&schema, "{ search { customers(input: {}) { edges { node { updatedAt } } } } }", "x").is_err());
-        assert!(ExecutableDocument::parse_and_validate(&schema, "{ search { customers(first: 2) { edges { node { id } } } } }", "x").is_err());
+        assert!(
+            ExecutableDocument::parse_and_validate(
+                &schema,
+                "{ search { customers(input: {}) { edges { node { updatedAt } } } } }",
+                "x"
+            )
+            .is_err()
+        );
+        assert!(
+            ExecutableDocument::parse_and_validate(
+                &schema,
+                "{ search { customers(first: 2) { edges { node { id } } } } }",
+                "x"
+            )
+            .is_err()
+        );
         let doc = validate(&schema, super::streams::CUSTOMERS, &json!({"input": {}}));
         let op = doc.operations.iter().next().unwrap();
         let bad: apollo_compiler::response::JsonMap = serde_json::from_str(r#"{"input": {"updatedAt": {}}}"#).unwrap();
@@ -201,7 +227,14 @@ mod schema {
 
     /// What in `value` (the answer to `set`) the schema does not allow: a field not selected, a
     /// selected field missing, a null where the type is non-null, a value of the wrong shape.
-    fn check_set(schema: &Schema, set: &executable::SelectionSet, doc: &ExecutableDocument, value: &Value, at: &str, out: &mut Vec<String>) {
+    fn check_set(
+        schema: &Schema,
+        set: &executable::SelectionSet,
+        doc: &ExecutableDocument,
+        value: &Value,
+        at: &str,
+        out: &mut Vec<String>,
+    ) {
         let Value::Object(obj) = value else {
             out.push(format!("{at}: expected an object of type {}, found {value}", set.ty));
             return;
@@ -222,7 +255,11 @@ mod schema {
         }
     }
 
-    fn collect<'a>(set: &'a executable::SelectionSet, doc: &'a ExecutableDocument, out: &mut Vec<&'a executable::Field>) {
+    fn collect<'a>(
+        set: &'a executable::SelectionSet,
+        doc: &'a ExecutableDocument,
+        out: &mut Vec<&'a executable::Field>,
+    ) {
         for s in &set.selections {
             match s {
                 Selection::Field(f) => out.push(f),
@@ -286,7 +323,8 @@ mod schema {
                         let (int, frac) = a.strip_prefix('-').unwrap_or(a).split_once('.').unwrap_or((a, ""));
                         !int.is_empty()
                             && int.bytes().all(|b| b.is_ascii_digit())
-                            && (frac.is_empty() || (2..=3).contains(&frac.len()) && frac.bytes().all(|b| b.is_ascii_digit()))
+                            && (frac.is_empty()
+                                || (2..=3).contains(&frac.len()) && frac.bytes().all(|b| b.is_ascii_digit()))
                     }),
                     _ => v.is_string(),
                 };
@@ -301,9 +339,12 @@ mod schema {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_emulators_answers_conform_to_the_selected_fields_types() {
         let Some(schema) = schema() else { return };
-        let sb = accord_sandbox::Sandbox::start(accord_sandbox::Company::generate(3, 80), accord_sandbox::SandboxOptions::unlimited())
-            .await
-            .unwrap();
+        let sb = accord_sandbox::Sandbox::start(
+            accord_sandbox::Company::generate(3, 80),
+            accord_sandbox::SandboxOptions::unlimited(),
+        )
+        .await
+        .unwrap();
         let c = sb.braintree.credentials();
         let http = reqwest::Client::new();
         let mut checked = 0;
@@ -340,8 +381,11 @@ mod schema {
         let id = sb.braintree.snapshot().customers[0].id.clone();
         for (query, variables) in [
             (super::streams::READ_CUSTOMER, json!({"id": id})),
-            (super::streams::UPDATE_CUSTOMER, json!({"input": {"customerId": id,
-                "customer": {"customFields": [{"name": "account_id", "value": "A-1"}]}}})),
+            (
+                super::streams::UPDATE_CUSTOMER,
+                json!({"input": {"customerId": id,
+                "customer": {"customFields": [{"name": "account_id", "value": "A-1"}]}}}),
+            ),
         ] {
             let doc = validate(&schema, query, &variables);
             let op = doc.operations.iter().next().unwrap();
@@ -379,15 +423,19 @@ mod schema {
 }
 
 async fn sandbox_connector(extra: &str) -> (accord_sandbox::Sandbox, tempfile::TempDir, Box<dyn Connector>) {
-    let sb = accord_sandbox::Sandbox::start(accord_sandbox::Company::generate(3, 80), accord_sandbox::SandboxOptions::unlimited())
-        .await
-        .unwrap();
+    let sb = accord_sandbox::Sandbox::start(
+        accord_sandbox::Company::generate(3, 80),
+        accord_sandbox::SandboxOptions::unlimited(),
+    )
+    .await
+    .unwrap();
     let dir = tempfile::tempdir().unwrap();
     // `extra` replaces the sandbox's own custom field name in the Braintree table.
     let toml = sb.accord_toml(dir.path(), false).unwrap();
     let at = toml.find("[sources.braintree]").unwrap();
     let (head, tail) = toml.split_at(at);
-    let tail = if extra.is_empty() { tail.to_owned() } else { tail.replacen("account_id_field = \"account_id\"\n", extra, 1) };
+    let tail =
+        if extra.is_empty() { tail.to_owned() } else { tail.replacen("account_id_field = \"account_id\"\n", extra, 1) };
     let toml = format!("{head}{tail}");
     let config = Config::from_toml(&toml, dir.path()).unwrap();
     let c = crate::open_source("braintree", &config.raw.sources["braintree"], &config).unwrap();
@@ -425,7 +473,10 @@ async fn a_custom_field_braintree_does_not_define_is_refused_with_its_message() 
 
 #[test]
 fn only_a_custom_field_path_is_written() {
-    assert_eq!(custom_field_name(&crate::vendors::common::path("customFields[name=acct].value")).as_deref(), Some("acct"));
+    assert_eq!(
+        custom_field_name(&crate::vendors::common::path("customFields[name=acct].value")).as_deref(),
+        Some("acct")
+    );
     assert_eq!(custom_field_name(&crate::vendors::common::path("email")), None);
     assert_eq!(custom_field_name(&crate::vendors::common::path("customFields[name=acct].name")), None);
 }
