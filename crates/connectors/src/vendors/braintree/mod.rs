@@ -169,10 +169,10 @@ pub fn graphql_verdict(body: &[u8]) -> Option<Verdict> {
 
 impl Vendor for BraintreeRules {
     fn classify(&self, status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Verdict {
-        if status.is_success() || status == StatusCode::BAD_REQUEST || status == StatusCode::UNPROCESSABLE_ENTITY {
-            if let Some(v) = graphql_verdict(body) {
-                return v;
-            }
+        let graphql =
+            status.is_success() || status == StatusCode::BAD_REQUEST || status == StatusCode::UNPROCESSABLE_ENTITY;
+        if graphql && let Some(v) = graphql_verdict(body) {
+            return v;
         }
         default_verdict(status, headers, body)
     }
