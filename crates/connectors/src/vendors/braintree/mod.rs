@@ -74,7 +74,8 @@ pub struct Settings {
     /// The API name of the customer custom field holding our account id.
     #[serde(default = "default_field")]
     pub account_id_field: String,
-    /// Records per page (`first`): 1–50, 50 by default.
+    /// Records per page (`first`): 1–50, 50 by default (accord's bound; Braintree documents
+    /// none, and its own examples page by 50 or fewer).
     #[serde(default = "default_page_size")]
     pub page_size: u32,
     /// How often a pass reads every customer and transaction again (changes to records already
@@ -120,8 +121,8 @@ fn default_full_rescan() -> common::Period {
     common::Period(Some(chrono::Duration::days(7)))
 }
 
-/// Braintree publishes no rate limit; this keeps a sync well under what its SDKs are seen to
-/// be allowed, and a 429 or `RESOURCE_LIMIT` answer is waited out all the same.
+/// Braintree publishes no rate limit: a cautious default (`rate_limit` overrides it); a 429 or a
+/// `RESOURCE_LIMIT` error is waited out and retried all the same.
 const DEFAULT_LIMIT: Limit = Limit::per_second(10);
 
 /// How Braintree's GraphQL answers say what went wrong.
