@@ -74,8 +74,8 @@ pub struct Settings {
     /// The API name of the customer custom field holding our account id.
     #[serde(default = "default_field")]
     pub account_id_field: String,
-    /// Records per page (`first`): 1–50, 50 by default (accord's bound; Braintree documents
-    /// none, and its own examples page by 50 or fewer).
+    /// Records per page (`first`): 1–50, 50 by default (the bound accord keeps to; the schema
+    /// states none).
     #[serde(default = "default_page_size")]
     pub page_size: u32,
     /// How often a pass reads every customer and transaction again (changes to records already
