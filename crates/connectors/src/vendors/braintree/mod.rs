@@ -29,10 +29,13 @@
 //! Amounts (`MonetaryAmount.value`, Braintree's `Amount` scalar: a decimal string in major
 //! units) are read exactly with the currency's exponent (`accord_core::money`), never through a
 //! float. Braintree reports no MRR: there is no vendor figure for `accord doctor` to compare.
-//! Subscriptions are not read: the official schema accord validates its queries against
-//! (`schema.graphql` of 2025-04-29) has no subscription query.
+//! Subscriptions are read through the server API's ("XML gateway") subscription search, since
+//! the official schema accord validates its queries against (`schema.graphql` of 2025-04-29) has
+//! no subscription query: see `subscriptions.rs`. They need `merchant_id` (the gateway's paths
+//! are per merchant); without it the source reads customers and transactions only.
 
 pub mod streams;
+pub mod subscriptions;
 
 use std::path::Path;
 use std::time::Duration;
@@ -46,7 +49,7 @@ use reqwest::header::HeaderMap;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::common::{self, RateLimitSetting, accept_json, apply_overrides, effective_limit, settings};
+use super::common::{self, RateLimitSetting, effective_limit, settings};
 use crate::http::client::default_verdict;
 use crate::http::{Auth, FetchStats, HttpConnector, Limit, RequestSpec, Vendor, Verdict};
 use crate::{Connector, ConnectorError, Item, ObjectSpec, Page, Stream};
@@ -64,6 +67,12 @@ pub struct Settings {
     pub environment: Environment,
     /// The API's root instead of `environment` (the GraphQL endpoint is `{base_url}/graphql`).
     pub base_url: Option<String>,
+    /// The server API's ("XML gateway") root instead of `environment`'s
+    /// (`https://api.braintreegateway.com`): subscriptions are read there.
+    pub gateway_url: Option<String>,
+    /// The merchant id (Control Panel → API keys): the gateway's paths are per merchant. Without
+    /// it, subscriptions are not read.
+    pub merchant_id: Option<String>,
     /// The API public key (the Basic user).
     pub public_key: SecretRef,
     /// The API private key (the Basic password).
@@ -101,6 +110,14 @@ impl Environment {
         match self {
             Environment::Production => "https://payments.braintree-api.com",
             Environment::Sandbox => "https://payments.sandbox.braintree-api.com",
+        }
+    }
+
+    /// The server API ("XML gateway") the SDKs call.
+    pub fn gateway_url(self) -> &'static str {
+        match self {
+            Environment::Production => "https://api.braintreegateway.com",
+            Environment::Sandbox => "https://api.sandbox.braintreegateway.com",
         }
     }
 }
@@ -168,14 +185,45 @@ pub fn graphql_verdict(body: &[u8]) -> Option<Verdict> {
     })
 }
 
+/// An XML answer (the gateway's), by its type or its first character.
+fn is_xml(headers: &HeaderMap, body: &[u8]) -> bool {
+    let typed = headers
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.to_ascii_lowercase().contains("xml"));
+    typed || body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'<')
+}
+
+/// The message of the gateway's `<api-error-response>` (or another XML error body).
+fn xml_message(body: &[u8]) -> Option<String> {
+    let doc = accord_core::xml::parse(std::str::from_utf8(body).ok()?).ok()?;
+    let root = doc.as_object()?.values().next()?;
+    root.get("message").and_then(Value::as_str).or_else(|| root.as_str()).map(str::to_owned)
+}
+
 impl Vendor for BraintreeRules {
     fn classify(&self, status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Verdict {
         let graphql =
             status.is_success() || status == StatusCode::BAD_REQUEST || status == StatusCode::UNPROCESSABLE_ENTITY;
-        if graphql && let Some(v) = graphql_verdict(body) {
+        if graphql && !is_xml(headers, body) && let Some(v) = graphql_verdict(body) {
             return v;
         }
+        let refused = status.is_client_error() && !matches!(status.as_u16(), 401 | 408 | 429);
+        if refused && is_xml(headers, body) && let Some(message) = xml_message(body) {
+            return Verdict::Fatal(format!("HTTP {status}: Braintree refused the request: {message}"));
+        }
         default_verdict(status, headers, body)
+    }
+
+    fn decode(&self, headers: &HeaderMap, body: &[u8]) -> Option<Result<Value, String>> {
+        if !is_xml(headers, body) {
+            return None;
+        }
+        Some(
+            std::str::from_utf8(body)
+                .map_err(|e| format!("the XML answer is not UTF-8: {e}"))
+                .and_then(|text| accord_core::xml::parse(text).map_err(|e| format!("the XML answer is not complete: {e}"))),
+        )
     }
 }
 
@@ -212,23 +260,44 @@ pub fn connector(
         password: common::secret(name, "private_key", &s.private_key, base_dir)?,
     };
     let base = s.base_url.clone().unwrap_or_else(|| s.environment.base_url().to_owned());
+    // One client, so one rate limit, for both APIs: GraphQL paths are relative to `base`, the
+    // gateway's are absolute; each request says what it accepts.
     let client = common::client(
         name,
         base.trim_end_matches('/'),
         auth,
         effective_limit(s.rate_limit, s.unthrottled, DEFAULT_LIMIT),
         Box::new(BraintreeRules),
-        vec![accept_json(), ("Braintree-Version".into(), s.braintree_version.clone())],
+        vec![("Braintree-Version".into(), s.braintree_version.clone())],
     )?;
+    let gateway = match s.merchant_id.as_deref().map(str::trim) {
+        Some("") => {
+            return Err(ConfigError::new(
+                format!("sources.{name}.merchant_id"),
+                "empty: give the merchant id, or leave it out to read no subscriptions",
+            ));
+        }
+        Some(id) => Some(subscriptions::Gateway {
+            url: s.gateway_url.clone().unwrap_or_else(|| s.environment.gateway_url().to_owned()),
+            merchant_id: id.to_owned(),
+        }),
+        None => None,
+    };
     let mut streams = streams::streams(s.account_id_field.trim(), s.page_size, s.full_rescan.0);
-    apply_overrides(name, &mut streams, &source.objects)?;
+    let mut subscription_spec = gateway.as_ref().map(|_| streams::subscriptions_object());
+    let mut specs: Vec<&mut ObjectSpec> = streams.iter_mut().map(|d| &mut d.object).collect();
+    specs.extend(subscription_spec.as_mut());
+    common::override_objects(name, specs, &source.objects)?;
     // The custom field written back is the one the customers' first rule reads, when that rule
     // is the default `customFields[name=...].value` (after the user's overrides).
     let writable = streams.iter().find(|s| s.object.name == "customers").and_then(|s| match s.object.link.first() {
         Some(accord_core::LinkRule::Field { field, .. }) => custom_field_name(field).map(|n| (field.clone(), n)),
         _ => None,
     });
-    Ok(BraintreeConnector { inner: HttpConnector::new("braintree", client, streams), writable })
+    let inner = HttpConnector::new("braintree", client, streams);
+    let mut objects = inner.objects().to_vec();
+    objects.extend(subscription_spec);
+    Ok(BraintreeConnector { inner, objects, gateway, writable })
 }
 
 /// The API name a `customFields[name=X].value` path reads.
@@ -242,6 +311,9 @@ fn custom_field_name(path: &accord_core::FieldPath) -> Option<String> {
 #[derive(Debug)]
 pub struct BraintreeConnector {
     inner: HttpConnector,
+    /// The GraphQL objects, then subscriptions when the gateway is configured.
+    objects: Vec<ObjectSpec>,
+    gateway: Option<subscriptions::Gateway>,
     /// The customers' account-id path and the custom field's API name, when writable.
     writable: Option<(accord_core::FieldPath, String)>,
 }
@@ -256,7 +328,8 @@ impl BraintreeConnector {
     }
 
     async fn graphql(&self, query: &str, variables: Value) -> Result<Value, ConnectorError> {
-        let request = RequestSpec::post("/graphql", json!({"query": query, "variables": variables}));
+        let request = RequestSpec::post("/graphql", json!({"query": query, "variables": variables}))
+            .header("Accept", "application/json");
         self.inner.client().fetch(&request, &mut FetchStats::default()).await
     }
 }
@@ -340,10 +413,16 @@ impl Connector for BraintreeConnector {
     }
 
     fn objects(&self) -> &[ObjectSpec] {
-        self.inner.objects()
+        &self.objects
     }
 
     fn open_stream(&self, object: &str, cursor: Option<Value>, full: bool) -> Result<Box<dyn Stream>, ConnectorError> {
+        if object == "subscriptions"
+            && let Some(gateway) = &self.gateway
+        {
+            let client = self.inner.client().clone();
+            return Ok(Box::new(subscriptions::SubscriptionsStream::new(client, gateway.clone(), cursor, full)));
+        }
         Ok(Box::new(BraintreeStream { inner: self.inner.open_stream(object, cursor, full)? }))
     }
 

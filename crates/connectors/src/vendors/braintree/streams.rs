@@ -93,6 +93,7 @@ pub fn request(query: &str, since: Option<&Value>, page_size: u32) -> RequestSpe
         "/graphql",
         json!({"query": query, "variables": {"input": search_input(since), "first": page_size}}),
     )
+    .header("Accept", "application/json")
 }
 
 fn relay(
@@ -118,6 +119,32 @@ fn relay(
         authoritative: true,
         total: None,
         reconcile_every: full_rescan,
+    }
+}
+
+/// Subscriptions (read by `subscriptions.rs` through the XML gateway): linked through their
+/// payment method's customer, with the revenue terms `accord.*` derives.
+pub fn subscriptions_object() -> ObjectSpec {
+    ObjectSpec {
+        name: "subscriptions".into(),
+        kind: ObjectKind::Subscription,
+        native_id: Some(path("id")),
+        link: rules(json!([{"rule": "parent", "field": "customer.id", "object": "customers"}])),
+        normalize: vec![],
+        fields: mapping(&[
+            ("plan_code", "plan-id"),
+            ("status", "accord.status"),
+            ("currency", "accord.currency"),
+            ("start_date", "accord.start_date"),
+            ("end_date", "accord.end_date"),
+            ("canceled_at", "accord.canceled_at"),
+            ("billing_interval", "accord.billing_interval"),
+            ("interval_count", "accord.interval_count"),
+            ("quantity", "accord.quantity"),
+            ("unit_amount", "accord.unit_amount"),
+            ("current_period_start", "billing-period-start-date"),
+            ("current_period_end", "billing-period-end-date"),
+        ]),
     }
 }
 
