@@ -2124,15 +2124,16 @@ impl Generator {
         self.out.billing.extend(terms);
     }
 
-    /// The Braintree vault ([`crate::braintree::seed`]): customers by custom field or email, and
-    /// their transactions.
+    /// The Braintree vault ([`crate::braintree::seed`]): customers by custom field or email, their
+    /// transactions, and subscriptions with MRR truth.
     fn braintree(&mut self, people: &[Vec<Person>]) {
         let orgs = self.seed_orgs(people);
-        let (data, records) = crate::braintree::seed::seed(self.seed, &orgs, &mut self.out.ledger);
+        let (data, terms, records) = crate::braintree::seed::seed(self.seed, &orgs, &mut self.out.ledger);
         for (o, ixs) in self.orgs.iter_mut().zip(records) {
             o.records.extend(ixs);
         }
         self.out.braintree = data;
+        self.out.billing.extend(terms);
     }
 
     /// The companies as a billing system needs them.

@@ -269,6 +269,7 @@ impl Sandbox {
             .iter()
             .map(|r| ("customers", r.id.clone()))
             .chain(bt.transactions.iter().map(|r| ("transactions", r.id.clone())))
+            .chain(bt.subscriptions.iter().map(|r| ("subscriptions", r.id.clone())))
             .collect();
         self.ledger
             .with_deletions_seen_in(&sf, &zd, &ic, &dl, &self.desk)
@@ -493,6 +494,8 @@ refresh_token = {{ file = "xero_refresh_token" }}
 [sources.braintree]
 kind = "braintree"
 base_url = "{braintree_url}"
+gateway_url = "{braintree_gateway}"
+merchant_id = "{braintree_merchant}"
 public_key = {{ file = "braintree_public_key" }}
 private_key = {{ file = "braintree_private_key" }}
 account_id_field = "{braintree_field}"
@@ -527,6 +530,8 @@ access_token = {{ file = "intercom_token" }}
             xero_url = self.xero.base_url(),
             xero_token_url = self.xero.token_url(),
             braintree_url = self.braintree.base_url(),
+            braintree_gateway = self.braintree.gateway_url(),
+            braintree_merchant = braintree.merchant_id,
             braintree_field = braintree::model::ACCOUNT_ID_FIELD,
             rates = billing::RATES.iter().map(|(c, r)| format!("{c} = \"{r}\"")).collect::<Vec<_>>().join(", "),
         ))

@@ -8,7 +8,14 @@
 //! aliases. Failures are GraphQL errors (`errors` with `extensions.errorClass`): a query error
 //! is a 200 with `VALIDATION`, wrong keys a 401 with `AUTHENTICATION`. Customers are
 //! hard-deleted ([`Emulator::delete_customer`]): they vanish from every search.
+//!
+//! Beside GraphQL it serves the server API (the "XML gateway" the server SDKs call) for
+//! subscriptions, in `gateway.rs`: `POST /merchants/{id}/subscriptions/advanced_search_ids` and
+//! `.../advanced_search`, `GET .../plans` and `GET .../payment_methods/any/{token}`, with the
+//! same Basic auth, `X-ApiVersion` required, XML answers and `<api-error-response>` refusals.
+//! GraphQL's `idFromLegacyId` turns a legacy customer id into its global id.
 
+mod gateway;
 pub mod model;
 mod routes;
 pub mod seed;
@@ -26,7 +33,7 @@ use crate::emulator::ratelimit::RateLimiter;
 use crate::emulator::store::{Record, Store};
 use crate::emulator::{Core, Shared};
 use crate::{Error, Result};
-use model::{BraintreeData, Customer, Transaction};
+use model::{BraintreeData, Customer, PaymentMethod, Plan, Subscription, Transaction};
 
 /// How the Braintree emulator behaves.
 #[derive(Debug, Clone)]
@@ -37,11 +44,13 @@ pub struct Options {
     pub rate_limited: bool,
     /// The largest `first` a search accepts.
     pub max_page_size: u32,
+    /// The `page-size` of the server API's subscription id search (Braintree's is 50).
+    pub search_page_size: usize,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self { requests: 50, window: Duration::from_secs(1), rate_limited: true, max_page_size: 50 }
+        Self { requests: 50, window: Duration::from_secs(1), rate_limited: true, max_page_size: 50, search_page_size: 50 }
     }
 }
 
@@ -50,6 +59,8 @@ impl Default for Options {
 pub struct Credentials {
     pub public_key: String,
     pub private_key: String,
+    /// The merchant id of the server API's paths.
+    pub merchant_id: String,
 }
 
 impl Record for Customer {
@@ -79,10 +90,26 @@ impl Record for Transaction {
     }
 }
 
+impl Record for Subscription {
+    type Id = String;
+    fn id(&self) -> &String {
+        &self.id
+    }
+    fn created(&self) -> DateTime<Utc> {
+        self.created
+    }
+    fn updated(&self) -> DateTime<Utc> {
+        self.updated
+    }
+}
+
 #[derive(Debug)]
 pub struct State {
     pub(crate) customers: Shared<Store<Customer>>,
     pub(crate) transactions: Shared<Store<Transaction>>,
+    pub(crate) plans: Shared<Vec<Plan>>,
+    pub(crate) payment_methods: Shared<Vec<PaymentMethod>>,
+    pub(crate) subscriptions: Shared<Store<Subscription>>,
     pub(crate) custom_field_names: Shared<Vec<String>>,
     pub(crate) options: Options,
     pub(crate) credentials: Credentials,
@@ -98,11 +125,15 @@ impl Emulator {
         let state = Arc::new(State {
             customers: Shared::new(data.customers.into_iter().collect()),
             transactions: Shared::new(data.transactions.into_iter().collect()),
+            plans: Shared::new(data.plans),
+            payment_methods: Shared::new(data.payment_methods),
+            subscriptions: Shared::new(data.subscriptions.into_iter().collect()),
             custom_field_names: Shared::new(data.custom_field_names),
             options,
             credentials: Credentials {
                 public_key: "sbx0accord0public".into(),
                 private_key: "sbx0accord0private0key0000000000".into(),
+                merchant_id: "accord0merchant".into(),
             },
             core: Core::new(clock, limiter, 1),
         });
@@ -112,6 +143,11 @@ impl Emulator {
     /// `http://127.0.0.1:PORT`, standing in for `https://payments.braintree-api.com` (the
     /// GraphQL endpoint is `/graphql` below it).
     pub fn base_url(&self) -> String {
+        self.root_url()
+    }
+
+    /// The same server standing in for the server API (`https://api.braintreegateway.com`).
+    pub fn gateway_url(&self) -> String {
         self.root_url()
     }
 
@@ -176,12 +212,33 @@ impl Emulator {
         })
     }
 
+    /// Changes a subscription (a cancellation, a new price), stamping its update time; a new
+    /// status is added to its status history.
+    pub fn update_subscription(&self, id: &str, change: impl FnOnce(&mut Subscription)) -> Result<()> {
+        let s = self.state();
+        let now = whole_seconds(s.core.clock.now());
+        s.subscriptions
+            .write()
+            .update(&id.to_owned(), |sub| {
+                let before = sub.status.clone();
+                change(sub);
+                sub.updated = now;
+                if sub.status != before {
+                    sub.status_history.push((now, sub.status.clone()));
+                }
+            })
+            .ok_or_else(|| Error::NotFound { vendor: "braintree", object: "subscription", id: id.to_owned() })
+    }
+
     /// A copy of the data as served now.
     pub fn snapshot(&self) -> BraintreeData {
         let s = self.state();
         BraintreeData {
             customers: s.customers.read().rows().to_vec(),
             transactions: s.transactions.read().rows().to_vec(),
+            plans: s.plans.read().clone(),
+            payment_methods: s.payment_methods.read().clone(),
+            subscriptions: s.subscriptions.read().rows().to_vec(),
             custom_field_names: s.custom_field_names.read().clone(),
         }
     }

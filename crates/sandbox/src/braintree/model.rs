@@ -4,7 +4,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD_NO_PAD as B64;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{Value, json};
 
 /// The API name of the custom field that holds our account id in the sandbox's vault.
@@ -44,11 +44,73 @@ pub struct Transaction {
     pub custom_fields: Vec<(String, String)>,
 }
 
+/// A recurring billing plan (the server API's `<plan>`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    pub id: String,
+    pub name: String,
+    /// Decimal text in major units.
+    pub price: String,
+    pub currency: String,
+    /// Months per billing cycle.
+    pub billing_frequency: u32,
+}
+
+/// A vaulted payment method: its token and its owner (the server API's `customer-id`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PaymentMethod {
+    pub token: String,
+    /// The owner's legacy id.
+    pub customer_legacy_id: String,
+    /// `credit-card`, `paypal-account`, ...: the answer's root element.
+    pub kind: String,
+}
+
+/// An add-on or a discount on a subscription.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Modification {
+    pub id: String,
+    /// Decimal text in major units, per unit of `quantity` and billing cycle.
+    pub amount: String,
+    pub quantity: u32,
+    pub never_expires: bool,
+    pub number_of_billing_cycles: Option<u32>,
+    pub current_billing_cycle: u32,
+}
+
+/// A subscription as the server API's subscription search returns it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Subscription {
+    pub id: String,
+    pub plan_id: String,
+    /// `Active`, `Canceled`, `Past Due`, `Pending` or `Expired`.
+    pub status: String,
+    /// Decimal text in major units, per billing cycle.
+    pub price: String,
+    pub payment_method_token: String,
+    pub created: DateTime<Utc>,
+    pub updated: DateTime<Utc>,
+    pub first_billing_date: NaiveDate,
+    pub billing_period_start: Option<NaiveDate>,
+    pub billing_period_end: Option<NaiveDate>,
+    pub next_billing_date: Option<NaiveDate>,
+    pub billing_day_of_month: u32,
+    pub number_of_billing_cycles: Option<u32>,
+    pub current_billing_cycle: u32,
+    pub add_ons: Vec<Modification>,
+    pub discounts: Vec<Modification>,
+    /// `(when, status)`, oldest first.
+    pub status_history: Vec<(DateTime<Utc>, String)>,
+}
+
 /// A merchant's vault.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct BraintreeData {
     pub customers: Vec<Customer>,
     pub transactions: Vec<Transaction>,
+    pub plans: Vec<Plan>,
+    pub payment_methods: Vec<PaymentMethod>,
+    pub subscriptions: Vec<Subscription>,
     /// The custom fields defined in the Control Panel (API names): Braintree refuses to store
     /// any other.
     pub custom_field_names: Vec<String>,
@@ -103,4 +165,88 @@ impl Transaction {
             "customFields": custom_fields(&self.custom_fields),
         })
     }
+}
+
+fn modification(m: &Modification) -> Value {
+    json!({
+        "id": m.id,
+        "amount": m.amount,
+        "quantity": m.quantity,
+        "never-expires": m.never_expires,
+        "number-of-billing-cycles": m.number_of_billing_cycles,
+        "current-billing-cycle": m.current_billing_cycle,
+    })
+}
+
+fn day(d: Option<NaiveDate>) -> Value {
+    d.map_or(Value::Null, |d| json!(d.format("%Y-%m-%d").to_string()))
+}
+
+impl Plan {
+    /// The `<plan>` element's content.
+    pub fn xml_json(&self) -> Value {
+        json!({
+            "id": self.id,
+            "name": self.name,
+            "price": self.price,
+            "currency-iso-code": self.currency,
+            "billing-frequency": self.billing_frequency,
+            "billing-day-of-month": null,
+            "number-of-billing-cycles": null,
+            "trial-period": false,
+            "add-ons": [],
+            "discounts": [],
+        })
+    }
+}
+
+impl Subscription {
+    /// The `<subscription>` element's content.
+    pub fn xml_json(&self) -> Value {
+        json!({
+            "id": self.id,
+            "plan-id": self.plan_id,
+            "status": self.status,
+            "price": self.price,
+            "payment-method-token": self.payment_method_token,
+            "merchant-account-id": "accord_sandbox",
+            "created-at": timestamp(self.created),
+            "updated-at": timestamp(self.updated),
+            "first-billing-date": day(Some(self.first_billing_date)),
+            "billing-period-start-date": day(self.billing_period_start),
+            "billing-period-end-date": day(self.billing_period_end),
+            "next-billing-date": day(self.next_billing_date),
+            "paid-through-date": day(self.billing_period_end),
+            "billing-day-of-month": self.billing_day_of_month,
+            "number-of-billing-cycles": self.number_of_billing_cycles,
+            "current-billing-cycle": self.current_billing_cycle,
+            "never-expires": self.number_of_billing_cycles.is_none(),
+            "trial-period": false,
+            "failure-count": 0,
+            "add-ons": self.add_ons.iter().map(modification).collect::<Vec<_>>(),
+            "discounts": self.discounts.iter().map(modification).collect::<Vec<_>>(),
+            "status-history": self.status_history.iter().map(|(at, status)| json!({
+                "timestamp": timestamp(*at),
+                "status": status,
+                "price": self.price,
+                "plan-id": self.plan_id,
+                "subscription-source": "api",
+            })).collect::<Vec<_>>(),
+            "transactions": [],
+        })
+    }
+}
+
+/// The element names of a list's items in the server API's XML.
+pub fn xml_item(list: &str) -> String {
+    match list {
+        "subscriptions" => "subscription",
+        "plans" => "plan",
+        "add-ons" => "add-on",
+        "discounts" => "discount",
+        "status-history" => "status-event",
+        "transactions" => "transaction",
+        _ => "item",
+    }
+    .to_owned()
 }

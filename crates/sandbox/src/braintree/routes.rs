@@ -29,6 +29,7 @@ use crate::emulator::{Core, auth};
 pub(crate) fn router(state: Arc<State>) -> Router {
     Router::new()
         .route("/graphql", post(graphql))
+        .merge(super::gateway::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), guard::<State>))
         .with_state(state)
@@ -64,6 +65,9 @@ impl Vendor for State {
     }
 
     fn authorize(&self, req: &Request) -> Result<(), Response> {
+        if super::gateway::is_gateway(req.uri().path()) {
+            return super::gateway::authorize(self, req);
+        }
         if req.uri().path() != "/graphql" {
             return Ok(());
         }
@@ -90,17 +94,24 @@ impl Vendor for State {
     }
 
     fn throttle(&self, req: &Request) -> Result<HeaderMap, Response> {
-        if req.uri().path() != "/graphql" {
+        let gateway = super::gateway::is_gateway(req.uri().path());
+        if req.uri().path() != "/graphql" && !gateway {
             return Ok(HeaderMap::new());
         }
+        // One limit for both APIs.
         match self
             .core
             .limiter
             .acquire("requests", Limit { max: self.options.requests.max(1), window: self.options.window })
         {
+            Some(v) if !v.allowed && gateway => Err(super::gateway::too_many(v.retry_after_secs())),
             Some(v) if !v.allowed => Err(too_many(v.retry_after_secs())),
             _ => Ok(HeaderMap::new()),
         }
+    }
+
+    fn fault_response_at(&self, path: &str, fault: Fault) -> Response {
+        if super::gateway::is_gateway(path) { super::gateway::fault_response(fault) } else { self.fault_response(fault) }
     }
 
     fn fault_response(&self, fault: Fault) -> Response {
@@ -201,6 +212,7 @@ fn execute(s: &State, request: &Value) -> Result<Value, Failure> {
                 Value::Object(search)
             }
             ("Query", "node") => cx.node(field)?,
+            ("Query", "idFromLegacyId") => cx.id_from_legacy_id(field)?,
             ("Mutation", "updateCustomer") => cx.update_customer(field)?,
             (_, other) => return Err(invalid(format!("Cannot query field \"{other}\" on type \"{root}\""))),
         };
@@ -443,6 +455,21 @@ impl Cx<'_> {
             },
         };
         self.project(&full, &field.selection_set, "node")
+    }
+
+    /// `idFromLegacyId(legacyId:, type:)`: the global id of a legacy id. Like Braintree, it does
+    /// not check that a customer or transaction exists.
+    fn id_from_legacy_id(&self, field: &ast::Field) -> Result<Value, Failure> {
+        let legacy = match self.argument(field, "legacyId") {
+            Value::String(id) if !id.is_empty() => id,
+            other => return Err(invalid(format!("legacyId must be an ID, got {other}"))),
+        };
+        let kind = match self.argument(field, "type") {
+            Value::String(t) if t == "CUSTOMER" => "customer",
+            Value::String(t) if t == "TRANSACTION" => "transaction",
+            other => return Err(invalid(format!("The emulator does not serve idFromLegacyId for type {other}"))),
+        };
+        Ok(json!(super::model::global_id(kind, &legacy)))
     }
 
     /// `updateCustomer(input: {customerId, customer: {customFields, email, ...}})`.
