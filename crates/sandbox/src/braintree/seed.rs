@@ -391,5 +391,15 @@ mod tests {
         assert!(b.transactions.iter().filter(|t| t.currency == "JPY").all(|t| !t.amount.contains('.')));
         let ids: std::collections::BTreeSet<&str> = b.customers.iter().map(|c| c.id.as_str()).collect();
         assert!(b.transactions.iter().filter_map(|t| t.customer_id.as_deref()).all(|id| ids.contains(id)));
+        for status in ["Active", "Canceled", "Past Due", "Pending", "Expired"] {
+            assert!(b.subscriptions.iter().any(|s| s.status == status), "a {status} subscription");
+        }
+        let tokens: std::collections::BTreeSet<&str> = b.payment_methods.iter().map(|p| p.token.as_str()).collect();
+        assert!(b.subscriptions.iter().all(|s| tokens.contains(s.payment_method_token.as_str())));
+        assert!(b.subscriptions.iter().all(|s| b.plans.iter().any(|p| p.id == s.plan_id)));
+        assert!(b.subscriptions.iter().any(|s| !s.add_ons.is_empty()) && b.subscriptions.iter().any(|s| !s.discounts.is_empty()));
+        assert!(b.plans.iter().any(|p| p.billing_frequency == 12));
+        let terms = c.billing.iter().filter(|t| t.subscription.source == crate::truth::BRAINTREE).count();
+        assert_eq!(terms, b.subscriptions.len(), "every subscription's revenue terms are in the truth");
     }
 }

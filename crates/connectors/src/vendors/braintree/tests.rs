@@ -176,6 +176,9 @@ mod schema {
             }
         }
         out.push((super::streams::READ_CUSTOMER, json!({"id": "Y3VzdG9tZXJfMQ"})));
+        // The subscriptions stream's legacy-id lookup, as built for a page of two customers.
+        let ids: &'static str = Box::leak(super::subscriptions::customer_ids_query(2).into_boxed_str());
+        out.push((ids, json!({"c0": "123", "c1": "456"})));
         out.push((
             super::streams::UPDATE_CUSTOMER,
             json!({"input": {"customerId": "Y3VzdG9tZXJfMQ",
@@ -479,4 +482,121 @@ fn only_a_custom_field_path_is_written() {
     );
     assert_eq!(custom_field_name(&crate::vendors::common::path("email")), None);
     assert_eq!(custom_field_name(&crate::vendors::common::path("customFields[name=acct].name")), None);
+}
+
+mod gateway {
+    use std::collections::HashMap;
+
+    use super::subscriptions::{PlanTerms, derive, plans};
+    use super::*;
+
+    fn plan_map() -> HashMap<String, PlanTerms> {
+        let answer = accord_core::xml::parse(
+            "<plans type=\"array\"><plan><id>m</id><billing-frequency type=\"integer\">1</billing-frequency>\
+             <currency-iso-code>USD</currency-iso-code></plan><plan><id>q</id>\
+             <billing-frequency type=\"integer\">3</billing-frequency><currency-iso-code>JPY</currency-iso-code>\
+             </plan></plans>",
+        )
+        .unwrap();
+        plans(&answer).unwrap()
+    }
+
+    fn modification(id: &str, amount: &str, quantity: i64, cycles: Option<i64>, current: i64) -> Value {
+        json!({"id": id, "amount": amount, "quantity": quantity, "never-expires": cycles.is_none(),
+            "number-of-billing-cycles": cycles, "current-billing-cycle": current})
+    }
+
+    #[test]
+    fn revenue_is_the_price_plus_add_ons_less_discounts_in_force_per_plan_frequency() {
+        let plans = plan_map();
+        let sub = json!({
+            "id": "s1", "plan-id": "m", "status": "Active", "price": "10.05",
+            "first-billing-date": "2024-01-05", "created-at": "2024-01-01T10:00:00Z",
+            "add-ons": [modification("seat", "2.50", 3, None, 4), modification("old", "9.99", 1, Some(3), 3)],
+            "discounts": [modification("loyal", "1.10", 1, Some(12), 4)],
+        });
+        let d = derive(&sub, &plans).unwrap();
+        // 10.05 + 3 × 2.50 − 1.10; the add-on whose three cycles are over does not count.
+        assert_eq!(d["unit_amount"], 1645);
+        assert_eq!((d["billing_interval"].as_str(), d["interval_count"].as_u64()), (Some("month"), Some(1)));
+        assert_eq!((d["status"].as_str(), d["currency"].as_str()), (Some("active"), Some("USD")));
+        assert_eq!(d["start_date"], "2024-01-05");
+        let yen = json!({"id": "s2", "plan-id": "q", "status": "Canceled", "price": "3000", "add-ons": [], "discounts": [],
+            "updated-at": "2024-05-01T00:00:00Z",
+            "status-history": [{"status": "Active", "timestamp": "2024-01-01T00:00:00Z"},
+                               {"status": "Canceled", "timestamp": "2024-03-03T12:00:00Z"}]});
+        let d = derive(&yen, &plans).unwrap();
+        assert_eq!((d["unit_amount"].as_i64(), d["interval_count"].as_u64()), (Some(3000), Some(3)));
+        assert_eq!(d["status"], "canceled");
+        assert_eq!(d["end_date"], "2024-03-03T12:00:00Z", "the status history's day, not the last update");
+        for (status, accord) in [("Past Due", "past_due"), ("Pending", "future"), ("Expired", "expired")] {
+            let s = json!({"plan-id": "m", "status": status, "price": "1.00"});
+            assert_eq!(derive(&s, &plans).unwrap()["status"], accord, "{status}");
+        }
+        let e = derive(&json!({"plan-id": "q", "status": "Active", "price": "1.5"}), &plans).unwrap_err();
+        assert!(e.contains("price"), "yen have no decimals: {e}");
+        let e = derive(&json!({"plan-id": "nope", "status": "Active", "price": "1.00"}), &plans).unwrap_err();
+        assert!(e.contains("nope"), "{e}");
+        let e = derive(&json!({"plan-id": "m", "status": "Paused", "price": "1.00"}), &plans).unwrap_err();
+        assert!(e.contains("Paused"), "{e}");
+    }
+
+    #[test]
+    fn gateway_refusals_give_braintree_s_message_and_answers_read_as_json() {
+        let rules = BraintreeRules;
+        let mut xml = HeaderMap::new();
+        xml.insert(reqwest::header::CONTENT_TYPE, "application/xml".parse().unwrap());
+        let body = b"<?xml version=\"1.0\"?><api-error-response><errors><errors type=\"array\"/></errors>\
+            <message>Plan ID is invalid.</message></api-error-response>";
+        match rules.classify(StatusCode::UNPROCESSABLE_ENTITY, &xml, body) {
+            Verdict::Fatal(m) => assert!(m.contains("Plan ID is invalid."), "{m}"),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(rules.classify(StatusCode::SERVICE_UNAVAILABLE, &xml, body), Verdict::Transient(_)));
+        assert!(matches!(rules.classify(StatusCode::UNAUTHORIZED, &xml, b""), Verdict::AuthExpired));
+        let ok = b"<search-results><page-size type=\"integer\">50</page-size><ids type=\"array\"/></search-results>";
+        assert_eq!(rules.decode(&xml, ok).unwrap().unwrap(), json!({"search-results": {"page-size": 50, "ids": []}}));
+        assert!(rules.decode(&xml, b"<search-results><ids").unwrap().is_err(), "a cut answer is a passing failure");
+        assert!(rules.decode(&HeaderMap::new(), b"{\"data\": 1}").is_none(), "JSON stays JSON");
+    }
+
+    #[test]
+    fn subscriptions_need_a_merchant_id() {
+        let c = config("").unwrap();
+        assert!(!c.objects().iter().any(|o| o.name == "subscriptions"), "no merchant id: no subscriptions");
+        let c = config("merchant_id = \"m1\"").unwrap();
+        let names: Vec<&str> = c.objects().iter().map(|o| o.name.as_str()).collect();
+        assert_eq!(names, ["customers", "transactions", "subscriptions"]);
+        let e = config("merchant_id = \" \"").unwrap_err().to_string();
+        assert!(e.contains("sources.bt.merchant_id"), "{e}");
+        let r = super::subscriptions::Gateway { url: "https://api.braintreegateway.com/".into(), merchant_id: "m1".into() }
+            .payment_method_request("a b/c");
+        assert_eq!(r.path, "https://api.braintreegateway.com/merchants/m1/payment_methods/any/a%20b%2Fc");
+        assert!(r.headers.contains(&("X-ApiVersion".to_owned(), "6".to_owned())));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn subscriptions_link_to_their_payment_method_s_customer() {
+        let (sb, _dir, c) = sandbox_connector("").await;
+        let vault = sb.braintree.snapshot();
+        let mut stream = c.open_stream("subscriptions", None, false).unwrap();
+        let mut got = Vec::new();
+        while let Some(page) = stream.next_page().await.unwrap() {
+            for item in page.items {
+                match item {
+                    Item::Record(r) => got.push(r.data),
+                    other => panic!("{other:?}"),
+                }
+            }
+        }
+        assert_eq!(got.len(), vault.subscriptions.len());
+        for r in &got {
+            let sub = vault.subscriptions.iter().find(|s| s.id == r["id"]).unwrap();
+            let owner = vault.payment_methods.iter().find(|p| p.token == sub.payment_method_token).unwrap();
+            let customer = vault.customers.iter().find(|c| c.legacy_id == owner.customer_legacy_id).unwrap();
+            assert_eq!(r["customer"]["id"], json!(customer.id), "the customer's GraphQL id");
+            assert!(r["accord"]["unit_amount"].is_i64(), "{r}");
+        }
+        sb.shutdown().await;
+    }
 }
