@@ -1218,4 +1218,44 @@ async fn braintree_refusals_name_the_problem() {
     let e = r.error.expect("wrong keys fail");
     assert!(e.contains("401") || e.contains("credentials"), "{e}");
     assert!(!e.contains("wrong-key"), "the key never shows: {e}");
+    // The XML gateway refuses them the same way.
+    let r = try_read(c.as_ref(), "subscriptions", None, false, None).await;
+    let e = r.error.expect("wrong keys fail on the gateway too");
+    assert!(e.contains("401") && e.contains("/merchants/"), "{e}");
+    assert!(!e.contains("wrong-key"), "the key never shows: {e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn braintree_subscriptions_are_a_full_pass_every_sync_that_sees_cancellations_and_new_ones() {
+    let sb = sandbox(&BRAINTREE, options()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let c = connector(&sb, &BRAINTREE, dir.path(), "");
+    let first = read(c.as_ref(), "subscriptions", None, None).await;
+    let id = first.completed_full_pass("braintree/subscriptions");
+    assert!(first.pages > 2, "the id search's page size pages the records: {} pages", first.pages);
+    let vault = sb.braintree.snapshot();
+    let active = vault.subscriptions.iter().find(|s| s.status == "Active").unwrap().id.clone();
+    sb.clock().advance(chrono::Duration::days(1));
+    sb.braintree.update_subscription(&active, |s| s.status = "Canceled".into()).unwrap();
+    // A kill in the middle of the next pass: the resumed pass keeps its id and fetches only the
+    // ids still pending, and a subscription created meanwhile waits for the pass after.
+    let part = read(c.as_ref(), "subscriptions", first.cursor.clone(), Some(1)).await;
+    let mut late = vault.subscriptions[0].clone();
+    late.id = "late-sub".into();
+    late.created = late.created + chrono::Duration::days(3650);
+    sb.braintree.add_subscription(late);
+    let rest = read(c.as_ref(), "subscriptions", part.cursor.clone(), None).await;
+    let mut marks = part.marks.clone();
+    marks.extend(rest.marks.iter().cloned());
+    let pass = super::Read { marks, ..super::Read::default() }.completed_full_pass("braintree/subscriptions resumed");
+    assert_ne!(pass, id, "a new pass, not the first one again");
+    let mut ids = part.ids.clone();
+    ids.extend(rest.ids.iter().cloned());
+    assert_eq!(set(&ids), set(&first.ids), "the pass's ids, each once");
+    assert_eq!(ids.len(), first.ids.len());
+    let (next, _) = records(c.as_ref(), "subscriptions", rest.cursor.clone()).await;
+    assert!(next.iter().any(|r| r["id"] == "late-sub"), "the next pass sees the new subscription");
+    let canceled = next.iter().find(|r| r["id"] == active.as_str()).unwrap();
+    assert_eq!(canceled["accord"]["status"], "canceled");
+    assert!(canceled["accord"]["end_date"].is_string(), "ended on its status history's day: {canceled}");
 }

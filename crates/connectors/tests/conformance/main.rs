@@ -99,14 +99,20 @@ const XERO: Vendor = Vendor {
 };
 
 /// Braintree with a small page: a fifth of the customer accounts are in the vault.
-const BRAINTREE: Vendor =
-    Vendor { name: "braintree", objects: &["customers", "transactions"], settings: "page_size = 5\n", size: 150 };
+/// Subscriptions come through the XML gateway's id search, paged by the emulator's page size (5).
+const BRAINTREE: Vendor = Vendor {
+    name: "braintree",
+    objects: &["customers", "transactions", "subscriptions"],
+    settings: "page_size = 5\n",
+    size: 150,
+};
 
 fn options() -> SandboxOptions {
     let mut o = SandboxOptions::unlimited();
     o.salesforce.batch_size = 200;
     o.intercom.scroll_page_size = 15;
     o.zendesk.exclude_recent = chrono::Duration::zero();
+    o.braintree.search_page_size = 5;
     o
 }
 
@@ -519,6 +525,12 @@ fn change_one(sb: &Sandbox, v: &Vendor, object: &str) -> String {
             t.legacy_id.clear();
             sb.braintree.add_transaction(t)
         }
+        // A cancellation: only a full read sees it (the search has no update time).
+        ("braintree", "subscriptions") => {
+            let s = sb.braintree.snapshot().subscriptions.into_iter().find(|s| s.status == "Active").unwrap();
+            sb.braintree.update_subscription(&s.id, |s| s.status = "Canceled".into()).unwrap();
+            s.id
+        }
         other => panic!("no change for {other:?}"),
     }
 }
@@ -536,8 +548,10 @@ async fn re_syncs_only_changes(v: &Vendor) {
         assert!(again.ids.contains(&changed), "{}/{object}: the changed record is re-read", v.name);
         // Intercom's, Freshdesk's and Keap's company lists are read whole on every pass.
         // Xero's repeating invoices have neither paging nor If-Modified-Since: read whole.
+        // Braintree's subscription search has no update time: every pass is a full read.
         let whole = (matches!(v.name, "intercom" | "freshdesk" | "keap") && object == "companies")
-            || (v.name == "xero" && object == "repeating_invoices");
+            || (v.name == "xero" && object == "repeating_invoices")
+            || (v.name == "braintree" && object == "subscriptions");
         let incremental = !whole;
         if incremental {
             assert!(

@@ -212,6 +212,11 @@ impl Emulator {
         })
     }
 
+    /// Adds a subscription as given (its `created` decides its place in the search).
+    pub fn add_subscription(&self, subscription: Subscription) {
+        self.state().subscriptions.write().insert(subscription);
+    }
+
     /// Changes a subscription (a cancellation, a new price), stamping its update time; a new
     /// status is added to its status history.
     pub fn update_subscription(&self, id: &str, change: impl FnOnce(&mut Subscription)) -> Result<()> {
