@@ -361,6 +361,7 @@ impl Company {
             + self.xero.repeating_invoices.len()
             + self.braintree.customers.len()
             + self.braintree.transactions.len()
+            + self.braintree.subscriptions.len()
     }
 
     /// The second day: deletes a planted set of records, chosen by `seed` among the situations

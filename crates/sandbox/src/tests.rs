@@ -869,6 +869,29 @@ async fn a_full_read_over_http_serves_exactly_the_truths_records() {
         }
     }
 
+    // Braintree's subscriptions through the XML gateway: the id search, then pages by id.
+    let gateway = |rest: &str, body: String| {
+        http.post(format!("{}/merchants/{}/{rest}", s.braintree.gateway_url(), bt.merchant_id))
+            .basic_auth(&bt.public_key, Some(&bt.private_key))
+            .header("X-ApiVersion", "6")
+            .header("Content-Type", "application/xml")
+            .body(body)
+            .send()
+    };
+    let text = gateway("subscriptions/advanced_search_ids", "<search/>".into()).await.unwrap().text().await.unwrap();
+    let results = accord_core::xml::parse(&text).unwrap();
+    let ids: Vec<String> = serde_json::from_value(results["search-results"]["ids"].clone()).unwrap();
+    let size = usize::try_from(results["search-results"]["page-size"].as_u64().unwrap()).unwrap();
+    for chunk in ids.chunks(size) {
+        let items: String = chunk.iter().map(|id| format!("<item>{id}</item>")).collect();
+        let body = format!("<search><ids type=\"array\">{items}</ids></search>");
+        let text = gateway("subscriptions/advanced_search", body).await.unwrap().text().await.unwrap();
+        let page = accord_core::xml::parse(&text).unwrap();
+        for r in page["subscriptions"].as_array().unwrap() {
+            seen.insert(RecordKey::new("braintree", "subscriptions", r["id"].as_str().unwrap()));
+        }
+    }
+
     let expected: BTreeSet<RecordKey> = truth.records.keys().cloned().collect();
     assert_eq!(seen.len(), expected.len());
     assert!(seen == expected, "served records differ from the truth's");

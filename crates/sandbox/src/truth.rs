@@ -143,7 +143,7 @@ pub const BRAINTREE: &str = "braintree";
 
 /// The objects the sandbox serves, System of Record first. A reading order for a config at most:
 /// the truth does not depend on it.
-pub const OBJECTS: [(&str, &str); 42] = [
+pub const OBJECTS: [(&str, &str); 43] = [
     (SALESFORCE, "Account"),
     (SALESFORCE, "Contact"),
     (SALESFORCE, "Case"),
@@ -186,6 +186,7 @@ pub const OBJECTS: [(&str, &str); 42] = [
     (XERO, "repeating_invoices"),
     (BRAINTREE, "customers"),
     (BRAINTREE, "transactions"),
+    (BRAINTREE, "subscriptions"),
 ];
 
 /// accord's rejection reason codes.
