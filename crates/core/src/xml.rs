@@ -38,7 +38,8 @@ fn open(e: &BytesStart<'_>) -> Result<Open, String> {
     let mut kind = Kind::Plain;
     for attr in e.attributes() {
         let attr = attr.map_err(|err| format!("<{name}>: {err}"))?;
-        let value = attr.normalized_value(quick_xml::XmlVersion::Implicit1_0).map_err(|err| format!("<{name}>: {err}"))?;
+        let value =
+            attr.normalized_value(quick_xml::XmlVersion::Implicit1_0).map_err(|err| format!("<{name}>: {err}"))?;
         match (attr.key.as_ref(), value.as_ref()) {
             (b"nil", "true") => kind = Kind::Nil,
             (b"type", "array") if kind != Kind::Nil => kind = Kind::Array,
@@ -145,7 +146,10 @@ pub fn parse(text: &str) -> Result<Value, XmlError> {
         }
     }
     if let Some(o) = stack.last() {
-        return Err(XmlError { position: reader.buffer_position(), problem: format!("the document ends inside <{}>", o.name) });
+        return Err(XmlError {
+            position: reader.buffer_position(),
+            problem: format!("the document ends inside <{}>", o.name),
+        });
     }
     root.ok_or_else(|| XmlError { position: 0, problem: "no element".into() })
 }

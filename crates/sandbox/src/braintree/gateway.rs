@@ -113,8 +113,9 @@ fn criteria(body: &[u8]) -> Result<Criteria, String> {
         match k.as_str() {
             "status" => {
                 let list = texts(v, "status")?;
-                if let Some(bad) =
-                    list.iter().find(|s| !["Active", "Canceled", "Past Due", "Pending", "Expired"].contains(&s.as_str()))
+                if let Some(bad) = list
+                    .iter()
+                    .find(|s| !["Active", "Canceled", "Past Due", "Pending", "Expired"].contains(&s.as_str()))
                 {
                     return Err(format!("Invalid Argument: status {bad:?}"));
                 }
@@ -122,9 +123,7 @@ fn criteria(body: &[u8]) -> Result<Criteria, String> {
             }
             "ids" => c.ids = Some(texts(v, "ids")?),
             "plan-id" => {
-                c.plan = Some(
-                    v.get("is").and_then(Value::as_str).ok_or("plan-id takes <is>")?.to_owned(),
-                );
+                c.plan = Some(v.get("is").and_then(Value::as_str).ok_or("plan-id takes <is>")?.to_owned());
             }
             other => return Err(format!("The emulator does not search subscriptions by {other}")),
         }
@@ -166,12 +165,8 @@ async fn search(AxState(s): AxState<Arc<State>>, body: Bytes) -> Response {
         );
     }
     let subs = s.subscriptions.read();
-    let list: Vec<Value> = subs
-        .by_created()
-        .iter_from(0)
-        .filter(|(_, r)| matches(&c, r))
-        .map(|(_, r)| r.xml_json())
-        .collect();
+    let list: Vec<Value> =
+        subs.by_created().iter_from(0).filter(|(_, r)| matches(&c, r)).map(|(_, r)| r.xml_json()).collect();
     xml(StatusCode::OK, "subscriptions", &Value::Array(list))
 }
 
@@ -182,10 +177,7 @@ async fn plans(AxState(s): AxState<Arc<State>>) -> Response {
 }
 
 /// `GET .../payment_methods/any/{token}`: the payment method, its root its type.
-async fn payment_method(
-    AxState(s): AxState<Arc<State>>,
-    Path((_merchant, token)): Path<(String, String)>,
-) -> Response {
+async fn payment_method(AxState(s): AxState<Arc<State>>, Path((_merchant, token)): Path<(String, String)>) -> Response {
     let methods = s.payment_methods.read();
     match methods.iter().find(|m| m.token == token) {
         Some(m) => {

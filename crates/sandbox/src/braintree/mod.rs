@@ -50,7 +50,13 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Self { requests: 50, window: Duration::from_secs(1), rate_limited: true, max_page_size: 50, search_page_size: 50 }
+        Self {
+            requests: 50,
+            window: Duration::from_secs(1),
+            rate_limited: true,
+            max_page_size: 50,
+            search_page_size: 50,
+        }
     }
 }
 

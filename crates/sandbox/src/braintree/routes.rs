@@ -111,7 +111,11 @@ impl Vendor for State {
     }
 
     fn fault_response_at(&self, path: &str, fault: Fault) -> Response {
-        if super::gateway::is_gateway(path) { super::gateway::fault_response(fault) } else { self.fault_response(fault) }
+        if super::gateway::is_gateway(path) {
+            super::gateway::fault_response(fault)
+        } else {
+            self.fault_response(fault)
+        }
     }
 
     fn fault_response(&self, fault: Fault) -> Response {

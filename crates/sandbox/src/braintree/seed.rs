@@ -25,8 +25,8 @@ use rand_chacha::ChaCha8Rng;
 use chrono::NaiveDate;
 
 use super::model::{
-    ACCOUNT_ID_FIELD, BraintreeData, Customer, Modification, PaymentMethod, Plan as BillingPlan, Subscription, Transaction,
-    global_id,
+    ACCOUNT_ID_FIELD, BraintreeData, Customer, Modification, PaymentMethod, Plan as BillingPlan, Subscription,
+    Transaction, global_id,
 };
 use crate::billing::{Every, SeedOrg, Terms, date, exponent, noon};
 use crate::generate::AS_OF;
@@ -155,7 +155,8 @@ impl Seeder<'_> {
                 (s, date(created_at) + chrono::Duration::days(self.rng.random_range(0..15)))
             }
         };
-        let first_billing = if status == "Pending" { first_billing } else { first_billing.min(today - chrono::Duration::days(1)) };
+        let first_billing =
+            if status == "Pending" { first_billing } else { first_billing.min(today - chrono::Duration::days(1)) };
         // A negotiated price now and then.
         let price = if self.rng.random_range(0..4) == 0 { plan_price + plan_price / 10 } else { plan_price };
         let unit = if currency == "JPY" { 100 } else { 500 };
@@ -397,7 +398,10 @@ mod tests {
         let tokens: std::collections::BTreeSet<&str> = b.payment_methods.iter().map(|p| p.token.as_str()).collect();
         assert!(b.subscriptions.iter().all(|s| tokens.contains(s.payment_method_token.as_str())));
         assert!(b.subscriptions.iter().all(|s| b.plans.iter().any(|p| p.id == s.plan_id)));
-        assert!(b.subscriptions.iter().any(|s| !s.add_ons.is_empty()) && b.subscriptions.iter().any(|s| !s.discounts.is_empty()));
+        assert!(
+            b.subscriptions.iter().any(|s| !s.add_ons.is_empty())
+                && b.subscriptions.iter().any(|s| !s.discounts.is_empty())
+        );
         assert!(b.plans.iter().any(|p| p.billing_frequency == 12));
         let terms = c.billing.iter().filter(|t| t.subscription.source == crate::truth::BRAINTREE).count();
         assert_eq!(terms, b.subscriptions.len(), "every subscription's revenue terms are in the truth");

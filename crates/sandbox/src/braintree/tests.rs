@@ -121,8 +121,11 @@ async fn the_gateway_searches_subscriptions_by_ids_a_page_at_a_time() {
     let subs = answer["subscriptions"].as_array().unwrap();
     assert_eq!(subs.len(), 2);
     assert_eq!(subs[1]["status"], "Canceled");
-    assert_eq!(subs[0]["add-ons"][0], json!({"id": "seat", "amount": "2.50", "quantity": 2, "never-expires": true,
-        "number-of-billing-cycles": null, "current-billing-cycle": 1}));
+    assert_eq!(
+        subs[0]["add-ons"][0],
+        json!({"id": "seat", "amount": "2.50", "quantity": 2, "never-expires": true,
+        "number-of-billing-cycles": null, "current-billing-cycle": 1})
+    );
     assert_eq!(subs[0]["payment-method-token"], "tok1");
     let too_many = "<search><ids type=\"array\"><item>sub1</item><item>sub2</item><item>sub3</item><item>sub4</item></ids></search>";
     let (status, answer) = gateway(&e, "POST", "subscriptions/advanced_search", Some(too_many), true).await;

@@ -205,11 +205,17 @@ impl Vendor for BraintreeRules {
     fn classify(&self, status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Verdict {
         let graphql =
             status.is_success() || status == StatusCode::BAD_REQUEST || status == StatusCode::UNPROCESSABLE_ENTITY;
-        if graphql && !is_xml(headers, body) && let Some(v) = graphql_verdict(body) {
+        if graphql
+            && !is_xml(headers, body)
+            && let Some(v) = graphql_verdict(body)
+        {
             return v;
         }
         let refused = status.is_client_error() && !matches!(status.as_u16(), 401 | 408 | 429);
-        if refused && is_xml(headers, body) && let Some(message) = xml_message(body) {
+        if refused
+            && is_xml(headers, body)
+            && let Some(message) = xml_message(body)
+        {
             return Verdict::Fatal(format!("HTTP {status}: Braintree refused the request: {message}"));
         }
         default_verdict(status, headers, body)
@@ -220,9 +226,9 @@ impl Vendor for BraintreeRules {
             return None;
         }
         Some(
-            std::str::from_utf8(body)
-                .map_err(|e| format!("the XML answer is not UTF-8: {e}"))
-                .and_then(|text| accord_core::xml::parse(text).map_err(|e| format!("the XML answer is not complete: {e}"))),
+            std::str::from_utf8(body).map_err(|e| format!("the XML answer is not UTF-8: {e}")).and_then(|text| {
+                accord_core::xml::parse(text).map_err(|e| format!("the XML answer is not complete: {e}"))
+            }),
         )
     }
 }

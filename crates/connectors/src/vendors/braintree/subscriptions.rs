@@ -109,7 +109,8 @@ impl Gateway {
 
 /// `{"search": {...}}` as Braintree's XML: arrays' items are `<item>`.
 pub fn xml_body(body: &Value) -> String {
-    let (root, inner) = body.as_object().and_then(|m| m.iter().next()).map_or(("search", &Value::Null), |(k, v)| (k.as_str(), v));
+    let (root, inner) =
+        body.as_object().and_then(|m| m.iter().next()).map_or(("search", &Value::Null), |(k, v)| (k.as_str(), v));
     accord_core::xml::write(root, inner, &|_| "item".into())
 }
 
@@ -209,7 +210,9 @@ impl SubscriptionsStream {
         let ids = match results.get("ids") {
             Some(Value::Array(list)) => list
                 .iter()
-                .map(|v| v.as_str().map(str::to_owned).ok_or_else(|| fatal(format!("the id search lists {v} as an id"))))
+                .map(|v| {
+                    v.as_str().map(str::to_owned).ok_or_else(|| fatal(format!("the id search lists {v} as an id")))
+                })
                 .collect::<Result<Vec<_>, _>>()?,
             _ => return Err(fatal("the id search answered without an <ids> list".into())),
         };
@@ -238,7 +241,9 @@ impl SubscriptionsStream {
                 method.get("customer-id").and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_owned)
             }
             Err(refusal) if refusal.status == StatusCode::NOT_FOUND => {
-                tracing::warn!("braintree: a subscription's payment method is not in the vault; its subscriptions stay unlinked");
+                tracing::warn!(
+                    "braintree: a subscription's payment method is not in the vault; its subscriptions stay unlinked"
+                );
                 None
             }
             Err(refusal) => return Err(ConnectorError::Fatal(refusal.message)),

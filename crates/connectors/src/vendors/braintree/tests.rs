@@ -569,8 +569,9 @@ mod gateway {
         assert_eq!(names, ["customers", "transactions", "subscriptions"]);
         let e = config("merchant_id = \" \"").unwrap_err().to_string();
         assert!(e.contains("sources.bt.merchant_id"), "{e}");
-        let r = super::subscriptions::Gateway { url: "https://api.braintreegateway.com/".into(), merchant_id: "m1".into() }
-            .payment_method_request("a b/c");
+        let r =
+            super::subscriptions::Gateway { url: "https://api.braintreegateway.com/".into(), merchant_id: "m1".into() }
+                .payment_method_request("a b/c");
         assert_eq!(r.path, "https://api.braintreegateway.com/merchants/m1/payment_methods/any/a%20b%2Fc");
         assert!(r.headers.contains(&("X-ApiVersion".to_owned(), "6".to_owned())));
     }
