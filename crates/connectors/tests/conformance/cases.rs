@@ -1242,7 +1242,7 @@ async fn braintree_subscriptions_are_a_full_pass_every_sync_that_sees_cancellati
     let part = read(c.as_ref(), "subscriptions", first.cursor.clone(), Some(1)).await;
     let mut late = vault.subscriptions[0].clone();
     late.id = "late-sub".into();
-    late.created = late.created + chrono::Duration::days(3650);
+    late.created += chrono::Duration::days(3650);
     sb.braintree.add_subscription(late);
     let rest = read(c.as_ref(), "subscriptions", part.cursor.clone(), None).await;
     let mut marks = part.marks.clone();
