@@ -218,6 +218,18 @@ impl Emulator {
         })
     }
 
+    /// Deletes a vaulted payment method: `payment_methods/any/{token}` answers 404 from then on.
+    /// (Braintree cancels its subscriptions; the caller changes them as it needs.)
+    pub fn delete_payment_method(&self, token: &str) -> Result<PaymentMethod> {
+        let mut methods = self.state().payment_methods.write();
+        let at = methods.iter().position(|m| m.token == token).ok_or_else(|| Error::NotFound {
+            vendor: "braintree",
+            object: "payment method",
+            id: token.to_owned(),
+        })?;
+        Ok(methods.remove(at))
+    }
+
     /// Adds a subscription as given (its `created` decides its place in the search).
     pub fn add_subscription(&self, subscription: Subscription) {
         self.state().subscriptions.write().insert(subscription);

@@ -143,7 +143,8 @@ pub fn subscriptions_object() -> ObjectSpec {
             ("quantity", "accord.quantity"),
             ("unit_amount", "accord.unit_amount"),
             ("current_period_start", "billing-period-start-date"),
-            ("current_period_end", "billing-period-end-date"),
+            // The renewal: the period's last day is `billing-period-end-date`, the day after it.
+            ("current_period_end", "next-billing-date"),
         ]),
     }
 }

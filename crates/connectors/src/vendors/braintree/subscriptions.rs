@@ -25,7 +25,9 @@
 //! customer's legacy id), and the legacy id becomes the GraphQL global id accord's customers
 //! carry with GraphQL's `idFromLegacyId(type: CUSTOMER)`, one query for a page's new customers.
 //! Both are cached for the stream. A token Braintree no longer knows (HTTP 404) leaves the
-//! subscription without a customer: it is stored, unlinked.
+//! subscription without a customer: it is stored, unlinked. The cost: a pass makes one
+//! payment-method request per distinct token it meets (a payment method never changes owner,
+//! but the cache lives only as long as the stream, not in the cursor, to keep cursors small).
 //!
 //! Revenue (`accord.*`): the plan (`GET .../plans`, read once per stream) gives the billing
 //! frequency in months and the currency. The recurring amount of a billing period is the price

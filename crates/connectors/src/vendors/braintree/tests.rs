@@ -598,6 +598,22 @@ mod gateway {
             assert_eq!(r["customer"]["id"], json!(customer.id), "the customer's GraphQL id");
             assert!(r["accord"]["unit_amount"].is_i64(), "{r}");
         }
+        // A payment method no longer in the vault: its subscriptions come, unlinked.
+        let orphan = &vault.subscriptions[0];
+        sb.braintree.delete_payment_method(&orphan.payment_method_token).unwrap();
+        let mut stream = c.open_stream("subscriptions", None, true).unwrap();
+        let mut found = None;
+        while let Some(page) = stream.next_page().await.unwrap() {
+            for item in page.items {
+                if let Item::Record(r) = item
+                    && r.data["id"] == orphan.id.as_str()
+                {
+                    found = Some(r.data);
+                }
+            }
+        }
+        let found = found.expect("the subscription is still read");
+        assert_eq!(found["customer"], json!({"id": null, "legacyId": null}));
         sb.shutdown().await;
     }
 }
