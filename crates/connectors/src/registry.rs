@@ -6,8 +6,8 @@ use accord_core::{Config, ConfigError};
 use crate::Connector;
 use crate::file::FileConnector;
 use crate::vendors::{
-    capsule, chargebee, delighted, freshdesk, intercom, jira, keap, maxio, recurly, salesforce, stripe, xero, zendesk,
-    zuora,
+    braintree, capsule, chargebee, delighted, freshdesk, intercom, jira, keap, maxio, recurly, salesforce, stripe,
+    xero, zendesk, zuora,
 };
 
 /// Every source kind accord knows.
@@ -29,6 +29,7 @@ pub const KINDS: &[&str] = &[
     "chargebee",
     "zuora",
     "xero",
+    "braintree",
     "http",
 ];
 
@@ -54,6 +55,7 @@ pub fn open_source(name: &str, source: &SourceConfig, config: &Config) -> Result
         "chargebee" => Box::new(chargebee::connector(name, source, config, base)?),
         "zuora" => Box::new(zuora::connector(name, source, config, base)?),
         "xero" => Box::new(xero::connector(name, source, config, base)?),
+        "braintree" => Box::new(braintree::connector(name, source, config, base)?),
         other => {
             return Err(ConfigError::new(
                 format!("sources.{name}.kind"),

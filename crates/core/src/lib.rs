@@ -14,6 +14,7 @@ pub mod rule;
 pub mod schedule;
 pub mod secret;
 pub mod time;
+pub mod xml;
 
 pub use config::{Config, ConfigError};
 pub use id::{AccountId, InvalidAccountId, Normalizer};

@@ -263,6 +263,7 @@ pub struct Company {
     /// lists it.
     pub zuora_mrr_plant: Option<String>,
     pub xero: crate::xero::model::XeroData,
+    pub braintree: crate::braintree::model::BraintreeData,
     /// Each billing subscription's revenue (Stripe's, Recurly's, Maxio's, Chargebee's, Zuora's, Xero's) as the generator means it.
     pub(crate) billing: Vec<crate::billing::Terms>,
 }
@@ -358,6 +359,9 @@ impl Company {
             + self.xero.invoices.iter().filter(|i| i.kind == "ACCREC").count()
             + self.xero.payments.len()
             + self.xero.repeating_invoices.len()
+            + self.braintree.customers.len()
+            + self.braintree.transactions.len()
+            + self.braintree.subscriptions.len()
     }
 
     /// The second day: deletes a planted set of records, chosen by `seed` among the situations
@@ -767,6 +771,7 @@ impl Generator {
             zuora: Default::default(),
             zuora_mrr_plant: None,
             xero: Default::default(),
+            braintree: Default::default(),
             billing: Vec::new(),
         };
         Self {
@@ -890,6 +895,7 @@ impl Generator {
         self.chargebee(&people);
         self.zuora();
         self.xero(&people);
+        self.braintree(&people);
         self.plain_accounts();
         self.finish()
     }
@@ -2116,6 +2122,18 @@ impl Generator {
             o.records.extend(ixs);
         }
         self.out.xero = data;
+        self.out.billing.extend(terms);
+    }
+
+    /// The Braintree vault ([`crate::braintree::seed`]): customers by custom field or email, their
+    /// transactions, and subscriptions with MRR truth.
+    fn braintree(&mut self, people: &[Vec<Person>]) {
+        let orgs = self.seed_orgs(people);
+        let (data, terms, records) = crate::braintree::seed::seed(self.seed, &orgs, &mut self.out.ledger);
+        for (o, ixs) in self.orgs.iter_mut().zip(records) {
+            o.records.extend(ixs);
+        }
+        self.out.braintree = data;
         self.out.billing.extend(terms);
     }
 

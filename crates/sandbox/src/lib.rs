@@ -1,5 +1,5 @@
 //! In-process emulators of the Salesforce REST, Zendesk Support, Intercom, Delighted, Freshdesk,
-//! Capsule, JIRA Cloud, Keap, Stripe, Recurly, Maxio (Chargify), Chargebee, Zuora and Xero APIs, a deterministic messy company spread across them (and a Desk
+//! Capsule, JIRA Cloud, Keap, Stripe, Recurly, Maxio (Chargify), Chargebee, Zuora and Xero APIs and Braintree's GraphQL API, a deterministic messy company spread across them (and a Desk
 //! export), and the ground truth of which record belongs to which account.
 //!
 //! ```no_run
@@ -28,6 +28,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod billing;
+pub mod braintree;
 pub mod capsule;
 pub mod chargebee;
 pub mod clock;
@@ -90,6 +91,7 @@ pub struct SandboxOptions {
     pub chargebee: chargebee::Options,
     pub zuora: zuora::Options,
     pub xero: xero::Options,
+    pub braintree: braintree::Options,
 }
 
 impl SandboxOptions {
@@ -110,6 +112,7 @@ impl SandboxOptions {
         o.chargebee.rate_limited = false;
         o.zuora.rate_limited = false;
         o.xero.rate_limited = false;
+        o.braintree.rate_limited = false;
         o
     }
 }
@@ -135,6 +138,7 @@ pub struct Sandbox {
     pub chargebee: chargebee::Emulator,
     pub zuora: zuora::Emulator,
     pub xero: xero::Emulator,
+    pub braintree: braintree::Emulator,
     clock: Clock,
     /// The planted truth of the company the emulators started with.
     ledger: truth::Ledger,
@@ -161,6 +165,7 @@ impl Sandbox {
             chargebee,
             zuora,
             xero,
+            braintree,
             ..
         } = company;
         Ok(Sandbox {
@@ -179,6 +184,7 @@ impl Sandbox {
             chargebee: chargebee::Emulator::start(chargebee, options.chargebee, clock.clone()).await?,
             zuora: zuora::Emulator::start(zuora, options.zuora, clock.clone()).await?,
             xero: xero::Emulator::start(xero, options.xero, clock.clone()).await?,
+            braintree: braintree::Emulator::start(braintree, options.braintree, clock.clone()).await?,
             clock,
             ledger,
         })
@@ -257,6 +263,14 @@ impl Sandbox {
             .chain(zu.subscriptions.iter().map(|r| ("subscriptions", r.id.clone())))
             .chain(zu.invoices.iter().map(|r| ("invoices", r.id.clone())))
             .collect();
+        let bt = self.braintree.snapshot();
+        let bt_live: std::collections::HashSet<(&str, String)> = bt
+            .customers
+            .iter()
+            .map(|r| ("customers", r.id.clone()))
+            .chain(bt.transactions.iter().map(|r| ("transactions", r.id.clone())))
+            .chain(bt.subscriptions.iter().map(|r| ("subscriptions", r.id.clone())))
+            .collect();
         self.ledger
             .with_deletions_seen_in(&sf, &zd, &ic, &dl, &self.desk)
             .with_gone_in(truth::FRESHDESK, &fd_live)
@@ -268,6 +282,7 @@ impl Sandbox {
             .with_gone_in(truth::MAXIO, &mx_live)
             .with_gone_in(truth::CHARGEBEE, &cb_live)
             .with_gone_in(truth::ZUORA, &zu_live)
+            .with_gone_in(truth::BRAINTREE, &bt_live)
             .truth()
     }
 
@@ -288,6 +303,7 @@ impl Sandbox {
             (truth::CHARGEBEE, self.chargebee.rate_limiter().clone()),
             (truth::ZUORA, self.zuora.rate_limiter().clone()),
             (truth::XERO, self.xero.rate_limiter().clone()),
+            (truth::BRAINTREE, self.braintree.rate_limiter().clone()),
         ]
     }
 
@@ -312,6 +328,7 @@ impl Sandbox {
         self.chargebee.shutdown().await;
         self.zuora.shutdown().await;
         self.xero.shutdown().await;
+        self.braintree.shutdown().await;
     }
 }
 
@@ -321,7 +338,7 @@ impl Sandbox {
     /// `support_account_id`), Zendesk, Desk (its export written to `desk-export/` in `dir`),
     /// Delighted, Freshdesk, Capsule, JIRA, Keap, the billing systems (Stripe; Recurly, Chargebee
     /// and Zuora, whose ids the Salesforce accounts keep in `Billing_Account_ID__c`, the accounts'
-    /// `billing_account_id`; Maxio; Xero; with a `[revenue]` rate table) and Intercom
+    /// `billing_account_id`; Maxio; Xero; Braintree; with a `[revenue]` rate table) and Intercom
     /// as sources (Intercom's table last:
     /// tests append settings to it), the
     /// credentials written as secret files in `dir` (with Zendesk's OAuth token, which the config
@@ -343,6 +360,7 @@ impl Sandbox {
         let chargebee = self.chargebee.credentials();
         let zuora = self.zuora.credentials();
         let xero = self.xero.credentials();
+        let braintree = self.braintree.credentials();
         for (name, value) in [
             ("sf_client_id", sf.client_id.as_str()),
             ("sf_client_secret", sf.client_secret.as_str()),
@@ -367,6 +385,8 @@ impl Sandbox {
             ("xero_client_id", xero.client_id.as_str()),
             ("xero_client_secret", xero.client_secret.as_str()),
             ("xero_refresh_token", xero.refresh_token.as_str()),
+            ("braintree_public_key", braintree.public_key.as_str()),
+            ("braintree_private_key", braintree.private_key.as_str()),
         ] {
             std::fs::write(dir.join(name), value)?;
         }
@@ -471,6 +491,15 @@ client_id = {{ file = "xero_client_id" }}
 client_secret = {{ file = "xero_client_secret" }}
 refresh_token = {{ file = "xero_refresh_token" }}
 {limits}
+[sources.braintree]
+kind = "braintree"
+base_url = "{braintree_url}"
+gateway_url = "{braintree_gateway}"
+merchant_id = "{braintree_merchant}"
+public_key = {{ file = "braintree_public_key" }}
+private_key = {{ file = "braintree_private_key" }}
+account_id_field = "{braintree_field}"
+{limits}
 [revenue]
 currency = "USD"
 rates = {{ {rates} }}
@@ -500,6 +529,10 @@ access_token = {{ file = "intercom_token" }}
             zuora_url = self.zuora.base_url(),
             xero_url = self.xero.base_url(),
             xero_token_url = self.xero.token_url(),
+            braintree_url = self.braintree.base_url(),
+            braintree_gateway = self.braintree.gateway_url(),
+            braintree_merchant = braintree.merchant_id,
+            braintree_field = braintree::model::ACCOUNT_ID_FIELD,
             rates = billing::RATES.iter().map(|(c, r)| format!("{c} = \"{r}\"")).collect::<Vec<_>>().join(", "),
         ))
     }

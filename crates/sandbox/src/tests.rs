@@ -833,6 +833,65 @@ async fn a_full_read_over_http_serves_exactly_the_truths_records() {
         }
     }
 
+    // Braintree: the two searches with an empty input, as Relay connections.
+    let bt = s.braintree.credentials();
+    for (object, query) in [
+        (
+            "customers",
+            "query($after: String) { search { customers(input: {}, first: 50, after: $after) { pageInfo { hasNextPage endCursor } edges { node { id } } } } }",
+        ),
+        (
+            "transactions",
+            "query($after: String) { search { transactions(input: {}, first: 50, after: $after) { pageInfo { hasNextPage endCursor } edges { node { id } } } } }",
+        ),
+    ] {
+        let mut after = Value::Null;
+        loop {
+            let body: Value = http
+                .post(format!("{}/graphql", s.braintree.base_url()))
+                .basic_auth(&bt.public_key, Some(&bt.private_key))
+                .header("Braintree-Version", "2025-04-29")
+                .json(&json!({"query": query, "variables": {"after": after}}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let connection = &body["data"]["search"][object];
+            for e in connection["edges"].as_array().unwrap() {
+                seen.insert(RecordKey::new("braintree", static_object(object), e["node"]["id"].as_str().unwrap()));
+            }
+            if connection["pageInfo"]["hasNextPage"] != json!(true) {
+                break;
+            }
+            after = connection["pageInfo"]["endCursor"].clone();
+        }
+    }
+
+    // Braintree's subscriptions through the XML gateway: the id search, then pages by id.
+    let gateway = |rest: &str, body: String| {
+        http.post(format!("{}/merchants/{}/{rest}", s.braintree.gateway_url(), bt.merchant_id))
+            .basic_auth(&bt.public_key, Some(&bt.private_key))
+            .header("X-ApiVersion", "6")
+            .header("Content-Type", "application/xml")
+            .body(body)
+            .send()
+    };
+    let text = gateway("subscriptions/advanced_search_ids", "<search/>".into()).await.unwrap().text().await.unwrap();
+    let results = accord_core::xml::parse(&text).unwrap();
+    let ids: Vec<String> = serde_json::from_value(results["search-results"]["ids"].clone()).unwrap();
+    let size = usize::try_from(results["search-results"]["page-size"].as_u64().unwrap()).unwrap();
+    for chunk in ids.chunks(size) {
+        let items: String = chunk.iter().map(|id| format!("<item>{id}</item>")).collect();
+        let body = format!("<search><ids type=\"array\">{items}</ids></search>");
+        let text = gateway("subscriptions/advanced_search", body).await.unwrap().text().await.unwrap();
+        let page = accord_core::xml::parse(&text).unwrap();
+        for r in page["subscriptions"].as_array().unwrap() {
+            seen.insert(RecordKey::new("braintree", "subscriptions", r["id"].as_str().unwrap()));
+        }
+    }
+
     let expected: BTreeSet<RecordKey> = truth.records.keys().cloned().collect();
     assert_eq!(seen.len(), expected.len());
     assert!(seen == expected, "served records differ from the truth's");

@@ -54,6 +54,8 @@
 //! | `zuora/subscriptions`, `zuora/invoices` | `parent AccountId → accounts` |
 //! | `xero/contacts` | `field AccountNumber`, `email EmailAddress` |
 //! | `xero/invoices`, `xero/payments`, `xero/repeating_invoices` | `parent Contact.ContactID` / `Invoice.Contact.ContactID → contacts` |
+//! | `braintree/customers` | `field customFields[name=account_id].value`, `email email` |
+//! | `braintree/transactions` | `parent customer.id → customers` |
 //! | `jira/issues` | `field fields_by_name["Account ID"]`, `support_id fields_by_name["Support ID"]` (the Salesforce account's `Support_ID__c` is its `support_account_id`) |
 //!
 //! # What accord must answer
@@ -137,10 +139,11 @@ pub const MAXIO: &str = "maxio";
 pub const CHARGEBEE: &str = "chargebee";
 pub const ZUORA: &str = "zuora";
 pub const XERO: &str = "xero";
+pub const BRAINTREE: &str = "braintree";
 
 /// The objects the sandbox serves, System of Record first. A reading order for a config at most:
 /// the truth does not depend on it.
-pub const OBJECTS: [(&str, &str); 40] = [
+pub const OBJECTS: [(&str, &str); 43] = [
     (SALESFORCE, "Account"),
     (SALESFORCE, "Contact"),
     (SALESFORCE, "Case"),
@@ -181,6 +184,9 @@ pub const OBJECTS: [(&str, &str); 40] = [
     (XERO, "invoices"),
     (XERO, "payments"),
     (XERO, "repeating_invoices"),
+    (BRAINTREE, "customers"),
+    (BRAINTREE, "transactions"),
+    (BRAINTREE, "subscriptions"),
 ];
 
 /// accord's rejection reason codes.
@@ -538,6 +544,16 @@ pub(crate) mod rules {
     /// Xero invoices, payments and repeating invoices: through their contact.
     pub fn xero_child(contact: Option<Key>) -> Vec<Step> {
         steps([("parent", contact)])
+    }
+
+    /// Braintree customers: by the `account_id` custom field, then by email.
+    pub fn braintree_customer(account_id: Option<Key>, email: Option<Key>) -> Vec<Step> {
+        steps([("field", account_id), ("email", email)])
+    }
+
+    /// Braintree transactions: through their customer (`customer.id`).
+    pub fn braintree_child(customer: Option<Key>) -> Vec<Step> {
+        steps([("parent", customer)])
     }
 }
 

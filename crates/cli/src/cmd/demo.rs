@@ -50,7 +50,7 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<ExitCode> {
         .block_on(Sandbox::start(company, SandboxOptions::unlimited()))
         .context("cannot start the vendor emulators")?;
     eprintln!(
-        "emulators: Salesforce {}, Zendesk {}, Intercom {}, Delighted {}, Freshdesk {}, Capsule {}, JIRA {}, Keap {}, Stripe {}, Recurly {}, Maxio {}, Chargebee {}, Zuora {}, Xero {}; a Desk export ({records} records)",
+        "emulators: Salesforce {}, Zendesk {}, Intercom {}, Delighted {}, Freshdesk {}, Capsule {}, JIRA {}, Keap {}, Stripe {}, Recurly {}, Maxio {}, Chargebee {}, Zuora {}, Xero {}, Braintree {}; a Desk export ({records} records)",
         sandbox.salesforce.base_url(),
         sandbox.zendesk.base_url(),
         sandbox.intercom.base_url(),
@@ -64,7 +64,8 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<ExitCode> {
         sandbox.maxio.base_url(),
         sandbox.chargebee.base_url(),
         sandbox.zuora.base_url(),
-        sandbox.xero.base_url()
+        sandbox.xero.base_url(),
+        sandbox.braintree.base_url()
     );
     let mut toml = sandbox.accord_toml(&args.dir, false)?;
     let key: String = rand::rng().sample_iter(rand::distr::Alphanumeric).take(32).map(char::from).collect();

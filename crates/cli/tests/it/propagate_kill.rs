@@ -27,6 +27,7 @@ fn writes(s: &Sandbox) -> Vec<(String, String)> {
         s.maxio.writes(),
         s.zuora.writes(),
         s.xero.writes(),
+        s.braintree.writes(),
     ]
     .concat()
 }

@@ -42,6 +42,10 @@ pub struct RequestSpec {
     /// Headers of this request only (Stripe's `Idempotency-Key`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub headers: Vec<(String, String)>,
+    /// A body that is neither JSON nor a form: `(content type, text)` (Braintree's XML
+    /// gateway takes `application/xml`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<(String, String)>,
 }
 
 impl RequestSpec {
@@ -53,6 +57,7 @@ impl RequestSpec {
             body: None,
             form: Vec::new(),
             headers: Vec::new(),
+            text: None,
         }
     }
 
@@ -68,6 +73,11 @@ impl RequestSpec {
     /// A form-encoded write (`application/x-www-form-urlencoded`), as Stripe takes them.
     pub fn form(method: &str, path: impl Into<String>, fields: Vec<(String, String)>) -> Self {
         Self { form: fields, ..Self::get(path).with_method(method) }
+    }
+
+    /// A request with a text body of `content_type` (an XML document).
+    pub fn text(method: &str, path: impl Into<String>, content_type: &str, body: impl Into<String>) -> Self {
+        Self { text: Some((content_type.to_owned(), body.into())), ..Self::get(path).with_method(method) }
     }
 
     fn with_method(mut self, method: &str) -> Self {
@@ -194,6 +204,13 @@ pub trait Vendor: Send + Sync + std::fmt::Debug {
     /// keeps the configured base, `Err` says what the response lacks.
     fn base_url_from_token(&self, _token: &Value) -> Result<Option<String>, String> {
         Ok(None)
+    }
+
+    /// Reads a successful answer that is not JSON (Braintree's XML gateway) as a JSON value:
+    /// `None` leaves it to the JSON parser, `Err` says why it cannot be read (a passing failure,
+    /// like a cut JSON body).
+    fn decode(&self, _headers: &HeaderMap, _body: &[u8]) -> Option<Result<Value, String>> {
+        None
     }
 }
 
@@ -392,7 +409,10 @@ impl HttpClient {
                                  a host that does not serve this API (check the source's URL)"
                             )));
                         }
-                        Verdict::Ok => match serde_json::from_slice::<Value>(&body) {
+                        Verdict::Ok => match self.vendor.decode(&headers, &body).unwrap_or_else(|| {
+                            serde_json::from_slice::<Value>(&body)
+                                .map_err(|e| format!("the response body is not complete JSON: {e}"))
+                        }) {
                             Ok(v) => {
                                 if let Some(wait) = self.vendor.quota_exhausted_until(&headers) {
                                     self.limiter.pause_until(Instant::now() + wait).await;
@@ -400,7 +420,7 @@ impl HttpClient {
                                 let next_link = link_next(&headers);
                                 return Ok(Ok(Fetched { body: v, server_time, next_link }));
                             }
-                            Err(e) => Verdict::Transient(format!("the response body is not complete JSON: {e}")),
+                            Err(e) => Verdict::Transient(e),
                         },
                         Verdict::Fatal(why) => {
                             return Ok(Err(Refusal {
@@ -491,6 +511,8 @@ impl HttpClient {
             builder = builder.json(body);
         } else if !req.form.is_empty() {
             builder = builder.form(&req.form);
+        } else if let Some((content_type, text)) = &req.text {
+            builder = builder.header(reqwest::header::CONTENT_TYPE, content_type).body(text.clone());
         }
         let resp = match builder.send().await {
             Ok(resp) => resp,

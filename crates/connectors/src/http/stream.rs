@@ -77,6 +77,12 @@ pub enum Paginator {
     /// (`{"queryLocator": "..."}`). `done` false without a locator, or a locator equal to the
     /// one just sent, is an error.
     QueryMore { path: String, locator: FieldPath, param: String, done: FieldPath },
+    /// A GraphQL Relay connection (Braintree's searches): the records path names the
+    /// connection's `edges`, each page's records are the edges' `node`s (an edge without one
+    /// holds no record), and while `{page_info}.hasNextPage` is true the next page is the same
+    /// POST with the `variables` member named `after` set to `{page_info}.endCursor`. More pages
+    /// without an end cursor, or an end cursor equal to the one just sent, is an error.
+    Relay { page_info: FieldPath, after: String },
 }
 
 /// A count the vendor reports, checked against the records it returned.
@@ -498,6 +504,10 @@ impl HttpStream {
                 )));
             }
         };
+        let records = match &self.def.paginator {
+            Paginator::Relay { .. } => relay_nodes(records),
+            _ => records,
+        };
         let count = records.len();
         let last_id = match &self.def.paginator {
             Paginator::HasMore { id, .. } => {
@@ -754,6 +764,7 @@ fn next_request(
             }
             Ok(Some(RequestSpec::post(path.clone(), serde_json::json!({ param.as_str(): token }))))
         }
+        Paginator::Relay { page_info, after } => relay_request(current, page_info, after, body),
         Paginator::Single => Ok(None),
         Paginator::UntilEmpty { param, first } => {
             if count == 0 {
@@ -797,6 +808,57 @@ fn next_request(
             Ok(Some(next))
         }
     }
+}
+
+/// The records of a Relay page: its edges' nodes, in order; an edge with a null or missing node
+/// (the schema allows it) holds none.
+fn relay_nodes(edges: Vec<Value>) -> Vec<Value> {
+    edges
+        .into_iter()
+        .filter_map(|mut edge| match edge.get_mut("node").map(Value::take) {
+            Some(Value::Null) | None => None,
+            Some(node) => Some(node),
+        })
+        .collect()
+}
+
+/// The request after a Relay page: the same query with `variables.<after>` set to the page's
+/// end cursor while `hasNextPage` is true.
+fn relay_request(
+    current: &RequestSpec,
+    page_info: &FieldPath,
+    after: &str,
+    body: &Value,
+) -> Result<Option<RequestSpec>, String> {
+    let Some(info) = page_info.get(body) else {
+        return Err(format!("the response has no {page_info}, so its end is unknown"));
+    };
+    match info.get("hasNextPage") {
+        Some(Value::Bool(false)) => return Ok(None),
+        Some(Value::Bool(true)) => {}
+        other => {
+            return Err(format!(
+                "expected a boolean at {page_info}.hasNextPage, found {}",
+                other.map_or("nothing", type_name)
+            ));
+        }
+    }
+    let Some(cursor) = info.get("endCursor").and_then(Value::as_str).filter(|c| !c.is_empty()) else {
+        return Err(format!("the response says more pages follow ({page_info}.hasNextPage) but has no endCursor"));
+    };
+    let mut next = current.clone();
+    let Some(Value::Object(request)) = next.body.as_mut() else {
+        return Err("a Relay connection is read by a POST with a JSON body; this request has none".into());
+    };
+    let variables = request.entry("variables").or_insert_with(|| json!({}));
+    let Value::Object(variables) = variables else {
+        return Err("the request's variables are not a JSON object".into());
+    };
+    if variables.get(after).and_then(Value::as_str) == Some(cursor) {
+        return Err(format!("the vendor's endCursor repeats the cursor of the page it came from ({cursor})"));
+    }
+    variables.insert(after.to_owned(), Value::String(cursor.to_owned()));
+    Ok(Some(next))
 }
 
 /// The request after a page of a `has_more` list whose last record's id is `last_id`.
@@ -911,6 +973,27 @@ mod tests {
         assert!(next_request(&p, &next, &json!({"done": false, "queryLocator": "L1"}), 2).is_err(), "a repeat");
         assert!(next_request(&p, &first, &json!({"done": false}), 2).is_err(), "more without a locator");
         assert!(next_request(&p, &first, &json!({"size": 2}), 2).is_err(), "no done flag");
+    }
+
+    #[test]
+    fn relay_pages_send_the_end_cursor_as_after_until_has_next_page_is_false() {
+        let p = Paginator::Relay { page_info: path("data.search.customers.pageInfo"), after: "after".into() };
+        let first = RequestSpec::post("/graphql", json!({"query": "q", "variables": {"input": {}, "first": 2}}));
+        let page = |more: bool, end: Value| json!({"data": {"search": {"customers": {"pageInfo": {"hasNextPage": more, "endCursor": end}}}}});
+        let next = next_request(&p, &first, &page(true, json!("c2")), 2).unwrap().unwrap();
+        assert_eq!(
+            next.body.clone().unwrap(),
+            json!({"query": "q", "variables": {"input": {}, "first": 2, "after": "c2"}})
+        );
+        let third = next_request(&p, &next, &page(true, json!("c4")), 2).unwrap().unwrap();
+        assert_eq!(third.body.as_ref().unwrap()["variables"]["after"], "c4", "the cursor moves, the rest stays");
+        assert_eq!(next_request(&p, &third, &page(false, json!("c5")), 1), Ok(None));
+        assert!(next_request(&p, &next, &page(true, json!("c2")), 2).unwrap_err().contains("repeats"));
+        assert!(next_request(&p, &first, &page(true, Value::Null), 2).unwrap_err().contains("no endCursor"));
+        assert!(next_request(&p, &first, &json!({"data": null}), 0).unwrap_err().contains("end is unknown"));
+        assert!(next_request(&p, &RequestSpec::get("/graphql"), &page(true, json!("c")), 1).is_err(), "no body");
+        let nodes = relay_nodes(vec![json!({"cursor": "a", "node": {"id": "1"}}), json!({"node": null}), json!({})]);
+        assert_eq!(nodes, vec![json!({"id": "1"})], "edges without a node hold no record");
     }
 
     #[test]

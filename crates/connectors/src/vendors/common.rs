@@ -27,32 +27,42 @@ pub fn effective_limit(setting: Option<RateLimitSetting>, unthrottled: bool, def
 /// `fields` replace or extend the defaults. A name the connector does not have is an error that
 /// lists the names it has.
 pub fn apply_overrides(source: &str, streams: &mut [StreamDef], objects: &[ObjectConfig]) -> Result<(), ConfigError> {
+    override_objects(source, streams.iter_mut().map(|s| &mut s.object).collect(), objects)
+}
+
+/// [`apply_overrides`] on object specs, for connectors with streams of their own beside the
+/// declarative ones (Braintree's XML subscriptions search).
+pub fn override_objects(
+    source: &str,
+    mut specs: Vec<&mut crate::ObjectSpec>,
+    objects: &[ObjectConfig],
+) -> Result<(), ConfigError> {
     for (i, o) in objects.iter().enumerate() {
         let key = format!("sources.{source}.objects[{i}]");
-        let Some(def) = streams.iter_mut().find(|s| s.object.name == o.name) else {
-            let names: Vec<_> = streams.iter().map(|s| format!("{:?}", s.object.name)).collect();
+        let names: Vec<_> = specs.iter().map(|s| format!("{:?}", s.name)).collect();
+        let Some(def) = specs.iter_mut().find(|s| s.name == o.name) else {
             return Err(ConfigError::new(
                 format!("{key}.name"),
                 format!("{:?} is not an object of this source; its objects: {}", o.name, names.join(", ")),
             ));
         };
-        if o.kind.is_some_and(|k| k != def.object.kind) {
+        if o.kind.is_some_and(|k| k != def.kind) {
             return Err(ConfigError::new(
                 format!("{key}.kind"),
-                format!("{} records are {}; leave kind out", o.name, def.object.kind.name()),
+                format!("{} records are {}; leave kind out", o.name, def.kind.name()),
             ));
         }
         if let Some(native) = &o.native_id {
-            def.object.native_id = Some(native.clone());
+            def.native_id = Some(native.clone());
         }
         if let Some(link) = &o.link {
-            def.object.link = link.clone();
+            def.link = link.clone();
         }
         if !o.normalize.is_empty() {
-            def.object.normalize = o.normalize.clone();
+            def.normalize = o.normalize.clone();
         }
         for (field, path) in &o.fields.0 {
-            def.object.fields.0.insert(field.clone(), path.clone());
+            def.fields.0.insert(field.clone(), path.clone());
         }
     }
     Ok(())

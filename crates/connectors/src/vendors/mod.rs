@@ -3,6 +3,7 @@
 //! each party stream to its own party type. Conformance tests
 //! against the sandbox live in `crates/connectors/tests/conformance`.
 
+pub mod braintree;
 pub mod capsule;
 pub mod chargebee;
 pub mod common;

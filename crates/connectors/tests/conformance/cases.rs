@@ -9,8 +9,8 @@ use accord_sandbox::{Fault, Schedule, salesforce};
 use serde_json::Value;
 
 use super::{
-    CAPSULE, CHARGEBEE, DELIGHTED, FRESHDESK, FRESHDESK_HTTP, INTERCOM, JIRA, KEAP, MAXIO, RECURLY, SALESFORCE, STRIPE,
-    Vendor, XERO, ZENDESK, ZUORA, connector, expected, options, read, sandbox, set, try_read,
+    BRAINTREE, CAPSULE, CHARGEBEE, DELIGHTED, FRESHDESK, FRESHDESK_HTTP, INTERCOM, JIRA, KEAP, MAXIO, RECURLY,
+    SALESFORCE, STRIPE, Vendor, XERO, ZENDESK, ZUORA, connector, expected, options, read, sandbox, set, try_read,
 };
 
 /// Intercom with the connector's default page size (150), for the paging cases.
@@ -1173,4 +1173,115 @@ async fn xero_archived_contacts_and_voided_invoices_are_status_changes() {
     let (changed, _) = records(c.as_ref(), "invoices", Some(invoice_cursor)).await;
     let voided = changed.iter().find(|r| r["InvoiceID"] == inv.as_str()).unwrap();
     assert_eq!(voided["accord"]["status"], "voided");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn braintree_increments_read_new_records_and_the_full_rescan_sees_changes_and_hard_deletions() {
+    let sb = sandbox(&BRAINTREE, options()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let c = connector(&sb, &BRAINTREE, dir.path(), "");
+    let full = read(c.as_ref(), "customers", None, None).await;
+    full.completed_full_pass("braintree/customers");
+    let vault = sb.braintree.snapshot();
+    let gone = vault.customers[1].id.clone();
+    let changed = vault.customers[2].id.clone();
+    sb.clock().advance(chrono::Duration::minutes(5));
+    sb.braintree.delete_customer(&gone).unwrap();
+    sb.braintree
+        .update_customer(&changed, |c| {
+            c.custom_fields.retain(|(n, _)| n != "account_id");
+            c.custom_fields.push(("account_id".into(), "RELINKED-1".into()));
+        })
+        .unwrap();
+    let mut added = vault.customers[0].clone();
+    added.id.clear();
+    added.legacy_id.clear();
+    let added = sb.braintree.add_customer(added);
+    sb.clock().advance(chrono::Duration::minutes(2));
+    // Within full_rescan, a pass reads what was created since the mark: the new customer only.
+    let inc = read(c.as_ref(), "customers", full.cursor.clone(), None).await;
+    assert!(inc.unmarked(), "an incremental pass is not a full pass");
+    assert_eq!(
+        inc.ids,
+        vec![added.clone()],
+        "only the new customer; Braintree says nothing of the change or the deletion"
+    );
+    // Once the last full pass is older than full_rescan (7 days), every customer is read again:
+    // the change arrives and the hard-deleted customer is missing from a complete pass, which
+    // the engine turns into its tombstone.
+    let due = age_last_full_pass(inc.cursor.as_ref().unwrap(), 8);
+    let (reread, _) = records(c.as_ref(), "customers", Some(due.clone())).await;
+    let relinked = reread.iter().find(|r| r["id"] == changed.as_str()).expect("the changed customer is re-read");
+    assert_eq!(
+        relinked["customFields"].as_array().unwrap().iter().find(|f| f["name"] == "account_id").unwrap()["value"],
+        "RELINKED-1"
+    );
+    let rescan = read(c.as_ref(), "customers", Some(due), None).await;
+    rescan.completed_full_pass("braintree/customers after full_rescan");
+    assert!(!rescan.ids.contains(&gone));
+    assert_eq!(set(&rescan.ids), sb.braintree.snapshot().customers.iter().map(|c| c.id.clone()).collect());
+    let after = read(c.as_ref(), "customers", rescan.cursor.clone(), None).await;
+    assert!(after.unmarked() && after.ids.is_empty(), "the period starts again: {:?}", after.ids);
+    // Transactions carry exact amounts and their customer's id for the parent rule.
+    let (transactions, _) = records(c.as_ref(), "transactions", None).await;
+    assert_eq!(transactions.len(), vault.transactions.len());
+    for t in &vault.transactions {
+        let r = transactions.iter().find(|r| r["id"] == t.id.as_str()).unwrap();
+        assert_eq!(r["accord"]["amount"], t.amount.as_str(), "exact decimal text");
+        assert_eq!(r["customer"]["id"].as_str(), t.customer_id.as_deref().filter(|id| *id != gone));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn braintree_refusals_name_the_problem() {
+    let sb = sandbox(&BRAINTREE, options()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let toml = sb.accord_toml(dir.path(), false).unwrap();
+    std::fs::write(dir.path().join("braintree_private_key"), "wrong-key").unwrap();
+    let config = accord_core::Config::from_toml(&toml, dir.path()).unwrap();
+    let c = accord_connectors::open_source("braintree", &config.raw.sources["braintree"], &config).unwrap();
+    let r = try_read(c.as_ref(), "customers", None, false, None).await;
+    let e = r.error.expect("wrong keys fail");
+    assert!(e.contains("401") || e.contains("credentials"), "{e}");
+    assert!(!e.contains("wrong-key"), "the key never shows: {e}");
+    // The XML gateway refuses them the same way.
+    let r = try_read(c.as_ref(), "subscriptions", None, false, None).await;
+    let e = r.error.expect("wrong keys fail on the gateway too");
+    assert!(e.contains("401") && e.contains("/merchants/"), "{e}");
+    assert!(!e.contains("wrong-key"), "the key never shows: {e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn braintree_subscriptions_are_a_full_pass_every_sync_that_sees_cancellations_and_new_ones() {
+    let sb = sandbox(&BRAINTREE, options()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let c = connector(&sb, &BRAINTREE, dir.path(), "");
+    let first = read(c.as_ref(), "subscriptions", None, None).await;
+    let id = first.completed_full_pass("braintree/subscriptions");
+    assert!(first.pages > 2, "the id search's page size pages the records: {} pages", first.pages);
+    let vault = sb.braintree.snapshot();
+    let active = vault.subscriptions.iter().find(|s| s.status == "Active").unwrap().id.clone();
+    sb.clock().advance(chrono::Duration::days(1));
+    sb.braintree.update_subscription(&active, |s| s.status = "Canceled".into()).unwrap();
+    // A kill in the middle of the next pass: the resumed pass keeps its id and fetches only the
+    // ids still pending, and a subscription created meanwhile waits for the pass after.
+    let part = read(c.as_ref(), "subscriptions", first.cursor.clone(), Some(1)).await;
+    let mut late = vault.subscriptions[0].clone();
+    late.id = "late-sub".into();
+    late.created += chrono::Duration::days(3650);
+    sb.braintree.add_subscription(late);
+    let rest = read(c.as_ref(), "subscriptions", part.cursor.clone(), None).await;
+    let mut marks = part.marks.clone();
+    marks.extend(rest.marks.iter().cloned());
+    let pass = super::Read { marks, ..super::Read::default() }.completed_full_pass("braintree/subscriptions resumed");
+    assert_ne!(pass, id, "a new pass, not the first one again");
+    let mut ids = part.ids.clone();
+    ids.extend(rest.ids.iter().cloned());
+    assert_eq!(set(&ids), set(&first.ids), "the pass's ids, each once");
+    assert_eq!(ids.len(), first.ids.len());
+    let (next, _) = records(c.as_ref(), "subscriptions", rest.cursor.clone()).await;
+    assert!(next.iter().any(|r| r["id"] == "late-sub"), "the next pass sees the new subscription");
+    let canceled = next.iter().find(|r| r["id"] == active.as_str()).unwrap();
+    assert_eq!(canceled["accord"]["status"], "canceled");
+    assert!(canceled["accord"]["end_date"].is_string(), "ended on its status history's day: {canceled}");
 }

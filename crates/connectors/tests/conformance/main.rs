@@ -98,11 +98,21 @@ const XERO: Vendor = Vendor {
     size: 150,
 };
 
+/// Braintree with a small page: a fifth of the customer accounts are in the vault.
+/// Subscriptions come through the XML gateway's id search, paged by the emulator's page size (5).
+const BRAINTREE: Vendor = Vendor {
+    name: "braintree",
+    objects: &["customers", "transactions", "subscriptions"],
+    settings: "page_size = 5\n",
+    size: 150,
+};
+
 fn options() -> SandboxOptions {
     let mut o = SandboxOptions::unlimited();
     o.salesforce.batch_size = 200;
     o.intercom.scroll_page_size = 15;
     o.zendesk.exclude_recent = chrono::Duration::zero();
+    o.braintree.search_page_size = 5;
     o
 }
 
@@ -500,6 +510,27 @@ fn change_one(sb: &Sandbox, v: &Vendor, object: &str) -> String {
             sb.xero.update_repeating_invoice(&id, |r| r.status = "DELETED".into()).unwrap();
             id
         }
+        // Braintree keeps no update time: the only change an incremental (createdAt) pass can see
+        // is a new record. Changes to existing ones wait for the full re-scan (`cases.rs`).
+        ("braintree", "customers") => {
+            let mut c = sb.braintree.snapshot().customers[0].clone();
+            c.id.clear();
+            c.legacy_id.clear();
+            c.email = Some("new.customer@braintree.example".into());
+            sb.braintree.add_customer(c)
+        }
+        ("braintree", "transactions") => {
+            let mut t = sb.braintree.snapshot().transactions[0].clone();
+            t.id.clear();
+            t.legacy_id.clear();
+            sb.braintree.add_transaction(t)
+        }
+        // A cancellation: only a full read sees it (the search has no update time).
+        ("braintree", "subscriptions") => {
+            let s = sb.braintree.snapshot().subscriptions.into_iter().find(|s| s.status == "Active").unwrap();
+            sb.braintree.update_subscription(&s.id, |s| s.status = "Canceled".into()).unwrap();
+            s.id
+        }
         other => panic!("no change for {other:?}"),
     }
 }
@@ -517,8 +548,10 @@ async fn re_syncs_only_changes(v: &Vendor) {
         assert!(again.ids.contains(&changed), "{}/{object}: the changed record is re-read", v.name);
         // Intercom's, Freshdesk's and Keap's company lists are read whole on every pass.
         // Xero's repeating invoices have neither paging nor If-Modified-Since: read whole.
+        // Braintree's subscription search has no update time: every pass is a full read.
         let whole = (matches!(v.name, "intercom" | "freshdesk" | "keap") && object == "companies")
-            || (v.name == "xero" && object == "repeating_invoices");
+            || (v.name == "xero" && object == "repeating_invoices")
+            || (v.name == "braintree" && object == "subscriptions");
         let incremental = !whole;
         if incremental {
             assert!(
@@ -598,6 +631,9 @@ async fn stays_under_the_rate_limit(v: &Vendor) {
     o.xero.rate_limited = true;
     o.xero.per_minute = limit.max;
     o.xero.window = limit.window;
+    o.braintree.rate_limited = true;
+    o.braintree.requests = limit.max;
+    o.braintree.window = limit.window;
     let sb = sandbox(v, o).await;
     let dir = tempfile::tempdir().unwrap();
     let c = connector(&sb, v, dir.path(), "rate_limit = { requests = 6, per_seconds = 2.0 }\n");
@@ -615,6 +651,7 @@ async fn stays_under_the_rate_limit(v: &Vendor) {
         "chargebee" => sb.chargebee.rate_limiter(),
         "zuora" => sb.zuora.rate_limiter(),
         "xero" => sb.xero.rate_limiter(),
+        "braintree" => sb.braintree.rate_limiter(),
         _ => sb.intercom.rate_limiter(),
     };
     let mut read_all = BTreeMap::new();
@@ -661,6 +698,7 @@ fn faults_of<'a>(sb: &'a Sandbox, v: &Vendor) -> &'a accord_sandbox::FaultHandle
         "chargebee" => sb.chargebee.faults(),
         "zuora" => sb.zuora.faults(),
         "xero" => sb.xero.faults(),
+        "braintree" => sb.braintree.faults(),
         _ => sb.intercom.faults(),
     }
 }
@@ -680,5 +718,6 @@ conformance!(
     MAXIO => maxio,
     CHARGEBEE => chargebee,
     ZUORA => zuora,
-    XERO => xero
+    XERO => xero,
+    BRAINTREE => braintree
 );

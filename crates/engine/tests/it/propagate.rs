@@ -631,3 +631,47 @@ fn xero_contacts_linked_by_email_get_their_account_number_and_a_duplicate_is_ref
     assert_eq!(xero.writes().len(), want[0].len() - 1, "a refused write is no write");
     f.shutdown();
 }
+
+/// Braintree customers linked by email get the `account_id` custom field (`updateCustomer`).
+/// Braintree keeps no update time, so an incremental sync does not see the change: a full sync
+/// (what the next `full_rescan` pass does) links them by `field`, and a second apply writes
+/// nothing, since each field is read back first.
+#[test]
+fn braintree_customers_linked_by_email_get_the_account_id_custom_field() {
+    let f = Fixture::new(200, |t| t);
+    let customers = f.sandbox.braintree.snapshot().customers;
+    let held =
+        |id: &str| customers.iter().any(|c| c.id == id && c.custom_fields.iter().any(|(n, _)| n == "account_id"));
+    let want = linked_later(&f.sandbox, "braintree", "customers", held);
+    assert!(!want[0].is_empty(), "the company has Braintree customers linked by email only");
+    let mut plan = propagate::plan(&f.hub).unwrap();
+    plan.upgrades.retain(|u| u.key.source == "braintree");
+    plan.conflicts.retain(|c| c.key.source == "braintree");
+    plan.creates.clear();
+    let planned: BTreeSet<_> = plan.upgrades.iter().map(|u| (u.key.native_id.clone(), u.account_id.clone())).collect();
+    assert_eq!(planned, want[0], "upgrades");
+    assert!(plan.upgrades.iter().all(|u| u.linked_by == RuleKind::Email), "{:?}", plan.upgrades);
+    let applied = propagate::apply(&f.hub, &plan, &Quiet, f.rt.handle()).unwrap();
+    assert_eq!((applied.written, applied.failed), (want[0].len() as u64, 0), "{applied:?}");
+    assert_eq!(f.sandbox.braintree.writes().len(), want[0].len());
+    let vault = f.sandbox.braintree.snapshot().customers;
+    for (id, account) in &want[0] {
+        let c = vault.iter().find(|c| c.id == *id).unwrap();
+        assert!(c.custom_fields.contains(&("account_id".to_owned(), account.clone())), "{id}");
+    }
+    let full = SyncOptions { full: true, ..SyncOptions::default() };
+    let r = accord_engine::sync(&f.hub, &full, &Quiet, f.rt.handle()).unwrap();
+    assert!(!r.failed(), "{r:?}");
+    for (id, account) in &want[0] {
+        let key = RecordKey::new("braintree", "customers", id.clone());
+        let r = f.hub.store.record(ObjectKind::Organization, &key).unwrap().expect("linked");
+        assert_eq!((r.account_id.as_str(), r.provenance.rule), (account.as_str(), RuleKind::Field), "{id}");
+    }
+    let mut again = propagate::plan(&f.hub).unwrap();
+    again.upgrades.retain(|u| u.key.source == "braintree");
+    assert!(again.upgrades.is_empty(), "{:?}", again.upgrades);
+    let applied = propagate::apply(&f.hub, &again, &Quiet, f.rt.handle()).unwrap();
+    assert_eq!(applied.written, 0);
+    assert_eq!(f.sandbox.braintree.writes().len(), want[0].len(), "a second apply writes nothing");
+    f.shutdown();
+}

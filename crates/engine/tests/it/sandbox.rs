@@ -1,4 +1,4 @@
-//! A whole sync of the sandbox company (Salesforce as System of Record, Zendesk, Intercom, JIRA, Keap, Stripe, Chargebee) through
+//! A whole sync of the sandbox company (Salesforce as System of Record, Zendesk, Intercom, JIRA, Keap, Stripe, Chargebee, Braintree, ...) through
 //! the real connectors over HTTP: every record ends exactly where the generator's planted ground
 //! truth says — linked to the right account by the right rule, or rejected with the right reason —
 //! and every account is held by the right record. 300 accounts in `cargo test`; 3,000 and 30,000
@@ -226,6 +226,7 @@ const SOR_LAST: &[&str] = &[
     "chargebee",
     "zuora",
     "xero",
+    "braintree",
     "salesforce",
 ];
 

@@ -38,6 +38,11 @@ pub(crate) trait Vendor: Send + Sync + 'static {
     fn throttle(&self, req: &Request) -> Result<HeaderMap, Response>;
     /// The vendor's answer for an injected `Fault::Status` or `Fault::RateLimited`.
     fn fault_response(&self, fault: Fault) -> Response;
+    /// The same for a request to `path`, for a vendor that answers in another shape on some of
+    /// its paths (Braintree's XML gateway beside its GraphQL endpoint).
+    fn fault_response_at(&self, _path: &str, fault: Fault) -> Response {
+        self.fault_response(fault)
+    }
 }
 
 /// The middleware every emulator's router is wrapped in.
@@ -48,7 +53,7 @@ pub(crate) async fn guard<V: Vendor>(State(vendor): State<Arc<V>>, req: Request,
     match fault {
         Some(Fault::Drop) => return dropped(),
         Some(f @ (Fault::Status(_) | Fault::RateLimited)) => {
-            return stamp_date(&core.clock, vendor.fault_response(f));
+            return stamp_date(&core.clock, vendor.fault_response_at(req.uri().path(), f));
         }
         Some(Fault::Delay(d)) => tokio::time::sleep(d).await,
         Some(Fault::Truncate | Fault::LoseRecord) | None => {}
