@@ -33,7 +33,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Generate a company in emulated Salesforce, Zendesk, Intercom, Delighted, Freshdesk and Capsule and a Desk export; sync and serve it.
+    /// Generate a company in the emulators of every supported system (CRM, support, chat, NPS, billing and accounting) and a Desk export; sync and serve it.
     Demo(cmd::demo::Args),
     /// Write a commented example accord.toml.
     Init(cmd::init::Args),
