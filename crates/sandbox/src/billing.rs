@@ -22,6 +22,20 @@ pub(crate) struct SeedOrg {
     pub emails: Vec<(String, EmailIx)>,
 }
 
+/// Whom a billing customer of `org` names, as every billing seed draws it: three in four carry the
+/// org's account id, the others only one of its people's emails (an org without people's emails
+/// always gives its id); a customer outside the System of Record names neither. The draws are
+/// the same whichever way a customer goes, so one customer's choice never shifts the next one's.
+pub(crate) fn billing_contact(
+    rng: &mut impl rand::RngExt,
+    org: Option<&SeedOrg>,
+) -> (Option<AccountIx>, Option<(String, EmailIx)>) {
+    let roll: f64 = rng.random();
+    let Some(o) = org else { return (None, None) };
+    let person = (!o.emails.is_empty()).then(|| o.emails[rng.random_range(0..o.emails.len())].clone());
+    if roll < 0.75 || person.is_none() { (Some(o.account), person) } else { (None, person) }
+}
+
 /// The exchange rates of the sandbox's `[revenue]` table: USD per unit of each other currency.
 pub const RATES: [(&str, &str); 3] = [("EUR", "1.08"), ("GBP", "1.27"), ("JPY", "0.0067")];
 

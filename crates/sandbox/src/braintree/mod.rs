@@ -25,12 +25,10 @@ mod tests;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-
 use crate::clock::{Clock, whole_seconds};
 use crate::emulator::Running;
 use crate::emulator::ratelimit::RateLimiter;
-use crate::emulator::store::{Record, Store};
+use crate::emulator::store::{Store, record};
 use crate::emulator::{Core, Shared};
 use crate::{Error, Result};
 use model::{BraintreeData, Customer, PaymentMethod, Plan, Subscription, Transaction};
@@ -69,45 +67,10 @@ pub struct Credentials {
     pub merchant_id: String,
 }
 
-impl Record for Customer {
-    type Id = String;
-    fn id(&self) -> &String {
-        &self.id
-    }
-    fn created(&self) -> DateTime<Utc> {
-        self.created
-    }
-    // Braintree keeps no update time: the index is by creation.
-    fn updated(&self) -> DateTime<Utc> {
-        self.created
-    }
-}
+// Braintree keeps no update time on customers and transactions: their index is by creation.
+record!(Customer, Transaction => String, |r| created: r.created, updated: r.created);
 
-impl Record for Transaction {
-    type Id = String;
-    fn id(&self) -> &String {
-        &self.id
-    }
-    fn created(&self) -> DateTime<Utc> {
-        self.created
-    }
-    fn updated(&self) -> DateTime<Utc> {
-        self.created
-    }
-}
-
-impl Record for Subscription {
-    type Id = String;
-    fn id(&self) -> &String {
-        &self.id
-    }
-    fn created(&self) -> DateTime<Utc> {
-        self.created
-    }
-    fn updated(&self) -> DateTime<Utc> {
-        self.updated
-    }
-}
+record!(Subscription => String, |r| created: r.created, updated: r.updated);
 
 #[derive(Debug)]
 pub struct State {

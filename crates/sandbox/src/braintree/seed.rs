@@ -28,7 +28,7 @@ use super::model::{
     ACCOUNT_ID_FIELD, BraintreeData, Customer, Modification, PaymentMethod, Plan as BillingPlan, Subscription,
     Transaction, global_id,
 };
-use crate::billing::{Every, SeedOrg, Terms, date, exponent, noon};
+use crate::billing::{Every, SeedOrg, Terms, billing_contact, date, exponent, noon};
 use crate::generate::AS_OF;
 use crate::truth::{BRAINTREE, Gone, Ix, Key, Ledger, Plan, RecordKey, rules};
 
@@ -80,14 +80,7 @@ impl Seeder<'_> {
     fn customer(&mut self, org: Option<&SeedOrg>, k: usize) -> (Customer, Ix) {
         let legacy = self.legacy();
         let id = global_id("customer", &legacy);
-        let roll: f64 = self.rng.random();
-        let (account, person) = match org {
-            Some(o) => {
-                let person = (!o.emails.is_empty()).then(|| o.emails[self.rng.random_range(0..o.emails.len())].clone());
-                if roll < 0.75 || person.is_none() { (Some(o.account), person) } else { (None, person) }
-            }
-            None => (None, None),
-        };
+        let (account, person) = billing_contact(&mut self.rng, org);
         let (email, email_key) = match person {
             Some((text, e)) => (text, e),
             None => {

@@ -11,12 +11,10 @@ mod tests;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-
 use crate::clock::{Clock, whole_seconds};
 use crate::emulator::Running;
 use crate::emulator::ratelimit::RateLimiter;
-use crate::emulator::store::{Record, Store};
+use crate::emulator::store::{Store, record};
 use crate::emulator::{Core, Shared};
 use crate::{Error, Result};
 use model::{CapsuleData, Deleted, Party};
@@ -50,31 +48,9 @@ pub struct Stores {
     pub deleted: Store<Deleted>,
 }
 
-impl Record for Party {
-    type Id = u64;
-    fn id(&self) -> &u64 {
-        &self.id
-    }
-    fn created(&self) -> DateTime<Utc> {
-        self.created_at
-    }
-    fn updated(&self) -> DateTime<Utc> {
-        self.updated_at
-    }
-}
+record!(Party => u64, |r| created: r.created_at, updated: r.updated_at);
 
-impl Record for Deleted {
-    type Id = u64;
-    fn id(&self) -> &u64 {
-        &self.id
-    }
-    fn created(&self) -> DateTime<Utc> {
-        self.deleted_at
-    }
-    fn updated(&self) -> DateTime<Utc> {
-        self.deleted_at
-    }
-}
+record!(Deleted => u64, |r| created: r.deleted_at, updated: r.deleted_at);
 
 #[derive(Debug)]
 pub struct State {

@@ -33,7 +33,7 @@ use chrono::{DateTime, Utc};
 use crate::clock::Clock;
 use crate::emulator::Running;
 use crate::emulator::ratelimit::RateLimiter;
-use crate::emulator::store::{Key, Record, Results, Store};
+use crate::emulator::store::{Key, Record, Results, Store, record};
 use crate::emulator::{Core, Shared};
 use crate::{Error, Result};
 use model::{ChargebeeData, Coupon, Customer, Invoice, Subscription};
@@ -67,25 +67,8 @@ fn at(secs: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(secs, 0).unwrap_or_default()
 }
 
-macro_rules! record {
-    ($t:ty, $created:ident) => {
-        impl Record for $t {
-            type Id = String;
-            fn id(&self) -> &String {
-                &self.id
-            }
-            fn created(&self) -> DateTime<Utc> {
-                at(self.$created)
-            }
-            fn updated(&self) -> DateTime<Utc> {
-                at(self.updated_at)
-            }
-        }
-    };
-}
-record!(Customer, created_at);
-record!(Subscription, created_at);
-record!(Invoice, date);
+record!(Customer, Subscription => String, |r| created: at(r.created_at), updated: at(r.updated_at));
+record!(Invoice => String, |r| created: at(r.date), updated: at(r.updated_at));
 
 impl Record for Coupon {
     type Id = String;

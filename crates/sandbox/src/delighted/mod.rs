@@ -15,7 +15,7 @@ use std::time::Duration;
 use crate::clock::{Clock, whole_seconds};
 use crate::emulator::Running;
 use crate::emulator::ratelimit::RateLimiter;
-use crate::emulator::store::{Record, Store};
+use crate::emulator::store::{Store, record};
 use crate::emulator::{Core, Shared};
 use crate::{Error, Result};
 use model::{DelightedData, SurveyResponse};
@@ -42,18 +42,7 @@ pub struct Credentials {
     pub api_key: String,
 }
 
-impl Record for SurveyResponse {
-    type Id = String;
-    fn id(&self) -> &String {
-        &self.id
-    }
-    fn created(&self) -> chrono::DateTime<chrono::Utc> {
-        self.created_at
-    }
-    fn updated(&self) -> chrono::DateTime<chrono::Utc> {
-        self.updated_at
-    }
-}
+record!(SurveyResponse => String, |r| created: r.created_at, updated: r.updated_at);
 
 #[derive(Debug)]
 pub struct State {

@@ -22,6 +22,30 @@ pub trait Record: Clone {
     fn updated(&self) -> DateTime<Utc>;
 }
 
+/// Implements [`Record`] for record types that keep their id in an `id` field: the types, their
+/// id type, and how a record `r` gives its creation and update times, e.g.
+/// `record!(Customer, Invoice => String, |r| created: at(r.created), updated: at(r.updated));`
+/// (a vendor without update times gives the creation time for both).
+macro_rules! record {
+    ($($t:ty),+ => $id:ty, |$r:ident| created: $created:expr, updated: $updated:expr) => {
+        $(impl $crate::emulator::store::Record for $t {
+            type Id = $id;
+            fn id(&self) -> &$id {
+                &self.id
+            }
+            fn created(&self) -> ::chrono::DateTime<::chrono::Utc> {
+                let $r = self;
+                $created
+            }
+            fn updated(&self) -> ::chrono::DateTime<::chrono::Utc> {
+                let $r = self;
+                $updated
+            }
+        })+
+    };
+}
+pub(crate) use record;
+
 /// A position in an ordered index: a time and the id that breaks ties.
 pub type Key<Id> = (DateTime<Utc>, Id);
 

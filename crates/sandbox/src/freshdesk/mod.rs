@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 use crate::clock::{Clock, whole_seconds};
 use crate::emulator::Running;
 use crate::emulator::ratelimit::RateLimiter;
-use crate::emulator::store::{Key, Record, Results, Store};
+use crate::emulator::store::{Key, Record, Results, Store, record};
 use crate::emulator::{Core, Shared};
 use crate::{Error, Result};
 use model::{Company, Contact, FreshdeskData, Ticket};
@@ -108,18 +108,7 @@ pub trait Resource: Record<Id = u64> {
 
 macro_rules! resource {
     ($t:ty, $name:literal, $field:ident) => {
-        impl Record for $t {
-            type Id = u64;
-            fn id(&self) -> &u64 {
-                &self.id
-            }
-            fn created(&self) -> DateTime<Utc> {
-                self.created_at
-            }
-            fn updated(&self) -> DateTime<Utc> {
-                self.updated_at
-            }
-        }
+        record!($t => u64, |r| created: r.created_at, updated: r.updated_at);
         impl Resource for $t {
             const NAME: &'static str = $name;
             fn set_id(&mut self, id: u64) {

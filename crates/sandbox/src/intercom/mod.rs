@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use crate::clock::{Clock, whole_seconds};
 use crate::emulator::Running;
 use crate::emulator::ratelimit::RateLimiter;
-use crate::emulator::store::{Key, Record, Results, Store};
+use crate::emulator::store::{Key, Record, Results, Store, record};
 use crate::emulator::{Core, Shared};
 use crate::{Error, Result};
 use model::{Company, Contact, Conversation, IntercomData, object_id};
@@ -146,18 +146,7 @@ pub trait Resource: Record<Id = String> {
 
 macro_rules! resource {
     ($t:ty, $name:literal, $field:ident) => {
-        impl Record for $t {
-            type Id = String;
-            fn id(&self) -> &String {
-                &self.id
-            }
-            fn created(&self) -> DateTime<Utc> {
-                self.created_at
-            }
-            fn updated(&self) -> DateTime<Utc> {
-                self.updated_at
-            }
-        }
+        record!($t => String, |r| created: r.created_at, updated: r.updated_at);
         impl Resource for $t {
             const NAME: &'static str = $name;
             fn stamp(&mut self, id: Option<String>, created: Option<DateTime<Utc>>, updated: DateTime<Utc>) {

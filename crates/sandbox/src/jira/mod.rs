@@ -16,7 +16,7 @@ use std::time::Duration;
 use crate::clock::Clock;
 use crate::emulator::Running;
 use crate::emulator::ratelimit::RateLimiter;
-use crate::emulator::store::{Record, Store};
+use crate::emulator::store::{Store, record};
 use crate::emulator::{Core, Shared};
 use crate::{Error, Result};
 use model::{Issue, JiraData};
@@ -55,18 +55,7 @@ pub struct Credentials {
     pub api_token: String,
 }
 
-impl Record for Issue {
-    type Id = u64;
-    fn id(&self) -> &u64 {
-        &self.id
-    }
-    fn created(&self) -> chrono::DateTime<chrono::Utc> {
-        self.created
-    }
-    fn updated(&self) -> chrono::DateTime<chrono::Utc> {
-        self.updated
-    }
-}
+record!(Issue => u64, |r| created: r.created, updated: r.updated);
 
 #[derive(Debug)]
 pub struct State {

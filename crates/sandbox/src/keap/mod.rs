@@ -14,13 +14,11 @@ mod tests;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-
 use crate::clock::{Clock, whole_seconds};
 use crate::emulator::Running;
 use crate::emulator::auth::{Refresh, Tokens};
 use crate::emulator::ratelimit::RateLimiter;
-use crate::emulator::store::{Record, Results, Store};
+use crate::emulator::store::{Results, Store, record};
 use crate::emulator::{Core, Shared};
 use crate::{Error, Result};
 use model::{Company, Contact, KeapData};
@@ -57,24 +55,7 @@ pub struct Credentials {
     pub refresh_token: String,
 }
 
-macro_rules! record {
-    ($t:ty) => {
-        impl Record for $t {
-            type Id = u64;
-            fn id(&self) -> &u64 {
-                &self.id
-            }
-            fn created(&self) -> DateTime<Utc> {
-                self.create_time
-            }
-            fn updated(&self) -> DateTime<Utc> {
-                self.update_time
-            }
-        }
-    };
-}
-record!(Company);
-record!(Contact);
+record!(Company, Contact => u64, |r| created: r.create_time, updated: r.update_time);
 
 #[derive(Debug)]
 pub struct State {

@@ -36,7 +36,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use crate::clock::Clock;
 use crate::emulator::Running;
 use crate::emulator::ratelimit::RateLimiter;
-use crate::emulator::store::{Key, Record, Results, Store};
+use crate::emulator::store::{Key, Results, Store, record};
 use crate::emulator::{Core, Shared};
 use crate::{Error, Result};
 use model::{Customer, Invoice, Line, MaxioData, Product, Subscription};
@@ -70,44 +70,7 @@ fn at(secs: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(secs, 0).unwrap_or_default()
 }
 
-impl Record for Customer {
-    type Id = i64;
-    fn id(&self) -> &i64 {
-        &self.id
-    }
-    fn created(&self) -> DateTime<Utc> {
-        at(self.created)
-    }
-    fn updated(&self) -> DateTime<Utc> {
-        at(self.updated)
-    }
-}
-
-impl Record for Subscription {
-    type Id = i64;
-    fn id(&self) -> &i64 {
-        &self.id
-    }
-    fn created(&self) -> DateTime<Utc> {
-        at(self.created)
-    }
-    fn updated(&self) -> DateTime<Utc> {
-        at(self.updated)
-    }
-}
-
-impl Record for Invoice {
-    type Id = i64;
-    fn id(&self) -> &i64 {
-        &self.id
-    }
-    fn created(&self) -> DateTime<Utc> {
-        at(self.created)
-    }
-    fn updated(&self) -> DateTime<Utc> {
-        at(self.updated)
-    }
-}
+record!(Customer, Subscription, Invoice => i64, |r| created: at(r.created), updated: at(r.updated));
 
 /// The site's objects, under one lock.
 #[derive(Debug, Default)]

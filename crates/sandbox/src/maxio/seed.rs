@@ -26,7 +26,7 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::model::{Coupon, Customer, Invoice, Line, MaxioData, Product, SITE_CURRENCY, Subscription};
-use crate::billing::{Change, Every, Off, SeedOrg, Terms, date, noon};
+use crate::billing::{Change, Every, Off, SeedOrg, Terms, billing_contact, date, noon};
 use crate::generate::AS_OF;
 use crate::truth::{Gone, Ix, Key, Ledger, MAXIO, Plan, RecordKey, rules};
 
@@ -183,14 +183,7 @@ impl Seeder<'_> {
             Some(o) => noon(self.day_between(o.created + 86_400, AS_OF - 400 * 86_400)),
             None => noon(self.day_between(AS_OF - 700 * 86_400, AS_OF - 400 * 86_400)),
         };
-        let roll: f64 = self.rng.random();
-        let (reference, person) = match org {
-            Some(o) => {
-                let person = (!o.emails.is_empty()).then(|| o.emails[self.rng.random_range(0..o.emails.len())].clone());
-                if roll < 0.75 || person.is_none() { (Some(o.account), person) } else { (None, person) }
-            }
-            None => (None, None),
-        };
+        let (reference, person) = billing_contact(&mut self.rng, org);
         // Maxio requires an email: a customer without a person's gets a billing address of its own.
         let (email, email_key) = match person {
             Some((text, e)) => (text, e),

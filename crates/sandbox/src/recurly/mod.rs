@@ -32,7 +32,7 @@ use chrono::{DateTime, Utc};
 use crate::clock::Clock;
 use crate::emulator::Running;
 use crate::emulator::ratelimit::RateLimiter;
-use crate::emulator::store::{Key, Record, Results, Store};
+use crate::emulator::store::{Key, Results, Store, record};
 use crate::emulator::{Core, Shared};
 use crate::{Error, Result};
 use model::{Account, Coupon, Invoice, Plan, RecurlyData, Subscription, recurly_id};
@@ -66,27 +66,8 @@ fn at(secs: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(secs, 0).unwrap_or_default()
 }
 
-macro_rules! record {
-    ($t:ty, $created:ident, $updated:ident) => {
-        impl Record for $t {
-            type Id = String;
-            fn id(&self) -> &String {
-                &self.id
-            }
-            fn created(&self) -> DateTime<Utc> {
-                at(self.$created)
-            }
-            fn updated(&self) -> DateTime<Utc> {
-                at(self.$updated)
-            }
-        }
-    };
-}
-record!(Account, created_at, updated_at);
-record!(Subscription, created_at, updated_at);
-record!(Invoice, created_at, updated_at);
-record!(Plan, created_at, created_at);
-record!(Coupon, created_at, created_at);
+record!(Account, Subscription, Invoice => String, |r| created: at(r.created_at), updated: at(r.updated_at));
+record!(Plan, Coupon => String, |r| created: at(r.created_at), updated: at(r.created_at));
 
 /// The site's records, behind one lock.
 #[derive(Debug, Default)]

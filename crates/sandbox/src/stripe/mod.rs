@@ -25,7 +25,7 @@ use chrono::{DateTime, Utc};
 use crate::clock::Clock;
 use crate::emulator::Running;
 use crate::emulator::ratelimit::RateLimiter;
-use crate::emulator::store::{Key, Record, Results, Store};
+use crate::emulator::store::{Key, Results, Store, record};
 use crate::emulator::{Core, Shared};
 use crate::{Error, Result};
 use model::{Customer, Event, Invoice, Snapshot, StripeData, Subscription, stripe_id};
@@ -72,27 +72,8 @@ fn at(secs: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(secs, 0).unwrap_or_default()
 }
 
-macro_rules! record {
-    ($t:ty) => {
-        impl Record for $t {
-            type Id = String;
-            fn id(&self) -> &String {
-                &self.id
-            }
-            fn created(&self) -> DateTime<Utc> {
-                at(self.created)
-            }
-            // Stripe objects have no update time: lists order by creation only.
-            fn updated(&self) -> DateTime<Utc> {
-                at(self.created)
-            }
-        }
-    };
-}
-record!(Customer);
-record!(Subscription);
-record!(Invoice);
-record!(Event);
+// Stripe objects have no update time: lists order by creation only.
+record!(Customer, Subscription, Invoice, Event => String, |r| created: at(r.created), updated: at(r.created));
 
 /// The account's objects; one lock, so a change and its event are seen together.
 #[derive(Debug, Default)]

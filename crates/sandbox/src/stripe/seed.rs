@@ -29,7 +29,7 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::model::{Coupon, Credit, Customer, Discount, Duration, Invoice, Price, StripeData, Subscription, stripe_id};
-use crate::billing::{Change, Every, Off, SeedOrg, Terms, date, noon};
+use crate::billing::{Change, Every, Off, SeedOrg, Terms, billing_contact, date, noon};
 use crate::generate::AS_OF;
 use crate::truth::{Gone, Ix, Key, Ledger, Plan, RecordKey, STRIPE, rules};
 
@@ -87,15 +87,7 @@ impl Seeder<'_> {
             Some(o) => noon(self.day_between(o.created + 86_400, AS_OF - 400 * 86_400)),
             None => noon(self.day_between(AS_OF - 700 * 86_400, AS_OF - 400 * 86_400)),
         };
-        let roll: f64 = self.rng.random();
-        let (metadata, email) = match org {
-            Some(o) => {
-                let person = (!o.emails.is_empty()).then(|| o.emails[self.rng.random_range(0..o.emails.len())].clone());
-                // Three in four carry our account id; the others only a person's email.
-                if roll < 0.75 || person.is_none() { (Some(o.account), person) } else { (None, person) }
-            }
-            None => (None, None),
-        };
+        let (metadata, email) = billing_contact(&mut self.rng, org);
         let (email_text, email_key) = match (org, email) {
             (_, Some((text, e))) => (Some(text), Some(e)),
             (None, None) => {

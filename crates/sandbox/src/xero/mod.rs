@@ -27,7 +27,7 @@ use crate::clock::{Clock, whole_seconds};
 use crate::emulator::Running;
 use crate::emulator::auth::{Refresh, Tokens};
 use crate::emulator::ratelimit::RateLimiter;
-use crate::emulator::store::{Record, Results, Store};
+use crate::emulator::store::{Results, Store, record};
 use crate::emulator::{Core, Shared};
 use crate::{Error, Result};
 use model::{Contact, Invoice, Payment, RepeatingInvoice, XeroData};
@@ -74,26 +74,8 @@ pub struct Credentials {
     pub refresh_token: String,
 }
 
-macro_rules! record {
-    ($t:ty) => {
-        impl Record for $t {
-            type Id = String;
-            fn id(&self) -> &String {
-                &self.id
-            }
-            fn created(&self) -> DateTime<Utc> {
-                self.updated
-            }
-            fn updated(&self) -> DateTime<Utc> {
-                self.updated
-            }
-        }
-    };
-}
-record!(Contact);
-record!(Invoice);
-record!(Payment);
-record!(RepeatingInvoice);
+// Xero records carry an update time only (`UpdatedDateUTC`).
+record!(Contact, Invoice, Payment, RepeatingInvoice => String, |r| created: r.updated, updated: r.updated);
 
 /// The day's budget of the tenant: calls used since the day opened.
 #[derive(Debug)]

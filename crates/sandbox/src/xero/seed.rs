@@ -21,7 +21,7 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::model::{Contact, Invoice, Line, Payment, RepeatingInvoice, XeroData};
-use crate::billing::{Every, SeedOrg, Terms, date, noon};
+use crate::billing::{Every, SeedOrg, Terms, billing_contact, date, noon};
 use crate::generate::AS_OF;
 use crate::truth::{Gone, Ix, Key, Ledger, Plan, RecordKey, XERO, rules};
 
@@ -62,14 +62,7 @@ impl Seeder<'_> {
 
     fn contact(&mut self, org: Option<&SeedOrg>, k: usize) -> (Contact, Ix) {
         let id = self.uuid(0xc0);
-        let roll: f64 = self.rng.random();
-        let (account, person) = match org {
-            Some(o) => {
-                let person = (!o.emails.is_empty()).then(|| o.emails[self.rng.random_range(0..o.emails.len())].clone());
-                if roll < 0.75 || person.is_none() { (Some(o.account), person) } else { (None, person) }
-            }
-            None => (None, None),
-        };
+        let (account, person) = billing_contact(&mut self.rng, org);
         let (email, email_key) = match person {
             Some((text, e)) => (text, e),
             None => {

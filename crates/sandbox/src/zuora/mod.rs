@@ -40,7 +40,7 @@ use crate::clock::Clock;
 use crate::emulator::Running;
 use crate::emulator::auth::Tokens;
 use crate::emulator::ratelimit::RateLimiter;
-use crate::emulator::store::{Record, Store};
+use crate::emulator::store::{Store, record};
 use crate::emulator::{Core, Shared};
 use crate::{Error, Result};
 use model::{Account, Invoice, InvoiceItem, RatePlan, RatePlanCharge, Subscription, ZuoraData, zuora_id};
@@ -82,28 +82,7 @@ fn at(secs: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(secs, 0).unwrap_or_default()
 }
 
-macro_rules! record {
-    ($t:ty) => {
-        impl Record for $t {
-            type Id = String;
-            fn id(&self) -> &String {
-                &self.id
-            }
-            fn created(&self) -> DateTime<Utc> {
-                at(self.created)
-            }
-            fn updated(&self) -> DateTime<Utc> {
-                at(self.updated)
-            }
-        }
-    };
-}
-record!(Account);
-record!(Subscription);
-record!(RatePlan);
-record!(RatePlanCharge);
-record!(Invoice);
-record!(InvoiceItem);
+record!(Account, Subscription, RatePlan, RatePlanCharge, Invoice, InvoiceItem => String, |r| created: at(r.created), updated: at(r.updated));
 
 /// The tenant's records, behind one lock, with the parent indexes `where <parent> = ... or`
 /// queries use (no query scans a child object for its parent's rows).
