@@ -25,8 +25,8 @@ use tokio::sync::mpsc;
 use crate::{Connector, ConnectorError, Item, ObjectSpec, Page, PageStats, RawRecord, Stream};
 
 /// Records per page. Each page in flight (read, linked, written, freed) holds its records' JSON
-/// trees: 5,000 keeps a 1,000,000-row import near 200 MiB resident (10,000 took 260 MiB) for no
-/// measurable loss of speed (`cargo bench --bench import`).
+/// trees: 5,000 keeps a 1,000,000-row import near 205 MiB resident where 10,000 took 250-265 MiB,
+/// at the price of about a tenth of its speed (10.6 s against 9.7 s, `cargo bench --bench import`).
 const PAGE_SIZE: usize = 5_000;
 
 /// Settings of a `file` source.

@@ -284,18 +284,10 @@ impl PendingUsage {
         if !force && !self.due() {
             return None;
         }
-        // A bounded slice, so no request's commit waits for a second's worth of rollups: while the
-        // oldest entry is due, every write takes one, which keeps pace with any rate of commits.
-        // Only when the pending usage outgrows its memory bound do the slices grow with it (a
-        // quarter of what waits), trading latency for memory.
-        let limit = if force {
-            usize::MAX
-        } else if self.events > 4 * FLUSH_EVENTS {
-            let pending_rows: usize = self.by_entry.values().map(|e| rows_of(&e.0)).sum();
-            FLUSH_ROWS_PER_WRITE.max(pending_rows / 4)
-        } else {
-            FLUSH_ROWS_PER_WRITE
-        };
+        // A quarter of what waits, at least: should the writes bring more than a slice each, the
+        // slices grow with the backlog instead of the backlog growing until one write takes it all.
+        let pending_rows: usize = self.by_entry.values().map(|e| rows_of(&e.0)).sum();
+        let limit = if force { usize::MAX } else { FLUSH_ROWS_PER_WRITE.max(pending_rows / 4) };
         let mut taken = Vec::new();
         let mut rows = 0;
         self.unconfirmed = Default::default();
