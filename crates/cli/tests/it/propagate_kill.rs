@@ -52,7 +52,8 @@ fn a_killed_apply_resumes_and_writes_each_field_exactly_once() {
     assert!(upgrades.len() >= 4, "enough writes to stop in the middle: {upgrades:?}");
     let sources: std::collections::BTreeSet<&str> =
         plan["upgrades"].as_array().unwrap().iter().map(|u| u["key"]["source"].as_str().unwrap()).collect();
-    for writable in ["zendesk", "keap", "stripe", "intercom", "capsule", "jira", "chargebee", "maxio", "zuora", "xero"]
+    for writable in
+        ["zendesk", "keap", "stripe", "intercom", "capsule", "jira", "chargebee", "maxio", "zuora", "xero", "braintree"]
     {
         assert!(sources.contains(writable), "the plan writes into {writable}: {sources:?}");
     }
