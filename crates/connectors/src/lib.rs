@@ -156,19 +156,26 @@ pub trait WriteBack: Send + Sync {
         value: &'a str,
     ) -> BoxFuture<'a, Result<String, ConnectorError>>;
 
-    /// Whether records of `object` can be created (carrying an account id).
-    fn can_create(&self, object: &str) -> bool;
+    /// Whether records of `object` can be created (carrying an account id). By default none can,
+    /// and [`WriteBack::find`] and [`WriteBack::create`] refuse.
+    fn can_create(&self, _object: &str) -> bool {
+        false
+    }
 
     /// The native id of a record of `object` that already carries `account_id`, if any (so a
     /// create is never made twice).
     fn find<'a>(
         &'a self,
         object: &'a str,
-        account_id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<String>, ConnectorError>>;
+        _account_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<String>, ConnectorError>> {
+        Box::pin(async move { Err(ConnectorError::Fatal(format!("accord creates no {object} in this source"))) })
+    }
 
     /// Creates a record of `object` for an account; its native id.
-    fn create<'a>(&'a self, object: &'a str, account: &'a NewRecord) -> BoxFuture<'a, Result<String, ConnectorError>>;
+    fn create<'a>(&'a self, object: &'a str, _account: &'a NewRecord) -> BoxFuture<'a, Result<String, ConnectorError>> {
+        Box::pin(async move { Err(ConnectorError::Fatal(format!("accord creates no {object} in this source"))) })
+    }
 }
 
 /// An account to create in a source (`accord propagate` with `create = true`).

@@ -391,26 +391,6 @@ impl crate::WriteBack for BraintreeConnector {
             }
         })
     }
-
-    fn can_create(&self, _object: &str) -> bool {
-        false
-    }
-
-    fn find<'a>(
-        &'a self,
-        _object: &'a str,
-        _account_id: &'a str,
-    ) -> futures::future::BoxFuture<'a, Result<Option<String>, ConnectorError>> {
-        Box::pin(async { Err(ConnectorError::Fatal("braintree: accord creates no Braintree customers".into())) })
-    }
-
-    fn create<'a>(
-        &'a self,
-        _object: &'a str,
-        _account: &'a crate::NewRecord,
-    ) -> futures::future::BoxFuture<'a, Result<String, ConnectorError>> {
-        Box::pin(async { Err(ConnectorError::Fatal("braintree: accord creates no Braintree customers".into())) })
-    }
 }
 
 impl Connector for BraintreeConnector {

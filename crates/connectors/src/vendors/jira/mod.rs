@@ -325,26 +325,6 @@ impl crate::WriteBack for JiraConnector {
             }
         })
     }
-
-    fn can_create(&self, _object: &str) -> bool {
-        false
-    }
-
-    fn find<'a>(
-        &'a self,
-        _object: &'a str,
-        _account_id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<String>, ConnectorError>> {
-        Box::pin(async { Err(ConnectorError::Fatal("jira: issues are not created for accounts".into())) })
-    }
-
-    fn create<'a>(
-        &'a self,
-        _object: &'a str,
-        _account: &'a crate::NewRecord,
-    ) -> BoxFuture<'a, Result<String, ConnectorError>> {
-        Box::pin(async { Err(ConnectorError::Fatal("jira: issues are not created for accounts".into())) })
-    }
 }
 
 /// The issue stream, with custom fields resolved by name before the first page.

@@ -468,26 +468,6 @@ impl crate::WriteBack for XeroConnector {
             self.writes().write(object, native_id, value).await
         })
     }
-
-    fn can_create(&self, _object: &str) -> bool {
-        false
-    }
-
-    fn find<'a>(
-        &'a self,
-        object: &'a str,
-        _account_id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<String>, ConnectorError>> {
-        Box::pin(async move { Err(ConnectorError::Fatal(format!("xero cannot create {object}"))) })
-    }
-
-    fn create<'a>(
-        &'a self,
-        object: &'a str,
-        _account: &'a crate::NewRecord,
-    ) -> BoxFuture<'a, Result<String, ConnectorError>> {
-        Box::pin(async move { Err(ConnectorError::Fatal(format!("xero cannot create {object}"))) })
-    }
 }
 
 impl XeroConnector {
