@@ -125,6 +125,18 @@ impl Money {
         Money { minor: 0, currency }
     }
 
+    /// Decimal text in major units with the currency's decimals: 4990 USD → `"49.90"`, -5 KWD →
+    /// `"-0.005"`, 1200 JPY → `"1200"`. The inverse of [`Money::parse_major`].
+    pub fn major_text(&self) -> String {
+        let e = u32::from(self.currency.exponent());
+        let (sign, abs) = (if self.minor < 0 { "-" } else { "" }, self.minor.unsigned_abs());
+        if e == 0 {
+            return format!("{sign}{abs}");
+        }
+        let scale = 10u64.pow(e);
+        format!("{sign}{}.{:0width$}", abs / scale, abs % scale, width = e as usize)
+    }
+
     /// Decimal text in major units, read exactly: `"12.5"` USD → 1250, `"-0.005"` KWD → -5,
     /// `"1e3"` (JSON numbers keep their text) → 100000 USD. Trailing zeros beyond the exponent
     /// are allowed (`"12.500"` USD); other digits beyond it are an error, never rounded.
@@ -218,6 +230,17 @@ mod tests {
         assert_eq!(c("usd").code(), "USD");
         assert!(Currency::parse("US").is_err());
         assert!(Currency::parse("U$D").is_err());
+    }
+
+    #[test]
+    fn major_text_writes_the_currency_decimals_and_reads_back() {
+        assert_eq!(Money::new(4990, c("USD")).major_text(), "49.90");
+        assert_eq!(Money::new(-5, c("KWD")).major_text(), "-0.005");
+        assert_eq!(Money::new(1200, c("JPY")).major_text(), "1200");
+        for (minor, cur) in [(0, "USD"), (-123_456, "EUR"), (7, "KWD")] {
+            let m = Money::new(minor, c(cur));
+            assert_eq!(Money::parse_major(&m.major_text(), c(cur)).unwrap(), m);
+        }
     }
 
     #[test]

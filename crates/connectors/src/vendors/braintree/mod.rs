@@ -442,13 +442,7 @@ pub fn exact_amount(value: Option<&Value>, currency: Option<&str>) -> Option<Str
     let text = value?.as_str()?.trim();
     let c = Currency::parse(currency?).ok()?;
     let m = Money::parse_major(text, c).ok()?;
-    let e = u32::from(c.exponent());
-    let (sign, abs) = (if m.minor < 0 { "-" } else { "" }, m.minor.unsigned_abs());
-    if e == 0 {
-        return Some(format!("{sign}{abs}"));
-    }
-    let scale = 10u64.pow(e);
-    Some(format!("{sign}{}.{:0width$}", abs / scale, abs % scale, width = e as usize))
+    Some(m.major_text())
 }
 
 /// Adds `accord.*`: what the typed fields read, in the form they read it.
